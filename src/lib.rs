@@ -1,0 +1,4 @@
+//! placeholder
+pub mod domain;
+pub mod market;
+pub mod screen;

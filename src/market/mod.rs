@@ -1,0 +1,97 @@
+//! Where prices come from. [`MarketData`] is the one interface collection
+//! uses; [`Broker`] is the account side. Both are implemented by the
+//! simulated market ([`sim`]) and, in the Alpaca integration, by the Alpaca
+//! client.
+
+pub mod calendar;
+pub mod sim;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::{Account, Bar, Position, Symbol};
+
+/// One trading session: its date and its opening and closing instants
+/// (early closes included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    /// Trading date (exchange time).
+    pub date: NaiveDate,
+    /// Opening bell.
+    pub open: DateTime<Utc>,
+    /// Closing bell.
+    pub close: DateTime<Utc>,
+}
+
+/// The bars one symbol returned, as received: not yet validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SymbolBars {
+    /// Ticker.
+    pub symbol: Symbol,
+    /// Daily bars, in the order the source sent them.
+    pub bars: Vec<Bar>,
+}
+
+/// Why a market or broker call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MarketError {
+    /// The source answered with an error or could not be reached.
+    #[error("{source_name} request failed: {message}")]
+    Request {
+        /// Which service ("alpaca data", "alpaca trading").
+        source_name: &'static str,
+        /// Short description; never contains credentials.
+        message: String,
+    },
+    /// The source answered with something we could not understand.
+    #[error("malformed response from {source_name}: {message}")]
+    Malformed {
+        /// Which service.
+        source_name: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+    /// The provider cannot be used as configured (missing keys, ...).
+    #[error("{0}")]
+    NotConfigured(String),
+}
+
+/// A source of daily bars and of the exchange calendar.
+#[async_trait]
+pub trait MarketData: Send + Sync {
+    /// Provider name as written in `market.provider` (`sim`, `alpaca`).
+    fn provider(&self) -> &'static str;
+
+    /// True when the prices are not real (the simulated market). Every
+    /// output that shows prices says so.
+    fn is_simulated(&self) -> bool;
+
+    /// Trading sessions with dates in `from..=to`, oldest first.
+    async fn sessions(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Session>, MarketError>;
+
+    /// Daily split-adjusted bars with dates in `from..=to` for each symbol.
+    /// A symbol with no bars may be missing from the answer.
+    async fn daily_bars(
+        &self,
+        symbols: &[Symbol],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<SymbolBars>, MarketError>;
+}
+
+/// The account side: balances and open positions.
+#[async_trait]
+pub trait Broker: Send + Sync {
+    /// The account snapshot. A live broker answers for "now"; the
+    /// simulated one answers for the close of `as_of`.
+    async fn account(&self, as_of: NaiveDate) -> Result<Account, MarketError>;
+
+    /// Open positions, same time semantics as [`Broker::account`].
+    async fn positions(&self, as_of: NaiveDate) -> Result<Vec<Position>, MarketError>;
+}
+
+/// The most recent session that had closed by `now` (its daily bar is
+/// final), if any of `sessions` has.
+pub fn latest_closed(sessions: &[Session], now: DateTime<Utc>) -> Option<NaiveDate> {
+    sessions.iter().rev().find(|s| s.close <= now).map(|s| s.date)
+}

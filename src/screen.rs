@@ -1,0 +1,385 @@
+//! The drawdown engine: bars in, ranked rows out. Pure, allocation-light,
+//! one pass over each symbol's window.
+//!
+//! Definition (DESIGN.md): over the last `lookback_days` trading days ending
+//! at the screen date D inclusive, `peak_price` is the highest high (or
+//! close), `peak_date` the most recent bar that reached it, `current_price`
+//! the last close, `drawdown_pct = (current - peak) / peak * 100` rounded to
+//! 4 decimals, `days_since_peak` the trading days from peak to last bar.
+//! Symbols with fewer than `min_history` bars in the window, no bars, or no
+//! bar on D are skipped with the reason. Rank 1 is the deepest drawdown,
+//! ties broken by symbol.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Bar, DrawdownRow, SkipReason, Skipped, Symbol, TradingDays};
+
+/// Which price a peak is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PeakBasis {
+    /// The day's high (default): the drawdown from the highest traded price.
+    #[default]
+    High,
+    /// The day's close.
+    Close,
+}
+
+/// Engine parameters (`[screen]` in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScreenParams {
+    /// Window length in trading days, D included.
+    pub lookback_days: usize,
+    /// Fewer bars than this in the window: skipped.
+    pub min_history: usize,
+    /// Price the peak is measured on.
+    pub peak_basis: PeakBasis,
+}
+
+/// A computed screen: ranked rows and the symbols left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Screen {
+    /// Screen date.
+    pub date: NaiveDate,
+    /// Rows, rank 1 first.
+    pub rows: Vec<DrawdownRow>,
+    /// Symbols left out, in input order.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Compute the screen for `date`. Each series must be sorted by date with
+/// no duplicates (see [`crate::domain::validate_series`]); bars after `date`
+/// are ignored, so one fetched history can be screened for many dates.
+/// `days` should cover the window: where it does not, the window falls back
+/// to counting the symbol's own bars.
+pub fn screen<'a, I>(date: NaiveDate, series: I, days: &TradingDays, params: &ScreenParams) -> Screen
+where
+    I: IntoIterator<Item = (&'a Symbol, &'a [Bar])>,
+{
+    let lookback = params.lookback_days.max(1);
+    let window_start = days.sessions_before(date, lookback - 1);
+    let iter = series.into_iter();
+    let mut rows = Vec::with_capacity(iter.size_hint().0);
+    let mut skipped = Vec::new();
+    for (symbol, bars) in iter {
+        match measure(date, bars, window_start, days, params, lookback) {
+            Ok(m) => rows.push(DrawdownRow {
+                date,
+                symbol: symbol.clone(),
+                current_price: m.current_price,
+                peak_price: m.peak_price,
+                peak_date: m.peak_date,
+                drawdown_pct: m.drawdown_pct,
+                days_since_peak: m.days_since_peak,
+                volume: m.volume,
+                rank: 0,
+            }),
+            Err(reason) => skipped.push(Skipped {
+                symbol: symbol.clone(),
+                reason,
+            }),
+        }
+    }
+    rows.sort_unstable_by(|a, b| {
+        a.drawdown_pct
+            .total_cmp(&b.drawdown_pct)
+            .then_with(|| a.symbol.cmp(&b.symbol))
+    });
+    for (i, row) in rows.iter_mut().enumerate() {
+        row.rank = u32::try_from(i + 1).unwrap_or(u32::MAX);
+    }
+    Screen { date, rows, skipped }
+}
+
+/// One symbol's figures, before ranking.
+struct Measure {
+    current_price: f64,
+    peak_price: f64,
+    peak_date: NaiveDate,
+    drawdown_pct: f64,
+    days_since_peak: u32,
+    volume: u64,
+}
+
+/// Measure one symbol's drawdown, or say why it is skipped.
+fn measure(
+    date: NaiveDate,
+    bars: &[Bar],
+    window_start: Option<NaiveDate>,
+    days: &TradingDays,
+    params: &ScreenParams,
+    lookback: usize,
+) -> Result<Measure, SkipReason> {
+    let end = bars.partition_point(|b| b.date <= date);
+    let Some(last) = end.checked_sub(1).map(|i| &bars[i]) else {
+        return Err(SkipReason::NoBars);
+    };
+    if last.date < date {
+        return Err(SkipReason::Stale { last_bar: last.date });
+    }
+    let mut start = match window_start {
+        Some(ws) => bars[..end].partition_point(|b| b.date < ws),
+        None => 0,
+    };
+    start = start.max(end.saturating_sub(lookback));
+    let window = &bars[start..end];
+    if window.len() < params.min_history {
+        return Err(SkipReason::InsufficientHistory {
+            bars: window.len(),
+            required: params.min_history,
+        });
+    }
+    let price = |b: &Bar| match params.peak_basis {
+        PeakBasis::High => b.high,
+        PeakBasis::Close => b.close,
+    };
+    // `>=` keeps the most recent bar among equal peaks.
+    let (peak_idx, peak_price) = window
+        .iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |(bi, bp), (i, b)| {
+            let p = price(b);
+            if p >= bp { (i, p) } else { (bi, bp) }
+        });
+    let peak_date = window[peak_idx].date;
+    let days_since_peak = match (days.index_of(peak_date), days.index_of(last.date)) {
+        (Some(p), Some(l)) => l - p,
+        _ => window.len() - 1 - peak_idx,
+    };
+    let raw = (last.close - peak_price) / peak_price * 100.0;
+    Ok(Measure {
+        current_price: last.close,
+        peak_price,
+        peak_date,
+        drawdown_pct: round4(raw),
+        days_since_peak: u32::try_from(days_since_peak).unwrap_or(u32::MAX),
+        volume: last.volume,
+    })
+}
+
+/// Round to 4 decimals, so equal displayed drawdowns tie and rank by symbol.
+/// `+ 0.0` turns a rounded `-0.0` into `0.0`.
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0 + 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Datelike, Weekday};
+
+    /// Weekdays from 2026-01-05 (a Monday), `n` of them.
+    fn weekdays(n: usize) -> Vec<NaiveDate> {
+        let mut d = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        let mut out = Vec::new();
+        while out.len() < n {
+            if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+                out.push(d);
+            }
+            d = d.succ_opt().unwrap();
+        }
+        out
+    }
+
+    /// Bars on `dates` with the given (high, close); open = low = close.
+    fn series(dates: &[NaiveDate], hc: &[(f64, f64)]) -> Vec<Bar> {
+        dates
+            .iter()
+            .zip(hc)
+            .map(|(d, (h, c))| Bar {
+                date: *d,
+                open: *c,
+                high: *h,
+                low: *c,
+                close: *c,
+                volume: 100,
+                trade_count: None,
+                vwap: None,
+            })
+            .collect()
+    }
+
+    fn params(lookback: usize, min: usize) -> ScreenParams {
+        ScreenParams {
+            lookback_days: lookback,
+            min_history: min,
+            peak_basis: PeakBasis::High,
+        }
+    }
+
+    fn run(cal: &[NaiveDate], input: &[(&str, Vec<Bar>)], p: ScreenParams) -> Screen {
+        let syms: Vec<_> = input.iter().map(|(s, b)| (Symbol::parse(s).unwrap(), b)).collect();
+        let days = TradingDays::new(cal.to_vec());
+        screen(*cal.last().unwrap(), syms.iter().map(|(s, b)| (s, b.as_slice())), &days, &p)
+    }
+
+    #[test]
+    fn flat_prices_are_zero_drawdown_peaking_today() {
+        let cal = weekdays(40);
+        let s = run(&cal, &[("FLAT", series(&cal, &[(10.0, 10.0); 40]))], params(180, 30));
+        let r = &s.rows[0];
+        assert_eq!(r.drawdown_pct, 0.0);
+        assert!(r.drawdown_pct.is_sign_positive());
+        assert_eq!(r.peak_date, cal[39]);
+        assert_eq!(r.days_since_peak, 0);
+        assert_eq!(r.rank, 1);
+    }
+
+    #[test]
+    fn new_high_today_is_zero_days() {
+        let cal = weekdays(35);
+        let hc: Vec<_> = (0..35).map(|i| (10.0 + i as f64, 9.5 + i as f64)).collect();
+        let s = run(&cal, &[("UP", series(&cal, &hc))], params(180, 30));
+        let r = &s.rows[0];
+        // peak = today's high 44, close 43.5: -1.1364%
+        assert_eq!(r.peak_price, 44.0);
+        assert_eq!(r.peak_date, cal[34]);
+        assert_eq!(r.days_since_peak, 0);
+        assert_eq!(r.drawdown_pct, -1.1364);
+        assert_eq!(r.current_price, 43.5);
+    }
+
+    #[test]
+    fn peak_tie_takes_the_most_recent_bar() {
+        let cal = weekdays(30);
+        let mut hc = vec![(10.0, 10.0); 30];
+        hc[5] = (12.0, 11.0);
+        hc[20] = (12.0, 11.0);
+        hc[29] = (9.0, 9.0);
+        let s = run(&cal, &[("TIE", series(&cal, &hc))], params(180, 30));
+        let r = &s.rows[0];
+        assert_eq!(r.peak_date, cal[20]);
+        assert_eq!(r.days_since_peak, 9);
+        assert_eq!(r.drawdown_pct, -25.0);
+    }
+
+    #[test]
+    fn fewer_than_min_history_is_skipped_with_reason() {
+        let cal = weekdays(40);
+        let s = run(&cal, &[("NEW", series(&cal[11..], &[(10.0, 10.0); 29]))], params(180, 30));
+        assert!(s.rows.is_empty());
+        assert_eq!(s.skipped[0].symbol.as_str(), "NEW");
+        assert_eq!(
+            s.skipped[0].reason,
+            SkipReason::InsufficientHistory { bars: 29, required: 30 }
+        );
+    }
+
+    #[test]
+    fn split_adjusted_four_for_one_is_not_a_crash() {
+        // Raw prices ~400 then ~100 after a 4:1 split on day 20; the
+        // adjusted feed divides the pre-split bars by 4.
+        let cal = weekdays(40);
+        let raw: Vec<(f64, f64)> = (0..40)
+            .map(|i| if i < 20 { (404.0, 400.0) } else { (101.0, 100.0) })
+            .collect();
+        let adjusted: Vec<(f64, f64)> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, (h, c))| if i < 20 { (h / 4.0, c / 4.0) } else { (*h, *c) })
+            .collect();
+        let s = run(&cal, &[("SPLT", series(&cal, &adjusted))], params(180, 30));
+        let r = &s.rows[0];
+        // Peak 101 (the most recent 101 high), close 100: -0.9901%, not -75%.
+        assert_eq!(r.peak_price, 101.0);
+        assert_eq!(r.drawdown_pct, -0.9901);
+        assert_eq!(r.days_since_peak, 0);
+        // The same bars unadjusted would read as a crash: the reason the
+        // collector asks for split-adjusted data.
+        let crash = run(&cal, &[("SPLT", series(&cal, &raw))], params(180, 30));
+        assert_eq!(crash.rows[0].drawdown_pct, -75.2475);
+    }
+
+    #[test]
+    fn gaps_count_trading_days_not_bars() {
+        // The symbol has no bars on sessions 31..=35 (a halt).
+        let cal = weekdays(45);
+        let dates: Vec<_> = cal.iter().enumerate().filter(|(i, _)| !(31..=35).contains(i)).map(|(_, d)| *d).collect();
+        let mut hc = vec![(10.0, 10.0); dates.len()];
+        hc[30] = (20.0, 19.0); // session 30, just before the halt
+        *hc.last_mut().unwrap() = (15.0, 15.0);
+        let s = run(&cal, &[("GAP", series(&dates, &hc))], params(180, 30));
+        let r = &s.rows[0];
+        assert_eq!(r.peak_date, cal[30]);
+        assert_eq!(r.days_since_peak, 14, "sessions 30 -> 44, halt included");
+        assert_eq!(r.drawdown_pct, -25.0);
+    }
+
+    #[test]
+    fn window_is_the_last_lookback_sessions() {
+        let cal = weekdays(50);
+        let mut hc = vec![(10.0, 8.0); 50];
+        hc[10] = (100.0, 90.0); // outside a 30-session window
+        hc[25] = (12.0, 11.0); // inside
+        let s = run(&cal, &[("WIN", series(&cal, &hc))], params(30, 20));
+        let r = &s.rows[0];
+        assert_eq!(r.peak_price, 12.0);
+        assert_eq!(r.peak_date, cal[25]);
+        assert_eq!(r.drawdown_pct, -33.3333);
+        // a wider window sees the old peak
+        let wide = run(&cal, &[("WIN", series(&cal, &hc))], params(180, 20));
+        assert_eq!(wide.rows[0].peak_price, 100.0);
+        assert_eq!(wide.rows[0].drawdown_pct, -92.0);
+    }
+
+    #[test]
+    fn stale_and_empty_series_are_skipped() {
+        let cal = weekdays(40);
+        let s = run(
+            &cal,
+            &[("OLD", series(&cal[..39], &[(10.0, 10.0); 39])), ("NONE", vec![])],
+            params(180, 30),
+        );
+        assert!(s.rows.is_empty());
+        assert_eq!(s.skipped[0].reason, SkipReason::Stale { last_bar: cal[38] });
+        assert_eq!(s.skipped[1].reason, SkipReason::NoBars);
+    }
+
+    #[test]
+    fn bars_after_the_screen_date_are_ignored() {
+        let cal = weekdays(40);
+        let mut hc = vec![(10.0, 10.0); 40];
+        hc[39] = (50.0, 50.0);
+        let bars = series(&cal, &hc);
+        let sym = Symbol::parse("FUT").unwrap();
+        let days = TradingDays::new(cal.clone());
+        let s = screen(cal[38], [(&sym, bars.as_slice())], &days, &params(180, 30));
+        assert_eq!(s.date, cal[38]);
+        assert_eq!(s.rows[0].current_price, 10.0);
+        assert_eq!(s.rows[0].peak_price, 10.0);
+    }
+
+    #[test]
+    fn ranks_deepest_first_and_breaks_ties_by_symbol() {
+        let cal = weekdays(30);
+        let mk = |close: f64| {
+            let mut hc = vec![(10.0, 10.0); 30];
+            hc[29] = (close, close);
+            series(&cal, &hc)
+        };
+        let s = run(
+            &cal,
+            &[("BBB", mk(5.0)), ("CCC", mk(9.0)), ("AAA", mk(5.0)), ("DDD", mk(2.0))],
+            params(180, 30),
+        );
+        let order: Vec<_> = s.rows.iter().map(|r| (r.rank, r.symbol.as_str(), r.drawdown_pct)).collect();
+        assert_eq!(
+            order,
+            [(1, "DDD", -80.0), (2, "AAA", -50.0), (3, "BBB", -50.0), (4, "CCC", -10.0)]
+        );
+    }
+
+    #[test]
+    fn close_basis_ignores_intraday_highs() {
+        let cal = weekdays(30);
+        let mut hc = vec![(10.0, 10.0); 30];
+        hc[3] = (30.0, 12.0);
+        hc[29] = (9.0, 9.0);
+        let mut p = params(180, 30);
+        p.peak_basis = PeakBasis::Close;
+        let s = run(&cal, &[("CLS", series(&cal, &hc))], p);
+        assert_eq!(s.rows[0].peak_price, 12.0);
+        assert_eq!(s.rows[0].drawdown_pct, -25.0);
+    }
+}
