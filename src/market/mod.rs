@@ -9,6 +9,9 @@ pub mod sim;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use std::sync::Arc;
+
+use crate::config::{AppConfig, ConfigError, Provider};
 use crate::domain::{Account, Bar, Position, Symbol};
 
 /// One trading session: its date and its opening and closing instants
@@ -94,4 +97,36 @@ pub trait Broker: Send + Sync {
 /// final), if any of `sessions` has.
 pub fn latest_closed(sessions: &[Session], now: DateTime<Utc>) -> Option<NaiveDate> {
     sessions.iter().rev().find(|s| s.close <= now).map(|s| s.date)
+}
+
+/// The configured market and broker.
+pub struct Connected {
+    /// Price source.
+    pub market: Arc<dyn MarketData>,
+    /// Account source.
+    pub broker: Option<Arc<dyn Broker>>,
+}
+
+/// Build the provider `market.provider` names. The real provider never
+/// falls back to simulated prices: without keys it stops with a message
+/// naming them and the demo config.
+pub fn connect(config: &AppConfig) -> Result<Connected, ConfigError> {
+    match config.settings.market.provider {
+        Provider::Sim => {
+            let sim = Arc::new(sim::SimMarket::new(config.universe.clone()));
+            Ok(Connected {
+                market: sim.clone(),
+                broker: Some(sim),
+            })
+        }
+        Provider::Alpaca => {
+            config.alpaca_credentials()?;
+            Err(ConfigError::Invalid {
+                key: "market.provider".into(),
+                message: "the Alpaca client is not in this build yet (it lands with the Alpaca \
+                          integration); use --config config/demo.toml for the simulated market"
+                    .into(),
+            })
+        }
+    }
 }

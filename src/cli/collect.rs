@@ -1,0 +1,71 @@
+//! `dipwatch collect`: one collection run from the configured provider.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{NaiveDate, Utc};
+
+use super::{EXIT_TEMPFAIL, open_store, parse_date};
+use crate::collect::{Collector, Dates};
+use crate::config::AppConfig;
+use crate::domain::RunOutcome;
+
+/// `collect` options.
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// Collect this session (default: the latest closed session).
+    #[arg(long, value_parser = parse_date, conflicts_with_all = ["from", "to"])]
+    pub date: Option<NaiveDate>,
+    /// Backfill every session from this date...
+    #[arg(long, value_parser = parse_date, requires = "to")]
+    pub from: Option<NaiveDate>,
+    /// ...to this date (inclusive).
+    #[arg(long, value_parser = parse_date, requires = "from")]
+    pub to: Option<NaiveDate>,
+}
+
+impl CollectArgs {
+    fn dates(&self) -> Dates {
+        match (self.date, self.from, self.to) {
+            (Some(d), _, _) => Dates::One(d),
+            (None, Some(from), Some(to)) => Dates::Range { from, to },
+            _ => Dates::Latest,
+        }
+    }
+}
+
+/// Run the collection and print one line per date.
+pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitCode> {
+    let connected = crate::market::connect(config)?;
+    let store = open_store(config).await?;
+    let collector = Collector {
+        config,
+        market: connected.market.as_ref(),
+        broker: connected.broker.as_deref(),
+        store: &store,
+    };
+    let reports = collector
+        .run(args.dates(), Utc::now())
+        .await
+        .context("collection failed, nothing published for the requested date")?;
+    let mut not_available = false;
+    for r in &reports {
+        let label = if r.simulated { "  [simulated prices]" } else { "" };
+        match r.outcome {
+            RunOutcome::Published => println!(
+                "{}  published  {} ranked, {} skipped, {} failed{label}",
+                r.date, r.symbols.ok, r.symbols.skipped, r.symbols.failed
+            ),
+            RunOutcome::DataNotAvailable | RunOutcome::Failed => {
+                not_available = true;
+                println!("{}  not published: {}", r.date, r.reason.as_deref().unwrap_or("unknown"));
+            }
+        }
+    }
+    println!("store: {}", store.url());
+    Ok(if not_available {
+        ExitCode::from(EXIT_TEMPFAIL)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,89 @@
+//! The command line: one file per command, each a thin shell over the
+//! library. Exit codes: 0 success, 1 failure, 2 bad usage or configuration,
+//! 75 (EX_TEMPFAIL) the day's data is not available yet.
+
+mod check_config;
+mod collect;
+mod export;
+mod run;
+mod screen;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
+use crate::config::AppConfig;
+
+/// Exit code for "the day's data is not published by the source yet".
+pub const EXIT_TEMPFAIL: u8 = 75;
+/// Exit code for a configuration or usage error.
+pub const EXIT_CONFIG: u8 = 2;
+
+/// dipwatch: a self-hosted stock drawdown screener.
+#[derive(Debug, Parser)]
+#[command(name = "dipwatch", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file layered over the built-in defaults.
+    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: catch up on the latest session, then keep running.
+    Run,
+    /// Collect market data, screen it and publish the result to the store.
+    Collect(collect::CollectArgs),
+    /// Print the ranked drawdown screen from the store.
+    Screen(screen::ScreenArgs),
+    /// Stream one dataset as a single CSV to stdout, oldest first.
+    Export(export::ExportArgs),
+    /// Validate the configuration and print it with secrets redacted.
+    CheckConfig,
+}
+
+/// Parse arguments, run the command, map the outcome to an exit code.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match AppConfig::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: configuration: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    crate::telemetry::init(&config.settings.log);
+    let outcome = match &cli.command {
+        Command::Run => run::run(&config).await,
+        Command::Collect(args) => collect::run(&config, args).await,
+        Command::Screen(args) => screen::run(&config, args).await,
+        Command::Export(args) => export::run(&config, args).await,
+        Command::CheckConfig => check_config::run(&config),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let config_error = e.downcast_ref::<crate::config::ConfigError>().is_some();
+            ExitCode::from(if config_error { EXIT_CONFIG } else { 1 })
+        }
+    }
+}
+
+/// Parse `YYYY-MM-DD` for clap.
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    s.parse()
+        .map_err(|_| format!("{s:?} is not a date in YYYY-MM-DD form"))
+}
+
+/// Open the configured store.
+async fn open_store(config: &AppConfig) -> anyhow::Result<crate::store::Store> {
+    Ok(crate::store::Store::open(&config.storage, &config.settings.storage.options).await?)
+}
+

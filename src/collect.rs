@@ -1,0 +1,340 @@
+//! One collection run: calendar -> fetch -> validate -> screen -> persist ->
+//! report. A symbol with bad or missing data is skipped with its reason and
+//! never sinks the run; a failure of the market-data phase as a whole
+//! publishes nothing.
+//!
+//! One fetch serves a range of dates: the bars of the whole span are pulled
+//! once and each date is screened on the bars up to it, which is how a
+//! history is backfilled (`collect --from D --to D`).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::America::New_York;
+
+use crate::config::AppConfig;
+use crate::domain::{
+    Account, Bar, Position, RejectedBar, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts, SymbolIssue,
+    TradingDays, profit_check, validate_series,
+};
+use crate::market::{Broker, MarketData, MarketError, latest_closed};
+use crate::screen::screen;
+use crate::store::{
+    AccountRecord, BarRecord, Dataset, NewObject, ObjectEntry, PositionRecord, Store, StoreError, encode,
+};
+
+/// Which dates a run publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dates {
+    /// The latest session that has closed.
+    Latest,
+    /// One given session.
+    One(NaiveDate),
+    /// Every session in `from..=to` that has closed.
+    Range {
+        /// First date.
+        from: NaiveDate,
+        /// Last date.
+        to: NaiveDate,
+    },
+}
+
+/// Why a run could not publish anything.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// The requested date is not an exchange session.
+    #[error("{0} is not a trading day (weekend or exchange holiday)")]
+    NotTradingDay(NaiveDate),
+    /// The requested session has not closed yet, so its bar is not final.
+    #[error("the {0} session has not closed yet; its daily bars are not final")]
+    NotClosed(NaiveDate),
+    /// No closed session in the requested span.
+    #[error("no closed trading session between {0} and {1}")]
+    NoSession(NaiveDate, NaiveDate),
+    /// A range with its ends swapped.
+    #[error("--from {0} is after --to {1}")]
+    BadRange(NaiveDate, NaiveDate),
+    /// The market-data phase failed as a whole.
+    #[error("market data: {0}")]
+    Market(#[from] MarketError),
+    /// Writing failed; the date is not published.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// Encoding failed (a bug, not a data problem).
+    #[error("encoding: {0}")]
+    Encode(String),
+}
+
+/// Everything a run needs, borrowed.
+pub struct Collector<'a> {
+    /// Universe, screen and portfolio settings.
+    pub config: &'a AppConfig,
+    /// Price source.
+    pub market: &'a dyn MarketData,
+    /// Account source, if any.
+    pub broker: Option<&'a dyn Broker>,
+    /// Where results go.
+    pub store: &'a Store,
+}
+
+/// When fewer than this share of the symbols that have history also have a
+/// bar on the screen date, the source has not published the day yet.
+const MIN_SHARE_WITH_TODAYS_BAR: f64 = 0.5;
+
+/// A validated history per symbol, universe order.
+struct Histories {
+    series: Vec<(Symbol, Vec<Bar>)>,
+    rejected: Vec<RejectedBar>,
+}
+
+impl Collector<'_> {
+    /// Run a collection for `dates`, as of `now`. Returns one report per
+    /// date considered, in date order.
+    pub async fn run(&self, dates: Dates, now: DateTime<Utc>) -> Result<Vec<RunReport>, CollectError> {
+        let started_at = now;
+        let t0 = Instant::now();
+        let today = now.with_timezone(&New_York).date_naive();
+        let (from, to) = match dates {
+            Dates::Latest => (today, today),
+            Dates::One(d) => (d, d),
+            Dates::Range { from, to } if from > to => return Err(CollectError::BadRange(from, to)),
+            Dates::Range { from, to } => (from, to),
+        };
+        // Calendar days that surely hold `lookback_days` sessions.
+        let pad = Duration::days((self.config.screen.lookback_days as i64) * 7 / 5 + 30);
+        let sessions = self.market.sessions(from - pad, to.max(today)).await?;
+        let closed = latest_closed(&sessions, now);
+        let days = TradingDays::new(sessions.iter().map(|s| s.date).collect());
+
+        let targets: Vec<NaiveDate> = match dates {
+            Dates::Latest => closed.into_iter().collect(),
+            Dates::One(d) => {
+                if !days.contains(d) {
+                    return Err(CollectError::NotTradingDay(d));
+                }
+                if closed.is_none_or(|c| d > c) {
+                    return Err(CollectError::NotClosed(d));
+                }
+                vec![d]
+            }
+            Dates::Range { from, to } => days
+                .between(from, to)
+                .iter()
+                .copied()
+                .filter(|d| closed.is_some_and(|c| *d <= c))
+                .collect(),
+        };
+        let (Some(&first), Some(&last)) = (targets.first(), targets.last()) else {
+            return Err(CollectError::NoSession(from - pad, to));
+        };
+
+        let window_start = days
+            .sessions_before(first, self.config.screen.lookback_days - 1)
+            .unwrap_or(first - pad);
+        let universe = &self.config.universe;
+        tracing::info!(symbols = universe.len(), %window_start, %last, dates = targets.len(), "fetching daily bars");
+        let fetched = self.market.daily_bars(universe, window_start, last).await?;
+        let histories = validate(universe, fetched);
+        let fetch_ms = elapsed_ms(t0);
+        if !histories.rejected.is_empty() {
+            tracing::warn!(bars = histories.rejected.len(), "dropped invalid bars");
+        }
+
+        // Positions and account are snapshots: taken for the latest closed
+        // session only.
+        let snapshot = match (self.broker, closed) {
+            (Some(b), Some(c)) if c == last => Some(self.snapshot(b, c).await),
+            _ => None,
+        };
+
+        let mut reports = Vec::with_capacity(targets.len());
+        for date in targets {
+            let snap = if Some(date) == closed { snapshot.as_ref() } else { None };
+            let report = self
+                .publish_date(date, &days, &histories, snap, fetch_ms, started_at)
+                .await?;
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+
+    /// Account and positions, or why they could not be had.
+    async fn snapshot(&self, broker: &dyn Broker, date: NaiveDate) -> Result<(Account, Vec<Position>), String> {
+        let account = broker.account(date).await.map_err(|e| format!("account: {e}"))?;
+        let positions = broker.positions(date).await.map_err(|e| format!("positions: {e}"))?;
+        Ok((account, positions))
+    }
+
+    /// Screen and publish one date.
+    async fn publish_date(
+        &self,
+        date: NaiveDate,
+        days: &TradingDays,
+        histories: &Histories,
+        snapshot: Option<&Result<(Account, Vec<Position>), String>>,
+        fetch_ms: u64,
+        started_at: DateTime<Utc>,
+    ) -> Result<RunReport, CollectError> {
+        let cfg = self.config;
+        let t_screen = Instant::now();
+        let screened = screen(
+            date,
+            histories.series.iter().map(|(s, b)| (s, b.as_slice())),
+            days,
+            &cfg.screen,
+        );
+        let todays: Vec<(&Symbol, &Bar)> = histories
+            .series
+            .iter()
+            .filter_map(|(s, bars)| {
+                bars.binary_search_by_key(&date, |b| b.date)
+                    .ok()
+                    .map(|i| (s, &bars[i]))
+            })
+            .collect();
+        let screen_ms = elapsed_ms(t_screen);
+
+        let mut report = RunReport {
+            date,
+            provider: self.market.provider().to_string(),
+            simulated: self.market.is_simulated(),
+            outcome: RunOutcome::Published,
+            reason: None,
+            started_at,
+            finished_at: started_at,
+            symbols: SymbolCounts {
+                requested: cfg.universe.len(),
+                ok: screened.rows.len(),
+                skipped: screened.skipped.len(),
+                failed: 0,
+            },
+            skipped: screened
+                .skipped
+                .iter()
+                .map(|s| SymbolIssue {
+                    symbol: s.symbol.clone(),
+                    reason: s.reason.to_string(),
+                })
+                .collect(),
+            failed: Vec::new(),
+            rejected_bars: histories
+                .rejected
+                .iter()
+                .filter(|r| r.date <= date)
+                .cloned()
+                .collect(),
+            requests: RequestStats::default(),
+            phases_ms: BTreeMap::from([("fetch".to_string(), fetch_ms), ("screen".to_string(), screen_ms)]),
+            profit: None,
+        };
+
+        let with_history = histories.series.iter().filter(|(_, b)| !b.is_empty()).count();
+        if with_history == 0 || (todays.len() as f64) < MIN_SHARE_WITH_TODAYS_BAR * with_history as f64 {
+            report.outcome = RunOutcome::DataNotAvailable;
+            report.reason = Some(format!(
+                "only {} of {with_history} symbols have a bar for {date}: the source has not published the day yet",
+                todays.len()
+            ));
+            report.finished_at = Utc::now();
+            tracing::warn!(%date, reason = report.reason.as_deref(), "data not yet available; nothing published");
+            return Ok(report);
+        }
+
+        let t_persist = Instant::now();
+        let enc = |e: crate::store::CsvProblem| CollectError::Encode(e.0);
+        let (bars_csv, bar_rows) = encode(Dataset::Bars, todays.iter().map(|(s, b)| BarRecord::new(s, b))).map_err(enc)?;
+        let (dd_csv, dd_rows) = encode(Dataset::Drawdowns, &screened.rows).map_err(enc)?;
+        let mut objects = vec![
+            NewObject {
+                dataset: Dataset::Bars,
+                bytes: bars_csv,
+                rows: bar_rows,
+            },
+            NewObject {
+                dataset: Dataset::Drawdowns,
+                bytes: dd_csv,
+                rows: dd_rows,
+            },
+        ];
+        match snapshot {
+            Some(Ok((account, positions))) => {
+                let mut sorted = positions.clone();
+                sorted.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+                let (pos_csv, pos_rows) =
+                    encode(Dataset::Positions, sorted.iter().map(|p| PositionRecord::new(date, p))).map_err(enc)?;
+                let (acc_csv, _) = encode(Dataset::Account, [AccountRecord::new(date, account)]).map_err(enc)?;
+                objects.push(NewObject {
+                    dataset: Dataset::Positions,
+                    bytes: pos_csv,
+                    rows: pos_rows,
+                });
+                objects.push(NewObject {
+                    dataset: Dataset::Account,
+                    bytes: acc_csv,
+                    rows: 1,
+                });
+                report.profit = Some(profit_check(
+                    &sorted,
+                    cfg.settings.portfolio.top_positions,
+                    cfg.settings.portfolio.profit_target_pct,
+                ));
+            }
+            Some(Err(reason)) => {
+                tracing::warn!(%date, %reason, "broker snapshot failed; publishing market data without it");
+                report.reason = Some(format!("broker snapshot failed: {reason}"));
+            }
+            None => {}
+        }
+        let carried = self.carried_entries(date, &objects).await;
+        report.phases_ms.insert("persist".into(), elapsed_ms(t_persist));
+        report.finished_at = Utc::now();
+        self.store.publish(date, objects, carried, report.clone()).await?;
+        tracing::info!(%date, ranked = report.symbols.ok, skipped = report.symbols.skipped, "published");
+        Ok(report)
+    }
+
+    /// Snapshot objects an earlier run published for `date` that this run
+    /// does not renew (re-running a past date cannot re-take a snapshot):
+    /// kept in the new manifest so nothing already stored is dropped.
+    async fn carried_entries(&self, date: NaiveDate, writing: &[NewObject]) -> BTreeMap<String, ObjectEntry> {
+        let previous = match self.store.manifest(date).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return BTreeMap::new(),
+            Err(e) => {
+                tracing::warn!(%date, error = %e, "previous manifest unreadable; not carrying its snapshot");
+                return BTreeMap::new();
+            }
+        };
+        previous
+            .objects
+            .into_iter()
+            .filter(|(name, _)| writing.iter().all(|o| o.dataset.name() != name))
+            .collect()
+    }
+}
+
+/// Validate every symbol's bars; symbols the source did not return get an
+/// empty history (the engine skips them as "no bars").
+fn validate(universe: &[Symbol], fetched: Vec<crate::market::SymbolBars>) -> Histories {
+    let mut by_symbol: BTreeMap<Symbol, Vec<Bar>> = fetched.into_iter().map(|sb| (sb.symbol, sb.bars)).collect();
+    let mut rejected = Vec::new();
+    let series = universe
+        .iter()
+        .map(|sym| {
+            let raw = by_symbol.remove(sym).unwrap_or_default();
+            let (kept, dropped) = validate_series(raw);
+            rejected.extend(dropped.into_iter().map(|r| RejectedBar {
+                symbol: sym.clone(),
+                date: r.date,
+                reason: r.reason,
+            }));
+            (sym.clone(), kept)
+        })
+        .collect();
+    Histories { series, rejected }
+}
+
+fn elapsed_ms(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,510 @@
+//! Settings: `config/default.toml` (compiled in), then an optional
+//! `--config FILE`, then `DIPWATCH__SECTION__KEY` environment variables.
+//! Secrets never come from TOML: only from the environment, `NAME_FILE`, or
+//! systemd's `$CREDENTIALS_DIRECTORY` (see [`Secrets`]).
+//!
+//! [`AppConfig::load`] parses every value at the edge (cron, time zone,
+//! storage URL, universe file, URLs, listen address) so the rest of the
+//! program works with typed values, and every error names the key.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Symbol, parse_universe};
+use crate::screen::{PeakBasis, ScreenParams};
+use crate::store::StorageUrl;
+
+/// The defaults, compiled into the binary so it runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Prefix of the environment overrides (`DIPWATCH__MARKET__PROVIDER=sim`).
+pub const ENV_PREFIX: &str = "DIPWATCH";
+
+/// A configuration problem, naming the key (or file) at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value is present but not acceptable.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// Dotted key, e.g. `schedule.collect`.
+        key: String,
+        /// What is wrong and what would be right.
+        message: String,
+    },
+    /// The layered sources could not be read or do not fit the schema
+    /// (unknown key, wrong type); the message names the key.
+    #[error("{0}")]
+    Layers(String),
+    /// A secret source exists but cannot be read.
+    #[error("{name}: {message}")]
+    Secret {
+        /// Variable name, e.g. `APCA_API_KEY_ID_FILE`.
+        name: String,
+        /// What failed (never the secret itself).
+        message: String,
+    },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Which market the collector reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// Alpaca's market-data and trading APIs (needs keys).
+    Alpaca,
+    /// The deterministic simulated market (no keys, prices not real).
+    Sim,
+}
+
+impl Provider {
+    /// Name as written in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Alpaca => "alpaca",
+            Self::Sim => "sim",
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// JSON when stderr is not a terminal, text otherwise.
+    Auto,
+    /// One JSON object a line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    /// `./data`, `file:///var/lib/dipwatch`, `s3://bucket/prefix`.
+    pub url: String,
+    /// Extra object_store options for S3 (`endpoint`, `region`, `allow_http`, ...).
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}
+
+/// `[market]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketSettings {
+    /// `alpaca` or `sim`.
+    pub provider: Provider,
+    /// Universe file: one ticker a line.
+    pub universe: PathBuf,
+    /// Alpaca market-data base URL.
+    pub data_url: String,
+    /// Alpaca trading base URL (paper or live).
+    pub trading_url: String,
+    /// Alpaca data feed (`iex`, `sip`, ...).
+    pub feed: String,
+    /// Price adjustment (`raw`, `split`, `dividend`, `all`).
+    pub adjustment: String,
+    /// Request budget shared by every Alpaca call.
+    pub requests_per_minute: u32,
+}
+
+/// `[screen]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenSettings {
+    /// Window length in trading days.
+    pub lookback_days: usize,
+    /// Minimum bars in the window for a symbol to be ranked.
+    pub min_history: usize,
+    /// `high` or `close`.
+    pub peak_basis: PeakBasis,
+    /// Rows shown by default.
+    pub top_n: usize,
+}
+
+/// `[portfolio]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortfolioSettings {
+    /// Take-profit threshold for the average return, in percent.
+    pub profit_target_pct: Decimal,
+    /// How many of the best positions the average covers.
+    pub top_positions: usize,
+}
+
+/// `[schedule]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSettings {
+    /// 6-field cron (sec min hour dom month dow) in `timezone`.
+    pub collect: String,
+    /// IANA zone the cron is read in.
+    pub timezone: String,
+}
+
+/// `[telegram]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSettings {
+    /// Start the bot when a token is present.
+    pub enabled: bool,
+    /// Chats that may read.
+    #[serde(default)]
+    pub allowed_chat_ids: Vec<i64>,
+    /// Chats that may also trigger runs.
+    #[serde(default)]
+    pub admin_chat_ids: Vec<i64>,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Listen address for health and metrics.
+    pub listen: String,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `auto`, `json` or `text`.
+    pub format: LogFormat,
+    /// Filter in `RUST_LOG` syntax (`info`, `dipwatch=debug,info`).
+    pub level: String,
+}
+
+/// Every setting, as layered from the sources (before parsing).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `[storage]`.
+    pub storage: StorageSettings,
+    /// `[market]`.
+    pub market: MarketSettings,
+    /// `[screen]`.
+    pub screen: ScreenSettings,
+    /// `[portfolio]`.
+    pub portfolio: PortfolioSettings,
+    /// `[schedule]`.
+    pub schedule: ScheduleSettings,
+    /// `[telegram]`.
+    pub telegram: TelegramSettings,
+    /// `[http]`.
+    pub http: HttpSettings,
+    /// `[log]`.
+    pub log: LogSettings,
+}
+
+/// Where a secret came from (shown by `check-config` instead of the value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource {
+    /// The variable itself.
+    Env,
+    /// The file named by `NAME_FILE`.
+    File,
+    /// `$CREDENTIALS_DIRECTORY/NAME` (systemd `LoadCredential=`).
+    Credentials,
+}
+
+/// A secret and where it came from. `Debug` never shows the value.
+#[derive(Debug, Clone)]
+pub struct Secret {
+    /// The value, redacted in `Debug`.
+    pub value: SecretString,
+    /// Its source.
+    pub source: SecretSource,
+}
+
+/// The three secrets dipwatch uses, under the names their ecosystems use.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    /// `APCA_API_KEY_ID`.
+    pub alpaca_key_id: Option<Secret>,
+    /// `APCA_API_SECRET_KEY`.
+    pub alpaca_secret_key: Option<Secret>,
+    /// `TELOXIDE_TOKEN`.
+    pub telegram_token: Option<Secret>,
+}
+
+/// Environment names of the secrets.
+pub const SECRET_NAMES: [&str; 3] = ["APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "TELOXIDE_TOKEN"];
+
+impl Secrets {
+    /// Read each secret from `NAME`, else the file at `NAME_FILE`, else
+    /// `$CREDENTIALS_DIRECTORY/NAME`. Empty values count as unset; one
+    /// trailing newline of a file is dropped.
+    pub fn load(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let one = |name: &str| -> Result<Option<Secret>, ConfigError> {
+            if let Some(v) = env.get(name).filter(|v| !v.is_empty()) {
+                return Ok(Some(Secret {
+                    value: SecretString::from(v.clone()),
+                    source: SecretSource::Env,
+                }));
+            }
+            let file_var = format!("{name}_FILE");
+            if let Some(path) = env.get(&file_var).filter(|v| !v.is_empty()) {
+                return read_secret_file(Path::new(path), &file_var, SecretSource::File);
+            }
+            if let Some(dir) = env.get("CREDENTIALS_DIRECTORY").filter(|v| !v.is_empty()) {
+                let path = Path::new(dir).join(name);
+                if path.exists() {
+                    return read_secret_file(&path, name, SecretSource::Credentials);
+                }
+            }
+            Ok(None)
+        };
+        Ok(Self {
+            alpaca_key_id: one(SECRET_NAMES[0])?,
+            alpaca_secret_key: one(SECRET_NAMES[1])?,
+            telegram_token: one(SECRET_NAMES[2])?,
+        })
+    }
+
+    fn by_name(&self, name: &str) -> Option<&Secret> {
+        match name {
+            "APCA_API_KEY_ID" => self.alpaca_key_id.as_ref(),
+            "APCA_API_SECRET_KEY" => self.alpaca_secret_key.as_ref(),
+            _ => self.telegram_token.as_ref(),
+        }
+    }
+}
+
+fn read_secret_file(path: &Path, name: &str, source: SecretSource) -> Result<Option<Secret>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Secret {
+        name: name.to_string(),
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
+    let value = text.strip_suffix('\n').unwrap_or(&text);
+    let value = value.strip_suffix('\r').unwrap_or(value);
+    if value.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Secret {
+        value: SecretString::from(value.to_string()),
+        source,
+    }))
+}
+
+/// The fully parsed configuration the program runs on.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// The layered settings as given.
+    pub settings: Settings,
+    /// Where the data lake lives.
+    pub storage: StorageUrl,
+    /// The universe, parsed from `market.universe`.
+    pub universe: Vec<Symbol>,
+    /// Drawdown engine parameters.
+    pub screen: ScreenParams,
+    /// The collection cron, parsed.
+    pub collect_cron: croner::Cron,
+    /// The schedule's time zone.
+    pub timezone: Tz,
+    /// HTTP listen address.
+    pub http_listen: SocketAddr,
+    /// Secrets, redacted in `Debug`.
+    pub secrets: Secrets,
+}
+
+/// Accepted `market.feed` values (Alpaca's stock feeds).
+const FEEDS: [&str; 6] = ["iex", "sip", "delayed_sip", "boats", "overnight", "otc"];
+/// Accepted `market.adjustment` values.
+const ADJUSTMENTS: [&str; 4] = ["raw", "split", "dividend", "all"];
+
+impl AppConfig {
+    /// Load from the process: defaults, `file`, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(file, std::env::vars().collect())
+    }
+
+    /// Load with an explicit environment (tests pass their own).
+    pub fn load_with_env(file: Option<&Path>, env: HashMap<String, String>) -> Result<Self, ConfigError> {
+        let settings = layered_settings(file, &env)?;
+        let secrets = Secrets::load(&env)?;
+        Self::from_settings(settings, secrets)
+    }
+
+    /// Parse every setting into its typed form; errors name the key.
+    pub fn from_settings(settings: Settings, secrets: Secrets) -> Result<Self, ConfigError> {
+        let storage = StorageUrl::parse(&settings.storage.url).map_err(|e| invalid("storage.url", e))?;
+
+        let m = &settings.market;
+        let universe_text = std::fs::read_to_string(&m.universe).map_err(|e| {
+            invalid(
+                "market.universe",
+                format!("cannot read {}: {e} (relative paths are from the working directory)", m.universe.display()),
+            )
+        })?;
+        let universe =
+            parse_universe(&universe_text).map_err(|e| invalid("market.universe", format!("{}: {e}", m.universe.display())))?;
+        for (key, value) in [("market.data_url", &m.data_url), ("market.trading_url", &m.trading_url)] {
+            let parsed = url::Url::parse(value).map_err(|e| invalid(key, format!("{value:?} is not a URL: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(invalid(key, format!("{value:?} must be http:// or https://")));
+            }
+        }
+        if !FEEDS.contains(&m.feed.as_str()) {
+            return Err(invalid("market.feed", format!("{:?} is not one of {}", m.feed, FEEDS.join(", "))));
+        }
+        if !ADJUSTMENTS.contains(&m.adjustment.as_str()) {
+            return Err(invalid(
+                "market.adjustment",
+                format!("{:?} is not one of {}", m.adjustment, ADJUSTMENTS.join(", ")),
+            ));
+        }
+        if m.requests_per_minute == 0 {
+            return Err(invalid("market.requests_per_minute", "must be at least 1"));
+        }
+
+        let s = &settings.screen;
+        if s.lookback_days < 2 {
+            return Err(invalid("screen.lookback_days", "must be at least 2"));
+        }
+        if s.min_history == 0 || s.min_history > s.lookback_days {
+            return Err(invalid(
+                "screen.min_history",
+                format!("must be between 1 and screen.lookback_days ({})", s.lookback_days),
+            ));
+        }
+        if s.top_n == 0 {
+            return Err(invalid("screen.top_n", "must be at least 1"));
+        }
+        if settings.portfolio.top_positions == 0 {
+            return Err(invalid("portfolio.top_positions", "must be at least 1"));
+        }
+
+        let collect_cron = parse_cron(&settings.schedule.collect).map_err(|e| invalid("schedule.collect", e))?;
+        let timezone: Tz = settings.schedule.timezone.parse().map_err(|_| {
+            invalid(
+                "schedule.timezone",
+                format!("{:?} is not an IANA time zone (e.g. America/New_York)", settings.schedule.timezone),
+            )
+        })?;
+        let http_listen: SocketAddr = settings.http.listen.parse().map_err(|_| {
+            invalid(
+                "http.listen",
+                format!("{:?} is not an address:port (e.g. 127.0.0.1:9184)", settings.http.listen),
+            )
+        })?;
+        tracing_subscriber::EnvFilter::try_new(&settings.log.level)
+            .map_err(|e| invalid("log.level", format!("{:?}: {e}", settings.log.level)))?;
+
+        let screen = ScreenParams {
+            lookback_days: s.lookback_days,
+            min_history: s.min_history,
+            peak_basis: s.peak_basis,
+        };
+        Ok(Self {
+            storage,
+            universe,
+            screen,
+            collect_cron,
+            timezone,
+            http_listen,
+            secrets,
+            settings,
+        })
+    }
+
+    /// The Alpaca key pair, or the message that tells the user what to set
+    /// (and how to try dipwatch without an Alpaca account).
+    pub fn alpaca_credentials(&self) -> Result<(&SecretString, &SecretString), ConfigError> {
+        match (&self.secrets.alpaca_key_id, &self.secrets.alpaca_secret_key) {
+            (Some(id), Some(secret)) => Ok((&id.value, &secret.value)),
+            _ => Err(invalid(
+                "market.provider",
+                "\"alpaca\" needs APCA_API_KEY_ID and APCA_API_SECRET_KEY (from the environment, \
+                 APCA_API_KEY_ID_FILE / APCA_API_SECRET_KEY_FILE, or $CREDENTIALS_DIRECTORY); \
+                 to try dipwatch on simulated prices instead, use --config config/demo.toml",
+            )),
+        }
+    }
+
+    /// The effective configuration as TOML, secrets shown only as
+    /// "set (source)" or "not set", and secret-looking storage options
+    /// redacted.
+    pub fn redacted_toml(&self) -> String {
+        let mut settings = self.settings.clone();
+        for (k, v) in settings.storage.options.iter_mut() {
+            let k = k.to_ascii_lowercase();
+            if ["secret", "key", "token", "password", "credential"].iter().any(|w| k.contains(w)) {
+                *v = "[redacted]".into();
+            }
+        }
+        let mut out = toml::to_string(&settings).unwrap_or_else(|e| format!("# cannot render settings: {e}\n"));
+        out.push_str("\n# secrets (values never shown)\n[secrets]\n");
+        for name in SECRET_NAMES {
+            let state = match self.secrets.by_name(name).map(|s| s.source) {
+                None => "not set",
+                Some(SecretSource::Env) => "set (environment)",
+                Some(SecretSource::File) => "set (file from _FILE)",
+                Some(SecretSource::Credentials) => "set ($CREDENTIALS_DIRECTORY)",
+            };
+            out.push_str(&format!("{name} = {state:?}\n"));
+        }
+        out
+    }
+}
+
+/// Parse a 6-field cron (seconds first), as tokio-cron-scheduler wants.
+pub fn parse_cron(pattern: &str) -> Result<croner::Cron, String> {
+    let fields = pattern.split_whitespace().count();
+    if fields != 6 {
+        return Err(format!(
+            "{pattern:?} has {fields} fields; 6 are needed: sec min hour day-of-month month day-of-week \
+             (e.g. \"0 30 18 * * MON-FRI\")"
+        ));
+    }
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .year(croner::parser::Year::Disallowed)
+        .build()
+        .parse(pattern)
+        .map_err(|e| format!("{pattern:?} is not a valid cron: {e}"))
+}
+
+/// Layer defaults, the file and the environment into [`Settings`].
+fn layered_settings(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Settings, ConfigError> {
+    use config::{Config, Environment, File, FileFormat};
+    let mut builder = Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+    if let Some(path) = file {
+        if !path.is_file() {
+            return Err(ConfigError::Layers(format!("--config {}: no such file", path.display())));
+        }
+        builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+    }
+    // Only our prefix is handed over, so unrelated variables never matter.
+    let ours: config::Map<String, String> = env
+        .iter()
+        .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    builder = builder.add_source(
+        Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true)
+            .list_separator(",")
+            .with_list_parse_key("telegram.allowed_chat_ids")
+            .with_list_parse_key("telegram.admin_chat_ids")
+            .source(Some(ours)),
+    );
+    let layered = builder.build().map_err(|e| ConfigError::Layers(e.to_string()))?;
+    layered
+        .try_deserialize::<Settings>()
+        .map_err(|e| ConfigError::Layers(e.to_string()))
+}

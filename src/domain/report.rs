@@ -1,0 +1,102 @@
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{ProfitCheck, Symbol};
+
+/// How a collection run for one date ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// The date's objects and manifest were written.
+    Published,
+    /// The source has no bars for the date yet; nothing was written.
+    DataNotAvailable,
+    /// The run failed as a whole; nothing was written.
+    Failed,
+}
+
+/// Symbol counts of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SymbolCounts {
+    /// Symbols in the universe.
+    pub requested: usize,
+    /// Ranked in the screen.
+    pub ok: usize,
+    /// Left out for a data reason (history, stale, no bars).
+    pub skipped: usize,
+    /// Left out because fetching them failed.
+    pub failed: usize,
+}
+
+/// One symbol left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SymbolIssue {
+    /// Ticker.
+    pub symbol: Symbol,
+    /// Reason, in words.
+    pub reason: String,
+}
+
+/// One bar dropped by validation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedBar {
+    /// Ticker.
+    pub symbol: Symbol,
+    /// Bar date.
+    pub date: NaiveDate,
+    /// Reason.
+    pub reason: String,
+}
+
+/// Outbound request figures of a run (zero for the simulated market).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequestStats {
+    /// HTTP requests sent.
+    pub made: u64,
+    /// Of which retries.
+    pub retries: u64,
+    /// Times the rate limiter made a call wait.
+    pub rate_limit_waits: u64,
+    /// Seconds spent waiting on the rate limiter or `Retry-After`.
+    pub rate_limit_wait_secs: f64,
+    /// Times the circuit breaker opened.
+    pub breaker_trips: u64,
+}
+
+/// What a collection run did for one screen date: stored as the `report`
+/// of `runs/date=D/run.json` and shown by the bot and `/stats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Screen date.
+    pub date: NaiveDate,
+    /// `market.provider` of the run.
+    pub provider: String,
+    /// True when prices are simulated.
+    pub simulated: bool,
+    /// How it ended.
+    pub outcome: RunOutcome,
+    /// One-line reason when not published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When the run started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// Symbol counts.
+    pub symbols: SymbolCounts,
+    /// Symbols skipped, with reasons.
+    pub skipped: Vec<SymbolIssue>,
+    /// Symbols whose fetch failed, with reasons.
+    pub failed: Vec<SymbolIssue>,
+    /// Bars dropped by validation.
+    pub rejected_bars: Vec<RejectedBar>,
+    /// Outbound requests.
+    pub requests: RequestStats,
+    /// Milliseconds per phase (`fetch`, `screen`, `persist`, ...).
+    pub phases_ms: BTreeMap<String, u64>,
+    /// The profit-taking rule at this snapshot, when positions were taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profit: Option<ProfitCheck>,
+}

@@ -1,0 +1,59 @@
+//! Number formatting shared by every human-facing output (CLI tables now,
+//! bot replies later): thousands separators, signed percentages, prices.
+
+/// `1234567` -> `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A signed percentage with two decimals: `-12.34%`, `+5.00%`, `0.00%`.
+pub fn signed_pct(x: f64) -> String {
+    let r = (x * 100.0).round() / 100.0;
+    if r > 0.0 {
+        format!("+{r:.2}%")
+    } else if r < 0.0 {
+        format!("{r:.2}%")
+    } else {
+        "0.00%".to_string()
+    }
+}
+
+/// A price: two decimals with thousands separators, four under one dollar.
+pub fn price(x: f64) -> String {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    if x.abs() < 1.0 {
+        return format!("{x:.4}");
+    }
+    let cents = (x.abs() * 100.0).round() as u64;
+    let sign = if x < 0.0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(signed_pct(-12.345), "-12.35%");
+        assert_eq!(signed_pct(5.0), "+5.00%");
+        assert_eq!(signed_pct(-0.001), "0.00%");
+        assert_eq!(price(1234.5), "1,234.50");
+        assert_eq!(price(0.12345), "0.1235");
+        assert_eq!(price(-2500.0), "-2,500.00");
+    }
+}

@@ -1,0 +1,413 @@
+//! The data lake: date-partitioned CSV objects behind `object_store`, on
+//! local disk or any S3-compatible store, chosen by `storage.url`.
+//!
+//! Publishing a date writes its dataset objects first and its run manifest
+//! (`runs/date=D/run.json`) last. The manifest lists each object's size and
+//! SHA-256, so a date is visible to readers only once it is complete, and an
+//! object that was truncated, corrupted, or half-rewritten by an interrupted
+//! re-run is detected and skipped (and reported) instead of being trusted.
+//! Every put is atomic on both backends (local: write then rename; S3: a
+//! single PUT).
+
+mod codec;
+mod layout;
+mod url;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::NaiveDate;
+use object_store::{ObjectStore, PutPayload, path::Path};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use codec::{AccountRecord, BarRecord, CsvProblem, PositionRecord, decode, encode};
+pub use layout::{Dataset, LAYOUT_VERSION, SCHEMA_PATH, SchemaDoc, parse_partition, run_manifest_path};
+pub use url::StorageUrl;
+
+use crate::domain::{DrawdownRow, RunReport};
+
+/// A storage failure. Messages name the store and object, never credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend could not be reached or refused the operation.
+    #[error("storage {store}: {message}")]
+    Backend {
+        /// The storage URL.
+        store: String,
+        /// What failed.
+        message: String,
+    },
+    /// An object exists but cannot be trusted.
+    #[error("{path}: {reason}")]
+    Corrupt {
+        /// Object path.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store was written by a newer dipwatch.
+    #[error(
+        "the store at {store} uses layout v{found}; this dipwatch understands up to v{supported}: upgrade dipwatch"
+    )]
+    NewerLayout {
+        /// The storage URL.
+        store: String,
+        /// Version found.
+        found: u32,
+        /// Version supported.
+        supported: u32,
+    },
+    /// The storage settings cannot be used.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// One object listed in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectEntry {
+    /// Path under the store root.
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Data rows (header excluded).
+    pub rows: u64,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+}
+
+/// `runs/date=D/run.json`: the record that publishes a date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunManifest {
+    /// Layout version the objects follow.
+    pub layout_version: u32,
+    /// The dipwatch that wrote it.
+    pub dipwatch_version: String,
+    /// The date.
+    pub date: NaiveDate,
+    /// Dataset name -> object.
+    pub objects: BTreeMap<String, ObjectEntry>,
+    /// What the run did.
+    pub report: RunReport,
+}
+
+impl RunManifest {
+    /// The object of `dataset`, if this date has one.
+    pub fn object(&self, dataset: Dataset) -> Option<&ObjectEntry> {
+        self.objects.get(dataset.name())
+    }
+}
+
+/// One dataset object ready to publish.
+#[derive(Debug, Clone)]
+pub struct NewObject {
+    /// Which dataset.
+    pub dataset: Dataset,
+    /// Encoded CSV.
+    pub bytes: Vec<u8>,
+    /// Data rows.
+    pub rows: u64,
+}
+
+/// Published dates, and partition names that could not be read as dates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Dates with a manifest, oldest first.
+    pub dates: Vec<NaiveDate>,
+    /// Entries under `runs/` that are not `date=YYYY-MM-DD`.
+    pub junk: Vec<String>,
+}
+
+/// The data lake.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<dyn ObjectStore>,
+    url: String,
+}
+
+impl Store {
+    /// Open the store at `url`. Local directories are created; S3 settings
+    /// come from the standard `AWS_*` variables, then `options`. Refuses a
+    /// store written with a newer layout.
+    pub async fn open(url: &StorageUrl, options: &BTreeMap<String, String>) -> Result<Self, StoreError> {
+        let inner: Arc<dyn ObjectStore> = match url {
+            StorageUrl::Local(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Config(format!("storage.url: cannot create {}: {e}", dir.display())))?;
+                let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)
+                    .map_err(|e| StoreError::Config(format!("storage.url: {}: {e}", dir.display())))?;
+                Arc::new(fs)
+            }
+            StorageUrl::S3 { bucket, prefix } => {
+                let s3 = s3_builder(bucket, options)?
+                    .build()
+                    .map_err(|e| StoreError::Config(format!("storage: {e}")))?;
+                if prefix.is_empty() {
+                    Arc::new(s3)
+                } else {
+                    Arc::new(object_store::prefix::PrefixStore::new(s3, prefix.as_str()))
+                }
+            }
+        };
+        let store = Self {
+            inner,
+            url: url.to_string(),
+        };
+        store.check_layout().await?;
+        Ok(store)
+    }
+
+    /// Wrap an existing object store (tests, embedding).
+    pub fn from_object_store(inner: Arc<dyn ObjectStore>, url: impl Into<String>) -> Self {
+        Self { inner, url: url.into() }
+    }
+
+    /// The storage URL, for messages.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn backend(&self, what: &str, e: object_store::Error) -> StoreError {
+        StoreError::Backend {
+            store: self.url.clone(),
+            message: format!("{what}: {e}"),
+        }
+    }
+
+    /// Read `_meta/schema.json` if present and refuse a newer layout.
+    async fn check_layout(&self) -> Result<(), StoreError> {
+        let Some(bytes) = self.get(&Path::from(SCHEMA_PATH)).await? else {
+            return Ok(());
+        };
+        #[derive(Deserialize)]
+        struct Version {
+            layout_version: u32,
+        }
+        let v: Version = serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+            path: SCHEMA_PATH.into(),
+            reason: format!("not a schema document: {e}"),
+        })?;
+        if v.layout_version > LAYOUT_VERSION {
+            return Err(StoreError::NewerLayout {
+                store: self.url.clone(),
+                found: v.layout_version,
+                supported: LAYOUT_VERSION,
+            });
+        }
+        // Older layouts would be migrated here; v1 is the first.
+        Ok(())
+    }
+
+    /// Write `_meta/schema.json` unless it is already there.
+    async fn ensure_schema(&self) -> Result<(), StoreError> {
+        let path = Path::from(SCHEMA_PATH);
+        if self.get(&path).await?.is_some() {
+            return Ok(());
+        }
+        let mut doc = serde_json::to_vec_pretty(&SchemaDoc::current()).map_err(|e| StoreError::Corrupt {
+            path: SCHEMA_PATH.into(),
+            reason: e.to_string(),
+        })?;
+        doc.push(b'\n');
+        self.put(&path, doc).await
+    }
+
+    /// Put one object whole.
+    pub async fn put(&self, path: &Path, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.inner
+            .put(path, PutPayload::from(bytes))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.backend(&format!("write {path}"), e))
+    }
+
+    /// Get one object, `None` if absent.
+    pub async fn get(&self, path: &Path) -> Result<Option<Bytes>, StoreError> {
+        match self.inner.get(path).await {
+            Ok(r) => r
+                .bytes()
+                .await
+                .map(Some)
+                .map_err(|e| self.backend(&format!("read {path}"), e)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.backend(&format!("read {path}"), e)),
+        }
+    }
+
+    /// Publish a date: each object, then the manifest listing them (plus
+    /// `carried` entries of earlier runs that this run could not renew,
+    /// e.g. a positions snapshot when re-running a past date).
+    pub async fn publish(
+        &self,
+        date: NaiveDate,
+        objects: Vec<NewObject>,
+        carried: BTreeMap<String, ObjectEntry>,
+        report: RunReport,
+    ) -> Result<RunManifest, StoreError> {
+        self.ensure_schema().await?;
+        let mut entries = carried;
+        for obj in objects {
+            let path = obj.dataset.path(date);
+            let entry = ObjectEntry {
+                path: path.to_string(),
+                bytes: obj.bytes.len() as u64,
+                rows: obj.rows,
+                sha256: sha256_hex(&obj.bytes),
+            };
+            self.put(&path, obj.bytes).await?;
+            entries.insert(obj.dataset.name().to_string(), entry);
+        }
+        let manifest = RunManifest {
+            layout_version: LAYOUT_VERSION,
+            dipwatch_version: env!("CARGO_PKG_VERSION").to_string(),
+            date,
+            objects: entries,
+            report,
+        };
+        let path = run_manifest_path(date);
+        let mut json = serde_json::to_vec_pretty(&manifest).map_err(|e| StoreError::Corrupt {
+            path: path.to_string(),
+            reason: e.to_string(),
+        })?;
+        json.push(b'\n');
+        self.put(&path, json).await?;
+        Ok(manifest)
+    }
+
+    /// The manifest of `date`: `None` if the date is not published, an
+    /// error if it exists but cannot be read.
+    pub async fn manifest(&self, date: NaiveDate) -> Result<Option<RunManifest>, StoreError> {
+        let path = run_manifest_path(date);
+        let Some(bytes) = self.get(&path).await? else {
+            return Ok(None);
+        };
+        let m: RunManifest = serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+            path: path.to_string(),
+            reason: format!("unreadable manifest: {e}"),
+        })?;
+        if m.layout_version > LAYOUT_VERSION {
+            return Err(StoreError::NewerLayout {
+                store: self.url.clone(),
+                found: m.layout_version,
+                supported: LAYOUT_VERSION,
+            });
+        }
+        if m.date != date {
+            return Err(StoreError::Corrupt {
+                path: path.to_string(),
+                reason: format!("manifest is for {}, not {date}", m.date),
+            });
+        }
+        Ok(Some(m))
+    }
+
+    /// Every published date (a `runs/date=D/` partition), oldest first.
+    pub async fn published_dates(&self) -> Result<Listing, StoreError> {
+        let listed = self
+            .inner
+            .list_with_delimiter(Some(&Path::from(layout::RUNS_PREFIX)))
+            .await
+            .map_err(|e| self.backend("list runs/", e))?;
+        let mut listing = Listing::default();
+        for prefix in listed.common_prefixes {
+            let part = prefix.filename().unwrap_or_default().to_string();
+            match parse_partition(&part) {
+                Some(d) => listing.dates.push(d),
+                None => listing.junk.push(prefix.to_string()),
+            }
+        }
+        listing.dates.sort_unstable();
+        Ok(listing)
+    }
+
+    /// The bytes of `dataset` for the manifest's date, checked against the
+    /// manifest: `None` if the date has no such object, `Corrupt` if the
+    /// object is missing, truncated or changed.
+    pub async fn read_verified(&self, manifest: &RunManifest, dataset: Dataset) -> Result<Option<Bytes>, StoreError> {
+        let Some(entry) = manifest.object(dataset) else {
+            return Ok(None);
+        };
+        let path = Path::from(entry.path.as_str());
+        let bytes = self.get(&path).await?.ok_or_else(|| StoreError::Corrupt {
+            path: entry.path.clone(),
+            reason: "listed in the run manifest but missing".into(),
+        })?;
+        if bytes.len() as u64 != entry.bytes || sha256_hex(&bytes) != entry.sha256 {
+            return Err(StoreError::Corrupt {
+                path: entry.path.clone(),
+                reason: format!(
+                    "content does not match the run manifest ({} bytes, expected {}): truncated, corrupted, \
+                     or rewritten by an interrupted run",
+                    bytes.len(),
+                    entry.bytes
+                ),
+            });
+        }
+        Ok(Some(bytes))
+    }
+
+    /// Verified and decoded rows of `dataset` for a published date.
+    pub async fn read_rows<R: serde::de::DeserializeOwned>(
+        &self,
+        manifest: &RunManifest,
+        dataset: Dataset,
+    ) -> Result<Option<Vec<R>>, StoreError> {
+        let Some(bytes) = self.read_verified(manifest, dataset).await? else {
+            return Ok(None);
+        };
+        decode(dataset, &bytes).map(Some).map_err(|e| StoreError::Corrupt {
+            path: dataset.path(manifest.date).to_string(),
+            reason: e.0,
+        })
+    }
+
+    /// The drawdown screen of a published date.
+    pub async fn drawdowns(&self, manifest: &RunManifest) -> Result<Vec<DrawdownRow>, StoreError> {
+        self.read_rows(manifest, Dataset::Drawdowns)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                path: run_manifest_path(manifest.date).to_string(),
+                reason: "published date without a drawdowns object".into(),
+            })
+    }
+}
+
+/// An S3 builder from the standard `AWS_*` environment, then `options`
+/// (object_store's key names), with bounded retries so an outage surfaces
+/// as an error in seconds rather than minutes.
+fn s3_builder(
+    bucket: &str,
+    options: &BTreeMap<String, String>,
+) -> Result<object_store::aws::AmazonS3Builder, StoreError> {
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+    let retry = object_store::RetryConfig {
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(20),
+        ..Default::default()
+    };
+    let client = object_store::ClientOptions::new()
+        .with_timeout(Duration::from_secs(30))
+        .with_connect_timeout(Duration::from_secs(5));
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_retry(retry)
+        .with_client_options(client);
+    for (key, value) in options {
+        let k: AmazonS3ConfigKey = key
+            .parse()
+            .map_err(|_| StoreError::Config(format!("storage.options.{key}: not an S3 option object_store knows")))?;
+        builder = builder.with_config(k, value);
+    }
+    Ok(builder)
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
