@@ -90,8 +90,8 @@ pub enum LogFormat {
     Text,
 }
 
-/// `[storage]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `[storage]`. `Debug` redacts secret-looking options.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageSettings {
     /// `./data`, `file:///var/lib/dipwatch`, `s3://bucket/prefix`.
@@ -99,6 +99,40 @@ pub struct StorageSettings {
     /// Extra object_store options for S3 (`endpoint`, `region`, `allow_http`, ...).
     #[serde(default)]
     pub options: BTreeMap<String, String>,
+}
+
+impl StorageSettings {
+    /// The options with secret-looking values replaced by `[redacted]`.
+    pub fn redacted_options(&self) -> BTreeMap<String, String> {
+        self.options
+            .iter()
+            .map(|(k, v)| {
+                let v = if is_secret_option(k) {
+                    "[redacted]".to_string()
+                } else {
+                    v.clone()
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for StorageSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageSettings")
+            .field("url", &self.url)
+            .field("options", &self.redacted_options())
+            .finish()
+    }
+}
+
+/// Whether a storage option carries a credential (by its name).
+fn is_secret_option(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["secret", "key", "token", "password", "credential"]
+        .iter()
+        .any(|w| k.contains(w))
 }
 
 /// `[market]`.
@@ -439,13 +473,9 @@ impl AppConfig {
     /// redacted.
     pub fn redacted_toml(&self) -> String {
         let mut settings = self.settings.clone();
-        for (k, v) in settings.storage.options.iter_mut() {
-            let k = k.to_ascii_lowercase();
-            if ["secret", "key", "token", "password", "credential"].iter().any(|w| k.contains(w)) {
-                *v = "[redacted]".into();
-            }
-        }
-        let mut out = toml::to_string(&settings).unwrap_or_else(|e| format!("# cannot render settings: {e}\n"));
+        settings.storage.options = settings.storage.redacted_options();
+        let mut out = toml::to_string(&settings)
+            .unwrap_or_else(|e| format!("# cannot render settings: {e}\n"));
         out.push_str("\n# secrets (values never shown)\n[secrets]\n");
         for name in SECRET_NAMES {
             let state = match self.secrets.by_name(name).map(|s| s.source) {
@@ -507,4 +537,206 @@ fn layered_settings(file: Option<&Path>, env: &HashMap<String, String>) -> Resul
     layered
         .try_deserialize::<Settings>()
         .map_err(|e| ConfigError::Layers(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn repo_env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        // Tests run from the crate root, where the default universe path resolves.
+        env.entry("DIPWATCH__MARKET__UNIVERSE".into())
+            .or_insert_with(|| {
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/config/universe/russell1000.txt"
+                )
+                .into()
+            });
+        env
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<AppConfig, ConfigError> {
+        AppConfig::load_with_env(None, repo_env(pairs))
+    }
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.settings.market.provider, Provider::Alpaca);
+        assert_eq!(c.screen.lookback_days, 180);
+        assert_eq!(c.screen.min_history, 30);
+        assert_eq!(c.screen.peak_basis, PeakBasis::High);
+        assert_eq!(c.settings.screen.top_n, 10);
+        assert_eq!(c.settings.portfolio.profit_target_pct, Decimal::ONE_HUNDRED);
+        assert_eq!(c.settings.portfolio.top_positions, 5);
+        assert_eq!(c.timezone, chrono_tz::America::New_York);
+        assert_eq!(c.storage, StorageUrl::Local("./data".into()));
+        assert_eq!(c.http_listen.to_string(), "127.0.0.1:9184");
+        assert!(c.universe.len() > 900);
+        assert!(c.settings.telegram.allowed_chat_ids.is_empty());
+    }
+
+    #[test]
+    fn file_then_env_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("my.toml");
+        std::fs::write(
+            &file,
+            "[screen]\ntop_n = 25\nlookback_days = 90\n[market]\nprovider = \"sim\"\n",
+        )
+        .unwrap();
+        let env = repo_env(&[
+            ("DIPWATCH__SCREEN__TOP_N", "7"),
+            ("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", "11,-22"),
+            ("DIPWATCH__PORTFOLIO__PROFIT_TARGET_PCT", "62.5"),
+        ]);
+        let c = AppConfig::load_with_env(Some(&file), env).unwrap();
+        assert_eq!(c.settings.screen.top_n, 7, "env beats file");
+        assert_eq!(c.screen.lookback_days, 90, "file beats default");
+        assert_eq!(c.settings.market.provider, Provider::Sim);
+        assert_eq!(c.settings.telegram.allowed_chat_ids, vec![11, -22]);
+        assert_eq!(c.settings.portfolio.profit_target_pct, Decimal::new(625, 1));
+    }
+
+    fn error_of(pairs: &[(&str, &str)]) -> String {
+        load(pairs).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn every_bad_value_names_its_key() {
+        assert!(error_of(&[("DIPWATCH__MARKET__PROVIDER", "yahoo")]).contains("market.provider"));
+        assert!(
+            error_of(&[("DIPWATCH__SCHEDULE__COLLECT", "30 18 * * *")])
+                .starts_with("schedule.collect:")
+        );
+        assert!(
+            error_of(&[("DIPWATCH__SCHEDULE__COLLECT", "0 99 18 * * *")])
+                .starts_with("schedule.collect:")
+        );
+        assert!(
+            error_of(&[("DIPWATCH__SCHEDULE__TIMEZONE", "Mars/Olympus")])
+                .starts_with("schedule.timezone:")
+        );
+        assert!(
+            error_of(&[("DIPWATCH__MARKET__UNIVERSE", "/nonexistent/u.txt")])
+                .starts_with("market.universe:")
+        );
+        assert!(
+            error_of(&[("DIPWATCH__STORAGE__URL", "ftp://host/x")]).starts_with("storage.url:")
+        );
+        assert!(error_of(&[("DIPWATCH__MARKET__FEED", "nasdaq")]).starts_with("market.feed:"));
+        assert!(
+            error_of(&[("DIPWATCH__MARKET__DATA_URL", "not a url")])
+                .starts_with("market.data_url:")
+        );
+        assert!(
+            error_of(&[("DIPWATCH__SCREEN__MIN_HISTORY", "500")])
+                .starts_with("screen.min_history:")
+        );
+        assert!(error_of(&[("DIPWATCH__HTTP__LISTEN", "localhost")]).starts_with("http.listen:"));
+        assert!(error_of(&[("DIPWATCH__SCREEN__TOP_N", "many")]).contains("top_n"));
+    }
+
+    #[test]
+    fn unknown_keys_in_a_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("typo.toml");
+        std::fs::write(&file, "[screen]\nlookback_dayz = 90\n").unwrap();
+        let err = AppConfig::load_with_env(Some(&file), repo_env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lookback_dayz"), "{err}");
+        let missing = AppConfig::load_with_env(Some(&dir.path().join("nope.toml")), repo_env(&[]))
+            .unwrap_err();
+        assert!(missing.to_string().contains("nope.toml"));
+    }
+
+    #[test]
+    fn secrets_come_from_env_file_or_credentials_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("key_id"), "file-key-id\n").unwrap();
+        std::fs::write(dir.path().join("TELOXIDE_TOKEN"), "123:cred-token").unwrap();
+        let file = dir.path().join("key_id").display().to_string();
+        let creds = dir.path().display().to_string();
+        let c = load(&[
+            ("APCA_API_KEY_ID_FILE", &file),
+            ("APCA_API_SECRET_KEY", "env-secret"),
+            ("CREDENTIALS_DIRECTORY", &creds),
+        ])
+        .unwrap();
+        let id = c.secrets.alpaca_key_id.as_ref().unwrap();
+        assert_eq!(id.value.expose_secret(), "file-key-id");
+        assert_eq!(id.source, SecretSource::File);
+        assert_eq!(
+            c.secrets.alpaca_secret_key.as_ref().unwrap().source,
+            SecretSource::Env
+        );
+        let tok = c.secrets.telegram_token.as_ref().unwrap();
+        assert_eq!(tok.value.expose_secret(), "123:cred-token");
+        assert_eq!(tok.source, SecretSource::Credentials);
+        assert!(c.alpaca_credentials().is_ok());
+    }
+
+    #[test]
+    fn unreadable_secret_file_is_an_error_naming_the_variable() {
+        let err = load(&[("TELOXIDE_TOKEN_FILE", "/nonexistent/token")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("TELOXIDE_TOKEN_FILE:"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_or_the_printed_config() {
+        let c = load(&[
+            ("APCA_API_KEY_ID", "PKSECRETKEYID123"),
+            ("APCA_API_SECRET_KEY", "very-secret-value-456"),
+            ("TELOXIDE_TOKEN", "999:bot-token-789"),
+            (
+                "DIPWATCH__STORAGE__OPTIONS__SECRET_ACCESS_KEY",
+                "aws-secret-000",
+            ),
+        ])
+        .unwrap();
+        let debug = format!("{c:?}");
+        let printed = c.redacted_toml();
+        for secret in [
+            "PKSECRETKEYID123",
+            "very-secret-value-456",
+            "999:bot-token-789",
+            "aws-secret-000",
+        ] {
+            assert!(!debug.contains(secret), "Debug leaks {secret}");
+            assert!(!printed.contains(secret), "check-config leaks {secret}");
+        }
+        assert!(
+            printed.contains("APCA_API_KEY_ID = \"set (environment)\""),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("secret_access_key = \"[redacted]\""),
+            "{printed}"
+        );
+    }
+
+    #[test]
+    fn alpaca_without_keys_names_the_keys_and_the_demo() {
+        let c = load(&[]).unwrap();
+        let err = c.alpaca_credentials().unwrap_err().to_string();
+        for needle in ["APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "config/demo.toml"] {
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn shipped_config_files_parse() {
+        let demo = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo.toml"));
+        let c = AppConfig::load_with_env(Some(demo), repo_env(&[])).unwrap();
+        assert_eq!(c.settings.market.provider, Provider::Sim);
+    }
 }

@@ -1,9 +1,45 @@
-//! placeholder
+//! # dipwatch
+//!
+//! A self-hosted stock drawdown screener. One process collects daily bars
+//! for a universe of stocks, ranks them by how far each has fallen from its
+//! recent peak, snapshots a brokerage portfolio against a profit-taking
+//! rule, and keeps everything as CSV in a data lake on local disk or S3.
+//!
+//! ## Layout
+//!
+//! Data flows one way: a [`market`] provider feeds a [`collect`] run, which
+//! validates the bars, hands them to the pure [`screen`] engine, and
+//! publishes the results through the [`store`]. Readers (the CLI today, the
+//! bot and HTTP endpoints later) only ever read what the store published.
+//!
+//! - [`domain`] holds the plain data types (tickers, bars, drawdown rows,
+//!   positions, the account, run reports). External input becomes these
+//!   types at the edge, where bad records are rejected with a reason.
+//! - [`config`] layers `config/default.toml` (compiled in), an optional
+//!   `--config` file and `DIPWATCH__SECTION__KEY` environment variables,
+//!   parses every value once, and loads secrets from the environment, files
+//!   or systemd credentials as `secrecy` values that never print.
+//! - [`market`] defines the [`market::MarketData`] and [`market::Broker`]
+//!   traits, the NYSE trading calendar, and the deterministic simulated
+//!   market used by the demo and the tests.
+//! - [`screen`] is the drawdown engine: a pure function from bars to ranked
+//!   rows, following the definition in the design notes exactly.
+//! - [`collect`] is one collection run: calendar, fetch, validate, screen,
+//!   publish, report. A symbol with bad data is skipped with its reason; a
+//!   failed market-data phase publishes nothing.
+//! - [`store`] is the `object_store`-backed data lake: Hive-style date
+//!   partitions, deterministic CSV encoding, and a per-date run manifest
+//!   written last, whose checksums let readers detect and skip anything
+//!   truncated, corrupted or half-written.
+//! - [`cli`] has one file per command (`run`, `collect`, `screen`, `export`,
+//!   `check-config`); [`numbers`] and [`telemetry`] are the shared number
+//!   formatting and logging setup.
+
 pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod domain;
-pub mod format;
+pub mod numbers;
 pub mod market;
 pub mod screen;
 pub mod store;

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{open_store, parse_date};
 use crate::config::AppConfig;
 use crate::domain::{DrawdownRow, RunReport};
-use crate::format::{price, signed_pct, thousands};
+use crate::numbers::{price, signed_pct, thousands};
 use crate::store::{Dataset, RunManifest, Store, encode};
 
 /// Output formats.

@@ -381,19 +381,23 @@ fn s3_builder(
     bucket: &str,
     options: &BTreeMap<String, String>,
 ) -> Result<object_store::aws::AmazonS3Builder, StoreError> {
+    use object_store::ClientConfigKey;
     use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
     let retry = object_store::RetryConfig {
         max_retries: 3,
         retry_timeout: Duration::from_secs(20),
         ..Default::default()
     };
-    let client = object_store::ClientOptions::new()
-        .with_timeout(Duration::from_secs(30))
-        .with_connect_timeout(Duration::from_secs(5));
+    // Timeouts as single keys: `with_client_options` would replace the
+    // client settings `from_env` just read (AWS_ALLOW_HTTP among them).
     let mut builder = AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
         .with_retry(retry)
-        .with_client_options(client);
+        .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), "30s")
+        .with_config(
+            AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
+            "5s",
+        );
     for (key, value) in options {
         let k: AmazonS3ConfigKey = key
             .parse()

@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# dipwatch: multi-stage build, slim non-root runtime.
+#   docker build -t dipwatch .
+#   docker run -d --name dipwatch -v dipwatch-data:/data \
+#     -e APCA_API_KEY_ID=... -e APCA_API_SECRET_KEY=... dipwatch
+# Secrets may also come as files: -e APCA_API_KEY_ID_FILE=/run/secrets/apca_key_id
+# Try it on simulated prices: docker run --rm -v dipwatch-data:/data dipwatch collect --config config/demo.toml
+
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+# Dependency layer: rebuilt only when the manifest or lock file changes.
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir -p src benches \
+ && echo 'fn main() {}' > src/main.rs && echo '' > src/lib.rs && echo 'fn main() {}' > benches/screen.rs \
+ && cargo build --release --locked \
+ && rm -rf src benches
+COPY src src
+COPY benches benches
+COPY config config
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin dipwatch \
+ && mkdir -p /data && chown dipwatch /data
+WORKDIR /app
+COPY --from=build /src/target/release/dipwatch /usr/local/bin/dipwatch
+COPY config config
+ENV DIPWATCH__STORAGE__URL=/data \
+    DIPWATCH__HTTP__LISTEN=0.0.0.0:9184 \
+    DIPWATCH__LOG__FORMAT=json
+VOLUME ["/data"]
+EXPOSE 9184
+USER dipwatch
+ENTRYPOINT ["dipwatch"]
+CMD ["run"]

@@ -1,0 +1,262 @@
+//! The real `dipwatch` binary on the simulated market, into a temp dir:
+//! collect, screen, export and check-config, asserting on what they print
+//! and what they store.
+
+mod common;
+
+use common::{Workspace, ok, stderr, stdout};
+
+const DAY: &str = "2026-11-20";
+
+fn collected(symbols: usize, from: &str, to: &str) -> Workspace {
+    let ws = Workspace::new(symbols);
+    ok(&ws.demo(&["collect", "--from", from, "--to", to]));
+    ws
+}
+
+fn read(ws: &Workspace, rel: &str) -> Vec<u8> {
+    std::fs::read(ws.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+#[test]
+fn collect_publishes_every_dataset_and_a_manifest() {
+    let ws = Workspace::new(60);
+    let out = ok(&ws.demo(&["collect", "--date", DAY]));
+    assert!(out.starts_with(&format!("{DAY}  published  ")), "{out}");
+    assert!(out.contains("[simulated prices]"), "{out}");
+
+    let dd = String::from_utf8(read(&ws, &format!("data/drawdowns/date={DAY}/drawdowns.csv"))).unwrap();
+    let mut lines = dd.lines();
+    assert_eq!(
+        lines.next(),
+        Some("date,symbol,current_price,peak_price,peak_date,drawdown_pct,days_since_peak,volume,rank")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(rows.len() >= 50, "most of 60 symbols ranked");
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r[0], DAY);
+        assert_eq!(r[8], (i + 1).to_string(), "ranks are 1..n in order");
+        let pct: f64 = r[5].parse().unwrap();
+        assert!((-100.0..=0.0).contains(&pct), "drawdown {pct}");
+    }
+    let pcts: Vec<f64> = rows.iter().map(|r| r[5].parse().unwrap()).collect();
+    assert!(pcts.windows(2).all(|w| w[0] <= w[1]), "deepest first");
+
+    let bars = String::from_utf8(read(&ws, &format!("data/bars/date={DAY}/bars.csv"))).unwrap();
+    assert!(bars.starts_with("date,symbol,open,high,low,close,volume,trade_count,vwap\n"));
+    assert!(bars.lines().skip(1).all(|l| l.starts_with(DAY)));
+
+    let manifest: serde_json::Value = serde_json::from_slice(&read(&ws, &format!("data/runs/date={DAY}/run.json"))).unwrap();
+    assert_eq!(manifest["layout_version"], 1);
+    assert_eq!(manifest["report"]["provider"], "sim");
+    assert_eq!(manifest["report"]["simulated"], true);
+    assert_eq!(manifest["report"]["symbols"]["requested"], 60);
+    assert_eq!(
+        manifest["objects"]["drawdowns"]["rows"].as_u64().unwrap() as usize,
+        rows.len()
+    );
+    let skipped = manifest["report"]["skipped"].as_array().unwrap();
+    assert_eq!(
+        manifest["report"]["symbols"]["skipped"].as_u64().unwrap() as usize,
+        skipped.len()
+    );
+    assert!(ws.path("data/_meta/schema.json").exists());
+}
+
+#[test]
+fn rerunning_a_day_rewrites_byte_identical_objects() {
+    let ws = Workspace::new(30);
+    ok(&ws.demo(&["collect", "--date", DAY]));
+    let datasets = ["bars", "drawdowns", "positions", "account"];
+    let before: Vec<Vec<u8>> = datasets
+        .iter()
+        .map(|d| read(&ws, &format!("data/{d}/date={DAY}/{d}.csv")))
+        .collect();
+    ok(&ws.demo(&["collect", "--date", DAY]));
+    for (d, old) in datasets.iter().zip(before) {
+        assert_eq!(read(&ws, &format!("data/{d}/date={DAY}/{d}.csv")), old, "{d} changed on re-run");
+    }
+}
+
+#[test]
+fn screen_prints_an_aligned_table_csv_and_json() {
+    let ws = collected(80, "2026-11-16", DAY);
+    let table = ok(&ws.demo(&["screen"]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines[0], format!("Drawdown screen for {DAY}  [SIMULATED PRICES, not market data]"));
+    assert!(lines[1].starts_with("rank  symbol"), "{table}");
+    let rows: Vec<&str> = lines.iter().copied().filter(|l| l.contains('%')).collect();
+    assert_eq!(rows.len(), 10, "screen.top_n rows by default");
+    // Aligned: the drawdown column ends at the same offset on every row.
+    let ends: Vec<usize> = rows.iter().map(|l| l.find('%').unwrap()).collect();
+    assert!(ends.windows(2).all(|w| w[0] == w[1]), "{table}");
+    assert!(rows[0].trim_start().starts_with("1  "));
+    assert!(lines.last().unwrap().starts_with("10 of "), "{table}");
+
+    let three = ok(&ws.demo(&["screen", "--top", "3", "--date", "2026-11-18"]));
+    assert!(three.starts_with("Drawdown screen for 2026-11-18"));
+    assert_eq!(three.lines().filter(|l| l.contains('%')).count(), 3);
+
+    let csv_out = ws.demo(&["screen", "--format", "csv", "--top", "0"]);
+    let csv = ok(&csv_out);
+    assert!(stderr(&csv_out).contains("simulated prices"), "marker on stderr for csv");
+    assert!(csv.starts_with("date,symbol,current_price,"));
+    let stored = read(&ws, &format!("data/drawdowns/date={DAY}/drawdowns.csv"));
+    assert_eq!(csv.as_bytes(), stored.as_slice(), "--top 0 csv is the stored object");
+
+    let json: serde_json::Value = serde_json::from_str(&ok(&ws.demo(&["screen", "--format", "json", "--top", "5"]))).unwrap();
+    assert_eq!(json["date"], DAY);
+    assert_eq!(json["simulated"], true);
+    assert_eq!(json["rows"].as_array().unwrap().len(), 5);
+    assert_eq!(json["rows"][0]["rank"], 1);
+    assert!(json["rows"][0]["drawdown_pct"].as_f64().unwrap() <= json["rows"][4]["drawdown_pct"].as_f64().unwrap());
+}
+
+#[test]
+fn screen_without_data_says_what_to_do() {
+    let ws = Workspace::new(5);
+    let out = ws.demo(&["screen"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("run `dipwatch collect` first"), "{}", stderr(&out));
+    let missing = ws.demo(&["screen", "--date", "2026-01-05"]);
+    assert!(stderr(&missing).contains("no screen published for 2026-01-05"));
+}
+
+#[test]
+fn export_streams_one_csv_oldest_first_within_the_range() {
+    let ws = collected(25, "2026-11-09", DAY);
+    let all = ok(&ws.demo(&["export", "drawdowns"]));
+    let header = "date,symbol,current_price,peak_price,peak_date,drawdown_pct,days_since_peak,volume,rank";
+    assert_eq!(all.lines().filter(|l| *l == header).count(), 1, "one header");
+    assert!(all.starts_with(header));
+    let dates: Vec<&str> = all.lines().skip(1).map(|l| &l[..10]).collect();
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    assert_eq!(dates.first(), Some(&"2026-11-09"));
+    assert_eq!(dates.last(), Some(&DAY));
+    let mut distinct = dates.clone();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 10, "ten sessions from 11-09 to 11-20");
+
+    let ranged = ok(&ws.demo(&["export", "drawdowns", "--from", "2026-11-12", "--to", "2026-11-13"]));
+    let ranged_dates: std::collections::BTreeSet<&str> = ranged.lines().skip(1).map(|l| &l[..10]).collect();
+    assert_eq!(ranged_dates.into_iter().collect::<Vec<_>>(), ["2026-11-12", "2026-11-13"]);
+
+    let bars = ok(&ws.demo(&["export", "bars", "--from", DAY]));
+    assert!(bars.starts_with("date,symbol,open,high,low,close,volume,trade_count,vwap\n"));
+    assert_eq!(bars.lines().count(), 26, "header + 25 symbols (all trade every day in the sim)");
+
+    let positions = ok(&ws.demo(&["export", "positions"]));
+    assert!(positions.starts_with("date,symbol,quantity,avg_entry_price,current_price,unrealized_return_pct,market_value,unrealized_pl\n"));
+    let account = ok(&ws.demo(&["export", "account"]));
+    assert!(account.starts_with("date,equity,cash,buying_power,status,"));
+
+    let empty = ok(&ws.demo(&["export", "drawdowns", "--from", "2030-01-01"]));
+    assert_eq!(empty, format!("{header}\n"), "no rows: just the header");
+}
+
+#[test]
+fn corrupt_objects_are_skipped_and_reported_never_fatal() {
+    let ws = collected(20, "2026-11-17", DAY);
+    // Truncate the latest screen, corrupt an older manifest.
+    let latest = ws.path(&format!("data/drawdowns/date={DAY}/drawdowns.csv"));
+    let bytes = std::fs::read(&latest).unwrap();
+    std::fs::write(&latest, &bytes[..bytes.len() / 3]).unwrap();
+    std::fs::write(ws.path("data/runs/date=2026-11-18/run.json"), b"{not json").unwrap();
+
+    let out = ws.demo(&["screen"]);
+    let table = ok(&out);
+    assert!(table.starts_with("Drawdown screen for 2026-11-19"), "falls back to the newest good date: {table}");
+    assert!(stderr(&out).contains(&format!("skipping {DAY}")), "{}", stderr(&out));
+
+    let exported = ws.demo(&["export", "drawdowns"]);
+    let csv = ok(&exported);
+    let dates: std::collections::BTreeSet<&str> = csv.lines().skip(1).map(|l| &l[..10]).collect();
+    assert_eq!(dates.into_iter().collect::<Vec<_>>(), ["2026-11-17", "2026-11-19"]);
+    let err = stderr(&exported);
+    assert!(err.contains("skipping drawdowns 2026-11-18"), "{err}");
+    assert!(err.contains(&format!("skipping drawdowns {DAY}")), "{err}");
+    assert!(err.contains("2 partition(s) skipped"), "{err}");
+
+    // An explicit date that is damaged is an error, not a silent fallback.
+    let explicit = ws.demo(&["screen", "--date", DAY]);
+    assert_eq!(explicit.status.code(), Some(1));
+    assert!(stderr(&explicit).contains("does not match the run manifest"));
+
+    // Re-collecting the day repairs it.
+    ok(&ws.demo(&["collect", "--date", DAY]));
+    assert!(ok(&ws.demo(&["screen"])).starts_with(&format!("Drawdown screen for {DAY}")));
+}
+
+#[test]
+fn collect_refuses_closed_or_future_days_with_a_reason() {
+    let ws = Workspace::new(5);
+    let holiday = ws.demo(&["collect", "--date", "2026-11-26"]);
+    assert_eq!(holiday.status.code(), Some(1));
+    assert!(stderr(&holiday).contains("2026-11-26 is not a trading day"), "{}", stderr(&holiday));
+    let future = ws.demo(&["collect", "--date", "2099-01-05"]);
+    assert!(stderr(&future).contains("has not closed yet"), "{}", stderr(&future));
+    let swapped = ws.demo(&["collect", "--from", "2026-11-20", "--to", "2026-11-10"]);
+    assert!(stderr(&swapped).contains("is after --to"));
+    assert!(!ws.path("data/runs").exists(), "nothing published");
+}
+
+#[test]
+fn the_real_config_without_keys_stops_and_names_keys_and_demo() {
+    let ws = Workspace::new(5);
+    for cmd in [&["collect"][..], &["run"][..], &["check-config"][..]] {
+        let out = ws.run(cmd);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}");
+        let err = stderr(&out);
+        for needle in ["APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "config/demo.toml"] {
+            assert!(err.contains(needle), "{cmd:?}: {err}");
+        }
+    }
+    assert!(!ws.path("data/runs").exists(), "never falls back to simulated prices");
+}
+
+#[test]
+fn check_config_prints_the_effective_config_with_secrets_redacted() {
+    let mut ws = Workspace::new(5);
+    ws.set_env("TELOXIDE_TOKEN", "123456:TOKEN-must-not-print");
+    ws.set_env("APCA_API_SECRET_KEY", "alpaca-secret-must-not-print");
+    ws.set_env("DIPWATCH__SCREEN__TOP_N", "17");
+    let out = ok(&ws.demo(&["check-config"]));
+    assert!(out.contains("provider = \"sim\""), "{out}");
+    assert!(out.contains("top_n = 17"), "{out}");
+    assert!(out.contains("TELOXIDE_TOKEN = \"set (environment)\""), "{out}");
+    assert!(out.contains("APCA_API_KEY_ID = \"not set\""), "{out}");
+    assert!(out.contains("# universe: 5 symbols"), "{out}");
+    assert!(out.contains("# configuration OK"));
+    assert!(!out.contains("TOKEN-must-not-print") && !out.contains("alpaca-secret-must-not-print"));
+}
+
+#[test]
+fn check_config_names_the_bad_key() {
+    let cases = [
+        ("DIPWATCH__MARKET__PROVIDER", "yahoo", "market.provider"),
+        ("DIPWATCH__SCHEDULE__COLLECT", "every day", "schedule.collect"),
+        ("DIPWATCH__MARKET__UNIVERSE", "/nonexistent/universe.txt", "market.universe"),
+        ("DIPWATCH__STORAGE__URL", "gs://bucket/x", "storage.url"),
+        ("DIPWATCH__SCHEDULE__TIMEZONE", "Europe/Atlantis", "schedule.timezone"),
+    ];
+    for (key, value, named) in cases {
+        let mut ws = Workspace::new(5);
+        ws.set_env(key, value);
+        let out = ws.demo(&["check-config"]);
+        assert_eq!(out.status.code(), Some(2), "{key}={value}");
+        let err = stderr(&out);
+        assert!(err.contains(named), "{key}={value}: {err}");
+        assert!(stdout(&out).is_empty(), "nothing printed on stdout for a bad config");
+    }
+}
+
+#[test]
+fn unknown_commands_and_bad_dates_are_usage_errors() {
+    let ws = Workspace::new(5);
+    let out = ws.demo(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unrecognized subcommand"));
+    let out = ws.demo(&["screen", "--date", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a date in YYYY-MM-DD form"));
+}

@@ -1,0 +1,202 @@
+//! Shared test fixtures: a real S3-compatible server (moto) on loopback,
+//! and a scratch workspace for running the real `dipwatch` binary.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Absolute path of a file in the repository.
+pub fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A moto S3 server on loopback, killed on drop.
+pub struct MotoServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    port: u16,
+}
+
+impl MotoServer {
+    /// Start moto's S3 server (PyPI `moto[server]`, installed by `.ci/run`)
+    /// as `python3 -m moto.server`, which needs no script on PATH.
+    pub fn start() -> Self {
+        let port = free_port();
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let child = Command::new(python)
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 not found; the S3 tests need python3 -m pip install 'moto[server]' (.ci/run does)");
+        let server = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if server
+                .request("GET", "/")
+                .is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+            {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto's S3 server did not come up on port {port}: is `moto[server]` installed? (python3 -m pip install 'moto[server]')");
+    }
+
+    /// Create a bucket (object_store cannot).
+    pub fn create_bucket(&self, name: &str) {
+        let resp = self
+            .request("PUT", &format!("/{name}"))
+            .expect("create bucket");
+        assert!(resp.starts_with("HTTP/1.1 200"), "create bucket: {resp}");
+    }
+
+    /// One raw HTTP/1.1 request, the whole response as text.
+    fn request(&self, method: &str, path: &str) -> Option<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        )
+        .ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    }
+
+    /// Storage options pointing object_store at this server.
+    pub fn options(&self) -> Vec<(String, String)> {
+        [
+            ("endpoint", self.endpoint.as_str()),
+            ("allow_http", "true"),
+            ("region", "us-east-1"),
+            ("access_key_id", "testing"),
+            ("secret_access_key", "testing"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A scratch working directory for the real binary, with a small universe.
+pub struct Workspace {
+    /// The temp dir (removed on drop).
+    pub dir: tempfile::TempDir,
+    /// Extra environment for every command.
+    pub env: Vec<(String, String)>,
+}
+
+/// The first `n` tickers of the bundled universe, as file text.
+pub fn universe_head(n: usize) -> String {
+    let text = std::fs::read_to_string(repo("config/universe/russell1000.txt")).unwrap();
+    text.lines().take(n).map(|l| format!("{l}\n")).collect()
+}
+
+impl Workspace {
+    /// A workspace whose universe is the first `symbols` bundled tickers and
+    /// whose store is `./data` inside it.
+    pub fn new(symbols: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let universe = dir.path().join("universe.txt");
+        std::fs::write(&universe, universe_head(symbols)).unwrap();
+        let env = vec![
+            (
+                "DIPWATCH__MARKET__UNIVERSE".into(),
+                universe.display().to_string(),
+            ),
+            ("DIPWATCH__STORAGE__URL".into(), "./data".into()),
+            ("DIPWATCH__LOG__FORMAT".into(), "json".into()),
+        ];
+        Self { dir, env }
+    }
+
+    /// Path inside the workspace.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Set (or replace) an environment variable for later commands.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.into(), value.into()));
+    }
+
+    /// Run `dipwatch ARGS` in the workspace, clean of the caller's secrets
+    /// and dipwatch settings.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dipwatch"));
+        cmd.current_dir(self.dir.path()).args(args);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("DIPWATCH__")
+                || k.starts_with("APCA_")
+                || k.starts_with("TELOXIDE_")
+                || k.starts_with("AWS_")
+                || k == "RUST_LOG"
+                || k == "CREDENTIALS_DIRECTORY"
+            {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd.output().expect("spawn dipwatch")
+    }
+
+    /// Run with the demo config.
+    pub fn demo(&self, args: &[&str]) -> Output {
+        let demo = repo("config/demo.toml").display().to_string();
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--config", demo.as_str()]);
+        self.run(&all)
+    }
+}
+
+/// Stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Assert success, showing both streams otherwise.
+#[track_caller]
+pub fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}

@@ -1,0 +1,338 @@
+//! The storage contract, run twice: against local disk and against a real
+//! S3-compatible server (moto) on loopback. Write, idempotent re-write,
+//! partition listing, read-back, and corrupt or partial objects.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, Utc};
+use common::{MotoServer, Workspace, ok, stdout};
+use dipwatch::domain::{DrawdownRow, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+use dipwatch::store::{
+    BarRecord, Dataset, LAYOUT_VERSION, NewObject, SCHEMA_PATH, StorageUrl, Store, StoreError,
+    encode,
+};
+use object_store::path::Path;
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn report(date: NaiveDate) -> RunReport {
+    RunReport {
+        date,
+        provider: "sim".into(),
+        simulated: true,
+        outcome: RunOutcome::Published,
+        reason: None,
+        started_at: Utc::now(),
+        finished_at: Utc::now(),
+        symbols: SymbolCounts {
+            requested: 2,
+            ok: 2,
+            skipped: 0,
+            failed: 0,
+        },
+        skipped: vec![],
+        failed: vec![],
+        rejected_bars: vec![],
+        requests: RequestStats::default(),
+        phases_ms: BTreeMap::new(),
+        profit: None,
+    }
+}
+
+fn rows(date: NaiveDate, scale: f64) -> Vec<DrawdownRow> {
+    ["AAA", "BF.B"]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| DrawdownRow {
+            date,
+            symbol: Symbol::parse(s).unwrap(),
+            current_price: 10.0 * scale + i as f64,
+            peak_price: 20.0 * scale,
+            peak_date: d("2026-06-01"),
+            drawdown_pct: -50.0 + i as f64,
+            days_since_peak: 40,
+            volume: 1000,
+            rank: i as u32 + 1,
+        })
+        .collect()
+}
+
+fn objects(date: NaiveDate, scale: f64) -> Vec<NewObject> {
+    let dd = rows(date, scale);
+    let bars: Vec<BarRecord> = dd
+        .iter()
+        .map(|r| BarRecord {
+            date,
+            symbol: r.symbol.clone(),
+            open: r.current_price,
+            high: r.current_price + 1.0,
+            low: r.current_price - 1.0,
+            close: r.current_price,
+            volume: r.volume,
+            trade_count: Some(12),
+            vwap: None,
+        })
+        .collect();
+    let (b, bn) = encode(Dataset::Bars, &bars).unwrap();
+    let (r, rn) = encode(Dataset::Drawdowns, &dd).unwrap();
+    vec![
+        NewObject {
+            dataset: Dataset::Bars,
+            bytes: b,
+            rows: bn,
+        },
+        NewObject {
+            dataset: Dataset::Drawdowns,
+            bytes: r,
+            rows: rn,
+        },
+    ]
+}
+
+async fn raw(store: &Store, path: &str) -> Option<Vec<u8>> {
+    store
+        .get(&Path::from(path))
+        .await
+        .unwrap()
+        .map(|b| b.to_vec())
+}
+
+/// The suite both backends must pass.
+async fn storage_contract(url: StorageUrl, options: BTreeMap<String, String>) {
+    let store = Store::open(&url, &options).await.unwrap();
+    assert!(store.published_dates().await.unwrap().dates.is_empty());
+
+    // Write: objects, then the manifest that publishes the date.
+    let (d1, d2, d3) = (d("2026-11-18"), d("2026-11-19"), d("2026-11-20"));
+    let m1 = store
+        .publish(d1, objects(d1, 1.0), BTreeMap::new(), report(d1))
+        .await
+        .unwrap();
+    assert_eq!(m1.objects.len(), 2);
+    assert_eq!(m1.object(Dataset::Drawdowns).unwrap().rows, 2);
+    let schema = raw(&store, SCHEMA_PATH)
+        .await
+        .expect("schema written on first publish");
+    let schema: serde_json::Value = serde_json::from_slice(&schema).unwrap();
+    assert_eq!(schema["layout_version"], LAYOUT_VERSION);
+    assert_eq!(
+        schema["datasets"]["drawdowns"]["columns"][5],
+        "drawdown_pct"
+    );
+
+    // Exactly the contract's paths and header.
+    let dd_path = "drawdowns/date=2026-11-18/drawdowns.csv";
+    let first = raw(&store, dd_path).await.unwrap();
+    assert!(first.starts_with(b"date,symbol,current_price,peak_price,peak_date,drawdown_pct,days_since_peak,volume,rank\n"));
+    assert!(raw(&store, "bars/date=2026-11-18/bars.csv").await.is_some());
+    assert!(raw(&store, "runs/date=2026-11-18/run.json").await.is_some());
+
+    // Re-write is idempotent: same bytes, same checksums.
+    let again = store
+        .publish(d1, objects(d1, 1.0), BTreeMap::new(), report(d1))
+        .await
+        .unwrap();
+    assert_eq!(raw(&store, dd_path).await.unwrap(), first);
+    assert_eq!(again.objects, m1.objects);
+
+    // Partitions list in date order whatever the write order.
+    store
+        .publish(d3, objects(d3, 3.0), BTreeMap::new(), report(d3))
+        .await
+        .unwrap();
+    store
+        .publish(d2, objects(d2, 2.0), BTreeMap::new(), report(d2))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.published_dates().await.unwrap().dates,
+        vec![d1, d2, d3]
+    );
+
+    // Read back, verified.
+    let m2 = store.manifest(d2).await.unwrap().unwrap();
+    assert_eq!(store.drawdowns(&m2).await.unwrap(), rows(d2, 2.0));
+    assert!(
+        store
+            .read_verified(&m2, Dataset::Positions)
+            .await
+            .unwrap()
+            .is_none(),
+        "no positions for d2"
+    );
+
+    // Objects without a manifest (a run killed before publishing) are not a date.
+    let d4 = d("2026-11-23");
+    store
+        .put(
+            &Dataset::Drawdowns.path(d4),
+            objects(d4, 4.0)[1].bytes.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.published_dates().await.unwrap().dates,
+        vec![d1, d2, d3]
+    );
+    assert!(store.manifest(d4).await.unwrap().is_none());
+
+    // A truncated object is detected, reported with its path, and the others still read.
+    let p2 = Dataset::Drawdowns.path(d2);
+    let full = raw(&store, p2.as_ref()).await.unwrap();
+    store
+        .put(&p2, full[..full.len() / 2].to_vec())
+        .await
+        .unwrap();
+    match store.drawdowns(&m2).await {
+        Err(StoreError::Corrupt { path, reason }) => {
+            assert_eq!(path, p2.to_string());
+            assert!(
+                reason.contains("does not match the run manifest"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    // Same length, flipped content: still caught.
+    let mut flipped = full.clone();
+    let last = flipped.len() - 2;
+    flipped[last] = if flipped[last] == b'1' { b'2' } else { b'1' };
+    store.put(&p2, flipped).await.unwrap();
+    assert!(matches!(
+        store.drawdowns(&m2).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    let m3 = store.manifest(d3).await.unwrap().unwrap();
+    assert_eq!(store.drawdowns(&m3).await.unwrap(), rows(d3, 3.0));
+
+    // A deleted object listed in the manifest.
+    let m1 = store.manifest(d1).await.unwrap().unwrap();
+    store
+        .put(&Dataset::Bars.path(d1), b"date,symbol\n".to_vec())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.read_verified(&m1, Dataset::Bars).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+
+    // A corrupt manifest: an error for that date, not a crash; listing still works.
+    store
+        .put(
+            &dipwatch::store::run_manifest_path(d3),
+            b"{\"layout_version\": 1, trunc".to_vec(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.manifest(d3).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert_eq!(store.published_dates().await.unwrap().dates.len(), 3);
+
+    // Repair by re-running: the next publish makes d2 whole again.
+    store
+        .publish(d2, objects(d2, 2.0), BTreeMap::new(), report(d2))
+        .await
+        .unwrap();
+    let m2 = store.manifest(d2).await.unwrap().unwrap();
+    assert_eq!(store.drawdowns(&m2).await.unwrap(), rows(d2, 2.0));
+
+    // A store written by a newer dipwatch is refused at open.
+    store
+        .put(
+            &Path::from(SCHEMA_PATH),
+            br#"{"layout_version": 99}"#.to_vec(),
+        )
+        .await
+        .unwrap();
+    let err = Store::open(&url, &options).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::NewerLayout { found: 99, .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn storage_contract_on_local_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    storage_contract(StorageUrl::Local(dir.path().join("lake")), BTreeMap::new()).await;
+}
+
+#[tokio::test]
+async fn storage_contract_on_s3() {
+    let moto = MotoServer::start();
+    moto.create_bucket("dipwatch-test");
+    let url = StorageUrl::parse("s3://dipwatch-test/some/prefix").unwrap();
+    storage_contract(url, moto.options().into_iter().collect()).await;
+}
+
+#[tokio::test]
+async fn unreachable_s3_is_a_clear_error_naming_the_store() {
+    let port = common::free_port();
+    let options: BTreeMap<String, String> = [
+        ("endpoint", format!("http://127.0.0.1:{port}")),
+        ("allow_http", "true".into()),
+        ("region", "us-east-1".into()),
+        ("access_key_id", "testing".into()),
+        ("secret_access_key", "testing-secret-zzz".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let url = StorageUrl::parse("s3://nowhere-bucket").unwrap();
+    let err = Store::open(&url, &options).await.unwrap_err().to_string();
+    assert!(err.contains("s3://nowhere-bucket"), "{err}");
+    assert!(!err.contains("testing-secret-zzz"), "{err}");
+}
+
+/// The real binary collects into S3 and screens from it.
+#[test]
+fn cli_collect_then_screen_on_s3() {
+    let moto = MotoServer::start();
+    moto.create_bucket("dipwatch-cli");
+    let mut ws = Workspace::new(40);
+    ws.set_env("DIPWATCH__STORAGE__URL", "s3://dipwatch-cli/lake");
+    ws.set_env("AWS_ENDPOINT", &moto.endpoint);
+    ws.set_env("AWS_ALLOW_HTTP", "true");
+    ws.set_env("AWS_REGION", "us-east-1");
+    ws.set_env("AWS_ACCESS_KEY_ID", "testing");
+    ws.set_env("AWS_SECRET_ACCESS_KEY", "testing");
+    let out = ok(&ws.demo(&["collect", "--from", "2026-11-16", "--to", "2026-11-20"]));
+    assert_eq!(
+        out.lines().filter(|l| l.contains("  published  ")).count(),
+        5,
+        "{out}"
+    );
+    assert!(out.contains("store: s3://dipwatch-cli/lake"), "{out}");
+    assert!(!ws.path("data").exists(), "nothing written locally");
+
+    let table = ok(&ws.demo(&["screen", "--top", "5"]));
+    assert!(
+        table.starts_with("Drawdown screen for 2026-11-20  [SIMULATED PRICES"),
+        "{table}"
+    );
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.contains('%'))
+            .count(),
+        5,
+        "{table}"
+    );
+
+    let csv = ok(&ws.demo(&["export", "drawdowns", "--from", "2026-11-18"]));
+    let dates: Vec<&str> = csv.lines().skip(1).map(|l| &l[..10]).collect();
+    assert_eq!(dates.first(), Some(&"2026-11-18"));
+    assert_eq!(dates.last(), Some(&"2026-11-20"));
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    assert_eq!(
+        stdout(&ws.demo(&["export", "account"])).lines().count(),
+        2,
+        "one snapshot: the latest date"
+    );
+}
