@@ -141,18 +141,16 @@ impl Collector<'_> {
             tracing::warn!(bars = histories.rejected.len(), "dropped invalid bars");
         }
 
-        // Positions and account are snapshots: taken for the latest closed
-        // session only.
-        let snapshot = match (self.broker, closed) {
-            (Some(b), Some(c)) if c == last => Some(self.snapshot(b, c).await),
-            _ => None,
-        };
-
         let mut reports = Vec::with_capacity(targets.len());
         for date in targets {
-            let snap = if Some(date) == closed { snapshot.as_ref() } else { None };
+            // Positions and account are snapshots: a live broker is asked
+            // only for the latest closed session (it can only say "now").
+            let snapshot = match self.broker {
+                Some(b) if b.answers_any_date() || Some(date) == closed => Some(self.snapshot(b, date).await),
+                _ => None,
+            };
             let report = self
-                .publish_date(date, &days, &histories, snap, fetch_ms, started_at)
+                .publish_date(date, &days, &histories, snapshot.as_ref(), fetch_ms, started_at)
                 .await?;
             reports.push(report);
         }

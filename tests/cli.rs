@@ -147,8 +147,11 @@ fn export_streams_one_csv_oldest_first_within_the_range() {
 
     let positions = ok(&ws.demo(&["export", "positions"]));
     assert!(positions.starts_with("date,symbol,quantity,avg_entry_price,current_price,unrealized_return_pct,market_value,unrealized_pl\n"));
+    let position_dates: std::collections::BTreeSet<&str> = positions.lines().skip(1).map(|l| &l[..10]).collect();
+    assert_eq!(position_dates.len(), 10, "the simulated broker snapshots every date");
     let account = ok(&ws.demo(&["export", "account"]));
     assert!(account.starts_with("date,equity,cash,buying_power,status,"));
+    assert_eq!(account.lines().count(), 11, "header + one snapshot per date");
 
     let empty = ok(&ws.demo(&["export", "drawdowns", "--from", "2030-01-01"]));
     assert_eq!(empty, format!("{header}\n"), "no rows: just the header");

@@ -332,7 +332,7 @@ fn cli_collect_then_screen_on_s3() {
     assert!(dates.windows(2).all(|w| w[0] <= w[1]), "oldest first");
     assert_eq!(
         stdout(&ws.demo(&["export", "account"])).lines().count(),
-        2,
-        "one snapshot: the latest date"
+        6,
+        "the simulated broker snapshots every date"
     );
 }

@@ -91,6 +91,14 @@ pub trait Broker: Send + Sync {
 
     /// Open positions, same time semantics as [`Broker::account`].
     async fn positions(&self, as_of: NaiveDate) -> Result<Vec<Position>, MarketError>;
+
+    /// Whether `as_of` is honoured for any past date (the simulated broker),
+    /// rather than only "now" (a live broker). Collection takes a snapshot
+    /// for every date it publishes when true, and only for the latest
+    /// closed session otherwise.
+    fn answers_any_date(&self) -> bool {
+        false
+    }
 }
 
 /// The most recent session that had closed by `now` (its daily bar is

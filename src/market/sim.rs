@@ -1,1 +1,955 @@
-//! stub
+//! The deterministic simulated market (`market.provider = "sim"`): daily
+//! bars and a paper portfolio with no network and no keys, so the whole
+//! pipeline (collect, screen, store, bot) can run on a laptop and in tests.
+//!
+//! Every symbol's history is a pure function of its ticker: a PCG64 stream
+//! seeded by the FNV-1a hash of the ticker drives a random walk that starts
+//! at a fixed epoch and steps once per NYSE session. Because the walk always
+//! starts at the epoch, the bar for a given date is the same whatever range
+//! was asked for, on every run (across platforms too, as far as their libm
+//! agrees on `exp` and `ln` to the last bit; a disagreement could at most
+//! move a rounded price by a cent).
+//!
+//! The walk is a geometric random walk whose log price is pulled weakly
+//! toward a slowly growing anchor (so twelve years do not drift to absurd
+//! prices), with rare gap-downs followed by a partial recovery. The mix is
+//! tuned so that a 180-session drawdown screen over ~930 symbols looks like
+//! a real market's on any date from 2020 to 2027: the deepest names down
+//! 60-78%, a tenth below -33%, the median around -13%, and some 60-100
+//! names within 2% of their high.
+
+use async_trait::async_trait;
+use chrono::{Days, NaiveDate};
+use rand::{Rng, RngCore, SeedableRng};
+use rand_distr::StandardNormal;
+use rand_pcg::Pcg64;
+use rust_decimal::Decimal;
+
+use super::{Broker, MarketData, MarketError, Session, SymbolBars, calendar};
+use crate::domain::{Account, Bar, Position, Symbol};
+
+/// Where every simulated history starts: the walk takes its first step on
+/// the first NYSE session on or after this date (2015-01-02 itself).
+pub const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(2015, 1, 2) {
+    Some(d) => d,
+    // Evaluated at compile time: a bad literal fails the build.
+    None => panic!("invalid epoch"),
+};
+
+/// Share of symbols that list late (an IPO inside [`IPO_WINDOW_DAYS`] after
+/// [`IPO_WINDOW_START`]), so screens meet real "no bars" and "insufficient
+/// history" cases instead of a universe where everything is seasoned.
+const IPO_SHARE: f64 = 0.05;
+/// Start of the window IPO dates are drawn from.
+const IPO_WINDOW_START: NaiveDate = match NaiveDate::from_ymd_opt(2025, 1, 1) {
+    Some(d) => d,
+    None => panic!("invalid IPO window"),
+};
+/// Length of the IPO window in calendar days: up to 2026-12-31.
+const IPO_WINDOW_DAYS: f64 = 730.0;
+
+/// Chance per session of a gap-down (earnings miss, guidance cut, ...).
+const GAP_CHANCE: f64 = 0.0025;
+/// Anchor bounds, in dollars: the anchor is what keeps twelve years of
+/// compounding noise and gap-downs from leaving the range of real share
+/// prices, and the price itself stays near it.
+const ANCHOR_MIN: f64 = 3.0;
+/// See [`ANCHOR_MIN`].
+const ANCHOR_MAX: f64 = 2_500.0;
+
+/// Cash of the simulated paper account, in cents.
+const CASH_CENTS: i64 = 2_500_000;
+/// Positions the simulated account holds (when the universe allows).
+const POSITION_SLOTS: usize = 8;
+/// A position is entered at least this many sessions before the as-of date.
+const MIN_HOLD_SESSIONS: usize = 40;
+/// Candidate symbols tried per slot before the slot is left empty.
+const SLOT_CANDIDATES: usize = 8;
+/// Mixed into the universe hash so the portfolio stream is not the stream
+/// of any symbol's prices.
+const PORTFOLIO_SALT: u64 = 0x5eed_d1b5_0f01_10de;
+
+/// The simulated market: deterministic bars for any ticker, the NYSE
+/// calendar, and a paper portfolio drawn from the universe.
+#[derive(Debug, Clone)]
+pub struct SimMarket {
+    /// Sorted, unique: the portfolio must not depend on file order.
+    universe: Vec<Symbol>,
+}
+
+impl SimMarket {
+    /// A simulated market whose paper portfolio is drawn from `universe`.
+    /// Bars are available for any ticker, in the universe or not.
+    #[must_use]
+    pub fn new(mut universe: Vec<Symbol>) -> Self {
+        universe.sort_unstable();
+        universe.dedup();
+        Self { universe }
+    }
+
+    /// Bars dated `from..=to` for each symbol, in input order; symbols with
+    /// no bar in the range (not listed yet) are left out, as Alpaca does.
+    /// This is the synchronous core of [`MarketData::daily_bars`], for
+    /// benches and callers outside an async context.
+    #[must_use]
+    pub fn bars(&self, symbols: &[Symbol], from: NaiveDate, to: NaiveDate) -> Vec<SymbolBars> {
+        if from > to {
+            return Vec::new();
+        }
+        // One calendar for all symbols: the walk is indexed by session.
+        let days = calendar::trading_days(EPOCH, to);
+        let first = days.partition_point(|d| *d < from);
+        symbols
+            .iter()
+            .filter_map(|symbol| {
+                let bars = series(symbol, &days, first);
+                (!bars.is_empty()).then(|| SymbolBars {
+                    symbol: symbol.clone(),
+                    bars,
+                })
+            })
+            .collect()
+    }
+
+    /// The paper account and its positions at the close of the latest
+    /// session on or before `as_of`, positions sorted by symbol.
+    #[must_use]
+    pub fn portfolio(&self, as_of: NaiveDate) -> (Account, Vec<Position>) {
+        let days = calendar::trading_days(EPOCH, as_of);
+        let Some(today) = days.len().checked_sub(1) else {
+            // Before the epoch: nothing bought yet.
+            let cash = cents(CASH_CENTS);
+            return (account(cash, cash), Vec::new());
+        };
+        let book = Book::new(&self.universe, &days);
+        let positions = book.positions_at(today);
+        let equity = equity_of(&positions);
+        let last_equity = match today.checked_sub(1) {
+            Some(prev) => equity_of(&book.positions_at(prev)),
+            None => equity_of(&[]),
+        };
+        (account(equity, last_equity), positions)
+    }
+}
+
+#[async_trait]
+impl MarketData for SimMarket {
+    fn provider(&self) -> &'static str {
+        "sim"
+    }
+
+    fn is_simulated(&self) -> bool {
+        true
+    }
+
+    async fn sessions(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Session>, MarketError> {
+        Ok(calendar::sessions(from, to))
+    }
+
+    async fn daily_bars(
+        &self,
+        symbols: &[Symbol],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<SymbolBars>, MarketError> {
+        // Computed inline rather than on a blocking thread: a year for the
+        // whole universe takes a few tens of milliseconds, and staying off
+        // `spawn_blocking` keeps the sim usable from any executor.
+        Ok(self.bars(symbols, from, to))
+    }
+}
+
+#[async_trait]
+impl Broker for SimMarket {
+    async fn account(&self, as_of: NaiveDate) -> Result<Account, MarketError> {
+        Ok(self.portfolio(as_of).0)
+    }
+
+    async fn positions(&self, as_of: NaiveDate) -> Result<Vec<Position>, MarketError> {
+        Ok(self.portfolio(as_of).1)
+    }
+
+    /// The simulated book is a pure function of the date.
+    fn answers_any_date(&self) -> bool {
+        true
+    }
+}
+
+/// FNV-1a, 64 bit: a fixed, documented hash, unlike std's `DefaultHasher`
+/// whose output may change between Rust releases.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The random stream behind one ticker.
+fn symbol_rng(symbol: &Symbol) -> Pcg64 {
+    Pcg64::seed_from_u64(fnv1a(symbol.as_str().as_bytes()))
+}
+
+/// A uniform draw in `lo..hi`.
+fn uniform(rng: &mut Pcg64, lo: f64, hi: f64) -> f64 {
+    lo + (hi - lo) * rng.random::<f64>()
+}
+
+/// An approximately standard normal value from the low 48 bits of `bits`:
+/// the sum of four 12-bit uniforms (Irwin-Hall), centred and scaled to unit
+/// variance. Several times cheaper than a ziggurat draw, which matters at
+/// millions of sessions per request; its tails stop at +-3.46, and the
+/// gap-downs supply the fat lower tail real returns have.
+#[allow(clippy::cast_precision_loss)] // a sum below 2^14
+fn normal_from_bits(bits: u64) -> f64 {
+    let sum =
+        (bits & 0xfff) + ((bits >> 12) & 0xfff) + ((bits >> 24) & 0xfff) + ((bits >> 36) & 0xfff);
+    // Each term is uniform on (k + 0.5) / 4096: mean 1/2, variance 1/12.
+    ((sum as f64 + 2.0) / 4_096.0 - 2.0) * SQRT_3
+}
+
+/// sqrt(3): scales an Irwin-Hall sum of four uniforms to unit variance.
+const SQRT_3: f64 = 1.732_050_807_568_877_2;
+
+/// A uniform value in `[0, 1)` from 16 random bits.
+fn unit_from_bits(bits: u64) -> f64 {
+    f64::from(u16::try_from(bits & 0xffff).unwrap_or(0)) / 65_536.0
+}
+
+/// SplitMix64: a strong 64-bit mix, used as a counter-based generator so a
+/// session's cosmetic details can be drawn without stepping a stream.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// `GAP_CHANCE` as a threshold on the top 16 bits of a session's draw
+/// (164 / 65536, 0.25%).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+const GAP_THRESHOLD: u64 = (GAP_CHANCE * 65_536.0 + 0.5) as u64;
+
+/// Share of the daily variance that arrives overnight (close to open).
+const OVERNIGHT_SHARE: f64 = 0.16;
+
+/// One session of the price path, in log dollars. Only the close carries
+/// into the next session; everything else about the bar (open, wicks,
+/// volume) is drawn when the bar is emitted, so sessions before a
+/// requested range cost only the path's one draw.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    /// Previous close.
+    ln_prev: f64,
+    /// Where the session would open with no overnight noise: the previous
+    /// close plus any gap and recovery.
+    ln_base: f64,
+    /// The session's noise (overnight plus intraday).
+    noise: f64,
+    /// Close.
+    ln_close: f64,
+    /// True on a gap-down session.
+    gapped: bool,
+}
+
+/// One symbol's price process: fixed parameters drawn from the head of its
+/// stream, and the state carried from session to session.
+struct Walk {
+    /// The path's stream: one draw per session, more on gap days.
+    rng: Pcg64,
+    /// Seed of the counter-based draws for a bar's cosmetic details.
+    detail_seed: u64,
+    /// First date with a bar; `None` when listed since before the epoch.
+    ipo: Option<NaiveDate>,
+    /// Daily volatility of log returns.
+    sigma: f64,
+    /// Spread of the overnight part of a session's noise given its total
+    /// (taken once here: `sqrt` in the per-bar path is measurable).
+    open_spread: f64,
+    /// Pull of the log price toward the anchor, per session.
+    reversion: f64,
+    /// Anchor growth per session: the symbol's long-run trend.
+    growth: f64,
+    /// Mean daily volume, and trades per share (the reciprocal of the
+    /// average trade size, so the per-bar path multiplies).
+    mean_volume: f64,
+    trades_per_share: f64,
+    /// Log bounds of the anchor ([`ANCHOR_MIN`], [`ANCHOR_MAX`]), taken
+    /// once here because `ln` is not free in the per-session loop.
+    anchor_bounds: (f64, f64),
+    /// State: log price (last close) and log anchor.
+    x: f64,
+    anchor: f64,
+    /// State: sessions of post-gap recovery left, and the lift per session.
+    recovery_left: u32,
+    recovery_step: f64,
+}
+
+impl Walk {
+    fn new(symbol: &Symbol) -> Self {
+        let mut rng = symbol_rng(symbol);
+        // Fixed draw order: changing it changes every history.
+        let lists_late = rng.random::<f64>() < IPO_SHARE;
+        let ipo_offset = uniform(&mut rng, 0.0, IPO_WINDOW_DAYS);
+        // The `as` cast saturates and the value is within 0..730.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let ipo = lists_late
+            .then(|| IPO_WINDOW_START.checked_add_days(Days::new(ipo_offset as u64)))
+            .flatten();
+        let start = uniform(&mut rng, 5f64.ln(), 500f64.ln());
+        // Skewed toward calm names, as in a large-cap index: daily sigma
+        // 1%..3.5%, median about 1.3%, mean about 1.6%.
+        let u = rng.random::<f64>();
+        let sigma = 0.010 + 0.025 * u * u * u;
+        let annual_growth = (0.07 + 0.06 * rng.sample::<f64, _>(StandardNormal)).clamp(-0.06, 0.25);
+        let reversion = 1.0 / uniform(&mut rng, 350.0, 900.0);
+        // Cheaper shares trade in larger share counts.
+        let ln_volume = uniform(&mut rng, 13.0, 16.5) - 0.5 * (start - 50f64.ln());
+        let shares_per_trade = uniform(&mut rng, 60.0, 250.0);
+        let detail_seed = rng.next_u64();
+        Self {
+            rng,
+            detail_seed,
+            ipo,
+            sigma,
+            open_spread: (OVERNIGHT_SHARE * (1.0 - OVERNIGHT_SHARE)).sqrt() * sigma,
+            reversion,
+            growth: annual_growth / 252.0,
+            mean_volume: ln_volume.exp(),
+            trades_per_share: 1.0 / shares_per_trade,
+            anchor_bounds: (ANCHOR_MIN.ln(), ANCHOR_MAX.ln()),
+            x: start,
+            anchor: start,
+            recovery_left: 0,
+            recovery_step: 0.0,
+        }
+    }
+
+    /// Advance one session. The draws depend only on the stream, never on
+    /// which dates are being emitted, so every range sees the same path.
+    fn step(&mut self) -> Step {
+        // One 64-bit draw: 48 bits of noise, 16 bits of gap roll.
+        let bits = self.rng.next_u64();
+        let noise = self.sigma * normal_from_bits(bits);
+
+        let (lo, hi) = self.anchor_bounds;
+        self.anchor = (self.anchor + self.growth).clamp(lo, hi);
+        let mut shift = 0.0;
+        if self.recovery_left > 0 {
+            self.recovery_left -= 1;
+            self.anchor += self.recovery_step;
+            shift += self.recovery_step;
+        }
+        let gapped = (bits >> 48) < GAP_THRESHOLD;
+        if gapped {
+            // -8%..-35%, most of them shallow; then 30-70% of it comes back
+            // over 20-120 sessions (the anchor moves with the price, so the
+            // rest of the loss is permanent).
+            let depth = 0.08 + 0.27 * self.rng.random::<f64>().powf(1.5);
+            let gap = (1.0 - depth).ln();
+            let recovered = uniform(&mut self.rng, 0.3, 0.7);
+            let sessions = 20 + (self.rng.next_u32() % 101);
+            self.recovery_left = sessions;
+            self.recovery_step = -gap * recovered / f64::from(sessions);
+            self.anchor += gap;
+            shift += gap;
+        }
+        let ln_prev = self.x;
+        let ln_base = ln_prev + shift;
+        let ln_close = ln_base + noise + self.reversion * (self.anchor - ln_prev);
+        self.x = ln_close;
+        Step {
+            ln_prev,
+            ln_base,
+            noise,
+            ln_close,
+            gapped,
+        }
+    }
+
+    /// The bar of session `index` (counted from the epoch): rounded to
+    /// cents, `low <= open, close <= high`, `vwap` inside the range, volume
+    /// and trade count at least one.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )] // saturating casts of positive, bounded values
+    fn bar(&self, index: usize, date: NaiveDate, step: &Step) -> Bar {
+        let counter = self.detail_seed.wrapping_add(2 * index as u64);
+        let (h1, h2) = (splitmix64(counter), splitmix64(counter + 1));
+        // The open splits the session's noise into overnight and intraday
+        // parts: the overnight share given the total, plus its own spread,
+        // so the daily return keeps the path's distribution.
+        let ln_open =
+            step.ln_base + OVERNIGHT_SHARE * step.noise + self.open_spread * normal_from_bits(h1);
+        // Wicks: a fraction of the intraday sigma, mostly short (3u^2 has
+        // mean 1 and tops out at 3).
+        let wick = |u: f64| 0.35 * self.sigma * 3.0 * u * u;
+        let up = wick(unit_from_bits(h2));
+        let down = wick(unit_from_bits(h2 >> 16));
+        let close_price = step.ln_close.exp();
+        let open_price = close_price * exp_near_zero(ln_open - step.ln_close);
+        let open = to_cents(open_price);
+        let close = to_cents(close_price);
+        // Dividing (not subtracting) keeps the low positive; the max/min
+        // keep open and close inside the range after rounding.
+        let high = to_cents(open_price.max(close_price) * (1.0 + up))
+            .max(open)
+            .max(close);
+        let low = to_cents(open_price.min(close_price) / (1.0 + down))
+            .min(open)
+            .min(close);
+        // A typical-price proxy; integer rounding of a value inside
+        // [low, high] stays inside it.
+        let vwap = (high + low + 2 * close + 2) / 4;
+        // Volume: the symbol's mean times a triangular factor in 0.5..1.5,
+        // busier on big moves, three times busier on gap days. Products
+        // rather than an `exp`: this runs for every emitted bar.
+        let noise = unit_from_bits(h2 >> 32) + unit_from_bits(h2 >> 48) - 1.0;
+        let activity = (1.0 + 0.5 * noise) * (1.0 + 8.0 * (step.ln_close - step.ln_prev).abs());
+        let surge = if step.gapped { 3.0 } else { 1.0 };
+        let volume = ((self.mean_volume * activity * surge + 0.5) as u64).max(1);
+        let trades = ((volume as f64 * self.trades_per_share + 0.5) as u64).max(1);
+        Bar {
+            date,
+            open: dollars(open),
+            high: dollars(high),
+            low: dollars(low),
+            close: dollars(close),
+            volume,
+            trade_count: Some(trades),
+            vwap: Some(dollars(vwap)),
+        }
+    }
+}
+
+/// `exp(x)` for the small `x` between a session's open and close in log
+/// space (|x| < 0.15: the walk's noise is bounded at 3.5 sigma and a gap
+/// moves open and close together), by its Taylor series to the fifth power:
+/// relative error below 2e-8 there, far under a cent, at a fraction of the
+/// cost of a libm call in the per-bar path.
+fn exp_near_zero(x: f64) -> f64 {
+    1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0)))))
+}
+
+/// Dollars to whole cents, never below one cent. `+ 0.5` and a truncating
+/// cast round half up for positive prices without a libm call (the cast
+/// saturates, and prices are bounded far below `i64::MAX` cents anyway).
+#[allow(clippy::cast_possible_truncation)]
+fn to_cents(price: f64) -> i64 {
+    ((price * 100.0 + 0.5) as i64).max(1)
+}
+
+/// Whole cents to dollars. Every price goes through here, so comparisons
+/// between prices agree with the comparisons between their cents.
+#[allow(clippy::cast_precision_loss)] // cents of real prices are far below 2^53
+fn dollars(cents: i64) -> f64 {
+    cents as f64 / 100.0
+}
+
+/// Whole cents to an exact decimal amount.
+fn cents(cents: i64) -> Decimal {
+    Decimal::new(cents, 2)
+}
+
+/// The bars of `symbol` on `days[first..]`, where `days` are the sessions
+/// from the epoch on. The walk still steps through `days[..first]`.
+fn series(symbol: &Symbol, days: &[NaiveDate], first: usize) -> Vec<Bar> {
+    let mut walk = Walk::new(symbol);
+    let listed = walk.ipo.map_or(0, |ipo| days.partition_point(|d| *d < ipo));
+    let emit_from = first.max(listed).min(days.len());
+    for _ in &days[..emit_from] {
+        walk.step();
+    }
+    days.iter()
+        .enumerate()
+        .skip(emit_from)
+        .map(|(i, date)| {
+            let step = walk.step();
+            walk.bar(i, *date, &step)
+        })
+        .collect()
+}
+
+/// The closing price in cents of `symbol` on each of `days` (sessions from
+/// the epoch on), `None` before it lists.
+fn closes(symbol: &Symbol, days: &[NaiveDate]) -> Vec<Option<i64>> {
+    let mut walk = Walk::new(symbol);
+    let ipo = walk.ipo;
+    days.iter()
+        .map(|date| {
+            let step = walk.step();
+            let listed = ipo.is_none_or(|ipo| *date >= ipo);
+            listed.then(|| to_cents(step.ln_close.exp()))
+        })
+        .collect()
+}
+
+/// One position slot of the paper portfolio: a holding period that rolls
+/// over (sell and buy back) every `hold` sessions, a phase so slots do not
+/// roll together, a budget, and the symbols it may hold, in preference order.
+struct Slot {
+    hold: usize,
+    phase: usize,
+    budget_cents: i64,
+    candidates: Vec<usize>,
+}
+
+/// The paper portfolio's plan over one calendar, with the closes of every
+/// candidate symbol computed once.
+struct Book<'a> {
+    universe: &'a [Symbol],
+    slots: Vec<Slot>,
+    /// Closes per universe index, for the candidates only.
+    closes: Vec<Option<Vec<Option<i64>>>>,
+}
+
+impl<'a> Book<'a> {
+    fn new(universe: &'a [Symbol], days: &[NaiveDate]) -> Self {
+        let seed = universe.iter().fold(PORTFOLIO_SALT, |h, s| {
+            fnv1a(s.as_str().as_bytes()) ^ h.rotate_left(5).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        });
+        let mut rng = Pcg64::seed_from_u64(seed);
+        // Fisher-Yates on raw `next_u64` rather than `SliceRandom::shuffle`,
+        // whose draws rand does not promise to keep across releases.
+        let mut order: Vec<usize> = (0..universe.len()).collect();
+        for i in (1..order.len()).rev() {
+            let j = usize::try_from(rng.next_u64() % (i as u64 + 1)).unwrap_or(0);
+            order.swap(i, j);
+        }
+        let slots: Vec<Slot> = (0..POSITION_SLOTS)
+            .map(|k| Slot {
+                hold: 40 + usize::try_from(rng.next_u32() % 321).unwrap_or(0),
+                phase: usize::try_from(rng.next_u32() % 1000).unwrap_or(0),
+                budget_cents: 150_000 + i64::from(rng.next_u32() % 450_000),
+                // Slot k takes every POSITION_SLOTS-th symbol of the
+                // shuffled order, so slots never share a symbol and a
+                // replacement in one slot does not cascade into the others.
+                candidates: order
+                    .iter()
+                    .skip(k)
+                    .step_by(POSITION_SLOTS)
+                    .take(SLOT_CANDIDATES)
+                    .copied()
+                    .collect(),
+            })
+            .collect();
+        let mut closes = vec![None; universe.len()];
+        for slot in &slots {
+            for &c in &slot.candidates {
+                closes[c] = Some(self::closes(&universe[c], days));
+            }
+        }
+        Self {
+            universe,
+            slots,
+            closes,
+        }
+    }
+
+    /// Positions at the close of session `today` (an index into the
+    /// calendar the book was built on), sorted by symbol.
+    fn positions_at(&self, today: usize) -> Vec<Position> {
+        let mut out: Vec<Position> = self
+            .slots
+            .iter()
+            .filter_map(|slot| {
+                // The entry stays put for `hold` sessions, so returns evolve
+                // day by day, then rolls forward to a fresh entry.
+                let back = MIN_HOLD_SESSIONS + (today + slot.phase) % slot.hold;
+                let entry = today.checked_sub(back)?;
+                slot.candidates.iter().find_map(|&c| {
+                    let series = self.closes[c].as_ref()?;
+                    let entry_cents = (*series.get(entry)?)?;
+                    let now_cents = (*series.get(today)?)?;
+                    let quantity = (slot.budget_cents / entry_cents).max(1);
+                    Some(Position::from_prices(
+                        self.universe[c].clone(),
+                        Decimal::from(quantity),
+                        cents(entry_cents),
+                        cents(now_cents),
+                    ))
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        out
+    }
+}
+
+/// Cash plus the market value of `positions` (all long).
+fn equity_of(positions: &[Position]) -> Decimal {
+    cents(CASH_CENTS) + positions.iter().map(|p| p.market_value).sum::<Decimal>()
+}
+
+/// The account snapshot for a given equity and previous-close equity.
+fn account(equity: Decimal, last_equity: Decimal) -> Account {
+    let cash = cents(CASH_CENTS);
+    Account {
+        equity,
+        cash,
+        // Reg T margin account: twice the cash.
+        buying_power: cash * Decimal::TWO,
+        status: "ACTIVE".into(),
+        currency: "USD".into(),
+        last_equity,
+        long_market_value: equity - cash,
+        daytrade_count: 0,
+        pattern_day_trader: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{TradingDays, parse_universe, validate_series};
+    use crate::screen::{PeakBasis, ScreenParams, screen};
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().expect("test date")
+    }
+
+    fn sym(s: &str) -> Symbol {
+        Symbol::parse(s).expect("test symbol")
+    }
+
+    fn universe() -> Vec<Symbol> {
+        parse_universe(include_str!("../../config/universe/russell1000.txt"))
+            .expect("universe file")
+    }
+
+    #[test]
+    fn fnv1a_matches_reference_vectors() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn same_bars_from_any_instance_and_any_range() {
+        let syms = [sym("AAPL"), sym("MSFT"), sym("BRK.B")];
+        let a = SimMarket::new(vec![]).bars(&syms, d("2020-01-01"), d("2026-06-30"));
+        let b = SimMarket::new(universe()).bars(&syms, d("2020-01-01"), d("2026-06-30"));
+        assert_eq!(a, b);
+        let narrow = SimMarket::new(vec![]).bars(&syms, d("2024-03-01"), d("2024-03-31"));
+        for (wide, narrow) in a.iter().zip(&narrow) {
+            assert_eq!(wide.symbol, narrow.symbol);
+            let slice: Vec<_> = wide
+                .bars
+                .iter()
+                .filter(|b| b.date >= d("2024-03-01") && b.date <= d("2024-03-31"))
+                .copied()
+                .collect();
+            assert_eq!(slice, narrow.bars);
+            assert_eq!(narrow.bars.len(), 20, "March 2024 had 20 sessions");
+        }
+        assert_ne!(a[0].bars, a[1].bars, "tickers get their own histories");
+    }
+
+    #[test]
+    fn bars_fall_on_every_trading_day_and_only_then() {
+        let out = SimMarket::new(vec![]).bars(&[sym("SPY")], d("2015-01-01"), d("2027-12-31"));
+        let dates: Vec<_> = out[0].bars.iter().map(|b| b.date).collect();
+        assert_eq!(
+            dates,
+            calendar::trading_days(d("2015-01-01"), d("2027-12-31"))
+        );
+        assert_eq!(dates[0], EPOCH);
+        assert!(
+            SimMarket::new(vec![])
+                .bars(&[sym("SPY")], d("2026-07-04"), d("2026-07-05"))
+                .is_empty()
+        );
+        assert!(
+            SimMarket::new(vec![])
+                .bars(&[sym("SPY")], d("2026-02-01"), d("2026-01-01"))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn every_bar_of_the_universe_is_valid() {
+        let u = universe();
+        let out = SimMarket::new(u.clone()).bars(&u, d("2014-01-01"), d("2027-12-31"));
+        let all_days = calendar::trading_days(EPOCH, d("2027-12-31"));
+        let mut late = 0;
+        for sb in &out {
+            let cents = |p: f64| (p * 100.0 - (p * 100.0).round()).abs() < 1e-6;
+            for b in &sb.bars {
+                let vwap = b.vwap.expect("vwap");
+                assert!(b.low > 0.0, "{} {}", sb.symbol, b.date);
+                assert!(b.low <= b.open && b.open <= b.high, "{} {b:?}", sb.symbol);
+                assert!(b.low <= b.close && b.close <= b.high, "{} {b:?}", sb.symbol);
+                assert!(b.low <= vwap && vwap <= b.high, "{} {b:?}", sb.symbol);
+                assert!(
+                    [b.open, b.high, b.low, b.close, vwap]
+                        .into_iter()
+                        .all(cents)
+                );
+                assert!(b.volume > 0 && b.trade_count.is_some_and(|t| t > 0));
+                assert!(b.high < 20_000.0, "{} {b:?}", sb.symbol);
+            }
+            let (kept, rejected) = validate_series(sb.bars.clone());
+            assert!(rejected.is_empty(), "{}: {rejected:?}", sb.symbol);
+            assert_eq!(kept.len(), sb.bars.len());
+            // Every session from the first bar on: no holes.
+            let first = all_days.partition_point(|x| *x < sb.bars[0].date);
+            assert_eq!(sb.bars.len(), all_days.len() - first, "{}", sb.symbol);
+            if sb.bars[0].date > EPOCH {
+                late += 1;
+                assert!(sb.bars[0].date >= IPO_WINDOW_START, "{}", sb.symbol);
+            }
+        }
+        assert_eq!(out.len(), u.len());
+        assert!((10..=100).contains(&late), "{late} late listings");
+    }
+
+    /// Screen the whole universe on `date` the way `collect` does.
+    fn screen_universe(date: NaiveDate) -> crate::screen::Screen {
+        let u = universe();
+        let out = SimMarket::new(u).bars_for_screen(date);
+        let days = TradingDays::new(calendar::trading_days(d("2014-01-01"), date));
+        let params = ScreenParams {
+            lookback_days: 180,
+            min_history: 30,
+            peak_basis: PeakBasis::High,
+        };
+        screen(
+            date,
+            out.iter().map(|s| (&s.symbol, s.bars.as_slice())),
+            &days,
+            &params,
+        )
+    }
+
+    impl SimMarket {
+        /// A year of bars for the whole universe up to `date`.
+        fn bars_for_screen(&self, date: NaiveDate) -> Vec<SymbolBars> {
+            self.bars(&self.universe, date - chrono::Days::new(400), date)
+        }
+    }
+
+    #[test]
+    fn drawdown_screen_has_a_realistic_spread() {
+        let s = screen_universe(d("2026-03-13"));
+        let dd: Vec<f64> = s.rows.iter().map(|r| r.drawdown_pct).collect();
+        let worst = dd[0];
+        let median = dd[dd.len() / 2];
+        assert!((-85.0..=-45.0).contains(&worst), "worst {worst}");
+        assert!((-25.0..=-3.0).contains(&median), "median {median}");
+        assert!(dd.iter().any(|x| *x > -2.0));
+        assert!(
+            s.skipped.iter().any(|k| matches!(
+                k.reason,
+                crate::domain::SkipReason::InsufficientHistory { .. }
+            )),
+            "{:?}",
+            s.skipped
+        );
+    }
+
+    /// Symbols of the universe file that list late.
+    fn late_listers() -> Vec<Symbol> {
+        universe()
+            .into_iter()
+            .filter(|s| Walk::new(s).ipo.is_some())
+            .collect()
+    }
+
+    #[test]
+    fn late_listers_have_no_bars_before_their_ipo() {
+        let late = late_listers();
+        assert!(!late.is_empty());
+        let market = SimMarket::new(vec![]);
+        for s in &late {
+            let ipo = Walk::new(s).ipo.expect("late lister");
+            let before = market.bars(std::slice::from_ref(s), EPOCH, ipo - chrono::Days::new(1));
+            assert!(before.is_empty(), "{s} has bars before {ipo}");
+            let after = market.bars(std::slice::from_ref(s), ipo, ipo + chrono::Days::new(10));
+            assert!(after[0].bars[0].date >= ipo);
+        }
+    }
+
+    #[tokio::test]
+    async fn market_data_trait_answers_from_the_calendar_and_the_walk() {
+        let market = SimMarket::new(universe());
+        assert_eq!(market.provider(), "sim");
+        assert!(market.is_simulated());
+        let sessions = MarketData::sessions(&market, d("2026-11-20"), d("2026-11-30"))
+            .await
+            .expect("sessions");
+        assert_eq!(
+            sessions,
+            calendar::sessions(d("2026-11-20"), d("2026-11-30"))
+        );
+        let syms = [sym("AAPL"), sym("NVDA")];
+        let bars = market
+            .daily_bars(&syms, d("2026-01-01"), d("2026-01-31"))
+            .await
+            .expect("bars");
+        assert_eq!(bars, market.bars(&syms, d("2026-01-01"), d("2026-01-31")));
+    }
+
+    #[tokio::test]
+    async fn broker_is_deterministic_and_its_arithmetic_adds_up() {
+        let u = universe();
+        let mut reversed = u.clone();
+        reversed.reverse();
+        let a = SimMarket::new(u.clone());
+        let b = SimMarket::new(reversed);
+        let as_of = d("2026-03-13");
+        let account = a.account(as_of).await.expect("account");
+        let positions = a.positions(as_of).await.expect("positions");
+        assert_eq!(account, b.account(as_of).await.expect("account"));
+        assert_eq!(positions, b.positions(as_of).await.expect("positions"));
+
+        assert_eq!(positions.len(), POSITION_SLOTS);
+        assert!(
+            positions.windows(2).all(|w| w[0].symbol < w[1].symbol),
+            "sorted, distinct"
+        );
+        let cash = Decimal::new(2_500_000, 2);
+        let value: Decimal = positions.iter().map(|p| p.market_value).sum();
+        assert_eq!(account.cash, cash);
+        assert_eq!(account.long_market_value, value);
+        assert_eq!(account.equity, cash + value);
+        assert_eq!(account.buying_power, Decimal::new(5_000_000, 2));
+        assert_eq!(
+            (account.status.as_str(), account.currency.as_str()),
+            ("ACTIVE", "USD")
+        );
+        assert_eq!(
+            (account.daytrade_count, account.pattern_day_trader),
+            (0, false)
+        );
+
+        // Yesterday's equity is today's `last_equity`; a weekend answers
+        // for Friday's close.
+        let thursday = a.account(d("2026-03-12")).await.expect("account");
+        assert_eq!(account.last_equity, thursday.equity);
+        assert_eq!(a.account(d("2026-03-15")).await.expect("account"), account);
+
+        // Prices are the sim's closes: today's, and one 40..400 sessions back.
+        let days = calendar::trading_days(EPOCH, as_of);
+        let syms: Vec<_> = positions.iter().map(|p| p.symbol.clone()).collect();
+        let history = a.bars(&syms, days[days.len() - 400], as_of);
+        for (p, h) in positions.iter().zip(&history) {
+            assert!(u.contains(&p.symbol));
+            assert!(p.quantity > Decimal::ZERO && p.quantity.fract().is_zero());
+            let last = h.bars.last().expect("bars");
+            assert_eq!(
+                p.current_price,
+                Decimal::try_from(last.close).expect("price")
+            );
+            let window = &h.bars[..h.bars.len() - MIN_HOLD_SESSIONS];
+            assert!(
+                window
+                    .iter()
+                    .any(|b| Decimal::try_from(b.close).ok() == Some(p.avg_entry_price)),
+                "{} entry {} is not a close 40..400 sessions back",
+                p.symbol,
+                p.avg_entry_price
+            );
+            assert_eq!(p.market_value, p.quantity * p.current_price);
+        }
+
+        // Entries stay put from one session to the next, except for a slot
+        // that rolls over that day.
+        let next = a.positions(d("2026-03-16")).await.expect("positions");
+        let kept = next
+            .iter()
+            .filter(|n| {
+                positions
+                    .iter()
+                    .any(|p| p.symbol == n.symbol && p.avg_entry_price == n.avg_entry_price)
+            })
+            .count();
+        assert!(kept >= POSITION_SLOTS - 2, "{kept} entries kept");
+    }
+
+    #[test]
+    fn no_positions_without_history() {
+        // Before the epoch nothing has been bought.
+        let (account, positions) = SimMarket::new(universe()).portfolio(d("2014-06-02"));
+        assert!(positions.is_empty());
+        assert_eq!(
+            (account.equity, account.last_equity),
+            (account.cash, account.cash)
+        );
+        // A universe of late listers has no bar to enter on in 2024: every
+        // slot's candidates are skipped.
+        let (account, positions) = SimMarket::new(late_listers()).portfolio(d("2024-06-03"));
+        assert!(positions.is_empty());
+        assert_eq!(account.equity, account.cash);
+    }
+
+    /// Timing and drawdown-spread report for tuning the walk; prints only.
+    /// `cargo test --release --lib market::sim::tests::report -- --ignored --nocapture`
+    #[test]
+    #[ignore = "report for tuning; prints timings and spreads, asserts nothing"]
+    fn report() {
+        let u = universe();
+        let mut thousand = u.clone();
+        thousand.extend((u.len()..1000).map(|i| sym(&format!("ZZ{i}"))));
+        let market = SimMarket::new(u);
+        for (label, from) in [("full history", EPOCH), ("last year", d("2026-01-01"))] {
+            let t = std::time::Instant::now();
+            let out = market.bars(&thousand, from, d("2026-12-31"));
+            let elapsed = t.elapsed();
+            let n: usize = out.iter().map(|s| s.bars.len()).sum();
+            println!(
+                "{label}: {} symbols, {n} bars emitted, {elapsed:?}",
+                out.len()
+            );
+        }
+        let mut day = d("2020-01-15");
+        while day <= d("2027-12-31") {
+            let date = calendar::trading_days(day - chrono::Days::new(7), day)
+                .last()
+                .copied()
+                .unwrap_or(day);
+            let s = screen_universe(date);
+            let dd: Vec<f64> = s.rows.iter().map(|r| r.drawdown_pct).collect();
+            let pct = |q: usize| dd[dd.len() * q / 100];
+            println!(
+                "{date}: worst {:6.1} p10 {:6.1} median {:6.1} p90 {:5.1} above -2%: {:3} skipped {}",
+                dd[0],
+                pct(10),
+                pct(50),
+                pct(90),
+                dd.iter().filter(|x| **x > -2.0).count(),
+                s.skipped.len()
+            );
+            day = day + chrono::Days::new(61);
+        }
+    }
+}
+#[cfg(test)]
+mod scratch_bench {
+    use super::*;
+    #[test]
+    #[ignore = "scratch"]
+    fn parts() {
+        let days = calendar::trading_days(EPOCH, "2026-12-31".parse().unwrap());
+        let syms: Vec<Symbol> = (0..1000).map(|i| Symbol::parse(&format!("S{i}")).unwrap()).collect();
+        for _ in 0..2 {
+        let t = std::time::Instant::now();
+        let mut s = 0.0;
+        for sym in &syms { let mut w = Walk::new(sym); for _ in &days { s += w.step().ln_close; } }
+        println!("steps only {:?} {s}", t.elapsed());
+        let t = std::time::Instant::now();
+        let mut n = 0u64;
+        for sym in &syms { let mut w = Walk::new(sym); for (i, d) in days.iter().enumerate() { let st = w.step(); n += w.bar(i, *d, &st).volume; } }
+        println!("steps+bar no store {:?} {n}", t.elapsed());
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        for sym in &syms { let v = series(sym, &days, 0); n += v.len(); std::hint::black_box(&v); }
+        println!("series, dropped each {:?} {n}", t.elapsed());
+        let t = std::time::Instant::now();
+        let out: Vec<Vec<Bar>> = syms.iter().map(|s| series(s, &days, 0)).collect();
+        println!("series kept {:?} {}", t.elapsed(), out.len());
+        let t = std::time::Instant::now();
+        drop(out);
+        println!("drop {:?}", t.elapsed());
+        }
+    }
+}
