@@ -15,13 +15,14 @@ use chrono_tz::America::New_York;
 
 use crate::config::AppConfig;
 use crate::domain::{
-    Account, Bar, Position, RejectedBar, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts, SymbolIssue,
-    TradingDays, profit_check, validate_series,
+    Account, Bar, Position, RejectedBar, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts,
+    SymbolIssue, TradingDays, profit_check, validate_series,
 };
 use crate::market::{Broker, MarketData, MarketError, latest_closed};
 use crate::screen::screen;
 use crate::store::{
-    AccountRecord, BarRecord, Dataset, NewObject, ObjectEntry, PositionRecord, Store, StoreError, encode,
+    AccountRecord, BarRecord, Dataset, NewObject, ObjectEntry, PositionRecord, Store, StoreError,
+    encode,
 };
 
 /// Which dates a run publishes.
@@ -91,7 +92,11 @@ struct Histories {
 impl Collector<'_> {
     /// Run a collection for `dates`, as of `now`. Returns one report per
     /// date considered, in date order.
-    pub async fn run(&self, dates: Dates, now: DateTime<Utc>) -> Result<Vec<RunReport>, CollectError> {
+    pub async fn run(
+        &self,
+        dates: Dates,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RunReport>, CollectError> {
         let started_at = now;
         let t0 = Instant::now();
         let today = now.with_timezone(&New_York).date_naive();
@@ -146,11 +151,20 @@ impl Collector<'_> {
             // Positions and account are snapshots: a live broker is asked
             // only for the latest closed session (it can only say "now").
             let snapshot = match self.broker {
-                Some(b) if b.answers_any_date() || Some(date) == closed => Some(self.snapshot(b, date).await),
+                Some(b) if b.answers_any_date() || Some(date) == closed => {
+                    Some(self.snapshot(b, date).await)
+                }
                 _ => None,
             };
             let report = self
-                .publish_date(date, &days, &histories, snapshot.as_ref(), fetch_ms, started_at)
+                .publish_date(
+                    date,
+                    &days,
+                    &histories,
+                    snapshot.as_ref(),
+                    fetch_ms,
+                    started_at,
+                )
                 .await?;
             reports.push(report);
         }
@@ -158,9 +172,19 @@ impl Collector<'_> {
     }
 
     /// Account and positions, or why they could not be had.
-    async fn snapshot(&self, broker: &dyn Broker, date: NaiveDate) -> Result<(Account, Vec<Position>), String> {
-        let account = broker.account(date).await.map_err(|e| format!("account: {e}"))?;
-        let positions = broker.positions(date).await.map_err(|e| format!("positions: {e}"))?;
+    async fn snapshot(
+        &self,
+        broker: &dyn Broker,
+        date: NaiveDate,
+    ) -> Result<(Account, Vec<Position>), String> {
+        let account = broker
+            .account(date)
+            .await
+            .map_err(|e| format!("account: {e}"))?;
+        let positions = broker
+            .positions(date)
+            .await
+            .map_err(|e| format!("positions: {e}"))?;
         Ok((account, positions))
     }
 
@@ -223,12 +247,21 @@ impl Collector<'_> {
                 .cloned()
                 .collect(),
             requests: RequestStats::default(),
-            phases_ms: BTreeMap::from([("fetch".to_string(), fetch_ms), ("screen".to_string(), screen_ms)]),
+            phases_ms: BTreeMap::from([
+                ("fetch".to_string(), fetch_ms),
+                ("screen".to_string(), screen_ms),
+            ]),
             profit: None,
         };
 
-        let with_history = histories.series.iter().filter(|(_, b)| !b.is_empty()).count();
-        if with_history == 0 || (todays.len() as f64) < MIN_SHARE_WITH_TODAYS_BAR * with_history as f64 {
+        let with_history = histories
+            .series
+            .iter()
+            .filter(|(_, b)| !b.is_empty())
+            .count();
+        if with_history == 0
+            || (todays.len() as f64) < MIN_SHARE_WITH_TODAYS_BAR * with_history as f64
+        {
             report.outcome = RunOutcome::DataNotAvailable;
             report.reason = Some(format!(
                 "only {} of {with_history} symbols have a bar for {date}: the source has not published the day yet",
@@ -241,7 +274,11 @@ impl Collector<'_> {
 
         let t_persist = Instant::now();
         let enc = |e: crate::store::CsvProblem| CollectError::Encode(e.0);
-        let (bars_csv, bar_rows) = encode(Dataset::Bars, todays.iter().map(|(s, b)| BarRecord::new(s, b))).map_err(enc)?;
+        let (bars_csv, bar_rows) = encode(
+            Dataset::Bars,
+            todays.iter().map(|(s, b)| BarRecord::new(s, b)),
+        )
+        .map_err(enc)?;
         let (dd_csv, dd_rows) = encode(Dataset::Drawdowns, &screened.rows).map_err(enc)?;
         let mut objects = vec![
             NewObject {
@@ -259,9 +296,13 @@ impl Collector<'_> {
             Some(Ok((account, positions))) => {
                 let mut sorted = positions.clone();
                 sorted.sort_by(|a, b| a.symbol.cmp(&b.symbol));
-                let (pos_csv, pos_rows) =
-                    encode(Dataset::Positions, sorted.iter().map(|p| PositionRecord::new(date, p))).map_err(enc)?;
-                let (acc_csv, _) = encode(Dataset::Account, [AccountRecord::new(date, account)]).map_err(enc)?;
+                let (pos_csv, pos_rows) = encode(
+                    Dataset::Positions,
+                    sorted.iter().map(|p| PositionRecord::new(date, p)),
+                )
+                .map_err(enc)?;
+                let (acc_csv, _) =
+                    encode(Dataset::Account, [AccountRecord::new(date, account)]).map_err(enc)?;
                 objects.push(NewObject {
                     dataset: Dataset::Positions,
                     bytes: pos_csv,
@@ -285,9 +326,13 @@ impl Collector<'_> {
             None => {}
         }
         let carried = self.carried_entries(date, &objects).await;
-        report.phases_ms.insert("persist".into(), elapsed_ms(t_persist));
+        report
+            .phases_ms
+            .insert("persist".into(), elapsed_ms(t_persist));
         report.finished_at = Utc::now();
-        self.store.publish(date, objects, carried, report.clone()).await?;
+        self.store
+            .publish(date, objects, carried, report.clone())
+            .await?;
         tracing::info!(%date, ranked = report.symbols.ok, skipped = report.symbols.skipped, "published");
         Ok(report)
     }
@@ -295,7 +340,11 @@ impl Collector<'_> {
     /// Snapshot objects an earlier run published for `date` that this run
     /// does not renew (re-running a past date cannot re-take a snapshot):
     /// kept in the new manifest so nothing already stored is dropped.
-    async fn carried_entries(&self, date: NaiveDate, writing: &[NewObject]) -> BTreeMap<String, ObjectEntry> {
+    async fn carried_entries(
+        &self,
+        date: NaiveDate,
+        writing: &[NewObject],
+    ) -> BTreeMap<String, ObjectEntry> {
         let previous = match self.store.manifest(date).await {
             Ok(Some(m)) => m,
             Ok(None) => return BTreeMap::new(),
@@ -315,7 +364,8 @@ impl Collector<'_> {
 /// Validate every symbol's bars; symbols the source did not return get an
 /// empty history (the engine skips them as "no bars").
 fn validate(universe: &[Symbol], fetched: Vec<crate::market::SymbolBars>) -> Histories {
-    let mut by_symbol: BTreeMap<Symbol, Vec<Bar>> = fetched.into_iter().map(|sb| (sb.symbol, sb.bars)).collect();
+    let mut by_symbol: BTreeMap<Symbol, Vec<Bar>> =
+        fetched.into_iter().map(|sb| (sb.symbol, sb.bars)).collect();
     let mut rejected = Vec::new();
     let series = universe
         .iter()

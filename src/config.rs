@@ -317,7 +317,11 @@ impl Secrets {
     }
 }
 
-fn read_secret_file(path: &Path, name: &str, source: SecretSource) -> Result<Option<Secret>, ConfigError> {
+fn read_secret_file(
+    path: &Path,
+    name: &str,
+    source: SecretSource,
+) -> Result<Option<Secret>, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Secret {
         name: name.to_string(),
         message: format!("cannot read {}: {e}", path.display()),
@@ -366,7 +370,10 @@ impl AppConfig {
     }
 
     /// Load with an explicit environment (tests pass their own).
-    pub fn load_with_env(file: Option<&Path>, env: HashMap<String, String>) -> Result<Self, ConfigError> {
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
         let settings = layered_settings(file, &env)?;
         let secrets = Secrets::load(&env)?;
         Self::from_settings(settings, secrets)
@@ -374,30 +381,48 @@ impl AppConfig {
 
     /// Parse every setting into its typed form; errors name the key.
     pub fn from_settings(settings: Settings, secrets: Secrets) -> Result<Self, ConfigError> {
-        let storage = StorageUrl::parse(&settings.storage.url).map_err(|e| invalid("storage.url", e))?;
+        let storage =
+            StorageUrl::parse(&settings.storage.url).map_err(|e| invalid("storage.url", e))?;
 
         let m = &settings.market;
         let universe_text = std::fs::read_to_string(&m.universe).map_err(|e| {
             invalid(
                 "market.universe",
-                format!("cannot read {}: {e} (relative paths are from the working directory)", m.universe.display()),
+                format!(
+                    "cannot read {}: {e} (relative paths are from the working directory)",
+                    m.universe.display()
+                ),
             )
         })?;
-        let universe =
-            parse_universe(&universe_text).map_err(|e| invalid("market.universe", format!("{}: {e}", m.universe.display())))?;
-        for (key, value) in [("market.data_url", &m.data_url), ("market.trading_url", &m.trading_url)] {
-            let parsed = url::Url::parse(value).map_err(|e| invalid(key, format!("{value:?} is not a URL: {e}")))?;
+        let universe = parse_universe(&universe_text)
+            .map_err(|e| invalid("market.universe", format!("{}: {e}", m.universe.display())))?;
+        for (key, value) in [
+            ("market.data_url", &m.data_url),
+            ("market.trading_url", &m.trading_url),
+        ] {
+            let parsed = url::Url::parse(value)
+                .map_err(|e| invalid(key, format!("{value:?} is not a URL: {e}")))?;
             if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(invalid(key, format!("{value:?} must be http:// or https://")));
+                return Err(invalid(
+                    key,
+                    format!("{value:?} must be http:// or https://"),
+                ));
             }
         }
         if !FEEDS.contains(&m.feed.as_str()) {
-            return Err(invalid("market.feed", format!("{:?} is not one of {}", m.feed, FEEDS.join(", "))));
+            return Err(invalid(
+                "market.feed",
+                format!("{:?} is not one of {}", m.feed, FEEDS.join(", ")),
+            ));
         }
         if !ADJUSTMENTS.contains(&m.adjustment.as_str()) {
             return Err(invalid(
                 "market.adjustment",
-                format!("{:?} is not one of {}", m.adjustment, ADJUSTMENTS.join(", ")),
+                format!(
+                    "{:?} is not one of {}",
+                    m.adjustment,
+                    ADJUSTMENTS.join(", ")
+                ),
             ));
         }
         if m.requests_per_minute == 0 {
@@ -411,7 +436,10 @@ impl AppConfig {
         if s.min_history == 0 || s.min_history > s.lookback_days {
             return Err(invalid(
                 "screen.min_history",
-                format!("must be between 1 and screen.lookback_days ({})", s.lookback_days),
+                format!(
+                    "must be between 1 and screen.lookback_days ({})",
+                    s.lookback_days
+                ),
             ));
         }
         if s.top_n == 0 {
@@ -421,17 +449,24 @@ impl AppConfig {
             return Err(invalid("portfolio.top_positions", "must be at least 1"));
         }
 
-        let collect_cron = parse_cron(&settings.schedule.collect).map_err(|e| invalid("schedule.collect", e))?;
+        let collect_cron =
+            parse_cron(&settings.schedule.collect).map_err(|e| invalid("schedule.collect", e))?;
         let timezone: Tz = settings.schedule.timezone.parse().map_err(|_| {
             invalid(
                 "schedule.timezone",
-                format!("{:?} is not an IANA time zone (e.g. America/New_York)", settings.schedule.timezone),
+                format!(
+                    "{:?} is not an IANA time zone (e.g. America/New_York)",
+                    settings.schedule.timezone
+                ),
             )
         })?;
         let http_listen: SocketAddr = settings.http.listen.parse().map_err(|_| {
             invalid(
                 "http.listen",
-                format!("{:?} is not an address:port (e.g. 127.0.0.1:9184)", settings.http.listen),
+                format!(
+                    "{:?} is not an address:port (e.g. 127.0.0.1:9184)",
+                    settings.http.listen
+                ),
             )
         })?;
         tracing_subscriber::EnvFilter::try_new(&settings.log.level)
@@ -508,12 +543,18 @@ pub fn parse_cron(pattern: &str) -> Result<croner::Cron, String> {
 }
 
 /// Layer defaults, the file and the environment into [`Settings`].
-fn layered_settings(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Settings, ConfigError> {
+fn layered_settings(
+    file: Option<&Path>,
+    env: &HashMap<String, String>,
+) -> Result<Settings, ConfigError> {
     use config::{Config, Environment, File, FileFormat};
     let mut builder = Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
     if let Some(path) = file {
         if !path.is_file() {
-            return Err(ConfigError::Layers(format!("--config {}: no such file", path.display())));
+            return Err(ConfigError::Layers(format!(
+                "--config {}: no such file",
+                path.display()
+            )));
         }
         builder = builder.add_source(File::from(path).format(FileFormat::Toml));
     }
@@ -533,7 +574,9 @@ fn layered_settings(file: Option<&Path>, env: &HashMap<String, String>) -> Resul
             .with_list_parse_key("telegram.admin_chat_ids")
             .source(Some(ours)),
     );
-    let layered = builder.build().map_err(|e| ConfigError::Layers(e.to_string()))?;
+    let layered = builder
+        .build()
+        .map_err(|e| ConfigError::Layers(e.to_string()))?;
     layered
         .try_deserialize::<Settings>()
         .map_err(|e| ConfigError::Layers(e.to_string()))

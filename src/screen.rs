@@ -53,7 +53,12 @@ pub struct Screen {
 /// are ignored, so one fetched history can be screened for many dates.
 /// `days` should cover the window: where it does not, the window falls back
 /// to counting the symbol's own bars.
-pub fn screen<'a, I>(date: NaiveDate, series: I, days: &TradingDays, params: &ScreenParams) -> Screen
+pub fn screen<'a, I>(
+    date: NaiveDate,
+    series: I,
+    days: &TradingDays,
+    params: &ScreenParams,
+) -> Screen
 where
     I: IntoIterator<Item = (&'a Symbol, &'a [Bar])>,
 {
@@ -89,7 +94,11 @@ where
     for (i, row) in rows.iter_mut().enumerate() {
         row.rank = u32::try_from(i + 1).unwrap_or(u32::MAX);
     }
-    Screen { date, rows, skipped }
+    Screen {
+        date,
+        rows,
+        skipped,
+    }
 }
 
 /// One symbol's figures, before ranking.
@@ -116,7 +125,9 @@ fn measure(
         return Err(SkipReason::NoBars);
     };
     if last.date < date {
-        return Err(SkipReason::Stale { last_bar: last.date });
+        return Err(SkipReason::Stale {
+            last_bar: last.date,
+        });
     }
     let mut start = match window_start {
         Some(ws) => bars[..end].partition_point(|b| b.date < ws),
@@ -135,13 +146,14 @@ fn measure(
         PeakBasis::Close => b.close,
     };
     // `>=` keeps the most recent bar among equal peaks.
-    let (peak_idx, peak_price) = window
-        .iter()
-        .enumerate()
-        .fold((0, f64::NEG_INFINITY), |(bi, bp), (i, b)| {
-            let p = price(b);
-            if p >= bp { (i, p) } else { (bi, bp) }
-        });
+    let (peak_idx, peak_price) =
+        window
+            .iter()
+            .enumerate()
+            .fold((0, f64::NEG_INFINITY), |(bi, bp), (i, b)| {
+                let p = price(b);
+                if p >= bp { (i, p) } else { (bi, bp) }
+            });
     let peak_date = window[peak_idx].date;
     let days_since_peak = match (days.index_of(peak_date), days.index_of(last.date)) {
         (Some(p), Some(l)) => l - p,
@@ -209,15 +221,27 @@ mod tests {
     }
 
     fn run(cal: &[NaiveDate], input: &[(&str, Vec<Bar>)], p: ScreenParams) -> Screen {
-        let syms: Vec<_> = input.iter().map(|(s, b)| (Symbol::parse(s).unwrap(), b)).collect();
+        let syms: Vec<_> = input
+            .iter()
+            .map(|(s, b)| (Symbol::parse(s).unwrap(), b))
+            .collect();
         let days = TradingDays::new(cal.to_vec());
-        screen(*cal.last().unwrap(), syms.iter().map(|(s, b)| (s, b.as_slice())), &days, &p)
+        screen(
+            *cal.last().unwrap(),
+            syms.iter().map(|(s, b)| (s, b.as_slice())),
+            &days,
+            &p,
+        )
     }
 
     #[test]
     fn flat_prices_are_zero_drawdown_peaking_today() {
         let cal = weekdays(40);
-        let s = run(&cal, &[("FLAT", series(&cal, &[(10.0, 10.0); 40]))], params(180, 30));
+        let s = run(
+            &cal,
+            &[("FLAT", series(&cal, &[(10.0, 10.0); 40]))],
+            params(180, 30),
+        );
         let r = &s.rows[0];
         assert_eq!(r.drawdown_pct, 0.0);
         assert!(r.drawdown_pct.is_sign_positive());
@@ -257,12 +281,19 @@ mod tests {
     #[test]
     fn fewer_than_min_history_is_skipped_with_reason() {
         let cal = weekdays(40);
-        let s = run(&cal, &[("NEW", series(&cal[11..], &[(10.0, 10.0); 29]))], params(180, 30));
+        let s = run(
+            &cal,
+            &[("NEW", series(&cal[11..], &[(10.0, 10.0); 29]))],
+            params(180, 30),
+        );
         assert!(s.rows.is_empty());
         assert_eq!(s.skipped[0].symbol.as_str(), "NEW");
         assert_eq!(
             s.skipped[0].reason,
-            SkipReason::InsufficientHistory { bars: 29, required: 30 }
+            SkipReason::InsufficientHistory {
+                bars: 29,
+                required: 30
+            }
         );
     }
 
@@ -272,7 +303,13 @@ mod tests {
         // adjusted feed divides the pre-split bars by 4.
         let cal = weekdays(40);
         let raw: Vec<(f64, f64)> = (0..40)
-            .map(|i| if i < 20 { (404.0, 400.0) } else { (101.0, 100.0) })
+            .map(|i| {
+                if i < 20 {
+                    (404.0, 400.0)
+                } else {
+                    (101.0, 100.0)
+                }
+            })
             .collect();
         let adjusted: Vec<(f64, f64)> = raw
             .iter()
@@ -295,7 +332,12 @@ mod tests {
     fn gaps_count_trading_days_not_bars() {
         // The symbol has no bars on sessions 31..=35 (a halt).
         let cal = weekdays(45);
-        let dates: Vec<_> = cal.iter().enumerate().filter(|(i, _)| !(31..=35).contains(i)).map(|(_, d)| *d).collect();
+        let dates: Vec<_> = cal
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !(31..=35).contains(i))
+            .map(|(_, d)| *d)
+            .collect();
         let mut hc = vec![(10.0, 10.0); dates.len()];
         hc[30] = (20.0, 19.0); // session 30, just before the halt
         *hc.last_mut().unwrap() = (15.0, 15.0);
@@ -328,7 +370,10 @@ mod tests {
         let cal = weekdays(40);
         let s = run(
             &cal,
-            &[("OLD", series(&cal[..39], &[(10.0, 10.0); 39])), ("NONE", vec![])],
+            &[
+                ("OLD", series(&cal[..39], &[(10.0, 10.0); 39])),
+                ("NONE", vec![]),
+            ],
             params(180, 30),
         );
         assert!(s.rows.is_empty());
@@ -360,13 +405,27 @@ mod tests {
         };
         let s = run(
             &cal,
-            &[("BBB", mk(5.0)), ("CCC", mk(9.0)), ("AAA", mk(5.0)), ("DDD", mk(2.0))],
+            &[
+                ("BBB", mk(5.0)),
+                ("CCC", mk(9.0)),
+                ("AAA", mk(5.0)),
+                ("DDD", mk(2.0)),
+            ],
             params(180, 30),
         );
-        let order: Vec<_> = s.rows.iter().map(|r| (r.rank, r.symbol.as_str(), r.drawdown_pct)).collect();
+        let order: Vec<_> = s
+            .rows
+            .iter()
+            .map(|r| (r.rank, r.symbol.as_str(), r.drawdown_pct))
+            .collect();
         assert_eq!(
             order,
-            [(1, "DDD", -80.0), (2, "AAA", -50.0), (3, "BBB", -50.0), (4, "CCC", -10.0)]
+            [
+                (1, "DDD", -80.0),
+                (2, "AAA", -50.0),
+                (3, "BBB", -50.0),
+                (4, "CCC", -10.0)
+            ]
         );
     }
 

@@ -26,7 +26,9 @@ pub fn init(settings: &LogSettings) {
     let result = if json {
         builder.json().with_current_span(true).try_init()
     } else {
-        builder.with_ansi(std::io::stderr().is_terminal()).try_init()
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
     };
     // A second init (tests) keeps the first subscriber; nothing to report.
     let _ = result;

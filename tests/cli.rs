@@ -25,11 +25,17 @@ fn collect_publishes_every_dataset_and_a_manifest() {
     assert!(out.starts_with(&format!("{DAY}  published  ")), "{out}");
     assert!(out.contains("[simulated prices]"), "{out}");
 
-    let dd = String::from_utf8(read(&ws, &format!("data/drawdowns/date={DAY}/drawdowns.csv"))).unwrap();
+    let dd = String::from_utf8(read(
+        &ws,
+        &format!("data/drawdowns/date={DAY}/drawdowns.csv"),
+    ))
+    .unwrap();
     let mut lines = dd.lines();
     assert_eq!(
         lines.next(),
-        Some("date,symbol,current_price,peak_price,peak_date,drawdown_pct,days_since_peak,volume,rank")
+        Some(
+            "date,symbol,current_price,peak_price,peak_date,drawdown_pct,days_since_peak,volume,rank"
+        )
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert!(rows.len() >= 50, "most of 60 symbols ranked");
@@ -46,7 +52,8 @@ fn collect_publishes_every_dataset_and_a_manifest() {
     assert!(bars.starts_with("date,symbol,open,high,low,close,volume,trade_count,vwap\n"));
     assert!(bars.lines().skip(1).all(|l| l.starts_with(DAY)));
 
-    let manifest: serde_json::Value = serde_json::from_slice(&read(&ws, &format!("data/runs/date={DAY}/run.json"))).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&read(&ws, &format!("data/runs/date={DAY}/run.json"))).unwrap();
     assert_eq!(manifest["layout_version"], 1);
     assert_eq!(manifest["report"]["provider"], "sim");
     assert_eq!(manifest["report"]["simulated"], true);
@@ -74,7 +81,11 @@ fn rerunning_a_day_rewrites_byte_identical_objects() {
         .collect();
     ok(&ws.demo(&["collect", "--date", DAY]));
     for (d, old) in datasets.iter().zip(before) {
-        assert_eq!(read(&ws, &format!("data/{d}/date={DAY}/{d}.csv")), old, "{d} changed on re-run");
+        assert_eq!(
+            read(&ws, &format!("data/{d}/date={DAY}/{d}.csv")),
+            old,
+            "{d} changed on re-run"
+        );
     }
 }
 
@@ -83,7 +94,10 @@ fn screen_prints_an_aligned_table_csv_and_json() {
     let ws = collected(80, "2026-11-16", DAY);
     let table = ok(&ws.demo(&["screen"]));
     let lines: Vec<&str> = table.lines().collect();
-    assert_eq!(lines[0], format!("Drawdown screen for {DAY}  [SIMULATED PRICES, not market data]"));
+    assert_eq!(
+        lines[0],
+        format!("Drawdown screen for {DAY}  [SIMULATED PRICES, not market data]")
+    );
     assert!(lines[1].starts_with("rank  symbol"), "{table}");
     let rows: Vec<&str> = lines.iter().copied().filter(|l| l.contains('%')).collect();
     assert_eq!(rows.len(), 10, "screen.top_n rows by default");
@@ -99,17 +113,28 @@ fn screen_prints_an_aligned_table_csv_and_json() {
 
     let csv_out = ws.demo(&["screen", "--format", "csv", "--top", "0"]);
     let csv = ok(&csv_out);
-    assert!(stderr(&csv_out).contains("simulated prices"), "marker on stderr for csv");
+    assert!(
+        stderr(&csv_out).contains("simulated prices"),
+        "marker on stderr for csv"
+    );
     assert!(csv.starts_with("date,symbol,current_price,"));
     let stored = read(&ws, &format!("data/drawdowns/date={DAY}/drawdowns.csv"));
-    assert_eq!(csv.as_bytes(), stored.as_slice(), "--top 0 csv is the stored object");
+    assert_eq!(
+        csv.as_bytes(),
+        stored.as_slice(),
+        "--top 0 csv is the stored object"
+    );
 
-    let json: serde_json::Value = serde_json::from_str(&ok(&ws.demo(&["screen", "--format", "json", "--top", "5"]))).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&ws.demo(&["screen", "--format", "json", "--top", "5"]))).unwrap();
     assert_eq!(json["date"], DAY);
     assert_eq!(json["simulated"], true);
     assert_eq!(json["rows"].as_array().unwrap().len(), 5);
     assert_eq!(json["rows"][0]["rank"], 1);
-    assert!(json["rows"][0]["drawdown_pct"].as_f64().unwrap() <= json["rows"][4]["drawdown_pct"].as_f64().unwrap());
+    assert!(
+        json["rows"][0]["drawdown_pct"].as_f64().unwrap()
+            <= json["rows"][4]["drawdown_pct"].as_f64().unwrap()
+    );
 }
 
 #[test]
@@ -117,7 +142,11 @@ fn screen_without_data_says_what_to_do() {
     let ws = Workspace::new(5);
     let out = ws.demo(&["screen"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("run `dipwatch collect` first"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("run `dipwatch collect` first"),
+        "{}",
+        stderr(&out)
+    );
     let missing = ws.demo(&["screen", "--date", "2026-01-05"]);
     assert!(stderr(&missing).contains("no screen published for 2026-01-05"));
 }
@@ -126,8 +155,13 @@ fn screen_without_data_says_what_to_do() {
 fn export_streams_one_csv_oldest_first_within_the_range() {
     let ws = collected(25, "2026-11-09", DAY);
     let all = ok(&ws.demo(&["export", "drawdowns"]));
-    let header = "date,symbol,current_price,peak_price,peak_date,drawdown_pct,days_since_peak,volume,rank";
-    assert_eq!(all.lines().filter(|l| *l == header).count(), 1, "one header");
+    let header =
+        "date,symbol,current_price,peak_price,peak_date,drawdown_pct,days_since_peak,volume,rank";
+    assert_eq!(
+        all.lines().filter(|l| *l == header).count(),
+        1,
+        "one header"
+    );
     assert!(all.starts_with(header));
     let dates: Vec<&str> = all.lines().skip(1).map(|l| &l[..10]).collect();
     assert!(dates.windows(2).all(|w| w[0] <= w[1]), "oldest first");
@@ -137,21 +171,45 @@ fn export_streams_one_csv_oldest_first_within_the_range() {
     distinct.dedup();
     assert_eq!(distinct.len(), 10, "ten sessions from 11-09 to 11-20");
 
-    let ranged = ok(&ws.demo(&["export", "drawdowns", "--from", "2026-11-12", "--to", "2026-11-13"]));
-    let ranged_dates: std::collections::BTreeSet<&str> = ranged.lines().skip(1).map(|l| &l[..10]).collect();
-    assert_eq!(ranged_dates.into_iter().collect::<Vec<_>>(), ["2026-11-12", "2026-11-13"]);
+    let ranged = ok(&ws.demo(&[
+        "export",
+        "drawdowns",
+        "--from",
+        "2026-11-12",
+        "--to",
+        "2026-11-13",
+    ]));
+    let ranged_dates: std::collections::BTreeSet<&str> =
+        ranged.lines().skip(1).map(|l| &l[..10]).collect();
+    assert_eq!(
+        ranged_dates.into_iter().collect::<Vec<_>>(),
+        ["2026-11-12", "2026-11-13"]
+    );
 
     let bars = ok(&ws.demo(&["export", "bars", "--from", DAY]));
     assert!(bars.starts_with("date,symbol,open,high,low,close,volume,trade_count,vwap\n"));
-    assert_eq!(bars.lines().count(), 26, "header + 25 symbols (all trade every day in the sim)");
+    assert_eq!(
+        bars.lines().count(),
+        26,
+        "header + 25 symbols (all trade every day in the sim)"
+    );
 
     let positions = ok(&ws.demo(&["export", "positions"]));
     assert!(positions.starts_with("date,symbol,quantity,avg_entry_price,current_price,unrealized_return_pct,market_value,unrealized_pl\n"));
-    let position_dates: std::collections::BTreeSet<&str> = positions.lines().skip(1).map(|l| &l[..10]).collect();
-    assert_eq!(position_dates.len(), 10, "the simulated broker snapshots every date");
+    let position_dates: std::collections::BTreeSet<&str> =
+        positions.lines().skip(1).map(|l| &l[..10]).collect();
+    assert_eq!(
+        position_dates.len(),
+        10,
+        "the simulated broker snapshots every date"
+    );
     let account = ok(&ws.demo(&["export", "account"]));
     assert!(account.starts_with("date,equity,cash,buying_power,status,"));
-    assert_eq!(account.lines().count(), 11, "header + one snapshot per date");
+    assert_eq!(
+        account.lines().count(),
+        11,
+        "header + one snapshot per date"
+    );
 
     let empty = ok(&ws.demo(&["export", "drawdowns", "--from", "2030-01-01"]));
     assert_eq!(empty, format!("{header}\n"), "no rows: just the header");
@@ -168,13 +226,23 @@ fn corrupt_objects_are_skipped_and_reported_never_fatal() {
 
     let out = ws.demo(&["screen"]);
     let table = ok(&out);
-    assert!(table.starts_with("Drawdown screen for 2026-11-19"), "falls back to the newest good date: {table}");
-    assert!(stderr(&out).contains(&format!("skipping {DAY}")), "{}", stderr(&out));
+    assert!(
+        table.starts_with("Drawdown screen for 2026-11-19"),
+        "falls back to the newest good date: {table}"
+    );
+    assert!(
+        stderr(&out).contains(&format!("skipping {DAY}")),
+        "{}",
+        stderr(&out)
+    );
 
     let exported = ws.demo(&["export", "drawdowns"]);
     let csv = ok(&exported);
     let dates: std::collections::BTreeSet<&str> = csv.lines().skip(1).map(|l| &l[..10]).collect();
-    assert_eq!(dates.into_iter().collect::<Vec<_>>(), ["2026-11-17", "2026-11-19"]);
+    assert_eq!(
+        dates.into_iter().collect::<Vec<_>>(),
+        ["2026-11-17", "2026-11-19"]
+    );
     let err = stderr(&exported);
     assert!(err.contains("skipping drawdowns 2026-11-18"), "{err}");
     assert!(err.contains(&format!("skipping drawdowns {DAY}")), "{err}");
@@ -195,9 +263,17 @@ fn collect_refuses_closed_or_future_days_with_a_reason() {
     let ws = Workspace::new(5);
     let holiday = ws.demo(&["collect", "--date", "2026-11-26"]);
     assert_eq!(holiday.status.code(), Some(1));
-    assert!(stderr(&holiday).contains("2026-11-26 is not a trading day"), "{}", stderr(&holiday));
+    assert!(
+        stderr(&holiday).contains("2026-11-26 is not a trading day"),
+        "{}",
+        stderr(&holiday)
+    );
     let future = ws.demo(&["collect", "--date", "2099-01-05"]);
-    assert!(stderr(&future).contains("has not closed yet"), "{}", stderr(&future));
+    assert!(
+        stderr(&future).contains("has not closed yet"),
+        "{}",
+        stderr(&future)
+    );
     let swapped = ws.demo(&["collect", "--from", "2026-11-20", "--to", "2026-11-10"]);
     assert!(stderr(&swapped).contains("is after --to"));
     assert!(!ws.path("data/runs").exists(), "nothing published");
@@ -214,7 +290,10 @@ fn the_real_config_without_keys_stops_and_names_keys_and_demo() {
             assert!(err.contains(needle), "{cmd:?}: {err}");
         }
     }
-    assert!(!ws.path("data/runs").exists(), "never falls back to simulated prices");
+    assert!(
+        !ws.path("data/runs").exists(),
+        "never falls back to simulated prices"
+    );
 }
 
 #[test]
@@ -226,7 +305,10 @@ fn check_config_prints_the_effective_config_with_secrets_redacted() {
     let out = ok(&ws.demo(&["check-config"]));
     assert!(out.contains("provider = \"sim\""), "{out}");
     assert!(out.contains("top_n = 17"), "{out}");
-    assert!(out.contains("TELOXIDE_TOKEN = \"set (environment)\""), "{out}");
+    assert!(
+        out.contains("TELOXIDE_TOKEN = \"set (environment)\""),
+        "{out}"
+    );
     assert!(out.contains("APCA_API_KEY_ID = \"not set\""), "{out}");
     assert!(out.contains("# universe: 5 symbols"), "{out}");
     assert!(out.contains("# configuration OK"));
@@ -237,10 +319,22 @@ fn check_config_prints_the_effective_config_with_secrets_redacted() {
 fn check_config_names_the_bad_key() {
     let cases = [
         ("DIPWATCH__MARKET__PROVIDER", "yahoo", "market.provider"),
-        ("DIPWATCH__SCHEDULE__COLLECT", "every day", "schedule.collect"),
-        ("DIPWATCH__MARKET__UNIVERSE", "/nonexistent/universe.txt", "market.universe"),
+        (
+            "DIPWATCH__SCHEDULE__COLLECT",
+            "every day",
+            "schedule.collect",
+        ),
+        (
+            "DIPWATCH__MARKET__UNIVERSE",
+            "/nonexistent/universe.txt",
+            "market.universe",
+        ),
         ("DIPWATCH__STORAGE__URL", "gs://bucket/x", "storage.url"),
-        ("DIPWATCH__SCHEDULE__TIMEZONE", "Europe/Atlantis", "schedule.timezone"),
+        (
+            "DIPWATCH__SCHEDULE__TIMEZONE",
+            "Europe/Atlantis",
+            "schedule.timezone",
+        ),
     ];
     for (key, value, named) in cases {
         let mut ws = Workspace::new(5);
@@ -249,7 +343,10 @@ fn check_config_names_the_bad_key() {
         assert_eq!(out.status.code(), Some(2), "{key}={value}");
         let err = stderr(&out);
         assert!(err.contains(named), "{key}={value}: {err}");
-        assert!(stdout(&out).is_empty(), "nothing printed on stdout for a bad config");
+        assert!(
+            stdout(&out).is_empty(),
+            "nothing printed on stdout for a bad config"
+        );
     }
 }
 

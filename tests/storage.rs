@@ -317,10 +317,7 @@ fn cli_collect_then_screen_on_s3() {
         "{table}"
     );
     assert_eq!(
-        table
-            .lines()
-            .filter(|l| l.contains('%'))
-            .count(),
+        table.lines().filter(|l| l.contains('%')).count(),
         5,
         "{table}"
     );

@@ -9,7 +9,11 @@ pub fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     print!("{}", config.redacted_toml());
     println!();
     println!("# parsed");
-    println!("# universe: {} symbols from {}", config.universe.len(), config.settings.market.universe.display());
+    println!(
+        "# universe: {} symbols from {}",
+        config.universe.len(),
+        config.settings.market.universe.display()
+    );
     println!("# storage: {}", config.storage);
     let next = config
         .collect_cron

@@ -50,7 +50,11 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
         .context("collection failed, nothing published for the requested date")?;
     let mut not_available = false;
     for r in &reports {
-        let label = if r.simulated { "  [simulated prices]" } else { "" };
+        let label = if r.simulated {
+            "  [simulated prices]"
+        } else {
+            ""
+        };
         match r.outcome {
             RunOutcome::Published => println!(
                 "{}  published  {} ranked, {} skipped, {} failed{label}",
@@ -58,7 +62,11 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
             ),
             RunOutcome::DataNotAvailable | RunOutcome::Failed => {
                 not_available = true;
-                println!("{}  not published: {}", r.date, r.reason.as_deref().unwrap_or("unknown"));
+                println!(
+                    "{}  not published: {}",
+                    r.date,
+                    r.reason.as_deref().unwrap_or("unknown")
+                );
             }
         }
     }

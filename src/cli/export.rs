@@ -47,7 +47,8 @@ pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCo
         return Ok(ExitCode::SUCCESS);
     }
     let mut skipped = 0usize;
-    let in_range = |d: &NaiveDate| args.from.is_none_or(|f| *d >= f) && args.to.is_none_or(|t| *d <= t);
+    let in_range =
+        |d: &NaiveDate| args.from.is_none_or(|f| *d >= f) && args.to.is_none_or(|t| *d <= t);
     for date in listing.dates.iter().filter(|d| in_range(d)) {
         let bytes = match store.manifest(*date).await {
             Ok(Some(m)) => store.read_verified(&m, args.kind).await,

@@ -86,4 +86,3 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
 async fn open_store(config: &AppConfig) -> anyhow::Result<crate::store::Store> {
     Ok(crate::store::Store::open(&config.storage, &config.settings.storage.options).await?)
 }
-

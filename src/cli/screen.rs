@@ -63,7 +63,10 @@ pub async fn run(config: &AppConfig, args: &ScreenArgs) -> anyhow::Result<ExitCo
 
 /// The screen of `date`, or of the newest published date that reads
 /// cleanly (a damaged newer date is reported and passed over).
-async fn load(store: &Store, date: Option<NaiveDate>) -> anyhow::Result<(RunManifest, Vec<DrawdownRow>)> {
+async fn load(
+    store: &Store,
+    date: Option<NaiveDate>,
+) -> anyhow::Result<(RunManifest, Vec<DrawdownRow>)> {
     if let Some(d) = date {
         let manifest = store
             .manifest(d)
@@ -101,7 +104,16 @@ pub fn render_table(report: &RunReport, rows: &[DrawdownRow], ranked: usize) -> 
         out.push_str("  [SIMULATED PRICES, not market data]");
     }
     out.push('\n');
-    let header = ["rank", "symbol", "drawdown", "price", "peak", "peak date", "days", "volume"];
+    let header = [
+        "rank",
+        "symbol",
+        "drawdown",
+        "price",
+        "peak",
+        "peak date",
+        "days",
+        "volume",
+    ];
     let cells: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {

@@ -75,7 +75,10 @@ pub fn validate_series(bars: Vec<Bar>) -> (Vec<Bar>, Vec<BarRejection>) {
     let mut rejected = Vec::new();
     for bar in bars {
         if let Some(reason) = bar.defect() {
-            rejected.push(BarRejection { date: bar.date, reason });
+            rejected.push(BarRejection {
+                date: bar.date,
+                reason,
+            });
             continue;
         }
         if let Some(prev) = kept.last() {
@@ -119,7 +122,10 @@ mod tests {
 
     #[test]
     fn keeps_good_bars_in_order() {
-        let (kept, rej) = validate_series(vec![bar("2026-01-02", 11.0, 10.0), bar("2026-01-05", 12.0, 11.0)]);
+        let (kept, rej) = validate_series(vec![
+            bar("2026-01-02", 11.0, 10.0),
+            bar("2026-01-05", 12.0, 11.0),
+        ]);
         assert_eq!(kept.len(), 2);
         assert!(rej.is_empty());
     }
@@ -145,7 +151,10 @@ mod tests {
             bar("2026-01-12", 12.0, 11.0),
         ];
         let (kept, rej) = validate_series(input);
-        assert_eq!(kept.iter().map(|b| b.date.to_string()).collect::<Vec<_>>(), ["2026-01-02", "2026-01-12"]);
+        assert_eq!(
+            kept.iter().map(|b| b.date.to_string()).collect::<Vec<_>>(),
+            ["2026-01-02", "2026-01-12"]
+        );
         let reasons: Vec<_> = rej.iter().map(|r| r.reason.as_str()).collect();
         assert_eq!(reasons[0], "duplicate date");
         assert!(reasons[1].starts_with("out of order"));

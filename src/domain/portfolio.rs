@@ -26,7 +26,12 @@ pub struct Position {
 impl Position {
     /// Build a position from quantity and prices, deriving value, P&L and
     /// return (percent of cost, 4 decimals) the way the trading API does.
-    pub fn from_prices(symbol: Symbol, quantity: Decimal, avg_entry_price: Decimal, current_price: Decimal) -> Self {
+    pub fn from_prices(
+        symbol: Symbol,
+        quantity: Decimal,
+        avg_entry_price: Decimal,
+        current_price: Decimal,
+    ) -> Self {
         let market_value = quantity * current_price;
         let cost = quantity * avg_entry_price;
         let unrealized_pl = market_value - cost;
@@ -126,7 +131,12 @@ mod tests {
 
     #[test]
     fn position_derives_value_pl_and_return_exactly() {
-        let p = Position::from_prices(Symbol::parse("AAPL").unwrap(), dec!(3), dec!(150.10), dec!(180.25));
+        let p = Position::from_prices(
+            Symbol::parse("AAPL").unwrap(),
+            dec!(3),
+            dec!(150.10),
+            dec!(180.25),
+        );
         assert_eq!(p.market_value, dec!(540.75));
         assert_eq!(p.unrealized_pl, dec!(90.45));
         assert_eq!(p.unrealized_return_pct, dec!(20.0866));

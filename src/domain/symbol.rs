@@ -36,10 +36,16 @@ impl Symbol {
             return Err(SymbolError::Empty);
         }
         if s.len() > Self::MAX_LEN {
-            return Err(SymbolError::TooLong(s.chars().take(Self::MAX_LEN + 8).collect()));
+            return Err(SymbolError::TooLong(
+                s.chars().take(Self::MAX_LEN + 8).collect(),
+            ));
         }
         let starts_well = s.starts_with(|c: char| c.is_ascii_alphanumeric());
-        if !starts_well || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')) {
+        if !starts_well
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        {
             return Err(SymbolError::BadChar(s.to_string()));
         }
         Ok(Self(s.to_ascii_uppercase()))
@@ -105,10 +111,19 @@ mod tests {
     fn rejects_unsafe_text() {
         assert_eq!(Symbol::parse("  "), Err(SymbolError::Empty));
         assert!(matches!(Symbol::parse("A&B"), Err(SymbolError::BadChar(_))));
-        assert!(matches!(Symbol::parse("../etc"), Err(SymbolError::BadChar(_))));
+        assert!(matches!(
+            Symbol::parse("../etc"),
+            Err(SymbolError::BadChar(_))
+        ));
         assert!(matches!(Symbol::parse(".A"), Err(SymbolError::BadChar(_))));
-        assert!(matches!(Symbol::parse("BTC/USD"), Err(SymbolError::BadChar(_))));
-        assert!(matches!(Symbol::parse(&"A".repeat(40)), Err(SymbolError::TooLong(_))));
+        assert!(matches!(
+            Symbol::parse("BTC/USD"),
+            Err(SymbolError::BadChar(_))
+        ));
+        assert!(matches!(
+            Symbol::parse(&"A".repeat(40)),
+            Err(SymbolError::TooLong(_))
+        ));
     }
 
     #[test]

@@ -104,7 +104,11 @@ pub trait Broker: Send + Sync {
 /// The most recent session that had closed by `now` (its daily bar is
 /// final), if any of `sessions` has.
 pub fn latest_closed(sessions: &[Session], now: DateTime<Utc>) -> Option<NaiveDate> {
-    sessions.iter().rev().find(|s| s.close <= now).map(|s| s.date)
+    sessions
+        .iter()
+        .rev()
+        .find(|s| s.close <= now)
+        .map(|s| s.date)
 }
 
 /// The configured market and broker.

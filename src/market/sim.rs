@@ -930,26 +930,43 @@ mod scratch_bench {
     #[ignore = "scratch"]
     fn parts() {
         let days = calendar::trading_days(EPOCH, "2026-12-31".parse().unwrap());
-        let syms: Vec<Symbol> = (0..1000).map(|i| Symbol::parse(&format!("S{i}")).unwrap()).collect();
+        let syms: Vec<Symbol> = (0..1000)
+            .map(|i| Symbol::parse(&format!("S{i}")).unwrap())
+            .collect();
         for _ in 0..2 {
-        let t = std::time::Instant::now();
-        let mut s = 0.0;
-        for sym in &syms { let mut w = Walk::new(sym); for _ in &days { s += w.step().ln_close; } }
-        println!("steps only {:?} {s}", t.elapsed());
-        let t = std::time::Instant::now();
-        let mut n = 0u64;
-        for sym in &syms { let mut w = Walk::new(sym); for (i, d) in days.iter().enumerate() { let st = w.step(); n += w.bar(i, *d, &st).volume; } }
-        println!("steps+bar no store {:?} {n}", t.elapsed());
-        let t = std::time::Instant::now();
-        let mut n = 0;
-        for sym in &syms { let v = series(sym, &days, 0); n += v.len(); std::hint::black_box(&v); }
-        println!("series, dropped each {:?} {n}", t.elapsed());
-        let t = std::time::Instant::now();
-        let out: Vec<Vec<Bar>> = syms.iter().map(|s| series(s, &days, 0)).collect();
-        println!("series kept {:?} {}", t.elapsed(), out.len());
-        let t = std::time::Instant::now();
-        drop(out);
-        println!("drop {:?}", t.elapsed());
+            let t = std::time::Instant::now();
+            let mut s = 0.0;
+            for sym in &syms {
+                let mut w = Walk::new(sym);
+                for _ in &days {
+                    s += w.step().ln_close;
+                }
+            }
+            println!("steps only {:?} {s}", t.elapsed());
+            let t = std::time::Instant::now();
+            let mut n = 0u64;
+            for sym in &syms {
+                let mut w = Walk::new(sym);
+                for (i, d) in days.iter().enumerate() {
+                    let st = w.step();
+                    n += w.bar(i, *d, &st).volume;
+                }
+            }
+            println!("steps+bar no store {:?} {n}", t.elapsed());
+            let t = std::time::Instant::now();
+            let mut n = 0;
+            for sym in &syms {
+                let v = series(sym, &days, 0);
+                n += v.len();
+                std::hint::black_box(&v);
+            }
+            println!("series, dropped each {:?} {n}", t.elapsed());
+            let t = std::time::Instant::now();
+            let out: Vec<Vec<Bar>> = syms.iter().map(|s| series(s, &days, 0)).collect();
+            println!("series kept {:?} {}", t.elapsed(), out.len());
+            let t = std::time::Instant::now();
+            drop(out);
+            println!("drop {:?}", t.elapsed());
         }
     }
 }

@@ -178,8 +178,13 @@ impl AccountRecord {
 
 /// Encode rows of `dataset` as CSV with its header. Returns the bytes and
 /// the row count.
-pub fn encode<R: Serialize>(dataset: Dataset, rows: impl IntoIterator<Item = R>) -> Result<(Vec<u8>, u64), CsvProblem> {
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+pub fn encode<R: Serialize>(
+    dataset: Dataset,
+    rows: impl IntoIterator<Item = R>,
+) -> Result<(Vec<u8>, u64), CsvProblem> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
     w.write_record(dataset.columns())
         .map_err(|e| CsvProblem(format!("encode {} header: {e}", dataset.name())))?;
     let mut n = 0u64;
@@ -197,7 +202,9 @@ pub fn encode<R: Serialize>(dataset: Dataset, rows: impl IntoIterator<Item = R>)
 /// Decode a CSV object of `dataset`: the header must match exactly, and
 /// every row must parse; the first bad row is reported with its line.
 pub fn decode<R: DeserializeOwned>(dataset: Dataset, bytes: &[u8]) -> Result<Vec<R>, CsvProblem> {
-    let mut r = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(bytes);
     let header = r
         .headers()
         .map_err(|e| CsvProblem(format!("unreadable header: {e}")))?
@@ -224,7 +231,9 @@ fn short_csv_error(e: &csv::Error) -> String {
             Some(f) => format!("field {}: {}", f + 1, err.kind()),
             None => err.kind().to_string(),
         },
-        csv::ErrorKind::UnequalLengths { len, expected_len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            len, expected_len, ..
+        } => {
             format!("{len} fields where {expected_len} were expected (truncated or corrupt)")
         }
         _ => e.to_string(),
@@ -269,10 +278,22 @@ mod tests {
 
     #[test]
     fn positions_keep_exact_decimals() {
-        let p = Position::from_prices(Symbol::parse("AAPL").unwrap(), dec!(3), dec!(150.10), dec!(180.25));
-        let (bytes, _) = encode(Dataset::Positions, [PositionRecord::new("2026-11-24".parse().unwrap(), &p)]).unwrap();
+        let p = Position::from_prices(
+            Symbol::parse("AAPL").unwrap(),
+            dec!(3),
+            dec!(150.10),
+            dec!(180.25),
+        );
+        let (bytes, _) = encode(
+            Dataset::Positions,
+            [PositionRecord::new("2026-11-24".parse().unwrap(), &p)],
+        )
+        .unwrap();
         let text = String::from_utf8(bytes.clone()).unwrap();
-        assert!(text.ends_with("2026-11-24,AAPL,3,150.10,180.25,20.0866,540.75,90.45\n"), "{text}");
+        assert!(
+            text.ends_with("2026-11-24,AAPL,3,150.10,180.25,20.0866,540.75,90.45\n"),
+            "{text}"
+        );
         let back: Vec<PositionRecord> = decode(Dataset::Positions, &bytes).unwrap();
         assert_eq!(back[0].position(), p);
     }
@@ -291,7 +312,11 @@ mod tests {
         };
         let sym = Symbol::parse("X").unwrap();
         let (bytes, _) = encode(Dataset::Bars, [BarRecord::new(&sym, &b)]).unwrap();
-        assert!(String::from_utf8(bytes.clone()).unwrap().ends_with("2026-11-24,X,10.0,11.0,9.5,10.5,100,,\n"));
+        assert!(
+            String::from_utf8(bytes.clone())
+                .unwrap()
+                .ends_with("2026-11-24,X,10.0,11.0,9.5,10.5,100,,\n")
+        );
         let back: Vec<BarRecord> = decode(Dataset::Bars, &bytes).unwrap();
         assert_eq!(back[0].bar(), b);
     }

@@ -43,7 +43,17 @@ impl Dataset {
     /// The CSV header, exactly (DESIGN.md contract; the original system's names).
     pub fn columns(self) -> &'static [&'static str] {
         match self {
-            Self::Bars => &["date", "symbol", "open", "high", "low", "close", "volume", "trade_count", "vwap"],
+            Self::Bars => &[
+                "date",
+                "symbol",
+                "open",
+                "high",
+                "low",
+                "close",
+                "volume",
+                "trade_count",
+                "vwap",
+            ],
             Self::Drawdowns => &[
                 "date",
                 "symbol",
@@ -152,8 +162,14 @@ mod tests {
     #[test]
     fn paths_are_hive_partitions() {
         let d: NaiveDate = "2026-03-09".parse().unwrap();
-        assert_eq!(Dataset::Drawdowns.path(d).as_ref(), "drawdowns/date=2026-03-09/drawdowns.csv");
-        assert_eq!(run_manifest_path(d).as_ref(), "runs/date=2026-03-09/run.json");
+        assert_eq!(
+            Dataset::Drawdowns.path(d).as_ref(),
+            "drawdowns/date=2026-03-09/drawdowns.csv"
+        );
+        assert_eq!(
+            run_manifest_path(d).as_ref(),
+            "runs/date=2026-03-09/run.json"
+        );
         assert_eq!(parse_partition("date=2026-03-09"), Some(d));
         assert_eq!(parse_partition("date=garbage"), None);
     }

@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use codec::{AccountRecord, BarRecord, CsvProblem, PositionRecord, decode, encode};
-pub use layout::{Dataset, LAYOUT_VERSION, SCHEMA_PATH, SchemaDoc, parse_partition, run_manifest_path};
+pub use layout::{
+    Dataset, LAYOUT_VERSION, SCHEMA_PATH, SchemaDoc, parse_partition, run_manifest_path,
+};
 pub use url::StorageUrl;
 
 use crate::domain::{DrawdownRow, RunReport};
@@ -131,13 +133,19 @@ impl Store {
     /// Open the store at `url`. Local directories are created; S3 settings
     /// come from the standard `AWS_*` variables, then `options`. Refuses a
     /// store written with a newer layout.
-    pub async fn open(url: &StorageUrl, options: &BTreeMap<String, String>) -> Result<Self, StoreError> {
+    pub async fn open(
+        url: &StorageUrl,
+        options: &BTreeMap<String, String>,
+    ) -> Result<Self, StoreError> {
         let inner: Arc<dyn ObjectStore> = match url {
             StorageUrl::Local(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StoreError::Config(format!("storage.url: cannot create {}: {e}", dir.display())))?;
-                let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)
-                    .map_err(|e| StoreError::Config(format!("storage.url: {}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Config(format!("storage.url: cannot create {}: {e}", dir.display()))
+                })?;
+                let fs =
+                    object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(|e| {
+                        StoreError::Config(format!("storage.url: {}: {e}", dir.display()))
+                    })?;
                 Arc::new(fs)
             }
             StorageUrl::S3 { bucket, prefix } => {
@@ -161,7 +169,10 @@ impl Store {
 
     /// Wrap an existing object store (tests, embedding).
     pub fn from_object_store(inner: Arc<dyn ObjectStore>, url: impl Into<String>) -> Self {
-        Self { inner, url: url.into() }
+        Self {
+            inner,
+            url: url.into(),
+        }
     }
 
     /// The storage URL, for messages.
@@ -206,10 +217,11 @@ impl Store {
         if self.get(&path).await?.is_some() {
             return Ok(());
         }
-        let mut doc = serde_json::to_vec_pretty(&SchemaDoc::current()).map_err(|e| StoreError::Corrupt {
-            path: SCHEMA_PATH.into(),
-            reason: e.to_string(),
-        })?;
+        let mut doc =
+            serde_json::to_vec_pretty(&SchemaDoc::current()).map_err(|e| StoreError::Corrupt {
+                path: SCHEMA_PATH.into(),
+                reason: e.to_string(),
+            })?;
         doc.push(b'\n');
         self.put(&path, doc).await
     }
@@ -325,7 +337,11 @@ impl Store {
     /// The bytes of `dataset` for the manifest's date, checked against the
     /// manifest: `None` if the date has no such object, `Corrupt` if the
     /// object is missing, truncated or changed.
-    pub async fn read_verified(&self, manifest: &RunManifest, dataset: Dataset) -> Result<Option<Bytes>, StoreError> {
+    pub async fn read_verified(
+        &self,
+        manifest: &RunManifest,
+        dataset: Dataset,
+    ) -> Result<Option<Bytes>, StoreError> {
         let Some(entry) = manifest.object(dataset) else {
             return Ok(None);
         };
@@ -357,10 +373,12 @@ impl Store {
         let Some(bytes) = self.read_verified(manifest, dataset).await? else {
             return Ok(None);
         };
-        decode(dataset, &bytes).map(Some).map_err(|e| StoreError::Corrupt {
-            path: dataset.path(manifest.date).to_string(),
-            reason: e.0,
-        })
+        decode(dataset, &bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                path: dataset.path(manifest.date).to_string(),
+                reason: e.0,
+            })
     }
 
     /// The drawdown screen of a published date.
@@ -399,9 +417,11 @@ fn s3_builder(
             "5s",
         );
     for (key, value) in options {
-        let k: AmazonS3ConfigKey = key
-            .parse()
-            .map_err(|_| StoreError::Config(format!("storage.options.{key}: not an S3 option object_store knows")))?;
+        let k: AmazonS3ConfigKey = key.parse().map_err(|_| {
+            StoreError::Config(format!(
+                "storage.options.{key}: not an S3 option object_store knows"
+            ))
+        })?;
         builder = builder.with_config(k, value);
     }
     Ok(builder)
@@ -410,8 +430,10 @@ fn s3_builder(
 /// Lower-case hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

@@ -37,7 +37,9 @@ impl StorageUrl {
             }
             let prefix = prefix.trim_matches('/');
             if prefix.split('/').any(|p| p == ".." || p == ".") || prefix.contains("//") {
-                return Err(format!("{s:?}: the prefix must not contain '.', '..' or empty segments"));
+                return Err(format!(
+                    "{s:?}: the prefix must not contain '.', '..' or empty segments"
+                ));
             }
             return Ok(Self::S3 {
                 bucket: bucket.to_string(),
@@ -81,7 +83,11 @@ mod tests {
             ("file://./data", "./data"),
             ("file:///var/lib/dipwatch", "/var/lib/dipwatch"),
         ] {
-            assert_eq!(StorageUrl::parse(raw), Ok(StorageUrl::Local(PathBuf::from(path))), "{raw}");
+            assert_eq!(
+                StorageUrl::parse(raw),
+                Ok(StorageUrl::Local(PathBuf::from(path))),
+                "{raw}"
+            );
         }
     }
 
@@ -103,10 +109,22 @@ mod tests {
     #[test]
     fn malformed_urls_are_refused_with_a_reason() {
         assert!(StorageUrl::parse("").is_err());
-        assert!(StorageUrl::parse("gs://bucket").unwrap_err().contains("unsupported scheme"));
+        assert!(
+            StorageUrl::parse("gs://bucket")
+                .unwrap_err()
+                .contains("unsupported scheme")
+        );
         assert!(StorageUrl::parse("s3://").unwrap_err().contains("bucket"));
-        assert!(StorageUrl::parse("s3://Bad_Bucket/x").unwrap_err().contains("bucket"));
-        assert!(StorageUrl::parse("s3://bucket/../x").unwrap_err().contains("prefix"));
+        assert!(
+            StorageUrl::parse("s3://Bad_Bucket/x")
+                .unwrap_err()
+                .contains("bucket")
+        );
+        assert!(
+            StorageUrl::parse("s3://bucket/../x")
+                .unwrap_err()
+                .contains("prefix")
+        );
         assert!(StorageUrl::parse("file://").is_err());
     }
 }

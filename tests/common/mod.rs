@@ -58,7 +58,9 @@ impl MotoServer {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("moto's S3 server did not come up on port {port}: is `moto[server]` installed? (python3 -m pip install 'moto[server]')");
+        panic!(
+            "moto's S3 server did not come up on port {port}: is `moto[server]` installed? (python3 -m pip install 'moto[server]')"
+        );
     }
 
     /// Create a bucket (object_store cannot).
