@@ -386,3 +386,185 @@ fn validate(universe: &[Symbol], fetched: Vec<crate::market::SymbolBars>) -> His
 fn elapsed_ms(t: Instant) -> u64 {
     u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::domain::Position;
+    use crate::market::sim::SimMarket;
+    use crate::market::{Session, SymbolBars};
+
+    /// The sim, but with no bars on or after `cutoff` (the source has not
+    /// published the day yet) and a broker that only knows "now".
+    struct Lagging {
+        sim: SimMarket,
+        cutoff: NaiveDate,
+    }
+
+    #[async_trait]
+    impl MarketData for Lagging {
+        fn provider(&self) -> &'static str {
+            "lagging"
+        }
+        fn is_simulated(&self) -> bool {
+            true
+        }
+        async fn sessions(
+            &self,
+            from: NaiveDate,
+            to: NaiveDate,
+        ) -> Result<Vec<Session>, MarketError> {
+            self.sim.sessions(from, to).await
+        }
+        async fn daily_bars(
+            &self,
+            s: &[Symbol],
+            from: NaiveDate,
+            to: NaiveDate,
+        ) -> Result<Vec<SymbolBars>, MarketError> {
+            let mut out = self.sim.daily_bars(s, from, to).await?;
+            for sb in &mut out {
+                sb.bars.retain(|b| b.date < self.cutoff);
+            }
+            Ok(out)
+        }
+    }
+
+    #[async_trait]
+    impl Broker for Lagging {
+        async fn account(&self, d: NaiveDate) -> Result<Account, MarketError> {
+            self.sim.account(d).await
+        }
+        async fn positions(&self, d: NaiveDate) -> Result<Vec<Position>, MarketError> {
+            self.sim.positions(d).await
+        }
+    }
+
+    fn config(symbols: usize) -> AppConfig {
+        let universe = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/universe/russell1000.txt"
+        );
+        let env: HashMap<String, String> = [(
+            "DIPWATCH__MARKET__UNIVERSE".to_string(),
+            universe.to_string(),
+        )]
+        .into();
+        let mut c = AppConfig::load_with_env(None, env).unwrap();
+        c.universe.truncate(symbols);
+        c
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// 2026-11-25 12:00 UTC: the 11-24 session has closed.
+    fn now() -> DateTime<Utc> {
+        "2026-11-25T12:00:00Z".parse().unwrap()
+    }
+
+    fn memory_store() -> Store {
+        Store::from_object_store(Arc::new(object_store::memory::InMemory::new()), "memory://")
+    }
+
+    #[tokio::test]
+    async fn a_day_the_source_has_not_published_is_not_screened_under_its_date() {
+        let cfg = config(40);
+        let market = Lagging {
+            sim: SimMarket::new(cfg.universe.clone()),
+            cutoff: d("2026-11-24"),
+        };
+        let store = memory_store();
+        let c = Collector {
+            config: &cfg,
+            market: &market,
+            broker: Some(&market),
+            store: &store,
+        };
+        let reports = c.run(Dates::Latest, now()).await.unwrap();
+        assert_eq!(reports.len(), 1);
+        assert_eq!(reports[0].date, d("2026-11-24"));
+        assert_eq!(reports[0].outcome, RunOutcome::DataNotAvailable);
+        assert!(
+            reports[0]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("only 0 of 40")
+        );
+        assert!(
+            store.published_dates().await.unwrap().dates.is_empty(),
+            "nothing published"
+        );
+
+        // The day before is complete and publishes normally.
+        let earlier = c.run(Dates::One(d("2026-11-23")), now()).await.unwrap();
+        assert_eq!(earlier[0].outcome, RunOutcome::Published);
+    }
+
+    #[tokio::test]
+    async fn a_live_broker_snapshots_only_the_latest_session_and_reruns_keep_it() {
+        let cfg = config(30);
+        let market = Lagging {
+            sim: SimMarket::new(cfg.universe.clone()),
+            cutoff: d("2027-01-01"),
+        };
+        let store = memory_store();
+        let c = Collector {
+            config: &cfg,
+            market: &market,
+            broker: Some(&market),
+            store: &store,
+        };
+        let reports = c
+            .run(
+                Dates::Range {
+                    from: d("2026-11-20"),
+                    to: d("2026-11-24"),
+                },
+                now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            reports.iter().map(|r| r.date).collect::<Vec<_>>(),
+            [d("2026-11-20"), d("2026-11-23"), d("2026-11-24")]
+        );
+        let m20 = store.manifest(d("2026-11-20")).await.unwrap().unwrap();
+        assert!(
+            m20.object(Dataset::Positions).is_none(),
+            "no snapshot for a past date"
+        );
+        let m24 = store.manifest(d("2026-11-24")).await.unwrap().unwrap();
+        let positions = m24
+            .object(Dataset::Positions)
+            .cloned()
+            .expect("latest has a snapshot");
+        assert!(
+            m24.report.profit.is_some(),
+            "profit rule evaluated with the snapshot"
+        );
+
+        // A day later, re-running 11-24 cannot re-take its snapshot: the
+        // stored one is carried into the new manifest, not dropped.
+        // 11-27 07:00 New York: 11-25 is now the latest closed session.
+        let later: DateTime<Utc> = "2026-11-27T12:00:00Z".parse().unwrap();
+        let again = c.run(Dates::One(d("2026-11-24")), later).await.unwrap();
+        assert_eq!(again[0].outcome, RunOutcome::Published);
+        let m24b = store.manifest(d("2026-11-24")).await.unwrap().unwrap();
+        assert_eq!(m24b.object(Dataset::Positions), Some(&positions));
+        assert!(
+            store
+                .read_verified(&m24b, Dataset::Positions)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}

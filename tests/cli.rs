@@ -360,3 +360,58 @@ fn unknown_commands_and_bad_dates_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("not a date in YYYY-MM-DD form"));
 }
+
+#[test]
+fn run_catches_up_then_exits_cleanly_on_sigterm() {
+    use std::time::{Duration, Instant};
+    let ws = Workspace::new(15);
+    let demo = common::repo("config/demo.toml");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dipwatch"));
+    cmd.current_dir(ws.dir.path())
+        .args(["run", "--config"])
+        .arg(&demo)
+        .envs(ws.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+
+    // The catch-up run publishes the latest closed session.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let runs = ws.path("data/runs");
+    while Instant::now() < deadline {
+        let published = std::fs::read_dir(&runs)
+            .map(|d| d.flatten().any(|e| e.path().join("run.json").exists()))
+            .unwrap_or(false);
+        if published {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "daemon exited early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Give it a moment to reach the wait, then ask it to stop.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "daemon keeps running after catch-up"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let stopped = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(stopped.elapsed() < Duration::from_secs(10));
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.contains("catch-up run published"), "{logs}");
+    assert!(logs.contains("shutting down"), "{logs}");
+    // What it published reads back.
+    assert!(ok(&ws.demo(&["screen"])).starts_with("Drawdown screen for "));
+}

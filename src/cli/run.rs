@@ -28,7 +28,9 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
         broker: connected.broker.as_deref(),
         store: &store,
     };
-    // Catch-up: publish the latest closed session unless it already is.
+    // Catch-up: (re)publish the latest closed session. Re-running a
+    // published day rewrites identical objects, so this is safe at every
+    // start; the scheduler will make it conditional.
     let latest = store.published_dates().await?.dates.last().copied();
     tokio::select! {
         result = collector.run(Dates::Latest, Utc::now()) => match result {
