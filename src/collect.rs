@@ -18,7 +18,8 @@ use crate::domain::{
     Account, Bar, Position, RejectedBar, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts,
     SymbolIssue, TradingDays, profit_check, validate_series,
 };
-use crate::market::{Broker, MarketData, MarketError, latest_closed};
+use crate::market::{BarsAnswer, Broker, MarketData, MarketError, latest_closed};
+use crate::retry::{RetryQueue, Settled};
 use crate::screen::screen;
 use crate::store::{
     AccountRecord, BarRecord, Dataset, NewObject, ObjectEntry, PositionRecord, Store, StoreError,
@@ -39,6 +40,8 @@ pub enum Dates {
         /// Last date.
         to: NaiveDate,
     },
+    /// Only the dates the retry queue holds.
+    RetryFailed,
 }
 
 /// Why a run could not publish anything.
@@ -99,20 +102,37 @@ impl Collector<'_> {
     ) -> Result<Vec<RunReport>, CollectError> {
         let started_at = now;
         let t0 = Instant::now();
+        let stats_before = self.market.request_stats();
+        // A corrupt queue is left in place (and reported), never overwritten.
+        let (mut queue, queue_writable) = match self.store.retry_queue().await {
+            Ok(q) => (q, true),
+            Err(e) => {
+                tracing::error!(error = %e, "retry queue unreadable; leaving it untouched this run");
+                (RetryQueue::default(), false)
+            }
+        };
+        let queued = queue.dates();
         let today = now.with_timezone(&New_York).date_naive();
         let (from, to) = match dates {
             Dates::Latest => (today, today),
             Dates::One(d) => (d, d),
             Dates::Range { from, to } if from > to => return Err(CollectError::BadRange(from, to)),
             Dates::Range { from, to } => (from, to),
+            Dates::RetryFailed => match (queued.first(), queued.last()) {
+                (Some(a), Some(b)) => (*a, *b),
+                _ => return Ok(Vec::new()),
+            },
         };
-        // Calendar days that surely hold `lookback_days` sessions.
+        // Calendar days that surely hold `lookback_days` sessions, reaching
+        // back to the oldest queued date too.
         let pad = Duration::days((self.config.screen.lookback_days as i64) * 7 / 5 + 30);
-        let sessions = self.market.sessions(from - pad, to.max(today)).await?;
+        let oldest = queued.first().map_or(from, |q| (*q).min(from));
+        let sessions = self.market.sessions(oldest - pad, to.max(today)).await?;
         let closed = latest_closed(&sessions, now);
         let days = TradingDays::new(sessions.iter().map(|s| s.date).collect());
+        let is_closed = |d: NaiveDate| days.contains(d) && closed.is_some_and(|c| d <= c);
 
-        let targets: Vec<NaiveDate> = match dates {
+        let mut targets: Vec<NaiveDate> = match dates {
             Dates::Latest => closed.into_iter().collect(),
             Dates::One(d) => {
                 if !days.contains(d) {
@@ -127,11 +147,22 @@ impl Collector<'_> {
                 .between(from, to)
                 .iter()
                 .copied()
-                .filter(|d| closed.is_some_and(|c| *d <= c))
+                .filter(|d| is_closed(*d))
                 .collect(),
+            Dates::RetryFailed => Vec::new(),
         };
-        let (Some(&first), Some(&last)) = (targets.first(), targets.last()) else {
+        if targets.is_empty() && !matches!(dates, Dates::RetryFailed) {
             return Err(CollectError::NoSession(from - pad, to));
+        }
+        // Dates with queued symbols ride along: one fetch serves them all.
+        for d in &queued {
+            if is_closed(*d) && !targets.contains(d) {
+                targets.push(*d);
+            }
+        }
+        targets.sort_unstable();
+        let (Some(&first), Some(&last)) = (targets.first(), targets.last()) else {
+            return Ok(Vec::new());
         };
 
         let window_start = days
@@ -139,13 +170,20 @@ impl Collector<'_> {
             .unwrap_or(first - pad);
         let universe = &self.config.universe;
         tracing::info!(symbols = universe.len(), %window_start, %last, dates = targets.len(), "fetching daily bars");
-        let fetched = self.market.daily_bars(universe, window_start, last).await?;
-        let histories = validate(universe, fetched);
+        let answer = self.market.daily_bars(universe, window_start, last).await?;
+        let (histories, failed) = validate(universe, answer);
         let fetch_ms = elapsed_ms(t0);
         if !histories.rejected.is_empty() {
             tracing::warn!(bars = histories.rejected.len(), "dropped invalid bars");
         }
+        if !failed.is_empty() {
+            tracing::warn!(
+                symbols = failed.len(),
+                "symbols failed to fetch; queued for retry"
+            );
+        }
 
+        let max_attempts = self.config.settings.market.retry_failed_max_attempts;
         let mut reports = Vec::with_capacity(targets.len());
         for date in targets {
             // Positions and account are snapshots: a live broker is asked
@@ -156,16 +194,28 @@ impl Collector<'_> {
                 }
                 _ => None,
             };
-            let report = self
-                .publish_date(
-                    date,
-                    &days,
-                    &histories,
-                    snapshot.as_ref(),
-                    fetch_ms,
-                    started_at,
-                )
-                .await?;
+            let mut next_queue = queue.clone();
+            let settled = next_queue.settle(date, &failed, max_attempts, Utc::now());
+            let requests = match (self.market.request_stats(), &stats_before) {
+                (Some(now), Some(before)) => now.since(before),
+                _ => RequestStats::default(),
+            };
+            let run = DateRun {
+                date,
+                snapshot: snapshot.as_ref(),
+                failed: &failed,
+                settled,
+                requests,
+                fetch_ms,
+                started_at,
+            };
+            let report = self.publish_date(run, &days, &histories).await?;
+            if report.outcome == RunOutcome::Published {
+                queue = next_queue;
+                if queue_writable {
+                    self.store.put_retry_queue(&queue).await?;
+                }
+            }
             reports.push(report);
         }
         Ok(reports)
@@ -191,13 +241,19 @@ impl Collector<'_> {
     /// Screen and publish one date.
     async fn publish_date(
         &self,
-        date: NaiveDate,
+        run: DateRun<'_>,
         days: &TradingDays,
         histories: &Histories,
-        snapshot: Option<&Result<(Account, Vec<Position>), String>>,
-        fetch_ms: u64,
-        started_at: DateTime<Utc>,
     ) -> Result<RunReport, CollectError> {
+        let DateRun {
+            date,
+            snapshot,
+            failed,
+            settled,
+            requests,
+            fetch_ms,
+            started_at,
+        } = run;
         let cfg = self.config;
         let t_screen = Instant::now();
         let screened = screen(
@@ -229,7 +285,7 @@ impl Collector<'_> {
                 requested: cfg.universe.len(),
                 ok: screened.rows.len(),
                 skipped: screened.skipped.len(),
-                failed: 0,
+                failed: failed.len(),
             },
             skipped: screened
                 .skipped
@@ -239,14 +295,16 @@ impl Collector<'_> {
                     reason: s.reason.to_string(),
                 })
                 .collect(),
-            failed: Vec::new(),
+            failed: failed.to_vec(),
+            recovered: settled.recovered,
+            gave_up: settled.gave_up,
             rejected_bars: histories
                 .rejected
                 .iter()
                 .filter(|r| r.date <= date)
                 .cloned()
                 .collect(),
-            requests: RequestStats::default(),
+            requests,
             phases_ms: BTreeMap::from([
                 ("fetch".to_string(), fetch_ms),
                 ("screen".to_string(), screen_ms),
@@ -361,14 +419,20 @@ impl Collector<'_> {
     }
 }
 
-/// Validate every symbol's bars; symbols the source did not return get an
-/// empty history (the engine skips them as "no bars").
-fn validate(universe: &[Symbol], fetched: Vec<crate::market::SymbolBars>) -> Histories {
+/// Validate every symbol's bars. Symbols the source did not return get an
+/// empty history (the engine skips them as "no bars"); symbols whose fetch
+/// failed are left out of the screen and returned as failures.
+fn validate(universe: &[Symbol], answer: BarsAnswer) -> (Histories, Vec<SymbolIssue>) {
+    let BarsAnswer {
+        series,
+        failed,
+        mut rejected,
+    } = answer;
     let mut by_symbol: BTreeMap<Symbol, Vec<Bar>> =
-        fetched.into_iter().map(|sb| (sb.symbol, sb.bars)).collect();
-    let mut rejected = Vec::new();
+        series.into_iter().map(|sb| (sb.symbol, sb.bars)).collect();
     let series = universe
         .iter()
+        .filter(|sym| failed.iter().all(|f| &f.symbol != *sym))
         .map(|sym| {
             let raw = by_symbol.remove(sym).unwrap_or_default();
             let (kept, dropped) = validate_series(raw);
@@ -380,7 +444,18 @@ fn validate(universe: &[Symbol], fetched: Vec<crate::market::SymbolBars>) -> His
             (sym.clone(), kept)
         })
         .collect();
-    Histories { series, rejected }
+    (Histories { series, rejected }, failed)
+}
+
+/// What one date's publication needs besides the shared histories.
+struct DateRun<'a> {
+    date: NaiveDate,
+    snapshot: Option<&'a Result<(Account, Vec<Position>), String>>,
+    failed: &'a [SymbolIssue],
+    settled: Settled,
+    requests: RequestStats,
+    fetch_ms: u64,
+    started_at: DateTime<Utc>,
 }
 
 fn elapsed_ms(t: Instant) -> u64 {
@@ -397,7 +472,7 @@ mod tests {
     use super::*;
     use crate::domain::Position;
     use crate::market::sim::SimMarket;
-    use crate::market::{Session, SymbolBars};
+    use crate::market::Session;
 
     /// The sim, but with no bars on or after `cutoff` (the source has not
     /// published the day yet) and a broker that only knows "now".
@@ -426,9 +501,9 @@ mod tests {
             s: &[Symbol],
             from: NaiveDate,
             to: NaiveDate,
-        ) -> Result<Vec<SymbolBars>, MarketError> {
+        ) -> Result<BarsAnswer, MarketError> {
             let mut out = self.sim.daily_bars(s, from, to).await?;
-            for sb in &mut out {
+            for sb in &mut out.series {
                 sb.bars.retain(|b| b.date < self.cutoff);
             }
             Ok(out)

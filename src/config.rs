@@ -153,6 +153,20 @@ pub struct MarketSettings {
     pub adjustment: String,
     /// Request budget shared by every Alpaca call.
     pub requests_per_minute: u32,
+    /// Requests allowed at once before pacing.
+    pub burst: u32,
+    /// Per-request timeout, seconds.
+    pub request_timeout_secs: u64,
+    /// Retries after a failed attempt.
+    pub max_retries: u32,
+    /// First retry backoff, milliseconds.
+    pub retry_base_ms: u64,
+    /// Consecutive failures that open the circuit breaker.
+    pub breaker_threshold: u32,
+    /// How long the breaker stays open, seconds.
+    pub breaker_cooldown_secs: u64,
+    /// Attempts before a failed symbol leaves the retry queue.
+    pub retry_failed_max_attempts: u32,
 }
 
 /// `[screen]`.
@@ -425,8 +439,29 @@ impl AppConfig {
                 ),
             ));
         }
-        if m.requests_per_minute == 0 {
-            return Err(invalid("market.requests_per_minute", "must be at least 1"));
+        if m.requests_per_minute < 2 {
+            return Err(invalid("market.requests_per_minute", "must be at least 2"));
+        }
+        if m.burst == 0 || m.burst >= m.requests_per_minute {
+            return Err(invalid(
+                "market.burst",
+                format!(
+                    "must be between 1 and market.requests_per_minute - 1 ({})",
+                    m.requests_per_minute - 1
+                ),
+            ));
+        }
+        if m.request_timeout_secs == 0 {
+            return Err(invalid("market.request_timeout_secs", "must be at least 1"));
+        }
+        if m.breaker_threshold == 0 {
+            return Err(invalid("market.breaker_threshold", "must be at least 1"));
+        }
+        if m.retry_failed_max_attempts == 0 {
+            return Err(invalid(
+                "market.retry_failed_max_attempts",
+                "must be at least 1",
+            ));
         }
 
         let s = &settings.screen;

@@ -22,6 +22,9 @@
 //! - [`market`] defines the [`market::MarketData`] and [`market::Broker`]
 //!   traits, the NYSE trading calendar, and the deterministic simulated
 //!   market used by the demo and the tests.
+//! - [`alpaca`] is the one Alpaca HTTP client (rate budget, retries,
+//!   circuit breaker, counters); [`market::alpaca`] (bars) and [`broker`]
+//!   (account, positions, calendar, clock) are thin callers of it.
 //! - [`screen`] is the drawdown engine: a pure function from bars to ranked
 //!   rows, following the definition in the design notes exactly.
 //! - [`collect`] is one collection run: calendar, fetch, validate, screen,
@@ -35,12 +38,15 @@
 //!   `check-config`); [`numbers`] and [`telemetry`] are the shared number
 //!   formatting and logging setup.
 
+pub mod alpaca;
+pub mod broker;
 pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod domain;
 pub mod market;
 pub mod numbers;
+pub mod retry;
 pub mod screen;
 pub mod store;
 pub mod telemetry;

@@ -36,6 +36,8 @@ fn report(date: NaiveDate) -> RunReport {
         },
         skipped: vec![],
         failed: vec![],
+        recovered: vec![],
+        gave_up: vec![],
         rejected_bars: vec![],
         requests: RequestStats::default(),
         phases_ms: BTreeMap::new(),

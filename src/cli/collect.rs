@@ -22,10 +22,16 @@ pub struct CollectArgs {
     /// ...to this date (inclusive).
     #[arg(long, value_parser = parse_date, requires = "from")]
     pub to: Option<NaiveDate>,
+    /// Only re-collect the dates whose symbols failed before (the retry queue).
+    #[arg(long, conflicts_with_all = ["date", "from", "to"])]
+    pub retry_failed: bool,
 }
 
 impl CollectArgs {
     fn dates(&self) -> Dates {
+        if self.retry_failed {
+            return Dates::RetryFailed;
+        }
         match (self.date, self.from, self.to) {
             (Some(d), _, _) => Dates::One(d),
             (None, Some(from), Some(to)) => Dates::Range { from, to },
@@ -48,6 +54,9 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
         .run(args.dates(), Utc::now())
         .await
         .context("collection failed, nothing published for the requested date")?;
+    if reports.is_empty() {
+        println!("retry queue is empty: nothing to re-collect");
+    }
     let mut not_available = false;
     for r in &reports {
         let label = if r.simulated {
@@ -56,10 +65,25 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
             ""
         };
         match r.outcome {
-            RunOutcome::Published => println!(
-                "{}  published  {} ranked, {} skipped, {} failed{label}",
-                r.date, r.symbols.ok, r.symbols.skipped, r.symbols.failed
-            ),
+            RunOutcome::Published => {
+                println!(
+                    "{}  published  {} ranked, {} skipped, {} failed{label}",
+                    r.date, r.symbols.ok, r.symbols.skipped, r.symbols.failed
+                );
+                for f in r.failed.iter().take(5) {
+                    println!("    failed {}: {}", f.symbol, f.reason);
+                }
+                if r.failed.len() > 5 {
+                    println!(
+                        "    ... and {} more (see runs/date={}/run.json)",
+                        r.failed.len() - 5,
+                        r.date
+                    );
+                }
+                for g in &r.gave_up {
+                    println!("    gave up on {}: {}", g.symbol, g.reason);
+                }
+            }
             RunOutcome::DataNotAvailable | RunOutcome::Failed => {
                 not_available = true;
                 println!(

@@ -51,7 +51,7 @@ pub struct RejectedBar {
 }
 
 /// Outbound request figures of a run (zero for the simulated market).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RequestStats {
     /// HTTP requests sent.
     pub made: u64,
@@ -63,6 +63,12 @@ pub struct RequestStats {
     pub rate_limit_wait_secs: f64,
     /// Times the circuit breaker opened.
     pub breaker_trips: u64,
+    /// Breaker state at the end (`closed`, `open`, `half_open`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaker_state: Option<String>,
+    /// Outcomes by HTTP status (or `timeout`, `connect`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_status: BTreeMap<String, u64>,
 }
 
 /// What a collection run did for one screen date: stored as the `report`
@@ -90,6 +96,12 @@ pub struct RunReport {
     pub skipped: Vec<SymbolIssue>,
     /// Symbols whose fetch failed, with reasons.
     pub failed: Vec<SymbolIssue>,
+    /// Symbols from the retry queue this run fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovered: Vec<Symbol>,
+    /// Symbols that failed too often and left the retry queue.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gave_up: Vec<SymbolIssue>,
     /// Bars dropped by validation.
     pub rejected_bars: Vec<RejectedBar>,
     /// Outbound requests.

@@ -3,6 +3,7 @@
 //! simulated market ([`sim`]) and, in the Alpaca integration, by the Alpaca
 //! client.
 
+pub mod alpaca;
 pub mod calendar;
 pub mod sim;
 
@@ -11,8 +12,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use std::sync::Arc;
 
+use crate::alpaca::{AlpacaClient, ClientSettings, ClientStats};
 use crate::config::{AppConfig, ConfigError, Provider};
-use crate::domain::{Account, Bar, Position, Symbol};
+use crate::domain::{Account, Bar, Position, RejectedBar, Symbol, SymbolIssue};
 
 /// One trading session: its date and its opening and closing instants
 /// (early closes included).
@@ -33,6 +35,18 @@ pub struct SymbolBars {
     pub symbol: Symbol,
     /// Daily bars, in the order the source sent them.
     pub bars: Vec<Bar>,
+}
+
+/// What a bars request brought back: the series it got, the symbols it
+/// could not get (with why), and bars dropped while parsing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BarsAnswer {
+    /// Bars per symbol, as received.
+    pub series: Vec<SymbolBars>,
+    /// Symbols whose fetch failed.
+    pub failed: Vec<SymbolIssue>,
+    /// Bars that could not be read.
+    pub rejected: Vec<RejectedBar>,
 }
 
 /// Why a market or broker call failed.
@@ -73,13 +87,20 @@ pub trait MarketData: Send + Sync {
     async fn sessions(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Session>, MarketError>;
 
     /// Daily split-adjusted bars with dates in `from..=to` for each symbol.
-    /// A symbol with no bars may be missing from the answer.
+    /// A symbol with no bars may be missing from the answer; a symbol whose
+    /// fetch failed is listed in `failed`. An error means the request
+    /// failed as a whole.
     async fn daily_bars(
         &self,
         symbols: &[Symbol],
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Vec<SymbolBars>, MarketError>;
+    ) -> Result<BarsAnswer, MarketError>;
+
+    /// Counters of the provider's HTTP client, if it has one.
+    fn request_stats(&self) -> Option<ClientStats> {
+        None
+    }
 }
 
 /// The account side: balances and open positions.
@@ -132,12 +153,21 @@ pub fn connect(config: &AppConfig) -> Result<Connected, ConfigError> {
             })
         }
         Provider::Alpaca => {
-            config.alpaca_credentials()?;
-            Err(ConfigError::Invalid {
-                key: "market.provider".into(),
-                message: "the Alpaca client is not in this build yet (it lands with the Alpaca \
-                          integration); use --config config/demo.toml for the simulated market"
-                    .into(),
+            let (key_id, secret) = config.alpaca_credentials()?;
+            let client = AlpacaClient::new(ClientSettings::from_config(config), key_id, secret)
+                .map_err(|message| ConfigError::Invalid {
+                    key: "market.provider".into(),
+                    message,
+                })?;
+            let client = Arc::new(client);
+            let m = &config.settings.market;
+            Ok(Connected {
+                market: Arc::new(alpaca::AlpacaMarket::new(
+                    client.clone(),
+                    &m.feed,
+                    &m.adjustment,
+                )),
+                broker: Some(Arc::new(crate::broker::AlpacaBroker::new(client))),
             })
         }
     }

@@ -25,7 +25,7 @@ use rand_distr::StandardNormal;
 use rand_pcg::Pcg64;
 use rust_decimal::Decimal;
 
-use super::{Broker, MarketData, MarketError, Session, SymbolBars, calendar};
+use super::{BarsAnswer, Broker, MarketData, MarketError, Session, SymbolBars, calendar};
 use crate::domain::{Account, Bar, Position, Symbol};
 
 /// Where every simulated history starts: the walk takes its first step on
@@ -151,11 +151,14 @@ impl MarketData for SimMarket {
         symbols: &[Symbol],
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Vec<SymbolBars>, MarketError> {
+    ) -> Result<BarsAnswer, MarketError> {
         // Computed inline rather than on a blocking thread: a year for the
         // whole universe takes a few tens of milliseconds, and staying off
         // `spawn_blocking` keeps the sim usable from any executor.
-        Ok(self.bars(symbols, from, to))
+        Ok(BarsAnswer {
+            series: self.bars(symbols, from, to),
+            ..BarsAnswer::default()
+        })
     }
 }
 
@@ -235,7 +238,7 @@ const OVERNIGHT_SHARE: f64 = 0.16;
 /// into the next session; everything else about the bar (open, wicks,
 /// volume) is drawn when the bar is emitted, so sessions before a
 /// requested range cost only the path's one draw.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Step {
     /// Previous close.
     ln_prev: f64,
@@ -451,6 +454,12 @@ fn cents(cents: i64) -> Decimal {
     Decimal::new(cents, 2)
 }
 
+/// Sessions stepped ahead before their bars are built. The walk is a serial
+/// chain but the bars are independent of each other; building them in a
+/// separate loop lets the CPU overlap their arithmetic (about 20% faster
+/// for a full history, measured).
+const STEP_AHEAD: usize = 32;
+
 /// The bars of `symbol` on `days[first..]`, where `days` are the sessions
 /// from the epoch on. The walk still steps through `days[..first]`.
 fn series(symbol: &Symbol, days: &[NaiveDate], first: usize) -> Vec<Bar> {
@@ -460,14 +469,19 @@ fn series(symbol: &Symbol, days: &[NaiveDate], first: usize) -> Vec<Bar> {
     for _ in &days[..emit_from] {
         walk.step();
     }
-    days.iter()
-        .enumerate()
-        .skip(emit_from)
-        .map(|(i, date)| {
-            let step = walk.step();
-            walk.bar(i, *date, &step)
-        })
-        .collect()
+    let mut out = Vec::with_capacity(days.len() - emit_from);
+    // A stack buffer, so stepping ahead allocates nothing.
+    let mut steps = [Step::default(); STEP_AHEAD];
+    for (c, chunk) in days[emit_from..].chunks(STEP_AHEAD).enumerate() {
+        for step in &mut steps[..chunk.len()] {
+            *step = walk.step();
+        }
+        let first_index = emit_from + c * STEP_AHEAD;
+        for (k, (date, step)) in chunk.iter().zip(&steps).enumerate() {
+            out.push(walk.bar(first_index + k, *date, step));
+        }
+    }
+    out
 }
 
 /// The closing price in cents of `symbol` on each of `days` (sessions from
@@ -786,7 +800,8 @@ mod tests {
             .daily_bars(&syms, d("2026-01-01"), d("2026-01-31"))
             .await
             .expect("bars");
-        assert_eq!(bars, market.bars(&syms, d("2026-01-01"), d("2026-01-31")));
+        assert_eq!(bars.series, market.bars(&syms, d("2026-01-01"), d("2026-01-31")));
+        assert!(bars.failed.is_empty() && bars.rejected.is_empty());
     }
 
     #[tokio::test]
@@ -901,7 +916,29 @@ mod tests {
                 out.len()
             );
         }
+        // The same history built and dropped symbol by symbol: the work
+        // without the cost of faulting in ~230 MB of fresh output memory.
+        let days = calendar::trading_days(EPOCH, d("2026-12-31"));
+        let t = std::time::Instant::now();
+        let n: usize = thousand.iter().map(|s| series(s, &days, 0).len()).sum();
+        println!(
+            "full history, dropped per symbol: {n} bars, {:?}",
+            t.elapsed()
+        );
         let mut day = d("2020-01-15");
+        {
+            let extra = d("2026-03-13");
+            let s = screen_universe(extra);
+            let dd: Vec<f64> = s.rows.iter().map(|r| r.drawdown_pct).collect();
+            println!(
+                "{extra} (unit test): worst {:.2} median {:.2} best {:.2} rows {} skipped {:?}",
+                dd[0],
+                dd[dd.len() / 2],
+                dd[dd.len() - 1],
+                dd.len(),
+                s.skipped
+            );
+        }
         while day <= d("2027-12-31") {
             let date = calendar::trading_days(day - chrono::Days::new(7), day)
                 .last()
@@ -920,53 +957,6 @@ mod tests {
                 s.skipped.len()
             );
             day = day + chrono::Days::new(61);
-        }
-    }
-}
-#[cfg(test)]
-mod scratch_bench {
-    use super::*;
-    #[test]
-    #[ignore = "scratch"]
-    fn parts() {
-        let days = calendar::trading_days(EPOCH, "2026-12-31".parse().unwrap());
-        let syms: Vec<Symbol> = (0..1000)
-            .map(|i| Symbol::parse(&format!("S{i}")).unwrap())
-            .collect();
-        for _ in 0..2 {
-            let t = std::time::Instant::now();
-            let mut s = 0.0;
-            for sym in &syms {
-                let mut w = Walk::new(sym);
-                for _ in &days {
-                    s += w.step().ln_close;
-                }
-            }
-            println!("steps only {:?} {s}", t.elapsed());
-            let t = std::time::Instant::now();
-            let mut n = 0u64;
-            for sym in &syms {
-                let mut w = Walk::new(sym);
-                for (i, d) in days.iter().enumerate() {
-                    let st = w.step();
-                    n += w.bar(i, *d, &st).volume;
-                }
-            }
-            println!("steps+bar no store {:?} {n}", t.elapsed());
-            let t = std::time::Instant::now();
-            let mut n = 0;
-            for sym in &syms {
-                let v = series(sym, &days, 0);
-                n += v.len();
-                std::hint::black_box(&v);
-            }
-            println!("series, dropped each {:?} {n}", t.elapsed());
-            let t = std::time::Instant::now();
-            let out: Vec<Vec<Bar>> = syms.iter().map(|s| series(s, &days, 0)).collect();
-            println!("series kept {:?} {}", t.elapsed(), out.len());
-            let t = std::time::Instant::now();
-            drop(out);
-            println!("drop {:?}", t.elapsed());
         }
     }
 }

@@ -392,6 +392,36 @@ impl Store {
     }
 }
 
+/// Where the retry queue lives.
+pub const RETRY_QUEUE_PATH: &str = "_retry/queue.json";
+
+impl Store {
+    /// The retry queue (empty when there is none). A corrupt queue is an
+    /// error, so the caller can leave it in place rather than overwrite it.
+    pub async fn retry_queue(&self) -> Result<crate::retry::RetryQueue, StoreError> {
+        let Some(bytes) = self.get(&Path::from(RETRY_QUEUE_PATH)).await? else {
+            return Ok(Default::default());
+        };
+        serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+            path: RETRY_QUEUE_PATH.into(),
+            reason: format!("unreadable retry queue: {e}"),
+        })
+    }
+
+    /// Replace the retry queue.
+    pub async fn put_retry_queue(
+        &self,
+        queue: &crate::retry::RetryQueue,
+    ) -> Result<(), StoreError> {
+        let mut json = serde_json::to_vec_pretty(queue).map_err(|e| StoreError::Corrupt {
+            path: RETRY_QUEUE_PATH.into(),
+            reason: e.to_string(),
+        })?;
+        json.push(b'\n');
+        self.put(&Path::from(RETRY_QUEUE_PATH), json).await
+    }
+}
+
 /// An S3 builder from the standard `AWS_*` environment, then `options`
 /// (object_store's key names), with bounded retries so an outage surfaces
 /// as an error in seconds rather than minutes.
