@@ -59,11 +59,12 @@ pub enum CollectError {
     /// A range with its ends swapped.
     #[error("--from {0} is after --to {1}")]
     BadRange(NaiveDate, NaiveDate),
-    /// The market-data phase failed as a whole.
-    #[error("market data: {0}")]
+    /// The market-data phase failed as a whole. (The cause is the error's
+    /// source, so a `{:#}` chain prints it once.)
+    #[error("market data")]
     Market(#[from] MarketError),
     /// Writing failed; the date is not published.
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     /// Encoding failed (a bug, not a data problem).
     #[error("encoding: {0}")]
@@ -471,8 +472,8 @@ mod tests {
 
     use super::*;
     use crate::domain::Position;
-    use crate::market::sim::SimMarket;
     use crate::market::Session;
+    use crate::market::sim::SimMarket;
 
     /// The sim, but with no bars on or after `cutoff` (the source has not
     /// published the day yet) and a broker that only knows "now".

@@ -54,3 +54,479 @@ fn keys_never_appear_in_logs_or_errors_of_a_failing_run() {
     assert_no_secret(&stderr(&cfg));
     assert!(stdout(&cfg).contains("APCA_API_SECRET_KEY = \"set (environment)\""));
 }
+
+use std::time::Duration;
+
+use common::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions, Fault};
+use common::{MotoServer, ok};
+use dipwatch::domain::Symbol;
+
+const DAY: &str = "2026-11-20";
+
+fn tickers(n: usize) -> Vec<Symbol> {
+    dipwatch::domain::parse_universe(&common::universe_head(n)).unwrap()
+}
+
+fn fake(n: usize) -> FakeAlpaca {
+    FakeAlpaca::start(
+        FakeAlpacaOptions::new()
+            .universe(tickers(n))
+            .keys(KEY_ID, SECRET),
+    )
+}
+
+fn read(ws: &Workspace, rel: &str) -> Vec<u8> {
+    std::fs::read(ws.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn manifest(ws: &Workspace, date: &str) -> serde_json::Value {
+    serde_json::from_slice(&read(ws, &format!("data/runs/date={date}/run.json"))).unwrap()
+}
+
+/// The same universe and date collected from the simulated provider, whose
+/// prices the fake serves: the Alpaca path must store exactly the same.
+fn sim_baseline(n: usize, date: &str) -> (Vec<u8>, Vec<u8>) {
+    let ws = Workspace::new(n);
+    ok(&ws.demo(&["collect", "--date", date]));
+    (
+        read(&ws, &format!("data/drawdowns/date={date}/drawdowns.csv")),
+        read(&ws, &format!("data/bars/date={date}/bars.csv")),
+    )
+}
+
+#[test]
+fn collect_from_alpaca_stores_what_the_source_sent_in_few_requests() {
+    let n = 200;
+    let fake = fake(n);
+    let ws = alpaca_workspace(&fake.url(), n);
+    let out = ok(&ws.run(&["collect", "--date", DAY]));
+    assert!(out.starts_with(&format!("{DAY}  published  ")), "{out}");
+    assert!(
+        !out.contains("simulated"),
+        "real provider: no simulated marker"
+    );
+
+    let (dd, bars) = sim_baseline(n, DAY);
+    assert_eq!(
+        read(&ws, &format!("data/drawdowns/date={DAY}/drawdowns.csv")),
+        dd
+    );
+    assert_eq!(read(&ws, &format!("data/bars/date={DAY}/bars.csv")), bars);
+
+    // 200 symbols x 180 sessions = 36,000 bars: 4 pages of 10,000, one batch.
+    let bar_requests = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v2/stocks/bars")
+        .collect::<Vec<_>>();
+    assert_eq!(bar_requests.len(), 4);
+    let first = &bar_requests[0];
+    assert_eq!(first.param("limit"), Some("10000"));
+    assert_eq!(first.param("timeframe"), Some("1Day"));
+    assert_eq!(first.param("adjustment"), Some("split"));
+    assert_eq!(first.param("feed"), Some("iex"));
+    assert_eq!(first.param("symbols").unwrap().split(',').count(), n);
+    assert!(bar_requests[1].param("page_token").is_some());
+    assert_eq!(fake.count("/v2/calendar"), 1);
+
+    let m = manifest(&ws, DAY);
+    assert_eq!(m["report"]["provider"], "alpaca");
+    assert_eq!(m["report"]["simulated"], false);
+    assert_eq!(
+        m["report"]["requests"]["made"],
+        fake.requests().len() as u64
+    );
+    assert_eq!(m["report"]["requests"]["retries"], 0);
+    assert_eq!(m["report"]["requests"]["breaker_state"], "closed");
+    assert_eq!(
+        m["report"]["requests"]["by_status"]["200"],
+        fake.requests().len() as u64
+    );
+}
+
+#[test]
+fn transient_faults_are_retried_and_change_nothing() {
+    let n = 30;
+    let (baseline, _) = sim_baseline(n, DAY);
+    let cases: Vec<(&str, Fault, &str)> = vec![
+        ("429", Fault::rate_limited(), "429"),
+        ("429 Retry-After", Fault::rate_limited_retry_after(1), "429"),
+        (
+            "500",
+            Fault::api_error(500, 50000000, "internal server error"),
+            "500",
+        ),
+        ("502 html", Fault::html(502), "502"),
+        (
+            "503",
+            Fault::status(503, "{\"message\":\"service unavailable\"}"),
+            "503",
+        ),
+        ("hang", Fault::Hang(Duration::from_secs(5)), "timeout"),
+        ("reset", Fault::Reset, "connect"),
+        ("malformed json", Fault::MalformedJson, "malformed"),
+    ];
+    for (name, fault, label) in cases {
+        let fake = fake(n);
+        fake.push_fault("/v2/stocks/bars", fault);
+        let mut ws = alpaca_workspace(&fake.url(), n);
+        ws.set_env("DIPWATCH__MARKET__REQUEST_TIMEOUT_SECS", "1");
+        let out = ws.run(&["collect", "--date", DAY]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        assert_eq!(
+            read(&ws, &format!("data/drawdowns/date={DAY}/drawdowns.csv")),
+            baseline,
+            "{name}"
+        );
+        let m = manifest(&ws, DAY);
+        assert_eq!(m["report"]["requests"]["retries"], 1, "{name}");
+        assert_eq!(
+            m["report"]["requests"]["by_status"][label], 1,
+            "{name}: {}",
+            m["report"]["requests"]
+        );
+        assert_eq!(fake.pending_faults(), 0, "{name}");
+        if name == "429 Retry-After" {
+            let waited = m["report"]["requests"]["rate_limit_wait_secs"]
+                .as_f64()
+                .unwrap();
+            assert!(waited >= 1.0, "Retry-After honoured: {waited}");
+        }
+    }
+}
+
+#[test]
+fn auth_errors_fail_at_once_without_retries() {
+    let fake = fake(5);
+    let ws = alpaca_workspace(&fake.url(), 5);
+    fake.set_keys("OTHER-KEY", "other-secret");
+    let out = ws.run(&["collect", "--date", DAY]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("HTTP 401: request is not authorized"), "{err}");
+    assert_eq!(fake.requests().len(), 1, "a 401 is not retried");
+    assert_no_secret(&err);
+
+    fake.set_keys(KEY_ID, SECRET);
+    fake.reset_log();
+    fake.push_fault("/v2/calendar", Fault::api_error(403, 40310000, "forbidden"));
+    let out = ws.run(&["collect", "--date", DAY]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("HTTP 403: forbidden"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fake.requests().len(), 1);
+    assert!(!ws.path("data/runs").exists());
+}
+
+#[test]
+fn bad_symbol_data_is_dropped_with_reasons_and_never_sinks_the_run() {
+    let n = 12;
+    // The source's "now": the evening of the screen date.
+    let now = "2026-11-20T23:00:00Z".parse().unwrap();
+    let fake = FakeAlpaca::start(
+        FakeAlpacaOptions::new()
+            .universe(tickers(n))
+            .keys(KEY_ID, SECRET)
+            .now(now),
+    );
+    let t = tickers(n);
+    let (none, invalid, dup, stale) = (t[0].as_str(), t[1].as_str(), t[2].as_str(), t[3].as_str());
+    fake.no_bars(none);
+    fake.invalid_bars(invalid);
+    fake.duplicate_bars(dup);
+    fake.missing_latest(stale);
+    let ws = alpaca_workspace(&fake.url(), n);
+    ok(&ws.run(&["collect", "--date", DAY]));
+    let r = &manifest(&ws, DAY)["report"];
+    let skipped: Vec<(String, String)> = r["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["symbol"].as_str().unwrap().to_string(),
+                s["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        skipped.contains(&(none.to_string(), "no bars in the window".to_string())),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped
+            .iter()
+            .any(|(s, why)| s == stale && why.starts_with("stale: last bar 2026-11-19")),
+        "{skipped:?}"
+    );
+    let rejected = r["rejected_bars"].as_array().unwrap();
+    assert!(
+        rejected.iter().any(|b| b["symbol"] == invalid),
+        "{rejected:?}"
+    );
+    assert!(
+        rejected
+            .iter()
+            .any(|b| b["symbol"] == dup && b["reason"] == "duplicate date"),
+        "{rejected:?}"
+    );
+    assert_eq!(r["symbols"]["failed"], 0);
+    let dd = String::from_utf8(read(
+        &ws,
+        &format!("data/drawdowns/date={DAY}/drawdowns.csv"),
+    ))
+    .unwrap();
+    assert!(
+        dd.contains(&format!(",{dup},")),
+        "duplicates dropped, the symbol still ranked"
+    );
+    assert!(!dd.contains(&format!(",{none},")) && !dd.contains(&format!(",{stale},")));
+}
+
+#[test]
+fn a_page_token_loop_is_stopped_and_nothing_is_published() {
+    let fake = fake(20);
+    fake.page_token_loop();
+    let ws = alpaca_workspace(&fake.url(), 20);
+    let out = ws.run(&["collect", "--date", DAY]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("page token repeated"), "{err}");
+    assert!(
+        fake.count("/v2/stocks/bars") <= 3,
+        "bounded: {}",
+        fake.count("/v2/stocks/bars")
+    );
+    assert!(!ws.path("data/runs").exists());
+}
+
+#[test]
+fn a_market_data_outage_publishes_nothing_and_says_why_in_one_line() {
+    let fake = fake(10);
+    fake.fail_times(
+        "/v2/stocks/bars",
+        10,
+        Fault::status(503, "<html><title>503 Service Unavailable</title></html>"),
+    );
+    let mut ws = alpaca_workspace(&fake.url(), 10);
+    ws.set_env("DIPWATCH__MARKET__MAX_RETRIES", "2");
+    let out = ws.run(&["collect", "--date", DAY]);
+    assert_eq!(out.status.code(), Some(1));
+    let last = stderr(&out).lines().last().unwrap_or_default().to_string();
+    assert!(last.starts_with("error: collection failed"), "{last}");
+    assert!(last.contains("HTTP 503: 503 Service Unavailable"), "{last}");
+    assert!(!ws.path("data/runs").exists());
+}
+
+#[test]
+fn a_day_not_yet_published_by_the_source_is_not_screened() {
+    let fake = fake(10);
+    fake.missing_day(DAY.parse().unwrap());
+    let ws = alpaca_workspace(&fake.url(), 10);
+    let out = ws.run(&["collect", "--date", DAY]);
+    assert_eq!(out.status.code(), Some(75));
+    assert!(
+        stdout(&out).contains("not published: only 0 of 10 symbols have a bar"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!ws.path("data/runs").exists());
+}
+
+#[test]
+fn a_failed_batch_is_queued_then_recovered_or_given_up() {
+    // 1,000 five-letter tickers need two batches; the first bars request
+    // fails for good (no retries), so exactly one batch's symbols fail.
+    let n = 1000;
+    let names: Vec<String> = (0..n).map(|i| format!("Z{i:04}")).collect();
+    let syms: Vec<Symbol> = names.iter().map(|t| Symbol::parse(t).unwrap()).collect();
+    let fake = FakeAlpaca::start(FakeAlpacaOptions::new().universe(syms).keys(KEY_ID, SECRET));
+    let mut ws = Workspace::with_tickers(&names);
+    for (k, v) in alpaca_workspace(&fake.url(), 1).env {
+        if k != "DIPWATCH__MARKET__UNIVERSE" {
+            ws.set_env(&k, &v);
+        }
+    }
+    ws.set_env("DIPWATCH__MARKET__MAX_RETRIES", "0");
+    ws.set_env("DIPWATCH__MARKET__RETRY_FAILED_MAX_ATTEMPTS", "2");
+    fake.push_fault(
+        "/v2/stocks/bars",
+        Fault::status(500, "{\"message\":\"boom\"}"),
+    );
+    let out = ok(&ws.run(&["collect", "--date", DAY]));
+    let r = manifest(&ws, DAY)["report"].clone();
+    let failed = r["symbols"]["failed"].as_u64().unwrap();
+    assert_eq!(failed, 500, "one of two batches");
+    assert_eq!(
+        r["symbols"]["ok"].as_u64().unwrap() + r["symbols"]["skipped"].as_u64().unwrap() + failed,
+        n as u64
+    );
+    assert!(
+        out.contains("failed") && out.contains("HTTP 500: boom"),
+        "{out}"
+    );
+    let queue: serde_json::Value =
+        serde_json::from_slice(&read(&ws, "data/_retry/queue.json")).unwrap();
+    assert_eq!(queue["entries"].as_array().unwrap().len() as u64, failed);
+    assert_eq!(queue["entries"][0]["attempts"], 1);
+
+    // Retry while the source still fails: attempt 2 of 2, given up.
+    let ws2_queue_before = read(&ws, "data/_retry/queue.json");
+    fake.push_fault(
+        "/v2/stocks/bars",
+        Fault::status(500, "{\"message\":\"boom\"}"),
+    );
+    fake.push_fault(
+        "/v2/stocks/bars",
+        Fault::status(500, "{\"message\":\"boom\"}"),
+    );
+    let retry = ws.run(&["collect", "--retry-failed"]);
+    // Both batches failed this time: nothing published, the queue untouched.
+    assert_eq!(retry.status.code(), Some(1), "{}", stderr(&retry));
+    assert_eq!(read(&ws, "data/_retry/queue.json"), ws2_queue_before);
+
+    // The source is back: the queued date is re-collected and complete.
+    let again = ok(&ws.run(&["collect", "--retry-failed"]));
+    assert!(again.starts_with(&format!("{DAY}  published  ")), "{again}");
+    let r = manifest(&ws, DAY)["report"].clone();
+    assert_eq!(r["symbols"]["failed"], 0);
+    assert_eq!(r["recovered"].as_array().unwrap().len() as u64, failed);
+    let queue: serde_json::Value =
+        serde_json::from_slice(&read(&ws, "data/_retry/queue.json")).unwrap();
+    assert!(queue["entries"].as_array().unwrap().is_empty());
+    let sim = Workspace::with_tickers(&names);
+    ok(&sim.demo(&["collect", "--date", DAY]));
+    assert_eq!(
+        read(&ws, &format!("data/drawdowns/date={DAY}/drawdowns.csv")),
+        read(&sim, &format!("data/drawdowns/date={DAY}/drawdowns.csv")),
+        "complete again, exactly as the source"
+    );
+    assert!(stdout(&ws.run(&["collect", "--retry-failed"])).contains("retry queue is empty"));
+
+    // A symbol that keeps failing is given up after the attempt limit.
+    fake.push_fault(
+        "/v2/stocks/bars",
+        Fault::status(500, "{\"message\":\"boom\"}"),
+    );
+    ok(&ws.run(&["collect", "--date", "2026-11-19"]));
+    fake.push_fault(
+        "/v2/stocks/bars",
+        Fault::status(500, "{\"message\":\"boom\"}"),
+    );
+    let gave_up = ok(&ws.run(&["collect", "--retry-failed"]));
+    assert!(gave_up.contains("gave up on"), "{gave_up}");
+    let r = manifest(&ws, "2026-11-19")["report"].clone();
+    assert_eq!(r["gave_up"].as_array().unwrap().len(), 500);
+    let queue: serde_json::Value =
+        serde_json::from_slice(&read(&ws, "data/_retry/queue.json")).unwrap();
+    assert!(
+        queue["entries"].as_array().unwrap().is_empty(),
+        "not retried forever"
+    );
+}
+
+#[test]
+fn the_latest_session_snapshots_account_and_positions_exactly() {
+    let n = 40;
+    let fake = fake(n);
+    let ws = alpaca_workspace(&fake.url(), n);
+    let out = ok(&ws.run(&["collect"]));
+    let date = &out[..10];
+    let account =
+        String::from_utf8(read(&ws, &format!("data/account/date={date}/account.csv"))).unwrap();
+    let row: Vec<&str> = account.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(
+        row[2], "25000.00",
+        "cash as the API's decimal string: {account}"
+    );
+    assert_eq!(row[4], "ACTIVE");
+    let positions = String::from_utf8(read(
+        &ws,
+        &format!("data/positions/date={date}/positions.csv"),
+    ))
+    .unwrap();
+    assert!(positions.lines().count() > 1, "{positions}");
+    let profit = &manifest(&ws, date)["report"]["profit"];
+    assert_eq!(profit["top_n"], 5);
+    assert!(profit["take_profit"].is_boolean());
+    assert_eq!(fake.count("/v2/account"), 1);
+    assert_eq!(fake.count("/v2/positions"), 1);
+}
+
+#[test]
+fn collect_from_alpaca_into_s3_then_screen_reads_it_back() {
+    let moto = MotoServer::start();
+    moto.create_bucket("dipwatch-alpaca");
+    let fake = fake(50);
+    let mut ws = alpaca_workspace(&fake.url(), 50);
+    ws.set_env("DIPWATCH__STORAGE__URL", "s3://dipwatch-alpaca/lake");
+    for (k, v) in moto.options() {
+        ws.set_env(
+            &format!("DIPWATCH__STORAGE__OPTIONS__{}", k.to_uppercase()),
+            &v,
+        );
+    }
+    ok(&ws.run(&["collect", "--from", "2026-11-18", "--to", DAY]));
+    assert!(!ws.path("data").exists());
+    let table = ok(&ws.run(&["screen", "--top", "3"]));
+    assert!(
+        table.starts_with(&format!("Drawdown screen for {DAY}\n")),
+        "{table}"
+    );
+    assert_eq!(table.lines().filter(|l| l.contains('%')).count(), 3);
+    let exported = ok(&ws.run(&["export", "drawdowns"]));
+    let dates: std::collections::BTreeSet<&str> =
+        exported.lines().skip(1).map(|l| &l[..10]).collect();
+    assert_eq!(dates.len(), 3);
+}
+
+/// The breaker, in process: opens after the threshold, fails fast without
+/// touching the server, then a probe after the cool-down closes it.
+#[tokio::test]
+async fn the_circuit_breaker_opens_fails_fast_and_recovers() {
+    use dipwatch::alpaca::{AlpacaClient, AlpacaError, Api, BreakerState, ClientSettings};
+    use secrecy::SecretString;
+    let fake = fake(3);
+    let settings = ClientSettings {
+        data_url: fake.url(),
+        trading_url: fake.url(),
+        requests_per_minute: 200,
+        burst: 30,
+        timeout: Duration::from_secs(2),
+        max_retries: 0,
+        retry_base: Duration::from_millis(10),
+        breaker_threshold: 3,
+        breaker_cooldown: Duration::from_millis(800),
+    };
+    let client = AlpacaClient::new(
+        settings,
+        &SecretString::from(KEY_ID),
+        &SecretString::from(SECRET),
+    )
+    .unwrap();
+    let clock = || client.get(Api::Trading, "/v2/clock", &[], |b| Ok(b.len()));
+    fake.fail_times("/v2/clock", 3, Fault::status(503, "down"));
+    for _ in 0..3 {
+        assert!(matches!(
+            clock().await,
+            Err(AlpacaError::Status { status: 503, .. })
+        ));
+    }
+    let stats = client.stats();
+    assert_eq!(stats.breaker_state, Some(BreakerState::Open));
+    assert_eq!(stats.breaker_trips, 1);
+    let before = fake.count("/v2/clock");
+    let fast = std::time::Instant::now();
+    assert!(matches!(clock().await, Err(AlpacaError::CircuitOpen(_))));
+    assert!(fast.elapsed() < Duration::from_millis(200), "fails fast");
+    assert_eq!(fake.count("/v2/clock"), before, "no request while open");
+    assert!(format!("{:?}", client).contains("[redacted]"));
+
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(clock().await.is_ok(), "the half-open probe succeeds");
+    assert_eq!(client.stats().breaker_state, Some(BreakerState::Closed));
+    assert!(clock().await.is_ok());
+}

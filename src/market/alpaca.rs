@@ -186,23 +186,29 @@ impl MarketData for AlpacaMarket {
     }
 }
 
-/// Split symbols into batches whose comma-joined length stays under `max_chars`.
+/// Split symbols into as few batches as keep each comma-joined list under
+/// `max_chars`, of about equal length so concurrent batches finish together.
 pub fn batch_symbols(symbols: &[Symbol], max_chars: usize) -> Vec<Vec<Symbol>> {
-    let mut batches = Vec::new();
+    let total: usize = symbols.iter().map(|s| s.as_str().len() + 1).sum();
+    if symbols.is_empty() {
+        return Vec::new();
+    }
+    let count = total.div_ceil(max_chars.max(1));
+    let target = total.div_ceil(count);
+    let mut batches = Vec::with_capacity(count);
     let mut current: Vec<Symbol> = Vec::new();
     let mut len = 0;
     for s in symbols {
-        let add = s.as_str().len() + usize::from(!current.is_empty());
-        if !current.is_empty() && len + add > max_chars {
+        let add = s.as_str().len() + 1;
+        let full = len + add > target && batches.len() + 1 < count;
+        if !current.is_empty() && (full || len + add > max_chars + 1) {
             batches.push(std::mem::take(&mut current));
             len = 0;
         }
-        len += s.as_str().len() + usize::from(!current.is_empty());
+        len += add;
         current.push(s.clone());
     }
-    if !current.is_empty() {
-        batches.push(current);
-    }
+    batches.push(current);
     batches
 }
 
@@ -349,7 +355,17 @@ mod tests {
             .collect();
         let batches = batch_symbols(&syms, MAX_SYMBOLS_CHARS);
         assert_eq!(batches.len(), 2, "1000 five-letter tickers: two batches");
-        assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 1000);
+        assert_eq!(
+            batches.iter().map(Vec::len).collect::<Vec<_>>(),
+            [500, 500],
+            "balanced"
+        );
+        let flat: Vec<Symbol> = batches.concat();
+        assert_eq!(flat, syms, "every symbol once, in order");
+        let small = batch_symbols(&syms[..10], MAX_SYMBOLS_CHARS);
+        assert_eq!(small.len(), 1);
+        let tight = batch_symbols(&syms, 60);
+        assert!(tight.len() >= 100);
         for b in &batches {
             let joined: usize = b.iter().map(|s| s.as_str().len()).sum::<usize>() + b.len() - 1;
             assert!(joined <= MAX_SYMBOLS_CHARS);

@@ -800,7 +800,10 @@ mod tests {
             .daily_bars(&syms, d("2026-01-01"), d("2026-01-31"))
             .await
             .expect("bars");
-        assert_eq!(bars.series, market.bars(&syms, d("2026-01-01"), d("2026-01-31")));
+        assert_eq!(
+            bars.series,
+            market.bars(&syms, d("2026-01-01"), d("2026-01-31"))
+        );
         assert!(bars.failed.is_empty() && bars.rejected.is_empty());
     }
 
@@ -895,68 +898,5 @@ mod tests {
         let (account, positions) = SimMarket::new(late_listers()).portfolio(d("2024-06-03"));
         assert!(positions.is_empty());
         assert_eq!(account.equity, account.cash);
-    }
-
-    /// Timing and drawdown-spread report for tuning the walk; prints only.
-    /// `cargo test --release --lib market::sim::tests::report -- --ignored --nocapture`
-    #[test]
-    #[ignore = "report for tuning; prints timings and spreads, asserts nothing"]
-    fn report() {
-        let u = universe();
-        let mut thousand = u.clone();
-        thousand.extend((u.len()..1000).map(|i| sym(&format!("ZZ{i}"))));
-        let market = SimMarket::new(u);
-        for (label, from) in [("full history", EPOCH), ("last year", d("2026-01-01"))] {
-            let t = std::time::Instant::now();
-            let out = market.bars(&thousand, from, d("2026-12-31"));
-            let elapsed = t.elapsed();
-            let n: usize = out.iter().map(|s| s.bars.len()).sum();
-            println!(
-                "{label}: {} symbols, {n} bars emitted, {elapsed:?}",
-                out.len()
-            );
-        }
-        // The same history built and dropped symbol by symbol: the work
-        // without the cost of faulting in ~230 MB of fresh output memory.
-        let days = calendar::trading_days(EPOCH, d("2026-12-31"));
-        let t = std::time::Instant::now();
-        let n: usize = thousand.iter().map(|s| series(s, &days, 0).len()).sum();
-        println!(
-            "full history, dropped per symbol: {n} bars, {:?}",
-            t.elapsed()
-        );
-        let mut day = d("2020-01-15");
-        {
-            let extra = d("2026-03-13");
-            let s = screen_universe(extra);
-            let dd: Vec<f64> = s.rows.iter().map(|r| r.drawdown_pct).collect();
-            println!(
-                "{extra} (unit test): worst {:.2} median {:.2} best {:.2} rows {} skipped {:?}",
-                dd[0],
-                dd[dd.len() / 2],
-                dd[dd.len() - 1],
-                dd.len(),
-                s.skipped
-            );
-        }
-        while day <= d("2027-12-31") {
-            let date = calendar::trading_days(day - chrono::Days::new(7), day)
-                .last()
-                .copied()
-                .unwrap_or(day);
-            let s = screen_universe(date);
-            let dd: Vec<f64> = s.rows.iter().map(|r| r.drawdown_pct).collect();
-            let pct = |q: usize| dd[dd.len() * q / 100];
-            println!(
-                "{date}: worst {:6.1} p10 {:6.1} median {:6.1} p90 {:5.1} above -2%: {:3} skipped {}",
-                dd[0],
-                pct(10),
-                pct(50),
-                pct(90),
-                dd.iter().filter(|x| **x > -2.0).count(),
-                s.skipped.len()
-            );
-            day = day + chrono::Days::new(61);
-        }
     }
 }

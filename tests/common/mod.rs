@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod fake_alpaca;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -138,6 +140,14 @@ impl Workspace {
             ("DIPWATCH__LOG__FORMAT".into(), "json".into()),
         ];
         Self { dir, env }
+    }
+
+    /// A workspace with exactly these tickers as its universe.
+    pub fn with_tickers(tickers: &[String]) -> Self {
+        let ws = Self::new(1);
+        let text: String = tickers.iter().map(|t| format!("{t}\n")).collect();
+        std::fs::write(ws.path("universe.txt"), text).unwrap();
+        ws
     }
 
     /// Path inside the workspace.
