@@ -120,7 +120,13 @@ fn measure(
     params: &ScreenParams,
     lookback: usize,
 ) -> Result<Measure, SkipReason> {
-    let end = bars.partition_point(|b| b.date <= date);
+    // Usually the series ends on the screen date: no search needed. (The
+    // binary searches over long histories were cache misses that cost more
+    // than scanning the window itself.)
+    let end = match bars.last() {
+        Some(b) if b.date <= date => bars.len(),
+        _ => bars.partition_point(|b| b.date <= date),
+    };
     let Some(last) = end.checked_sub(1).map(|i| &bars[i]) else {
         return Err(SkipReason::NoBars);
     };
@@ -129,11 +135,16 @@ fn measure(
             last_bar: last.date,
         });
     }
-    let mut start = match window_start {
-        Some(ws) => bars[..end].partition_point(|b| b.date < ws),
-        None => 0,
+    // At most `lookback` bars fit in the window; if the first of the last
+    // `lookback` is already inside it, that is the start. Otherwise (gaps,
+    // a short history) search only within those bars.
+    let candidate = end.saturating_sub(lookback);
+    let start = match window_start {
+        Some(ws) if bars[candidate].date < ws => {
+            candidate + bars[candidate..end].partition_point(|b| b.date < ws)
+        }
+        _ => candidate,
     };
-    start = start.max(end.saturating_sub(lookback));
     let window = &bars[start..end];
     if window.len() < params.min_history {
         return Err(SkipReason::InsufficientHistory {
@@ -440,5 +451,94 @@ mod tests {
         let s = run(&cal, &[("CLS", series(&cal, &hc))], p);
         assert_eq!(s.rows[0].peak_price, 12.0);
         assert_eq!(s.rows[0].drawdown_pct, -25.0);
+    }
+
+    /// The definition, written the obvious way: filter the bars by date
+    /// window, take the max, count calendar sessions.
+    fn naive(
+        date: NaiveDate,
+        bars: &[Bar],
+        cal: &[NaiveDate],
+        p: &ScreenParams,
+    ) -> Result<(f64, NaiveDate, u32, f64), SkipReason> {
+        let upto: Vec<&Bar> = bars.iter().filter(|b| b.date <= date).collect();
+        let last = upto.last().ok_or(SkipReason::NoBars)?;
+        if last.date < date {
+            return Err(SkipReason::Stale {
+                last_bar: last.date,
+            });
+        }
+        let sessions: Vec<NaiveDate> = cal.iter().copied().filter(|d| *d <= date).collect();
+        let ws = sessions[sessions.len().saturating_sub(p.lookback_days)];
+        let window: Vec<&Bar> = upto.iter().copied().filter(|b| b.date >= ws).collect();
+        if window.len() < p.min_history {
+            return Err(SkipReason::InsufficientHistory {
+                bars: window.len(),
+                required: p.min_history,
+            });
+        }
+        let peak = window.iter().map(|b| b.high).fold(f64::MIN, f64::max);
+        let peak_date = window.iter().rev().find(|b| b.high == peak).unwrap().date;
+        let pos = |d: NaiveDate| sessions.iter().position(|x| *x == d).unwrap();
+        let days = (pos(last.date) - pos(peak_date)) as u32;
+        Ok((
+            peak,
+            peak_date,
+            days,
+            round4((last.close - peak) / peak * 100.0),
+        ))
+    }
+
+    #[test]
+    fn matches_a_naive_reference_on_random_series() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(7);
+        let cal = weekdays(120);
+        let days = TradingDays::new(cal.clone());
+        for case in 0..400 {
+            let p = ScreenParams {
+                lookback_days: rng.random_range(2..100),
+                min_history: rng.random_range(1..40),
+                peak_basis: PeakBasis::High,
+            };
+            // A random subset of sessions (gaps, late starts), random prices.
+            let keep = rng.random_range(0.3..1.0);
+            let mut bars: Vec<Bar> = Vec::new();
+            for d in &cal {
+                if !rng.random_bool(keep) {
+                    continue;
+                }
+                let c = rng.random_range(1.0..100.0_f64).round();
+                let h = c + rng.random_range(0..3) as f64;
+                bars.push(Bar {
+                    date: *d,
+                    open: c,
+                    high: h,
+                    low: c,
+                    close: c,
+                    volume: 1,
+                    trade_count: None,
+                    vwap: None,
+                });
+            }
+            let date = cal[rng.random_range(0..cal.len())];
+            let sym = Symbol::parse("R").unwrap();
+            let got = screen(date, [(&sym, bars.as_slice())], &days, &p);
+            let want = naive(date, &bars, &cal, &p);
+            match (got.rows.first(), want) {
+                (Some(r), Ok((peak, peak_date, d, dd))) => {
+                    assert_eq!(
+                        (r.peak_price, r.peak_date, r.days_since_peak, r.drawdown_pct),
+                        (peak, peak_date, d, dd),
+                        "case {case}"
+                    );
+                }
+                (None, Err(reason)) => assert_eq!(got.skipped[0].reason, reason, "case {case}"),
+                (row, want) => panic!(
+                    "case {case}: engine {row:?} / {:?}, reference {want:?}",
+                    got.skipped
+                ),
+            }
+        }
     }
 }
