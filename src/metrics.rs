@@ -1,0 +1,299 @@
+//! Prometheus metrics (`/metrics`): runs, Alpaca requests, the circuit
+//! breaker, the bot, and the business gauges the original system pushed to
+//! CloudWatch. No label ever carries a chat id, a ticker or a secret.
+
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::domain::RequestStats;
+use crate::state::{LastOutcome, Snapshot};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CommandLabel {
+    command: &'static str,
+}
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+type FloatCounter = Counter<f64, AtomicU64>;
+
+/// Every metric family, registered once.
+pub struct Metrics {
+    registry: Registry,
+    runs: Family<OutcomeLabel, Counter>,
+    run_duration: Family<OutcomeLabel, Histogram>,
+    symbols: Family<StateLabel, Gauge>,
+    alpaca_requests: Family<StatusLabel, Counter>,
+    alpaca_retries: Counter,
+    rate_limit_waits: Counter,
+    rate_limit_wait_seconds: FloatCounter,
+    breaker_state: Gauge,
+    breaker_trips: Counter,
+    bot_updates: Family<CommandLabel, Counter>,
+    bot_reply_seconds: Family<CommandLabel, Histogram>,
+    last_success: FloatGauge,
+    worst_drawdown: FloatGauge,
+    names_below_20: Gauge,
+    ranked: Gauge,
+    equity: FloatGauge,
+    top_avg_return: FloatGauge,
+    take_profit: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Register every family under the `dipwatch_` prefix.
+    pub fn new() -> Self {
+        let mut r = Registry::with_prefix("dipwatch");
+        let runs = Family::<OutcomeLabel, Counter>::default();
+        r.register("runs", "Collection runs by outcome", runs.clone());
+        let run_duration = Family::<OutcomeLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.05, 2.0, 14))
+        });
+        r.register(
+            "run_duration_seconds",
+            "Collection run duration by outcome",
+            run_duration.clone(),
+        );
+        let symbols = Family::<StateLabel, Gauge>::default();
+        r.register(
+            "symbols",
+            "Symbols of the last published run by state (ok, skipped, failed)",
+            symbols.clone(),
+        );
+        let alpaca_requests = Family::<StatusLabel, Counter>::default();
+        r.register(
+            "alpaca_requests",
+            "Alpaca requests by HTTP status or error kind",
+            alpaca_requests.clone(),
+        );
+        let alpaca_retries = Counter::default();
+        r.register(
+            "alpaca_retries",
+            "Alpaca requests that were retries",
+            alpaca_retries.clone(),
+        );
+        let rate_limit_waits = Counter::default();
+        r.register(
+            "alpaca_rate_limit_waits",
+            "Times an Alpaca call waited for the rate budget or a server hint",
+            rate_limit_waits.clone(),
+        );
+        let rate_limit_wait_seconds = FloatCounter::default();
+        r.register(
+            "alpaca_rate_limit_wait_seconds",
+            "Seconds spent in those waits",
+            rate_limit_wait_seconds.clone(),
+        );
+        let breaker_state = Gauge::default();
+        r.register(
+            "alpaca_circuit_breaker_state",
+            "Circuit breaker: 0 closed, 1 half-open, 2 open",
+            breaker_state.clone(),
+        );
+        let breaker_trips = Counter::default();
+        r.register(
+            "alpaca_circuit_breaker_trips",
+            "Times the circuit breaker opened",
+            breaker_trips.clone(),
+        );
+        let bot_updates = Family::<CommandLabel, Counter>::default();
+        r.register(
+            "bot_updates",
+            "Telegram updates handled by command",
+            bot_updates.clone(),
+        );
+        let bot_reply_seconds = Family::<CommandLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+        });
+        r.register(
+            "bot_reply_seconds",
+            "Update-to-reply latency by command",
+            bot_reply_seconds.clone(),
+        );
+        let last_success = FloatGauge::default();
+        r.register(
+            "last_success_timestamp_seconds",
+            "Unix time of the last published run",
+            last_success.clone(),
+        );
+        let worst_drawdown = FloatGauge::default();
+        r.register(
+            "worst_drawdown_pct",
+            "Deepest drawdown of the latest screen, percent",
+            worst_drawdown.clone(),
+        );
+        let names_below_20 = Gauge::default();
+        r.register(
+            "names_below_minus_20pct",
+            "Ranked names down 20% or more in the latest screen",
+            names_below_20.clone(),
+        );
+        let ranked = Gauge::default();
+        r.register(
+            "ranked_names",
+            "Names ranked in the latest screen",
+            ranked.clone(),
+        );
+        let equity = FloatGauge::default();
+        r.register(
+            "portfolio_equity",
+            "Account equity of the latest snapshot",
+            equity.clone(),
+        );
+        let top_avg_return = FloatGauge::default();
+        r.register(
+            "top_positions_avg_return_pct",
+            "Average return of the best positions (profit rule), percent",
+            top_avg_return.clone(),
+        );
+        let take_profit = Gauge::default();
+        r.register(
+            "take_profit_signal",
+            "1 when the profit-taking rule is met",
+            take_profit.clone(),
+        );
+        Self {
+            registry: r,
+            runs,
+            run_duration,
+            symbols,
+            alpaca_requests,
+            alpaca_retries,
+            rate_limit_waits,
+            rate_limit_wait_seconds,
+            breaker_state,
+            breaker_trips,
+            bot_updates,
+            bot_reply_seconds,
+            last_success,
+            worst_drawdown,
+            names_below_20,
+            ranked,
+            equity,
+            top_avg_return,
+            take_profit,
+        }
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "metrics encoding failed");
+        }
+        out
+    }
+
+    /// A run ended.
+    pub fn record_run(&self, outcome: &LastOutcome, duration: Duration) {
+        let label = OutcomeLabel {
+            outcome: outcome.label(),
+        };
+        self.runs.get_or_create(&label).inc();
+        self.run_duration
+            .get_or_create(&label)
+            .observe(duration.as_secs_f64());
+        if let LastOutcome::Published {
+            ranked,
+            skipped,
+            failed,
+            ..
+        } = outcome
+        {
+            for (state, n) in [("ok", *ranked), ("skipped", *skipped), ("failed", *failed)] {
+                self.symbols
+                    .get_or_create(&StateLabel { state })
+                    .set(n as i64);
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            self.last_success.set(now);
+        }
+    }
+
+    /// Alpaca figures of one run (a delta).
+    pub fn record_requests(&self, r: &RequestStats) {
+        for (status, n) in &r.by_status {
+            self.alpaca_requests
+                .get_or_create(&StatusLabel {
+                    status: status.clone(),
+                })
+                .inc_by(*n);
+        }
+        self.alpaca_retries.inc_by(r.retries);
+        self.rate_limit_waits.inc_by(r.rate_limit_waits);
+        self.rate_limit_wait_seconds.inc_by(r.rate_limit_wait_secs);
+        self.breaker_trips.inc_by(r.breaker_trips);
+        let state = match r.breaker_state.as_deref() {
+            Some("open") => 2,
+            Some("half_open") => 1,
+            _ => 0,
+        };
+        self.breaker_state.set(state);
+    }
+
+    /// The business gauges, from a fresh snapshot.
+    pub fn record_snapshot(&self, s: &Snapshot) {
+        if let Some(screen) = &s.screen {
+            self.worst_drawdown
+                .set(screen.rows.first().map_or(0.0, |r| r.drawdown_pct));
+            self.names_below_20.set(screen.count_below(-20.0) as i64);
+            self.ranked.set(screen.rows.len() as i64);
+        }
+        if let Some(p) = &s.portfolio {
+            use rust_decimal::prelude::ToPrimitive;
+            self.equity.set(p.account.equity.to_f64().unwrap_or(0.0));
+            self.top_avg_return.set(
+                p.profit
+                    .average_return_pct
+                    .and_then(|d| d.to_f64())
+                    .unwrap_or(0.0),
+            );
+            self.take_profit.set(i64::from(p.profit.take_profit));
+        }
+    }
+
+    /// A bot update was answered (`command` is a fixed name, never user text).
+    pub fn bot_update(&self, command: &'static str, elapsed: Duration) {
+        let label = CommandLabel { command };
+        self.bot_updates.get_or_create(&label).inc();
+        self.bot_reply_seconds
+            .get_or_create(&label)
+            .observe(elapsed.as_secs_f64());
+    }
+}

@@ -1,0 +1,264 @@
+//! Single-flight collection runs. Schedule, catch-up, retries and `/trigger`
+//! all come through [`Runner::trigger`]: one run at a time, a second request
+//! is told which run is in progress. After each run the state is re-read
+//! from the store (readers only ever see what was published) and the
+//! metrics are updated.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::collect::{Collector, Dates};
+use crate::config::AppConfig;
+use crate::domain::RunOutcome;
+use crate::market::{Broker, MarketData};
+use crate::metrics::Metrics;
+use crate::state::{AppState, LastOutcome, LastRun, RunSource};
+use crate::store::Store;
+
+/// What asking for a run got.
+#[derive(Debug)]
+pub enum Trigger {
+    /// Started; the receiver yields the result when it ends.
+    Started(oneshot::Receiver<LastRun>),
+    /// One is already running, started by this.
+    AlreadyRunning(RunSource),
+}
+
+/// Everything a run needs, shared.
+pub struct RunnerParts {
+    /// Parsed configuration.
+    pub config: Arc<AppConfig>,
+    /// Price source.
+    pub market: Arc<dyn MarketData>,
+    /// Account source.
+    pub broker: Option<Arc<dyn Broker>>,
+    /// The data lake.
+    pub store: Store,
+    /// What readers see.
+    pub state: AppState,
+    /// Where figures go.
+    pub metrics: Arc<Metrics>,
+}
+
+struct Inner {
+    parts: RunnerParts,
+    busy: Mutex<Option<RunSource>>,
+    current: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The single-flight runner (cheap to clone).
+#[derive(Clone)]
+pub struct Runner {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("running", &self.running())
+            .finish()
+    }
+}
+
+/// Clears the busy flag however the run ends (panic included).
+struct BusyGuard(Arc<Inner>);
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        if let Ok(mut b) = self.0.busy.lock() {
+            *b = None;
+        }
+    }
+}
+
+impl Runner {
+    /// A runner over `parts`.
+    pub fn new(parts: RunnerParts) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                parts,
+                busy: Mutex::new(None),
+                current: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &AppState {
+        &self.inner.parts.state
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.parts.store
+    }
+
+    /// The run in progress, if any.
+    pub fn running(&self) -> Option<RunSource> {
+        self.inner.busy.lock().ok().and_then(|b| *b)
+    }
+
+    /// Start a run for `dates` unless one is running.
+    pub fn trigger(&self, source: RunSource, dates: Dates) -> Trigger {
+        {
+            let Ok(mut busy) = self.inner.busy.lock() else {
+                return Trigger::AlreadyRunning(source);
+            };
+            if let Some(running) = *busy {
+                return Trigger::AlreadyRunning(running);
+            }
+            *busy = Some(source);
+        }
+        let (tx, rx) = oneshot::channel();
+        let inner = self.inner.clone();
+        let span = tracing::info_span!("run", source = source.as_str());
+        let handle = tokio::spawn(
+            async move {
+                let _guard = BusyGuard(inner.clone());
+                let last = execute(&inner.parts, source, dates).await;
+                let _ = tx.send(last);
+            }
+            .instrument(span),
+        );
+        if let Ok(mut cur) = self.inner.current.lock() {
+            *cur = Some(handle);
+        }
+        Trigger::Started(rx)
+    }
+
+    /// Let a run in progress finish for up to `grace`, then stop it. A run
+    /// stopped this way publishes nothing partial (the manifest is written
+    /// last) and is picked up by catch-up at the next start. Returns false
+    /// if a run had to be stopped.
+    pub async fn shutdown(&self, grace: Duration) -> bool {
+        let handle = self.inner.current.lock().ok().and_then(|mut c| c.take());
+        let Some(mut handle) = handle else {
+            return true;
+        };
+        if handle.is_finished() {
+            return true;
+        }
+        tracing::info!(
+            grace_secs = grace.as_secs_f64(),
+            "waiting for the run in progress"
+        );
+        match tokio::time::timeout(grace, &mut handle).await {
+            Ok(_) => true,
+            Err(_) => {
+                handle.abort();
+                let _ = handle.await;
+                tracing::warn!("run interrupted by shutdown; nothing partial was published");
+                let parts = &self.inner.parts;
+                parts.metrics.record_run(&LastOutcome::Interrupted, grace);
+                false
+            }
+        }
+    }
+
+    /// Re-read the store into the state (start-up and after runs).
+    pub async fn reload_state(&self) -> Result<(), crate::store::StoreError> {
+        reload(&self.inner.parts).await
+    }
+}
+
+async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
+    let cfg = &parts.config.settings;
+    let previous = parts.state.snapshot();
+    let fresh = crate::state::load(
+        &parts.store,
+        parts.market.provider(),
+        parts.market.is_simulated(),
+        cfg.portfolio.top_positions,
+        cfg.portfolio.profit_target_pct,
+        &previous,
+    )
+    .await?;
+    for w in &fresh.load_warnings {
+        tracing::warn!(warning = %w, "skipped while loading the store");
+    }
+    parts.metrics.record_snapshot(&fresh);
+    parts.state.update(|_| fresh);
+    Ok(())
+}
+
+/// One run, start to published state.
+async fn execute(parts: &RunnerParts, source: RunSource, dates: Dates) -> LastRun {
+    let started_at = Utc::now();
+    let t0 = Instant::now();
+    tracing::info!(?dates, "run starting");
+    let collector = Collector {
+        config: &parts.config,
+        market: parts.market.as_ref(),
+        broker: parts.broker.as_deref(),
+        store: &parts.store,
+    };
+    let outcome = match collector.run(dates, started_at).await {
+        Err(e) => LastOutcome::Failed {
+            reason: format!("{:#}", anyhow::Error::new(e)),
+        },
+        Ok(reports) => {
+            if let Some(last) = reports.last() {
+                parts.metrics.record_requests(&last.requests);
+            }
+            match reports
+                .iter()
+                .rev()
+                .find(|r| r.outcome == RunOutcome::Published)
+            {
+                _ if reports
+                    .last()
+                    .is_some_and(|r| r.outcome == RunOutcome::DataNotAvailable) =>
+                {
+                    LastOutcome::NotAvailable {
+                        reason: reports
+                            .last()
+                            .and_then(|r| r.reason.clone())
+                            .unwrap_or_else(|| "data not yet available".into()),
+                    }
+                }
+                Some(r) => LastOutcome::Published {
+                    date: r.date,
+                    ranked: r.symbols.ok,
+                    skipped: r.symbols.skipped,
+                    failed: r.symbols.failed,
+                },
+                None => LastOutcome::Failed {
+                    reason: "nothing to collect".into(),
+                },
+            }
+        }
+    };
+    let duration = t0.elapsed();
+    match &outcome {
+        LastOutcome::Failed { reason } => tracing::error!(%reason, "run failed"),
+        LastOutcome::NotAvailable { reason } => {
+            tracing::warn!(%reason, "run: data not yet available")
+        }
+        other => tracing::info!(
+            outcome = other.label(),
+            ms = duration.as_millis() as u64,
+            "run finished"
+        ),
+    }
+    parts.metrics.record_run(&outcome, duration);
+    let last = LastRun {
+        source,
+        started_at,
+        duration,
+        outcome,
+    };
+    if let Err(e) = reload(parts).await {
+        tracing::error!(error = %e, "could not re-read the store after the run");
+    }
+    let recorded = last.clone();
+    parts.state.update(|s| crate::state::Snapshot {
+        last_run: Some(recorded),
+        ..s.clone()
+    });
+    last
+}

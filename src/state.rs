@@ -1,0 +1,326 @@
+//! The in-memory snapshot the bot and the HTTP endpoints read: the latest
+//! published screen, the latest portfolio snapshot, per-symbol drawdown
+//! history, dataset health, the last run. Built from the store at start and
+//! rebuilt after every run, then swapped in whole (`watch` channel of an
+//! `Arc`), so readers never see a half-updated state and never touch the
+//! store or Alpaca on their hot path.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio::sync::watch;
+
+use crate::domain::{Account, DrawdownRow, Position, ProfitCheck, RunReport, Symbol, profit_check};
+use crate::store::{AccountRecord, Dataset, PositionRecord, RunManifest, Store};
+
+/// Published dates whose drawdowns are kept for `/symbol` history.
+pub const HISTORY_DATES: usize = 60;
+
+/// The latest published screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScreenState {
+    /// Screen date.
+    pub date: NaiveDate,
+    /// Ranked rows, rank 1 first.
+    pub rows: Vec<DrawdownRow>,
+    /// The run report of that date.
+    pub report: RunReport,
+    index: HashMap<Symbol, usize>,
+}
+
+impl ScreenState {
+    /// From a date's rows and report.
+    pub fn new(date: NaiveDate, rows: Vec<DrawdownRow>, report: RunReport) -> Self {
+        let index = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.symbol.clone(), i))
+            .collect();
+        Self {
+            date,
+            rows,
+            report,
+            index,
+        }
+    }
+
+    /// One symbol's row.
+    pub fn row(&self, symbol: &Symbol) -> Option<&DrawdownRow> {
+        self.index.get(symbol).map(|i| &self.rows[*i])
+    }
+
+    /// How many ranked names are at or below `pct` (e.g. -20).
+    pub fn count_below(&self, pct: f64) -> usize {
+        self.rows.partition_point(|r| r.drawdown_pct <= pct)
+    }
+}
+
+/// The latest account and positions snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortfolioState {
+    /// Snapshot date.
+    pub date: NaiveDate,
+    /// The account.
+    pub account: Account,
+    /// Positions, by symbol.
+    pub positions: Vec<Position>,
+    /// The profit-taking rule on these positions.
+    pub profit: ProfitCheck,
+}
+
+/// One day of a symbol's drawdown history.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistoryPoint {
+    /// Date.
+    pub date: NaiveDate,
+    /// Drawdown, percent.
+    pub drawdown_pct: f64,
+    /// Rank that day.
+    pub rank: u32,
+}
+
+/// Latest date and rows of one dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatasetStatus {
+    /// Which dataset.
+    pub dataset: Dataset,
+    /// Newest date holding it.
+    pub latest: Option<NaiveDate>,
+    /// Rows on that date.
+    pub rows: u64,
+}
+
+/// What a run's trigger was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunSource {
+    /// The cron schedule.
+    Schedule,
+    /// Catching up at start.
+    CatchUp,
+    /// Retrying a day whose data was not yet available.
+    Retry,
+    /// Someone asked (`/trigger`).
+    Manual,
+}
+
+impl RunSource {
+    /// Label for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::CatchUp => "catch_up",
+            Self::Retry => "retry",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+/// How the last run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LastOutcome {
+    /// Published `date`.
+    Published {
+        /// The date.
+        date: NaiveDate,
+        /// Ranked names.
+        ranked: usize,
+        /// Skipped names.
+        skipped: usize,
+        /// Failed names.
+        failed: usize,
+    },
+    /// The source had not published the day yet.
+    NotAvailable {
+        /// Why.
+        reason: String,
+    },
+    /// The run failed; nothing published.
+    Failed {
+        /// Why, one line.
+        reason: String,
+    },
+    /// Shutdown interrupted it; nothing partial published.
+    Interrupted,
+}
+
+impl LastOutcome {
+    /// Label for logs and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Published { .. } => "published",
+            Self::NotAvailable { .. } => "not_available",
+            Self::Failed { .. } => "failed",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// The last run, whatever its outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastRun {
+    /// What started it.
+    pub source: RunSource,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// How long it took.
+    pub duration: Duration,
+    /// How it ended.
+    pub outcome: LastOutcome,
+}
+
+/// Everything readers see, swapped whole.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Latest published screen.
+    pub screen: Option<ScreenState>,
+    /// Latest account and positions.
+    pub portfolio: Option<PortfolioState>,
+    /// Drawdown history per symbol, oldest first, over the last
+    /// [`HISTORY_DATES`] published dates.
+    pub history: HashMap<Symbol, Vec<HistoryPoint>>,
+    /// Per-dataset health.
+    pub datasets: Vec<DatasetStatus>,
+    /// Dates skipped while loading (damaged objects), with why.
+    pub load_warnings: Vec<String>,
+    /// The last run of this process.
+    pub last_run: Option<LastRun>,
+    /// When the scheduler fires next.
+    pub next_run: Option<DateTime<Utc>>,
+    /// `market.provider`.
+    pub provider: String,
+    /// True on the simulated market.
+    pub simulated: bool,
+    /// When the store was last read into this snapshot.
+    pub loaded_at: Option<DateTime<Utc>>,
+}
+
+/// The shared, swappable snapshot.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    tx: Arc<watch::Sender<Arc<Snapshot>>>,
+}
+
+impl AppState {
+    /// Start from `initial`.
+    pub fn new(initial: Snapshot) -> Self {
+        let (tx, _rx) = watch::channel(Arc::new(initial));
+        Self { tx: Arc::new(tx) }
+    }
+
+    /// The current snapshot (cheap: an `Arc` clone).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.tx.borrow().clone()
+    }
+
+    /// Replace the snapshot with `f(current)`.
+    pub fn update(&self, f: impl FnOnce(&Snapshot) -> Snapshot) {
+        self.tx.send_modify(|cur| *cur = Arc::new(f(cur)));
+    }
+
+    /// A receiver that wakes on every swap.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.tx.subscribe()
+    }
+}
+
+/// Read the store into a snapshot: the newest date that reads cleanly, the
+/// newest portfolio snapshot, the history window, dataset health. Damaged
+/// dates are skipped and listed in `load_warnings`, never fatal. Keeps
+/// `last_run` and `next_run` from `previous`.
+pub async fn load(
+    store: &Store,
+    provider: &str,
+    simulated: bool,
+    top_positions: usize,
+    target_pct: rust_decimal::Decimal,
+    previous: &Snapshot,
+) -> Result<Snapshot, crate::store::StoreError> {
+    let listing = store.published_dates().await?;
+    let mut snap = Snapshot {
+        provider: provider.to_string(),
+        simulated,
+        last_run: previous.last_run.clone(),
+        next_run: previous.next_run,
+        loaded_at: Some(Utc::now()),
+        ..Snapshot::default()
+    };
+    // Newest first: the screen, the portfolio, then history.
+    let mut manifests: Vec<RunManifest> = Vec::new();
+    for date in listing.dates.iter().rev() {
+        match store.manifest(*date).await {
+            Ok(Some(m)) => manifests.push(m),
+            Ok(None) => {}
+            Err(e) => snap.load_warnings.push(format!("{date}: {e}")),
+        }
+        if manifests.len() >= HISTORY_DATES {
+            break;
+        }
+    }
+    let mut history: HashMap<Symbol, Vec<HistoryPoint>> = HashMap::new();
+    for m in &manifests {
+        let rows = match store.drawdowns(m).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                snap.load_warnings.push(format!("{}: {e}", m.date));
+                continue;
+            }
+        };
+        for r in &rows {
+            history
+                .entry(r.symbol.clone())
+                .or_default()
+                .push(HistoryPoint {
+                    date: r.date,
+                    drawdown_pct: r.drawdown_pct,
+                    rank: r.rank,
+                });
+        }
+        if snap.screen.is_none() {
+            snap.screen = Some(ScreenState::new(m.date, rows, m.report.clone()));
+        }
+    }
+    for points in history.values_mut() {
+        points.reverse();
+    }
+    snap.history = history;
+
+    for m in &manifests {
+        if m.object(Dataset::Positions).is_none() || m.object(Dataset::Account).is_none() {
+            continue;
+        }
+        let positions = store
+            .read_rows::<PositionRecord>(m, Dataset::Positions)
+            .await;
+        let account = store.read_rows::<AccountRecord>(m, Dataset::Account).await;
+        match (positions, account) {
+            (Ok(Some(p)), Ok(Some(a))) if !a.is_empty() => {
+                let positions: Vec<Position> = p.iter().map(PositionRecord::position).collect();
+                snap.portfolio = Some(PortfolioState {
+                    date: m.date,
+                    account: a[0].account(),
+                    profit: profit_check(&positions, top_positions, target_pct),
+                    positions,
+                });
+                break;
+            }
+            (Err(e), _) | (_, Err(e)) => snap.load_warnings.push(format!("{}: {e}", m.date)),
+            _ => {}
+        }
+    }
+    snap.datasets = Dataset::ALL
+        .iter()
+        .map(|d| {
+            let found = manifests
+                .iter()
+                .find_map(|m| m.object(*d).map(|o| (m.date, o.rows)));
+            DatasetStatus {
+                dataset: *d,
+                latest: found.map(|f| f.0),
+                rows: found.map_or(0, |f| f.1),
+            }
+        })
+        .collect();
+    Ok(snap)
+}
