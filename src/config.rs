@@ -201,6 +201,10 @@ pub struct ScheduleSettings {
     pub collect: String,
     /// IANA zone the cron is read in.
     pub timezone: String,
+    /// Seconds between "data not yet available" retries.
+    pub retry_interval_secs: u64,
+    /// Seconds after the first attempt to keep retrying.
+    pub retry_window_secs: u64,
 }
 
 /// `[telegram]`.

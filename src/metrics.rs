@@ -217,6 +217,35 @@ impl Metrics {
         out
     }
 
+    /// The classic Prometheus text format (`text/plain; version=0.0.4`),
+    /// for scrapers that do not ask for OpenMetrics (promtool, curl, older
+    /// agents): the same samples, counter HELP/TYPE lines named with their
+    /// `_total` suffix as that format wants, and no `# EOF`.
+    pub fn encode_classic(&self) -> String {
+        let open = self.encode();
+        let counters: std::collections::HashSet<&str> = open
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.strip_suffix(" counter"))
+            .collect();
+        let mut out = String::with_capacity(open.len() + 64);
+        for line in open.lines() {
+            if line == "# EOF" {
+                continue;
+            }
+            let renamed = ["# HELP ", "# TYPE "].iter().find_map(|p| {
+                let rest = line.strip_prefix(p)?;
+                let (name, tail) = rest.split_once(' ')?;
+                counters
+                    .contains(name)
+                    .then(|| format!("{p}{name}_total {tail}"))
+            });
+            out.push_str(renamed.as_deref().unwrap_or(line));
+            out.push('\n');
+        }
+        out
+    }
+
     /// A run ended.
     pub fn record_run(&self, outcome: &LastOutcome, duration: Duration) {
         let label = OutcomeLabel {
@@ -295,5 +324,35 @@ impl Metrics {
         self.bot_reply_seconds
             .get_or_create(&label)
             .observe(elapsed.as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classic_format_names_counters_with_total_and_has_no_eof() {
+        let m = Metrics::new();
+        m.record_run(
+            &LastOutcome::Published {
+                date: "2026-11-24".parse().unwrap(),
+                ranked: 900,
+                skipped: 3,
+                failed: 0,
+            },
+            Duration::from_millis(150),
+        );
+        m.bot_update("screen", Duration::from_millis(3));
+        let open = m.encode();
+        assert!(open.contains("# TYPE dipwatch_runs counter"));
+        assert!(open.trim_end().ends_with("# EOF"));
+        let classic = m.encode_classic();
+        assert!(classic.contains("# TYPE dipwatch_runs_total counter\n"));
+        assert!(classic.contains("# HELP dipwatch_runs_total Collection runs by outcome."));
+        assert!(classic.contains("dipwatch_runs_total{outcome=\"published\"} 1\n"));
+        assert!(classic.contains("dipwatch_symbols{state=\"ok\"} 900"));
+        assert!(classic.contains("dipwatch_bot_reply_seconds_count{command=\"screen\"} 1"));
+        assert!(!classic.contains("# EOF"));
     }
 }

@@ -119,8 +119,11 @@ impl Runner {
         let span = tracing::info_span!("run", source = source.as_str());
         let handle = tokio::spawn(
             async move {
-                let _guard = BusyGuard(inner.clone());
+                let guard = BusyGuard(inner.clone());
                 let last = execute(&inner.parts, source, dates).await;
+                // Free the slot before telling the waiter, so whoever hears
+                // "finished" can start the next run at once.
+                drop(guard);
                 let _ = tx.send(last);
             }
             .instrument(span),

@@ -1,62 +1,110 @@
-//! `dipwatch run`: the daemon. For now it catches up on the latest closed
-//! session at start and then waits for SIGINT/SIGTERM; the scheduler, the
-//! bot and the HTTP endpoints plug in here as they land.
+//! `dipwatch run`: the daemon. HTTP health and metrics come up first, the
+//! state is loaded from the store, systemd is told READY (and petted if it
+//! set a watchdog), then the schedule (catch-up first) and the Telegram bot
+//! run until SIGINT or SIGTERM. Shutdown cancels one token: the schedule
+//! stops, a run in progress gets a bounded grace period (nothing partial is
+//! ever published), the bot stops polling, HTTP closes, exit 0.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-use chrono::Utc;
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
 
 use super::open_store;
-use crate::collect::{Collector, Dates};
 use crate::config::AppConfig;
-use crate::domain::RunOutcome;
+use crate::metrics::Metrics;
+use crate::runner::{Runner, RunnerParts};
+use crate::schedule::ScheduleSettings;
+use crate::state::{AppState, Snapshot};
 
-/// Start, catch up, wait for a shutdown signal, exit 0.
+/// How long a run in progress may finish after a shutdown signal.
+const RUN_GRACE: Duration = Duration::from_secs(5);
+/// How long the other tasks get to stop after that.
+const TASKS_GRACE: Duration = Duration::from_secs(3);
+
+/// Run the daemon until a shutdown signal; exit 0.
 pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
-    let connected = crate::market::connect(config)?;
-    let store = open_store(config).await?;
+    let config = Arc::new(config.clone());
+    let connected = crate::market::connect(&config)?;
+    let store = open_store(&config).await?;
+    let metrics = Arc::new(Metrics::new());
+    let state = AppState::new(Snapshot {
+        provider: connected.market.provider().to_string(),
+        simulated: connected.market.is_simulated(),
+        ..Snapshot::default()
+    });
+    let runner = Runner::new(RunnerParts {
+        config: config.clone(),
+        market: connected.market.clone(),
+        broker: connected.broker.clone(),
+        store: store.clone(),
+        state,
+        metrics: metrics.clone(),
+    });
+    let shutdown = CancellationToken::new();
+    let signals = tokio::spawn(forward_signals(shutdown.clone()));
+
+    let listener = tokio::net::TcpListener::bind(config.http_listen)
+        .await
+        .with_context(|| format!("http.listen: cannot listen on {}", config.http_listen))?;
+    let http_ctx = crate::http::HttpContext {
+        runner: runner.clone(),
+        metrics: metrics.clone(),
+    };
+    let http = tokio::spawn(crate::http::serve(listener, http_ctx, shutdown.clone()));
     tracing::info!(
         provider = connected.market.provider(),
         simulated = connected.market.is_simulated(),
         store = store.url(),
         symbols = config.universe.len(),
+        http = %config.http_listen,
         "dipwatch starting"
     );
-    let collector = Collector {
-        config,
-        market: connected.market.as_ref(),
-        broker: connected.broker.as_deref(),
-        store: &store,
-    };
-    // Catch-up: (re)publish the latest closed session. Re-running a
-    // published day rewrites identical objects, so this is safe at every
-    // start; the scheduler will make it conditional.
-    let latest = store.published_dates().await?.dates.last().copied();
-    tokio::select! {
-        result = collector.run(Dates::Latest, Utc::now()) => match result {
-            Ok(reports) => {
-                for r in reports {
-                    match r.outcome {
-                        RunOutcome::Published => tracing::info!(date = %r.date, ranked = r.symbols.ok, previous = ?latest, "catch-up run published"),
-                        _ => tracing::warn!(date = %r.date, reason = r.reason.as_deref(), "catch-up run published nothing"),
-                    }
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "catch-up run failed"),
-        },
-        () = shutdown_signal() => {
-            tracing::info!("shutdown during catch-up; nothing partial was published");
-            return Ok(ExitCode::SUCCESS);
-        }
+
+    if let Err(e) = runner.reload_state().await {
+        tracing::error!(error = %e, "could not read the store at start; /readyz reports it");
     }
-    tracing::info!("waiting (SIGINT or SIGTERM stops)");
-    shutdown_signal().await;
+    notify_systemd_ready();
+    let watchdog = tokio::spawn(pet_watchdog(shutdown.clone()));
+
+    let schedule = tokio::spawn(crate::schedule::run(
+        runner.clone(),
+        connected.market.clone(),
+        ScheduleSettings {
+            cron: config.collect_cron.clone(),
+            tz: config.timezone,
+            retry_interval: Duration::from_secs(config.settings.schedule.retry_interval_secs),
+            retry_window: Duration::from_secs(config.settings.schedule.retry_window_secs),
+        },
+        shutdown.clone(),
+    ));
+
+    shutdown.cancelled().await;
     tracing::info!("shutting down");
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    let finished = runner.shutdown(RUN_GRACE).await;
+    let stopped = tokio::time::timeout(TASKS_GRACE, async {
+        let _ = schedule.await;
+        let _ = watchdog.await;
+        match http.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "http server"),
+            Err(e) => tracing::warn!(error = %e, "http task"),
+            Ok(Ok(())) => {}
+        }
+    })
+    .await;
+    if stopped.is_err() {
+        tracing::warn!("some tasks did not stop in time");
+    }
+    signals.abort();
+    tracing::info!(run_finished = finished, "stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Cancel `token` on SIGINT or SIGTERM.
+async fn forward_signals(token: CancellationToken) {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -74,7 +122,37 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        () = ctrl_c => tracing::info!("SIGINT"),
+        () = term => tracing::info!("SIGTERM"),
+    }
+    token.cancel();
+}
+
+/// Tell systemd (Type=notify) we are up; a no-op elsewhere.
+fn notify_systemd_ready() {
+    if let Err(e) = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]) {
+        tracing::warn!(error = %e, "sd_notify READY failed");
+    }
+}
+
+/// Pet systemd's watchdog at half its interval, from the runtime itself, so
+/// a wedged runtime gets restarted.
+async fn pet_watchdog(shutdown: CancellationToken) {
+    let mut usec = 0u64;
+    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
+        return;
+    }
+    let every = Duration::from_micros(usec / 2);
+    tracing::info!(
+        every_secs = every.as_secs_f64(),
+        "petting the systemd watchdog"
+    );
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+            }
+            () = shutdown.cancelled() => return,
+        }
     }
 }
