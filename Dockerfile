@@ -3,7 +3,8 @@
 #   docker build -t dipwatch .
 #   docker run -d --name dipwatch -v dipwatch-data:/data \
 #     -e APCA_API_KEY_ID=... -e APCA_API_SECRET_KEY=... dipwatch
-# Secrets may also come as files: -e APCA_API_KEY_ID_FILE=/run/secrets/apca_key_id
+# Secrets may also come as files (Docker/Compose secrets):
+#   -e APCA_API_KEY_ID_FILE=/run/secrets/apca_key_id -e APCA_API_SECRET_KEY_FILE=... -e TELOXIDE_TOKEN_FILE=...
 # Try it on simulated prices: docker run --rm -v dipwatch-data:/data dipwatch collect --config config/demo.toml
 
 FROM rust:1.95-slim-bookworm AS build
@@ -34,5 +35,8 @@ ENV DIPWATCH__STORAGE__URL=/data \
 VOLUME ["/data"]
 EXPOSE 9184
 USER dipwatch
+# No curl in the slim image: bash's /dev/tcp asks /healthz.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9184 && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]
 ENTRYPOINT ["dipwatch"]
 CMD ["run"]
