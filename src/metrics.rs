@@ -41,6 +41,9 @@ type FloatCounter = Counter<f64, AtomicU64>;
 /// Every metric family, registered once.
 pub struct Metrics {
     registry: Registry,
+    resident_memory: Gauge,
+    open_fds: Gauge,
+    alive_tasks: Gauge,
     runs: Family<OutcomeLabel, Counter>,
     run_duration: Family<OutcomeLabel, Histogram>,
     symbols: Family<StateLabel, Gauge>,
@@ -76,7 +79,27 @@ impl Default for Metrics {
 impl Metrics {
     /// Register every family under the `dipwatch_` prefix.
     pub fn new() -> Self {
-        let mut r = Registry::with_prefix("dipwatch");
+        let mut root = Registry::default();
+        // The standard process gauges keep their usual unprefixed names.
+        let resident_memory = Gauge::default();
+        root.register(
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes",
+            resident_memory.clone(),
+        );
+        let open_fds = Gauge::default();
+        root.register(
+            "process_open_fds",
+            "Number of open file descriptors",
+            open_fds.clone(),
+        );
+        let r = root.sub_registry_with_prefix("dipwatch");
+        let alive_tasks = Gauge::default();
+        r.register(
+            "tokio_alive_tasks",
+            "Tasks alive in the runtime (a leak shows as growth)",
+            alive_tasks.clone(),
+        );
         let runs = Family::<OutcomeLabel, Counter>::default();
         r.register("runs", "Collection runs by outcome", runs.clone());
         let run_duration = Family::<OutcomeLabel, Histogram>::new_with_constructor(|| {
@@ -186,7 +209,10 @@ impl Metrics {
             take_profit.clone(),
         );
         Self {
-            registry: r,
+            registry: root,
+            resident_memory,
+            open_fds,
+            alive_tasks,
             runs,
             run_duration,
             symbols,
@@ -208,8 +234,29 @@ impl Metrics {
         }
     }
 
+    /// Read the process gauges (Linux `/proc`; left at zero elsewhere).
+    fn refresh_process(&self) {
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+            && let Some(kb) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<i64>().ok())
+        {
+            self.resident_memory.set(kb * 1024);
+        }
+        if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+            self.open_fds.set(fds.count() as i64);
+        }
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            self.alive_tasks
+                .set(handle.metrics().num_alive_tasks() as i64);
+        }
+    }
+
     /// The text exposition format.
     pub fn encode(&self) -> String {
+        self.refresh_process();
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "metrics encoding failed");

@@ -266,6 +266,45 @@ async fn storage_contract_on_local_disk() {
 }
 
 #[tokio::test]
+async fn staging_files_of_a_killed_writer_are_swept_when_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &StorageUrl::Local(dir.path().to_path_buf()),
+        &BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+    let d1 = d("2026-11-18");
+    store
+        .publish(d1, objects(d1, 1.0), BTreeMap::new(), report(d1))
+        .await
+        .unwrap();
+    let part = dir.path().join("bars/date=2026-11-18");
+    std::fs::write(part.join("bars.csv#3"), b"half a wri").unwrap();
+    std::fs::write(part.join("notes#draft"), b"not ours").unwrap();
+    assert_eq!(
+        store.sweep_staging(std::time::Duration::from_secs(3600)),
+        0,
+        "too recent: maybe in flight"
+    );
+    assert_eq!(store.sweep_staging(std::time::Duration::ZERO), 1);
+    assert!(!part.join("bars.csv#3").exists());
+    assert!(
+        part.join("notes#draft").exists(),
+        "only name#digits is a staging file"
+    );
+    assert!(part.join("bars.csv").exists());
+    let m = store.manifest(d1).await.unwrap().unwrap();
+    assert!(
+        store
+            .read_verified(&m, Dataset::Bars)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
 async fn storage_contract_on_s3() {
     let moto = MotoServer::start();
     moto.create_bucket("dipwatch-test");

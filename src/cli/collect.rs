@@ -44,6 +44,7 @@ impl CollectArgs {
 pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitCode> {
     let connected = crate::market::connect(config)?;
     let store = open_store(config).await?;
+    store.sweep_staging(std::time::Duration::from_secs(600));
     let collector = Collector {
         config,
         market: connected.market.as_ref(),

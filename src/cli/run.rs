@@ -29,6 +29,7 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     let config = Arc::new(config.clone());
     let connected = crate::market::connect(&config)?;
     let store = open_store(&config).await?;
+    store.sweep_staging(Duration::from_secs(600));
     let metrics = Arc::new(Metrics::new());
     let state = AppState::new(Snapshot {
         provider: connected.market.provider().to_string(),

@@ -127,6 +127,8 @@ pub struct Listing {
 pub struct Store {
     inner: Arc<dyn ObjectStore>,
     url: String,
+    /// The directory of a local store (for housekeeping).
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl Store {
@@ -162,6 +164,10 @@ impl Store {
         let store = Self {
             inner,
             url: url.to_string(),
+            local_root: match url {
+                StorageUrl::Local(dir) => Some(dir.clone()),
+                StorageUrl::S3 { .. } => None,
+            },
         };
         store.check_layout().await?;
         Ok(store)
@@ -172,7 +178,55 @@ impl Store {
         Self {
             inner,
             url: url.into(),
+            local_root: None,
         }
+    }
+
+    /// Remove the staging files (`name#N`) a killed writer left in a local
+    /// store, if older than `min_age` (so a concurrent writer's file in
+    /// flight is never touched). Readers never see them; this only frees
+    /// the disk. Returns how many were removed.
+    pub fn sweep_staging(&self, min_age: Duration) -> usize {
+        let Some(root) = &self.local_root else {
+            return 0;
+        };
+        let mut removed = 0;
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(meta) = entry.metadata() else {
+                    continue;
+                };
+                if meta.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let name = entry.file_name();
+                let staged = name
+                    .to_str()
+                    .and_then(|n| n.rsplit_once('#'))
+                    .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                let old = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| m.elapsed().ok())
+                    .is_some_and(|age| age >= min_age);
+                if staged && old && std::fs::remove_file(&path).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                "removed staging files left by an interrupted writer"
+            );
+        }
+        removed
     }
 
     /// The storage URL, for messages.
