@@ -38,6 +38,7 @@
 //!   `check-config`); [`numbers`] and [`telemetry`] are the shared number
 //!   formatting and logging setup.
 
+pub mod alerts;
 pub mod alpaca;
 pub mod broker;
 pub mod cli;
