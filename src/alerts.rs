@@ -83,9 +83,9 @@ pub struct RuleState {
     pub last_date: Option<NaiveDate>,
     /// Whether the watched condition held then (threshold rules).
     pub active: Option<bool>,
-    /// The symbols in the top N then (top rules).
+    /// The symbols in the top N then, sorted (top rules).
     #[serde(default)]
-    pub members: BTreeSet<Symbol>,
+    pub members: Vec<Symbol>,
 }
 
 /// One fired rule, as a line of a chat's message.
@@ -125,12 +125,29 @@ pub struct Inputs<'a> {
     pub profit_now: Option<bool>,
 }
 
+/// Names at or below `level`: the rows are in rank order (deepest first),
+/// so this is a binary search, not a scan per rule.
 fn below_count(rows: &[DrawdownRow], level: f64) -> usize {
-    rows.iter().filter(|r| r.drawdown_pct <= level).count()
+    rows.partition_point(|r| r.drawdown_pct <= level)
 }
 
-fn drawdown_of<'a>(rows: &'a [DrawdownRow], s: &Symbol) -> Option<&'a DrawdownRow> {
-    rows.iter().find(|r| &r.symbol == s)
+/// A screen with a by-symbol index, built once per evaluation.
+struct Indexed<'a> {
+    rows: &'a [DrawdownRow],
+    by_symbol: std::collections::HashMap<&'a Symbol, &'a DrawdownRow>,
+}
+
+impl<'a> Indexed<'a> {
+    fn new(rows: &'a [DrawdownRow]) -> Self {
+        Self {
+            rows,
+            by_symbol: rows.iter().map(|r| (&r.symbol, r)).collect(),
+        }
+    }
+
+    fn get(&self, s: &Symbol) -> Option<&'a DrawdownRow> {
+        self.by_symbol.get(s).copied()
+    }
 }
 
 /// Evaluate run-driven rules (everything but digests) against a new screen.
@@ -141,23 +158,35 @@ pub fn evaluate(
     rules: &[Rule],
     states: &BTreeMap<u64, RuleState>,
 ) -> (Vec<Notification>, BTreeMap<u64, RuleState>) {
-    let mut next = states.clone();
+    let mut next: BTreeMap<u64, RuleState> = BTreeMap::new();
     let mut by_chat: BTreeMap<i64, Vec<Fired>> = BTreeMap::new();
-    for rule in rules.iter().filter(|r| !r.paused) {
-        let prev = states.get(&rule.id).cloned().unwrap_or_default();
-        if prev.last_date.is_some_and(|d| d >= inputs.date) {
+    let current = Indexed::new(inputs.current);
+    let previous = inputs.previous.map(Indexed::new);
+    // The top-N set of each distinct N, computed once.
+    let mut tops: std::collections::HashMap<usize, Vec<Symbol>> = std::collections::HashMap::new();
+    let empty = RuleState::default();
+    for rule in rules {
+        let prev = states.get(&rule.id).unwrap_or(&empty);
+        let skip = rule.paused
+            || matches!(rule.kind, RuleKind::Digest { .. })
+            || prev.last_date.is_some_and(|d| d >= inputs.date);
+        if skip {
+            // Not evaluated now: its memory is kept as it was.
+            if let Some(p) = states.get(&rule.id) {
+                next.insert(rule.id, p.clone());
+            }
             continue;
         }
         let (fired, state) = match &rule.kind {
             RuleKind::Digest { .. } => continue,
             RuleKind::SymbolBelow { symbol, level } => {
-                let now = drawdown_of(inputs.current, symbol);
+                let now = current.get(symbol);
                 let active = now.map(|r| r.drawdown_pct <= *level);
                 // Before: the rule's own memory, else the previous screen.
                 let was = prev.active.or_else(|| {
-                    inputs
-                        .previous
-                        .and_then(|p| drawdown_of(p, symbol))
+                    previous
+                        .as_ref()
+                        .and_then(|p| p.get(symbol))
                         .map(|r| r.drawdown_pct <= *level)
                 });
                 let text = match (was, active, now) {
@@ -176,29 +205,49 @@ pub fn evaluate(
                     RuleState {
                         last_date: Some(inputs.date),
                         active: active.or(was),
-                        ..prev
+                        members: Vec::new(),
                     },
                 )
             }
             RuleKind::Top { n } => {
-                let members: BTreeSet<Symbol> = inputs
-                    .current
-                    .iter()
-                    .take(*n)
-                    .map(|r| r.symbol.clone())
-                    .collect();
-                let before = if prev.last_date.is_some() {
-                    Some(prev.members.clone())
+                let members = tops
+                    .entry(*n)
+                    .or_insert_with(|| {
+                        let mut top: Vec<Symbol> = current
+                            .rows
+                            .iter()
+                            .take(*n)
+                            .map(|r| r.symbol.clone())
+                            .collect();
+                        top.sort_unstable();
+                        top
+                    })
+                    .clone();
+                let previous_top = || {
+                    previous.as_ref().map(|p| {
+                        let mut top: Vec<Symbol> =
+                            p.rows.iter().take(*n).map(|r| r.symbol.clone()).collect();
+                        top.sort_unstable();
+                        top
+                    })
+                };
+                let before: Option<std::borrow::Cow<'_, [Symbol]>> = if prev.last_date.is_some() {
+                    Some(std::borrow::Cow::Borrowed(prev.members.as_slice()))
                 } else {
-                    inputs
-                        .previous
-                        .map(|p| p.iter().take(*n).map(|r| r.symbol.clone()).collect())
+                    previous_top().map(std::borrow::Cow::Owned)
                 };
                 let text = before.and_then(|before| {
-                    let entered: Vec<String> =
-                        members.difference(&before).map(|s| s.to_string()).collect();
-                    let left: Vec<String> =
-                        before.difference(&members).map(|s| s.to_string()).collect();
+                    let absent = |set: &[Symbol], s: &Symbol| set.binary_search(s).is_err();
+                    let entered: Vec<&str> = members
+                        .iter()
+                        .filter(|s| absent(&before, s))
+                        .map(Symbol::as_str)
+                        .collect();
+                    let left: Vec<&str> = before
+                        .iter()
+                        .filter(|s| absent(&members, s))
+                        .map(Symbol::as_str)
+                        .collect();
                     let mut parts = Vec::new();
                     if !entered.is_empty() {
                         parts.push(format!("entered the top {n}: {}", entered.join(", ")));
@@ -212,17 +261,19 @@ pub fn evaluate(
                     text,
                     RuleState {
                         last_date: Some(inputs.date),
+                        active: None,
                         members,
-                        ..prev
                     },
                 )
             }
             RuleKind::Breadth { level, count } => {
                 let n = below_count(inputs.current, *level);
                 let active = n >= *count;
-                let was = prev
-                    .active
-                    .or_else(|| inputs.previous.map(|p| below_count(p, *level) >= *count));
+                let was = prev.active.or_else(|| {
+                    previous
+                        .as_ref()
+                        .map(|p| below_count(p.rows, *level) >= *count)
+                });
                 let text = match (was, active) {
                     (Some(false), true) => Some(format!(
                         "market stress: {n} names are down {}% or more (alert at {count})",
@@ -239,7 +290,7 @@ pub fn evaluate(
                     RuleState {
                         last_date: Some(inputs.date),
                         active: Some(active),
-                        ..prev
+                        members: Vec::new(),
                     },
                 )
             }
@@ -259,7 +310,7 @@ pub fn evaluate(
                     RuleState {
                         last_date: Some(inputs.date),
                         active: inputs.profit_now.or(was),
-                        ..prev
+                        members: Vec::new(),
                     },
                 )
             }

@@ -1,4 +1,5 @@
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -7,9 +8,11 @@ use serde::{Deserialize, Serialize};
 /// Parsing upper-cases and trims; it must start with a letter or digit and
 /// hold only ASCII letters, digits, `.` and `-`, so a ticker is always safe
 /// to put in a URL query, a CSV cell, an HTML message or a storage path.
+/// Shared text (`Arc<str>`): a screen, a state snapshot and alert states
+/// hold the same tickers many times over, and cloning one is a counter bump.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Symbol(String);
+pub struct Symbol(Arc<str>);
 
 /// Why a string is not a ticker.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,7 +51,7 @@ impl Symbol {
         {
             return Err(SymbolError::BadChar(s.to_string()));
         }
-        Ok(Self(s.to_ascii_uppercase()))
+        Ok(Self(Arc::from(s.to_ascii_uppercase())))
     }
 
     /// The ticker text.
@@ -72,7 +75,7 @@ impl TryFrom<String> for Symbol {
 
 impl From<Symbol> for String {
     fn from(s: Symbol) -> Self {
-        s.0
+        s.0.to_string()
     }
 }
 

@@ -448,18 +448,43 @@ impl Store {
 
 /// Where the retry queue lives.
 pub const RETRY_QUEUE_PATH: &str = "_retry/queue.json";
+/// Where alert rules and their states live.
+pub const ALERT_BOOK_PATH: &str = "alerts/book.json";
+/// Where undelivered alert messages wait.
+pub const ALERT_OUTBOX_PATH: &str = "alerts/outbox.json";
 
 impl Store {
-    /// The retry queue (empty when there is none). A corrupt queue is an
-    /// error, so the caller can leave it in place rather than overwrite it.
-    pub async fn retry_queue(&self) -> Result<crate::retry::RetryQueue, StoreError> {
-        let Some(bytes) = self.get(&Path::from(RETRY_QUEUE_PATH)).await? else {
-            return Ok(Default::default());
+    /// A JSON document of ours (queue, alerts): `None` when absent. A
+    /// corrupt document is an error, so the caller can leave it in place
+    /// rather than overwrite it.
+    pub async fn read_doc<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(bytes) = self.get(&Path::from(path)).await? else {
+            return Ok(None);
         };
-        serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
-            path: RETRY_QUEUE_PATH.into(),
-            reason: format!("unreadable retry queue: {e}"),
-        })
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                path: path.into(),
+                reason: format!("unreadable document: {e}"),
+            })
+    }
+
+    /// Replace a JSON document whole (one atomic put).
+    pub async fn write_doc<T: Serialize>(&self, path: &str, doc: &T) -> Result<(), StoreError> {
+        let mut json = serde_json::to_vec_pretty(doc).map_err(|e| StoreError::Corrupt {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+        json.push(b'\n');
+        self.put(&Path::from(path), json).await
+    }
+
+    /// The retry queue (empty when there is none).
+    pub async fn retry_queue(&self) -> Result<crate::retry::RetryQueue, StoreError> {
+        Ok(self.read_doc(RETRY_QUEUE_PATH).await?.unwrap_or_default())
     }
 
     /// Replace the retry queue.
@@ -467,12 +492,7 @@ impl Store {
         &self,
         queue: &crate::retry::RetryQueue,
     ) -> Result<(), StoreError> {
-        let mut json = serde_json::to_vec_pretty(queue).map_err(|e| StoreError::Corrupt {
-            path: RETRY_QUEUE_PATH.into(),
-            reason: e.to_string(),
-        })?;
-        json.push(b'\n');
-        self.put(&Path::from(RETRY_QUEUE_PATH), json).await
+        self.write_doc(RETRY_QUEUE_PATH, queue).await
     }
 }
 
