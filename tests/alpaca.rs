@@ -336,6 +336,11 @@ fn a_day_not_yet_published_by_the_source_is_not_screened() {
     assert!(!ws.path("data/runs").exists());
 }
 
+/// Bars requests of the first batch (its symbol list starts with Z0000).
+const FIRST_BATCH: &str = "/v2/stocks/bars?symbols=Z0000,";
+/// Bars requests of the second batch (500 of 1,000: it starts with Z0500).
+const SECOND_BATCH: &str = "/v2/stocks/bars?symbols=Z0500,";
+
 #[test]
 fn a_failed_batch_is_queued_then_recovered_or_given_up() {
     // 1,000 five-letter tickers need two batches; the first bars request
@@ -352,10 +357,7 @@ fn a_failed_batch_is_queued_then_recovered_or_given_up() {
     }
     ws.set_env("DIPWATCH__MARKET__MAX_RETRIES", "0");
     ws.set_env("DIPWATCH__MARKET__RETRY_FAILED_MAX_ATTEMPTS", "2");
-    fake.push_fault(
-        "/v2/stocks/bars",
-        Fault::status(500, "{\"message\":\"boom\"}"),
-    );
+    fake.push_fault(FIRST_BATCH, Fault::status(500, "{\"message\":\"boom\"}"));
     let out = ok(&ws.run(&["collect", "--date", DAY]));
     let r = manifest(&ws, DAY)["report"].clone();
     let failed = r["symbols"]["failed"].as_u64().unwrap();
@@ -373,16 +375,11 @@ fn a_failed_batch_is_queued_then_recovered_or_given_up() {
     assert_eq!(queue["entries"].as_array().unwrap().len() as u64, failed);
     assert_eq!(queue["entries"][0]["attempts"], 1);
 
-    // Retry while the source still fails: attempt 2 of 2, given up.
+    // Retry while the source is down for both batches: nothing published,
+    // the queue untouched (an outage is not an attempt against a symbol).
     let ws2_queue_before = read(&ws, "data/_retry/queue.json");
-    fake.push_fault(
-        "/v2/stocks/bars",
-        Fault::status(500, "{\"message\":\"boom\"}"),
-    );
-    fake.push_fault(
-        "/v2/stocks/bars",
-        Fault::status(500, "{\"message\":\"boom\"}"),
-    );
+    fake.push_fault(FIRST_BATCH, Fault::status(500, "{\"message\":\"boom\"}"));
+    fake.push_fault(SECOND_BATCH, Fault::status(500, "{\"message\":\"boom\"}"));
     let retry = ws.run(&["collect", "--retry-failed"]);
     // Both batches failed this time: nothing published, the queue untouched.
     assert_eq!(retry.status.code(), Some(1), "{}", stderr(&retry));
@@ -407,15 +404,9 @@ fn a_failed_batch_is_queued_then_recovered_or_given_up() {
     assert!(stdout(&ws.run(&["collect", "--retry-failed"])).contains("retry queue is empty"));
 
     // A symbol that keeps failing is given up after the attempt limit.
-    fake.push_fault(
-        "/v2/stocks/bars",
-        Fault::status(500, "{\"message\":\"boom\"}"),
-    );
+    fake.push_fault(FIRST_BATCH, Fault::status(500, "{\"message\":\"boom\"}"));
     ok(&ws.run(&["collect", "--date", "2026-11-19"]));
-    fake.push_fault(
-        "/v2/stocks/bars",
-        Fault::status(500, "{\"message\":\"boom\"}"),
-    );
+    fake.push_fault(FIRST_BATCH, Fault::status(500, "{\"message\":\"boom\"}"));
     let gave_up = ok(&ws.run(&["collect", "--retry-failed"]));
     assert!(gave_up.contains("gave up on"), "{gave_up}");
     let r = manifest(&ws, "2026-11-19")["report"].clone();

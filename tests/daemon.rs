@@ -34,6 +34,7 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
 struct Daemon {
     child: Child,
     port: u16,
+    env: Vec<(String, String)>,
 }
 
 impl Daemon {
@@ -58,7 +59,11 @@ impl Daemon {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let child = cmd.spawn().expect("spawn dipwatch run");
-        Self { child, port }
+        Self {
+            child,
+            port,
+            env: ws.env.clone(),
+        }
     }
 
     /// Wait for `/readyz` to answer 200 with a published screen (ready
@@ -102,7 +107,8 @@ impl Daemon {
         }
     }
 
-    /// SIGTERM, wait; (exit success, seconds to exit, stderr).
+    /// SIGTERM, wait; (exit success, seconds to exit, stderr). The logs are
+    /// checked for every secret the daemon was given.
     fn terminate(self) -> (bool, f64, String) {
         let t = Instant::now();
         let sent = Command::new("kill")
@@ -111,11 +117,9 @@ impl Daemon {
             .unwrap();
         assert!(sent.success());
         let out = self.child.wait_with_output().unwrap();
-        (
-            out.status.success(),
-            t.elapsed().as_secs_f64(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let logs = String::from_utf8_lossy(&out.stderr).into_owned();
+        common::assert_no_secrets(&self.env, &logs);
+        (out.status.success(), t.elapsed().as_secs_f64(), logs)
     }
 }
 

@@ -437,7 +437,9 @@ impl FakeAlpaca {
     }
 
     /// Queue `fault` for the next request whose path starts with
-    /// `path_prefix` (`/v2/stocks/bars`, `/v2/account`, `/` for any).
+    /// `path_prefix` (`/v2/stocks/bars`, `/v2/account`, `/` for any), or
+    /// `path?needle` to match only requests with a `key=value` query pair
+    /// containing `needle` (e.g. `/v2/stocks/bars?symbols=Z0000`).
     pub fn push_fault(&self, path_prefix: &str, fault: Fault) {
         lock(&self.shared.config)
             .faults
@@ -693,10 +695,20 @@ async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
 async fn answer(stream: &mut TcpStream, shared: &Arc<Shared>, req: Request) -> bool {
     let (fault, latency) = {
         let mut c = lock(&shared.config);
-        let pos = c
-            .faults
-            .iter()
-            .position(|(prefix, _)| req.path.starts_with(prefix.as_str()));
+        // A spec is a path prefix, optionally `?needle`: then one of the
+        // decoded `key=value` query pairs must contain the needle (to aim
+        // a fault at one batch of symbols, say).
+        let matches = |spec: &str| match spec.split_once('?') {
+            None => req.path.starts_with(spec),
+            Some((path, needle)) => {
+                req.path.starts_with(path)
+                    && req
+                        .query
+                        .iter()
+                        .any(|(k, v)| format!("{k}={v}").contains(needle))
+            }
+        };
+        let pos = c.faults.iter().position(|(spec, _)| matches(spec));
         let fault = pos.and_then(|i| c.faults.remove(i)).map(|(_, f)| f);
         (fault, c.latency)
     };

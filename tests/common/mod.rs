@@ -178,7 +178,11 @@ impl Workspace {
             }
         }
         cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        cmd.output().expect("spawn dipwatch")
+        let out = cmd.output().expect("spawn dipwatch");
+        // Every run of every suite: no secret it was given may come back out.
+        assert_no_secrets(&self.env, &String::from_utf8_lossy(&out.stdout));
+        assert_no_secrets(&self.env, &String::from_utf8_lossy(&out.stderr));
+        out
     }
 
     /// Run with the demo config.
@@ -187,6 +191,30 @@ impl Workspace {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["--config", demo.as_str()]);
         self.run(&all)
+    }
+}
+
+/// Variables whose values are secrets (ours and the S3 store's).
+pub const SECRET_VARS: [&str; 5] = [
+    "APCA_API_KEY_ID",
+    "APCA_API_SECRET_KEY",
+    "TELOXIDE_TOKEN",
+    "AWS_SECRET_ACCESS_KEY",
+    "DIPWATCH__STORAGE__OPTIONS__SECRET_ACCESS_KEY",
+];
+
+/// Panic if any secret value in `env` appears in `text` (log lines,
+/// errors, printed config). Values under 10 characters (moto's "testing")
+/// are placeholders that could match ordinary words, so they are skipped.
+#[track_caller]
+pub fn assert_no_secrets(env: &[(String, String)], text: &str) {
+    for (k, v) in env {
+        if SECRET_VARS.contains(&k.as_str()) && v.len() >= 10 {
+            assert!(
+                !text.contains(v.as_str()),
+                "the value of {k} leaked into output:\n{text}"
+            );
+        }
     }
 }
 
