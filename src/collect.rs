@@ -210,14 +210,28 @@ impl Collector<'_> {
                 fetch_ms,
                 started_at,
             };
-            let report = self.publish_date(run, &days, &histories).await?;
-            if report.outcome == RunOutcome::Published {
-                queue = next_queue;
-                if queue_writable {
-                    self.store.put_retry_queue(&queue).await?;
+            let published = match self.publish_date(run, &days, &histories).await {
+                Ok(report) => {
+                    if report.outcome == RunOutcome::Published {
+                        queue = next_queue;
+                        if queue_writable {
+                            self.store.put_retry_queue(&queue).await?;
+                        }
+                    }
+                    report
                 }
-            }
-            reports.push(report);
+                // Nothing of this run was published yet: the whole run failed.
+                Err(e) if reports.is_empty() => return Err(e),
+                // Earlier dates are published and stay so: report them, and
+                // this date as failed (nothing of it is visible: its
+                // manifest was not written), and stop.
+                Err(e) => {
+                    tracing::error!(%date, error = %e, "publishing failed; earlier dates of this run stay published");
+                    reports.push(failed_report(date, self.market, started_at, &e));
+                    break;
+                }
+            };
+            reports.push(published);
         }
         Ok(reports)
     }
@@ -417,6 +431,33 @@ impl Collector<'_> {
             .into_iter()
             .filter(|(name, _)| writing.iter().all(|o| o.dataset.name() != name))
             .collect()
+    }
+}
+
+/// The report of a date whose publication failed part-way through a run.
+fn failed_report(
+    date: NaiveDate,
+    market: &dyn MarketData,
+    started_at: DateTime<Utc>,
+    e: &CollectError,
+) -> RunReport {
+    RunReport {
+        date,
+        provider: market.provider().to_string(),
+        simulated: market.is_simulated(),
+        outcome: RunOutcome::Failed,
+        reason: Some(format!("{:#}", anyhow::Error::msg(e.to_string()))),
+        started_at,
+        finished_at: Utc::now(),
+        symbols: SymbolCounts::default(),
+        skipped: Vec::new(),
+        failed: Vec::new(),
+        recovered: Vec::new(),
+        gave_up: Vec::new(),
+        rejected_bars: Vec::new(),
+        requests: RequestStats::default(),
+        phases_ms: BTreeMap::new(),
+        profit: None,
     }
 }
 

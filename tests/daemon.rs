@@ -3,8 +3,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,24 +11,7 @@ use chrono::Utc;
 use common::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
 use common::{Workspace, free_port, ok};
 
-/// A raw HTTP GET on loopback: (status, body).
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    let status = raw.split_whitespace().nth(1)?.parse().ok()?;
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Some((status, body))
-}
+use common::http_get as get;
 
 struct Daemon {
     child: Child,
@@ -40,22 +22,12 @@ struct Daemon {
 impl Daemon {
     fn start(ws: &Workspace, config: Option<&str>) -> Self {
         let port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dipwatch"));
-        cmd.current_dir(ws.dir.path()).arg("run");
+        let mut args = vec!["run"];
         if let Some(c) = config {
-            cmd.args(["--config", c]);
+            args.extend(["--config", c]);
         }
-        for (k, _) in std::env::vars() {
-            if k.starts_with("DIPWATCH__")
-                || k.starts_with("APCA_")
-                || k.starts_with("TELOXIDE_")
-                || k == "RUST_LOG"
-            {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.envs(ws.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("DIPWATCH__HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        let mut cmd = ws.command(&args);
+        cmd.env("DIPWATCH__HTTP__LISTEN", format!("127.0.0.1:{port}"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let child = cmd.spawn().expect("spawn dipwatch run");
@@ -277,16 +249,7 @@ fn shutdown_in_the_middle_of_a_run_publishes_nothing_and_the_next_start_complete
             .latency(Duration::from_secs(4)),
     );
     let mut ws = Workspace::new(n);
-    for (k, v) in [
-        ("DIPWATCH__MARKET__PROVIDER", "alpaca".to_string()),
-        ("DIPWATCH__MARKET__DATA_URL", fake.url()),
-        ("DIPWATCH__MARKET__TRADING_URL", fake.url()),
-    ] {
-        ws.set_env(k, &v);
-    }
-    for (k, v) in fake.credentials_env() {
-        ws.set_env(k, &v);
-    }
+    ws.use_fake_alpaca(&fake);
     let d = Daemon::start(&ws, None);
     // Wait until the run is in flight: the catch-up's calendar check, then
     // the run's own first request.

@@ -59,6 +59,7 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
         println!("retry queue is empty: nothing to re-collect");
     }
     let mut not_available = false;
+    let mut failed = false;
     for r in &reports {
         let label = if r.simulated {
             "  [simulated prices]"
@@ -85,7 +86,7 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
                     println!("    gave up on {}: {}", g.symbol, g.reason);
                 }
             }
-            RunOutcome::DataNotAvailable | RunOutcome::Failed => {
+            RunOutcome::DataNotAvailable => {
                 not_available = true;
                 println!(
                     "{}  not published: {}",
@@ -93,10 +94,20 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
                     r.reason.as_deref().unwrap_or("unknown")
                 );
             }
+            RunOutcome::Failed => {
+                failed = true;
+                eprintln!(
+                    "error: {}  not published (the dates above are): {}",
+                    r.date,
+                    r.reason.as_deref().unwrap_or("unknown")
+                );
+            }
         }
     }
     println!("store: {}", store.url());
-    Ok(if not_available {
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else if not_available {
         ExitCode::from(EXIT_TEMPFAIL)
     } else {
         ExitCode::SUCCESS

@@ -235,9 +235,21 @@ impl Store {
     }
 
     fn backend(&self, what: &str, e: object_store::Error) -> StoreError {
+        // The root cause (connection refused, no space left, ...) sits at the
+        // end of the source chain; the top message alone often hides it.
+        let mut root = None;
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            root = Some(s.to_string());
+            source = s.source();
+        }
+        let message = match root {
+            Some(r) if !e.to_string().contains(&r) => format!("{what}: {e} ({r})"),
+            _ => format!("{what}: {e}"),
+        };
         StoreError::Backend {
             store: self.url.clone(),
-            message: format!("{what}: {e}"),
+            message,
         }
     }
 

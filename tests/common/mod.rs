@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake_alpaca;
+pub mod store_audit;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -161,9 +162,9 @@ impl Workspace {
         self.env.push((key.into(), value.into()));
     }
 
-    /// Run `dipwatch ARGS` in the workspace, clean of the caller's secrets
-    /// and dipwatch settings.
-    pub fn run(&self, args: &[&str]) -> Output {
+    /// `dipwatch ARGS` in the workspace, clean of the caller's secrets and
+    /// dipwatch settings, with only the workspace's environment.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dipwatch"));
         cmd.current_dir(self.dir.path()).args(args);
         for (k, _) in std::env::vars() {
@@ -178,11 +179,31 @@ impl Workspace {
             }
         }
         cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let out = cmd.output().expect("spawn dipwatch");
-        // Every run of every suite: no secret it was given may come back out.
+        cmd
+    }
+
+    /// Run `dipwatch ARGS` to completion (see [`Workspace::command`]).
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.checked(self.command(args).output().expect("spawn dipwatch"))
+    }
+
+    /// Check a finished run's output for every secret it was given, and
+    /// hand it back. Every run of every suite goes through here.
+    pub fn checked(&self, out: Output) -> Output {
         assert_no_secrets(&self.env, &String::from_utf8_lossy(&out.stdout));
         assert_no_secrets(&self.env, &String::from_utf8_lossy(&out.stderr));
         out
+    }
+
+    /// Point the workspace at a fake Alpaca: provider, both base URLs and
+    /// the fake's key pair.
+    pub fn use_fake_alpaca(&mut self, fake: &fake_alpaca::FakeAlpaca) {
+        self.set_env("DIPWATCH__MARKET__PROVIDER", "alpaca");
+        self.set_env("DIPWATCH__MARKET__DATA_URL", &fake.url());
+        self.set_env("DIPWATCH__MARKET__TRADING_URL", &fake.url());
+        for (k, v) in fake.credentials_env() {
+            self.set_env(k, &v);
+        }
     }
 
     /// Run with the demo config.
@@ -216,6 +237,22 @@ pub fn assert_no_secrets(env: &[(String, String)], text: &str) {
             );
         }
     }
+}
+
+/// A raw HTTP/1.1 GET on loopback: (status, body).
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let status = raw.split_whitespace().nth(1)?.parse().ok()?;
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((status, body))
 }
 
 /// Stdout as text.
