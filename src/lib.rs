@@ -48,6 +48,7 @@ pub mod domain;
 pub mod http;
 pub mod market;
 pub mod metrics;
+pub mod notify;
 pub mod numbers;
 pub mod retry;
 pub mod runner;

@@ -1,0 +1,542 @@
+//! The alert runtime: rules, their states and the outbox of undelivered
+//! messages kept together in one store document (`alerts/book.json`, one
+//! atomic put), so evaluation, enqueueing and delivery can never disagree
+//! after a crash. New screens are evaluated as they are published (the
+//! state's watch channel); digests are checked on a timer; delivery retries
+//! with backoff while the Bot API is down, honours `retry_after`, and pauses
+//! the rules of a chat that blocked the bot.
+//!
+//! Delivery is exactly-once except for one window: a message Telegram
+//! accepted just before the process died, before the outbox was rewritten,
+//! is sent again at the next start.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, Notify};
+use tokio_util::sync::CancellationToken;
+
+use crate::alerts::{AlertBook, Inputs, Notification, Rule, RuleKind, due_digests, evaluate};
+use crate::state::{AppState, Snapshot};
+use crate::store::{ALERT_BOOK_PATH, Store, StoreError};
+
+/// One message waiting for delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    /// Id, unique in the document.
+    pub id: u64,
+    /// Chat.
+    pub chat: i64,
+    /// Screen or digest date it is about.
+    pub date: NaiveDate,
+    /// The HTML text.
+    pub html: String,
+    /// Failed attempts.
+    pub attempts: u32,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+}
+
+/// The stored document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertDoc {
+    /// Rules and states.
+    pub book: AlertBook,
+    /// Undelivered messages, oldest first.
+    pub outbox: Vec<OutboxItem>,
+    /// Next outbox id.
+    pub next_item: u64,
+}
+
+/// Why a send failed, as delivery needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Telegram asked to wait (429).
+    RetryAfter(Duration),
+    /// The chat blocked the bot or is gone (403, chat not found).
+    Blocked,
+    /// Anything else (network, 5xx): retry later.
+    Failed(String),
+}
+
+/// Something that can deliver an HTML message to a chat (the bot's
+/// throttled sender).
+#[async_trait]
+pub trait AlertSender: Send + Sync {
+    /// Send `html` to `chat`.
+    async fn send_html(&self, chat: i64, html: &str) -> Result<(), SendError>;
+}
+
+/// Turns a notification into the HTML a chat receives (the bot's
+/// formatter; digests are the dashboard).
+pub type Render = Arc<dyn Fn(&Notification, &Snapshot) -> String + Send + Sync>;
+
+/// The alert runtime (cheap to clone).
+#[derive(Clone)]
+pub struct AlertService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    doc: Mutex<AlertDoc>,
+    /// False when the stored document could not be read: it is then left
+    /// in place, never overwritten, and alerts are off until it is fixed.
+    writable: bool,
+    wake: Notify,
+    render: Render,
+}
+
+impl std::fmt::Debug for AlertService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AlertService")
+    }
+}
+
+/// Longest wait between delivery attempts while the Bot API is down.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+impl AlertService {
+    /// Load the document (an empty one if there is none).
+    pub async fn load(store: Store, render: Render) -> Self {
+        let (doc, writable) = match store.read_doc::<AlertDoc>(ALERT_BOOK_PATH).await {
+            Ok(d) => (d.unwrap_or_default(), true),
+            Err(e) => {
+                tracing::error!(error = %e, "alert book unreadable: alerts are off and the file is left as it is");
+                (AlertDoc::default(), false)
+            }
+        };
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                doc: Mutex::new(doc),
+                writable,
+                wake: Notify::new(),
+                render,
+            }),
+        }
+    }
+
+    async fn save(&self, doc: &AlertDoc) -> Result<(), StoreError> {
+        if !self.inner.writable {
+            return Err(StoreError::Config(
+                "the alert book is unreadable; fix or remove alerts/book.json".into(),
+            ));
+        }
+        self.inner.store.write_doc(ALERT_BOOK_PATH, doc).await
+    }
+
+    /// Add a rule for `chat`; its id.
+    pub async fn add(&self, chat: i64, kind: RuleKind) -> Result<u64, StoreError> {
+        let mut doc = self.inner.doc.lock().await;
+        let mut next = doc.clone();
+        let id = next.book.add(chat, kind);
+        self.save(&next).await?;
+        *doc = next;
+        Ok(id)
+    }
+
+    /// Remove `chat`'s rule `id`; false if it had none such.
+    pub async fn remove(&self, chat: i64, id: u64) -> Result<bool, StoreError> {
+        let mut doc = self.inner.doc.lock().await;
+        let mut next = doc.clone();
+        if !next.book.remove(chat, id) {
+            return Ok(false);
+        }
+        self.save(&next).await?;
+        *doc = next;
+        Ok(true)
+    }
+
+    /// `chat`'s rules.
+    pub async fn rules_of(&self, chat: i64) -> Vec<Rule> {
+        self.inner
+            .doc
+            .lock()
+            .await
+            .book
+            .of_chat(chat)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Messages waiting for delivery.
+    pub async fn pending(&self) -> usize {
+        self.inner.doc.lock().await.outbox.len()
+    }
+
+    /// Evaluate a newly published screen against the one before it, queue
+    /// the messages and persist, in one write.
+    pub async fn on_new_screen(
+        &self,
+        previous: &Snapshot,
+        current: &Snapshot,
+    ) -> Result<usize, StoreError> {
+        let Some(screen) = &current.screen else {
+            return Ok(0);
+        };
+        let inputs = Inputs {
+            previous: previous.screen.as_ref().map(|s| s.rows.as_slice()),
+            current: &screen.rows,
+            date: screen.date,
+            profit_before: previous.portfolio.as_ref().map(|p| p.profit.take_profit),
+            profit_now: current.portfolio.as_ref().map(|p| p.profit.take_profit),
+        };
+        let mut doc = self.inner.doc.lock().await;
+        let (notes, states) = evaluate(inputs, &doc.book.rules, &doc.book.states);
+        if notes.is_empty() && states == doc.book.states {
+            return Ok(0);
+        }
+        let mut next = doc.clone();
+        next.book.states = states;
+        let n = self.enqueue(&mut next, &notes, current);
+        self.save(&next).await?;
+        *doc = next;
+        drop(doc);
+        self.inner.wake.notify_one();
+        Ok(n)
+    }
+
+    /// Queue the digests due at `now` in `tz` (trading days only).
+    pub async fn check_digests(
+        &self,
+        now: DateTime<Utc>,
+        tz: Tz,
+        snapshot: &Snapshot,
+    ) -> Result<usize, StoreError> {
+        let local = now.with_timezone(&tz);
+        let today = local.date_naive();
+        let trading = crate::market::calendar::is_trading_day(today);
+        let mut doc = self.inner.doc.lock().await;
+        let (notes, states) = due_digests(
+            today,
+            local.time(),
+            trading,
+            &doc.book.rules,
+            &doc.book.states,
+        );
+        if notes.is_empty() {
+            return Ok(0);
+        }
+        let mut next = doc.clone();
+        next.book.states = states;
+        let n = self.enqueue(&mut next, &notes, snapshot);
+        self.save(&next).await?;
+        *doc = next;
+        drop(doc);
+        self.inner.wake.notify_one();
+        Ok(n)
+    }
+
+    fn enqueue(&self, doc: &mut AlertDoc, notes: &[Notification], snapshot: &Snapshot) -> usize {
+        for note in notes {
+            doc.next_item += 1;
+            doc.outbox.push(OutboxItem {
+                id: doc.next_item,
+                chat: note.chat,
+                date: note.date,
+                html: (self.inner.render)(note, snapshot),
+                attempts: 0,
+                queued_at: Utc::now(),
+            });
+        }
+        notes.len()
+    }
+
+    /// One delivery pass: send queued messages oldest first. Returns how
+    /// long to wait before the next pass (`None`: nothing left).
+    pub async fn deliver_pass(&self, sender: &dyn AlertSender) -> Option<Duration> {
+        loop {
+            let item = self.inner.doc.lock().await.outbox.first().cloned()?;
+            let result = sender.send_html(item.chat, &item.html).await;
+            let mut doc = self.inner.doc.lock().await;
+            let mut next = doc.clone();
+            let wait = match result {
+                Ok(()) => {
+                    next.outbox.retain(|i| i.id != item.id);
+                    None
+                }
+                Err(SendError::Blocked) => {
+                    tracing::warn!(
+                        chat = item.chat,
+                        "chat blocked the bot: its alerts are paused"
+                    );
+                    next.book.set_paused(item.chat, true);
+                    next.outbox.retain(|i| i.chat != item.chat);
+                    None
+                }
+                Err(SendError::RetryAfter(d)) => Some(d),
+                Err(SendError::Failed(reason)) => {
+                    let attempts = item.attempts + 1;
+                    if let Some(i) = next.outbox.iter_mut().find(|i| i.id == item.id) {
+                        i.attempts = attempts;
+                    }
+                    let wait =
+                        Duration::from_secs(2u64.saturating_pow(attempts.min(8))).min(MAX_BACKOFF);
+                    tracing::warn!(chat = item.chat, attempts, %reason, wait_secs = wait.as_secs(), "alert delivery failed; will retry");
+                    Some(wait)
+                }
+            };
+            if next != *doc {
+                if let Err(e) = self.save(&next).await {
+                    tracing::error!(error = %e, "could not record alert delivery; will retry");
+                    return Some(Duration::from_secs(5));
+                }
+                *doc = next;
+            }
+            if let Some(w) = wait {
+                return Some(w);
+            }
+        }
+    }
+
+    /// Run until `shutdown`: evaluate every new screen, check digests each
+    /// half minute, deliver with retries.
+    pub async fn run(
+        self,
+        state: AppState,
+        tz: Tz,
+        sender: Arc<dyn AlertSender>,
+        shutdown: CancellationToken,
+    ) {
+        let mut rx = state.subscribe();
+        let mut last = rx.borrow().clone();
+        let mut retry_at: Option<tokio::time::Instant> = Some(tokio::time::Instant::now());
+        let mut digest_tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            let deliver_at =
+                retry_at.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let current = rx.borrow_and_update().clone();
+                    let advanced = match (&last.screen, &current.screen) {
+                        (Some(a), Some(b)) => b.date > a.date,
+                        (None, Some(_)) => true,
+                        _ => false,
+                    };
+                    if advanced && let Err(e) = self.on_new_screen(&last, &current).await {
+                        tracing::error!(error = %e, "alert evaluation not saved; it runs again with the next screen");
+                    }
+                    last = current;
+                    retry_at = Some(tokio::time::Instant::now());
+                }
+                _ = digest_tick.tick() => {
+                    let snap = state.snapshot();
+                    match self.check_digests(Utc::now(), tz, &snap).await {
+                        Ok(n) if n > 0 => retry_at = Some(tokio::time::Instant::now()),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "digest check not saved"),
+                    }
+                }
+                () = self.inner.wake.notified() => retry_at = Some(tokio::time::Instant::now()),
+                () = tokio::time::sleep_until(deliver_at) => {
+                    retry_at = self.deliver_pass(sender.as_ref()).await.map(|w| tokio::time::Instant::now() + w);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex as StdMutex;
+
+    use super::*;
+    use crate::domain::{DrawdownRow, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+    use crate::state::ScreenState;
+
+    /// Answers from a script, then succeeds; records what was delivered.
+    #[derive(Default)]
+    struct Scripted {
+        script: StdMutex<VecDeque<SendError>>,
+        delivered: StdMutex<Vec<(i64, String)>>,
+    }
+
+    #[async_trait]
+    impl AlertSender for Scripted {
+        async fn send_html(&self, chat: i64, html: &str) -> Result<(), SendError> {
+            if let Some(e) = self.script.lock().unwrap().pop_front() {
+                return Err(e);
+            }
+            self.delivered
+                .lock()
+                .unwrap()
+                .push((chat, html.to_string()));
+            Ok(())
+        }
+    }
+
+    fn snapshot(date: &str, dds: &[(&str, f64)]) -> Snapshot {
+        let date: NaiveDate = date.parse().unwrap();
+        let rows: Vec<DrawdownRow> = dds
+            .iter()
+            .enumerate()
+            .map(|(i, (s, dd))| DrawdownRow {
+                date,
+                symbol: Symbol::parse(s).unwrap(),
+                current_price: 10.0,
+                peak_price: 20.0,
+                peak_date: date,
+                drawdown_pct: *dd,
+                days_since_peak: 1,
+                volume: 1,
+                rank: i as u32 + 1,
+            })
+            .collect();
+        let report = RunReport {
+            date,
+            provider: "sim".into(),
+            simulated: true,
+            outcome: RunOutcome::Published,
+            reason: None,
+            started_at: Utc::now(),
+            finished_at: Utc::now(),
+            symbols: SymbolCounts::default(),
+            skipped: vec![],
+            failed: vec![],
+            recovered: vec![],
+            gave_up: vec![],
+            rejected_bars: vec![],
+            requests: RequestStats::default(),
+            phases_ms: Default::default(),
+            profit: None,
+        };
+        Snapshot {
+            screen: Some(ScreenState::new(date, rows, report)),
+            ..Snapshot::default()
+        }
+    }
+
+    fn render() -> Render {
+        Arc::new(|n: &Notification, _: &Snapshot| {
+            n.fired
+                .iter()
+                .map(|f| f.text.clone())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+
+    async fn service(dir: &std::path::Path) -> AlertService {
+        let store = Store::open(
+            &crate::store::StorageUrl::Local(dir.to_path_buf()),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+        AlertService::load(store, render()).await
+    }
+
+    #[tokio::test]
+    async fn an_outage_delays_delivery_and_nothing_is_lost_or_sent_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path()).await;
+        svc.add(10, crate::alerts::parse_alert("AAA below -30").unwrap())
+            .await
+            .unwrap();
+        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
+        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        assert_eq!(
+            svc.on_new_screen(&Snapshot::default(), &s1).await.unwrap(),
+            0
+        );
+        assert_eq!(svc.on_new_screen(&s1, &s2).await.unwrap(), 1);
+
+        let sender = Scripted::default();
+        sender.script.lock().unwrap().extend([
+            SendError::Failed("down".into()),
+            SendError::RetryAfter(Duration::from_secs(3)),
+        ]);
+        assert_eq!(
+            svc.deliver_pass(&sender).await,
+            Some(Duration::from_secs(2)),
+            "API down: back off"
+        );
+        assert_eq!(
+            svc.deliver_pass(&sender).await,
+            Some(Duration::from_secs(3)),
+            "429: retry_after"
+        );
+        assert_eq!(svc.pending().await, 1, "still queued");
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        assert_eq!(
+            sender.delivered.lock().unwrap().as_slice(),
+            [(10, "AAA fell below -30%: now -35.00% (rank 1)".to_string())]
+        );
+
+        // A restart: the same screen comes again; nothing new is queued or sent.
+        let again = service(dir.path()).await;
+        assert_eq!(again.pending().await, 0);
+        assert_eq!(again.on_new_screen(&s1, &s2).await.unwrap(), 0);
+        assert_eq!(again.deliver_pass(&sender).await, None);
+        assert_eq!(sender.delivered.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn undelivered_messages_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path()).await;
+        svc.add(10, crate::alerts::parse_alert("AAA below -30").unwrap())
+            .await
+            .unwrap();
+        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
+        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        svc.on_new_screen(&Snapshot::default(), &s1).await.unwrap();
+        svc.on_new_screen(&s1, &s2).await.unwrap();
+        drop(svc);
+        let restarted = service(dir.path()).await;
+        assert_eq!(restarted.pending().await, 1);
+        let sender = Scripted::default();
+        assert_eq!(restarted.deliver_pass(&sender).await, None);
+        assert_eq!(sender.delivered.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_chat_that_blocked_the_bot_has_its_rules_paused() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path()).await;
+        svc.add(10, crate::alerts::parse_alert("AAA below -30").unwrap())
+            .await
+            .unwrap();
+        svc.add(20, crate::alerts::parse_alert("AAA below -30").unwrap())
+            .await
+            .unwrap();
+        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
+        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        svc.on_new_screen(&Snapshot::default(), &s1).await.unwrap();
+        svc.on_new_screen(&s1, &s2).await.unwrap();
+        let sender = Scripted::default();
+        sender.script.lock().unwrap().push_back(SendError::Blocked);
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        assert_eq!(
+            sender.delivered.lock().unwrap().len(),
+            1,
+            "the other chat still gets its message"
+        );
+        assert!(svc.rules_of(10).await.iter().all(|r| r.paused));
+        assert!(svc.rules_of(20).await.iter().all(|r| !r.paused));
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_book_is_left_alone_and_refuses_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("alerts")).unwrap();
+        std::fs::write(dir.path().join("alerts/book.json"), b"{not json").unwrap();
+        let svc = service(dir.path()).await;
+        assert!(svc.add(10, RuleKind::Profit).await.is_err());
+        assert_eq!(
+            std::fs::read(dir.path().join("alerts/book.json")).unwrap(),
+            b"{not json"
+        );
+    }
+}
