@@ -40,6 +40,7 @@
 
 pub mod alerts;
 pub mod alpaca;
+pub mod bot;
 pub mod broker;
 pub mod cli;
 pub mod collect;

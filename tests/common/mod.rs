@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake_alpaca;
+pub mod fake_telegram;
 pub mod store_audit;
 
 use std::io::{Read, Write};

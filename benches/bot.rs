@@ -1,0 +1,479 @@
+//! Telegram bot benchmark, end to end over loopback: the real bot
+//! (`dipwatch::bot::run`, teloxide long polling, `Throttle`) against the fake
+//! Bot API of `tests/common/fake_telegram.rs`, over a store holding a year
+//! of simulated data for 1,000 symbols.
+//!
+//! 1. Update-to-reply latency of `/screen` and `/dashboard`: from the moment
+//!    the fake hands the update to the bot's pending `getUpdates` to the
+//!    moment the reply's `sendMessage` arrives, both stamped by the fake.
+//!    Requests are paced inside Telegram's limits (20 chats in turn, one
+//!    request every 350 ms: under 1 message/s and 20/min per chat, 3/s
+//!    overall), after a warm-up.
+//! 2. A burst: 50 chats send `/screen` at once (one `getUpdates` batch);
+//!    the fake enforces Telegram's ~30 messages/s global limit with 429s.
+//!    Reported: time from the batch's release to the last reply, and 429s.
+//! 3. The cost of building the reply text alone (pure functions), per call.
+//! 4. Idle RSS with the bot running and the year of data loaded: a child
+//!    process (this binary, re-executed) that does what `dipwatch run` does
+//!    for the bot (config, store, state loaded, runner, bot polling the
+//!    fake), measured from `/proc` after it answered a few commands and
+//!    idled 5 s. When `src/cli/run.rs` starts the bot and
+//!    `target/release/dipwatch` exists, the real daemon is measured too.
+//!
+//!   cargo bench --bench bot
+//!
+//! Env: `DIPWATCH_BENCH_SYMBOLS` (1000), `DIPWATCH_BENCH_SAMPLES` (200 per
+//! command), `DIPWATCH_BENCH_DAYS` (365 calendar days of data). Run as a
+//! test (`cargo test --benches`), everything is scaled down to a smoke test.
+
+#[path = "../tests/common/fake_telegram.rs"]
+mod fake_telegram;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{Days, Utc};
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+use dipwatch::bot::commands::Command as BotCommand;
+use dipwatch::bot::format::{Params, snapshot_reply};
+use dipwatch::bot::{BotContext, BotOptions};
+use dipwatch::collect::{Collector, Dates};
+use dipwatch::config::AppConfig;
+use dipwatch::metrics::Metrics;
+use dipwatch::runner::{Runner, RunnerParts};
+use dipwatch::state::{AppState, Snapshot};
+use dipwatch::store::Store;
+use fake_telegram::{FakeTelegram, TOKEN};
+
+/// Set in the child process of the RSS measurement.
+const CHILD: &str = "DIPWATCH_BOT_BENCH_CHILD";
+/// Chats of the latency runs, the burst, and the RSS probe.
+const LATENCY_CHATS: std::ops::Range<i64> = 1001..1021;
+const BURST_CHATS: std::ops::Range<i64> = 3001..3051;
+const PROBE_CHAT: i64 = 9001;
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The environment a daemon over `dir` runs with.
+fn daemon_env(dir: &Path) -> Vec<(String, String)> {
+    let allowed: Vec<String> = LATENCY_CHATS
+        .chain(BURST_CHATS)
+        .chain([PROBE_CHAT])
+        .map(|c| c.to_string())
+        .collect();
+    vec![
+        ("DIPWATCH__MARKET__PROVIDER".into(), "sim".into()),
+        (
+            "DIPWATCH__MARKET__UNIVERSE".into(),
+            dir.join("universe.txt").display().to_string(),
+        ),
+        (
+            "DIPWATCH__STORAGE__URL".into(),
+            dir.join("data").display().to_string(),
+        ),
+        (
+            "DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS".into(),
+            allowed.join(","),
+        ),
+        ("DIPWATCH__LOG__LEVEL".into(), "warn".into()),
+    ]
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Resident and peak resident memory of `pid`, MiB, from `/proc`.
+fn rss_mib(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+fn main() {
+    if std::env::var_os(CHILD).is_some() {
+        child();
+        return;
+    }
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing
+    // and expects a quick run.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let symbols = if quick {
+        40
+    } else {
+        env_num("DIPWATCH_BENCH_SYMBOLS", 1000) as usize
+    };
+    let samples = if quick {
+        5
+    } else {
+        env_num("DIPWATCH_BENCH_SAMPLES", 200) as usize
+    };
+    let days = if quick {
+        20
+    } else {
+        env_num("DIPWATCH_BENCH_DAYS", 365)
+    };
+    let burst = if quick { 10 } else { BURST_CHATS.count() };
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tickers: String = (0..symbols).map(|i| format!("B{i:04}\n")).collect();
+    std::fs::write(dir.path().join("universe.txt"), tickers).expect("universe");
+    let env: HashMap<String, String> = daemon_env(dir.path()).into_iter().collect();
+    let config = Arc::new(AppConfig::load_with_env(None, env).expect("config"));
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    // The data: a year of sessions, published date by date.
+    let t0 = Instant::now();
+    let dates = rt.block_on(async {
+        let connected = dipwatch::market::connect(&config).expect("sim");
+        let store = Store::open(&config.storage, &BTreeMap::new())
+            .await
+            .expect("store");
+        let today = Utc::now()
+            .with_timezone(&chrono_tz::America::New_York)
+            .date_naive();
+        let collector = Collector {
+            config: &config,
+            market: connected.market.as_ref(),
+            broker: connected.broker.as_deref(),
+            store: &store,
+        };
+        let reports = collector
+            .run(
+                Dates::Range {
+                    from: today - Days::new(days),
+                    to: today - Days::new(1),
+                },
+                Utc::now(),
+            )
+            .await
+            .expect("collect");
+        reports.len()
+    });
+    println!(
+        "data: {symbols} symbols, {dates} published dates ({days} calendar days), collected in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+
+    let fake = FakeTelegram::start();
+    rt.block_on(async {
+        let connected = dipwatch::market::connect(&config).expect("sim");
+        let store = Store::open(&config.storage, &BTreeMap::new())
+            .await
+            .expect("store");
+        let metrics = Arc::new(Metrics::new());
+        let runner = Runner::new(RunnerParts {
+            config: config.clone(),
+            market: connected.market.clone(),
+            broker: connected.broker.clone(),
+            store,
+            state: AppState::new(Snapshot::default()),
+            metrics: metrics.clone(),
+        });
+        runner.reload_state().await.expect("state");
+        let snap = runner.state().snapshot();
+        let screen = snap.screen.as_ref().expect("screen");
+        println!(
+            "state: screen {} with {} ranked, {} symbols with history, {} positions",
+            screen.date,
+            screen.rows.len(),
+            snap.history.len(),
+            snap.portfolio.as_ref().map_or(0, |p| p.positions.len())
+        );
+
+        // 3. The pure reply builders alone.
+        let params = Params::from_config(&config);
+        let now = Utc::now();
+        let worst = screen.rows[0].symbol.to_string();
+        for (name, cmd) in [
+            ("/screen", BotCommand::Screen(String::new())),
+            ("/screen 50", BotCommand::Screen("50".into())),
+            ("/dashboard", BotCommand::Dashboard),
+            ("/symbol (rank 1)", BotCommand::Symbol(worst)),
+        ] {
+            let n = if quick { 10 } else { 2_000 };
+            let t = Instant::now();
+            let mut bytes = 0;
+            for _ in 0..n {
+                bytes += snapshot_reply(&cmd, &snap, &params, now).map_or(0, |s| s.len());
+            }
+            println!(
+                "format {name:<16} {:>8.1} µs per reply ({} bytes)",
+                t.elapsed().as_secs_f64() * 1e6 / n as f64,
+                bytes / n
+            );
+        }
+
+        let shutdown = CancellationToken::new();
+        let bot = tokio::spawn(dipwatch::bot::run_with(
+            BotContext {
+                config: config.clone(),
+                runner: runner.clone(),
+                broker: connected.broker.clone(),
+                metrics,
+            },
+            SecretString::from(TOKEN),
+            Some(fake.url()),
+            BotOptions::default(),
+            shutdown.clone(),
+        ));
+
+        // 1. Latency, paced inside Telegram's limits.
+        let chats: Vec<i64> = LATENCY_CHATS.collect();
+        let pace = Duration::from_millis(350);
+        for command in ["/screen", "/dashboard"] {
+            let mut lat = Vec::new();
+            let mut end_to_end = Vec::new();
+            for i in 0..(samples + 5) {
+                let chat = chats[i % chats.len()];
+                let before = fake.sent_to(chat).len();
+                let id = fake.push_text(chat, command);
+                let sent = fake.replies(chat, before + 1, Duration::from_secs(30)).await;
+                let reply = &sent[before];
+                assert!(reply.refused.is_none(), "{:?}", reply.refused);
+                assert_eq!(sent.len(), before + 1, "one message per reply");
+                let released = fake.released_at(id).expect("released");
+                let pushed = fake.pushed_at(id).expect("pushed");
+                if i >= 5 {
+                    lat.push(reply.at.duration_since(released));
+                    end_to_end.push(reply.at.duration_since(pushed));
+                }
+                tokio::time::sleep(pace).await;
+            }
+            lat.sort();
+            end_to_end.sort();
+            println!(
+                "latency {command:<11} n={:<4} p50 {}  p90 {}  p99 {}  max {}   (queued->reply p50 {} p99 {})",
+                lat.len(),
+                ms(percentile(&lat, 50.0)),
+                ms(percentile(&lat, 90.0)),
+                ms(percentile(&lat, 99.0)),
+                ms(*lat.last().unwrap_or(&Duration::ZERO)),
+                ms(percentile(&end_to_end, 50.0)),
+                ms(percentile(&end_to_end, 99.0)),
+            );
+        }
+
+        // 2. A burst of `burst` chats at once, under a 30/s global limit.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        fake.limit_sends_per_sec(30);
+        let limited_before = fake.rate_limited();
+        let batch: Vec<(i64, String)> = BURST_CHATS
+            .take(burst)
+            .map(|c| (c, "/screen".to_string()))
+            .collect();
+        let ids = fake.push_many(&batch);
+        let all = fake
+            .wait_until(Duration::from_secs(60), |s| {
+                batch
+                    .iter()
+                    .all(|(c, _)| s.iter().any(|x| x.chat_id == *c && x.refused.is_none()))
+            })
+            .await
+            .expect("every chat answered");
+        let released = ids
+            .iter()
+            .filter_map(|id| fake.released_at(*id))
+            .min()
+            .expect("released");
+        let replies: Vec<Instant> = all
+            .iter()
+            .filter(|x| BURST_CHATS.contains(&x.chat_id) && x.refused.is_none())
+            .map(|x| x.at)
+            .collect();
+        let last = replies.iter().max().expect("replies");
+        let in_first_second = replies
+            .iter()
+            .filter(|t| t.duration_since(released) < Duration::from_secs(1))
+            .count();
+        println!(
+            "burst   {burst} chats at once: last reply after {}, {} answered in the first second, {} x 429",
+            ms(last.duration_since(released)),
+            in_first_second,
+            fake.rate_limited() - limited_before
+        );
+        shutdown.cancel();
+        let _ = bot.await;
+    });
+    drop(fake);
+
+    // 4. Idle RSS.
+    rss_of_child(dir.path(), quick);
+    rss_of_daemon(dir.path(), quick);
+}
+
+/// How a measured process is asked to stop.
+#[derive(Clone, Copy)]
+enum Stop {
+    /// Close its stdin (the bench child).
+    Stdin,
+    /// SIGTERM (`dipwatch run`).
+    Term,
+}
+
+/// Start `cmd` against a fresh fake, make it answer a few commands, let it
+/// idle, read its memory, stop it.
+fn measure(label: &str, mut cmd: Command, stop: Stop, quick: bool) {
+    let fake = FakeTelegram::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    cmd.env("TELOXIDE_TOKEN", TOKEN)
+        .env("TELOXIDE_API_URL", fake.url().as_str())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("spawn");
+    let pid = child.id();
+    rt.block_on(async {
+        for (i, text) in ["/help", "/dashboard", "/screen 50", "/stats"]
+            .iter()
+            .enumerate()
+        {
+            fake.push_text(PROBE_CHAT, text);
+            fake.replies(PROBE_CHAT, i + 1, Duration::from_secs(60))
+                .await;
+        }
+        tokio::time::sleep(Duration::from_secs(if quick { 1 } else { 5 })).await;
+    });
+    match rss_mib(pid) {
+        Some((rss, hwm)) => {
+            println!("rss     {label}: {rss:.1} MiB resident when idle (peak {hwm:.1} MiB)")
+        }
+        None => println!("rss     {label}: /proc not available"),
+    }
+    match stop {
+        Stop::Stdin => drop(child.stdin.take()),
+        // SAFETY: kill(2) on our own child's pid; no memory is touched.
+        Stop::Term => unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGTERM);
+        },
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn rss_of_child(dir: &Path, quick: bool) {
+    let mut cmd = Command::new(std::env::current_exe().expect("exe"));
+    cmd.env(CHILD, "1").envs(daemon_env(dir));
+    measure(
+        "bot + state (this bench's child process)",
+        cmd,
+        Stop::Stdin,
+        quick,
+    );
+}
+
+/// The real daemon, once `dipwatch run` starts the bot.
+fn rss_of_daemon(dir: &Path, quick: bool) {
+    let run_rs = include_str!("../src/cli/run.rs");
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/dipwatch");
+    if !run_rs.contains("bot::run") {
+        println!("rss     dipwatch run: not measured (src/cli/run.rs does not start the bot yet)");
+        return;
+    }
+    if !bin.exists() {
+        println!("rss     dipwatch run: not measured (build it first: cargo build --release)");
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let mut cmd = Command::new(bin);
+    cmd.arg("run")
+        .current_dir(dir)
+        .envs(daemon_env(dir))
+        .env("DIPWATCH__HTTP__LISTEN", format!("127.0.0.1:{port}"));
+    measure("dipwatch run (release)", cmd, Stop::Term, quick);
+}
+
+/// The child: what `dipwatch run` does for the bot, then wait for stdin
+/// to close.
+fn child() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let config = Arc::new(AppConfig::load(None).expect("config"));
+        dipwatch::telemetry::init(&config.settings.log);
+        let connected = dipwatch::market::connect(&config).expect("market");
+        let store = Store::open(&config.storage, &BTreeMap::new())
+            .await
+            .expect("store");
+        let metrics = Arc::new(Metrics::new());
+        let runner = Runner::new(RunnerParts {
+            config: config.clone(),
+            market: connected.market.clone(),
+            broker: connected.broker.clone(),
+            store,
+            state: AppState::new(Snapshot::default()),
+            metrics: metrics.clone(),
+        });
+        runner.reload_state().await.expect("state");
+        let token = config
+            .secrets
+            .telegram_token
+            .as_ref()
+            .expect("TELOXIDE_TOKEN")
+            .value
+            .clone();
+        let api_url = dipwatch::bot::api_url_from_env().expect("TELOXIDE_API_URL");
+        let shutdown = CancellationToken::new();
+        let bot = tokio::spawn(dipwatch::bot::run(
+            BotContext {
+                config: config.clone(),
+                runner,
+                broker: connected.broker.clone(),
+                metrics,
+            },
+            token,
+            api_url,
+            shutdown.clone(),
+        ));
+        tokio::task::spawn_blocking(|| {
+            let stdin = std::io::stdin();
+            for _ in stdin.lock().lines() {}
+        })
+        .await
+        .ok();
+        shutdown.cancel();
+        let _ = bot.await;
+    });
+}

@@ -1,0 +1,144 @@
+//! Who may talk to the bot: `telegram.allowed_chat_ids` may read,
+//! `telegram.admin_chat_ids` may also start collections (and read). An
+//! empty list refuses everyone. Refused chats get one short refusal per
+//! [`RefusalGate`] window, so a stranger flooding the bot cannot spend the
+//! send budget the allowed users need.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::config::TelegramSettings;
+
+/// What a chat may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Not on either list: gets a refusal and no data.
+    Refused,
+    /// On `allowed_chat_ids`: every read command.
+    Reader,
+    /// On `admin_chat_ids`: reads and `/trigger`.
+    Admin,
+}
+
+/// The allow-lists, as sets.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    readers: HashSet<i64>,
+    admins: HashSet<i64>,
+}
+
+impl Access {
+    /// From `[telegram]`.
+    pub fn from_settings(t: &TelegramSettings) -> Self {
+        Self {
+            readers: t.allowed_chat_ids.iter().copied().collect(),
+            admins: t.admin_chat_ids.iter().copied().collect(),
+        }
+    }
+
+    /// The role of `chat_id`. Admins read too.
+    pub fn role(&self, chat_id: i64) -> Role {
+        if self.admins.contains(&chat_id) {
+            Role::Admin
+        } else if self.readers.contains(&chat_id) {
+            Role::Reader
+        } else {
+            Role::Refused
+        }
+    }
+
+    /// True when nobody may use the bot.
+    pub fn refuses_everyone(&self) -> bool {
+        self.readers.is_empty() && self.admins.is_empty()
+    }
+
+    /// How many chats may read (admins included) and how many are admins.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.readers.union(&self.admins).count(), self.admins.len())
+    }
+}
+
+/// Chats refused recently, so each gets one refusal per window.
+#[derive(Debug)]
+pub struct RefusalGate {
+    window: Duration,
+    last: Mutex<HashMap<i64, Instant>>,
+}
+
+/// Refused chats remembered at most; older entries are dropped first.
+const MAX_REMEMBERED: usize = 10_000;
+
+impl RefusalGate {
+    /// One refusal per chat per `window`.
+    pub fn new(window: Duration) -> Self {
+        Self {
+            window,
+            last: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `chat_id` should be told it is refused now (true at most
+    /// once per window per chat).
+    pub fn should_reply(&self, chat_id: i64, now: Instant) -> bool {
+        let Ok(mut last) = self.last.lock() else {
+            return true;
+        };
+        if let Some(t) = last.get(&chat_id)
+            && now.saturating_duration_since(*t) < self.window
+        {
+            return false;
+        }
+        if last.len() >= MAX_REMEMBERED {
+            let window = self.window;
+            last.retain(|_, t| now.saturating_duration_since(*t) < window);
+            if last.len() >= MAX_REMEMBERED {
+                last.clear();
+            }
+        }
+        last.insert(chat_id, now);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(allowed: &[i64], admins: &[i64]) -> TelegramSettings {
+        TelegramSettings {
+            enabled: true,
+            allowed_chat_ids: allowed.to_vec(),
+            admin_chat_ids: admins.to_vec(),
+        }
+    }
+
+    #[test]
+    fn roles_follow_the_lists_and_admins_read() {
+        let a = Access::from_settings(&settings(&[1, 2], &[2, 3]));
+        assert_eq!(a.role(1), Role::Reader);
+        assert_eq!(a.role(2), Role::Admin);
+        assert_eq!(a.role(3), Role::Admin);
+        assert_eq!(a.role(4), Role::Refused);
+        assert_eq!(a.counts(), (3, 2));
+        assert!(!a.refuses_everyone());
+    }
+
+    #[test]
+    fn empty_lists_refuse_everyone() {
+        let a = Access::from_settings(&settings(&[], &[]));
+        assert!(a.refuses_everyone());
+        assert_eq!(a.role(0), Role::Refused);
+        assert_eq!(a.role(123), Role::Refused);
+    }
+
+    #[test]
+    fn one_refusal_per_window() {
+        let gate = RefusalGate::new(Duration::from_secs(60));
+        let t0 = Instant::now();
+        assert!(gate.should_reply(9, t0));
+        assert!(!gate.should_reply(9, t0 + Duration::from_secs(59)));
+        assert!(gate.should_reply(8, t0 + Duration::from_secs(1)));
+        assert!(gate.should_reply(9, t0 + Duration::from_secs(61)));
+    }
+}

@@ -1,0 +1,287 @@
+//! The dptree handler tree and its endpoints. Every message is first given
+//! a [`Role`] (refused chats stop there, with a refusal), then read as an
+//! [`Input`]; commands go to their endpoint, anything else gets a pointer
+//! to `/help`. Endpoints take their dependencies by injection (the bot, the
+//! message, the parsed command, the [`Shared`] context).
+//!
+//! Endpoints never return an error to the dispatcher: a failure or a panic
+//! while answering is logged with the command and chat id and the user
+//! gets a short apology, so one bad update cannot stop a chat's worker.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::FutureExt;
+use teloxide::RequestError;
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+use teloxide::types::Me;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::BotContext;
+use super::access::{Access, RefusalGate, Role};
+use super::account::AccountCache;
+use super::commands::{Command, Input, parse_download, parse_input};
+use super::download::{MAX_DOCUMENT_BYTES, build_csv};
+use super::format::{self, Params};
+use super::send::{self, TgBot};
+use crate::collect::Dates;
+use crate::runner::Trigger;
+use crate::state::RunSource;
+use crate::store::StoreError;
+
+/// What every endpoint shares.
+pub(crate) struct Shared {
+    /// Config, runner (state, store, trigger), broker, metrics.
+    pub ctx: BotContext,
+    /// Settings replies mention.
+    pub params: Params,
+    /// The allow-lists.
+    pub access: Access,
+    /// One refusal per chat per window.
+    pub refusals: RefusalGate,
+    /// The cached live account.
+    pub account: AccountCache,
+    /// The daemon's shutdown, for tasks that outlive an update.
+    pub shutdown: CancellationToken,
+}
+
+/// Why answering an update failed (logged, never shown to the user).
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    /// A Bot API request failed.
+    #[error("Bot API: {0}")]
+    Telegram(#[from] RequestError),
+    /// Reading the store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The handler tree.
+pub(crate) fn schema() -> UpdateHandler<BotError> {
+    let commands = dptree::filter_map(|input: Input| match input {
+        Input::Command(c) => Some(c),
+        _ => None,
+    })
+    .branch(
+        dptree::case![Command::Trigger]
+            .filter(|role: Role| role == Role::Admin)
+            .endpoint(trigger),
+    )
+    .branch(dptree::case![Command::Trigger].endpoint(not_admin))
+    .branch(dptree::endpoint(command));
+
+    Update::filter_message()
+        .map(|msg: Message, shared: Arc<Shared>| shared.access.role(msg.chat.id.0))
+        .branch(dptree::filter(|role: Role| role == Role::Refused).endpoint(refuse))
+        .map(|msg: Message, me: Me| {
+            parse_input(msg.text(), me.user.username.as_deref().unwrap_or_default())
+        })
+        .branch(dptree::filter(|input: Input| input == Input::OtherBot).endpoint(other_bot))
+        .branch(commands)
+        .branch(dptree::endpoint(other_input))
+}
+
+/// Run an endpoint's body: errors and panics become a logged error and an
+/// apology; the update is counted in the metrics either way.
+async fn guarded<F>(bot: &TgBot, chat: ChatId, name: &'static str, shared: &Shared, body: F)
+where
+    F: Future<Output = Result<(), BotError>>,
+{
+    let t0 = Instant::now();
+    let span = tracing::info_span!("bot_update", command = name, chat_id = chat.0);
+    async {
+        let failed = match AssertUnwindSafe(body).catch_unwind().await {
+            Ok(Ok(())) => false,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "answering an update failed");
+                true
+            }
+            Err(_) => {
+                tracing::error!("answering an update panicked");
+                true
+            }
+        };
+        if failed && let Err(e) = send::html(bot, chat, &format::apology()).await {
+            tracing::warn!(error = %e, "could not send the apology either");
+        }
+        let elapsed = t0.elapsed();
+        shared.ctx.metrics.bot_update(name, elapsed);
+        tracing::debug!(ms = elapsed.as_secs_f64() * 1e3, "answered");
+    }
+    .instrument(span)
+    .await;
+}
+
+/// A chat that is on neither list: one short refusal per window, no data.
+async fn refuse(bot: TgBot, msg: Message, shared: Arc<Shared>) -> Result<(), BotError> {
+    let chat = msg.chat.id;
+    if shared.refusals.should_reply(chat.0, Instant::now()) {
+        // The chat id only: never the message text.
+        tracing::warn!(
+            chat_id = chat.0,
+            "refused a chat that is not on telegram.allowed_chat_ids"
+        );
+        guarded(&bot, chat, "refused", &shared, async {
+            send::html(&bot, chat, &format::refusal(chat.0)).await?;
+            Ok(())
+        })
+        .await;
+    } else {
+        tracing::debug!(
+            chat_id = chat.0,
+            "refused again; no reply within the window"
+        );
+        shared.ctx.metrics.bot_update("refused", Duration::ZERO);
+    }
+    Ok(())
+}
+
+/// A command for another bot in a group: not ours to answer.
+async fn other_bot(shared: Arc<Shared>) -> Result<(), BotError> {
+    shared.ctx.metrics.bot_update("other_bot", Duration::ZERO);
+    Ok(())
+}
+
+/// Unknown commands and plain text: a pointer to `/help` (in private
+/// chats only for plain text, so an allowed group is not answered at
+/// every message).
+async fn other_input(
+    bot: TgBot,
+    msg: Message,
+    input: Input,
+    shared: Arc<Shared>,
+) -> Result<(), BotError> {
+    let chat = msg.chat.id;
+    match input {
+        Input::Unknown => {
+            guarded(&bot, chat, "unknown", &shared, async {
+                send::html(&bot, chat, &format::unknown_command()).await?;
+                Ok(())
+            })
+            .await;
+        }
+        _ if msg.chat.is_private() => {
+            guarded(&bot, chat, "text", &shared, async {
+                send::html(&bot, chat, &format::plain_text()).await?;
+                Ok(())
+            })
+            .await;
+        }
+        _ => shared.ctx.metrics.bot_update("text", Duration::ZERO),
+    }
+    Ok(())
+}
+
+/// Every command but `/trigger`.
+async fn command(
+    bot: TgBot,
+    msg: Message,
+    cmd: Command,
+    shared: Arc<Shared>,
+) -> Result<(), BotError> {
+    let chat = msg.chat.id;
+    guarded(
+        &bot,
+        chat,
+        cmd.name(),
+        &shared,
+        answer(&bot, chat, &cmd, &shared),
+    )
+    .await;
+    Ok(())
+}
+
+async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Result<(), BotError> {
+    let snap = shared.ctx.runner.state().snapshot();
+    let now = Utc::now();
+    if let Some(text) = format::snapshot_reply(cmd, &snap, &shared.params, now) {
+        send::html(bot, chat, &text).await?;
+        return Ok(());
+    }
+    match cmd {
+        Command::Account => {
+            let as_of = snap.screen.as_ref().map_or_else(
+                || {
+                    now.with_timezone(&chrono_tz::America::New_York)
+                        .date_naive()
+                },
+                |s| s.date,
+            );
+            let fallback = snap.portfolio.as_ref().map(|p| (p.date, &p.account));
+            let view = shared.account.get(as_of, fallback).await;
+            send::html(bot, chat, &format::account(&view, snap.simulated)).await?;
+        }
+        Command::Download(arg) => {
+            let Ok(args) = parse_download(arg) else {
+                send::html(bot, chat, &format::download_usage()).await?;
+                return Ok(());
+            };
+            let store = shared.ctx.runner.store();
+            match build_csv(store, args.dataset, args.days, MAX_DOCUMENT_BYTES).await? {
+                None => {
+                    send::html(bot, chat, &format::download_empty(&args)).await?;
+                }
+                Some(csv) => {
+                    let caption = format::download_caption(&csv, &args);
+                    let name = format::download_filename(&csv);
+                    send::csv(bot, chat, name, csv.bytes, &caption).await?;
+                }
+            }
+        }
+        // Answered from the snapshot above, or by their own endpoints.
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `/trigger` from an admin: start a run, answer at once, and again with
+/// the run's summary when it ends.
+async fn trigger(bot: TgBot, msg: Message, shared: Arc<Shared>) -> Result<(), BotError> {
+    let chat = msg.chat.id;
+    guarded(&bot, chat, "trigger", &shared, async {
+        match shared.ctx.runner.trigger(RunSource::Manual, Dates::Latest) {
+            Trigger::Started(done) => {
+                tracing::info!(chat_id = chat.0, "collection started from Telegram");
+                send::html(&bot, chat, &format::trigger_started()).await?;
+                let bot = bot.clone();
+                let shutdown = shared.shutdown.clone();
+                tokio::spawn(async move {
+                    let run = tokio::select! {
+                        run = done => run.ok(),
+                        () = shutdown.cancelled() => return,
+                    };
+                    let text = format::trigger_finished(run.as_ref());
+                    if let Err(e) = send::html(&bot, chat, &text).await {
+                        tracing::warn!(chat_id = chat.0, error = %e, "could not send the run summary");
+                    }
+                });
+            }
+            Trigger::AlreadyRunning(running) => {
+                send::html(&bot, chat, &format::trigger_busy(running)).await?;
+            }
+        }
+        Ok(())
+    })
+    .await;
+    Ok(())
+}
+
+/// `/trigger` from a chat that may only read.
+async fn not_admin(bot: TgBot, msg: Message, shared: Arc<Shared>) -> Result<(), BotError> {
+    let chat = msg.chat.id;
+    tracing::info!(
+        chat_id = chat.0,
+        "refused /trigger from a chat that is not an admin"
+    );
+    guarded(&bot, chat, "trigger", &shared, async {
+        send::html(&bot, chat, &format::admin_only(chat.0)).await?;
+        Ok(())
+    })
+    .await;
+    Ok(())
+}

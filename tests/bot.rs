@@ -1,0 +1,1113 @@
+//! The Telegram bot end to end: the real dispatcher with real long polling
+//! (`dipwatch::bot::run_with`) against a loopback fake of the Bot API,
+//! over a store filled by real collection runs on the simulated market.
+//!
+//! Nothing here is timed: waits are generous upper bounds for a hang, and
+//! the speed figures live in `benches/bot.rs`.
+
+#[path = "common/fake_telegram.rs"]
+mod fake_telegram;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{Days, NaiveDate, Utc};
+use rand::{Rng, SeedableRng};
+use secrecy::SecretString;
+use teloxide::adaptors::throttle::Limits;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use dipwatch::bot::{BotContext, BotOptions};
+use dipwatch::collect::Dates;
+use dipwatch::config::AppConfig;
+use dipwatch::domain::{Position, Symbol, profit_check};
+use dipwatch::market::sim::SimMarket;
+use dipwatch::market::{BarsAnswer, MarketData, MarketError, Session};
+use dipwatch::metrics::Metrics;
+use dipwatch::runner::{Runner, RunnerParts, Trigger};
+use dipwatch::state::{AppState, PortfolioState, RunSource, Snapshot};
+use dipwatch::store::{Dataset, Store};
+use fake_telegram::{FakeTelegram, Fault, Sent, TOKEN, check_html};
+use rust_decimal::Decimal;
+
+/// Chats on `telegram.allowed_chat_ids`.
+const READERS: std::ops::Range<i64> = 1001..1041;
+/// An allowed group chat.
+const GROUP: i64 = -100_500;
+/// Chats on `telegram.admin_chat_ids`.
+const ADMIN: i64 = 2001;
+const ADMIN2: i64 = 2002;
+/// A chat on neither list.
+const STRANGER: i64 = 6666;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+const TICKERS: [&str; 24] = [
+    "AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "BF.B", "BRK.B", "JPM", "XOM", "PFE", "INTC",
+    "WBA", "PARA", "DG", "EL", "CVS", "TGT", "MRNA", "SAM", "ALSN", "KO", "PEP", "WMT",
+];
+
+// ---------------------------------------------------------------- logs
+
+/// Everything logged by this test binary (all tests), captured at TRACE,
+/// teloxide's `log` records and reqwest/hyper included.
+fn logs() -> &'static Mutex<Vec<u8>> {
+    static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf: &'static Mutex<Vec<u8>> = Box::leak(Box::new(Mutex::new(Vec::new())));
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Capture(buf))
+            .try_init();
+        buf
+    })
+}
+
+struct Capture(&'static Mutex<Vec<u8>>);
+
+impl Write for Capture {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn captured() -> String {
+    String::from_utf8_lossy(&logs().lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+// ---------------------------------------------------------------- harness
+
+/// The simulated market, optionally held at a gate so a run stays "in
+/// progress" until the test lets it finish (no other behaviour changes).
+struct GatedMarket {
+    sim: SimMarket,
+    gate: Option<Arc<Semaphore>>,
+}
+
+#[async_trait]
+impl MarketData for GatedMarket {
+    fn provider(&self) -> &'static str {
+        self.sim.provider()
+    }
+    fn is_simulated(&self) -> bool {
+        true
+    }
+    async fn sessions(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Session>, MarketError> {
+        self.sim.sessions(from, to).await
+    }
+    async fn daily_bars(
+        &self,
+        symbols: &[Symbol],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BarsAnswer, MarketError> {
+        if let Some(gate) = &self.gate {
+            let _ = gate.acquire().await.map(|p| p.forget());
+        }
+        self.sim.daily_bars(symbols, from, to).await
+    }
+}
+
+struct Harness {
+    fake: FakeTelegram,
+    runner: Runner,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    bot: Option<tokio::task::JoinHandle<()>>,
+    gate: Arc<Semaphore>,
+    _dir: tempfile::TempDir,
+}
+
+/// Something done to the fake before the bot starts.
+type Prepare = Box<dyn FnOnce(&FakeTelegram)>;
+
+#[derive(Default)]
+struct Setup {
+    /// Hold collection runs started by `/trigger` until released.
+    gated: bool,
+    /// Send limits (default: Telegram's).
+    limits: Option<Limits>,
+    /// Prepare the fake before the bot starts.
+    before: Option<Prepare>,
+    /// Do not collect anything first (an empty store).
+    empty_store: bool,
+    /// Empty `allowed_chat_ids` and `admin_chat_ids` (the default config).
+    nobody_allowed: bool,
+}
+
+fn options(limits: Option<Limits>) -> BotOptions {
+    BotOptions {
+        poll_timeout: Duration::from_secs(5),
+        backoff_base: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(400),
+        limits: limits.unwrap_or_default(),
+        ..BotOptions::default()
+    }
+}
+
+fn config(dir: &std::path::Path) -> AppConfig {
+    config_with(dir, true)
+}
+
+fn config_with(dir: &std::path::Path, lists: bool) -> AppConfig {
+    let universe = dir.join("universe.txt");
+    std::fs::write(&universe, TICKERS.join("\n")).unwrap();
+    let readers: Vec<String> = READERS.chain([GROUP]).map(|c| c.to_string()).collect();
+    let mut env: std::collections::HashMap<String, String> = [
+        ("DIPWATCH__MARKET__PROVIDER", "sim".to_string()),
+        ("DIPWATCH__MARKET__UNIVERSE", universe.display().to_string()),
+        (
+            "DIPWATCH__STORAGE__URL",
+            dir.join("data").display().to_string(),
+        ),
+        ("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", readers.join(",")),
+        (
+            "DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS",
+            format!("{ADMIN},{ADMIN2}"),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    if !lists {
+        env.retain(|k, _| !k.starts_with("DIPWATCH__TELEGRAM__"));
+    }
+    AppConfig::load_with_env(None, env).expect("config")
+}
+
+/// Ten sessions ending yesterday (New York).
+fn recent_range() -> Dates {
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    Dates::Range {
+        from: today - Days::new(15),
+        to: today - Days::new(1),
+    }
+}
+
+async fn start(setup: Setup) -> Harness {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let config = Arc::new(config_with(dir.path(), !setup.nobody_allowed));
+    let sim = SimMarket::new(config.universe.clone());
+    let broker = Arc::new(SimMarket::new(config.universe.clone()));
+    let gate = Arc::new(Semaphore::new(if setup.gated { 0 } else { 1_000_000 }));
+    let market = Arc::new(GatedMarket {
+        sim,
+        gate: Some(gate.clone()),
+    });
+    let store = Store::open(&config.storage, &BTreeMap::new())
+        .await
+        .expect("store");
+    let metrics = Arc::new(Metrics::new());
+    let runner = Runner::new(RunnerParts {
+        config: config.clone(),
+        market,
+        broker: Some(broker.clone()),
+        store,
+        state: AppState::new(Snapshot::default()),
+        metrics: metrics.clone(),
+    });
+    if !setup.empty_store {
+        // Fill the store through a real run (the gate opened for it).
+        gate.add_permits(1);
+        match runner.trigger(RunSource::CatchUp, recent_range()) {
+            Trigger::Started(done) => {
+                done.await.expect("collection");
+            }
+            Trigger::AlreadyRunning(_) => unreachable!(),
+        }
+    }
+    runner.reload_state().await.expect("state");
+    let fake = FakeTelegram::start();
+    if let Some(before) = setup.before {
+        before(&fake);
+    }
+    let shutdown = CancellationToken::new();
+    let ctx = BotContext {
+        config,
+        runner: runner.clone(),
+        broker: Some(broker),
+        metrics: metrics.clone(),
+    };
+    let bot = tokio::spawn(dipwatch::bot::run_with(
+        ctx,
+        SecretString::from(TOKEN),
+        Some(fake.url()),
+        options(setup.limits),
+        shutdown.clone(),
+    ));
+    Harness {
+        fake,
+        runner,
+        metrics,
+        shutdown,
+        bot: Some(bot),
+        gate,
+        _dir: dir,
+    }
+}
+
+impl Harness {
+    /// Send `text` from `chat` and wait for `n` replies to it.
+    async fn ask(&self, chat: i64, text: &str, n: usize) -> Vec<Sent> {
+        let before = self.fake.sent_to(chat).len();
+        self.fake.push_text(chat, text);
+        let got = self
+            .fake
+            .wait_until(WAIT, |s| {
+                s.iter().filter(|x| x.chat_id == chat).count() >= before + n
+            })
+            .await;
+        if got.is_err() {
+            let logs = captured();
+            let tail: Vec<&str> = logs.lines().rev().take(60).collect();
+            panic!(
+                "chat {chat}: no reply to {text:?}; calls: {:?}\nlast log lines:\n{}",
+                self.fake
+                    .calls()
+                    .iter()
+                    .map(|c| (&c.method, c.status))
+                    .collect::<Vec<_>>(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        self.fake.sent_to(chat)[before..].to_vec()
+    }
+
+    /// Stop the bot and wait for it (a hang fails the test).
+    async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(bot) = self.bot.take() {
+            tokio::time::timeout(WAIT, bot)
+                .await
+                .expect("the bot stops on shutdown")
+                .expect("the bot task did not panic");
+        }
+    }
+
+    fn still_running(&self) -> bool {
+        self.bot.as_ref().is_some_and(|b| !b.is_finished())
+    }
+}
+
+/// Every send so far was accepted by the fake (valid HTML, size, chat).
+fn assert_all_accepted(sent: &[Sent]) {
+    for s in sent {
+        assert!(
+            s.refused.is_none(),
+            "refused send to {}: {:?}\n{}",
+            s.chat_id,
+            s.refused,
+            s.text
+        );
+        assert_eq!(s.parse_mode.as_deref(), Some("HTML"), "{}", s.text);
+    }
+}
+
+fn one_text(replies: &[Sent]) -> &str {
+    assert_eq!(replies.len(), 1, "{replies:#?}");
+    &replies[0].text
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_answers_an_allowed_chat() {
+    let mut h = start(Setup {
+        gated: true,
+        before: Some(Box::new(|f: &FakeTelegram| {
+            f.set_webhook("https://example.invalid/hook")
+        })),
+        ..Setup::default()
+    })
+    .await;
+    let mut chats = READERS;
+    let mut next = || chats.next().unwrap();
+
+    // Each command from its own chat, so Telegram's one-message-a-second
+    // per chat does not serialise the test.
+    let (c_start, c_help, c_dash, c_daily, c_screen, c_symbol, c_port, c_mon, c_acct, c_stats) = (
+        next(),
+        next(),
+        next(),
+        next(),
+        next(),
+        next(),
+        next(),
+        next(),
+        next(),
+        next(),
+    );
+    let (c_dl, c_dl_bars) = (next(), next());
+    let (start, help, dash, daily, screen, symbol, port, monitor, account, stats, dl, dl_bars) = tokio::join!(
+        h.ask(c_start, "/start", 1),
+        h.ask(c_help, "/help", 1),
+        h.ask(c_dash, "/dashboard", 1),
+        h.ask(c_daily, "/daily", 1),
+        h.ask(c_screen, "/screen 5", 1),
+        h.ask(c_symbol, "/symbol bf.b", 1),
+        h.ask(c_port, "/portfolio", 1),
+        h.ask(c_mon, "/monitor", 1),
+        h.ask(c_acct, "/account", 1),
+        h.ask(c_stats, "/stats", 1),
+        h.ask(c_dl, "/download", 1),
+        h.ask(c_dl_bars, "/download bars 3", 1),
+    );
+    let snap = h.runner.state().snapshot();
+    let screen_state = snap.screen.as_ref().expect("a published screen");
+
+    let start = one_text(&start);
+    assert!(start.contains("<b>Strategy</b>"), "{start}");
+    assert!(
+        start.contains(&format!("screen of {}", screen_state.date)),
+        "{start}"
+    );
+    let help = one_text(&help);
+    for c in [
+        "/dashboard",
+        "/daily",
+        "/screen [N]",
+        "/symbol TICKER",
+        "/portfolio",
+        "/monitor",
+        "/account",
+        "/stats",
+        "/download",
+        "/trigger",
+    ] {
+        assert!(help.contains(c), "{c} missing from /help: {help}");
+    }
+
+    let dash = one_text(&dash);
+    assert!(
+        dash.starts_with("<i>[SIMULATED PRICES, not market data]</i>"),
+        "{dash}"
+    );
+    for part in [
+        "<b>Account</b>",
+        "<b>Portfolio</b>",
+        "<b>Profit target</b>",
+        "<b>Top 10 candidates</b>",
+    ] {
+        assert!(dash.contains(part), "{part} missing: {dash}");
+    }
+    assert_eq!(one_text(&daily), dash, "/daily is /dashboard");
+
+    let screen = one_text(&screen);
+    assert!(
+        screen.contains(&format!("screen {}", screen_state.date)),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("Top 5 of {}", screen_state.rows.len())),
+        "{screen}"
+    );
+    let first = &screen_state.rows[0];
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.trim_start().starts_with(&format!("1  {} ", first.symbol))),
+        "rank 1 is {}: {screen}",
+        first.symbol
+    );
+    let table_rows = screen
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .count();
+    assert_eq!(table_rows, 5, "{screen}");
+
+    let symbol = one_text(&symbol);
+    let row = screen_state
+        .row(&Symbol::parse("BF.B").unwrap())
+        .expect("BF.B ranked");
+    assert!(
+        symbol.contains(&format!("<b>BF.B</b> · screen {}", screen_state.date)),
+        "{symbol}"
+    );
+    assert!(
+        symbol.contains(&format!("Rank <b>{}</b>", row.rank)),
+        "{symbol}"
+    );
+    assert!(symbol.contains("<b>History</b>"), "{symbol}");
+
+    let port = one_text(&port);
+    let portfolio = snap.portfolio.as_ref().expect("a portfolio snapshot");
+    assert!(
+        port.contains(&format!("{} position", portfolio.positions.len())),
+        "{port}"
+    );
+    assert!(one_text(&monitor).contains("Take profit when the best 5 positions average"));
+    assert!(
+        one_text(&account).contains("<b>Account</b> · live"),
+        "{account:?}"
+    );
+    let stats = one_text(&stats);
+    assert!(
+        stats.contains("<b>Data health</b> · provider sim"),
+        "{stats}"
+    );
+    assert!(
+        stats.contains("<b>Last run</b> (since start): the start-up catch-up"),
+        "{stats}"
+    );
+
+    // Downloads: one CSV document with one header, from the store.
+    assert_eq!(dl[0].method, "sendDocument");
+    let (name, bytes) = dl[0].document.clone().expect("a document");
+    assert_eq!(name, format!("drawdowns_{}.csv", screen_state.date));
+    let csv = String::from_utf8(bytes).unwrap();
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        Dataset::Drawdowns.columns().join(",")
+    );
+    assert_eq!(csv.lines().count(), screen_state.rows.len() + 1);
+    let (name, bytes) = dl_bars[0].document.clone().expect("a document");
+    assert!(
+        name.starts_with("bars_") && name.ends_with(".csv"),
+        "{name}"
+    );
+    let csv = String::from_utf8(bytes).unwrap();
+    let header = Dataset::Bars.columns().join(",");
+    assert_eq!(
+        csv.lines().filter(|l| *l == header).count(),
+        1,
+        "one header"
+    );
+    let dates: std::collections::BTreeSet<&str> = csv.lines().skip(1).map(|l| &l[..10]).collect();
+    assert_eq!(dates.len(), 3, "three dates: {dates:?}");
+    assert!(dl_bars[0].text.contains("3 dates"), "{}", dl_bars[0].text);
+
+    // /trigger from an admin: an answer at once, then the summary.
+    let started = h.ask(ADMIN, "/trigger", 1).await;
+    assert!(one_text(&started).contains("Collection started"));
+    assert_eq!(h.runner.running(), Some(RunSource::Manual));
+    h.gate.add_permits(1);
+    let all = h.fake.replies(ADMIN, 2, WAIT).await;
+    assert!(
+        all[1].text.starts_with("✅ Collection finished in ")
+            && all[1].text.contains(": published "),
+        "{}",
+        all[1].text
+    );
+
+    // The menu, the webhook, polling.
+    assert!(h.fake.wait_calls("setMyCommands", 1, WAIT).await);
+    let menu = h.fake.commands().expect("setMyCommands");
+    let names: Vec<&str> = menu
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap().trim_start_matches('/'))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "help",
+            "dashboard",
+            "screen",
+            "symbol",
+            "portfolio",
+            "monitor",
+            "account",
+            "stats",
+            "download",
+            "trigger"
+        ]
+    );
+    assert!(h.fake.count("getWebhookInfo") >= 1);
+    assert_eq!(
+        h.fake.webhook(),
+        None,
+        "the webhook was deleted for long polling"
+    );
+    let polls: Vec<_> = h
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "getUpdates")
+        .collect();
+    assert!(
+        polls.iter().any(|c| c.body["timeout"] == 5),
+        "long polling with the timeout"
+    );
+    assert!(
+        polls.iter().any(|c| c.body["offset"].as_i64() > Some(1)),
+        "offsets advance"
+    );
+
+    assert_all_accepted(&h.fake.sent());
+    let metrics = h.metrics.encode();
+    for c in [
+        "start",
+        "help",
+        "dashboard",
+        "screen",
+        "symbol",
+        "portfolio",
+        "monitor",
+        "account",
+        "stats",
+        "download",
+        "trigger",
+    ] {
+        assert!(
+            metrics.contains(&format!("dipwatch_bot_updates_total{{command=\"{c}\"}}")),
+            "{c} not counted:\n{metrics}"
+        );
+    }
+    h.stop().await;
+    assert_eq!(
+        h.fake.unconfirmed(),
+        0,
+        "the last poll confirms handled updates"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_chat_gets_one_short_refusal_and_no_data() {
+    let mut h = start(Setup::default()).await;
+    let secret_text = "/screen my-private-words-31337";
+    h.fake.push_text(STRANGER, secret_text);
+    h.fake.push_text(STRANGER, "/dashboard");
+    h.fake.push_text(STRANGER, "hello");
+    // An allowed chat's answer after them shows the stranger's were handled.
+    h.ask(READERS.start, "/help", 1).await;
+    let replies = h.fake.replies(STRANGER, 1, WAIT).await;
+    let text = one_text(&replies);
+    assert!(
+        text.contains("<code>6666</code>"),
+        "shows the chat id: {text}"
+    );
+    assert!(text.contains("telegram.allowed_chat_ids"), "{text}");
+    assert!(
+        !text.contains('%') && !text.contains('$'),
+        "no data: {text}"
+    );
+    // Let the other two be processed, then check nothing more was sent.
+    h.ask(READERS.start + 1, "/help", 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        h.fake.sent_to(STRANGER).len(),
+        1,
+        "one refusal, not one per message"
+    );
+    h.stop().await;
+    let logs = captured();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("refused a chat") && l.contains("chat_id=6666")),
+        "the refusal is logged with the chat id"
+    );
+    assert!(
+        !logs.contains("my-private-words-31337"),
+        "message text never logged"
+    );
+    assert_all_accepted(&h.fake.sent());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_allow_list_refuses_everyone_and_the_log_says_how_to_get_in() {
+    let mut h = start(Setup {
+        nobody_allowed: true,
+        ..Setup::default()
+    })
+    .await;
+    for chat in [READERS.start, ADMIN] {
+        h.fake.push_text(chat, "/dashboard");
+        let replies = h.fake.replies(chat, 1, WAIT).await;
+        let text = one_text(&replies);
+        assert!(text.contains(&format!("<code>{chat}</code>")), "{text}");
+        assert!(!text.contains('$'), "no data: {text}");
+    }
+    h.stop().await;
+    let logs = captured();
+    let hint = logs
+        .lines()
+        .find(|l| l.contains("telegram.allowed_chat_ids is empty"))
+        .expect("the start-up hint is logged");
+    assert!(hint.contains("WARN"), "{hint}");
+    assert!(
+        hint.contains("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS"),
+        "{hint}"
+    );
+    assert!(hint.contains("its refusal shows your chat id"), "{hint}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trigger_is_for_admins_and_single_flight() {
+    let mut h = start(Setup {
+        gated: true,
+        ..Setup::default()
+    })
+    .await;
+    let reader = h.ask(READERS.start, "/trigger", 1).await;
+    let text = one_text(&reader);
+    assert!(
+        text.starts_with("Only admins can start a collection"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("<code>{}</code>", READERS.start)),
+        "{text}"
+    );
+    assert_eq!(h.runner.running(), None, "a reader starts nothing");
+
+    let first = h.ask(ADMIN, "/trigger", 1).await;
+    assert!(one_text(&first).contains("Collection started"));
+    let second = h.ask(ADMIN2, "/trigger", 1).await;
+    assert_eq!(
+        one_text(&second),
+        "A collection is already running (started by a /trigger); not starting another."
+    );
+    h.gate.add_permits(1);
+    let done = h.fake.replies(ADMIN, 2, WAIT).await;
+    assert!(
+        done[1].text.contains("Collection finished"),
+        "{}",
+        done[1].text
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        h.fake.sent_to(ADMIN2).len(),
+        1,
+        "the refused trigger gets no summary"
+    );
+    assert_all_accepted(&h.fake.sent());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_input_gets_a_pointer_to_help() {
+    let mut h = start(Setup::default()).await;
+    let c = READERS.start;
+    let unknown = h.ask(c, "/frobnicate now", 1).await;
+    assert_eq!(
+        one_text(&unknown),
+        "I don't know that command. Send /help for the list."
+    );
+    let text = h.ask(c + 1, "what is the market doing?", 1).await;
+    assert_eq!(
+        one_text(&text),
+        "I only answer commands. Send /help for the list."
+    );
+    h.fake.push_photo(c + 2);
+    let photo = h.fake.replies(c + 2, 1, WAIT).await;
+    assert_eq!(
+        one_text(&photo),
+        "I only answer commands. Send /help for the list."
+    );
+    // Case and the bot's own @name are accepted.
+    let shouted = h
+        .ask(
+            c + 3,
+            &format!("/SCREEN@{} 3", fake_telegram::BOT_USERNAME),
+            1,
+        )
+        .await;
+    assert!(one_text(&shouted).contains("Top 3 of"));
+    let usage = h.ask(c + 4, "/screen <b>lots</b>", 1).await;
+    assert!(one_text(&usage).starts_with("Usage: /screen [N]"));
+    let bad = h.ask(c + 5, "/symbol <script>&", 1).await;
+    assert!(one_text(&bad).contains("“&lt;script&gt;&amp;” is not a ticker"));
+    // In a group: commands are answered, chatter and other bots' commands are not.
+    h.fake.push_text(GROUP, "just chatting");
+    h.fake.push_text(GROUP, "/help@some_other_bot");
+    let group = h.ask(GROUP, "/stats", 1).await;
+    assert!(one_text(&group).contains("Data health"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(h.fake.sent_to(GROUP).len(), 1);
+    assert_all_accepted(&h.fake.sent());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_over_4096_characters_is_split_on_line_boundaries() {
+    let mut h = start(Setup::default()).await;
+    // 150 positions: a /portfolio table far over one message.
+    let positions: Vec<Position> = (0..150)
+        .map(|i| {
+            Position::from_prices(
+                Symbol::parse(&format!("S{i:03}")).unwrap(),
+                Decimal::from(10),
+                Decimal::from(100),
+                Decimal::from(40 + i),
+            )
+        })
+        .collect();
+    h.runner.state().update(|s| {
+        let account = s.portfolio.as_ref().expect("portfolio").account.clone();
+        Snapshot {
+            portfolio: Some(PortfolioState {
+                date: s.portfolio.as_ref().unwrap().date,
+                account,
+                profit: profit_check(&positions, 5, Decimal::from(100)),
+                positions: positions.clone(),
+            }),
+            ..s.clone()
+        }
+    });
+    h.fake.push_text(READERS.start, "/portfolio");
+    // Sent as one burst per chat at Telegram's pace (1 message/s/chat).
+    let sent = h
+        .fake
+        .wait_until(WAIT, |s| {
+            s.iter()
+                .filter(|x| x.chat_id == READERS.start)
+                .any(|x| x.text.contains("Equity "))
+        })
+        .await
+        .expect("the last part arrives");
+    let parts: Vec<&Sent> = sent.iter().filter(|x| x.chat_id == READERS.start).collect();
+    assert!(parts.len() >= 2, "{} parts", parts.len());
+    for p in &parts {
+        let n = check_html(&p.text).expect("each part is valid HTML on its own");
+        assert!(n <= 4096, "{n}");
+        assert!(p.refused.is_none());
+    }
+    assert!(parts[0].text.contains("<pre>symbol"));
+    assert!(
+        parts[1].text.starts_with("<pre>"),
+        "the table continues: {}",
+        parts[1].text
+    );
+    let all: String = parts.iter().map(|p| p.text.as_str()).collect();
+    for i in 0..150 {
+        assert!(
+            all.contains(&format!("S{i:03} ")),
+            "S{i:03} lost in the split"
+        );
+    }
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_retried_after_the_wait_telegram_asks_for() {
+    let mut h = start(Setup::default()).await;
+    h.fake.fail_next("sendMessage", Fault::too_many_requests(1));
+    h.fake.push_text(READERS.start, "/help");
+    let sent = h
+        .fake
+        .wait_until(WAIT, |s| {
+            s.iter()
+                .any(|x| x.chat_id == READERS.start && x.refused.is_none())
+        })
+        .await
+        .expect("the reply is delivered after the wait");
+    let accepted: Vec<_> = sent.iter().filter(|x| x.refused.is_none()).collect();
+    assert_eq!(accepted.len(), 1);
+    assert!(accepted[0].text.contains("<b>Strategy</b>"));
+    assert_eq!(h.fake.rate_limited(), 1, "only the injected 429");
+    assert_eq!(
+        h.fake.early_retries(),
+        0,
+        "no send before retry_after was over"
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_survives_an_outage_without_busy_looping_and_recovers() {
+    let mut h = start(Setup::default()).await;
+    h.ask(READERS.start, "/help", 1).await;
+    h.fake.set_outage(true);
+    let polls_before = h.fake.count("getUpdates");
+    h.fake.push_text(READERS.start + 1, "/stats");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let during = h.fake.count("getUpdates") - polls_before;
+    assert!(during >= 2, "it keeps trying during the outage ({during})");
+    // Backoff 50 ms doubling to 400 ms: about 8 attempts in 2.5 s; a busy
+    // loop would make thousands.
+    assert!(
+        during <= 30,
+        "{during} polls in 2.5 s of outage: no backoff?"
+    );
+    assert!(h.still_running(), "the bot does not exit on errors");
+    h.fake.set_outage(false);
+    let replies = h.fake.replies(READERS.start + 1, 1, WAIT).await;
+    assert!(one_text(&replies).contains("Data health"));
+    assert_all_accepted(&h.fake.sent());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_starts_even_if_get_me_fails_at_first() {
+    let mut h = start(Setup {
+        before: Some(Box::new(|f: &FakeTelegram| {
+            f.fail_next("getMe", Fault::Reset);
+            f.fail_next("getMe", Fault::Reset);
+            f.fail_next("getMe", Fault::too_many_requests(1));
+            f.fail_next("setMyCommands", Fault::Reset);
+        })),
+        ..Setup::default()
+    })
+    .await;
+    let replies = h.ask(READERS.start, "/help", 1).await;
+    assert!(one_text(&replies).contains("/dashboard"));
+    assert!(h.fake.count("getMe") >= 4, "retried getMe");
+    assert!(
+        h.fake.wait_calls("setMyCommands", 2, WAIT).await,
+        "retried setMyCommands"
+    );
+    assert!(h.fake.commands().is_some());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_store_is_answered_not_crashed_on() {
+    let mut h = start(Setup {
+        empty_store: true,
+        ..Setup::default()
+    })
+    .await;
+    let screen = h.ask(READERS.start, "/screen", 1).await;
+    assert!(one_text(&screen).starts_with("No screen has been published yet."));
+    let dl = h.ask(READERS.start + 1, "/download bars", 1).await;
+    assert_eq!(one_text(&dl), "No bars published yet.");
+    let port = h.ask(READERS.start + 2, "/portfolio", 1).await;
+    assert!(one_text(&port).starts_with("No portfolio snapshot yet"));
+    assert_all_accepted(&h.fake.sent());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_never_appears_in_logs_or_errors() {
+    let mut h = start(Setup {
+        before: Some(Box::new(|f: &FakeTelegram| {
+            f.fail_next("getMe", Fault::Reset);
+        })),
+        ..Setup::default()
+    })
+    .await;
+    h.ask(READERS.start, "/help", 1).await;
+    // Errors of every kind while the token is in use: an outage...
+    h.fake.set_outage(true);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    h.fake.set_outage(false);
+    h.ask(READERS.start + 1, "/help", 1).await;
+    h.stop().await;
+    // ...and a second bot whose token the API refuses (401).
+    let wrong = "7000000002:AAWrongTokenForDipwatchTests_9876543";
+    let dir = tempfile::tempdir().unwrap();
+    let config = Arc::new(config(dir.path()));
+    let store = Store::open(&config.storage, &BTreeMap::new())
+        .await
+        .unwrap();
+    let sim = Arc::new(SimMarket::new(config.universe.clone()));
+    let metrics = Arc::new(Metrics::new());
+    let runner = Runner::new(RunnerParts {
+        config: config.clone(),
+        market: sim.clone(),
+        broker: Some(sim.clone()),
+        store,
+        state: AppState::new(Snapshot::default()),
+        metrics: metrics.clone(),
+    });
+    let shutdown = CancellationToken::new();
+    let bot = tokio::spawn(dipwatch::bot::run_with(
+        BotContext {
+            config,
+            runner,
+            broker: Some(sim),
+            metrics,
+        },
+        SecretString::from(wrong),
+        Some(h.fake.url()),
+        options(None),
+        shutdown.clone(),
+    ));
+    let refused = async {
+        while h.fake.bad_token_requests() < 3 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, refused)
+        .await
+        .expect("it keeps retrying");
+    shutdown.cancel();
+    tokio::time::timeout(WAIT, bot).await.unwrap().unwrap();
+
+    let logs = captured();
+    assert!(
+        logs.contains("refused the token (Unauthorized)"),
+        "the 401 is logged"
+    );
+    assert!(logs.contains("getMe failed"), "the reset getMe is logged");
+    assert!(logs.contains("getUpdates failed"), "the outage is logged");
+    for token in [TOKEN, wrong] {
+        let (id, secret) = token.split_once(':').unwrap();
+        assert!(
+            !logs.contains(secret),
+            "a token secret leaked into the logs"
+        );
+        assert!(
+            !logs.contains(&format!("bot{id}")),
+            "a token-bearing URL leaked"
+        );
+    }
+}
+
+/// A random message for the fuzz test: a command (ours, aliases, case,
+/// @names, made-up ones) or text, with arguments from unicode, markup
+/// characters, numbers and huge strings.
+fn random_message(rng: &mut rand_pcg::Pcg64) -> String {
+    const HEADS: [&str; 22] = [
+        "/start",
+        "/help",
+        "/dashboard",
+        "/daily",
+        "/screen",
+        "/symbol",
+        "/portfolio",
+        "/monitor",
+        "/account",
+        "/stats",
+        "/download",
+        "/trigger",
+        "/SCREEN",
+        "/Symbol@dipwatch_test_bot",
+        "/help@other_bot",
+        "/nope",
+        "/",
+        "hi",
+        "",
+        "/download bars",
+        "/screen 50",
+        "&<b>",
+    ];
+    const PIECES: [&str; 26] = [
+        "<",
+        ">",
+        "&",
+        "&amp;",
+        "<b>",
+        "</pre>",
+        "\"",
+        "'",
+        " ",
+        "\n",
+        "\t",
+        "😀",
+        "中文",
+        "שלום",
+        "\u{200b}",
+        "e\u{301}",
+        "BF.B",
+        "brk-b",
+        "$AAPL",
+        "50",
+        "-3",
+        "7",
+        "99999999999999999999",
+        "0",
+        "bars",
+        "positions",
+    ];
+    let mut out = String::from(HEADS[rng.random_range(0..HEADS.len())]);
+    let pieces = match rng.random_range(0..12) {
+        0 => 0,
+        1 => rng.random_range(300..1500),
+        _ => rng.random_range(1..6),
+    };
+    if pieces > 0 && !out.is_empty() {
+        out.push(' ');
+    }
+    for _ in 0..pieces {
+        if rng.random_range(0..4) == 0 {
+            out.push(char::from_u32(rng.random_range(0x20..0x2_FFFF)).unwrap_or('?'));
+        } else {
+            out.push_str(PIECES[rng.random_range(0..PIECES.len())]);
+        }
+    }
+    if out.trim().is_empty() {
+        out.push('x');
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_random_messages_get_only_well_formed_replies() {
+    // Telegram's limits raised so the fuzz runs in seconds, not minutes.
+    let mut h = start(Setup {
+        limits: Some(Limits {
+            messages_per_sec_chat: 10_000,
+            messages_per_min_chat: 1_000_000,
+            messages_per_min_channel_or_supergroup: 1_000_000,
+            messages_per_sec_overall: 10_000,
+        }),
+        ..Setup::default()
+    })
+    .await;
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(0x05ee_db07);
+    let chats: Vec<i64> = READERS.take(20).collect();
+    let strangers = [STRANGER, STRANGER + 1];
+    let mut total = 0;
+    for _batch in 0..25 {
+        let batch: Vec<(i64, String)> = (0..100)
+            .map(|i| {
+                let chat = if i % 25 == 0 {
+                    strangers[i / 25 % 2]
+                } else {
+                    chats[rng.random_range(0..chats.len())]
+                };
+                (chat, random_message(&mut rng))
+            })
+            .collect();
+        total += batch.len();
+        h.fake.push_many(&batch);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A last message per chat no random one can produce: its answer means
+    // the chat's queue is done (a chat's updates are handled in order).
+    let markers: Vec<(i64, String)> = chats
+        .iter()
+        .map(|c| (*c, "/symbol ZZMARK".to_string()))
+        .collect();
+    h.fake.push_many(&markers);
+    let sent = h
+        .fake
+        .wait_until(Duration::from_secs(120), |s| {
+            chats.iter().all(|c| {
+                s.iter()
+                    .rev()
+                    .find(|x| x.chat_id == *c)
+                    .is_some_and(|x| x.text.contains("<b>ZZMARK</b>"))
+            })
+        })
+        .await
+        .expect("every chat's queue was answered");
+    assert!(total >= 2_500);
+    assert!(h.still_running(), "no panic took the bot down");
+    assert!(
+        sent.len() >= total * 8 / 10,
+        "{} replies to {total} messages",
+        sent.len()
+    );
+    for s in &sent {
+        assert!(s.refused.is_none(), "refused: {:?}\n{}", s.refused, s.text);
+        let n = check_html(&s.text).unwrap_or_else(|e| panic!("{e}: {}", s.text));
+        assert!(n <= if s.document.is_some() { 1024 } else { 4096 });
+        assert!(
+            !s.text.contains("panicked") && !s.text.contains("Error") && !s.text.contains("error:"),
+            "no Rust error text reaches a user: {}",
+            s.text
+        );
+    }
+    for s in strangers {
+        assert_eq!(h.fake.sent_to(s).len(), 1, "one refusal per window");
+    }
+    h.stop().await;
+}
