@@ -122,6 +122,7 @@ impl MarketData for GatedMarket {
 
 struct Harness {
     fake: FakeTelegram,
+    alerts: Option<dipwatch::notify::AlertService>,
     runner: Runner,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
@@ -145,6 +146,8 @@ struct Setup {
     empty_store: bool,
     /// Empty `allowed_chat_ids` and `admin_chat_ids` (the default config).
     nobody_allowed: bool,
+    /// Run the alert runtime, and stop the first fill this many days back.
+    alerts_fill_days_ago: Option<u64>,
 }
 
 fn options(limits: Option<Limits>) -> BotOptions {
@@ -187,14 +190,14 @@ fn config_with(dir: &std::path::Path, lists: bool) -> AppConfig {
     AppConfig::load_with_env(None, env).expect("config")
 }
 
-/// Ten sessions ending yesterday (New York).
-fn recent_range() -> Dates {
+/// Ten sessions ending `days_ago` (New York).
+fn recent_range(days_ago: u64) -> Dates {
     let today = Utc::now()
         .with_timezone(&chrono_tz::America::New_York)
         .date_naive();
     Dates::Range {
-        from: today - Days::new(15),
-        to: today - Days::new(1),
+        from: today - Days::new(14 + days_ago),
+        to: today - Days::new(days_ago),
     }
 }
 
@@ -213,6 +216,13 @@ async fn start(setup: Setup) -> Harness {
         .await
         .expect("store");
     let metrics = Arc::new(Metrics::new());
+    let alerts = match setup.alerts_fill_days_ago {
+        Some(_) => Some(
+            dipwatch::notify::AlertService::load(store.clone(), dipwatch::bot::alerts::render())
+                .await,
+        ),
+        None => None,
+    };
     let runner = Runner::new(RunnerParts {
         config: config.clone(),
         market,
@@ -224,7 +234,10 @@ async fn start(setup: Setup) -> Harness {
     if !setup.empty_store {
         // Fill the store through a real run (the gate opened for it).
         gate.add_permits(1);
-        match runner.trigger(RunSource::CatchUp, recent_range()) {
+        match runner.trigger(
+            RunSource::CatchUp,
+            recent_range(setup.alerts_fill_days_ago.unwrap_or(1)),
+        ) {
             Trigger::Started(done) => {
                 done.await.expect("collection");
             }
@@ -242,6 +255,7 @@ async fn start(setup: Setup) -> Harness {
         runner: runner.clone(),
         broker: Some(broker),
         metrics: metrics.clone(),
+        alerts: alerts.clone(),
     };
     let bot = tokio::spawn(dipwatch::bot::run_with(
         ctx,
@@ -252,6 +266,7 @@ async fn start(setup: Setup) -> Harness {
     ));
     Harness {
         fake,
+        alerts,
         runner,
         metrics,
         shutdown,
@@ -525,7 +540,10 @@ async fn every_command_answers_an_allowed_chat() {
             "account",
             "stats",
             "download",
-            "trigger"
+            "trigger",
+            "alert",
+            "alerts",
+            "unalert"
         ]
     );
     assert!(h.fake.count("getWebhookInfo") >= 1);
@@ -923,6 +941,7 @@ async fn the_token_never_appears_in_logs_or_errors() {
             runner,
             broker: Some(sim),
             metrics,
+            alerts: None,
         },
         SecretString::from(wrong),
         Some(h.fake.url()),
@@ -1109,5 +1128,153 @@ async fn thousands_of_random_messages_get_only_well_formed_replies() {
     for s in strangers {
         assert_eq!(h.fake.sent_to(s).len(), 1, "one refusal per window");
     }
+    h.stop().await;
+}
+
+/// The latest closed session's screen, computed with the library on the
+/// same simulated market the harness collects from.
+fn latest_screen(config: &AppConfig) -> (NaiveDate, Vec<dipwatch::domain::DrawdownRow>) {
+    use dipwatch::market::calendar;
+    let now = Utc::now();
+    let today = now
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    let from = today - Days::new(400);
+    let sessions = calendar::sessions(from, today);
+    let date = dipwatch::market::latest_closed(&sessions, now).unwrap();
+    let bars = SimMarket::new(config.universe.clone()).bars(&config.universe, from, date);
+    let days = dipwatch::domain::TradingDays::new(sessions.iter().map(|s| s.date).collect());
+    let rows = dipwatch::screen::screen(
+        date,
+        bars.iter().map(|b| (&b.symbol, b.bars.as_slice())),
+        &days,
+        &config.screen,
+    )
+    .rows;
+    (date, rows)
+}
+
+/// Alerts end to end: a rule set through the bot, a collection run that
+/// fires it, a Bot API outage during delivery, recovery with exactly one
+/// message, and a restart that sends nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_set_in_the_bot_fire_after_a_run_and_arrive_exactly_once() {
+    let mut h = start(Setup {
+        alerts_fill_days_ago: Some(5),
+        ..Setup::default()
+    })
+    .await;
+    let chat = READERS.start;
+    let before = h.runner.state().snapshot();
+    let old = before.screen.as_ref().expect("a first screen").clone();
+
+    // A symbol whose drawdown moves between the stored screen and the next
+    // one, and a level between the two values: the rule must cross.
+    let config = config_with(h._dir.path(), true);
+    let (next_date, next_rows) = latest_screen(&config);
+    assert!(next_date > old.date);
+    let (sym, level) = next_rows
+        .iter()
+        .find_map(|r| {
+            let was = old.row(&r.symbol)?.drawdown_pct;
+            let mid = ((was + r.drawdown_pct) / 2.0 * 100.0).round() / 100.0;
+            let crosses =
+                (was > mid && r.drawdown_pct <= mid) || (was <= mid && r.drawdown_pct > mid);
+            (crosses && mid < 0.0 && mid > -100.0 && (was - r.drawdown_pct).abs() > 0.1)
+                .then(|| (r.symbol.clone(), mid))
+        })
+        .expect("some symbol moves");
+
+    let set = h.ask(chat, &format!("/alert {sym} below {level}"), 1).await;
+    assert!(set[0].text.starts_with("Alert #1 set: "), "{}", set[0].text);
+    let bad = h.ask(chat, "/alert top many", 1).await;
+    assert!(
+        bad[0].text.contains("not a count") && bad[0].text.contains("usage: /alert"),
+        "{}",
+        bad[0].text
+    );
+    let list = h.ask(chat, "/alerts", 1).await;
+    assert!(
+        list[0].text.contains(&format!("#1 {sym} below")),
+        "{}",
+        list[0].text
+    );
+    let keyboard = list[0].reply_markup.as_ref().expect("delete buttons");
+    assert_eq!(
+        keyboard["inline_keyboard"][0][0]["callback_data"],
+        "unalert:1"
+    );
+
+    // The Bot API goes down; the run publishes; delivery waits it out.
+    h.fake.set_outage(true);
+    match h.runner.trigger(
+        RunSource::Manual,
+        Dates::Range {
+            from: old.date + Days::new(1),
+            to: next_date,
+        },
+    ) {
+        Trigger::Started(done) => {
+            h.gate.add_permits(1);
+            done.await.expect("run");
+        }
+        Trigger::AlreadyRunning(_) => unreachable!(),
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        h.alerts.as_ref().unwrap().pending().await,
+        1,
+        "queued while the API is down"
+    );
+    h.fake.set_outage(false);
+    let got = h
+        .fake
+        .wait_until(Duration::from_secs(30), |s| {
+            s.iter()
+                .any(|x| x.chat_id == chat && x.text.contains("<b>Alerts, "))
+        })
+        .await;
+    assert!(got.is_ok(), "the alert arrives after the outage");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let alerts_sent: Vec<Sent> = h
+        .fake
+        .sent_to(chat)
+        .into_iter()
+        .filter(|x| x.text.contains("<b>Alerts, "))
+        .collect();
+    assert_eq!(alerts_sent.len(), 1, "exactly once");
+    assert!(
+        alerts_sent[0].text.contains(sym.as_str()),
+        "{}",
+        alerts_sent[0].text
+    );
+    fake_telegram::check_html(&alerts_sent[0].text).unwrap();
+
+    // A restart: the same published screen again, nothing re-sent.
+    let restarted = dipwatch::notify::AlertService::load(
+        h.runner.store().clone(),
+        dipwatch::bot::alerts::render(),
+    )
+    .await;
+    assert_eq!(restarted.pending().await, 0);
+    let now = h.runner.state().snapshot();
+    assert_eq!(
+        restarted.on_new_screen(&before, &now).await.unwrap(),
+        0,
+        "already evaluated for this date"
+    );
+
+    // The delete button removes the rule.
+    h.fake.push_callback(chat, "unalert:1");
+    let deleted = h
+        .fake
+        .wait_until(Duration::from_secs(10), |s| {
+            s.iter()
+                .any(|x| x.chat_id == chat && x.text == "Alert #1 deleted.")
+        })
+        .await;
+    assert!(deleted.is_ok());
+    assert!(h.fake.answered_callbacks() >= 1);
+    assert!(h.alerts.as_ref().unwrap().rules_of(chat).await.is_empty());
     h.stop().await;
 }

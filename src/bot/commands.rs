@@ -36,6 +36,12 @@ pub enum Command {
     Download(String),
     /// Collect now (admins only)
     Trigger,
+    /// Set an alert pushed after each run
+    Alert(String),
+    /// Your alerts, with delete buttons
+    Alerts,
+    /// Delete an alert by id
+    Unalert(String),
 }
 
 impl Command {
@@ -53,6 +59,9 @@ impl Command {
             Self::Stats => "stats",
             Self::Download(_) => "download",
             Self::Trigger => "trigger",
+            Self::Alert(_) => "alert",
+            Self::Alerts => "alerts",
+            Self::Unalert(_) => "unalert",
         }
     }
 }
@@ -63,6 +72,8 @@ pub fn usage(command: &str) -> &'static str {
         "screen" => " [N]",
         "symbol" => " TICKER",
         "download" => " [drawdowns|positions|bars|account] [days]",
+        "alert" => " TICKER below -30 | top N | market below -20 count 50 | profit | digest 07:30",
+        "unalert" => " ID",
         _ => "",
     }
 }
@@ -272,7 +283,10 @@ mod tests {
                 "/account",
                 "/stats",
                 "/download",
-                "/trigger"
+                "/trigger",
+                "/alert",
+                "/alerts",
+                "/unalert"
             ]
         );
         for c in &menu {

@@ -173,7 +173,7 @@ fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
 
 /// The marker on every reply showing prices when they are simulated
 /// (the same words as the CLI's).
-fn sim_marker(simulated: bool) -> &'static str {
+pub(crate) fn sim_marker(simulated: bool) -> &'static str {
     if simulated {
         "<i>[SIMULATED PRICES, not market data]</i>\n"
     } else {
@@ -989,7 +989,12 @@ pub fn snapshot_reply(
         Command::Portfolio => portfolio(snap),
         Command::Monitor => monitor(snap, params),
         Command::Stats => stats(snap, now),
-        Command::Account | Command::Download(_) | Command::Trigger => return None,
+        Command::Account
+        | Command::Download(_)
+        | Command::Trigger
+        | Command::Alert(_)
+        | Command::Alerts
+        | Command::Unalert(_) => return None,
     })
 }
 

@@ -282,6 +282,9 @@ fn expected(name: &str) -> &'static str {
 /stats — Data health, last run and next run
 /download [drawdowns|positions|bars|account] [days] — A dataset as a CSV file
 /trigger — Collect now (admins only)
+/alert TICKER below -30 | top N | market below -20 count 50 | profit | digest 07:30 — Set an alert pushed after each run
+/alerts — Your alerts, with delete buttons
+/unalert ID — Delete an alert by id
 
 <i>Data last updated: screen of 2026-11-24, read 2026-11-24 23:30 UTC (13 h 30 min ago).</i>
 <i>Prices are simulated (market.provider = sim).</i>"#
@@ -477,6 +480,9 @@ day trades    1 in 5 sessions · PDT no</pre>"#
 /stats — Data health, last run and next run
 /download [drawdowns|positions|bars|account] [days] — A dataset as a CSV file
 /trigger — Collect now (admins only)
+/alert TICKER below -30 | top N | market below -20 count 50 | profit | digest 07:30 — Set an alert pushed after each run
+/alerts — Your alerts, with delete buttons
+/unalert ID — Delete an alert by id
 
 <i>No screen has been published yet. The next collection runs 2026-11-25 23:30 UTC (in 10 h 30 min). An admin can start one now with /trigger.</i>"#
         }

@@ -75,7 +75,8 @@ pub(crate) fn schema() -> UpdateHandler<BotError> {
     .branch(dptree::case![Command::Trigger].endpoint(not_admin))
     .branch(dptree::endpoint(command));
 
-    Update::filter_message()
+    let buttons = Update::filter_callback_query().endpoint(button);
+    let messages = Update::filter_message()
         .map(|msg: Message, shared: Arc<Shared>| shared.access.role(msg.chat.id.0))
         .branch(dptree::filter(|role: Role| role == Role::Refused).endpoint(refuse))
         .map(|msg: Message, me: Me| {
@@ -83,7 +84,35 @@ pub(crate) fn schema() -> UpdateHandler<BotError> {
         })
         .branch(dptree::filter(|input: Input| input == Input::OtherBot).endpoint(other_bot))
         .branch(commands)
-        .branch(dptree::endpoint(other_input))
+        .branch(dptree::endpoint(other_input));
+    dptree::entry().branch(messages).branch(buttons)
+}
+
+/// An inline button: only the alert list's delete buttons exist. Refused
+/// chats get nothing; the press is always acknowledged so the client stops
+/// its spinner.
+async fn button(bot: TgBot, q: CallbackQuery, shared: Arc<Shared>) -> Result<(), BotError> {
+    let _ = bot.answer_callback_query(q.id.clone()).await;
+    let Some(chat) = q.message.as_ref().map(|m| m.chat().id) else {
+        return Ok(());
+    };
+    if shared.access.role(chat.0) == Role::Refused {
+        tracing::warn!(chat_id = chat.0, "refused a button press");
+        return Ok(());
+    }
+    let Some(id) = q
+        .data
+        .as_deref()
+        .and_then(|d| d.strip_prefix(super::alerts::DELETE_PREFIX))
+    else {
+        return Ok(());
+    };
+    let id = id.to_string();
+    guarded(&bot, chat, "unalert", &shared, async {
+        Ok(super::alerts::unalert(&bot, chat, &id, shared.ctx.alerts.as_ref()).await?)
+    })
+    .await;
+    Ok(())
 }
 
 /// Run an endpoint's body: errors and panics become a logged error and an
@@ -232,6 +261,13 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
                     send::csv(bot, chat, name, csv.bytes, &caption).await?;
                 }
             }
+        }
+        Command::Alert(args) => {
+            super::alerts::alert(bot, chat, args, shared.ctx.alerts.as_ref()).await?
+        }
+        Command::Alerts => super::alerts::alerts(bot, chat, shared.ctx.alerts.as_ref()).await?,
+        Command::Unalert(arg) => {
+            super::alerts::unalert(bot, chat, arg, shared.ctx.alerts.as_ref()).await?
         }
         // Answered from the snapshot above, or by their own endpoints.
         _ => {}

@@ -20,6 +20,7 @@
 
 pub mod access;
 pub mod account;
+pub mod alerts;
 pub mod commands;
 pub mod download;
 pub mod format;
@@ -65,6 +66,8 @@ pub struct BotContext {
     pub broker: Option<Arc<dyn Broker>>,
     /// Where `dipwatch_bot_*` metrics go.
     pub metrics: Arc<Metrics>,
+    /// The alert runtime (rules, delivery); `None` turns `/alert` off.
+    pub alerts: Option<crate::notify::AlertService>,
 }
 
 /// Tuning of [`run_with`]; [`run`] uses the defaults.
@@ -158,6 +161,15 @@ pub async fn run_with(
     }
     drop(token);
     let bot: TgBot = bot.throttle(options.limits);
+    // Alerts go out through this same throttled bot: one budget for all sends.
+    let alerts_task = ctx.alerts.clone().map(|svc| {
+        tokio::spawn(svc.run(
+            ctx.runner.state().clone(),
+            ctx.config.timezone,
+            Arc::new(alerts::BotSender(bot.clone())),
+            shutdown.clone(),
+        ))
+    });
 
     let telegram = &ctx.config.settings.telegram;
     let access = Access::from_settings(telegram);
@@ -233,6 +245,9 @@ pub async fn run_with(
         }
     }
     stopper.abort();
+    if let Some(t) = alerts_task {
+        let _ = t.await;
+    }
     tracing::info!("Telegram bot stopped");
 }
 

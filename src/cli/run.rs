@@ -82,6 +82,16 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
         shutdown.clone(),
     ));
 
+    let bot = start_bot(
+        &config,
+        &runner,
+        connected.broker.clone(),
+        &metrics,
+        &store,
+        &shutdown,
+    )
+    .await?;
+
     shutdown.cancelled().await;
     tracing::info!("shutting down");
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
@@ -89,6 +99,9 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     let stopped = tokio::time::timeout(TASKS_GRACE, async {
         let _ = schedule.await;
         let _ = watchdog.await;
+        if let Some(b) = bot {
+            let _ = b.await;
+        }
         match http.await {
             Ok(Err(e)) => tracing::warn!(error = %e, "http server"),
             Err(e) => tracing::warn!(error = %e, "http task"),
@@ -102,6 +115,44 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     signals.abort();
     tracing::info!(run_finished = finished, "stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Start the Telegram bot (and the alerts it delivers) when
+/// `telegram.enabled` is true and `TELOXIDE_TOKEN` is set.
+async fn start_bot(
+    config: &Arc<AppConfig>,
+    runner: &Runner,
+    broker: Option<Arc<dyn crate::market::Broker>>,
+    metrics: &Arc<Metrics>,
+    store: &crate::store::Store,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    if !config.settings.telegram.enabled {
+        tracing::info!("Telegram bot disabled (telegram.enabled = false)");
+        return Ok(None);
+    }
+    let Some(token) = &config.secrets.telegram_token else {
+        tracing::info!(
+            "Telegram bot not started: TELOXIDE_TOKEN is not set (env, TELOXIDE_TOKEN_FILE or $CREDENTIALS_DIRECTORY)"
+        );
+        return Ok(None);
+    };
+    let api_url = crate::bot::api_url_from_env().map_err(anyhow::Error::msg)?;
+    let alerts =
+        crate::notify::AlertService::load(store.clone(), crate::bot::alerts::render()).await;
+    let ctx = crate::bot::BotContext {
+        config: config.clone(),
+        runner: runner.clone(),
+        broker,
+        metrics: metrics.clone(),
+        alerts: Some(alerts),
+    };
+    Ok(Some(tokio::spawn(crate::bot::run(
+        ctx,
+        token.value.clone(),
+        api_url,
+        shutdown.clone(),
+    ))))
 }
 
 /// Cancel `token` on SIGINT or SIGTERM.

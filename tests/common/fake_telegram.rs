@@ -84,6 +84,8 @@ pub struct Sent {
     pub parse_mode: Option<String>,
     /// The document's file name and content.
     pub document: Option<(String, Vec<u8>)>,
+    /// The inline keyboard, if any.
+    pub reply_markup: Option<Value>,
     /// When it arrived.
     pub at: Instant,
     /// Why the fake refused it (as Telegram would), if it did.
@@ -112,6 +114,7 @@ struct Pending {
 
 #[derive(Default)]
 struct Data {
+    answered_callbacks: usize,
     next_update_id: i64,
     next_message_id: i64,
     pending: VecDeque<Pending>,
@@ -159,6 +162,7 @@ impl FakeTelegram {
     pub fn start() -> Self {
         let inner = Arc::new(Inner {
             data: Mutex::new(Data {
+                answered_callbacks: 0,
                 next_update_id: 1,
                 next_message_id: 1,
                 ..Data::default()
@@ -234,6 +238,47 @@ impl FakeTelegram {
         }
         self.inner.updates.notify_waiters();
         ids
+    }
+
+    /// Queue a press of an inline button carrying `data`, on a message of
+    /// the bot in `chat_id`; returns its update id.
+    pub fn push_callback(&self, chat_id: i64, data: &str) -> i64 {
+        let id = {
+            let mut d = self.inner.lock();
+            let id = d.next_update_id;
+            d.next_update_id += 1;
+            let message_id = d.next_message_id;
+            d.next_message_id += 1;
+            let mut message = message_json(message_id, chat_id, "(a message of the bot)");
+            message["from"] =
+                json!({"id": 7_000_000_001_i64, "is_bot": true, "first_name": "dipwatch test"});
+            let from_id = if chat_id > 0 { chat_id } else { 4242 };
+            let update = json!({
+                "update_id": id,
+                "callback_query": {
+                    "id": format!("cb{id}"),
+                    "from": {"id": from_id, "is_bot": false, "first_name": "Tester"},
+                    "message": message,
+                    "chat_instance": "ci",
+                    "data": data,
+                },
+            });
+            let now = Instant::now();
+            d.pushed.insert(id, now);
+            d.pending.push_back(Pending {
+                id,
+                update,
+                pushed_at: now,
+            });
+            id
+        };
+        self.inner.updates.notify_waiters();
+        id
+    }
+
+    /// `answerCallbackQuery` calls so far.
+    pub fn answered_callbacks(&self) -> usize {
+        self.inner.lock().answered_callbacks
     }
 
     /// Queue a photo (no text) from `chat_id`.
@@ -729,6 +774,10 @@ async fn answer(inner: &Arc<Inner>, req: &Request) -> Option<(u16, String)> {
         }
         "sendMessage" => send(inner, &method, SendParts::from_json(&body)),
         "sendDocument" => send(inner, &method, SendParts::from_multipart(req)),
+        "answerCallbackQuery" => {
+            inner.lock().answered_callbacks += 1;
+            ok(json!(true))
+        }
         _ => err(404, "Not Found", None),
     };
     record(answer.0);
@@ -737,7 +786,8 @@ async fn answer(inner: &Arc<Inner>, req: &Request) -> Option<(u16, String)> {
 
 /// The documented spelling of a method name, matched case-insensitively.
 fn canonical(method: &str) -> String {
-    const METHODS: [&str; 7] = [
+    const METHODS: [&str; 8] = [
+        "answerCallbackQuery",
         "getMe",
         "getUpdates",
         "sendMessage",
@@ -821,6 +871,7 @@ struct SendParts {
     text: String,
     parse_mode: Option<String>,
     document: Option<(String, Vec<u8>)>,
+    reply_markup: Option<Value>,
 }
 
 impl SendParts {
@@ -840,6 +891,7 @@ impl SendParts {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             document: None,
+            reply_markup: body.get("reply_markup").cloned(),
         }
     }
 
@@ -849,6 +901,7 @@ impl SendParts {
             text: String::new(),
             parse_mode: None,
             document: None,
+            reply_markup: None,
         };
         // name -> (filename, content)
         let mut parts: HashMap<String, (Option<String>, Vec<u8>)> = HashMap::new();
@@ -996,6 +1049,7 @@ fn send(inner: &Arc<Inner>, method: &str, parts: SendParts) -> (u16, String) {
         text: parts.text.clone(),
         parse_mode: parts.parse_mode.clone(),
         document: parts.document.clone(),
+        reply_markup: parts.reply_markup.clone(),
         at: now,
         refused,
     });

@@ -1,0 +1,263 @@
+//! Alerts in the bot: `/alert`, `/alerts` (with inline delete buttons),
+//! `/unalert`, the sender the alert runtime delivers through (the bot's own
+//! throttled one, so alerts and replies share Telegram's limits), and how an
+//! alert message reads. Reply text comes from the pure functions here.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
+use teloxide::{ApiError, RequestError};
+
+use super::format::{dashboard, sim_marker};
+use super::html::escape;
+use super::send::{self, TgBot};
+use crate::alerts::{ALERT_USAGE, Notification, Rule, parse_alert};
+use crate::notify::{AlertSender, AlertService, Render, SendError};
+use crate::state::Snapshot;
+
+/// Callback data of a delete button: `unalert:ID`.
+pub const DELETE_PREFIX: &str = "unalert:";
+
+/// The bot as the alert runtime's sender.
+pub struct BotSender(pub TgBot);
+
+#[async_trait]
+impl AlertSender for BotSender {
+    async fn send_html(&self, chat: i64, html: &str) -> Result<(), SendError> {
+        send::html(&self.0, ChatId(chat), html)
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+}
+
+/// What delivery should do about a send error.
+fn classify(e: RequestError) -> SendError {
+    match e {
+        RequestError::RetryAfter(s) => SendError::RetryAfter(s.duration()),
+        RequestError::Api(
+            ApiError::BotBlocked
+            | ApiError::ChatNotFound
+            | ApiError::UserDeactivated
+            | ApiError::BotKicked
+            | ApiError::BotKickedFromSupergroup
+            | ApiError::BotKickedFromChannel
+            | ApiError::CantInitiateConversation
+            | ApiError::CantTalkWithBots,
+        ) => SendError::Blocked,
+        other => SendError::Failed(other.to_string()),
+    }
+}
+
+/// How alert messages read: fired rules as a list, digests as the
+/// dashboard.
+pub fn render() -> Render {
+    Arc::new(|note: &Notification, snap: &Snapshot| {
+        if note.digest {
+            format!("<b>Daily digest</b>\n{}", dashboard(snap, Utc::now()))
+        } else {
+            alert_message(note, snap.simulated)
+        }
+    })
+}
+
+/// One chat's alerts of one run.
+pub fn alert_message(note: &Notification, simulated: bool) -> String {
+    let mut out = String::from(sim_marker(simulated));
+    out.push_str(&format!("<b>Alerts, {}</b>\n", note.date));
+    for f in &note.fired {
+        out.push_str(&format!("• {} <i>(#{})</i>\n", escape(&f.text), f.rule_id));
+    }
+    out.push_str("\n/alerts to manage them");
+    out
+}
+
+/// Reply to a new rule.
+pub fn added(id: u64, rule: &crate::alerts::RuleKind) -> String {
+    format!(
+        "Alert #{id} set: {}. /alerts lists yours.",
+        escape(&rule.to_string())
+    )
+}
+
+/// Reply to bad `/alert` arguments: the usage line naming what was wrong.
+pub fn usage(problem: &str) -> String {
+    let _ = ALERT_USAGE;
+    format!("<code>{}</code>", escape(problem))
+}
+
+/// A chat's rules, with one delete button each.
+pub fn list(rules: &[Rule]) -> (String, Option<InlineKeyboardMarkup>) {
+    if rules.is_empty() {
+        return (
+            format!("No alerts yet.\n<code>{}</code>", escape(ALERT_USAGE)),
+            None,
+        );
+    }
+    let mut text = String::from("<b>Your alerts</b>\n");
+    let mut rows = Vec::new();
+    for r in rules {
+        let paused = if r.paused { " <i>(paused)</i>" } else { "" };
+        text.push_str(&format!(
+            "#{} {}{paused}\n",
+            r.id,
+            escape(&r.kind.to_string())
+        ));
+        rows.push(vec![InlineKeyboardButton::callback(
+            format!("Delete #{}", r.id),
+            format!("{DELETE_PREFIX}{}", r.id),
+        )]);
+    }
+    text.push_str("\nTap to delete, or /unalert ID.");
+    (text, Some(InlineKeyboardMarkup::new(rows)))
+}
+
+/// Reply to a deletion.
+pub fn removed(id: u64, found: bool) -> String {
+    if found {
+        format!("Alert #{id} deleted.")
+    } else {
+        format!("You have no alert #{id}. /alerts lists yours.")
+    }
+}
+
+/// Reply when alerts are not running (no store document, or unreadable).
+pub fn unavailable() -> String {
+    "Alerts are not available right now; the daemon log says why.".to_string()
+}
+
+/// `/alert ARGS`.
+pub async fn alert(
+    bot: &TgBot,
+    chat: ChatId,
+    args: &str,
+    alerts: Option<&AlertService>,
+) -> Result<(), RequestError> {
+    let Some(svc) = alerts else {
+        return send::html(bot, chat, &unavailable()).await.map(|_| ());
+    };
+    let reply = match parse_alert(args) {
+        Err(e) => usage(&e.0),
+        Ok(kind) => match svc.add(chat.0, kind.clone()).await {
+            Ok(id) => added(id, &kind),
+            Err(e) => {
+                tracing::error!(error = %e, "could not save an alert rule");
+                unavailable()
+            }
+        },
+    };
+    send::html(bot, chat, &reply).await.map(|_| ())
+}
+
+/// `/alerts`.
+pub async fn alerts(
+    bot: &TgBot,
+    chat: ChatId,
+    alerts: Option<&AlertService>,
+) -> Result<(), RequestError> {
+    let Some(svc) = alerts else {
+        return send::html(bot, chat, &unavailable()).await.map(|_| ());
+    };
+    let (text, keyboard) = list(&svc.rules_of(chat.0).await);
+    let mut req = bot.send_message(chat, text).parse_mode(ParseMode::Html);
+    if let Some(k) = keyboard {
+        req = req.reply_markup(k);
+    }
+    req.await.map(|_| ())
+}
+
+/// `/unalert ID` (or a delete button).
+pub async fn unalert(
+    bot: &TgBot,
+    chat: ChatId,
+    arg: &str,
+    alerts: Option<&AlertService>,
+) -> Result<(), RequestError> {
+    let Some(svc) = alerts else {
+        return send::html(bot, chat, &unavailable()).await.map(|_| ());
+    };
+    let reply = match arg.trim().trim_start_matches('#').parse::<u64>() {
+        Err(_) => usage(&format!(
+            "{:?} is not an alert id\nusage: /unalert ID (see /alerts)",
+            arg.trim()
+        )),
+        Ok(id) => match svc.remove(chat.0, id).await {
+            Ok(found) => removed(id, found),
+            Err(e) => {
+                tracing::error!(error = %e, "could not delete an alert rule");
+                unavailable()
+            }
+        },
+    };
+    send::html(bot, chat, &reply).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::{Fired, RuleKind};
+    use crate::domain::Symbol;
+
+    #[test]
+    fn alert_messages_escape_and_mark_simulated_prices() {
+        let note = Notification {
+            chat: 1,
+            date: "2026-11-24".parse().unwrap(),
+            fired: vec![Fired {
+                rule_id: 7,
+                text: "BF.B fell below -30%: <now> & then".into(),
+            }],
+            digest: false,
+        };
+        let html = alert_message(&note, true);
+        assert_eq!(
+            html,
+            "<i>[SIMULATED PRICES, not market data]</i>\n<b>Alerts, 2026-11-24</b>\n\
+             • BF.B fell below -30%: &lt;now&gt; &amp; then <i>(#7)</i>\n\n/alerts to manage them"
+        );
+    }
+
+    #[test]
+    fn the_list_has_one_delete_button_per_rule() {
+        let rules = vec![
+            Rule {
+                id: 3,
+                chat: 1,
+                kind: RuleKind::SymbolBelow {
+                    symbol: Symbol::parse("AAPL").unwrap(),
+                    level: -30.0,
+                },
+                paused: false,
+            },
+            Rule {
+                id: 4,
+                chat: 1,
+                kind: RuleKind::Profit,
+                paused: true,
+            },
+        ];
+        let (text, keyboard) = list(&rules);
+        assert_eq!(
+            text,
+            "<b>Your alerts</b>\n#3 AAPL below -30%\n#4 profit-taking signal <i>(paused)</i>\n\nTap to delete, or /unalert ID."
+        );
+        let k = keyboard.unwrap();
+        assert_eq!(k.inline_keyboard.len(), 2);
+        let (empty, none) = list(&[]);
+        assert!(empty.starts_with("No alerts yet.") && none.is_none());
+    }
+
+    #[test]
+    fn replies() {
+        assert_eq!(
+            added(5, &RuleKind::Top { n: 10 }),
+            "Alert #5 set: top 10 changes. /alerts lists yours."
+        );
+        assert_eq!(removed(5, true), "Alert #5 deleted.");
+        assert!(removed(6, false).contains("no alert #6"));
+        assert_eq!(usage("a <b> & c"), "<code>a &lt;b&gt; &amp; c</code>");
+    }
+}
