@@ -221,6 +221,15 @@ pub struct TelegramSettings {
     pub admin_chat_ids: Vec<i64>,
 }
 
+/// `[alerts]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsSettings {
+    /// Rules every allowed chat gets once, in `/alert` syntax.
+    #[serde(default)]
+    pub defaults: Vec<String>,
+}
+
 /// `[http]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -255,6 +264,8 @@ pub struct Settings {
     pub schedule: ScheduleSettings,
     /// `[telegram]`.
     pub telegram: TelegramSettings,
+    /// `[alerts]`.
+    pub alerts: AlertsSettings,
     /// `[http]`.
     pub http: HttpSettings,
     /// `[log]`.
@@ -611,6 +622,7 @@ fn layered_settings(
             .list_separator(",")
             .with_list_parse_key("telegram.allowed_chat_ids")
             .with_list_parse_key("telegram.admin_chat_ids")
+            .with_list_parse_key("alerts.defaults")
             .source(Some(ours)),
     );
     let layered = builder
@@ -723,6 +735,9 @@ mod tests {
         );
         assert!(error_of(&[("DIPWATCH__HTTP__LISTEN", "localhost")]).starts_with("http.listen:"));
         assert!(error_of(&[("DIPWATCH__SCREEN__TOP_N", "many")]).contains("top_n"));
+        assert!(
+            error_of(&[("DIPWATCH__ALERTS__DEFAULTS", "top zero")]).starts_with("alerts.defaults:")
+        );
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub struct AlertDoc {
     pub outbox: Vec<OutboxItem>,
     /// Next outbox id.
     pub next_item: u64,
+    /// The `alerts.defaults` already given to each chat (never re-added
+    /// after a chat deletes one).
+    #[serde(default)]
+    pub defaults_applied: std::collections::BTreeMap<i64, Vec<String>>,
 }
 
 /// Why a send failed, as delivery needs to know it.
@@ -150,6 +154,40 @@ impl AlertService {
         self.save(&next).await?;
         *doc = next;
         Ok(true)
+    }
+
+    /// Give every chat in `chats` the `defaults` (in `/alert` syntax) it
+    /// has not had yet. Returns how many rules were added.
+    pub async fn apply_defaults(
+        &self,
+        chats: &[i64],
+        defaults: &[String],
+    ) -> Result<usize, StoreError> {
+        let mut doc = self.inner.doc.lock().await;
+        let mut next = doc.clone();
+        let mut added = 0;
+        for chat in chats {
+            for spec in defaults {
+                let given = next.defaults_applied.entry(*chat).or_default();
+                if given.contains(spec) {
+                    continue;
+                }
+                given.push(spec.clone());
+                match crate::alerts::parse_alert(spec) {
+                    Ok(kind) => {
+                        next.book.add(*chat, kind);
+                        added += 1;
+                    }
+                    Err(e) => tracing::warn!(%spec, error = %e.0, "alerts.defaults entry skipped"),
+                }
+            }
+        }
+        if added > 0 {
+            self.save(&next).await?;
+            *doc = next;
+            tracing::info!(added, "default alerts given to allowed chats");
+        }
+        Ok(added)
     }
 
     /// `chat`'s rules.
@@ -525,6 +563,38 @@ mod tests {
         );
         assert!(svc.rules_of(10).await.iter().all(|r| r.paused));
         assert!(svc.rules_of(20).await.iter().all(|r| !r.paused));
+    }
+
+    #[tokio::test]
+    async fn defaults_are_given_once_and_stay_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path()).await;
+        let defaults = vec![
+            "profit".to_string(),
+            "market below -20 count 50".to_string(),
+        ];
+        assert_eq!(svc.apply_defaults(&[10, 20], &defaults).await.unwrap(), 4);
+        assert_eq!(
+            svc.apply_defaults(&[10, 20], &defaults).await.unwrap(),
+            0,
+            "idempotent"
+        );
+        let id = svc.rules_of(10).await[0].id;
+        assert!(svc.remove(10, id).await.unwrap());
+        let restarted = service(dir.path()).await;
+        assert_eq!(
+            restarted
+                .apply_defaults(&[10, 20, 30], &defaults)
+                .await
+                .unwrap(),
+            2,
+            "only the new chat"
+        );
+        assert_eq!(
+            restarted.rules_of(10).await.len(),
+            1,
+            "a deleted default stays deleted"
+        );
     }
 
     #[tokio::test]
