@@ -499,6 +499,10 @@ impl AppConfig {
             return Err(invalid("portfolio.top_positions", "must be at least 1"));
         }
 
+        for spec in &settings.alerts.defaults {
+            crate::alerts::parse_alert(spec)
+                .map_err(|e| invalid("alerts.defaults", format!("{spec:?}: {}", e.0)))?;
+        }
         let collect_cron =
             parse_cron(&settings.schedule.collect).map_err(|e| invalid("schedule.collect", e))?;
         let timezone: Tz = settings.schedule.timezone.parse().map_err(|_| {
