@@ -214,10 +214,10 @@ pub struct TelegramSettings {
     /// Start the bot when a token is present.
     pub enabled: bool,
     /// Chats that may read.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "chat_ids")]
     pub allowed_chat_ids: Vec<i64>,
     /// Chats that may also trigger runs.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "chat_ids")]
     pub admin_chat_ids: Vec<i64>,
 }
 
@@ -228,6 +228,44 @@ pub struct AlertsSettings {
     /// Rules every allowed chat gets once, in `/alert` syntax.
     #[serde(default)]
     pub defaults: Vec<String>,
+}
+
+/// A list of chat ids as users write it: a TOML list, one number, or a
+/// comma-separated string (`DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS=123` comes
+/// through the environment as a single number, `=1,2` as a list).
+fn chat_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Num(i64),
+        Text(String),
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Ids {
+        One(Id),
+        Many(Vec<Id>),
+    }
+    let ids = match Ids::deserialize(d)? {
+        Ids::One(id) => vec![id],
+        Ids::Many(ids) => ids,
+    };
+    let mut out = Vec::new();
+    for id in ids {
+        match id {
+            Id::Num(n) => out.push(n),
+            Id::Text(t) => {
+                for part in t.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    out.push(part.parse().map_err(|_| {
+                        serde::de::Error::custom(format!(
+                            "{part:?} is not a chat id (a whole number)"
+                        ))
+                    })?);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `[http]`.
@@ -699,6 +737,16 @@ mod tests {
         assert_eq!(c.screen.lookback_days, 90, "file beats default");
         assert_eq!(c.settings.market.provider, Provider::Sim);
         assert_eq!(c.settings.telegram.allowed_chat_ids, vec![11, -22]);
+        // One id alone, as the README shows it.
+        let one = load(&[("DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS", "123456789")]).unwrap();
+        assert_eq!(one.settings.telegram.admin_chat_ids, vec![123456789]);
+        let bad = load(&[("DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS", "12,abc")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.contains("admin_chat_ids") || bad.contains("not a chat id"),
+            "{bad}"
+        );
         assert_eq!(c.settings.portfolio.profit_target_pct, Decimal::new(625, 1));
     }
 
