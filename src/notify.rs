@@ -101,6 +101,9 @@ impl std::fmt::Debug for AlertService {
     }
 }
 
+/// Messages sent together in one delivery batch (Telegram's global rate).
+pub const BATCH: usize = 30;
+
 /// Longest wait between delivery attempts while the Bot API is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -286,40 +289,57 @@ impl AlertService {
         notes.len()
     }
 
-    /// One delivery pass: send queued messages oldest first. Returns how
-    /// long to wait before the next pass (`None`: nothing left).
+    /// One delivery pass: send queued messages oldest first, in batches
+    /// of up to [`BATCH`] sent together (one per chat, so a chat's messages
+    /// keep their order) so the throttle can pace them at Telegram's rate
+    /// rather than one round trip at a time; each batch's outcome is saved
+    /// in one write. Returns how long to wait before the next pass (`None`:
+    /// nothing left).
     pub async fn deliver_pass(&self, sender: &dyn AlertSender) -> Option<Duration> {
         loop {
-            let item = self.inner.doc.lock().await.outbox.first().cloned()?;
-            let result = sender.send_html(item.chat, &item.html).await;
+            let batch: Vec<OutboxItem> = {
+                let doc = self.inner.doc.lock().await;
+                let mut chats = std::collections::HashSet::new();
+                doc.outbox
+                    .iter()
+                    .filter(|i| chats.insert(i.chat))
+                    .take(BATCH)
+                    .cloned()
+                    .collect()
+            };
+            if batch.is_empty() {
+                return None;
+            }
+            let results =
+                futures::future::join_all(batch.iter().map(|i| sender.send_html(i.chat, &i.html)))
+                    .await;
             let mut doc = self.inner.doc.lock().await;
             let mut next = doc.clone();
-            let wait = match result {
-                Ok(()) => {
-                    next.outbox.retain(|i| i.id != item.id);
-                    None
-                }
-                Err(SendError::Blocked) => {
-                    tracing::warn!(
-                        chat = item.chat,
-                        "chat blocked the bot: its alerts are paused"
-                    );
-                    next.book.set_paused(item.chat, true);
-                    next.outbox.retain(|i| i.chat != item.chat);
-                    None
-                }
-                Err(SendError::RetryAfter(d)) => Some(d),
-                Err(SendError::Failed(reason)) => {
-                    let attempts = item.attempts + 1;
-                    if let Some(i) = next.outbox.iter_mut().find(|i| i.id == item.id) {
-                        i.attempts = attempts;
+            let mut wait: Option<Duration> = None;
+            for (item, result) in batch.iter().zip(results) {
+                match result {
+                    Ok(()) => next.outbox.retain(|i| i.id != item.id),
+                    Err(SendError::Blocked) => {
+                        tracing::warn!(
+                            chat = item.chat,
+                            "chat blocked the bot: its alerts are paused"
+                        );
+                        next.book.set_paused(item.chat, true);
+                        next.outbox.retain(|i| i.chat != item.chat);
                     }
-                    let wait =
-                        Duration::from_secs(2u64.saturating_pow(attempts.min(8))).min(MAX_BACKOFF);
-                    tracing::warn!(chat = item.chat, attempts, %reason, wait_secs = wait.as_secs(), "alert delivery failed; will retry");
-                    Some(wait)
+                    Err(SendError::RetryAfter(d)) => wait = Some(wait.map_or(d, |w| w.max(d))),
+                    Err(SendError::Failed(reason)) => {
+                        let attempts = item.attempts + 1;
+                        if let Some(i) = next.outbox.iter_mut().find(|i| i.id == item.id) {
+                            i.attempts = attempts;
+                        }
+                        let backoff = Duration::from_secs(2u64.saturating_pow(attempts.min(8)))
+                            .min(MAX_BACKOFF);
+                        tracing::warn!(chat = item.chat, attempts, %reason, wait_secs = backoff.as_secs(), "alert delivery failed; will retry");
+                        wait = Some(wait.map_or(backoff, |w| w.max(backoff)));
+                    }
                 }
-            };
+            }
             if next != *doc {
                 if let Err(e) = self.save(&next).await {
                     tracing::error!(error = %e, "could not record alert delivery; will retry");
@@ -327,8 +347,8 @@ impl AlertService {
                 }
                 *doc = next;
             }
-            if let Some(w) = wait {
-                return Some(w);
+            if wait.is_some() {
+                return wait;
             }
         }
     }
