@@ -7,7 +7,7 @@
 //! the crossing, not every day a value stays past it, and the per-rule
 //! `last_date` makes evaluation idempotent per screen date, so a restart
 //! never fires twice for the same run. Rules and state live in the store
-//! (`alerts/rules.json`, `alerts/state.json`).
+//! (`alerts/book.json`, with the outbox: see [`crate::notify`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

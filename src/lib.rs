@@ -9,8 +9,10 @@
 //!
 //! Data flows one way: a [`market`] provider feeds a [`collect`] run, which
 //! validates the bars, hands them to the pure [`screen`] engine, and
-//! publishes the results through the [`store`]. Readers (the CLI today, the
-//! bot and HTTP endpoints later) only ever read what the store published.
+//! publishes the results through the [`store`]. The daemon then loads what
+//! was published into the in-memory [`state`], which the Telegram [`bot`],
+//! the [`alerts`] and the [`http`] endpoints read; none of them calls the
+//! market-data API or reads the store on its hot path.
 //!
 //! - [`domain`] holds the plain data types (tickers, bars, drawdown rows,
 //!   positions, the account, run reports). External input becomes these
@@ -34,6 +36,20 @@
 //!   partitions, deterministic CSV encoding, and a per-date run manifest
 //!   written last, whose checksums let readers detect and skip anything
 //!   truncated, corrupted or half-written.
+//! - [`retry`] is the dead-letter queue of symbols whose fetch failed,
+//!   retried by later runs and given up after a bounded number of tries.
+//! - [`runner`] makes runs single-flight (schedule, catch-up and `/trigger`
+//!   share one slot), reloads the [`state`] after each one and records
+//!   [`metrics`]; [`schedule`] computes fire times in exchange time (pure
+//!   `next_fire`, DST-safe), skips closed days, catches up after downtime
+//!   and retries a day whose data is not yet available.
+//! - [`http`] serves `/healthz`, `/readyz` and `/metrics` (the Prometheus
+//!   families of [`metrics`]).
+//! - [`bot`] is the teloxide bot: a dptree handler tree, access control,
+//!   replies from pure formatting functions, a throttled sender.
+//! - [`alerts`] holds the alert rules and their pure evaluation;
+//!   [`notify`] is their runtime: one stored document for rules, states and
+//!   the outbox, evaluation on each new screen, delivery with retries.
 //! - [`cli`] has one file per command (`run`, `collect`, `screen`, `export`,
 //!   `check-config`); [`numbers`] and [`telemetry`] are the shared number
 //!   formatting and logging setup.

@@ -346,6 +346,13 @@ impl Metrics {
     /// The business gauges, from a fresh snapshot.
     pub fn record_snapshot(&self, s: &Snapshot) {
         if let Some(screen) = &s.screen {
+            // After a restart, the last success is when the stored screen
+            // was published, not "never": a staleness alert must not fire
+            // just because the daemon restarted.
+            let published = screen.report.finished_at.timestamp_millis() as f64 / 1e3;
+            if published > self.last_success.get() {
+                self.last_success.set(published);
+            }
             self.worst_drawdown
                 .set(screen.rows.first().map_or(0.0, |r| r.drawdown_pct));
             self.names_below_20.set(screen.count_below(-20.0) as i64);

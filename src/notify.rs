@@ -9,7 +9,14 @@
 //! Delivery is exactly-once except for one window: a message Telegram
 //! accepted just before the process died, before the outbox was rewritten,
 //! is sent again at the next start.
+//!
+//! Only the chats of the audience (the bot's allow-lists) are ever sent
+//! anything: a chat removed from `telegram.allowed_chat_ids` keeps its
+//! rules, but nothing is queued for it and what was queued is dropped.
+//! A chat whose rules were paused because it blocked the bot gets them
+//! back (from a fresh baseline) the next time it talks to the bot.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,7 +70,11 @@ pub enum SendError {
     RetryAfter(Duration),
     /// The chat blocked the bot or is gone (403, chat not found).
     Blocked,
-    /// Anything else (network, 5xx): retry later.
+    /// Telegram refused this message (a 400 of another kind): retried a
+    /// few times, then dropped with an error log, so one bad message
+    /// cannot hold a chat's later alerts back forever.
+    Rejected(String),
+    /// Anything else (network, 5xx): retry later, for as long as it takes.
     Failed(String),
 }
 
@@ -93,6 +104,8 @@ struct Inner {
     writable: bool,
     wake: Notify,
     render: Render,
+    /// The chats that may receive anything (`None`: every rule's chat).
+    audience: Option<HashSet<i64>>,
 }
 
 impl std::fmt::Debug for AlertService {
@@ -107,9 +120,20 @@ pub const BATCH: usize = 30;
 /// Longest wait between delivery attempts while the Bot API is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
+/// Attempts a message Telegram keeps refusing ([`SendError::Rejected`])
+/// gets before it is dropped.
+const MAX_REJECTED_ATTEMPTS: u32 = 5;
+
 impl AlertService {
-    /// Load the document (an empty one if there is none).
+    /// Load the document (an empty one if there is none); every rule's
+    /// chat may receive alerts.
     pub async fn load(store: Store, render: Render) -> Self {
+        Self::load_for(store, render, None).await
+    }
+
+    /// Load the document; only the chats in `audience` (when given) are
+    /// ever sent anything.
+    pub async fn load_for(store: Store, render: Render, audience: Option<HashSet<i64>>) -> Self {
         let (doc, writable) = match store.read_doc::<AlertDoc>(ALERT_BOOK_PATH).await {
             Ok(d) => (d.unwrap_or_default(), true),
             Err(e) => {
@@ -124,8 +148,17 @@ impl AlertService {
                 writable,
                 wake: Notify::new(),
                 render,
+                audience,
             }),
         }
+    }
+
+    /// May `chat` be sent anything?
+    fn may_receive(&self, chat: i64) -> bool {
+        self.inner
+            .audience
+            .as_ref()
+            .is_none_or(|a| a.contains(&chat))
     }
 
     async fn save(&self, doc: &AlertDoc) -> Result<(), StoreError> {
@@ -211,6 +244,39 @@ impl AlertService {
         self.inner.doc.lock().await.outbox.len()
     }
 
+    /// Evaluate the screen the service starts with. Rules remember what
+    /// they last saw, so a screen published while alerts were not running
+    /// (the daemon was down, `dipwatch collect` ran, catch-up finished
+    /// first) still fires what it crossed; one already evaluated fires
+    /// nothing again, and a rule that never saw a screen takes this one as
+    /// its baseline.
+    pub async fn prime(&self, current: &Snapshot) -> Result<usize, StoreError> {
+        self.on_new_screen(&Snapshot::default(), current).await
+    }
+
+    /// Give a paused chat (it had blocked the bot, and now talks to it
+    /// again) its rules back, from a fresh baseline so nothing fires about
+    /// what happened while it was away. True if anything was paused.
+    pub async fn resume(&self, chat: i64) -> Result<bool, StoreError> {
+        let mut doc = self.inner.doc.lock().await;
+        if !doc.book.rules.iter().any(|r| r.chat == chat && r.paused) {
+            return Ok(false);
+        }
+        let mut next = doc.clone();
+        next.book.set_paused(chat, false);
+        let ids: Vec<u64> = next.book.of_chat(chat).iter().map(|r| r.id).collect();
+        for id in ids {
+            next.book.states.remove(&id);
+        }
+        self.save(&next).await?;
+        *doc = next;
+        tracing::info!(
+            chat_id = chat,
+            "chat talks to the bot again: its alerts resume"
+        );
+        Ok(true)
+    }
+
     /// Evaluate a newly published screen against the one before it, queue
     /// the messages and persist, in one write.
     pub async fn on_new_screen(
@@ -275,7 +341,16 @@ impl AlertService {
     }
 
     fn enqueue(&self, doc: &mut AlertDoc, notes: &[Notification], snapshot: &Snapshot) -> usize {
+        let mut queued = 0;
         for note in notes {
+            if !self.may_receive(note.chat) {
+                tracing::debug!(
+                    chat_id = note.chat,
+                    "not on the allow-lists: alert not queued"
+                );
+                continue;
+            }
+            queued += 1;
             doc.next_item += 1;
             doc.outbox.push(OutboxItem {
                 id: doc.next_item,
@@ -286,7 +361,7 @@ impl AlertService {
                 queued_at: Utc::now(),
             });
         }
-        notes.len()
+        queued
     }
 
     /// One delivery pass: send queued messages oldest first, in batches
@@ -298,8 +373,26 @@ impl AlertService {
     pub async fn deliver_pass(&self, sender: &dyn AlertSender) -> Option<Duration> {
         loop {
             let batch: Vec<OutboxItem> = {
-                let doc = self.inner.doc.lock().await;
-                let mut chats = std::collections::HashSet::new();
+                let mut doc = self.inner.doc.lock().await;
+                if doc.outbox.iter().any(|i| !self.may_receive(i.chat)) {
+                    let mut next = doc.clone();
+                    next.outbox.retain(|i| {
+                        let keep = self.may_receive(i.chat);
+                        if !keep {
+                            tracing::warn!(
+                                chat_id = i.chat,
+                                "chat is no longer on the allow-lists: its queued alert is dropped"
+                            );
+                        }
+                        keep
+                    });
+                    if let Err(e) = self.save(&next).await {
+                        tracing::error!(error = %e, "could not record alert delivery; will retry");
+                        return Some(Duration::from_secs(5));
+                    }
+                    *doc = next;
+                }
+                let mut chats = HashSet::new();
                 doc.outbox
                     .iter()
                     .filter(|i| chats.insert(i.chat))
@@ -328,7 +421,13 @@ impl AlertService {
                         next.outbox.retain(|i| i.chat != item.chat);
                     }
                     Err(SendError::RetryAfter(d)) => wait = Some(wait.map_or(d, |w| w.max(d))),
-                    Err(SendError::Failed(reason)) => {
+                    Err(SendError::Rejected(reason))
+                        if item.attempts + 1 >= MAX_REJECTED_ATTEMPTS =>
+                    {
+                        tracing::error!(chat_id = item.chat, attempts = item.attempts + 1, %reason, "Telegram keeps refusing an alert message: dropped");
+                        next.outbox.retain(|i| i.id != item.id);
+                    }
+                    Err(SendError::Rejected(reason) | SendError::Failed(reason)) => {
                         let attempts = item.attempts + 1;
                         if let Some(i) = next.outbox.iter_mut().find(|i| i.id == item.id) {
                             i.attempts = attempts;
@@ -364,6 +463,9 @@ impl AlertService {
     ) {
         let mut rx = state.subscribe();
         let mut last = rx.borrow().clone();
+        if let Err(e) = self.prime(&last).await {
+            tracing::error!(error = %e, "alert evaluation of the current screen not saved");
+        }
         let mut retry_at: Option<tokio::time::Instant> = Some(tokio::time::Instant::now());
         let mut digest_tick = tokio::time::interval(Duration::from_secs(30));
         loop {
@@ -615,6 +717,121 @@ mod tests {
             1,
             "a deleted default stays deleted"
         );
+    }
+
+    #[tokio::test]
+    async fn a_paused_chat_that_talks_again_resumes_from_a_fresh_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path()).await;
+        svc.add(10, crate::alerts::parse_alert("AAA below -30").unwrap())
+            .await
+            .unwrap();
+        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
+        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        let s3 = snapshot("2026-11-24", &[("AAA", -36.0)]);
+        let s4 = snapshot("2026-11-25", &[("AAA", -10.0)]);
+        svc.prime(&s1).await.unwrap();
+        svc.on_new_screen(&s1, &s2).await.unwrap();
+        let sender = Scripted::default();
+        sender.script.lock().unwrap().push_back(SendError::Blocked);
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        assert!(svc.rules_of(10).await[0].paused);
+        assert!(!svc.resume(20).await.unwrap(), "nothing paused there");
+        assert!(svc.resume(10).await.unwrap());
+        assert!(!svc.rules_of(10).await[0].paused);
+        // Still below: the first screen after resuming is the baseline,
+        // not a crossing; the recovery after it fires.
+        assert_eq!(svc.on_new_screen(&s2, &s3).await.unwrap(), 0);
+        assert_eq!(svc.on_new_screen(&s3, &s4).await.unwrap(), 1);
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        assert_eq!(
+            sender.delivered.lock().unwrap().as_slice(),
+            [(10, "AAA recovered above -30%: now -10.00%".to_string())]
+        );
+    }
+
+    #[tokio::test]
+    async fn only_the_audience_is_sent_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &crate::store::StorageUrl::Local(dir.path().to_path_buf()),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+        let everyone = AlertService::load(store.clone(), render()).await;
+        for chat in [10, 20] {
+            everyone
+                .add(chat, crate::alerts::parse_alert("AAA below -30").unwrap())
+                .await
+                .unwrap();
+        }
+        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
+        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        let s3 = snapshot("2026-11-24", &[("AAA", -10.0)]);
+        everyone.prime(&s1).await.unwrap();
+        assert_eq!(everyone.on_new_screen(&s1, &s2).await.unwrap(), 2);
+        drop(everyone);
+        // Chat 20 was taken off the allow-lists before the restart: what
+        // was queued for it is dropped, nothing new is queued for it.
+        let svc = AlertService::load_for(store, render(), Some(HashSet::from([10]))).await;
+        let sender = Scripted::default();
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        assert_eq!(svc.on_new_screen(&s2, &s3).await.unwrap(), 1);
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        let chats: Vec<i64> = sender
+            .delivered
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(c, _)| *c)
+            .collect();
+        assert_eq!(chats, [10, 10]);
+        assert_eq!(svc.rules_of(20).await.len(), 1, "its rules are kept");
+    }
+
+    #[tokio::test]
+    async fn a_message_telegram_keeps_refusing_is_dropped_after_a_few_tries() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path()).await;
+        svc.add(10, crate::alerts::parse_alert("AAA below -30").unwrap())
+            .await
+            .unwrap();
+        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
+        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        svc.prime(&s1).await.unwrap();
+        svc.on_new_screen(&s1, &s2).await.unwrap();
+        let sender = Scripted::default();
+        sender.script.lock().unwrap().extend(
+            std::iter::repeat_with(|| SendError::Rejected("Bad Request: nope".into()))
+                .take(MAX_REJECTED_ATTEMPTS as usize),
+        );
+        for _ in 1..MAX_REJECTED_ATTEMPTS {
+            assert!(svc.deliver_pass(&sender).await.is_some(), "retried");
+            assert_eq!(svc.pending().await, 1);
+        }
+        assert_eq!(svc.deliver_pass(&sender).await, None, "then dropped");
+        assert_eq!(svc.pending().await, 0);
+        assert!(sender.delivered.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn prime_fires_a_screen_published_while_alerts_were_down_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path()).await;
+        svc.add(10, crate::alerts::parse_alert("AAA below -30").unwrap())
+            .await
+            .unwrap();
+        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
+        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        svc.prime(&s1).await.unwrap();
+        drop(svc);
+        // s2 was published while the daemon was down; the next start
+        // primes with it and fires, and priming again fires nothing.
+        let restarted = service(dir.path()).await;
+        assert_eq!(restarted.prime(&s2).await.unwrap(), 1);
+        assert_eq!(restarted.prime(&s2).await.unwrap(), 0);
+        assert_eq!(restarted.pending().await, 1);
     }
 
     #[tokio::test]

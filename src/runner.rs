@@ -200,14 +200,19 @@ async fn execute(parts: &RunnerParts, source: RunSource, dates: Dates) -> LastRu
         broker: parts.broker.as_deref(),
         store: &parts.store,
     };
-    let outcome = match collector.run(dates, started_at).await {
+    let stats_before = parts.market.request_stats();
+    let result = collector.run(dates, started_at).await;
+    // The Alpaca figures of the run whatever its outcome: a failed run
+    // (breaker open, calendar down) is the one whose requests, retries and
+    // breaker state matter most.
+    if let (Some(before), Some(after)) = (&stats_before, parts.market.request_stats()) {
+        parts.metrics.record_requests(&after.since(before));
+    }
+    let outcome = match result {
         Err(e) => LastOutcome::Failed {
             reason: format!("{:#}", anyhow::Error::new(e)),
         },
         Ok(reports) => {
-            if let Some(last) = reports.last() {
-                parts.metrics.record_requests(&last.requests);
-            }
             match reports
                 .iter()
                 .rev()

@@ -263,10 +263,39 @@ fn bad_symbol_data_is_dropped_with_reasons_and_never_sinks_the_run() {
         "{skipped:?}"
     );
     let rejected = r["rejected_bars"].as_array().unwrap();
-    assert!(
-        rejected.iter().any(|b| b["symbol"] == invalid),
-        "{rejected:?}"
-    );
+    // Every kind of spoiling the fake applies is caught, each with its reason.
+    let reasons: Vec<&str> = rejected
+        .iter()
+        .filter(|b| b["symbol"] == invalid)
+        .map(|b| b["reason"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "is not a positive finite price",
+        "above high",
+        "not a plausible price",
+        "unreadable bar",
+    ] {
+        assert!(
+            reasons.iter().any(|why| why.contains(expected)),
+            "no bar of {invalid} rejected for {expected:?}: {reasons:?}"
+        );
+    }
+    // Nothing implausible reached the store: every stored price is sane.
+    let bars = String::from_utf8(read(&ws, &format!("data/bars/date={DAY}/bars.csv"))).unwrap();
+    let dds = String::from_utf8(read(
+        &ws,
+        &format!("data/drawdowns/date={DAY}/drawdowns.csv"),
+    ))
+    .unwrap();
+    for (csv, cols) in [(&bars, 2..6), (&dds, 2..4)] {
+        for line in csv.lines().skip(1) {
+            let fields: Vec<&str> = line.split(',').collect();
+            for v in &fields[cols.clone()] {
+                let v: f64 = v.parse().unwrap();
+                assert!(v > 0.0 && v < 1e6, "implausible price stored: {line}");
+            }
+        }
+    }
     assert!(
         rejected
             .iter()

@@ -154,7 +154,13 @@ fn screen_without_data_says_what_to_do() {
 #[test]
 fn export_streams_one_csv_oldest_first_within_the_range() {
     let ws = collected(25, "2026-11-09", DAY);
-    let all = ok(&ws.demo(&["export", "drawdowns"]));
+    let exported = ws.demo(&["export", "drawdowns"]);
+    let all = ok(&exported);
+    assert!(
+        stderr(&exported).contains("note: 10 exported date(s) hold simulated prices"),
+        "simulated prices are marked: {}",
+        stderr(&exported)
+    );
     let header =
         "date,symbol,current_price,peak_price,peak_date,drawdown_pct,days_since_peak,volume,rank";
     assert_eq!(
@@ -211,8 +217,9 @@ fn export_streams_one_csv_oldest_first_within_the_range() {
         "header + one snapshot per date"
     );
 
-    let empty = ok(&ws.demo(&["export", "drawdowns", "--from", "2030-01-01"]));
-    assert_eq!(empty, format!("{header}\n"), "no rows: just the header");
+    let none = ws.demo(&["export", "drawdowns", "--from", "2030-01-01"]);
+    assert_eq!(ok(&none), format!("{header}\n"), "no rows: just the header");
+    assert!(!stderr(&none).contains("simulated"), "no prices, no marker");
 }
 
 #[test]

@@ -351,3 +351,249 @@ async fn concurrent_triggers_start_exactly_one_run() {
         Trigger::Started(_)
     ));
 }
+
+/// The value of the first sample line starting with `series` (0 when the
+/// series is absent).
+fn sample(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// A run that fails (Alpaca answers 503) shows in `/readyz` (503, with the
+/// reason) and in `/metrics` (the failed outcome, the 503s, the retries);
+/// a day whose bars are not published yet is retried on the retry interval
+/// until they are; and after a restart the last-success gauge is the stored
+/// screen's, not zero.
+#[test]
+fn failed_and_not_yet_available_runs_are_reported_and_retried() {
+    let n = 10;
+    let tickers = dipwatch::domain::parse_universe(&common::universe_head(n)).unwrap();
+    let fake = FakeAlpaca::start(FakeAlpacaOptions::new().universe(tickers));
+    let mut ws = Workspace::new(n);
+    ws.use_fake_alpaca(&fake);
+    ws.set_env("DIPWATCH__MARKET__MAX_RETRIES", "1");
+    ws.set_env("DIPWATCH__MARKET__RETRY_BASE_MS", "10");
+    ws.set_env("DIPWATCH__SCHEDULE__RETRY_INTERVAL_SECS", "1");
+    ws.set_env("DIPWATCH__SCHEDULE__RETRY_WINDOW_SECS", "120");
+    let day = latest_closed_session();
+
+    // 1. Every bars request fails: the catch-up run fails.
+    fake.fail_times(
+        "/v2/stocks/bars",
+        10_000,
+        common::fake_alpaca::Fault::status(503, "<html><title>503</title></html>"),
+    );
+    let d = Daemon::start(&ws, None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        if let Some((503, body)) = get(d.port, "/readyz")
+            && body.contains("last run failed")
+        {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "{:?}", get(d.port, "/readyz"));
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["ready"], false);
+    assert_eq!(v["last_run"], "failed");
+    assert!(
+        v["problems"][0].as_str().unwrap().contains("HTTP 503"),
+        "{v}"
+    );
+    let (_, metrics) = get(d.port, "/metrics").unwrap();
+    assert_eq!(
+        sample(&metrics, "dipwatch_runs_total{outcome=\"failed\"}"),
+        1.0,
+        "{metrics}"
+    );
+    assert!(
+        sample(&metrics, "dipwatch_alpaca_requests_total{status=\"503\"}") >= 2.0,
+        "the failed run's requests are counted: {metrics}"
+    );
+    assert!(
+        sample(&metrics, "dipwatch_alpaca_retries_total") >= 1.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, "dipwatch_last_success_timestamp_seconds"),
+        0.0
+    );
+    let (success, _, _) = d.terminate();
+    assert!(success);
+    assert!(!ws.path("data/runs").exists(), "nothing published");
+
+    // 2. The source answers but has not published the day yet: the run
+    // ends "not available" and is retried every second.
+    fake.clear_faults();
+    fake.missing_day(day.parse().unwrap());
+    let mut d = Daemon::start(&ws, None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, metrics) = get(d.port, "/metrics").unwrap_or_default();
+        if sample(&metrics, "dipwatch_runs_total{outcome=\"not_available\"}") >= 2.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no retry: {metrics}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !ws.path("data/runs").exists(),
+        "yesterday is not screened as today"
+    );
+    // The day's bars arrive: the next retry publishes it.
+    fake.clear_quirks();
+    d.wait_screen(&day, Duration::from_secs(30));
+    let (_, metrics) = get(d.port, "/metrics").unwrap();
+    assert_eq!(
+        sample(&metrics, "dipwatch_runs_total{outcome=\"published\"}"),
+        1.0
+    );
+    let published_at = sample(&metrics, "dipwatch_last_success_timestamp_seconds");
+    assert!(published_at > 1.7e9, "{metrics}");
+    let (success, _, logs) = d.terminate();
+    assert!(success);
+    assert!(
+        logs.contains("data not yet available; will retry"),
+        "{logs}"
+    );
+
+    // 3. A restart: no run, and the last success is the stored screen's.
+    let mut d = Daemon::start(&ws, None);
+    d.wait_ready(Duration::from_secs(30));
+    let (_, metrics) = get(d.port, "/metrics").unwrap();
+    assert!(!metrics.contains("dipwatch_runs_total{"), "{metrics}");
+    let after_restart = sample(&metrics, "dipwatch_last_success_timestamp_seconds");
+    assert!(
+        (after_restart - published_at).abs() < 5.0,
+        "{after_restart} vs {published_at}"
+    );
+    let (success, _, _) = d.terminate();
+    assert!(success);
+    assert_store_consistent(&ws);
+}
+
+/// `screen --format csv --top 0` of `date` as (symbol, drawdown_pct).
+fn screen_of(ws: &Workspace, date: &str) -> Vec<(String, f64)> {
+    let csv = ok(&ws.demo(&["screen", "--date", date, "--format", "csv", "--top", "0"]));
+    csv.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].to_string(), f[5].parse().unwrap())
+        })
+        .collect()
+}
+
+/// Alerts in the daemon: a rule from `alerts.defaults` is given to the
+/// allowed chat, takes the stored screen as its baseline, fires on the
+/// catch-up run's screen, arrives once; a restart neither sends it again
+/// nor gives the default twice.
+#[test]
+fn default_alerts_fire_on_catch_up_once_and_not_again_after_a_restart() {
+    use common::fake_telegram::{FakeTelegram, TOKEN};
+    const CHAT: i64 = 424_242;
+    let n = 60;
+    let day = latest_closed_session();
+    let today = Utc::now().date_naive();
+    let sessions: Vec<String> =
+        dipwatch::market::calendar::sessions(today - chrono::Duration::days(14), today)
+            .iter()
+            .map(|s| s.date.to_string())
+            .filter(|d| *d <= day)
+            .collect();
+    let base = sessions[sessions.len() - 3].clone();
+
+    // The two screens, from a scratch workspace (the sim is deterministic).
+    let scratch = Workspace::new(n);
+    ok(&scratch.demo(&["collect", "--date", &base]));
+    ok(&scratch.demo(&["collect", "--date", &day]));
+    let before = screen_of(&scratch, &base);
+    let after: std::collections::HashMap<String, f64> =
+        screen_of(&scratch, &day).into_iter().collect();
+    // A symbol that moves across a level between the two: the rule crosses.
+    let (sym, level) = before
+        .iter()
+        .find_map(|(s, was)| {
+            let now = *after.get(s)?;
+            let mid = ((was + now) / 2.0 * 100.0).round() / 100.0;
+            let crosses = (*was > mid && now <= mid) || (*was <= mid && now > mid);
+            (crosses && mid < 0.0 && mid > -100.0 && (was - now).abs() > 0.2)
+                .then(|| (s.clone(), mid))
+        })
+        .expect("some symbol moves across a level");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(async { FakeTelegram::start() });
+    let mut ws = Workspace::new(n);
+    ok(&ws.demo(&["collect", "--date", &base]));
+    ws.set_env("TELOXIDE_TOKEN", TOKEN);
+    ws.set_env("TELOXIDE_API_URL", fake.url().as_str());
+    ws.set_env("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", &CHAT.to_string());
+    ws.set_env(
+        "DIPWATCH__ALERTS__DEFAULTS",
+        &format!("{sym} below {level}"),
+    );
+    let demo = demo();
+    let alerts_to_chat = || {
+        fake.sent_to(CHAT)
+            .into_iter()
+            .filter(|s| s.text.contains("<b>Alerts, "))
+            .collect::<Vec<_>>()
+    };
+
+    let mut d = Daemon::start(&ws, Some(&demo));
+    d.wait_screen(&day, Duration::from_secs(60));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alerts_to_chat().is_empty() {
+        assert!(Instant::now() < deadline, "no alert: {:?}", fake.sent());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = alerts_to_chat();
+    assert_eq!(sent.len(), 1, "one message: {sent:?}");
+    assert!(
+        sent[0].text.contains(&format!("<b>Alerts, {day}</b>")) && sent[0].text.contains(&sym),
+        "{}",
+        sent[0].text
+    );
+    let (success, _, logs) = d.terminate();
+    assert!(success, "{logs}");
+    assert!(
+        logs.contains("default alerts given to allowed chats"),
+        "{logs}"
+    );
+
+    // Restart: the bot polls again, nothing is re-sent, the default is
+    // not given a second time.
+    let polls = fake.count("getUpdates");
+    let mut d = Daemon::start(&ws, Some(&demo));
+    d.wait_ready(Duration::from_secs(30));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fake.count("getUpdates") < polls + 2 {
+        assert!(Instant::now() < deadline, "the restarted bot does not poll");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before_ask = fake.sent_to(CHAT).len();
+    fake.push_text(CHAT, "/alerts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fake.sent_to(CHAT).len() <= before_ask {
+        assert!(Instant::now() < deadline, "no answer to /alerts");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let listed = fake.sent_to(CHAT)[before_ask].text.clone();
+    assert_eq!(listed.matches(" below ").count(), 1, "{listed}");
+    assert!(listed.contains(&format!("#1 {sym} below")), "{listed}");
+    assert_eq!(
+        alerts_to_chat().len(),
+        1,
+        "nothing sent again after the restart"
+    );
+    let (success, _, logs) = d.terminate();
+    assert!(success, "{logs}");
+    assert!(!logs.contains("default alerts given"), "{logs}");
+}

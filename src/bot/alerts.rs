@@ -48,6 +48,15 @@ fn classify(e: RequestError) -> SendError {
             | ApiError::CantInitiateConversation
             | ApiError::CantTalkWithBots,
         ) => SendError::Blocked,
+        // Telegram answered, and it is not a server trouble: this message
+        // itself is refused (bad markup, too long, ...).
+        RequestError::Api(ApiError::Unknown(text)) if !text.starts_with("Bad Request") => {
+            SendError::Failed(text)
+        }
+        RequestError::Api(ApiError::InvalidToken) => {
+            SendError::Failed(ApiError::InvalidToken.to_string())
+        }
+        RequestError::Api(e) => SendError::Rejected(e.to_string()),
         other => SendError::Failed(other.to_string()),
     }
 }

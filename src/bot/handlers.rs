@@ -79,6 +79,14 @@ pub(crate) fn schema() -> UpdateHandler<BotError> {
     let messages = Update::filter_message()
         .map(|msg: Message, shared: Arc<Shared>| shared.access.role(msg.chat.id.0))
         .branch(dptree::filter(|role: Role| role == Role::Refused).endpoint(refuse))
+        // A chat that had blocked the bot and writes again gets its alerts back.
+        .inspect_async(|msg: Message, shared: Arc<Shared>| async move {
+            if let Some(alerts) = &shared.ctx.alerts
+                && let Err(e) = alerts.resume(msg.chat.id.0).await
+            {
+                tracing::warn!(chat_id = msg.chat.id.0, error = %e, "could not resume the chat's alerts");
+            }
+        })
         .map(|msg: Message, me: Me| {
             parse_input(msg.text(), me.user.username.as_deref().unwrap_or_default())
         })

@@ -47,11 +47,15 @@ pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCo
         return Ok(ExitCode::SUCCESS);
     }
     let mut skipped = 0usize;
+    let mut simulated = 0usize;
     let in_range =
         |d: &NaiveDate| args.from.is_none_or(|f| *d >= f) && args.to.is_none_or(|t| *d <= t);
     for date in listing.dates.iter().filter(|d| in_range(d)) {
         let bytes = match store.manifest(*date).await {
-            Ok(Some(m)) => store.read_verified(&m, args.kind).await,
+            Ok(Some(m)) => {
+                simulated += usize::from(m.report.simulated);
+                store.read_verified(&m, args.kind).await
+            }
             Ok(None) => Ok(None),
             Err(e) => Err(e),
         };
@@ -76,6 +80,12 @@ pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCo
     match out.flush() {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
         _ => {}
+    }
+    // The CSV columns are the contract, so the marker goes to stderr.
+    if simulated > 0 {
+        eprintln!(
+            "note: {simulated} exported date(s) hold simulated prices (market.provider = \"sim\"), not market data"
+        );
     }
     if skipped > 0 {
         eprintln!("warning: {skipped} partition(s) skipped; the rest was exported");

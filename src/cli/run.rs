@@ -70,6 +70,19 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     notify_systemd_ready();
     let watchdog = tokio::spawn(pet_watchdog(shutdown.clone()));
 
+    // The bot (and its alerts) before the schedule: the alert rules take
+    // the stored screen as their baseline first, so the catch-up run's
+    // screen is evaluated against it, never missed.
+    let bot = start_bot(
+        &config,
+        &runner,
+        connected.broker.clone(),
+        &metrics,
+        &store,
+        &shutdown,
+    )
+    .await?;
+
     let schedule = tokio::spawn(crate::schedule::run(
         runner.clone(),
         connected.market.clone(),
@@ -81,16 +94,6 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
         },
         shutdown.clone(),
     ));
-
-    let bot = start_bot(
-        &config,
-        &runner,
-        connected.broker.clone(),
-        &metrics,
-        &store,
-        &shutdown,
-    )
-    .await?;
 
     shutdown.cancelled().await;
     tracing::info!("shutting down");
@@ -138,8 +141,29 @@ async fn start_bot(
         return Ok(None);
     };
     let api_url = crate::bot::api_url_from_env().map_err(anyhow::Error::msg)?;
-    let alerts =
-        crate::notify::AlertService::load(store.clone(), crate::bot::alerts::render()).await;
+    let telegram = &config.settings.telegram;
+    let audience: std::collections::BTreeSet<i64> = telegram
+        .allowed_chat_ids
+        .iter()
+        .chain(&telegram.admin_chat_ids)
+        .copied()
+        .collect();
+    let alerts = crate::notify::AlertService::load_for(
+        store.clone(),
+        crate::bot::alerts::render(),
+        Some(audience.iter().copied().collect()),
+    )
+    .await;
+    let chats: Vec<i64> = audience.into_iter().collect();
+    if let Err(e) = alerts
+        .apply_defaults(&chats, &config.settings.alerts.defaults)
+        .await
+    {
+        tracing::error!(error = %e, "alerts.defaults not saved; they are given at the next start");
+    }
+    if let Err(e) = alerts.prime(&runner.state().snapshot()).await {
+        tracing::error!(error = %e, "alert evaluation of the stored screen not saved");
+    }
     let ctx = crate::bot::BotContext {
         config: config.clone(),
         runner: runner.clone(),

@@ -58,18 +58,40 @@ impl Bar {
             }
         }
         if let Some(vwap) = self.vwap
-            && (!vwap.is_finite() || vwap <= 0.0)
+            && (!vwap.is_finite() || vwap <= 0.0 || vwap > MAX_PRICE)
         {
-            return Some(format!("vwap {vwap} is not a positive finite price"));
+            return Some(format!("vwap {vwap} is not a plausible price"));
+        }
+        // Finite and ordered is not enough: a bad print (or a NaN that went
+        // through a bad cast) can be 1e300, and one such high would be every
+        // later screen's peak. No listed share costs ten million dollars, and
+        // no real session trades ten times above (or below) both its open
+        // and its close.
+        let (body_lo, body_hi) = (self.open.min(self.close), self.open.max(self.close));
+        if self.high > MAX_PRICE {
+            return Some(format!("high {} is implausible", self.high));
+        }
+        if self.high > body_hi * MAX_WICK || self.low * MAX_WICK < body_lo {
+            return Some(format!(
+                "implausible range {}..{} for open {} and close {}",
+                self.low, self.high, self.open, self.close
+            ));
         }
         None
     }
 }
 
+/// Highest price a bar may carry (dollars).
+const MAX_PRICE: f64 = 1e7;
+/// How far a day's high (or low) may lie from its open and close, as a
+/// factor, before the bar is taken for a bad print.
+const MAX_WICK: f64 = 10.0;
+
 /// Keep the bars of one symbol that can be trusted, in date order, and say
-/// why each other one was dropped: non-positive or non-finite prices, a low
-/// above the high, an open or close outside the day's range, a date equal to
-/// or before the previous kept bar (duplicate or out of order).
+/// why each other one was dropped: non-positive, non-finite or implausible
+/// prices (a bad print ten times away from the open and close), a low above
+/// the high, an open or close outside the day's range, a date equal to or
+/// before the previous kept bar (duplicate or out of order).
 pub fn validate_series(bars: Vec<Bar>) -> (Vec<Bar>, Vec<BarRejection>) {
     let mut kept: Vec<Bar> = Vec::with_capacity(bars.len());
     let mut rejected = Vec::new();
@@ -162,5 +184,30 @@ mod tests {
         assert!(reasons[3].contains("low -1"));
         assert!(reasons[4].contains("above high"));
         assert!(reasons[5].contains("open 12.5 outside"));
+    }
+
+    #[test]
+    fn drops_finite_but_implausible_prices() {
+        // What the fake Alpaca's "huge value" spoiling sends: ordered and
+        // finite, but one such high would be every later screen's peak.
+        let mut huge = bar("2026-01-06", 12.0, 11.0);
+        huge.high = 1e300;
+        huge.vwap = Some(1e300);
+        let mut wick = bar("2026-01-07", 12.0, 11.0);
+        wick.high = 150.0;
+        let mut low_wick = bar("2026-01-08", 12.0, 11.0);
+        low_wick.low = 1.0;
+        let mut vwap = bar("2026-01-09", 12.0, 11.0);
+        vwap.vwap = Some(2e7);
+        let mut berkshire = bar("2026-01-12", 730_000.0, 725_000.0);
+        berkshire.low = 720_000.0;
+        let (kept, rej) = validate_series(vec![huge, wick, low_wick, vwap, berkshire]);
+        assert_eq!(kept.len(), 1, "a dear share is still a share: {rej:?}");
+        assert_eq!(kept[0].close, 725_000.0);
+        let reasons: Vec<_> = rej.iter().map(|r| r.reason.as_str()).collect();
+        assert!(reasons[0].contains("not a plausible price"), "{reasons:?}");
+        assert!(reasons[1].starts_with("implausible range"), "{reasons:?}");
+        assert!(reasons[2].starts_with("implausible range"), "{reasons:?}");
+        assert!(reasons[3].starts_with("vwap 20000000"), "{reasons:?}");
     }
 }
