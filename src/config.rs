@@ -219,6 +219,17 @@ pub struct TelegramSettings {
     /// Chats that may also trigger runs.
     #[serde(default, deserialize_with = "chat_ids")]
     pub admin_chat_ids: Vec<i64>,
+    /// On an S3 store, `/download` answers with a presigned link instead of
+    /// a document (no 50 MB limit, nothing through Telegram's servers).
+    #[serde(default)]
+    pub download_links: bool,
+    /// How long such a link works, seconds (S3 allows at most 7 days).
+    #[serde(default = "default_link_ttl")]
+    pub download_link_ttl_secs: u64,
+}
+
+fn default_link_ttl() -> u64 {
+    3600
 }
 
 /// `[alerts]`.
@@ -537,6 +548,13 @@ impl AppConfig {
             return Err(invalid("portfolio.top_positions", "must be at least 1"));
         }
 
+        let ttl = settings.telegram.download_link_ttl_secs;
+        if !(60..=7 * 24 * 3600).contains(&ttl) {
+            return Err(invalid(
+                "telegram.download_link_ttl_secs",
+                format!("{ttl} must be between 60 and 604800 (7 days, S3's limit)"),
+            ));
+        }
         for spec in &settings.alerts.defaults {
             crate::alerts::parse_alert(spec)
                 .map_err(|e| invalid("alerts.defaults", format!("{spec:?}: {}", e.0)))?;

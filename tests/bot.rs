@@ -5,8 +5,9 @@
 //! Nothing here is timed: waits are generous upper bounds for a hang, and
 //! the speed figures live in `benches/bot.rs`.
 
-#[path = "common/fake_telegram.rs"]
-mod fake_telegram;
+mod common;
+
+use common::fake_telegram;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -129,6 +130,7 @@ struct Harness {
     bot: Option<tokio::task::JoinHandle<()>>,
     gate: Arc<Semaphore>,
     _dir: tempfile::TempDir,
+    _s3: Option<common::MotoServer>,
 }
 
 /// Something done to the fake before the bot starts.
@@ -148,6 +150,8 @@ struct Setup {
     nobody_allowed: bool,
     /// Run the alert runtime, and stop the first fill this many days back.
     alerts_fill_days_ago: Option<u64>,
+    /// Store in a fresh bucket of a moto S3 server, `/download` as links.
+    s3_links: bool,
 }
 
 fn options(limits: Option<Limits>) -> BotOptions {
@@ -165,6 +169,10 @@ fn config(dir: &std::path::Path) -> AppConfig {
 }
 
 fn config_with(dir: &std::path::Path, lists: bool) -> AppConfig {
+    config_with_env(dir, lists, Vec::new())
+}
+
+fn config_with_env(dir: &std::path::Path, lists: bool, extra: Vec<(String, String)>) -> AppConfig {
     let universe = dir.join("universe.txt");
     std::fs::write(&universe, TICKERS.join("\n")).unwrap();
     let readers: Vec<String> = READERS.chain([GROUP]).map(|c| c.to_string()).collect();
@@ -187,6 +195,7 @@ fn config_with(dir: &std::path::Path, lists: bool) -> AppConfig {
     if !lists {
         env.retain(|k, _| !k.starts_with("DIPWATCH__TELEGRAM__"));
     }
+    env.extend(extra);
     AppConfig::load_with_env(None, env).expect("config")
 }
 
@@ -204,7 +213,38 @@ fn recent_range(days_ago: u64) -> Dates {
 async fn start(setup: Setup) -> Harness {
     logs();
     let dir = tempfile::tempdir().unwrap();
-    let config = Arc::new(config_with(dir.path(), !setup.nobody_allowed));
+    let mut extra = Vec::new();
+    let s3 = setup.s3_links.then(|| {
+        let moto = common::MotoServer::start();
+        moto.create_bucket("dipwatch-bot");
+        extra.push((
+            "DIPWATCH__STORAGE__URL".to_string(),
+            "s3://dipwatch-bot/lake".to_string(),
+        ));
+        for (k, v) in moto.options() {
+            extra.push((
+                format!("DIPWATCH__STORAGE__OPTIONS__{}", k.to_uppercase()),
+                v,
+            ));
+        }
+        extra.push((
+            "DIPWATCH__TELEGRAM__DOWNLOAD_LINKS".to_string(),
+            "true".to_string(),
+        ));
+        extra.push((
+            "DIPWATCH__TELEGRAM__DOWNLOAD_LINK_TTL_SECS".to_string(),
+            "600".to_string(),
+        ));
+        moto
+    });
+    let config = Arc::new(config_with_env(dir.path(), !setup.nobody_allowed, extra));
+    let storage_options: BTreeMap<String, String> = config
+        .settings
+        .storage
+        .options
+        .clone()
+        .into_iter()
+        .collect();
     let sim = SimMarket::new(config.universe.clone());
     let broker = Arc::new(SimMarket::new(config.universe.clone()));
     let gate = Arc::new(Semaphore::new(if setup.gated { 0 } else { 1_000_000 }));
@@ -212,7 +252,7 @@ async fn start(setup: Setup) -> Harness {
         sim,
         gate: Some(gate.clone()),
     });
-    let store = Store::open(&config.storage, &BTreeMap::new())
+    let store = Store::open(&config.storage, &storage_options)
         .await
         .expect("store");
     let metrics = Arc::new(Metrics::new());
@@ -273,6 +313,7 @@ async fn start(setup: Setup) -> Harness {
         bot: Some(bot),
         gate,
         _dir: dir,
+        _s3: s3,
     }
 }
 
@@ -1276,5 +1317,57 @@ async fn alerts_set_in_the_bot_fire_after_a_run_and_arrive_exactly_once() {
     assert!(deleted.is_ok());
     assert!(h.fake.answered_callbacks() >= 1);
     assert!(h.alerts.as_ref().unwrap().rules_of(chat).await.is_empty());
+    h.stop().await;
+}
+
+/// On an S3 store with `telegram.download_links`, `/download` answers with
+/// a presigned link (escaped in the HTML), and the link serves exactly the
+/// CSV a document would have carried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_on_s3_answers_with_a_presigned_link_that_serves_the_csv() {
+    let mut h = start(Setup {
+        s3_links: true,
+        ..Setup::default()
+    })
+    .await;
+    let chat = READERS.start;
+    let reply = h.ask(chat, "/download drawdowns 3", 1).await;
+    let msg = &reply[0];
+    assert_eq!(msg.method, "sendMessage", "a link, not a document");
+    assert!(msg.document.is_none());
+    fake_telegram::check_html(&msg.text).unwrap();
+    assert!(
+        msg.text.contains("(link works for 10 minutes)"),
+        "{}",
+        msg.text
+    );
+    let href = msg
+        .text
+        .split("<a href=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a link")
+        .replace("&amp;", "&");
+    assert!(href.contains("/dipwatch-bot/lake/_downloads/"), "{href}");
+    assert!(href.contains("X-Amz-Signature="), "{href}");
+    assert!(
+        !href.contains("secret_access_key") && !href.contains("testing&"),
+        "{href}"
+    );
+    // Fetched with no credentials at all: the signature is the permission.
+    let body = reqwest::get(&href).await.unwrap();
+    assert_eq!(body.status(), 200, "{href}");
+    let csv = body.text().await.unwrap();
+    let expected = dipwatch::bot::download::build_csv(
+        h.runner.store(),
+        dipwatch::store::Dataset::Drawdowns,
+        3,
+        usize::MAX,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(csv.as_bytes(), expected.bytes.as_slice());
+    assert!(csv.starts_with("date,symbol,current_price,peak_price,"));
     h.stop().await;
 }

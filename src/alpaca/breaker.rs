@@ -37,7 +37,11 @@ pub struct CircuitBreaker {
     cooldown: Duration,
     consecutive_failures: u32,
     opened_at: Option<Instant>,
-    probing: bool,
+    /// When the half-open probe was let through, while it is out. A probe
+    /// whose call was dropped (its run stopped) never reports back, so after
+    /// a further cool-down another probe is let through: the breaker can
+    /// never stay half-open for good.
+    probing: Option<Instant>,
     trips: u64,
 }
 
@@ -49,7 +53,7 @@ impl CircuitBreaker {
             cooldown,
             consecutive_failures: 0,
             opened_at: None,
-            probing: false,
+            probing: None,
             trips: 0,
         }
     }
@@ -58,8 +62,8 @@ impl CircuitBreaker {
     pub fn state(&self) -> BreakerState {
         match (self.opened_at, self.probing) {
             (None, _) => BreakerState::Closed,
-            (Some(_), true) => BreakerState::HalfOpen,
-            (Some(_), false) => BreakerState::Open,
+            (Some(_), Some(_)) => BreakerState::HalfOpen,
+            (Some(_), None) => BreakerState::Open,
         }
     }
 
@@ -73,12 +77,17 @@ impl CircuitBreaker {
         let Some(opened) = self.opened_at else {
             return Admission::Go;
         };
-        if self.probing {
-            return Admission::Reject(self.cooldown.min(Duration::from_secs(1)));
+        if let Some(sent) = self.probing {
+            if now < sent + self.cooldown {
+                return Admission::Reject(self.cooldown.min(Duration::from_secs(1)));
+            }
+            tracing::warn!("alpaca circuit breaker: the probe never answered; sending another");
+            self.probing = Some(now);
+            return Admission::Probe;
         }
         let reopen = opened + self.cooldown;
         if now >= reopen {
-            self.probing = true;
+            self.probing = Some(now);
             tracing::info!("alpaca circuit breaker half-open: sending one probe");
             Admission::Probe
         } else {
@@ -93,13 +102,13 @@ impl CircuitBreaker {
         }
         self.consecutive_failures = 0;
         self.opened_at = None;
-        self.probing = false;
+        self.probing = None;
     }
 
     /// The service failed (5xx, timeout, connection error).
     pub fn on_failure(&mut self, now: Instant) {
-        if self.probing {
-            self.probing = false;
+        if self.probing.is_some() {
+            self.probing = None;
             self.opened_at = Some(now);
             self.trips += 1;
             tracing::warn!(
@@ -169,6 +178,24 @@ mod tests {
             Admission::Reject(Duration::from_secs(1))
         );
         assert_eq!(b.admit(t1 + Duration::from_secs(30)), Admission::Probe);
+    }
+
+    #[test]
+    fn a_probe_that_never_answers_does_not_wedge_the_breaker() {
+        let t0 = Instant::now();
+        let mut b = CircuitBreaker::new(1, Duration::from_secs(30));
+        b.on_failure(t0);
+        let t1 = t0 + Duration::from_secs(30);
+        assert_eq!(b.admit(t1), Admission::Probe);
+        // The probe's call is dropped: neither success nor failure comes.
+        assert!(matches!(
+            b.admit(t1 + Duration::from_secs(29)),
+            Admission::Reject(_)
+        ));
+        assert_eq!(b.state(), BreakerState::HalfOpen);
+        assert_eq!(b.admit(t1 + Duration::from_secs(30)), Admission::Probe);
+        b.on_success();
+        assert_eq!(b.state(), BreakerState::Closed);
     }
 
     #[test]

@@ -110,6 +110,8 @@ mod tests {
             enabled: true,
             allowed_chat_ids: allowed.to_vec(),
             admin_chat_ids: admins.to_vec(),
+            download_links: false,
+            download_link_ttl_secs: 3600,
         }
     }
 

@@ -259,6 +259,37 @@ mod tests {
         assert!(empty.starts_with("No alerts yet.") && none.is_none());
     }
 
+    /// What delivery does about each answer, from the descriptions Telegram
+    /// actually sends (parsed by teloxide as it parses a real response).
+    #[test]
+    fn send_errors_are_classified_for_delivery() {
+        let api = |description: &str| {
+            let e: ApiError = serde_json::from_value(serde_json::json!(description)).unwrap();
+            classify(RequestError::Api(e))
+        };
+        assert_eq!(
+            api("Forbidden: bot was blocked by the user"),
+            SendError::Blocked
+        );
+        assert_eq!(api("Bad Request: chat not found"), SendError::Blocked);
+        assert_eq!(api("Forbidden: user is deactivated"), SendError::Blocked);
+        assert!(matches!(
+            api("Bad Request: can't parse entities: unexpected end tag at byte offset 3"),
+            SendError::Rejected(_)
+        ));
+        assert!(matches!(
+            api("Bad Request: something new"),
+            SendError::Rejected(_)
+        ));
+        // Server trouble and a bad token are waited out, never dropped.
+        assert!(matches!(api("Internal Server Error"), SendError::Failed(_)));
+        assert!(matches!(api("Unauthorized"), SendError::Failed(_)));
+        assert!(matches!(
+            classify(RequestError::RetryAfter(teloxide::types::Seconds::from_seconds(7))),
+            SendError::RetryAfter(d) if d == std::time::Duration::from_secs(7)
+        ));
+    }
+
     #[test]
     fn replies() {
         assert_eq!(

@@ -10,6 +10,10 @@ use crate::store::{Dataset, Store, StoreError};
 /// Telegram bots may upload documents up to 50 MB; stay well under.
 pub const MAX_DOCUMENT_BYTES: usize = 45 * 1024 * 1024;
 
+/// A file handed out as a link has no Telegram limit; this bounds the
+/// memory one `/download` may take.
+pub const MAX_LINKED_BYTES: usize = 512 * 1024 * 1024;
+
 /// A CSV ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Csv {

@@ -867,6 +867,22 @@ pub fn download_filename(csv: &Csv) -> String {
     }
 }
 
+/// A download answered with a presigned link (S3): the caption, then the
+/// link and how long it works.
+pub fn download_link(caption: &str, filename: &str, url: &str, ttl_secs: u64) -> String {
+    let valid = if ttl_secs.is_multiple_of(3600) {
+        let h = ttl_secs / 3600;
+        format!("{h} hour{}", if h == 1 { "" } else { "s" })
+    } else {
+        format!("{} minutes", ttl_secs.div_ceil(60))
+    };
+    format!(
+        "{caption}\n<a href=\"{}\">{}</a> (link works for {valid})",
+        escape(url).replace('"', "&quot;"),
+        escape(filename)
+    )
+}
+
 /// The caption of a download.
 pub fn download_caption(csv: &Csv, args: &DownloadArgs) -> String {
     let mut out = format!(

@@ -740,3 +740,20 @@ fn fuzzed_messages_never_panic_and_always_get_well_formed_replies() {
         }
     }
 }
+
+#[test]
+fn download_link_escapes_the_url_and_says_how_long_it_works() {
+    let html = download_link(
+        "<b>bars</b>: 1 date",
+        "bars_2026-11-20.csv",
+        "http://127.0.0.1:9000/b/_downloads/x.csv?X-Amz-Expires=3600&X-Amz-Signature=ab\"c",
+        7200,
+    );
+    assert_eq!(
+        html,
+        "<b>bars</b>: 1 date\n<a href=\"http://127.0.0.1:9000/b/_downloads/x.csv?X-Amz-Expires=3600&amp;X-Amz-Signature=ab&quot;c\">bars_2026-11-20.csv</a> (link works for 2 hours)"
+    );
+    assert!(crate::bot::html::well_formed(&html));
+    assert!(download_link("c", "f", "u", 90).ends_with("(link works for 2 minutes)"));
+    assert!(download_link("c", "f", "u", 3600).ends_with("(link works for 1 hour)"));
+}

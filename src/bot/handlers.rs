@@ -26,7 +26,7 @@ use super::BotContext;
 use super::access::{Access, RefusalGate, Role};
 use super::account::AccountCache;
 use super::commands::{Command, Input, parse_download, parse_input};
-use super::download::{MAX_DOCUMENT_BYTES, build_csv};
+use super::download::{MAX_DOCUMENT_BYTES, MAX_LINKED_BYTES, build_csv};
 use super::format::{self, Params};
 use super::send::{self, TgBot};
 use crate::collect::Dates;
@@ -259,9 +259,33 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
                 return Ok(());
             };
             let store = shared.ctx.runner.store();
-            match build_csv(store, args.dataset, args.days, MAX_DOCUMENT_BYTES).await? {
+            let telegram = &shared.ctx.config.settings.telegram;
+            let as_link = telegram.download_links && store.can_share();
+            let max_bytes = if as_link {
+                MAX_LINKED_BYTES
+            } else {
+                MAX_DOCUMENT_BYTES
+            };
+            match build_csv(store, args.dataset, args.days, max_bytes).await? {
                 None => {
                     send::html(bot, chat, &format::download_empty(&args)).await?;
+                }
+                Some(csv) if as_link => {
+                    let caption = format::download_caption(&csv, &args);
+                    let name = format::download_filename(&csv);
+                    let ttl = Duration::from_secs(telegram.download_link_ttl_secs);
+                    // A unique object per request: a link is never repointed.
+                    let object = format!("{}-{name}", now.timestamp_millis());
+                    match store.share(&object, csv.bytes, ttl).await? {
+                        Some(url) => {
+                            let text =
+                                format::download_link(&caption, &name, url.as_str(), ttl.as_secs());
+                            send::html(bot, chat, &text).await?;
+                        }
+                        None => {
+                            send::html(bot, chat, &format::apology()).await?;
+                        }
+                    }
                 }
                 Some(csv) => {
                     let caption = format::download_caption(&csv, &args);

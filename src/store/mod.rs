@@ -123,12 +123,22 @@ pub struct Listing {
 }
 
 /// The data lake.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     inner: Arc<dyn ObjectStore>,
     url: String,
     /// The directory of a local store (for housekeeping).
     local_root: Option<std::path::PathBuf>,
+    /// An S3 store signs download links: the client and the prefix the
+    /// store lives under.
+    signer: Option<(object_store::aws::AmazonS3, String)>,
+}
+
+impl std::fmt::Debug for Store {
+    // The URL only: the backend's configuration is none of a log's business.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("url", &self.url).finish()
+    }
 }
 
 impl Store {
@@ -139,6 +149,7 @@ impl Store {
         url: &StorageUrl,
         options: &BTreeMap<String, String>,
     ) -> Result<Self, StoreError> {
+        let mut signer = None;
         let inner: Arc<dyn ObjectStore> = match url {
             StorageUrl::Local(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -154,6 +165,7 @@ impl Store {
                 let s3 = s3_builder(bucket, options)?
                     .build()
                     .map_err(|e| StoreError::Config(format!("storage: {e}")))?;
+                signer = Some((s3.clone(), prefix.clone()));
                 if prefix.is_empty() {
                     Arc::new(s3)
                 } else {
@@ -168,6 +180,7 @@ impl Store {
                 StorageUrl::Local(dir) => Some(dir.clone()),
                 StorageUrl::S3 { .. } => None,
             },
+            signer,
         };
         store.check_layout().await?;
         Ok(store)
@@ -179,6 +192,65 @@ impl Store {
             inner,
             url: url.into(),
             local_root: None,
+            signer: None,
+        }
+    }
+
+    /// True when the store can hand out download links (S3).
+    pub fn can_share(&self) -> bool {
+        self.signer.is_some()
+    }
+
+    /// Write `bytes` as `_downloads/NAME` and return a presigned link that
+    /// reads it for `ttl` (`None` on a store that cannot sign: local disk).
+    /// Links older than `ttl` are removed first, so shared files do not pile
+    /// up. The link carries the access key id and a signature, never the
+    /// secret key.
+    pub async fn share(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        ttl: Duration,
+    ) -> Result<Option<::url::Url>, StoreError> {
+        use object_store::signer::Signer;
+        let Some((s3, prefix)) = &self.signer else {
+            return Ok(None);
+        };
+        self.expire_shared(ttl).await;
+        let path = Path::from(format!("{SHARED_PREFIX}/{name}"));
+        self.put(&path, bytes).await?;
+        let full = if prefix.is_empty() {
+            path
+        } else {
+            Path::from(format!("{prefix}/{path}"))
+        };
+        s3.signed_url(reqwest::Method::GET, &full, ttl)
+            .await
+            .map(Some)
+            .map_err(|e| self.backend("signing a download link", e))
+    }
+
+    /// Remove shared files older than `age` (best effort: a failure is
+    /// logged and retried with the next link).
+    async fn expire_shared(&self, age: Duration) {
+        use futures::TryStreamExt;
+        let prefix = Path::from(SHARED_PREFIX);
+        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_default();
+        let old: Result<Vec<Path>, _> = self
+            .inner
+            .list(Some(&prefix))
+            .try_filter_map(|m| async move { Ok((m.last_modified < cutoff).then_some(m.location)) })
+            .try_collect()
+            .await;
+        match old {
+            Ok(paths) => {
+                for p in paths {
+                    if let Err(e) = self.inner.delete(&p).await {
+                        tracing::warn!(path = %p, error = %e, "could not remove an expired download");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not list expired downloads"),
         }
     }
 
@@ -462,8 +534,9 @@ impl Store {
 pub const RETRY_QUEUE_PATH: &str = "_retry/queue.json";
 /// Where alert rules and their states live.
 pub const ALERT_BOOK_PATH: &str = "alerts/book.json";
-/// Where undelivered alert messages wait.
-pub const ALERT_OUTBOX_PATH: &str = "alerts/outbox.json";
+/// Where files handed out as download links live (S3 only), each removed
+/// once its link has expired.
+pub const SHARED_PREFIX: &str = "_downloads";
 
 impl Store {
     /// A JSON document of ours (queue, alerts): `None` when absent. A
