@@ -74,13 +74,17 @@ fn alpaca_workspace(fake: &FakeAlpaca) -> Workspace {
     ws
 }
 
-/// `dipwatch ARGS` in the workspace with only its environment, stderr to
-/// `log` (a file: a pipe nobody reads could stall a long-lived child).
+/// `dipwatch ARGS` in the workspace with only its environment, stderr
+/// appended to `log` (a file: a pipe nobody reads could stall a long-lived
+/// child; appended, so every killed run's logs are checked for secrets).
 fn command(ws: &Workspace, args: &[&str], log: &Path) -> Command {
     let mut cmd = ws.command(args);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap());
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(file);
     cmd
 }
 
@@ -275,6 +279,7 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
     );
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(survived, tried);
+    common::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
     assert!(
         while_writing > 0,
         "no kill landed while the run was writing: the test proves little"
@@ -430,4 +435,9 @@ fn the_daemon_killed_at_random_points_never_publishes_a_partial_date_and_catches
     );
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(survived, tried);
+    common::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
+    assert!(
+        while_writing > 0,
+        "no kill landed while the daemon was writing: the test proves little"
+    );
 }

@@ -628,19 +628,18 @@ fn local_unwritable_directory_is_a_clear_error_and_corrupts_nothing() {
     // SAFETY: `drop_file_mode_override` only makes system calls.
     unsafe { probe.pre_exec(drop_file_mode_override) };
     let probed = probe.status().unwrap();
-    if probed.success() {
-        let _ = std::fs::remove_file(data.join("probe"));
-        println!(
-            "read-only directory: this process cannot give up root's override of file modes; that case was not run"
-        );
-    } else {
-        let out = run_with(&ws, &new_dates, drop_file_mode_override);
-        let err = one_line_error(&out);
-        assert!(err.contains("Permission denied"), "{err}");
-        assert!(err.contains("date=2026-11-19"), "{err}");
-        assert_eq!(tree(&data), snapshot, "nothing written, nothing removed");
-        println!("read-only store: {err}");
-    }
+    // Never a silent pass: if the case cannot be set up, the test says so
+    // by failing.
+    assert!(
+        !probed.success(),
+        "the read-only case cannot be set up here: a child cannot give up root's override of file modes"
+    );
+    let out = run_with(&ws, &new_dates, drop_file_mode_override);
+    let err = one_line_error(&out);
+    assert!(err.contains("Permission denied"), "{err}");
+    assert!(err.contains("date=2026-11-19"), "{err}");
+    assert_eq!(tree(&data), snapshot, "nothing written, nothing removed");
+    println!("read-only store: {err}");
     chmod_tree(&data, 0o755, 0o644);
 
     // Repaired: the next run completes.

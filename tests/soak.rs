@@ -155,6 +155,10 @@ fn the_daemon_stays_flat_and_answers_throughout() {
         "file descriptors leak: {fds0} -> {fds1}"
     );
     assert!(tasks1 <= tasks0 + 4.0, "tasks leak: {tasks0} -> {tasks1}");
+    assert!(
+        !end.contains("dipwatch_runs_total{outcome=\"failed\"}"),
+        "a run failed during the soak:\n{end}"
+    );
 
     // Nothing served carries the token or a chat id.
     let (_, ready) = http_get(port, "/readyz").unwrap();
