@@ -24,6 +24,8 @@ COPY config config
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked
 
 FROM debian:bookworm-slim
+# ca-certificates is left unpinned on purpose: it must follow Debian's updates.
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
@@ -37,7 +39,8 @@ ENV DIPWATCH__STORAGE__URL=/data \
     DIPWATCH__LOG__FORMAT=json
 VOLUME ["/data"]
 EXPOSE 9184
-USER dipwatch
+# Numeric, so the host (and Kubernetes' runAsNonRoot) can resolve it.
+USER 10001
 # No curl in the slim image: bash's /dev/tcp asks /healthz.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9184 && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]

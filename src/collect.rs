@@ -103,6 +103,19 @@ impl Collector<'_> {
     ) -> Result<Vec<RunReport>, CollectError> {
         let started_at = now;
         let t0 = Instant::now();
+        // "The latest closed session" is the exchange's call: a host clock
+        // that drifted (a VPS without NTP, a laptop after sleep) must not
+        // make a run screen the wrong day.
+        let now = match dates {
+            Dates::Latest => match self.market.exchange_now().await {
+                Some(exchange) if (exchange - now).abs() > Duration::minutes(2) => {
+                    tracing::warn!(host = %now, exchange = %exchange, "the host clock is off; using the exchange's");
+                    exchange
+                }
+                _ => now,
+            },
+            _ => now,
+        };
         let stats_before = self.market.request_stats();
         // A corrupt queue is left in place (and reported), never overwritten.
         let (mut queue, queue_writable) = match self.store.retry_queue().await {
@@ -214,8 +227,10 @@ impl Collector<'_> {
                 Ok(report) => {
                     if report.outcome == RunOutcome::Published {
                         queue = next_queue;
-                        if queue_writable {
-                            self.store.put_retry_queue(&queue).await?;
+                        // The date is published: a queue that cannot be
+                        // saved must not make the run look failed.
+                        if queue_writable && let Err(e) = self.store.put_retry_queue(&queue).await {
+                            tracing::error!(%date, error = %e, "published, but the retry queue was not saved: this run's failed symbols are not queued");
                         }
                     }
                     report

@@ -49,6 +49,35 @@ fn keys_never_appear_in_logs_or_errors_of_a_failing_run() {
     assert_no_secret(&stdout(&out));
     assert!(!ws.path("data/runs").exists(), "nothing published");
 
+    // Against a server that answers, at trace level (hyper, reqwest and
+    // rustls log every exchange there): a wrong key pair (401), a server
+    // error, then a full successful run with account and positions.
+    let fake = fake(5);
+    let mut ws = alpaca_workspace(&fake.url(), 5);
+    ws.set_env("DIPWATCH__MARKET__MAX_RETRIES", "1");
+    ws.set_env("DIPWATCH__MARKET__RETRY_BASE_MS", "10");
+    ws.set_env("RUST_LOG", "trace");
+    fake.set_keys("OTHER-KEY", "other-secret");
+    let unauthorized = ws.run(&["collect"]);
+    assert_eq!(unauthorized.status.code(), Some(1));
+    fake.set_keys(KEY_ID, SECRET);
+    fake.fail_times(
+        "/v2/calendar",
+        2,
+        Fault::status(500, "{\"message\":\"boom\"}"),
+    );
+    let failed = ws.run(&["collect"]);
+    assert_eq!(failed.status.code(), Some(1));
+    let good = ws.run(&["collect"]);
+    ok(&good);
+    for out in [&unauthorized, &failed, &good] {
+        let err = stderr(out);
+        assert!(err.lines().count() > 20, "trace logging was on: {err}");
+        assert_no_secret(&err);
+        assert_no_secret(&stdout(out));
+    }
+    assert!(stderr(&unauthorized).contains("HTTP 401"));
+
     let cfg = ws.run(&["check-config"]);
     assert_no_secret(&stdout(&cfg));
     assert_no_secret(&stderr(&cfg));
@@ -150,6 +179,16 @@ fn transient_faults_are_retried_and_change_nothing() {
     let (baseline, _) = sim_baseline(n, DAY);
     let cases: Vec<(&str, Fault, &str)> = vec![
         ("429", Fault::rate_limited(), "429"),
+        (
+            "429 X-RateLimit-Reset",
+            Fault::api_error(429, 42_910_000, "rate limit exceeded")
+                .header("X-RateLimit-Remaining", "0")
+                .header(
+                    "X-RateLimit-Reset",
+                    &(chrono::Utc::now().timestamp() + 3).to_string(),
+                ),
+            "429",
+        ),
         ("429 Retry-After", Fault::rate_limited_retry_after(1), "429"),
         (
             "500",
@@ -186,6 +225,14 @@ fn transient_faults_are_retried_and_change_nothing() {
             m["report"]["requests"]
         );
         assert_eq!(fake.pending_faults(), 0, "{name}");
+        if name == "429 X-RateLimit-Reset" {
+            // Reset is whole Unix seconds 3 s after the fault was made; the
+            // process start takes well under a second of that.
+            let waited = m["report"]["requests"]["rate_limit_wait_secs"]
+                .as_f64()
+                .unwrap();
+            assert!(waited >= 1.0, "X-RateLimit-Reset honoured: {waited}");
+        }
         if name == "429 Retry-After" {
             let waited = m["report"]["requests"]["rate_limit_wait_secs"]
                 .as_f64()
@@ -469,11 +516,52 @@ fn the_latest_session_snapshots_account_and_positions_exactly() {
     ))
     .unwrap();
     assert!(positions.lines().count() > 1, "{positions}");
-    let profit = &manifest(&ws, date)["report"]["profit"];
+    // The profit rule, recomputed from the stored positions: the average
+    // return of the best five against the target.
+    let mut returns: Vec<(f64, String)> = positions
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[5].parse().unwrap(), f[1].to_string())
+        })
+        .collect();
+    returns.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let best: Vec<&(f64, String)> = returns.iter().take(5).collect();
+    let avg = best.iter().map(|r| r.0).sum::<f64>() / best.len() as f64;
+    let verdict = |ws: &Workspace| manifest(ws, date)["report"]["profit"].clone();
+    let profit = verdict(&ws);
     assert_eq!(profit["top_n"], 5);
-    assert!(profit["take_profit"].is_boolean());
+    let reported: f64 = profit["average_return_pct"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((reported - avg).abs() < 1e-3, "{reported} vs {avg}");
+    let considered: Vec<&str> = profit["considered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c[0].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        considered,
+        best.iter().map(|r| r.1.as_str()).collect::<Vec<_>>()
+    );
+    assert_eq!(profit["take_profit"], avg >= 100.0, "{profit}");
     assert_eq!(fake.count("/v2/account"), 1);
     assert_eq!(fake.count("/v2/positions"), 1);
+
+    // Targets just under and just over that average flip the verdict.
+    for (target, expected) in [(avg - 0.5, true), (avg + 0.5, false)] {
+        let mut ws = alpaca_workspace(&fake.url(), n);
+        ws.set_env(
+            "DIPWATCH__PORTFOLIO__PROFIT_TARGET_PCT",
+            &format!("{target:.3}"),
+        );
+        ok(&ws.run(&["collect"]));
+        assert_eq!(verdict(&ws)["take_profit"], expected, "target {target}");
+    }
 }
 
 #[test]
@@ -549,4 +637,31 @@ async fn the_circuit_breaker_opens_fails_fast_and_recovers() {
     assert!(clock().await.is_ok(), "the half-open probe succeeds");
     assert_eq!(client.stats().breaker_state, Some(BreakerState::Closed));
     assert!(clock().await.is_ok());
+}
+
+/// The latest closed session is the exchange's call: on a host whose
+/// clock is days off, `collect` follows Alpaca's `/v2/clock` and says so.
+#[test]
+fn the_latest_session_follows_the_exchange_clock_not_the_host() {
+    let n = 10;
+    // The exchange's "now": the evening of DAY, while the host is later.
+    let fake = FakeAlpaca::start(
+        FakeAlpacaOptions::new()
+            .universe(tickers(n))
+            .keys(KEY_ID, SECRET)
+            .now("2026-11-20T23:00:00Z".parse().unwrap()),
+    );
+    let ws = alpaca_workspace(&fake.url(), n);
+    let out = ws.run(&["collect"]);
+    let printed = ok(&out);
+    assert!(
+        printed.starts_with(&format!("{DAY}  published")),
+        "{printed}"
+    );
+    assert!(
+        stderr(&out).contains("the host clock is off; using the exchange's"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fake.count("/v2/clock"), 1);
 }

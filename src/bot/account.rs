@@ -44,7 +44,14 @@ pub struct AccountCache {
     ttl: Duration,
     timeout: Duration,
     slot: Mutex<Option<Cached>>,
+    /// When the last call failed: for [`FAILURE_TTL`] after it, answers
+    /// come from the snapshot at once, so a burst of `/account` during an
+    /// Alpaca outage does not wait out one timeout per message.
+    failed_at: std::sync::Mutex<Option<Instant>>,
 }
+
+/// How long a failed live call sends `/account` straight to the snapshot.
+const FAILURE_TTL: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for AccountCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,6 +71,7 @@ impl AccountCache {
             ttl,
             timeout,
             slot: Mutex::new(None),
+            failed_at: std::sync::Mutex::new(None),
         }
     }
 
@@ -84,6 +92,16 @@ impl AccountCache {
         let Some(broker) = &self.broker else {
             return fallback();
         };
+        let recently_failed = || {
+            self.failed_at
+                .lock()
+                .ok()
+                .and_then(|f| *f)
+                .is_some_and(|at| at.elapsed() < FAILURE_TTL)
+        };
+        if recently_failed() {
+            return fallback();
+        }
         // Held across the call: a burst of /account makes one request.
         let mut slot = self.slot.lock().await;
         if let Some(c) = slot.as_ref()
@@ -94,6 +112,15 @@ impl AccountCache {
                 fetched_at: c.fetched_at,
             };
         }
+        // Those who waited for the lock behind a call that just failed.
+        if recently_failed() {
+            return fallback();
+        }
+        let failed = || {
+            if let Ok(mut f) = self.failed_at.lock() {
+                *f = Some(Instant::now());
+            }
+        };
         match tokio::time::timeout(self.timeout, broker.account(as_of)).await {
             Ok(Ok(account)) => {
                 let fetched_at = Utc::now();
@@ -109,9 +136,11 @@ impl AccountCache {
             }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "account request failed; showing the last snapshot");
+                failed();
                 fallback()
             }
             Err(_) => {
+                failed();
                 tracing::warn!(
                     timeout_secs = self.timeout.as_secs(),
                     "account request timed out; showing the last snapshot"
@@ -210,7 +239,7 @@ mod tests {
             fail: true,
         });
         let cache = AccountCache::new(
-            Some(broker),
+            Some(broker.clone()),
             Duration::from_secs(60),
             Duration::from_secs(5),
         );
@@ -223,6 +252,11 @@ mod tests {
             }
         );
         assert_eq!(cache.get(day(), None).await, AccountView::Unavailable);
+        // A burst during the outage: answered from the snapshot at once,
+        // one failed call in all, not one per message.
+        let burst = futures::future::join_all((0..10).map(|_| cache.get(day(), None))).await;
+        assert!(burst.iter().all(|v| *v == AccountView::Unavailable));
+        assert_eq!(broker.calls.load(Ordering::SeqCst), 1);
         let none = AccountCache::new(None, Duration::from_secs(60), Duration::from_secs(5));
         assert!(matches!(
             none.get(day(), Some((day(), &snap))).await,

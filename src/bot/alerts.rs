@@ -21,6 +21,17 @@ use crate::state::Snapshot;
 /// Callback data of a delete button: `unalert:ID`.
 pub const DELETE_PREFIX: &str = "unalert:";
 
+/// Rules one chat may have: its `/alerts` list (a line and a delete button
+/// each) then always fits one message and one keyboard.
+pub const MAX_RULES_PER_CHAT: usize = 50;
+
+/// Reply to `/alert` from a chat that has the most rules it may have.
+pub fn too_many() -> String {
+    format!(
+        "You have {MAX_RULES_PER_CHAT} alerts, the most a chat can have. /alerts to delete some."
+    )
+}
+
 /// The bot as the alert runtime's sender.
 pub struct BotSender(pub TgBot);
 
@@ -150,6 +161,7 @@ pub async fn alert(
     };
     let reply = match parse_alert(args) {
         Err(e) => usage(&e.0),
+        Ok(_) if svc.rules_of(chat.0).await.len() >= MAX_RULES_PER_CHAT => too_many(),
         Ok(kind) => match svc.add(chat.0, kind.clone()).await {
             Ok(id) => added(id, &kind),
             Err(e) => {
@@ -288,6 +300,25 @@ mod tests {
             classify(RequestError::RetryAfter(teloxide::types::Seconds::from_seconds(7))),
             SendError::RetryAfter(d) if d == std::time::Duration::from_secs(7)
         ));
+    }
+
+    #[test]
+    fn the_longest_list_fits_one_message() {
+        let rules: Vec<Rule> = (0..MAX_RULES_PER_CHAT as u64)
+            .map(|i| Rule {
+                id: 1_000_000 + i,
+                chat: 1,
+                kind: RuleKind::Breadth {
+                    level: -33.33,
+                    count: 1000,
+                },
+                paused: true,
+            })
+            .collect();
+        let (text, keyboard) = list(&rules);
+        assert!(crate::bot::html::well_formed(&text), "{} units", text.len());
+        assert_eq!(keyboard.unwrap().inline_keyboard.len(), MAX_RULES_PER_CHAT);
+        assert!(too_many().contains("50 alerts"));
     }
 
     #[test]

@@ -118,6 +118,16 @@ impl MarketData for AlpacaMarket {
         self.broker.calendar(from, to).await.map_err(trading_error)
     }
 
+    async fn exchange_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self.broker.clock().await {
+            Ok(clock) => Some(clock.timestamp),
+            Err(e) => {
+                tracing::warn!(error = %e, "market clock unavailable; using the host's clock");
+                None
+            }
+        }
+    }
+
     async fn daily_bars(
         &self,
         symbols: &[Symbol],

@@ -97,6 +97,12 @@ pub trait MarketData: Send + Sync {
         to: NaiveDate,
     ) -> Result<BarsAnswer, MarketError>;
 
+    /// The exchange's own clock, when the source has one (Alpaca's
+    /// `/v2/clock`); `None` means "use the host's clock".
+    async fn exchange_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        None
+    }
+
     /// Counters of the provider's HTTP client, if it has one.
     fn request_stats(&self) -> Option<ClientStats> {
         None
