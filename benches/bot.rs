@@ -406,7 +406,12 @@ fn rss_of_child(dir: &Path, quick: bool) {
 /// The real daemon, once `dipwatch run` starts the bot.
 fn rss_of_daemon(dir: &Path, quick: bool) {
     let run_rs = include_str!("../src/cli/run.rs");
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/dipwatch");
+    // Next to this bench (`target/release/deps/..`), wherever
+    // `CARGO_TARGET_DIR` put it.
+    let bin = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("dipwatch")))
+        .unwrap_or_else(|| Path::new("target/release/dipwatch").to_path_buf());
     if !run_rs.contains("bot::run") {
         println!("rss     dipwatch run: not measured (src/cli/run.rs does not start the bot yet)");
         return;

@@ -3,7 +3,9 @@
 //! Alpaca with 50 ms latency per response, side by side with a
 //! one-request-per-symbol collector (the original system's approach) against
 //! the same server in the same run. Prints requests, wall time and the
-//! child's peak RSS.
+//! child's peak RSS. The dipwatch run is a whole one, as the daemon makes
+//! it: the latest closed session by the exchange clock, the calendar, every
+//! bar page, the account and the positions.
 //!
 //!   cargo bench --bench collect
 //!
@@ -39,6 +41,15 @@ fn children_peak_rss_mib() -> f64 {
     usage.ru_maxrss as f64 / 1024.0
 }
 
+/// The release `dipwatch` next to this bench (`target/release/deps/..`),
+/// wherever `CARGO_TARGET_DIR` put it.
+fn release_binary() -> std::path::PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("dipwatch")))
+        .unwrap_or_else(|| std::path::PathBuf::from("target/release/dipwatch"))
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing
     // and expects a quick run.
@@ -57,10 +68,13 @@ fn main() {
         .iter()
         .map(|t| Symbol::parse(t).expect("ticker"))
         .collect();
+    // The exchange's "now": the evening of DAY, so DAY is the latest
+    // closed session and the run takes the account snapshot too.
     let fake = FakeAlpaca::start(
         FakeAlpacaOptions::new()
             .universe(universe.clone())
-            .latency(latency),
+            .latency(latency)
+            .now(format!("{DAY}T23:00:00Z").parse().expect("time")),
     );
 
     let dir = tempfile::tempdir().expect("tempdir");
@@ -72,12 +86,12 @@ fn main() {
     .expect("universe");
 
     // dipwatch: the release binary, as a user runs it.
-    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/dipwatch");
+    let bin = release_binary();
     assert!(bin.exists(), "build it first: cargo build --release");
     let t0 = Instant::now();
     let out = Command::new(&bin)
         .current_dir(dir.path())
-        .args(["collect", "--date", DAY])
+        .args(["collect"])
         .env("DIPWATCH__MARKET__PROVIDER", "alpaca")
         .env("DIPWATCH__MARKET__DATA_URL", fake.url())
         .env("DIPWATCH__MARKET__TRADING_URL", fake.url())
@@ -97,6 +111,11 @@ fn main() {
     let rss = children_peak_rss_mib();
     let dipwatch_requests = fake.requests().len();
     let bar_requests = fake.count("/v2/stocks/bars");
+    assert_eq!(
+        fake.count("/v2/positions"),
+        1,
+        "a whole run: the snapshot too"
+    );
     let run: serde_json::Value = serde_json::from_slice(
         &std::fs::read(dir.path().join(format!("data/runs/date={DAY}/run.json")))
             .expect("run.json"),

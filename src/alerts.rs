@@ -164,6 +164,12 @@ pub fn evaluate(
     let previous = inputs.previous.map(Indexed::new);
     // The top-N set of each distinct N, computed once.
     let mut tops: std::collections::HashMap<usize, Vec<Symbol>> = std::collections::HashMap::new();
+    // The last "entered / left" text worked out for each N, with the
+    // earlier set it was worked out from: rules of the same N nearly always
+    // saw the same earlier set, and comparing two sets is far cheaper than
+    // diffing them again.
+    let mut diffs: std::collections::HashMap<usize, (Vec<Symbol>, Option<String>)> =
+        std::collections::HashMap::new();
     let empty = RuleState::default();
     for rule in rules {
         let prev = states.get(&rule.id).unwrap_or(&empty);
@@ -237,6 +243,11 @@ pub fn evaluate(
                     previous_top().map(std::borrow::Cow::Owned)
                 };
                 let text = before.and_then(|before| {
+                    if let Some((seen, text)) = diffs.get(n)
+                        && seen.as_slice() == &*before
+                    {
+                        return text.clone();
+                    }
                     let absent = |set: &[Symbol], s: &Symbol| set.binary_search(s).is_err();
                     let entered: Vec<&str> = members
                         .iter()
@@ -255,7 +266,9 @@ pub fn evaluate(
                     if !left.is_empty() {
                         parts.push(format!("left the top {n}: {}", left.join(", ")));
                     }
-                    (!parts.is_empty()).then(|| parts.join("; "))
+                    let text = (!parts.is_empty()).then(|| parts.join("; "));
+                    diffs.insert(*n, (before.into_owned(), text.clone()));
+                    text
                 });
                 (
                     text,
@@ -588,6 +601,42 @@ mod tests {
         let (again, st3) = evaluate(inputs(Some(&s1), &s2, "2026-11-23"), &rules, &st2);
         assert!(again.is_empty());
         assert_eq!(st2, st3);
+    }
+
+    /// Rules of one N that saw different earlier sets each get their own
+    /// diff (the per-N memo is only reused for an equal earlier set).
+    #[test]
+    fn top_rules_of_one_n_with_different_memories_each_get_their_own_diff() {
+        let rules = [
+            rule(1, 10, RuleKind::Top { n: 2 }),
+            rule(2, 20, RuleKind::Top { n: 2 }),
+            rule(3, 30, RuleKind::Top { n: 2 }),
+        ];
+        let members = |syms: &[&str]| RuleState {
+            last_date: Some(d("2026-11-20")),
+            active: None,
+            members: syms.iter().map(|s| Symbol::parse(s).unwrap()).collect(),
+        };
+        let states = BTreeMap::from([
+            (1, members(&["A", "B"])),
+            (2, members(&["A", "C"])),
+            (3, members(&["A", "B"])),
+        ]);
+        let now = screen(&[("A", -50.0), ("D", -45.0), ("B", -20.0)]);
+        let (notes, next) = evaluate(inputs(None, &now, "2026-11-23"), &rules, &states);
+        let text = |chat: i64| {
+            notes
+                .iter()
+                .find(|n| n.chat == chat)
+                .map(|n| n.fired[0].text.clone())
+        };
+        assert_eq!(text(10).unwrap(), "entered the top 2: D; left the top 2: B");
+        assert_eq!(text(20).unwrap(), "entered the top 2: D; left the top 2: C");
+        assert_eq!(text(30), text(10));
+        assert!(
+            next.values()
+                .all(|s| s.members == members(&["A", "D"]).members)
+        );
     }
 
     #[test]
