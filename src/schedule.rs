@@ -104,31 +104,63 @@ pub async fn run(
         if !wait_for(&scheduler, next, &shutdown).await {
             break;
         }
-        let day = exchange_date(next);
-        let session = tokio::select! {
-            r = is_session(market.as_ref(), day) => r,
-            () = shutdown.cancelled() => break,
-        };
-        match session {
-            Ok(false) => {
-                tracing::info!(%day, "exchange closed (weekend or holiday): skipping the scheduled collection");
-                continue;
-            }
-            Ok(true) => {}
-            Err(e) => tracing::warn!(%day, error = %e, "calendar unavailable; collecting anyway"),
+        if on_fire(&runner, market.as_ref(), next, &settings, &shutdown).await == Fired::Stopped {
+            break;
         }
-        run_with_retries(
-            &runner,
-            RunSource::Schedule,
-            Dates::Latest,
-            &settings,
-            &shutdown,
-        )
-        .await;
     }
     let mut scheduler = scheduler;
     if let Err(e) = scheduler.shutdown().await {
         tracing::warn!(error = %e, "scheduler shutdown");
+    }
+}
+
+/// What a fire of the schedule did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fired {
+    /// The exchange is closed that day (weekend, holiday): nothing ran.
+    Closed,
+    /// A collection ran (with its retries), or one already in progress
+    /// covers it.
+    Collected,
+    /// Shutdown came first.
+    Stopped,
+}
+
+/// The schedule fired at `at`: collect, unless the exchange is closed on
+/// that day (per the provider's calendar; if the calendar cannot be had,
+/// collect anyway: the run itself decides what is publishable).
+pub async fn on_fire(
+    runner: &Runner,
+    market: &dyn MarketData,
+    at: DateTime<Utc>,
+    settings: &ScheduleSettings,
+    shutdown: &CancellationToken,
+) -> Fired {
+    let day = exchange_date(at);
+    let session = tokio::select! {
+        r = is_session(market, day) => r,
+        () = shutdown.cancelled() => return Fired::Stopped,
+    };
+    match session {
+        Ok(false) => {
+            tracing::info!(%day, "exchange closed (weekend or holiday): skipping the scheduled collection");
+            return Fired::Closed;
+        }
+        Ok(true) => {}
+        Err(e) => tracing::warn!(%day, error = %e, "calendar unavailable; collecting anyway"),
+    }
+    run_with_retries(
+        runner,
+        RunSource::Schedule,
+        Dates::Latest,
+        settings,
+        shutdown,
+    )
+    .await;
+    if shutdown.is_cancelled() {
+        Fired::Stopped
+    } else {
+        Fired::Collected
     }
 }
 
@@ -344,6 +376,23 @@ mod tests {
             b.with_timezone(&ny()).format("%a %H:%M").to_string(),
             "Mon 18:30"
         );
+        // Every day, through the Sunday of the change itself.
+        let daily = parse_cron("0 30 18 * * *").unwrap();
+        let fires: Vec<DateTime<Utc>> =
+            std::iter::successors(next_fire(at("2026-10-31T12:00:00Z"), &daily, ny()), |t| {
+                next_fire(*t, &daily, ny())
+            })
+            .take(3)
+            .collect();
+        assert_eq!(
+            fires,
+            [
+                at("2026-10-31T22:30:00Z"),
+                at("2026-11-01T23:30:00Z"),
+                at("2026-11-02T23:30:00Z")
+            ],
+            "18:30 EDT, then 18:30 EST from the day of the change"
+        );
     }
 
     #[test]
@@ -351,10 +400,12 @@ mod tests {
         // 02:30 does not exist on 2026-03-08 and 01:30 happens twice on 11-01.
         let cron = parse_cron("0 30 2 * * *").unwrap();
         let spring = next_fire(at("2026-03-08T05:00:00Z"), &cron, ny()).unwrap();
-        assert!(spring > at("2026-03-08T05:00:00Z"));
-        assert!(
-            spring <= at("2026-03-09T06:30:00Z"),
-            "not skipped past the next day: {spring}"
+        // A job set inside the skipped hour runs once, when it ends (03:00
+        // EDT), not never and not an hour late; the next day it is on time.
+        assert_eq!(spring, at("2026-03-08T07:00:00Z"));
+        assert_eq!(
+            next_fire(spring, &cron, ny()).unwrap(),
+            at("2026-03-09T06:30:00Z")
         );
         let cron = parse_cron("0 30 1 * * *").unwrap();
         let first = next_fire(at("2026-11-01T04:00:00Z"), &cron, ny()).unwrap();
@@ -398,6 +449,141 @@ mod tests {
             next_fire(exact, &cron, ny()).unwrap(),
             at("2026-11-26T23:30:00Z")
         );
+    }
+
+    /// A market whose calendar is down, and whose bars are the sim's.
+    struct NoCalendar(crate::market::sim::SimMarket);
+
+    #[async_trait::async_trait]
+    impl MarketData for NoCalendar {
+        fn provider(&self) -> &'static str {
+            "sim"
+        }
+        fn is_simulated(&self) -> bool {
+            true
+        }
+        async fn sessions(
+            &self,
+            from: NaiveDate,
+            to: NaiveDate,
+        ) -> Result<Vec<crate::market::Session>, crate::market::MarketError> {
+            let _ = (from, to);
+            Err(crate::market::MarketError::Request {
+                source_name: "calendar",
+                message: "down".into(),
+            })
+        }
+        async fn daily_bars(
+            &self,
+            symbols: &[crate::domain::Symbol],
+            from: NaiveDate,
+            to: NaiveDate,
+        ) -> Result<crate::market::BarsAnswer, crate::market::MarketError> {
+            self.0.daily_bars(symbols, from, to).await
+        }
+    }
+
+    /// A runner over the sim market (20 symbols) and a temp store.
+    async fn sim_runner(dir: &std::path::Path) -> (Runner, Arc<crate::market::sim::SimMarket>) {
+        let universe = dir.join("u.txt");
+        std::fs::write(&universe, "AAPL\nMSFT\nKO\nPEP\nXOM\n").unwrap();
+        let env = [
+            ("DIPWATCH__MARKET__PROVIDER", "sim".to_string()),
+            ("DIPWATCH__MARKET__UNIVERSE", universe.display().to_string()),
+            (
+                "DIPWATCH__STORAGE__URL",
+                dir.join("data").display().to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let config = Arc::new(crate::config::AppConfig::load_with_env(None, env).unwrap());
+        let sim = Arc::new(crate::market::sim::SimMarket::new(config.universe.clone()));
+        let store = crate::store::Store::open(&config.storage, &Default::default())
+            .await
+            .unwrap();
+        let runner = Runner::new(crate::runner::RunnerParts {
+            config,
+            market: sim.clone(),
+            broker: Some(sim.clone()),
+            store,
+            state: crate::state::AppState::new(crate::state::Snapshot::default()),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
+        });
+        (runner, sim)
+    }
+
+    fn settings() -> ScheduleSettings {
+        ScheduleSettings {
+            cron: parse_cron("0 30 18 * * *").unwrap(),
+            tz: ny(),
+            retry_interval: Duration::from_secs(1),
+            retry_window: Duration::from_secs(1),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fire_on_a_closed_day_collects_nothing_and_on_a_session_collects() {
+        let dir = tempfile::tempdir().unwrap();
+        let (runner, sim) = sim_runner(dir.path()).await;
+        let stop = CancellationToken::new();
+        // Thanksgiving and a Saturday, at the cron's 18:30 New York.
+        for closed in ["2026-11-26T23:30:00Z", "2026-11-28T23:30:00Z"] {
+            let fired = on_fire(&runner, sim.as_ref(), at(closed), &settings(), &stop).await;
+            assert_eq!(fired, Fired::Closed, "{closed}");
+        }
+        assert!(runner.state().snapshot().last_run.is_none(), "nothing ran");
+        assert!(!dir.path().join("data/runs").exists());
+        // A session day: the run happens and publishes.
+        let fired = on_fire(
+            &runner,
+            sim.as_ref(),
+            at("2026-11-27T23:30:00Z"),
+            &settings(),
+            &stop,
+        )
+        .await;
+        assert_eq!(fired, Fired::Collected);
+        let snap = runner.state().snapshot();
+        let last = snap.last_run.as_ref().expect("a run");
+        assert!(
+            matches!(last.outcome, crate::state::LastOutcome::Published { .. }),
+            "{:?}",
+            last.outcome
+        );
+        assert_eq!(last.source, RunSource::Schedule);
+    }
+
+    #[tokio::test]
+    async fn a_fire_without_a_calendar_collects_anyway() {
+        let dir = tempfile::tempdir().unwrap();
+        let (runner, _) = sim_runner(dir.path()).await;
+        let market = NoCalendar(crate::market::sim::SimMarket::new(vec![]));
+        let stop = CancellationToken::new();
+        let fired = on_fire(
+            &runner,
+            &market,
+            at("2026-11-28T23:30:00Z"),
+            &settings(),
+            &stop,
+        )
+        .await;
+        assert_eq!(fired, Fired::Collected);
+        assert!(
+            runner.state().snapshot().last_run.is_some(),
+            "the run decided"
+        );
+        stop.cancel();
+        let fired = on_fire(
+            &runner,
+            &market,
+            at("2026-11-27T23:30:00Z"),
+            &settings(),
+            &stop,
+        )
+        .await;
+        assert_eq!(fired, Fired::Stopped);
     }
 
     #[tokio::test]
