@@ -461,6 +461,25 @@ impl AppConfig {
     pub fn from_settings(settings: Settings, secrets: Secrets) -> Result<Self, ConfigError> {
         let storage =
             StorageUrl::parse(&settings.storage.url).map_err(|e| invalid("storage.url", e))?;
+        for key in settings.storage.options.keys() {
+            let known = match storage {
+                StorageUrl::S3 { .. } => {
+                    key.parse::<object_store::aws::AmazonS3ConfigKey>().is_ok()
+                }
+                StorageUrl::Local(_) => {
+                    return Err(invalid(
+                        &format!("storage.options.{key}"),
+                        "only an s3:// storage.url takes options",
+                    ));
+                }
+            };
+            if !known {
+                return Err(invalid(
+                    &format!("storage.options.{key}"),
+                    "not an S3 option object_store knows (e.g. endpoint, region, allow_http)",
+                ));
+            }
+        }
 
         let m = &settings.market;
         let universe_text = std::fs::read_to_string(&m.universe).map_err(|e| {
@@ -794,6 +813,18 @@ mod tests {
         assert!(
             error_of(&[("DIPWATCH__STORAGE__URL", "ftp://host/x")]).starts_with("storage.url:")
         );
+        assert!(
+            error_of(&[
+                ("DIPWATCH__STORAGE__URL", "s3://bucket/lake"),
+                ("DIPWATCH__STORAGE__OPTIONS__ENDPIONT", "http://x"),
+            ])
+            .starts_with("storage.options.endpiont: not an S3 option"),
+            "a typo in an S3 option is named"
+        );
+        assert!(
+            error_of(&[("DIPWATCH__STORAGE__OPTIONS__REGION", "eu-west-1")])
+                .starts_with("storage.options.region: only an s3://")
+        );
         assert!(error_of(&[("DIPWATCH__MARKET__FEED", "nasdaq")]).starts_with("market.feed:"));
         assert!(
             error_of(&[("DIPWATCH__MARKET__DATA_URL", "not a url")])
@@ -864,6 +895,7 @@ mod tests {
             ("APCA_API_KEY_ID", "PKSECRETKEYID123"),
             ("APCA_API_SECRET_KEY", "very-secret-value-456"),
             ("TELOXIDE_TOKEN", "999:bot-token-789"),
+            ("DIPWATCH__STORAGE__URL", "s3://bucket/lake"),
             (
                 "DIPWATCH__STORAGE__OPTIONS__SECRET_ACCESS_KEY",
                 "aws-secret-000",
