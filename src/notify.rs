@@ -597,15 +597,24 @@ mod tests {
         AlertService::load(store, render()).await
     }
 
+    /// A service in `dir` with an "AAA below -30" rule for each of
+    /// `chats`, and two screens that cross it (-20%, then -35%).
+    async fn crossing(dir: &std::path::Path, chats: &[i64]) -> (AlertService, Snapshot, Snapshot) {
+        let svc = service(dir).await;
+        for chat in chats {
+            svc.add(*chat, crate::alerts::parse_alert("AAA below -30").unwrap())
+                .await
+                .unwrap();
+        }
+        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
+        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        (svc, s1, s2)
+    }
+
     #[tokio::test]
     async fn an_outage_delays_delivery_and_nothing_is_lost_or_sent_twice() {
         let dir = tempfile::tempdir().unwrap();
-        let svc = service(dir.path()).await;
-        svc.add(10, crate::alerts::parse_alert("AAA below -30").unwrap())
-            .await
-            .unwrap();
-        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
-        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        let (svc, s1, s2) = crossing(dir.path(), &[10]).await;
         assert_eq!(
             svc.on_new_screen(&Snapshot::default(), &s1).await.unwrap(),
             0
@@ -645,12 +654,7 @@ mod tests {
     #[tokio::test]
     async fn undelivered_messages_survive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let svc = service(dir.path()).await;
-        svc.add(10, crate::alerts::parse_alert("AAA below -30").unwrap())
-            .await
-            .unwrap();
-        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
-        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        let (svc, s1, s2) = crossing(dir.path(), &[10]).await;
         svc.on_new_screen(&Snapshot::default(), &s1).await.unwrap();
         svc.on_new_screen(&s1, &s2).await.unwrap();
         drop(svc);
@@ -664,15 +668,7 @@ mod tests {
     #[tokio::test]
     async fn a_chat_that_blocked_the_bot_has_its_rules_paused() {
         let dir = tempfile::tempdir().unwrap();
-        let svc = service(dir.path()).await;
-        svc.add(10, crate::alerts::parse_alert("AAA below -30").unwrap())
-            .await
-            .unwrap();
-        svc.add(20, crate::alerts::parse_alert("AAA below -30").unwrap())
-            .await
-            .unwrap();
-        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
-        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        let (svc, s1, s2) = crossing(dir.path(), &[10, 20]).await;
         svc.on_new_screen(&Snapshot::default(), &s1).await.unwrap();
         svc.on_new_screen(&s1, &s2).await.unwrap();
         let sender = Scripted::default();
@@ -722,12 +718,7 @@ mod tests {
     #[tokio::test]
     async fn a_paused_chat_that_talks_again_resumes_from_a_fresh_baseline() {
         let dir = tempfile::tempdir().unwrap();
-        let svc = service(dir.path()).await;
-        svc.add(10, crate::alerts::parse_alert("AAA below -30").unwrap())
-            .await
-            .unwrap();
-        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
-        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        let (svc, s1, s2) = crossing(dir.path(), &[10]).await;
         let s3 = snapshot("2026-11-24", &[("AAA", -36.0)]);
         let s4 = snapshot("2026-11-25", &[("AAA", -10.0)]);
         svc.prime(&s1).await.unwrap();
@@ -753,21 +744,8 @@ mod tests {
     #[tokio::test]
     async fn only_the_audience_is_sent_anything() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &crate::store::StorageUrl::Local(dir.path().to_path_buf()),
-            &Default::default(),
-        )
-        .await
-        .unwrap();
-        let everyone = AlertService::load(store.clone(), render()).await;
-        for chat in [10, 20] {
-            everyone
-                .add(chat, crate::alerts::parse_alert("AAA below -30").unwrap())
-                .await
-                .unwrap();
-        }
-        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
-        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        let (everyone, s1, s2) = crossing(dir.path(), &[10, 20]).await;
+        let store = everyone.inner.store.clone();
         let s3 = snapshot("2026-11-24", &[("AAA", -10.0)]);
         everyone.prime(&s1).await.unwrap();
         assert_eq!(everyone.on_new_screen(&s1, &s2).await.unwrap(), 2);
@@ -793,12 +771,7 @@ mod tests {
     #[tokio::test]
     async fn a_message_telegram_keeps_refusing_is_dropped_after_a_few_tries() {
         let dir = tempfile::tempdir().unwrap();
-        let svc = service(dir.path()).await;
-        svc.add(10, crate::alerts::parse_alert("AAA below -30").unwrap())
-            .await
-            .unwrap();
-        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
-        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        let (svc, s1, s2) = crossing(dir.path(), &[10]).await;
         svc.prime(&s1).await.unwrap();
         svc.on_new_screen(&s1, &s2).await.unwrap();
         let sender = Scripted::default();
@@ -818,12 +791,7 @@ mod tests {
     #[tokio::test]
     async fn prime_fires_a_screen_published_while_alerts_were_down_once() {
         let dir = tempfile::tempdir().unwrap();
-        let svc = service(dir.path()).await;
-        svc.add(10, crate::alerts::parse_alert("AAA below -30").unwrap())
-            .await
-            .unwrap();
-        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
-        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        let (svc, s1, s2) = crossing(dir.path(), &[10]).await;
         svc.prime(&s1).await.unwrap();
         drop(svc);
         // s2 was published while the daemon was down; the next start

@@ -355,12 +355,7 @@ async fn concurrent_triggers_start_exactly_one_run() {
 /// The value of the first sample line starting with `series` (0 when the
 /// series is absent).
 fn sample(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+    common::metric(metrics, series).unwrap_or(0.0)
 }
 
 /// A run that fails (Alpaca answers 503) shows in `/readyz` (503, with the

@@ -18,21 +18,11 @@ const READER: i64 = 777_002;
 
 /// A gauge's value from the classic text format.
 fn gauge(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{name} missing:\n{metrics}"))
+    common::metric(metrics, name).unwrap_or_else(|| panic!("{name} missing:\n{metrics}"))
 }
 
 fn published_runs(metrics: &str) -> f64 {
-    metrics
-        .lines()
-        .find(|l| l.starts_with("dipwatch_runs_total{outcome=\"published\"}"))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+    common::metric(metrics, "dipwatch_runs_total{outcome=\"published\"}").unwrap_or(0.0)
 }
 
 #[test]

@@ -240,6 +240,16 @@ pub fn assert_no_secrets(env: &[(String, String)], text: &str) {
     }
 }
 
+/// The value of the first sample of `series` (a metric name, with its
+/// labels if any) in Prometheus text, if present.
+pub fn metric(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
 /// A raw HTTP/1.1 GET on loopback: (status, body).
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
