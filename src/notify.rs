@@ -106,6 +106,9 @@ struct Inner {
     render: Render,
     /// The chats that may receive anything (`None`: every rule's chat).
     audience: Option<HashSet<i64>>,
+    /// Chats with paused rules, mirrored outside the document's lock: the
+    /// bot asks on every message, and must not wait behind a store write.
+    paused: std::sync::Mutex<HashSet<i64>>,
 }
 
 impl std::fmt::Debug for AlertService {
@@ -141,9 +144,17 @@ impl AlertService {
                 (AlertDoc::default(), false)
             }
         };
+        let paused = doc
+            .book
+            .rules
+            .iter()
+            .filter(|r| r.paused)
+            .map(|r| r.chat)
+            .collect();
         Self {
             inner: Arc::new(Inner {
                 store,
+                paused: std::sync::Mutex::new(paused),
                 doc: Mutex::new(doc),
                 writable,
                 wake: Notify::new(),
@@ -258,8 +269,13 @@ impl AlertService {
     /// again) its rules back, from a fresh baseline so nothing fires about
     /// what happened while it was away. True if anything was paused.
     pub async fn resume(&self, chat: i64) -> Result<bool, StoreError> {
+        let listed = self.inner.paused.lock().is_ok_and(|p| p.contains(&chat));
+        if !listed {
+            return Ok(false);
+        }
         let mut doc = self.inner.doc.lock().await;
         if !doc.book.rules.iter().any(|r| r.chat == chat && r.paused) {
+            self.mark_paused(chat, false);
             return Ok(false);
         }
         let mut next = doc.clone();
@@ -270,11 +286,22 @@ impl AlertService {
         }
         self.save(&next).await?;
         *doc = next;
+        self.mark_paused(chat, false);
         tracing::info!(
             chat_id = chat,
             "chat talks to the bot again: its alerts resume"
         );
         Ok(true)
+    }
+
+    fn mark_paused(&self, chat: i64, paused: bool) {
+        if let Ok(mut p) = self.inner.paused.lock() {
+            if paused {
+                p.insert(chat);
+            } else {
+                p.remove(&chat);
+            }
+        }
     }
 
     /// Evaluate a newly published screen against the one before it, queue
@@ -443,6 +470,9 @@ impl AlertService {
                 if let Err(e) = self.save(&next).await {
                     tracing::error!(error = %e, "could not record alert delivery; will retry");
                     return Some(Duration::from_secs(5));
+                }
+                for chat in next.book.rules.iter().filter(|r| r.paused).map(|r| r.chat) {
+                    self.mark_paused(chat, true);
                 }
                 *doc = next;
             }
@@ -727,6 +757,9 @@ mod tests {
         sender.script.lock().unwrap().push_back(SendError::Blocked);
         assert_eq!(svc.deliver_pass(&sender).await, None);
         assert!(svc.rules_of(10).await[0].paused);
+        // Across a restart too: the pause is in the store.
+        drop(svc);
+        let svc = service(dir.path()).await;
         assert!(!svc.resume(20).await.unwrap(), "nothing paused there");
         assert!(svc.resume(10).await.unwrap());
         assert!(!svc.rules_of(10).await[0].paused);
