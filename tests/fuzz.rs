@@ -168,7 +168,6 @@ proptest! {
 }
 
 #[path = "common/fake_telegram.rs"]
-#[allow(dead_code)]
 mod fake_telegram;
 
 /// Arbitrary user text: unicode, markup characters, long runs, newlines.
