@@ -99,9 +99,9 @@ pub struct AlertService {
 struct Inner {
     store: Store,
     doc: Mutex<AlertDoc>,
-    /// False when the stored document could not be read: it is then left
-    /// in place, never overwritten, and alerts are off until it is fixed.
-    writable: bool,
+    /// Whether the stored document was read: until it is, it is never
+    /// overwritten and alerts are off.
+    book: std::sync::Mutex<BookState>,
     wake: Notify,
     render: Render,
     /// The chats that may receive anything (`None`: every rule's chat).
@@ -115,6 +115,17 @@ impl std::fmt::Debug for AlertService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("AlertService")
     }
+}
+
+/// Whether the stored document could be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BookState {
+    /// Read (or absent: a new one): changes are saved.
+    Loaded,
+    /// The store could not be reached: reading is retried.
+    Unreachable,
+    /// Present but unreadable: left as it is until someone fixes it.
+    Corrupt,
 }
 
 /// Messages sent together in one delivery batch (Telegram's global rate).
@@ -137,31 +148,62 @@ impl AlertService {
     /// Load the document; only the chats in `audience` (when given) are
     /// ever sent anything.
     pub async fn load_for(store: Store, render: Render, audience: Option<HashSet<i64>>) -> Self {
-        let (doc, writable) = match store.read_doc::<AlertDoc>(ALERT_BOOK_PATH).await {
-            Ok(d) => (d.unwrap_or_default(), true),
-            Err(e) => {
-                tracing::error!(error = %e, "alert book unreadable: alerts are off and the file is left as it is");
-                (AlertDoc::default(), false)
-            }
-        };
-        let paused = doc
-            .book
-            .rules
-            .iter()
-            .filter(|r| r.paused)
-            .map(|r| r.chat)
-            .collect();
-        Self {
+        let svc = Self {
             inner: Arc::new(Inner {
                 store,
-                paused: std::sync::Mutex::new(paused),
-                doc: Mutex::new(doc),
-                writable,
+                paused: std::sync::Mutex::new(HashSet::new()),
+                doc: Mutex::new(AlertDoc::default()),
+                book: std::sync::Mutex::new(BookState::Unreachable),
                 wake: Notify::new(),
                 render,
                 audience,
             }),
+        };
+        svc.read_book().await;
+        svc
+    }
+
+    fn book_state(&self) -> BookState {
+        self.inner.book.lock().map_or(BookState::Corrupt, |b| *b)
+    }
+
+    /// Read the stored document if it has not been read yet because the
+    /// store was unreachable (at start, or at the last try). True once it
+    /// is loaded.
+    async fn read_book(&self) -> bool {
+        match self.book_state() {
+            BookState::Loaded => return true,
+            BookState::Corrupt => return false,
+            BookState::Unreachable => {}
         }
+        let mut doc = self.inner.doc.lock().await;
+        let (state, loaded) = match self.inner.store.read_doc::<AlertDoc>(ALERT_BOOK_PATH).await {
+            Ok(d) => (BookState::Loaded, d.unwrap_or_default()),
+            Err(e @ StoreError::Corrupt { .. }) => {
+                tracing::error!(error = %e, "alert book unreadable: alerts are off and the file is left as it is");
+                (BookState::Corrupt, AlertDoc::default())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "alert book out of reach: alerts are off until it can be read (retried)");
+                (BookState::Unreachable, AlertDoc::default())
+            }
+        };
+        if state == BookState::Loaded {
+            if let Ok(mut p) = self.inner.paused.lock() {
+                *p = loaded
+                    .book
+                    .rules
+                    .iter()
+                    .filter(|r| r.paused)
+                    .map(|r| r.chat)
+                    .collect();
+            }
+            *doc = loaded;
+        }
+        if let Ok(mut b) = self.inner.book.lock() {
+            *b = state;
+        }
+        state == BookState::Loaded
     }
 
     /// May `chat` be sent anything?
@@ -173,12 +215,16 @@ impl AlertService {
     }
 
     async fn save(&self, doc: &AlertDoc) -> Result<(), StoreError> {
-        if !self.inner.writable {
-            return Err(StoreError::Config(
+        match self.book_state() {
+            BookState::Loaded => self.inner.store.write_doc(ALERT_BOOK_PATH, doc).await,
+            BookState::Unreachable => Err(StoreError::Config(
+                "the alert book could not be read yet (storage out of reach); try again shortly"
+                    .into(),
+            )),
+            BookState::Corrupt => Err(StoreError::Config(
                 "the alert book is unreadable; fix or remove alerts/book.json".into(),
-            ));
+            )),
         }
-        self.inner.store.write_doc(ALERT_BOOK_PATH, doc).await
     }
 
     /// Add a rule for `chat`; its id.
@@ -493,7 +539,9 @@ impl AlertService {
     ) {
         let mut rx = state.subscribe();
         let mut last = rx.borrow().clone();
-        if let Err(e) = self.prime(&last).await {
+        if self.read_book().await
+            && let Err(e) = self.prime(&last).await
+        {
             tracing::error!(error = %e, "alert evaluation of the current screen not saved");
         }
         let mut retry_at: Option<tokio::time::Instant> = Some(tokio::time::Instant::now());
@@ -521,6 +569,14 @@ impl AlertService {
                 }
                 _ = digest_tick.tick() => {
                     let snap = state.snapshot();
+                    // A book that was out of reach: read it now, and catch up
+                    // with the screen it missed.
+                    if self.book_state() == BookState::Unreachable && self.read_book().await {
+                        tracing::info!("alert book read; alerts are on");
+                        if let Err(e) = self.prime(&snap).await {
+                            tracing::error!(error = %e, "alert evaluation of the current screen not saved");
+                        }
+                    }
                     match self.check_digests(Utc::now(), tz, &snap).await {
                         Ok(n) if n > 0 => retry_at = Some(tokio::time::Instant::now()),
                         Ok(_) => {}
@@ -833,6 +889,32 @@ mod tests {
         assert_eq!(restarted.prime(&s2).await.unwrap(), 1);
         assert_eq!(restarted.prime(&s2).await.unwrap(), 0);
         assert_eq!(restarted.pending().await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_book_out_of_reach_at_start_is_read_later_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, _, _) = crossing(dir.path(), &[10]).await;
+        drop(svc);
+        // The store cannot answer for the book (as when S3 is down at start).
+        let book_dir = dir.path().join("alerts");
+        let aside = dir.path().join("alerts.aside");
+        std::fs::rename(&book_dir, &aside).unwrap();
+        std::fs::write(&book_dir, b"not a directory").unwrap();
+        let svc = service(dir.path()).await;
+        assert_eq!(svc.book_state(), BookState::Unreachable);
+        assert!(svc.rules_of(10).await.is_empty(), "off until read");
+        assert!(
+            svc.add(10, RuleKind::Profit).await.is_err(),
+            "nothing saved over it"
+        );
+        // The store answers again: the next try reads the book whole.
+        std::fs::remove_file(&book_dir).unwrap();
+        std::fs::rename(&aside, &book_dir).unwrap();
+        assert!(svc.read_book().await);
+        assert_eq!(svc.rules_of(10).await.len(), 1);
+        assert!(svc.add(10, RuleKind::Profit).await.is_ok());
+        assert_eq!(service(dir.path()).await.rules_of(10).await.len(), 2);
     }
 
     #[tokio::test]
