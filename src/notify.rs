@@ -189,15 +189,7 @@ impl AlertService {
             }
         };
         if state == BookState::Loaded {
-            if let Ok(mut p) = self.inner.paused.lock() {
-                *p = loaded
-                    .book
-                    .rules
-                    .iter()
-                    .filter(|r| r.paused)
-                    .map(|r| r.chat)
-                    .collect();
-            }
+            self.mirror_paused(&loaded);
             *doc = loaded;
         }
         if let Ok(mut b) = self.inner.book.lock() {
@@ -321,7 +313,7 @@ impl AlertService {
         }
         let mut doc = self.inner.doc.lock().await;
         if !doc.book.rules.iter().any(|r| r.chat == chat && r.paused) {
-            self.mark_paused(chat, false);
+            self.mirror_paused(&doc);
             return Ok(false);
         }
         let mut next = doc.clone();
@@ -331,8 +323,8 @@ impl AlertService {
             next.book.states.remove(&id);
         }
         self.save(&next).await?;
+        self.mirror_paused(&next);
         *doc = next;
-        self.mark_paused(chat, false);
         tracing::info!(
             chat_id = chat,
             "chat talks to the bot again: its alerts resume"
@@ -340,13 +332,16 @@ impl AlertService {
         Ok(true)
     }
 
-    fn mark_paused(&self, chat: i64, paused: bool) {
+    /// Refresh the lock-free set of paused chats from `doc`.
+    fn mirror_paused(&self, doc: &AlertDoc) {
         if let Ok(mut p) = self.inner.paused.lock() {
-            if paused {
-                p.insert(chat);
-            } else {
-                p.remove(&chat);
-            }
+            *p = doc
+                .book
+                .rules
+                .iter()
+                .filter(|r| r.paused)
+                .map(|r| r.chat)
+                .collect();
         }
     }
 
@@ -517,9 +512,7 @@ impl AlertService {
                     tracing::error!(error = %e, "could not record alert delivery; will retry");
                     return Some(Duration::from_secs(5));
                 }
-                for chat in next.book.rules.iter().filter(|r| r.paused).map(|r| r.chat) {
-                    self.mark_paused(chat, true);
-                }
+                self.mirror_paused(&next);
                 *doc = next;
             }
             if wait.is_some() {

@@ -276,16 +276,9 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
                     let ttl = Duration::from_secs(telegram.download_link_ttl_secs);
                     // A unique object per request: a link is never repointed.
                     let object = format!("{}-{name}", now.timestamp_millis());
-                    match store.share(&object, csv.bytes, ttl).await? {
-                        Some(url) => {
-                            let text =
-                                format::download_link(&caption, &name, url.as_str(), ttl.as_secs());
-                            send::html(bot, chat, &text).await?;
-                        }
-                        None => {
-                            send::html(bot, chat, &format::apology()).await?;
-                        }
-                    }
+                    let url = store.share(&object, csv.bytes, ttl).await?;
+                    let text = format::download_link(&caption, &name, url.as_str(), ttl.as_secs());
+                    send::html(bot, chat, &text).await?;
                 }
                 Some(csv) => {
                     let caption = format::download_caption(&csv, &args);

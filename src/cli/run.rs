@@ -142,19 +142,21 @@ async fn start_bot(
     };
     let api_url = crate::bot::api_url_from_env().map_err(anyhow::Error::msg)?;
     let telegram = &config.settings.telegram;
-    let audience: std::collections::BTreeSet<i64> = telegram
+    // Readers and admins: who may be sent alerts, and who gets the defaults.
+    let mut chats: Vec<i64> = telegram
         .allowed_chat_ids
         .iter()
         .chain(&telegram.admin_chat_ids)
         .copied()
         .collect();
+    chats.sort_unstable();
+    chats.dedup();
     let alerts = crate::notify::AlertService::load_for(
         store.clone(),
         crate::bot::alerts::render(),
-        Some(audience.iter().copied().collect()),
+        Some(chats.iter().copied().collect()),
     )
     .await;
-    let chats: Vec<i64> = audience.into_iter().collect();
     if let Err(e) = alerts
         .apply_defaults(&chats, &config.settings.alerts.defaults)
         .await

@@ -202,7 +202,8 @@ impl Store {
     }
 
     /// Write `bytes` as `_downloads/NAME` and return a presigned link that
-    /// reads it for `ttl` (`None` on a store that cannot sign: local disk).
+    /// reads it for `ttl` (an error on a store that cannot sign: local
+    /// disk; see [`Store::can_share`]).
     /// Links older than `ttl` are removed first, so shared files do not pile
     /// up. The link carries the access key id and a signature, never the
     /// secret key.
@@ -211,10 +212,13 @@ impl Store {
         name: &str,
         bytes: Vec<u8>,
         ttl: Duration,
-    ) -> Result<Option<::url::Url>, StoreError> {
+    ) -> Result<::url::Url, StoreError> {
         use object_store::signer::Signer;
         let Some((s3, prefix)) = &self.signer else {
-            return Ok(None);
+            return Err(StoreError::Config(format!(
+                "{}: only an S3 store can hand out download links",
+                self.url
+            )));
         };
         self.expire_shared(ttl).await;
         let path = Path::from(format!("{SHARED_PREFIX}/{name}"));
@@ -226,7 +230,6 @@ impl Store {
         };
         s3.signed_url(reqwest::Method::GET, &full, ttl)
             .await
-            .map(Some)
             .map_err(|e| self.backend("signing a download link", e))
     }
 
