@@ -44,6 +44,19 @@ pub enum Dates {
     RetryFailed,
 }
 
+/// As logs show it: `latest`, `2026-11-20`, `2026-11-10..=2026-11-20`,
+/// `retry-queue`.
+impl std::fmt::Display for Dates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Latest => f.write_str("latest"),
+            Self::One(d) => write!(f, "{d}"),
+            Self::Range { from, to } => write!(f, "{from}..={to}"),
+            Self::RetryFailed => f.write_str("retry-queue"),
+        }
+    }
+}
+
 /// Why a run could not publish anything.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -41,6 +41,11 @@ pub enum ConfigError {
     /// (unknown key, wrong type); the message names the key.
     #[error("{0}")]
     Layers(String),
+    /// A setting is well-formed but what it points at cannot be used: a
+    /// store that cannot be created or written, an address already in use.
+    /// The message names the key.
+    #[error("{0}")]
+    Unusable(String),
     /// A secret source exists but cannot be read.
     #[error("{name}: {message}")]
     Secret {
@@ -49,6 +54,73 @@ pub enum ConfigError {
         /// What failed (never the secret itself).
         message: String,
     },
+}
+
+/// A setting that is accepted but probably not what the user wants
+/// (`check-config` prints it; the other commands log it at start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// Dotted key, e.g. `http.listen`.
+    pub key: String,
+    /// What the setting does and what would be safer.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+fn warning(key: &str, message: impl Into<String>) -> ConfigWarning {
+    ConfigWarning {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Deserialize one of a fixed set of names, saying which names exist when
+/// it is none of them ("\"simulated\" is not one of alpaca | sim"), where
+/// serde's own message would name a Rust enum instead.
+fn one_of<'de, D, T: Copy>(d: D, choices: &[(&str, T)]) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let name = String::deserialize(d)?;
+    choices
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            serde::de::Error::custom(format!("{name:?} is not one of {}", names.join(" | ")))
+        })
+}
+
+fn provider<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Provider, D::Error> {
+    one_of(d, &[("alpaca", Provider::Alpaca), ("sim", Provider::Sim)])
+}
+
+fn log_format<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LogFormat, D::Error> {
+    one_of(
+        d,
+        &[
+            ("auto", LogFormat::Auto),
+            ("json", LogFormat::Json),
+            ("text", LogFormat::Text),
+        ],
+    )
+}
+
+fn peak_basis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PeakBasis, D::Error> {
+    one_of(d, &[("high", PeakBasis::High), ("close", PeakBasis::Close)])
+}
+
+/// Write a decimal setting as a TOML number (`100.0`), not the string its
+/// exact serde form would give.
+fn decimal_number<S: serde::Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    use rust_decimal::prelude::ToPrimitive;
+    s.serialize_f64(d.to_f64().unwrap_or(f64::NAN))
 }
 
 fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
@@ -140,9 +212,11 @@ fn is_secret_option(key: &str) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct MarketSettings {
     /// `alpaca` or `sim`.
+    #[serde(deserialize_with = "provider")]
     pub provider: Provider,
-    /// Universe file: one ticker a line.
-    pub universe: PathBuf,
+    /// The universe: [`BUILTIN_UNIVERSE`] (compiled in) or a file with one
+    /// ticker a line.
+    pub universe: String,
     /// Alpaca market-data base URL.
     pub data_url: String,
     /// Alpaca trading base URL (paper or live).
@@ -178,6 +252,7 @@ pub struct ScreenSettings {
     /// Minimum bars in the window for a symbol to be ranked.
     pub min_history: usize,
     /// `high` or `close`.
+    #[serde(deserialize_with = "peak_basis")]
     pub peak_basis: PeakBasis,
     /// Rows shown by default.
     pub top_n: usize,
@@ -188,6 +263,7 @@ pub struct ScreenSettings {
 #[serde(deny_unknown_fields)]
 pub struct PortfolioSettings {
     /// Take-profit threshold for the average return, in percent.
+    #[serde(serialize_with = "decimal_number")]
     pub profit_target_pct: Decimal,
     /// How many of the best positions the average covers.
     pub top_positions: usize,
@@ -292,6 +368,7 @@ pub struct HttpSettings {
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
     /// `auto`, `json` or `text`.
+    #[serde(deserialize_with = "log_format")]
     pub format: LogFormat,
     /// Filter in `RUST_LOG` syntax (`info`, `dipwatch=debug,info`).
     pub level: String,
@@ -409,6 +486,18 @@ fn read_secret_file(
     if value.is_empty() {
         return Ok(None);
     }
+    // A second line is a mistake (two keys in one file, a pasted comment);
+    // taking it whole would send a value Alpaca or Telegram refuses, and
+    // the error would then blame another setting.
+    if value.contains(['\n', '\r']) {
+        return Err(ConfigError::Secret {
+            name: name.to_string(),
+            message: format!(
+                "{} holds more than one line; the file must hold only the value",
+                path.display()
+            ),
+        });
+    }
     Ok(Some(Secret {
         value: SecretString::from(value.to_string()),
         source,
@@ -434,6 +523,68 @@ pub struct AppConfig {
     pub http_listen: SocketAddr,
     /// Secrets, redacted in `Debug`.
     pub secrets: Secrets,
+    /// Accepted settings that are probably mistakes.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// `market.universe` value that selects the universe compiled into the
+/// binary (the default), so every command works from any directory.
+pub const BUILTIN_UNIVERSE: &str = "builtin:russell1000";
+
+/// The built-in universe: ~930 Russell 1000 names.
+const RUSSELL1000: &str = include_str!("../config/universe/russell1000.txt");
+
+/// The largest universe file read (a Russell 3000 list is ~20 KB): a
+/// device or a wrong path to a huge file is refused instead of read whole.
+const MAX_UNIVERSE_BYTES: u64 = 1 << 20;
+
+/// Read `market.universe`: the built-in list or a regular file of at most
+/// [`MAX_UNIVERSE_BYTES`].
+fn read_universe(value: &str) -> Result<Vec<Symbol>, ConfigError> {
+    use std::io::Read;
+    const KEY: &str = "market.universe";
+    if value == BUILTIN_UNIVERSE {
+        return parse_universe(RUSSELL1000).map_err(|e| invalid(KEY, e));
+    }
+    if let Some(name) = value.strip_prefix("builtin:") {
+        return Err(invalid(
+            KEY,
+            format!("no built-in universe {name:?}; the built-in one is {BUILTIN_UNIVERSE:?}"),
+        ));
+    }
+    let path = Path::new(value);
+    let cannot = |e: &dyn std::fmt::Display| {
+        invalid(
+            KEY,
+            format!(
+                "cannot read {}: {e} (relative paths are from the working directory; \
+                 {BUILTIN_UNIVERSE:?} is the built-in list)",
+                path.display()
+            ),
+        )
+    };
+    let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
+    if !meta.is_file() {
+        return Err(invalid(
+            KEY,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_UNIVERSE_BYTES + 1).read_to_string(&mut text))
+        .map_err(|e| cannot(&e))?;
+    if text.len() as u64 > MAX_UNIVERSE_BYTES {
+        return Err(invalid(
+            KEY,
+            format!(
+                "{} is larger than {} KiB: not a universe file",
+                path.display(),
+                MAX_UNIVERSE_BYTES / 1024
+            ),
+        ));
+    }
+    parse_universe(&text).map_err(|e| invalid(KEY, format!("{}: {e}", path.display())))
 }
 
 /// Accepted `market.feed` values (Alpaca's stock feeds).
@@ -482,17 +633,8 @@ impl AppConfig {
         }
 
         let m = &settings.market;
-        let universe_text = std::fs::read_to_string(&m.universe).map_err(|e| {
-            invalid(
-                "market.universe",
-                format!(
-                    "cannot read {}: {e} (relative paths are from the working directory)",
-                    m.universe.display()
-                ),
-            )
-        })?;
-        let universe = parse_universe(&universe_text)
-            .map_err(|e| invalid("market.universe", format!("{}: {e}", m.universe.display())))?;
+        let universe = read_universe(&m.universe)?;
+        let mut warnings = Vec::new();
         for (key, value) in [
             ("market.data_url", &m.data_url),
             ("market.trading_url", &m.trading_url),
@@ -566,6 +708,15 @@ impl AppConfig {
         if settings.portfolio.top_positions == 0 {
             return Err(invalid("portfolio.top_positions", "must be at least 1"));
         }
+        let target = settings.portfolio.profit_target_pct;
+        if target <= Decimal::ZERO || target > Decimal::ONE_THOUSAND {
+            return Err(invalid(
+                "portfolio.profit_target_pct",
+                format!(
+                    "{target} must be above 0 and at most 1000 (percent: 100 = the best positions doubled)"
+                ),
+            ));
+        }
 
         let ttl = settings.telegram.download_link_ttl_secs;
         if !(60..=7 * 24 * 3600).contains(&ttl) {
@@ -589,6 +740,7 @@ impl AppConfig {
                 ),
             )
         })?;
+        warnings.extend(check_schedule(&settings.schedule, &collect_cron, timezone)?);
         let http_listen: SocketAddr = settings.http.listen.parse().map_err(|_| {
             invalid(
                 "http.listen",
@@ -598,6 +750,16 @@ impl AppConfig {
                 ),
             )
         })?;
+        if !http_listen.ip().is_loopback() {
+            warnings.push(warning(
+                "http.listen",
+                format!(
+                    "{http_listen} is reachable from other hosts: /metrics and /readyz \
+                     (run state, portfolio equity) have no authentication; keep 127.0.0.1 \
+                     unless a firewall or proxy guards the port"
+                ),
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&settings.log.level)
             .map_err(|e| invalid("log.level", format!("{:?}: {e}", settings.log.level)))?;
 
@@ -615,6 +777,7 @@ impl AppConfig {
             http_listen,
             secrets,
             settings,
+            warnings,
         })
     }
 
@@ -652,6 +815,87 @@ impl AppConfig {
         }
         out
     }
+}
+
+/// Bounds of the `[schedule]` numbers and the cron's frequency: refusals
+/// for what cannot work, warnings for what spends Alpaca's budget or
+/// misses sessions.
+fn check_schedule(
+    s: &ScheduleSettings,
+    cron: &croner::Cron,
+    tz: Tz,
+) -> Result<Vec<ConfigWarning>, ConfigError> {
+    let mut warnings = Vec::new();
+    if s.retry_interval_secs == 0 {
+        return Err(invalid(
+            "schedule.retry_interval_secs",
+            "must be at least 1 (0 would retry without pause, spending Alpaca's request budget)",
+        ));
+    }
+    if s.retry_interval_secs < 60 {
+        warnings.push(warning(
+            "schedule.retry_interval_secs",
+            format!(
+                "{} s between retries: each retry is a collection run spending Alpaca requests; \
+                 900 (the default) or at least 60 is gentler",
+                s.retry_interval_secs
+            ),
+        ));
+    }
+    if s.retry_window_secs > 24 * 3600 {
+        return Err(invalid(
+            "schedule.retry_window_secs",
+            format!(
+                "{} must be at most 86400 (a day: the next session's run takes over)",
+                s.retry_window_secs
+            ),
+        ));
+    }
+    // The next fire times from now, in the zone, show how often it fires.
+    let mut at = chrono::Utc::now().with_timezone(&tz);
+    let mut fires = Vec::new();
+    for _ in 0..8 {
+        match cron.find_next_occurrence(&at, false) {
+            Ok(next) => {
+                fires.push(next);
+                at = next;
+            }
+            Err(_) => break,
+        }
+    }
+    let Some(first) = fires.first() else {
+        return Err(invalid(
+            "schedule.collect",
+            format!(
+                "{:?} never fires (e.g. a day that does not exist)",
+                s.collect
+            ),
+        ));
+    };
+    let now = chrono::Utc::now().with_timezone(&tz);
+    if *first - now > chrono::Duration::days(8) {
+        warnings.push(warning(
+            "schedule.collect",
+            format!(
+                "{:?} next fires {}: sessions in between are not collected on time",
+                s.collect,
+                first.format("%Y-%m-%d %H:%M %Z")
+            ),
+        ));
+    }
+    let shortest = fires.windows(2).map(|w| w[1] - w[0]).min();
+    if let Some(gap) = shortest.filter(|g| *g < chrono::Duration::hours(1)) {
+        warnings.push(warning(
+            "schedule.collect",
+            format!(
+                "{:?} fires every {} s: each fire is a collection run spending Alpaca requests \
+                 (a day's bars are final once, after the close; e.g. \"0 30 18 * * MON-FRI\")",
+                s.collect,
+                gap.num_seconds()
+            ),
+        ));
+    }
+    Ok(warnings)
 }
 
 /// Parse a 6-field cron (seconds first), as tokio-cron-scheduler wants.
@@ -718,20 +962,11 @@ mod tests {
     use secrecy::ExposeSecret;
 
     fn repo_env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        let mut env: HashMap<String, String> = pairs
+        // No universe path: the built-in one works from any directory.
+        pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        // Tests run from the crate root, where the default universe path resolves.
-        env.entry("DIPWATCH__MARKET__UNIVERSE".into())
-            .or_insert_with(|| {
-                concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/config/universe/russell1000.txt"
-                )
-                .into()
-            });
-        env
+            .collect()
     }
 
     fn load(pairs: &[(&str, &str)]) -> Result<AppConfig, ConfigError> {
@@ -839,6 +1074,131 @@ mod tests {
         assert!(
             error_of(&[("DIPWATCH__ALERTS__DEFAULTS", "top zero")]).starts_with("alerts.defaults:")
         );
+    }
+
+    #[test]
+    fn harmful_values_are_refused_with_their_key_and_bounds() {
+        for (key, value, named) in [
+            (
+                "DIPWATCH__SCHEDULE__RETRY_INTERVAL_SECS",
+                "0",
+                "schedule.retry_interval_secs:",
+            ),
+            (
+                "DIPWATCH__SCHEDULE__RETRY_WINDOW_SECS",
+                "999999",
+                "schedule.retry_window_secs:",
+            ),
+            (
+                "DIPWATCH__SCHEDULE__COLLECT",
+                "0 0 12 30 2 *",
+                "schedule.collect:",
+            ),
+            (
+                "DIPWATCH__PORTFOLIO__PROFIT_TARGET_PCT",
+                "-100",
+                "portfolio.profit_target_pct:",
+            ),
+            (
+                "DIPWATCH__PORTFOLIO__PROFIT_TARGET_PCT",
+                "0",
+                "portfolio.profit_target_pct:",
+            ),
+            (
+                "DIPWATCH__MARKET__UNIVERSE",
+                "/dev/zero",
+                "market.universe:",
+            ),
+            (
+                "DIPWATCH__MARKET__UNIVERSE",
+                "builtin:sp500",
+                "market.universe:",
+            ),
+            ("DIPWATCH__STORAGE__URL", "s3:/bucket", "storage.url:"),
+        ] {
+            let err = error_of(&[(key, value)]);
+            assert!(err.starts_with(named), "{key}={value}: {err}");
+        }
+        assert!(
+            error_of(&[("DIPWATCH__SCHEDULE__COLLECT", "0 0 12 30 2 *")]).contains("never fires")
+        );
+        // Named choices list what exists, not a Rust enum.
+        let provider = error_of(&[("DIPWATCH__MARKET__PROVIDER", "simulated")]);
+        assert!(provider.contains("alpaca | sim"), "{provider}");
+        assert!(!provider.contains("enum"), "{provider}");
+        assert!(error_of(&[("DIPWATCH__LOG__FORMAT", "xml")]).contains("auto | json | text"));
+        assert!(error_of(&[("DIPWATCH__SCREEN__PEAK_BASIS", "low")]).contains("high | close"));
+    }
+
+    #[test]
+    fn risky_values_pass_with_a_warning_naming_the_key() {
+        assert!(load(&[]).unwrap().warnings.is_empty(), "the defaults warn");
+        let c = load(&[
+            ("DIPWATCH__SCHEDULE__COLLECT", "* * * * * *"),
+            ("DIPWATCH__SCHEDULE__RETRY_INTERVAL_SECS", "1"),
+            ("DIPWATCH__HTTP__LISTEN", "0.0.0.0:9184"),
+        ])
+        .unwrap();
+        let keys: Vec<&str> = c.warnings.iter().map(|w| w.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "schedule.retry_interval_secs",
+                "schedule.collect",
+                "http.listen"
+            ]
+        );
+        assert!(
+            c.warnings[1].message.contains("every 1 s"),
+            "{}",
+            c.warnings[1]
+        );
+        assert!(
+            c.warnings[2].message.contains("/metrics"),
+            "{}",
+            c.warnings[2]
+        );
+        // Once a year: sessions in between would be missed.
+        let rare = load(&[("DIPWATCH__SCHEDULE__COLLECT", "0 0 12 1 1 *")]).unwrap();
+        assert_eq!(rare.warnings.len(), 1);
+        assert!(rare.warnings[0].message.contains("next fires"));
+    }
+
+    #[test]
+    fn the_universe_is_built_in_and_a_file_may_start_with_a_bom() {
+        let builtin = load(&[]).unwrap();
+        assert_eq!(builtin.settings.market.universe, BUILTIN_UNIVERSE);
+        assert!(builtin.universe.len() > 900);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("u.txt");
+        std::fs::write(&file, "\u{feff}AAPL\nMSFT\n").unwrap();
+        let c = load(&[("DIPWATCH__MARKET__UNIVERSE", file.to_str().unwrap())]).unwrap();
+        let names: Vec<&str> = c.universe.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["AAPL", "MSFT"]);
+        // Over 1 MiB is not a universe file.
+        std::fs::write(&file, "AAPL\n".repeat(300_000)).unwrap();
+        let err = error_of(&[("DIPWATCH__MARKET__UNIVERSE", file.to_str().unwrap())]);
+        assert!(err.contains("larger than 1024 KiB"), "{err}");
+    }
+
+    #[test]
+    fn a_secret_file_with_two_lines_is_refused_naming_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key");
+        std::fs::write(&file, "PKFIRSTLINE\nsecond-line-secret\n").unwrap();
+        let err = error_of(&[("APCA_API_SECRET_KEY_FILE", file.to_str().unwrap())]);
+        assert!(err.starts_with("APCA_API_SECRET_KEY_FILE:"), "{err}");
+        assert!(err.contains("more than one line"), "{err}");
+        assert!(!err.contains("second-line-secret") && !err.contains("PKFIRSTLINE"));
+        // One trailing newline (CRLF too) is still fine.
+        std::fs::write(&file, "value\r\n").unwrap();
+        assert!(load(&[("APCA_API_SECRET_KEY_FILE", file.to_str().unwrap())]).is_ok());
+    }
+
+    #[test]
+    fn the_printed_config_shows_numbers_as_numbers() {
+        let printed = load(&[]).unwrap().redacted_toml();
+        assert!(printed.contains("profit_target_pct = 100.0\n"), "{printed}");
     }
 
     #[test]

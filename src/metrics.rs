@@ -36,6 +36,9 @@ struct CommandLabel {
 }
 
 type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// The `state` labels of `dipwatch_symbols`.
+const SYMBOL_STATES: [&str; 3] = ["ok", "skipped", "failed"];
 type FloatCounter = Counter<f64, AtomicU64>;
 
 /// Every metric family, registered once.
@@ -208,6 +211,20 @@ impl Metrics {
             "1 when the profit-taking rule is met",
             take_profit.clone(),
         );
+        // Every labelled family gets its series now: a scraper (and an
+        // alert rule on `increase(...)`) sees zeros after a restart rather
+        // than no series until the first run.
+        for outcome in LastOutcome::LABELS {
+            let label = OutcomeLabel { outcome };
+            let _ = runs.get_or_create(&label);
+            let _ = run_duration.get_or_create(&label);
+        }
+        for state in SYMBOL_STATES {
+            let _ = symbols.get_or_create(&StateLabel { state });
+        }
+        let _ = alpaca_requests.get_or_create(&StatusLabel {
+            status: "200".into(),
+        });
         Self {
             registry: root,
             resident_memory,
@@ -309,16 +326,21 @@ impl Metrics {
             ..
         } = outcome
         {
-            for (state, n) in [("ok", *ranked), ("skipped", *skipped), ("failed", *failed)] {
-                self.symbols
-                    .get_or_create(&StateLabel { state })
-                    .set(n as i64);
-            }
+            self.set_symbols([*ranked, *skipped, *failed]);
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs_f64())
                 .unwrap_or(0.0);
             self.last_success.set(now);
+        }
+    }
+
+    /// `dipwatch_symbols{state}` in [`SYMBOL_STATES`] order.
+    fn set_symbols(&self, counts: [usize; 3]) {
+        for (state, n) in SYMBOL_STATES.into_iter().zip(counts) {
+            self.symbols
+                .get_or_create(&StateLabel { state })
+                .set(n as i64);
         }
     }
 
@@ -353,6 +375,9 @@ impl Metrics {
             if published > self.last_success.get() {
                 self.last_success.set(published);
             }
+            // The stored run's symbol counts stand until the next run.
+            let counts = &screen.report.symbols;
+            self.set_symbols([counts.ok, counts.skipped, counts.failed]);
             self.worst_drawdown
                 .set(screen.rows.first().map_or(0.0, |r| r.drawdown_pct));
             self.names_below_20.set(screen.count_below(-20.0) as i64);

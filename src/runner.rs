@@ -193,7 +193,7 @@ async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
 async fn execute(parts: &RunnerParts, source: RunSource, dates: Dates) -> LastRun {
     let started_at = Utc::now();
     let t0 = Instant::now();
-    tracing::info!(?dates, "run starting");
+    tracing::info!(%dates, "run starting");
     let collector = Collector {
         config: &parts.config,
         market: parts.market.as_ref(),

@@ -237,7 +237,7 @@ pub async fn catch_up(
     let published = runner.state().snapshot().screen.as_ref().map(|s| s.date);
     match (published, closed) {
         (Some(p), Some(c)) if p >= c => {
-            tracing::info!(%p, "store is up to date; no catch-up needed");
+            tracing::info!(published = %p, "store is up to date; no catch-up needed");
         }
         (Some(p), Some(c)) if (c - p).num_days() <= MAX_BACKFILL_DAYS => {
             // Every missing session, in one fetch: history stays continuous.
@@ -249,7 +249,13 @@ pub async fn catch_up(
             run_with_retries(runner, RunSource::CatchUp, dates, settings, shutdown).await;
         }
         _ => {
-            tracing::info!(published = ?published, latest_closed = ?closed, "store is behind: catching up now");
+            let shown =
+                |d: Option<chrono::NaiveDate>| d.map_or("none".to_string(), |d| d.to_string());
+            tracing::info!(
+                published = %shown(published),
+                latest_closed = %shown(closed),
+                "store is behind: catching up now"
+            );
             run_with_retries(
                 runner,
                 RunSource::CatchUp,

@@ -146,6 +146,9 @@ pub enum LastOutcome {
 }
 
 impl LastOutcome {
+    /// Every label [`LastOutcome::label`] gives.
+    pub const LABELS: [&'static str; 4] = ["published", "not_available", "failed", "interrupted"];
+
     /// Label for logs and metrics.
     pub fn label(&self) -> &'static str {
         match self {

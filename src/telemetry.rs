@@ -20,8 +20,14 @@ pub fn init(settings: &LogSettings) {
         LogFormat::Text => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
+    // A write error must never reach the program: by default the fmt layer
+    // reports one with `eprintln!`, which panics when stderr itself is gone
+    // (journald restarted and closed the pipe), and a panic in the signal
+    // task would leave SIGTERM unanswered. Lines that cannot be written
+    // are dropped instead.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .log_internal_errors(false)
         .with_writer(std::io::stderr);
     let result = if json {
         builder.json().with_current_span(true).try_init()

@@ -147,6 +147,19 @@ fn screen_without_data_says_what_to_do() {
         "{}",
         stderr(&out)
     );
+    assert!(
+        !ws.path("data").exists(),
+        "reading a store that is not there does not create it"
+    );
+    let export = ws.demo(&["export", "drawdowns"]);
+    assert_eq!(export.status.code(), Some(1));
+    assert!(
+        stderr(&export).contains("no store at"),
+        "{}",
+        stderr(&export)
+    );
+    assert!(!ws.path("data").exists());
+    ok(&ws.demo(&["collect", "--date", DAY]));
     let missing = ws.demo(&["screen", "--date", "2026-01-05"]);
     assert!(stderr(&missing).contains("no screen published for 2026-01-05"));
 }

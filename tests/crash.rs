@@ -14,13 +14,13 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{NaiveDate, Utc};
 use common::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
 use common::store_audit::{audit_dir, differences, split_partition};
-use common::{Workspace, free_port, ok};
+use common::{ChildGuard, Workspace, free_port, ok};
 use dipwatch::domain::Symbol;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
@@ -89,7 +89,7 @@ fn command(ws: &Workspace, args: &[&str], log: &Path) -> Command {
 }
 
 /// SIGKILL `child` and reap it.
-fn sigkill(child: &mut Child) -> ExitStatus {
+fn sigkill(child: &mut ChildGuard) -> ExitStatus {
     // The child is not reaped yet, so its pid cannot have been reused.
     let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
     assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
@@ -210,7 +210,7 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
         );
         let delay = horizon.mul_f64(rng.random::<f64>());
         let before = tree(&data);
-        let mut child = command(&ws, &args, &log).spawn().unwrap();
+        let mut child = ChildGuard::spawn(&mut command(&ws, &args, &log)).unwrap();
         std::thread::sleep(delay);
         let status = sigkill(&mut child);
         let mut broken = Vec::new();
@@ -290,18 +290,19 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
 // `dipwatch run`.
 
 /// `dipwatch run` with a cron firing every second, on a fresh port.
-fn start_daemon(ws: &Workspace, log: &Path) -> (Child, u16) {
+fn start_daemon(ws: &Workspace, log: &Path) -> (ChildGuard, u16) {
     let port = free_port();
-    let child = command(ws, &["run"], log)
-        .env("DIPWATCH__SCHEDULE__COLLECT", "*/1 * * * * *")
-        .env("DIPWATCH__HTTP__LISTEN", format!("127.0.0.1:{port}"))
-        .spawn()
-        .unwrap();
+    let child = ChildGuard::spawn(
+        command(ws, &["run"], log)
+            .env("DIPWATCH__SCHEDULE__COLLECT", "*/1 * * * * *")
+            .env("DIPWATCH__HTTP__LISTEN", format!("127.0.0.1:{port}")),
+    )
+    .unwrap();
     (child, port)
 }
 
 /// Wait until `/readyz` reports `date` as the latest screen.
-fn wait_screen(child: &mut Child, port: u16, date: NaiveDate, log: &Path) {
+fn wait_screen(child: &mut ChildGuard, port: u16, date: NaiveDate, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some((200, body)) = common::http_get(port, "/readyz") {
@@ -325,9 +326,8 @@ fn wait_screen(child: &mut Child, port: u16, date: NaiveDate, log: &Path) {
 }
 
 /// SIGTERM and wait: a clean stop.
-fn terminate(mut child: Child, log: &Path) {
-    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(rc, 0);
+fn terminate(mut child: ChildGuard, log: &Path) {
+    child.terminate();
     let status = child.wait().unwrap();
     assert!(
         status.success(),

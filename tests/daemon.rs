@@ -4,17 +4,18 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
-use common::{Workspace, free_port, ok};
+use common::{ChildGuard, Workspace, free_port, ok};
+use dipwatch::state::LastOutcome;
 
 use common::http_get as get;
 
 struct Daemon {
-    child: Child,
+    child: ChildGuard,
     port: u16,
     env: Vec<(String, String)>,
 }
@@ -30,7 +31,7 @@ impl Daemon {
         cmd.env("DIPWATCH__HTTP__LISTEN", format!("127.0.0.1:{port}"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let child = cmd.spawn().expect("spawn dipwatch run");
+        let child = ChildGuard::spawn(&mut cmd).expect("spawn dipwatch run");
         Self {
             child,
             port,
@@ -83,11 +84,7 @@ impl Daemon {
     /// checked for every secret the daemon was given.
     fn terminate(self) -> (bool, f64, String) {
         let t = Instant::now();
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        self.child.terminate();
         let out = self.child.wait_with_output().unwrap();
         let logs = String::from_utf8_lossy(&out.stderr).into_owned();
         common::assert_no_secrets(&self.env, &logs);
@@ -225,9 +222,20 @@ fn catch_up_after_an_outage_and_not_again_when_up_to_date() {
     d.wait_ready(Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(300));
     let (_, metrics) = get(d.port, "/metrics").unwrap();
+    // No run, yet every family has its series from the start, so alert
+    // rules on them see zeros instead of nothing after a restart.
+    for series in [
+        "dipwatch_runs_total{outcome=\"published\"} 0",
+        "dipwatch_runs_total{outcome=\"failed\"} 0",
+        "dipwatch_run_duration_seconds_count{outcome=\"published\"} 0",
+        "dipwatch_alpaca_requests_total{status=\"200\"} 0",
+    ] {
+        assert!(metrics.contains(series), "{series} missing:\n{metrics}");
+    }
+    // The symbols of the stored run, not zeros.
     assert!(
-        !metrics.contains("dipwatch_runs_total"),
-        "no run: {metrics}"
+        common::metric(&metrics, "dipwatch_symbols{state=\"ok\"}").is_some_and(|n| n > 0.0),
+        "{metrics}"
     );
     let (success, _, logs) = d.terminate();
     assert!(success);
@@ -235,6 +243,33 @@ fn catch_up_after_an_outage_and_not_again_when_up_to_date() {
         logs.contains("store is up to date; no catch-up needed"),
         "{logs}"
     );
+}
+
+/// journald's restart closes the pipe the daemon logs to: the log write
+/// errors that follow must not keep SIGTERM from stopping it.
+#[test]
+fn sigterm_stops_the_daemon_after_its_stderr_is_closed() {
+    let mut ws = Workspace::new(10);
+    ws.set_env("DIPWATCH__LOG__LEVEL", "debug");
+    let demo = demo();
+    let mut d = Daemon::start(&ws, Some(&demo));
+    d.wait_ready(Duration::from_secs(60));
+    // Close our end of its stderr: every later log line fails with EPIPE.
+    drop(d.child.stderr.take());
+    d.child.terminate();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = d.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 10 s after SIGTERM; /healthz: {:?}",
+            get(d.port, "/healthz")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
 }
 
 #[test]
@@ -281,7 +316,7 @@ async fn concurrent_triggers_start_exactly_one_run() {
 
     use dipwatch::collect::Dates;
     use dipwatch::runner::{Runner, RunnerParts, Trigger};
-    use dipwatch::state::{AppState, LastOutcome, RunSource, Snapshot};
+    use dipwatch::state::{AppState, RunSource, Snapshot};
 
     let dir = tempfile::tempdir().unwrap();
     let universe = dir.path().join("u.txt");
@@ -461,7 +496,11 @@ fn failed_and_not_yet_available_runs_are_reported_and_retried() {
     let mut d = Daemon::start(&ws, None);
     d.wait_ready(Duration::from_secs(30));
     let (_, metrics) = get(d.port, "/metrics").unwrap();
-    assert!(!metrics.contains("dipwatch_runs_total{"), "{metrics}");
+    let runs: f64 = LastOutcome::LABELS
+        .iter()
+        .map(|o| sample(&metrics, &format!("dipwatch_runs_total{{outcome=\"{o}\"}}")))
+        .sum();
+    assert_eq!(runs, 0.0, "no run after the restart: {metrics}");
     let after_restart = sample(&metrics, "dipwatch_last_success_timestamp_seconds");
     assert!(
         (after_restart - published_at).abs() < 5.0,

@@ -1,29 +1,41 @@
-//! `dipwatch check-config`: validate and print the effective configuration.
+//! `dipwatch check-config`: validate and print the effective configuration,
+//! then prove the store takes writes (a small probe object, removed again).
 
 use std::process::ExitCode;
 
 use crate::config::{AppConfig, Provider};
 
-/// Print the redacted configuration; fail if the provider cannot run.
-pub fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
+/// Print the redacted configuration and its warnings; fail if the provider
+/// cannot run or the store cannot be written.
+pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     print!("{}", config.redacted_toml());
     println!();
     println!("# parsed");
     println!(
         "# universe: {} symbols from {}",
         config.universe.len(),
-        config.settings.market.universe.display()
+        config.settings.market.universe
     );
-    println!("# storage: {}", config.storage);
-    let next = config
+    // Never "none": a cron that never fires is refused at load.
+    if let Ok(next) = config
         .collect_cron
         .find_next_occurrence(&chrono::Utc::now().with_timezone(&config.timezone), false)
-        .map(|t| t.to_rfc3339())
-        .unwrap_or_else(|e| format!("none ({e})"));
-    println!("# next collection: {next} ({})", config.timezone);
+    {
+        println!(
+            "# next collection: {} ({})",
+            next.to_rfc3339(),
+            config.timezone
+        );
+    }
+    for w in &config.warnings {
+        println!("# warning: {w}");
+    }
     if config.settings.market.provider == Provider::Alpaca {
         config.alpaca_credentials()?;
     }
+    let store = super::open_store(config).await?;
+    super::probe_store(&store).await?;
+    println!("# storage: {} (writable)", config.storage);
     println!("# configuration OK");
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 
-use super::{EXIT_TEMPFAIL, open_store, parse_date};
+use super::{EXIT_TEMPFAIL, open_store, parse_date, probe_store};
 use crate::collect::{Collector, Dates};
 use crate::config::AppConfig;
 use crate::domain::RunOutcome;
@@ -44,6 +44,7 @@ impl CollectArgs {
 pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitCode> {
     let connected = crate::market::connect(config)?;
     let store = open_store(config).await?;
+    probe_store(&store).await?;
     store.sweep_staging(std::time::Duration::from_secs(600));
     let collector = Collector {
         config,

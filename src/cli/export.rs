@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use chrono::NaiveDate;
 
-use super::{open_store, parse_date};
+use super::{open_store_to_read, parse_date};
 use crate::config::AppConfig;
 use crate::store::Dataset;
 
@@ -27,7 +27,14 @@ pub struct ExportArgs {
 /// oldest first. Objects that fail verification are skipped and reported
 /// on stderr; everything else is still exported.
 pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(config).await?;
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from > to
+    {
+        super::usage_error(format!(
+            "--from {from} is after --to {to}: nothing could be exported"
+        ));
+    }
+    let store = open_store_to_read(config).await?;
     let listing = store.published_dates().await?;
     for junk in &listing.junk {
         eprintln!("warning: ignoring {junk}: not a date=YYYY-MM-DD partition");

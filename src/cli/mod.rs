@@ -8,6 +8,7 @@ mod export;
 mod run;
 mod screen;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -54,26 +55,42 @@ pub async fn main() -> ExitCode {
     let config = match AppConfig::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: configuration: {e}");
+            let _ = writeln!(std::io::stderr(), "error: configuration: {e}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
     crate::telemetry::init(&config.settings.log);
+    // check-config prints them itself; every other command logs them once.
+    if !matches!(cli.command, Command::CheckConfig) {
+        for w in &config.warnings {
+            tracing::warn!(key = %w.key, "{}", w.message);
+        }
+    }
     let outcome = match &cli.command {
         Command::Run => run::run(&config).await,
         Command::Collect(args) => collect::run(&config, args).await,
         Command::Screen(args) => screen::run(&config, args).await,
         Command::Export(args) => export::run(&config, args).await,
-        Command::CheckConfig => check_config::run(&config),
+        Command::CheckConfig => check_config::run(&config).await,
     };
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Not eprintln!: it panics when stderr is gone.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             let config_error = e.downcast_ref::<crate::config::ConfigError>().is_some();
             ExitCode::from(if config_error { EXIT_CONFIG } else { 1 })
         }
     }
+}
+
+/// Stop with a usage error, as clap reports its own (exit 2, the usage
+/// line): for argument combinations clap cannot check by itself.
+fn usage_error(message: impl std::fmt::Display) -> ! {
+    use clap::CommandFactory;
+    Cli::command()
+        .error(clap::error::ErrorKind::ValueValidation, message)
+        .exit()
 }
 
 /// Parse `YYYY-MM-DD` for clap.
@@ -82,7 +99,38 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("{s:?} is not a date in YYYY-MM-DD form"))
 }
 
-/// Open the configured store.
+/// Open the configured store (a local directory is created). A store that
+/// cannot be opened is a configuration error (exit 2), naming `storage.url`.
 async fn open_store(config: &AppConfig) -> anyhow::Result<crate::store::Store> {
-    Ok(crate::store::Store::open(&config.storage, &config.settings.storage.options).await?)
+    crate::store::Store::open(&config.storage, &config.settings.storage.options)
+        .await
+        .map_err(store_error)
+}
+
+/// Open the configured store only to read it: a local directory that does
+/// not exist is an error, never created empty.
+async fn open_store_to_read(config: &AppConfig) -> anyhow::Result<crate::store::Store> {
+    crate::store::Store::open_existing(&config.storage, &config.settings.storage.options)
+        .await
+        .map_err(store_error)
+}
+
+/// Prove the store takes writes before spending anything on a run that
+/// could not publish.
+async fn probe_store(store: &crate::store::Store) -> anyhow::Result<()> {
+    store.probe_write().await.map_err(|e| {
+        crate::config::ConfigError::Unusable(format!(
+            "storage.url: the store cannot be written: {e}"
+        ))
+        .into()
+    })
+}
+
+/// Settings the store refuses are configuration errors; anything else
+/// (an unreachable backend, a corrupt schema) stays a failure.
+fn store_error(e: crate::store::StoreError) -> anyhow::Error {
+    match e {
+        crate::store::StoreError::Config(m) => crate::config::ConfigError::Unusable(m).into(),
+        other => other.into(),
+    }
 }

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::open_store;
@@ -49,7 +48,12 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
 
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
-        .with_context(|| format!("http.listen: cannot listen on {}", config.http_listen))?;
+        .map_err(|e| {
+            crate::config::ConfigError::Unusable(format!(
+                "http.listen: cannot listen on {}: {e}",
+                config.http_listen
+            ))
+        })?;
     let http_ctx = crate::http::HttpContext {
         runner: runner.clone(),
         metrics: metrics.clone(),
@@ -199,11 +203,14 @@ async fn forward_signals(token: CancellationToken) {
     };
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT"),
-        () = term => tracing::info!("SIGTERM"),
-    }
+    // Cancel first, log second: nothing the log does can keep the signal
+    // from stopping the daemon.
+    let name = tokio::select! {
+        () = ctrl_c => "SIGINT",
+        () = term => "SIGTERM",
+    };
     token.cancel();
+    tracing::info!(signal = name, "stop requested");
 }
 
 /// Tell systemd (Type=notify) we are up; a no-op elsewhere.

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{open_store, parse_date};
+use super::{open_store_to_read, parse_date};
 use crate::config::AppConfig;
 use crate::domain::{DrawdownRow, RunReport};
 use crate::numbers::{price, signed_pct, thousands};
@@ -40,7 +40,15 @@ pub struct ScreenArgs {
 
 /// Print the screen.
 pub async fn run(config: &AppConfig, args: &ScreenArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(config).await?;
+    if let Some(d) = args.date
+        && !crate::market::calendar::is_trading_day(d)
+    {
+        super::usage_error(format!(
+            "{d} ({}) is not a trading session: the exchange was closed; screens exist only for sessions",
+            d.format("%A")
+        ));
+    }
+    let store = open_store_to_read(config).await?;
     let (manifest, rows) = load(&store, args.date).await?;
     let top = match args.top.unwrap_or(config.settings.screen.top_n) {
         0 => rows.len(),

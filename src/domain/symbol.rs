@@ -82,6 +82,9 @@ impl From<Symbol> for String {
 /// Parse a universe file: one ticker a line, `#` starts a comment, blank
 /// lines ignored, duplicates dropped (first one kept). Errors name the line.
 pub fn parse_universe(text: &str) -> Result<Vec<Symbol>, String> {
+    // Editors on Windows start UTF-8 files with a byte-order mark; it is
+    // not part of the first ticker.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {

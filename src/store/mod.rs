@@ -62,6 +62,14 @@ pub enum StoreError {
         /// Version supported.
         supported: u32,
     },
+    /// Nothing was ever collected at this (local) store.
+    #[error(
+        "no store at {store}: nothing has been collected there yet; run `dipwatch collect` first (or point storage.url at the store)"
+    )]
+    Missing {
+        /// The directory.
+        store: String,
+    },
     /// The storage settings cannot be used.
     #[error("{0}")]
     Config(String),
@@ -184,6 +192,35 @@ impl Store {
         };
         store.check_layout().await?;
         Ok(store)
+    }
+
+    /// Open a store only to read it: a local directory that does not exist
+    /// is an error (nothing was collected there), never created empty.
+    pub async fn open_existing(
+        url: &StorageUrl,
+        options: &BTreeMap<String, String>,
+    ) -> Result<Self, StoreError> {
+        if let StorageUrl::Local(dir) = url
+            && !dir.is_dir()
+        {
+            return Err(StoreError::Missing {
+                store: dir.display().to_string(),
+            });
+        }
+        Self::open(url, options).await
+    }
+
+    /// Write a small object and delete it again: proves the store takes
+    /// writes (permissions, a read-only bucket, a file in the way) before a
+    /// run spends the request budget on bars it could not publish. Named
+    /// per process, so concurrent probes never collide.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        let path = Path::from(format!("_meta/.write-probe-{}", std::process::id()));
+        self.put(&path, b"dipwatch write probe\n".to_vec()).await?;
+        self.inner
+            .delete(&path)
+            .await
+            .map_err(|e| self.backend(&format!("delete {path}"), e))
     }
 
     /// Wrap an existing object store (tests, embedding).

@@ -49,16 +49,31 @@ impl StorageUrl {
         let path = match s.strip_prefix("file://") {
             Some("") => return Err(format!("{s:?}: no path after file://")),
             Some(p) => p,
-            None if s.contains("://") => {
-                let scheme = s.split("://").next().unwrap_or_default();
-                return Err(format!(
-                    "{s:?}: unsupported scheme {scheme:?}; use a directory, file://PATH or s3://bucket/prefix"
-                ));
+            None => {
+                // Anything that starts like a URL scheme ("s3:/bucket" with
+                // one slash, "S3://", "ftp://") is a mistake, not a local
+                // directory named "s3:": refuse it instead of silently
+                // writing to ./s3:/bucket.
+                if let Some(scheme) = url_scheme(s) {
+                    return Err(format!(
+                        "{s:?}: unsupported or malformed scheme {scheme:?}; use a directory \
+                         (./name for one whose name has a ':'), file://PATH or s3://bucket/prefix"
+                    ));
+                }
+                s
             }
-            None => s,
         };
         Ok(Self::Local(PathBuf::from(path)))
     }
+}
+
+/// The scheme of text that starts like a URL (`letters:` before any `/`),
+/// as RFC 3986 spells one.
+fn url_scheme(s: &str) -> Option<&str> {
+    let (head, _) = s.split_once(':')?;
+    let mut chars = head.chars();
+    let starts = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    (starts && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))).then_some(head)
 }
 
 impl fmt::Display for StorageUrl {
@@ -112,7 +127,7 @@ mod tests {
         assert!(
             StorageUrl::parse("gs://bucket")
                 .unwrap_err()
-                .contains("unsupported scheme")
+                .contains("unsupported or malformed scheme")
         );
         assert!(StorageUrl::parse("s3://").unwrap_err().contains("bucket"));
         assert!(
@@ -126,5 +141,27 @@ mod tests {
                 .contains("prefix")
         );
         assert!(StorageUrl::parse("file://").is_err());
+    }
+
+    #[test]
+    fn scheme_look_alikes_are_refused_not_taken_as_directories() {
+        for raw in [
+            "s3:/bucket",
+            "s3:bucket",
+            "S3://bucket",
+            "file:/data",
+            "http://x",
+        ] {
+            let err = StorageUrl::parse(raw).unwrap_err();
+            assert!(
+                err.contains("unsupported or malformed scheme"),
+                "{raw}: {err}"
+            );
+        }
+        // A directory whose name has a ':' is still possible, written as a path.
+        assert_eq!(
+            StorageUrl::parse("./s3:bucket"),
+            Ok(StorageUrl::Local(PathBuf::from("./s3:bucket")))
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod store_audit;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -109,6 +110,67 @@ impl Drop for MotoServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A spawned child process that dies with its test: killed (SIGKILL) and
+/// reaped when the guard is dropped, whether the test passed or panicked.
+/// It is also started with `PR_SET_PDEATHSIG`, so it dies even when the test
+/// process itself is killed (a timed-out CI job), since nothing unwinds then.
+/// Spawn it on the thread that owns the guard: Linux sends that signal
+/// when the spawning thread ends.
+pub struct ChildGuard(Option<Child>);
+
+impl ChildGuard {
+    /// Spawn `cmd` under the guard.
+    pub fn spawn(cmd: &mut Command) -> std::io::Result<Self> {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl(2) is async-signal-safe and touches no memory of
+        // the parent; it runs in the forked child before exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        cmd.spawn().map(|c| Self(Some(c)))
+    }
+
+    /// Send SIGTERM (the daemon's graceful stop).
+    pub fn terminate(&self) {
+        // SAFETY: kill(2) on our own unreaped child: its pid cannot be reused.
+        let rc = unsafe { libc::kill(self.id() as libc::pid_t, libc::SIGTERM) };
+        assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+    }
+
+    /// Wait for the child to exit and collect its piped output; the guard
+    /// is spent.
+    pub fn wait_with_output(mut self) -> std::io::Result<Output> {
+        self.0.take().expect("child present").wait_with_output()
+    }
+}
+
+impl Deref for ChildGuard {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("child present")
+    }
+}
+
+impl DerefMut for ChildGuard {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("child present")
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
