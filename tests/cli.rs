@@ -350,6 +350,23 @@ fn check_config_names_the_bad_key() {
             "market.universe",
         ),
         ("DIPWATCH__STORAGE__URL", "gs://bucket/x", "storage.url"),
+        ("DIPWATCH__STORAGE__URL", "s3:/bucket", "storage.url"),
+        ("DIPWATCH__MARKET__UNIVERSE", "/dev/zero", "market.universe"),
+        (
+            "DIPWATCH__SCHEDULE__RETRY_INTERVAL_SECS",
+            "0",
+            "schedule.retry_interval_secs",
+        ),
+        (
+            "DIPWATCH__SCHEDULE__COLLECT",
+            "0 0 0 31 2 *",
+            "schedule.collect",
+        ),
+        (
+            "DIPWATCH__PORTFOLIO__PROFIT_TARGET_PCT",
+            "-100",
+            "portfolio.profit_target_pct",
+        ),
         (
             "DIPWATCH__SCHEDULE__TIMEZONE",
             "Europe/Atlantis",
@@ -379,4 +396,106 @@ fn unknown_commands_and_bad_dates_are_usage_errors() {
     let out = ws.demo(&["screen", "--date", "yesterday"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("not a date in YYYY-MM-DD form"));
+}
+
+#[test]
+fn a_store_that_cannot_be_created_is_refused_and_a_good_one_is_probed_cleanly() {
+    // A file where the store should be: it cannot even be created.
+    let mut ws = Workspace::new(5);
+    std::fs::write(ws.path("afile"), "not a directory\n").unwrap();
+    ws.set_env("DIPWATCH__STORAGE__URL", "./afile");
+    let out = ws.demo(&["check-config"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("storage.url"), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("configuration OK"));
+
+    // (A directory the daemon's user cannot write is in tests/outage.rs:
+    // root ignores file modes, so that test gives up root's override.)
+
+    // A writable store passes, and the probe leaves nothing behind.
+    let ws = Workspace::new(5);
+    let out = ok(&ws.demo(&["check-config"]));
+    assert!(out.contains("(writable)"), "{out}");
+    let meta: Vec<_> = std::fs::read_dir(ws.path("data/_meta"))
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(meta.is_empty(), "probe left {meta:?}");
+}
+
+#[test]
+fn a_listen_address_in_use_is_a_configuration_error() {
+    let ws = Workspace::new(5);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let mut cmd = ws.command(&[
+        "run",
+        "--config",
+        &common::repo("config/demo.toml").display().to_string(),
+    ]);
+    cmd.env("DIPWATCH__HTTP__LISTEN", &addr)
+        .env("DIPWATCH__TELEGRAM__ENABLED", "false");
+    let out = ws.checked(
+        common::ChildGuard::spawn(
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped()),
+        )
+        .unwrap()
+        .wait_with_output()
+        .unwrap(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("http.listen: cannot listen on {addr}")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn check_config_prints_warnings_and_runs_from_any_directory() {
+    let mut ws = Workspace::new(5);
+    // No universe file: the built-in one, from a directory outside the repository.
+    ws.env.retain(|(k, _)| k != "DIPWATCH__MARKET__UNIVERSE");
+    ws.set_env("DIPWATCH__SCHEDULE__COLLECT", "*/1 * * * * *");
+    ws.set_env("DIPWATCH__HTTP__LISTEN", "0.0.0.0:9184");
+    let out = ok(&ws.demo(&["check-config"]));
+    assert!(out.contains("from builtin:russell1000"), "{out}");
+    assert!(out.contains("# warning: schedule.collect:"), "{out}");
+    assert!(out.contains("# warning: http.listen:"), "{out}");
+    assert!(out.contains("profit_target_pct = 100.0"), "{out}");
+    // Other commands log the warnings once.
+    let collect = ws.demo(&["collect", "--date", DAY]);
+    assert!(collect.status.success(), "{}", stderr(&collect));
+    assert!(
+        stderr(&collect).contains("\"key\":\"http.listen\""),
+        "{}",
+        stderr(&collect)
+    );
+}
+
+#[test]
+fn dates_that_cannot_have_data_are_usage_errors() {
+    let ws = collected(5, DAY, DAY);
+    let sunday = ws.demo(&["screen", "--date", "2026-11-22"]);
+    assert_eq!(sunday.status.code(), Some(2));
+    assert!(
+        stderr(&sunday).contains("2026-11-22 (Sunday) is not a trading session"),
+        "{}",
+        stderr(&sunday)
+    );
+    let backwards = ws.demo(&[
+        "export",
+        "bars",
+        "--from",
+        "2026-11-20",
+        "--to",
+        "2026-11-10",
+    ]);
+    assert_eq!(backwards.status.code(), Some(2));
+    assert!(
+        stderr(&backwards).contains("--from 2026-11-20 is after --to 2026-11-10"),
+        "{}",
+        stderr(&backwards)
+    );
+    assert!(stdout(&backwards).is_empty());
 }

@@ -634,12 +634,25 @@ fn local_unwritable_directory_is_a_clear_error_and_corrupts_nothing() {
         !probed.success(),
         "the read-only case cannot be set up here: a child cannot give up root's override of file modes"
     );
+    // Found by the write probe before the run: exit 2 (the store as
+    // configured cannot be used), and not one bar fetched for nothing.
+    let requests_before = fake.requests().len();
     let out = run_with(&ws, &new_dates, drop_file_mode_override);
-    let err = one_line_error(&out);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("storage.url: the store cannot be written"),
+        "{err}"
+    );
     assert!(err.contains("Permission denied"), "{err}");
-    assert!(err.contains("date=2026-11-19"), "{err}");
+    assert_eq!(fake.requests().len(), requests_before, "nothing fetched");
     assert_eq!(tree(&data), snapshot, "nothing written, nothing removed");
     println!("read-only store: {err}");
+    // check-config says so too, instead of "OK".
+    let checked = run_with(&ws, &["check-config"], drop_file_mode_override);
+    assert_eq!(checked.status.code(), Some(2), "{}", stdout(&checked));
+    assert!(stderr(&checked).contains("the store cannot be written"));
+    assert!(!stdout(&checked).contains("configuration OK"));
     chmod_tree(&data, 0o755, 0o644);
 
     // Repaired: the next run completes.
