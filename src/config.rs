@@ -1193,6 +1193,11 @@ mod tests {
         // One trailing newline (CRLF too) is still fine.
         std::fs::write(&file, "value\r\n").unwrap();
         assert!(load(&[("APCA_API_SECRET_KEY_FILE", file.to_str().unwrap())]).is_ok());
+        // A file holding only a newline is "not set": the systemd unit's
+        // fallback for an absent bot token (SetCredential=TELOXIDE_TOKEN:\n).
+        std::fs::write(&file, "\n").unwrap();
+        let c = load(&[("TELOXIDE_TOKEN_FILE", file.to_str().unwrap())]).unwrap();
+        assert!(c.secrets.telegram_token.is_none());
     }
 
     #[test]

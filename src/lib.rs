@@ -36,6 +36,10 @@
 //!   partitions, deterministic CSV encoding, and a per-date run manifest
 //!   written last, whose checksums let readers detect and skip anything
 //!   truncated, corrupted or half-written.
+//! - [`query`] is the read path over what was published: dates, and
+//!   objects read concurrently (bounded), verified and decoded; its
+//!   [`query::PriceHistory`] holds daily bars as columns (dates x symbols)
+//!   for charts, backtests and risk.
 //! - [`retry`] is the dead-letter queue of symbols whose fetch failed,
 //!   retried by later runs and given up after a bounded number of tries.
 //! - [`runner`] makes runs single-flight (schedule, catch-up and `/trigger`
@@ -67,6 +71,7 @@ pub mod market;
 pub mod metrics;
 pub mod notify;
 pub mod numbers;
+pub mod query;
 pub mod retry;
 pub mod runner;
 pub mod schedule;

@@ -523,23 +523,19 @@ impl Store {
         let Some(entry) = manifest.object(dataset) else {
             return Ok(None);
         };
+        let bytes = self.read_listed(entry).await?;
+        verify_object(entry, &bytes)?;
+        Ok(Some(bytes))
+    }
+
+    /// The bytes of an object a manifest lists, not yet checked against it
+    /// (readers that check on another thread call [`verify_object`]).
+    pub async fn read_listed(&self, entry: &ObjectEntry) -> Result<Bytes, StoreError> {
         let path = Path::from(entry.path.as_str());
-        let bytes = self.get(&path).await?.ok_or_else(|| StoreError::Corrupt {
+        self.get(&path).await?.ok_or_else(|| StoreError::Corrupt {
             path: entry.path.clone(),
             reason: "listed in the run manifest but missing".into(),
-        })?;
-        if bytes.len() as u64 != entry.bytes || sha256_hex(&bytes) != entry.sha256 {
-            return Err(StoreError::Corrupt {
-                path: entry.path.clone(),
-                reason: format!(
-                    "content does not match the run manifest ({} bytes, expected {}): truncated, corrupted, \
-                     or rewritten by an interrupted run",
-                    bytes.len(),
-                    entry.bytes
-                ),
-            });
-        }
-        Ok(Some(bytes))
+        })
     }
 
     /// Verified and decoded rows of `dataset` for a published date.
@@ -568,6 +564,23 @@ impl Store {
                 reason: "published date without a drawdowns object".into(),
             })
     }
+}
+
+/// Check an object's bytes against its manifest entry (size and SHA-256):
+/// `Corrupt` when truncated, corrupted or rewritten by an interrupted run.
+pub fn verify_object(entry: &ObjectEntry, bytes: &[u8]) -> Result<(), StoreError> {
+    if bytes.len() as u64 != entry.bytes || sha256_hex(bytes) != entry.sha256 {
+        return Err(StoreError::Corrupt {
+            path: entry.path.clone(),
+            reason: format!(
+                "content does not match the run manifest ({} bytes, expected {}): truncated, corrupted, \
+                 or rewritten by an interrupted run",
+                bytes.len(),
+                entry.bytes
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Where the retry queue lives.

@@ -1,0 +1,135 @@
+//! The read path over the published lake: which dates are published, and
+//! their objects read concurrently, verified against their manifests and
+//! decoded. [`history`] holds the bar history as columns.
+//!
+//! Years of daily partitions are thousands of objects; on S3 each read is a
+//! round trip, so objects are read [`READ_CONCURRENCY`] at a time, and the
+//! CPU work (checksum, parsing) runs on blocking threads so it never stalls
+//! the runtime the bot answers from.
+
+pub mod history;
+
+use chrono::NaiveDate;
+use futures::StreamExt;
+
+use crate::store::{Dataset, Store, StoreError, verify_object};
+
+pub use history::{DayBars, Field, PriceHistory};
+
+/// Objects read at once: enough to hide S3 latency, few enough not to
+/// hold many large objects in memory at the same time.
+pub const READ_CONCURRENCY: usize = 32;
+
+/// A published date that was passed over, and why (a damaged object, an
+/// unreadable manifest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The date.
+    pub date: NaiveDate,
+    /// What was wrong.
+    pub reason: String,
+}
+
+/// A price history and the dates left out of it.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryLoad {
+    /// The bars of every readable date in the range.
+    pub history: PriceHistory,
+    /// Dates skipped, with the reason; the rest still loads.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Reads published data from a [`Store`].
+#[derive(Clone, Debug)]
+pub struct Lake {
+    store: Store,
+}
+
+impl Lake {
+    /// A reader over `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Published dates within `from..=to` (either end open), oldest first.
+    pub async fn dates(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<NaiveDate>, StoreError> {
+        let listing = self.store.published_dates().await?;
+        Ok(listing
+            .dates
+            .into_iter()
+            .filter(|d| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t))
+            .collect())
+    }
+
+    /// The bars of every published date in `from..=to` as columns. A date
+    /// whose manifest or bars object cannot be read or does not match is
+    /// skipped and reported; a store that cannot be listed is an error.
+    pub async fn price_history(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<HistoryLoad, StoreError> {
+        let dates = self.dates(from, to).await?;
+        let results: Vec<(NaiveDate, Result<Option<DayBars>, String>)> =
+            futures::stream::iter(dates)
+                .map(|date| async move { (date, self.day_bars(date).await) })
+                .buffer_unordered(READ_CONCURRENCY)
+                .collect()
+                .await;
+        let mut days = Vec::with_capacity(results.len());
+        let mut skipped = Vec::new();
+        for (date, result) in results {
+            match result {
+                Ok(Some(day)) => days.push(day),
+                // A published date without bars (none fetched that day).
+                Ok(None) => {}
+                Err(reason) => skipped.push(Skipped { date, reason }),
+            }
+        }
+        skipped.sort_by_key(|s| s.date);
+        // Assembling the columns is CPU work too.
+        let history = tokio::task::spawn_blocking(move || PriceHistory::from_days(days))
+            .await
+            .map_err(|e| StoreError::Config(format!("price history assembly failed: {e}")))?;
+        Ok(HistoryLoad { history, skipped })
+    }
+
+    /// One date's bars: manifest, object, then checksum and parse on a
+    /// blocking thread.
+    async fn day_bars(&self, date: NaiveDate) -> Result<Option<DayBars>, String> {
+        let manifest = self
+            .store
+            .manifest(date)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "the run manifest vanished while reading".to_string())?;
+        let Some(entry) = manifest.object(Dataset::Bars).cloned() else {
+            return Ok(None);
+        };
+        let bytes = self
+            .store
+            .read_listed(&entry)
+            .await
+            .map_err(|e| e.to_string())?;
+        let simulated = manifest.report.simulated;
+        tokio::task::spawn_blocking(move || {
+            verify_object(&entry, &bytes).map_err(|e| e.to_string())?;
+            history::parse_bars(date, simulated, &bytes)
+                .map(Some)
+                .map_err(|e| format!("{}: {e}", entry.path))
+        })
+        .await
+        .map_err(|e| format!("reading {date} failed: {e}"))?
+    }
+}
+
+/// Read `load`'s skipped dates as log lines (one warning each).
+pub fn log_skipped(load: &HistoryLoad) {
+    for s in &load.skipped {
+        tracing::warn!(date = %s.date, reason = %s.reason, "price history: date skipped");
+    }
+}
