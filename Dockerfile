@@ -5,7 +5,10 @@
 #     -e APCA_API_KEY_ID=... -e APCA_API_SECRET_KEY=... dipwatch
 # Secrets may also come as files (Docker/Compose secrets):
 #   -e APCA_API_KEY_ID_FILE=/run/secrets/apca_key_id -e APCA_API_SECRET_KEY_FILE=... -e TELOXIDE_TOKEN_FILE=...
-# Try it on simulated prices: docker run --rm -v dipwatch-data:/data dipwatch collect --config config/demo.toml
+# Try it on simulated prices, in a volume of its own (never the production
+# one: simulated and real data must not share a store):
+#   docker run --rm -v dipwatch-demo:/data dipwatch collect --config config/demo.toml
+#   docker run --rm -v dipwatch-demo:/data dipwatch screen --config config/demo.toml
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
