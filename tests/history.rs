@@ -117,6 +117,60 @@ async fn the_history_holds_exactly_what_the_lake_published() {
     assert_eq!(cells(&load.history), rest);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_stream_a_dataset_in_order_and_name_damaged_dates() {
+    use dipwatch::query::PartRead;
+    use futures::StreamExt;
+
+    let ws = Workspace::new(20);
+    ok(&ws.demo(&["collect", "--from", "2026-11-02", "--to", TO]));
+    let damaged = ws.path("data/drawdowns/date=2026-11-12/drawdowns.csv");
+    std::fs::write(&damaged, "date,symbol\n").unwrap();
+    let store = Store::open(&StorageUrl::Local(ws.path("data")), &Default::default())
+        .await
+        .unwrap();
+    let lake = Lake::new(store.clone());
+    let dates = lake.dates(None, None).await.unwrap();
+    let mut reads: Vec<PartRead> = lake
+        .parts(Dataset::Drawdowns, dates.iter().rev().copied().collect())
+        .collect()
+        .await;
+    reads.reverse();
+    assert_eq!(reads.len(), dates.len());
+    for (read, date) in reads.iter().zip(&dates) {
+        match read {
+            PartRead::Part(p) => {
+                assert_eq!(p.date, *date);
+                assert!(p.simulated);
+                // The body is the object without its header, row for row.
+                let m = store.manifest(*date).await.unwrap().unwrap();
+                let whole = store
+                    .read_verified(&m, Dataset::Drawdowns)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let text = String::from_utf8(whole.to_vec()).unwrap();
+                let (header, rows) = text.split_once('\n').unwrap();
+                assert_eq!(header, Dataset::Drawdowns.columns().join(","));
+                assert_eq!(p.body, rows.as_bytes());
+                assert_eq!(p.rows as usize, rows.lines().count());
+            }
+            PartRead::Damaged(s) => {
+                assert_eq!(s.date.to_string(), "2026-11-12");
+                assert!(s.reason.contains("does not match"), "{}", s.reason);
+            }
+            PartRead::Absent(d) => panic!("{d}: every date has drawdowns"),
+        }
+    }
+    assert_eq!(
+        reads
+            .iter()
+            .filter(|r| matches!(r, PartRead::Damaged(_)))
+            .count(),
+        1
+    );
+}
+
 #[test]
 fn the_history_reads_the_same_from_s3() {
     let moto = MotoServer::start();

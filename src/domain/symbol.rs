@@ -54,6 +54,17 @@ impl Symbol {
         Ok(Self(Arc::from(s.to_ascii_uppercase())))
     }
 
+    /// Whether `s` is a ticker exactly as [`Symbol::parse`] returns one
+    /// (trimmed, upper case, allowed characters): a check that allocates
+    /// nothing, for reading the lake's own files row by row.
+    pub fn is_canonical(s: &str) -> bool {
+        !s.is_empty()
+            && s.len() <= Self::MAX_LEN
+            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'))
+    }
+
     /// The ticker text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -111,6 +122,26 @@ mod tests {
     fn parses_class_shares_and_normalises_case() {
         assert_eq!(Symbol::parse(" bf.b ").unwrap().as_str(), "BF.B");
         assert_eq!(Symbol::parse("BRK-B").unwrap().as_str(), "BRK-B");
+    }
+
+    #[test]
+    fn canonical_is_what_parse_returns() {
+        for raw in [
+            "AAPL",
+            "BRK.B",
+            "BF-A",
+            "A1",
+            "aapl",
+            " AAPL",
+            "",
+            ".A",
+            "A&B",
+            "ABCDEFGHIJKLM",
+        ] {
+            let parsed = Symbol::parse(raw).ok();
+            let canonical = parsed.as_ref().is_some_and(|s| s.as_str() == raw);
+            assert_eq!(Symbol::is_canonical(raw), canonical, "{raw:?}");
+        }
     }
 
     #[test]

@@ -31,15 +31,53 @@ pub enum Field {
     Volume,
 }
 
-/// One published date's bars, parsed (the unit the loader works in).
+/// One published date's bars, parsed (the unit the loader works in). The
+/// tickers are kept as one text, not a [`Symbol`] a row: years of history
+/// are millions of rows of the same thousand tickers, made symbols once
+/// when the columns are assembled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DayBars {
     /// The session.
     pub date: NaiveDate,
     /// Whether the date's run was on simulated prices.
     pub simulated: bool,
-    /// `(symbol, [open, high, low, close, volume])`, in file order.
-    pub rows: Vec<(Symbol, [f64; 5])>,
+    tickers: String,
+    ends: Vec<usize>,
+    values: Vec<[f64; 5]>,
+}
+
+impl DayBars {
+    /// No rows yet.
+    pub fn new(date: NaiveDate, simulated: bool) -> Self {
+        Self {
+            date,
+            simulated,
+            tickers: String::new(),
+            ends: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Add a row: `symbol` and `[open, high, low, close, volume]`.
+    pub fn push(&mut self, symbol: &Symbol, values: [f64; 5]) {
+        self.push_text(symbol.as_str(), values);
+    }
+
+    /// Add a row whose ticker is known canonical ([`Symbol::is_canonical`]).
+    fn push_text(&mut self, ticker: &str, values: [f64; 5]) {
+        self.tickers.push_str(ticker);
+        self.ends.push(self.tickers.len());
+        self.values.push(values);
+    }
+
+    /// The rows in file order: ticker and `[open, high, low, close, volume]`.
+    pub fn rows(&self) -> impl Iterator<Item = (&str, [f64; 5])> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .zip(&self.values)
+            .map(|((start, end), v)| (&self.tickers[start..*end], *v))
+    }
 }
 
 /// The universe's daily bars over a run of published dates. (No
@@ -68,30 +106,36 @@ impl PriceHistory {
             }
             same
         });
-        let mut symbols: Vec<Symbol> = days
-            .iter()
-            .flat_map(|d| d.rows.iter().map(|(s, _)| s.clone()))
-            .collect();
-        symbols.sort_unstable();
-        symbols.dedup();
+        // Every row's ticker is canonical (checked when parsed or pushed),
+        // so each distinct one becomes a Symbol once.
+        let mut texts: Vec<&str> = days.iter().flat_map(|d| d.rows().map(|(t, _)| t)).collect();
+        texts.sort_unstable();
+        texts.dedup();
+        let symbols: Vec<Symbol> = texts.iter().filter_map(|t| Symbol::parse(t).ok()).collect();
+        // (Canonical text always parses; were one not to, it is left out.)
+        texts.retain(|t| Symbol::is_canonical(t));
+        let slot: HashMap<&str, usize> = texts.iter().enumerate().map(|(i, t)| (*t, i)).collect();
+        let n_dates = days.len();
+        let cells = texts.len() * n_dates;
+        let mut columns: [Vec<f64>; 5] = std::array::from_fn(|_| vec![f64::NAN; cells]);
+        let mut present = vec![false; cells];
+        for (d, day) in days.iter().enumerate() {
+            for (ticker, values) in day.rows() {
+                let Some(row) = slot.get(ticker) else {
+                    continue;
+                };
+                let cell = row * n_dates + d;
+                for (column, v) in columns.iter_mut().zip(values) {
+                    column[cell] = v;
+                }
+                present[cell] = true;
+            }
+        }
         let index: HashMap<Symbol, usize> = symbols
             .iter()
             .enumerate()
             .map(|(i, s)| (s.clone(), i))
             .collect();
-        let n_dates = days.len();
-        let cells = symbols.len() * n_dates;
-        let mut columns: [Vec<f64>; 5] = std::array::from_fn(|_| vec![f64::NAN; cells]);
-        let mut present = vec![false; cells];
-        for (d, day) in days.iter().enumerate() {
-            for (symbol, values) in &day.rows {
-                let cell = index[symbol] * n_dates + d;
-                for (column, v) in columns.iter_mut().zip(values) {
-                    column[cell] = *v;
-                }
-                present[cell] = true;
-            }
-        }
         Self {
             dates: days.iter().map(|d| d.date).collect(),
             simulated: days.iter().map(|d| d.simulated).collect(),
@@ -251,7 +295,7 @@ pub fn parse_bars(date: NaiveDate, simulated: bool, bytes: &[u8]) -> Result<DayB
         )));
     }
     let day = date.to_string();
-    let mut rows = Vec::with_capacity(text.len() / 64);
+    let mut out = DayBars::new(date, simulated);
     for (i, line) in lines.enumerate() {
         let at = |what: &str| CsvProblem(format!("line {}: {what}", i + 2));
         let mut f = line.split(',');
@@ -262,20 +306,21 @@ pub fn parse_bars(date: NaiveDate, simulated: bool, bytes: &[u8]) -> Result<DayB
         if next()? != day {
             return Err(at(&format!("a row not dated {day}")));
         }
-        let symbol = Symbol::parse(next()?).map_err(|e| at(&e.to_string()))?;
+        let ticker = next()?;
+        if !Symbol::is_canonical(ticker) {
+            return Err(at(&format!(
+                "{ticker:?} is not a ticker as dipwatch writes one"
+            )));
+        }
         let mut values = [0.0; 5];
         for v in &mut values {
             *v = next()?
                 .parse()
                 .map_err(|_| at("a price or volume that is not a number"))?;
         }
-        rows.push((symbol, values));
+        out.push_text(ticker, values);
     }
-    Ok(DayBars {
-        date,
-        simulated,
-        rows,
-    })
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -287,19 +332,12 @@ mod tests {
     }
 
     fn day(date: &str, rows: &[(&str, f64)]) -> DayBars {
-        DayBars {
-            date: d(date),
-            simulated: false,
-            rows: rows
-                .iter()
-                .map(|(s, c)| {
-                    (
-                        Symbol::parse(s).unwrap(),
-                        [*c - 1.0, *c + 1.0, *c - 2.0, *c, 1000.0],
-                    )
-                })
-                .collect(),
+        let mut day = DayBars::new(d(date), false);
+        for (s, c) in rows {
+            let values = [*c - 1.0, *c + 1.0, *c - 2.0, *c, 1000.0];
+            day.push(&Symbol::parse(s).unwrap(), values);
         }
+        day
     }
 
     #[test]
@@ -355,7 +393,8 @@ mod tests {
         let header = Dataset::Bars.columns().join(",");
         let good = format!("{header}\n2026-11-20,AAPL,1,2,0.5,1.5,100,7,1.2\n");
         let parsed = parse_bars(d("2026-11-20"), true, good.as_bytes()).unwrap();
-        assert_eq!(parsed.rows[0].1, [1.0, 2.0, 0.5, 1.5, 100.0]);
+        let rows: Vec<_> = parsed.rows().collect();
+        assert_eq!(rows, [("AAPL", [1.0, 2.0, 0.5, 1.5, 100.0])]);
         assert!(parsed.simulated);
         for (text, needle) in [
             ("date,symbol\n".to_string(), "header"),

@@ -39,6 +39,31 @@ pub struct HistoryLoad {
     pub skipped: Vec<Skipped>,
 }
 
+/// One date's object of a dataset, verified against its manifest, with
+/// its header line removed (so parts concatenate under one header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// The date.
+    pub date: NaiveDate,
+    /// The rows, each ending in a newline.
+    pub body: bytes::Bytes,
+    /// Data rows, as the manifest counts them.
+    pub rows: u64,
+    /// Whether the date's run was on simulated prices.
+    pub simulated: bool,
+}
+
+/// What reading one date's object gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartRead {
+    /// The verified rows.
+    Part(Part),
+    /// The date holds no object of this dataset (no snapshot that day).
+    Absent(NaiveDate),
+    /// The object or its manifest could not be trusted: skip, and say so.
+    Damaged(Skipped),
+}
+
 /// Reads published data from a [`Store`].
 #[derive(Clone, Debug)]
 pub struct Lake {
@@ -63,6 +88,53 @@ impl Lake {
             .into_iter()
             .filter(|d| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t))
             .collect())
+    }
+
+    /// The objects of `dataset` for `dates`, in the order given, read
+    /// [`READ_CONCURRENCY`] at a time: the one way `export` and
+    /// `/download` stream a dataset, so both apply the same rules to an
+    /// unpublished or damaged partition.
+    pub fn parts(
+        &self,
+        dataset: Dataset,
+        dates: Vec<NaiveDate>,
+    ) -> impl futures::Stream<Item = PartRead> + '_ {
+        futures::stream::iter(dates)
+            .map(move |date| self.part(dataset, date))
+            .buffered(READ_CONCURRENCY)
+    }
+
+    async fn part(&self, dataset: Dataset, date: NaiveDate) -> PartRead {
+        let damaged = |reason: String| PartRead::Damaged(Skipped { date, reason });
+        let manifest = match self.store.manifest(date).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return damaged("the run manifest vanished while reading".into()),
+            Err(e) => return damaged(e.to_string()),
+        };
+        let rows = manifest.object(dataset).map_or(0, |o| o.rows);
+        match self.store.read_verified(&manifest, dataset).await {
+            Ok(Some(bytes)) => {
+                // Verified content starts with our own header line.
+                let start = bytes
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map_or(bytes.len(), |i| i + 1);
+                let mut body = bytes.slice(start..);
+                if !body.is_empty() && !body.ends_with(b"\n") {
+                    let mut owned = body.to_vec();
+                    owned.push(b'\n');
+                    body = owned.into();
+                }
+                PartRead::Part(Part {
+                    date,
+                    body,
+                    rows,
+                    simulated: manifest.report.simulated,
+                })
+            }
+            Ok(None) => PartRead::Absent(date),
+            Err(e) => damaged(e.to_string()),
+        }
     }
 
     /// The bars of every published date in `from..=to` as columns. A date
