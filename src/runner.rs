@@ -176,8 +176,7 @@ async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
         &parts.store,
         parts.market.provider(),
         parts.market.is_simulated(),
-        cfg.portfolio.top_positions,
-        cfg.portfolio.profit_target_pct,
+        &cfg.portfolio,
         &previous,
     )
     .await?;

@@ -665,3 +665,156 @@ fn the_latest_session_follows_the_exchange_clock_not_the_host() {
     );
     assert_eq!(fake.count("/v2/clock"), 1);
 }
+
+/// An account as alpaca-py's fixtures show real ones: an option position
+/// (OCC symbol, prices `null`), crypto both ways (`BTCUSD`, `BTC/USD`), one
+/// entry that cannot be read, and an account without the fields Alpaca
+/// removed in 2026-07 and with a `null` balance. Every readable position
+/// is kept with its class and side, the bad one is reported, nothing is
+/// invented, and only `portfolio.asset_classes` count for the profit rule.
+#[test]
+fn real_accounts_keep_options_crypto_and_nulls_and_skip_only_the_bad_entry() {
+    use common::fake_alpaca::{crypto_position, malformed_position, option_position};
+    let n = 20;
+    let fake = fake(n);
+    fake.add_position(option_position("AAPL261218C00200000", false));
+    fake.add_position(crypto_position("BTCUSD"));
+    fake.add_position(crypto_position("BTC/USD"));
+    fake.add_position(malformed_position("ZZBAD"));
+    fake.account_without_day_trading_fields();
+    fake.account_field("cash", Some(serde_json::Value::Null));
+    let ws = alpaca_workspace(&fake.url(), n);
+    let out = ws.run(&["collect"]);
+    let printed = ok(&out);
+    let date = &printed[..10];
+    assert_eq!(fake.count("/v2/positions"), 1, "nothing retried");
+    assert_eq!(fake.count("/v2/account"), 1, "nothing retried");
+
+    let positions = String::from_utf8(read(
+        &ws,
+        &format!("data/positions/date={date}/positions.csv"),
+    ))
+    .unwrap();
+    let mut lines = positions.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "date,symbol,quantity,avg_entry_price,current_price,unrealized_return_pct,\
+             market_value,unrealized_pl,asset_class,side"
+        )
+    );
+    let rows: Vec<&str> = lines.collect();
+    let row = |sym: &str| {
+        rows.iter()
+            .find(|r| r.split(',').nth(1) == Some(sym))
+            .unwrap_or_else(|| panic!("{sym} missing:\n{positions}"))
+            .to_string()
+    };
+    assert_eq!(
+        row("AAPL261218C00200000"),
+        format!("{date},AAPL261218C00200000,2,3.05,,,,,us_option,long"),
+        "unknown prices are empty cells"
+    );
+    assert_eq!(
+        row("BTCUSD"),
+        format!("{date},BTCUSD,0.012345678,20000,100000,4000,1234.5678,987.65424,crypto,long")
+    );
+    assert!(row("BTC/USD").ends_with(",crypto,long"));
+    assert!(!positions.contains("ZZBAD"), "{positions}");
+    let stocks = rows
+        .iter()
+        .filter(|r| r.ends_with(",us_equity,long"))
+        .count();
+    assert!(stocks > 0, "the stock positions are all there: {positions}");
+    assert_eq!(rows.len(), stocks + 3);
+
+    let m = manifest(&ws, date);
+    let skipped = &m["report"]["unreadable_positions"];
+    assert_eq!(skipped.as_array().map(Vec::len), Some(1), "{skipped}");
+    assert_eq!(skipped[0]["symbol"], "ZZBAD");
+    assert!(
+        skipped[0]["reason"].as_str().unwrap().contains("ten"),
+        "{skipped}"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("position skipped") && err.contains("ZZBAD"),
+        "{err}"
+    );
+    assert!(m["report"].get("reason").is_none(), "{}", m["report"]);
+
+    let account =
+        String::from_utf8(read(&ws, &format!("data/account/date={date}/account.csv"))).unwrap();
+    let cells: Vec<&str> = account.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(cells.len(), 10, "{account}");
+    assert_eq!(cells[2], "", "null cash is an empty cell: {account}");
+    assert_eq!(
+        (cells[8], cells[9]),
+        ("", ""),
+        "day-trading fields Alpaca no longer sends are empty, not 0,false: {account}"
+    );
+    assert_eq!(cells[4], "ACTIVE");
+
+    // Only stocks count by default; the coins' +4000% flips the rule once
+    // `crypto` is one of the classes.
+    let considered = |ws: &Workspace| -> Vec<String> {
+        manifest(ws, date)["report"]["profit"]["considered"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c[0].as_str().unwrap().to_string())
+            .collect()
+    };
+    let stocks_only = considered(&ws);
+    assert!(!stocks_only.is_empty());
+    assert!(
+        stocks_only
+            .iter()
+            .all(|s| !s.contains("BTC") && !s.contains("AAPL2")),
+        "{stocks_only:?}"
+    );
+    let mut with_crypto = alpaca_workspace(&fake.url(), n);
+    with_crypto.set_env("DIPWATCH__PORTFOLIO__ASSET_CLASSES", "us_equity,crypto");
+    ok(&with_crypto.run(&["collect"]));
+    let counted = considered(&with_crypto);
+    assert_eq!(&counted[..2], ["BTC/USD", "BTCUSD"], "{counted:?}");
+    assert_eq!(
+        manifest(&with_crypto, date)["report"]["profit"]["take_profit"],
+        true
+    );
+
+    let mut bad = alpaca_workspace(&fake.url(), n);
+    bad.set_env("DIPWATCH__PORTFOLIO__ASSET_CLASSES", "us_equity,futures");
+    let refused = bad.run(&["check-config"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("portfolio.asset_classes"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+/// A 200 whose JSON does not match the schema is the same next time: it is
+/// not retried, and the account failing does not cost the positions.
+#[test]
+fn a_200_of_the_wrong_shape_is_not_retried_and_costs_only_its_part() {
+    let n = 10;
+    let fake = fake(n);
+    fake.push_fault(
+        "/v2/account",
+        Fault::status(200, r#"{"id":"x","equity":"12"}"#),
+    );
+    let ws = alpaca_workspace(&fake.url(), n);
+    let printed = ok(&ws.run(&["collect"]));
+    let date = &printed[..10];
+    assert_eq!(fake.count("/v2/account"), 1, "not retried");
+    let m = manifest(&ws, date);
+    assert_eq!(m["report"]["requests"]["by_status"]["schema"], 1, "{m}");
+    let reason = m["report"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("account") && reason.contains("missing field `status`"),
+        "{reason}"
+    );
+    assert!(m["objects"]["positions"].is_object(), "positions kept: {m}");
+    assert!(m["objects"].get("account").is_none(), "{m}");
+}

@@ -201,7 +201,7 @@ fn export_streams_one_csv_oldest_first_within_the_range() {
     );
 
     let positions = ok(&ws.demo(&["export", "positions"]));
-    assert!(positions.starts_with("date,symbol,quantity,avg_entry_price,current_price,unrealized_return_pct,market_value,unrealized_pl\n"));
+    assert!(positions.starts_with("date,symbol,quantity,avg_entry_price,current_price,unrealized_return_pct,market_value,unrealized_pl,asset_class,side\n"));
     let position_dates: std::collections::BTreeSet<&str> =
         positions.lines().skip(1).map(|l| &l[..10]).collect();
     assert_eq!(
@@ -366,4 +366,78 @@ fn unknown_commands_and_bad_dates_are_usage_errors() {
     let out = ws.demo(&["screen", "--date", "yesterday"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("not a date in YYYY-MM-DD form"));
+}
+
+/// Turn a date this build wrote into what layout v1 wrote: `positions.csv`
+/// without `asset_class` and `side`, the manifest and `_meta/schema.json`
+/// saying v1 (sizes and checksums matching, as v1 published them).
+fn downgrade_to_layout_v1(ws: &Workspace, date: &str) {
+    let rel = format!("data/positions/date={date}/positions.csv");
+    let v2 = String::from_utf8(read(ws, &rel)).unwrap();
+    let v1: String = v2
+        .lines()
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            format!("{}\n", cells[..8].join(","))
+        })
+        .collect();
+    std::fs::write(ws.path(&rel), &v1).unwrap();
+    let manifest_rel = format!("data/runs/date={date}/run.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&read(ws, &manifest_rel)).unwrap();
+    m["layout_version"] = 1.into();
+    m["objects"]["positions"]["bytes"] = v1.len().into();
+    m["objects"]["positions"]["sha256"] = dipwatch::store::sha256_hex(v1.as_bytes()).into();
+    std::fs::write(
+        ws.path(&manifest_rel),
+        serde_json::to_vec_pretty(&m).unwrap(),
+    )
+    .unwrap();
+    let mut schema: serde_json::Value =
+        serde_json::from_slice(&read(ws, "data/_meta/schema.json")).unwrap();
+    schema["layout_version"] = 1.into();
+    std::fs::write(
+        ws.path("data/_meta/schema.json"),
+        serde_json::to_vec_pretty(&schema).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_store_written_by_layout_v1_is_still_read_and_gains_the_new_columns() {
+    let ws = collected(15, "2026-11-19", "2026-11-19");
+    downgrade_to_layout_v1(&ws, "2026-11-19");
+
+    let old = ws.demo(&["export", "positions"]);
+    let text = ok(&old);
+    assert!(!stderr(&old).contains("skip"), "{}", stderr(&old));
+    let v1_rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(!v1_rows.is_empty(), "v1 rows read: {text}");
+    assert!(
+        v1_rows.iter().all(|r| r.ends_with(",,")),
+        "a v1 row has no class or side to export: {text}"
+    );
+
+    // A new date in the same store: written in this layout, and the store
+    // now says so; both dates read back.
+    ok(&ws.demo(&["collect", "--date", DAY]));
+    let schema: serde_json::Value =
+        serde_json::from_slice(&read(&ws, "data/_meta/schema.json")).unwrap();
+    assert_eq!(schema["layout_version"], dipwatch::store::LAYOUT_VERSION);
+    assert_eq!(
+        schema["datasets"]["positions"]["columns"]
+            .as_array()
+            .map(Vec::len),
+        Some(10)
+    );
+    let both = ok(&ws.demo(&["export", "positions"]));
+    let dates: std::collections::BTreeSet<&str> = both.lines().skip(1).map(|l| &l[..10]).collect();
+    assert_eq!(dates.into_iter().collect::<Vec<_>>(), ["2026-11-19", DAY]);
+    assert!(
+        both.lines()
+            .filter(|l| l.starts_with(DAY))
+            .all(|l| l.ends_with(",us_equity,long")),
+        "{both}"
+    );
+    // The screen and the v1 snapshot still serve the daemon's reader.
+    assert!(ok(&ws.demo(&["screen", "--date", "2026-11-19"])).contains("Drawdown screen"));
 }

@@ -42,6 +42,7 @@ fn report(date: NaiveDate) -> RunReport {
         requests: RequestStats::default(),
         phases_ms: BTreeMap::new(),
         profit: None,
+        unreadable_positions: Vec::new(),
     }
 }
 

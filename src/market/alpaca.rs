@@ -177,16 +177,7 @@ impl MarketData for AlpacaMarket {
         }
         if n_batches > 0 && errors.len() == n_batches {
             let first = errors.swap_remove(0);
-            return Err(match first {
-                AlpacaError::Malformed(message) => MarketError::Malformed {
-                    source_name: "alpaca data",
-                    message,
-                },
-                other => MarketError::Request {
-                    source_name: "alpaca data",
-                    message: other.to_string(),
-                },
-            });
+            return Err(first.into_market("alpaca data"));
         }
         Ok(answer)
     }

@@ -23,7 +23,9 @@ use object_store::{ObjectStore, PutPayload, path::Path};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use codec::{AccountRecord, BarRecord, CsvProblem, PositionRecord, decode, encode};
+pub use codec::{
+    AccountRecord, BarRecord, CsvProblem, PositionRecord, decode, encode, rows_in_current_layout,
+};
 pub use layout::{
     Dataset, LAYOUT_VERSION, SCHEMA_PATH, SchemaDoc, parse_partition, run_manifest_path,
 };
@@ -328,10 +330,10 @@ impl Store {
         }
     }
 
-    /// Read `_meta/schema.json` if present and refuse a newer layout.
-    async fn check_layout(&self) -> Result<(), StoreError> {
+    /// The layout version `_meta/schema.json` records, `None` without one.
+    async fn stored_layout(&self) -> Result<Option<u32>, StoreError> {
         let Some(bytes) = self.get(&Path::from(SCHEMA_PATH)).await? else {
-            return Ok(());
+            return Ok(None);
         };
         #[derive(Deserialize)]
         struct Version {
@@ -341,21 +343,33 @@ impl Store {
             path: SCHEMA_PATH.into(),
             reason: format!("not a schema document: {e}"),
         })?;
-        if v.layout_version > LAYOUT_VERSION {
-            return Err(StoreError::NewerLayout {
-                store: self.url.clone(),
-                found: v.layout_version,
-                supported: LAYOUT_VERSION,
-            });
-        }
-        // Older layouts would be migrated here; v1 is the first.
-        Ok(())
+        Ok(Some(v.layout_version))
     }
 
-    /// Write `_meta/schema.json` unless it is already there.
+    /// Refuse a store written with a newer layout. An older one is read as
+    /// it is: each reader accepts the previous layout's header.
+    async fn check_layout(&self) -> Result<(), StoreError> {
+        match self.stored_layout().await? {
+            Some(found) if found > LAYOUT_VERSION => Err(StoreError::NewerLayout {
+                store: self.url.clone(),
+                found,
+                supported: LAYOUT_VERSION,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Write `_meta/schema.json` unless this layout's is already there (a
+    /// store of an older layout gets the new document with its first new
+    /// date: from then on it holds objects of this layout too, and an older
+    /// dipwatch must not misread them).
     async fn ensure_schema(&self) -> Result<(), StoreError> {
         let path = Path::from(SCHEMA_PATH);
-        if self.get(&path).await?.is_some() {
+        if self
+            .stored_layout()
+            .await?
+            .is_some_and(|v| v >= LAYOUT_VERSION)
+        {
             return Ok(());
         }
         let mut doc =
