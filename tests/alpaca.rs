@@ -818,3 +818,132 @@ fn a_200_of_the_wrong_shape_is_not_retried_and_costs_only_its_part() {
     assert!(m["objects"]["positions"].is_object(), "positions kept: {m}");
     assert!(m["objects"].get("account").is_none(), "{m}");
 }
+
+/// A loopback server that records every request head it gets (headers
+/// included: the point is to see whether a key arrived) and answers `{}`.
+struct HeaderRecorder {
+    port: u16,
+    heads: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl HeaderRecorder {
+    fn start() -> Self {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = heads.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf).into_owned());
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                );
+            }
+        });
+        Self { port, heads }
+    }
+
+    fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+}
+
+/// A redirect to another port of the same host is another origin: the
+/// keys are not sent there (reqwest strips only standard auth headers), and
+/// the run says why the answer was not followed.
+#[test]
+fn keys_are_never_sent_to_a_host_a_redirect_points_at() {
+    let n = 10;
+    let fake = fake(n);
+    let elsewhere = HeaderRecorder::start();
+    for path in ["/v2/account", "/v2/calendar"] {
+        fake.push_fault(
+            path,
+            Fault::status(302, "").header(
+                "Location",
+                &format!("http://127.0.0.1:{}{path}", elsewhere.port),
+            ),
+        );
+    }
+    let ws = alpaca_workspace(&fake.url(), n);
+    let out = ws.run(&["collect"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("HTTP 302") && err.contains("redirect to another host not followed"),
+        "{err}"
+    );
+    let heads = elsewhere.heads();
+    for head in &heads {
+        assert_no_secret(head);
+    }
+    assert!(heads.is_empty(), "nothing followed the redirect: {heads:?}");
+
+    // Once the calendar answers, the account's redirect costs only the
+    // account; the positions are taken.
+    let printed = ok(&ws.run(&["collect"]));
+    let m = manifest(&ws, &printed[..10]);
+    assert!(
+        m["report"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("redirect to another host not followed"),
+        "{m}"
+    );
+    assert!(elsewhere.heads().is_empty());
+}
+
+/// A server that echoes the request headers in its error body (a 403 from
+/// a proxy, say) cannot put a key in stderr or a stored run report: the
+/// client scrubs the key values from every error, before it shortens a
+/// message (so a cut cannot leave half a key behind).
+#[test]
+fn keys_echoed_in_an_error_body_are_scrubbed_everywhere() {
+    let n = 10;
+    let fake = fake(n);
+    let echo = |pad: usize| {
+        Fault::api_error(
+            403,
+            40_310_000,
+            &format!(
+                "forbidden{}; request headers: APCA-API-KEY-ID: {KEY_ID} APCA-API-SECRET-KEY: {SECRET}",
+                " ".repeat(1) + &"x".repeat(pad)
+            ),
+        )
+    };
+    // The calendar refused: the run fails and says why. With this padding
+    // the secret straddles the 200-character cut of an error message.
+    fake.push_fault("/v2/calendar", echo(100));
+    let ws = alpaca_workspace(&fake.url(), n);
+    let out = ws.run(&["collect"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("HTTP 403: forbidden"), "{err}");
+    assert!(err.contains("KEY-ID: [redacted]"), "{err}");
+    assert_no_secret(&err);
+    // Any 8 characters of the secret would be a leak too.
+    assert!(!err.contains(&SECRET[..8]), "{err}");
+    assert!(!err.contains(&SECRET[SECRET.len() - 8..]), "{err}");
+
+    // The account refused: the date is published, its report says why,
+    // and the stored report holds no key.
+    fake.push_fault("/v2/account", echo(0));
+    let printed = ok(&ws.run(&["collect"]));
+    let date = &printed[..10];
+    let stored = String::from_utf8(read(&ws, &format!("data/runs/date={date}/run.json"))).unwrap();
+    assert!(stored.contains("HTTP 403"), "{stored}");
+    assert!(stored.contains("[redacted]"), "{stored}");
+    assert_no_secret(&stored);
+}
