@@ -918,8 +918,8 @@ fn keys_echoed_in_an_error_body_are_scrubbed_everywhere() {
             403,
             40_310_000,
             &format!(
-                "forbidden{}; request headers: APCA-API-KEY-ID: {KEY_ID} APCA-API-SECRET-KEY: {SECRET}",
-                " ".repeat(1) + &"x".repeat(pad)
+                "forbidden {}; request headers: APCA-API-KEY-ID: {KEY_ID} APCA-API-SECRET-KEY: {SECRET}",
+                "x".repeat(pad)
             ),
         )
     };
