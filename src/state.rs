@@ -231,6 +231,18 @@ impl AppState {
     }
 }
 
+/// The warning a real-market daemon gives about simulated dates in its
+/// store (a demo filled it: both default to `./data`), if there are any.
+pub fn simulated_warning(snap: &Snapshot) -> Option<String> {
+    let newest = snap.simulated_dates.first()?;
+    Some(format!(
+        "the store holds SIMULATED prices for {} of the last {HISTORY_DATES} published dates \
+         (newest {newest}), written by market.provider = \"sim\" (config/demo.toml?): \
+         they are shown labelled as simulated; point storage.url elsewhere or remove them",
+        snap.simulated_dates.len()
+    ))
+}
+
 /// Read the store into a snapshot: the newest date that reads cleanly, the
 /// newest portfolio snapshot, the history window, dataset health. Damaged
 /// dates are skipped and listed in `load_warnings`, never fatal. Keeps
@@ -247,12 +259,14 @@ pub async fn load(
     previous: &Snapshot,
 ) -> Result<Snapshot, crate::store::StoreError> {
     let listing = store.published_dates().await?;
+    let ignored = listing.warnings();
     let mut snap = Snapshot {
         provider: provider.to_string(),
         simulated: provider_simulated,
         last_run: previous.last_run.clone(),
         next_run: previous.next_run,
         loaded_at: Some(Utc::now()),
+        load_warnings: ignored,
         ..Snapshot::default()
     };
     // Newest first: the screen, the portfolio, then history.

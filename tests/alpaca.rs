@@ -817,6 +817,28 @@ fn a_200_of_the_wrong_shape_is_not_retried_and_costs_only_its_part() {
     );
     assert!(m["objects"]["positions"].is_object(), "positions kept: {m}");
     assert!(m["objects"].get("account").is_none(), "{m}");
+
+    // Bars ranges go out as full RFC 3339 instants, as alpaca-py sends them.
+    let bars: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v2/stocks/bars")
+        .collect();
+    assert!(!bars.is_empty());
+    for r in &bars {
+        for name in ["start", "end"] {
+            let v = r.param(name).unwrap();
+            let t = chrono::DateTime::parse_from_rfc3339(v)
+                .unwrap_or_else(|e| panic!("{name}={v}: {e}"));
+            let ny = t.with_timezone(&chrono_tz::America::New_York);
+            assert_eq!(
+                ny.time(),
+                chrono::NaiveTime::MIN,
+                "{name}={v}: New York midnight"
+            );
+        }
+    }
+    assert_eq!(bars[0].param("end").map(|e| &e[..10]), Some(date));
 }
 
 /// A loopback server that records every request head it gets (headers

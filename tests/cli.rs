@@ -441,3 +441,104 @@ fn a_store_written_by_layout_v1_is_still_read_and_gains_the_new_columns() {
     // The screen and the v1 snapshot still serve the daemon's reader.
     assert!(ok(&ws.demo(&["screen", "--date", "2026-11-19"])).contains("Drawdown screen"));
 }
+
+/// A copy of `date`'s manifest published as `as_date`: a valid manifest
+/// (its objects verify) under another partition.
+fn republish_manifest_as(ws: &Workspace, date: &str, as_date: &str) {
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&read(ws, &format!("data/runs/date={date}/run.json"))).unwrap();
+    m["date"] = as_date.into();
+    m["report"]["date"] = as_date.into();
+    let dir = ws.path(&format!("data/runs/date={as_date}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("run.json"), serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+}
+
+#[test]
+fn a_future_dated_partition_is_ignored_with_a_warning_by_every_reader() {
+    let ws = collected(10, "2026-11-19", DAY);
+    republish_manifest_as(&ws, DAY, "2099-01-02");
+
+    let screen = ws.demo(&["screen"]);
+    assert!(
+        ok(&screen).starts_with(&format!("Drawdown screen for {DAY}")),
+        "{}",
+        stdout(&screen)
+    );
+    assert!(
+        stderr(&screen).contains(
+            "warning: ignoring runs/date=2099-01-02: dated after the latest closed session"
+        ),
+        "{}",
+        stderr(&screen)
+    );
+    for dataset in ["drawdowns", "positions"] {
+        let export = ws.demo(&["export", dataset]);
+        assert!(!ok(&export).contains("2099-01-02"), "{dataset}");
+        assert!(
+            stderr(&export).contains("ignoring runs/date=2099-01-02"),
+            "{}",
+            stderr(&export)
+        );
+    }
+}
+
+#[test]
+fn a_damaged_date_that_is_collected_again_keeps_the_damaged_object_aside() {
+    let ws = collected(10, DAY, DAY);
+    let rel = format!("data/bars/date={DAY}/bars.csv");
+    let mut damaged = read(&ws, &rel);
+    damaged.truncate(damaged.len() / 2);
+    damaged.extend_from_slice(b"garbage after a bad disk write\n");
+    std::fs::write(ws.path(&rel), &damaged).unwrap();
+
+    let out = ws.demo(&["collect", "--date", DAY]);
+    ok(&out);
+    let dir = ws.path(&format!("data/bars/date={DAY}"));
+    let kept: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("bars.csv.damaged-"))
+        })
+        .collect();
+    assert_eq!(
+        kept.len(),
+        1,
+        "{:?}",
+        std::fs::read_dir(&dir).unwrap().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        std::fs::read(&kept[0]).unwrap(),
+        damaged,
+        "the evidence, byte for byte"
+    );
+    let name = kept[0].file_name().unwrap().to_str().unwrap().to_string();
+    let err = stderr(&out);
+    assert!(
+        err.contains("damaged object kept aside") && err.contains(&name),
+        "the log says where: {err}"
+    );
+    // The rewritten date reads cleanly; the copy is nobody's object.
+    assert!(ok(&ws.demo(&["screen", "--date", DAY])).contains("Drawdown screen"));
+    let export = ws.demo(&["export", "bars"]);
+    assert!(!stderr(&export).contains("skipping"), "{}", stderr(&export));
+    assert!(!ok(&export).contains("garbage"));
+
+    // A healthy date collected again keeps nothing aside.
+    ok(&ws.demo(&["collect", "--date", DAY]));
+    let copies = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_str()
+                .unwrap()
+                .contains("damaged")
+        })
+        .count();
+    assert_eq!(copies, 1);
+}

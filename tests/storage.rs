@@ -375,3 +375,57 @@ fn cli_collect_then_screen_on_s3() {
         "the simulated broker snapshots every date"
     );
 }
+
+/// Whether prices are simulated is read from the data: a real-market
+/// daemon (provider not simulated) loading a store whose dates a demo wrote
+/// labels what it shows and lists the simulated dates for its warnings.
+#[tokio::test]
+async fn the_simulated_label_comes_from_the_manifests_not_the_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &StorageUrl::Local(dir.path().to_path_buf()),
+        &BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+    let (d1, d2) = (d("2026-11-19"), d("2026-11-20"));
+    store
+        .publish(d1, objects(d1, 1.0), BTreeMap::new(), report(d1))
+        .await
+        .unwrap();
+    let portfolio = dipwatch::config::PortfolioSettings {
+        profit_target_pct: 100.into(),
+        top_positions: 5,
+        asset_classes: vec![dipwatch::domain::AssetClass::UsEquity],
+    };
+    let empty = dipwatch::state::Snapshot::default();
+    let snap = dipwatch::state::load(&store, "alpaca", false, &portfolio, &empty)
+        .await
+        .unwrap();
+    assert!(snap.simulated, "the shown screen is simulated: labelled");
+    assert_eq!(snap.simulated_dates, [d1]);
+    let warning = dipwatch::state::simulated_warning(&snap).unwrap();
+    assert!(
+        warning.contains("SIMULATED") && warning.contains("2026-11-19"),
+        "{warning}"
+    );
+
+    // A real date on top: the screen shown is real, the warning stays.
+    let mut real = report(d2);
+    real.provider = "alpaca".into();
+    real.simulated = false;
+    store
+        .publish(d2, objects(d2, 2.0), BTreeMap::new(), real)
+        .await
+        .unwrap();
+    let snap = dipwatch::state::load(&store, "alpaca", false, &portfolio, &empty)
+        .await
+        .unwrap();
+    assert!(!snap.simulated);
+    assert_eq!(snap.simulated_dates, [d1]);
+    // The simulated provider labels everything and warns about nothing.
+    let sim = dipwatch::state::load(&store, "sim", true, &portfolio, &empty)
+        .await
+        .unwrap();
+    assert!(sim.simulated && sim.simulated_dates.is_empty());
+}

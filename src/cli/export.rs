@@ -29,8 +29,8 @@ pub struct ExportArgs {
 pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
     let listing = store.published_dates().await?;
-    for junk in &listing.junk {
-        eprintln!("warning: ignoring {junk}: not a date=YYYY-MM-DD partition");
+    for w in listing.warnings() {
+        eprintln!("warning: {w}");
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -118,10 +118,30 @@ pub struct NewObject {
 /// Published dates, and partition names that could not be read as dates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listing {
-    /// Dates with a manifest, oldest first.
+    /// Dates with a manifest, oldest first, up to the latest closed session.
     pub dates: Vec<NaiveDate>,
     /// Entries under `runs/` that are not `date=YYYY-MM-DD`.
     pub junk: Vec<String>,
+    /// Partitions dated after the latest closed session: no run can have
+    /// published them (a clock gone wrong, a hand-made or foreign object),
+    /// so no reader trusts them and catch-up is not fooled by them.
+    pub future: Vec<NaiveDate>,
+}
+
+impl Listing {
+    /// One warning line per ignored partition (junk and future-dated), for
+    /// readers to log or print.
+    pub fn warnings(&self) -> Vec<String> {
+        self.junk
+            .iter()
+            .map(|j| format!("ignoring {j}: not a date=YYYY-MM-DD partition"))
+            .chain(
+                self.future.iter().map(|d| {
+                    format!("ignoring runs/date={d}: dated after the latest closed session")
+                }),
+            )
+            .collect()
+    }
 }
 
 /// The data lake.
@@ -414,6 +434,7 @@ impl Store {
         report: RunReport,
     ) -> Result<RunManifest, StoreError> {
         self.ensure_schema().await?;
+        self.keep_damaged_aside(date).await?;
         let mut entries = carried;
         for obj in objects {
             let path = obj.dataset.path(date);
@@ -443,6 +464,45 @@ impl Store {
         Ok(manifest)
     }
 
+    /// Before `date` is published again: every object its manifest lists
+    /// that no longer matches it (truncated, corrupted, changed by hand),
+    /// and a manifest that cannot be read, is copied aside as
+    /// `PATH.damaged-YYYYMMDDTHHMMSSZ` and the copy logged, so rewriting
+    /// the date does not destroy the evidence. Readers never see the copies
+    /// (no manifest lists them; they do not end in `.csv`). A copy that
+    /// fails stops the publication: nothing is overwritten unkept.
+    async fn keep_damaged_aside(&self, date: NaiveDate) -> Result<(), StoreError> {
+        let mut damaged: Vec<(String, String)> = Vec::new();
+        match self.manifest(date).await {
+            Ok(None) => {}
+            Ok(Some(m)) => {
+                for dataset in Dataset::ALL {
+                    if let Err(StoreError::Corrupt { path, reason }) =
+                        self.read_verified(&m, dataset).await
+                    {
+                        damaged.push((path, reason));
+                    }
+                }
+            }
+            Err(StoreError::Corrupt { path, reason }) => damaged.push((path, reason)),
+            Err(e) => return Err(e),
+        }
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        for (path, reason) in damaged {
+            let from = Path::from(path.as_str());
+            let aside = Path::from(format!("{path}.damaged-{stamp}"));
+            match self.inner.copy(&from, &aside).await {
+                Ok(()) => {
+                    tracing::warn!(%date, object = %path, kept_as = %aside, %reason, "damaged object kept aside before the date is rewritten");
+                }
+                // Listed but gone: there is nothing to keep.
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.backend(&format!("keep {path} aside"), e)),
+            }
+        }
+        Ok(())
+    }
+
     /// The manifest of `date`: `None` if the date is not published, an
     /// error if it exists but cannot be read.
     pub async fn manifest(&self, date: NaiveDate) -> Result<Option<RunManifest>, StoreError> {
@@ -470,8 +530,21 @@ impl Store {
         Ok(Some(m))
     }
 
-    /// Every published date (a `runs/date=D/` partition), oldest first.
+    /// Every published date (a `runs/date=D/` partition), oldest first,
+    /// up to the latest session that has closed now (later ones are listed
+    /// as `future`).
     pub async fn published_dates(&self) -> Result<Listing, StoreError> {
+        self.published_dates_until(crate::market::calendar::latest_closed_session(
+            chrono::Utc::now(),
+        ))
+        .await
+    }
+
+    /// [`Store::published_dates`] with dates after `latest` set apart.
+    pub async fn published_dates_until(
+        &self,
+        latest: Option<NaiveDate>,
+    ) -> Result<Listing, StoreError> {
         let listed = self
             .inner
             .list_with_delimiter(Some(&Path::from(layout::RUNS_PREFIX)))
@@ -481,11 +554,13 @@ impl Store {
         for prefix in listed.common_prefixes {
             let part = prefix.filename().unwrap_or_default().to_string();
             match parse_partition(&part) {
+                Some(d) if latest.is_some_and(|l| d > l) => listing.future.push(d),
                 Some(d) => listing.dates.push(d),
                 None => listing.junk.push(prefix.to_string()),
             }
         }
         listing.dates.sort_unstable();
+        listing.future.sort_unstable();
         Ok(listing)
     }
 
