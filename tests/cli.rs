@@ -54,7 +54,7 @@ fn collect_publishes_every_dataset_and_a_manifest() {
 
     let manifest: serde_json::Value =
         serde_json::from_slice(&read(&ws, &format!("data/runs/date={DAY}/run.json"))).unwrap();
-    assert_eq!(manifest["layout_version"], 1);
+    assert_eq!(manifest["layout_version"], dipwatch::store::LAYOUT_VERSION);
     assert_eq!(manifest["report"]["provider"], "sim");
     assert_eq!(manifest["report"]["simulated"], true);
     assert_eq!(manifest["report"]["symbols"]["requested"], 60);

@@ -661,3 +661,46 @@ fn a_real_daemon_on_a_demo_store_warns_ignores_the_future_and_retries_a_failed_c
     assert!(logs.contains("run failed; will retry"), "{logs}");
     assert!(logs.contains("SIMULATED PRICES"), "{logs}");
 }
+
+/// A server echoing the request headers in its 403 cannot put the keys in
+/// `/readyz` (no auth), `/metrics` or the daemon's logs: the client scrubbed
+/// them before anything else saw the error.
+#[test]
+fn keys_echoed_by_a_server_never_reach_readyz_or_the_logs() {
+    let n = 5;
+    let tickers = dipwatch::domain::parse_universe(&common::universe_head(n)).unwrap();
+    let fake = FakeAlpaca::start(FakeAlpacaOptions::new().universe(tickers));
+    let mut ws = Workspace::new(n);
+    ws.use_fake_alpaca(&fake);
+    let (key_id, secret) = (fake.key_id(), fake.secret_key());
+    fake.fail_times(
+        "/v2/calendar",
+        10_000,
+        common::fake_alpaca::Fault::api_error(
+            403,
+            40_310_000,
+            &format!("forbidden; you sent APCA-API-KEY-ID={key_id} APCA-API-SECRET-KEY={secret}"),
+        ),
+    );
+    let d = Daemon::start(&ws, None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        if let Some((503, body)) = get(d.port, "/readyz")
+            && body.contains("last run failed")
+        {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "{:?}", get(d.port, "/readyz"));
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        body.contains("HTTP 403") && body.contains("[redacted]"),
+        "{body}"
+    );
+    let (_, metrics) = get(d.port, "/metrics").unwrap();
+    let (success, _, logs) = d.terminate();
+    assert!(success);
+    for text in [&body, &metrics, &logs] {
+        assert!(!text.contains(&key_id) && !text.contains(&secret), "{text}");
+    }
+}
