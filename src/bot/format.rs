@@ -269,7 +269,14 @@ fn candidates_table(screen: &ScreenState, n: usize) -> String {
 fn profit_verdict(p: &PortfolioState, short: bool) -> String {
     let c = &p.profit;
     let Some(avg) = c.average_return_pct else {
-        return "No positions held: nothing to take profit on.".into();
+        return if p.positions.is_empty() {
+            "No positions held: nothing to take profit on.".into()
+        } else {
+            // Options or crypto only (or no return sent): the rule counts
+            // only the classes in portfolio.asset_classes.
+            "No position the rule counts (portfolio.asset_classes, with a known return): nothing to take profit on."
+                .into()
+        };
     };
     let who = if short {
         format!("top {}", c.top_n)

@@ -759,3 +759,25 @@ fn download_link_escapes_the_url_and_says_how_long_it_works() {
     assert!(download_link("c", "f", "u", 90).ends_with("(link works for 2 minutes)"));
     assert!(download_link("c", "f", "u", 3600).ends_with("(link works for 1 hour)"));
 }
+
+#[test]
+fn monitor_says_when_no_held_position_is_of_a_counted_class() {
+    let mut coin = Position::from_prices(sym("BTCUSD"), dec!(1), dec!(100), dec!(900));
+    coin.asset_class = crate::domain::AssetClass::Crypto;
+    let mut s = snapshot();
+    if let Some(p) = &mut s.portfolio {
+        p.positions = vec![coin];
+        p.profit = crate::domain::profit_rule(
+            &p.positions,
+            &[crate::domain::AssetClass::UsEquity],
+            5,
+            dec!(100),
+        );
+    }
+    let text = monitor(&s, &params());
+    assert!(
+        text.contains("No position the rule counts (portfolio.asset_classes"),
+        "{text}"
+    );
+    assert!(!text.contains("TAKE PROFIT"), "{text}");
+}
