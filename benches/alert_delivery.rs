@@ -50,6 +50,7 @@ fn snapshot(date: &str, dd: f64) -> Snapshot {
         requests: RequestStats::default(),
         phases_ms: Default::default(),
         profit: None,
+        unreadable_positions: Vec::new(),
     };
     Snapshot {
         screen: Some(ScreenState::new(date, vec![row], report)),

@@ -46,6 +46,7 @@ fn report(date: NaiveDate) -> RunReport {
         requests: Default::default(),
         phases_ms: Default::default(),
         profit: None,
+        unreadable_positions: Vec::new(),
     }
 }
 

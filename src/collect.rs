@@ -15,8 +15,8 @@ use chrono_tz::America::New_York;
 
 use crate::config::AppConfig;
 use crate::domain::{
-    Account, Bar, Position, RejectedBar, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts,
-    SymbolIssue, TradingDays, profit_check, validate_series,
+    Account, Bar, Positions, RejectedBar, RequestStats, RunOutcome, RunReport, Symbol,
+    SymbolCounts, SymbolIssue, TradingDays, profit_rule, validate_series,
 };
 use crate::market::{BarsAnswer, Broker, MarketData, MarketError, latest_closed};
 use crate::retry::{RetryQueue, Settled};
@@ -264,21 +264,19 @@ impl Collector<'_> {
         Ok(reports)
     }
 
-    /// Account and positions, or why they could not be had.
-    async fn snapshot(
-        &self,
-        broker: &dyn Broker,
-        date: NaiveDate,
-    ) -> Result<(Account, Vec<Position>), String> {
-        let account = broker
-            .account(date)
-            .await
-            .map_err(|e| format!("account: {e}"))?;
-        let positions = broker
-            .positions(date)
-            .await
-            .map_err(|e| format!("positions: {e}"))?;
-        Ok((account, positions))
+    /// Account and positions, each on its own: one that cannot be had
+    /// does not cost the other.
+    async fn snapshot(&self, broker: &dyn Broker, date: NaiveDate) -> Snapshot {
+        Snapshot {
+            account: broker
+                .account(date)
+                .await
+                .map_err(|e| format!("account: {e}")),
+            positions: broker
+                .positions(date)
+                .await
+                .map_err(|e| format!("positions: {e}")),
+        }
     }
 
     /// Screen and publish one date.
@@ -353,6 +351,7 @@ impl Collector<'_> {
                 ("screen".to_string(), screen_ms),
             ]),
             profit: None,
+            unreadable_positions: Vec::new(),
         };
 
         let with_history = histories
@@ -393,38 +392,54 @@ impl Collector<'_> {
                 rows: dd_rows,
             },
         ];
-        match snapshot {
-            Some(Ok((account, positions))) => {
-                let mut sorted = positions.clone();
-                sorted.sort_by(|a, b| a.symbol.cmp(&b.symbol));
-                let (pos_csv, pos_rows) = encode(
-                    Dataset::Positions,
-                    sorted.iter().map(|p| PositionRecord::new(date, p)),
-                )
-                .map_err(enc)?;
-                let (acc_csv, _) =
-                    encode(Dataset::Account, [AccountRecord::new(date, account)]).map_err(enc)?;
-                objects.push(NewObject {
-                    dataset: Dataset::Positions,
-                    bytes: pos_csv,
-                    rows: pos_rows,
-                });
-                objects.push(NewObject {
-                    dataset: Dataset::Account,
-                    bytes: acc_csv,
-                    rows: 1,
-                });
-                report.profit = Some(profit_check(
-                    &sorted,
-                    cfg.settings.portfolio.top_positions,
-                    cfg.settings.portfolio.profit_target_pct,
-                ));
+        if let Some(snapshot) = snapshot {
+            let mut failures = Vec::new();
+            match &snapshot.positions {
+                Ok(positions) => {
+                    let mut sorted = positions.held.clone();
+                    sorted.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+                    let (pos_csv, pos_rows) = encode(
+                        Dataset::Positions,
+                        sorted.iter().map(|p| PositionRecord::new(date, p)),
+                    )
+                    .map_err(enc)?;
+                    objects.push(NewObject {
+                        dataset: Dataset::Positions,
+                        bytes: pos_csv,
+                        rows: pos_rows,
+                    });
+                    let p = &cfg.settings.portfolio;
+                    report.profit = Some(profit_rule(
+                        &sorted,
+                        &p.asset_classes,
+                        p.top_positions,
+                        p.profit_target_pct,
+                    ));
+                    for u in &positions.unreadable {
+                        tracing::warn!(%date, symbol = %u.symbol, reason = %u.reason, "position skipped: cannot be read");
+                    }
+                    report.unreadable_positions = positions.unreadable.clone();
+                }
+                Err(reason) => failures.push(reason.as_str()),
             }
-            Some(Err(reason)) => {
-                tracing::warn!(%date, %reason, "broker snapshot failed; publishing market data without it");
+            match &snapshot.account {
+                Ok(account) => {
+                    let (acc_csv, _) =
+                        encode(Dataset::Account, [AccountRecord::new(date, account)])
+                            .map_err(enc)?;
+                    objects.push(NewObject {
+                        dataset: Dataset::Account,
+                        bytes: acc_csv,
+                        rows: 1,
+                    });
+                }
+                Err(reason) => failures.push(reason.as_str()),
+            }
+            if !failures.is_empty() {
+                let reason = failures.join("; ");
+                tracing::warn!(%date, %reason, "broker snapshot failed; publishing the rest without it");
                 report.reason = Some(format!("broker snapshot failed: {reason}"));
             }
-            None => {}
         }
         let carried = self.carried_entries(date, &objects).await;
         report
@@ -486,6 +501,7 @@ fn failed_report(
         requests: RequestStats::default(),
         phases_ms: BTreeMap::new(),
         profit: None,
+        unreadable_positions: Vec::new(),
     }
 }
 
@@ -517,10 +533,16 @@ fn validate(universe: &[Symbol], answer: BarsAnswer) -> (Histories, Vec<SymbolIs
     (Histories { series, rejected }, failed)
 }
 
+/// The broker's account and positions for a date, each or why not.
+struct Snapshot {
+    account: Result<Account, String>,
+    positions: Result<Positions, String>,
+}
+
 /// What one date's publication needs besides the shared histories.
 struct DateRun<'a> {
     date: NaiveDate,
-    snapshot: Option<&'a Result<(Account, Vec<Position>), String>>,
+    snapshot: Option<&'a Snapshot>,
     failed: &'a [SymbolIssue],
     settled: Settled,
     requests: RequestStats,
@@ -540,7 +562,6 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::domain::Position;
     use crate::market::Session;
     use crate::market::sim::SimMarket;
 
@@ -585,7 +606,7 @@ mod tests {
         async fn account(&self, d: NaiveDate) -> Result<Account, MarketError> {
             self.sim.account(d).await
         }
-        async fn positions(&self, d: NaiveDate) -> Result<Vec<Position>, MarketError> {
+        async fn positions(&self, d: NaiveDate) -> Result<Positions, MarketError> {
             self.sim.positions(d).await
         }
     }

@@ -267,6 +267,9 @@ pub struct PortfolioSettings {
     pub profit_target_pct: Decimal,
     /// How many of the best positions the average covers.
     pub top_positions: usize,
+    /// Asset classes the profit rule considers (`us_equity`, `us_option`,
+    /// `crypto`); other positions are stored and shown, never counted.
+    pub asset_classes: Vec<crate::domain::AssetClass>,
 }
 
 /// `[schedule]`.
@@ -717,6 +720,12 @@ impl AppConfig {
                 ),
             ));
         }
+        if settings.portfolio.asset_classes.is_empty() {
+            return Err(invalid(
+                "portfolio.asset_classes",
+                "must name at least one of us_equity, us_option, crypto",
+            ));
+        }
 
         let ttl = settings.telegram.download_link_ttl_secs;
         if !(60..=7 * 24 * 3600).contains(&ttl) {
@@ -946,6 +955,7 @@ fn layered_settings(
             .with_list_parse_key("telegram.allowed_chat_ids")
             .with_list_parse_key("telegram.admin_chat_ids")
             .with_list_parse_key("alerts.defaults")
+            .with_list_parse_key("portfolio.asset_classes")
             .source(Some(ours)),
     );
     let layered = builder

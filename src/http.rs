@@ -58,7 +58,12 @@ struct Readiness {
     storage_reachable: bool,
     last_run: Option<&'static str>,
     latest_screen: Option<String>,
+    /// What is shown may be simulated (the data says so).
+    simulated: bool,
     problems: Vec<String>,
+    /// Not reasons to be unready, but to look: simulated dates in the store
+    /// of a real-market daemon, partitions ignored while loading.
+    warnings: Vec<String>,
 }
 
 /// 200 when the state is loaded, the store answers within 2 s, and the
@@ -88,13 +93,19 @@ async fn readyz(State(ctx): State<HttpContext>) -> Response {
     if let Some(LastOutcome::Failed { reason }) = snap.last_run.as_ref().map(|r| &r.outcome) {
         problems.push(format!("last run failed: {reason}"));
     }
+    let warnings = crate::state::simulated_warning(&snap)
+        .into_iter()
+        .chain(snap.load_warnings.iter().cloned())
+        .collect();
     let body = Readiness {
         ready: problems.is_empty(),
         state_loaded,
         storage_reachable,
         last_run,
         latest_screen: snap.screen.as_ref().map(|s| s.date.to_string()),
+        simulated: snap.simulated,
         problems,
+        warnings,
     };
     let status = if body.ready {
         StatusCode::OK

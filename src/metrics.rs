@@ -385,7 +385,13 @@ impl Metrics {
         }
         if let Some(p) = &s.portfolio {
             use rust_decimal::prelude::ToPrimitive;
-            self.equity.set(p.account.equity.to_f64().unwrap_or(0.0));
+            // An equity the broker did not send is unknown (NaN), not zero.
+            self.equity.set(
+                p.account
+                    .equity
+                    .and_then(|e| e.to_f64())
+                    .unwrap_or(f64::NAN),
+            );
             self.top_avg_return.set(
                 p.profit
                     .average_return_pct

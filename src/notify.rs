@@ -649,6 +649,7 @@ mod tests {
             requests: RequestStats::default(),
             phases_ms: Default::default(),
             profit: None,
+            unreadable_positions: Vec::new(),
         };
         Snapshot {
             screen: Some(ScreenState::new(date, rows, report)),

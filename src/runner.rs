@@ -176,13 +176,15 @@ async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
         &parts.store,
         parts.market.provider(),
         parts.market.is_simulated(),
-        cfg.portfolio.top_positions,
-        cfg.portfolio.profit_target_pct,
+        &cfg.portfolio,
         &previous,
     )
     .await?;
     for w in &fresh.load_warnings {
         tracing::warn!(warning = %w, "skipped while loading the store");
+    }
+    if let Some(w) = crate::state::simulated_warning(&fresh) {
+        tracing::warn!(warning = %w, "SIMULATED PRICES in the store of a real-market daemon");
     }
     parts.metrics.record_snapshot(&fresh);
     parts.state.update(|_| fresh);

@@ -272,8 +272,30 @@ pub async fn catch_up(
 /// session is collected (`collect --from/--to` backfills by hand).
 const MAX_BACKFILL_DAYS: i64 = 45;
 
-/// One collection of the latest session, retried while its data is not yet
-/// available, within the retry window.
+/// A failed run's first retry waits this long (or `retry_interval`, if
+/// shorter); each further one twice as long, up to `retry_interval`.
+const FAILED_RETRY_BASE: Duration = Duration::from_secs(30);
+
+/// How long to wait before retrying a run that ended `outcome`, after
+/// `failures` failed runs in a row (this one included); `None` when it is
+/// not retried (published, interrupted). Pure.
+fn retry_delay(outcome: &LastOutcome, failures: u32, interval: Duration) -> Option<Duration> {
+    match outcome {
+        LastOutcome::NotAvailable { .. } => Some(interval),
+        // The network down at start, the breaker open, a store that does
+        // not answer: a failure is usually over in minutes, and waiting
+        // for the next cron time would leave a day missing.
+        LastOutcome::Failed { .. } => Some(
+            FAILED_RETRY_BASE
+                .saturating_mul(1 << failures.saturating_sub(1).min(16))
+                .min(interval),
+        ),
+        LastOutcome::Published { .. } | LastOutcome::Interrupted => None,
+    }
+}
+
+/// One collection, retried within the retry window while its data is not
+/// yet available (every `retry_interval`) or it failed (with backoff).
 async fn run_with_retries(
     runner: &Runner,
     source: RunSource,
@@ -283,25 +305,38 @@ async fn run_with_retries(
 ) {
     let started = tokio::time::Instant::now();
     let mut source = source;
+    let mut failures = 0u32;
     loop {
         let Some(last) = run_once(runner, source, dates, shutdown).await else {
             return;
         };
-        if !matches!(last.outcome, LastOutcome::NotAvailable { .. }) {
-            return;
+        if matches!(last.outcome, LastOutcome::Failed { .. }) {
+            failures += 1;
         }
-        if started.elapsed() + settings.retry_interval > settings.retry_window {
+        let Some(wait) = retry_delay(&last.outcome, failures, settings.retry_interval) else {
+            return;
+        };
+        if started.elapsed() + wait > settings.retry_window {
             tracing::warn!(
-                "data still not available at the end of the retry window; giving up for today"
+                outcome = last.outcome.label(),
+                "still not published at the end of the retry window; giving up until the next scheduled run"
             );
             return;
         }
-        tracing::info!(
-            retry_in_secs = settings.retry_interval.as_secs(),
-            "data not yet available; will retry"
-        );
+        match &last.outcome {
+            LastOutcome::Failed { reason } => tracing::warn!(
+                retry_in_secs = wait.as_secs(),
+                failures,
+                %reason,
+                "run failed; will retry"
+            ),
+            _ => tracing::info!(
+                retry_in_secs = wait.as_secs(),
+                "data not yet available; will retry"
+            ),
+        }
         tokio::select! {
-            () = tokio::time::sleep(settings.retry_interval) => {}
+            () = tokio::time::sleep(wait) => {}
             () = shutdown.cancelled() => return,
         }
         source = RunSource::Retry;
@@ -342,6 +377,27 @@ mod tests {
 
     fn ny() -> Tz {
         chrono_tz::America::New_York
+    }
+
+    #[test]
+    fn failed_runs_are_retried_with_backoff_capped_by_the_interval() {
+        let interval = Duration::from_secs(900);
+        let failed = LastOutcome::Failed {
+            reason: "breaker open".into(),
+        };
+        let waits: Vec<u64> = (1..=7)
+            .map(|n| retry_delay(&failed, n, interval).unwrap().as_secs())
+            .collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 900, 900]);
+        assert_eq!(
+            retry_delay(&failed, 1, Duration::from_secs(1)),
+            Some(Duration::from_secs(1))
+        );
+        let late = LastOutcome::NotAvailable {
+            reason: "not yet".into(),
+        };
+        assert_eq!(retry_delay(&late, 0, interval), Some(interval));
+        assert_eq!(retry_delay(&LastOutcome::Interrupted, 3, interval), None);
     }
 
     #[test]

@@ -12,7 +12,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::watch;
 
-use crate::domain::{Account, DrawdownRow, Position, ProfitCheck, RunReport, Symbol, profit_check};
+use crate::config::PortfolioSettings;
+use crate::domain::{Account, DrawdownRow, Position, ProfitCheck, RunReport, Symbol, profit_rule};
 use crate::store::{AccountRecord, Dataset, PositionRecord, RunManifest, Store};
 
 /// Published dates whose drawdowns are kept for `/symbol` history.
@@ -193,8 +194,13 @@ pub struct Snapshot {
     pub next_run: Option<DateTime<Utc>>,
     /// `market.provider`.
     pub provider: String,
-    /// True on the simulated market.
+    /// True when what readers are shown may be simulated: the screen or
+    /// the portfolio comes from a simulated run (the manifest says so), or
+    /// the provider itself is simulated (live `/account`).
     pub simulated: bool,
+    /// Dates among those loaded whose manifest says simulated, on a daemon
+    /// whose provider is real: a store a demo filled. Newest first.
+    pub simulated_dates: Vec<NaiveDate>,
     /// When the store was last read into this snapshot.
     pub loaded_at: Option<DateTime<Utc>>,
 }
@@ -228,25 +234,42 @@ impl AppState {
     }
 }
 
+/// The warning a real-market daemon gives about simulated dates in its
+/// store (a demo filled it: both default to `./data`), if there are any.
+pub fn simulated_warning(snap: &Snapshot) -> Option<String> {
+    let newest = snap.simulated_dates.first()?;
+    Some(format!(
+        "the store holds SIMULATED prices for {} of the last {HISTORY_DATES} published dates \
+         (newest {newest}), written by market.provider = \"sim\" (config/demo.toml?): \
+         they are shown labelled as simulated; point storage.url elsewhere or remove them",
+        snap.simulated_dates.len()
+    ))
+}
+
 /// Read the store into a snapshot: the newest date that reads cleanly, the
 /// newest portfolio snapshot, the history window, dataset health. Damaged
 /// dates are skipped and listed in `load_warnings`, never fatal. Keeps
 /// `last_run` and `next_run` from `previous`.
+///
+/// Whether prices are simulated is read from the data (each date's
+/// manifest says), not from `provider_simulated`: a real-market daemon
+/// pointed at a store a demo filled must label what it shows.
 pub async fn load(
     store: &Store,
     provider: &str,
-    simulated: bool,
-    top_positions: usize,
-    target_pct: rust_decimal::Decimal,
+    provider_simulated: bool,
+    portfolio: &PortfolioSettings,
     previous: &Snapshot,
 ) -> Result<Snapshot, crate::store::StoreError> {
     let listing = store.published_dates().await?;
+    let ignored = listing.warnings();
     let mut snap = Snapshot {
         provider: provider.to_string(),
-        simulated,
+        simulated: provider_simulated,
         last_run: previous.last_run.clone(),
         next_run: previous.next_run,
         loaded_at: Some(Utc::now()),
+        load_warnings: ignored,
         ..Snapshot::default()
     };
     // Newest first: the screen, the portfolio, then history.
@@ -260,6 +283,13 @@ pub async fn load(
         if manifests.len() >= HISTORY_DATES {
             break;
         }
+    }
+    if !provider_simulated {
+        snap.simulated_dates = manifests
+            .iter()
+            .filter(|m| m.report.simulated)
+            .map(|m| m.date)
+            .collect();
     }
     let mut history: HashMap<Symbol, Vec<HistoryPoint>> = HashMap::new();
     for m in &manifests {
@@ -281,6 +311,7 @@ pub async fn load(
                 });
         }
         if snap.screen.is_none() {
+            snap.simulated |= m.report.simulated;
             snap.screen = Some(ScreenState::new(m.date, rows, m.report.clone()));
         }
     }
@@ -300,10 +331,16 @@ pub async fn load(
         match (positions, account) {
             (Ok(Some(p)), Ok(Some(a))) if !a.is_empty() => {
                 let positions: Vec<Position> = p.iter().map(PositionRecord::position).collect();
+                snap.simulated |= m.report.simulated;
                 snap.portfolio = Some(PortfolioState {
                     date: m.date,
                     account: a[0].account(),
-                    profit: profit_check(&positions, top_positions, target_pct),
+                    profit: profit_rule(
+                        &positions,
+                        &portfolio.asset_classes,
+                        portfolio.top_positions,
+                        portfolio.profit_target_pct,
+                    ),
                     positions,
                 });
                 break;

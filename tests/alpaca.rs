@@ -665,3 +665,307 @@ fn the_latest_session_follows_the_exchange_clock_not_the_host() {
     );
     assert_eq!(fake.count("/v2/clock"), 1);
 }
+
+/// An account as alpaca-py's fixtures show real ones: an option position
+/// (OCC symbol, prices `null`), crypto both ways (`BTCUSD`, `BTC/USD`), one
+/// entry that cannot be read, and an account without the fields Alpaca
+/// removed in 2026-07 and with a `null` balance. Every readable position
+/// is kept with its class and side, the bad one is reported, nothing is
+/// invented, and only `portfolio.asset_classes` count for the profit rule.
+#[test]
+fn real_accounts_keep_options_crypto_and_nulls_and_skip_only_the_bad_entry() {
+    use common::fake_alpaca::{crypto_position, malformed_position, option_position};
+    let n = 20;
+    let fake = fake(n);
+    fake.add_position(option_position("AAPL261218C00200000", false));
+    fake.add_position(crypto_position("BTCUSD"));
+    fake.add_position(crypto_position("BTC/USD"));
+    fake.add_position(malformed_position("ZZBAD"));
+    fake.account_without_day_trading_fields();
+    fake.account_field("cash", Some(serde_json::Value::Null));
+    let ws = alpaca_workspace(&fake.url(), n);
+    let out = ws.run(&["collect"]);
+    let printed = ok(&out);
+    let date = &printed[..10];
+    assert_eq!(fake.count("/v2/positions"), 1, "nothing retried");
+    assert_eq!(fake.count("/v2/account"), 1, "nothing retried");
+
+    let positions = String::from_utf8(read(
+        &ws,
+        &format!("data/positions/date={date}/positions.csv"),
+    ))
+    .unwrap();
+    let mut lines = positions.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "date,symbol,quantity,avg_entry_price,current_price,unrealized_return_pct,\
+             market_value,unrealized_pl,asset_class,side"
+        )
+    );
+    let rows: Vec<&str> = lines.collect();
+    let row = |sym: &str| {
+        rows.iter()
+            .find(|r| r.split(',').nth(1) == Some(sym))
+            .unwrap_or_else(|| panic!("{sym} missing:\n{positions}"))
+            .to_string()
+    };
+    assert_eq!(
+        row("AAPL261218C00200000"),
+        format!("{date},AAPL261218C00200000,2,3.05,,,,,us_option,long"),
+        "unknown prices are empty cells"
+    );
+    assert_eq!(
+        row("BTCUSD"),
+        format!("{date},BTCUSD,0.012345678,20000,100000,4000,1234.5678,987.65424,crypto,long")
+    );
+    assert!(row("BTC/USD").ends_with(",crypto,long"));
+    assert!(!positions.contains("ZZBAD"), "{positions}");
+    let stocks = rows
+        .iter()
+        .filter(|r| r.ends_with(",us_equity,long"))
+        .count();
+    assert!(stocks > 0, "the stock positions are all there: {positions}");
+    assert_eq!(rows.len(), stocks + 3);
+
+    let m = manifest(&ws, date);
+    let skipped = &m["report"]["unreadable_positions"];
+    assert_eq!(skipped.as_array().map(Vec::len), Some(1), "{skipped}");
+    assert_eq!(skipped[0]["symbol"], "ZZBAD");
+    assert!(
+        skipped[0]["reason"].as_str().unwrap().contains("ten"),
+        "{skipped}"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("position skipped") && err.contains("ZZBAD"),
+        "{err}"
+    );
+    assert!(m["report"].get("reason").is_none(), "{}", m["report"]);
+
+    let account =
+        String::from_utf8(read(&ws, &format!("data/account/date={date}/account.csv"))).unwrap();
+    let cells: Vec<&str> = account.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(cells.len(), 10, "{account}");
+    assert_eq!(cells[2], "", "null cash is an empty cell: {account}");
+    assert_eq!(
+        (cells[8], cells[9]),
+        ("", ""),
+        "day-trading fields Alpaca no longer sends are empty, not 0,false: {account}"
+    );
+    assert_eq!(cells[4], "ACTIVE");
+
+    // Only stocks count by default; the coins' +4000% flips the rule once
+    // `crypto` is one of the classes.
+    let considered = |ws: &Workspace| -> Vec<String> {
+        manifest(ws, date)["report"]["profit"]["considered"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c[0].as_str().unwrap().to_string())
+            .collect()
+    };
+    let stocks_only = considered(&ws);
+    assert!(!stocks_only.is_empty());
+    assert!(
+        stocks_only
+            .iter()
+            .all(|s| !s.contains("BTC") && !s.contains("AAPL2")),
+        "{stocks_only:?}"
+    );
+    let mut with_crypto = alpaca_workspace(&fake.url(), n);
+    with_crypto.set_env("DIPWATCH__PORTFOLIO__ASSET_CLASSES", "us_equity,crypto");
+    ok(&with_crypto.run(&["collect"]));
+    let counted = considered(&with_crypto);
+    assert_eq!(&counted[..2], ["BTC/USD", "BTCUSD"], "{counted:?}");
+    assert_eq!(
+        manifest(&with_crypto, date)["report"]["profit"]["take_profit"],
+        true
+    );
+
+    let mut bad = alpaca_workspace(&fake.url(), n);
+    bad.set_env("DIPWATCH__PORTFOLIO__ASSET_CLASSES", "us_equity,futures");
+    let refused = bad.run(&["check-config"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("portfolio.asset_classes"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+/// A 200 whose JSON does not match the schema is the same next time: it is
+/// not retried, and the account failing does not cost the positions.
+#[test]
+fn a_200_of_the_wrong_shape_is_not_retried_and_costs_only_its_part() {
+    let n = 10;
+    let fake = fake(n);
+    fake.push_fault(
+        "/v2/account",
+        Fault::status(200, r#"{"id":"x","equity":"12"}"#),
+    );
+    let ws = alpaca_workspace(&fake.url(), n);
+    let printed = ok(&ws.run(&["collect"]));
+    let date = &printed[..10];
+    assert_eq!(fake.count("/v2/account"), 1, "not retried");
+    let m = manifest(&ws, date);
+    assert_eq!(m["report"]["requests"]["by_status"]["schema"], 1, "{m}");
+    let reason = m["report"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("account") && reason.contains("missing field `status`"),
+        "{reason}"
+    );
+    assert!(m["objects"]["positions"].is_object(), "positions kept: {m}");
+    assert!(m["objects"].get("account").is_none(), "{m}");
+
+    // Bars ranges go out as full RFC 3339 instants, as alpaca-py sends them.
+    let bars: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v2/stocks/bars")
+        .collect();
+    assert!(!bars.is_empty());
+    for r in &bars {
+        for name in ["start", "end"] {
+            let v = r.param(name).unwrap();
+            let t = chrono::DateTime::parse_from_rfc3339(v)
+                .unwrap_or_else(|e| panic!("{name}={v}: {e}"));
+            let ny = t.with_timezone(&chrono_tz::America::New_York);
+            assert_eq!(
+                ny.time(),
+                chrono::NaiveTime::MIN,
+                "{name}={v}: New York midnight"
+            );
+        }
+    }
+    assert_eq!(bars[0].param("end").map(|e| &e[..10]), Some(date));
+}
+
+/// A loopback server that records every request head it gets (headers
+/// included: the point is to see whether a key arrived) and answers `{}`.
+struct HeaderRecorder {
+    port: u16,
+    heads: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl HeaderRecorder {
+    fn start() -> Self {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = heads.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf).into_owned());
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                );
+            }
+        });
+        Self { port, heads }
+    }
+
+    fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+}
+
+/// A redirect to another port of the same host is another origin: the
+/// keys are not sent there (reqwest strips only standard auth headers), and
+/// the run says why the answer was not followed.
+#[test]
+fn keys_are_never_sent_to_a_host_a_redirect_points_at() {
+    let n = 10;
+    let fake = fake(n);
+    let elsewhere = HeaderRecorder::start();
+    for path in ["/v2/account", "/v2/calendar"] {
+        fake.push_fault(
+            path,
+            Fault::status(302, "").header(
+                "Location",
+                &format!("http://127.0.0.1:{}{path}", elsewhere.port),
+            ),
+        );
+    }
+    let ws = alpaca_workspace(&fake.url(), n);
+    let out = ws.run(&["collect"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("HTTP 302") && err.contains("redirect to another host not followed"),
+        "{err}"
+    );
+    let heads = elsewhere.heads();
+    for head in &heads {
+        assert_no_secret(head);
+    }
+    assert!(heads.is_empty(), "nothing followed the redirect: {heads:?}");
+
+    // Once the calendar answers, the account's redirect costs only the
+    // account; the positions are taken.
+    let printed = ok(&ws.run(&["collect"]));
+    let m = manifest(&ws, &printed[..10]);
+    assert!(
+        m["report"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("redirect to another host not followed"),
+        "{m}"
+    );
+    assert!(elsewhere.heads().is_empty());
+}
+
+/// A server that echoes the request headers in its error body (a 403 from
+/// a proxy, say) cannot put a key in stderr or a stored run report: the
+/// client scrubs the key values from every error, before it shortens a
+/// message (so a cut cannot leave half a key behind).
+#[test]
+fn keys_echoed_in_an_error_body_are_scrubbed_everywhere() {
+    let n = 10;
+    let fake = fake(n);
+    let echo = |pad: usize| {
+        Fault::api_error(
+            403,
+            40_310_000,
+            &format!(
+                "forbidden {}; request headers: APCA-API-KEY-ID: {KEY_ID} APCA-API-SECRET-KEY: {SECRET}",
+                "x".repeat(pad)
+            ),
+        )
+    };
+    // The calendar refused: the run fails and says why. With this padding
+    // the secret straddles the 200-character cut of an error message.
+    fake.push_fault("/v2/calendar", echo(100));
+    let ws = alpaca_workspace(&fake.url(), n);
+    let out = ws.run(&["collect"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("HTTP 403: forbidden"), "{err}");
+    assert!(err.contains("KEY-ID: [redacted]"), "{err}");
+    assert_no_secret(&err);
+    // Any 8 characters of the secret would be a leak too.
+    assert!(!err.contains(&SECRET[..8]), "{err}");
+    assert!(!err.contains(&SECRET[SECRET.len() - 8..]), "{err}");
+
+    // The account refused: the date is published, its report says why,
+    // and the stored report holds no key.
+    fake.push_fault("/v2/account", echo(0));
+    let printed = ok(&ws.run(&["collect"]));
+    let date = &printed[..10];
+    let stored = String::from_utf8(read(&ws, &format!("data/runs/date={date}/run.json"))).unwrap();
+    assert!(stored.contains("HTTP 403"), "{stored}");
+    assert!(stored.contains("[redacted]"), "{stored}");
+    assert_no_secret(&stored);
+}

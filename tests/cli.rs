@@ -54,7 +54,7 @@ fn collect_publishes_every_dataset_and_a_manifest() {
 
     let manifest: serde_json::Value =
         serde_json::from_slice(&read(&ws, &format!("data/runs/date={DAY}/run.json"))).unwrap();
-    assert_eq!(manifest["layout_version"], 1);
+    assert_eq!(manifest["layout_version"], dipwatch::store::LAYOUT_VERSION);
     assert_eq!(manifest["report"]["provider"], "sim");
     assert_eq!(manifest["report"]["simulated"], true);
     assert_eq!(manifest["report"]["symbols"]["requested"], 60);
@@ -214,7 +214,7 @@ fn export_streams_one_csv_oldest_first_within_the_range() {
     );
 
     let positions = ok(&ws.demo(&["export", "positions"]));
-    assert!(positions.starts_with("date,symbol,quantity,avg_entry_price,current_price,unrealized_return_pct,market_value,unrealized_pl\n"));
+    assert!(positions.starts_with("date,symbol,quantity,avg_entry_price,current_price,unrealized_return_pct,market_value,unrealized_pl,asset_class,side\n"));
     let position_dates: std::collections::BTreeSet<&str> =
         positions.lines().skip(1).map(|l| &l[..10]).collect();
     assert_eq!(
@@ -498,4 +498,179 @@ fn dates_that_cannot_have_data_are_usage_errors() {
         stderr(&backwards)
     );
     assert!(stdout(&backwards).is_empty());
+}
+
+/// Turn a date this build wrote into what layout v1 wrote: `positions.csv`
+/// without `asset_class` and `side`, the manifest and `_meta/schema.json`
+/// saying v1 (sizes and checksums matching, as v1 published them).
+fn downgrade_to_layout_v1(ws: &Workspace, date: &str) {
+    let rel = format!("data/positions/date={date}/positions.csv");
+    let v2 = String::from_utf8(read(ws, &rel)).unwrap();
+    let v1: String = v2
+        .lines()
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            format!("{}\n", cells[..8].join(","))
+        })
+        .collect();
+    std::fs::write(ws.path(&rel), &v1).unwrap();
+    let manifest_rel = format!("data/runs/date={date}/run.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&read(ws, &manifest_rel)).unwrap();
+    m["layout_version"] = 1.into();
+    m["objects"]["positions"]["bytes"] = v1.len().into();
+    m["objects"]["positions"]["sha256"] = dipwatch::store::sha256_hex(v1.as_bytes()).into();
+    std::fs::write(
+        ws.path(&manifest_rel),
+        serde_json::to_vec_pretty(&m).unwrap(),
+    )
+    .unwrap();
+    let mut schema: serde_json::Value =
+        serde_json::from_slice(&read(ws, "data/_meta/schema.json")).unwrap();
+    schema["layout_version"] = 1.into();
+    std::fs::write(
+        ws.path("data/_meta/schema.json"),
+        serde_json::to_vec_pretty(&schema).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_store_written_by_layout_v1_is_still_read_and_gains_the_new_columns() {
+    let ws = collected(15, "2026-11-19", "2026-11-19");
+    downgrade_to_layout_v1(&ws, "2026-11-19");
+
+    let old = ws.demo(&["export", "positions"]);
+    let text = ok(&old);
+    assert!(!stderr(&old).contains("skip"), "{}", stderr(&old));
+    let v1_rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(!v1_rows.is_empty(), "v1 rows read: {text}");
+    assert!(
+        v1_rows.iter().all(|r| r.ends_with(",,")),
+        "a v1 row has no class or side to export: {text}"
+    );
+
+    // A new date in the same store: written in this layout, and the store
+    // now says so; both dates read back.
+    ok(&ws.demo(&["collect", "--date", DAY]));
+    let schema: serde_json::Value =
+        serde_json::from_slice(&read(&ws, "data/_meta/schema.json")).unwrap();
+    assert_eq!(schema["layout_version"], dipwatch::store::LAYOUT_VERSION);
+    assert_eq!(
+        schema["datasets"]["positions"]["columns"]
+            .as_array()
+            .map(Vec::len),
+        Some(10)
+    );
+    let both = ok(&ws.demo(&["export", "positions"]));
+    let dates: std::collections::BTreeSet<&str> = both.lines().skip(1).map(|l| &l[..10]).collect();
+    assert_eq!(dates.into_iter().collect::<Vec<_>>(), ["2026-11-19", DAY]);
+    assert!(
+        both.lines()
+            .filter(|l| l.starts_with(DAY))
+            .all(|l| l.ends_with(",us_equity,long")),
+        "{both}"
+    );
+    // The screen and the v1 snapshot still serve the daemon's reader.
+    assert!(ok(&ws.demo(&["screen", "--date", "2026-11-19"])).contains("Drawdown screen"));
+}
+
+/// A copy of `date`'s manifest published as `as_date`: a valid manifest
+/// (its objects verify) under another partition.
+fn republish_manifest_as(ws: &Workspace, date: &str, as_date: &str) {
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&read(ws, &format!("data/runs/date={date}/run.json"))).unwrap();
+    m["date"] = as_date.into();
+    m["report"]["date"] = as_date.into();
+    let dir = ws.path(&format!("data/runs/date={as_date}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("run.json"), serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+}
+
+#[test]
+fn a_future_dated_partition_is_ignored_with_a_warning_by_every_reader() {
+    let ws = collected(10, "2026-11-19", DAY);
+    republish_manifest_as(&ws, DAY, "2099-01-02");
+
+    let screen = ws.demo(&["screen"]);
+    assert!(
+        ok(&screen).starts_with(&format!("Drawdown screen for {DAY}")),
+        "{}",
+        stdout(&screen)
+    );
+    assert!(
+        stderr(&screen).contains(
+            "warning: ignoring runs/date=2099-01-02: dated after the latest closed session"
+        ),
+        "{}",
+        stderr(&screen)
+    );
+    for dataset in ["drawdowns", "positions"] {
+        let export = ws.demo(&["export", dataset]);
+        assert!(!ok(&export).contains("2099-01-02"), "{dataset}");
+        assert!(
+            stderr(&export).contains("ignoring runs/date=2099-01-02"),
+            "{}",
+            stderr(&export)
+        );
+    }
+}
+
+#[test]
+fn a_damaged_date_that_is_collected_again_keeps_the_damaged_object_aside() {
+    let ws = collected(10, DAY, DAY);
+    let rel = format!("data/bars/date={DAY}/bars.csv");
+    let mut damaged = read(&ws, &rel);
+    damaged.truncate(damaged.len() / 2);
+    damaged.extend_from_slice(b"garbage after a bad disk write\n");
+    std::fs::write(ws.path(&rel), &damaged).unwrap();
+
+    let out = ws.demo(&["collect", "--date", DAY]);
+    ok(&out);
+    let dir = ws.path(&format!("data/bars/date={DAY}"));
+    let kept: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("bars.csv.damaged-"))
+        })
+        .collect();
+    assert_eq!(
+        kept.len(),
+        1,
+        "{:?}",
+        std::fs::read_dir(&dir).unwrap().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        std::fs::read(&kept[0]).unwrap(),
+        damaged,
+        "the evidence, byte for byte"
+    );
+    let name = kept[0].file_name().unwrap().to_str().unwrap().to_string();
+    let err = stderr(&out);
+    assert!(
+        err.contains("damaged object kept aside") && err.contains(&name),
+        "the log says where: {err}"
+    );
+    // The rewritten date reads cleanly; the copy is nobody's object.
+    assert!(ok(&ws.demo(&["screen", "--date", DAY])).contains("Drawdown screen"));
+    let export = ws.demo(&["export", "bars"]);
+    assert!(!stderr(&export).contains("skipping"), "{}", stderr(&export));
+    assert!(!ok(&export).contains("garbage"));
+
+    // A healthy date collected again keeps nothing aside.
+    ok(&ws.demo(&["collect", "--date", DAY]));
+    let copies = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_str()
+                .unwrap()
+                .contains("damaged")
+        })
+        .count();
+    assert_eq!(copies, 1);
 }

@@ -871,7 +871,7 @@ fn account_and_positions_send_decimals_as_strings() {
     assert_eq!(a["pattern_day_trader"], false);
     assert_eq!(a["trading_blocked"], false);
     assert!(a["account_number"].as_str().unwrap().starts_with("PA"));
-    let money = |v: &Value| v.as_str().unwrap().parse::<Decimal>().unwrap();
+    let money = |v: &Value| Some(v.as_str().unwrap().parse::<Decimal>().unwrap());
     assert_eq!(money(&a["equity"]), account.equity);
     assert_eq!(money(&a["portfolio_value"]), account.equity);
     assert_eq!(money(&a["last_equity"]), account.last_equity);
@@ -898,13 +898,16 @@ fn account_and_positions_send_decimals_as_strings() {
             assert!(w[field].is_string(), "{field} is {}", w[field]);
         }
         assert_eq!(w["qty"], p.quantity.to_string());
-        assert_eq!(money(&w["avg_entry_price"]), p.avg_entry_price);
+        assert_eq!(money(&w["avg_entry_price"]), Some(p.avg_entry_price));
         assert_eq!(money(&w["current_price"]), p.current_price);
         assert_eq!(money(&w["market_value"]), p.market_value);
         assert_eq!(money(&w["unrealized_pl"]), p.unrealized_pl);
-        assert_eq!(money(&w["cost_basis"]), p.quantity * p.avg_entry_price);
-        let plpc = money(&w["unrealized_plpc"]) * Decimal::ONE_HUNDRED;
-        assert!((plpc - p.unrealized_return_pct).abs() < Decimal::new(1, 3));
+        assert_eq!(
+            money(&w["cost_basis"]),
+            Some(p.quantity * p.avg_entry_price)
+        );
+        let plpc = money(&w["unrealized_plpc"]).unwrap() * Decimal::ONE_HUNDRED;
+        assert!((plpc - p.unrealized_return_pct.unwrap()).abs() < Decimal::new(1, 3));
     }
     let one = get(&fake, &format!("/v2/positions/{}", positions[0].symbol)).json();
     assert_eq!(one, ps[0]);

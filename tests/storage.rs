@@ -42,6 +42,7 @@ fn report(date: NaiveDate) -> RunReport {
         requests: RequestStats::default(),
         phases_ms: BTreeMap::new(),
         profit: None,
+        unreadable_positions: Vec::new(),
     }
 }
 
@@ -373,4 +374,124 @@ fn cli_collect_then_screen_on_s3() {
         6,
         "the simulated broker snapshots every date"
     );
+}
+
+/// Whether prices are simulated is read from the data: a real-market
+/// daemon (provider not simulated) loading a store whose dates a demo wrote
+/// labels what it shows and lists the simulated dates for its warnings.
+#[tokio::test]
+async fn the_simulated_label_comes_from_the_manifests_not_the_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &StorageUrl::Local(dir.path().to_path_buf()),
+        &BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+    let (d1, d2) = (d("2026-11-19"), d("2026-11-20"));
+    store
+        .publish(d1, objects(d1, 1.0), BTreeMap::new(), report(d1))
+        .await
+        .unwrap();
+    let portfolio = dipwatch::config::PortfolioSettings {
+        profit_target_pct: 100.into(),
+        top_positions: 5,
+        asset_classes: vec![dipwatch::domain::AssetClass::UsEquity],
+    };
+    let empty = dipwatch::state::Snapshot::default();
+    let snap = dipwatch::state::load(&store, "alpaca", false, &portfolio, &empty)
+        .await
+        .unwrap();
+    assert!(snap.simulated, "the shown screen is simulated: labelled");
+    assert_eq!(snap.simulated_dates, [d1]);
+    let warning = dipwatch::state::simulated_warning(&snap).unwrap();
+    assert!(
+        warning.contains("SIMULATED") && warning.contains("2026-11-19"),
+        "{warning}"
+    );
+
+    // A real date on top: the screen shown is real, the warning stays.
+    let mut real = report(d2);
+    real.provider = "alpaca".into();
+    real.simulated = false;
+    store
+        .publish(d2, objects(d2, 2.0), BTreeMap::new(), real)
+        .await
+        .unwrap();
+    let snap = dipwatch::state::load(&store, "alpaca", false, &portfolio, &empty)
+        .await
+        .unwrap();
+    assert!(!snap.simulated);
+    assert_eq!(snap.simulated_dates, [d1]);
+    // The simulated provider labels everything and warns about nothing.
+    let sim = dipwatch::state::load(&store, "sim", true, &portfolio, &empty)
+        .await
+        .unwrap();
+    assert!(sim.simulated && sim.simulated_dates.is_empty());
+}
+
+/// A portfolio snapshot stored by layout v1 (no `asset_class`, no `side`)
+/// still loads into the daemon's state: its positions count as stocks, a
+/// negative quantity is a short, and the profit rule is evaluated on them.
+#[tokio::test]
+async fn the_daemon_state_reads_a_layout_v1_portfolio() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &StorageUrl::Local(dir.path().to_path_buf()),
+        &BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+    let day = d("2026-11-20");
+    let v1_positions = "date,symbol,quantity,avg_entry_price,current_price,unrealized_return_pct,market_value,unrealized_pl\n\
+        2026-11-20,AAPL,10,100,250,150,2500,1500\n\
+        2026-11-20,MSFT,-5,400,380,5,-1900,100\n";
+    let account = "date,equity,cash,buying_power,status,currency,last_equity,long_market_value,daytrade_count,pattern_day_trader\n\
+        2026-11-20,10000,5000,10000,ACTIVE,USD,9900,5000,0,false\n";
+    let mut objects = objects(day, 1.0);
+    objects.push(NewObject {
+        dataset: Dataset::Positions,
+        bytes: v1_positions.as_bytes().to_vec(),
+        rows: 2,
+    });
+    objects.push(NewObject {
+        dataset: Dataset::Account,
+        bytes: account.as_bytes().to_vec(),
+        rows: 1,
+    });
+    store
+        .publish(day, objects, BTreeMap::new(), report(day))
+        .await
+        .unwrap();
+    let portfolio = dipwatch::config::PortfolioSettings {
+        profit_target_pct: 100.into(),
+        top_positions: 1,
+        asset_classes: vec![dipwatch::domain::AssetClass::UsEquity],
+    };
+    let snap = dipwatch::state::load(
+        &store,
+        "alpaca",
+        false,
+        &portfolio,
+        &dipwatch::state::Snapshot::default(),
+    )
+    .await
+    .unwrap();
+    assert!(snap.load_warnings.is_empty(), "{:?}", snap.load_warnings);
+    let p = snap.portfolio.expect("the v1 snapshot is loaded");
+    use dipwatch::domain::{AssetClass, Side};
+    let kinds: Vec<(String, AssetClass, Side)> = p
+        .positions
+        .iter()
+        .map(|x| (x.symbol.to_string(), x.asset_class, x.side))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("AAPL".into(), AssetClass::UsEquity, Side::Long),
+            ("MSFT".into(), AssetClass::UsEquity, Side::Short)
+        ]
+    );
+    assert!(p.profit.take_profit, "{:?}", p.profit);
+    assert_eq!(p.account.daytrade_count, Some(0), "v1 cells read as stored");
 }

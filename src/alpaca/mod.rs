@@ -51,9 +51,13 @@ pub enum AlpacaError {
     /// The connection failed or broke.
     #[error("connection failed: {0}")]
     Connect(String),
-    /// A 200 answer that is not what the API documents.
+    /// A 200 answer that is not complete JSON (often a cut transfer).
     #[error("malformed response: {0}")]
     Malformed(String),
+    /// A 200 answer of well-formed JSON that does not match the API's
+    /// schema: asking again gets the same answer, so it is not retried.
+    #[error("unexpected response: {0}")]
+    Schema(String),
     /// The circuit breaker is open.
     #[error("circuit breaker open after repeated failures; failing fast for {0:?} more")]
     CircuitOpen(Duration),
@@ -61,12 +65,29 @@ pub enum AlpacaError {
 
 impl AlpacaError {
     /// Worth another attempt: rate limits, server errors, timeouts,
-    /// connection trouble, and garbled bodies (often a cut transfer).
+    /// connection trouble, and garbled bodies (often a cut transfer). Not a
+    /// complete answer of the wrong shape: that one is deterministic.
     fn retryable(&self) -> bool {
         match self {
             Self::Status { status, .. } => *status == 429 || *status >= 500,
             Self::Timeout(_) | Self::Connect(_) | Self::Malformed(_) => true,
-            Self::CircuitOpen(_) => false,
+            Self::Schema(_) | Self::CircuitOpen(_) => false,
+        }
+    }
+
+    /// As the market layer's error, naming the service (`alpaca data`,
+    /// `alpaca trading`).
+    pub fn into_market(self, source_name: &'static str) -> crate::market::MarketError {
+        use crate::market::MarketError;
+        match self {
+            Self::Malformed(message) | Self::Schema(message) => MarketError::Malformed {
+                source_name,
+                message,
+            },
+            other => MarketError::Request {
+                source_name,
+                message: other.to_string(),
+            },
         }
     }
 
@@ -76,7 +97,7 @@ impl AlpacaError {
         match self {
             Self::Status { status, .. } => *status >= 500,
             Self::Timeout(_) | Self::Connect(_) => true,
-            Self::Malformed(_) | Self::CircuitOpen(_) => false,
+            Self::Malformed(_) | Self::Schema(_) | Self::CircuitOpen(_) => false,
         }
     }
 
@@ -87,6 +108,7 @@ impl AlpacaError {
             Self::Timeout(_) => "timeout".into(),
             Self::Connect(_) => "connect".into(),
             Self::Malformed(_) => "malformed".into(),
+            Self::Schema(_) => "schema".into(),
             Self::CircuitOpen(_) => "breaker_open".into(),
         }
     }
@@ -199,6 +221,8 @@ pub struct AlpacaClient {
     http: reqwest::Client,
     settings: ClientSettings,
     auth: HeaderMap,
+    /// The key values, to scrub from anything a server echoes back.
+    scrub: Scrubber,
     gate: RateGate,
     breaker: Mutex<CircuitBreaker>,
     counters: Counters,
@@ -211,6 +235,85 @@ impl std::fmt::Debug for AlpacaClient {
             .field("trading_url", &self.settings.trading_url)
             .field("credentials", &"[redacted]")
             .finish()
+    }
+}
+
+/// Follow a redirect only within the origin (scheme, host and port) first
+/// asked for; anything else is returned as the 3xx it is.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if same && attempt.previous().len() < 5 {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+/// Replaces the key values wherever they appear in a text.
+struct Scrubber {
+    secrets: Vec<SecretString>,
+}
+
+impl Scrubber {
+    const MASK: &'static str = "[redacted]";
+
+    fn new(secrets: &[&SecretString]) -> Self {
+        Self {
+            secrets: secrets
+                .iter()
+                .filter(|s| !s.expose_secret().is_empty())
+                .map(|s| (*s).clone())
+                .collect(),
+        }
+    }
+
+    fn text(&self, text: &str) -> String {
+        self.secrets.iter().fold(text.to_string(), |t, s| {
+            t.replace(s.expose_secret(), Self::MASK)
+        })
+    }
+
+    fn bytes<'a>(&self, body: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        let found = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+        if !self
+            .secrets
+            .iter()
+            .any(|s| found(s.expose_secret().as_bytes()))
+        {
+            return std::borrow::Cow::Borrowed(body);
+        }
+        let mut out = body.to_vec();
+        for s in &self.secrets {
+            let needle = s.expose_secret().as_bytes();
+            let mut i = 0;
+            while let Some(at) = out[i..]
+                .windows(needle.len())
+                .position(|w| w == needle)
+                .map(|p| p + i)
+            {
+                out.splice(at..at + needle.len(), Self::MASK.bytes());
+                i = at + Self::MASK.len();
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
+    fn error(&self, e: AlpacaError) -> AlpacaError {
+        match e {
+            AlpacaError::Status { status, message } => AlpacaError::Status {
+                status,
+                message: self.text(&message),
+            },
+            AlpacaError::Connect(m) => AlpacaError::Connect(self.text(&m)),
+            AlpacaError::Malformed(m) => AlpacaError::Malformed(self.text(&m)),
+            AlpacaError::Schema(m) => AlpacaError::Schema(self.text(&m)),
+            other @ (AlpacaError::Timeout(_) | AlpacaError::CircuitOpen(_)) => other,
+        }
     }
 }
 
@@ -239,6 +342,11 @@ impl AlpacaClient {
         }
         let http = reqwest::Client::builder()
             .user_agent(concat!("dipwatch/", env!("CARGO_PKG_VERSION")))
+            // The keys are ordinary headers to reqwest, which strips only
+            // the standard auth headers on a cross-host redirect: a
+            // redirect away from the origin asked for is not followed, so
+            // the keys never reach a host they were not configured for.
+            .redirect(same_origin_redirects())
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
@@ -252,6 +360,7 @@ impl AlpacaClient {
             )),
             settings,
             auth,
+            scrub: Scrubber::new(&[key_id, secret_key]),
             counters: Counters::default(),
         })
     }
@@ -310,7 +419,7 @@ impl AlpacaClient {
         if let Ok(mut b) = self.breaker.lock() {
             match outcome {
                 Err(e) if e.is_service_failure() => b.on_failure(Instant::now()),
-                Err(AlpacaError::Malformed(_)) => b.on_success(),
+                Err(AlpacaError::Malformed(_) | AlpacaError::Schema(_)) => b.on_success(),
                 Err(AlpacaError::CircuitOpen(_)) => {}
                 _ => b.on_success(),
             }
@@ -343,6 +452,10 @@ impl AlpacaClient {
             }
             let span = tracing::debug_span!("alpaca_request", ?api, path, attempt);
             let (result, hint) = self.attempt(&url, query, &parse).instrument(span).await;
+            // Every error leaves the client scrubbed of the key values, so
+            // no log, report, reply or endpoint can repeat what a server
+            // echoed back.
+            let result = result.map_err(|e| self.scrub.error(e));
             self.record(&result.as_ref().map(|_| ()).map_err(Clone::clone));
             let error = match result {
                 Ok(value) => {
@@ -407,16 +520,40 @@ impl AlpacaClient {
             ms = started.elapsed().as_millis() as u64,
             "alpaca answered"
         );
+        if status.is_redirection() {
+            return (
+                Err(AlpacaError::Status {
+                    status: status.as_u16(),
+                    message: "redirect to another host not followed (the keys go to the configured host only)"
+                        .into(),
+                }),
+                None,
+            );
+        }
         if !status.is_success() {
             return (
                 Err(AlpacaError::Status {
                     status: status.as_u16(),
-                    message: error_message(&body),
+                    // Scrubbed before it is shortened, so a cut cannot leave
+                    // half a key behind.
+                    message: error_message(&self.scrub.bytes(&body)),
                 }),
                 hint,
             );
         }
-        (parse(&body).map_err(AlpacaError::Malformed), None)
+        // A key echoed inside a 200 body is masked before parsing, so it
+        // cannot reach a stored object or a skipped entry's reason either.
+        let body = self.scrub.bytes(&body);
+        let parsed = parse(&body).map_err(|message| {
+            // Complete JSON of the wrong shape will be the same next time;
+            // anything else may be a transfer cut short.
+            if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok() {
+                AlpacaError::Schema(message)
+            } else {
+                AlpacaError::Malformed(message)
+            }
+        });
+        (parsed, None)
     }
 
     /// A transport error as a typed error, without the URL.
@@ -449,5 +586,25 @@ impl AlpacaClient {
             .unwrap_or(0);
         let jitter = 0.5 + f64::from(nanos % 1_000_000) / 2_000_000.0;
         step.mul_f64(jitter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scrubber_masks_every_occurrence_of_each_key() {
+        let (id, secret) = (SecretString::from("PKID123"), SecretString::from("s3cr3t"));
+        let s = Scrubber::new(&[&id, &secret]);
+        let body = b"APCA-API-KEY-ID: PKID123, APCA-API-SECRET-KEY: s3cr3t s3cr3t";
+        let out = s.bytes(body);
+        assert_eq!(
+            &*out,
+            b"APCA-API-KEY-ID: [redacted], APCA-API-SECRET-KEY: [redacted] [redacted]"
+        );
+        assert!(matches!(s.bytes(b"clean"), std::borrow::Cow::Borrowed(_)));
+        let e = s.error(AlpacaError::Connect("to PKID123".into()));
+        assert_eq!(e, AlpacaError::Connect("to [redacted]".into()));
     }
 }

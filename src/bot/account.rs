@@ -154,7 +154,7 @@ impl AccountCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Position;
+    use crate::domain::Positions;
     use crate::market::MarketError;
     use async_trait::async_trait;
     use rust_decimal::Decimal;
@@ -167,15 +167,15 @@ mod tests {
 
     fn account(equity: i64) -> Account {
         Account {
-            equity: Decimal::from(equity),
-            cash: Decimal::ZERO,
-            buying_power: Decimal::ZERO,
+            equity: Some(Decimal::from(equity)),
+            cash: Some(Decimal::ZERO),
+            buying_power: Some(Decimal::ZERO),
             status: "ACTIVE".into(),
-            currency: "USD".into(),
-            last_equity: Decimal::from(equity),
-            long_market_value: Decimal::ZERO,
-            daytrade_count: 0,
-            pattern_day_trader: false,
+            currency: Some("USD".into()),
+            last_equity: Some(Decimal::from(equity)),
+            long_market_value: Some(Decimal::ZERO),
+            daytrade_count: None,
+            pattern_day_trader: None,
         }
     }
 
@@ -191,8 +191,8 @@ mod tests {
             }
             Ok(account(1000 + n as i64))
         }
-        async fn positions(&self, _as_of: NaiveDate) -> Result<Vec<Position>, MarketError> {
-            Ok(Vec::new())
+        async fn positions(&self, _as_of: NaiveDate) -> Result<Positions, MarketError> {
+            Ok(Positions::default())
         }
     }
 
@@ -219,7 +219,7 @@ mod tests {
         );
         for v in &views {
             assert!(
-                matches!(v, AccountView::Live { account, .. } if account.equity == Decimal::from(1000))
+                matches!(v, AccountView::Live { account, .. } if account.equity == Some(Decimal::from(1000)))
             );
         }
         let fresh = AccountCache::new(Some(broker.clone()), Duration::ZERO, Duration::from_secs(5));

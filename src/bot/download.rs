@@ -69,11 +69,16 @@ pub async fn build_csv(
                 continue;
             }
         };
-        // Verified content starts with our own header line: keep the rows.
-        let body = bytes
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(&bytes[..0], |i| &bytes[i + 1..]);
+        // Verified content starts with our own header line (this layout's
+        // or the previous one's): keep the rows, in this layout's columns.
+        let body = match crate::store::rows_in_current_layout(dataset, &bytes) {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::warn!(dataset = dataset.name(), %date, error = %e, "download: skipping a damaged partition");
+                damaged += 1;
+                continue;
+            }
+        };
         if size + body.len() > max_bytes {
             truncated = true;
             break;

@@ -212,10 +212,20 @@ fn by_return(positions: &[Position]) -> Vec<&Position> {
     v
 }
 
-/// Market value, P&L and cost of a set of positions.
+/// A value the broker may not have sent: formatted, or `n/a`.
+fn known(v: Option<Decimal>, format: fn(Decimal) -> String) -> String {
+    v.map_or_else(|| "n/a".into(), format)
+}
+
+/// Market value, P&L and cost of a set of positions (of those whose value
+/// and P&L the broker sent: an unknown is not counted as zero).
 fn totals(positions: &[Position]) -> (Decimal, Decimal, Decimal) {
-    let value: Decimal = positions.iter().map(|p| p.market_value).sum();
-    let pl: Decimal = positions.iter().map(|p| p.unrealized_pl).sum();
+    let (value, pl) = positions
+        .iter()
+        .filter_map(|p| Some((p.market_value?, p.unrealized_pl?)))
+        .fold((Decimal::ZERO, Decimal::ZERO), |(v, l), (mv, pl)| {
+            (v + mv, l + pl)
+        });
     (value, pl, value - pl)
 }
 
@@ -226,8 +236,11 @@ fn pl_pct(pl: Decimal, cost: Decimal) -> Option<Decimal> {
 
 /// The day's change of an account, as `+$1,234.00 (+1.19%)`.
 fn day_change(a: &Account) -> String {
-    let change = a.equity - a.last_equity;
-    match pl_pct(change, a.last_equity) {
+    let (Some(equity), Some(last)) = (a.equity, a.last_equity) else {
+        return "n/a".into();
+    };
+    let change = equity - last;
+    match pl_pct(change, last) {
         Some(p) => format!("{} ({})", signed_usd(change), pct(p)),
         None => signed_usd(change),
     }
@@ -256,7 +269,14 @@ fn candidates_table(screen: &ScreenState, n: usize) -> String {
 fn profit_verdict(p: &PortfolioState, short: bool) -> String {
     let c = &p.profit;
     let Some(avg) = c.average_return_pct else {
-        return "No positions held: nothing to take profit on.".into();
+        return if p.positions.is_empty() {
+            "No positions held: nothing to take profit on.".into()
+        } else {
+            // Options or crypto only (or no return sent): the rule counts
+            // only the classes in portfolio.asset_classes.
+            "No position the rule counts (portfolio.asset_classes, with a known return): nothing to take profit on."
+                .into()
+        };
     };
     let who = if short {
         format!("top {}", c.top_n)
@@ -361,10 +381,10 @@ pub fn dashboard(snap: &Snapshot, now: DateTime<Utc>) -> String {
             out.push_str(&format!(
                 "<b>Account</b> (snapshot {})\nEquity <b>{}</b> · day {}\nCash {} · buying power {}\n\n",
                 p.date,
-                usd(a.equity),
+                known(a.equity, usd),
                 day_change(a),
-                usd(a.cash),
-                usd(a.buying_power)
+                known(a.cash, usd),
+                known(a.buying_power, usd)
             ));
             let (value, pl, cost) = totals(&p.positions);
             out.push_str(&format!(
@@ -390,8 +410,8 @@ pub fn dashboard(snap: &Snapshot, now: DateTime<Utc>) -> String {
                 {
                     t.row(vec![
                         pos.symbol.to_string(),
-                        pct(pos.unrealized_return_pct),
-                        signed_usd(pos.unrealized_pl),
+                        known(pos.unrealized_return_pct, pct),
+                        known(pos.unrealized_pl, signed_usd),
                     ]);
                 }
                 out.push_str(&t.render());
@@ -570,10 +590,10 @@ pub fn symbol(snap: &Snapshot, sym: &Symbol, now: DateTime<Utc>) -> String {
                 p.date,
                 qty(x.quantity),
                 usd(x.avg_entry_price),
-                usd(x.current_price),
-                usd(x.market_value),
-                signed_usd(x.unrealized_pl),
-                pct(x.unrealized_return_pct)
+                known(x.current_price, usd),
+                known(x.market_value, usd),
+                known(x.unrealized_pl, signed_usd),
+                known(x.unrealized_return_pct, pct)
             )),
             None => out.push_str(&format!("\nNot held (snapshot {}).", p.date)),
         },
@@ -619,9 +639,9 @@ pub fn portfolio(snap: &Snapshot) -> String {
         for x in by_return(&p.positions) {
             t.row(vec![
                 x.symbol.to_string(),
-                pct(x.unrealized_return_pct),
-                usd(x.market_value),
-                signed_usd(x.unrealized_pl),
+                known(x.unrealized_return_pct, pct),
+                known(x.market_value, usd),
+                known(x.unrealized_pl, signed_usd),
             ]);
         }
         out.push_str(&t.render());
@@ -639,8 +659,8 @@ pub fn portfolio(snap: &Snapshot) -> String {
     }
     out.push_str(&format!(
         "\nEquity {} · cash {}",
-        usd(p.account.equity),
-        usd(p.account.cash)
+        known(p.account.equity, usd),
+        known(p.account.cash, usd)
     ));
     out
 }
@@ -709,23 +729,29 @@ pub fn account(view: &AccountView, simulated: bool) -> String {
     out.push_str(&title);
     out.push('\n');
     let mut t = Table::new(&[("", Align::Left), ("", Align::Left)]);
-    t.row(vec!["equity".into(), usd(a.equity)]);
+    t.row(vec!["equity".into(), known(a.equity, usd)]);
     t.row(vec!["day change".into(), day_change(a)]);
-    t.row(vec!["cash".into(), usd(a.cash)]);
-    t.row(vec!["buying power".into(), usd(a.buying_power)]);
-    t.row(vec!["long value".into(), usd(a.long_market_value)]);
+    t.row(vec!["cash".into(), known(a.cash, usd)]);
+    t.row(vec!["buying power".into(), known(a.buying_power, usd)]);
+    t.row(vec!["long value".into(), known(a.long_market_value, usd)]);
     t.row(vec![
         "status".into(),
-        format!("{} ({})", clip(&a.status, 24), clip(&a.currency, 8)),
-    ]);
-    t.row(vec![
-        "day trades".into(),
         format!(
-            "{} in 5 sessions · PDT {}",
-            a.daytrade_count,
-            if a.pattern_day_trader { "yes" } else { "no" }
+            "{} ({})",
+            clip(&a.status, 24),
+            clip(a.currency.as_deref().unwrap_or("n/a"), 8)
         ),
     ]);
+    // Alpaca stopped sending these in 2026-07: shown only when sent.
+    if let (Some(count), Some(pdt)) = (a.daytrade_count, a.pattern_day_trader) {
+        t.row(vec![
+            "day trades".into(),
+            format!(
+                "{count} in 5 sessions · PDT {}",
+                if pdt { "yes" } else { "no" }
+            ),
+        ]);
+    }
     // The header row of a label/value table is empty: drop it.
     out.push_str(&t.render().replacen("<pre>\n", "<pre>", 1));
     out

@@ -68,20 +68,21 @@ fn report() -> RunReport {
         requests: RequestStats::default(),
         phases_ms: BTreeMap::new(),
         profit: None,
+        unreadable_positions: Vec::new(),
     }
 }
 
 fn acct() -> Account {
     Account {
-        equity: dec!(105234.12),
-        cash: dec!(12000),
-        buying_power: dec!(24000.5),
+        equity: Some(dec!(105234.12)),
+        cash: Some(dec!(12000)),
+        buying_power: Some(dec!(24000.5)),
         status: "ACTIVE".into(),
-        currency: "USD".into(),
-        last_equity: dec!(104000.12),
-        long_market_value: dec!(93234.12),
-        daytrade_count: 1,
-        pattern_day_trader: false,
+        currency: Some("USD".into()),
+        last_equity: Some(dec!(104000.12)),
+        long_market_value: Some(dec!(93234.12)),
+        daytrade_count: Some(1),
+        pattern_day_trader: Some(false),
     }
 }
 
@@ -156,6 +157,7 @@ fn snapshot() -> Snapshot {
             })
             .collect(),
         load_warnings: vec![],
+        simulated_dates: vec![],
         last_run: Some(LastRun {
             source: RunSource::Schedule,
             started_at: Utc.with_ymd_and_hms(2026, 11, 24, 23, 30, 0).unwrap(),
@@ -185,7 +187,7 @@ fn empty() -> Snapshot {
 fn hostile_account() -> Account {
     Account {
         status: "ACTIVE & <ok>".into(),
-        currency: "U$D".into(),
+        currency: Some("U$D".into()),
         ..acct()
     }
 }
@@ -756,4 +758,26 @@ fn download_link_escapes_the_url_and_says_how_long_it_works() {
     assert!(crate::bot::html::well_formed(&html));
     assert!(download_link("c", "f", "u", 90).ends_with("(link works for 2 minutes)"));
     assert!(download_link("c", "f", "u", 3600).ends_with("(link works for 1 hour)"));
+}
+
+#[test]
+fn monitor_says_when_no_held_position_is_of_a_counted_class() {
+    let mut coin = Position::from_prices(sym("BTCUSD"), dec!(1), dec!(100), dec!(900));
+    coin.asset_class = crate::domain::AssetClass::Crypto;
+    let mut s = snapshot();
+    if let Some(p) = &mut s.portfolio {
+        p.positions = vec![coin];
+        p.profit = crate::domain::profit_rule(
+            &p.positions,
+            &[crate::domain::AssetClass::UsEquity],
+            5,
+            dec!(100),
+        );
+    }
+    let text = monitor(&s, &params());
+    assert!(
+        text.contains("No position the rule counts (portfolio.asset_classes"),
+        "{text}"
+    );
+    assert!(!text.contains("TAKE PROFIT"), "{text}");
 }

@@ -11,7 +11,11 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::alpaca::{AlpacaClient, AlpacaError, Api};
-use crate::domain::{Account, Position, Symbol};
+use serde_json::value::RawValue;
+
+use crate::domain::{
+    Account, AssetClass, AssetSymbol, Position, Positions, Side, UnreadablePosition,
+};
 use crate::market::{Broker, MarketError, Session};
 
 /// The market clock as Alpaca reports it.
@@ -61,16 +65,7 @@ impl AlpacaBroker {
 
 /// An Alpaca error as a market error of the trading API.
 pub(crate) fn trading_error(e: AlpacaError) -> MarketError {
-    match e {
-        AlpacaError::Malformed(message) => MarketError::Malformed {
-            source_name: "alpaca trading",
-            message,
-        },
-        other => MarketError::Request {
-            source_name: "alpaca trading",
-            message: other.to_string(),
-        },
-    }
+    e.into_market("alpaca trading")
 }
 
 #[async_trait]
@@ -82,7 +77,7 @@ impl Broker for AlpacaBroker {
             .map_err(trading_error)
     }
 
-    async fn positions(&self, _as_of: NaiveDate) -> Result<Vec<Position>, MarketError> {
+    async fn positions(&self, _as_of: NaiveDate) -> Result<Positions, MarketError> {
         self.client
             .get(Api::Trading, "/v2/positions", &[], parse_positions)
             .await
@@ -90,24 +85,21 @@ impl Broker for AlpacaBroker {
     }
 }
 
+/// `GET /v2/account`. Only `status` is required: alpaca-py types every
+/// other field as optional, and Alpaca stopped sending `daytrade_count`,
+/// `pattern_day_trader` and `daytrading_buying_power` in 2026-07. A field
+/// absent or `null` stays `None` (an empty cell), never a default.
 #[derive(Deserialize)]
 struct WireAccount {
     status: String,
-    currency: String,
-    #[serde(with = "rust_decimal::serde::str")]
-    equity: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
-    last_equity: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
-    cash: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
-    buying_power: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
-    long_market_value: Decimal,
-    #[serde(default)]
-    daytrade_count: u32,
-    #[serde(default)]
-    pattern_day_trader: bool,
+    currency: Option<String>,
+    equity: Option<Decimal>,
+    last_equity: Option<Decimal>,
+    cash: Option<Decimal>,
+    buying_power: Option<Decimal>,
+    long_market_value: Option<Decimal>,
+    daytrade_count: Option<u32>,
+    pattern_day_trader: Option<bool>,
 }
 
 /// `GET /v2/account` body.
@@ -126,41 +118,68 @@ pub fn parse_account(body: &[u8]) -> Result<Account, String> {
     })
 }
 
+/// One entry of `GET /v2/positions`: what alpaca-py requires is required
+/// here; its optional money fields are optional.
 #[derive(Deserialize)]
 struct WirePosition {
     symbol: String,
-    #[serde(with = "rust_decimal::serde::str")]
+    asset_class: AssetClass,
+    side: Side,
     qty: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
     avg_entry_price: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
-    current_price: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
-    market_value: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
-    unrealized_pl: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
-    unrealized_plpc: Decimal,
+    current_price: Option<Decimal>,
+    market_value: Option<Decimal>,
+    unrealized_pl: Option<Decimal>,
+    unrealized_plpc: Option<Decimal>,
 }
 
-/// `GET /v2/positions` body. Returns are Alpaca's own `unrealized_plpc`
+/// `GET /v2/positions` body: a JSON array, each entry read on its own, so
+/// one entry that cannot be read is skipped with its reason instead of
+/// costing the whole snapshot. Returns are Alpaca's own `unrealized_plpc`
 /// (a fraction) as a percentage, so they match what the user sees there.
-pub fn parse_positions(body: &[u8]) -> Result<Vec<Position>, String> {
-    let wire: Vec<WirePosition> =
+pub fn parse_positions(body: &[u8]) -> Result<Positions, String> {
+    let entries: Vec<&RawValue> =
         serde_json::from_slice(body).map_err(|e| format!("positions: {e}"))?;
-    wire.into_iter()
-        .map(|w| {
-            Ok(Position {
-                symbol: Symbol::parse(&w.symbol).map_err(|e| format!("positions: {e}"))?,
-                quantity: w.qty,
-                avg_entry_price: w.avg_entry_price,
-                current_price: w.current_price,
-                unrealized_return_pct: (w.unrealized_plpc * Decimal::ONE_HUNDRED).round_dp(4),
-                market_value: w.market_value,
-                unrealized_pl: w.unrealized_pl,
-            })
-        })
-        .collect()
+    let mut out = Positions::default();
+    for (i, raw) in entries.into_iter().enumerate() {
+        match parse_position(raw) {
+            Ok(p) => out.held.push(p),
+            Err(reason) => out.unreadable.push(UnreadablePosition {
+                symbol: entry_symbol(raw).unwrap_or_else(|| format!("#{}", i + 1)),
+                reason,
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// One position entry.
+fn parse_position(raw: &RawValue) -> Result<Position, String> {
+    let w: WirePosition = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+    Ok(Position {
+        symbol: AssetSymbol::parse(&w.symbol)?,
+        asset_class: w.asset_class,
+        side: w.side,
+        quantity: w.qty,
+        avg_entry_price: w.avg_entry_price,
+        current_price: w.current_price,
+        unrealized_return_pct: w
+            .unrealized_plpc
+            .map(|f| (f * Decimal::ONE_HUNDRED).round_dp(4)),
+        market_value: w.market_value,
+        unrealized_pl: w.unrealized_pl,
+    })
+}
+
+/// The symbol of an entry that could not be read, when it is a readable
+/// symbol itself (server text never reaches a report unchecked).
+fn entry_symbol(raw: &RawValue) -> Option<String> {
+    #[derive(Deserialize)]
+    struct JustSymbol {
+        symbol: String,
+    }
+    let s: JustSymbol = serde_json::from_str(raw.get()).ok()?;
+    AssetSymbol::parse(&s.symbol).ok().map(String::from)
 }
 
 #[derive(Deserialize)]
@@ -230,14 +249,14 @@ mod tests {
             "long_market_value":"74999.99","portfolio_value":"100000.12","daytrade_count":2,
             "pattern_day_trader":false,"trading_blocked":false}"#;
         let a = parse_account(body).unwrap();
-        assert_eq!(a.equity, dec!(100000.123456789));
-        assert_eq!(a.cash, dec!(25000.10));
-        assert_eq!(a.daytrade_count, 2);
+        assert_eq!(a.equity, Some(dec!(100000.123456789)));
+        assert_eq!(a.cash, Some(dec!(25000.10)));
+        assert_eq!(a.daytrade_count, Some(2));
         assert_eq!(a.status, "ACTIVE");
         assert!(
-            parse_account(br#"{"status":"ACTIVE"}"#)
+            parse_account(br#"{"currency":"USD"}"#)
                 .unwrap_err()
-                .contains("missing field")
+                .contains("missing field `status`")
         );
         assert!(parse_account(br#"{"status":"ACTIVE","currency":"USD","cash":"abc","buying_power":"1","equity":"1","last_equity":"1","long_market_value":"1"}"#).is_err());
     }
@@ -247,11 +266,49 @@ mod tests {
         let body = br#"[{"asset_id":"a","symbol":"BF.B","exchange":"NYSE","asset_class":"us_equity","qty":"10",
             "avg_entry_price":"150.10","side":"long","market_value":"1802.50","cost_basis":"1501.00",
             "unrealized_pl":"301.50","unrealized_plpc":"0.2008660893","current_price":"180.25"}]"#;
-        let p = parse_positions(body).unwrap();
+        let p = parse_positions(body).unwrap().held;
         assert_eq!(p[0].symbol.as_str(), "BF.B");
-        assert_eq!(p[0].unrealized_return_pct, dec!(20.0866));
-        assert_eq!(p[0].market_value, dec!(1802.50));
-        assert!(parse_positions(br#"[{"symbol":"<b>","qty":"1"}]"#).is_err());
+        assert_eq!(p[0].unrealized_return_pct, Some(dec!(20.0866)));
+        assert_eq!(p[0].market_value, Some(dec!(1802.50)));
+        let bad = parse_positions(br#"[{"symbol":"<b>","qty":"1"}]"#).unwrap();
+        assert!(bad.held.is_empty());
+        assert_eq!(bad.unreadable[0].symbol, "#1", "server text is not echoed");
+        assert!(parse_positions(br#"{"symbol":"X"}"#).is_err(), "not a list");
+    }
+
+    #[test]
+    fn accounts_without_the_removed_fields_leave_them_empty() {
+        let a = parse_account(
+            br#"{"status":"ACTIVE","currency":null,"cash":"10","equity":null,"daytrade_count":null}"#,
+        )
+        .unwrap();
+        assert_eq!(a.cash, Some(dec!(10)));
+        assert_eq!((a.equity, a.currency), (None, None));
+        assert_eq!((a.daytrade_count, a.pattern_day_trader), (None, None));
+    }
+
+    #[test]
+    fn options_crypto_and_nulls_are_kept_and_one_bad_entry_is_skipped() {
+        let body = br#"[
+          {"symbol":"AAPL261218C00200000","asset_class":"us_option","side":"long","qty":"2",
+           "avg_entry_price":"3.05","current_price":null,"market_value":null,"unrealized_pl":null,"unrealized_plpc":null},
+          {"symbol":"BTCUSD","asset_class":"crypto","side":"long","qty":"0.012345678",
+           "avg_entry_price":"60000","current_price":"90000","market_value":"1111.11","unrealized_pl":"370.37","unrealized_plpc":"0.5"},
+          {"symbol":"MSFT","asset_class":"us_equity","side":"short","qty":"-3","avg_entry_price":"oops"}
+        ]"#;
+        let p = parse_positions(body).unwrap();
+        assert_eq!(p.held.len(), 2);
+        assert_eq!(p.held[0].asset_class, AssetClass::UsOption);
+        assert_eq!(p.held[0].current_price, None);
+        assert_eq!(p.held[1].symbol.as_str(), "BTCUSD");
+        assert_eq!(p.held[1].unrealized_return_pct, Some(dec!(50)));
+        assert_eq!(p.unreadable.len(), 1);
+        assert_eq!(p.unreadable[0].symbol, "MSFT");
+        assert!(
+            p.unreadable[0].reason.contains("expected a Decimal"),
+            "{:?}",
+            p.unreadable
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use super::{open_store_to_read, parse_date};
 use crate::config::AppConfig;
-use crate::store::Dataset;
+use crate::store::{Dataset, rows_in_current_layout};
 
 /// `export` options.
 #[derive(Debug, clap::Args)]
@@ -36,8 +36,8 @@ pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCo
     }
     let store = open_store_to_read(config).await?;
     let listing = store.published_dates().await?;
-    for junk in &listing.junk {
-        eprintln!("warning: ignoring {junk}: not a date=YYYY-MM-DD partition");
+    for w in listing.warnings() {
+        eprintln!("warning: {w}");
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -75,12 +75,17 @@ pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCo
                 continue;
             }
         };
-        // Verified content starts with our own header line: drop it.
-        let body = bytes
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(&bytes[..0], |i| &bytes[i + 1..]);
-        if !write(body)? {
+        // Verified content starts with our own header line (this layout's
+        // or the previous one's): the rows, in this layout's columns.
+        let body = match rows_in_current_layout(args.kind, &bytes) {
+            Ok(body) => body,
+            Err(e) => {
+                eprintln!("warning: skipping {} {date}: {e}", args.kind.name());
+                skipped += 1;
+                continue;
+            }
+        };
+        if !write(&body)? {
             return Ok(ExitCode::SUCCESS);
         }
     }

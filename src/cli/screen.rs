@@ -84,6 +84,9 @@ async fn load(
         return Ok((manifest, rows));
     }
     let listing = store.published_dates().await?;
+    for w in listing.warnings() {
+        eprintln!("warning: {w}");
+    }
     for d in listing.dates.iter().rev() {
         let attempt = async {
             let m = store

@@ -1,26 +1,31 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::Symbol;
+use super::{AssetClass, AssetSymbol, Side, Symbol};
 
 /// One open position (the `positions.csv` columns). Money is exact decimal,
-/// as the trading API sends it.
+/// as the trading API sends it; a value the API did not send (alpaca-py
+/// types these as optional) is `None`, never a made-up zero.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Position {
-    /// Ticker.
-    pub symbol: Symbol,
-    /// Shares held (negative for a short).
+    /// The instrument: a ticker, an OCC option symbol or a crypto pair.
+    pub symbol: AssetSymbol,
+    /// Its asset class.
+    pub asset_class: AssetClass,
+    /// Long or short.
+    pub side: Side,
+    /// Units held (negative for a short).
     pub quantity: Decimal,
-    /// Average entry price per share.
+    /// Average entry price per unit.
     pub avg_entry_price: Decimal,
-    /// Latest price per share.
-    pub current_price: Decimal,
+    /// Latest price per unit.
+    pub current_price: Option<Decimal>,
     /// Unrealized return on cost, in percent.
-    pub unrealized_return_pct: Decimal,
+    pub unrealized_return_pct: Option<Decimal>,
     /// Current market value.
-    pub market_value: Decimal,
+    pub market_value: Option<Decimal>,
     /// Unrealized profit or loss.
-    pub unrealized_pl: Decimal,
+    pub unrealized_pl: Option<Decimal>,
 }
 
 impl Position {
@@ -41,38 +46,63 @@ impl Position {
             (unrealized_pl / cost.abs() * Decimal::ONE_HUNDRED).round_dp(4)
         };
         Self {
-            symbol,
+            symbol: AssetSymbol::from(&symbol),
+            asset_class: AssetClass::UsEquity,
+            side: Side::of_quantity(quantity),
             quantity,
             avg_entry_price,
-            current_price,
-            unrealized_return_pct,
-            market_value,
-            unrealized_pl,
+            current_price: Some(current_price),
+            unrealized_return_pct: Some(unrealized_return_pct),
+            market_value: Some(market_value),
+            unrealized_pl: Some(unrealized_pl),
         }
     }
 }
 
-/// The brokerage account snapshot (the `account.csv` columns).
+/// A position Alpaca listed that could not be read: skipped, with why, so
+/// one odd entry never costs the rest of the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadablePosition {
+    /// The symbol as sent, or `#N` (its place in the list) when even that
+    /// could not be read.
+    pub symbol: String,
+    /// What was wrong.
+    pub reason: String,
+}
+
+/// What the broker's positions call brought back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Positions {
+    /// Positions read.
+    pub held: Vec<Position>,
+    /// Entries skipped, with reasons.
+    pub unreadable: Vec<UnreadablePosition>,
+}
+
+/// The brokerage account snapshot (the `account.csv` columns). Every field
+/// but the status is optional on the wire (alpaca-py types them so, and
+/// Alpaca dropped the day-trading fields in 2026-07): what was not sent is
+/// `None`, an empty cell, never a made-up value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Account {
     /// Total equity.
-    pub equity: Decimal,
+    pub equity: Option<Decimal>,
     /// Cash balance.
-    pub cash: Decimal,
+    pub cash: Option<Decimal>,
     /// Buying power.
-    pub buying_power: Decimal,
+    pub buying_power: Option<Decimal>,
     /// Account status as the broker reports it (`ACTIVE`, ...).
     pub status: String,
     /// Account currency.
-    pub currency: String,
+    pub currency: Option<String>,
     /// Equity at the previous close.
-    pub last_equity: Decimal,
+    pub last_equity: Option<Decimal>,
     /// Market value of long positions.
-    pub long_market_value: Decimal,
+    pub long_market_value: Option<Decimal>,
     /// Day trades in the last five sessions.
-    pub daytrade_count: u32,
+    pub daytrade_count: Option<u32>,
     /// Flagged as a pattern day trader.
-    pub pattern_day_trader: bool,
+    pub pattern_day_trader: Option<bool>,
 }
 
 /// The profit-taking rule's verdict: is the average return of the best
@@ -80,7 +110,7 @@ pub struct Account {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfitCheck {
     /// Positions the average was taken over (best first), at most `top_n`.
-    pub considered: Vec<(Symbol, Decimal)>,
+    pub considered: Vec<(AssetSymbol, Decimal)>,
     /// How many positions the rule wants.
     pub top_n: usize,
     /// Average return of `considered`, in percent, unrounded (the comparison
@@ -92,14 +122,33 @@ pub struct ProfitCheck {
     pub take_profit: bool,
 }
 
+/// The profit-taking rule as configured: only positions of `classes`
+/// (`portfolio.asset_classes`) count, so an option's or a coin's return
+/// never moves a stock strategy's verdict. The one entry point collection
+/// and the daemon's state both use.
+pub fn profit_rule(
+    positions: &[Position],
+    classes: &[AssetClass],
+    top_n: usize,
+    target_pct: Decimal,
+) -> ProfitCheck {
+    let eligible: Vec<Position> = positions
+        .iter()
+        .filter(|p| classes.contains(&p.asset_class))
+        .cloned()
+        .collect();
+    profit_check(&eligible, top_n, target_pct)
+}
+
 /// Evaluate the profit-taking rule. With fewer than `top_n` positions the
 /// average is taken over those held (`considered.len()` says how many);
-/// with none, nothing triggers. Ties in return are broken by symbol so the
-/// verdict does not depend on input order.
+/// with none, nothing triggers. A position whose return the broker did not
+/// send cannot be ranked and is left out. Ties in return are broken by
+/// symbol so the verdict does not depend on input order.
 pub fn profit_check(positions: &[Position], top_n: usize, target_pct: Decimal) -> ProfitCheck {
-    let mut ranked: Vec<(Symbol, Decimal)> = positions
+    let mut ranked: Vec<(AssetSymbol, Decimal)> = positions
         .iter()
-        .map(|p| (p.symbol.clone(), p.unrealized_return_pct))
+        .filter_map(|p| Some((p.symbol.clone(), p.unrealized_return_pct?)))
         .collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ranked.truncate(top_n);
@@ -137,16 +186,17 @@ mod tests {
             dec!(150.10),
             dec!(180.25),
         );
-        assert_eq!(p.market_value, dec!(540.75));
-        assert_eq!(p.unrealized_pl, dec!(90.45));
-        assert_eq!(p.unrealized_return_pct, dec!(20.0866));
+        assert_eq!(p.market_value, Some(dec!(540.75)));
+        assert_eq!(p.unrealized_pl, Some(dec!(90.45)));
+        assert_eq!(p.unrealized_return_pct, Some(dec!(20.0866)));
     }
 
     #[test]
     fn short_position_return_has_the_right_sign() {
         let p = Position::from_prices(Symbol::parse("X").unwrap(), dec!(-10), dec!(50), dec!(40));
-        assert_eq!(p.unrealized_pl, dec!(100));
-        assert_eq!(p.unrealized_return_pct, dec!(20));
+        assert_eq!(p.unrealized_pl, Some(dec!(100)));
+        assert_eq!(p.unrealized_return_pct, Some(dec!(20)));
+        assert_eq!(p.side, Side::Short);
     }
 
     #[test]
@@ -169,6 +219,21 @@ mod tests {
         let c = profit_check(&ps, 5, dec!(100));
         assert!(!c.take_profit);
         assert_eq!(c.considered.len(), 2);
+    }
+
+    #[test]
+    fn only_the_configured_classes_count() {
+        let mut coin = pos("BTCUSD", dec!(900));
+        coin.asset_class = AssetClass::Crypto;
+        let mut unpriced = pos("MSFT", dec!(0));
+        unpriced.unrealized_return_pct = None;
+        let ps = vec![pos("A", dec!(10)), coin, unpriced];
+        let stocks = profit_rule(&ps, &[AssetClass::UsEquity], 5, dec!(100));
+        assert_eq!(stocks.average_return_pct, Some(dec!(10)));
+        assert_eq!(stocks.considered.len(), 1, "no coin, no unpriced position");
+        let all = profit_rule(&ps, &AssetClass::ALL, 5, dec!(100));
+        assert_eq!(all.average_return_pct, Some(dec!(455)));
+        assert!(all.take_profit);
     }
 
     #[test]

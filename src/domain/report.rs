@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ProfitCheck, Symbol};
+use super::{ProfitCheck, Symbol, UnreadablePosition};
 
 /// How a collection run for one date ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,4 +111,8 @@ pub struct RunReport {
     /// The profit-taking rule at this snapshot, when positions were taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profit: Option<ProfitCheck>,
+    /// Positions the broker listed that could not be read, with why (the
+    /// rest of the snapshot is kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable_positions: Vec<UnreadablePosition>,
 }

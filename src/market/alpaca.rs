@@ -62,6 +62,14 @@ impl AlpacaMarket {
         // A generous bound: every symbol trading every calendar day.
         let days = usize::try_from((to - from).num_days().max(0) + 1).unwrap_or(usize::MAX);
         let max_pages = batch.len().saturating_mul(days) / PAGE_LIMIT as usize + 3;
+        // Full RFC 3339 instants, as alpaca-py sends them: a date alone
+        // leaves the server to guess the zone and the time of day. A daily
+        // bar is stamped New York midnight, and Alpaca's `start` and `end`
+        // are inclusive, so New York midnight of each end date takes
+        // exactly the sessions `from..=to`, never a day either side, and
+        // `end` is never a future instant (which SIP plans refuse).
+        let start = ny_midnight_rfc3339(from);
+        let end = ny_midnight_rfc3339(to);
         let mut out = BatchBars::default();
         let mut seen_tokens = HashSet::new();
         let mut token: Option<String> = None;
@@ -69,8 +77,8 @@ impl AlpacaMarket {
             let mut q = vec![
                 ("symbols", symbols.clone()),
                 ("timeframe", "1Day".to_string()),
-                ("start", from.to_string()),
-                ("end", to.to_string()),
+                ("start", start.clone()),
+                ("end", end.clone()),
                 ("limit", PAGE_LIMIT.to_string()),
                 ("adjustment", self.adjustment.clone()),
                 ("feed", self.feed.clone()),
@@ -177,16 +185,7 @@ impl MarketData for AlpacaMarket {
         }
         if n_batches > 0 && errors.len() == n_batches {
             let first = errors.swap_remove(0);
-            return Err(match first {
-                AlpacaError::Malformed(message) => MarketError::Malformed {
-                    source_name: "alpaca data",
-                    message,
-                },
-                other => MarketError::Request {
-                    source_name: "alpaca data",
-                    message: other.to_string(),
-                },
-            });
+            return Err(first.into_market("alpaca data"));
         }
         Ok(answer)
     }
@@ -264,6 +263,22 @@ impl BatchBars {
 
 /// One bar, or why it could not be read (with its date when known).
 type ParsedBar = Result<Bar, (Option<NaiveDate>, String)>;
+
+/// New York midnight of `date` as a UTC RFC 3339 instant
+/// (`2026-11-20T05:00:00Z`): the timestamp of that date's daily bar.
+fn ny_midnight_rfc3339(date: NaiveDate) -> String {
+    use chrono::TimeZone;
+    // Midnight is never inside a New York DST gap (the switch is at 02:00);
+    // the fallback is there only to stay total.
+    New_York
+        .from_local_datetime(&date.and_time(chrono::NaiveTime::MIN))
+        .earliest()
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        })
+        .unwrap_or_else(|| format!("{date}T00:00:00Z"))
+}
 
 /// One page of `GET /v2/stocks/bars`.
 pub struct BarsPage {
@@ -381,6 +396,14 @@ mod tests {
             assert!(joined <= MAX_SYMBOLS_CHARS);
         }
         assert!(batch_symbols(&[], 10).is_empty());
+    }
+
+    #[test]
+    fn bar_ranges_are_sent_as_new_york_midnight_instants() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(ny_midnight_rfc3339(d("2026-11-20")), "2026-11-20T05:00:00Z");
+        assert_eq!(ny_midnight_rfc3339(d("2026-07-01")), "2026-07-01T04:00:00Z");
+        assert_eq!(ny_midnight_rfc3339(d("2026-03-08")), "2026-03-08T05:00:00Z");
     }
 
     #[test]

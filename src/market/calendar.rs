@@ -155,6 +155,16 @@ pub fn sessions(from: NaiveDate, to: NaiveDate) -> Vec<Session> {
     dates(from, to).filter_map(session).collect()
 }
 
+/// The latest NYSE session that had closed by `now`, from the built-in
+/// calendar (no network): what a published date can at most be.
+#[must_use]
+pub fn latest_closed_session(now: chrono::DateTime<chrono::Utc>) -> Option<NaiveDate> {
+    let today = now
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    super::latest_closed(&sessions(today - chrono::Days::new(14), today), now)
+}
+
 /// The trading dates in `from..=to`, oldest first: [`sessions`] without the
 /// time-zone work, for callers that only index by date.
 #[must_use]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::alpaca::{AlpacaClient, ClientSettings, ClientStats};
 use crate::config::{AppConfig, ConfigError, Provider};
-use crate::domain::{Account, Bar, Position, RejectedBar, Symbol, SymbolIssue};
+use crate::domain::{Account, Bar, Positions, RejectedBar, Symbol, SymbolIssue};
 
 /// One trading session: its date and its opening and closing instants
 /// (early closes included).
@@ -116,8 +116,9 @@ pub trait Broker: Send + Sync {
     /// simulated one answers for the close of `as_of`.
     async fn account(&self, as_of: NaiveDate) -> Result<Account, MarketError>;
 
-    /// Open positions, same time semantics as [`Broker::account`].
-    async fn positions(&self, as_of: NaiveDate) -> Result<Vec<Position>, MarketError>;
+    /// Open positions (and entries that could not be read), same time
+    /// semantics as [`Broker::account`].
+    async fn positions(&self, as_of: NaiveDate) -> Result<Positions, MarketError>;
 
     /// Whether `as_of` is honoured for any past date (the simulated broker),
     /// rather than only "now" (a live broker). Collection takes a snapshot

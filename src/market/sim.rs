@@ -26,7 +26,7 @@ use rand_pcg::Pcg64;
 use rust_decimal::Decimal;
 
 use super::{BarsAnswer, Broker, MarketData, MarketError, Session, SymbolBars, calendar};
-use crate::domain::{Account, Bar, Position, Symbol};
+use crate::domain::{Account, Bar, Position, Positions, Symbol};
 
 /// Where every simulated history starts: the walk takes its first step on
 /// the first NYSE session on or after this date (2015-01-02 itself).
@@ -168,8 +168,11 @@ impl Broker for SimMarket {
         Ok(self.portfolio(as_of).0)
     }
 
-    async fn positions(&self, as_of: NaiveDate) -> Result<Vec<Position>, MarketError> {
-        Ok(self.portfolio(as_of).1)
+    async fn positions(&self, as_of: NaiveDate) -> Result<Positions, MarketError> {
+        Ok(Positions {
+            held: self.portfolio(as_of).1,
+            unreadable: Vec::new(),
+        })
     }
 
     /// The simulated book is a pure function of the date.
@@ -592,23 +595,29 @@ impl<'a> Book<'a> {
 
 /// Cash plus the market value of `positions` (all long).
 fn equity_of(positions: &[Position]) -> Decimal {
-    cents(CASH_CENTS) + positions.iter().map(|p| p.market_value).sum::<Decimal>()
+    cents(CASH_CENTS)
+        + positions
+            .iter()
+            .filter_map(|p| p.market_value)
+            .sum::<Decimal>()
 }
 
 /// The account snapshot for a given equity and previous-close equity.
 fn account(equity: Decimal, last_equity: Decimal) -> Account {
     let cash = cents(CASH_CENTS);
     Account {
-        equity,
-        cash,
+        equity: Some(equity),
+        cash: Some(cash),
         // Reg T margin account: twice the cash.
-        buying_power: cash * Decimal::TWO,
+        buying_power: Some(cash * Decimal::TWO),
         status: "ACTIVE".into(),
-        currency: "USD".into(),
-        last_equity,
-        long_market_value: equity - cash,
-        daytrade_count: 0,
-        pattern_day_trader: false,
+        currency: Some("USD".into()),
+        last_equity: Some(last_equity),
+        long_market_value: Some(equity - cash),
+        // The simulated book never day-trades: a fact of the simulation,
+        // not a default.
+        daytrade_count: Some(0),
+        pattern_day_trader: Some(false),
     }
 }
 
@@ -816,9 +825,9 @@ mod tests {
         let b = SimMarket::new(reversed);
         let as_of = d("2026-03-13");
         let account = a.account(as_of).await.expect("account");
-        let positions = a.positions(as_of).await.expect("positions");
+        let positions = a.positions(as_of).await.expect("positions").held;
         assert_eq!(account, b.account(as_of).await.expect("account"));
-        assert_eq!(positions, b.positions(as_of).await.expect("positions"));
+        assert_eq!(positions, b.positions(as_of).await.expect("positions").held);
 
         assert_eq!(positions.len(), POSITION_SLOTS);
         assert!(
@@ -826,18 +835,18 @@ mod tests {
             "sorted, distinct"
         );
         let cash = Decimal::new(2_500_000, 2);
-        let value: Decimal = positions.iter().map(|p| p.market_value).sum();
-        assert_eq!(account.cash, cash);
-        assert_eq!(account.long_market_value, value);
-        assert_eq!(account.equity, cash + value);
-        assert_eq!(account.buying_power, Decimal::new(5_000_000, 2));
+        let value: Decimal = positions.iter().filter_map(|p| p.market_value).sum();
+        assert_eq!(account.cash, Some(cash));
+        assert_eq!(account.long_market_value, Some(value));
+        assert_eq!(account.equity, Some(cash + value));
+        assert_eq!(account.buying_power, Some(Decimal::new(5_000_000, 2)));
         assert_eq!(
-            (account.status.as_str(), account.currency.as_str()),
-            ("ACTIVE", "USD")
+            (account.status.as_str(), account.currency.as_deref()),
+            ("ACTIVE", Some("USD"))
         );
         assert_eq!(
             (account.daytrade_count, account.pattern_day_trader),
-            (0, false)
+            (Some(0), Some(false))
         );
 
         // Yesterday's equity is today's `last_equity`; a weekend answers
@@ -848,15 +857,18 @@ mod tests {
 
         // Prices are the sim's closes: today's, and one 40..400 sessions back.
         let days = calendar::trading_days(EPOCH, as_of);
-        let syms: Vec<_> = positions.iter().map(|p| p.symbol.clone()).collect();
+        let syms: Vec<Symbol> = positions
+            .iter()
+            .map(|p| Symbol::parse(p.symbol.as_str()).unwrap())
+            .collect();
         let history = a.bars(&syms, days[days.len() - 400], as_of);
         for (p, h) in positions.iter().zip(&history) {
-            assert!(u.contains(&p.symbol));
+            assert!(u.iter().any(|s| p.symbol == *s));
             assert!(p.quantity > Decimal::ZERO && p.quantity.fract().is_zero());
             let last = h.bars.last().expect("bars");
             assert_eq!(
                 p.current_price,
-                Decimal::try_from(last.close).expect("price")
+                Some(Decimal::try_from(last.close).expect("price"))
             );
             let window = &h.bars[..h.bars.len() - MIN_HOLD_SESSIONS];
             assert!(
@@ -867,12 +879,12 @@ mod tests {
                 p.symbol,
                 p.avg_entry_price
             );
-            assert_eq!(p.market_value, p.quantity * p.current_price);
+            assert_eq!(p.market_value, p.current_price.map(|c| p.quantity * c));
         }
 
         // Entries stay put from one session to the next, except for a slot
         // that rolls over that day.
-        let next = a.positions(d("2026-03-16")).await.expect("positions");
+        let next = a.positions(d("2026-03-16")).await.expect("positions").held;
         let kept = next
             .iter()
             .filter(|n| {

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::layout::Dataset;
-use crate::domain::{Account, Bar, Position, Symbol};
+use crate::domain::{Account, AssetClass, AssetSymbol, Bar, Position, Side, Symbol};
 
 /// A CSV object that cannot be read, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,25 +68,32 @@ impl BarRecord {
     }
 }
 
-/// One `positions.csv` row.
+/// One `positions.csv` row. Money the broker did not send is an empty
+/// cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PositionRecord {
     /// Snapshot date.
     pub date: NaiveDate,
-    /// Ticker.
-    pub symbol: Symbol,
-    /// Shares.
+    /// Ticker, OCC option symbol or crypto pair.
+    pub symbol: AssetSymbol,
+    /// Units.
     pub quantity: Decimal,
     /// Average entry price.
     pub avg_entry_price: Decimal,
     /// Latest price.
-    pub current_price: Decimal,
+    pub current_price: Option<Decimal>,
     /// Return on cost, percent.
-    pub unrealized_return_pct: Decimal,
+    pub unrealized_return_pct: Option<Decimal>,
     /// Market value.
-    pub market_value: Decimal,
+    pub market_value: Option<Decimal>,
     /// Unrealized P&L.
-    pub unrealized_pl: Decimal,
+    pub unrealized_pl: Option<Decimal>,
+    /// Asset class; absent in a layout v1 row.
+    #[serde(default)]
+    pub asset_class: Option<AssetClass>,
+    /// Long or short; absent in a layout v1 row.
+    #[serde(default)]
+    pub side: Option<Side>,
 }
 
 impl PositionRecord {
@@ -101,13 +108,19 @@ impl PositionRecord {
             unrealized_return_pct: p.unrealized_return_pct,
             market_value: p.market_value,
             unrealized_pl: p.unrealized_pl,
+            asset_class: Some(p.asset_class),
+            side: Some(p.side),
         }
     }
 
-    /// The position back.
+    /// The position back. A layout v1 row has no class or side: v1 only
+    /// ever stored ticker-shaped symbols, as stocks, and the side is what
+    /// the sign of the quantity says (Alpaca sends a short's as negative).
     pub fn position(&self) -> Position {
         Position {
             symbol: self.symbol.clone(),
+            asset_class: self.asset_class.unwrap_or(AssetClass::UsEquity),
+            side: self.side.unwrap_or(Side::of_quantity(self.quantity)),
             quantity: self.quantity,
             avg_entry_price: self.avg_entry_price,
             current_price: self.current_price,
@@ -118,29 +131,30 @@ impl PositionRecord {
     }
 }
 
-/// The `account.csv` row.
+/// The `account.csv` row. What the broker did not send (Alpaca stopped
+/// sending the day-trading fields in 2026-07) is an empty cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountRecord {
     /// Snapshot date.
     pub date: NaiveDate,
     /// Equity.
-    pub equity: Decimal,
+    pub equity: Option<Decimal>,
     /// Cash.
-    pub cash: Decimal,
+    pub cash: Option<Decimal>,
     /// Buying power.
-    pub buying_power: Decimal,
+    pub buying_power: Option<Decimal>,
     /// Status.
     pub status: String,
     /// Currency.
-    pub currency: String,
+    pub currency: Option<String>,
     /// Equity at the previous close.
-    pub last_equity: Decimal,
+    pub last_equity: Option<Decimal>,
     /// Long market value.
-    pub long_market_value: Decimal,
+    pub long_market_value: Option<Decimal>,
     /// Day trades.
-    pub daytrade_count: u32,
+    pub daytrade_count: Option<u32>,
     /// Pattern day trader flag.
-    pub pattern_day_trader: bool,
+    pub pattern_day_trader: Option<bool>,
 }
 
 impl AccountRecord {
@@ -199,8 +213,9 @@ pub fn encode<R: Serialize>(
     Ok((bytes, n))
 }
 
-/// Decode a CSV object of `dataset`: the header must match exactly, and
-/// every row must parse; the first bad row is reported with its line.
+/// Decode a CSV object of `dataset`: the header must be this layout's or
+/// the previous one's ([`Dataset::previous_columns`]) exactly, and every
+/// row must parse; the first bad row is reported with its line.
 pub fn decode<R: DeserializeOwned>(dataset: Dataset, bytes: &[u8]) -> Result<Vec<R>, CsvProblem> {
     let mut r = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -209,7 +224,8 @@ pub fn decode<R: DeserializeOwned>(dataset: Dataset, bytes: &[u8]) -> Result<Vec
         .headers()
         .map_err(|e| CsvProblem(format!("unreadable header: {e}")))?
         .clone();
-    if header.iter().ne(dataset.columns().iter().copied()) {
+    let known = |cols: &[&str]| header.iter().eq(cols.iter().copied());
+    if !known(dataset.columns()) && !dataset.previous_columns().is_some_and(known) {
         return Err(CsvProblem(format!(
             "header {:?} is not the {} header {:?}",
             header.iter().collect::<Vec<_>>(),
@@ -222,6 +238,52 @@ pub fn decode<R: DeserializeOwned>(dataset: Dataset, bytes: &[u8]) -> Result<Vec
         rows.push(rec.map_err(|e| CsvProblem(format!("line {}: {}", i + 2, short_csv_error(&e))))?);
     }
     Ok(rows)
+}
+
+/// The data rows of a verified object (its header line dropped) in this
+/// layout's columns: an object of the previous layout gets the columns it
+/// lacks as empty cells (new columns are only ever appended), so an export
+/// spanning both is one consistent CSV.
+pub fn rows_in_current_layout(
+    dataset: Dataset,
+    bytes: &[u8],
+) -> Result<std::borrow::Cow<'_, [u8]>, CsvProblem> {
+    let header_end = bytes.iter().position(|b| *b == b'\n');
+    let body = header_end.map_or(&bytes[..0], |i| &bytes[i + 1..]);
+    let header = header_end.map_or(bytes, |i| &bytes[..i]);
+    let header = std::str::from_utf8(header).unwrap_or("");
+    let current = dataset.columns();
+    if header.split(',').eq(current.iter().copied()) {
+        return Ok(std::borrow::Cow::Borrowed(body));
+    }
+    let Some(previous) = dataset
+        .previous_columns()
+        .filter(|p| header.split(',').eq(p.iter().copied()))
+    else {
+        return Err(CsvProblem(format!(
+            "header {header:?} is not the {} header",
+            dataset.name()
+        )));
+    };
+    let missing = current.len() - previous.len();
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(body);
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::with_capacity(body.len() + body.len() / 8));
+    for (i, rec) in r.records().enumerate() {
+        let mut rec =
+            rec.map_err(|e| CsvProblem(format!("line {}: {}", i + 2, short_csv_error(&e))))?;
+        for _ in 0..missing {
+            rec.push_field("");
+        }
+        w.write_record(&rec)
+            .map_err(|e| CsvProblem(format!("line {}: {e}", i + 2)))?;
+    }
+    w.into_inner()
+        .map(std::borrow::Cow::Owned)
+        .map_err(|e| CsvProblem(e.to_string()))
 }
 
 /// The csv crate's message without its position prefix (we add the line).
@@ -291,11 +353,37 @@ mod tests {
         .unwrap();
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(
-            text.ends_with("2026-11-24,AAPL,3,150.10,180.25,20.0866,540.75,90.45\n"),
+            text.ends_with("2026-11-24,AAPL,3,150.10,180.25,20.0866,540.75,90.45,us_equity,long\n"),
             "{text}"
         );
         let back: Vec<PositionRecord> = decode(Dataset::Positions, &bytes).unwrap();
         assert_eq!(back[0].position(), p);
+    }
+
+    #[test]
+    fn unknown_money_is_an_empty_cell_and_v1_rows_still_read() {
+        let mut p = Position::from_prices(Symbol::parse("X").unwrap(), dec!(-2), dec!(10), dec!(9));
+        p.symbol = AssetSymbol::parse("BTC/USD").unwrap();
+        p.asset_class = AssetClass::Crypto;
+        p.current_price = None;
+        p.market_value = None;
+        let (bytes, _) = encode(
+            Dataset::Positions,
+            [PositionRecord::new("2026-11-24".parse().unwrap(), &p)],
+        )
+        .unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.ends_with("2026-11-24,BTC/USD,-2,10,,10.00,,2,crypto,short\n"),
+            "{text}"
+        );
+
+        let v1 = "date,symbol,quantity,avg_entry_price,current_price,unrealized_return_pct,market_value,unrealized_pl\n\
+                  2026-11-24,MSFT,-3,100,90,10,-270,30\n";
+        let back: Vec<PositionRecord> = decode(Dataset::Positions, v1.as_bytes()).unwrap();
+        let p = back[0].position();
+        assert_eq!((p.asset_class, p.side), (AssetClass::UsEquity, Side::Short));
+        assert_eq!(p.market_value, Some(dec!(-270)));
     }
 
     #[test]

@@ -7,8 +7,13 @@ use object_store::path::Path;
 use serde::Serialize;
 
 /// Version of this layout. Bump when paths or columns change, and teach
-/// [`super::Store::open`] to migrate.
-pub const LAYOUT_VERSION: u32 = 1;
+/// the readers the previous header ([`Dataset::previous_columns`]).
+///
+/// - v1: the first layout.
+/// - v2: `positions.csv` gains `asset_class` and `side` (appended, so a
+///   query engine reading both by name sees v1 rows with them empty);
+///   money cells the broker did not send are empty.
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// Where the layout version is recorded.
 pub const SCHEMA_PATH: &str = "_meta/schema.json";
@@ -74,6 +79,8 @@ impl Dataset {
                 "unrealized_return_pct",
                 "market_value",
                 "unrealized_pl",
+                "asset_class",
+                "side",
             ],
             Self::Account => &[
                 "date",
@@ -87,6 +94,17 @@ impl Dataset {
                 "daytrade_count",
                 "pattern_day_trader",
             ],
+        }
+    }
+
+    /// The header an older layout wrote for this dataset, if it differs:
+    /// still read, so a store written by the previous version stays
+    /// readable without a rewrite. (v1 `positions.csv`: no `asset_class`,
+    /// no `side`.)
+    pub fn previous_columns(self) -> Option<&'static [&'static str]> {
+        match self {
+            Self::Positions => Some(&self.columns()[..8]),
+            Self::Bars | Self::Drawdowns | Self::Account => None,
         }
     }
 
@@ -172,5 +190,24 @@ mod tests {
         );
         assert_eq!(parse_partition("date=2026-03-09"), Some(d));
         assert_eq!(parse_partition("date=garbage"), None);
+    }
+
+    #[test]
+    fn the_v1_positions_header_is_the_v2_one_without_the_new_columns() {
+        assert_eq!(
+            Dataset::Positions.previous_columns(),
+            Some(
+                &[
+                    "date",
+                    "symbol",
+                    "quantity",
+                    "avg_entry_price",
+                    "current_price",
+                    "unrealized_return_pct",
+                    "market_value",
+                    "unrealized_pl",
+                ][..]
+            )
+        );
     }
 }

@@ -23,7 +23,9 @@ use object_store::{ObjectStore, PutPayload, path::Path};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use codec::{AccountRecord, BarRecord, CsvProblem, PositionRecord, decode, encode};
+pub use codec::{
+    AccountRecord, BarRecord, CsvProblem, PositionRecord, decode, encode, rows_in_current_layout,
+};
 pub use layout::{
     Dataset, LAYOUT_VERSION, SCHEMA_PATH, SchemaDoc, parse_partition, run_manifest_path,
 };
@@ -124,10 +126,30 @@ pub struct NewObject {
 /// Published dates, and partition names that could not be read as dates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listing {
-    /// Dates with a manifest, oldest first.
+    /// Dates with a manifest, oldest first, up to the latest closed session.
     pub dates: Vec<NaiveDate>,
     /// Entries under `runs/` that are not `date=YYYY-MM-DD`.
     pub junk: Vec<String>,
+    /// Partitions dated after the latest closed session: no run can have
+    /// published them (a clock gone wrong, a hand-made or foreign object),
+    /// so no reader trusts them and catch-up is not fooled by them.
+    pub future: Vec<NaiveDate>,
+}
+
+impl Listing {
+    /// One warning line per ignored partition (junk and future-dated), for
+    /// readers to log or print.
+    pub fn warnings(&self) -> Vec<String> {
+        self.junk
+            .iter()
+            .map(|j| format!("ignoring {j}: not a date=YYYY-MM-DD partition"))
+            .chain(
+                self.future.iter().map(|d| {
+                    format!("ignoring runs/date={d}: dated after the latest closed session")
+                }),
+            )
+            .collect()
+    }
 }
 
 /// The data lake.
@@ -365,10 +387,10 @@ impl Store {
         }
     }
 
-    /// Read `_meta/schema.json` if present and refuse a newer layout.
-    async fn check_layout(&self) -> Result<(), StoreError> {
+    /// The layout version `_meta/schema.json` records, `None` without one.
+    async fn stored_layout(&self) -> Result<Option<u32>, StoreError> {
         let Some(bytes) = self.get(&Path::from(SCHEMA_PATH)).await? else {
-            return Ok(());
+            return Ok(None);
         };
         #[derive(Deserialize)]
         struct Version {
@@ -378,21 +400,33 @@ impl Store {
             path: SCHEMA_PATH.into(),
             reason: format!("not a schema document: {e}"),
         })?;
-        if v.layout_version > LAYOUT_VERSION {
-            return Err(StoreError::NewerLayout {
-                store: self.url.clone(),
-                found: v.layout_version,
-                supported: LAYOUT_VERSION,
-            });
-        }
-        // Older layouts would be migrated here; v1 is the first.
-        Ok(())
+        Ok(Some(v.layout_version))
     }
 
-    /// Write `_meta/schema.json` unless it is already there.
+    /// Refuse a store written with a newer layout. An older one is read as
+    /// it is: each reader accepts the previous layout's header.
+    async fn check_layout(&self) -> Result<(), StoreError> {
+        match self.stored_layout().await? {
+            Some(found) if found > LAYOUT_VERSION => Err(StoreError::NewerLayout {
+                store: self.url.clone(),
+                found,
+                supported: LAYOUT_VERSION,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Write `_meta/schema.json` unless this layout's is already there (a
+    /// store of an older layout gets the new document with its first new
+    /// date: from then on it holds objects of this layout too, and an older
+    /// dipwatch must not misread them).
     async fn ensure_schema(&self) -> Result<(), StoreError> {
         let path = Path::from(SCHEMA_PATH);
-        if self.get(&path).await?.is_some() {
+        if self
+            .stored_layout()
+            .await?
+            .is_some_and(|v| v >= LAYOUT_VERSION)
+        {
             return Ok(());
         }
         let mut doc =
@@ -437,6 +471,7 @@ impl Store {
         report: RunReport,
     ) -> Result<RunManifest, StoreError> {
         self.ensure_schema().await?;
+        self.keep_damaged_aside(date).await?;
         let mut entries = carried;
         for obj in objects {
             let path = obj.dataset.path(date);
@@ -466,6 +501,45 @@ impl Store {
         Ok(manifest)
     }
 
+    /// Before `date` is published again: every object its manifest lists
+    /// that no longer matches it (truncated, corrupted, changed by hand),
+    /// and a manifest that cannot be read, is copied aside as
+    /// `PATH.damaged-YYYYMMDDTHHMMSSZ` and the copy logged, so rewriting
+    /// the date does not destroy the evidence. Readers never see the copies
+    /// (no manifest lists them; they do not end in `.csv`). A copy that
+    /// fails stops the publication: nothing is overwritten unkept.
+    async fn keep_damaged_aside(&self, date: NaiveDate) -> Result<(), StoreError> {
+        let mut damaged: Vec<(String, String)> = Vec::new();
+        match self.manifest(date).await {
+            Ok(None) => {}
+            Ok(Some(m)) => {
+                for dataset in Dataset::ALL {
+                    if let Err(StoreError::Corrupt { path, reason }) =
+                        self.read_verified(&m, dataset).await
+                    {
+                        damaged.push((path, reason));
+                    }
+                }
+            }
+            Err(StoreError::Corrupt { path, reason }) => damaged.push((path, reason)),
+            Err(e) => return Err(e),
+        }
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        for (path, reason) in damaged {
+            let from = Path::from(path.as_str());
+            let aside = Path::from(format!("{path}.damaged-{stamp}"));
+            match self.inner.copy(&from, &aside).await {
+                Ok(()) => {
+                    tracing::warn!(%date, object = %path, kept_as = %aside, %reason, "damaged object kept aside before the date is rewritten");
+                }
+                // Listed but gone: there is nothing to keep.
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.backend(&format!("keep {path} aside"), e)),
+            }
+        }
+        Ok(())
+    }
+
     /// The manifest of `date`: `None` if the date is not published, an
     /// error if it exists but cannot be read.
     pub async fn manifest(&self, date: NaiveDate) -> Result<Option<RunManifest>, StoreError> {
@@ -493,8 +567,21 @@ impl Store {
         Ok(Some(m))
     }
 
-    /// Every published date (a `runs/date=D/` partition), oldest first.
+    /// Every published date (a `runs/date=D/` partition), oldest first,
+    /// up to the latest session that has closed now (later ones are listed
+    /// as `future`).
     pub async fn published_dates(&self) -> Result<Listing, StoreError> {
+        self.published_dates_until(crate::market::calendar::latest_closed_session(
+            chrono::Utc::now(),
+        ))
+        .await
+    }
+
+    /// [`Store::published_dates`] with dates after `latest` set apart.
+    pub async fn published_dates_until(
+        &self,
+        latest: Option<NaiveDate>,
+    ) -> Result<Listing, StoreError> {
         let listed = self
             .inner
             .list_with_delimiter(Some(&Path::from(layout::RUNS_PREFIX)))
@@ -504,11 +591,13 @@ impl Store {
         for prefix in listed.common_prefixes {
             let part = prefix.filename().unwrap_or_default().to_string();
             match parse_partition(&part) {
+                Some(d) if latest.is_some_and(|l| d > l) => listing.future.push(d),
                 Some(d) => listing.dates.push(d),
                 None => listing.junk.push(prefix.to_string()),
             }
         }
         listing.dates.sort_unstable();
+        listing.future.sort_unstable();
         Ok(listing)
     }
 

@@ -287,6 +287,11 @@ struct Quirks {
     missing_latest: HashSet<Symbol>,
     missing_days: HashSet<NaiveDate>,
     page_token_loop: bool,
+    /// Raw entries appended to `/v2/positions` (options, crypto, nulls,
+    /// malformed ones).
+    extra_positions: Vec<Value>,
+    /// `/v2/account` fields replaced (`Some`) or left out (`None`).
+    account_fields: Vec<(String, Option<Value>)>,
 }
 
 /// Mutable configuration, behind one lock.
@@ -521,6 +526,30 @@ impl FakeAlpaca {
     /// leads back to the first page: a client that trusts it never stops.
     pub fn page_token_loop(&self) {
         self.quirks(|q| q.page_token_loop = true);
+    }
+
+    /// Append a raw entry to every `/v2/positions` answer (see
+    /// [`option_position`], [`crypto_position`], [`malformed_position`]).
+    pub fn add_position(&self, entry: Value) {
+        self.quirks(|q| q.extra_positions.push(entry));
+    }
+
+    /// Send `/v2/account` field `name` as `value` (`Value::Null` for a
+    /// `null`), or leave it out with `None`.
+    pub fn account_field(&self, name: &str, value: Option<Value>) {
+        self.quirks(|q| q.account_fields.push((name.to_string(), value)));
+    }
+
+    /// The account as Alpaca sends it since 2026-07: without
+    /// `daytrade_count`, `pattern_day_trader`, `daytrading_buying_power`.
+    pub fn account_without_day_trading_fields(&self) {
+        for name in [
+            "daytrade_count",
+            "pattern_day_trader",
+            "daytrading_buying_power",
+        ] {
+            self.account_field(name, None);
+        }
     }
 
     /// Remove every data quirk.
@@ -1037,6 +1066,82 @@ fn route(shared: &Shared, req: &Request) -> Response {
     }
 }
 
+// ----- position shapes ------------------------------------------------------
+
+/// A long option position as `/v2/positions` lists it (OCC symbol,
+/// `us_option`, empty exchange; the shape of alpaca-py's test fixtures),
+/// with every optional money field `null` when `priced` is false.
+pub fn option_position(symbol: &str, priced: bool) -> Value {
+    let money = |s: &str| {
+        if priced {
+            Value::String(s.into())
+        } else {
+            Value::Null
+        }
+    };
+    json!({
+        "asset_id": fake_uuid(symbol),
+        "symbol": symbol,
+        "exchange": "",
+        "asset_class": "us_option",
+        "asset_marginable": true,
+        "qty": "2",
+        "avg_entry_price": "3.05",
+        "side": "long",
+        "market_value": money("1220"),
+        "cost_basis": "610",
+        "unrealized_pl": money("610"),
+        "unrealized_plpc": money("1"),
+        "unrealized_intraday_pl": money("12"),
+        "unrealized_intraday_plpc": money("0.0099"),
+        "current_price": money("6.1"),
+        "lastday_price": money("6.04"),
+        "change_today": money("0.0099"),
+        "qty_available": "2",
+    })
+}
+
+/// A crypto position (`BTCUSD` or `BTC/USD`), fractional quantity, with a
+/// return far above any stock's so counting it would flip the profit rule.
+pub fn crypto_position(symbol: &str) -> Value {
+    json!({
+        "asset_id": fake_uuid(symbol),
+        "symbol": symbol,
+        "exchange": "CRXL",
+        "asset_class": "crypto",
+        "asset_marginable": false,
+        "qty": "0.012345678",
+        "avg_entry_price": "20000",
+        "side": "long",
+        "market_value": "1234.5678",
+        "cost_basis": "246.91356",
+        "unrealized_pl": "987.65424",
+        "unrealized_plpc": "40",
+        "unrealized_intraday_pl": "1.5",
+        "unrealized_intraday_plpc": "0.0012",
+        "current_price": "100000",
+        "lastday_price": "99880",
+        "change_today": "0.0012",
+        "swap_rate": null,
+        "avg_entry_swap_rate": null,
+        "usd": null,
+        "qty_available": "0.012345678",
+    })
+}
+
+/// An entry that cannot be read: `qty` is not a number.
+pub fn malformed_position(symbol: &str) -> Value {
+    json!({
+        "asset_id": fake_uuid(symbol),
+        "symbol": symbol,
+        "exchange": "NYSE",
+        "asset_class": "us_equity",
+        "qty": "ten",
+        "avg_entry_price": "12.5",
+        "side": "long",
+    })
+}
+
 // ----- time helpers --------------------------------------------------------
 
 /// New York midnight of `date`, in UTC: the `t` of its daily bar.
@@ -1421,8 +1526,10 @@ fn fake_uuid(s: &str) -> String {
     )
 }
 
-fn dec(d: Decimal) -> Value {
-    Value::String(d.to_string())
+/// A decimal as Alpaca sends it (a string), or `null` when unknown.
+fn dec(d: impl Into<Option<Decimal>>) -> Value {
+    d.into()
+        .map_or(Value::Null, |d| Value::String(d.to_string()))
 }
 
 fn account(snap: &Snapshot) -> Response {
@@ -1430,9 +1537,9 @@ fn account(snap: &Snapshot) -> Response {
     let (a, _) = snap.sim.portfolio(as_of);
     let number = format!("PA{:010}", fnv("account") % 10_000_000_000);
     let zero = Value::String("0".into());
-    Response::json(
-        200,
-        &json!({
+    // The simulated account sends every field.
+    let long_value = a.long_market_value.unwrap_or_default();
+    let mut body = json!({
             "id": fake_uuid("account"),
             "admin_configurations": {},
             "user_configurations": null,
@@ -1465,24 +1572,32 @@ fn account(snap: &Snapshot) -> Response {
             "long_market_value": dec(a.long_market_value),
             "short_market_value": zero,
             "position_market_value": dec(a.long_market_value),
-            "initial_margin": dec((a.long_market_value / Decimal::TWO).round_dp(2)),
-            "maintenance_margin": dec((a.long_market_value * Decimal::new(3, 1)).round_dp(2)),
-            "last_maintenance_margin": dec((a.long_market_value * Decimal::new(3, 1)).round_dp(2)),
+            "initial_margin": dec((long_value / Decimal::TWO).round_dp(2)),
+            "maintenance_margin": dec((long_value * Decimal::new(3, 1)).round_dp(2)),
+            "last_maintenance_margin": dec((long_value * Decimal::new(3, 1)).round_dp(2)),
             "sma": dec(a.cash),
             "daytrade_count": a.daytrade_count,
             "balance_asof": as_of.pred_opt().map(session_on_or_before).unwrap_or(as_of).to_string(),
             "crypto_tier": 1,
             "intraday_adjustments": zero,
             "pending_reg_taf_fees": zero,
-        }),
-    )
+    });
+    if let Value::Object(fields) = &mut body {
+        for (name, value) in &snap.quirks.account_fields {
+            match value {
+                Some(v) => fields.insert(name.clone(), v.clone()),
+                None => fields.remove(name),
+            };
+        }
+    }
+    Response::json(200, &body)
 }
 
 fn positions(snap: &Snapshot, only: Option<&str>) -> Response {
     let as_of = as_of(snap.now);
     let (_, held) = snap.sim.portfolio(as_of);
     let prev = session_on_or_before(as_of.pred_opt().unwrap_or(as_of));
-    let syms: Vec<Symbol> = held.iter().map(|p| p.symbol.clone()).collect();
+    let syms: Vec<Symbol> = held.iter().map(|p| sym(p.symbol.as_str())).collect();
     let last_closes: HashMap<Symbol, f64> = snap
         .sim
         .bars(&syms, prev, prev)
@@ -1492,22 +1607,24 @@ fn positions(snap: &Snapshot, only: Option<&str>) -> Response {
     let objects: Vec<(Symbol, Value)> = held
         .into_iter()
         .map(|p| {
+            // The simulated book prices every position.
+            let current = p.current_price.unwrap_or_default();
             let lastday = last_closes
-                .get(&p.symbol)
+                .get(&sym(p.symbol.as_str()))
                 .and_then(|c| Decimal::try_from(*c).ok())
-                .unwrap_or(p.current_price);
+                .unwrap_or(current);
             let cost = p.quantity * p.avg_entry_price;
             let plpc = if cost.is_zero() {
                 Decimal::ZERO
             } else {
-                (p.unrealized_pl / cost.abs()).round_dp(10)
+                (p.unrealized_pl.unwrap_or_default() / cost.abs()).round_dp(10)
             };
             let change = if lastday.is_zero() {
                 Decimal::ZERO
             } else {
-                ((p.current_price - lastday) / lastday).round_dp(10)
+                ((current - lastday) / lastday).round_dp(10)
             };
-            let intraday_pl = p.quantity * (p.current_price - lastday);
+            let intraday_pl = p.quantity * (current - lastday);
             let intraday_plpc = if lastday.is_zero() || p.quantity.is_zero() {
                 Decimal::ZERO
             } else {
@@ -1543,13 +1660,19 @@ fn positions(snap: &Snapshot, only: Option<&str>) -> Response {
                 "change_today": dec(change),
                 "qty_available": dec(p.quantity),
             });
-            (p.symbol, v)
+            (sym(p.symbol.as_str()), v)
         })
         .collect();
     match only {
         None => Response::json(
             200,
-            &Value::Array(objects.into_iter().map(|(_, v)| v).collect()),
+            &Value::Array(
+                objects
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .chain(snap.quirks.extra_positions.iter().cloned())
+                    .collect(),
+            ),
         ),
         Some(s) => {
             let wanted = s.to_ascii_uppercase();
