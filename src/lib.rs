@@ -62,6 +62,7 @@ pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod domain;
+pub mod echo;
 pub mod http;
 pub mod market;
 pub mod metrics;

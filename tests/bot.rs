@@ -152,6 +152,8 @@ struct Setup {
     alerts_fill_days_ago: Option<u64>,
     /// Store in a fresh bucket of a moto S3 server, `/download` as links.
     s3_links: bool,
+    /// `alerts/book.json` as found in the store when the daemon starts.
+    book: Option<Vec<u8>>,
 }
 
 fn options(limits: Option<Limits>) -> BotOptions {
@@ -256,6 +258,11 @@ async fn start(setup: Setup) -> Harness {
         .await
         .expect("store");
     let metrics = Arc::new(Metrics::new());
+    if let Some(book) = &setup.book {
+        let path = dir.path().join("data/alerts/book.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, book).unwrap();
+    }
     let alerts = match setup.alerts_fill_days_ago {
         Some(_) => Some(
             dipwatch::notify::AlertService::load(store.clone(), dipwatch::bot::alerts::render())
@@ -1369,5 +1376,89 @@ async fn download_on_s3_answers_with_a_presigned_link_that_serves_the_csv() {
     .unwrap();
     assert_eq!(csv.as_bytes(), expected.bytes.as_slice());
     assert!(csv.starts_with("date,symbol,current_price,peak_price,"));
+    h.stop().await;
+}
+
+/// `/alert` levels and counts are bounded at parse time (a usage line names
+/// the problem, echoing the argument clipped), a ticker outside the
+/// universe is accepted with a warning, and a list too long for one message
+/// (a book from before the bounds, holding absurd levels) is split into
+/// messages Telegram accepts, the delete buttons under the last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_levels_are_bounded_and_a_long_list_is_split() {
+    // 30 rules at `below -1e-320`, as an older version accepted them.
+    let rules: Vec<serde_json::Value> = (1..=30)
+        .map(|id| {
+            serde_json::json!({"id": id, "chat": READERS.start, "kind":
+                {"kind": "symbol_below", "symbol": "AAPL", "level": -1e-320}})
+        })
+        .collect();
+    let book = serde_json::json!({
+        "book": {"next_id": 30, "rules": rules, "states": {}},
+        "outbox": [], "next_item": 0,
+    });
+    let mut h = start(Setup {
+        alerts_fill_days_ago: Some(1),
+        book: Some(serde_json::to_vec(&book).unwrap()),
+        ..Setup::default()
+    })
+    .await;
+    let chat = READERS.start + 1;
+    for (args, needle) in [
+        ("AAPL below -1e-320", "at most 2 decimals"),
+        ("AAPL below -100", "above -100 and below 0"),
+        ("market below -100 count 5", "above -100 and below 0"),
+        (
+            "market below -20 count 18446744073709551615",
+            "from 1 to 10000",
+        ),
+    ] {
+        let reply = h.ask(chat, &format!("/alert {args}"), 1).await;
+        let text = one_text(&reply);
+        assert!(
+            text.contains(needle) && text.contains("usage: /alert"),
+            "{args}: {text}"
+        );
+    }
+    assert!(h.alerts.as_ref().unwrap().rules_of(chat).await.is_empty());
+
+    let outside = h.ask(chat, "/alert ZZZZ below -30.5", 1).await;
+    let text = one_text(&outside);
+    assert!(
+        text.starts_with("Alert #31 set: ZZZZ below -30.5%"),
+        "{text}"
+    );
+    assert!(text.contains("ZZZZ is not in the universe"), "{text}");
+    let inside = h.ask(chat, "/alert AAPL below -30", 1).await;
+    assert!(!one_text(&inside).contains("Note:"), "{}", inside[0].text);
+
+    let owner = READERS.start;
+    h.fake.push_text(owner, "/alerts");
+    let got = h
+        .fake
+        .wait_until(WAIT, |s| {
+            s.iter()
+                .any(|x| x.chat_id == owner && x.reply_markup.is_some())
+        })
+        .await
+        .expect("the list arrives with its buttons");
+    let list: Vec<&Sent> = got.iter().filter(|x| x.chat_id == owner).collect();
+    assert!(list.len() >= 2, "one list of {} messages", list.len());
+    assert_all_accepted(&got);
+    let all: String = list.iter().map(|x| x.text.as_str()).collect();
+    for id in 1..=30 {
+        assert!(all.contains(&format!("#{id} AAPL below")), "#{id}");
+    }
+    let last = list.last().unwrap();
+    let buttons = last.reply_markup.as_ref().unwrap()["inline_keyboard"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(buttons, 30);
+    assert!(
+        list[..list.len() - 1]
+            .iter()
+            .all(|x| x.reply_markup.is_none())
+    );
     h.stop().await;
 }

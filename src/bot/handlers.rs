@@ -288,7 +288,8 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
             }
         }
         Command::Alert(args) => {
-            super::alerts::alert(bot, chat, args, shared.ctx.alerts.as_ref()).await?
+            let universe = &shared.ctx.config.universe;
+            super::alerts::alert(bot, chat, args, shared.ctx.alerts.as_ref(), universe).await?
         }
         Command::Alerts => super::alerts::alerts(bot, chat, shared.ctx.alerts.as_ref()).await?,
         Command::Unalert(arg) => {
