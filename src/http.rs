@@ -14,6 +14,7 @@ use axum::routing::get;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::runner::Runner;
 use crate::state::LastOutcome;
@@ -25,6 +26,8 @@ pub struct HttpContext {
     pub runner: Runner,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
+    /// Other parts' readiness (the alert book).
+    pub health: Health,
 }
 
 /// The router.
@@ -61,8 +64,9 @@ struct Readiness {
     problems: Vec<String>,
 }
 
-/// 200 when the state is loaded, the store answers within 2 s, and the
-/// last run (if any) did not fail; 503 with the reasons otherwise.
+/// 200 when the state is loaded, the store answers within 2 s, the last
+/// run (if any) did not fail and no registered [`Health`] probe reports a
+/// problem (the alert book); 503 with the reasons otherwise.
 async fn readyz(State(ctx): State<HttpContext>) -> Response {
     let snap = ctx.runner.state().snapshot();
     let mut problems = Vec::new();
@@ -88,6 +92,7 @@ async fn readyz(State(ctx): State<HttpContext>) -> Response {
     if let Some(LastOutcome::Failed { reason }) = snap.last_run.as_ref().map(|r| &r.outcome) {
         problems.push(format!("last run failed: {reason}"));
     }
+    problems.extend(ctx.health.problems());
     let body = Readiness {
         ready: problems.is_empty(),
         state_loaded,

@@ -63,6 +63,7 @@ pub mod collect;
 pub mod config;
 pub mod domain;
 pub mod echo;
+pub mod health;
 pub mod http;
 pub mod market;
 pub mod metrics;

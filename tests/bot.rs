@@ -1462,3 +1462,25 @@ async fn alert_levels_are_bounded_and_a_long_list_is_split() {
     );
     h.stop().await;
 }
+
+/// A corrupt `alerts/book.json` is not "no alerts": `/alerts`, `/unalert`
+/// and `/alert` say alerts are unavailable, and the file is left as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_alert_book_is_reported_as_unavailable_not_empty() {
+    let mut h = start(Setup {
+        alerts_fill_days_ago: Some(1),
+        book: Some(b"{\"book\": {\"rules\": [tru".to_vec()),
+        ..Setup::default()
+    })
+    .await;
+    let chat = READERS.start;
+    for ask in ["/alerts", "/unalert 1", "/alert profit"] {
+        let reply = h.ask(chat, ask, 1).await;
+        let text = one_text(&reply);
+        assert!(text.contains("Alerts are not available"), "{ask}: {text}");
+    }
+    assert!(h.alerts.as_ref().unwrap().problem().is_some());
+    let on_disk = std::fs::read(h._dir.path().join("data/alerts/book.json")).unwrap();
+    assert_eq!(on_disk, b"{\"book\": {\"rules\": [tru", "left as it is");
+    h.stop().await;
+}

@@ -171,6 +171,12 @@ pub fn unavailable() -> String {
     "Alerts are not available right now; the daemon log says why.".to_string()
 }
 
+/// The service, when alerts are running: `None` without one, or while its
+/// book cannot be read (an empty book must not pass for "no alerts").
+fn running(alerts: Option<&AlertService>) -> Option<&AlertService> {
+    alerts.filter(|svc| svc.problem().is_none())
+}
+
 /// `/alert ARGS`; `universe` is `market.universe`, for [`warnings`].
 pub async fn alert(
     bot: &TgBot,
@@ -179,7 +185,7 @@ pub async fn alert(
     alerts: Option<&AlertService>,
     universe: &[Symbol],
 ) -> Result<(), RequestError> {
-    let Some(svc) = alerts else {
+    let Some(svc) = running(alerts) else {
         return send::html(bot, chat, &unavailable()).await.map(|_| ());
     };
     let reply = match parse_alert(args) {
@@ -202,7 +208,7 @@ pub async fn alerts(
     chat: ChatId,
     alerts: Option<&AlertService>,
 ) -> Result<(), RequestError> {
-    let Some(svc) = alerts else {
+    let Some(svc) = running(alerts) else {
         return send::html(bot, chat, &unavailable()).await.map(|_| ());
     };
     let (text, keyboard) = list(&svc.rules_of(chat.0).await);
@@ -220,7 +226,7 @@ pub async fn unalert(
     arg: &str,
     alerts: Option<&AlertService>,
 ) -> Result<(), RequestError> {
-    let Some(svc) = alerts else {
+    let Some(svc) = running(alerts) else {
         return send::html(bot, chat, &unavailable()).await.map(|_| ());
     };
     let reply = match arg.trim().trim_start_matches('#').parse::<u64>() {
