@@ -1484,3 +1484,41 @@ async fn a_corrupt_alert_book_is_reported_as_unavailable_not_empty() {
     assert_eq!(on_disk, b"{\"book\": {\"rules\": [tru", "left as it is");
     h.stop().await;
 }
+
+/// Arguments are echoed clipped to a few characters, as typed (never
+/// debug-escaped): 4,080 zero-width characters get one short reply, not
+/// nine full messages of `\u{200b}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_arguments_are_echoed_clipped_and_unescaped() {
+    let mut h = start(Setup {
+        alerts_fill_days_ago: Some(1),
+        ..Setup::default()
+    })
+    .await;
+    let chat = READERS.start;
+    let zw = "\u{200b}".repeat(4080);
+    for ask in [
+        format!("/unalert {zw}"),
+        format!("/alert top {zw}"),
+        format!("/alert {zw} below -30"),
+        format!("/alert AAPL below {zw}"),
+        format!("/alert digest {zw}"),
+        format!("/symbol x{zw}"),
+    ] {
+        let reply = h.ask(chat, &ask, 1).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let sent = h.fake.sent_to(chat);
+        let text = &sent.last().unwrap().text;
+        assert_eq!(reply.len(), 1, "{}", &ask[..12]);
+        assert!(
+            text.encode_utf16().count() < 400 && !text.contains("\\u{"),
+            "{}: {} units: {}",
+            &ask[..12],
+            text.encode_utf16().count(),
+            text.chars().take(200).collect::<String>()
+        );
+        assert!(text.contains("\u{200b}…"), "the echo is clipped: {text}");
+    }
+    assert_eq!(h.fake.sent_to(chat).len(), 6, "one reply each");
+    h.stop().await;
+}

@@ -588,8 +588,8 @@ pub fn symbol_usage(err: &TickerArg) -> String {
     match err {
         TickerArg::Missing => format!("{usage}."),
         TickerArg::Invalid(t) => format!(
-            "“{}” is not a ticker (letters, digits, '.' and '-', up to {} characters). {usage}.",
-            escape(&clip(t, 24)),
+            "{} is not a ticker (letters, digits, '.' and '-', up to {} characters). {usage}.",
+            escape(&crate::echo::quoted(t)),
             Symbol::MAX_LEN
         ),
     }
