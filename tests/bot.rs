@@ -154,6 +154,8 @@ struct Setup {
     s3_links: bool,
     /// `alerts/book.json` as found in the store when the daemon starts.
     book: Option<Vec<u8>>,
+    /// More configuration, as `DIPWATCH__...` variables.
+    env: Vec<(String, String)>,
 }
 
 fn options(limits: Option<Limits>) -> BotOptions {
@@ -239,6 +241,7 @@ async fn start(setup: Setup) -> Harness {
         ));
         moto
     });
+    extra.extend(setup.env.clone());
     let config = Arc::new(config_with_env(dir.path(), !setup.nobody_allowed, extra));
     let storage_options: BTreeMap<String, String> = config
         .settings
@@ -1521,4 +1524,49 @@ async fn long_arguments_are_echoed_clipped_and_unescaped() {
     }
     assert_eq!(h.fake.sent_to(chat).len(), 6, "one reply each");
     h.stop().await;
+}
+
+/// `/trigger` within `telegram.trigger_cooldown_secs` of the last one that
+/// started a collection is refused, whoever asks, and the reply says how
+/// long is left; with the cooldown at 0 the next one starts at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trigger_has_a_cooldown_that_the_reply_names() {
+    for (cooldown, refused) in [("300", true), ("0", false)] {
+        let mut h = start(Setup {
+            gated: true,
+            env: vec![(
+                "DIPWATCH__TELEGRAM__TRIGGER_COOLDOWN_SECS".into(),
+                cooldown.into(),
+            )],
+            ..Setup::default()
+        })
+        .await;
+        let first = h.ask(ADMIN, "/trigger", 1).await;
+        assert!(one_text(&first).contains("Collection started"));
+        h.gate.add_permits(1);
+        let done = h.fake.replies(ADMIN, 2, WAIT).await;
+        assert!(
+            done[1].text.contains("Collection finished"),
+            "{}",
+            done[1].text
+        );
+        while h.runner.running().is_some() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let again = h.ask(ADMIN2, "/trigger", 1).await;
+        let text = one_text(&again);
+        if refused {
+            assert!(
+                text.contains("/trigger works again in 4 min")
+                    && text.contains("telegram.trigger_cooldown_secs"),
+                "{text}"
+            );
+            assert_eq!(h.runner.running(), None, "nothing started");
+        } else {
+            assert!(text.contains("Collection started"), "{text}");
+            h.gate.add_permits(1);
+            h.fake.replies(ADMIN2, 2, WAIT).await;
+        }
+        h.stop().await;
+    }
 }

@@ -48,6 +48,8 @@ pub(crate) struct Shared {
     pub account: AccountCache,
     /// The daemon's shutdown, for tasks that outlive an update.
     pub shutdown: CancellationToken,
+    /// `/trigger`'s cooldown (`telegram.trigger_cooldown_secs`).
+    pub trigger_cooldown: super::cooldown::Cooldown,
 }
 
 /// Why answering an update failed (logged, never shown to the user).
@@ -306,7 +308,25 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
 async fn trigger(bot: TgBot, msg: Message, shared: Arc<Shared>) -> Result<(), BotError> {
     let chat = msg.chat.id;
     guarded(&bot, chat, "trigger", &shared, async {
-        match shared.ctx.runner.trigger(RunSource::Manual, Dates::Latest) {
+        let attempt = shared.trigger_cooldown.attempt(
+            Instant::now(),
+            || shared.ctx.runner.trigger(RunSource::Manual, Dates::Latest),
+            |t| matches!(t, Trigger::Started(_)),
+        );
+        let started = match attempt {
+            Ok(t) => t,
+            Err(left) => {
+                // A run still going is the more useful thing to say.
+                let text = match shared.ctx.runner.running() {
+                    Some(running) => format::trigger_busy(running),
+                    None => format::trigger_cooldown(left, shared.trigger_cooldown.period()),
+                };
+                tracing::info!(chat_id = chat.0, "refused /trigger within the cooldown");
+                send::html(&bot, chat, &text).await?;
+                return Ok(());
+            }
+        };
+        match started {
             Trigger::Started(done) => {
                 tracing::info!(chat_id = chat.0, "collection started from Telegram");
                 send::html(&bot, chat, &format::trigger_started()).await?;

@@ -22,6 +22,7 @@ pub mod access;
 pub mod account;
 pub mod alerts;
 pub mod commands;
+pub mod cooldown;
 pub mod download;
 pub mod format;
 mod handlers;
@@ -184,6 +185,9 @@ pub async fn run_with(
             options.account_timeout,
         ),
         shutdown: shutdown.clone(),
+        trigger_cooldown: cooldown::Cooldown::new(Duration::from_secs(
+            ctx.config.settings.telegram.trigger_cooldown_secs,
+        )),
         ctx,
     });
 
