@@ -1570,3 +1570,40 @@ async fn trigger_has_a_cooldown_that_the_reply_names() {
         h.stop().await;
     }
 }
+
+/// `/screen@ 3` (an empty bot name) is ours and answered; an update
+/// teloxide cannot parse is skipped and logged without its text, from a
+/// refused chat or an allowed one, and the chats' next messages are
+/// answered; no message text is logged anywhere, at any level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_bot_name_is_ours_and_unparseable_updates_log_no_text() {
+    let mut h = start(Setup::default()).await;
+    let chat = READERS.start + 3;
+    let screen = h.ask(chat, "/screen@ 3", 1).await;
+    assert!(one_text(&screen).contains("<pre>"), "{}", screen[0].text);
+
+    let unparseable = |m: &mut serde_json::Value| {
+        m.as_object_mut().unwrap().remove("date");
+    };
+    h.fake
+        .push_edited(STRANGER, "/help TEXT-7f3a-REFUSED-UNPARSED", unparseable);
+    h.fake
+        .push_edited(chat, "/help TEXT-7f3a-ALLOWED-UNPARSED", unparseable);
+    h.fake.push_text(STRANGER, "TEXT-7f3a-REFUSED-PLAIN");
+    let refusal = h.fake.replies(STRANGER, 1, WAIT).await;
+    assert!(refusal[0].text.contains("private dipwatch bot"));
+    let help = h.ask(chat, "/help TEXT-7f3a-ALLOWED-PLAIN", 1).await;
+    assert_eq!(
+        h.fake.sent_to(chat).len(),
+        2,
+        "the unparseable one got nothing"
+    );
+    assert!(one_text(&help).contains("/screen"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logs = captured();
+    assert!(logs.contains("skipped an update teloxide cannot parse"));
+    for line in logs.lines() {
+        assert!(!line.contains("TEXT-7f3a"), "message text logged: {line}");
+    }
+    h.stop().await;
+}

@@ -27,6 +27,7 @@ pub mod download;
 pub mod format;
 mod handlers;
 pub mod html;
+mod listener;
 pub mod send;
 
 use std::sync::Arc;
@@ -232,7 +233,7 @@ pub async fn run_with(
             b = builder.delete_webhook() => b,
             () = shutdown.cancelled() => break,
         };
-        let listener = builder.build();
+        let listener = listener::Parsed(builder.build());
         match dispatcher
             .try_dispatch_with_listener(listener, Arc::new(PollErrors))
             .await

@@ -308,6 +308,27 @@ impl FakeTelegram {
         id
     }
 
+    /// Queue a text message from `chat_id` after `edit` changed its JSON
+    /// (e.g. into one teloxide cannot parse); returns its update id.
+    pub fn push_edited(&self, chat_id: i64, text: &str, edit: impl FnOnce(&mut Value)) -> i64 {
+        let mut d = self.inner.lock();
+        let id = d.next_update_id;
+        d.next_update_id += 1;
+        let message_id = d.next_message_id;
+        d.next_message_id += 1;
+        let mut message = message_json(message_id, chat_id, text);
+        edit(&mut message);
+        d.pushed.insert(id, Instant::now());
+        d.pending.push_back(Pending {
+            id,
+            update: json!({"update_id": id, "message": message}),
+            pushed_at: Instant::now(),
+        });
+        drop(d);
+        self.inner.updates.notify_waiters();
+        id
+    }
+
     /// When update `id` was first handed to the bot by `getUpdates`.
     pub fn released_at(&self, id: i64) -> Option<Instant> {
         self.inner.lock().released.get(&id).copied()
