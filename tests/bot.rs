@@ -1607,3 +1607,46 @@ async fn an_empty_bot_name_is_ours_and_unparseable_updates_log_no_text() {
     }
     h.stop().await;
 }
+
+/// Many chats asking `/download bars` at once take turns: no more than
+/// `MAX_CONCURRENT_DOWNLOADS` files are in flight to the Bot API at any
+/// moment (each slot is held until its file is sent), and every chat gets
+/// its file, identical to what one request alone builds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_downloads_are_bounded_and_all_answered() {
+    use dipwatch::bot::download::MAX_CONCURRENT_DOWNLOADS;
+    let mut h = start(Setup::default()).await;
+    h.fake.set_document_latency(Duration::from_millis(150));
+    let chats: Vec<i64> = READERS.take(12).collect();
+    let asks: Vec<(i64, String)> = chats
+        .iter()
+        .map(|c| (*c, "/download bars 366".to_string()))
+        .collect();
+    h.fake.push_many(&asks);
+    let got = h
+        .fake
+        .wait_until(Duration::from_secs(60), |s| {
+            chats
+                .iter()
+                .all(|c| s.iter().any(|x| x.chat_id == *c && x.document.is_some()))
+        })
+        .await;
+    assert!(got.is_ok(), "every chat gets its file");
+    let peak = h.fake.documents_peak();
+    assert!(
+        (1..=MAX_CONCURRENT_DOWNLOADS).contains(&peak),
+        "{peak} documents in flight at once"
+    );
+    let expected =
+        dipwatch::bot::download::build_csv(h.runner.store(), Dataset::Bars, 366, usize::MAX)
+            .await
+            .unwrap()
+            .unwrap();
+    for c in &chats {
+        let sent = h.fake.sent_to(*c);
+        assert_eq!(sent.len(), 1, "one answer to chat {c}");
+        let (_, bytes) = sent[0].document.as_ref().unwrap();
+        assert_eq!(bytes, &expected.bytes);
+    }
+    h.stop().await;
+}

@@ -852,6 +852,11 @@ pub fn download_usage() -> String {
     )
 }
 
+/// `/download` when every download slot stayed busy for the whole wait.
+pub fn download_busy() -> String {
+    "Other downloads are being prepared right now; please try /download again in a minute.".into()
+}
+
 /// `/download` when the dataset has no published date.
 pub fn download_empty(args: &DownloadArgs) -> String {
     format!("No {} published yet.", args.dataset.name())

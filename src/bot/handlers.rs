@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     pub shutdown: CancellationToken,
     /// `/trigger`'s cooldown (`telegram.trigger_cooldown_secs`).
     pub trigger_cooldown: super::cooldown::Cooldown,
+    /// The `/download`s built and sent at once.
+    pub downloads: super::download::Slots,
 }
 
 /// Why answering an update failed (logged, never shown to the user).
@@ -258,6 +260,11 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
         Command::Download(arg) => {
             let Ok(args) = parse_download(arg) else {
                 send::html(bot, chat, &format::download_usage()).await?;
+                return Ok(());
+            };
+            // Held until the file is sent: the CSV lives that long.
+            let Some(_slot) = shared.downloads.enter().await else {
+                send::html(bot, chat, &format::download_busy()).await?;
                 return Ok(());
             };
             let store = shared.ctx.runner.store();

@@ -189,6 +189,10 @@ pub async fn run_with(
         trigger_cooldown: cooldown::Cooldown::new(Duration::from_secs(
             ctx.config.settings.telegram.trigger_cooldown_secs,
         )),
+        downloads: download::Slots::new(
+            download::MAX_CONCURRENT_DOWNLOADS,
+            download::DOWNLOAD_QUEUE_WAIT,
+        ),
         ctx,
     });
 

@@ -125,6 +125,9 @@ struct Data {
     faults: VecDeque<(String, Fault)>,
     outage: bool,
     latency: Duration,
+    document_latency: Duration,
+    documents_in_flight: usize,
+    documents_peak: usize,
     webhook_url: Option<String>,
     commands: Option<Value>,
     send_limit_per_sec: Option<usize>,
@@ -354,6 +357,17 @@ impl FakeTelegram {
     /// Delay every answer by `latency` (a slow API).
     pub fn set_latency(&self, latency: Duration) {
         self.inner.lock().latency = latency;
+    }
+
+    /// Delay the answer to every `sendDocument` by `latency` (a slow
+    /// upload), so concurrent ones overlap.
+    pub fn set_document_latency(&self, latency: Duration) {
+        self.inner.lock().document_latency = latency;
+    }
+
+    /// The most `sendDocument` requests that were in flight at once.
+    pub fn documents_peak(&self) -> usize {
+        self.inner.lock().documents_peak
     }
 
     /// Pretend a webhook is set (polling must delete it first).
@@ -794,7 +808,18 @@ async fn answer(inner: &Arc<Inner>, req: &Request) -> Option<(u16, String)> {
             status_body.unwrap_or_else(|| err(500, "unreachable", None))
         }
         "sendMessage" => send(inner, &method, SendParts::from_json(&body)),
-        "sendDocument" => send(inner, &method, SendParts::from_multipart(req)),
+        "sendDocument" => {
+            let slow = {
+                let mut d = inner.lock();
+                d.documents_in_flight += 1;
+                d.documents_peak = d.documents_peak.max(d.documents_in_flight);
+                d.document_latency
+            };
+            tokio::time::sleep(slow).await;
+            let answer = send(inner, &method, SendParts::from_multipart(req));
+            inner.lock().documents_in_flight -= 1;
+            answer
+        }
         "answerCallbackQuery" => {
             inner.lock().answered_callbacks += 1;
             ok(json!(true))
