@@ -16,6 +16,7 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{DrawdownRow, Symbol};
+use crate::echo::quoted;
 
 /// What a rule watches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -406,14 +407,29 @@ fn usage(what: &str) -> UsageError {
     UsageError(format!("{what}\n{ALERT_USAGE}"))
 }
 
+/// The largest `count` of a market rule: more names than any US universe
+/// holds (a count above the configured universe can never fire, and the bot
+/// says so; this bound keeps the number readable and the rule meaningful).
+pub const MAX_BREADTH_COUNT: usize = 10_000;
+
+/// The largest N of a top-N rule (the most `/screen` shows).
+pub const MAX_TOP_N: usize = 50;
+
+/// A drawdown level: a percentage strictly between -100 (a price of zero,
+/// never reached by a listed stock) and 0 (the peak itself, where a rule
+/// would always hold), with at most two decimals (drawdowns are stored with
+/// four, so finer levels only make the rule unreadable: `-1e-320` would be
+/// listed with 320 digits).
 fn level(raw: &str) -> Result<f64, UsageError> {
     let v: f64 = raw
         .trim_end_matches('%')
         .parse()
-        .map_err(|_| usage(&format!("{raw:?} is not a percentage like -30")))?;
-    if !(-100.0..0.0).contains(&v) {
+        .map_err(|_| usage(&format!("{} is not a percentage like -30", quoted(raw))))?;
+    let two_decimals = (v * 100.0).round() / 100.0 == v;
+    if !(v > -100.0 && v < 0.0 && two_decimals) {
         return Err(usage(&format!(
-            "the level {v} must be between -100 and 0 (a drawdown)"
+            "the level {} must be a drawdown above -100 and below 0, with at most 2 decimals (like -30 or -12.5)",
+            quoted(raw)
         )));
     }
     Ok(v)
@@ -430,18 +446,20 @@ pub fn parse_alert(args: &str) -> Result<RuleKind, UsageError> {
         ["top", n] => {
             let n: usize = n
                 .parse()
-                .map_err(|_| usage(&format!("{:?} is not a count like 10", words[1])))?;
-            if !(1..=50).contains(&n) {
-                return Err(usage("top N takes N from 1 to 50"));
+                .map_err(|_| usage(&format!("{} is not a count like 10", quoted(words[1]))))?;
+            if !(1..=MAX_TOP_N).contains(&n) {
+                return Err(usage(&format!("top N takes N from 1 to {MAX_TOP_N}")));
             }
             Ok(RuleKind::Top { n })
         }
         ["market", "below", l, "count", c] => {
             let count: usize = c
                 .parse()
-                .map_err(|_| usage(&format!("{:?} is not a count like 50", words[4])))?;
-            if count == 0 {
-                return Err(usage("the count must be at least 1"));
+                .map_err(|_| usage(&format!("{} is not a count like 50", quoted(words[4]))))?;
+            if !(1..=MAX_BREADTH_COUNT).contains(&count) {
+                return Err(usage(&format!(
+                    "the count must be from 1 to {MAX_BREADTH_COUNT}"
+                )));
             }
             Ok(RuleKind::Breadth {
                 level: level(l)?,
@@ -451,11 +469,17 @@ pub fn parse_alert(args: &str) -> Result<RuleKind, UsageError> {
         ["market", ..] => Err(usage("market alerts read: market below -20 count 50")),
         ["digest", t] => {
             let at = NaiveTime::parse_from_str(t, "%H:%M")
-                .map_err(|_| usage(&format!("{:?} is not a time like 07:30", words[1])))?;
+                .map_err(|_| usage(&format!("{} is not a time like 07:30", quoted(words[1]))))?;
             Ok(RuleKind::Digest { at })
         }
         [_, "below", l] => {
-            let symbol = Symbol::parse(words[0]).map_err(|e| usage(&format!("{e}")))?;
+            let symbol = Symbol::parse(words[0]).map_err(|_| {
+                usage(&format!(
+                    "{} is not a ticker (letters, digits, '.' and '-', up to {} characters)",
+                    quoted(words[0]),
+                    Symbol::MAX_LEN
+                ))
+            })?;
             Ok(RuleKind::SymbolBelow {
                 symbol,
                 level: level(l)?,
@@ -759,7 +783,19 @@ mod tests {
         for (args, needle) in [
             ("", "what should I watch"),
             ("AAPL below thirty", "not a percentage"),
-            ("AAPL below 30", "between -100 and 0"),
+            ("AAPL below 30", "above -100 and below 0"),
+            ("AAPL below -100", "above -100 and below 0"),
+            ("AAPL below -1e-320", "at most 2 decimals"),
+            ("AAPL below nan", "above -100"),
+            ("AAPL below -inf", "above -100"),
+            ("AAPL below 0", "below 0"),
+            (
+                "market below -20 count 18446744073709551615",
+                "from 1 to 10000",
+            ),
+            ("market below -20 count 10001", "from 1 to 10000"),
+            ("market below -100 count 5", "above -100"),
+            ("top 99999999999999999999999", "not a count"),
             ("top zero", "not a count"),
             ("top 500", "from 1 to 50"),
             ("market below -20", "market below -20 count 50"),
@@ -771,6 +807,16 @@ mod tests {
             assert!(e.contains(needle), "{args}: {e}");
             assert!(e.ends_with(ALERT_USAGE));
         }
+        let long = format!("{} below -30", "\u{200b}".repeat(4080));
+        let e = parse_alert(&long).unwrap_err().0;
+        assert!(e.len() < 300 && !e.contains("\\u"), "{e}");
+        assert_eq!(
+            parse_alert("market below -12.25 count 10000").unwrap(),
+            RuleKind::Breadth {
+                level: -12.25,
+                count: 10_000
+            }
+        );
         assert_eq!(
             parse_alert("bf.b below -25%").unwrap(),
             RuleKind::SymbolBelow {

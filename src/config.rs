@@ -305,7 +305,18 @@ pub struct TelegramSettings {
     /// How long such a link works, seconds (S3 allows at most 7 days).
     #[serde(default = "default_link_ttl")]
     pub download_link_ttl_secs: u64,
+    /// After `/trigger` starts a collection, further `/trigger`s are
+    /// refused for this long, seconds (0: no cooldown).
+    #[serde(default = "default_trigger_cooldown")]
+    pub trigger_cooldown_secs: u64,
 }
+
+fn default_trigger_cooldown() -> u64 {
+    300
+}
+
+/// The longest `telegram.trigger_cooldown_secs`: a day.
+const MAX_TRIGGER_COOLDOWN_SECS: u64 = 24 * 3600;
 
 fn default_link_ttl() -> u64 {
     3600
@@ -734,6 +745,15 @@ impl AppConfig {
                 format!("{ttl} must be between 60 and 604800 (7 days, S3's limit)"),
             ));
         }
+        let cooldown = settings.telegram.trigger_cooldown_secs;
+        if cooldown > MAX_TRIGGER_COOLDOWN_SECS {
+            return Err(invalid(
+                "telegram.trigger_cooldown_secs",
+                format!(
+                    "{cooldown} must be between 0 (no cooldown) and {MAX_TRIGGER_COOLDOWN_SECS} (a day)"
+                ),
+            ));
+        }
         for spec in &settings.alerts.defaults {
             crate::alerts::parse_alert(spec)
                 .map_err(|e| invalid("alerts.defaults", format!("{spec:?}: {}", e.0)))?;
@@ -1034,6 +1054,18 @@ mod tests {
 
     fn error_of(pairs: &[(&str, &str)]) -> String {
         load(pairs).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_trigger_cooldown_defaults_to_five_minutes_and_is_bounded() {
+        assert_eq!(
+            load(&[]).unwrap().settings.telegram.trigger_cooldown_secs,
+            300
+        );
+        let off = load(&[("DIPWATCH__TELEGRAM__TRIGGER_COOLDOWN_SECS", "0")]).unwrap();
+        assert_eq!(off.settings.telegram.trigger_cooldown_secs, 0);
+        let e = error_of(&[("DIPWATCH__TELEGRAM__TRIGGER_COOLDOWN_SECS", "86401")]);
+        assert!(e.starts_with("telegram.trigger_cooldown_secs:"), "{e}");
     }
 
     #[test]

@@ -66,6 +66,8 @@ pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod domain;
+pub mod echo;
+pub mod health;
 pub mod http;
 pub mod market;
 pub mod metrics;

@@ -163,6 +163,21 @@ impl AlertService {
         svc
     }
 
+    /// Why alerts are off, when they are: the stored book could not be read
+    /// (storage out of reach: retried) or is corrupt (left as it is until
+    /// someone fixes or removes it). `None` once the book is loaded.
+    pub fn problem(&self) -> Option<&'static str> {
+        match self.book_state() {
+            BookState::Loaded => None,
+            BookState::Unreachable => Some(
+                "alerts/book.json could not be read yet (storage out of reach; retried every 30 s)",
+            ),
+            BookState::Corrupt => {
+                Some("alerts/book.json is unreadable: alerts are off until it is fixed or removed")
+            }
+        }
+    }
+
     fn book_state(&self) -> BookState {
         self.inner.book.lock().map_or(BookState::Corrupt, |b| *b)
     }

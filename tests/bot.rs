@@ -152,6 +152,10 @@ struct Setup {
     alerts_fill_days_ago: Option<u64>,
     /// Store in a fresh bucket of a moto S3 server, `/download` as links.
     s3_links: bool,
+    /// `alerts/book.json` as found in the store when the daemon starts.
+    book: Option<Vec<u8>>,
+    /// More configuration, as `DIPWATCH__...` variables.
+    env: Vec<(String, String)>,
 }
 
 fn options(limits: Option<Limits>) -> BotOptions {
@@ -237,6 +241,7 @@ async fn start(setup: Setup) -> Harness {
         ));
         moto
     });
+    extra.extend(setup.env.clone());
     let config = Arc::new(config_with_env(dir.path(), !setup.nobody_allowed, extra));
     let storage_options: BTreeMap<String, String> = config
         .settings
@@ -256,6 +261,11 @@ async fn start(setup: Setup) -> Harness {
         .await
         .expect("store");
     let metrics = Arc::new(Metrics::new());
+    if let Some(book) = &setup.book {
+        let path = dir.path().join("data/alerts/book.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, book).unwrap();
+    }
     let alerts = match setup.alerts_fill_days_ago {
         Some(_) => Some(
             dipwatch::notify::AlertService::load(store.clone(), dipwatch::bot::alerts::render())
@@ -1369,5 +1379,274 @@ async fn download_on_s3_answers_with_a_presigned_link_that_serves_the_csv() {
     .unwrap();
     assert_eq!(csv.as_bytes(), expected.bytes.as_slice());
     assert!(csv.starts_with("date,symbol,current_price,peak_price,"));
+    h.stop().await;
+}
+
+/// `/alert` levels and counts are bounded at parse time (a usage line names
+/// the problem, echoing the argument clipped), a ticker outside the
+/// universe is accepted with a warning, and a list too long for one message
+/// (a book from before the bounds, holding absurd levels) is split into
+/// messages Telegram accepts, the delete buttons under the last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_levels_are_bounded_and_a_long_list_is_split() {
+    // 30 rules at `below -1e-320`, as an older version accepted them.
+    let rules: Vec<serde_json::Value> = (1..=30)
+        .map(|id| {
+            serde_json::json!({"id": id, "chat": READERS.start, "kind":
+                {"kind": "symbol_below", "symbol": "AAPL", "level": -1e-320}})
+        })
+        .collect();
+    let book = serde_json::json!({
+        "book": {"next_id": 30, "rules": rules, "states": {}},
+        "outbox": [], "next_item": 0,
+    });
+    let mut h = start(Setup {
+        alerts_fill_days_ago: Some(1),
+        book: Some(serde_json::to_vec(&book).unwrap()),
+        ..Setup::default()
+    })
+    .await;
+    let chat = READERS.start + 1;
+    for (args, needle) in [
+        ("AAPL below -1e-320", "at most 2 decimals"),
+        ("AAPL below -100", "above -100 and below 0"),
+        ("market below -100 count 5", "above -100 and below 0"),
+        (
+            "market below -20 count 18446744073709551615",
+            "from 1 to 10000",
+        ),
+    ] {
+        let reply = h.ask(chat, &format!("/alert {args}"), 1).await;
+        let text = one_text(&reply);
+        assert!(
+            text.contains(needle) && text.contains("usage: /alert"),
+            "{args}: {text}"
+        );
+    }
+    assert!(h.alerts.as_ref().unwrap().rules_of(chat).await.is_empty());
+
+    let outside = h.ask(chat, "/alert ZZZZ below -30.5", 1).await;
+    let text = one_text(&outside);
+    assert!(
+        text.starts_with("Alert #31 set: ZZZZ below -30.5%"),
+        "{text}"
+    );
+    assert!(text.contains("ZZZZ is not in the universe"), "{text}");
+    let inside = h.ask(chat, "/alert AAPL below -30", 1).await;
+    assert!(!one_text(&inside).contains("Note:"), "{}", inside[0].text);
+
+    let owner = READERS.start;
+    h.fake.push_text(owner, "/alerts");
+    let got = h
+        .fake
+        .wait_until(WAIT, |s| {
+            s.iter()
+                .any(|x| x.chat_id == owner && x.reply_markup.is_some())
+        })
+        .await
+        .expect("the list arrives with its buttons");
+    let list: Vec<&Sent> = got.iter().filter(|x| x.chat_id == owner).collect();
+    assert!(list.len() >= 2, "one list of {} messages", list.len());
+    assert_all_accepted(&got);
+    let all: String = list.iter().map(|x| x.text.as_str()).collect();
+    for id in 1..=30 {
+        assert!(all.contains(&format!("#{id} AAPL below")), "#{id}");
+    }
+    let last = list.last().unwrap();
+    let buttons = last.reply_markup.as_ref().unwrap()["inline_keyboard"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(buttons, 30);
+    assert!(
+        list[..list.len() - 1]
+            .iter()
+            .all(|x| x.reply_markup.is_none())
+    );
+    h.stop().await;
+}
+
+/// A corrupt `alerts/book.json` is not "no alerts": `/alerts`, `/unalert`
+/// and `/alert` say alerts are unavailable, and the file is left as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_alert_book_is_reported_as_unavailable_not_empty() {
+    let mut h = start(Setup {
+        alerts_fill_days_ago: Some(1),
+        book: Some(b"{\"book\": {\"rules\": [tru".to_vec()),
+        ..Setup::default()
+    })
+    .await;
+    let chat = READERS.start;
+    for ask in ["/alerts", "/unalert 1", "/alert profit"] {
+        let reply = h.ask(chat, ask, 1).await;
+        let text = one_text(&reply);
+        assert!(text.contains("Alerts are not available"), "{ask}: {text}");
+    }
+    assert!(h.alerts.as_ref().unwrap().problem().is_some());
+    let on_disk = std::fs::read(h._dir.path().join("data/alerts/book.json")).unwrap();
+    assert_eq!(on_disk, b"{\"book\": {\"rules\": [tru", "left as it is");
+    h.stop().await;
+}
+
+/// Arguments are echoed clipped to a few characters, as typed (never
+/// debug-escaped): 4,080 zero-width characters get one short reply, not
+/// nine full messages of `\u{200b}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_arguments_are_echoed_clipped_and_unescaped() {
+    let mut h = start(Setup {
+        alerts_fill_days_ago: Some(1),
+        ..Setup::default()
+    })
+    .await;
+    let chat = READERS.start;
+    let zw = "\u{200b}".repeat(4080);
+    for ask in [
+        format!("/unalert {zw}"),
+        format!("/alert top {zw}"),
+        format!("/alert {zw} below -30"),
+        format!("/alert AAPL below {zw}"),
+        format!("/alert digest {zw}"),
+        format!("/symbol x{zw}"),
+    ] {
+        let reply = h.ask(chat, &ask, 1).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let sent = h.fake.sent_to(chat);
+        let text = &sent.last().unwrap().text;
+        assert_eq!(reply.len(), 1, "{}", &ask[..12]);
+        assert!(
+            text.encode_utf16().count() < 400 && !text.contains("\\u{"),
+            "{}: {} units: {}",
+            &ask[..12],
+            text.encode_utf16().count(),
+            text.chars().take(200).collect::<String>()
+        );
+        assert!(text.contains("\u{200b}…"), "the echo is clipped: {text}");
+    }
+    assert_eq!(h.fake.sent_to(chat).len(), 6, "one reply each");
+    h.stop().await;
+}
+
+/// `/trigger` within `telegram.trigger_cooldown_secs` of the last one that
+/// started a collection is refused, whoever asks, and the reply says how
+/// long is left; with the cooldown at 0 the next one starts at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trigger_has_a_cooldown_that_the_reply_names() {
+    for (cooldown, refused) in [("300", true), ("0", false)] {
+        let mut h = start(Setup {
+            gated: true,
+            env: vec![(
+                "DIPWATCH__TELEGRAM__TRIGGER_COOLDOWN_SECS".into(),
+                cooldown.into(),
+            )],
+            ..Setup::default()
+        })
+        .await;
+        let first = h.ask(ADMIN, "/trigger", 1).await;
+        assert!(one_text(&first).contains("Collection started"));
+        h.gate.add_permits(1);
+        let done = h.fake.replies(ADMIN, 2, WAIT).await;
+        assert!(
+            done[1].text.contains("Collection finished"),
+            "{}",
+            done[1].text
+        );
+        while h.runner.running().is_some() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let again = h.ask(ADMIN2, "/trigger", 1).await;
+        let text = one_text(&again);
+        if refused {
+            assert!(
+                text.contains("/trigger works again in 4 min")
+                    && text.contains("telegram.trigger_cooldown_secs"),
+                "{text}"
+            );
+            assert_eq!(h.runner.running(), None, "nothing started");
+        } else {
+            assert!(text.contains("Collection started"), "{text}");
+            h.gate.add_permits(1);
+            h.fake.replies(ADMIN2, 2, WAIT).await;
+        }
+        h.stop().await;
+    }
+}
+
+/// `/screen@ 3` (an empty bot name) is ours and answered; an update
+/// teloxide cannot parse is skipped and logged without its text, from a
+/// refused chat or an allowed one, and the chats' next messages are
+/// answered; no message text is logged anywhere, at any level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_bot_name_is_ours_and_unparseable_updates_log_no_text() {
+    let mut h = start(Setup::default()).await;
+    let chat = READERS.start + 3;
+    let screen = h.ask(chat, "/screen@ 3", 1).await;
+    assert!(one_text(&screen).contains("<pre>"), "{}", screen[0].text);
+
+    let unparseable = |m: &mut serde_json::Value| {
+        m.as_object_mut().unwrap().remove("date");
+    };
+    h.fake
+        .push_edited(STRANGER, "/help TEXT-7f3a-REFUSED-UNPARSED", unparseable);
+    h.fake
+        .push_edited(chat, "/help TEXT-7f3a-ALLOWED-UNPARSED", unparseable);
+    h.fake.push_text(STRANGER, "TEXT-7f3a-REFUSED-PLAIN");
+    let refusal = h.fake.replies(STRANGER, 1, WAIT).await;
+    assert!(refusal[0].text.contains("private dipwatch bot"));
+    let help = h.ask(chat, "/help TEXT-7f3a-ALLOWED-PLAIN", 1).await;
+    assert_eq!(
+        h.fake.sent_to(chat).len(),
+        2,
+        "the unparseable one got nothing"
+    );
+    assert!(one_text(&help).contains("/screen"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logs = captured();
+    assert!(logs.contains("skipped an update teloxide cannot parse"));
+    for line in logs.lines() {
+        assert!(!line.contains("TEXT-7f3a"), "message text logged: {line}");
+    }
+    h.stop().await;
+}
+
+/// Many chats asking `/download bars` at once take turns: no more than
+/// `MAX_CONCURRENT_DOWNLOADS` files are in flight to the Bot API at any
+/// moment (each slot is held until its file is sent), and every chat gets
+/// its file, identical to what one request alone builds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_downloads_are_bounded_and_all_answered() {
+    use dipwatch::bot::download::MAX_CONCURRENT_DOWNLOADS;
+    let mut h = start(Setup::default()).await;
+    h.fake.set_document_latency(Duration::from_millis(150));
+    let chats: Vec<i64> = READERS.take(12).collect();
+    let asks: Vec<(i64, String)> = chats
+        .iter()
+        .map(|c| (*c, "/download bars 366".to_string()))
+        .collect();
+    h.fake.push_many(&asks);
+    let got = h
+        .fake
+        .wait_until(Duration::from_secs(60), |s| {
+            chats
+                .iter()
+                .all(|c| s.iter().any(|x| x.chat_id == *c && x.document.is_some()))
+        })
+        .await;
+    assert!(got.is_ok(), "every chat gets its file");
+    let peak = h.fake.documents_peak();
+    assert!(
+        (1..=MAX_CONCURRENT_DOWNLOADS).contains(&peak),
+        "{peak} documents in flight at once"
+    );
+    let expected =
+        dipwatch::bot::download::build_csv(h.runner.store(), Dataset::Bars, 366, usize::MAX)
+            .await
+            .unwrap()
+            .unwrap();
+    for c in &chats {
+        let sent = h.fake.sent_to(*c);
+        assert_eq!(sent.len(), 1, "one answer to chat {c}");
+        let (_, bytes) = sent[0].document.as_ref().unwrap();
+        assert_eq!(bytes, &expected.bytes);
+    }
     h.stop().await;
 }

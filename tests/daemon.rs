@@ -743,3 +743,43 @@ fn keys_echoed_by_a_server_never_reach_readyz_or_the_logs() {
         assert!(!text.contains(&key_id) && !text.contains(&secret), "{text}");
     }
 }
+
+/// A corrupt `alerts/book.json` turns alerts off, and `/readyz` says so
+/// (503, the reason in `problems`) instead of reporting nothing.
+#[test]
+fn a_corrupt_alert_book_is_reported_by_readyz() {
+    use common::fake_telegram::{FakeTelegram, TOKEN};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(async { FakeTelegram::start() });
+    let mut ws = Workspace::new(20);
+    std::fs::create_dir_all(ws.path("data/alerts")).unwrap();
+    std::fs::write(ws.path("data/alerts/book.json"), "{ not json").unwrap();
+    ws.set_env("TELOXIDE_TOKEN", TOKEN);
+    ws.set_env("TELOXIDE_API_URL", fake.url().as_str());
+    ws.set_env("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", "4242");
+    let demo = demo();
+    let d = Daemon::start(&ws, Some(&demo));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        if let Some((503, body)) = get(d.port, "/readyz") {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let about_alerts = v["problems"].as_array().unwrap().iter().any(|p| {
+                p.as_str()
+                    .unwrap()
+                    .starts_with("alerts: alerts/book.json is unreadable")
+            });
+            if about_alerts && v["state_loaded"] == true {
+                break v;
+            }
+        }
+        assert!(Instant::now() < deadline, "{:?}", get(d.port, "/readyz"));
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(body["ready"], false);
+    let (success, _, logs) = d.terminate();
+    assert!(success, "{logs}");
+    assert_eq!(
+        std::fs::read_to_string(ws.path("data/alerts/book.json")).unwrap(),
+        "{ not json"
+    );
+}

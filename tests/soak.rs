@@ -40,6 +40,8 @@ fn the_daemon_stays_flat_and_answers_throughout() {
     ws.set_env("TELOXIDE_API_URL", fake.url().as_str());
     ws.set_env("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", &READER.to_string());
     ws.set_env("DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS", &ADMIN.to_string());
+    // A /trigger every second is the load here: no cooldown.
+    ws.set_env("DIPWATCH__TELEGRAM__TRIGGER_COOLDOWN_SECS", "0");
     let port = free_port();
     let demo = common::repo("config/demo.toml").display().to_string();
     let mut cmd = ws.command(&["run", "--config", &demo]);

@@ -112,6 +112,7 @@ mod tests {
             admin_chat_ids: admins.to_vec(),
             download_links: false,
             download_link_ttl_secs: 3600,
+            trigger_cooldown_secs: 300,
         }
     }
 

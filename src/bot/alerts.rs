@@ -8,13 +8,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Utc;
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use teloxide::{ApiError, RequestError};
 
 use super::format::{dashboard, sim_marker};
 use super::html::escape;
 use super::send::{self, TgBot};
-use crate::alerts::{ALERT_USAGE, Notification, Rule, parse_alert};
+use crate::alerts::{ALERT_USAGE, Notification, Rule, RuleKind, parse_alert};
+use crate::domain::Symbol;
 use crate::notify::{AlertSender, AlertService, Render, SendError};
 use crate::state::Snapshot;
 
@@ -95,12 +96,33 @@ pub fn alert_message(note: &Notification, simulated: bool) -> String {
     out
 }
 
-/// Reply to a new rule.
-pub fn added(id: u64, rule: &crate::alerts::RuleKind) -> String {
-    format!(
+/// Reply to a new rule, with any [`warnings`] about it.
+pub fn added(id: u64, rule: &RuleKind, warnings: &[String]) -> String {
+    let mut out = format!(
         "Alert #{id} set: {}. /alerts lists yours.",
         escape(&rule.to_string())
-    )
+    );
+    for w in warnings {
+        out.push_str(&format!("\n<i>Note: {}</i>", escape(w)));
+    }
+    out
+}
+
+/// Why a rule that parsed may never fire with this universe: a ticker
+/// that is not in it (accepted: the universe file may be about to change)
+/// or a market count above its size.
+pub fn warnings(rule: &RuleKind, universe: &[Symbol]) -> Vec<String> {
+    match rule {
+        RuleKind::SymbolBelow { symbol, .. } if !universe.contains(symbol) => vec![format!(
+            "{symbol} is not in the universe (market.universe), so it is never screened; \
+             this alert fires only once it is added"
+        )],
+        RuleKind::Breadth { count, .. } if *count > universe.len() => vec![format!(
+            "the universe has {} symbols, fewer than {count}: this alert cannot fire",
+            universe.len()
+        )],
+        _ => Vec::new(),
+    }
 }
 
 /// Reply to bad `/alert` arguments: the usage line naming what was wrong.
@@ -149,21 +171,28 @@ pub fn unavailable() -> String {
     "Alerts are not available right now; the daemon log says why.".to_string()
 }
 
-/// `/alert ARGS`.
+/// The service, when alerts are running: `None` without one, or while its
+/// book cannot be read (an empty book must not pass for "no alerts").
+fn running(alerts: Option<&AlertService>) -> Option<&AlertService> {
+    alerts.filter(|svc| svc.problem().is_none())
+}
+
+/// `/alert ARGS`; `universe` is `market.universe`, for [`warnings`].
 pub async fn alert(
     bot: &TgBot,
     chat: ChatId,
     args: &str,
     alerts: Option<&AlertService>,
+    universe: &[Symbol],
 ) -> Result<(), RequestError> {
-    let Some(svc) = alerts else {
+    let Some(svc) = running(alerts) else {
         return send::html(bot, chat, &unavailable()).await.map(|_| ());
     };
     let reply = match parse_alert(args) {
         Err(e) => usage(&e.0),
         Ok(_) if svc.rules_of(chat.0).await.len() >= MAX_RULES_PER_CHAT => too_many(),
         Ok(kind) => match svc.add(chat.0, kind.clone()).await {
-            Ok(id) => added(id, &kind),
+            Ok(id) => added(id, &kind, &warnings(&kind, universe)),
             Err(e) => {
                 tracing::error!(error = %e, "could not save an alert rule");
                 unavailable()
@@ -179,15 +208,15 @@ pub async fn alerts(
     chat: ChatId,
     alerts: Option<&AlertService>,
 ) -> Result<(), RequestError> {
-    let Some(svc) = alerts else {
+    let Some(svc) = running(alerts) else {
         return send::html(bot, chat, &unavailable()).await.map(|_| ());
     };
     let (text, keyboard) = list(&svc.rules_of(chat.0).await);
-    let mut req = bot.send_message(chat, text).parse_mode(ParseMode::Html);
-    if let Some(k) = keyboard {
-        req = req.reply_markup(k);
-    }
-    req.await.map(|_| ())
+    // Split like any reply (a list can outgrow one message); the delete
+    // buttons go under the last part.
+    send::html_with_keyboard(bot, chat, &text, keyboard)
+        .await
+        .map(|_| ())
 }
 
 /// `/unalert ID` (or a delete button).
@@ -197,13 +226,13 @@ pub async fn unalert(
     arg: &str,
     alerts: Option<&AlertService>,
 ) -> Result<(), RequestError> {
-    let Some(svc) = alerts else {
+    let Some(svc) = running(alerts) else {
         return send::html(bot, chat, &unavailable()).await.map(|_| ());
     };
     let reply = match arg.trim().trim_start_matches('#').parse::<u64>() {
         Err(_) => usage(&format!(
-            "{:?} is not an alert id\nusage: /unalert ID (see /alerts)",
-            arg.trim()
+            "{} is not an alert id\nusage: /unalert ID (see /alerts)",
+            crate::echo::quoted(arg.trim())
         )),
         Ok(id) => match svc.remove(chat.0, id).await {
             Ok(found) => removed(id, found),
@@ -219,8 +248,7 @@ pub async fn unalert(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::{Fired, RuleKind};
-    use crate::domain::Symbol;
+    use crate::alerts::Fired;
 
     #[test]
     fn alert_messages_escape_and_mark_simulated_prices() {
@@ -324,9 +352,17 @@ mod tests {
     #[test]
     fn replies() {
         assert_eq!(
-            added(5, &RuleKind::Top { n: 10 }),
+            added(5, &RuleKind::Top { n: 10 }, &[]),
             "Alert #5 set: top 10 changes. /alerts lists yours."
         );
+        let universe = [Symbol::parse("AAPL").unwrap()];
+        let outside = parse_alert("ZZZ below -30").unwrap();
+        let w = warnings(&outside, &universe);
+        assert!(w[0].contains("ZZZ is not in the universe"), "{w:?}");
+        assert!(added(6, &outside, &w).contains("\n<i>Note: ZZZ is not in the universe"));
+        assert!(warnings(&parse_alert("AAPL below -30").unwrap(), &universe).is_empty());
+        let breadth = parse_alert("market below -20 count 2").unwrap();
+        assert!(warnings(&breadth, &universe)[0].contains("cannot fire"));
         assert_eq!(removed(5, true), "Alert #5 deleted.");
         assert!(removed(6, false).contains("no alert #6"));
         assert_eq!(usage("a <b> & c"), "<code>a &lt;b&gt; &amp; c</code>");

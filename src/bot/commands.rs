@@ -108,6 +108,9 @@ pub fn parse_input(text: Option<&str>, bot_username: &str) -> Input {
     // Lower-case the command, not the bot name after '@' (compared
     // case-insensitively by the parser).
     let (cmd, at) = match word.find('@') {
+        // `/screen@` names no bot at all: it is ours (teloxide would read
+        // an empty bot name as another bot's, and nobody would answer).
+        Some(i) if i + 1 == word.len() => (&word[..i], ""),
         Some(i) => (&word[..i], &word[i..]),
         None => (word, ""),
     };
@@ -261,6 +264,11 @@ mod tests {
             Input::Command(Command::Download("bars 5".into()))
         );
         assert_eq!(cmd("/help@other_bot"), Input::OtherBot);
+        assert_eq!(
+            cmd("/screen@ 3"),
+            Input::Command(Command::Screen("3".into()))
+        );
+        assert_eq!(cmd("/help@"), Input::Command(Command::Help));
         assert_eq!(cmd("/frobnicate"), Input::Unknown);
         assert_eq!(cmd("/"), Input::Unknown);
         assert_eq!(cmd("hello /help"), Input::Text);

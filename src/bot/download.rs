@@ -3,9 +3,12 @@
 //! each date's manifest (the same rules as `dipwatch export`: a damaged
 //! partition is skipped and counted, never sent).
 
-use chrono::NaiveDate;
+use std::time::Duration;
 
-use crate::store::{Dataset, Store, StoreError};
+use chrono::NaiveDate;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::store::{Dataset, RunManifest, Store, StoreError};
 
 /// Telegram bots may upload documents up to 50 MB; stay well under.
 pub const MAX_DOCUMENT_BYTES: usize = 45 * 1024 * 1024;
@@ -31,9 +34,50 @@ pub struct Csv {
     pub truncated: bool,
 }
 
-/// The last `days` published dates holding `dataset`, newest first while
-/// reading, oldest first in the file. `None` when no date holds it. Stops
-/// before the file would exceed `max_bytes`.
+/// At most this many `/download`s are built and sent at once: each holds
+/// its CSV in memory until Telegram has it (a year of bars is ~40 MB), so
+/// 100 chats asking together must not hold 100 of them.
+pub const MAX_CONCURRENT_DOWNLOADS: usize = 2;
+
+/// How long a `/download` waits for a free slot before the busy reply.
+pub const DOWNLOAD_QUEUE_WAIT: Duration = Duration::from_secs(60);
+
+/// The slots `/download`s take turns on (a semaphore; waiting holds no
+/// memory).
+#[derive(Debug)]
+pub struct Slots {
+    slots: Semaphore,
+    wait: Duration,
+}
+
+impl Slots {
+    /// `n` slots; a request waits up to `wait` for one.
+    pub fn new(n: usize, wait: Duration) -> Self {
+        Self {
+            slots: Semaphore::new(n),
+            wait,
+        }
+    }
+
+    /// A slot, held until the permit is dropped; `None` when none freed up
+    /// within the wait (the caller says the bot is busy).
+    pub async fn enter(&self) -> Option<SemaphorePermit<'_>> {
+        tokio::time::timeout(self.wait, self.slots.acquire())
+            .await
+            .ok()?
+            .ok()
+    }
+}
+
+/// The last `days` published dates holding `dataset`, oldest first in the
+/// file. `None` when no date holds it. Leaves out older dates rather than
+/// exceed `max_bytes`.
+///
+/// Memory: the dates are chosen from their manifests (which list each
+/// object's size), then read oldest first, each object verified and its
+/// rows appended to the one output buffer, which is sized once. So the
+/// peak is the file plus one date's object, not every object and then the
+/// file again.
 pub async fn build_csv(
     store: &Store,
     dataset: Dataset,
@@ -42,26 +86,15 @@ pub async fn build_csv(
 ) -> Result<Option<Csv>, StoreError> {
     let listing = store.published_dates().await?;
     let header = format!("{}\n", dataset.columns().join(","));
-    let mut parts: Vec<(NaiveDate, Vec<u8>, u64)> = Vec::new();
+    let mut plan: Vec<(NaiveDate, RunManifest, u64)> = Vec::new();
     let mut size = header.len();
     let (mut damaged, mut truncated) = (0usize, false);
     for date in listing.dates.iter().rev() {
-        if parts.len() >= days {
+        if plan.len() >= days {
             break;
         }
-        let read = match store.manifest(*date).await {
-            Ok(Some(m)) => {
-                let rows = m.object(dataset).map_or(0, |o| o.rows);
-                store
-                    .read_verified(&m, dataset)
-                    .await
-                    .map(|b| b.map(|b| (b, rows)))
-            }
-            Ok(None) => Ok(None),
-            Err(e) => Err(e),
-        };
-        let (bytes, rows) = match read {
-            Ok(Some(found)) => found,
+        let manifest = match store.manifest(*date).await {
+            Ok(Some(m)) => m,
             Ok(None) => continue,
             Err(e) => {
                 tracing::warn!(dataset = dataset.name(), %date, error = %e, "download: skipping a damaged partition");
@@ -69,6 +102,37 @@ pub async fn build_csv(
                 continue;
             }
         };
+        let Some(entry) = manifest.object(dataset) else {
+            continue;
+        };
+        // The object is our header line then its rows.
+        let body = usize::try_from(entry.bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(header.len());
+        if size.saturating_add(body) > max_bytes {
+            truncated = true;
+            break;
+        }
+        size += body;
+        let rows = entry.rows;
+        plan.push((*date, manifest, rows));
+    }
+    let mut out: Vec<u8> = Vec::new();
+    let (mut dates, mut rows) = (Vec::new(), 0u64);
+    for (date, manifest, n) in plan.iter().rev() {
+        let bytes = match store.read_verified(manifest, dataset).await {
+            Ok(Some(b)) => b,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(dataset = dataset.name(), %date, error = %e, "download: skipping a damaged partition");
+                damaged += 1;
+                continue;
+            }
+        };
+        if out.is_empty() {
+            out.reserve_exact(size);
+            out.extend_from_slice(header.as_bytes());
+        }
         // Verified content starts with our own header line (this layout's
         // or the previous one's): keep the rows, in this layout's columns.
         let body = match crate::store::rows_in_current_layout(dataset, &bytes) {
@@ -79,31 +143,58 @@ pub async fn build_csv(
                 continue;
             }
         };
-        if size + body.len() > max_bytes {
-            truncated = true;
-            break;
-        }
-        size += body.len();
-        parts.push((*date, body.to_vec(), rows));
-    }
-    if parts.is_empty() {
-        return Ok(None);
-    }
-    parts.reverse();
-    let mut out = Vec::with_capacity(size);
-    out.extend_from_slice(header.as_bytes());
-    for (_, body, _) in &parts {
-        out.extend_from_slice(body);
+        out.extend_from_slice(&body);
         if !body.is_empty() && !body.ends_with(b"\n") {
             out.push(b'\n');
         }
+        dates.push(*date);
+        rows += n;
+    }
+    if dates.is_empty() {
+        return Ok(None);
     }
     Ok(Some(Csv {
         dataset,
         bytes: out,
-        dates: parts.iter().map(|(d, _, _)| *d).collect(),
-        rows: parts.iter().map(|(_, _, r)| r).sum(),
+        dates,
+        rows,
         damaged,
         truncated,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// However many ask at once, no more than the slots are ever inside.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_downloads_than_slots_run_at_once() {
+        let slots = Arc::new(Slots::new(2, Duration::from_secs(30)));
+        let (inside, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let (slots, inside, peak) = (slots.clone(), inside.clone(), peak.clone());
+                tokio::spawn(async move {
+                    let _slot = slots.enter().await.expect("a slot within the wait");
+                    let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let peak = peak.load(Ordering::SeqCst);
+        assert!((1..=2).contains(&peak), "{peak}");
+        // No slot free within the wait: None (the busy reply).
+        let busy = Slots::new(1, Duration::from_millis(10));
+        let _held = busy.enter().await.unwrap();
+        assert!(busy.enter().await.is_none());
+    }
 }

@@ -608,8 +608,8 @@ pub fn symbol_usage(err: &TickerArg) -> String {
     match err {
         TickerArg::Missing => format!("{usage}."),
         TickerArg::Invalid(t) => format!(
-            "“{}” is not a ticker (letters, digits, '.' and '-', up to {} characters). {usage}.",
-            escape(&clip(t, 24)),
+            "{} is not a ticker (letters, digits, '.' and '-', up to {} characters). {usage}.",
+            escape(&crate::echo::quoted(t)),
             Symbol::MAX_LEN
         ),
     }
@@ -878,6 +878,11 @@ pub fn download_usage() -> String {
     )
 }
 
+/// `/download` when every download slot stayed busy for the whole wait.
+pub fn download_busy() -> String {
+    "Other downloads are being prepared right now; please try /download again in a minute.".into()
+}
+
 /// `/download` when the dataset has no published date.
 pub fn download_empty(args: &DownloadArgs) -> String {
     format!("No {} published yet.", args.dataset.name())
@@ -949,6 +954,19 @@ pub fn download_caption(csv: &Csv, args: &DownloadArgs) -> String {
 /// `/trigger` accepted.
 pub fn trigger_started() -> String {
     "⏳ Collection started. I will send its summary when it finishes.".into()
+}
+
+/// `/trigger` within `telegram.trigger_cooldown_secs` of the last one that
+/// started a collection: how long until it may again.
+pub fn trigger_cooldown(left: Duration, period: Duration) -> String {
+    // Whole seconds, rounded up: "0 ms" left would read as "now".
+    let left = Duration::from_secs(left.as_secs() + u64::from(left.subsec_nanos() > 0));
+    format!(
+        "A collection was started from Telegram less than {} ago; not starting another. \
+         /trigger works again in {} (telegram.trigger_cooldown_secs).",
+        duration(period),
+        duration(left)
+    )
 }
 
 /// `/trigger` while a run is in progress.

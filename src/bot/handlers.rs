@@ -48,6 +48,10 @@ pub(crate) struct Shared {
     pub account: AccountCache,
     /// The daemon's shutdown, for tasks that outlive an update.
     pub shutdown: CancellationToken,
+    /// `/trigger`'s cooldown (`telegram.trigger_cooldown_secs`).
+    pub trigger_cooldown: super::cooldown::Cooldown,
+    /// The `/download`s built and sent at once.
+    pub downloads: super::download::Slots,
 }
 
 /// Why answering an update failed (logged, never shown to the user).
@@ -258,6 +262,11 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
                 send::html(bot, chat, &format::download_usage()).await?;
                 return Ok(());
             };
+            // Held until the file is sent: the CSV lives that long.
+            let Some(_slot) = shared.downloads.enter().await else {
+                send::html(bot, chat, &format::download_busy()).await?;
+                return Ok(());
+            };
             let store = shared.ctx.runner.store();
             let telegram = &shared.ctx.config.settings.telegram;
             let as_link = telegram.download_links && store.can_share();
@@ -288,7 +297,8 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
             }
         }
         Command::Alert(args) => {
-            super::alerts::alert(bot, chat, args, shared.ctx.alerts.as_ref()).await?
+            let universe = &shared.ctx.config.universe;
+            super::alerts::alert(bot, chat, args, shared.ctx.alerts.as_ref(), universe).await?
         }
         Command::Alerts => super::alerts::alerts(bot, chat, shared.ctx.alerts.as_ref()).await?,
         Command::Unalert(arg) => {
@@ -305,7 +315,25 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
 async fn trigger(bot: TgBot, msg: Message, shared: Arc<Shared>) -> Result<(), BotError> {
     let chat = msg.chat.id;
     guarded(&bot, chat, "trigger", &shared, async {
-        match shared.ctx.runner.trigger(RunSource::Manual, Dates::Latest) {
+        let attempt = shared.trigger_cooldown.attempt(
+            Instant::now(),
+            || shared.ctx.runner.trigger(RunSource::Manual, Dates::Latest),
+            |t| matches!(t, Trigger::Started(_)),
+        );
+        let started = match attempt {
+            Ok(t) => t,
+            Err(left) => {
+                // A run still going is the more useful thing to say.
+                let text = match shared.ctx.runner.running() {
+                    Some(running) => format::trigger_busy(running),
+                    None => format::trigger_cooldown(left, shared.trigger_cooldown.period()),
+                };
+                tracing::info!(chat_id = chat.0, "refused /trigger within the cooldown");
+                send::html(&bot, chat, &text).await?;
+                return Ok(());
+            }
+        };
+        match started {
             Trigger::Started(done) => {
                 tracing::info!(chat_id = chat.0, "collection started from Telegram");
                 send::html(&bot, chat, &format::trigger_started()).await?;

@@ -23,16 +23,7 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// `text` cut to `max` characters (an ellipsis marks the cut), for echoing
-/// user input back without letting a huge argument fill the reply.
-pub fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
+pub use crate::echo::clip;
 
 /// Column alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,10 +22,12 @@ pub mod access;
 pub mod account;
 pub mod alerts;
 pub mod commands;
+pub mod cooldown;
 pub mod download;
 pub mod format;
 mod handlers;
 pub mod html;
+mod listener;
 pub mod send;
 
 use std::sync::Arc;
@@ -184,6 +186,13 @@ pub async fn run_with(
             options.account_timeout,
         ),
         shutdown: shutdown.clone(),
+        trigger_cooldown: cooldown::Cooldown::new(Duration::from_secs(
+            ctx.config.settings.telegram.trigger_cooldown_secs,
+        )),
+        downloads: download::Slots::new(
+            download::MAX_CONCURRENT_DOWNLOADS,
+            download::DOWNLOAD_QUEUE_WAIT,
+        ),
         ctx,
     });
 
@@ -228,7 +237,7 @@ pub async fn run_with(
             b = builder.delete_webhook() => b,
             () = shutdown.cancelled() => break,
         };
-        let listener = builder.build();
+        let listener = listener::Parsed(builder.build());
         match dispatcher
             .try_dispatch_with_listener(listener, Arc::new(PollErrors))
             .await

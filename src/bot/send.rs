@@ -6,7 +6,7 @@
 use teloxide::RequestError;
 use teloxide::adaptors::Throttle;
 use teloxide::prelude::*;
-use teloxide::types::{InputFile, LinkPreviewOptions, ParseMode};
+use teloxide::types::{InlineKeyboardMarkup, InputFile, LinkPreviewOptions, ParseMode};
 
 use super::html::{MAX_MESSAGE, split};
 
@@ -27,12 +27,29 @@ fn no_preview() -> LinkPreviewOptions {
 /// Send `html` to `chat`, split on line boundaries into messages Telegram
 /// accepts, in order. Returns how many messages were sent.
 pub async fn html(bot: &TgBot, chat: ChatId, html: &str) -> Result<usize, RequestError> {
+    html_with_keyboard(bot, chat, html, None).await
+}
+
+/// [`html`], with `keyboard` (when given) under the last message.
+pub async fn html_with_keyboard(
+    bot: &TgBot,
+    chat: ChatId,
+    html: &str,
+    keyboard: Option<InlineKeyboardMarkup>,
+) -> Result<usize, RequestError> {
     let parts = split(html, MAX_MESSAGE);
-    for part in &parts {
-        bot.send_message(chat, part.as_str())
+    let mut keyboard = keyboard;
+    for (i, part) in parts.iter().enumerate() {
+        let mut req = bot
+            .send_message(chat, part.as_str())
             .parse_mode(ParseMode::Html)
-            .link_preview_options(no_preview())
-            .await?;
+            .link_preview_options(no_preview());
+        if i + 1 == parts.len()
+            && let Some(k) = keyboard.take()
+        {
+            req = req.reply_markup(k);
+        }
+        req.await?;
     }
     Ok(parts.len())
 }

@@ -54,9 +54,11 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
                 config.http_listen
             ))
         })?;
+    let health = crate::health::Health::default();
     let http_ctx = crate::http::HttpContext {
         runner: runner.clone(),
         metrics: metrics.clone(),
+        health: health.clone(),
     };
     let http = tokio::spawn(crate::http::serve(listener, http_ctx, shutdown.clone()));
     tracing::info!(
@@ -83,6 +85,7 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
         connected.broker.clone(),
         &metrics,
         &store,
+        &health,
         &shutdown,
     )
     .await?;
@@ -132,6 +135,7 @@ async fn start_bot(
     broker: Option<Arc<dyn crate::market::Broker>>,
     metrics: &Arc<Metrics>,
     store: &crate::store::Store,
+    health: &crate::health::Health,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     if !config.settings.telegram.enabled {
@@ -161,6 +165,12 @@ async fn start_bot(
         Some(chats.iter().copied().collect()),
     )
     .await;
+    // A book that cannot be read turns alerts off: /readyz says so.
+    let probe = alerts.clone();
+    health.register(
+        "alerts",
+        Arc::new(move || probe.problem().map(str::to_string)),
+    );
     if let Err(e) = alerts
         .apply_defaults(&chats, &config.settings.alerts.defaults)
         .await

@@ -125,6 +125,9 @@ struct Data {
     faults: VecDeque<(String, Fault)>,
     outage: bool,
     latency: Duration,
+    document_latency: Duration,
+    documents_in_flight: usize,
+    documents_peak: usize,
     webhook_url: Option<String>,
     commands: Option<Value>,
     send_limit_per_sec: Option<usize>,
@@ -308,6 +311,27 @@ impl FakeTelegram {
         id
     }
 
+    /// Queue a text message from `chat_id` after `edit` changed its JSON
+    /// (e.g. into one teloxide cannot parse); returns its update id.
+    pub fn push_edited(&self, chat_id: i64, text: &str, edit: impl FnOnce(&mut Value)) -> i64 {
+        let mut d = self.inner.lock();
+        let id = d.next_update_id;
+        d.next_update_id += 1;
+        let message_id = d.next_message_id;
+        d.next_message_id += 1;
+        let mut message = message_json(message_id, chat_id, text);
+        edit(&mut message);
+        d.pushed.insert(id, Instant::now());
+        d.pending.push_back(Pending {
+            id,
+            update: json!({"update_id": id, "message": message}),
+            pushed_at: Instant::now(),
+        });
+        drop(d);
+        self.inner.updates.notify_waiters();
+        id
+    }
+
     /// When update `id` was first handed to the bot by `getUpdates`.
     pub fn released_at(&self, id: i64) -> Option<Instant> {
         self.inner.lock().released.get(&id).copied()
@@ -333,6 +357,17 @@ impl FakeTelegram {
     /// Delay every answer by `latency` (a slow API).
     pub fn set_latency(&self, latency: Duration) {
         self.inner.lock().latency = latency;
+    }
+
+    /// Delay the answer to every `sendDocument` by `latency` (a slow
+    /// upload), so concurrent ones overlap.
+    pub fn set_document_latency(&self, latency: Duration) {
+        self.inner.lock().document_latency = latency;
+    }
+
+    /// The most `sendDocument` requests that were in flight at once.
+    pub fn documents_peak(&self) -> usize {
+        self.inner.lock().documents_peak
     }
 
     /// Pretend a webhook is set (polling must delete it first).
@@ -773,7 +808,18 @@ async fn answer(inner: &Arc<Inner>, req: &Request) -> Option<(u16, String)> {
             status_body.unwrap_or_else(|| err(500, "unreachable", None))
         }
         "sendMessage" => send(inner, &method, SendParts::from_json(&body)),
-        "sendDocument" => send(inner, &method, SendParts::from_multipart(req)),
+        "sendDocument" => {
+            let slow = {
+                let mut d = inner.lock();
+                d.documents_in_flight += 1;
+                d.documents_peak = d.documents_peak.max(d.documents_in_flight);
+                d.document_latency
+            };
+            tokio::time::sleep(slow).await;
+            let answer = send(inner, &method, SendParts::from_multipart(req));
+            inner.lock().documents_in_flight -= 1;
+            answer
+        }
         "answerCallbackQuery" => {
             inner.lock().answered_callbacks += 1;
             ok(json!(true))

@@ -1,0 +1,376 @@
+//! Health and metrics over HTTP (axum, `http.listen`, loopback by default):
+//! `/healthz` (the process answers), `/readyz` (state loaded, storage
+//! reachable, last run not failed), `/metrics` (Prometheus text format).
+//! Nothing here exposes a secret, a chat id or a path outside the store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::health::Health;
+use crate::metrics::Metrics;
+
+mod idle;
+use crate::runner::Runner;
+use crate::state::LastOutcome;
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct HttpContext {
+    /// State and store.
+    pub runner: Runner,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// Other parts' readiness (the alert book).
+    pub health: Health,
+}
+
+/// The router.
+pub fn router(ctx: HttpContext) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(ctx)
+}
+
+/// How long a client may take to send a request's head, counted from the
+/// connection's start or the end of the previous response: a connection
+/// that sends a partial request (or nothing), or trickles a byte at a
+/// time, is closed after this. Keep-alive connections waiting for their
+/// next request are closed after it too.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a connection may make no progress at all (nothing read,
+/// nothing written: a client that stopped reading its response) before it
+/// is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The connection timeouts [`serve_router`] enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// See [`HEADER_READ_TIMEOUT`].
+    pub header_read: Duration,
+    /// See [`IDLE_TIMEOUT`].
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            header_read: HEADER_READ_TIMEOUT,
+            idle: IDLE_TIMEOUT,
+        }
+    }
+}
+
+/// Serve on `listener` until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    ctx: HttpContext,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    serve_router(listener, router(ctx), Timeouts::default(), shutdown).await
+}
+
+/// Serve `app` on `listener` with `timeouts` until `shutdown`, then let
+/// the open connections finish (idle ones close at once). One task per
+/// connection; `axum::serve` is not used because it sets no timeout, so a
+/// client holding connections open would hold them forever.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    timeouts: Timeouts,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            () = shutdown.cancelled() => break,
+        };
+        while connections.try_join_next().is_some() {}
+        let tcp = match accepted {
+            Ok((tcp, _)) => tcp,
+            Err(e) => {
+                // Out of file descriptors, a connection reset before accept:
+                // neither ends the server; pause so it is not a busy loop.
+                tracing::warn!(error = %e, "http: accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        connections.spawn(serve_connection(
+            tcp,
+            app.clone(),
+            timeouts,
+            shutdown.clone(),
+        ));
+    }
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// One connection: HTTP/1.1 with hyper's header-read timeout, over a
+/// socket that fails once it has been idle too long.
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    app: Router,
+    timeouts: Timeouts,
+    shutdown: CancellationToken,
+) {
+    let io = hyper_util::rt::TokioIo::new(idle::Idle::new(tcp, timeouts.idle));
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timeouts.header_read);
+    let conn = builder.serve_connection(io, service);
+    let mut conn = std::pin::pin!(conn);
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        () = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        // Timeouts and clients that go away: routine, not worth more.
+        tracing::debug!(error = %e, "http: connection closed");
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+#[derive(Serialize)]
+struct Readiness {
+    ready: bool,
+    state_loaded: bool,
+    storage_reachable: bool,
+    last_run: Option<&'static str>,
+    latest_screen: Option<String>,
+    /// What is shown may be simulated (the data says so).
+    simulated: bool,
+    problems: Vec<String>,
+    /// Not reasons to be unready, but to look: simulated dates in the store
+    /// of a real-market daemon, partitions ignored while loading.
+    warnings: Vec<String>,
+}
+
+/// 200 when the state is loaded, the store answers within 2 s, the last
+/// run (if any) did not fail and no registered [`Health`] probe reports a
+/// problem (the alert book); 503 with the reasons otherwise.
+async fn readyz(State(ctx): State<HttpContext>) -> Response {
+    let snap = ctx.runner.state().snapshot();
+    let mut problems = Vec::new();
+    let state_loaded = snap.loaded_at.is_some();
+    if !state_loaded {
+        problems.push("state not loaded yet".to_string());
+    }
+    let storage_reachable =
+        match tokio::time::timeout(Duration::from_secs(2), ctx.runner.store().published_dates())
+            .await
+        {
+            Ok(Ok(_)) => true,
+            Ok(Err(e)) => {
+                problems.push(format!("storage: {e}"));
+                false
+            }
+            Err(_) => {
+                problems.push("storage: no answer within 2 s".into());
+                false
+            }
+        };
+    let last_run = snap.last_run.as_ref().map(|r| r.outcome.label());
+    if let Some(LastOutcome::Failed { reason }) = snap.last_run.as_ref().map(|r| &r.outcome) {
+        problems.push(format!("last run failed: {reason}"));
+    }
+    problems.extend(ctx.health.problems());
+    let warnings = crate::state::simulated_warning(&snap)
+        .into_iter()
+        .chain(snap.load_warnings.iter().cloned())
+        .collect();
+    let body = Readiness {
+        ready: problems.is_empty(),
+        state_loaded,
+        storage_reachable,
+        last_run,
+        latest_screen: snap.screen.as_ref().map(|s| s.date.to_string()),
+        simulated: snap.simulated,
+        problems,
+        warnings,
+    };
+    let status = if body.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+/// OpenMetrics when the scraper asks for it (Prometheus does), the classic
+/// text format otherwise.
+async fn metrics(State(ctx): State<HttpContext>, headers: HeaderMap) -> Response {
+    let wants_openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/openmetrics-text"));
+    if wants_openmetrics {
+        (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            ctx.metrics.encode(),
+        )
+            .into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            ctx.metrics.encode_classic(),
+        )
+            .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    /// Upper bound for "closed": far above the timeouts under test, only
+    /// there so a connection left open fails instead of hanging.
+    const HANG: Duration = Duration::from_secs(20);
+
+    /// A server on loopback with `timeouts`: `/` answers "ok", `/big`
+    /// 64 MiB (more than loopback buffers hold).
+    async fn server(timeouts: Timeouts) -> (std::net::SocketAddr, CancellationToken) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new()
+            .route("/", get(|| async { "ok" }))
+            .route("/big", get(|| async { vec![b'x'; 64 << 20] }));
+        let stop = CancellationToken::new();
+        tokio::spawn(serve_router(listener, app, timeouts, stop.clone()));
+        (addr, stop)
+    }
+
+    /// Read until the server closes; the bytes read (a reset counts as
+    /// closed).
+    async fn until_closed(c: &mut TcpStream) -> usize {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut total = 0;
+        loop {
+            match tokio::time::timeout(HANG, c.read(&mut buf)).await {
+                Err(_) => panic!("the connection is still open after {HANG:?}"),
+                Ok(Ok(0) | Err(_)) => return total,
+                Ok(Ok(n)) => total += n,
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_partial_request_is_closed_after_the_header_read_timeout() {
+        let (addr, stop) = server(Timeouts {
+            header_read: Duration::from_millis(300),
+            idle: Duration::from_secs(600),
+        })
+        .await;
+        // Half a request head, then silence.
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        until_closed(&mut c).await;
+        // Nothing at all.
+        let mut silent = TcpStream::connect(addr).await.unwrap();
+        until_closed(&mut silent).await;
+        // A byte every 50 ms: never idle, but the head never completes.
+        let mut trickle = TcpStream::connect(addr).await.unwrap();
+        let closed = async {
+            for b in b"GET / HTTP/1.1\r\nX-Slow: "
+                .iter()
+                .chain([b'a'; 10_000].iter())
+            {
+                if trickle.write_all(&[*b]).await.is_err() {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            false
+        };
+        assert!(
+            tokio::time::timeout(HANG, closed).await.unwrap_or(false),
+            "a trickled head is cut off"
+        );
+        // A request that arrives whole is still answered.
+        let mut ok = TcpStream::connect(addr).await.unwrap();
+        ok.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        ok.read_to_string(&mut answer).await.unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.ends_with("ok"),
+            "{answer}"
+        );
+        stop.cancel();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_that_stops_reading_is_closed_after_the_idle_timeout() {
+        let (addr, stop) = server(Timeouts {
+            header_read: Duration::from_secs(600),
+            idle: Duration::from_millis(300),
+        })
+        .await;
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        // Not reading: the server's writes stall, then it gives up.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let got = until_closed(&mut c).await;
+        assert!(got < 64 << 20, "the whole response arrived ({got} bytes)");
+        stop.cancel();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_closes_idle_keep_alive_connections_and_returns() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new().route("/", get(|| async { "ok" }));
+        let stop = CancellationToken::new();
+        let server = tokio::spawn(serve_router(
+            listener,
+            app,
+            Timeouts::default(),
+            stop.clone(),
+        ));
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 256];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        stop.cancel();
+        tokio::time::timeout(HANG, server)
+            .await
+            .expect("the server returns on shutdown")
+            .unwrap()
+            .unwrap();
+        until_closed(&mut c).await;
+    }
+}
