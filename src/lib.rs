@@ -67,6 +67,7 @@ pub mod market;
 pub mod metrics;
 pub mod notify;
 pub mod numbers;
+pub mod panics;
 pub mod retry;
 pub mod runner;
 pub mod schedule;

@@ -1,6 +1,6 @@
 //! Alerts in the bot: `/alert`, `/alerts` (with inline delete buttons),
 //! `/unalert`, the sender the alert runtime delivers through (the bot's own
-//! throttled one, so alerts and replies share Telegram's limits), and how an
+//! rate-limited one, so alerts and replies share Telegram's limits), and how an
 //! alert message reads. Reply text comes from the pure functions here.
 
 use std::sync::Arc;
@@ -183,11 +183,14 @@ pub async fn alerts(
         return send::html(bot, chat, &unavailable()).await.map(|_| ());
     };
     let (text, keyboard) = list(&svc.rules_of(chat.0).await);
-    let mut req = bot.send_message(chat, text).parse_mode(ParseMode::Html);
+    let mut req = bot
+        .api()
+        .send_message(chat, text)
+        .parse_mode(ParseMode::Html);
     if let Some(k) = keyboard {
         req = req.reply_markup(k);
     }
-    req.await.map(|_| ())
+    bot.send(chat, req).await.map(|_| ())
 }
 
 /// `/unalert ID` (or a delete button).
