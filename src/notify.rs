@@ -79,7 +79,7 @@ pub enum SendError {
 }
 
 /// Something that can deliver an HTML message to a chat (the bot's
-/// throttled sender).
+/// rate-limited sender).
 #[async_trait]
 pub trait AlertSender: Send + Sync {
     /// Send `html` to `chat`.
@@ -455,7 +455,7 @@ impl AlertService {
 
     /// One delivery pass: send queued messages oldest first, in batches
     /// of up to [`BATCH`] sent together (one per chat, so a chat's messages
-    /// keep their order) so the throttle can pace them at Telegram's rate
+    /// keep their order) so the limiter can pace them at Telegram's rate
     /// rather than one round trip at a time; each batch's outcome is saved
     /// in one write. Returns how long to wait before the next pass (`None`:
     /// nothing left).

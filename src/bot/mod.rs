@@ -8,7 +8,7 @@
 //! - [`format`] and [`html`]: every reply's text as pure functions, HTML
 //!   escaping, monospace tables, splitting at Telegram's 4096 characters;
 //! - [`account`]: the cached live `/account` call; [`download`]: the CSV of
-//!   `/download`; [`send`]: sending through the throttled bot;
+//!   `/download`; [`send`]: sending through the rate-limited bot;
 //! - `handlers`: the dptree handler tree.
 //!
 //! - `dispatch` and `lanes`: dipwatch's own update loop (per-chat lanes,
