@@ -29,7 +29,7 @@ const RETRIES_AFTER_429: usize = 3;
 #[derive(Clone)]
 pub struct TgBot {
     api: Bot,
-    limiter: Arc<Limiter>,
+    limiter: Limiter,
 }
 
 impl TgBot {
@@ -37,7 +37,7 @@ impl TgBot {
     pub fn new(api: Bot, limits: Limits) -> Self {
         Self {
             api,
-            limiter: Arc::new(Limiter::new(limits)),
+            limiter: Limiter::new(limits),
         }
     }
 
@@ -80,8 +80,11 @@ impl TgBot {
     {
         let mut retries = 0;
         loop {
-            self.limiter.acquire(chat.0).await;
-            match request.send_ref().await {
+            let permit = self.limiter.acquire(chat.0).await;
+            let result = request.send_ref().await;
+            // The answer is back: the windows of this message start now.
+            drop(permit);
+            match result {
                 Err(RequestError::RetryAfter(s)) if retries < RETRIES_AFTER_429 => {
                     retries += 1;
                     tracing::warn!(
