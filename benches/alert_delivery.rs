@@ -1,6 +1,6 @@
 //! Alert delivery: 1,000 notifications (one per chat) queued by a real
 //! evaluation, delivered through the bot's throttled sender (teloxide's
-//! Throttle with Telegram's default limits) to the loopback fake Bot API,
+//! dipwatch's limiter with Telegram's default limits) to the loopback fake Bot API,
 //! which answers 429 to any send beyond 30 in a second. Prints the wall
 //! time, the sends, and the 429s (target: none).
 //!
@@ -79,9 +79,10 @@ fn main() {
         let queued = svc.on_new_screen(&calm, &crash).await.unwrap();
         let eval = t_eval.elapsed();
         // The fake answers only its own token (others get 401).
-        let bot = Bot::new(fake_telegram::TOKEN)
-            .set_api_url(fake.url())
-            .throttle(teloxide::adaptors::throttle::Limits::default());
+        let bot = dipwatch::bot::send::TgBot::new(
+            Bot::new(fake_telegram::TOKEN).set_api_url(fake.url()),
+            dipwatch::bot::limiter::Limits::default(),
+        );
         let sender = BotSender(bot);
         let t0 = Instant::now();
         while let Some(wait) = svc.deliver_pass(&sender).await {

@@ -1,5 +1,5 @@
 //! Telegram bot benchmark, end to end over loopback: the real bot
-//! (`dipwatch::bot::run`, teloxide long polling, `Throttle`) against the fake
+//! (`dipwatch::bot::run`: its own long polling loop and send limiter) against the fake
 //! Bot API of `tests/common/fake_telegram.rs`, over a store holding a year
 //! of simulated data for 1,000 symbols.
 //!
@@ -9,9 +9,15 @@
 //!    Requests are paced inside Telegram's limits (20 chats in turn, one
 //!    request every 350 ms: under 1 message/s and 20/min per chat, 3/s
 //!    overall), after a warm-up.
-//! 2. A burst: 50 chats send `/screen` at once (one `getUpdates` batch);
+//!    Then under load: `/screen` from 100 chats in turn at 10/s and at
+//!    25/s (open loop: updates are pushed on a clock, never waiting for
+//!    replies), the fake enforcing Telegram's 30/s with 429s; update-to-
+//!    send latency percentiles and 429s.
+//! 2. A burst: 100 chats send `/screen` at once (one `getUpdates` batch);
 //!    the fake enforces Telegram's ~30 messages/s global limit with 429s.
-//!    Reported: time from the batch's release to the last reply, and 429s.
+//!    Reported: the busiest second (most sends the fake received in any
+//!    one-second window), time from the batch's release to the last reply,
+//!    and 429s.
 //! 3. The cost of building the reply text alone (pure functions), per call.
 //! 4. Idle RSS with the bot running and the year of data loaded: a child
 //!    process (this binary, re-executed) that does what `dipwatch run` does
@@ -55,7 +61,8 @@ use fake_telegram::{FakeTelegram, TOKEN};
 const CHILD: &str = "DIPWATCH_BOT_BENCH_CHILD";
 /// Chats of the latency runs, the burst, and the RSS probe.
 const LATENCY_CHATS: std::ops::Range<i64> = 1001..1021;
-const BURST_CHATS: std::ops::Range<i64> = 3001..3051;
+const BURST_CHATS: std::ops::Range<i64> = 3001..3101;
+const RATE_CHATS: std::ops::Range<i64> = 4001..4101;
 const PROBE_CHAT: i64 = 9001;
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -69,6 +76,7 @@ fn env_num(name: &str, default: u64) -> u64 {
 fn daemon_env(dir: &Path) -> Vec<(String, String)> {
     let allowed: Vec<String> = LATENCY_CHATS
         .chain(BURST_CHATS)
+        .chain(RATE_CHATS)
         .chain([PROBE_CHAT])
         .map(|c| c.to_string())
         .collect();
@@ -285,9 +293,16 @@ fn main() {
             );
         }
 
+        // 1b. Latency under load, across chats, under a 30/s global limit.
+        fake.limit_sends_per_sec(30);
+        let rate_samples = if quick { 10 } else { samples * 5 / 2 };
+        for rate in [10u32, 25] {
+            rate_latency(&fake, rate, rate_samples).await;
+            tokio::time::sleep(Duration::from_millis(1_500)).await;
+        }
+
         // 2. A burst of `burst` chats at once, under a 30/s global limit.
         tokio::time::sleep(Duration::from_millis(1_500)).await;
-        fake.limit_sends_per_sec(30);
         let limited_before = fake.rate_limited();
         let batch: Vec<(i64, String)> = BURST_CHATS
             .take(burst)
@@ -318,7 +333,8 @@ fn main() {
             .filter(|t| t.duration_since(released) < Duration::from_secs(1))
             .count();
         println!(
-            "burst   {burst} chats at once: last reply after {}, {} answered in the first second, {} x 429",
+            "burst   {burst} chats at once: busiest second {} sends, last reply after {}, {} answered in the first second, {} x 429",
+            busiest_second(&replies),
             ms(last.duration_since(released)),
             in_first_second,
             fake.rate_limited() - limited_before
@@ -331,6 +347,70 @@ fn main() {
     // 4. Idle RSS.
     rss_of_child(dir.path(), quick);
     rss_of_daemon(dir.path(), quick);
+}
+
+/// The most of `times` inside any one-second window.
+fn busiest_second(times: &[Instant]) -> usize {
+    let mut t = times.to_vec();
+    t.sort();
+    (0..t.len())
+        .map(|i| {
+            t[i..]
+                .iter()
+                .take_while(|u| u.duration_since(t[i]) < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// `n` `/screen` requests at `rate` a second, over the chats of
+/// `RATE_CHATS` in turn, pushed on a clock (open loop); then the
+/// update-to-send latency of each reply, the busiest second and 429s.
+async fn rate_latency(fake: &FakeTelegram, rate: u32, n: usize) {
+    let chats: Vec<i64> = RATE_CHATS.collect();
+    let limited_before = fake.rate_limited();
+    let before: HashMap<i64, usize> = chats.iter().map(|c| (*c, fake.sent_to(*c).len())).collect();
+    let period = Duration::from_secs(1) / rate;
+    let start = tokio::time::Instant::now();
+    let mut pushed: Vec<(i64, usize, i64)> = Vec::with_capacity(n);
+    let mut asked: HashMap<i64, usize> = HashMap::new();
+    for i in 0..n {
+        tokio::time::sleep_until(start + period * i as u32).await;
+        let chat = chats[i % chats.len()];
+        let k = asked.entry(chat).or_insert(0);
+        let id = fake.push_text(chat, "/screen");
+        pushed.push((chat, before[&chat] + *k, id));
+        *k += 1;
+    }
+    fake.wait_until(Duration::from_secs(60), |s| {
+        asked
+            .iter()
+            .all(|(c, k)| s.iter().filter(|x| x.chat_id == *c).count() >= before[c] + k)
+    })
+    .await
+    .expect("every request answered");
+    let mut lat = Vec::with_capacity(n);
+    let mut sends = Vec::with_capacity(n);
+    for (chat, k, id) in &pushed {
+        let reply = &fake.sent_to(*chat)[*k];
+        assert!(reply.refused.is_none(), "{:?}", reply.refused);
+        let released = fake.released_at(*id).expect("released");
+        lat.push(reply.at.duration_since(released));
+        sends.push(reply.at);
+    }
+    lat.sort();
+    println!(
+        "rate    {rate}/s over {} chats n={:<4} p50 {}  p90 {}  p99 {}  max {}   busiest second {} sends, {} x 429",
+        chats.len(),
+        lat.len(),
+        ms(percentile(&lat, 50.0)),
+        ms(percentile(&lat, 90.0)),
+        ms(percentile(&lat, 99.0)),
+        ms(*lat.last().unwrap_or(&Duration::ZERO)),
+        busiest_second(&sends),
+        fake.rate_limited() - limited_before
+    );
 }
 
 /// How a measured process is asked to stop.

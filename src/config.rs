@@ -334,6 +334,16 @@ pub struct AlertsSettings {
 /// A list of chat ids as users write it: a TOML list, one number, or a
 /// comma-separated string (`DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS=123` comes
 /// through the environment as a single number, `=1,2` as a list).
+/// Whether `id` is a chat id Telegram can have: a user (1 ..= 2^40 - 1), a
+/// basic group (-1 ..= -999,999,999,999) or a supergroup or channel
+/// (-1,000,000,000,000 ..= -1,997,852,516,352). teloxide panics
+/// ("malformed chat id") when it classifies any other id.
+pub fn is_telegram_chat_id(id: i64) -> bool {
+    const MIN_CHANNEL: i64 = -1_997_852_516_352;
+    const MAX_USER: i64 = (1 << 40) - 1;
+    id != 0 && (MIN_CHANNEL..=MAX_USER).contains(&id)
+}
+
 fn chat_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -738,6 +748,23 @@ impl AppConfig {
             ));
         }
 
+        for (key, ids) in [
+            (
+                "telegram.allowed_chat_ids",
+                &settings.telegram.allowed_chat_ids,
+            ),
+            ("telegram.admin_chat_ids", &settings.telegram.admin_chat_ids),
+        ] {
+            if let Some(id) = ids.iter().find(|id| !is_telegram_chat_id(**id)) {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "{id} is not a Telegram chat id (users are 1 to 1099511627775, \
+                         groups -1 to -1997852516352; the bot's refusal shows yours)"
+                    ),
+                ));
+            }
+        }
         let ttl = settings.telegram.download_link_ttl_secs;
         if !(60..=7 * 24 * 3600).contains(&ttl) {
             return Err(invalid(
@@ -1050,6 +1077,33 @@ mod tests {
             "{bad}"
         );
         assert_eq!(c.settings.portfolio.profit_target_pct, Decimal::new(625, 1));
+    }
+
+    /// A chat id outside Telegram's range (teloxide panics on such an id
+    /// when it sends) is refused at load, naming the key.
+    #[test]
+    fn chat_ids_outside_telegrams_range_are_refused_by_key() {
+        for (key, ids) in [
+            ("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", "111,2000000000000"),
+            ("DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS", "-1997852516353"),
+            ("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", "0"),
+        ] {
+            let e = error_of(&[(key, ids)]);
+            let name = key
+                .trim_start_matches("DIPWATCH__TELEGRAM__")
+                .to_lowercase();
+            assert!(e.starts_with(&format!("telegram.{name}:")), "{e}");
+            assert!(e.contains("not a Telegram chat id"), "{e}");
+        }
+        // The extremes of each kind are fine: users, groups, supergroups.
+        let ok = load(&[(
+            "DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS",
+            "1,1099511627775,-1,-999999999999,-1000000000000,-1997852516352",
+        )])
+        .unwrap();
+        assert_eq!(ok.settings.telegram.allowed_chat_ids.len(), 6);
+        assert!(!is_telegram_chat_id(1 << 40));
+        assert!(is_telegram_chat_id((1 << 40) - 1));
     }
 
     fn error_of(pairs: &[(&str, &str)]) -> String {

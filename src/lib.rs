@@ -50,7 +50,8 @@
 //! - [`http`] serves `/healthz`, `/readyz` and `/metrics` (the Prometheus
 //!   families of [`metrics`]).
 //! - [`bot`] is the teloxide bot: a dptree handler tree, access control,
-//!   replies from pure formatting functions, a throttled sender.
+//!   replies from pure formatting functions, its own update loop and
+//!   send limiter; [`panics`] counts panics caught on shared paths.
 //! - [`alerts`] holds the alert rules and their pure evaluation;
 //!   [`notify`] is their runtime: one stored document for rules, states and
 //!   the outbox, evaluation on each new screen, delivery with retries.
@@ -73,6 +74,7 @@ pub mod market;
 pub mod metrics;
 pub mod notify;
 pub mod numbers;
+pub mod panics;
 pub mod query;
 pub mod retry;
 pub mod runner;

@@ -79,11 +79,28 @@ pub enum SendError {
 }
 
 /// Something that can deliver an HTML message to a chat (the bot's
-/// throttled sender).
+/// rate-limited sender).
 #[async_trait]
 pub trait AlertSender: Send + Sync {
     /// Send `html` to `chat`.
     async fn send_html(&self, chat: i64, html: &str) -> Result<(), SendError>;
+}
+
+/// Send one outbox item; a panic in the sender is caught (logged, counted
+/// for `/readyz`) and becomes a refusal of this message, so the other
+/// chats of the batch are still delivered.
+async fn send_one(sender: &dyn AlertSender, item: &OutboxItem) -> Result<(), SendError> {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(sender.send_html(item.chat, &item.html))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(_) => {
+            crate::panics::record("alert delivery");
+            Err(SendError::Rejected("sending panicked".into()))
+        }
+    }
 }
 
 /// Turns a notification into the HTML a chat receives (the bot's
@@ -215,10 +232,14 @@ impl AlertService {
 
     /// May `chat` be sent anything?
     fn may_receive(&self, chat: i64) -> bool {
-        self.inner
-            .audience
-            .as_ref()
-            .is_none_or(|a| a.contains(&chat))
+        // A chat id no Telegram chat can have (a book written before such
+        // ids were refused at load) is never sent to: teloxide panics on it.
+        crate::config::is_telegram_chat_id(chat)
+            && self
+                .inner
+                .audience
+                .as_ref()
+                .is_none_or(|a| a.contains(&chat))
     }
 
     async fn save(&self, doc: &AlertDoc) -> Result<(), StoreError> {
@@ -449,7 +470,7 @@ impl AlertService {
 
     /// One delivery pass: send queued messages oldest first, in batches
     /// of up to [`BATCH`] sent together (one per chat, so a chat's messages
-    /// keep their order) so the throttle can pace them at Telegram's rate
+    /// keep their order) so the limiter can pace them at Telegram's rate
     /// rather than one round trip at a time; each batch's outcome is saved
     /// in one write. Returns how long to wait before the next pass (`None`:
     /// nothing left).
@@ -487,8 +508,7 @@ impl AlertService {
                 return None;
             }
             let results =
-                futures::future::join_all(batch.iter().map(|i| sender.send_html(i.chat, &i.html)))
-                    .await;
+                futures::future::join_all(batch.iter().map(|i| send_one(sender, i))).await;
             let mut doc = self.inner.doc.lock().await;
             let mut next = doc.clone();
             let mut wait: Option<Duration> = None;
@@ -758,6 +778,70 @@ mod tests {
         let sender = Scripted::default();
         assert_eq!(restarted.deliver_pass(&sender).await, None);
         assert_eq!(sender.delivered.lock().unwrap().len(), 1);
+    }
+
+    /// Sends like teloxide's throttle did: it panics on a chat id outside
+    /// Telegram's range ("malformed chat id").
+    #[derive(Default)]
+    struct LikeTeloxide {
+        delivered: StdMutex<Vec<i64>>,
+    }
+
+    #[async_trait]
+    impl AlertSender for LikeTeloxide {
+        async fn send_html(&self, chat: i64, _html: &str) -> Result<(), SendError> {
+            let _ = teloxide::types::ChatId(chat).is_user();
+            self.delivered.lock().unwrap().push(chat);
+            Ok(())
+        }
+    }
+
+    /// A book written before such ids were refused (a rule, a queued
+    /// message for chat 2,000,000,000,000): the others still get theirs,
+    /// the bad one is dropped, nothing panics, and it stays that way after
+    /// a restart.
+    #[tokio::test]
+    async fn a_chat_id_outside_telegrams_range_does_not_stop_delivery() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = 2_000_000_000_000;
+        let (svc, s1, s2) = crossing(dir.path(), &[bad, 10]).await;
+        svc.on_new_screen(&Snapshot::default(), &s1).await.unwrap();
+        svc.on_new_screen(&s1, &s2).await.unwrap();
+        let sender = LikeTeloxide::default();
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        assert_eq!(sender.delivered.lock().unwrap().as_slice(), [10]);
+        assert_eq!(svc.pending().await, 0, "the bad chat's message is dropped");
+        let restarted = service(dir.path()).await;
+        assert_eq!(restarted.pending().await, 0);
+    }
+
+    /// Panics for one chat only.
+    struct PanicsFor(i64, StdMutex<Vec<i64>>);
+
+    #[async_trait]
+    impl AlertSender for PanicsFor {
+        async fn send_html(&self, chat: i64, _html: &str) -> Result<(), SendError> {
+            assert_ne!(chat, self.0, "a bug in the send path");
+            self.1.lock().unwrap().push(chat);
+            Ok(())
+        }
+    }
+
+    /// A panic while sending one chat's message is caught: the other chats
+    /// are delivered, the message is retried like a refused one, and the
+    /// panic is counted for `/readyz`.
+    #[tokio::test]
+    async fn a_panic_in_the_sender_is_caught_and_the_others_are_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, s1, s2) = crossing(dir.path(), &[10, 20]).await;
+        svc.on_new_screen(&Snapshot::default(), &s1).await.unwrap();
+        svc.on_new_screen(&s1, &s2).await.unwrap();
+        let before = crate::panics::count();
+        let sender = PanicsFor(10, StdMutex::new(Vec::new()));
+        assert!(svc.deliver_pass(&sender).await.is_some(), "retried later");
+        assert_eq!(sender.1.lock().unwrap().as_slice(), [20]);
+        assert_eq!(svc.pending().await, 1, "chat 10's message stays queued");
+        assert!(crate::panics::count() > before);
     }
 
     #[tokio::test]

@@ -18,10 +18,10 @@ use async_trait::async_trait;
 use chrono::{Days, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
 use secrecy::SecretString;
-use teloxide::adaptors::throttle::Limits;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use dipwatch::bot::limiter::Limits;
 use dipwatch::bot::{BotContext, BotOptions};
 use dipwatch::collect::Dates;
 use dipwatch::config::AppConfig;
@@ -142,6 +142,8 @@ struct Setup {
     gated: bool,
     /// Send limits (default: Telegram's).
     limits: Option<Limits>,
+    /// Updates a chat may have in the bot at once (default: the bot's).
+    per_chat: Option<usize>,
     /// Prepare the fake before the bot starts.
     before: Option<Prepare>,
     /// Do not collect anything first (an empty store).
@@ -158,8 +160,9 @@ struct Setup {
     env: Vec<(String, String)>,
 }
 
-fn options(limits: Option<Limits>) -> BotOptions {
+fn options(limits: Option<Limits>, per_chat: Option<usize>) -> BotOptions {
     BotOptions {
+        per_chat: per_chat.unwrap_or(dipwatch::bot::lanes::PER_CHAT),
         poll_timeout: Duration::from_secs(5),
         backoff_base: Duration::from_millis(50),
         backoff_max: Duration::from_millis(400),
@@ -311,7 +314,7 @@ async fn start(setup: Setup) -> Harness {
         ctx,
         SecretString::from(TOKEN),
         Some(fake.url()),
-        options(setup.limits),
+        options(setup.limits, setup.per_chat),
         shutdown.clone(),
     ));
     Harness {
@@ -597,7 +600,7 @@ async fn every_command_answers_an_allowed_chat() {
             "unalert"
         ]
     );
-    assert!(h.fake.count("getWebhookInfo") >= 1);
+    assert!(h.fake.count("deleteWebhook") >= 1);
     assert_eq!(
         h.fake.webhook(),
         None,
@@ -996,7 +999,7 @@ async fn the_token_never_appears_in_logs_or_errors() {
         },
         SecretString::from(wrong),
         Some(h.fake.url()),
-        options(None),
+        options(None, None),
         shutdown.clone(),
     ));
     let refused = async {
@@ -1113,11 +1116,13 @@ async fn thousands_of_random_messages_get_only_well_formed_replies() {
     // Telegram's limits raised so the fuzz runs in seconds, not minutes.
     let mut h = start(Setup {
         limits: Some(Limits {
-            messages_per_sec_chat: 10_000,
-            messages_per_min_chat: 1_000_000,
-            messages_per_min_channel_or_supergroup: 1_000_000,
-            messages_per_sec_overall: 10_000,
+            overall_per_sec: 10_000,
+            chat_interval: Duration::ZERO,
+            group_per_min: 1_000_000,
+            margin: Duration::ZERO,
         }),
+        // And a chat's queue unbounded: every random message is answered.
+        per_chat: Some(100_000),
         ..Setup::default()
     })
     .await;
@@ -1203,6 +1208,148 @@ fn latest_screen(config: &AppConfig) -> (NaiveDate, Vec<dipwatch::domain::Drawdo
     )
     .rows;
     (date, rows)
+}
+
+/// The number in a "Skipped N messages" note (0 without one).
+fn skipped_in(sent: &[Sent]) -> usize {
+    sent.iter()
+        .filter_map(|s| s.text.strip_prefix("Skipped "))
+        .filter_map(|t| t.split(' ').next()?.replace(',', "").parse::<usize>().ok())
+        .sum()
+}
+
+/// One chat sending 200 x `/screen 50` (and another 200 unknown commands)
+/// never makes another chat wait: `/help` from a third is answered (under
+/// teloxide's dispatcher it waited behind the flood's full queue for
+/// minutes). Each flooding chat gets the few answers it is allowed, then
+/// one note saying how many were skipped, and every update is confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_chat_never_makes_another_chat_wait() {
+    let mut h = start(Setup::default()).await;
+    let (flood, unknown, other) = (READERS.start, READERS.start + 1, READERS.start + 2);
+    let mut batch: Vec<(i64, String)> = (0..200).map(|_| (flood, "/screen 50".into())).collect();
+    batch.extend((0..200).map(|_| (unknown, "/nonsense".to_string())));
+    h.fake.push_many(&batch);
+    let help = h.ask(other, "/help", 1).await;
+    assert!(help[0].text.contains("/screen"), "{}", help[0].text);
+
+    // Each flood: its kept commands answered, then one note.
+    let kept = dipwatch::bot::lanes::PER_CHAT;
+    let notes = h
+        .fake
+        .wait_until(Duration::from_secs(60), |s| {
+            [flood, unknown].iter().all(|c| {
+                s.iter()
+                    .any(|x| x.chat_id == *c && x.text.starts_with("Skipped "))
+            })
+        })
+        .await;
+    assert!(notes.is_ok(), "each flooding chat is told once");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for chat in [flood, unknown] {
+        let sent = h.fake.sent_to(chat);
+        assert_all_accepted(&sent);
+        let notes = sent
+            .iter()
+            .filter(|s| s.text.starts_with("Skipped "))
+            .count();
+        assert_eq!(notes, 1, "told once: {sent:#?}");
+        // Each kept command has one reply (24 rows fit one message).
+        let answers = sent
+            .iter()
+            .filter(|s| !s.text.starts_with("Skipped "))
+            .count();
+        assert!(answers >= kept, "the kept ones are answered: {answers}");
+        assert_eq!(
+            answers + skipped_in(&sent),
+            200,
+            "every command answered or said skipped"
+        );
+        assert!(
+            sent.last().unwrap().text.starts_with("Skipped "),
+            "the note comes after the answers"
+        );
+    }
+    assert_eq!(
+        h.fake.unconfirmed(),
+        0,
+        "every update was taken and confirmed"
+    );
+    h.stop().await;
+}
+
+/// Sends stay inside Telegram's limits however many chats ask at once:
+/// no one-second window holds more than 30 sends, no chat gets two within
+/// a second, and the fake's flood control never answers 429 (the fake
+/// counts arrivals, like Telegram). 40 readers ask three things each and
+/// 100 strangers write once (each gets a refusal): 220 sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_stay_inside_telegrams_limits_under_a_burst() {
+    let mut h = start(Setup {
+        before: Some(Box::new(|f: &FakeTelegram| f.limit_sends_per_sec(30))),
+        ..Setup::default()
+    })
+    .await;
+    let mut batch: Vec<(i64, String)> = Vec::new();
+    for text in ["/help", "/screen", "/stats"] {
+        batch.extend(READERS.map(|c| (c, text.to_string())));
+    }
+    batch.extend((0..100).map(|i| (STRANGER + i, "hello".to_string())));
+    h.fake.push_many(&batch);
+    let want = READERS.count() * 3 + 100;
+    let all = h
+        .fake
+        .wait_until(Duration::from_secs(60), |s| s.len() >= want)
+        .await;
+    assert!(all.is_ok(), "every message answered");
+    let sent = h.fake.sent();
+    assert_all_accepted(&sent);
+    assert_eq!(h.fake.rate_limited(), 0, "no 429");
+    let mut at: Vec<std::time::Instant> = sent.iter().map(|s| s.at).collect();
+    at.sort();
+    let busiest = (0..at.len())
+        .map(|i| {
+            at[i..]
+                .iter()
+                .take_while(|t| t.duration_since(at[i]) < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(busiest <= 30, "{busiest} sends in one second");
+    for chat in READERS {
+        let times: Vec<std::time::Instant> = h.fake.sent_to(chat).iter().map(|s| s.at).collect();
+        for pair in times.windows(2) {
+            assert!(
+                pair[1].duration_since(pair[0]) >= Duration::from_secs(1),
+                "chat {chat}: two sends within a second"
+            );
+        }
+    }
+    h.stop().await;
+}
+
+/// An update from a chat id outside Telegram's range (teloxide's throttle
+/// panicked sending the refusal, and every send after it hung) is ignored:
+/// nothing is sent to it, and every other chat is still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_from_a_chat_id_outside_telegrams_range_is_ignored() {
+    let mut h = start(Setup::default()).await;
+    let bad = 2_000_000_000_000;
+    h.fake.push_text(bad, "/help");
+    h.fake.push_text(bad, "hello");
+    h.fake.push_callback(bad, "unalert:1");
+    let first = h.ask(READERS.start, "/help", 1).await;
+    assert_all_accepted(&first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = h.ask(READERS.start + 1, "/screen", 1).await;
+    assert_all_accepted(&second);
+    assert!(h.fake.sent_to(bad).is_empty(), "{:?}", h.fake.sent_to(bad));
+    assert!(
+        captured().contains("ignored an update from a chat id outside Telegram's range"),
+        "the update is logged as ignored"
+    );
+    h.stop().await;
 }
 
 /// Alerts end to end: a rule set through the bot, a collection run that

@@ -372,6 +372,12 @@ fn check_config_names_the_bad_key() {
             "Europe/Atlantis",
             "schedule.timezone",
         ),
+        // Not a chat id Telegram can have (teloxide panicked sending to it).
+        (
+            "DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS",
+            "111,2000000000000",
+            "telegram.allowed_chat_ids",
+        ),
     ];
     for (key, value, named) in cases {
         let mut ws = Workspace::new(5);

@@ -1,6 +1,6 @@
 //! Alerts in the bot: `/alert`, `/alerts` (with inline delete buttons),
 //! `/unalert`, the sender the alert runtime delivers through (the bot's own
-//! throttled one, so alerts and replies share Telegram's limits), and how an
+//! rate-limited one, so alerts and replies share Telegram's limits), and how an
 //! alert message reads. Reply text comes from the pure functions here.
 
 use std::sync::Arc;

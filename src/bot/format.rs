@@ -1020,6 +1020,18 @@ pub fn plain_text() -> String {
     "I only answer commands. Send /help for the list.".into()
 }
 
+/// Told once to a chat whose messages came faster than it can be answered
+/// (Telegram lets a bot send about one message a second to a chat), after
+/// the ones kept were answered.
+pub fn too_fast(skipped: usize) -> String {
+    let noun = if skipped == 1 { "message" } else { "messages" };
+    format!(
+        "Skipped {} {noun}: they came faster than I can answer (about one reply a second). \
+         Send them again once I have answered.",
+        crate::numbers::thousands(skipped as u64)
+    )
+}
+
 /// A handler failed: a short apology, never the error itself.
 pub fn apology() -> String {
     "Sorry, something went wrong while answering. It has been logged; please try again in a moment."

@@ -104,7 +104,7 @@ pub(crate) fn schema() -> UpdateHandler<BotError> {
 /// chats get nothing; the press is always acknowledged so the client stops
 /// its spinner.
 async fn button(bot: TgBot, q: CallbackQuery, shared: Arc<Shared>) -> Result<(), BotError> {
-    let _ = bot.answer_callback_query(q.id.clone()).await;
+    let _ = bot.api().answer_callback_query(q.id.clone()).await;
     let Some(chat) = q.message.as_ref().map(|m| m.chat().id) else {
         return Ok(());
     };

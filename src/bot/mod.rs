@@ -8,12 +8,16 @@
 //! - [`format`] and [`html`]: every reply's text as pure functions, HTML
 //!   escaping, monospace tables, splitting at Telegram's 4096 characters;
 //! - [`account`]: the cached live `/account` call; [`download`]: the CSV of
-//!   `/download`; [`send`]: sending through the throttled bot;
+//!   `/download`; [`send`]: sending through the rate-limited bot;
 //! - `handlers`: the dptree handler tree.
+//!
+//! - `dispatch` and `lanes`: dipwatch's own update loop (per-chat lanes,
+//!   bounded, never blocking the poller; only answered updates confirmed
+//!   at a stop); [`limiter`]: Telegram's send limits, kept by dipwatch.
 //!
 //! [`run`] never gives up on the Bot API: `getMe` is retried with backoff
 //! until it answers, polling backs off on errors and honours `retry_after`,
-//! and sends go through teloxide's `Throttle`, which paces them inside
+//! and sends go through [`send::TgBot`], which paces them inside
 //! Telegram's limits and retries a 429 after the wait Telegram asks for.
 //! The token is only ever handed to teloxide; nothing here formats the bot
 //! or the token (teloxide's `Bot` has a derived `Debug` that would show it).
@@ -23,25 +27,22 @@ pub mod account;
 pub mod alerts;
 pub mod commands;
 pub mod cooldown;
+mod dispatch;
 pub mod download;
 pub mod format;
 mod handlers;
 pub mod html;
-mod listener;
+pub mod lanes;
+pub mod limiter;
 pub mod send;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
-use teloxide::adaptors::throttle::Limits;
-use teloxide::dispatching::ShutdownToken;
-use teloxide::error_handlers::ErrorHandler;
 use teloxide::errors::AsResponseParameters;
 use teloxide::prelude::*;
 use teloxide::types::Me;
-use teloxide::update_listeners::Polling;
 use teloxide::utils::command::BotCommands;
 use teloxide::{ApiError, RequestError};
 use tokio_util::sync::CancellationToken;
@@ -55,7 +56,8 @@ use self::access::{Access, RefusalGate};
 use self::account::AccountCache;
 use self::commands::Command;
 use self::format::Params;
-use self::handlers::{BotError, Shared};
+use self::handlers::Shared;
+use self::limiter::Limits;
 use self::send::TgBot;
 
 /// What the bot reads and acts on.
@@ -87,8 +89,14 @@ pub struct BotOptions {
     pub account_timeout: Duration,
     /// A refused chat gets one refusal per this window.
     pub refusal_window: Duration,
-    /// Send limits enforced by teloxide's `Throttle`.
+    /// Send limits, kept by [`limiter`].
     pub limits: Limits,
+    /// Updates one chat may have in the bot at once; more are dropped (and
+    /// the chat told), so it never makes another chat wait.
+    pub per_chat: usize,
+    /// At a stop, how long the updates already fetched get to be answered
+    /// (inside the daemon's stop budget; what is left is not confirmed).
+    pub drain: Duration,
 }
 
 impl Default for BotOptions {
@@ -103,6 +111,8 @@ impl Default for BotOptions {
             // Telegram's published limits: 30 messages/s overall, 1/s and
             // 20/min per chat.
             limits: Limits::default(),
+            per_chat: lanes::PER_CHAT,
+            drain: Duration::from_secs(6),
         }
     }
 }
@@ -155,15 +165,15 @@ pub async fn run_with(
             return;
         }
     };
-    let mut bot = Bot::with_client(token.expose_secret(), client);
+    let mut api = Bot::with_client(token.expose_secret(), client);
     if let Some(url) = &api_url {
         // The URL is configuration, not a secret; the token is not in it.
         tracing::info!(api_url = %url, "using another Bot API server (TELOXIDE_API_URL)");
-        bot = bot.set_api_url(url.clone());
+        api = api.set_api_url(url.clone());
     }
     drop(token);
-    let bot: TgBot = bot.throttle(options.limits);
-    // Alerts go out through this same throttled bot: one budget for all sends.
+    let bot = TgBot::new(api, options.limits);
+    // Alerts go out through this same bot: one send budget for everything.
     let alerts_task = ctx.alerts.clone().map(|svc| {
         tokio::spawn(svc.run(
             ctx.runner.state().clone(),
@@ -178,7 +188,7 @@ pub async fn run_with(
     log_access(&access);
     let shared = Arc::new(Shared {
         params: Params::from_config(&ctx.config),
-        access,
+        access: access.clone(),
         refusals: RefusalGate::new(options.refusal_window),
         account: AccountCache::new(
             ctx.broker.clone(),
@@ -196,64 +206,21 @@ pub async fn run_with(
         ctx,
     });
 
-    let mut dispatcher = Dispatcher::builder(bot.clone(), handlers::schema())
-        .dependencies(dptree::deps![shared.clone()])
-        // teloxide's default logs the whole update (message text included).
-        .default_handler(|update| async move {
-            tracing::debug!(update_id = update.id.0, "ignored an update of another kind");
-        })
-        .error_handler(Arc::new(|e: BotError| async move {
-            tracing::error!(error = %e, "update handler failed");
-        }))
-        .build();
-    let stopper = tokio::spawn(stop_on(dispatcher.shutdown_token(), shutdown.clone()));
-
-    let mut commands_registered = false;
-    let mut failures = 0u32;
-    loop {
-        let Some(me) = wait_for_me(&bot, &options, &shutdown).await else {
-            break;
-        };
+    if let Some(me) = wait_for_me(&bot, &options, &shutdown).await {
         tracing::info!(
             bot = me.user.username.as_deref().unwrap_or_default(),
             "Telegram bot connected; long polling"
         );
-        if !commands_registered {
-            commands_registered = true;
-            tokio::spawn(register_commands(
-                bot.clone(),
-                options.clone(),
-                shutdown.clone(),
-            ));
-        }
-        let builder = Polling::builder(bot.clone())
-            .timeout(options.poll_timeout)
-            .backoff_strategy({
-                let o = options.clone();
-                move |n| o.backoff(n)
-            });
-        // Long polling and a webhook exclude each other: drop any webhook.
-        let builder = tokio::select! {
-            b = builder.delete_webhook() => b,
-            () = shutdown.cancelled() => break,
-        };
-        let listener = listener::Parsed(builder.build());
-        match dispatcher
-            .try_dispatch_with_listener(listener, Arc::new(PollErrors))
-            .await
-        {
-            Ok(()) if shutdown.is_cancelled() => break,
-            Ok(()) => tracing::warn!("long polling ended unexpectedly; starting again"),
-            Err(e) => tracing::warn!(error = %e, "getMe failed before polling; retrying"),
-        }
-        let wait = options.backoff(failures);
-        failures = failures.saturating_add(1);
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {},
-            () = shutdown.cancelled() => break,
+        tokio::spawn(register_commands(
+            bot.clone(),
+            options.clone(),
+            shutdown.clone(),
+        ));
+        if drop_webhook(&bot, &options, &shutdown).await {
+            let deps = dptree::deps![bot.clone(), me, shared.clone()];
+            dispatch::run(bot, handlers::schema(), deps, access, &options, &shutdown).await;
         }
     }
-    stopper.abort();
     if let Some(t) = alerts_task {
         let _ = t.await;
     }
@@ -289,7 +256,7 @@ async fn wait_for_me(
     let mut failures = 0u32;
     loop {
         let result = tokio::select! {
-            r = bot.get_me().send() => r,
+            r = bot.api().get_me().send() => r,
             () = shutdown.cancelled() => return None,
         };
         let error = match result {
@@ -319,12 +286,36 @@ async fn wait_for_me(
     }
 }
 
+/// `deleteWebhook` until it works (long polling and a webhook exclude
+/// each other); false on shutdown.
+async fn drop_webhook(bot: &TgBot, options: &BotOptions, shutdown: &CancellationToken) -> bool {
+    let mut failures = 0u32;
+    loop {
+        let error = tokio::select! {
+            r = bot.api().delete_webhook().send() => match r {
+                Ok(_) => return true,
+                Err(e) => e,
+            },
+            () = shutdown.cancelled() => return false,
+        };
+        let wait = error
+            .retry_after()
+            .map_or_else(|| options.backoff(failures), |s| s.duration());
+        failures = failures.saturating_add(1);
+        tracing::warn!(error = %error, retry_in_secs = wait.as_secs_f64(), "deleteWebhook failed; retrying");
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {},
+            () = shutdown.cancelled() => return false,
+        }
+    }
+}
+
 /// `setMyCommands`, so Telegram shows the menu; retried until it works.
 async fn register_commands(bot: TgBot, options: BotOptions, shutdown: CancellationToken) {
     let mut failures = 0u32;
     loop {
         let result = tokio::select! {
-            r = bot.set_my_commands(Command::bot_commands()).send() => r,
+            r = bot.api().set_my_commands(Command::bot_commands()).send() => r,
             () = shutdown.cancelled() => return,
         };
         let error = match result {
@@ -343,48 +334,5 @@ async fn register_commands(bot: TgBot, options: BotOptions, shutdown: Cancellati
             () = tokio::time::sleep(wait) => {},
             () = shutdown.cancelled() => return,
         }
-    }
-}
-
-/// Stop the dispatcher gracefully when `shutdown` fires (its last
-/// `getUpdates` confirms the updates already handled, so a restart does
-/// not answer them twice).
-async fn stop_on(token: ShutdownToken, shutdown: CancellationToken) {
-    shutdown.cancelled().await;
-    loop {
-        match token.shutdown() {
-            Ok(done) => {
-                done.await;
-                return;
-            }
-            // Not dispatching yet (waiting for getMe): the run loop sees
-            // the cancellation itself; keep trying in case it starts.
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-}
-
-/// Logs `getUpdates` failures (the polling stream backs off by itself,
-/// or waits `retry_after`).
-struct PollErrors;
-
-impl ErrorHandler<RequestError> for PollErrors {
-    fn handle_error(self: Arc<Self>, error: RequestError) -> BoxFuture<'static, ()> {
-        match &error {
-            RequestError::Api(ApiError::TerminatedByOtherGetUpdates) => tracing::warn!(
-                "another process is polling with this bot token (only one may); retrying"
-            ),
-            RequestError::Api(ApiError::InvalidToken) => {
-                tracing::error!(
-                    "the Bot API refused the token (Unauthorized): check TELOXIDE_TOKEN"
-                )
-            }
-            RequestError::RetryAfter(s) => tracing::warn!(
-                retry_after_secs = s.seconds(),
-                "Bot API rate limit on getUpdates; waiting"
-            ),
-            e => tracing::warn!(error = %e, "getUpdates failed; polling again after a backoff"),
-        }
-        Box::pin(async {})
     }
 }

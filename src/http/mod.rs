@@ -190,6 +190,7 @@ async fn readyz(State(ctx): State<HttpContext>) -> Response {
                 false
             }
         };
+    problems.extend(crate::panics::problem(crate::panics::count()));
     let last_run = snap.last_run.as_ref().map(|r| r.outcome.label());
     if let Some(LastOutcome::Failed { reason }) = snap.last_run.as_ref().map(|r| &r.outcome) {
         problems.push(format!("last run failed: {reason}"));

@@ -442,6 +442,13 @@ impl FakeTelegram {
         self.inner.lock().pending.len()
     }
 
+    /// Whether update `id` was pushed and then confirmed by an offset (the
+    /// Bot API will not hand it out again).
+    pub fn is_confirmed(&self, id: i64) -> bool {
+        let d = self.inner.lock();
+        d.pushed.contains_key(&id) && !d.pending.iter().any(|p| p.id == id)
+    }
+
     /// Wait until `pred(sent)` holds, or `timeout`; returns the sends.
     pub async fn wait_until(
         &self,
