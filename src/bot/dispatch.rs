@@ -46,6 +46,8 @@ struct Ctx {
     handler: Arc<UpdateHandler<BotError>>,
     deps: DependencyMap,
     access: Access,
+    /// Dropped updates are counted as `command="dropped"`.
+    metrics: Arc<crate::metrics::Metrics>,
     book: Mutex<Book<Update>>,
     /// Lanes running (answering, or telling a chat about drops).
     lanes: AtomicUsize,
@@ -89,6 +91,7 @@ pub(crate) async fn run(
     handler: UpdateHandler<BotError>,
     deps: DependencyMap,
     access: Access,
+    metrics: Arc<crate::metrics::Metrics>,
     options: &BotOptions,
     shutdown: &CancellationToken,
 ) {
@@ -98,6 +101,7 @@ pub(crate) async fn run(
         handler: Arc::new(handler),
         deps,
         access,
+        metrics,
         book: Mutex::new(Book::new(options.per_chat)),
         lanes: AtomicUsize::new(0),
         finished,
@@ -225,6 +229,7 @@ fn route(ctx: &Arc<Ctx>, update: Update) {
             tokio::spawn(lane(running, chat, update));
         }
         (Admit::Dropped, _) => {
+            ctx.metrics.bot_update("dropped", Duration::ZERO);
             tracing::debug!(
                 update_id = id,
                 chat_id = chat,
