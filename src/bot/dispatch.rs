@@ -36,8 +36,9 @@ use super::send::{self, TgBot};
 use super::{BotOptions, format};
 use crate::config::is_telegram_chat_id;
 
-/// Fetched updates not finished at most: at ~1.1 s a reply per chat and 30
-/// a second overall, about what the shutdown drain can still answer.
+/// Fetched updates not finished at most: at 30 replies a second overall
+/// (and [`super::lanes::PER_CHAT`] per chat at one a second), about what
+/// the shutdown drain (`BotOptions::drain`, 6 s) can still answer.
 pub const MAX_UNFINISHED: usize = 100;
 
 /// What every lane needs.
