@@ -1275,6 +1275,17 @@ async fn a_flooding_chat_never_makes_another_chat_wait() {
         0,
         "every update was taken and confirmed"
     );
+    // Dropped updates are counted in the metrics, under a fixed name.
+    let skipped: usize = [flood, unknown]
+        .iter()
+        .map(|c| skipped_in(&h.fake.sent_to(*c)))
+        .sum();
+    let metrics = h.metrics.encode();
+    let counted = metrics
+        .lines()
+        .find(|l| l.starts_with("dipwatch_bot_updates_total{command=\"dropped\"}"))
+        .and_then(|l| l.split_whitespace().last()?.parse::<f64>().ok());
+    assert_eq!(counted, Some(skipped as f64), "{metrics}");
     h.stop().await;
 }
 

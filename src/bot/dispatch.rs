@@ -36,8 +36,9 @@ use super::send::{self, TgBot};
 use super::{BotOptions, format};
 use crate::config::is_telegram_chat_id;
 
-/// Fetched updates not finished at most: at ~1.1 s a reply per chat and 30
-/// a second overall, about what the shutdown drain can still answer.
+/// Fetched updates not finished at most: at 30 replies a second overall
+/// (and [`super::lanes::PER_CHAT`] per chat at one a second), about what
+/// the shutdown drain (`BotOptions::drain`, 6 s) can still answer.
 pub const MAX_UNFINISHED: usize = 100;
 
 /// What every lane needs.
@@ -46,6 +47,8 @@ struct Ctx {
     handler: Arc<UpdateHandler<BotError>>,
     deps: DependencyMap,
     access: Access,
+    /// Dropped updates are counted as `command="dropped"`.
+    metrics: Arc<crate::metrics::Metrics>,
     book: Mutex<Book<Update>>,
     /// Lanes running (answering, or telling a chat about drops).
     lanes: AtomicUsize,
@@ -89,6 +92,7 @@ pub(crate) async fn run(
     handler: UpdateHandler<BotError>,
     deps: DependencyMap,
     access: Access,
+    metrics: Arc<crate::metrics::Metrics>,
     options: &BotOptions,
     shutdown: &CancellationToken,
 ) {
@@ -98,6 +102,7 @@ pub(crate) async fn run(
         handler: Arc::new(handler),
         deps,
         access,
+        metrics,
         book: Mutex::new(Book::new(options.per_chat)),
         lanes: AtomicUsize::new(0),
         finished,
@@ -225,6 +230,7 @@ fn route(ctx: &Arc<Ctx>, update: Update) {
             tokio::spawn(lane(running, chat, update));
         }
         (Admit::Dropped, _) => {
+            ctx.metrics.bot_update("dropped", Duration::ZERO);
             tracing::debug!(
                 update_id = id,
                 chat_id = chat,

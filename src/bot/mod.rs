@@ -218,7 +218,17 @@ pub async fn run_with(
         ));
         if drop_webhook(&bot, &options, &shutdown).await {
             let deps = dptree::deps![bot.clone(), me, shared.clone()];
-            dispatch::run(bot, handlers::schema(), deps, access, &options, &shutdown).await;
+            let metrics = shared.ctx.metrics.clone();
+            dispatch::run(
+                bot,
+                handlers::schema(),
+                deps,
+                access,
+                metrics,
+                &options,
+                &shutdown,
+            )
+            .await;
         }
     }
     if let Some(t) = alerts_task {
