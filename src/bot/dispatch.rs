@@ -202,12 +202,33 @@ pub(crate) async fn run(
     }
 }
 
+/// The chat id of an update teloxide could not parse, read from its raw
+/// JSON (a message, an edit, a channel post or a callback's message).
+fn raw_chat_id(raw: &serde_json::Value) -> Option<i64> {
+    [
+        "message",
+        "edited_message",
+        "channel_post",
+        "callback_query",
+    ]
+    .iter()
+    .find_map(|k| raw.get(k))
+    .and_then(|m| m.get("chat").or_else(|| m.get("message")?.get("chat")))
+    .and_then(|c| c.get("id"))
+    .and_then(serde_json::Value::as_i64)
+}
+
 /// Hand `update` to its chat's lane, never waiting.
 fn route(ctx: &Arc<Ctx>, update: Update) {
     let id = update.id.0;
-    if let UpdateKind::Error(_) = &update.kind {
-        // Never the raw update: it holds the message text.
-        tracing::warn!(update_id = id, "ignored an update teloxide cannot read");
+    if let UpdateKind::Error(raw) = &update.kind {
+        // Never the raw update: it holds the message text. The chat id
+        // only, as for refusals.
+        tracing::warn!(
+            update_id = id,
+            chat_id = raw_chat_id(raw),
+            "skipped an update teloxide cannot parse"
+        );
         return;
     }
     let Some(chat) = chat_of(&update) else {
