@@ -8,7 +8,10 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::store::{Dataset, RunManifest, Store, StoreError};
+use futures::StreamExt;
+
+use crate::query::{Lake, PartRead};
+use crate::store::{Dataset, Store, StoreError};
 
 /// Telegram bots may upload documents up to 50 MB; stay well under.
 pub const MAX_DOCUMENT_BYTES: usize = 45 * 1024 * 1024;
@@ -74,10 +77,11 @@ impl Slots {
 /// exceed `max_bytes`.
 ///
 /// Memory: the dates are chosen from their manifests (which list each
-/// object's size), then read oldest first, each object verified and its
-/// rows appended to the one output buffer, which is sized once. So the
-/// peak is the file plus one date's object, not every object and then the
-/// file again.
+/// object's size), then read oldest first through [`Lake::parts`] (the
+/// same read path and rules as `dipwatch export`), each object's rows
+/// appended to the one output buffer, which is sized once. So the peak is
+/// the file plus the objects in flight ([`crate::query::READ_CONCURRENCY`]
+/// dates), not every object and then the file again.
 pub async fn build_csv(
     store: &Store,
     dataset: Dataset,
@@ -86,7 +90,7 @@ pub async fn build_csv(
 ) -> Result<Option<Csv>, StoreError> {
     let listing = store.published_dates().await?;
     let header = format!("{}\n", dataset.columns().join(","));
-    let mut plan: Vec<(NaiveDate, RunManifest, u64)> = Vec::new();
+    let mut plan: Vec<NaiveDate> = Vec::new();
     let mut size = header.len();
     let (mut damaged, mut truncated) = (0usize, false);
     for date in listing.dates.iter().rev() {
@@ -114,41 +118,30 @@ pub async fn build_csv(
             break;
         }
         size += body;
-        let rows = entry.rows;
-        plan.push((*date, manifest, rows));
+        plan.push(*date);
     }
     let mut out: Vec<u8> = Vec::new();
     let (mut dates, mut rows) = (Vec::new(), 0u64);
-    for (date, manifest, n) in plan.iter().rev() {
-        let bytes = match store.read_verified(manifest, dataset).await {
-            Ok(Some(b)) => b,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::warn!(dataset = dataset.name(), %date, error = %e, "download: skipping a damaged partition");
-                damaged += 1;
-                continue;
+    plan.reverse();
+    let lake = Lake::new(store.clone());
+    let mut parts = std::pin::pin!(lake.parts(dataset, plan));
+    while let Some(read) = parts.next().await {
+        match read {
+            PartRead::Part(part) => {
+                if out.is_empty() {
+                    out.reserve_exact(size);
+                    out.extend_from_slice(header.as_bytes());
+                }
+                out.extend_from_slice(&part.body);
+                dates.push(part.date);
+                rows += part.rows;
             }
-        };
-        if out.is_empty() {
-            out.reserve_exact(size);
-            out.extend_from_slice(header.as_bytes());
-        }
-        // Verified content starts with our own header line (this layout's
-        // or the previous one's): keep the rows, in this layout's columns.
-        let body = match crate::store::rows_in_current_layout(dataset, &bytes) {
-            Ok(body) => body,
-            Err(e) => {
-                tracing::warn!(dataset = dataset.name(), %date, error = %e, "download: skipping a damaged partition");
+            PartRead::Absent(_) => {}
+            PartRead::Damaged(s) => {
+                tracing::warn!(dataset = dataset.name(), date = %s.date, error = %s.reason, "download: skipping a damaged partition");
                 damaged += 1;
-                continue;
             }
-        };
-        out.extend_from_slice(&body);
-        if !body.is_empty() && !body.ends_with(b"\n") {
-            out.push(b'\n');
         }
-        dates.push(*date);
-        rows += n;
     }
     if dates.is_empty() {
         return Ok(None);

@@ -4,10 +4,12 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
+use futures::StreamExt;
 
 use super::{open_store_to_read, parse_date};
 use crate::config::AppConfig;
-use crate::store::{Dataset, rows_in_current_layout};
+use crate::query::{Lake, PartRead};
+use crate::store::Dataset;
 
 /// `export` options.
 #[derive(Debug, clap::Args)]
@@ -24,8 +26,9 @@ pub struct ExportArgs {
 }
 
 /// Stream the dataset: the header once, then each published date's rows,
-/// oldest first. Objects that fail verification are skipped and reported
-/// on stderr; everything else is still exported.
+/// oldest first, as [`Lake::parts`] reads them. Objects that fail
+/// verification are skipped and reported on stderr; everything else is
+/// still exported.
 pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     if let (Some(from), Some(to)) = (args.from, args.to)
         && from > to
@@ -34,8 +37,8 @@ pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCo
             "--from {from} is after --to {to}: nothing could be exported"
         ));
     }
-    let store = open_store_to_read(config).await?;
-    let listing = store.published_dates().await?;
+    let lake = Lake::new(open_store_to_read(config).await?);
+    let listing = lake.listing(args.from, args.to).await?;
     for w in listing.warnings() {
         eprintln!("warning: {w}");
     }
@@ -55,38 +58,25 @@ pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCo
     }
     let mut skipped = 0usize;
     let mut simulated = 0usize;
-    let in_range =
-        |d: &NaiveDate| args.from.is_none_or(|f| *d >= f) && args.to.is_none_or(|t| *d <= t);
-    for date in listing.dates.iter().filter(|d| in_range(d)) {
-        let bytes = match store.manifest(*date).await {
-            Ok(Some(m)) => {
-                simulated += usize::from(m.report.simulated);
-                store.read_verified(&m, args.kind).await
+    let mut parts = std::pin::pin!(lake.parts(args.kind, listing.dates));
+    while let Some(read) = parts.next().await {
+        match read {
+            PartRead::Part(part) => {
+                simulated += usize::from(part.simulated);
+                if !write(&part.body)? {
+                    return Ok(ExitCode::SUCCESS);
+                }
             }
-            Ok(None) => Ok(None),
-            Err(e) => Err(e),
-        };
-        let bytes = match bytes {
-            Ok(Some(b)) => b,
-            Ok(None) => continue,
-            Err(e) => {
-                eprintln!("warning: skipping {} {date}: {e}", args.kind.name());
+            PartRead::Absent(_) => {}
+            PartRead::Damaged(s) => {
+                eprintln!(
+                    "warning: skipping {} {}: {}",
+                    args.kind.name(),
+                    s.date,
+                    s.reason
+                );
                 skipped += 1;
-                continue;
             }
-        };
-        // Verified content starts with our own header line (this layout's
-        // or the previous one's): the rows, in this layout's columns.
-        let body = match rows_in_current_layout(args.kind, &bytes) {
-            Ok(body) => body,
-            Err(e) => {
-                eprintln!("warning: skipping {} {date}: {e}", args.kind.name());
-                skipped += 1;
-                continue;
-            }
-        };
-        if !write(&body)? {
-            return Ok(ExitCode::SUCCESS);
         }
     }
     match out.flush() {

@@ -12,7 +12,7 @@ pub mod history;
 use chrono::NaiveDate;
 use futures::StreamExt;
 
-use crate::store::{Dataset, Store, StoreError, verify_object};
+use crate::store::{Dataset, Listing, Store, StoreError, rows_in_current_layout, verify_object};
 
 pub use history::{DayBars, Field, PriceHistory};
 
@@ -39,8 +39,9 @@ pub struct HistoryLoad {
     pub skipped: Vec<Skipped>,
 }
 
-/// One date's object of a dataset, verified against its manifest, with
-/// its header line removed (so parts concatenate under one header).
+/// One date's object of a dataset, verified against its manifest, its rows
+/// in this layout's columns without the header line (so parts of either
+/// layout concatenate under one header).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
     /// The date.
@@ -82,12 +83,22 @@ impl Lake {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<NaiveDate>, StoreError> {
-        let listing = self.store.published_dates().await?;
-        Ok(listing
+        Ok(self.listing(from, to).await?.dates)
+    }
+
+    /// [`Lake::dates`] with what the listing passed over (partitions that
+    /// are not dates, dates after the latest closed session), for readers
+    /// that report it.
+    pub async fn listing(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Listing, StoreError> {
+        let mut listing = self.store.published_dates().await?;
+        listing
             .dates
-            .into_iter()
-            .filter(|d| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t))
-            .collect())
+            .retain(|d| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t));
+        Ok(listing)
     }
 
     /// The objects of `dataset` for `dates`, in the order given, read
@@ -114,12 +125,13 @@ impl Lake {
         let rows = manifest.object(dataset).map_or(0, |o| o.rows);
         match self.store.read_verified(&manifest, dataset).await {
             Ok(Some(bytes)) => {
-                // Verified content starts with our own header line.
-                let start = bytes
-                    .iter()
-                    .position(|b| *b == b'\n')
-                    .map_or(bytes.len(), |i| i + 1);
-                let mut body = bytes.slice(start..);
+                // This layout's rows: a slice of the object itself, or the
+                // previous layout's rows with the new columns added.
+                let mut body = match rows_in_current_layout(dataset, &bytes) {
+                    Ok(std::borrow::Cow::Borrowed(rows)) => bytes.slice_ref(rows),
+                    Ok(std::borrow::Cow::Owned(rows)) => rows.into(),
+                    Err(e) => return damaged(format!("{}: {e}", dataset.path(date))),
+                };
                 if !body.is_empty() && !body.ends_with(b"\n") {
                     let mut owned = body.to_vec();
                     owned.push(b'\n');
