@@ -102,11 +102,13 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// DuckDB loading the same CSV objects into a table, if it is installed.
-fn duckdb_seconds(lake: &Path) -> Option<f64> {
+/// DuckDB loading the same CSV objects into a table (best of [`RUNS`]),
+/// or why it could not be run.
+fn duckdb_seconds(lake: &Path) -> Result<f64, String> {
     let script = r#"
 import sys, time, duckdb
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 best = None
 for _ in range(int(sys.argv[2])):
     t = time.perf_counter()
@@ -119,12 +121,16 @@ print(best, n)
     let out = Command::new("python3")
         .args(["-c", script, &lake.display().to_string(), &RUNS.to_string()])
         .output()
-        .ok()?;
+        .map_err(|e| format!("python3: {e}"))?;
     if !out.status.success() {
-        return None;
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(err.lines().last().unwrap_or("failed").to_string());
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace().next()?.parse().ok()
+    text.split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("unexpected output {text:?}"))
 }
 
 fn main() {
@@ -176,12 +182,10 @@ fn main() {
     );
     if !quick {
         match duckdb_seconds(&lake) {
-            Some(s) => {
+            Ok(s) => {
                 println!("peer: DuckDB read_csv of the same objects into a table: best {s:.3} s")
             }
-            None => {
-                println!("peer: DuckDB not importable by python3 (pip install duckdb); skipped")
-            }
+            Err(e) => println!("peer: DuckDB skipped ({e}; pip install duckdb)"),
         }
     }
 }

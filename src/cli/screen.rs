@@ -11,6 +11,7 @@ use super::{open_store_to_read, parse_date};
 use crate::config::AppConfig;
 use crate::domain::{DrawdownRow, RunReport};
 use crate::numbers::{price, signed_pct, thousands};
+use crate::query::Lake;
 use crate::store::{Dataset, RunManifest, Store, encode};
 
 /// Output formats.
@@ -70,41 +71,34 @@ pub async fn run(config: &AppConfig, args: &ScreenArgs) -> anyhow::Result<ExitCo
 }
 
 /// The screen of `date`, or of the newest published date that reads
-/// cleanly (a damaged newer date is reported and passed over).
+/// cleanly (a damaged newer date is reported and passed over), as the read
+/// path gives it.
 async fn load(
     store: &Store,
     date: Option<NaiveDate>,
 ) -> anyhow::Result<(RunManifest, Vec<DrawdownRow>)> {
+    let lake = Lake::new(store.clone());
     if let Some(d) = date {
-        let manifest = store
-            .manifest(d)
+        let found = lake
+            .screen_of(d)
             .await?
             .with_context(|| format!("no screen published for {d} in {}", store.url()))?;
-        let rows = store.drawdowns(&manifest).await?;
-        return Ok((manifest, rows));
+        return Ok((found.manifest, found.rows));
     }
-    let listing = store.published_dates().await?;
-    for w in listing.warnings() {
+    let latest = lake.latest_screen().await?;
+    for w in &latest.ignored {
         eprintln!("warning: {w}");
     }
-    for d in listing.dates.iter().rev() {
-        let attempt = async {
-            let m = store
-                .manifest(*d)
-                .await?
-                .with_context(|| format!("manifest of {d} vanished"))?;
-            let rows = store.drawdowns(&m).await?;
-            anyhow::Ok((m, rows))
-        };
-        match attempt.await {
-            Ok(found) => return Ok(found),
-            Err(e) => eprintln!("warning: skipping {d}: {e:#}"),
-        }
+    for s in &latest.skipped {
+        eprintln!("warning: skipping {}: {}", s.date, s.reason);
     }
-    bail!(
-        "no screen published in {} yet: run `dipwatch collect` first",
-        store.url()
-    )
+    let Some(found) = latest.screen else {
+        bail!(
+            "no screen published in {} yet: run `dipwatch collect` first",
+            store.url()
+        )
+    };
+    Ok((found.manifest, found.rows))
 }
 
 /// The aligned table, with the simulated-data marker when it applies.

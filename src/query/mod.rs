@@ -12,7 +12,10 @@ pub mod history;
 use chrono::NaiveDate;
 use futures::StreamExt;
 
-use crate::store::{Dataset, Listing, Store, StoreError, rows_in_current_layout, verify_object};
+use crate::domain::DrawdownRow;
+use crate::store::{
+    Dataset, Listing, RunManifest, Store, StoreError, rows_in_current_layout, verify_object,
+};
 
 pub use history::{DayBars, Field, PriceHistory};
 
@@ -63,6 +66,26 @@ pub enum PartRead {
     Absent(NaiveDate),
     /// The object or its manifest could not be trusted: skip, and say so.
     Damaged(Skipped),
+}
+
+/// A published screen: its manifest (the run report) and ranked rows.
+#[derive(Debug, Clone)]
+pub struct ScreenRead {
+    /// The date's manifest.
+    pub manifest: RunManifest,
+    /// Rank 1 first.
+    pub rows: Vec<DrawdownRow>,
+}
+
+/// The newest screen that reads, and what was passed over on the way.
+#[derive(Debug, Clone, Default)]
+pub struct LatestScreen {
+    /// The screen, `None` when no published date reads.
+    pub screen: Option<ScreenRead>,
+    /// Newer dates passed over because they could not be read.
+    pub skipped: Vec<Skipped>,
+    /// What the listing passed over (see [`Listing::warnings`]).
+    pub ignored: Vec<String>,
 }
 
 /// Reads published data from a [`Store`].
@@ -147,6 +170,42 @@ impl Lake {
             Ok(None) => PartRead::Absent(date),
             Err(e) => damaged(e.to_string()),
         }
+    }
+
+    /// The screen of `date`, `None` when it is not published; a screen
+    /// that is published but cannot be read is an error.
+    pub async fn screen_of(&self, date: NaiveDate) -> Result<Option<ScreenRead>, StoreError> {
+        let Some(manifest) = self.store.manifest(date).await? else {
+            return Ok(None);
+        };
+        let rows = self.store.drawdowns(&manifest).await?;
+        Ok(Some(ScreenRead { manifest, rows }))
+    }
+
+    /// The newest screen that reads cleanly: one rule for every reader, a
+    /// damaged or vanished newer date is passed over (and listed in
+    /// `skipped`), never trusted and never fatal.
+    pub async fn latest_screen(&self) -> Result<LatestScreen, StoreError> {
+        let listing = self.store.published_dates().await?;
+        let mut latest = LatestScreen {
+            ignored: listing.warnings(),
+            ..LatestScreen::default()
+        };
+        for date in listing.dates.iter().rev() {
+            let reason = match self.screen_of(*date).await {
+                Ok(Some(found)) => {
+                    latest.screen = Some(found);
+                    break;
+                }
+                Ok(None) => "the run manifest vanished while reading".to_string(),
+                Err(e) => e.to_string(),
+            };
+            latest.skipped.push(Skipped {
+                date: *date,
+                reason,
+            });
+        }
+        Ok(latest)
     }
 
     /// The bars of every published date in `from..=to` as columns. A date
