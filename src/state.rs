@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::StreamExt;
 use tokio::sync::watch;
 
 use crate::config::PortfolioSettings;
@@ -272,16 +273,22 @@ pub async fn load(
         load_warnings: ignored,
         ..Snapshot::default()
     };
-    // Newest first: the screen, the portfolio, then history.
+    // Newest first: the screen, the portfolio, then history. Read through
+    // the lake, many at a time (on S3 each read is a round trip).
+    let lake = crate::query::Lake::new(store.clone());
     let mut manifests: Vec<RunManifest> = Vec::new();
-    for date in listing.dates.iter().rev() {
-        match store.manifest(*date).await {
-            Ok(Some(m)) => manifests.push(m),
-            Ok(None) => {}
-            Err(e) => snap.load_warnings.push(format!("{date}: {e}")),
-        }
-        if manifests.len() >= HISTORY_DATES {
-            break;
+    {
+        let newest_first = listing.dates.iter().rev().copied().collect();
+        let mut read = std::pin::pin!(lake.manifests(newest_first));
+        while let Some((date, manifest)) = read.next().await {
+            match manifest {
+                Ok(Some(m)) => manifests.push(m),
+                Ok(None) => {}
+                Err(e) => snap.load_warnings.push(format!("{date}: {e}")),
+            }
+            if manifests.len() >= HISTORY_DATES {
+                break;
+            }
         }
     }
     if !provider_simulated {
@@ -292,8 +299,9 @@ pub async fn load(
             .collect();
     }
     let mut history: HashMap<Symbol, Vec<HistoryPoint>> = HashMap::new();
-    for m in &manifests {
-        let rows = match store.drawdowns(m).await {
+    let screens = lake.drawdowns(&manifests).await;
+    for (m, rows) in manifests.iter().zip(screens) {
+        let rows = match rows {
             Ok(rows) => rows,
             Err(e) => {
                 snap.load_warnings.push(format!("{}: {e}", m.date));

@@ -177,6 +177,16 @@ async fn storage_contract(url: StorageUrl, options: BTreeMap<String, String>) {
         )
         .await
         .unwrap();
+    // Nor is a run partition holding something other than its run.json (a
+    // damaged manifest kept aside; on disk, a write killed before its
+    // rename): only the manifest publishes a date.
+    store
+        .put(
+            &object_store::path::Path::from("runs/date=2026-11-23/run.json.damaged-1"),
+            b"{}".to_vec(),
+        )
+        .await
+        .unwrap();
     assert_eq!(
         store.published_dates().await.unwrap().dates,
         vec![d1, d2, d3]

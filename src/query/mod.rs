@@ -172,6 +172,45 @@ impl Lake {
         }
     }
 
+    /// The manifests of `dates`, in the order given, read
+    /// [`READ_CONCURRENCY`] at a time; a stream, so a reader that has
+    /// enough stops reading (the state takes the newest 60).
+    pub fn manifests(
+        &self,
+        dates: Vec<NaiveDate>,
+    ) -> impl futures::Stream<Item = (NaiveDate, Result<Option<RunManifest>, StoreError>)> + '_
+    {
+        // Owned futures (not a closure over `self`): the daemon awaits this
+        // inside a spawned task, which needs a plainly `Send` future.
+        let reads: Vec<_> = dates
+            .into_iter()
+            .map(|date| {
+                let store = self.store.clone();
+                async move { (date, store.manifest(date).await) }
+            })
+            .collect();
+        futures::stream::iter(reads).buffered(READ_CONCURRENCY)
+    }
+
+    /// The drawdown rows of each manifest's date, in the same order, read
+    /// [`READ_CONCURRENCY`] at a time.
+    pub async fn drawdowns(
+        &self,
+        manifests: &[RunManifest],
+    ) -> Vec<Result<Vec<DrawdownRow>, StoreError>> {
+        let reads: Vec<_> = manifests
+            .iter()
+            .map(|m| {
+                let (store, m) = (self.store.clone(), m.clone());
+                async move { store.drawdowns(&m).await }
+            })
+            .collect();
+        futures::stream::iter(reads)
+            .buffered(READ_CONCURRENCY)
+            .collect()
+            .await
+    }
+
     /// The screen of `date`, `None` when it is not published; a screen
     /// that is published but cannot be read is an error.
     pub async fn screen_of(&self, date: NaiveDate) -> Result<Option<ScreenRead>, StoreError> {

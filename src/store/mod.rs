@@ -234,15 +234,19 @@ impl Store {
 
     /// Write a small object and delete it again: proves the store takes
     /// writes (permissions, a read-only bucket, a file in the way) before a
-    /// run spends the request budget on bars it could not publish. Named
-    /// per process, so concurrent probes never collide.
+    /// run spends the request budget on bars it could not publish. One
+    /// fixed name, so a probe left by a killed process is overwritten and
+    /// removed by the next one; a probe another process removed first is
+    /// fine. The probe is a whole JSON document like the store's other
+    /// documents, so one a kill left behind reads as ours, not as damage.
     pub async fn probe_write(&self) -> Result<(), StoreError> {
-        let path = Path::from(format!("_meta/.write-probe-{}", std::process::id()));
-        self.put(&path, b"dipwatch write probe\n".to_vec()).await?;
-        self.inner
-            .delete(&path)
-            .await
-            .map_err(|e| self.backend(&format!("delete {path}"), e))
+        let path = Path::from("_meta/write-probe.json");
+        self.put(&path, b"{\"dipwatch\":\"write probe\"}\n".to_vec())
+            .await?;
+        match self.inner.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.backend(&format!("delete {path}"), e)),
+        }
     }
 
     /// Wrap an existing object store (tests, embedding).
@@ -582,18 +586,39 @@ impl Store {
         &self,
         latest: Option<NaiveDate>,
     ) -> Result<Listing, StoreError> {
-        let listed = self
+        use futures::TryStreamExt;
+        // Every object under runs/, not its "directories": a date is
+        // published by its run.json, and a partition holding anything else
+        // (a write killed before its rename left `run.json#N` on local
+        // disk; a damaged manifest kept aside) publishes nothing.
+        let objects: Vec<object_store::ObjectMeta> = self
             .inner
-            .list_with_delimiter(Some(&Path::from(layout::RUNS_PREFIX)))
+            .list(Some(&Path::from(layout::RUNS_PREFIX)))
+            .try_collect()
             .await
             .map_err(|e| self.backend("list runs/", e))?;
         let mut listing = Listing::default();
-        for prefix in listed.common_prefixes {
-            let part = prefix.filename().unwrap_or_default().to_string();
-            match parse_partition(&part) {
-                Some(d) if latest.is_some_and(|l| d > l) => listing.future.push(d),
-                Some(d) => listing.dates.push(d),
-                None => listing.junk.push(prefix.to_string()),
+        let mut seen_junk = std::collections::BTreeSet::new();
+        for meta in objects {
+            let mut parts = meta.location.parts().skip(1);
+            let (Some(part), Some(file), None) = (parts.next(), parts.next(), parts.next()) else {
+                continue;
+            };
+            let Some(d) = parse_partition(part.as_ref()) else {
+                if seen_junk.insert(part.as_ref().to_string()) {
+                    listing
+                        .junk
+                        .push(format!("{}/{}", layout::RUNS_PREFIX, part.as_ref()));
+                }
+                continue;
+            };
+            if file.as_ref() != "run.json" {
+                continue;
+            }
+            if latest.is_some_and(|l| d > l) {
+                listing.future.push(d);
+            } else {
+                listing.dates.push(d);
             }
         }
         listing.dates.sort_unstable();
