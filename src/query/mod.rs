@@ -308,10 +308,3 @@ impl Lake {
         .map_err(|e| format!("reading {date} failed: {e}"))?
     }
 }
-
-/// Read `load`'s skipped dates as log lines (one warning each).
-pub fn log_skipped(load: &HistoryLoad) {
-    for s in &load.skipped {
-        tracing::warn!(date = %s.date, reason = %s.reason, "price history: date skipped");
-    }
-}
