@@ -82,4 +82,5 @@ pub mod schedule;
 pub mod screen;
 pub mod state;
 pub mod store;
+pub mod strategy;
 pub mod telemetry;
