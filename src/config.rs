@@ -543,6 +543,18 @@ impl BacktestSettings {
     }
 }
 
+/// `[history]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistorySettings {
+    /// Calendar days of daily bars the daemon holds in memory, back from
+    /// the newest published date; 0 holds none.
+    pub memory_days: u32,
+}
+
+/// The most `history.memory_days` takes: 30 years.
+const MAX_MEMORY_DAYS: u32 = 30 * 366;
+
 /// `backtest.benchmark` value for the equal-weight universe.
 pub const UNIVERSE_BENCHMARK: &str = "universe";
 
@@ -583,6 +595,8 @@ pub struct Settings {
     pub telegram: TelegramSettings,
     /// `[alerts]`.
     pub alerts: AlertsSettings,
+    /// `[history]`.
+    pub history: HistorySettings,
     /// `[backtest]`.
     pub backtest: BacktestSettings,
     /// `[http]`.
@@ -955,6 +969,15 @@ impl AppConfig {
                 .map_err(|e| invalid("alerts.defaults", format!("{spec:?}: {}", e.0)))?;
         }
         settings.backtest.check()?;
+        if settings.history.memory_days > MAX_MEMORY_DAYS {
+            return Err(invalid(
+                "history.memory_days",
+                format!(
+                    "{} must be at most {MAX_MEMORY_DAYS} (30 years; a year of 1,000 symbols is about 10 MB)",
+                    settings.history.memory_days
+                ),
+            ));
+        }
         let collect_cron =
             parse_cron(&settings.schedule.collect).map_err(|e| invalid("schedule.collect", e))?;
         let timezone: Tz = settings.schedule.timezone.parse().map_err(|_| {

@@ -170,16 +170,9 @@ impl Runner {
 }
 
 async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
-    let cfg = &parts.config.settings;
     let previous = parts.state.snapshot();
-    let fresh = crate::state::load(
-        &parts.store,
-        parts.market.provider(),
-        parts.market.is_simulated(),
-        &cfg.portfolio,
-        &previous,
-    )
-    .await?;
+    let settings = crate::state::LoadSettings::new(&parts.config, parts.market.as_ref());
+    let fresh = crate::state::load(&parts.store, settings, &previous).await?;
     for w in &fresh.load_warnings {
         tracing::warn!(warning = %w, "skipped while loading the store");
     }

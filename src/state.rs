@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::config::PortfolioSettings;
 use crate::domain::{Account, DrawdownRow, Position, ProfitCheck, RunReport, Symbol, profit_rule};
+use crate::query::PriceHistory;
 use crate::store::{AccountRecord, Dataset, PositionRecord, RunManifest, Store};
 
 /// Published dates whose drawdowns are kept for `/symbol` history.
@@ -185,6 +186,10 @@ pub struct Snapshot {
     /// Drawdown history per symbol, oldest first, over the last
     /// [`HISTORY_DATES`] published dates.
     pub history: HashMap<Symbol, Vec<HistoryPoint>>,
+    /// Daily bars of the last `history.memory_days` calendar days up to
+    /// the newest published date, as columns: what charts, the dashboard
+    /// and the risk view read, so none of them waits on the store.
+    pub prices: Arc<PriceHistory>,
     /// Per-dataset health.
     pub datasets: Vec<DatasetStatus>,
     /// Dates skipped while loading (damaged objects), with why.
@@ -247,8 +252,37 @@ pub fn simulated_warning(snap: &Snapshot) -> Option<String> {
     ))
 }
 
+/// What [`load`] reads besides the store.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadSettings<'a> {
+    /// `market.provider`.
+    pub provider: &'a str,
+    /// Whether the provider is simulated.
+    pub provider_simulated: bool,
+    /// `[portfolio]`: the profit rule.
+    pub portfolio: &'a PortfolioSettings,
+    /// `history.memory_days`: the span of bars held in memory.
+    pub memory_days: u32,
+}
+
+impl<'a> LoadSettings<'a> {
+    /// The settings of `config` for a daemon on `market`.
+    pub fn new(
+        config: &'a crate::config::AppConfig,
+        market: &'a dyn crate::market::MarketData,
+    ) -> Self {
+        Self {
+            provider: market.provider(),
+            provider_simulated: market.is_simulated(),
+            portfolio: &config.settings.portfolio,
+            memory_days: config.settings.history.memory_days,
+        }
+    }
+}
+
 /// Read the store into a snapshot: the newest date that reads cleanly, the
-/// newest portfolio snapshot, the history window, dataset health. Damaged
+/// newest portfolio snapshot, the history window, the bars of the last
+/// `memory_days` as columns, dataset health. Damaged
 /// dates are skipped and listed in `load_warnings`, never fatal. Keeps
 /// `last_run` and `next_run` from `previous`.
 ///
@@ -257,11 +291,15 @@ pub fn simulated_warning(snap: &Snapshot) -> Option<String> {
 /// pointed at a store a demo filled must label what it shows.
 pub async fn load(
     store: &Store,
-    provider: &str,
-    provider_simulated: bool,
-    portfolio: &PortfolioSettings,
+    settings: LoadSettings<'_>,
     previous: &Snapshot,
 ) -> Result<Snapshot, crate::store::StoreError> {
+    let LoadSettings {
+        provider,
+        provider_simulated,
+        portfolio,
+        memory_days,
+    } = settings;
     let listing = store.published_dates().await?;
     let ignored = listing.warnings();
     let mut snap = Snapshot {
@@ -356,6 +394,18 @@ pub async fn load(
             (Err(e), _) | (_, Err(e)) => snap.load_warnings.push(format!("{}: {e}", m.date)),
             _ => {}
         }
+    }
+    if let (Some(newest), true) = (listing.dates.last(), memory_days > 0) {
+        // `memory_days` calendar days ending on the newest date.
+        let from = *newest - chrono::Days::new(u64::from(memory_days - 1));
+        let loaded = lake.price_history(Some(from), Some(*newest)).await?;
+        snap.load_warnings.extend(
+            loaded
+                .skipped
+                .iter()
+                .map(|s| format!("{}: bars: {}", s.date, s.reason)),
+        );
+        snap.prices = Arc::new(loaded.history);
     }
     snap.datasets = Dataset::ALL
         .iter()

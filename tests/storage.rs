@@ -409,9 +409,18 @@ async fn the_simulated_label_comes_from_the_manifests_not_the_provider() {
         asset_classes: vec![dipwatch::domain::AssetClass::UsEquity],
     };
     let empty = dipwatch::state::Snapshot::default();
-    let snap = dipwatch::state::load(&store, "alpaca", false, &portfolio, &empty)
-        .await
-        .unwrap();
+    let snap = dipwatch::state::load(
+        &store,
+        dipwatch::state::LoadSettings {
+            provider: "alpaca",
+            provider_simulated: false,
+            portfolio: &portfolio,
+            memory_days: 365,
+        },
+        &empty,
+    )
+    .await
+    .unwrap();
     assert!(snap.simulated, "the shown screen is simulated: labelled");
     assert_eq!(snap.simulated_dates, [d1]);
     let warning = dipwatch::state::simulated_warning(&snap).unwrap();
@@ -428,15 +437,69 @@ async fn the_simulated_label_comes_from_the_manifests_not_the_provider() {
         .publish(d2, objects(d2, 2.0), BTreeMap::new(), real)
         .await
         .unwrap();
-    let snap = dipwatch::state::load(&store, "alpaca", false, &portfolio, &empty)
-        .await
-        .unwrap();
+    let snap = dipwatch::state::load(
+        &store,
+        dipwatch::state::LoadSettings {
+            provider: "alpaca",
+            provider_simulated: false,
+            portfolio: &portfolio,
+            memory_days: 365,
+        },
+        &empty,
+    )
+    .await
+    .unwrap();
     assert!(!snap.simulated);
     assert_eq!(snap.simulated_dates, [d1]);
+    // The bars of both dates are held in memory as columns, each date
+    // labelled as its manifest says.
+    assert_eq!(snap.prices.dates(), [d1, d2]);
+    assert!(snap.prices.is_simulated(0) && !snap.prices.is_simulated(1));
+    let close = snap.prices.symbol_index(&snap.prices.symbols()[0]).unwrap();
+    assert_eq!(
+        snap.prices
+            .series(close, dipwatch::query::Field::Close)
+            .len(),
+        2
+    );
+    // The span counts back from the newest date: one day holds d2 only;
+    // none holds nothing.
+    let span = |days| {
+        let portfolio = &portfolio;
+        let empty = &empty;
+        let store = &store;
+        async move {
+            dipwatch::state::load(
+                store,
+                dipwatch::state::LoadSettings {
+                    provider: "alpaca",
+                    provider_simulated: false,
+                    portfolio,
+                    memory_days: days,
+                },
+                empty,
+            )
+            .await
+            .unwrap()
+            .prices
+        }
+    };
+    assert_eq!(span(0).await.dates(), [] as [NaiveDate; 0]);
+    assert_eq!(span(1).await.dates(), [d2]);
+    assert_eq!(span(2).await.dates(), [d1, d2], "d1 is the day before d2");
     // The simulated provider labels everything and warns about nothing.
-    let sim = dipwatch::state::load(&store, "sim", true, &portfolio, &empty)
-        .await
-        .unwrap();
+    let sim = dipwatch::state::load(
+        &store,
+        dipwatch::state::LoadSettings {
+            provider: "sim",
+            provider_simulated: true,
+            portfolio: &portfolio,
+            memory_days: 365,
+        },
+        &empty,
+    )
+    .await
+    .unwrap();
     assert!(sim.simulated && sim.simulated_dates.is_empty());
 }
 
@@ -480,9 +543,12 @@ async fn the_daemon_state_reads_a_layout_v1_portfolio() {
     };
     let snap = dipwatch::state::load(
         &store,
-        "alpaca",
-        false,
-        &portfolio,
+        dipwatch::state::LoadSettings {
+            provider: "alpaca",
+            provider_simulated: false,
+            portfolio: &portfolio,
+            memory_days: 365,
+        },
         &dipwatch::state::Snapshot::default(),
     )
     .await
