@@ -46,14 +46,12 @@ use chrono::{Days, Utc};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
+use dipwatch::app::App;
+use dipwatch::bot::BotOptions;
 use dipwatch::bot::commands::Command as BotCommand;
 use dipwatch::bot::format::{Params, snapshot_reply};
-use dipwatch::bot::{BotContext, BotOptions};
 use dipwatch::collect::{Collector, Dates};
 use dipwatch::config::AppConfig;
-use dipwatch::metrics::Metrics;
-use dipwatch::runner::{Runner, RunnerParts};
-use dipwatch::state::{AppState, Snapshot};
 use dipwatch::store::Store;
 use fake_telegram::{FakeTelegram, TOKEN};
 
@@ -95,6 +93,7 @@ fn daemon_env(dir: &Path) -> Vec<(String, String)> {
             allowed.join(","),
         ),
         ("DIPWATCH__LOG__LEVEL".into(), "warn".into()),
+        ("DIPWATCH__HTTP__LISTEN".into(), "127.0.0.1:0".into()),
     ]
 }
 
@@ -195,20 +194,10 @@ fn main() {
 
     let fake = FakeTelegram::start();
     rt.block_on(async {
-        let connected = dipwatch::market::connect(&config).expect("sim");
-        let store = Store::open(&config.storage, &BTreeMap::new())
-            .await
-            .expect("store");
-        let metrics = Arc::new(Metrics::new());
-        let runner = Runner::new(RunnerParts {
-            config: config.clone(),
-            market: connected.market.clone(),
-            broker: connected.broker.clone(),
-            store,
-            state: AppState::new(Snapshot::default()),
-            metrics: metrics.clone(),
-        });
-        runner.reload_state().await.expect("state");
+        // The daemon's own assembly.
+        let app = App::build(AppConfig::clone(&config)).await.expect("app");
+        app.load_state().await;
+        let runner = app.runner().clone();
         let snap = runner.state().snapshot();
         let screen = snap.screen.as_ref().expect("screen");
         println!(
@@ -244,13 +233,7 @@ fn main() {
 
         let shutdown = CancellationToken::new();
         let bot = tokio::spawn(dipwatch::bot::run_with(
-            BotContext {
-                config: config.clone(),
-                runner: runner.clone(),
-                broker: connected.broker.clone(),
-                metrics,
-                alerts: None,
-            },
+            app.bot_context(),
             SecretString::from(TOKEN),
             Some(fake.url()),
             BotOptions::default(),
@@ -517,22 +500,11 @@ fn rss_of_daemon(dir: &Path, quick: bool) {
 fn child() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let config = Arc::new(AppConfig::load(None).expect("config"));
+        let config = AppConfig::load(None).expect("config");
         dipwatch::telemetry::init(&config.settings.log);
-        let connected = dipwatch::market::connect(&config).expect("market");
-        let store = Store::open(&config.storage, &BTreeMap::new())
-            .await
-            .expect("store");
-        let metrics = Arc::new(Metrics::new());
-        let runner = Runner::new(RunnerParts {
-            config: config.clone(),
-            market: connected.market.clone(),
-            broker: connected.broker.clone(),
-            store,
-            state: AppState::new(Snapshot::default()),
-            metrics: metrics.clone(),
-        });
-        runner.reload_state().await.expect("state");
+        let app = App::build(config).await.expect("app");
+        app.load_state().await;
+        let config = app.config().clone();
         let token = config
             .secrets
             .telegram_token
@@ -543,13 +515,7 @@ fn child() {
         let api_url = dipwatch::bot::api_url_from_env().expect("TELOXIDE_API_URL");
         let shutdown = CancellationToken::new();
         let bot = tokio::spawn(dipwatch::bot::run(
-            BotContext {
-                config: config.clone(),
-                runner,
-                broker: connected.broker.clone(),
-                metrics,
-                alerts: None,
-            },
+            app.bot_context(),
             token,
             api_url,
             shutdown.clone(),

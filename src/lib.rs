@@ -10,7 +10,8 @@
 //! Data flows one way: a [`market`] provider feeds a [`collect`] run, which
 //! validates the bars, hands them to the pure [`screen`] engine, and
 //! publishes the results through the [`store`]. The daemon then loads what
-//! was published into the in-memory [`state`], which the Telegram [`bot`],
+//! was published, through the [`query`] read path, into the in-memory
+//! [`state`] (with `history.memory_days` of bars as columns), which the Telegram [`bot`],
 //! the [`alerts`] and the [`http`] endpoints read; none of them calls the
 //! market-data API or reads the store on its hot path.
 //!
@@ -55,12 +56,20 @@
 //! - [`alerts`] holds the alert rules and their pure evaluation;
 //!   [`notify`] is their runtime: one stored document for rules, states and
 //!   the outbox, evaluation on each new screen, delivery with retries.
+//! - [`app`] assembles the daemon from the configuration in one place
+//!   ([`app::App::build`]): `dipwatch run`, the integration tests and the
+//!   benchmarks all start the same wiring, and front ends are handed its
+//!   parts (the runner and state, the alert runtime).
+//! - [`strategy`] holds the contrarian strategy's rules (entries, a
+//!   position's exits, the portfolio rule) as pure functions, one
+//!   definition for the backtester and the risk view.
 //! - [`cli`] has one file per command (`run`, `collect`, `screen`, `export`,
 //!   `check-config`); [`numbers`] and [`telemetry`] are the shared number
 //!   formatting and logging setup.
 
 pub mod alerts;
 pub mod alpaca;
+pub mod app;
 pub mod bot;
 pub mod broker;
 pub mod cli;

@@ -58,6 +58,19 @@ pub struct ScheduleSettings {
     pub retry_window: Duration,
 }
 
+impl ScheduleSettings {
+    /// The schedule `[schedule]` configures.
+    pub fn from_config(config: &crate::config::AppConfig) -> Self {
+        let s = &config.settings.schedule;
+        Self {
+            cron: config.collect_cron.clone(),
+            tz: config.timezone,
+            retry_interval: Duration::from_secs(s.retry_interval_secs),
+            retry_window: Duration::from_secs(s.retry_window_secs),
+        }
+    }
+}
+
 /// The exchange date (New York) of an instant.
 fn exchange_date(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&New_York).date_naive()

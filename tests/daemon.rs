@@ -312,38 +312,29 @@ fn shutdown_in_the_middle_of_a_run_publishes_nothing_and_the_next_start_complete
 /// Single-flight, in process: concurrent triggers start exactly one run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_triggers_start_exactly_one_run() {
-    use std::sync::Arc;
-
     use dipwatch::collect::Dates;
-    use dipwatch::runner::{Runner, RunnerParts, Trigger};
-    use dipwatch::state::{AppState, RunSource, Snapshot};
+    use dipwatch::runner::Trigger;
+    use dipwatch::state::RunSource;
 
     let dir = tempfile::tempdir().unwrap();
     let universe = dir.path().join("u.txt");
     std::fs::write(&universe, common::universe_head(50)).unwrap();
     let env = [
-        ("DIPWATCH__MARKET__PROVIDER".to_string(), "sim".to_string()),
+        ("DIPWATCH__MARKET__PROVIDER", "sim".to_string()),
+        ("DIPWATCH__MARKET__UNIVERSE", universe.display().to_string()),
         (
-            "DIPWATCH__MARKET__UNIVERSE".to_string(),
-            universe.display().to_string(),
+            "DIPWATCH__STORAGE__URL",
+            dir.path().join("data").display().to_string(),
         ),
+        ("DIPWATCH__HTTP__LISTEN", "127.0.0.1:0".to_string()),
     ]
     .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let config = Arc::new(dipwatch::config::AppConfig::load_with_env(None, env).unwrap());
-    let connected = dipwatch::market::connect(&config).unwrap();
-    let url = dipwatch::store::StorageUrl::Local(dir.path().join("data"));
-    let store = dipwatch::store::Store::open(&url, &Default::default())
-        .await
-        .unwrap();
-    let runner = Runner::new(RunnerParts {
-        config,
-        market: connected.market,
-        broker: connected.broker,
-        store,
-        state: AppState::new(Snapshot::default()),
-        metrics: Arc::new(dipwatch::metrics::Metrics::new()),
-    });
+    let config = dipwatch::config::AppConfig::load_with_env(None, env).unwrap();
+    // The daemon's own assembly, not a copy of it.
+    let app = dipwatch::app::App::build(config).await.unwrap();
+    let runner = app.runner().clone();
 
     let attempts: Vec<_> = (0..16)
         .map(|i| {

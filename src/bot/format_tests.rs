@@ -144,6 +144,7 @@ fn snapshot() -> Snapshot {
             positions,
         }),
         history,
+        prices: Default::default(),
         datasets: Dataset::ALL
             .iter()
             .map(|ds| DatasetStatus {

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
+use crate::app::{open_store, open_store_to_read};
 use crate::config::AppConfig;
 
 /// Exit code for "the day's data is not published by the source yet".
@@ -99,22 +100,6 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("{s:?} is not a date in YYYY-MM-DD form"))
 }
 
-/// Open the configured store (a local directory is created). A store that
-/// cannot be opened is a configuration error (exit 2), naming `storage.url`.
-async fn open_store(config: &AppConfig) -> anyhow::Result<crate::store::Store> {
-    crate::store::Store::open(&config.storage, &config.settings.storage.options)
-        .await
-        .map_err(store_error)
-}
-
-/// Open the configured store only to read it: a local directory that does
-/// not exist is an error, never created empty.
-async fn open_store_to_read(config: &AppConfig) -> anyhow::Result<crate::store::Store> {
-    crate::store::Store::open_existing(&config.storage, &config.settings.storage.options)
-        .await
-        .map_err(store_error)
-}
-
 /// Prove the store takes writes before spending anything on a run that
 /// could not publish.
 async fn probe_store(store: &crate::store::Store) -> anyhow::Result<()> {
@@ -124,13 +109,4 @@ async fn probe_store(store: &crate::store::Store) -> anyhow::Result<()> {
         ))
         .into()
     })
-}
-
-/// Settings the store refuses are configuration errors; anything else
-/// (an unreachable backend, a corrupt schema) stays a failure.
-fn store_error(e: crate::store::StoreError) -> anyhow::Error {
-    match e {
-        crate::store::StoreError::Config(m) => crate::config::ConfigError::Unusable(m).into(),
-        other => other.into(),
-    }
 }

@@ -1,0 +1,362 @@
+//! The daemon, assembled from its configuration in one place.
+//!
+//! [`App::build`] is what `dipwatch run` starts, and what the integration
+//! tests and benchmarks start too (with [`App::build_with`] when they bring
+//! their own market), so they exercise the daemon's real wiring rather than
+//! a copy of it: the store, the metrics, the runner and its state, the HTTP
+//! listener and the alert runtime. Front ends (the bot today, a dashboard
+//! next) are handed parts of the built app; none builds its own.
+//!
+//! Building does no slow work and sends nothing: it opens the store, binds
+//! the listener (so an address in use fails before anything runs) and reads
+//! the alert book. [`App::run_until_stopped`] then serves health first,
+//! loads the state, and runs the schedule and the bot until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::bot::BotContext;
+use crate::config::{AppConfig, ConfigError};
+use crate::health::Health;
+use crate::market::{Broker, MarketData};
+use crate::metrics::Metrics;
+use crate::notify::AlertService;
+use crate::runner::{Runner, RunnerParts};
+use crate::schedule::ScheduleSettings;
+use crate::state::{AppState, Snapshot};
+use crate::store::{Store, StoreError};
+
+/// How long a run in progress may finish after a shutdown signal.
+const RUN_GRACE: Duration = Duration::from_secs(5);
+/// How long the whole stop may take from the signal (the README promises
+/// exit within 10 s); the bot answers what it fetched inside it.
+const STOP_BUDGET: Duration = Duration::from_secs(9);
+/// Staging files older than this are a killed writer's leftovers.
+const STAGING_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// Where prices and the account come from.
+#[derive(Clone)]
+pub struct Sources {
+    /// Daily bars, the calendar and the clock.
+    pub market: Arc<dyn MarketData>,
+    /// The account and positions (`None`: no account side).
+    pub broker: Option<Arc<dyn Broker>>,
+}
+
+impl Sources {
+    /// The sources `market.provider` selects (Alpaca or the simulation).
+    pub fn connect(config: &AppConfig) -> anyhow::Result<Self> {
+        let connected = crate::market::connect(config)?;
+        Ok(Self {
+            market: connected.market,
+            broker: connected.broker,
+        })
+    }
+}
+
+/// The assembled daemon. Cheap handles to its parts are public so that
+/// front ends and tests reach the same runner, state and alert runtime.
+pub struct App {
+    config: Arc<AppConfig>,
+    sources: Sources,
+    store: Store,
+    metrics: Arc<Metrics>,
+    health: Health,
+    runner: Runner,
+    alerts: Option<AlertService>,
+    /// Taken by [`App::run_until_stopped`].
+    listener: Option<TcpListener>,
+}
+
+impl App {
+    /// Build the daemon `config` describes, with the sources it selects.
+    pub async fn build(config: AppConfig) -> anyhow::Result<Self> {
+        let sources = Sources::connect(&config)?;
+        Self::build_with(config, sources).await
+    }
+
+    /// Build with the given sources (tests bring a gated or failing market).
+    pub async fn build_with(config: AppConfig, sources: Sources) -> anyhow::Result<Self> {
+        let config = Arc::new(config);
+        let store = open_store(&config).await?;
+        store.sweep_staging(STAGING_MAX_AGE);
+        let metrics = Arc::new(Metrics::new());
+        let state = AppState::new(Snapshot {
+            provider: sources.market.provider().to_string(),
+            simulated: sources.market.is_simulated(),
+            ..Snapshot::default()
+        });
+        let runner = Runner::new(RunnerParts {
+            config: config.clone(),
+            market: sources.market.clone(),
+            broker: sources.broker.clone(),
+            store: store.clone(),
+            state,
+            metrics: metrics.clone(),
+        });
+        let listener = TcpListener::bind(config.http_listen).await.map_err(|e| {
+            ConfigError::Unusable(format!(
+                "http.listen: cannot listen on {}: {e}",
+                config.http_listen
+            ))
+        })?;
+        let health = Health::default();
+        let alerts = match bot_enabled(&config) {
+            true => Some(load_alerts(&config, &store, &health).await),
+            false => None,
+        };
+        Ok(Self {
+            config,
+            sources,
+            store,
+            metrics,
+            health,
+            runner,
+            alerts,
+            listener: Some(listener),
+        })
+    }
+
+    /// The configuration the app was built from.
+    pub fn config(&self) -> &Arc<AppConfig> {
+        &self.config
+    }
+
+    /// The runner: single-flight runs, the state snapshot.
+    pub fn runner(&self) -> &Runner {
+        &self.runner
+    }
+
+    /// The data lake.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Where figures go.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The alert runtime, when the bot that delivers alerts is configured.
+    pub fn alerts(&self) -> Option<&AlertService> {
+        self.alerts.as_ref()
+    }
+
+    /// The address health and metrics are served on (the bound port when
+    /// `http.listen` asked for port 0).
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.listener.as_ref()?.local_addr().ok()
+    }
+
+    /// What the bot is handed: the same runner, broker, metrics and alerts.
+    pub fn bot_context(&self) -> BotContext {
+        BotContext {
+            config: self.config.clone(),
+            runner: self.runner.clone(),
+            broker: self.sources.broker.clone(),
+            metrics: self.metrics.clone(),
+            alerts: self.alerts.clone(),
+        }
+    }
+
+    /// Read the store into the state, then take the stored screen as the
+    /// alerts' baseline, so the next run's screen is evaluated against it,
+    /// never missed. Failures are logged (and `/readyz` reports them): a
+    /// daemon with an unreadable store still starts.
+    pub async fn load_state(&self) {
+        if let Err(e) = self.runner.reload_state().await {
+            tracing::error!(error = %e, "could not read the store at start; /readyz reports it");
+        }
+        if let Some(alerts) = &self.alerts
+            && let Err(e) = alerts.prime(&self.runner.state().snapshot()).await
+        {
+            tracing::error!(error = %e, "alert evaluation of the stored screen not saved");
+        }
+    }
+
+    /// Serve health and metrics, load the state, tell systemd READY, then
+    /// run the schedule (catch-up first) and the bot until `shutdown` is
+    /// cancelled; then stop in order within the stop budget: the schedule,
+    /// a run in progress (bounded grace; nothing partial is published), the
+    /// bot, HTTP.
+    pub async fn run_until_stopped(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let listener = self
+            .listener
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("the app was already run"))?;
+        let http_ctx = crate::http::HttpContext {
+            runner: self.runner.clone(),
+            metrics: self.metrics.clone(),
+            health: self.health.clone(),
+        };
+        let http = tokio::spawn(crate::http::serve(listener, http_ctx, shutdown.clone()));
+        let market = &self.sources.market;
+        tracing::info!(
+            provider = market.provider(),
+            simulated = market.is_simulated(),
+            store = self.store.url(),
+            symbols = self.config.universe.len(),
+            http = %self.config.http_listen,
+            "dipwatch starting"
+        );
+        // Health answers while the state loads; the bot and its alerts
+        // start after it, before the schedule.
+        let app = self;
+        app.load_state().await;
+        notify_systemd_ready();
+        let watchdog = tokio::spawn(pet_watchdog(shutdown.clone()));
+        let bot = app.start_bot(&shutdown)?;
+        let schedule = tokio::spawn(crate::schedule::run(
+            app.runner.clone(),
+            app.sources.market.clone(),
+            ScheduleSettings::from_config(&app.config),
+            shutdown.clone(),
+        ));
+
+        shutdown.cancelled().await;
+        tracing::info!("shutting down");
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+        let stop_by = tokio::time::Instant::now() + STOP_BUDGET;
+        let finished = app.runner.shutdown(RUN_GRACE).await;
+        let stopped = tokio::time::timeout_at(stop_by, async {
+            let _ = schedule.await;
+            let _ = watchdog.await;
+            if let Some(b) = bot {
+                let _ = b.await;
+            }
+            match http.await {
+                Ok(Err(e)) => tracing::warn!(error = %e, "http server"),
+                Err(e) => tracing::warn!(error = %e, "http task"),
+                Ok(Ok(())) => {}
+            }
+        })
+        .await;
+        if stopped.is_err() {
+            tracing::warn!("some tasks did not stop in time");
+        }
+        tracing::info!(run_finished = finished, "stopped");
+        Ok(())
+    }
+
+    /// Start the Telegram bot (which also delivers the alerts) when it is
+    /// configured.
+    fn start_bot(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+        if !self.config.settings.telegram.enabled {
+            tracing::info!("Telegram bot disabled (telegram.enabled = false)");
+            return Ok(None);
+        }
+        let Some(token) = &self.config.secrets.telegram_token else {
+            tracing::info!(
+                "Telegram bot not started: TELOXIDE_TOKEN is not set (env, TELOXIDE_TOKEN_FILE or $CREDENTIALS_DIRECTORY)"
+            );
+            return Ok(None);
+        };
+        let api_url = crate::bot::api_url_from_env().map_err(anyhow::Error::msg)?;
+        Ok(Some(tokio::spawn(crate::bot::run(
+            self.bot_context(),
+            token.value.clone(),
+            api_url,
+            shutdown.clone(),
+        ))))
+    }
+}
+
+/// Whether the bot (and so the alerts it delivers) runs.
+fn bot_enabled(config: &AppConfig) -> bool {
+    config.settings.telegram.enabled && config.secrets.telegram_token.is_some()
+}
+
+/// The alert runtime for every configured chat: the stored book, the
+/// configured default rules given once, registered with `/readyz` (a book
+/// that cannot be read turns alerts off, and says so).
+async fn load_alerts(config: &AppConfig, store: &Store, health: &Health) -> AlertService {
+    let telegram = &config.settings.telegram;
+    // Readers and admins: who may be sent alerts, and who gets the defaults.
+    let mut chats: Vec<i64> = telegram
+        .allowed_chat_ids
+        .iter()
+        .chain(&telegram.admin_chat_ids)
+        .copied()
+        .collect();
+    chats.sort_unstable();
+    chats.dedup();
+    let alerts = AlertService::load_for(
+        store.clone(),
+        crate::bot::alerts::render(),
+        Some(chats.iter().copied().collect()),
+    )
+    .await;
+    let probe = alerts.clone();
+    health.register(
+        "alerts",
+        Arc::new(move || probe.problem().map(str::to_string)),
+    );
+    if let Err(e) = alerts
+        .apply_defaults(&chats, &config.settings.alerts.defaults)
+        .await
+    {
+        tracing::error!(error = %e, "alerts.defaults not saved; they are given at the next start");
+    }
+    alerts
+}
+
+/// Open the configured store (a local directory is created). A store that
+/// cannot be opened is a configuration error (exit 2), naming `storage.url`.
+pub async fn open_store(config: &AppConfig) -> anyhow::Result<Store> {
+    Store::open(&config.storage, &config.settings.storage.options)
+        .await
+        .map_err(store_error)
+}
+
+/// Open the configured store only to read it: a local directory that does
+/// not exist is an error, never created empty.
+pub async fn open_store_to_read(config: &AppConfig) -> anyhow::Result<Store> {
+    Store::open_existing(&config.storage, &config.settings.storage.options)
+        .await
+        .map_err(store_error)
+}
+
+/// Settings the store refuses are configuration errors; anything else
+/// (an unreachable backend, a corrupt schema) stays a failure.
+fn store_error(e: StoreError) -> anyhow::Error {
+    match e {
+        StoreError::Config(m) => ConfigError::Unusable(m).into(),
+        other => other.into(),
+    }
+}
+
+/// Tell systemd (Type=notify) we are up; a no-op elsewhere.
+fn notify_systemd_ready() {
+    if let Err(e) = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]) {
+        tracing::warn!(error = %e, "sd_notify READY failed");
+    }
+}
+
+/// Pet systemd's watchdog at half its interval, from the runtime itself, so
+/// a wedged runtime gets restarted.
+async fn pet_watchdog(shutdown: CancellationToken) {
+    let mut usec = 0u64;
+    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
+        return;
+    }
+    let every = Duration::from_micros(usec / 2);
+    tracing::info!(
+        every_secs = every.as_secs_f64(),
+        "petting the systemd watchdog"
+    );
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+            }
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
