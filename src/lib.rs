@@ -93,3 +93,4 @@ pub mod state;
 pub mod store;
 pub mod strategy;
 pub mod telemetry;
+pub mod web;
