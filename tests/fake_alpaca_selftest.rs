@@ -2,7 +2,7 @@
 //! HTTP/1.1 client: pagination, timestamps, auth, faults, quirks, calendar,
 //! clock, account and positions.
 
-#[path = "common/fake_alpaca.rs"]
+#[path = "common/fake_alpaca/mod.rs"]
 mod fake_alpaca;
 
 use std::collections::BTreeMap;
