@@ -163,7 +163,7 @@ fn main() {
     // The data: a year of sessions, published date by date.
     let t0 = Instant::now();
     let dates = rt.block_on(async {
-        let connected = dipwatch::market::connect(&config).expect("sim");
+        let connected = dipwatch::provider::connect(&config).expect("sim");
         let store = Store::open(&config.storage, &BTreeMap::new())
             .await
             .expect("store");
@@ -195,7 +195,7 @@ fn main() {
 
     let fake = FakeTelegram::start();
     rt.block_on(async {
-        let connected = dipwatch::market::connect(&config).expect("sim");
+        let connected = dipwatch::provider::connect(&config).expect("sim");
         let store = Store::open(&config.storage, &BTreeMap::new())
             .await
             .expect("store");
@@ -519,7 +519,7 @@ fn child() {
     rt.block_on(async {
         let config = Arc::new(AppConfig::load(None).expect("config"));
         dipwatch::telemetry::init(&config.settings.log);
-        let connected = dipwatch::market::connect(&config).expect("market");
+        let connected = dipwatch::provider::connect(&config).expect("market");
         let store = Store::open(&config.storage, &BTreeMap::new())
             .await
             .expect("store");

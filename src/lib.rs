@@ -62,7 +62,6 @@
 pub mod alerts;
 pub mod alpaca;
 pub mod bot;
-pub mod broker;
 pub mod cli;
 pub mod collect;
 pub mod config;
@@ -75,6 +74,7 @@ pub mod metrics;
 pub mod notify;
 pub mod numbers;
 pub mod panics;
+pub mod provider;
 pub mod query;
 pub mod retry;
 pub mod runner;

@@ -331,7 +331,7 @@ async fn concurrent_triggers_start_exactly_one_run() {
     .into_iter()
     .collect();
     let config = Arc::new(dipwatch::config::AppConfig::load_with_env(None, env).unwrap());
-    let connected = dipwatch::market::connect(&config).unwrap();
+    let connected = dipwatch::provider::connect(&config).unwrap();
     let url = dipwatch::store::StorageUrl::Local(dir.path().join("data"));
     let store = dipwatch::store::Store::open(&url, &Default::default())
         .await

@@ -27,7 +27,7 @@ const STOP_BUDGET: Duration = Duration::from_secs(9);
 /// Run the daemon until a shutdown signal; exit 0.
 pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     let config = Arc::new(config.clone());
-    let connected = crate::market::connect(&config)?;
+    let connected = crate::provider::connect(&config)?;
     let store = open_store(&config).await?;
     store.sweep_staging(Duration::from_secs(600));
     let metrics = Arc::new(Metrics::new());
