@@ -54,7 +54,7 @@ pub enum MarketError {
     /// The source answered with an error or could not be reached.
     #[error("{source_name} request failed: {message}")]
     Request {
-        /// Which service ("alpaca data", "alpaca trading").
+        /// Which service, as its provider names it (`alpaca data`).
         source_name: &'static str,
         /// Short description; never contains credentials.
         message: String,
