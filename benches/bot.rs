@@ -162,7 +162,7 @@ fn main() {
     // The data: a year of sessions, published date by date.
     let t0 = Instant::now();
     let dates = rt.block_on(async {
-        let connected = dipwatch::market::connect(&config).expect("sim");
+        let connected = dipwatch::provider::connect(&config).expect("sim");
         let store = Store::open(&config.storage, &BTreeMap::new())
             .await
             .expect("store");

@@ -50,7 +50,7 @@ pub struct Sources {
 impl Sources {
     /// The sources `market.provider` selects (Alpaca or the simulation).
     pub fn connect(config: &AppConfig) -> anyhow::Result<Self> {
-        let connected = crate::market::connect(config)?;
+        let connected = crate::provider::connect(config)?;
         Ok(Self {
             market: connected.market,
             broker: connected.broker,

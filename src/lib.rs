@@ -22,12 +22,17 @@
 //!   `--config` file and `DIPWATCH__SECTION__KEY` environment variables,
 //!   parses every value once, and loads secrets from the environment, files
 //!   or systemd credentials as `secrecy` values that never print.
-//! - [`market`] defines the [`market::MarketData`] and [`market::Broker`]
-//!   traits, the NYSE trading calendar, and the deterministic simulated
-//!   market used by the demo and the tests.
-//! - [`alpaca`] is the one Alpaca HTTP client (rate budget, retries,
-//!   circuit breaker, counters); [`market::alpaca`] (bars) and [`broker`]
-//!   (account, positions, calendar, clock) are thin callers of it.
+//! - [`market`] is provider-neutral: the [`market::MarketData`] and
+//!   [`market::Broker`] traits with their types and errors (no provider's
+//!   type in them), the built-in NYSE trading calendar, and the
+//!   deterministic simulated market used by the demo and the tests.
+//! - [`alpaca`] is everything Alpaca: the one HTTP client (rate budget,
+//!   retries, circuit breaker, counters), the endpoints as thin callers of
+//!   it (bars; calendar, clock, account, positions), and the
+//!   `MarketData` and `Broker` implementations. It depends on [`market`],
+//!   never the other way.
+//! - [`provider`] builds the market and broker `market.provider` names
+//!   (the simulated market or Alpaca).
 //! - [`screen`] is the drawdown engine: a pure function from bars to ranked
 //!   rows, following the definition in the design notes exactly.
 //! - [`collect`] is one collection run: calendar, fetch, validate, screen,
@@ -71,7 +76,6 @@ pub mod alerts;
 pub mod alpaca;
 pub mod app;
 pub mod bot;
-pub mod broker;
 pub mod cli;
 pub mod collect;
 pub mod config;
@@ -84,6 +88,7 @@ pub mod metrics;
 pub mod notify;
 pub mod numbers;
 pub mod panics;
+pub mod provider;
 pub mod query;
 pub mod retry;
 pub mod runner;

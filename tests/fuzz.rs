@@ -4,10 +4,13 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use dipwatch::alpaca::account::parse_account;
+use dipwatch::alpaca::bars::parse_bars_page;
+use dipwatch::alpaca::calendar::parse_calendar;
+use dipwatch::alpaca::clock::parse_clock;
 use dipwatch::alpaca::error_message;
-use dipwatch::broker::{parse_account, parse_calendar, parse_clock, parse_positions};
+use dipwatch::alpaca::positions::parse_positions;
 use dipwatch::domain::{AssetSymbol, DrawdownRow, Symbol};
-use dipwatch::market::alpaca::parse_bars_page;
 use dipwatch::schedule::next_fire;
 use dipwatch::store::{AccountRecord, BarRecord, Dataset, PositionRecord, decode, encode};
 use proptest::prelude::*;

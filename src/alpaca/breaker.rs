@@ -5,19 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
-/// The breaker's state, as logged, reported and exported as a metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BreakerState {
-    /// Calls go through.
-    Closed,
-    /// Calls fail fast until the cool-down ends.
-    Open,
-    /// One probe call is in flight; others fail fast.
-    HalfOpen,
-}
+pub use crate::market::BreakerState;
 
 /// What the breaker says about a call about to be made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,19 +1,18 @@
-//! Where prices come from. [`MarketData`] is the one interface collection
-//! uses; [`Broker`] is the account side. Both are implemented by the
-//! simulated market ([`sim`]) and, in the Alpaca integration, by the Alpaca
-//! client.
+//! Where prices come from, independent of any provider. [`MarketData`] is
+//! the one interface collection uses; [`Broker`] is the account side. Both
+//! are implemented by the simulated market ([`sim`]) and by the Alpaca
+//! integration ([`crate::alpaca`]); [`calendar`] is the built-in NYSE
+//! calendar, and [`RequestCounters`] what a provider's HTTP client counted.
 
-pub mod alpaca;
 pub mod calendar;
+mod requests;
 pub mod sim;
+
+pub use requests::{BreakerState, RequestCounters};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use std::sync::Arc;
-
-use crate::alpaca::{AlpacaClient, ClientSettings, ClientStats};
-use crate::config::{AppConfig, ConfigError, Provider};
 use crate::domain::{Account, Bar, Positions, RejectedBar, Symbol, SymbolIssue};
 
 /// One trading session: its date and its opening and closing instants
@@ -55,7 +54,7 @@ pub enum MarketError {
     /// The source answered with an error or could not be reached.
     #[error("{source_name} request failed: {message}")]
     Request {
-        /// Which service ("alpaca data", "alpaca trading").
+        /// Which service, as its provider names it (`alpaca data`).
         source_name: &'static str,
         /// Short description; never contains credentials.
         message: String,
@@ -104,7 +103,7 @@ pub trait MarketData: Send + Sync {
     }
 
     /// Counters of the provider's HTTP client, if it has one.
-    fn request_stats(&self) -> Option<ClientStats> {
+    fn request_stats(&self) -> Option<RequestCounters> {
         None
     }
 }
@@ -137,45 +136,4 @@ pub fn latest_closed(sessions: &[Session], now: DateTime<Utc>) -> Option<NaiveDa
         .rev()
         .find(|s| s.close <= now)
         .map(|s| s.date)
-}
-
-/// The configured market and broker.
-pub struct Connected {
-    /// Price source.
-    pub market: Arc<dyn MarketData>,
-    /// Account source.
-    pub broker: Option<Arc<dyn Broker>>,
-}
-
-/// Build the provider `market.provider` names. The real provider never
-/// falls back to simulated prices: without keys it stops with a message
-/// naming them and the demo config.
-pub fn connect(config: &AppConfig) -> Result<Connected, ConfigError> {
-    match config.settings.market.provider {
-        Provider::Sim => {
-            let sim = Arc::new(sim::SimMarket::new(config.universe.clone()));
-            Ok(Connected {
-                market: sim.clone(),
-                broker: Some(sim),
-            })
-        }
-        Provider::Alpaca => {
-            let (key_id, secret) = config.alpaca_credentials()?;
-            let client = AlpacaClient::new(ClientSettings::from_config(config), key_id, secret)
-                .map_err(|message| ConfigError::Invalid {
-                    key: "market.provider".into(),
-                    message,
-                })?;
-            let client = Arc::new(client);
-            let m = &config.settings.market;
-            Ok(Connected {
-                market: Arc::new(alpaca::AlpacaMarket::new(
-                    client.clone(),
-                    &m.feed,
-                    &m.adjustment,
-                )),
-                broker: Some(Arc::new(crate::broker::AlpacaBroker::new(client))),
-            })
-        }
-    }
 }

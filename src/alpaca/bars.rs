@@ -1,23 +1,23 @@
-//! Alpaca market data: daily bars for a whole universe in as few requests
-//! as the API allows. Symbols go in batches that keep the URL reasonable;
-//! each batch follows `next_page_token` (the `limit` of 10,000 counts bars
-//! of all symbols together), batches run concurrently, and every bar is
-//! parsed on its own so one bad bar costs that bar, not the page.
+//! `GET /v2/stocks/bars`: daily bars for a whole universe in as few
+//! requests as the API allows. Symbols go in batches that keep the URL
+//! reasonable; each batch follows `next_page_token` (the `limit` of 10,000
+//! counts bars of all symbols together), batches run concurrently, and
+//! every bar is parsed on its own so one bad bar costs that bar, not the
+//! page.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate};
 use chrono_tz::America::New_York;
 use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{BarsAnswer, MarketData, MarketError, Session, SymbolBars};
-use crate::alpaca::{AlpacaClient, AlpacaError, Api, ClientStats};
-use crate::broker::{AlpacaBroker, trading_error};
+use super::api::Api;
+use super::client::AlpacaClient;
+use super::error::AlpacaError;
 use crate::domain::{Bar, RejectedBar, Symbol, SymbolIssue};
+use crate::market::{BarsAnswer, MarketError, SymbolBars};
 
 /// Alpaca's page size cap, which we always ask for.
 pub const PAGE_LIMIT: u32 = 10_000;
@@ -26,173 +26,136 @@ const MAX_SYMBOLS_CHARS: usize = 4_000;
 /// Batches fetched at once.
 const CONCURRENT_BATCHES: usize = 4;
 
-/// Alpaca as a [`MarketData`] source.
+/// What every bars request asks for besides the symbols and dates.
 #[derive(Debug, Clone)]
-pub struct AlpacaMarket {
-    client: Arc<AlpacaClient>,
-    broker: AlpacaBroker,
-    feed: String,
-    adjustment: String,
+pub struct BarsOptions {
+    /// `market.feed` (`iex`, `sip`, ...).
+    pub feed: String,
+    /// `market.adjustment` (`split`, `all`, ...).
+    pub adjustment: String,
 }
 
-impl AlpacaMarket {
-    /// Over the shared client, with `market.feed` and `market.adjustment`.
-    pub fn new(client: Arc<AlpacaClient>, feed: &str, adjustment: &str) -> Self {
-        Self {
-            broker: AlpacaBroker::new(client.clone()),
-            client,
-            feed: feed.to_string(),
-            adjustment: adjustment.to_string(),
-        }
-    }
-
-    /// One batch, every page. On failure, the batch's error.
-    async fn fetch_batch(
-        &self,
-        batch: &[Symbol],
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<BatchBars, AlpacaError> {
-        let symbols = batch
-            .iter()
-            .map(Symbol::as_str)
-            .collect::<Vec<_>>()
-            .join(",");
-        let wanted: HashSet<&str> = batch.iter().map(Symbol::as_str).collect();
-        // A generous bound: every symbol trading every calendar day.
-        let days = usize::try_from((to - from).num_days().max(0) + 1).unwrap_or(usize::MAX);
-        let max_pages = batch.len().saturating_mul(days) / PAGE_LIMIT as usize + 3;
-        // Full RFC 3339 instants, as alpaca-py sends them: a date alone
-        // leaves the server to guess the zone and the time of day. A daily
-        // bar is stamped New York midnight, and Alpaca's `start` and `end`
-        // are inclusive, so New York midnight of each end date takes
-        // exactly the sessions `from..=to`, never a day either side, and
-        // `end` is never a future instant (which SIP plans refuse).
-        let start = ny_midnight_rfc3339(from);
-        let end = ny_midnight_rfc3339(to);
-        let mut out = BatchBars::default();
-        let mut seen_tokens = HashSet::new();
-        let mut token: Option<String> = None;
-        for page_no in 1.. {
-            let mut q = vec![
-                ("symbols", symbols.clone()),
-                ("timeframe", "1Day".to_string()),
-                ("start", start.clone()),
-                ("end", end.clone()),
-                ("limit", PAGE_LIMIT.to_string()),
-                ("adjustment", self.adjustment.clone()),
-                ("feed", self.feed.clone()),
-                ("sort", "asc".to_string()),
-            ];
-            if let Some(t) = &token {
-                q.push(("page_token", t.clone()));
-            }
-            let page = self
-                .client
-                .get(Api::Data, "/v2/stocks/bars", &q, parse_bars_page)
-                .await?;
-            out.absorb(page.bars, &wanted, from, to);
-            match page.next_page_token {
-                None => break,
-                Some(t) if !seen_tokens.insert(t.clone()) => {
-                    return Err(AlpacaError::Malformed(format!(
-                        "page token repeated after {page_no} pages: stopping a pagination loop"
-                    )));
-                }
-                Some(_) if page_no >= max_pages => {
-                    return Err(AlpacaError::Malformed(format!(
-                        "more than {max_pages} pages for {} symbols: stopping",
-                        batch.len()
-                    )));
-                }
-                Some(t) => token = Some(t),
-            }
-        }
-        Ok(out)
-    }
-}
-
-#[async_trait]
-impl MarketData for AlpacaMarket {
-    fn provider(&self) -> &'static str {
-        "alpaca"
-    }
-
-    fn is_simulated(&self) -> bool {
-        false
-    }
-
-    async fn sessions(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Session>, MarketError> {
-        self.broker.calendar(from, to).await.map_err(trading_error)
-    }
-
-    async fn exchange_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        match self.broker.clock().await {
-            Ok(clock) => Some(clock.timestamp),
-            Err(e) => {
-                tracing::warn!(error = %e, "market clock unavailable; using the host's clock");
-                None
-            }
-        }
-    }
-
-    async fn daily_bars(
-        &self,
-        symbols: &[Symbol],
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<BarsAnswer, MarketError> {
-        let batches = batch_symbols(symbols, MAX_SYMBOLS_CHARS);
-        let n_batches = batches.len();
-        // Futures built up front (each owns its batch) so the stream only
-        // borrows `self`.
-        let fetches: Vec<_> = batches
-            .into_iter()
-            .map(|b| async move {
-                let result = self.fetch_batch(&b, from, to).await;
-                (b, result)
-            })
-            .collect();
-        let results: Vec<(Vec<Symbol>, Result<BatchBars, AlpacaError>)> =
-            futures::stream::iter(fetches)
-                .buffer_unordered(CONCURRENT_BATCHES)
-                .collect()
-                .await;
-        let mut answer = BarsAnswer::default();
-        let mut errors = Vec::new();
-        for (batch, result) in results {
-            match result {
-                Ok(mut got) => {
-                    answer.rejected.append(&mut got.rejected);
-                    for sym in batch {
-                        if let Some(bars) = got.bars.remove(sym.as_str()) {
-                            answer.series.push(SymbolBars { symbol: sym, bars });
-                        }
+/// Daily bars with dates in `from..=to` for each symbol, as
+/// [`crate::market::MarketData::daily_bars`] promises: a failed batch fails
+/// its symbols; only when every batch failed is the request an error.
+pub async fn daily_bars(
+    client: &AlpacaClient,
+    options: &BarsOptions,
+    symbols: &[Symbol],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<BarsAnswer, MarketError> {
+    let batches = batch_symbols(symbols, MAX_SYMBOLS_CHARS);
+    let n_batches = batches.len();
+    // Futures built up front (each owns its batch) so the stream only
+    // borrows the client and the options.
+    let fetches: Vec<_> = batches
+        .into_iter()
+        .map(|b| async move {
+            let result = fetch_batch(client, options, &b, from, to).await;
+            (b, result)
+        })
+        .collect();
+    let results: Vec<(Vec<Symbol>, Result<BatchBars, AlpacaError>)> =
+        futures::stream::iter(fetches)
+            .buffer_unordered(CONCURRENT_BATCHES)
+            .collect()
+            .await;
+    let mut answer = BarsAnswer::default();
+    let mut errors = Vec::new();
+    for (batch, result) in results {
+        match result {
+            Ok(mut got) => {
+                answer.rejected.append(&mut got.rejected);
+                for sym in batch {
+                    if let Some(bars) = got.bars.remove(sym.as_str()) {
+                        answer.series.push(SymbolBars { symbol: sym, bars });
                     }
                 }
-                Err(e) => {
-                    // Pages are ordered by symbol, so a batch cut short may
-                    // hold a partial history for some symbol: the whole
-                    // batch is failed and queued for retry, never half-used.
-                    let reason = format!("bars request failed: {e}");
-                    answer.failed.extend(batch.iter().map(|s| SymbolIssue {
-                        symbol: s.clone(),
-                        reason: reason.clone(),
-                    }));
-                    errors.push(e);
-                }
+            }
+            Err(e) => {
+                // Pages are ordered by symbol, so a batch cut short may
+                // hold a partial history for some symbol: the whole
+                // batch is failed and queued for retry, never half-used.
+                let reason = format!("bars request failed: {e}");
+                answer.failed.extend(batch.iter().map(|s| SymbolIssue {
+                    symbol: s.clone(),
+                    reason: reason.clone(),
+                }));
+                errors.push(e);
             }
         }
-        if n_batches > 0 && errors.len() == n_batches {
-            let first = errors.swap_remove(0);
-            return Err(first.into_market("alpaca data"));
-        }
-        Ok(answer)
     }
+    if n_batches > 0 && errors.len() == n_batches {
+        let first = errors.swap_remove(0);
+        return Err(first.into_market(Api::Data));
+    }
+    Ok(answer)
+}
 
-    fn request_stats(&self) -> Option<ClientStats> {
-        Some(self.client.stats())
+/// One batch, every page. On failure, the batch's error.
+async fn fetch_batch(
+    client: &AlpacaClient,
+    options: &BarsOptions,
+    batch: &[Symbol],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<BatchBars, AlpacaError> {
+    let symbols = batch
+        .iter()
+        .map(Symbol::as_str)
+        .collect::<Vec<_>>()
+        .join(",");
+    let wanted: HashSet<&str> = batch.iter().map(Symbol::as_str).collect();
+    // A generous bound: every symbol trading every calendar day.
+    let days = usize::try_from((to - from).num_days().max(0) + 1).unwrap_or(usize::MAX);
+    let max_pages = batch.len().saturating_mul(days) / PAGE_LIMIT as usize + 3;
+    // Full RFC 3339 instants, as alpaca-py sends them: a date alone
+    // leaves the server to guess the zone and the time of day. A daily
+    // bar is stamped New York midnight, and Alpaca's `start` and `end`
+    // are inclusive, so New York midnight of each end date takes
+    // exactly the sessions `from..=to`, never a day either side, and
+    // `end` is never a future instant (which SIP plans refuse).
+    let start = ny_midnight_rfc3339(from);
+    let end = ny_midnight_rfc3339(to);
+    let mut out = BatchBars::default();
+    let mut seen_tokens = HashSet::new();
+    let mut token: Option<String> = None;
+    for page_no in 1.. {
+        let mut q = vec![
+            ("symbols", symbols.clone()),
+            ("timeframe", "1Day".to_string()),
+            ("start", start.clone()),
+            ("end", end.clone()),
+            ("limit", PAGE_LIMIT.to_string()),
+            ("adjustment", options.adjustment.clone()),
+            ("feed", options.feed.clone()),
+            ("sort", "asc".to_string()),
+        ];
+        if let Some(t) = &token {
+            q.push(("page_token", t.clone()));
+        }
+        let page = client
+            .get(Api::Data, "/v2/stocks/bars", &q, parse_bars_page)
+            .await?;
+        out.absorb(page.bars, &wanted, from, to);
+        match page.next_page_token {
+            None => break,
+            Some(t) if !seen_tokens.insert(t.clone()) => {
+                return Err(AlpacaError::Malformed(format!(
+                    "page token repeated after {page_no} pages: stopping a pagination loop"
+                )));
+            }
+            Some(_) if page_no >= max_pages => {
+                return Err(AlpacaError::Malformed(format!(
+                    "more than {max_pages} pages for {} symbols: stopping",
+                    batch.len()
+                )));
+            }
+            Some(t) => token = Some(t),
+        }
     }
+    Ok(out)
 }
 
 /// Split symbols into as few batches as keep each comma-joined list under

@@ -1,0 +1,41 @@
+//! The market and broker `market.provider` names: the simulated market
+//! ([`crate::market::sim`]) or Alpaca ([`crate::alpaca`]), behind the
+//! provider-neutral traits of [`crate::market`].
+
+use std::sync::Arc;
+
+use crate::alpaca::{AlpacaBroker, AlpacaClient, AlpacaMarket};
+use crate::config::{AppConfig, ConfigError, Provider};
+use crate::market::sim::SimMarket;
+use crate::market::{Broker, MarketData};
+
+/// The configured market and broker.
+pub struct Connected {
+    /// Price source.
+    pub market: Arc<dyn MarketData>,
+    /// Account source.
+    pub broker: Option<Arc<dyn Broker>>,
+}
+
+/// Build the provider `market.provider` names. The real provider never
+/// falls back to simulated prices: without keys it stops with a message
+/// naming them and the demo config.
+pub fn connect(config: &AppConfig) -> Result<Connected, ConfigError> {
+    match config.settings.market.provider {
+        Provider::Sim => {
+            let sim = Arc::new(SimMarket::new(config.universe.clone()));
+            Ok(Connected {
+                market: sim.clone(),
+                broker: Some(sim),
+            })
+        }
+        Provider::Alpaca => {
+            let client = Arc::new(AlpacaClient::from_config(config)?);
+            let m = &config.settings.market;
+            Ok(Connected {
+                market: Arc::new(AlpacaMarket::new(client.clone(), &m.feed, &m.adjustment)),
+                broker: Some(Arc::new(AlpacaBroker::new(client))),
+            })
+        }
+    }
+}
