@@ -94,6 +94,7 @@ fn daemon_env(dir: &Path) -> Vec<(String, String)> {
         ),
         ("DIPWATCH__LOG__LEVEL".into(), "warn".into()),
         ("DIPWATCH__HTTP__LISTEN".into(), "127.0.0.1:0".into()),
+        ("DIPWATCH__WEB__LISTEN".into(), "127.0.0.1:0".into()),
     ]
 }
 

@@ -70,6 +70,11 @@ pub struct App {
     alerts: Option<AlertService>,
     /// Taken by [`App::run_until_stopped`].
     listener: Option<TcpListener>,
+    /// Sign-in state, shared by the bot (`/web` issues links) and the dashboard.
+    web_auth: Arc<crate::web::WebAuth>,
+    /// The dashboard's listener, when the dashboard is on; taken by
+    /// [`App::spawn_web`].
+    web_listener: Option<TcpListener>,
 }
 
 impl App {
@@ -104,6 +109,17 @@ impl App {
                 config.http_listen
             ))
         })?;
+        let web_auth = Arc::new(crate::web::WebAuth::default());
+        let web_on = bot_enabled(&config) || config.settings.web.anonymous_loopback;
+        let web_listener = match web_on {
+            true => Some(TcpListener::bind(config.web_listen).await.map_err(|e| {
+                ConfigError::Unusable(format!(
+                    "web.listen: cannot listen on {}: {e}",
+                    config.web_listen
+                ))
+            })?),
+            false => None,
+        };
         let health = Health::default();
         let alerts = match bot_enabled(&config) {
             true => Some(load_alerts(&config, &store, &health).await),
@@ -118,6 +134,8 @@ impl App {
             runner,
             alerts,
             listener: Some(listener),
+            web_auth,
+            web_listener,
         })
     }
 
@@ -150,6 +168,40 @@ impl App {
     /// `http.listen` asked for port 0).
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.listener.as_ref()?.local_addr().ok()
+    }
+
+    /// The dashboard's sign-in state (the bot's `/web` issues links from it).
+    pub fn web_auth(&self) -> &Arc<crate::web::WebAuth> {
+        &self.web_auth
+    }
+
+    /// The address the dashboard is served on, when it is on.
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web_listener.as_ref()?.local_addr().ok()
+    }
+
+    /// What the dashboard's handlers read.
+    pub fn web_context(&self) -> crate::web::WebContext {
+        crate::web::WebContext {
+            config: self.config.clone(),
+            runner: self.runner.clone(),
+            auth: self.web_auth.clone(),
+            bot_configured: bot_enabled(&self.config),
+        }
+    }
+
+    /// Serve the dashboard until `shutdown`, when it is on (once).
+    pub fn spawn_web(
+        &mut self,
+        shutdown: &CancellationToken,
+    ) -> Option<tokio::task::JoinHandle<std::io::Result<()>>> {
+        let listener = self.web_listener.take()?;
+        tracing::info!(web = %self.config.web_listen, public_url = %self.config.web_public_url, "dashboard on");
+        Some(tokio::spawn(crate::web::serve(
+            listener,
+            self.web_context(),
+            shutdown.clone(),
+        )))
     }
 
     /// What the bot is handed: the same runner, broker, metrics and alerts.
@@ -203,6 +255,7 @@ impl App {
             http = %self.config.http_listen,
             "dipwatch starting"
         );
+        let web = self.spawn_web(&shutdown);
         // Health answers while the state loads; the bot and its alerts
         // start after it, before the schedule.
         let app = self;
@@ -227,6 +280,11 @@ impl App {
             let _ = watchdog.await;
             if let Some(b) = bot {
                 let _ = b.await;
+            }
+            if let Some(w) = web
+                && let Ok(Err(e)) = w.await
+            {
+                tracing::warn!(error = %e, "dashboard server");
             }
             match http.await {
                 Ok(Err(e)) => tracing::warn!(error = %e, "http server"),

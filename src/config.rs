@@ -543,6 +543,21 @@ impl BacktestSettings {
     }
 }
 
+/// `[web]`: the dashboard.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    /// Listen address of the dashboard (separate from `http.listen`).
+    pub listen: String,
+    /// The address users reach the dashboard at (behind a proxy: its
+    /// https URL); sign-in links point there. Empty: `http://{listen}`.
+    pub public_url: String,
+    /// How long a sign-in lasts, seconds.
+    pub session_ttl_secs: u64,
+    /// Without a bot token, serve read-only pages to loopback clients.
+    pub anonymous_loopback: bool,
+}
+
 /// `[history]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -595,6 +610,8 @@ pub struct Settings {
     pub telegram: TelegramSettings,
     /// `[alerts]`.
     pub alerts: AlertsSettings,
+    /// `[web]`.
+    pub web: WebSettings,
     /// `[history]`.
     pub history: HistorySettings,
     /// `[backtest]`.
@@ -728,6 +745,10 @@ pub struct AppConfig {
     pub timezone: Tz,
     /// HTTP listen address.
     pub http_listen: SocketAddr,
+    /// The dashboard's listen address.
+    pub web_listen: SocketAddr,
+    /// Where users reach the dashboard (`web.public_url`, or `http://{web.listen}`).
+    pub web_public_url: url::Url,
     /// Secrets, redacted in `Debug`.
     pub secrets: Secrets,
     /// Accepted settings that are probably mistakes.
@@ -1009,6 +1030,45 @@ impl AppConfig {
                 ),
             ));
         }
+        let web = &settings.web;
+        let web_listen: SocketAddr = web.listen.parse().map_err(|_| {
+            invalid(
+                "web.listen",
+                format!(
+                    "{:?} is not an address:port (e.g. 127.0.0.1:9185)",
+                    web.listen
+                ),
+            )
+        })?;
+        if web_listen == http_listen && web_listen.port() != 0 {
+            return Err(invalid(
+                "web.listen",
+                "must differ from http.listen: exposing the dashboard must never expose /metrics",
+            ));
+        }
+        let public = if web.public_url.trim().is_empty() {
+            format!("http://{web_listen}")
+        } else {
+            web.public_url.trim().to_string()
+        };
+        let web_public_url = url::Url::parse(&public)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                invalid(
+                    "web.public_url",
+                    format!("{public:?} is not an http:// or https:// URL"),
+                )
+            })?;
+        if !(60..=366 * 24 * 3600).contains(&web.session_ttl_secs) {
+            return Err(invalid(
+                "web.session_ttl_secs",
+                format!(
+                    "{} must be between 60 and 31622400 (a year)",
+                    web.session_ttl_secs
+                ),
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&settings.log.level)
             .map_err(|e| invalid("log.level", format!("{:?}: {e}", settings.log.level)))?;
 
@@ -1024,6 +1084,8 @@ impl AppConfig {
             collect_cron,
             timezone,
             http_listen,
+            web_listen,
+            web_public_url,
             secrets,
             settings,
             warnings,

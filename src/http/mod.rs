@@ -126,6 +126,12 @@ async fn serve_connection(
     timeouts: Timeouts,
     shutdown: CancellationToken,
 ) {
+    // Handlers that need the client's address (the dashboard's loopback
+    // check, its sign-in rate limit) read axum's `ConnectInfo`.
+    let app = match tcp.peer_addr() {
+        Ok(peer) => app.layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+        Err(_) => app,
+    };
     let io = hyper_util::rt::TokioIo::new(idle::Idle::new(tcp, timeouts.idle));
     let service = hyper_util::service::TowerToHyperService::new(app);
     let mut builder = hyper::server::conn::http1::Builder::new();

@@ -1,5 +1,243 @@
-//! The web dashboard's parts. [`auth`] is its sign-in through the bot:
-//! one-time login links, sessions with CSRF tokens, and Mini App
-//! `initData` validation, as pure state machines the server drives.
+//! The web dashboard, served by the daemon on `web.listen` (separate from
+//! health and metrics): server-rendered pages from the in-memory state,
+//! escaped by default (maud), under a strict Content-Security-Policy, with
+//! no script required.
+//!
+//! Signing in goes through the bot ([`auth`]): `/web` gives a one-time
+//! link to `/login?token=...`, which starts a server-side session (an
+//! HttpOnly, SameSite=Strict cookie). Each request checks the session's
+//! chat against the allow-lists again. Without a bot token the dashboard
+//! is off, unless `web.anonymous_loopback` serves read-only pages to
+//! loopback clients.
 
 pub mod auth;
+mod pages;
+mod viewer;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+
+use crate::config::AppConfig;
+use crate::runner::Runner;
+
+pub use viewer::Viewer;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "dipwatch_session";
+/// Sign-in attempts a client address may make per minute.
+pub const LOGIN_ATTEMPTS_PER_MINUTE: u32 = 10;
+
+/// The dashboard's sign-in state, shared with the bot (which issues links).
+#[derive(Debug, Default)]
+pub struct WebAuth {
+    tokens: Mutex<auth::LoginTokens>,
+    sessions: Mutex<auth::Sessions>,
+    attempts: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl WebAuth {
+    /// A one-time sign-in token for `chat`, `None` when none can be given.
+    pub fn issue_login(&self, chat: i64) -> Option<String> {
+        lock(&self.tokens).issue(chat, Utc::now())
+    }
+
+    /// End every session of `chat` (the bot's `/logout`); how many ended.
+    pub fn logout_chat(&self, chat: i64) -> usize {
+        lock(&self.sessions).end_chat(chat)
+    }
+
+    /// Count a sign-in attempt from `ip`; false once it is over the limit
+    /// for the current minute.
+    fn attempt(&self, ip: IpAddr, now: Instant) -> bool {
+        let mut attempts = lock(&self.attempts);
+        attempts.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+        let entry = attempts.entry(ip).or_insert((now, 0));
+        entry.1 += 1;
+        entry.1 <= LOGIN_ATTEMPTS_PER_MINUTE
+    }
+}
+
+/// A poisoned lock still holds consistent tables (every update is one
+/// statement), so a panic elsewhere never locks everyone out.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct WebContext {
+    /// The configuration (allow-lists, `[web]`, `[screen]`).
+    pub config: Arc<AppConfig>,
+    /// The state snapshot and `/trigger`.
+    pub runner: Runner,
+    /// Sign-in state.
+    pub auth: Arc<WebAuth>,
+    /// Whether a bot token is configured (sessions are possible).
+    pub bot_configured: bool,
+}
+
+impl WebContext {
+    /// Whether the dashboard serves anything: with a bot (sign-in), or
+    /// read-only to loopback clients when `web.anonymous_loopback` is on.
+    pub fn enabled(&self) -> bool {
+        self.bot_configured || self.config.settings.web.anonymous_loopback
+    }
+
+    fn secure_cookies(&self) -> bool {
+        self.config.web_public_url.scheme() == "https"
+    }
+}
+
+/// The dashboard's routes.
+pub fn router(ctx: WebContext) -> Router {
+    Router::new()
+        .route("/", get(pages::overview))
+        .route("/screen", get(pages::screen))
+        .route("/screen.csv", get(pages::screen_csv))
+        .route("/login", get(login))
+        .route("/logout", post(logout))
+        .route("/static/app.css", get(stylesheet))
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(ctx)
+}
+
+/// Every response: no framing by other sites (Telegram's Mini App web
+/// client excepted), no inline script or style, no referrer (the sign-in
+/// link's token never leaves in a Referer header), no sniffing.
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'self' https://web.telegram.org",
+        ),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `?token=` of a sign-in link.
+#[derive(serde::Deserialize)]
+struct LoginQuery {
+    token: Option<String>,
+}
+
+/// Follow a one-time link: a session for its chat if the chat may read,
+/// else 401, the same for an unknown, expired, reused or refused token.
+async fn login(
+    State(ctx): State<WebContext>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    if !ctx.enabled() {
+        return not_found().await.into_response();
+    }
+    if !ctx.auth.attempt(peer.ip(), Instant::now()) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "60")],
+            "Too many sign-in attempts; wait a minute.",
+        )
+            .into_response();
+    }
+    let now = Utc::now();
+    let chat = q
+        .token
+        .as_deref()
+        .and_then(|t| lock(&ctx.auth.tokens).redeem(t, now))
+        .filter(|chat| viewer::role_of(&ctx.config, *chat) != crate::bot::access::Role::Refused);
+    let Some(chat) = chat else {
+        return pages::refused().into_response();
+    };
+    let ttl = Duration::from_secs(ctx.config.settings.web.session_ttl_secs);
+    let Some((id, _)) = lock(&ctx.auth.sessions).start(chat, now, ttl) else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "Try again.").into_response();
+    };
+    let secure = if ctx.secure_cookies() { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        ttl.as_secs()
+    );
+    let mut response = Redirect::to("/").into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// The logout form's fields.
+#[derive(serde::Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+/// End this browser's session (a POST with its CSRF token).
+async fn logout(
+    State(ctx): State<WebContext>,
+    viewer: Viewer,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> Response {
+    let Some(session) = viewer.session_cookie() else {
+        return pages::refused().into_response();
+    };
+    if !viewer.csrf_ok(&form.csrf) {
+        return (StatusCode::FORBIDDEN, "Stale form: reload the page.").into_response();
+    }
+    lock(&ctx.auth.sessions).end(session);
+    let mut response = Redirect::to("/").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("dipwatch_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    response
+}
+
+/// The one stylesheet, compiled in.
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("app.css"),
+    )
+}
+
+async fn not_found() -> impl IntoResponse {
+    (StatusCode::NOT_FOUND, "Not found.")
+}
+
+/// Serve the dashboard on `listener` until `shutdown`, with the same
+/// connection timeouts as health and metrics.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    ctx: WebContext,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
+    crate::http::serve_router(
+        listener,
+        router(ctx),
+        crate::http::Timeouts::default(),
+        shutdown,
+    )
+    .await
+}

@@ -241,6 +241,10 @@ impl Workspace {
                 cmd.env_remove(k);
             }
         }
+        // A daemon with a bot token also serves the dashboard: on a port of
+        // its own, so tests running at once never collide (a test may set
+        // its own).
+        cmd.env("DIPWATCH__WEB__LISTEN", "127.0.0.1:0");
         cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         cmd
     }

@@ -1,0 +1,286 @@
+//! The dashboard's pages, rendered on the server from the in-memory state
+//! (maud escapes every value). Pure `render_*` functions build the markup;
+//! the handlers only pick the snapshot and the query.
+
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+
+use super::{Viewer, WebContext};
+use crate::bot::access::Role;
+use crate::domain::DrawdownRow;
+use crate::numbers::{price, signed_pct, thousands};
+use crate::state::Snapshot;
+
+/// Rows on one page of `/screen`.
+pub const PAGE_ROWS: usize = 50;
+
+/// The refusal every failed sign-in and every unauthenticated page gets:
+/// 401, and nothing about why.
+pub fn refused() -> (StatusCode, Html<String>) {
+    let body = html! {
+        p { "Sign in from the bot: send " code { "/web" } " to get a one-time link." }
+    };
+    (
+        StatusCode::UNAUTHORIZED,
+        Html(layout("Sign in", None, body).into_string()),
+    )
+}
+
+/// The page frame: header with the navigation, the sign-out form when
+/// signed in.
+fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (title) " · dipwatch" }
+                link rel="stylesheet" href="/static/app.css";
+            }
+            body {
+                header {
+                    nav {
+                        a href="/" { "dipwatch" }
+                        a href="/screen" { "Screen" }
+                    }
+                    @if let Some(csrf) = viewer.and_then(Viewer::csrf) {
+                        form method="post" action="/logout" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+/// The simulated-prices banner, when what is shown is simulated.
+fn simulated_banner(snap: &Snapshot) -> Markup {
+    html! {
+        @if snap.simulated {
+            p.banner role="status" { "SIMULATED prices: not real market data." }
+        }
+    }
+}
+
+/// One ranked row as a table row.
+fn row(r: &DrawdownRow) -> Markup {
+    html! {
+        tr {
+            td.num { (r.rank) }
+            td { (r.symbol.as_str()) }
+            td.num { (signed_pct(r.drawdown_pct)) }
+            td.num { (price(r.current_price)) }
+            td.num { (price(r.peak_price)) }
+            td.num { (r.peak_date) }
+            td.num { (r.days_since_peak) }
+        }
+    }
+}
+
+fn table(rows: &[DrawdownRow]) -> Markup {
+    html! {
+        table.ranking {
+            thead { tr {
+                th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num { "Price" }
+                th.num { "Peak" } th.num { "Peak date" } th.num { "Days" }
+            } }
+            tbody { @for r in rows { (row(r)) } }
+        }
+    }
+}
+
+/// `/`: data date and freshness, provider, the top candidates, the
+/// profit rule's progress, the last run.
+pub fn render_overview(snap: &Snapshot, viewer: &Viewer, top_n: usize) -> Markup {
+    let body = html! {
+        (simulated_banner(snap))
+        @match &snap.screen {
+            None => p { "Nothing is published yet: the first collection has not run." }
+            Some(screen) => {
+                p.meta {
+                    "Data of " strong { (screen.date) } " · provider " (snap.provider)
+                    " · " (thousands(screen.rows.len() as u64)) " ranked"
+                    " · " (screen.count_below(-20.0)) " down 20% or more"
+                }
+                h2 { "Top " (top_n.min(screen.rows.len())) " drawdowns" }
+                (table(&screen.rows[..top_n.min(screen.rows.len())]))
+            }
+        }
+        @if let Some(p) = &snap.portfolio {
+            h2 { "Profit rule" }
+            p {
+                @match p.profit.average_return_pct {
+                    Some(avg) => {
+                        "Best " (p.profit.considered.len()) " of " (p.profit.top_n) " positions average "
+                        strong { (avg.round_dp(2)) "%" } " against a target of " (p.profit.target_pct) "%"
+                        @if p.profit.take_profit { " — " strong { "TAKE PROFIT" } }
+                    }
+                    None => "No positions with a return to rank.",
+                }
+            }
+        }
+        @if let Some(run) = &snap.last_run {
+            h2 { "Last run" }
+            p { (run.outcome.label()) " · started " (run.started_at.format("%Y-%m-%d %H:%M UTC")) " · "
+                (format!("{:.1}", run.duration.as_secs_f64())) " s" }
+        }
+        @if viewer.role == Role::Admin {
+            p.meta { "Signed in as an admin." }
+        }
+    };
+    layout("Overview", Some(viewer), body)
+}
+
+/// `/screen`'s query: filters, sort and page.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ScreenQuery {
+    /// Only rows at or below this drawdown, percent (e.g. -20).
+    pub max_drawdown: Option<f64>,
+    /// Only rows at least this many days past their peak.
+    pub min_days: Option<u32>,
+    /// `rank` (default), `drawdown`, `days`, `symbol`.
+    pub sort: Option<String>,
+    /// Descending instead of ascending.
+    pub desc: Option<bool>,
+    /// 1-based page.
+    pub page: Option<usize>,
+}
+
+impl ScreenQuery {
+    /// The rows this query selects, in its order.
+    pub fn select<'a>(&self, rows: &'a [DrawdownRow]) -> Vec<&'a DrawdownRow> {
+        let mut out: Vec<&DrawdownRow> = rows
+            .iter()
+            .filter(|r| self.max_drawdown.is_none_or(|m| r.drawdown_pct <= m))
+            .filter(|r| self.min_days.is_none_or(|d| r.days_since_peak >= d))
+            .collect();
+        match self.sort.as_deref() {
+            Some("drawdown") => out.sort_by(|a, b| a.drawdown_pct.total_cmp(&b.drawdown_pct)),
+            Some("days") => out.sort_by_key(|r| r.days_since_peak),
+            Some("symbol") => out.sort_by(|a, b| a.symbol.cmp(&b.symbol)),
+            _ => out.sort_by_key(|r| r.rank),
+        }
+        if self.desc == Some(true) {
+            out.reverse();
+        }
+        out
+    }
+
+    /// This query's string with another page.
+    fn with_page(&self, page: usize) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if let Some(m) = self.max_drawdown {
+            q.append_pair("max_drawdown", &m.to_string());
+        }
+        if let Some(d) = self.min_days {
+            q.append_pair("min_days", &d.to_string());
+        }
+        if let Some(s) = &self.sort {
+            q.append_pair("sort", s);
+        }
+        if self.desc == Some(true) {
+            q.append_pair("desc", "true");
+        }
+        q.append_pair("page", &page.to_string());
+        q.finish()
+    }
+}
+
+/// `/screen`: the whole ranking, filtered, sorted and paged.
+pub fn render_screen(snap: &Snapshot, viewer: &Viewer, q: &ScreenQuery) -> Markup {
+    let body = html! {
+        (simulated_banner(snap))
+        @match &snap.screen {
+            None => p { "Nothing is published yet." }
+            Some(screen) => {
+                @let selected = q.select(&screen.rows);
+                @let pages = selected.len().div_ceil(PAGE_ROWS).max(1);
+                @let page = q.page.unwrap_or(1).clamp(1, pages);
+                form.filters method="get" action="/screen" {
+                    label { "Drawdown at most " input type="number" name="max_drawdown" step="any" value=[q.max_drawdown] ; "%" }
+                    label { "Days since peak at least " input type="number" name="min_days" min="0" value=[q.min_days] ; }
+                    label { "Sort " select name="sort" {
+                        @for (v, name) in [("rank", "rank"), ("drawdown", "drawdown"), ("days", "days since peak"), ("symbol", "symbol")] {
+                            option value=(v) selected[q.sort.as_deref().unwrap_or("rank") == v] { (name) }
+                        }
+                    } }
+                    button type="submit" { "Apply" }
+                }
+                p.meta { (screen.date) " · " (selected.len()) " of " (screen.rows.len()) " rows · page " (page) " of " (pages)
+                    " · " a href={ "/screen.csv?" (q.with_page(page)) } { "CSV of these rows" } }
+                @let shown: Vec<DrawdownRow> = selected.iter().skip((page - 1) * PAGE_ROWS).take(PAGE_ROWS).map(|r| (*r).clone()).collect();
+                (table(&shown))
+                nav.pages {
+                    @if page > 1 { a rel="prev" href={ "/screen?" (q.with_page(page - 1)) } { "Previous" } }
+                    @if page < pages { a rel="next" href={ "/screen?" (q.with_page(page + 1)) } { "Next" } }
+                }
+            }
+        }
+    };
+    layout("Screen", Some(viewer), body)
+}
+
+/// The rows a `/screen` query selects as CSV (all pages).
+pub fn screen_csv_body(snap: &Snapshot, q: &ScreenQuery) -> String {
+    let mut out = String::from(
+        "rank,symbol,drawdown_pct,current_price,peak_price,peak_date,days_since_peak\n",
+    );
+    if let Some(screen) = &snap.screen {
+        for r in q.select(&screen.rows) {
+            out.push_str(&format!(
+                "{},{},{:.4},{},{},{},{}\n",
+                r.rank,
+                r.symbol.as_str(),
+                r.drawdown_pct,
+                r.current_price,
+                r.peak_price,
+                r.peak_date,
+                r.days_since_peak
+            ));
+        }
+    }
+    out
+}
+
+pub(super) async fn overview(State(ctx): State<WebContext>, viewer: Viewer) -> Html<String> {
+    let snap = ctx.runner.state().snapshot();
+    Html(render_overview(&snap, &viewer, ctx.config.settings.screen.top_n).into_string())
+}
+
+pub(super) async fn screen(
+    State(ctx): State<WebContext>,
+    viewer: Viewer,
+    Query(q): Query<ScreenQuery>,
+) -> Html<String> {
+    let snap = ctx.runner.state().snapshot();
+    Html(render_screen(&snap, &viewer, &q).into_string())
+}
+
+pub(super) async fn screen_csv(
+    State(ctx): State<WebContext>,
+    _viewer: Viewer,
+    Query(q): Query<ScreenQuery>,
+) -> Response {
+    let snap = ctx.runner.state().snapshot();
+    let name = snap.screen.as_ref().map_or("screen.csv".to_string(), |s| {
+        format!("screen-{}.csv", s.date)
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        screen_csv_body(&snap, &q),
+    )
+        .into_response()
+}
