@@ -190,6 +190,9 @@ pub struct Snapshot {
     /// the newest published date, as columns: what charts, the dashboard
     /// and the risk view read, so none of them waits on the store.
     pub prices: Arc<PriceHistory>,
+    /// The run reports of the last [`HISTORY_DATES`] published dates,
+    /// newest first (the dashboard's `/runs`).
+    pub reports: Vec<RunReport>,
     /// Per-dataset health.
     pub datasets: Vec<DatasetStatus>,
     /// Dates skipped while loading (damaged objects), with why.
@@ -407,6 +410,7 @@ pub async fn load(
         );
         snap.prices = Arc::new(loaded.history);
     }
+    snap.reports = manifests.iter().map(|m| m.report.clone()).collect();
     snap.datasets = Dataset::ALL
         .iter()
         .map(|d| {

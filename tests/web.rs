@@ -136,6 +136,34 @@ async fn a_one_time_link_signs_in_and_the_pages_show_the_states_figures() {
     assert_eq!(status, StatusCode::OK);
     let want = screen.count_below(-20.0);
     assert_eq!(csv.lines().count(), want + 1, "{csv}");
+    // The portfolio: every position, best return first, and the equity.
+    let p = snap
+        .portfolio
+        .as_ref()
+        .expect("the simulated broker has positions");
+    let (status, page) = get(&base, "/portfolio", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    let equity = p.account.equity.unwrap().round_dp(2).to_string();
+    assert!(page.contains(&equity), "equity {equity}");
+    let mut ranked: Vec<_> = p.positions.iter().collect();
+    ranked.sort_by(|a, b| b.unrealized_return_pct.cmp(&a.unrealized_return_pct));
+    let at: Vec<usize> = ranked
+        .iter()
+        .map(|x| {
+            page.find(&format!("<td>{}</td>", x.symbol.as_str()))
+                .unwrap()
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "by return: {at:?}");
+    // The runs: the published date's report with its counts.
+    let (status, page) = get(&base, "/runs", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    let r = &screen.report;
+    assert!(page.contains(&format!(
+        "{} of {} symbols",
+        r.symbols.ok, r.symbols.requested
+    )));
+
     let (_, filtered) = get(&base, "/screen?sort=symbol", Some(&cookie)).await;
     let mut symbols: Vec<&str> = screen.rows.iter().map(|r| r.symbol.as_str()).collect();
     symbols.sort();

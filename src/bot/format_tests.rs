@@ -145,6 +145,7 @@ fn snapshot() -> Snapshot {
         }),
         history,
         prices: Default::default(),
+        reports: vec![],
         datasets: Dataset::ALL
             .iter()
             .map(|ds| DatasetStatus {

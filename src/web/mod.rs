@@ -103,6 +103,8 @@ pub fn router(ctx: WebContext) -> Router {
         .route("/", get(pages::overview))
         .route("/screen", get(pages::screen))
         .route("/screen.csv", get(pages::screen_csv))
+        .route("/portfolio", get(pages::portfolio))
+        .route("/runs", get(pages::runs))
         .route("/login", get(login))
         .route("/logout", post(logout))
         .route("/static/app.css", get(stylesheet))

@@ -46,6 +46,8 @@ fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                     nav {
                         a href="/" { "dipwatch" }
                         a href="/screen" { "Screen" }
+                        a href="/portfolio" { "Portfolio" }
+                        a href="/runs" { "Runs" }
                     }
                     @if let Some(csrf) = viewer.and_then(Viewer::csrf) {
                         form method="post" action="/logout" {
@@ -283,4 +285,115 @@ pub(super) async fn screen_csv(
         screen_csv_body(&snap, &q),
     )
         .into_response()
+}
+
+/// `/portfolio`: positions by return with P&L, and how far the profit
+/// rule is from firing.
+pub fn render_portfolio(snap: &Snapshot, viewer: &Viewer) -> Markup {
+    let body = html! {
+        (simulated_banner(snap))
+        @match &snap.portfolio {
+            None => p { "No portfolio snapshot is stored yet." }
+            Some(p) => {
+                p.meta { "Snapshot of " (p.date) " · equity " (opt(p.account.equity))
+                    " · cash " (opt(p.account.cash)) }
+                h2 { "Profit rule" }
+                p {
+                    @match p.profit.average_return_pct {
+                        Some(avg) => {
+                            "Best " (p.profit.considered.len()) " of " (p.profit.top_n) " average "
+                            strong { (avg.round_dp(2)) "%" } " of a " (p.profit.target_pct) "% target: "
+                            @if p.profit.take_profit { strong { "TAKE PROFIT" } }
+                            @else { (( p.profit.target_pct - avg).round_dp(2)) " points to go" }
+                        }
+                        None => "No positions with a return to rank.",
+                    }
+                }
+                h2 { "Positions by return" }
+                table {
+                    thead { tr { th { "Symbol" } th { "Class" } th.num { "Qty" } th.num { "Entry" }
+                        th.num { "Price" } th.num { "Return" } th.num { "P&L" } th.num { "Value" } } }
+                    tbody {
+                        @for pos in by_return(&p.positions) {
+                            tr {
+                                td { (pos.symbol.as_str()) }
+                                td { (pos.asset_class.as_str()) }
+                                td.num { (pos.quantity) }
+                                td.num { (pos.avg_entry_price.round_dp(2)) }
+                                td.num { (opt(pos.current_price)) }
+                                td.num { @match pos.unrealized_return_pct { Some(r) => { (r.round_dp(2)) "%" } None => "–" } }
+                                td.num { (opt(pos.unrealized_pl)) }
+                                td.num { (opt(pos.market_value)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout("Portfolio", Some(viewer), body)
+}
+
+/// Positions best return first; those without a return last, by symbol.
+fn by_return(positions: &[crate::domain::Position]) -> Vec<&crate::domain::Position> {
+    let mut out: Vec<&crate::domain::Position> = positions.iter().collect();
+    out.sort_by(|a, b| {
+        b.unrealized_return_pct
+            .cmp(&a.unrealized_return_pct)
+            .then_with(|| a.symbol.cmp(&b.symbol))
+    });
+    out
+}
+
+fn opt(d: Option<rust_decimal::Decimal>) -> String {
+    d.map_or("–".to_string(), |d| d.round_dp(2).to_string())
+}
+
+/// `/runs`: each stored date's run report, newest first.
+pub fn render_runs(snap: &Snapshot, viewer: &Viewer) -> Markup {
+    let body = html! {
+        @if let Some(run) = &snap.last_run {
+            p.meta { "This process's last run: " (run.outcome.label()) ", started "
+                (run.started_at.format("%Y-%m-%d %H:%M UTC")) }
+        }
+        @if snap.reports.is_empty() { p { "No run is published yet." } }
+        @for r in &snap.reports {
+            section.run {
+                h2 { (r.date) @if r.simulated { " · SIMULATED" } }
+                p.meta {
+                    (r.symbols.ok) " of " (r.symbols.requested) " symbols · "
+                    (r.symbols.skipped) " skipped · " (r.symbols.failed) " failed · "
+                    (r.requests.made) " requests, " (r.requests.retries) " retries, "
+                    (r.requests.rate_limit_waits) " rate-limit waits ("
+                    (format!("{:.1}", r.requests.rate_limit_wait_secs)) " s), "
+                    (r.requests.breaker_trips) " breaker trips · "
+                    (format!("{:.1}", (r.finished_at - r.started_at).num_milliseconds() as f64 / 1000.0)) " s"
+                }
+                @if !r.phases_ms.is_empty() {
+                    p.meta { @for (phase, ms) in &r.phases_ms { (phase) " " (ms) " ms · " } }
+                }
+                @if !r.failed.is_empty() || !r.gave_up.is_empty() || !r.skipped.is_empty() {
+                    details {
+                        summary { "Failed, given up and skipped symbols" }
+                        ul {
+                            @for i in &r.failed { li { "failed " (i.symbol.as_str()) ": " (i.reason) } }
+                            @for i in &r.gave_up { li { "gave up " (i.symbol.as_str()) ": " (i.reason) } }
+                            @for i in &r.skipped { li { "skipped " (i.symbol.as_str()) ": " (i.reason) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout("Runs", Some(viewer), body)
+}
+
+pub(super) async fn portfolio(State(ctx): State<WebContext>, viewer: Viewer) -> Html<String> {
+    let snap = ctx.runner.state().snapshot();
+    Html(render_portfolio(&snap, &viewer).into_string())
+}
+
+pub(super) async fn runs(State(ctx): State<WebContext>, viewer: Viewer) -> Html<String> {
+    let snap = ctx.runner.state().snapshot();
+    Html(render_runs(&snap, &viewer).into_string())
 }
