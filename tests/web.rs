@@ -146,7 +146,7 @@ async fn a_one_time_link_signs_in_and_the_pages_show_the_states_figures() {
     let equity = p.account.equity.unwrap().round_dp(2).to_string();
     assert!(page.contains(&equity), "equity {equity}");
     let mut ranked: Vec<_> = p.positions.iter().collect();
-    ranked.sort_by(|a, b| b.unrealized_return_pct.cmp(&a.unrealized_return_pct));
+    ranked.sort_by_key(|x| std::cmp::Reverse(x.unrealized_return_pct));
     let at: Vec<usize> = ranked
         .iter()
         .map(|x| {
