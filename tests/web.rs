@@ -18,6 +18,7 @@ use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 const READER: i64 = 1001;
 const ADMIN: i64 = 1002;
 const STRANGER: i64 = 1003;
+const TEST_TOKEN: &str = "7000000001:AAWebTestTokenNeverSentAnywhere_123";
 
 /// A simulated-market app with a published screen, its dashboard served.
 async fn start(token: bool, anonymous: bool) -> (App, String, tempfile::TempDir) {
@@ -41,10 +42,7 @@ async fn start(token: bool, anonymous: bool) -> (App, String, tempfile::TempDir)
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     if token {
-        env.insert(
-            "TELOXIDE_TOKEN".into(),
-            "7000000001:AAWebTestTokenNeverSentAnywhere_123".into(),
-        );
+        env.insert("TELOXIDE_TOKEN".into(), TEST_TOKEN.into());
     }
     let config = AppConfig::load_with_env(None, env).unwrap();
     let mut app = App::build(config).await.unwrap();
@@ -275,4 +273,46 @@ async fn without_a_bot_token_the_dashboard_is_off_unless_anonymous_loopback() {
     assert!(!body.contains("Sign out"));
     let (status, _) = get(&base, "/login?token=00112233445566778899aabbccddeeff", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mini_app_signs_in_with_init_data_signed_by_the_bot_token() {
+    use dipwatch::web::auth::sign_init_data;
+    use secrecy::SecretString;
+    let (_app, base, _dir) = start(true, false).await;
+    let token = SecretString::from(TEST_TOKEN);
+    let now = chrono::Utc::now().timestamp();
+    let signed = |user: i64, at: i64, key: &SecretString| {
+        sign_init_data(
+            &[
+                ("auth_date", &at.to_string()),
+                ("user", &format!(r#"{{"id":{user},"first_name":"A"}}"#)),
+            ],
+            key,
+        )
+    };
+    let post = |init_data: String| {
+        client()
+            .post(format!("{base}/login/miniapp"))
+            .form(&[("init_data", init_data)])
+            .send()
+    };
+    let r = post(signed(READER, now, &token)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r.headers()[SET_COOKIE].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    assert_eq!(get(&base, "/", Some(&cookie)).await.0, StatusCode::OK);
+    // Stale, another bot's, a stranger: the same 401.
+    let other = SecretString::from("7000000009:AAnother");
+    for data in [
+        signed(READER, now - 7200, &token),
+        signed(READER, now, &other),
+        signed(STRANGER, now, &token),
+    ] {
+        assert_eq!(post(data).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    // The landing page loads its script from the server, never inline.
+    let (status, page) = get(&base, "/miniapp", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"<script src="/static/miniapp.js">"#));
 }

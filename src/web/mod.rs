@@ -106,6 +106,9 @@ pub fn router(ctx: WebContext) -> Router {
         .route("/portfolio", get(pages::portfolio))
         .route("/runs", get(pages::runs))
         .route("/login", get(login))
+        .route("/miniapp", get(miniapp_page))
+        .route("/login/miniapp", post(login_miniapp))
+        .route("/static/miniapp.js", get(miniapp_script))
         .route("/logout", post(logout))
         .route("/static/app.css", get(stylesheet))
         .fallback(not_found)
@@ -167,9 +170,14 @@ async fn login(
         .as_deref()
         .and_then(|t| lock(&ctx.auth.tokens).redeem(t, now))
         .filter(|chat| viewer::role_of(&ctx.config, *chat) != crate::bot::access::Role::Refused);
-    let Some(chat) = chat else {
-        return pages::refused().into_response();
-    };
+    match chat {
+        Some(chat) => start_session(&ctx, chat, now),
+        None => pages::refused().into_response(),
+    }
+}
+
+/// A session for `chat`: the cookie, and a redirect to the overview.
+fn start_session(ctx: &WebContext, chat: i64, now: chrono::DateTime<Utc>) -> Response {
     let ttl = Duration::from_secs(ctx.config.settings.web.session_ttl_secs);
     let Some((id, _)) = lock(&ctx.auth.sessions).start(chat, now, ttl) else {
         return (StatusCode::SERVICE_UNAVAILABLE, "Try again.").into_response();
@@ -184,6 +192,57 @@ async fn login(
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
     response
+}
+
+/// The Mini App's sign-in body: the `initData` Telegram gave the page.
+#[derive(serde::Deserialize)]
+struct MiniAppForm {
+    init_data: String,
+}
+
+/// Sign in from inside Telegram: `initData` signed with the bot token
+/// names the user (the chat of a private chat with the bot); the same
+/// allow-list check and the same 401 as a link.
+async fn login_miniapp(
+    State(ctx): State<WebContext>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    axum::Form(form): axum::Form<MiniAppForm>,
+) -> Response {
+    let Some(token) = ctx.config.secrets.telegram_token.as_ref() else {
+        return not_found().await.into_response();
+    };
+    if !ctx.auth.attempt(peer.ip(), Instant::now()) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "60")],
+            "Too many sign-in attempts; wait a minute.",
+        )
+            .into_response();
+    }
+    let now = Utc::now();
+    match auth::verify_init_data(&form.init_data, &token.value, now)
+        .filter(|chat| viewer::role_of(&ctx.config, *chat) != crate::bot::access::Role::Refused)
+    {
+        Some(chat) => start_session(&ctx, chat, now),
+        None => pages::refused().into_response(),
+    }
+}
+
+/// The page Telegram opens for the "Open dashboard" button: its script
+/// posts the launch data to `/login/miniapp`.
+async fn miniapp_page(State(ctx): State<WebContext>) -> Response {
+    if ctx.config.secrets.telegram_token.is_none() {
+        return not_found().await.into_response();
+    }
+    axum::response::Html(pages::miniapp().into_string()).into_response()
+}
+
+/// The Mini App's script (served, never inline, under the CSP).
+async fn miniapp_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("miniapp.js"),
+    )
 }
 
 /// The logout form's fields.

@@ -397,3 +397,17 @@ pub(super) async fn runs(State(ctx): State<WebContext>, viewer: Viewer) -> Html<
     let snap = ctx.runner.state().snapshot();
     Html(render_runs(&snap, &viewer).into_string())
 }
+
+/// The Mini App's landing page: a form its script fills with Telegram's
+/// launch data and submits (so signing in works without any other script).
+pub fn miniapp() -> Markup {
+    let body = html! {
+        p #miniapp-note { "Signing in…" }
+        form #miniapp-login method="post" action="/login/miniapp" {
+            input type="hidden" name="init_data";
+            noscript { p { "Send " code { "/web" } " to the bot for a sign-in link." } }
+        }
+        script src="/static/miniapp.js" {}
+    };
+    layout("Dashboard", None, body)
+}
