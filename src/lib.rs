@@ -76,7 +76,7 @@ pub mod notify;
 pub mod numbers;
 pub mod panics;
 pub mod query;
-pub mod retry;
+pub mod retry_queue;
 pub mod runner;
 pub mod schedule;
 pub mod screen;
