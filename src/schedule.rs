@@ -14,16 +14,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
-use chrono_tz::America::New_York;
 use chrono_tz::Tz;
 use croner::Cron;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 
 use crate::collect::Dates;
+use crate::domain::{LastOutcome, LastRun, RunSource};
+use crate::market::calendar::exchange_date;
 use crate::market::{MarketData, latest_closed};
 use crate::runner::{Runner, Trigger};
-use crate::state::{LastOutcome, LastRun, RunSource};
 
 /// The first instant strictly after `after` at which `cron`, read as wall
 /// time in `tz`, fires. DST-correct: an 18:30 New York cron fires at 22:30
@@ -56,11 +56,6 @@ pub struct ScheduleSettings {
     pub retry_interval: Duration,
     /// Stop retrying this long after the first attempt.
     pub retry_window: Duration,
-}
-
-/// The exchange date (New York) of an instant.
-fn exchange_date(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&New_York).date_naive()
 }
 
 /// Run the schedule until `shutdown`: catch up first, then fire on the cron.
@@ -610,7 +605,7 @@ mod tests {
         let snap = runner.state().snapshot();
         let last = snap.last_run.as_ref().expect("a run");
         assert!(
-            matches!(last.outcome, crate::state::LastOutcome::Published { .. }),
+            matches!(last.outcome, crate::domain::LastOutcome::Published { .. }),
             "{:?}",
             last.outcome
         );

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use common::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
 use common::{ChildGuard, Workspace, free_port, ok};
-use dipwatch::state::LastOutcome;
+use dipwatch::domain::LastOutcome;
 
 use common::http_get as get;
 
@@ -315,8 +315,9 @@ async fn concurrent_triggers_start_exactly_one_run() {
     use std::sync::Arc;
 
     use dipwatch::collect::Dates;
+    use dipwatch::domain::RunSource;
     use dipwatch::runner::{Runner, RunnerParts, Trigger};
-    use dipwatch::state::{AppState, RunSource, Snapshot};
+    use dipwatch::state::{AppState, Snapshot};
 
     let dir = tempfile::tempdir().unwrap();
     let universe = dir.path().join("u.txt");
