@@ -260,15 +260,23 @@ pub async fn load(
             (Ok(Some(p)), Ok(Some(a))) if !a.is_empty() => {
                 let positions: Vec<Position> = p.iter().map(PositionRecord::position).collect();
                 snap.simulated |= m.report.simulated;
-                snap.portfolio = Some(PortfolioState {
-                    date: m.date,
-                    account: a[0].account(),
-                    profit: profit_rule(
+                // The verdict the run stored with its snapshot (under the
+                // settings of then: `/monitor` says when they differ from
+                // now's); judged here only for a manifest without one (a
+                // re-run that carried an earlier snapshot over, an older
+                // store).
+                let profit = m.report.profit.clone().unwrap_or_else(|| {
+                    profit_rule(
                         &positions,
                         &portfolio.asset_classes,
                         portfolio.top_positions,
                         portfolio.profit_target_pct,
-                    ),
+                    )
+                });
+                snap.portfolio = Some(PortfolioState {
+                    date: m.date,
+                    account: a[0].account(),
+                    profit,
                     positions,
                 });
                 break;
