@@ -98,6 +98,11 @@ impl Runner {
         &self.inner.parts.store
     }
 
+    /// The price source (and its calendar).
+    pub fn market(&self) -> &Arc<dyn MarketData> {
+        &self.inner.parts.market
+    }
+
     /// The run in progress, if any.
     pub fn running(&self) -> Option<RunSource> {
         self.inner.busy.lock().ok().and_then(|b| *b)

@@ -13,7 +13,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use tokio_cron_scheduler::{Job, JobScheduler};
@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::collect::Dates;
 use crate::domain::{LastOutcome, LastRun, RunSource};
 use crate::market::calendar::exchange_date;
+use crate::market::session_calendar::is_session;
 use crate::market::{MarketData, latest_closed};
 use crate::runner::{Runner, Trigger};
 
@@ -197,18 +198,6 @@ async fn wait_for(
     }
 }
 
-/// Whether `day` is an exchange session, per the provider's calendar.
-async fn is_session(
-    market: &dyn MarketData,
-    day: NaiveDate,
-) -> Result<bool, crate::market::MarketError> {
-    Ok(market
-        .sessions(day, day)
-        .await?
-        .iter()
-        .any(|s| s.date == day))
-}
-
 /// At start: run once now if the store is behind the latest closed session.
 pub async fn catch_up(
     runner: &Runner,
@@ -365,6 +354,7 @@ async fn run_once(
 mod tests {
     use super::*;
     use crate::config::parse_cron;
+    use chrono::NaiveDate;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

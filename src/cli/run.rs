@@ -167,6 +167,10 @@ async fn start_bot(
         Some(chats.iter().copied().collect()),
     )
     .await;
+    // Digests go out on the trading days the schedule collects on.
+    alerts.use_calendar(crate::market::session_calendar::SessionCalendar::new(
+        runner.market().clone(),
+    ));
     // A book that cannot be read turns alerts off: /readyz says so.
     let probe = alerts.clone();
     health.register(

@@ -5,6 +5,7 @@
 
 pub mod alpaca;
 pub mod calendar;
+pub mod session_calendar;
 pub mod sim;
 
 use async_trait::async_trait;
