@@ -1,15 +1,16 @@
-//! One collection run, as a list of steps: the exchange clock, the dates to
-//! publish ([`dates`]), the retry queue ([`queue`]), one fetch of every
-//! symbol's bars with validation ([`fetch`]), then per date the account
-//! snapshot ([`snapshot`]), the pure screen of the date ([`screen_date`]),
-//! the report ([`report`]) and the publication ([`publish`]). A symbol
-//! with bad or missing data is skipped with its reason and never sinks the
-//! run; a failure of the market-data phase as a whole publishes nothing.
+//! One collection run, as a list of steps, one file each: the exchange
+//! clock and the dates to publish (`dates.rs`), the retry queue
+//! (`queue.rs`), one fetch of every symbol's bars with validation
+//! (`fetch.rs`), then per date the account snapshot (`snapshot.rs`), the
+//! pure screen of the date ([`screen_date()`]), the report (`report.rs`)
+//! and the publication (`publish.rs`). A symbol with bad or missing data is
+//! skipped with its reason and never sinks the run; a failure of the
+//! market-data phase as a whole publishes nothing.
 //!
 //! One fetch serves a range of dates: the bars of the whole span are pulled
 //! once and each date is screened on the bars up to it, which is how a
 //! history is backfilled (`collect --from D --to D`), and how a backtest
-//! screens each date ([`screen_date()`]).
+//! screens each date.
 
 mod dates;
 mod fetch;
