@@ -499,35 +499,10 @@ mod tests {
     }
 
     /// A market whose calendar is down, and whose bars are the sim's.
-    struct NoCalendar(crate::market::sim::SimMarket);
-
-    #[async_trait::async_trait]
-    impl MarketData for NoCalendar {
-        fn provider(&self) -> &'static str {
-            "sim"
-        }
-        fn is_simulated(&self) -> bool {
-            true
-        }
-        async fn sessions(
-            &self,
-            from: NaiveDate,
-            to: NaiveDate,
-        ) -> Result<Vec<crate::market::Session>, crate::market::MarketError> {
-            let _ = (from, to);
-            Err(crate::market::MarketError::Request {
-                source_name: "calendar",
-                message: "down".into(),
-            })
-        }
-        async fn daily_bars(
-            &self,
-            symbols: &[crate::domain::Symbol],
-            from: NaiveDate,
-            to: NaiveDate,
-        ) -> Result<crate::market::BarsAnswer, crate::market::MarketError> {
-            self.0.daily_bars(symbols, from, to).await
-        }
+    fn no_calendar() -> crate::market::scripted::Scripted {
+        let mut market = crate::market::scripted::Scripted::new(vec![]);
+        market.calendar_down = true;
+        market
     }
 
     /// A runner over the sim market (20 symbols) and a temp store.
@@ -606,7 +581,7 @@ mod tests {
     async fn a_fire_without_a_calendar_collects_anyway() {
         let dir = tempfile::tempdir().unwrap();
         let (runner, _) = sim_runner(dir.path()).await;
-        let market = NoCalendar(crate::market::sim::SimMarket::new(vec![]));
+        let market = no_calendar();
         let stop = CancellationToken::new();
         let fired = on_fire(
             &runner,

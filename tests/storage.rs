@@ -473,20 +473,7 @@ async fn the_daemon_state_reads_a_layout_v1_portfolio() {
         .publish(day, objects, BTreeMap::new(), report(day))
         .await
         .unwrap();
-    let portfolio = dipwatch::config::PortfolioSettings {
-        profit_target_pct: 100.into(),
-        top_positions: 1,
-        asset_classes: vec![dipwatch::domain::AssetClass::UsEquity],
-    };
-    let snap = dipwatch::state::load(
-        &store,
-        "alpaca",
-        false,
-        &portfolio,
-        &dipwatch::state::Snapshot::default(),
-    )
-    .await
-    .unwrap();
+    let snap = real_market_state(&store, 1).await;
     assert!(snap.load_warnings.is_empty(), "{:?}", snap.load_warnings);
     let p = snap.portfolio.expect("the v1 snapshot is loaded");
     use dipwatch::domain::{AssetClass, Side};
@@ -573,22 +560,28 @@ async fn the_daemon_state_shows_the_stored_profit_verdict() {
         .await
         .unwrap();
     // Now: the best one at 100% would say yes (150).
-    let now = dipwatch::config::PortfolioSettings {
-        profit_target_pct: 100.into(),
-        top_positions: 1,
-        asset_classes: vec![dipwatch::domain::AssetClass::UsEquity],
-    };
-    let snap = dipwatch::state::load(
-        &store,
-        "alpaca",
-        false,
-        &now,
-        &dipwatch::state::Snapshot::default(),
-    )
-    .await
-    .unwrap();
+    let snap = real_market_state(&store, 1).await;
     assert!(snap.load_warnings.is_empty(), "{:?}", snap.load_warnings);
     let p = snap.portfolio.expect("the snapshot is loaded");
     assert_eq!(p.profit, stored);
     assert_eq!(p.positions.len(), 2);
+}
+
+/// The state a real-market daemon loads from `store`, its profit rule the
+/// best `top_positions` stocks at 100%.
+async fn real_market_state(store: &Store, top_positions: usize) -> dipwatch::state::Snapshot {
+    let portfolio = dipwatch::config::PortfolioSettings {
+        profit_target_pct: 100.into(),
+        top_positions,
+        asset_classes: vec![dipwatch::domain::AssetClass::UsEquity],
+    };
+    dipwatch::state::load(
+        store,
+        "alpaca",
+        false,
+        &portfolio,
+        &dipwatch::state::Snapshot::default(),
+    )
+    .await
+    .unwrap()
 }

@@ -173,58 +173,17 @@ mod tests {
     use std::collections::HashMap;
     use std::sync::Arc;
 
-    use async_trait::async_trait;
-
     use super::*;
-    use crate::domain::{Account, Positions, Symbol};
-    use crate::market::sim::SimMarket;
-    use crate::market::{BarsAnswer, Session};
+    use crate::domain::Symbol;
+    use crate::market::scripted::Scripted;
     use crate::store::Dataset;
 
     /// The sim, but with no bars on or after `cutoff` (the source has not
     /// published the day yet) and a broker that only knows "now".
-    struct Lagging {
-        sim: SimMarket,
-        cutoff: NaiveDate,
-    }
-
-    #[async_trait]
-    impl MarketData for Lagging {
-        fn provider(&self) -> &'static str {
-            "lagging"
-        }
-        fn is_simulated(&self) -> bool {
-            true
-        }
-        async fn sessions(
-            &self,
-            from: NaiveDate,
-            to: NaiveDate,
-        ) -> Result<Vec<Session>, MarketError> {
-            self.sim.sessions(from, to).await
-        }
-        async fn daily_bars(
-            &self,
-            s: &[Symbol],
-            from: NaiveDate,
-            to: NaiveDate,
-        ) -> Result<BarsAnswer, MarketError> {
-            let mut out = self.sim.daily_bars(s, from, to).await?;
-            for sb in &mut out.series {
-                sb.bars.retain(|b| b.date < self.cutoff);
-            }
-            Ok(out)
-        }
-    }
-
-    #[async_trait]
-    impl Broker for Lagging {
-        async fn account(&self, d: NaiveDate) -> Result<Account, MarketError> {
-            self.sim.account(d).await
-        }
-        async fn positions(&self, d: NaiveDate) -> Result<Positions, MarketError> {
-            self.sim.positions(d).await
-        }
+    fn lagging(universe: Vec<Symbol>, cutoff: NaiveDate) -> Scripted {
+        let mut market = Scripted::new(universe);
+        market.bars_before = Some(cutoff);
+        market
     }
 
     fn config(symbols: usize) -> AppConfig {
@@ -258,10 +217,7 @@ mod tests {
     #[tokio::test]
     async fn a_day_the_source_has_not_published_is_not_screened_under_its_date() {
         let cfg = config(40);
-        let market = Lagging {
-            sim: SimMarket::new(cfg.universe.clone()),
-            cutoff: d("2026-11-24"),
-        };
+        let market = lagging(cfg.universe.clone(), d("2026-11-24"));
         let store = memory_store();
         let c = Collector {
             config: &cfg,
@@ -293,10 +249,7 @@ mod tests {
     #[tokio::test]
     async fn a_live_broker_snapshots_only_the_latest_session_and_reruns_keep_it() {
         let cfg = config(30);
-        let market = Lagging {
-            sim: SimMarket::new(cfg.universe.clone()),
-            cutoff: d("2027-01-01"),
-        };
+        let market = lagging(cfg.universe.clone(), d("2027-01-01"));
         let store = memory_store();
         let c = Collector {
             config: &cfg,

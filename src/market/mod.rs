@@ -5,6 +5,8 @@
 
 pub mod alpaca;
 pub mod calendar;
+#[cfg(test)]
+pub(crate) mod scripted;
 pub mod session_calendar;
 pub mod sim;
 

@@ -83,98 +83,42 @@ impl SessionCalendar {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use async_trait::async_trait;
-
     use super::*;
-    use crate::domain::Symbol;
-    use crate::market::sim::SimMarket;
-    use crate::market::{BarsAnswer, Session};
+    use crate::market::scripted::Scripted;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
     }
 
-    /// The sim's calendar, counting the calls; `down` makes it fail, and
-    /// `closed` is a day it says is closed though the built-in trades.
-    struct Counting {
-        sim: SimMarket,
-        calls: AtomicUsize,
-        down: bool,
-        closed: Option<NaiveDate>,
-    }
-
-    impl Counting {
-        fn new(down: bool, closed: Option<NaiveDate>) -> Arc<Self> {
-            Arc::new(Self {
-                sim: SimMarket::new(vec![]),
-                calls: AtomicUsize::new(0),
-                down,
-                closed,
-            })
-        }
-    }
-
-    #[async_trait]
-    impl MarketData for Counting {
-        fn provider(&self) -> &'static str {
-            "counting"
-        }
-        fn is_simulated(&self) -> bool {
-            true
-        }
-        async fn sessions(
-            &self,
-            from: NaiveDate,
-            to: NaiveDate,
-        ) -> Result<Vec<Session>, MarketError> {
-            self.calls.fetch_add(1, Ordering::SeqCst);
-            if self.down {
-                return Err(MarketError::Request {
-                    source_name: "calendar",
-                    message: "down".into(),
-                });
-            }
-            let mut s = self.sim.sessions(from, to).await?;
-            s.retain(|x| Some(x.date) != self.closed);
-            Ok(s)
-        }
-        async fn daily_bars(
-            &self,
-            s: &[Symbol],
-            from: NaiveDate,
-            to: NaiveDate,
-        ) -> Result<BarsAnswer, MarketError> {
-            self.sim.daily_bars(s, from, to).await
-        }
-    }
-
     #[tokio::test]
     async fn the_provider_decides_once_a_day() {
         // The provider knows a closure the built-in does not.
-        let market = Counting::new(false, Some(d("2026-11-25")));
+        let mut scripted = Scripted::new(vec![]);
+        scripted.closed = Some(d("2026-11-25"));
+        let market = Arc::new(scripted);
         let cal = SessionCalendar::new(market.clone());
         assert!(
             !cal.is_session(d("2026-11-25")).await,
             "the provider's word"
         );
         assert!(!cal.is_session(d("2026-11-25")).await);
-        assert_eq!(market.calls.load(Ordering::SeqCst), 1, "asked once");
+        assert_eq!(market.calendar_calls(), 1, "asked once");
         assert!(!cal.is_session(d("2026-11-26")).await, "Thanksgiving");
         assert!(cal.is_session(d("2026-11-27")).await, "early close trades");
-        assert_eq!(market.calls.load(Ordering::SeqCst), 3, "a new day is asked");
+        assert_eq!(market.calendar_calls(), 3, "a new day is asked");
     }
 
     #[tokio::test]
     async fn without_the_provider_the_built_in_answers_and_it_is_asked_again() {
-        let market = Counting::new(true, None);
+        let mut scripted = Scripted::new(vec![]);
+        scripted.calendar_down = true;
+        let market = Arc::new(scripted);
         let cal = SessionCalendar::new(market.clone());
         assert!(cal.is_session(d("2026-11-25")).await);
         assert!(!cal.is_session(d("2026-11-26")).await, "Thanksgiving");
         assert!(!cal.is_session(d("2026-11-28")).await, "Saturday");
         assert!(cal.is_session(d("2026-11-25")).await);
-        assert_eq!(market.calls.load(Ordering::SeqCst), 4, "failures not kept");
+        assert_eq!(market.calendar_calls(), 4, "failures not kept");
         assert!(is_session(market.as_ref(), d("2026-11-25")).await.is_err());
     }
 }
