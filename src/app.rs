@@ -122,7 +122,7 @@ impl App {
         };
         let health = Health::default();
         let alerts = match bot_enabled(&config) {
-            true => Some(load_alerts(&config, &store, &health).await),
+            true => Some(load_alerts(&config, &store, &health, &sources.market).await),
             false => None,
         };
         Ok(Self {
@@ -334,7 +334,12 @@ fn bot_enabled(config: &AppConfig) -> bool {
 /// The alert runtime for every configured chat: the stored book, the
 /// configured default rules given once, registered with `/readyz` (a book
 /// that cannot be read turns alerts off, and says so).
-async fn load_alerts(config: &AppConfig, store: &Store, health: &Health) -> AlertService {
+async fn load_alerts(
+    config: &AppConfig,
+    store: &Store,
+    health: &Health,
+    market: &Arc<dyn MarketData>,
+) -> AlertService {
     let telegram = &config.settings.telegram;
     // Readers and admins: who may be sent alerts, and who gets the defaults.
     let mut chats: Vec<i64> = telegram
@@ -351,6 +356,10 @@ async fn load_alerts(config: &AppConfig, store: &Store, health: &Health) -> Aler
         Some(chats.iter().copied().collect()),
     )
     .await;
+    // Digests go out on the trading days the schedule collects on.
+    alerts.use_calendar(crate::market::session_calendar::SessionCalendar::new(
+        market.clone(),
+    ));
     let probe = alerts.clone();
     health.register(
         "alerts",

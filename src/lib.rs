@@ -16,16 +16,20 @@
 //! market-data API or reads the store on its hot path.
 //!
 //! - [`domain`] holds the plain data types (tickers, bars, drawdown rows,
-//!   positions, the account, run reports). External input becomes these
-//!   types at the edge, where bad records are rejected with a reason.
+//!   positions and the profit rule, the account, run reports, and how a
+//!   run of this process started and ended: [`domain::RunSource`],
+//!   [`domain::LastRun`]). External input becomes these types at the edge,
+//!   where bad records are rejected with a reason.
 //! - [`config`] layers `config/default.toml` (compiled in), an optional
 //!   `--config` file and `DIPWATCH__SECTION__KEY` environment variables,
 //!   parses every value once, and loads secrets from the environment, files
 //!   or systemd credentials as `secrecy` values that never print.
 //! - [`market`] is provider-neutral: the [`market::MarketData`] and
 //!   [`market::Broker`] traits with their types and errors (no provider's
-//!   type in them), the built-in NYSE trading calendar, and the
-//!   deterministic simulated market used by the demo and the tests.
+//!   type in them), the built-in NYSE trading calendar, the provider's
+//!   calendar as the schedule and the alert digests ask it
+//!   ([`market::session_calendar`]), and the deterministic simulated
+//!   market used by the demo and the tests.
 //! - [`alpaca`] is everything Alpaca: the one HTTP client (rate budget,
 //!   retries, circuit breaker, counters), the endpoints as thin callers of
 //!   it (bars; calendar, clock, account, positions), and the
@@ -35,9 +39,12 @@
 //!   (the simulated market or Alpaca).
 //! - [`screen`] is the drawdown engine: a pure function from bars to ranked
 //!   rows, following the definition in the design notes exactly.
-//! - [`collect`] is one collection run: calendar, fetch, validate, screen,
-//!   publish, report. A symbol with bad data is skipped with its reason; a
-//!   failed market-data phase publishes nothing.
+//! - [`collect`] is one collection run, one file a step: the dates to
+//!   publish, the retry queue, fetch and validation, the account snapshot,
+//!   the screen of a date, the report, the publication. Its pure core,
+//!   [`collect::screen_date()`], screens and reports one date from bars
+//!   (what a backtest calls per date). A symbol with bad data is skipped
+//!   with its reason; a failed market-data phase publishes nothing.
 //! - [`store`] is the `object_store`-backed data lake: Hive-style date
 //!   partitions, deterministic CSV encoding, and a per-date run manifest
 //!   written last, whose checksums let readers detect and skip anything
@@ -46,8 +53,9 @@
 //!   objects read concurrently (bounded), verified and decoded; its
 //!   [`query::PriceHistory`] holds daily bars as columns (dates x symbols)
 //!   for charts, backtests and risk.
-//! - [`retry`] is the dead-letter queue of symbols whose fetch failed,
-//!   retried by later runs and given up after a bounded number of tries.
+//! - [`retry_queue`] is the dead-letter queue of symbols whose fetch
+//!   failed, retried by later runs and given up after a bounded number of
+//!   tries.
 //! - [`runner`] makes runs single-flight (schedule, catch-up and `/trigger`
 //!   share one slot), reloads the [`state`] after each one and records
 //!   [`metrics`]; [`schedule`] computes fire times in exchange time (pure
@@ -90,7 +98,7 @@ pub mod numbers;
 pub mod panics;
 pub mod provider;
 pub mod query;
-pub mod retry;
+pub mod retry_queue;
 pub mod runner;
 pub mod schedule;
 pub mod screen;

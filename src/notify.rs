@@ -126,6 +126,9 @@ struct Inner {
     /// Chats with paused rules, mirrored outside the document's lock: the
     /// bot asks on every message, and must not wait behind a store write.
     paused: std::sync::Mutex<HashSet<i64>>,
+    /// The provider's calendar, which decides the trading days digests
+    /// are sent on (the schedule's source); unset, the built-in answers.
+    calendar: std::sync::OnceLock<crate::market::session_calendar::SessionCalendar>,
 }
 
 impl std::fmt::Debug for AlertService {
@@ -174,6 +177,7 @@ impl AlertService {
                 wake: Notify::new(),
                 render,
                 audience,
+                calendar: std::sync::OnceLock::new(),
             }),
         };
         svc.read_book().await;
@@ -413,6 +417,12 @@ impl AlertService {
         Ok(n)
     }
 
+    /// Decide digests' trading days by `calendar` (the provider's, which
+    /// the schedule asks too) rather than the built-in NYSE calendar.
+    pub fn use_calendar(&self, calendar: crate::market::session_calendar::SessionCalendar) {
+        let _ = self.inner.calendar.set(calendar);
+    }
+
     /// Queue the digests due at `now` in `tz` (trading days only).
     pub async fn check_digests(
         &self,
@@ -422,7 +432,10 @@ impl AlertService {
     ) -> Result<usize, StoreError> {
         let local = now.with_timezone(&tz);
         let today = local.date_naive();
-        let trading = crate::market::calendar::is_trading_day(today);
+        let trading = match self.inner.calendar.get() {
+            Some(calendar) => calendar.is_session(today).await,
+            None => crate::market::calendar::is_trading_day(today),
+        };
         let mut doc = self.inner.doc.lock().await;
         let (notes, states) = due_digests(
             today,

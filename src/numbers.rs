@@ -3,7 +3,12 @@
 
 /// `1234567` -> `1,234,567`.
 pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
+    group_digits(&n.to_string())
+}
+
+/// A run of digits with thousands separators: `"1234567"` -> `"1,234,567"`
+/// (the integer part of a number already formatted, without its sign).
+pub fn group_digits(digits: &str) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
@@ -49,6 +54,8 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(group_digits("1234567"), "1,234,567");
+        assert_eq!(group_digits("123"), "123");
         assert_eq!(signed_pct(-12.345), "-12.35%");
         assert_eq!(signed_pct(5.0), "+5.00%");
         assert_eq!(signed_pct(-0.001), "0.00%");

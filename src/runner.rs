@@ -14,10 +14,10 @@ use tracing::Instrument;
 
 use crate::collect::{Collector, Dates};
 use crate::config::AppConfig;
-use crate::domain::RunOutcome;
+use crate::domain::{LastOutcome, LastRun, RunOutcome, RunSource};
 use crate::market::{Broker, MarketData};
 use crate::metrics::Metrics;
-use crate::state::{AppState, LastOutcome, LastRun, RunSource};
+use crate::state::AppState;
 use crate::store::Store;
 
 /// What asking for a run got.
@@ -96,6 +96,11 @@ impl Runner {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.inner.parts.store
+    }
+
+    /// The price source (and its calendar).
+    pub fn market(&self) -> &Arc<dyn MarketData> {
+        &self.inner.parts.market
     }
 
     /// The run in progress, if any.

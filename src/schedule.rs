@@ -13,17 +13,18 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Timelike, Utc};
-use chrono_tz::America::New_York;
+use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 
 use crate::collect::Dates;
+use crate::domain::{LastOutcome, LastRun, RunSource};
+use crate::market::calendar::exchange_date;
+use crate::market::session_calendar::is_session;
 use crate::market::{MarketData, latest_closed};
 use crate::runner::{Runner, Trigger};
-use crate::state::{LastOutcome, LastRun, RunSource};
 
 /// The first instant strictly after `after` at which `cron`, read as wall
 /// time in `tz`, fires. DST-correct: an 18:30 New York cron fires at 22:30
@@ -69,11 +70,6 @@ impl ScheduleSettings {
             retry_window: Duration::from_secs(s.retry_window_secs),
         }
     }
-}
-
-/// The exchange date (New York) of an instant.
-fn exchange_date(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&New_York).date_naive()
 }
 
 /// Run the schedule until `shutdown`: catch up first, then fire on the cron.
@@ -213,18 +209,6 @@ async fn wait_for(
         r = rx => r.is_ok(),
         () = shutdown.cancelled() => false,
     }
-}
-
-/// Whether `day` is an exchange session, per the provider's calendar.
-async fn is_session(
-    market: &dyn MarketData,
-    day: NaiveDate,
-) -> Result<bool, crate::market::MarketError> {
-    Ok(market
-        .sessions(day, day)
-        .await?
-        .iter()
-        .any(|s| s.date == day))
 }
 
 /// At start: run once now if the store is behind the latest closed session.
@@ -383,6 +367,7 @@ async fn run_once(
 mod tests {
     use super::*;
     use crate::config::parse_cron;
+    use chrono::NaiveDate;
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
@@ -527,35 +512,10 @@ mod tests {
     }
 
     /// A market whose calendar is down, and whose bars are the sim's.
-    struct NoCalendar(crate::market::sim::SimMarket);
-
-    #[async_trait::async_trait]
-    impl MarketData for NoCalendar {
-        fn provider(&self) -> &'static str {
-            "sim"
-        }
-        fn is_simulated(&self) -> bool {
-            true
-        }
-        async fn sessions(
-            &self,
-            from: NaiveDate,
-            to: NaiveDate,
-        ) -> Result<Vec<crate::market::Session>, crate::market::MarketError> {
-            let _ = (from, to);
-            Err(crate::market::MarketError::Request {
-                source_name: "calendar",
-                message: "down".into(),
-            })
-        }
-        async fn daily_bars(
-            &self,
-            symbols: &[crate::domain::Symbol],
-            from: NaiveDate,
-            to: NaiveDate,
-        ) -> Result<crate::market::BarsAnswer, crate::market::MarketError> {
-            self.0.daily_bars(symbols, from, to).await
-        }
+    fn no_calendar() -> crate::market::scripted::Scripted {
+        let mut market = crate::market::scripted::Scripted::new(vec![]);
+        market.calendar_down = true;
+        market
     }
 
     /// A runner over the sim market (20 symbols) and a temp store.
@@ -623,7 +583,7 @@ mod tests {
         let snap = runner.state().snapshot();
         let last = snap.last_run.as_ref().expect("a run");
         assert!(
-            matches!(last.outcome, crate::state::LastOutcome::Published { .. }),
+            matches!(last.outcome, crate::domain::LastOutcome::Published { .. }),
             "{:?}",
             last.outcome
         );
@@ -634,7 +594,7 @@ mod tests {
     async fn a_fire_without_a_calendar_collects_anyway() {
         let dir = tempfile::tempdir().unwrap();
         let (runner, _) = sim_runner(dir.path()).await;
-        let market = NoCalendar(crate::market::sim::SimMarket::new(vec![]));
+        let market = no_calendar();
         let stop = CancellationToken::new();
         let fired = on_fire(
             &runner,

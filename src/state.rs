@@ -7,14 +7,15 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use tokio::sync::watch;
 
 use crate::config::PortfolioSettings;
-use crate::domain::{Account, DrawdownRow, Position, ProfitCheck, RunReport, Symbol, profit_rule};
+use crate::domain::{
+    Account, DrawdownRow, LastRun, Position, ProfitCheck, RunReport, Symbol, profit_rule,
+};
 use crate::query::PriceHistory;
 use crate::store::{AccountRecord, Dataset, PositionRecord, RunManifest, Store};
 
@@ -93,87 +94,6 @@ pub struct DatasetStatus {
     pub latest: Option<NaiveDate>,
     /// Rows on that date.
     pub rows: u64,
-}
-
-/// What a run's trigger was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunSource {
-    /// The cron schedule.
-    Schedule,
-    /// Catching up at start.
-    CatchUp,
-    /// Retrying a day whose data was not yet available.
-    Retry,
-    /// Someone asked (`/trigger`).
-    Manual,
-}
-
-impl RunSource {
-    /// Label for logs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Schedule => "schedule",
-            Self::CatchUp => "catch_up",
-            Self::Retry => "retry",
-            Self::Manual => "manual",
-        }
-    }
-}
-
-/// How the last run ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LastOutcome {
-    /// Published `date`.
-    Published {
-        /// The date.
-        date: NaiveDate,
-        /// Ranked names.
-        ranked: usize,
-        /// Skipped names.
-        skipped: usize,
-        /// Failed names.
-        failed: usize,
-    },
-    /// The source had not published the day yet.
-    NotAvailable {
-        /// Why.
-        reason: String,
-    },
-    /// The run failed; nothing published.
-    Failed {
-        /// Why, one line.
-        reason: String,
-    },
-    /// Shutdown interrupted it; nothing partial published.
-    Interrupted,
-}
-
-impl LastOutcome {
-    /// Every label [`LastOutcome::label`] gives.
-    pub const LABELS: [&'static str; 4] = ["published", "not_available", "failed", "interrupted"];
-
-    /// Label for logs and metrics.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Self::Published { .. } => "published",
-            Self::NotAvailable { .. } => "not_available",
-            Self::Failed { .. } => "failed",
-            Self::Interrupted => "interrupted",
-        }
-    }
-}
-
-/// The last run, whatever its outcome.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LastRun {
-    /// What started it.
-    pub source: RunSource,
-    /// When it started.
-    pub started_at: DateTime<Utc>,
-    /// How long it took.
-    pub duration: Duration,
-    /// How it ended.
-    pub outcome: LastOutcome,
 }
 
 /// Everything readers see, swapped whole.
@@ -381,15 +301,23 @@ pub async fn load(
             (Ok(Some(p)), Ok(Some(a))) if !a.is_empty() => {
                 let positions: Vec<Position> = p.iter().map(PositionRecord::position).collect();
                 snap.simulated |= m.report.simulated;
-                snap.portfolio = Some(PortfolioState {
-                    date: m.date,
-                    account: a[0].account(),
-                    profit: profit_rule(
+                // The verdict the run stored with its snapshot (under the
+                // settings of then: `/monitor` says when they differ from
+                // now's); judged here only for a manifest without one (a
+                // re-run that carried an earlier snapshot over, an older
+                // store).
+                let profit = m.report.profit.clone().unwrap_or_else(|| {
+                    profit_rule(
                         &positions,
                         &portfolio.asset_classes,
                         portfolio.top_positions,
                         portfolio.profit_target_pct,
-                    ),
+                    )
+                });
+                snap.portfolio = Some(PortfolioState {
+                    date: m.date,
+                    account: a[0].account(),
+                    profit,
                     positions,
                 });
                 break;

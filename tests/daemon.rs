@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use common::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
 use common::{ChildGuard, Workspace, free_port, ok};
-use dipwatch::state::LastOutcome;
+use dipwatch::domain::LastOutcome;
 
 use common::http_get as get;
 
@@ -313,8 +313,8 @@ fn shutdown_in_the_middle_of_a_run_publishes_nothing_and_the_next_start_complete
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_triggers_start_exactly_one_run() {
     use dipwatch::collect::Dates;
+    use dipwatch::domain::RunSource;
     use dipwatch::runner::Trigger;
-    use dipwatch::state::RunSource;
 
     let dir = tempfile::tempdir().unwrap();
     let universe = dir.path().join("u.txt");

@@ -536,23 +536,7 @@ async fn the_daemon_state_reads_a_layout_v1_portfolio() {
         .publish(day, objects, BTreeMap::new(), report(day))
         .await
         .unwrap();
-    let portfolio = dipwatch::config::PortfolioSettings {
-        profit_target_pct: 100.into(),
-        top_positions: 1,
-        asset_classes: vec![dipwatch::domain::AssetClass::UsEquity],
-    };
-    let snap = dipwatch::state::load(
-        &store,
-        dipwatch::state::LoadSettings {
-            provider: "alpaca",
-            provider_simulated: false,
-            portfolio: &portfolio,
-            memory_days: 365,
-        },
-        &dipwatch::state::Snapshot::default(),
-    )
-    .await
-    .unwrap();
+    let snap = real_market_state(&store, 1).await;
     assert!(snap.load_warnings.is_empty(), "{:?}", snap.load_warnings);
     let p = snap.portfolio.expect("the v1 snapshot is loaded");
     use dipwatch::domain::{AssetClass, Side};
@@ -570,4 +554,100 @@ async fn the_daemon_state_reads_a_layout_v1_portfolio() {
     );
     assert!(p.profit.take_profit, "{:?}", p.profit);
     assert_eq!(p.account.daytrade_count, Some(0), "v1 cells read as stored");
+}
+
+/// The daemon's state shows the profit verdict the run stored with its
+/// snapshot, judged under the settings of then (`/monitor` says when they
+/// differ from now's), rather than judging the positions again.
+#[tokio::test]
+async fn the_daemon_state_shows_the_stored_profit_verdict() {
+    use dipwatch::domain::{Account, Position, profit_check};
+    use dipwatch::store::{AccountRecord, PositionRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &StorageUrl::Local(dir.path().to_path_buf()),
+        &BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+    let day = d("2026-11-20");
+    let held = vec![
+        Position::from_prices(
+            Symbol::parse("AAPL").unwrap(),
+            10.into(),
+            100.into(),
+            250.into(),
+        ),
+        Position::from_prices(
+            Symbol::parse("MSFT").unwrap(),
+            10.into(),
+            100.into(),
+            110.into(),
+        ),
+    ];
+    let account = Account {
+        equity: Some(10_000.into()),
+        cash: Some(5_000.into()),
+        buying_power: None,
+        status: "ACTIVE".into(),
+        currency: None,
+        last_equity: None,
+        long_market_value: None,
+        daytrade_count: None,
+        pattern_day_trader: None,
+    };
+    let mut objects = objects(day, 1.0);
+    let (p, pn) = encode(
+        Dataset::Positions,
+        held.iter().map(|x| PositionRecord::new(day, x)),
+    )
+    .unwrap();
+    let (a, an) = encode(Dataset::Account, [AccountRecord::new(day, &account)]).unwrap();
+    objects.push(NewObject {
+        dataset: Dataset::Positions,
+        bytes: p,
+        rows: pn,
+    });
+    objects.push(NewObject {
+        dataset: Dataset::Account,
+        bytes: a,
+        rows: an,
+    });
+    // Judged then over both positions at 100%: (150 + 10) / 2 = 80, no.
+    let stored = profit_check(&held, 2, 100.into());
+    assert!(!stored.take_profit);
+    let mut report = report(day);
+    report.profit = Some(stored.clone());
+    store
+        .publish(day, objects, BTreeMap::new(), report)
+        .await
+        .unwrap();
+    // Now: the best one at 100% would say yes (150).
+    let snap = real_market_state(&store, 1).await;
+    assert!(snap.load_warnings.is_empty(), "{:?}", snap.load_warnings);
+    let p = snap.portfolio.expect("the snapshot is loaded");
+    assert_eq!(p.profit, stored);
+    assert_eq!(p.positions.len(), 2);
+}
+
+/// The state a real-market daemon loads from `store`, its profit rule the
+/// best `top_positions` stocks at 100%.
+async fn real_market_state(store: &Store, top_positions: usize) -> dipwatch::state::Snapshot {
+    let portfolio = dipwatch::config::PortfolioSettings {
+        profit_target_pct: 100.into(),
+        top_positions,
+        asset_classes: vec![dipwatch::domain::AssetClass::UsEquity],
+    };
+    dipwatch::state::load(
+        store,
+        dipwatch::state::LoadSettings {
+            provider: "alpaca",
+            provider_simulated: false,
+            portfolio: &portfolio,
+            memory_days: 365,
+        },
+        &dipwatch::state::Snapshot::default(),
+    )
+    .await
+    .unwrap()
 }

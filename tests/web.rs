@@ -11,7 +11,7 @@ use dipwatch::app::App;
 use dipwatch::collect::Dates;
 use dipwatch::config::AppConfig;
 use dipwatch::runner::Trigger;
-use dipwatch::state::RunSource;
+use dipwatch::domain::RunSource;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 

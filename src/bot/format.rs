@@ -16,9 +16,9 @@ use super::commands::{
 use super::download::Csv;
 use super::html::{Align, Table, clip, escape};
 use crate::config::AppConfig;
-use crate::domain::{Account, Position, Symbol};
-use crate::numbers::{price, signed_pct, thousands};
-use crate::state::{LastOutcome, LastRun, PortfolioState, RunSource, ScreenState, Snapshot};
+use crate::domain::{Account, LastOutcome, LastRun, Position, RunSource, Symbol, by_return};
+use crate::numbers::{group_digits, price, signed_pct, thousands};
+use crate::state::{PortfolioState, ScreenState, Snapshot};
 use teloxide::utils::command::BotCommands;
 
 /// The settings replies mention.
@@ -55,18 +55,6 @@ const SYMBOL_HISTORY_ROWS: usize = 10;
 
 // ---------------------------------------------------------------- numbers
 
-/// `1234567` (digits only) -> `1,234,567`.
-fn group(digits: &str) -> String {
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// `|d|` rounded half away from zero to `dp` decimals, grouped: `1,234.50`.
 fn grouped_abs(d: Decimal, dp: u32) -> String {
     let r = d
@@ -74,8 +62,8 @@ fn grouped_abs(d: Decimal, dp: u32) -> String {
         .round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
     let text = format!("{r:.prec$}", prec = dp as usize);
     match text.split_once('.') {
-        Some((int, frac)) => format!("{}.{frac}", group(int)),
-        None => group(&text),
+        Some((int, frac)) => format!("{}.{frac}", group_digits(int)),
+        None => group_digits(&text),
     }
 }
 
@@ -128,9 +116,9 @@ pub fn qty(d: Decimal) -> String {
         ""
     };
     if frac.is_empty() {
-        format!("{sign}{}", group(int))
+        format!("{sign}{}", group_digits(int))
     } else {
-        format!("{sign}{}.{frac}", group(int))
+        format!("{sign}{}.{frac}", group_digits(int))
     }
 }
 
@@ -199,17 +187,6 @@ fn no_screen(snap: &Snapshot, now: DateTime<Utc>) -> String {
 fn no_portfolio() -> String {
     "No portfolio snapshot yet: one is taken with each collection when an account is configured."
         .into()
-}
-
-/// Positions by return, best first (ties by symbol), like the profit rule.
-fn by_return(positions: &[Position]) -> Vec<&Position> {
-    let mut v: Vec<&Position> = positions.iter().collect();
-    v.sort_by(|a, b| {
-        b.unrealized_return_pct
-            .cmp(&a.unrealized_return_pct)
-            .then_with(|| a.symbol.cmp(&b.symbol))
-    });
-    v
 }
 
 /// A value the broker may not have sent: formatted, or `n/a`.

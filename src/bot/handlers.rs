@@ -30,8 +30,8 @@ use super::download::{MAX_DOCUMENT_BYTES, MAX_LINKED_BYTES, build_csv};
 use super::format::{self, Params};
 use super::send::{self, TgBot};
 use crate::collect::Dates;
+use crate::domain::RunSource;
 use crate::runner::Trigger;
-use crate::state::RunSource;
 use crate::store::StoreError;
 
 /// What every endpoint shares.
@@ -246,13 +246,10 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
     }
     match cmd {
         Command::Account => {
-            let as_of = snap.screen.as_ref().map_or_else(
-                || {
-                    now.with_timezone(&chrono_tz::America::New_York)
-                        .date_naive()
-                },
-                |s| s.date,
-            );
+            let as_of = snap
+                .screen
+                .as_ref()
+                .map_or_else(|| crate::market::calendar::exchange_date(now), |s| s.date);
             let fallback = snap.portfolio.as_ref().map(|p| (p.date, &p.account));
             let view = shared.account.get(as_of, fallback).await;
             send::html(bot, chat, &format::account(&view, snap.simulated)).await?;

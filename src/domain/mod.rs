@@ -6,6 +6,7 @@ mod bar;
 mod drawdown;
 mod portfolio;
 mod report;
+mod run;
 mod symbol;
 mod trading_days;
 
@@ -13,8 +14,10 @@ pub use asset::{AssetClass, AssetSymbol, Side};
 pub use bar::{Bar, BarRejection, validate_series};
 pub use drawdown::{DrawdownRow, SkipReason, Skipped};
 pub use portfolio::{
-    Account, Position, Positions, ProfitCheck, UnreadablePosition, profit_check, profit_rule,
+    Account, Position, Positions, ProfitCheck, UnreadablePosition, by_return, profit_check,
+    profit_rule,
 };
 pub use report::{RejectedBar, RequestStats, RunOutcome, RunReport, SymbolCounts, SymbolIssue};
+pub use run::{LastOutcome, LastRun, RunSource};
 pub use symbol::{Symbol, SymbolError, parse_universe};
 pub use trading_days::TradingDays;

@@ -140,18 +140,30 @@ pub fn profit_rule(
     profit_check(&eligible, top_n, target_pct)
 }
 
+/// Positions by return, best first, ties by symbol (so the order does not
+/// depend on input order); a position whose return the broker did not
+/// send comes last. The order the profit rule ranks by and the bot lists.
+pub fn by_return(positions: &[Position]) -> Vec<&Position> {
+    let mut v: Vec<&Position> = positions.iter().collect();
+    v.sort_by(|a, b| {
+        b.unrealized_return_pct
+            .cmp(&a.unrealized_return_pct)
+            .then_with(|| a.symbol.cmp(&b.symbol))
+    });
+    v
+}
+
 /// Evaluate the profit-taking rule. With fewer than `top_n` positions the
 /// average is taken over those held (`considered.len()` says how many);
 /// with none, nothing triggers. A position whose return the broker did not
 /// send cannot be ranked and is left out. Ties in return are broken by
 /// symbol so the verdict does not depend on input order.
 pub fn profit_check(positions: &[Position], top_n: usize, target_pct: Decimal) -> ProfitCheck {
-    let mut ranked: Vec<(AssetSymbol, Decimal)> = positions
-        .iter()
+    let ranked: Vec<(AssetSymbol, Decimal)> = by_return(positions)
+        .into_iter()
         .filter_map(|p| Some((p.symbol.clone(), p.unrealized_return_pct?)))
+        .take(top_n)
         .collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    ranked.truncate(top_n);
     let average_return_pct = if ranked.is_empty() {
         None
     } else {
@@ -234,6 +246,20 @@ mod tests {
         let all = profit_rule(&ps, &AssetClass::ALL, 5, dec!(100));
         assert_eq!(all.average_return_pct, Some(dec!(455)));
         assert!(all.take_profit);
+    }
+
+    #[test]
+    fn by_return_is_best_first_ties_by_symbol_unknown_last() {
+        let mut unpriced = pos("AAA", dec!(0));
+        unpriced.unrealized_return_pct = None;
+        let ps = vec![
+            unpriced,
+            pos("C", dec!(5)),
+            pos("B", dec!(5)),
+            pos("D", dec!(9)),
+        ];
+        let order: Vec<&str> = by_return(&ps).iter().map(|p| p.symbol.as_str()).collect();
+        assert_eq!(order, ["D", "B", "C", "AAA"]);
     }
 
     #[test]

@@ -18,8 +18,8 @@ use crate::health::Health;
 use crate::metrics::Metrics;
 
 mod idle;
+use crate::domain::LastOutcome;
 use crate::runner::Runner;
-use crate::state::LastOutcome;
 
 /// What the handlers read.
 #[derive(Clone)]

@@ -155,13 +155,18 @@ pub fn sessions(from: NaiveDate, to: NaiveDate) -> Vec<Session> {
     dates(from, to).filter_map(session).collect()
 }
 
+/// The exchange's date (New York) of an instant: "today" for the market,
+/// whatever the host's zone.
+#[must_use]
+pub fn exchange_date(t: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    t.with_timezone(&EXCHANGE_TZ).date_naive()
+}
+
 /// The latest NYSE session that had closed by `now`, from the built-in
 /// calendar (no network): what a published date can at most be.
 #[must_use]
 pub fn latest_closed_session(now: chrono::DateTime<chrono::Utc>) -> Option<NaiveDate> {
-    let today = now
-        .with_timezone(&chrono_tz::America::New_York)
-        .date_naive();
+    let today = exchange_date(now);
     super::latest_closed(&sessions(today - chrono::Days::new(14), today), now)
 }
 

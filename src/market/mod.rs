@@ -6,6 +6,9 @@
 
 pub mod calendar;
 mod requests;
+#[cfg(test)]
+pub(crate) mod scripted;
+pub mod session_calendar;
 pub mod sim;
 
 pub use requests::{BreakerState, RequestCounters};

@@ -735,14 +735,14 @@ impl Store {
     }
 
     /// The retry queue (empty when there is none).
-    pub async fn retry_queue(&self) -> Result<crate::retry::RetryQueue, StoreError> {
+    pub async fn retry_queue(&self) -> Result<crate::retry_queue::RetryQueue, StoreError> {
         Ok(self.read_doc(RETRY_QUEUE_PATH).await?.unwrap_or_default())
     }
 
     /// Replace the retry queue.
     pub async fn put_retry_queue(
         &self,
-        queue: &crate::retry::RetryQueue,
+        queue: &crate::retry_queue::RetryQueue,
     ) -> Result<(), StoreError> {
         self.write_doc(RETRY_QUEUE_PATH, queue).await
     }

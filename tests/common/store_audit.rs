@@ -112,7 +112,7 @@ pub async fn audit(inner: Arc<dyn ObjectStore>, url: &str) -> Audit {
             continue;
         }
         if path == RETRY_QUEUE_PATH {
-            if let Err(e) = serde_json::from_slice::<dipwatch::retry::RetryQueue>(bytes) {
+            if let Err(e) = serde_json::from_slice::<dipwatch::retry_queue::RetryQueue>(bytes) {
                 v.push(format!("{path}: not a retry queue: {e}"));
             }
             continue;
@@ -263,7 +263,7 @@ pub fn differences(actual: &Audit, reference: &Audit) -> Vec<String> {
     let queue = |a: &Audit| {
         a.objects
             .get(RETRY_QUEUE_PATH)
-            .and_then(|b| serde_json::from_slice::<dipwatch::retry::RetryQueue>(b).ok())
+            .and_then(|b| serde_json::from_slice::<dipwatch::retry_queue::RetryQueue>(b).ok())
             .unwrap_or_default()
     };
     if queue(actual) != queue(reference) {

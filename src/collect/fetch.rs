@@ -1,0 +1,77 @@
+//! The fetch step: every symbol's daily bars over the plan's window in one
+//! call, then each series validated. A symbol with bad bars keeps its good
+//! ones (the bad are reported); a symbol whose fetch failed is left out and
+//! goes to the retry queue.
+
+use std::collections::BTreeMap;
+
+use super::Collector;
+use super::dates::Plan;
+use crate::domain::{Bar, RejectedBar, Symbol, SymbolIssue, validate_series};
+use crate::market::{BarsAnswer, MarketError};
+
+/// A validated history per symbol, universe order.
+pub(super) struct Histories {
+    /// Each symbol's bars, sorted, unique, valid.
+    pub series: Vec<(Symbol, Vec<Bar>)>,
+    /// Bars dropped by validation.
+    pub rejected: Vec<RejectedBar>,
+}
+
+/// What the fetch brought back.
+pub(super) struct Fetched {
+    /// The histories to screen.
+    pub histories: Histories,
+    /// Symbols whose fetch failed, with why.
+    pub failed: Vec<SymbolIssue>,
+}
+
+impl Collector<'_> {
+    /// Fetch and validate the universe's bars for `plan`. Fails only when
+    /// the market-data call fails as a whole.
+    pub(super) async fn fetch(&self, plan: &Plan) -> Result<Fetched, MarketError> {
+        let universe = &self.config.universe;
+        let (start, last) = (plan.window_start, plan.last);
+        tracing::info!(symbols = universe.len(), window_start = %start, %last, dates = plan.targets.len(), "fetching daily bars");
+        let answer = self.market.daily_bars(universe, start, last).await?;
+        let (histories, failed) = validate(universe, answer);
+        if !histories.rejected.is_empty() {
+            tracing::warn!(bars = histories.rejected.len(), "dropped invalid bars");
+        }
+        if !failed.is_empty() {
+            tracing::warn!(
+                symbols = failed.len(),
+                "symbols failed to fetch; queued for retry"
+            );
+        }
+        Ok(Fetched { histories, failed })
+    }
+}
+
+/// Validate every symbol's bars. Symbols the source did not return get an
+/// empty history (the engine skips them as "no bars"); symbols whose fetch
+/// failed are left out of the screen and returned as failures.
+fn validate(universe: &[Symbol], answer: BarsAnswer) -> (Histories, Vec<SymbolIssue>) {
+    let BarsAnswer {
+        series,
+        failed,
+        mut rejected,
+    } = answer;
+    let mut by_symbol: BTreeMap<Symbol, Vec<Bar>> =
+        series.into_iter().map(|sb| (sb.symbol, sb.bars)).collect();
+    let series = universe
+        .iter()
+        .filter(|sym| failed.iter().all(|f| &f.symbol != *sym))
+        .map(|sym| {
+            let raw = by_symbol.remove(sym).unwrap_or_default();
+            let (kept, dropped) = validate_series(raw);
+            rejected.extend(dropped.into_iter().map(|r| RejectedBar {
+                symbol: sym.clone(),
+                date: r.date,
+                reason: r.reason,
+            }));
+            (sym.clone(), kept)
+        })
+        .collect();
+    (Histories { series, rejected }, failed)
+}
