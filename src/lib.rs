@@ -72,7 +72,6 @@ pub mod health;
 pub mod http;
 pub mod market;
 pub mod metrics;
-pub mod notify;
 pub mod numbers;
 pub mod panics;
 pub mod query;

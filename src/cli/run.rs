@@ -80,7 +80,7 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     // The bot (and its alerts) before the schedule: the alert rules take
     // the stored screen as their baseline first, so the catch-up run's
     // screen is evaluated against it, never missed.
-    let bot = start_bot(
+    let bot_tasks = start_bot(
         &config,
         &runner,
         connected.broker.clone(),
@@ -111,8 +111,8 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     let stopped = tokio::time::timeout_at(stop_by, async {
         let _ = schedule.await;
         let _ = watchdog.await;
-        if let Some(b) = bot {
-            let _ = b.await;
+        for task in bot_tasks {
+            let _ = task.await;
         }
         match http.await {
             Ok(Err(e)) => tracing::warn!(error = %e, "http server"),
@@ -129,8 +129,8 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Start the Telegram bot (and the alerts it delivers) when
-/// `telegram.enabled` is true and `TELOXIDE_TOKEN` is set.
+/// Start the Telegram bot and the alert runtime it delivers (its tasks)
+/// when `telegram.enabled` is true and `TELOXIDE_TOKEN` is set.
 async fn start_bot(
     config: &Arc<AppConfig>,
     runner: &Runner,
@@ -139,32 +139,23 @@ async fn start_bot(
     store: &crate::store::Store,
     health: &crate::health::Health,
     shutdown: &CancellationToken,
-) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     if !config.settings.telegram.enabled {
         tracing::info!("Telegram bot disabled (telegram.enabled = false)");
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let Some(token) = &config.secrets.telegram_token else {
         tracing::info!(
             "Telegram bot not started: TELOXIDE_TOKEN is not set (env, TELOXIDE_TOKEN_FILE or $CREDENTIALS_DIRECTORY)"
         );
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let api_url = crate::bot::api_url_from_env().map_err(anyhow::Error::msg)?;
-    let telegram = &config.settings.telegram;
-    // Readers and admins: who may be sent alerts, and who gets the defaults.
-    let mut chats: Vec<i64> = telegram
-        .allowed_chat_ids
-        .iter()
-        .chain(&telegram.admin_chat_ids)
-        .copied()
-        .collect();
-    chats.sort_unstable();
-    chats.dedup();
-    let alerts = crate::notify::AlertService::load_for(
+    let alerts = crate::alerts::AlertService::open(
         store.clone(),
         crate::bot::alerts::render(),
-        Some(chats.iter().copied().collect()),
+        &crate::alerts::AlertSettings::from_config(config),
+        &runner.state().snapshot(),
     )
     .await;
     // A book that cannot be read turns alerts off: /readyz says so.
@@ -173,15 +164,7 @@ async fn start_bot(
         "alerts",
         Arc::new(move || probe.problem().map(str::to_string)),
     );
-    if let Err(e) = alerts
-        .apply_defaults(&chats, &config.settings.alerts.defaults)
-        .await
-    {
-        tracing::error!(error = %e, "alerts.defaults not saved; they are given at the next start");
-    }
-    if let Err(e) = alerts.prime(&runner.state().snapshot()).await {
-        tracing::error!(error = %e, "alert evaluation of the stored screen not saved");
-    }
+    let alerts_task = alerts.spawn(runner.state().clone(), shutdown.clone());
     let ctx = crate::bot::BotContext {
         config: config.clone(),
         runner: runner.clone(),
@@ -189,12 +172,13 @@ async fn start_bot(
         metrics: metrics.clone(),
         alerts: Some(alerts),
     };
-    Ok(Some(tokio::spawn(crate::bot::run(
+    let bot = tokio::spawn(crate::bot::run(
         ctx,
         token.value.clone(),
         api_url,
         shutdown.clone(),
-    ))))
+    ));
+    Ok(vec![bot, alerts_task])
 }
 
 /// Cancel `token` on SIGINT or SIGTERM.
