@@ -12,10 +12,9 @@ mod fake_telegram;
 use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
-use dipwatch::alerts::parse_alert;
+use dipwatch::alerts::{AlertService, AlertSettings, parse_alert};
 use dipwatch::bot::alerts::{BotSender, render};
 use dipwatch::domain::{DrawdownRow, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
-use dipwatch::notify::AlertService;
 use dipwatch::state::{ScreenState, Snapshot};
 use dipwatch::store::{StorageUrl, Store};
 use teloxide::prelude::*;
@@ -68,7 +67,12 @@ fn main() {
         fake.limit_sends_per_sec(30);
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&StorageUrl::Local(dir.path().to_path_buf()), &Default::default()).await.unwrap();
-        let svc = AlertService::load(store, render()).await;
+        let settings = AlertSettings {
+            chats: (1..=chats).collect(),
+            defaults: Vec::new(),
+            timezone: chrono_tz::America::New_York,
+        };
+        let svc = AlertService::open(store, render(), &settings, &Snapshot::default()).await;
         for chat in 1..=chats {
             svc.add(chat, parse_alert("AAA below -30").unwrap()).await.unwrap();
         }

@@ -196,7 +196,7 @@ fn main() {
     let fake = FakeTelegram::start();
     rt.block_on(async {
         // The daemon's own assembly.
-        let app = App::build(AppConfig::clone(&config)).await.expect("app");
+        let mut app = App::build(AppConfig::clone(&config)).await.expect("app");
         app.load_state().await;
         let runner = app.runner().clone();
         let snap = runner.state().snapshot();
@@ -503,7 +503,7 @@ fn child() {
     rt.block_on(async {
         let config = AppConfig::load(None).expect("config");
         dipwatch::telemetry::init(&config.settings.log);
-        let app = App::build(config).await.expect("app");
+        let mut app = App::build(config).await.expect("app");
         app.load_state().await;
         let config = app.config().clone();
         let token = config

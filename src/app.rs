@@ -24,7 +24,7 @@ use crate::config::{AppConfig, ConfigError};
 use crate::health::Health;
 use crate::market::{Broker, MarketData};
 use crate::metrics::Metrics;
-use crate::notify::AlertService;
+use crate::alerts::{AlertService, AlertSettings};
 use crate::runner::{Runner, RunnerParts};
 use crate::schedule::ScheduleSettings;
 use crate::state::{AppState, Snapshot};
@@ -121,10 +121,6 @@ impl App {
             false => None,
         };
         let health = Health::default();
-        let alerts = match bot_enabled(&config) {
-            true => Some(load_alerts(&config, &store, &health, &sources.market).await),
-            false => None,
-        };
         Ok(Self {
             config,
             sources,
@@ -132,7 +128,7 @@ impl App {
             metrics,
             health,
             runner,
-            alerts,
+            alerts: None,
             listener: Some(listener),
             web_auth,
             web_listener,
@@ -159,7 +155,8 @@ impl App {
         &self.metrics
     }
 
-    /// The alert runtime, when the bot that delivers alerts is configured.
+    /// The alert runtime, when the bot that delivers alerts is configured
+    /// (opened by [`App::load_state`]).
     pub fn alerts(&self) -> Option<&AlertService> {
         self.alerts.as_ref()
     }
@@ -215,19 +212,41 @@ impl App {
         }
     }
 
-    /// Read the store into the state, then take the stored screen as the
-    /// alerts' baseline, so the next run's screen is evaluated against it,
-    /// never missed. Failures are logged (and `/readyz` reports them): a
+    /// Read the store into the state, then open the alert runtime on it
+    /// (when the bot that delivers alerts is configured): the stored screen
+    /// is the rules' baseline, so the next run's screen is evaluated against
+    /// it, never missed. Failures are logged (and `/readyz` reports them): a
     /// daemon with an unreadable store still starts.
-    pub async fn load_state(&self) {
+    pub async fn load_state(&mut self) {
         if let Err(e) = self.runner.reload_state().await {
             tracing::error!(error = %e, "could not read the store at start; /readyz reports it");
         }
-        if let Some(alerts) = &self.alerts
-            && let Err(e) = alerts.prime(&self.runner.state().snapshot()).await
-        {
-            tracing::error!(error = %e, "alert evaluation of the stored screen not saved");
+        if self.alerts.is_none() && bot_enabled(&self.config) {
+            self.alerts = Some(self.open_alerts().await);
         }
+    }
+
+    /// The alert runtime for every configured chat over the loaded state,
+    /// its digests on the provider's trading days, registered with
+    /// `/readyz` (a book that cannot be read turns alerts off, and says so).
+    async fn open_alerts(&self) -> AlertService {
+        let alerts = AlertService::open(
+            self.store.clone(),
+            crate::bot::alerts::render(),
+            &AlertSettings::from_config(&self.config),
+            &self.runner.state().snapshot(),
+        )
+        .await;
+        // Digests go out on the trading days the schedule collects on.
+        alerts.use_calendar(crate::market::session_calendar::SessionCalendar::new(
+            self.sources.market.clone(),
+        ));
+        let probe = alerts.clone();
+        self.health.register(
+            "alerts",
+            Arc::new(move || probe.problem().map(str::to_string)),
+        );
+        alerts
     }
 
     /// Serve health and metrics, load the state, tell systemd READY, then
@@ -258,8 +277,12 @@ impl App {
         let web = self.spawn_web(&shutdown);
         // Health answers while the state loads; the bot and its alerts
         // start after it, before the schedule.
-        let app = self;
+        let mut app = self;
         app.load_state().await;
+        let alerts_task = app
+            .alerts
+            .as_ref()
+            .map(|a| a.spawn(app.runner.state().clone(), shutdown.clone()));
         notify_systemd_ready();
         let watchdog = tokio::spawn(pet_watchdog(shutdown.clone()));
         let bot = app.start_bot(&shutdown)?;
@@ -280,6 +303,9 @@ impl App {
             let _ = watchdog.await;
             if let Some(b) = bot {
                 let _ = b.await;
+            }
+            if let Some(a) = alerts_task {
+                let _ = a.await;
             }
             if let Some(w) = web
                 && let Ok(Err(e)) = w.await
@@ -329,49 +355,6 @@ impl App {
 /// Whether the bot (and so the alerts it delivers) runs.
 fn bot_enabled(config: &AppConfig) -> bool {
     config.settings.telegram.enabled && config.secrets.telegram_token.is_some()
-}
-
-/// The alert runtime for every configured chat: the stored book, the
-/// configured default rules given once, registered with `/readyz` (a book
-/// that cannot be read turns alerts off, and says so).
-async fn load_alerts(
-    config: &AppConfig,
-    store: &Store,
-    health: &Health,
-    market: &Arc<dyn MarketData>,
-) -> AlertService {
-    let telegram = &config.settings.telegram;
-    // Readers and admins: who may be sent alerts, and who gets the defaults.
-    let mut chats: Vec<i64> = telegram
-        .allowed_chat_ids
-        .iter()
-        .chain(&telegram.admin_chat_ids)
-        .copied()
-        .collect();
-    chats.sort_unstable();
-    chats.dedup();
-    let alerts = AlertService::load_for(
-        store.clone(),
-        crate::bot::alerts::render(),
-        Some(chats.iter().copied().collect()),
-    )
-    .await;
-    // Digests go out on the trading days the schedule collects on.
-    alerts.use_calendar(crate::market::session_calendar::SessionCalendar::new(
-        market.clone(),
-    ));
-    let probe = alerts.clone();
-    health.register(
-        "alerts",
-        Arc::new(move || probe.problem().map(str::to_string)),
-    );
-    if let Err(e) = alerts
-        .apply_defaults(&chats, &config.settings.alerts.defaults)
-        .await
-    {
-        tracing::error!(error = %e, "alerts.defaults not saved; they are given at the next start");
-    }
-    alerts
 }
 
 /// Open the configured store (a local directory is created). A store that

@@ -66,9 +66,13 @@
 //! - [`bot`] is the teloxide bot: a dptree handler tree, access control,
 //!   replies from pure formatting functions, its own update loop and
 //!   send limiter; [`panics`] counts panics caught on shared paths.
-//! - [`alerts`] holds the alert rules and their pure evaluation;
-//!   [`notify`] is their runtime: one stored document for rules, states and
-//!   the outbox, evaluation on each new screen, delivery with retries.
+//! - [`alerts`] is everything about alerts but the bot's commands: rules
+//!   and their bounds, the `/alert` parser, the pure evaluation (one
+//!   function per rule kind), the stored book (rules, states, outbox), the
+//!   outbox, delivery with retries, and [`alerts::AlertService`], the
+//!   runtime's handle: opened once by the daemon's assembly (defaults
+//!   given, the stored screen as baseline), spawned there, reached by the
+//!   bot (and any other front end) to add, list and delete rules.
 //! - [`app`] assembles the daemon from the configuration in one place
 //!   ([`app::App::build`]): `dipwatch run`, the integration tests and the
 //!   benchmarks all start the same wiring, and front ends are handed its
@@ -93,7 +97,6 @@ pub mod health;
 pub mod http;
 pub mod market;
 pub mod metrics;
-pub mod notify;
 pub mod numbers;
 pub mod panics;
 pub mod provider;

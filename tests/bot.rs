@@ -21,6 +21,7 @@ use secrecy::SecretString;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use dipwatch::alerts::{AlertService, AlertSettings};
 use dipwatch::bot::limiter::Limits;
 use dipwatch::bot::{BotContext, BotOptions};
 use dipwatch::collect::Dates;
@@ -123,11 +124,13 @@ impl MarketData for GatedMarket {
 
 struct Harness {
     fake: FakeTelegram,
-    alerts: Option<dipwatch::notify::AlertService>,
+    alerts: Option<AlertService>,
     runner: Runner,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
     bot: Option<tokio::task::JoinHandle<()>>,
+    /// The alert runtime's task, when it runs.
+    alerts_task: Option<tokio::task::JoinHandle<()>>,
     gate: Arc<Semaphore>,
     _dir: tempfile::TempDir,
     _s3: Option<common::MotoServer>,
@@ -269,13 +272,6 @@ async fn start(setup: Setup) -> Harness {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, book).unwrap();
     }
-    let alerts = match setup.alerts_fill_days_ago {
-        Some(_) => Some(
-            dipwatch::notify::AlertService::load(store.clone(), dipwatch::bot::alerts::render())
-                .await,
-        ),
-        None => None,
-    };
     let runner = Runner::new(RunnerParts {
         config: config.clone(),
         market,
@@ -298,11 +294,28 @@ async fn start(setup: Setup) -> Harness {
         }
     }
     runner.reload_state().await.expect("state");
+    let shutdown = CancellationToken::new();
+    // The alert runtime as the daemon assembles it: opened for the
+    // configured chats over the stored screen, started, handed to the bot.
+    let alerts = match setup.alerts_fill_days_ago {
+        Some(_) => Some(
+            AlertService::open(
+                runner.store().clone(),
+                dipwatch::bot::alerts::render(),
+                &AlertSettings::from_config(&config),
+                &runner.state().snapshot(),
+            )
+            .await,
+        ),
+        None => None,
+    };
+    let alerts_task = alerts
+        .as_ref()
+        .map(|a| a.spawn(runner.state().clone(), shutdown.clone()));
     let fake = FakeTelegram::start();
     if let Some(before) = setup.before {
         before(&fake);
     }
-    let shutdown = CancellationToken::new();
     let ctx = BotContext {
         config,
         runner: runner.clone(),
@@ -324,6 +337,7 @@ async fn start(setup: Setup) -> Harness {
         metrics,
         shutdown,
         bot: Some(bot),
+        alerts_task,
         gate,
         _dir: dir,
         _s3: s3,
@@ -365,6 +379,12 @@ impl Harness {
                 .await
                 .expect("the bot stops on shutdown")
                 .expect("the bot task did not panic");
+        }
+        if let Some(alerts) = self.alerts_task.take() {
+            tokio::time::timeout(WAIT, alerts)
+                .await
+                .expect("the alert runtime stops on shutdown")
+                .expect("the alert runtime did not panic");
         }
     }
 
@@ -1460,13 +1480,15 @@ async fn alerts_set_in_the_bot_fire_after_a_run_and_arrive_exactly_once() {
     fake_telegram::check_html(&alerts_sent[0].text).unwrap();
 
     // A restart: the same published screen again, nothing re-sent.
-    let restarted = dipwatch::notify::AlertService::load(
+    let now = h.runner.state().snapshot();
+    let restarted = AlertService::open(
         h.runner.store().clone(),
         dipwatch::bot::alerts::render(),
+        &AlertSettings::from_config(&config),
+        &now,
     )
     .await;
     assert_eq!(restarted.pending().await, 0);
-    let now = h.runner.state().snapshot();
     assert_eq!(
         restarted.on_new_screen(&before, &now).await.unwrap(),
         0,

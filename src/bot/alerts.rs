@@ -14,9 +14,11 @@ use teloxide::{ApiError, RequestError};
 use super::format::{dashboard, sim_marker};
 use super::html::escape;
 use super::send::{self, TgBot};
-use crate::alerts::{ALERT_USAGE, Notification, Rule, RuleKind, parse_alert};
+use crate::alerts::{
+    ALERT_USAGE, AlertSender, AlertService, Notification, Render, Rule, RuleKind, SendError,
+    parse_alert,
+};
 use crate::domain::Symbol;
-use crate::notify::{AlertSender, AlertService, Render, SendError};
 use crate::state::Snapshot;
 
 /// Callback data of a delete button: `unalert:ID`.

@@ -70,8 +70,9 @@ pub struct BotContext {
     pub broker: Option<Arc<dyn Broker>>,
     /// Where `dipwatch_bot_*` metrics go.
     pub metrics: Arc<Metrics>,
-    /// The alert runtime (rules, delivery); `None` turns `/alert` off.
-    pub alerts: Option<crate::notify::AlertService>,
+    /// The alert runtime (rules, delivery), started by the daemon's
+    /// assembly; the bot delivers its messages. `None` turns `/alert` off.
+    pub alerts: Option<crate::alerts::AlertService>,
 }
 
 /// Tuning of [`run_with`]; [`run`] uses the defaults.
@@ -174,14 +175,9 @@ pub async fn run_with(
     drop(token);
     let bot = TgBot::new(api, options.limits);
     // Alerts go out through this same bot: one send budget for everything.
-    let alerts_task = ctx.alerts.clone().map(|svc| {
-        tokio::spawn(svc.run(
-            ctx.runner.state().clone(),
-            ctx.config.timezone,
-            Arc::new(alerts::BotSender(bot.clone())),
-            shutdown.clone(),
-        ))
-    });
+    if let Some(svc) = &ctx.alerts {
+        svc.deliver_through(Arc::new(alerts::BotSender(bot.clone())));
+    }
 
     let telegram = &ctx.config.settings.telegram;
     let access = Access::from_settings(telegram);
@@ -230,9 +226,6 @@ pub async fn run_with(
             )
             .await;
         }
-    }
-    if let Some(t) = alerts_task {
-        let _ = t.await;
     }
     tracing::info!("Telegram bot stopped");
 }

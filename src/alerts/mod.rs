@@ -1,0 +1,36 @@
+//! Alerts: rules each chat sets from the bot, evaluated after every
+//! published run (and for digests, at a local time), grouped into one
+//! message per chat per run, kept in the store and delivered with retries.
+//!
+//! - [`rules`]: rule kinds, rules, their states, what firing produces,
+//!   and the bounds (levels, counts, N);
+//! - [`parse`]: the `/alert` argument parser;
+//! - [`evaluate`](mod@evaluate): the pure evaluation, one function per rule
+//!   kind and a dispatcher, and the digests due;
+//! - [`book`]: the stored document (`alerts/book.json`: rules, states,
+//!   outbox, defaults given), read once, changed whole, paused chats
+//!   mirrored;
+//! - [`outbox`]: messages waiting, and who may be sent anything;
+//! - [`delivery`]: sending through an [`AlertSender`] with retries;
+//! - [`service`]: [`AlertService`], the handle the bot, the daemon and
+//!   other front ends use: [`AlertService::open`] (the one constructor),
+//!   [`AlertService::spawn`] (the runtime), rule edits.
+//!
+//! The bot's side (the `/alert` commands, the sender, how a message reads)
+//! is [`crate::bot::alerts`].
+
+pub mod book;
+pub mod delivery;
+pub mod evaluate;
+pub mod outbox;
+pub mod parse;
+pub mod rules;
+pub mod service;
+
+pub use book::{AlertBook, AlertDoc};
+pub use delivery::{AlertSender, BATCH, SendError};
+pub use evaluate::{Inputs, due_digests, evaluate};
+pub use outbox::OutboxItem;
+pub use parse::{ALERT_USAGE, UsageError, parse_alert};
+pub use rules::{Fired, MAX_BREADTH_COUNT, MAX_TOP_N, Notification, Rule, RuleKind, RuleState};
+pub use service::{AlertService, AlertSettings, Render};

@@ -1,0 +1,796 @@
+//! [`AlertService`]: the alert runtime as one cheap-to-clone handle, the
+//! API the bot, the daemon and any other front end use. It combines the
+//! stored [`Book`], the pure evaluation, the outbox and delivery; it holds
+//! no rule logic of its own.
+//!
+//! [`AlertService::open`] is the one constructor (read the book, give the
+//! configured chats their `alerts.defaults`, evaluate the stored screen);
+//! [`AlertService::spawn`] starts the runtime (each new screen evaluated as
+//! it is published, digests checked on a timer, delivery with retries);
+//! [`AlertService::deliver_through`] connects the sender (the bot's), and
+//! until one is connected messages wait in the outbox.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::book::{Book, BookState, Edit};
+use super::delivery::{AlertSender, deliver_pass};
+use super::evaluate::{Inputs, due_digests, evaluate};
+use super::outbox::{Audience, Outbox};
+use super::rules::{Notification, Rule, RuleKind};
+use crate::config::AppConfig;
+use crate::state::{AppState, Snapshot};
+use crate::store::{Store, StoreError};
+
+/// Turns a notification into the HTML a chat receives (the bot's
+/// formatter; digests are the dashboard).
+pub type Render = Arc<dyn Fn(&Notification, &Snapshot) -> String + Send + Sync>;
+
+/// What the alert runtime takes from the configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSettings {
+    /// The chats that may be sent anything, and that get the defaults:
+    /// the bot's readers and admins.
+    pub chats: Vec<i64>,
+    /// `alerts.defaults`, in `/alert` syntax.
+    pub defaults: Vec<String>,
+    /// `schedule.timezone`: digests are due in local time.
+    pub timezone: Tz,
+}
+
+impl AlertSettings {
+    /// The settings of `config`: its allow-lists (readers and admins, each
+    /// chat once), `alerts.defaults` and `schedule.timezone`.
+    pub fn from_config(config: &AppConfig) -> Self {
+        let telegram = &config.settings.telegram;
+        let mut chats: Vec<i64> = telegram
+            .allowed_chat_ids
+            .iter()
+            .chain(&telegram.admin_chat_ids)
+            .copied()
+            .collect();
+        chats.sort_unstable();
+        chats.dedup();
+        Self {
+            chats,
+            defaults: config.settings.alerts.defaults.clone(),
+            timezone: config.timezone,
+        }
+    }
+}
+
+/// The alert runtime (cheap to clone: every clone is the same runtime).
+#[derive(Clone)]
+pub struct AlertService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    book: Book,
+    audience: Audience,
+    render: Render,
+    timezone: Tz,
+    /// Something was queued, or a sender connected: deliver now.
+    wake: Notify,
+    /// Where messages go; `None` until [`AlertService::deliver_through`].
+    sender: std::sync::Mutex<Option<Arc<dyn AlertSender>>>,
+    /// The provider's calendar, which decides the trading days digests
+    /// are sent on (the schedule's source); unset, the built-in answers.
+    calendar: std::sync::OnceLock<crate::market::session_calendar::SessionCalendar>,
+}
+
+impl std::fmt::Debug for AlertService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AlertService")
+    }
+}
+
+/// How often digests are checked (and an unread book read again).
+const DIGEST_TICK: Duration = Duration::from_secs(30);
+
+impl AlertService {
+    /// The alert runtime over `store`, as the daemon runs it: read the
+    /// stored document (an empty one if there is none), give each of
+    /// `settings.chats` the defaults it has not had yet, and evaluate
+    /// `current` (the stored screen) so rules start from it as their
+    /// baseline and a screen published while alerts were down fires what
+    /// it crossed. Only `settings.chats` are ever sent anything. What
+    /// cannot be saved is logged (and given again at the next start); a
+    /// book that cannot be read turns alerts off ([`Self::problem`]).
+    pub async fn open(
+        store: Store,
+        render: Render,
+        settings: &AlertSettings,
+        current: &Snapshot,
+    ) -> Self {
+        let svc = Self {
+            inner: Arc::new(Inner {
+                book: Book::open(store).await,
+                audience: Audience::new(settings.chats.iter().copied()),
+                render,
+                timezone: settings.timezone,
+                wake: Notify::new(),
+                sender: std::sync::Mutex::new(None),
+                calendar: std::sync::OnceLock::new(),
+            }),
+        };
+        if let Err(e) = svc
+            .inner
+            .book
+            .apply_defaults(&settings.chats, &settings.defaults)
+            .await
+        {
+            tracing::error!(error = %e, "alerts.defaults not saved; they are given at the next start");
+        }
+        if let Err(e) = svc.prime(current).await {
+            tracing::error!(error = %e, "alert evaluation of the stored screen not saved");
+        }
+        svc
+    }
+
+    /// Why alerts are off, when they are: the stored book could not be read
+    /// (storage out of reach: retried) or is corrupt (left as it is until
+    /// someone fixes or removes it). `None` once the book is loaded.
+    pub fn problem(&self) -> Option<&'static str> {
+        self.inner.book.problem()
+    }
+
+    /// Add a rule for `chat`; its id.
+    pub async fn add(&self, chat: i64, kind: RuleKind) -> Result<u64, StoreError> {
+        self.inner.book.add(chat, kind).await
+    }
+
+    /// Remove `chat`'s rule `id`; false if it had none such.
+    pub async fn remove(&self, chat: i64, id: u64) -> Result<bool, StoreError> {
+        self.inner.book.remove(chat, id).await
+    }
+
+    /// `chat`'s rules.
+    pub async fn rules_of(&self, chat: i64) -> Vec<Rule> {
+        self.inner.book.rules_of(chat).await
+    }
+
+    /// Messages waiting for delivery.
+    pub async fn pending(&self) -> usize {
+        self.inner.book.view(|doc| doc.outbox.len()).await
+    }
+
+    /// Give a paused chat (it had blocked the bot, and now talks to it
+    /// again) its rules back, from a fresh baseline so nothing fires about
+    /// what happened while it was away. True if anything was paused.
+    pub async fn resume(&self, chat: i64) -> Result<bool, StoreError> {
+        let resumed = self.inner.book.resume(chat).await?;
+        if resumed {
+            tracing::info!(
+                chat_id = chat,
+                "chat talks to the bot again: its alerts resume"
+            );
+        }
+        Ok(resumed)
+    }
+
+    /// Evaluate the screen the service starts with. Rules remember what
+    /// they last saw, so a screen published while alerts were not running
+    /// (the daemon was down, `dipwatch collect` ran, catch-up finished
+    /// first) still fires what it crossed; one already evaluated fires
+    /// nothing again, and a rule that never saw a screen takes this one as
+    /// its baseline.
+    pub(crate) async fn prime(&self, current: &Snapshot) -> Result<usize, StoreError> {
+        self.on_new_screen(&Snapshot::default(), current).await
+    }
+
+    /// Queue `notes` in `outbox` for the chats that may receive them.
+    fn enqueue(&self, outbox: &mut Outbox, notes: &[Notification], snapshot: &Snapshot) -> usize {
+        outbox.enqueue(
+            notes,
+            &self.inner.audience,
+            |note| (self.inner.render)(note, snapshot),
+            Utc::now(),
+        )
+    }
+
+    /// Evaluate a newly published screen against the one before it, queue
+    /// the messages and persist, in one write. Returns how many messages
+    /// were queued.
+    pub async fn on_new_screen(
+        &self,
+        previous: &Snapshot,
+        current: &Snapshot,
+    ) -> Result<usize, StoreError> {
+        let Some(screen) = &current.screen else {
+            return Ok(0);
+        };
+        let inputs = Inputs {
+            previous: previous.screen.as_ref().map(|s| s.rows.as_slice()),
+            current: &screen.rows,
+            date: screen.date,
+            profit_before: previous.portfolio.as_ref().map(|p| p.profit.take_profit),
+            profit_now: current.portfolio.as_ref().map(|p| p.profit.take_profit),
+        };
+        let queued = self
+            .inner
+            .book
+            .edit(|doc| {
+                let (notes, states) = evaluate(inputs, &doc.book.rules, &doc.book.states);
+                if notes.is_empty() && states == doc.book.states {
+                    return Edit::Discard(None);
+                }
+                doc.book.states = states;
+                Edit::Save(Some(self.enqueue(&mut doc.outbox, &notes, current)))
+            })
+            .await?;
+        Ok(self.woken(queued))
+    }
+
+    /// Queue the digests due at `now` (in `schedule.timezone`; trading
+    /// days only). Returns how many messages were queued.
+    pub(crate) async fn check_digests(
+        &self,
+        now: DateTime<Utc>,
+        snapshot: &Snapshot,
+    ) -> Result<usize, StoreError> {
+        let local = now.with_timezone(&self.inner.timezone);
+        let today = local.date_naive();
+        let trading = match self.inner.calendar.get() {
+            Some(calendar) => calendar.is_session(today).await,
+            None => crate::market::calendar::is_trading_day(today),
+        };
+        let queued = self
+            .inner
+            .book
+            .edit(|doc| {
+                let (notes, states) = due_digests(
+                    today,
+                    local.time(),
+                    trading,
+                    &doc.book.rules,
+                    &doc.book.states,
+                );
+                if notes.is_empty() {
+                    return Edit::Discard(None);
+                }
+                doc.book.states = states;
+                Edit::Save(Some(self.enqueue(&mut doc.outbox, &notes, snapshot)))
+            })
+            .await?;
+        Ok(self.woken(queued))
+    }
+
+    /// After a saved evaluation (`Some`), wake delivery; the count queued.
+    fn woken(&self, queued: Option<usize>) -> usize {
+        match queued {
+            Some(n) => {
+                self.inner.wake.notify_one();
+                n
+            }
+            None => 0,
+        }
+    }
+
+    /// One delivery pass through `sender` (see
+    /// [`super::delivery`]): how long to wait before the next one
+    /// (`None`: nothing left).
+    pub async fn deliver_pass(&self, sender: &dyn AlertSender) -> Option<Duration> {
+        deliver_pass(&self.inner.book, &self.inner.audience, sender).await
+    }
+
+    /// Deliver through `sender` from now on (the bot connects its own, so
+    /// alerts and replies share one send budget); what waited in the
+    /// outbox goes out at once.
+    pub fn deliver_through(&self, sender: Arc<dyn AlertSender>) {
+        if let Ok(mut s) = self.inner.sender.lock() {
+            *s = Some(sender);
+        }
+        self.inner.wake.notify_one();
+    }
+
+    fn sender(&self) -> Option<Arc<dyn AlertSender>> {
+        self.inner.sender.lock().ok().and_then(|s| s.clone())
+    }
+
+    /// Decide digests' trading days by `calendar` (the provider's, which
+    /// the schedule asks too) rather than the built-in NYSE calendar.
+    pub fn use_calendar(&self, calendar: crate::market::session_calendar::SessionCalendar) {
+        let _ = self.inner.calendar.set(calendar);
+    }
+
+    /// Start the runtime: until `shutdown`, evaluate every new screen
+    /// `state` publishes, check digests each half minute (and read a book
+    /// that was out of reach), and deliver with retries once a sender is
+    /// connected. The task ends at `shutdown`.
+    pub fn spawn(&self, state: AppState, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(self.clone().run(state, shutdown))
+    }
+
+    async fn run(self, state: AppState, shutdown: CancellationToken) {
+        let book = &self.inner.book;
+        let mut rx = state.subscribe();
+        let mut last = rx.borrow().clone();
+        if book.read().await
+            && let Err(e) = self.prime(&last).await
+        {
+            tracing::error!(error = %e, "alert evaluation of the current screen not saved");
+        }
+        let mut retry_at: Option<tokio::time::Instant> = Some(tokio::time::Instant::now());
+        let mut digest_tick = tokio::time::interval(DIGEST_TICK);
+        loop {
+            let deliver_at =
+                retry_at.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let current = rx.borrow_and_update().clone();
+                    let advanced = match (&last.screen, &current.screen) {
+                        (Some(a), Some(b)) => b.date > a.date,
+                        (None, Some(_)) => true,
+                        _ => false,
+                    };
+                    if advanced && let Err(e) = self.on_new_screen(&last, &current).await {
+                        tracing::error!(error = %e, "alert evaluation not saved; it runs again with the next screen");
+                    }
+                    last = current;
+                    retry_at = Some(tokio::time::Instant::now());
+                }
+                _ = digest_tick.tick() => {
+                    let snap = state.snapshot();
+                    // A book that was out of reach: read it now, and catch up
+                    // with the screen it missed.
+                    if book.state() == BookState::Unreachable && book.read().await {
+                        tracing::info!("alert book read; alerts are on");
+                        if let Err(e) = self.prime(&snap).await {
+                            tracing::error!(error = %e, "alert evaluation of the current screen not saved");
+                        }
+                    }
+                    match self.check_digests(Utc::now(), &snap).await {
+                        Ok(n) if n > 0 => retry_at = Some(tokio::time::Instant::now()),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "digest check not saved"),
+                    }
+                }
+                () = self.inner.wake.notified() => retry_at = Some(tokio::time::Instant::now()),
+                () = tokio::time::sleep_until(deliver_at) => {
+                    retry_at = match self.sender() {
+                        Some(sender) => self
+                            .deliver_pass(sender.as_ref())
+                            .await
+                            .map(|w| tokio::time::Instant::now() + w),
+                        // Nothing to send through yet: connecting one wakes us.
+                        None => None,
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex as StdMutex;
+
+    use async_trait::async_trait;
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::alerts::delivery::{MAX_REJECTED_ATTEMPTS, SendError};
+    use crate::domain::{DrawdownRow, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+    use crate::state::ScreenState;
+
+    /// A chat id no Telegram chat can have.
+    const BAD_CHAT: i64 = 2_000_000_000_000;
+
+    /// Answers from a script, then succeeds; records what was delivered.
+    #[derive(Default)]
+    struct Scripted {
+        script: StdMutex<VecDeque<SendError>>,
+        delivered: StdMutex<Vec<(i64, String)>>,
+    }
+
+    #[async_trait]
+    impl AlertSender for Scripted {
+        async fn send_html(&self, chat: i64, html: &str) -> Result<(), SendError> {
+            if let Some(e) = self.script.lock().unwrap().pop_front() {
+                return Err(e);
+            }
+            self.delivered
+                .lock()
+                .unwrap()
+                .push((chat, html.to_string()));
+            Ok(())
+        }
+    }
+
+    fn snapshot(date: &str, dds: &[(&str, f64)]) -> Snapshot {
+        let date: NaiveDate = date.parse().unwrap();
+        let rows: Vec<DrawdownRow> = dds
+            .iter()
+            .enumerate()
+            .map(|(i, (s, dd))| DrawdownRow {
+                date,
+                symbol: Symbol::parse(s).unwrap(),
+                current_price: 10.0,
+                peak_price: 20.0,
+                peak_date: date,
+                drawdown_pct: *dd,
+                days_since_peak: 1,
+                volume: 1,
+                rank: i as u32 + 1,
+            })
+            .collect();
+        let report = RunReport {
+            date,
+            provider: "sim".into(),
+            simulated: true,
+            outcome: RunOutcome::Published,
+            reason: None,
+            started_at: Utc::now(),
+            finished_at: Utc::now(),
+            symbols: SymbolCounts::default(),
+            skipped: vec![],
+            failed: vec![],
+            recovered: vec![],
+            gave_up: vec![],
+            rejected_bars: vec![],
+            requests: RequestStats::default(),
+            phases_ms: Default::default(),
+            profit: None,
+            unreadable_positions: Vec::new(),
+        };
+        Snapshot {
+            screen: Some(ScreenState::new(date, rows, report)),
+            ..Snapshot::default()
+        }
+    }
+
+    fn render() -> Render {
+        Arc::new(|n: &Notification, _: &Snapshot| {
+            n.fired
+                .iter()
+                .map(|f| f.text.clone())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+
+    fn settings(chats: &[i64]) -> AlertSettings {
+        AlertSettings {
+            chats: chats.to_vec(),
+            defaults: Vec::new(),
+            timezone: chrono_tz::America::New_York,
+        }
+    }
+
+    async fn store(dir: &std::path::Path) -> Store {
+        Store::open(
+            &crate::store::StorageUrl::Local(dir.to_path_buf()),
+            &Default::default(),
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn service(dir: &std::path::Path) -> AlertService {
+        let store = store(dir).await;
+        AlertService::open(
+            store,
+            render(),
+            &settings(&[10, 20, 30, BAD_CHAT]),
+            &Snapshot::default(),
+        )
+        .await
+    }
+
+    /// A service in `dir` with an "AAA below -30" rule for each of
+    /// `chats`, and two screens that cross it (-20%, then -35%).
+    async fn crossing(dir: &std::path::Path, chats: &[i64]) -> (AlertService, Snapshot, Snapshot) {
+        let svc = service(dir).await;
+        for chat in chats {
+            svc.add(
+                *chat,
+                crate::alerts::parse::parse_alert("AAA below -30").unwrap(),
+            )
+            .await
+            .unwrap();
+        }
+        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
+        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        (svc, s1, s2)
+    }
+
+    #[tokio::test]
+    async fn an_outage_delays_delivery_and_nothing_is_lost_or_sent_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, s1, s2) = crossing(dir.path(), &[10]).await;
+        assert_eq!(
+            svc.on_new_screen(&Snapshot::default(), &s1).await.unwrap(),
+            0
+        );
+        assert_eq!(svc.on_new_screen(&s1, &s2).await.unwrap(), 1);
+
+        let sender = Scripted::default();
+        sender.script.lock().unwrap().extend([
+            SendError::Failed("down".into()),
+            SendError::RetryAfter(Duration::from_secs(3)),
+        ]);
+        assert_eq!(
+            svc.deliver_pass(&sender).await,
+            Some(Duration::from_secs(2)),
+            "API down: back off"
+        );
+        assert_eq!(
+            svc.deliver_pass(&sender).await,
+            Some(Duration::from_secs(3)),
+            "429: retry_after"
+        );
+        assert_eq!(svc.pending().await, 1, "still queued");
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        assert_eq!(
+            sender.delivered.lock().unwrap().as_slice(),
+            [(10, "AAA fell below -30%: now -35.00% (rank 1)".to_string())]
+        );
+
+        // A restart: the same screen comes again; nothing new is queued or sent.
+        let again = service(dir.path()).await;
+        assert_eq!(again.pending().await, 0);
+        assert_eq!(again.on_new_screen(&s1, &s2).await.unwrap(), 0);
+        assert_eq!(again.deliver_pass(&sender).await, None);
+        assert_eq!(sender.delivered.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn undelivered_messages_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, s1, s2) = crossing(dir.path(), &[10]).await;
+        svc.on_new_screen(&Snapshot::default(), &s1).await.unwrap();
+        svc.on_new_screen(&s1, &s2).await.unwrap();
+        drop(svc);
+        let restarted = service(dir.path()).await;
+        assert_eq!(restarted.pending().await, 1);
+        let sender = Scripted::default();
+        assert_eq!(restarted.deliver_pass(&sender).await, None);
+        assert_eq!(sender.delivered.lock().unwrap().len(), 1);
+    }
+
+    /// Sends like teloxide's throttle did: it panics on a chat id outside
+    /// Telegram's range ("malformed chat id").
+    #[derive(Default)]
+    struct LikeTeloxide {
+        delivered: StdMutex<Vec<i64>>,
+    }
+
+    #[async_trait]
+    impl AlertSender for LikeTeloxide {
+        async fn send_html(&self, chat: i64, _html: &str) -> Result<(), SendError> {
+            let _ = teloxide::types::ChatId(chat).is_user();
+            self.delivered.lock().unwrap().push(chat);
+            Ok(())
+        }
+    }
+
+    /// A book written before such ids were refused (a rule, a queued
+    /// message for chat 2,000,000,000,000): the others still get theirs,
+    /// the bad one is dropped, nothing panics, and it stays that way after
+    /// a restart.
+    #[tokio::test]
+    async fn a_chat_id_outside_telegrams_range_does_not_stop_delivery() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = BAD_CHAT;
+        let (svc, s1, s2) = crossing(dir.path(), &[bad, 10]).await;
+        svc.on_new_screen(&Snapshot::default(), &s1).await.unwrap();
+        svc.on_new_screen(&s1, &s2).await.unwrap();
+        let sender = LikeTeloxide::default();
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        assert_eq!(sender.delivered.lock().unwrap().as_slice(), [10]);
+        assert_eq!(svc.pending().await, 0, "the bad chat's message is dropped");
+        let restarted = service(dir.path()).await;
+        assert_eq!(restarted.pending().await, 0);
+    }
+
+    /// Panics for one chat only.
+    struct PanicsFor(i64, StdMutex<Vec<i64>>);
+
+    #[async_trait]
+    impl AlertSender for PanicsFor {
+        async fn send_html(&self, chat: i64, _html: &str) -> Result<(), SendError> {
+            assert_ne!(chat, self.0, "a bug in the send path");
+            self.1.lock().unwrap().push(chat);
+            Ok(())
+        }
+    }
+
+    /// A panic while sending one chat's message is caught: the other chats
+    /// are delivered, the message is retried like a refused one, and the
+    /// panic is counted for `/readyz`.
+    #[tokio::test]
+    async fn a_panic_in_the_sender_is_caught_and_the_others_are_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, s1, s2) = crossing(dir.path(), &[10, 20]).await;
+        svc.on_new_screen(&Snapshot::default(), &s1).await.unwrap();
+        svc.on_new_screen(&s1, &s2).await.unwrap();
+        let before = crate::panics::count();
+        let sender = PanicsFor(10, StdMutex::new(Vec::new()));
+        assert!(svc.deliver_pass(&sender).await.is_some(), "retried later");
+        assert_eq!(sender.1.lock().unwrap().as_slice(), [20]);
+        assert_eq!(svc.pending().await, 1, "chat 10's message stays queued");
+        assert!(crate::panics::count() > before);
+    }
+
+    #[tokio::test]
+    async fn a_chat_that_blocked_the_bot_has_its_rules_paused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, s1, s2) = crossing(dir.path(), &[10, 20]).await;
+        svc.on_new_screen(&Snapshot::default(), &s1).await.unwrap();
+        svc.on_new_screen(&s1, &s2).await.unwrap();
+        let sender = Scripted::default();
+        sender.script.lock().unwrap().push_back(SendError::Blocked);
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        assert_eq!(
+            sender.delivered.lock().unwrap().len(),
+            1,
+            "the other chat still gets its message"
+        );
+        assert!(svc.rules_of(10).await.iter().all(|r| r.paused));
+        assert!(svc.rules_of(20).await.iter().all(|r| !r.paused));
+    }
+
+    #[tokio::test]
+    async fn a_paused_chat_that_talks_again_resumes_from_a_fresh_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, s1, s2) = crossing(dir.path(), &[10]).await;
+        let s3 = snapshot("2026-11-24", &[("AAA", -36.0)]);
+        let s4 = snapshot("2026-11-25", &[("AAA", -10.0)]);
+        svc.prime(&s1).await.unwrap();
+        svc.on_new_screen(&s1, &s2).await.unwrap();
+        let sender = Scripted::default();
+        sender.script.lock().unwrap().push_back(SendError::Blocked);
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        assert!(svc.rules_of(10).await[0].paused);
+        // Across a restart too: the pause is in the store.
+        drop(svc);
+        let svc = service(dir.path()).await;
+        assert!(!svc.resume(20).await.unwrap(), "nothing paused there");
+        assert!(svc.resume(10).await.unwrap());
+        assert!(!svc.rules_of(10).await[0].paused);
+        // Still below: the first screen after resuming is the baseline,
+        // not a crossing; the recovery after it fires.
+        assert_eq!(svc.on_new_screen(&s2, &s3).await.unwrap(), 0);
+        assert_eq!(svc.on_new_screen(&s3, &s4).await.unwrap(), 1);
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        assert_eq!(
+            sender.delivered.lock().unwrap().as_slice(),
+            [(10, "AAA recovered above -30%: now -10.00%".to_string())]
+        );
+    }
+
+    #[tokio::test]
+    async fn only_the_audience_is_sent_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let (everyone, s1, s2) = crossing(dir.path(), &[10, 20]).await;
+        let store = store(dir.path()).await;
+        let s3 = snapshot("2026-11-24", &[("AAA", -10.0)]);
+        everyone.prime(&s1).await.unwrap();
+        assert_eq!(everyone.on_new_screen(&s1, &s2).await.unwrap(), 2);
+        drop(everyone);
+        // Chat 20 was taken off the allow-lists before the restart: what
+        // was queued for it is dropped, nothing new is queued for it.
+        let svc = AlertService::open(store, render(), &settings(&[10]), &Snapshot::default()).await;
+        let sender = Scripted::default();
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        assert_eq!(svc.on_new_screen(&s2, &s3).await.unwrap(), 1);
+        assert_eq!(svc.deliver_pass(&sender).await, None);
+        let chats: Vec<i64> = sender
+            .delivered
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(c, _)| *c)
+            .collect();
+        assert_eq!(chats, [10, 10]);
+        assert_eq!(svc.rules_of(20).await.len(), 1, "its rules are kept");
+    }
+
+    #[tokio::test]
+    async fn a_message_telegram_keeps_refusing_is_dropped_after_a_few_tries() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, s1, s2) = crossing(dir.path(), &[10]).await;
+        svc.prime(&s1).await.unwrap();
+        svc.on_new_screen(&s1, &s2).await.unwrap();
+        let sender = Scripted::default();
+        sender.script.lock().unwrap().extend(
+            std::iter::repeat_with(|| SendError::Rejected("Bad Request: nope".into()))
+                .take(MAX_REJECTED_ATTEMPTS as usize),
+        );
+        for _ in 1..MAX_REJECTED_ATTEMPTS {
+            assert!(svc.deliver_pass(&sender).await.is_some(), "retried");
+            assert_eq!(svc.pending().await, 1);
+        }
+        assert_eq!(svc.deliver_pass(&sender).await, None, "then dropped");
+        assert_eq!(svc.pending().await, 0);
+        assert!(sender.delivered.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn prime_fires_a_screen_published_while_alerts_were_down_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, s1, s2) = crossing(dir.path(), &[10]).await;
+        svc.prime(&s1).await.unwrap();
+        drop(svc);
+        // s2 was published while the daemon was down; the next start
+        // primes with it and fires, and priming again fires nothing.
+        let restarted = service(dir.path()).await;
+        assert_eq!(restarted.prime(&s2).await.unwrap(), 1);
+        assert_eq!(restarted.prime(&s2).await.unwrap(), 0);
+        assert_eq!(restarted.pending().await, 1);
+    }
+
+    /// The one constructor does what the daemon needs: the configured
+    /// chats get their defaults (once), the stored screen is the baseline,
+    /// and a screen published while the daemon was down fires at the next
+    /// start, once, only for the configured chats.
+    #[tokio::test]
+    async fn open_gives_the_defaults_and_starts_from_the_stored_screen() {
+        let dir = tempfile::tempdir().unwrap();
+        let s1 = snapshot("2026-11-20", &[("AAA", -20.0)]);
+        let s2 = snapshot("2026-11-23", &[("AAA", -35.0)]);
+        let config = AlertSettings {
+            defaults: vec!["AAA below -30".to_string()],
+            ..settings(&[10, 20])
+        };
+        let svc = AlertService::open(store(dir.path()).await, render(), &config, &s1).await;
+        assert_eq!(svc.rules_of(10).await.len(), 1);
+        assert_eq!(svc.rules_of(20).await.len(), 1);
+        assert_eq!(svc.pending().await, 0, "the first screen is the baseline");
+        drop(svc);
+        let narrower = AlertSettings {
+            chats: vec![10],
+            ..config
+        };
+        let svc = AlertService::open(store(dir.path()).await, render(), &narrower, &s2).await;
+        assert_eq!(svc.rules_of(10).await.len(), 1, "defaults given once");
+        assert_eq!(svc.pending().await, 1, "only chat 10 may be sent it");
+        assert_eq!(svc.on_new_screen(&s1, &s2).await.unwrap(), 0, "not again");
+    }
+
+    /// The runtime runs without a sender: a screen the state publishes is
+    /// evaluated and queued; once a sender is connected it is delivered,
+    /// and the task ends at shutdown.
+    #[tokio::test]
+    async fn the_runtime_evaluates_new_screens_and_delivers_once_a_sender_connects() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, s1, s2) = crossing(dir.path(), &[10]).await;
+        let state = AppState::new(s1.clone());
+        svc.prime(&s1).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let task = svc.spawn(state.clone(), shutdown.clone());
+        state.update(|_| s2.clone());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while svc.pending().await == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "never queued");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let sender = Arc::new(Scripted::default());
+        svc.deliver_through(sender.clone());
+        while svc.pending().await > 0 {
+            assert!(tokio::time::Instant::now() < deadline, "never delivered");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            sender.delivered.lock().unwrap().as_slice(),
+            [(10, "AAA fell below -30%: now -35.00% (rank 1)".to_string())]
+        );
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .expect("the runtime stops at shutdown")
+            .unwrap();
+    }
+}
