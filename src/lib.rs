@@ -62,6 +62,7 @@
 pub mod alerts;
 pub mod alpaca;
 pub mod bot;
+pub mod chart;
 pub mod broker;
 pub mod cli;
 pub mod collect;
