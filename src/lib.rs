@@ -62,8 +62,8 @@
 pub mod alerts;
 pub mod alpaca;
 pub mod bot;
-pub mod chart;
 pub mod broker;
+pub mod chart;
 pub mod cli;
 pub mod collect;
 pub mod config;

@@ -20,6 +20,9 @@ use crate::store::{AccountRecord, Dataset, PositionRecord, RunManifest, Store};
 /// Published dates whose drawdowns are kept for `/symbol` history.
 pub const HISTORY_DATES: usize = 60;
 
+/// Calendar days of daily bars kept in memory for charts (a year).
+pub const PRICE_HISTORY_DAYS: u64 = 366;
+
 /// The latest published screen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScreenState {
@@ -185,6 +188,9 @@ pub struct Snapshot {
     /// Drawdown history per symbol, oldest first, over the last
     /// [`HISTORY_DATES`] published dates.
     pub history: HashMap<Symbol, Vec<HistoryPoint>>,
+    /// The universe's daily bars over the last [`PRICE_HISTORY_DAYS`]
+    /// before the newest published date, for charts.
+    pub prices: Arc<crate::query::PriceHistory>,
     /// Per-dataset health.
     pub datasets: Vec<DatasetStatus>,
     /// Dates skipped while loading (damaged objects), with why.
@@ -327,6 +333,16 @@ pub async fn load(
         points.reverse();
     }
     snap.history = history;
+    if let Some(newest) = listing.dates.last() {
+        let from = *newest - chrono::Days::new(PRICE_HISTORY_DAYS);
+        let load = lake.price_history(Some(from), None).await?;
+        snap.load_warnings.extend(
+            load.skipped
+                .iter()
+                .map(|s| format!("{}: bars not loaded: {}", s.date, s.reason)),
+        );
+        snap.prices = Arc::new(load.history);
+    }
 
     for m in &manifests {
         if m.object(Dataset::Positions).is_none() || m.object(Dataset::Account).is_none() {

@@ -113,13 +113,18 @@ pub enum NoChart {
 }
 
 /// `symbol`'s price over `period` (as much as is held), with the lookback
-/// window, the peak and the drawdown on the last session held, computed
-/// by the screen engine with `params` over the sessions held.
+/// window, the peak and the drawdown on the last session held.
+///
+/// The marks are `published`, the symbol's row of the published screen,
+/// when it is of that last session (the screen was computed over the full
+/// window, which the history held may not reach); otherwise the screen
+/// engine computes them with `params` over the sessions held.
 pub fn price_chart(
     history: &PriceHistory,
     symbol: &Symbol,
     period: Period,
     params: &ScreenParams,
+    published: Option<&DrawdownRow>,
 ) -> Result<PriceChart, NoChart> {
     let (Some(&last), false) = (history.dates().last(), history.is_empty()) else {
         return Err(NoChart::NoHistory);
@@ -132,7 +137,10 @@ pub fn price_chart(
     let present = history.present(s);
     let closes = history.series(s, Field::Close);
     let shown: Vec<usize> = (from..n).filter(|d| present[*d]).collect();
-    let marks = marks(history, s, symbol, last, params);
+    let marks = match published.filter(|r| r.date == last && &r.symbol == symbol) {
+        Some(row) => Ok(marks_of(row, window_start(history, last, params))),
+        None => marks(history, s, symbol, last, params),
+    };
     Ok(PriceChart {
         symbol: symbol.clone(),
         period,
@@ -159,18 +167,28 @@ fn marks(
         return Err(skipped.reason.to_string());
     }
     let row = result.rows.first().ok_or("not ranked")?;
-    let window_start = days
-        .sessions_before(last, params.lookback_days.max(1) - 1)
-        .or_else(|| history.dates().first().copied())
-        .unwrap_or(last);
-    Ok(PeakMarks {
+    Ok(marks_of(row, window_start(history, last, params)))
+}
+
+/// The first session of the lookback window ending on `last`, or the
+/// first one held when the history does not reach that far.
+fn window_start(history: &PriceHistory, last: NaiveDate, params: &ScreenParams) -> NaiveDate {
+    let dates = history.dates();
+    let end = dates.partition_point(|d| *d <= last);
+    let back = params.lookback_days.max(1);
+    dates.get(end.saturating_sub(back)).copied().unwrap_or(last)
+}
+
+/// A screen row as marks.
+fn marks_of(row: &DrawdownRow, window_start: NaiveDate) -> PeakMarks {
+    PeakMarks {
         window_start,
         peak_date: row.peak_date,
         peak_price: row.peak_price,
         last_date: row.date,
         last_price: row.current_price,
         drawdown_pct: row.drawdown_pct,
-    })
+    }
 }
 
 /// A symbol's drawdown and rank on each published screen.
@@ -390,10 +408,16 @@ mod tests {
         // high there is 12 on Jan 6, the last close 6:
         // (6 - 12) / 12 = -50%.
         let h = history(
-            &[(10.0, 9.0), (12.0, 11.0), (11.0, 10.0), (9.0, 8.0), (8.0, 6.0)],
+            &[
+                (10.0, 9.0),
+                (12.0, 11.0),
+                (11.0, 10.0),
+                (9.0, 8.0),
+                (8.0, 6.0),
+            ],
             99,
         );
-        let c = price_chart(&h, &sym("AAPL"), Period::M3, &params(4)).unwrap();
+        let c = price_chart(&h, &sym("AAPL"), Period::M3, &params(4), None).unwrap();
         assert_eq!(c.closes, [9.0, 11.0, 10.0, 8.0, 6.0]);
         assert_eq!(c.dates.first(), Some(&d("2026-01-05")));
         assert!(c.short && !c.simulated);
@@ -411,7 +435,7 @@ mod tests {
         );
         // Lookback 2: the window is Jan 8..9; peak 9 on Jan 8;
         // (6 - 9) / 9 = -33.3333%.
-        let m = price_chart(&h, &sym("AAPL"), Period::M3, &params(2))
+        let m = price_chart(&h, &sym("AAPL"), Period::M3, &params(2), None)
             .unwrap()
             .marks
             .unwrap();
@@ -426,12 +450,15 @@ mod tests {
         let hc: Vec<(f64, f64)> = (0..70).map(|i| (i as f64 + 1.0, i as f64 + 1.0)).collect();
         let h = history(&hc, 68);
         // MSFT misses session 1, which is outside the last 63 anyway.
-        let c = price_chart(&h, &sym("MSFT"), Period::M3, &params(10)).unwrap();
+        let c = price_chart(&h, &sym("MSFT"), Period::M3, &params(10), None).unwrap();
         assert_eq!(c.closes.len(), 63);
         assert_eq!(c.dates[0], h.dates()[7]);
-        assert!(!c.short && c.simulated, "the last two sessions are simulated");
+        assert!(
+            !c.short && c.simulated,
+            "the last two sessions are simulated"
+        );
         // The 6-month chart holds all 70 sessions but session 1.
-        let c = price_chart(&h, &sym("MSFT"), Period::M6, &params(10)).unwrap();
+        let c = price_chart(&h, &sym("MSFT"), Period::M6, &params(10), None).unwrap();
         assert_eq!(c.closes.len(), 69);
         assert!(c.short);
         assert!(!c.dates.contains(&h.dates()[1]));
@@ -444,15 +471,43 @@ mod tests {
         let h = history(&[(10.0, 9.0), (12.0, 11.0)], 99);
         let mut p = params(10);
         p.min_history = 5;
-        let c = price_chart(&h, &sym("AAPL"), Period::Y1, &p).unwrap();
+        let c = price_chart(&h, &sym("AAPL"), Period::Y1, &p, None).unwrap();
         assert_eq!(c.closes.len(), 2);
         assert!(c.marks.unwrap_err().contains("insufficient history"));
+        // The published screen (computed over the whole window when it was
+        // collected) ranks it: its row gives the marks, when it is of the
+        // last session held.
+        let row = DrawdownRow {
+            date: d("2026-01-06"),
+            symbol: sym("AAPL"),
+            current_price: 11.0,
+            peak_price: 20.0,
+            peak_date: d("2025-12-01"),
+            drawdown_pct: -45.0,
+            days_since_peak: 25,
+            volume: 100,
+            rank: 1,
+        };
+        let m = price_chart(&h, &sym("AAPL"), Period::Y1, &p, Some(&row))
+            .unwrap()
+            .marks
+            .unwrap();
         assert_eq!(
-            price_chart(&h, &sym("NVDA"), Period::Y1, &p),
+            (m.window_start, m.peak_date, m.peak_price, m.drawdown_pct),
+            (d("2026-01-05"), d("2025-12-01"), 20.0, -45.0)
+        );
+        let older = DrawdownRow {
+            date: d("2026-01-05"),
+            ..row
+        };
+        let c = price_chart(&h, &sym("AAPL"), Period::Y1, &p, Some(&older)).unwrap();
+        assert!(c.marks.is_err(), "a row of another day is not used");
+        assert_eq!(
+            price_chart(&h, &sym("NVDA"), Period::Y1, &p, None),
             Err(NoChart::UnknownSymbol(sym("NVDA")))
         );
         assert_eq!(
-            price_chart(&PriceHistory::default(), &sym("AAPL"), Period::Y1, &p),
+            price_chart(&PriceHistory::default(), &sym("AAPL"), Period::Y1, &p, None),
             Err(NoChart::NoHistory)
         );
     }

@@ -94,8 +94,8 @@ pub(super) fn figure<DB: DrawingBackend>(
     Ok(())
 }
 
-/// The header: the title, then a legend line of coloured items; a
-/// simulated figure says so in red at the right.
+/// The header: the title, then a legend line of coloured swatches and
+/// labels; a simulated figure says so in red at the end of that line.
 fn header<DB: DrawingBackend>(
     head: &DrawingArea<DB, Shift>,
     title: &str,
@@ -110,24 +110,23 @@ fn header<DB: DrawingBackend>(
         (left, s.px(14.0) as i32),
         s.font(40.0, &p.fg),
     ))?;
+    let y = s.px(66.0) as i32;
+    let gap = s.px(12.0) as i32;
     let mut x = left;
-    for (label, color) in legend {
-        let text = format!("■ {label}");
+    let item = |text: &str, color: &RGBColor, x: &mut i32| {
         let style = s.font(26.0, color);
-        let (w, _) = head.estimate_text_size(&text, &style)?;
-        head.draw(&Text::new(text, (x, s.px(66.0) as i32), style))?;
-        x += w as i32 + s.px(30.0) as i32;
+        let (w, _) = head.estimate_text_size(text, &style)?;
+        head.draw(&Text::new(text.to_string(), (*x, y), style))?;
+        *x += w as i32 + gap;
+        Ok(())
+    };
+    for (label, color) in legend {
+        item("■", color, &mut x)?;
+        item(label, &p.fg, &mut x)?;
+        x += gap;
     }
     if simulated {
-        let w = head.dim_in_pixel().0 as i32;
-        let style = s
-            .font(28.0, &p.down)
-            .pos(Pos::new(HPos::Right, VPos::Top));
-        head.draw(&Text::new(
-            "Simulated prices, not market data",
-            (w - left, s.px(20.0) as i32),
-            style,
-        ))?;
+        item("· SIMULATED prices", &p.down, &mut x)?;
     }
     Ok(())
 }
@@ -144,6 +143,16 @@ fn bounds(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     }
     let span = (hi - lo).max(hi.abs() * 0.02).max(1e-6);
     (lo - span * pad, hi + span * pad)
+}
+
+/// A count axis's label: whole numbers only (a short range's fractional
+/// ticks are left blank rather than shown as repeated rounded numbers).
+fn whole(y: f64) -> String {
+    if (y - y.round()).abs() < 1e-9 {
+        format!("{y:.0}")
+    } else {
+        String::new()
+    }
 }
 
 /// The last x of `n` evenly spaced sessions (at least 1, so the axis is
@@ -189,7 +198,11 @@ fn price_chart<DB: DrawingBackend>(
     s: &Scale,
 ) -> Drawn<DB> {
     let held = if c.short {
-        format!("{} (all {} sessions held)", c.period.as_str(), c.dates.len())
+        format!(
+            "{} (all {} sessions held)",
+            c.period.as_str(),
+            c.dates.len()
+        )
     } else {
         c.period.as_str().to_string()
     };
@@ -213,10 +226,7 @@ fn price_chart<DB: DrawingBackend>(
         p,
         s,
     )?;
-    let extra = c
-        .marks
-        .iter()
-        .flat_map(|m| [m.peak_price, m.last_price]);
+    let extra = c.marks.iter().flat_map(|m| [m.peak_price, m.last_price]);
     let (lo, hi) = bounds(c.closes.iter().copied().chain(extra), 0.08);
     let end = x_end(c.dates.len());
     let long = spans_long(&c.dates) || c.period == Period::Y5;
@@ -269,11 +279,19 @@ fn price_chart<DB: DrawingBackend>(
                 Circle::new((lx, m.last_price), dot, p.line.filled()),
             ])?;
             let on = if before {
-                format!("peak {} on {} (before this period)", price(m.peak_price), m.peak_date)
+                format!(
+                    "peak {} on {} (before this period)",
+                    price(m.peak_price),
+                    m.peak_date
+                )
             } else {
                 format!("peak {} on {}", price(m.peak_price), m.peak_date)
             };
-            let h = if px > end * 0.6 { HPos::Right } else { HPos::Left };
+            let h = if px > end * 0.6 {
+                HPos::Right
+            } else {
+                HPos::Left
+            };
             chart.draw_series(std::iter::once(Text::new(
                 on,
                 (px, m.peak_price + (hi - lo) * 0.015),
@@ -282,7 +300,8 @@ fn price_chart<DB: DrawingBackend>(
             chart.draw_series(std::iter::once(Text::new(
                 format!("{}  ", signed_pct(m.drawdown_pct)),
                 (lx, (m.peak_price + m.last_price) / 2.0),
-                s.font(34.0, &p.down).pos(Pos::new(HPos::Right, VPos::Center)),
+                s.font(34.0, &p.down)
+                    .pos(Pos::new(HPos::Right, VPos::Center)),
             )))?;
             chart.draw_series(std::iter::once(Text::new(
                 format!("now {}  ", price(m.last_price)),
@@ -310,8 +329,15 @@ fn rank_history<DB: DrawingBackend>(
 ) -> Drawn<DB> {
     header(
         head,
-        &format!("{} · drawdown and rank, {} screens", c.symbol, c.points.len()),
-        &[("drawdown (left)", p.down), ("rank (right, 1 = deepest)", p.line)],
+        &format!(
+            "{} · drawdown and rank, {} screens",
+            c.symbol,
+            c.points.len()
+        ),
+        &[
+            ("drawdown (left)", p.down),
+            ("rank (right, 1 = deepest)", p.line),
+        ],
         c.simulated,
         p,
         s,
@@ -341,7 +367,7 @@ fn rank_history<DB: DrawingBackend>(
     chart
         .configure_secondary_axes()
         .y_labels(6)
-        .y_label_formatter(&|y| format!("{y:.0}"))
+        .y_label_formatter(&|y| whole(*y))
         .label_style(s.font(24.0, &p.line))
         .axis_style(p.fg)
         .draw()?;
@@ -411,7 +437,7 @@ fn breadth<DB: DrawingBackend>(
         .x_labels(6)
         .y_labels(6)
         .x_label_formatter(&|x| date_label(&dates, *x, long))
-        .y_label_formatter(&|y| format!("{y:.0}"))
+        .y_label_formatter(&|y| whole(*y))
         .label_style(s.font(24.0, &p.fg))
         .axis_style(p.fg)
         .bold_line_style(p.grid)

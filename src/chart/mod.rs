@@ -140,7 +140,8 @@ pub fn png(figure: &Figure, style: &Style) -> Result<Vec<u8>, ChartError> {
         let mut rgb = vec![0u8; w as usize * h as usize * 3];
         {
             let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-            draw::figure(&root, figure, style.theme).map_err(|e| ChartError::Draw(e.to_string()))?;
+            draw::figure(&root, figure, style.theme)
+                .map_err(|e| ChartError::Draw(e.to_string()))?;
             root.present()
                 .map_err(|e| ChartError::Draw(e.to_string()))?;
         }
@@ -157,7 +158,8 @@ pub fn svg(figure: &Figure, style: &Style) -> Result<String, ChartError> {
         {
             let root =
                 SVGBackend::with_string(&mut out, (style.width, style.height)).into_drawing_area();
-            draw::figure(&root, figure, style.theme).map_err(|e| ChartError::Draw(e.to_string()))?;
+            draw::figure(&root, figure, style.theme)
+                .map_err(|e| ChartError::Draw(e.to_string()))?;
             root.present()
                 .map_err(|e| ChartError::Draw(e.to_string()))?;
         }

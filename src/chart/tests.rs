@@ -36,7 +36,7 @@ fn params() -> ScreenParams {
 
 fn price_figure(n: usize, simulated: bool) -> Figure {
     let h = history(n, simulated);
-    Figure::Price(data::price_chart(&h, &sym("AAPL"), Period::Y1, &params()).unwrap())
+    Figure::Price(data::price_chart(&h, &sym("AAPL"), Period::Y1, &params(), None).unwrap())
 }
 
 /// Width and height from a PNG's IHDR chunk.
@@ -98,7 +98,11 @@ fn figures() -> Vec<Figure> {
         Figure::Equity(data::equity(&accounts, false).unwrap()),
         Figure::TopDrawdowns(TopDrawdowns {
             date: start,
-            bars: vec![(sym("NVDA"), -45.5), (sym("MSFT"), -30.0), (sym("AAPL"), -2.25)],
+            bars: vec![
+                (sym("NVDA"), -45.5),
+                (sym("MSFT"), -30.0),
+                (sym("AAPL"), -2.25),
+            ],
             simulated: false,
         }),
     ]
@@ -130,9 +134,17 @@ fn the_price_svg_has_one_point_per_session_and_the_drawdown_label() {
     let svg = svg(&fig, &Style::PHOTO).unwrap();
     assert_eq!(polyline_points(&svg, "#0D6EFD"), 252);
     let label = crate::numbers::signed_pct(m.drawdown_pct);
-    assert!(m.drawdown_pct < -10.0, "the series falls: {}", m.drawdown_pct);
+    assert!(
+        m.drawdown_pct < -10.0,
+        "the series falls: {}",
+        m.drawdown_pct
+    );
     assert!(svg.contains(&label), "{label} not in the picture");
-    assert!(svg.contains(&format!("peak {} on {}", crate::numbers::price(m.peak_price), m.peak_date)));
+    assert!(svg.contains(&format!(
+        "peak {} on {}",
+        crate::numbers::price(m.peak_price),
+        m.peak_date
+    )));
     assert!(!svg.contains("SIMULATED"));
 }
 
@@ -140,7 +152,7 @@ fn the_price_svg_has_one_point_per_session_and_the_drawdown_label() {
 fn simulated_prices_are_labelled_on_the_picture() {
     let svg = svg(&price_figure(100, true), &Style::PHOTO).unwrap();
     assert!(svg.contains("SIMULATED PRICES"));
-    assert!(svg.contains("Simulated prices, not market data"));
+    assert!(svg.contains("SIMULATED prices"));
 }
 
 #[test]
