@@ -52,6 +52,11 @@
 //! - [`bot`] is the teloxide bot: a dptree handler tree, access control,
 //!   replies from pure formatting functions, its own update loop and
 //!   send limiter; [`panics`] counts panics caught on shared paths.
+//! - [`chart`] draws each figure (a symbol's price with its window, peak
+//!   and drawdown; drawdown and rank history; market breadth; equity; the
+//!   top drawdowns) from the in-memory history as PNG (the bot's photos)
+//!   and SVG (for the web), with a font compiled into the binary; its
+//!   [`chart::data`] functions compute what each figure shows.
 //! - [`alerts`] holds the alert rules and their pure evaluation;
 //!   [`notify`] is their runtime: one stored document for rules, states and
 //!   the outbox, evaluation on each new screen, delivery with retries.
