@@ -38,7 +38,9 @@ fn history() -> PriceHistory {
         .map(|i| Symbol::parse(&format!("S{i:05}")).unwrap())
         .collect();
     let mut rng = Pcg64::seed_from_u64(14);
-    let mut price: Vec<f64> = (0..SYMBOLS).map(|_| rng.random_range(10.0..500.0)).collect();
+    let mut price: Vec<f64> = (0..SYMBOLS)
+        .map(|_| rng.random_range(10.0..500.0))
+        .collect();
     let days = days
         .iter()
         .map(|d| {
@@ -82,9 +84,8 @@ fn bench(c: &mut Criterion) {
         min_history: 30,
         peak_basis: PeakBasis::High,
     };
-    let figure = || {
-        Figure::Price(data::price_chart(&h, &symbol, Period::Y1, &params, None).unwrap())
-    };
+    let figure =
+        || Figure::Price(data::price_chart(&h, &symbol, Period::Y1, &params, None).unwrap());
     c.bench_function("chart/price_1y_data", |b| b.iter(figure));
     c.bench_function("chart/price_1y_png", |b| {
         b.iter(|| chart::png(&figure(), &Style::PHOTO).unwrap())
