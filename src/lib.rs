@@ -66,6 +66,11 @@
 //! - [`bot`] is the teloxide bot: a dptree handler tree, access control,
 //!   replies from pure formatting functions, its own update loop and
 //!   send limiter; [`panics`] counts panics caught on shared paths.
+//! - [`chart`] draws each figure (a symbol's price with its window, peak
+//!   and drawdown; drawdown and rank history; market breadth; equity; the
+//!   top drawdowns) from the in-memory history as PNG (the bot's photos)
+//!   and SVG (for the web), with a font compiled into the binary; its
+//!   [`chart::data`] functions compute what each figure shows.
 //! - [`alerts`] is everything about alerts but the bot's commands: rules
 //!   and their bounds, the `/alert` parser, the pure evaluation (one
 //!   function per rule kind), the stored book (rules, states, outbox), the
@@ -88,6 +93,7 @@ pub mod alerts;
 pub mod alpaca;
 pub mod app;
 pub mod bot;
+pub mod chart;
 pub mod cli;
 pub mod collect;
 pub mod config;

@@ -4,6 +4,7 @@
 
 use teloxide::utils::command::{BotCommands, ParseError};
 
+use crate::chart::Period;
 use crate::domain::Symbol;
 use crate::store::Dataset;
 
@@ -24,6 +25,10 @@ pub enum Command {
     Screen(String),
     /// One symbol: rank, drawdown, history, position
     Symbol(String),
+    /// A symbol's price chart: window, peak and drawdown
+    Chart(String),
+    /// Chart: names down 20% and 30% or more, median drawdown
+    Breadth,
     /// Positions by return, with value, P&L and totals
     Portfolio,
     /// The profit-taking rule: top positions vs target
@@ -53,6 +58,8 @@ impl Command {
             Self::Dashboard => "dashboard",
             Self::Screen(_) => "screen",
             Self::Symbol(_) => "symbol",
+            Self::Chart(_) => "chart",
+            Self::Breadth => "breadth",
             Self::Portfolio => "portfolio",
             Self::Monitor => "monitor",
             Self::Account => "account",
@@ -71,6 +78,7 @@ pub fn usage(command: &str) -> &'static str {
     match command {
         "screen" => " [N]",
         "symbol" => " TICKER",
+        "chart" => " TICKER [3m|6m|1y|5y]",
         "download" => " [drawdowns|positions|bars|account] [days]",
         "alert" => " TICKER below -30 | top N | market below -20 count 50 | profit | digest 07:30",
         "unalert" => " ID",
@@ -189,6 +197,27 @@ pub fn parse_ticker(arg: &str) -> Result<Symbol, TickerArg> {
     Symbol::parse(word).map_err(|_| TickerArg::Invalid(arg.to_string()))
 }
 
+/// Why `/chart`'s arguments cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChartArg {
+    /// The ticker is missing or is not one.
+    Ticker(TickerArg),
+    /// The period is not `3m`, `6m`, `1y` or `5y`; the text as typed.
+    Period(String),
+}
+
+/// Parse `/chart TICKER [3m|6m|1y|5y]` (the period defaults to `1y`).
+pub fn parse_chart(arg: &str) -> Result<(Symbol, Period), ChartArg> {
+    let mut words = arg.split_whitespace();
+    let ticker = parse_ticker(words.next().unwrap_or("")).map_err(ChartArg::Ticker)?;
+    let period = match (words.next(), words.next()) {
+        (None, _) => Period::Y1,
+        (Some(p), None) => Period::parse(p).ok_or_else(|| ChartArg::Period(p.to_string()))?,
+        (Some(_), Some(_)) => return Err(ChartArg::Period(arg.trim().to_string())),
+    };
+    Ok((ticker, period))
+}
+
 /// The most published dates one `/download` concatenates.
 pub const MAX_DOWNLOAD_DAYS: usize = 366;
 
@@ -286,6 +315,8 @@ mod tests {
                 "/dashboard",
                 "/screen",
                 "/symbol",
+                "/chart",
+                "/breadth",
                 "/portfolio",
                 "/monitor",
                 "/account",
@@ -357,6 +388,24 @@ mod tests {
         assert_eq!(
             parse_ticker("AAPL MSFT"),
             Err(TickerArg::Invalid("AAPL MSFT".to_string()))
+        );
+    }
+
+    #[test]
+    fn chart_arguments() {
+        let sym = |s: &str| Symbol::parse(s).unwrap();
+        assert_eq!(parse_chart(" aapl "), Ok((sym("AAPL"), Period::Y1)));
+        assert_eq!(parse_chart("$bf.b 6M"), Ok((sym("BF.B"), Period::M6)));
+        assert_eq!(parse_chart("NVDA 5y"), Ok((sym("NVDA"), Period::Y5)));
+        assert_eq!(parse_chart(""), Err(ChartArg::Ticker(TickerArg::Missing)));
+        assert_eq!(
+            parse_chart("A&B 1y"),
+            Err(ChartArg::Ticker(TickerArg::Invalid("A&B".into())))
+        );
+        assert_eq!(parse_chart("AAPL 2y"), Err(ChartArg::Period("2y".into())));
+        assert_eq!(
+            parse_chart("AAPL 1y 3m"),
+            Err(ChartArg::Period("AAPL 1y 3m".into()))
         );
     }
 

@@ -417,17 +417,32 @@ pub fn dashboard(snap: &Snapshot, now: DateTime<Utc>) -> String {
 
 /// `/screen [N]`: the N worst drawdowns.
 pub fn screen(snap: &Snapshot, count: Count, now: DateTime<Utc>) -> String {
+    screen_page(snap, 0, count, now)
+}
+
+/// One page of `/screen`: `count.n` rows from rank `offset + 1` (the
+/// first page is [`screen`]; later ones are reached with its buttons).
+pub fn screen_page(snap: &Snapshot, offset: usize, count: Count, now: DateTime<Utc>) -> String {
     let Some(s) = &snap.screen else {
         return no_screen(snap, now);
     };
     let mut out = String::from(sim_marker(snap.simulated));
-    let n = count.n.min(s.rows.len());
-    out.push_str(&format!(
-        "<b>Worst drawdowns</b> · screen {}\nTop {} of {} ranked",
-        s.date,
-        n,
-        thousands(s.rows.len() as u64)
-    ));
+    let offset = offset.min(s.rows.len());
+    let n = count.n.min(s.rows.len() - offset);
+    let total = thousands(s.rows.len() as u64);
+    if offset == 0 {
+        out.push_str(&format!(
+            "<b>Worst drawdowns</b> · screen {}\nTop {n} of {total} ranked",
+            s.date
+        ));
+    } else {
+        out.push_str(&format!(
+            "<b>Worst drawdowns</b> · screen {}\nRanks {}–{} of {total}",
+            s.date,
+            offset + 1,
+            offset + n
+        ));
+    }
     if count.capped {
         out.push_str(&format!(" (at most {} per reply)", count.n));
     }
@@ -440,7 +455,7 @@ pub fn screen(snap: &Snapshot, count: Count, now: DateTime<Utc>) -> String {
         ("now", Align::Right),
         ("days", Align::Right),
     ]);
-    for r in s.rows.iter().take(n) {
+    for r in s.rows.iter().skip(offset).take(n) {
         t.row(vec![
             r.rank.to_string(),
             r.symbol.to_string(),
@@ -1043,7 +1058,9 @@ pub fn snapshot_reply(
         | Command::Trigger
         | Command::Alert(_)
         | Command::Alerts
-        | Command::Unalert(_) => return None,
+        | Command::Unalert(_)
+        | Command::Chart(_)
+        | Command::Breadth => return None,
     })
 }
 

@@ -280,6 +280,8 @@ fn expected(name: &str) -> &'static str {
 /dashboard — Account, portfolio, profit target and top candidates (also /daily)
 /screen [N] — The worst drawdowns: rank, drop, peak and price
 /symbol TICKER — One symbol: rank, drawdown, history, position
+/chart TICKER [3m|6m|1y|5y] — A symbol's price chart: window, peak and drawdown
+/breadth — Chart: names down 20% and 30% or more, median drawdown
 /portfolio — Positions by return, with value, P&amp;L and totals
 /monitor — The profit-taking rule: top positions vs target
 /account — Equity, cash, buying power (live, cached 60 s)
@@ -478,6 +480,8 @@ day trades    1 in 5 sessions · PDT no</pre>"#
 /dashboard — Account, portfolio, profit target and top candidates (also /daily)
 /screen [N] — The worst drawdowns: rank, drop, peak and price
 /symbol TICKER — One symbol: rank, drawdown, history, position
+/chart TICKER [3m|6m|1y|5y] — A symbol's price chart: window, peak and drawdown
+/breadth — Chart: names down 20% and 30% or more, median drawdown
 /portfolio — Positions by return, with value, P&amp;L and totals
 /monitor — The profit-taking rule: top positions vs target
 /account — Equity, cash, buying power (live, cached 60 s)

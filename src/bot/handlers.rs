@@ -100,30 +100,68 @@ pub(crate) fn schema() -> UpdateHandler<BotError> {
     dptree::entry().branch(messages).branch(buttons)
 }
 
-/// An inline button: only the alert list's delete buttons exist. Refused
-/// chats get nothing; the press is always acknowledged so the client stops
-/// its spinner.
+/// An inline button: the alert list's delete buttons, "Chart", and
+/// `/screen`'s pages. Every press is answered exactly once, so the client
+/// stops its spinner; a button made from another day's screen is answered
+/// with a notice saying so and does nothing else. Refused chats get the
+/// bare answer and nothing more.
 async fn button(bot: TgBot, q: CallbackQuery, shared: Arc<Shared>) -> Result<(), BotError> {
-    let _ = bot.api().answer_callback_query(q.id.clone()).await;
-    let Some(chat) = q.message.as_ref().map(|m| m.chat().id) else {
+    let chat = q.message.as_ref().map(|m| m.chat().id);
+    let allowed = chat.filter(|c| shared.access.role(c.0) != Role::Refused);
+    let data = q.data.as_deref().unwrap_or_default();
+    let press = super::charts::Press::decode(data);
+    let snap = shared.ctx.runner.state().snapshot();
+    let notice = match (&allowed, &press) {
+        (Some(_), Some(p)) => super::charts::stale(p.date(), &snap),
+        _ => None,
+    };
+    let mut answer = bot.api().answer_callback_query(q.id.clone());
+    if let Some(text) = &notice {
+        answer = answer.text(text.clone()).show_alert(true);
+    }
+    let _ = answer.await;
+    let Some(chat) = allowed else {
+        if let Some(chat) = chat {
+            tracing::warn!(chat_id = chat.0, "refused a button press");
+        }
         return Ok(());
     };
-    if shared.access.role(chat.0) == Role::Refused {
-        tracing::warn!(chat_id = chat.0, "refused a button press");
+    if notice.is_some() {
+        tracing::info!(
+            chat_id = chat.0,
+            "a button of another day's screen was pressed"
+        );
         return Ok(());
     }
-    let Some(id) = q
-        .data
-        .as_deref()
-        .and_then(|d| d.strip_prefix(super::alerts::DELETE_PREFIX))
-    else {
-        return Ok(());
-    };
-    let id = id.to_string();
-    guarded(&bot, chat, "unalert", &shared, async {
-        Ok(super::alerts::unalert(&bot, chat, &id, shared.ctx.alerts.as_ref()).await?)
-    })
-    .await;
+    match press {
+        Some(super::charts::Press::Chart { symbol, .. }) => {
+            guarded(&bot, chat, "chart", &shared, async {
+                let params = &shared.ctx.config.screen;
+                let period = crate::chart::Period::Y1;
+                Ok(super::charts::chart(&bot, chat, &symbol, period, &snap, params).await?)
+            })
+            .await;
+        }
+        Some(super::charts::Press::Page { offset, n, .. }) => {
+            let Some(message) = q.message.as_ref().map(|m| m.id()) else {
+                return Ok(());
+            };
+            guarded(&bot, chat, "screen", &shared, async {
+                Ok(super::charts::page(&bot, chat, message, offset, n, &snap).await?)
+            })
+            .await;
+        }
+        None => {
+            let Some(id) = data.strip_prefix(super::alerts::DELETE_PREFIX) else {
+                return Ok(());
+            };
+            let id = id.to_string();
+            guarded(&bot, chat, "unalert", &shared, async {
+                Ok(super::alerts::unalert(&bot, chat, &id, shared.ctx.alerts.as_ref()).await?)
+            })
+            .await;
+        }
+    }
     Ok(())
 }
 
@@ -241,7 +279,8 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
     let snap = shared.ctx.runner.state().snapshot();
     let now = Utc::now();
     if let Some(text) = format::snapshot_reply(cmd, &snap, &shared.params, now) {
-        send::html(bot, chat, &text).await?;
+        let keyboard = super::charts::keyboard_for(cmd, &snap, shared.params.top_n);
+        send::html_with_keyboard(bot, chat, &text, keyboard).await?;
         return Ok(());
     }
     match cmd {
@@ -298,6 +337,10 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
             super::alerts::alert(bot, chat, args, shared.ctx.alerts.as_ref(), universe).await?
         }
         Command::Alerts => super::alerts::alerts(bot, chat, shared.ctx.alerts.as_ref()).await?,
+        Command::Chart(args) => {
+            super::charts::chart_command(bot, chat, args, &snap, &shared.ctx.config.screen).await?
+        }
+        Command::Breadth => super::charts::breadth(bot, chat, &snap).await?,
         Command::Unalert(arg) => {
             super::alerts::unalert(bot, chat, arg, shared.ctx.alerts.as_ref()).await?
         }

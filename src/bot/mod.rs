@@ -9,6 +9,8 @@
 //!   escaping, monospace tables, splitting at Telegram's 4096 characters;
 //! - [`account`]: the cached live `/account` call; [`download`]: the CSV of
 //!   `/download`; [`send`]: sending through the rate-limited bot;
+//! - [`charts`]: `/chart` and `/breadth` as photos (from [`crate::chart`]),
+//!   the "Chart" buttons and `/screen`'s pages, edited in place;
 //! - `handlers`: the dptree handler tree.
 //!
 //! - `dispatch` and `lanes`: dipwatch's own update loop (per-chat lanes,
@@ -25,6 +27,7 @@
 pub mod access;
 pub mod account;
 pub mod alerts;
+pub mod charts;
 pub mod commands;
 pub mod cooldown;
 mod dispatch;

@@ -159,3 +159,49 @@ pub async fn csv(
     bot.send(chat, request).await?;
     Ok(())
 }
+
+/// Send a PNG as a photo with an HTML caption (at most 1024 characters;
+/// ours are short) and `keyboard` under it.
+pub async fn photo(
+    bot: &TgBot,
+    chat: ChatId,
+    filename: String,
+    png: Vec<u8>,
+    caption: &str,
+    keyboard: Option<InlineKeyboardMarkup>,
+) -> Result<(), RequestError> {
+    let mut request = bot
+        .api()
+        .send_photo(chat, InputFile::memory(png).file_name(filename))
+        .caption(caption)
+        .parse_mode(ParseMode::Html);
+    if let Some(k) = keyboard {
+        request = request.reply_markup(k);
+    }
+    bot.send(chat, request).await?;
+    Ok(())
+}
+
+/// Replace the text and keyboard of the bot's message `message` in
+/// `chat` (one message: `html` must fit in one). Telegram's "message is
+/// not modified" (the same page asked for twice) is not an error.
+pub async fn edit_html(
+    bot: &TgBot,
+    chat: ChatId,
+    message: teloxide::types::MessageId,
+    html: &str,
+    keyboard: Option<InlineKeyboardMarkup>,
+) -> Result<(), RequestError> {
+    let mut request = bot
+        .api()
+        .edit_message_text(chat, message, html)
+        .parse_mode(ParseMode::Html)
+        .link_preview_options(no_preview());
+    if let Some(k) = keyboard {
+        request = request.reply_markup(k);
+    }
+    match bot.send(chat, request).await {
+        Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

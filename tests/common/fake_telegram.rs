@@ -3,10 +3,13 @@
 //! checks on what is sent, and the faults the bot must survive.
 //!
 //! Requests go to `POST /bot<TOKEN>/<method>` as teloxide sends them (JSON
-//! bodies, multipart for `sendDocument`); a wrong token gets 401 like the
-//! real API. Methods: `getMe`, `getUpdates` (offset confirms, `timeout`
-//! long-polls until an update arrives), `sendMessage`, `sendDocument`,
-//! `setMyCommands`, `getWebhookInfo`, `deleteWebhook`. Sent text is checked
+//! bodies, multipart for `sendDocument` and `sendPhoto`); a wrong token gets
+//! 401 like the real API. Methods: `getMe`, `getUpdates` (offset confirms,
+//! `timeout` long-polls until an update arrives), `sendMessage`,
+//! `sendDocument`, `sendPhoto`, `editMessageText`, `editMessageReplyMarkup`
+//! (recorded as sends, with the edited message's id), `answerCallbackQuery`
+//! (its text kept), `setMyCommands`, `getWebhookInfo`, `deleteWebhook`;
+//! button presses are injected with [`FakeTelegram::push_callback_on`]. Sent text is checked
 //! the way Telegram checks it: HTML parse mode well-formed (known tags,
 //! balanced, entities), 1..=4096 characters after parsing (captions 1024),
 //! and refused with a 400 otherwise; every send is recorded either way.
@@ -71,18 +74,22 @@ impl Fault {
     }
 }
 
-/// One message or document the bot sent (accepted or not).
+/// One message, document, photo or edit the bot sent (accepted or not).
 #[derive(Debug, Clone)]
 pub struct Sent {
-    /// `sendMessage` or `sendDocument`.
+    /// `sendMessage`, `sendDocument`, `sendPhoto`, `editMessageText` or
+    /// `editMessageReplyMarkup`.
     pub method: String,
+    /// The message's id: the one given to a new message, or the one an
+    /// edit targets.
+    pub message_id: i64,
     /// Target chat.
     pub chat_id: i64,
     /// The text (or the document's caption), as sent.
     pub text: String,
     /// `parse_mode`, if any.
     pub parse_mode: Option<String>,
-    /// The document's file name and content.
+    /// The document's (or photo's) file name and content.
     pub document: Option<(String, Vec<u8>)>,
     /// The inline keyboard, if any.
     pub reply_markup: Option<Value>,
@@ -114,7 +121,10 @@ struct Pending {
 
 #[derive(Default)]
 struct Data {
+    /// The text and keyboard of each message sent, by (chat, message id).
+    messages: HashMap<(i64, i64), (String, Option<Value>)>,
     answered_callbacks: usize,
+    callback_answers: Vec<(String, String)>,
     next_update_id: i64,
     next_message_id: i64,
     pending: VecDeque<Pending>,
@@ -246,12 +256,22 @@ impl FakeTelegram {
     /// Queue a press of an inline button carrying `data`, on a message of
     /// the bot in `chat_id`; returns its update id.
     pub fn push_callback(&self, chat_id: i64, data: &str) -> i64 {
+        let message_id = {
+            let mut d = self.inner.lock();
+            d.next_message_id += 1;
+            d.next_message_id - 1
+        };
+        self.push_callback_on(chat_id, message_id, data)
+    }
+
+    /// Queue a press of an inline button carrying `data` under the bot's
+    /// message `message_id` in `chat_id`; returns its update id (the
+    /// callback query's id is `cb<update id>`).
+    pub fn push_callback_on(&self, chat_id: i64, message_id: i64, data: &str) -> i64 {
         let id = {
             let mut d = self.inner.lock();
             let id = d.next_update_id;
             d.next_update_id += 1;
-            let message_id = d.next_message_id;
-            d.next_message_id += 1;
             let mut message = message_json(message_id, chat_id, "(a message of the bot)");
             message["from"] =
                 json!({"id": 7_000_000_001_i64, "is_bot": true, "first_name": "dipwatch test"});
@@ -277,6 +297,12 @@ impl FakeTelegram {
         };
         self.inner.updates.notify_waiters();
         id
+    }
+
+    /// The answers to callback queries so far: the query id and the text
+    /// shown (empty for a bare answer), in order.
+    pub fn callback_answers(&self) -> Vec<(String, String)> {
+        self.inner.lock().callback_answers.clone()
     }
 
     /// `answerCallbackQuery` calls so far.
@@ -828,8 +854,28 @@ async fn answer(inner: &Arc<Inner>, req: &Request) -> Option<(u16, String)> {
             answer
         }
         "answerCallbackQuery" => {
-            inner.lock().answered_callbacks += 1;
+            let mut d = inner.lock();
+            d.answered_callbacks += 1;
+            let field = |k: &str| {
+                body.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let text = field("text");
+            if text.chars().count() > 200 {
+                return Some(err(
+                    400,
+                    "Bad Request: callback answer text is too long",
+                    None,
+                ));
+            }
+            d.callback_answers.push((field("callback_query_id"), text));
             ok(json!(true))
+        }
+        "sendPhoto" => send(inner, &method, SendParts::from_multipart(req)),
+        "editMessageText" | "editMessageReplyMarkup" => {
+            send(inner, &method, SendParts::from_json(&body))
         }
         _ => err(404, "Not Found", None),
     };
@@ -839,8 +885,11 @@ async fn answer(inner: &Arc<Inner>, req: &Request) -> Option<(u16, String)> {
 
 /// The documented spelling of a method name, matched case-insensitively.
 fn canonical(method: &str) -> String {
-    const METHODS: [&str; 8] = [
+    const METHODS: [&str; 11] = [
         "answerCallbackQuery",
+        "sendPhoto",
+        "editMessageText",
+        "editMessageReplyMarkup",
         "getMe",
         "getUpdates",
         "sendMessage",
@@ -921,6 +970,8 @@ async fn get_updates(inner: &Arc<Inner>, body: &Value) -> Option<(u16, String)> 
 /// The parts of a send the fake checks and records.
 struct SendParts {
     chat_id: Option<i64>,
+    /// The message an edit targets.
+    message_id: Option<i64>,
     text: String,
     parse_mode: Option<String>,
     document: Option<(String, Vec<u8>)>,
@@ -934,6 +985,7 @@ impl SendParts {
                 c.as_i64()
                     .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
             }),
+            message_id: body.get("message_id").and_then(Value::as_i64),
             text: body
                 .get("text")
                 .and_then(Value::as_str)
@@ -951,6 +1003,7 @@ impl SendParts {
     fn from_multipart(req: &Request) -> Self {
         let mut out = Self {
             chat_id: None,
+            message_id: None,
             text: String::new(),
             parse_mode: None,
             document: None,
@@ -1000,7 +1053,9 @@ impl SendParts {
         out.parse_mode = text("parse_mode");
         // The file is the `document` part itself, or the part it names
         // with `attach://NAME` (how teloxide sends a shared file).
-        out.document = match parts.get("document") {
+        out.reply_markup = text("reply_markup").and_then(|m| serde_json::from_str(&m).ok());
+        let file = parts.get("document").or_else(|| parts.get("photo"));
+        out.document = match file {
             Some((Some(filename), content)) => Some((filename.clone(), content.clone())),
             Some((None, value)) => String::from_utf8_lossy(value)
                 .strip_prefix("attach://")
@@ -1023,7 +1078,9 @@ fn header_attr(head: &str, key: &str) -> Option<String> {
 fn send(inner: &Arc<Inner>, method: &str, parts: SendParts) -> (u16, String) {
     let now = Instant::now();
     let mut d = inner.lock();
-    let limit = if method == "sendDocument" { 1024 } else { 4096 };
+    let with_file = matches!(method, "sendDocument" | "sendPhoto");
+    let edit = method.starts_with("edit");
+    let limit = if with_file { 1024 } else { 4096 };
     let mut refused = None;
     let mut reply = None;
     if let Some(until) = d.frozen_until {
@@ -1067,19 +1124,37 @@ fn send(inner: &Arc<Inner>, method: &str, parts: SendParts) -> (u16, String) {
         let problem = match (parts.chat_id, checked) {
             (None, _) => Some("Bad Request: chat not found".to_string()),
             (_, Err(e)) => Some(format!("Bad Request: can't parse entities: {e}")),
-            (_, Ok(0)) if method == "sendMessage" => {
+            (_, Ok(0)) if matches!(method, "sendMessage" | "editMessageText") => {
                 Some("Bad Request: message text is empty".to_string())
             }
             (_, Ok(n)) if n > limit => Some(format!(
                 "Bad Request: {} is too long ({n} > {limit})",
-                if method == "sendDocument" {
+                if with_file {
                     "message caption"
                 } else {
                     "message"
                 }
             )),
-            _ if method == "sendDocument" && parts.document.is_none() => {
-                Some("Bad Request: there is no document in the request".to_string())
+            _ if with_file && parts.document.is_none() => {
+                Some("Bad Request: there is no file in the request".to_string())
+            }
+            (Some(chat), _) if edit => {
+                let key = (chat, parts.message_id.unwrap_or(0));
+                match d.messages.get(&key) {
+                    None => Some("Bad Request: message to edit not found".to_string()),
+                    Some((text, markup))
+                        if (method == "editMessageReplyMarkup" || *text == parts.text)
+                            && *markup == parts.reply_markup =>
+                    {
+                        Some(
+                            "Bad Request: message is not modified: specified new message \
+                             content and reply markup are exactly the same as a current \
+                             content and reply markup of the message"
+                                .to_string(),
+                        )
+                    }
+                    Some(_) => None,
+                }
             }
             _ => None,
         };
@@ -1093,11 +1168,26 @@ fn send(inner: &Arc<Inner>, method: &str, parts: SendParts) -> (u16, String) {
             }
         }
     }
-    let message_id = d.next_message_id;
-    d.next_message_id += 1;
+    let message_id = if edit {
+        parts.message_id.unwrap_or(0)
+    } else {
+        d.next_message_id += 1;
+        d.next_message_id - 1
+    };
     let chat_id = parts.chat_id.unwrap_or(0);
+    if reply.is_none() {
+        let kept = d
+            .messages
+            .entry((chat_id, message_id))
+            .or_insert_with(|| (String::new(), None));
+        if method != "editMessageReplyMarkup" {
+            kept.0 = parts.text.clone();
+        }
+        kept.1 = parts.reply_markup.clone();
+    }
     d.sent.push(Sent {
         method: method.to_string(),
+        message_id,
         chat_id,
         text: parts.text.clone(),
         parse_mode: parts.parse_mode.clone(),
@@ -1123,6 +1213,21 @@ fn send(inner: &Arc<Inner>, method: &str, parts: SendParts) -> (u16, String) {
         "from": bot_user(),
     });
     match parts.document {
+        Some((_, bytes)) if method == "sendPhoto" => {
+            // Telegram answers with the sizes it made; the original's is
+            // read from the PNG header (0 x 0 when it is not a PNG).
+            let (w, h) = png_size(&bytes).unwrap_or((0, 0));
+            m["photo"] = json!([{
+                "file_id": format!("photo{message_id}"),
+                "file_unique_id": format!("u{message_id}"),
+                "width": w,
+                "height": h,
+                "file_size": bytes.len(),
+            }]);
+            if !parts.text.is_empty() {
+                m["caption"] = json!(parts.text);
+            }
+        }
         Some((name, bytes)) => {
             m["document"] = json!({
                 "file_id": format!("doc{message_id}"),
@@ -1137,6 +1242,15 @@ fn send(inner: &Arc<Inner>, method: &str, parts: SendParts) -> (u16, String) {
         None => m["text"] = json!(parts.text),
     }
     ok(m)
+}
+
+/// Width and height from a PNG's signature and IHDR chunk.
+pub fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    if bytes.len() < 24 || &bytes[..8] != b"\x89PNG\r\n\x1a\n" || &bytes[12..16] != b"IHDR" {
+        return None;
+    }
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    Some((be(&bytes[16..20]), be(&bytes[20..24])))
 }
 
 /// Check `html` the way Telegram's HTML parse mode does and return the

@@ -1,0 +1,576 @@
+//! The figures drawn with `plotters`, on any backend (bitmap or SVG).
+//! Every figure has a header (title, legend, and the simulated-prices
+//! label when it applies) and a plot; sessions are spaced evenly on the x
+//! axis (no weekend gaps) and labelled with their dates.
+
+use chrono::NaiveDate;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::font::FAMILY;
+use super::{Breadth, Equity, Figure, Period, PriceChart, RankHistory, Theme, TopDrawdowns};
+use crate::numbers::{price, signed_pct, thousands};
+
+type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// The colours of a theme.
+struct Palette {
+    bg: RGBColor,
+    fg: RGBColor,
+    grid: RGBColor,
+    line: RGBColor,
+    down: RGBColor,
+    second: RGBColor,
+    window: RGBColor,
+}
+
+fn palette(theme: Theme) -> Palette {
+    match theme {
+        Theme::Light => Palette {
+            bg: RGBColor(255, 255, 255),
+            fg: RGBColor(33, 37, 41),
+            grid: RGBColor(222, 226, 230),
+            line: RGBColor(13, 110, 253),
+            down: RGBColor(200, 35, 51),
+            second: RGBColor(230, 120, 0),
+            window: RGBColor(236, 242, 255),
+        },
+        Theme::Dark => Palette {
+            bg: RGBColor(24, 26, 31),
+            fg: RGBColor(230, 232, 236),
+            grid: RGBColor(58, 62, 70),
+            line: RGBColor(110, 168, 254),
+            down: RGBColor(255, 107, 107),
+            second: RGBColor(255, 179, 71),
+            window: RGBColor(36, 44, 62),
+        },
+    }
+}
+
+/// Sizes scale with the picture's height (800 px is the reference).
+struct Scale(f64);
+
+impl Scale {
+    fn px(&self, v: f64) -> u32 {
+        (v * self.0).round().max(1.0) as u32
+    }
+    fn font(&self, v: f64, color: &RGBColor) -> TextStyle<'static> {
+        (FAMILY, v * self.0).into_font().color(color)
+    }
+}
+
+/// Draw `fig` on `root`.
+pub(super) fn figure<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fig: &Figure,
+    theme: Theme,
+) -> Drawn<DB> {
+    let p = palette(theme);
+    let s = Scale(f64::from(root.dim_in_pixel().1) / 800.0);
+    root.fill(&p.bg)?;
+    let (head, body) = root.split_vertically(s.px(110.0));
+    let body = body.margin(s.px(10.0), s.px(20.0), s.px(20.0), s.px(30.0));
+    match fig {
+        Figure::Price(c) => price_chart(&head, &body, c, &p, &s)?,
+        Figure::RankHistory(c) => rank_history(&head, &body, c, &p, &s)?,
+        Figure::Breadth(c) => breadth(&head, &body, c, &p, &s)?,
+        Figure::Equity(c) => equity(&head, &body, c, &p, &s)?,
+        Figure::TopDrawdowns(c) => top_drawdowns(&head, &body, c, &p, &s)?,
+    }
+    if fig.simulated() {
+        let (w, h) = root.dim_in_pixel();
+        let faint = p.down.mix(0.22);
+        let mark = (FAMILY, 72.0 * s.0)
+            .into_font()
+            .color(&faint)
+            .pos(Pos::new(HPos::Center, VPos::Center));
+        root.draw(&Text::new(
+            "SIMULATED PRICES",
+            (w as i32 / 2, h as i32 / 2),
+            mark,
+        ))?;
+    }
+    Ok(())
+}
+
+/// The header: the title, then a legend line of coloured swatches and
+/// labels; a simulated figure says so in red at the end of that line.
+fn header<DB: DrawingBackend>(
+    head: &DrawingArea<DB, Shift>,
+    title: &str,
+    legend: &[(&str, RGBColor)],
+    simulated: bool,
+    p: &Palette,
+    s: &Scale,
+) -> Drawn<DB> {
+    let left = s.px(30.0) as i32;
+    head.draw(&Text::new(
+        title.to_string(),
+        (left, s.px(14.0) as i32),
+        s.font(40.0, &p.fg),
+    ))?;
+    let y = s.px(66.0) as i32;
+    let gap = s.px(12.0) as i32;
+    let mut x = left;
+    let item = |text: &str, color: &RGBColor, x: &mut i32| {
+        let style = s.font(26.0, color);
+        let (w, _) = head.estimate_text_size(text, &style)?;
+        head.draw(&Text::new(text.to_string(), (*x, y), style))?;
+        *x += w as i32 + gap;
+        Ok(())
+    };
+    for (label, color) in legend {
+        item("■", color, &mut x)?;
+        item(label, &p.fg, &mut x)?;
+        x += gap;
+    }
+    if simulated {
+        item("· SIMULATED prices", &p.down, &mut x)?;
+    }
+    Ok(())
+}
+
+/// A value range holding every value, padded; never empty.
+fn bounds(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let span = (hi - lo).max(hi.abs() * 0.02).max(1e-6);
+    (lo - span * pad, hi + span * pad)
+}
+
+/// A count axis's label: whole numbers only (a short range's fractional
+/// ticks are left blank rather than shown as repeated rounded numbers).
+fn whole(y: f64) -> String {
+    if (y - y.round()).abs() < 1e-9 {
+        format!("{y:.0}")
+    } else {
+        String::new()
+    }
+}
+
+/// The last x of `n` evenly spaced sessions (at least 1, so the axis is
+/// never empty).
+fn x_end(n: usize) -> f64 {
+    n.saturating_sub(1).max(1) as f64
+}
+
+/// Position of `date` among `dates` (sorted): its index, or where it would
+/// go, kept on the axis.
+fn x_of(dates: &[NaiveDate], date: NaiveDate) -> f64 {
+    let i = dates.partition_point(|d| *d < date);
+    i.min(dates.len().saturating_sub(1)) as f64
+}
+
+/// The label of session `x`: day and month, the year too for long spans.
+fn date_label(dates: &[NaiveDate], x: f64, long: bool) -> String {
+    let i = x.round();
+    if i < 0.0 || i as usize >= dates.len() {
+        return String::new();
+    }
+    let d = dates[i as usize];
+    if long {
+        d.format("%b %Y").to_string()
+    } else {
+        d.format("%b %-d").to_string()
+    }
+}
+
+/// Whether `dates` span more than about nine months (labels get years).
+fn spans_long(dates: &[NaiveDate]) -> bool {
+    match (dates.first(), dates.last()) {
+        (Some(a), Some(b)) => (*b - *a).num_days() > 270,
+        _ => false,
+    }
+}
+
+fn price_chart<DB: DrawingBackend>(
+    head: &DrawingArea<DB, Shift>,
+    body: &DrawingArea<DB, Shift>,
+    c: &PriceChart,
+    p: &Palette,
+    s: &Scale,
+) -> Drawn<DB> {
+    let held = if c.short {
+        format!(
+            "{} (all {} sessions held)",
+            c.period.as_str(),
+            c.dates.len()
+        )
+    } else {
+        c.period.as_str().to_string()
+    };
+    let title = match &c.marks {
+        Ok(m) => format!(
+            "{} · {held} · {} from peak",
+            c.symbol,
+            signed_pct(m.drawdown_pct)
+        ),
+        Err(_) => format!("{} · {held}", c.symbol),
+    };
+    header(
+        head,
+        &title,
+        &[
+            ("close", p.line),
+            ("lookback window", p.window),
+            ("fall from peak", p.down),
+        ],
+        c.simulated,
+        p,
+        s,
+    )?;
+    let extra = c.marks.iter().flat_map(|m| [m.peak_price, m.last_price]);
+    let (lo, hi) = bounds(c.closes.iter().copied().chain(extra), 0.08);
+    let end = x_end(c.dates.len());
+    let long = spans_long(&c.dates) || c.period == Period::Y5;
+    let mut chart = ChartBuilder::on(body)
+        .x_label_area_size(s.px(50.0))
+        .y_label_area_size(s.px(120.0))
+        .build_cartesian_2d(0f64..end, lo..hi)?;
+    // The window first, under everything else.
+    if let Ok(m) = &c.marks {
+        let ws = x_of(&c.dates, m.window_start);
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(ws, lo), (end, hi)],
+            p.window.filled(),
+        )))?;
+    }
+    let dates = &c.dates;
+    chart
+        .configure_mesh()
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|x| date_label(dates, *x, long))
+        .y_label_formatter(&|y| price(*y))
+        .label_style(s.font(24.0, &p.fg))
+        .axis_style(p.fg)
+        .bold_line_style(p.grid)
+        .light_line_style(TRANSPARENT)
+        .draw()?;
+    chart.draw_series(LineSeries::new(
+        c.closes.iter().enumerate().map(|(i, v)| (i as f64, *v)),
+        p.line.stroke_width(s.px(3.0)),
+    ))?;
+    match &c.marks {
+        Ok(m) => {
+            let before = c.dates.first().is_some_and(|f| m.peak_date < *f);
+            let px = x_of(&c.dates, m.peak_date);
+            let lx = x_of(&c.dates, m.last_date);
+            let fall = p.down.stroke_width(s.px(3.0));
+            // The peak's level to now, then the fall itself.
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(px, m.peak_price), (lx, m.peak_price)],
+                p.down.mix(0.6).stroke_width(s.px(2.0)),
+            )))?;
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(lx, m.peak_price), (lx, m.last_price)],
+                fall,
+            )))?;
+            let dot = s.px(8.0);
+            chart.draw_series([
+                Circle::new((px, m.peak_price), dot, p.down.filled()),
+                Circle::new((lx, m.last_price), dot, p.line.filled()),
+            ])?;
+            let on = if before {
+                format!(
+                    "peak {} on {} (before this period)",
+                    price(m.peak_price),
+                    m.peak_date
+                )
+            } else {
+                format!("peak {} on {}", price(m.peak_price), m.peak_date)
+            };
+            let h = if px > end * 0.6 {
+                HPos::Right
+            } else {
+                HPos::Left
+            };
+            chart.draw_series(std::iter::once(Text::new(
+                on,
+                (px, m.peak_price + (hi - lo) * 0.015),
+                s.font(26.0, &p.fg).pos(Pos::new(h, VPos::Bottom)),
+            )))?;
+            chart.draw_series(std::iter::once(Text::new(
+                format!("{}  ", signed_pct(m.drawdown_pct)),
+                (lx, (m.peak_price + m.last_price) / 2.0),
+                s.font(34.0, &p.down)
+                    .pos(Pos::new(HPos::Right, VPos::Center)),
+            )))?;
+            chart.draw_series(std::iter::once(Text::new(
+                format!("now {}  ", price(m.last_price)),
+                (lx, m.last_price - (hi - lo) * 0.02),
+                s.font(24.0, &p.fg).pos(Pos::new(HPos::Right, VPos::Top)),
+            )))?;
+        }
+        Err(reason) => {
+            chart.draw_series(std::iter::once(Text::new(
+                format!("not ranked: {reason}"),
+                (0.0, hi),
+                s.font(26.0, &p.down).pos(Pos::new(HPos::Left, VPos::Top)),
+            )))?;
+        }
+    }
+    Ok(())
+}
+
+fn rank_history<DB: DrawingBackend>(
+    head: &DrawingArea<DB, Shift>,
+    body: &DrawingArea<DB, Shift>,
+    c: &RankHistory,
+    p: &Palette,
+    s: &Scale,
+) -> Drawn<DB> {
+    header(
+        head,
+        &format!(
+            "{} · drawdown and rank, {} screens",
+            c.symbol,
+            c.points.len()
+        ),
+        &[
+            ("drawdown (left)", p.down),
+            ("rank (right, 1 = deepest)", p.line),
+        ],
+        c.simulated,
+        p,
+        s,
+    )?;
+    let dates: Vec<NaiveDate> = c.points.iter().map(|x| x.date).collect();
+    let end = x_end(dates.len());
+    let (lo, _) = bounds(c.points.iter().map(|x| x.drawdown_pct).chain([0.0]), 0.08);
+    let top_rank = c.points.iter().map(|x| x.rank).max().unwrap_or(1).max(1) as f64;
+    let long = spans_long(&dates);
+    let mut chart = ChartBuilder::on(body)
+        .x_label_area_size(s.px(50.0))
+        .y_label_area_size(s.px(120.0))
+        .right_y_label_area_size(s.px(100.0))
+        .build_cartesian_2d(0f64..end, lo..0.0)?
+        .set_secondary_coord(0f64..end, 0.0..top_rank * 1.05);
+    chart
+        .configure_mesh()
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|x| date_label(&dates, *x, long))
+        .y_label_formatter(&|y| signed_pct(*y))
+        .label_style(s.font(24.0, &p.fg))
+        .axis_style(p.fg)
+        .bold_line_style(p.grid)
+        .light_line_style(TRANSPARENT)
+        .draw()?;
+    chart
+        .configure_secondary_axes()
+        .y_labels(6)
+        .y_label_formatter(&|y| whole(*y))
+        .label_style(s.font(24.0, &p.line))
+        .axis_style(p.fg)
+        .draw()?;
+    chart.draw_series(
+        AreaSeries::new(
+            c.points
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (i as f64, x.drawdown_pct)),
+            0.0,
+            p.down.mix(0.18),
+        )
+        .border_style(p.down.stroke_width(s.px(3.0))),
+    )?;
+    chart.draw_secondary_series(LineSeries::new(
+        c.points
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (i as f64, f64::from(x.rank))),
+        p.line.stroke_width(s.px(3.0)),
+    ))?;
+    Ok(())
+}
+
+fn breadth<DB: DrawingBackend>(
+    head: &DrawingArea<DB, Shift>,
+    body: &DrawingArea<DB, Shift>,
+    c: &Breadth,
+    p: &Palette,
+    s: &Scale,
+) -> Drawn<DB> {
+    let last = c.points.last();
+    let title = match last {
+        Some(b) => format!(
+            "Market breadth · {}: {} of {} down 20%+",
+            b.date,
+            thousands(b.down_20 as u64),
+            thousands(b.ranked as u64)
+        ),
+        None => "Market breadth".to_string(),
+    };
+    header(
+        head,
+        &title,
+        &[
+            ("down 20%+ (left)", p.second),
+            ("down 30%+ (left)", p.down),
+            ("median drawdown (right)", p.line),
+        ],
+        c.simulated,
+        p,
+        s,
+    )?;
+    let dates: Vec<NaiveDate> = c.points.iter().map(|x| x.date).collect();
+    let end = x_end(dates.len());
+    let most = c.points.iter().map(|x| x.ranked).max().unwrap_or(1).max(1) as f64;
+    let (med_lo, _) = bounds(c.points.iter().map(|x| x.median_pct).chain([0.0]), 0.1);
+    let long = spans_long(&dates);
+    let mut chart = ChartBuilder::on(body)
+        .x_label_area_size(s.px(50.0))
+        .y_label_area_size(s.px(100.0))
+        .right_y_label_area_size(s.px(120.0))
+        .build_cartesian_2d(0f64..end, 0.0..most * 1.05)?
+        .set_secondary_coord(0f64..end, med_lo..0.0);
+    chart
+        .configure_mesh()
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|x| date_label(&dates, *x, long))
+        .y_label_formatter(&|y| whole(*y))
+        .label_style(s.font(24.0, &p.fg))
+        .axis_style(p.fg)
+        .bold_line_style(p.grid)
+        .light_line_style(TRANSPARENT)
+        .draw()?;
+    chart
+        .configure_secondary_axes()
+        .y_labels(6)
+        .y_label_formatter(&|y| signed_pct(*y))
+        .label_style(s.font(24.0, &p.line))
+        .axis_style(p.fg)
+        .draw()?;
+    let width = s.px(3.0);
+    chart.draw_series(LineSeries::new(
+        c.points
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (i as f64, x.down_20 as f64)),
+        p.second.stroke_width(width),
+    ))?;
+    chart.draw_series(LineSeries::new(
+        c.points
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (i as f64, x.down_30 as f64)),
+        p.down.stroke_width(width),
+    ))?;
+    chart.draw_secondary_series(LineSeries::new(
+        c.points
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (i as f64, x.median_pct)),
+        p.line.stroke_width(width),
+    ))?;
+    Ok(())
+}
+
+fn equity<DB: DrawingBackend>(
+    head: &DrawingArea<DB, Shift>,
+    body: &DrawingArea<DB, Shift>,
+    c: &Equity,
+    p: &Palette,
+    s: &Scale,
+) -> Drawn<DB> {
+    let title = match c.values.last() {
+        Some(v) => format!("Portfolio equity · {}", price(*v)),
+        None => "Portfolio equity".to_string(),
+    };
+    header(head, &title, &[("equity", p.line)], c.simulated, p, s)?;
+    let end = x_end(c.dates.len());
+    let (lo, hi) = bounds(c.values.iter().copied(), 0.1);
+    let long = spans_long(&c.dates);
+    let dates = &c.dates;
+    let mut chart = ChartBuilder::on(body)
+        .x_label_area_size(s.px(50.0))
+        .y_label_area_size(s.px(150.0))
+        .build_cartesian_2d(0f64..end, lo..hi)?;
+    chart
+        .configure_mesh()
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|x| date_label(dates, *x, long))
+        .y_label_formatter(&|y| price(*y))
+        .label_style(s.font(24.0, &p.fg))
+        .axis_style(p.fg)
+        .bold_line_style(p.grid)
+        .light_line_style(TRANSPARENT)
+        .draw()?;
+    chart.draw_series(
+        AreaSeries::new(
+            c.values.iter().enumerate().map(|(i, v)| (i as f64, *v)),
+            lo,
+            p.line.mix(0.15),
+        )
+        .border_style(p.line.stroke_width(s.px(3.0))),
+    )?;
+    Ok(())
+}
+
+fn top_drawdowns<DB: DrawingBackend>(
+    head: &DrawingArea<DB, Shift>,
+    body: &DrawingArea<DB, Shift>,
+    c: &TopDrawdowns,
+    p: &Palette,
+    s: &Scale,
+) -> Drawn<DB> {
+    header(
+        head,
+        &format!("Top {} drawdowns · screen {}", c.bars.len(), c.date),
+        &[("drawdown from peak", p.down)],
+        c.simulated,
+        p,
+        s,
+    )?;
+    let n = c.bars.len().max(1);
+    let (lo, _) = bounds(c.bars.iter().map(|b| b.1).chain([0.0]), 0.2);
+    let names: Vec<String> = c.bars.iter().map(|b| b.0.to_string()).collect();
+    // Rank 1 at the top: bar i sits at y = n - 1 - i.
+    let name_at = |y: f64| {
+        let i = n as f64 - 1.0 - y.round();
+        if i < 0.0 {
+            String::new()
+        } else {
+            names.get(i as usize).cloned().unwrap_or_default()
+        }
+    };
+    let mut chart = ChartBuilder::on(body)
+        .x_label_area_size(s.px(50.0))
+        .y_label_area_size(s.px(130.0))
+        .build_cartesian_2d(lo..0.0, -0.5..n as f64 - 0.5)?;
+    chart
+        .configure_mesh()
+        .x_labels(6)
+        .y_labels(n)
+        .x_label_formatter(&|x| signed_pct(*x))
+        .y_label_formatter(&|y| name_at(*y))
+        .label_style(s.font(24.0, &p.fg))
+        .axis_style(p.fg)
+        .bold_line_style(p.grid)
+        .light_line_style(TRANSPARENT)
+        .disable_y_mesh()
+        .draw()?;
+    chart.draw_series(c.bars.iter().enumerate().map(|(i, (_, dd))| {
+        let y = (n - 1 - i) as f64;
+        Rectangle::new([(*dd, y - 0.35), (0.0, y + 0.35)], p.down.filled())
+    }))?;
+    chart.draw_series(c.bars.iter().enumerate().map(|(i, (_, dd))| {
+        let y = (n - 1 - i) as f64;
+        Text::new(
+            format!(" {}", signed_pct(*dd)),
+            (*dd, y),
+            s.font(22.0, &p.fg).pos(Pos::new(HPos::Right, VPos::Center)),
+        )
+    }))?;
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! Rendering: every figure draws in both formats and both themes; the PNG
+//! has the size asked for; the SVG's price line has one point a session.
+
+use super::*;
+use crate::domain::Symbol;
+use crate::query::{DayBars, PriceHistory};
+use crate::screen::{PeakBasis, ScreenParams};
+use crate::state::HistoryPoint;
+use chrono::NaiveDate;
+
+fn sym(s: &str) -> Symbol {
+    Symbol::parse(s).unwrap()
+}
+
+/// `n` consecutive days of a rise then a fall, for AAPL.
+fn history(n: usize, simulated: bool) -> PriceHistory {
+    let start: NaiveDate = "2025-01-01".parse().unwrap();
+    let days = (0..n)
+        .map(|i| {
+            let close = 100.0 + 30.0 * (i as f64 / n as f64 * 3.0).sin();
+            let mut day = DayBars::new(start + chrono::Days::new(i as u64), simulated);
+            day.push(&sym("AAPL"), [close, close + 1.0, close - 1.0, close, 1e6]);
+            day
+        })
+        .collect();
+    PriceHistory::from_days(days)
+}
+
+fn params() -> ScreenParams {
+    ScreenParams {
+        lookback_days: 180,
+        min_history: 30,
+        peak_basis: PeakBasis::High,
+    }
+}
+
+fn price_figure(n: usize, simulated: bool) -> Figure {
+    let h = history(n, simulated);
+    Figure::Price(data::price_chart(&h, &sym("AAPL"), Period::Y1, &params(), None).unwrap())
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+/// The points of the SVG polyline drawn in `color` with the most points.
+fn polyline_points(svg: &str, color: &str) -> usize {
+    svg.split("<polyline")
+        .skip(1)
+        .filter(|p| p.contains(&format!("stroke=\"{color}\"")))
+        .filter_map(|p| {
+            let start = p.find("points=\"")? + 8;
+            let end = p[start..].find('"')? + start;
+            Some(p[start..end].split_whitespace().count())
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn figures() -> Vec<Figure> {
+    let mut points = std::collections::HashMap::new();
+    let start: NaiveDate = "2026-01-05".parse().unwrap();
+    for (k, s) in ["AAPL", "MSFT", "NVDA"].iter().enumerate() {
+        let series = (0..40)
+            .map(|i| HistoryPoint {
+                date: start + chrono::Days::new(i),
+                drawdown_pct: -(i as f64) * (k as f64 + 1.0),
+                rank: 3 - k as u32,
+            })
+            .collect();
+        points.insert(sym(s), series);
+    }
+    let accounts: Vec<(NaiveDate, crate::domain::Account)> = (0..30)
+        .map(|i| {
+            let mut a = crate::domain::Account {
+                equity: Some(rust_decimal::Decimal::from(100_000 + i * 250)),
+                cash: None,
+                buying_power: None,
+                status: "ACTIVE".into(),
+                currency: None,
+                last_equity: None,
+                long_market_value: None,
+                daytrade_count: None,
+                pattern_day_trader: None,
+            };
+            a.cash = a.equity;
+            (start + chrono::Days::new(i as u64), a)
+        })
+        .collect();
+    vec![
+        price_figure(300, false),
+        Figure::RankHistory(data::rank_history(&points, &sym("NVDA"), false).unwrap()),
+        Figure::Breadth(data::breadth(&points, true).unwrap()),
+        Figure::Equity(data::equity(&accounts, false).unwrap()),
+        Figure::TopDrawdowns(TopDrawdowns {
+            date: start,
+            bars: vec![
+                (sym("NVDA"), -45.5),
+                (sym("MSFT"), -30.0),
+                (sym("AAPL"), -2.25),
+            ],
+            simulated: false,
+        }),
+    ]
+}
+
+#[test]
+fn every_figure_draws_as_png_and_svg_in_both_themes() {
+    for fig in figures() {
+        for theme in [Theme::Light, Theme::Dark] {
+            let style = Style::PHOTO.with_theme(theme);
+            let png = png(&fig, &style).unwrap_or_else(|e| panic!("{fig:?}: {e}"));
+            assert_eq!(png_size(&png), (1200, 800));
+            let svg = svg(&fig, &style).unwrap();
+            assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+            // Text is drawn in the embedded font's family.
+            assert!(svg.contains("font-family=\"sans-serif\""), "{svg:.300}");
+        }
+    }
+}
+
+#[test]
+fn the_price_svg_has_one_point_per_session_and_the_drawdown_label() {
+    // 300 sessions held; a 1y chart shows the last 252.
+    let fig = price_figure(300, false);
+    let Figure::Price(c) = &fig else {
+        unreachable!()
+    };
+    let m = c.marks.as_ref().unwrap();
+    let svg = svg(&fig, &Style::PHOTO).unwrap();
+    assert_eq!(polyline_points(&svg, "#0D6EFD"), 252);
+    let label = crate::numbers::signed_pct(m.drawdown_pct);
+    assert!(
+        m.drawdown_pct < -10.0,
+        "the series falls: {}",
+        m.drawdown_pct
+    );
+    assert!(svg.contains(&label), "{label} not in the picture");
+    assert!(svg.contains(&format!(
+        "peak {} on {}",
+        crate::numbers::price(m.peak_price),
+        m.peak_date
+    )));
+    assert!(!svg.contains("SIMULATED"));
+}
+
+#[test]
+fn simulated_prices_are_labelled_on_the_picture() {
+    let svg = svg(&price_figure(100, true), &Style::PHOTO).unwrap();
+    assert!(svg.contains("SIMULATED PRICES"));
+    assert!(svg.contains("SIMULATED prices"));
+}
+
+#[test]
+fn themes_differ_and_a_bad_size_is_an_error() {
+    let fig = price_figure(60, false);
+    let light = svg(&fig, &Style::PHOTO).unwrap();
+    let dark = svg(&fig, &Style::PHOTO.with_theme(Theme::Dark)).unwrap();
+    assert!(light.contains("#FFFFFF") && dark.contains("#181A1F"));
+    let tiny = Style {
+        width: 10,
+        ..Style::PHOTO
+    };
+    assert_eq!(png(&fig, &tiny), Err(ChartError::Size(10, 800)));
+}
+
+#[test]
+fn a_one_session_history_still_draws() {
+    let fig = price_figure(1, false);
+    assert_eq!(png_size(&png(&fig, &Style::PHOTO).unwrap()), (1200, 800));
+}
