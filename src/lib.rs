@@ -61,6 +61,7 @@
 
 pub mod alerts;
 pub mod alpaca;
+pub mod backtest;
 pub mod bot;
 pub mod broker;
 pub mod cli;
