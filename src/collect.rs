@@ -195,10 +195,11 @@ impl Collector<'_> {
         let window_start = days
             .sessions_before(first, self.config.screen.lookback_days - 1)
             .unwrap_or(first - pad);
-        let universe = &self.config.universe;
-        tracing::info!(symbols = universe.len(), %window_start, %last, dates = targets.len(), "fetching daily bars");
-        let answer = self.market.daily_bars(universe, window_start, last).await?;
-        let (histories, failed) = validate(universe, answer);
+        // The universe and the backtest benchmark (never ranked).
+        let symbols = self.config.collected_symbols();
+        tracing::info!(symbols = symbols.len(), %window_start, %last, dates = targets.len(), "fetching daily bars");
+        let answer = self.market.daily_bars(&symbols, window_start, last).await?;
+        let (histories, failed) = validate(&symbols, answer);
         let fetch_ms = elapsed_ms(t0);
         if !histories.rejected.is_empty() {
             tracing::warn!(bars = histories.rejected.len(), "dropped invalid bars");
@@ -297,9 +298,14 @@ impl Collector<'_> {
         } = run;
         let cfg = self.config;
         let t_screen = Instant::now();
+        let benchmark = cfg.benchmark_only();
         let screened = screen(
             date,
-            histories.series.iter().map(|(s, b)| (s, b.as_slice())),
+            histories
+                .series
+                .iter()
+                .filter(|(s, _)| Some(s) != benchmark.as_ref())
+                .map(|(s, b)| (s, b.as_slice())),
             days,
             &cfg.screen,
         );

@@ -2,7 +2,7 @@
 //! are in the module documentation of [`crate::backtest`]).
 
 use chrono::{Datelike, NaiveDate};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::query::{Field, PriceHistory};
 use crate::screen::DrawdownColumns;
@@ -38,7 +38,7 @@ pub struct Params {
 }
 
 /// One round trip, closed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trade {
     /// The name.
     pub symbol: String,

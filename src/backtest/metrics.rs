@@ -14,7 +14,7 @@
 //! defined (no trades, no volatility) is `None`.
 
 use chrono::{Datelike, NaiveDate};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::engine::{Run, Trade};
 
@@ -23,7 +23,7 @@ pub const SESSIONS_PER_YEAR: f64 = 252.0;
 
 /// The figures of one equity curve (the strategy's or the benchmark's;
 /// trade figures are `None` for the benchmark). Percentages in `_pct` fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Metrics {
     /// First session.
     pub from: Option<NaiveDate>,
@@ -82,7 +82,7 @@ pub struct Metrics {
 }
 
 /// One month's return.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MonthlyReturn {
     /// Year.
     pub year: i32,

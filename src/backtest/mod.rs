@@ -33,6 +33,8 @@
 pub mod benchmark;
 pub mod engine;
 pub mod metrics;
+pub mod report;
+pub mod sweep;
 
 pub use benchmark::{Benchmark, BenchmarkError};
 pub use engine::{Params, Run, Trade, run};
