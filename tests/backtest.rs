@@ -137,3 +137,175 @@ fn metrics_equal_empyrical_to_1e_6() {
         );
     }
 }
+
+/// A workspace with `symbols` names collected over a year and a half.
+fn collected(symbols: usize) -> common::Workspace {
+    let ws = common::Workspace::new(symbols);
+    common::ok(&ws.demo(&["collect", "--from", "2025-06-02", "--to", "2026-11-20"]));
+    ws
+}
+
+#[test]
+fn backtest_prints_honest_figures_stores_them_and_shows_them_again() {
+    let ws = collected(25);
+    let out = ws.demo(&["backtest", "--entry", "-15", "--take-profit", "20"]);
+    let table = common::ok(&out);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("Backtest "), "{table}");
+    assert!(
+        lines[1].contains("period: 2026-02-18 to 2026-11-20"),
+        "{table}"
+    );
+    assert!(table.contains("survivorship"), "{table}");
+    assert!(table.contains("SIMULATED PRICES"), "{table}");
+    assert!(
+        !table.contains("OPTIMISTIC"),
+        "next_open is not labelled optimistic"
+    );
+    for figure in [
+        "total return",
+        "CAGR",
+        "Sharpe",
+        "Sortino",
+        "max drawdown",
+        "Calmar",
+        "win rate",
+        "beta",
+        "monthly returns",
+    ] {
+        assert!(table.contains(figure), "{figure} missing: {table}");
+    }
+    assert!(
+        table.lines().nth(5).unwrap().ends_with("SPY"),
+        "benchmark side by side: {table}"
+    );
+
+    // Stored, and --show prints the same table.
+    let id = lines[0].trim_start_matches("Backtest ").trim();
+    let dir = ws.path(&format!("data/backtests/id={id}"));
+    for f in ["summary.json", "equity.csv", "trades.csv"] {
+        assert!(dir.join(f).exists(), "{f} not stored");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["parameters"]["strategy"]["entry_pct"], -15.0);
+    assert_eq!(summary["parameters"]["screen"]["lookback_days"], 180);
+    assert_eq!(summary["data"]["fingerprint"].as_str().unwrap().len(), 64);
+    assert_eq!(common::ok(&ws.demo(&["backtest", "--show", id])), table);
+
+    // JSON: metrics (snake_case, _pct), the equity curve, the trades.
+    let json: serde_json::Value = serde_json::from_str(&common::ok(
+        &ws.demo(&["backtest", "--show", id, "--format", "json"]),
+    ))
+    .unwrap();
+    let m = &json["metrics"]["strategy"];
+    assert!(
+        m["total_return_pct"].is_f64() && m["max_drawdown_pct"].is_f64(),
+        "{m}"
+    );
+    let equity = json["equity"].as_array().unwrap();
+    assert_eq!(equity.len(), 193);
+    assert_eq!(equity[0]["date"], "2026-02-18");
+    assert!(equity[0]["equity"].is_f64());
+    assert_eq!(
+        json["trades"].as_array().unwrap().len(),
+        m["trades"].as_u64().unwrap() as usize
+    );
+    // The curve ends where the total return says.
+    let last = equity.last().unwrap()["equity"].as_f64().unwrap();
+    let total = m["total_return_pct"].as_f64().unwrap();
+    assert!((last / 100_000.0 - 1.0 - total / 100.0).abs() < 1e-9);
+
+    // Close fills are labelled optimistic; the CSV is the curve.
+    let csv_out = ws.demo(&["backtest", "--fill", "close", "--format", "csv"]);
+    let csv = common::ok(&csv_out);
+    assert!(csv.starts_with("date,equity,benchmark\n"), "{csv}");
+    assert_eq!(csv.lines().count(), 194);
+    assert!(common::stderr(&csv_out).contains("OPTIMISTIC"));
+}
+
+#[test]
+fn backtest_refuses_thin_windows_and_missing_benchmarks_naming_the_backfill() {
+    let ws = collected(10);
+    let thin = ws.demo(&["backtest", "--from", "2025-07-01"]);
+    assert_eq!(thin.status.code(), Some(1));
+    let err = common::stderr(&thin);
+    assert!(
+        err.contains("too little history before 2025-07-01"),
+        "{err}"
+    );
+    assert!(err.contains("dipwatch collect --from"), "{err}");
+
+    let short = ws.demo(&["backtest", "--from", "2026-11-10"]);
+    assert!(
+        common::stderr(&short).contains("too few sessions"),
+        "{}",
+        common::stderr(&short)
+    );
+
+    let missing = ws.demo(&["backtest", "--benchmark", "QQQ"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let err = common::stderr(&missing);
+    assert!(
+        err.contains("QQQ has no bars") && err.contains("dipwatch collect --from"),
+        "{err}"
+    );
+
+    let universe = common::ok(&ws.demo(&["backtest", "--benchmark", "universe"]));
+    assert!(universe.contains("equal-weight universe"), "{universe}");
+
+    let bad = ws.demo(&["backtest", "--entry", "20"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(common::stderr(&bad).contains("backtest.entry_pct"));
+    let unknown = ws.demo(&["backtest", "--show", "0123456789abcdef"]);
+    assert!(common::stderr(&unknown).contains("no backtest 0123456789abcdef"));
+}
+
+#[test]
+fn a_sweep_runs_the_grid_sorted_with_the_count_by_the_best() {
+    let ws = collected(15);
+    let out = common::ok(&ws.demo(&[
+        "backtest",
+        "--sweep",
+        "entry=-10,-20",
+        "top=3,6",
+        "take-profit=20,50",
+        "--sort-by",
+        "cagr",
+    ]));
+    assert!(
+        out.starts_with("Sweep of 8 combinations, sorted by Cagr"),
+        "{out}"
+    );
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with('-'))
+        .collect();
+    assert_eq!(rows.len(), 8, "{out}");
+    assert!(rows[0].contains("best of 8 combinations tried"), "{out}");
+    let cagr = |l: &str| -> f64 {
+        l.split_whitespace()
+            .nth(4)
+            .unwrap()
+            .trim_end_matches('%')
+            .parse()
+            .unwrap()
+    };
+    assert!(rows.windows(2).all(|w| cagr(w[0]) >= cagr(w[1])), "{out}");
+    let bad = ws.demo(&["backtest", "--sweep", "size=1"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn the_benchmark_is_collected_with_the_universe_and_never_ranked() {
+    let ws = collected(5);
+    let bars = std::fs::read_to_string(ws.path("data/bars/date=2026-11-20/bars.csv")).unwrap();
+    assert!(
+        bars.lines().any(|l| l.starts_with("2026-11-20,SPY,")),
+        "{bars}"
+    );
+    let screen =
+        std::fs::read_to_string(ws.path("data/drawdowns/date=2026-11-20/drawdowns.csv")).unwrap();
+    assert!(!screen.contains(",SPY,"), "{screen}");
+    assert_eq!(screen.lines().count(), 6);
+}
