@@ -140,7 +140,9 @@ fn metrics_equal_empyrical_to_1e_6() {
 
 /// A workspace with `symbols` names collected over a year and a half.
 fn collected(symbols: usize) -> common::Workspace {
-    let ws = common::Workspace::new(symbols);
+    let mut ws = common::Workspace::new(symbols);
+    // The default benchmark (the workspace turns it off for other suites).
+    ws.set_env("DIPWATCH__BACKTEST__BENCHMARK", "SPY");
     common::ok(&ws.demo(&["collect", "--from", "2025-06-02", "--to", "2026-11-20"]));
     ws
 }
