@@ -122,11 +122,23 @@ fn export(dir: &str, h: &PriceHistory, run: &backtest::Run, start: usize) {
     // Every fill as an order: date, symbol, signed shares, fill price.
     let mut orders = String::from("date,symbol,shares,price\n");
     for t in &run.trades {
-        let _ = writeln!(orders, "{},{},{},{}", t.entry_date, t.symbol, t.shares, t.entry_price);
-        let _ = writeln!(orders, "{},{},{},{}", t.exit_date, t.symbol, -t.shares, t.exit_price);
+        let _ = writeln!(
+            orders,
+            "{},{},{},{}",
+            t.entry_date, t.symbol, t.shares, t.entry_price
+        );
+        let _ = writeln!(
+            orders,
+            "{},{},{},{}",
+            t.exit_date, t.symbol, -t.shares, t.exit_price
+        );
     }
     for o in &run.open {
-        let _ = writeln!(orders, "{},{},{},{}", o.entry_date, o.symbol, o.shares, o.entry_price);
+        let _ = writeln!(
+            orders,
+            "{},{},{},{}",
+            o.entry_date, o.symbol, o.shares, o.entry_price
+        );
     }
     std::fs::write(format!("{dir}/orders.csv"), orders).unwrap();
     let meta = serde_json::json!({

@@ -40,6 +40,11 @@
 //!   objects read concurrently (bounded), verified and decoded; its
 //!   [`query::PriceHistory`] holds daily bars as columns (dates x symbols)
 //!   for charts, backtests and risk.
+//! - [`strategy`] holds the contrarian strategy's pure rules (entries,
+//!   exits, the portfolio rule); [`backtest`] replays them over a
+//!   [`query::PriceHistory`], ranking with the screen's own definition
+//!   ([`screen::DrawdownColumns`]), and computes the standard metrics
+//!   against a benchmark (`dipwatch backtest`).
 //! - [`retry`] is the dead-letter queue of symbols whose fetch failed,
 //!   retried by later runs and given up after a bounded number of tries.
 //! - [`runner`] makes runs single-flight (schedule, catch-up and `/trigger`
@@ -56,7 +61,7 @@
 //!   [`notify`] is their runtime: one stored document for rules, states and
 //!   the outbox, evaluation on each new screen, delivery with retries.
 //! - [`cli`] has one file per command (`run`, `collect`, `screen`, `export`,
-//!   `check-config`); [`numbers`] and [`telemetry`] are the shared number
+//!   `check-config`, `backtest`); [`numbers`] and [`telemetry`] are the shared number
 //!   formatting and logging setup.
 
 pub mod alerts;

@@ -438,3 +438,29 @@ fn changing_bars_after_a_decision_never_changes_it() {
         }
     }
 }
+
+#[test]
+fn a_sweep_on_threads_equals_each_combination_run_alone() {
+    use super::sweep;
+    let h = random_market(9, 30, 200);
+    let ranks = DrawdownColumns::new(&h, &WIDE);
+    let axes = [
+        sweep::parse_axis("entry=-15,-25").unwrap(),
+        sweep::parse_axis("top=2,4,6").unwrap(),
+    ];
+    let combos = sweep::grid(&strategy(Fill::NextOpen), &axes);
+    assert_eq!(combos.len(), 6);
+    let points = sweep::run_grid(&h, &ranks, &combos, &[], 20, 199, None, 0.0, 3);
+    for ((values, p), point) in combos.iter().zip(&points) {
+        assert_eq!(&point.values, values);
+        assert_eq!(
+            (p.entry_pct, p.max_positions as f64),
+            (values[0], values[1])
+        );
+        let alone = run(&h, &ranks, p, &[], 20, 199);
+        assert_eq!(
+            point.metrics,
+            metrics::of_run(&alone, p.initial_capital, 0.0, None)
+        );
+    }
+}
