@@ -479,7 +479,7 @@ impl BacktestSettings {
     }
 
     /// Refuse values no backtest can run with, naming the key.
-    fn check(&self) -> Result<(), ConfigError> {
+    pub fn check(&self) -> Result<(), ConfigError> {
         let finite = |key: &str, v: f64| {
             if v.is_finite() {
                 Ok(())
@@ -821,6 +821,24 @@ const FEEDS: [&str; 6] = ["iex", "sip", "delayed_sip", "boats", "overnight", "ot
 const ADJUSTMENTS: [&str; 4] = ["raw", "split", "dividend", "all"];
 
 impl AppConfig {
+    /// The symbols a collection run fetches: the universe, plus the
+    /// backtest benchmark when it is a ticker outside it (stored with the
+    /// bars, never ranked: see [`AppConfig::benchmark_only`]).
+    pub fn collected_symbols(&self) -> Vec<Symbol> {
+        let mut out = self.universe.clone();
+        out.extend(self.benchmark_only());
+        out
+    }
+
+    /// The benchmark ticker when it is not in the universe: collected for
+    /// the backtest, left out of the screen.
+    pub fn benchmark_only(&self) -> Option<Symbol> {
+        self.settings
+            .backtest
+            .benchmark_symbol()
+            .filter(|b| !self.universe.contains(b))
+    }
+
     /// Load from the process: defaults, `file`, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         Self::load_with_env(file, std::env::vars().collect())

@@ -53,6 +53,10 @@
 //!   objects read concurrently (bounded), verified and decoded; its
 //!   [`query::PriceHistory`] holds daily bars as columns (dates x symbols)
 //!   for charts, backtests and risk.
+//! - [`backtest`] replays them over a
+//!   [`query::PriceHistory`], ranking with the screen's own definition
+//!   ([`screen::DrawdownColumns`]), and computes the standard metrics
+//!   against a benchmark (`dipwatch backtest`).
 //! - [`retry_queue`] is the dead-letter queue of symbols whose fetch
 //!   failed, retried by later runs and given up after a bounded number of
 //!   tries.
@@ -86,12 +90,13 @@
 //!   position's exits, the portfolio rule) as pure functions, one
 //!   definition for the backtester and the risk view.
 //! - [`cli`] has one file per command (`run`, `collect`, `screen`, `export`,
-//!   `check-config`); [`numbers`] and [`telemetry`] are the shared number
+//!   `check-config`, `backtest`); [`numbers`] and [`telemetry`] are the shared number
 //!   formatting and logging setup.
 
 pub mod alerts;
 pub mod alpaca;
 pub mod app;
+pub mod backtest;
 pub mod bot;
 pub mod chart;
 pub mod cli;

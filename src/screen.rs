@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Bar, DrawdownRow, SkipReason, Skipped, Symbol, TradingDays};
+use crate::query::{Field, PriceHistory};
 
 /// Which price a peak is measured on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -179,6 +180,158 @@ fn measure(
         days_since_peak: u32::try_from(days_since_peak).unwrap_or(u32::MAX),
         volume: last.volume,
     })
+}
+
+/// The screen's figures for every symbol on every date of a
+/// [`PriceHistory`], computed in one pass per symbol: the backtester ranks
+/// from these on each decision session. The same definition as [`screen`],
+/// with the history's own dates as the trading calendar (what a backtest
+/// knows): for each date the window is the last `lookback_days` dates, the
+/// peak a rolling maximum kept in a monotonic queue (O(1) per cell, where
+/// scanning the window would be O(lookback)), and a symbol without a bar on
+/// the date or with fewer than `min_history` bars in the window is not
+/// ranked there. Only bars up to each date are read, so no figure looks
+/// ahead.
+#[derive(Debug, Clone)]
+pub struct DrawdownColumns {
+    dates: usize,
+    /// `drawdown_pct` per cell (symbol-major, as the history), `NaN` where
+    /// the symbol is not ranked.
+    drawdown: Vec<f64>,
+    /// The peak's date position per cell (`u32::MAX` where not ranked).
+    peak: Vec<u32>,
+}
+
+impl DrawdownColumns {
+    /// Compute the figures of every cell of `history`.
+    pub fn new(history: &PriceHistory, params: &ScreenParams) -> Self {
+        let n = history.dates().len();
+        let lookback = params.lookback_days.max(1);
+        let cells = history.symbols().len() * n;
+        let mut drawdown = vec![f64::NAN; cells];
+        let mut peak = vec![u32::MAX; cells];
+        let basis = match params.peak_basis {
+            PeakBasis::High => Field::High,
+            PeakBasis::Close => Field::Close,
+        };
+        // Reused per symbol: date positions whose prices decrease from
+        // front to back; the front is the window's peak (the most recent
+        // among equal prices, since an equal newer price evicts it).
+        let mut queue: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+        for s in 0..history.symbols().len() {
+            let prices = history.series(s, basis);
+            let close = history.series(s, Field::Close);
+            let present = history.present(s);
+            let (dd, pk) = (
+                &mut drawdown[s * n..(s + 1) * n],
+                &mut peak[s * n..(s + 1) * n],
+            );
+            queue.clear();
+            let mut in_window = 0usize;
+            for d in 0..n {
+                if present[d] {
+                    while queue.back().is_some_and(|&b| prices[b] <= prices[d]) {
+                        queue.pop_back();
+                    }
+                    queue.push_back(d);
+                    in_window += 1;
+                }
+                if d >= lookback && present[d - lookback] {
+                    in_window -= 1;
+                }
+                while queue.front().is_some_and(|&f| f + lookback <= d) {
+                    queue.pop_front();
+                }
+                if !present[d] || in_window < params.min_history {
+                    continue;
+                }
+                let Some(&p) = queue.front() else { continue };
+                dd[d] = round4((close[d] - prices[p]) / prices[p] * 100.0);
+                pk[d] = u32::try_from(p).unwrap_or(u32::MAX);
+            }
+        }
+        Self {
+            dates: n,
+            drawdown,
+            peak,
+        }
+    }
+
+    /// Symbol `s`'s drawdown at date position `d`, `None` when not ranked.
+    pub fn drawdown(&self, s: usize, d: usize) -> Option<f64> {
+        let v = self.drawdown[s * self.dates + d];
+        (!v.is_nan()).then_some(v)
+    }
+
+    /// The symbols ranked at date position `d` whose drawdown is at or
+    /// below `at_most` (use `f64::INFINITY` for all), as `(symbol position,
+    /// drawdown_pct)`, rank 1 first: deepest first, ties by symbol (the
+    /// history's symbols are sorted, so by position).
+    pub fn ranked_at(&self, d: usize, at_most: f64) -> Vec<(usize, f64)> {
+        let mut out: Vec<(usize, f64)> = (0..self.drawdown.len() / self.dates.max(1))
+            .filter_map(|s| {
+                let v = self.drawdown[s * self.dates + d];
+                (v <= at_most).then_some((s, v))
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// The full screen at date position `d`, as [`screen`] reports it
+    /// (every symbol not ranked there is skipped with its reason).
+    pub fn screen_at(&self, history: &PriceHistory, d: usize, params: &ScreenParams) -> Screen {
+        let date = history.dates()[d];
+        let mut rows = Vec::new();
+        let mut skipped = Vec::new();
+        for (rank, (s, dd)) in self.ranked_at(d, f64::INFINITY).into_iter().enumerate() {
+            let p = self.peak[s * self.dates + d] as usize;
+            let basis = match params.peak_basis {
+                PeakBasis::High => Field::High,
+                PeakBasis::Close => Field::Close,
+            };
+            rows.push(DrawdownRow {
+                date,
+                symbol: history.symbols()[s].clone(),
+                current_price: history.series(s, Field::Close)[d],
+                peak_price: history.series(s, basis)[p],
+                peak_date: history.dates()[p],
+                drawdown_pct: dd,
+                days_since_peak: u32::try_from(d - p).unwrap_or(u32::MAX),
+                volume: history.series(s, Field::Volume)[d] as u64,
+                rank: u32::try_from(rank + 1).unwrap_or(u32::MAX),
+            });
+        }
+        let lookback = params.lookback_days.max(1);
+        for (s, symbol) in history.symbols().iter().enumerate() {
+            if self.drawdown(s, d).is_some() {
+                continue;
+            }
+            let present = &history.present(s)[..=d];
+            let reason = match present.iter().rposition(|p| *p) {
+                None => SkipReason::NoBars,
+                Some(last) if last < d => SkipReason::Stale {
+                    last_bar: history.dates()[last],
+                },
+                Some(_) => SkipReason::InsufficientHistory {
+                    bars: present[(d + 1).saturating_sub(lookback)..]
+                        .iter()
+                        .filter(|p| **p)
+                        .count(),
+                    required: params.min_history,
+                },
+            };
+            skipped.push(Skipped {
+                symbol: symbol.clone(),
+                reason,
+            });
+        }
+        Screen {
+            date,
+            rows,
+            skipped,
+        }
+    }
 }
 
 /// Round to 4 decimals, so equal displayed drawdowns tie and rank by symbol.
@@ -538,6 +691,57 @@ mod tests {
                     "case {case}: engine {row:?} / {:?}, reference {want:?}",
                     got.skipped
                 ),
+            }
+        }
+    }
+
+    #[test]
+    fn columns_rank_exactly_as_the_screen_on_every_date() {
+        use crate::query::{DayBars, PriceHistory};
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(11);
+        let cal = weekdays(90);
+        let names = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF"];
+        let mut days: Vec<DayBars> = cal.iter().map(|d| DayBars::new(*d, false)).collect();
+        for name in names {
+            let sym = Symbol::parse(name).unwrap();
+            // Late starts, gaps and early ends; integer prices so ties occur.
+            let (start, end) = (rng.random_range(0..30), rng.random_range(60..=90));
+            for day in &mut days[start..end] {
+                if rng.random_bool(0.1) {
+                    continue;
+                }
+                let c = rng.random_range(5..40) as f64;
+                let h = c + rng.random_range(0..3) as f64;
+                day.push(&sym, [c, h, c, c, 1000.0]);
+            }
+        }
+        let history = PriceHistory::from_days(days);
+        let calendar = TradingDays::new(history.dates().to_vec());
+        for (lookback, min_history, peak_basis) in [
+            (20, 10, PeakBasis::High),
+            (45, 30, PeakBasis::Close),
+            (1, 1, PeakBasis::High),
+            (200, 5, PeakBasis::High),
+        ] {
+            let p = ScreenParams {
+                lookback_days: lookback,
+                min_history,
+                peak_basis,
+            };
+            let columns = DrawdownColumns::new(&history, &p);
+            for d in 0..history.dates().len() {
+                let bars: Vec<Vec<Bar>> = (0..history.symbols().len())
+                    .map(|s| history.bars(s, d))
+                    .collect();
+                let want = screen(
+                    history.dates()[d],
+                    history.symbols().iter().zip(bars.iter().map(Vec::as_slice)),
+                    &calendar,
+                    &p,
+                );
+                let got = columns.screen_at(&history, d, &p);
+                assert_eq!(got, want, "date {d}, lookback {lookback}");
             }
         }
     }

@@ -8,7 +8,7 @@
 //! `[backtest]` (see [`crate::config::BacktestSettings`]); the portfolio rule
 //! reuses `[portfolio]`'s target and count.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How new positions are sized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,7 +44,7 @@ pub enum Fill {
 }
 
 /// Why a position is sold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExitReason {
     /// Its own return reached the take-profit.

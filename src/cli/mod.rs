@@ -2,6 +2,7 @@
 //! library. Exit codes: 0 success, 1 failure, 2 bad usage or configuration,
 //! 75 (EX_TEMPFAIL) the day's data is not available yet.
 
+mod backtest;
 mod check_config;
 mod collect;
 mod export;
@@ -48,6 +49,9 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Validate the configuration and print it with secrets redacted.
     CheckConfig,
+    /// Replay the contrarian strategy over the stored history and compare
+    /// it with a benchmark (see `--help` for the exact rules).
+    Backtest(Box<backtest::BacktestArgs>),
 }
 
 /// Parse arguments, run the command, map the outcome to an exit code.
@@ -73,6 +77,7 @@ pub async fn main() -> ExitCode {
         Command::Screen(args) => screen::run(&config, args).await,
         Command::Export(args) => export::run(&config, args).await,
         Command::CheckConfig => check_config::run(&config).await,
+        Command::Backtest(args) => backtest::run(&config, args).await,
     };
     match outcome {
         Ok(code) => code,

@@ -30,7 +30,9 @@ impl Collector<'_> {
     /// Fetch and validate the universe's bars for `plan`. Fails only when
     /// the market-data call fails as a whole.
     pub(super) async fn fetch(&self, plan: &Plan) -> Result<Fetched, MarketError> {
-        let universe = &self.config.universe;
+        // The universe and the backtest benchmark (never ranked).
+        let symbols = self.config.collected_symbols();
+        let universe = &symbols;
         let (start, last) = (plan.window_start, plan.last);
         tracing::info!(symbols = universe.len(), window_start = %start, %last, dates = plan.targets.len(), "fetching daily bars");
         let answer = self.market.daily_bars(universe, start, last).await?;

@@ -29,7 +29,14 @@ impl Collector<'_> {
         let date = run.date;
         let cfg = self.config;
         let t_screen = Instant::now();
-        let day = screen_date(date, &histories.series, days, &cfg.screen);
+        let benchmark = cfg.benchmark_only();
+        let day = screen_date(
+            date,
+            &histories.series,
+            benchmark.as_ref(),
+            days,
+            &cfg.screen,
+        );
         let screen_ms = elapsed_ms(t_screen);
         let mut report = date_report(
             run,

@@ -66,12 +66,16 @@ impl DateScreen<'_> {
 pub fn screen_date<'a>(
     date: NaiveDate,
     series: &'a [(Symbol, Vec<Bar>)],
+    unranked: Option<&Symbol>,
     days: &TradingDays,
     params: &ScreenParams,
 ) -> DateScreen<'a> {
+    // The benchmark's bars are kept (the backtester compares against
+    // them) but it is never ranked nor counted as the universe.
+    let ranked = || series.iter().filter(move |(s, _)| Some(s) != unranked);
     let screen = screen(
         date,
-        series.iter().map(|(s, b)| (s, b.as_slice())),
+        ranked().map(|(s, b)| (s, b.as_slice())),
         days,
         params,
     );
@@ -83,8 +87,7 @@ pub fn screen_date<'a>(
                 .map(|i| (s, &bars[i]))
         })
         .collect();
-    let with_history = series
-        .iter()
+    let with_history = ranked()
         .filter(|(_, b)| b.first().is_some_and(|b| b.date <= date))
         .count();
     DateScreen {
@@ -149,7 +152,7 @@ mod tests {
             // No bar on the date.
             (sym("DDD"), series(&all[..4], &[7.0, 7.0, 7.0, 7.0])),
         ];
-        let out = screen_date(d("2026-11-23"), &input, &days, &PARAMS);
+        let out = screen_date(d("2026-11-23"), &input, None, &days, &PARAMS);
         assert_eq!(out.date(), d("2026-11-23"));
         let ranked: Vec<(&str, f64, u32, u32)> = out
             .screen
@@ -201,8 +204,8 @@ mod tests {
             sym("AAA"),
             series(&all, &[90.0, 100.0, 95.0, 85.0, 80.0, 120.0]),
         )];
-        let earlier = screen_date(d("2026-11-23"), &input, &days, &PARAMS);
-        let later = screen_date(d("2026-11-24"), &input, &days, &PARAMS);
+        let earlier = screen_date(d("2026-11-23"), &input, None, &days, &PARAMS);
+        let later = screen_date(d("2026-11-24"), &input, None, &days, &PARAMS);
         assert_eq!(earlier.screen.rows[0].drawdown_pct, -20.0);
         assert_eq!(earlier.bars[0].1.close, 80.0);
         assert_eq!(later.screen.rows[0].drawdown_pct, 0.0);
@@ -222,7 +225,7 @@ mod tests {
             // Listed after the date: not counted as having history.
             (sym("NEW"), Vec::new()),
         ];
-        let out = screen_date(d("2026-11-24"), &input, &days, &PARAMS);
+        let out = screen_date(d("2026-11-24"), &input, None, &days, &PARAMS);
         assert_eq!(
             out.unavailable().as_deref(),
             Some(
@@ -230,10 +233,10 @@ mod tests {
             )
         );
         // Half of them is enough.
-        let out = screen_date(d("2026-11-24"), &input[..2], &days, &PARAMS);
+        let out = screen_date(d("2026-11-24"), &input[..2], None, &days, &PARAMS);
         assert_eq!(out.unavailable(), None);
         // No history at all: nothing to publish.
-        let empty = screen_date(d("2026-11-24"), &input[3..], &days, &PARAMS);
+        let empty = screen_date(d("2026-11-24"), &input[3..], None, &days, &PARAMS);
         assert!(
             empty
                 .unavailable()

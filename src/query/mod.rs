@@ -40,6 +40,9 @@ pub struct HistoryLoad {
     pub history: PriceHistory,
     /// Dates skipped, with the reason; the rest still loads.
     pub skipped: Vec<Skipped>,
+    /// Each loaded date's bars checksum (SHA-256 from its manifest), oldest
+    /// first: the fingerprint of the data a result was computed from.
+    pub checksums: Vec<(NaiveDate, String)>,
 }
 
 /// One date's object of a dataset, verified against its manifest, its rows
@@ -87,6 +90,10 @@ pub struct LatestScreen {
     /// What the listing passed over (see [`Listing::warnings`]).
     pub ignored: Vec<String>,
 }
+
+/// One date's bars and their checksum, nothing (no bars that day), or why
+/// they could not be read.
+type DayRead = Result<Option<(DayBars, String)>, String>;
 
 /// Reads published data from a [`Store`].
 #[derive(Clone, Debug)]
@@ -256,33 +263,41 @@ impl Lake {
         to: Option<NaiveDate>,
     ) -> Result<HistoryLoad, StoreError> {
         let dates = self.dates(from, to).await?;
-        let results: Vec<(NaiveDate, Result<Option<DayBars>, String>)> =
-            futures::stream::iter(dates)
-                .map(|date| async move { (date, self.day_bars(date).await) })
-                .buffer_unordered(READ_CONCURRENCY)
-                .collect()
-                .await;
+        let results: Vec<(NaiveDate, DayRead)> = futures::stream::iter(dates)
+            .map(|date| async move { (date, self.day_bars(date).await) })
+            .buffer_unordered(READ_CONCURRENCY)
+            .collect()
+            .await;
         let mut days = Vec::with_capacity(results.len());
         let mut skipped = Vec::new();
+        let mut checksums = Vec::with_capacity(results.len());
         for (date, result) in results {
             match result {
-                Ok(Some(day)) => days.push(day),
+                Ok(Some((day, sha256))) => {
+                    days.push(day);
+                    checksums.push((date, sha256));
+                }
                 // A published date without bars (none fetched that day).
                 Ok(None) => {}
                 Err(reason) => skipped.push(Skipped { date, reason }),
             }
         }
         skipped.sort_by_key(|s| s.date);
+        checksums.sort();
         // Assembling the columns is CPU work too.
         let history = tokio::task::spawn_blocking(move || PriceHistory::from_days(days))
             .await
             .map_err(|e| StoreError::Config(format!("price history assembly failed: {e}")))?;
-        Ok(HistoryLoad { history, skipped })
+        Ok(HistoryLoad {
+            history,
+            skipped,
+            checksums,
+        })
     }
 
-    /// One date's bars: manifest, object, then checksum and parse on a
-    /// blocking thread.
-    async fn day_bars(&self, date: NaiveDate) -> Result<Option<DayBars>, String> {
+    /// One date's bars and their checksum: manifest, object, then checksum
+    /// and parse on a blocking thread.
+    async fn day_bars(&self, date: NaiveDate) -> DayRead {
         let manifest = self
             .store
             .manifest(date)
@@ -301,7 +316,7 @@ impl Lake {
         tokio::task::spawn_blocking(move || {
             verify_object(&entry, &bytes).map_err(|e| e.to_string())?;
             history::parse_bars(date, simulated, &bytes)
-                .map(Some)
+                .map(|day| Some((day, entry.sha256.clone())))
                 .map_err(|e| format!("{}: {e}", entry.path))
         })
         .await

@@ -202,6 +202,10 @@ impl Workspace {
             ),
             ("DIPWATCH__STORAGE__URL".into(), "./data".into()),
             ("DIPWATCH__LOG__FORMAT".into(), "json".into()),
+            // No benchmark ticker fetched beside the universe (the fake
+            // Alpaca serves only its universe): suites compare the stored
+            // bars across providers. tests/backtest.rs sets SPY.
+            ("DIPWATCH__BACKTEST__BENCHMARK".into(), "universe".into()),
         ];
         Self { dir, env }
     }

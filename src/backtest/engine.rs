@@ -1,0 +1,425 @@
+//! The session loop: fills, exits, entries and the equity curve (the rules
+//! are in the module documentation of [`crate::backtest`]).
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::query::{Field, PriceHistory};
+use crate::screen::DrawdownColumns;
+use crate::strategy::{ExitReason, ExitRules, Fill, PortfolioRule, Rebalance, Sizing, is_entry};
+
+/// Sessions the inverse-volatility sizing looks back over.
+pub const VOL_SESSIONS: usize = 60;
+
+/// The strategy's parameters (the screen's are in the [`DrawdownColumns`]
+/// the run ranks from).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Params {
+    /// When decisions are taken.
+    pub rebalance: Rebalance,
+    /// Entry threshold, percent (e.g. -30).
+    pub entry_pct: f64,
+    /// Positions held at most.
+    pub max_positions: usize,
+    /// How new positions are sized.
+    pub sizing: Sizing,
+    /// A position's own exits.
+    pub exits: ExitRules,
+    /// The portfolio rule, when on.
+    pub portfolio_rule: Option<PortfolioRule>,
+    /// Fill price.
+    pub fill: Fill,
+    /// Commission per fill, account currency.
+    pub commission: f64,
+    /// Slippage per fill, basis points.
+    pub slippage_bps: f64,
+    /// Starting cash.
+    pub initial_capital: f64,
+}
+
+/// One round trip, closed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trade {
+    /// The name.
+    pub symbol: String,
+    /// Session of the purchase fill.
+    pub entry_date: NaiveDate,
+    /// Fill price paid, slippage included.
+    pub entry_price: f64,
+    /// Session of the sale's price (the last close for [`ExitReason::BarsEnded`]).
+    pub exit_date: NaiveDate,
+    /// Fill price received, slippage included.
+    pub exit_price: f64,
+    /// Shares (fractional).
+    pub shares: f64,
+    /// Profit after both commissions, account currency.
+    pub pnl: f64,
+    /// `pnl` over the purchase's cost (commission included), percent.
+    pub return_pct: f64,
+    /// Sessions from purchase fill to sale fill.
+    pub sessions: usize,
+    /// Why it was sold.
+    pub reason: ExitReason,
+}
+
+/// A position still open at the end, valued at its last close.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenPosition {
+    /// The name.
+    pub symbol: String,
+    /// Session of the purchase fill.
+    pub entry_date: NaiveDate,
+    /// Fill price paid.
+    pub entry_price: f64,
+    /// Shares.
+    pub shares: f64,
+    /// Value at the last session's (or its last) close.
+    pub value: f64,
+}
+
+/// What a backtest produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Run {
+    /// The sessions simulated, oldest first.
+    pub dates: Vec<NaiveDate>,
+    /// Equity at each session's close (cash plus positions at their last close).
+    pub equity: Vec<f64>,
+    /// Whether any position was held at each session's close.
+    pub invested: Vec<bool>,
+    /// Closed trades, in the order they closed.
+    pub trades: Vec<Trade>,
+    /// Positions open at the end.
+    pub open: Vec<OpenPosition>,
+    /// Value of every fill, purchases and sales, before costs.
+    pub traded_value: f64,
+    /// Things the reader must know (names whose bars stopped).
+    pub warnings: Vec<String>,
+}
+
+struct Position {
+    symbol: usize,
+    shares: f64,
+    price: f64,
+    cost: f64,
+    entered: usize,
+}
+
+/// Replay the strategy over sessions `start..=end` of `history` (positions
+/// in its dates), ranking from `ranks` (computed on the same history) and
+/// never buying a symbol in `excluded` (the benchmark). Sessions before
+/// `start` only warm up the ranking. Panics never: an empty or inverted
+/// range gives an empty run.
+pub fn run(
+    history: &PriceHistory,
+    ranks: &DrawdownColumns,
+    params: &Params,
+    excluded: &[usize],
+    start: usize,
+    end: usize,
+) -> Run {
+    let n = history.dates().len();
+    let mut out = Run {
+        dates: Vec::new(),
+        equity: Vec::new(),
+        invested: Vec::new(),
+        trades: Vec::new(),
+        open: Vec::new(),
+        traded_value: 0.0,
+        warnings: Vec::new(),
+    };
+    if n == 0 || start > end || end >= n {
+        return out;
+    }
+    let symbols = history.symbols().len();
+    let last_bar: Vec<Option<usize>> = (0..symbols)
+        .map(|s| history.present(s).iter().rposition(|p| *p))
+        .collect();
+    let slip = params.slippage_bps / 10_000.0;
+    let mut sim = Sim {
+        history,
+        params,
+        cash: params.initial_capital,
+        positions: Vec::new(),
+        out: &mut out,
+        slip,
+    };
+    // Orders taken on a close, filled at the next open.
+    let mut pending_sells: Vec<(usize, ExitReason)> = Vec::new();
+    let mut pending_buys: Vec<(usize, f64)> = Vec::new();
+    for d in start..=end {
+        // Names whose bars have stopped: sold at their last close.
+        let mut i = 0;
+        while i < sim.positions.len() {
+            let s = sim.positions[i].symbol;
+            let last = last_bar[s].unwrap_or(0);
+            if !history.present(s)[d] && last < d {
+                let price = history.series(s, Field::Close)[last];
+                sim.out.warnings.push(format!(
+                    "{}: bars stop after {}; sold at its last close {price}",
+                    history.symbols()[s],
+                    history.dates()[last]
+                ));
+                sim.sell(i, price, last, d, ExitReason::BarsEnded);
+                pending_sells.retain(|(ps, _)| *ps != s);
+            } else {
+                i += 1;
+            }
+        }
+        // Yesterday's orders at today's open: sales first, for the cash.
+        if params.fill == Fill::NextOpen {
+            pending_sells.retain(|&(s, reason)| {
+                if !history.present(s)[d] {
+                    return true;
+                }
+                if let Some(i) = sim.positions.iter().position(|p| p.symbol == s) {
+                    sim.sell(i, history.series(s, Field::Open)[d], d, d, reason);
+                }
+                false
+            });
+            for (s, amount) in std::mem::take(&mut pending_buys) {
+                if history.present(s)[d] {
+                    sim.buy(s, amount, history.series(s, Field::Open)[d], d);
+                }
+            }
+        }
+        // Exits on the close.
+        let mut exits: Vec<(usize, ExitReason)> = Vec::new();
+        let returns: Vec<f64> = sim
+            .positions
+            .iter()
+            .map(|p| (sim.mark(p.symbol, d) / p.price - 1.0) * 100.0)
+            .collect();
+        for (p, r) in sim.positions.iter().zip(&returns) {
+            if pending_sells.iter().any(|(s, _)| *s == p.symbol) || !history.present(p.symbol)[d] {
+                continue;
+            }
+            if let Some(reason) = params.exits.exit(*r, (d - p.entered) as u32) {
+                exits.push((p.symbol, reason));
+            }
+        }
+        if let Some(rule) = params.portfolio_rule {
+            let eligible: Vec<f64> = sim
+                .positions
+                .iter()
+                .zip(&returns)
+                .map(|(p, r)| {
+                    let leaving = exits.iter().chain(&pending_sells).any(|e| e.0 == p.symbol);
+                    if leaving || !history.present(p.symbol)[d] {
+                        f64::NAN
+                    } else {
+                        *r
+                    }
+                })
+                .collect();
+            for i in rule.fires(&eligible) {
+                exits.push((sim.positions[i].symbol, ExitReason::PortfolioRule));
+            }
+        }
+        let sold_today: Vec<usize> = exits.iter().map(|e| e.0).collect();
+        match params.fill {
+            Fill::Close => {
+                for (s, reason) in exits {
+                    if let Some(i) = sim.positions.iter().position(|p| p.symbol == s) {
+                        sim.sell(i, history.series(s, Field::Close)[d], d, d, reason);
+                    }
+                }
+            }
+            Fill::NextOpen => pending_sells.extend(exits),
+        }
+        // Entries on a decision session.
+        if is_decision(history.dates(), d, params.rebalance) {
+            let staying = sim.positions.len() - pending_sells.len().min(sim.positions.len());
+            let slots = params
+                .max_positions
+                .saturating_sub(staying + pending_buys.len());
+            let picks: Vec<usize> = if slots == 0 {
+                Vec::new()
+            } else {
+                ranks
+                    .ranked_at(d, params.entry_pct)
+                    .into_iter()
+                    .filter(|(s, dd)| {
+                        is_entry(*dd, params.entry_pct)
+                            && !excluded.contains(s)
+                            && !sold_today.contains(s)
+                            && !sim.positions.iter().any(|p| p.symbol == *s)
+                    })
+                    .map(|(s, _)| s)
+                    .take(slots)
+                    .collect()
+            };
+            if !picks.is_empty() {
+                let equity = sim.equity(d);
+                let amounts = sizes(history, &picks, d, equity, params);
+                for (s, amount) in picks.into_iter().zip(amounts) {
+                    match params.fill {
+                        Fill::Close => sim.buy(s, amount, history.series(s, Field::Close)[d], d),
+                        Fill::NextOpen => pending_buys.push((s, amount)),
+                    }
+                }
+            }
+        }
+        let equity = sim.equity(d);
+        sim.out.dates.push(history.dates()[d]);
+        sim.out.equity.push(equity);
+        sim.out.invested.push(!sim.positions.is_empty());
+    }
+    let open: Vec<OpenPosition> = sim
+        .positions
+        .iter()
+        .map(|p| OpenPosition {
+            symbol: history.symbols()[p.symbol].to_string(),
+            entry_date: history.dates()[p.entered],
+            entry_price: p.price,
+            shares: p.shares,
+            value: p.shares * sim.mark(p.symbol, end),
+        })
+        .collect();
+    out.open = open;
+    out
+}
+
+/// The cash and positions as the loop changes them.
+struct Sim<'a> {
+    history: &'a PriceHistory,
+    params: &'a Params,
+    cash: f64,
+    positions: Vec<Position>,
+    out: &'a mut Run,
+    slip: f64,
+}
+
+impl Sim<'_> {
+    /// Symbol `s`'s close at `d`, or its last close before (held through a gap).
+    fn mark(&self, s: usize, d: usize) -> f64 {
+        let close = self.history.series(s, Field::Close);
+        let present = self.history.present(s);
+        (0..=d)
+            .rev()
+            .find(|&i| present[i])
+            .map_or(f64::NAN, |i| close[i])
+    }
+
+    fn equity(&self, d: usize) -> f64 {
+        self.cash
+            + self
+                .positions
+                .iter()
+                .map(|p| p.shares * self.mark(p.symbol, d))
+                .sum::<f64>()
+    }
+
+    /// Buy `amount` (at most the cash) of `s` at `raw` plus slippage.
+    fn buy(&mut self, s: usize, amount: f64, raw: f64, d: usize) {
+        let amount = amount.min(self.cash);
+        let price = raw * (1.0 + self.slip);
+        if amount <= self.params.commission || price.is_nan() || price <= 0.0 {
+            return;
+        }
+        let shares = (amount - self.params.commission) / price;
+        self.cash -= amount;
+        self.out.traded_value += shares * raw;
+        self.positions.push(Position {
+            symbol: s,
+            shares,
+            price,
+            cost: amount,
+            entered: d,
+        });
+    }
+
+    /// Sell position `i` at `raw` less slippage; the price is from session
+    /// `priced`, the fill on session `d`.
+    fn sell(&mut self, i: usize, raw: f64, priced: usize, d: usize, reason: ExitReason) {
+        let p = self.positions.remove(i);
+        let price = raw * (1.0 - self.slip);
+        let proceeds = p.shares * price - self.params.commission;
+        self.cash += proceeds;
+        self.out.traded_value += p.shares * raw;
+        let pnl = proceeds - p.cost;
+        self.out.trades.push(Trade {
+            symbol: self.history.symbols()[p.symbol].to_string(),
+            entry_date: self.history.dates()[p.entered],
+            entry_price: p.price,
+            exit_date: self.history.dates()[priced],
+            exit_price: price,
+            shares: p.shares,
+            pnl,
+            return_pct: pnl / p.cost * 100.0,
+            sessions: d - p.entered,
+            reason,
+        });
+    }
+}
+
+/// Whether session `d` of `dates` takes decisions.
+pub fn is_decision(dates: &[NaiveDate], d: usize, rebalance: Rebalance) -> bool {
+    let Some(prev) = d.checked_sub(1).map(|p| dates[p]) else {
+        return true;
+    };
+    let date = dates[d];
+    match rebalance {
+        Rebalance::Daily => true,
+        Rebalance::Weekly => date.iso_week() != prev.iso_week(),
+        Rebalance::Monthly => (date.year(), date.month()) != (prev.year(), prev.month()),
+    }
+}
+
+/// The amounts to buy of each pick at decision session `d`.
+fn sizes(
+    history: &PriceHistory,
+    picks: &[usize],
+    d: usize,
+    equity: f64,
+    params: &Params,
+) -> Vec<f64> {
+    let slot = equity / params.max_positions as f64;
+    match params.sizing {
+        Sizing::Equal => vec![slot; picks.len()],
+        Sizing::InverseVol => {
+            let inverse: Vec<f64> = picks
+                .iter()
+                .map(|&s| match volatility(history, s, d) {
+                    Some(v) if v > 0.0 => 1.0 / v,
+                    // Too few returns to measure: an average weight.
+                    _ => f64::NAN,
+                })
+                .collect();
+            let known: Vec<f64> = inverse.iter().copied().filter(|v| !v.is_nan()).collect();
+            let fallback = if known.is_empty() {
+                1.0
+            } else {
+                known.iter().sum::<f64>() / known.len() as f64
+            };
+            let weights: Vec<f64> = inverse
+                .iter()
+                .map(|v| if v.is_nan() { fallback } else { *v })
+                .collect();
+            let total: f64 = weights.iter().sum();
+            let budget = slot * picks.len() as f64;
+            weights.iter().map(|w| budget * w / total).collect()
+        }
+    }
+}
+
+/// Standard deviation (sample) of symbol `s`'s daily close-to-close
+/// returns over its last [`VOL_SESSIONS`] bars up to `d`; `None` with
+/// fewer than two returns.
+pub fn volatility(history: &PriceHistory, s: usize, d: usize) -> Option<f64> {
+    let close = history.series(s, Field::Close);
+    let present = history.present(s);
+    let mut closes: Vec<f64> = (0..=d)
+        .rev()
+        .filter(|&i| present[i])
+        .take(VOL_SESSIONS + 1)
+        .map(|i| close[i])
+        .collect();
+    closes.reverse();
+    let returns: Vec<f64> = closes.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+    if returns.len() < 2 {
+        return None;
+    }
+    let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+    let var = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (returns.len() - 1) as f64;
+    Some(var.sqrt())
+}

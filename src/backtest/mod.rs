@@ -1,0 +1,44 @@
+//! The backtester: the contrarian strategy of [`crate::strategy`] replayed
+//! session by session over the lake's [`PriceHistory`], with its
+//! [`metrics`] and a [`benchmark`] to compare against. Pure: history and
+//! parameters in, equity curve and trades out; reading the lake and storing
+//! results are the command's job (`dipwatch backtest`).
+//!
+//! The rules, exactly (also in `dipwatch backtest --help` and the README):
+//! - **Decisions** on each rebalance session of the history's calendar
+//!   (`daily`; `weekly`: the first session of an ISO week; `monthly`: the
+//!   first of a month), ranking by the screen's drawdown definition
+//!   ([`crate::screen::DrawdownColumns`]) from bars up to that session.
+//! - **Entries:** the best-ranked names not held whose drawdown is at or
+//!   below `entry_pct`, until `max_positions` are held; each buys
+//!   `equity / max_positions` (`equal`), or the new names share
+//!   `k * equity / max_positions` in proportion to 1 / their 60-session
+//!   volatility of daily close returns (`inverse_vol`); never more than the
+//!   cash. Fractional shares.
+//! - **Exits** on every session's close: the position's take-profit,
+//!   stop-loss and max hold ([`crate::strategy::ExitRules`], return from
+//!   the fill price to the close), then the portfolio rule over every
+//!   position's return ([`crate::strategy::PortfolioRule`]). A name sold is
+//!   not bought back on the same session.
+//! - **Fills** at the next session's open (`next_open`), or at the decision
+//!   close (`close`, optimistic). Buys pay `slippage_bps` above the price,
+//!   sells receive that much below; each fill pays `commission`. An order
+//!   for a name with no bar on the fill session waits (a sale) or lapses (a
+//!   purchase).
+//! - A held name whose bars stop (none on any later date of the history)
+//!   is sold at its last close, on the first session without a bar, with a
+//!   warning. A name with a gap that later trades again is held, valued at
+//!   its last close.
+
+pub mod benchmark;
+pub mod engine;
+pub mod metrics;
+pub mod report;
+pub mod sweep;
+
+pub use benchmark::{Benchmark, BenchmarkError};
+pub use engine::{Params, Run, Trade, run};
+pub use metrics::{Metrics, MonthlyReturn};
+
+#[cfg(test)]
+mod tests;

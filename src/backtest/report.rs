@@ -1,0 +1,263 @@
+//! A backtest's result as stored and printed: the summary document
+//! (`summary.json`), the equity and trades CSVs, and the table. Pure: the
+//! command reads and writes them.
+
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::engine::Trade;
+use super::metrics::{Metrics, MonthlyReturn};
+use crate::numbers::{price, signed_pct};
+
+/// The survivorship note every output carries.
+pub const SURVIVORSHIP: &str = "universe: today's list; names that left the index or were delisted before today are missing, so results are biased upward (survivorship)";
+/// The note of `fill = close`.
+pub const OPTIMISTIC: &str = "fills at the decision close: OPTIMISTIC (a close is only known once it can no longer be traded at); next_open is the honest default";
+/// The note of simulated data.
+pub const SIMULATED: &str = "SIMULATED PRICES (market.provider = \"sim\"), not market data";
+
+/// What data a backtest was computed from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataUsed {
+    /// First session simulated.
+    pub from: NaiveDate,
+    /// Last session simulated.
+    pub to: NaiveDate,
+    /// Sessions simulated.
+    pub sessions: usize,
+    /// First session loaded (ranking warm-up starts here).
+    pub loaded_from: NaiveDate,
+    /// Symbols with bars in the loaded history.
+    pub symbols: usize,
+    /// Whether any loaded date was simulated.
+    pub simulated: bool,
+    /// SHA-256 over every loaded date's bars checksum (from the manifests).
+    pub fingerprint: String,
+    /// Dates passed over as unreadable, with the reason.
+    pub skipped_dates: Vec<String>,
+}
+
+/// A strategy's and its benchmark's figures side by side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Side<T> {
+    /// The strategy's.
+    pub strategy: T,
+    /// The benchmark's.
+    pub benchmark: T,
+}
+
+/// `summary.json`: everything but the daily curve and the trades.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Content address: the parameters and the data fingerprint hashed.
+    pub id: String,
+    /// Every parameter (strategy, screen, benchmark, risk-free rate).
+    pub parameters: serde_json::Value,
+    /// The data used.
+    pub data: DataUsed,
+    /// What the benchmark is.
+    pub benchmark: String,
+    /// The honesty notes (period, survivorship, optimism, simulation).
+    pub notes: Vec<String>,
+    /// The figures.
+    pub metrics: Side<Metrics>,
+    /// Monthly returns.
+    pub monthly: Side<Vec<MonthlyReturn>>,
+    /// Positions open at the end.
+    pub open_positions: usize,
+    /// Warnings (names whose bars stopped).
+    pub warnings: Vec<String>,
+}
+
+/// One row of `equity.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EquityRow {
+    /// Session.
+    pub date: NaiveDate,
+    /// The strategy's equity at the close.
+    pub equity: f64,
+    /// The benchmark's.
+    pub benchmark: f64,
+}
+
+/// The honesty notes of a run.
+pub fn notes(data: &DataUsed, close_fills: bool) -> Vec<String> {
+    let mut out = vec![
+        format!(
+            "period: {} to {} ({} sessions; ranking warm-up from {})",
+            data.from, data.to, data.sessions, data.loaded_from
+        ),
+        SURVIVORSHIP.to_string(),
+    ];
+    if close_fills {
+        out.push(OPTIMISTIC.to_string());
+    }
+    if data.simulated {
+        out.push(SIMULATED.to_string());
+    }
+    out
+}
+
+/// The content address of a result: SHA-256 of the parameters and the
+/// fingerprint, 16 hex digits.
+pub fn id(parameters: &serde_json::Value, fingerprint: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(parameters.to_string().as_bytes());
+    h.update(fingerprint.as_bytes());
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    hex[..16].to_string()
+}
+
+/// The fingerprint of loaded data: SHA-256 over `date sha256` lines.
+pub fn fingerprint(checksums: &[(NaiveDate, String)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (d, sha) in checksums {
+        h.update(format!("{d} {sha}\n").as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map_or("-".into(), f)
+}
+
+fn ratio(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+fn pct(v: f64) -> String {
+    signed_pct(v)
+}
+
+/// A share (volatility, win rate, exposure): no sign.
+fn share(v: f64) -> String {
+    format!("{v:.2}%")
+}
+
+/// The table: notes, the figures side by side, the monthly returns.
+pub fn table(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Backtest {}", s.id);
+    for n in &s.notes {
+        let _ = writeln!(out, "  {n}");
+    }
+    out.push('\n');
+    let (a, b) = (&s.metrics.strategy, &s.metrics.benchmark);
+    let date = |d: Option<NaiveDate>| d.map_or("-".to_string(), |d| d.to_string());
+    let rows: Vec<(&str, String, String)> = vec![
+        (
+            "total return",
+            pct(a.total_return_pct),
+            pct(b.total_return_pct),
+        ),
+        ("CAGR", opt(a.cagr_pct, pct), opt(b.cagr_pct, pct)),
+        (
+            "annual volatility",
+            opt(a.annual_volatility_pct, share),
+            opt(b.annual_volatility_pct, share),
+        ),
+        ("Sharpe", opt(a.sharpe, ratio), opt(b.sharpe, ratio)),
+        ("Sortino", opt(a.sortino, ratio), opt(b.sortino, ratio)),
+        (
+            "max drawdown",
+            pct(a.max_drawdown_pct),
+            pct(b.max_drawdown_pct),
+        ),
+        (
+            "  peak",
+            date(a.max_drawdown_peak),
+            date(b.max_drawdown_peak),
+        ),
+        (
+            "  trough",
+            date(a.max_drawdown_trough),
+            date(b.max_drawdown_trough),
+        ),
+        (
+            "  recovery",
+            a.max_drawdown_recovery
+                .map_or("not yet".into(), |d| d.to_string()),
+            b.max_drawdown_recovery
+                .map_or("not yet".into(), |d| d.to_string()),
+        ),
+        (
+            "longest drawdown",
+            format!("{} sessions", a.longest_drawdown_sessions),
+            format!("{} sessions", b.longest_drawdown_sessions),
+        ),
+        ("Calmar", opt(a.calmar, ratio), opt(b.calmar, ratio)),
+        (
+            "trades",
+            a.trades.map_or("-".into(), |t| t.to_string()),
+            "-".into(),
+        ),
+        ("win rate", opt(a.win_rate_pct, share), "-".into()),
+        ("profit factor", opt(a.profit_factor, ratio), "-".into()),
+        ("payoff ratio", opt(a.payoff_ratio, ratio), "-".into()),
+        ("expectancy", opt(a.expectancy, price), "-".into()),
+        (
+            "avg holding",
+            opt(a.avg_holding_sessions, |v| format!("{v:.1} sessions")),
+            "-".into(),
+        ),
+        ("exposure", opt(a.exposure_pct, share), "-".into()),
+        ("turnover / year", opt(a.turnover_pct, share), "-".into()),
+        ("best trade", opt(a.best_trade_pct, pct), "-".into()),
+        ("worst trade", opt(a.worst_trade_pct, pct), "-".into()),
+        ("beta", opt(a.beta, ratio), "-".into()),
+        ("alpha / year", opt(a.alpha_pct, pct), "-".into()),
+        ("correlation", opt(a.correlation, ratio), "-".into()),
+    ];
+    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(8);
+    let _ = writeln!(out, "{:w0$}  {:>w1$}  {}", "", "strategy", s.benchmark);
+    for (k, x, y) in &rows {
+        let _ = writeln!(out, "{k:w0$}  {x:>w1$}  {y}");
+    }
+    out.push_str("\nmonthly returns (strategy / benchmark)\n");
+    for (m, bm) in s.monthly.strategy.iter().zip(&s.monthly.benchmark) {
+        let _ = writeln!(
+            out,
+            "  {}-{:02}  {:>9}  {:>9}",
+            m.year,
+            m.month,
+            pct(m.return_pct),
+            pct(bm.return_pct)
+        );
+    }
+    if s.open_positions > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} position(s) still open at the end, valued at their last close",
+            s.open_positions
+        );
+    }
+    out
+}
+
+/// `equity.csv`.
+pub fn equity_csv(rows: &[EquityRow]) -> Result<Vec<u8>, csv::Error> {
+    to_csv(rows)
+}
+
+/// `trades.csv`.
+pub fn trades_csv(trades: &[Trade]) -> Result<Vec<u8>, csv::Error> {
+    to_csv(trades)
+}
+
+fn to_csv<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r)?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Read back a CSV written by [`equity_csv`] or [`trades_csv`].
+pub fn from_csv<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<Vec<T>, csv::Error> {
+    csv::Reader::from_reader(bytes).deserialize().collect()
+}
