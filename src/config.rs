@@ -298,6 +298,18 @@ pub struct PortfolioSettings {
     pub asset_classes: Vec<crate::domain::AssetClass>,
 }
 
+impl PortfolioSettings {
+    /// The profit-taking rule as the strategy's pure [`PortfolioRule`]: the
+    /// one definition the backtester and the risk view's exits apply.
+    pub fn rule(&self) -> PortfolioRule {
+        use rust_decimal::prelude::ToPrimitive;
+        PortfolioRule {
+            top: self.top_positions,
+            target_pct: self.profit_target_pct.to_f64().unwrap_or(f64::INFINITY),
+        }
+    }
+}
+
 /// `[schedule]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -468,14 +480,7 @@ impl BacktestSettings {
 
     /// The portfolio rule from `[portfolio]`, when `portfolio_rule` is on.
     pub fn portfolio_rule(&self, portfolio: &PortfolioSettings) -> Option<PortfolioRule> {
-        use rust_decimal::prelude::ToPrimitive;
-        self.portfolio_rule.then(|| PortfolioRule {
-            top: portfolio.top_positions,
-            target_pct: portfolio
-                .profit_target_pct
-                .to_f64()
-                .unwrap_or(f64::INFINITY),
-        })
+        self.portfolio_rule.then(|| portfolio.rule())
     }
 
     /// Refuse values no backtest can run with, naming the key.
@@ -543,6 +548,69 @@ impl BacktestSettings {
     }
 }
 
+/// `[risk]`: the portfolio risk view (`dipwatch portfolio`, `/risk`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskSettings {
+    /// Sessions of daily returns the correlations, betas and clusters are
+    /// measured over.
+    pub lookback: usize,
+    /// The fraction of equity a new position may risk: a suggested size is
+    /// `budget * equity / annual volatility`, capped by cash.
+    pub budget: f64,
+    /// Positions whose returns correlate at least this much (on average
+    /// between groups) are one cluster, one bet.
+    pub cluster_correlation: f64,
+    /// A candidate correlated at least this much with a holding duplicates it.
+    pub duplicate_correlation: f64,
+    /// Candidates taken from the top of the latest screen.
+    pub candidates: usize,
+}
+
+/// Fewest `risk.lookback` sessions: fewer returns make a correlation noise.
+pub const MIN_RISK_LOOKBACK: usize = 20;
+/// Most `risk.lookback` sessions (ten years).
+pub const MAX_RISK_LOOKBACK: usize = 2520;
+
+impl RiskSettings {
+    /// Refuse values the risk view cannot use, naming the key.
+    fn check(&self) -> Result<(), ConfigError> {
+        if !(MIN_RISK_LOOKBACK..=MAX_RISK_LOOKBACK).contains(&self.lookback) {
+            return Err(invalid(
+                "risk.lookback",
+                format!(
+                    "{} must be between {MIN_RISK_LOOKBACK} and {MAX_RISK_LOOKBACK} sessions",
+                    self.lookback
+                ),
+            ));
+        }
+        if !(self.budget > 0.0 && self.budget <= 1.0) {
+            return Err(invalid(
+                "risk.budget",
+                format!(
+                    "{} must be a fraction of equity above 0 and at most 1 (0.02 = 2%)",
+                    self.budget
+                ),
+            ));
+        }
+        for (key, v) in [
+            ("risk.cluster_correlation", self.cluster_correlation),
+            ("risk.duplicate_correlation", self.duplicate_correlation),
+        ] {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(invalid(
+                    key,
+                    format!("{v} must be a correlation above 0 and at most 1"),
+                ));
+            }
+        }
+        if self.candidates == 0 {
+            return Err(invalid("risk.candidates", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
 /// `backtest.benchmark` value for the equal-weight universe.
 pub const UNIVERSE_BENCHMARK: &str = "universe";
 
@@ -585,6 +653,8 @@ pub struct Settings {
     pub alerts: AlertsSettings,
     /// `[backtest]`.
     pub backtest: BacktestSettings,
+    /// `[risk]`.
+    pub risk: RiskSettings,
     /// `[http]`.
     pub http: HttpSettings,
     /// `[log]`.
@@ -955,6 +1025,7 @@ impl AppConfig {
                 .map_err(|e| invalid("alerts.defaults", format!("{spec:?}: {}", e.0)))?;
         }
         settings.backtest.check()?;
+        settings.risk.check()?;
         let collect_cron =
             parse_cron(&settings.schedule.collect).map_err(|e| invalid("schedule.collect", e))?;
         let timezone: Tz = settings.schedule.timezone.parse().map_err(|_| {

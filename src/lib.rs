@@ -40,6 +40,10 @@
 //!   objects read concurrently (bounded), verified and decoded; its
 //!   [`query::PriceHistory`] holds daily bars as columns (dates x symbols)
 //!   for charts, backtests and risk.
+//! - [`risk`] is the portfolio risk view: weights, volatility, beta,
+//!   correlations and clusters of the positions, candidates sized by
+//!   inverse volatility, the strategy's exits; a pure analysis over what
+//!   [`query`] reads.
 //! - [`retry`] is the dead-letter queue of symbols whose fetch failed,
 //!   retried by later runs and given up after a bounded number of tries.
 //! - [`runner`] makes runs single-flight (schedule, catch-up and `/trigger`
@@ -77,6 +81,7 @@ pub mod numbers;
 pub mod panics;
 pub mod query;
 pub mod retry;
+pub mod risk;
 pub mod runner;
 pub mod schedule;
 pub mod screen;
