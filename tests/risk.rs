@@ -1,7 +1,10 @@
 //! The risk view's statistics against numpy's on the same bars: the
 //! correlation matrix (`np.corrcoef`), the 60-session volatility
 //! (`np.std(ddof=1) * sqrt(252)`), betas (`np.cov`) and shares of risk.
-//! numpy comes from PyPI (`scripts/test` installs it).
+//! numpy comes from PyPI (`scripts/test` installs it). Then the real
+//! `dipwatch portfolio` on a demo lake (simulated market and portfolio).
+
+mod common;
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -200,4 +203,147 @@ fn correlations_volatilities_and_betas_equal_numpys() {
     let top = &report.pairs[0];
     let idx = |s: &Symbol| syms.iter().position(|x| x == s).unwrap();
     assert_eq!((idx(&top.a) % 2, idx(&top.b) % 2), (0, 0), "{top:?}");
+}
+
+/// A demo lake with enough sessions for every statistic (91 at the default
+/// lookback), 40 symbols.
+fn demo_lake() -> common::Workspace {
+    let ws = common::Workspace::new(40);
+    common::ok(&ws.demo(&["collect", "--from", "2026-06-01", "--to", "2026-11-20"]));
+    ws
+}
+
+#[test]
+fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
+    let mut ws = demo_lake();
+    let table = common::ok(&ws.demo(&["portfolio"]));
+    for needle in [
+        "Portfolio risk, snapshot 2026-11-20",
+        "[SIMULATED PRICES, not market data]",
+        "Positions",
+        "independent bet",
+        "Candidates from the latest screen",
+        "Herfindahl",
+        // SPY is not in this lake: said, not a crash.
+        "benchmark SPY: no bars in the lake",
+    ] {
+        assert!(table.contains(needle), "{needle:?} missing:\n{table}");
+    }
+
+    ws.set_env("DIPWATCH__BACKTEST__BENCHMARK", "universe");
+    ws.set_env("DIPWATCH__BACKTEST__MAX_HOLD", "5");
+    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["simulated"], true);
+    for key in [
+        "weights",
+        "volatility",
+        "correlation",
+        "clusters",
+        "suggestions",
+        "exits",
+    ] {
+        assert!(!doc[key].is_null(), "{key} missing: {json}");
+    }
+    let symbols: Vec<&str> = doc["correlation"]["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(symbols.len() >= 2, "the sim holds several stocks: {json}");
+    let matrix = doc["correlation"]["matrix"].as_array().unwrap();
+    assert_eq!(matrix.len(), symbols.len());
+    for (i, row) in matrix.iter().enumerate() {
+        assert_eq!(row[i], 1.0);
+        for (j, v) in row.as_array().unwrap().iter().enumerate() {
+            assert_eq!(v, &matrix[j][i], "symmetric");
+            assert!((-1.0..=1.0).contains(&v.as_f64().unwrap()));
+        }
+    }
+    // Every measured position is in exactly one cluster.
+    let mut clustered: Vec<&str> = doc["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["symbols"].as_array().unwrap().iter())
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    clustered.sort_unstable();
+    let mut measured = symbols.clone();
+    measured.sort_unstable();
+    assert_eq!(clustered, measured);
+    assert_eq!(
+        doc["independent_bets"].as_u64().unwrap() as usize,
+        doc["clusters"].as_array().unwrap().len()
+    );
+    // With the universe as benchmark, every measured position has a beta.
+    for v in doc["volatility"].as_array().unwrap() {
+        assert!(v["beta"].is_f64(), "{v}");
+        assert!(v["volatility_pct"].as_f64().unwrap() > 0.0);
+    }
+    let shares: f64 = doc["volatility"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["risk_share_pct"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (shares - 100.0).abs() < 1e-6,
+        "risk shares sum to 100: {shares}"
+    );
+    // Candidates are not holdings, and are sized within the cash.
+    let held: Vec<&str> = doc["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["symbol"].as_str().unwrap())
+        .collect();
+    let cash = doc["cash"].as_f64().unwrap();
+    let suggestions = doc["suggestions"].as_array().unwrap();
+    assert!(!suggestions.is_empty());
+    for s in suggestions {
+        assert!(!held.contains(&s["symbol"].as_str().unwrap()), "{s}");
+        if let Some(v) = s["value"].as_f64() {
+            assert!(v <= cash + 1e-9, "{s}");
+        }
+    }
+    // Max hold 5: every position held 5 sessions or more is an exit, and
+    // only those (or the profit rule's).
+    for e in doc["exits"].as_array().unwrap() {
+        let reasons: Vec<&str> = e["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        if reasons == ["max_hold"] {
+            assert!(e["held"]["sessions"].as_u64().unwrap() >= 5, "{e}");
+        }
+    }
+}
+
+#[test]
+fn thin_or_empty_stores_are_explained_not_fatal() {
+    let ws = common::Workspace::new(10);
+    let out = ws.demo(&["portfolio"]);
+    assert_eq!(out.status.code(), Some(1), "no store yet: {out:?}");
+    assert!(
+        common::stderr(&out).contains("run `dipwatch collect` first"),
+        "{out:?}"
+    );
+
+    common::ok(&ws.demo(&["collect", "--from", "2026-11-16", "--to", "2026-11-20"]));
+    let table = common::ok(&ws.demo(&["portfolio"]));
+    assert!(
+        table.contains("the lake holds 5 sessions of bars; 91 are needed"),
+        "{table}"
+    );
+    assert!(table.contains("Left out of the statistics"), "{table}");
+    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let weights = doc["weights"].as_array().unwrap().len();
+    assert!(weights > 0);
+    assert_eq!(doc["excluded"].as_array().unwrap().len(), weights);
+    assert!(doc["correlation"]["symbols"].as_array().unwrap().is_empty());
 }

@@ -5,6 +5,7 @@
 mod check_config;
 mod collect;
 mod export;
+mod portfolio;
 mod run;
 mod screen;
 
@@ -45,6 +46,9 @@ pub enum Command {
     Screen(screen::ScreenArgs),
     /// Stream one dataset as a single CSV to stdout, oldest first.
     Export(export::ExportArgs),
+    /// The latest portfolio's risk (weights, volatility, correlations,
+    /// clusters), candidates sized against it, and the strategy's exits.
+    Portfolio(portfolio::PortfolioArgs),
     /// Validate the configuration and print it with secrets redacted.
     CheckConfig,
 }
@@ -71,6 +75,7 @@ pub async fn main() -> ExitCode {
         Command::Collect(args) => collect::run(&config, args).await,
         Command::Screen(args) => screen::run(&config, args).await,
         Command::Export(args) => export::run(&config, args).await,
+        Command::Portfolio(args) => portfolio::run(&config, args).await,
         Command::CheckConfig => check_config::run(&config).await,
     };
     match outcome {

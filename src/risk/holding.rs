@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::domain::{AssetSymbol, Position, Side};
@@ -23,20 +24,28 @@ pub struct Held {
 
 /// Each position of the newest snapshot and how long it has been held:
 /// the unbroken run of snapshots (oldest first in `snapshots`) that hold
-/// it on the same side, counted in exchange sessions. A snapshot that does
-/// not hold it ends the run (it was sold and bought again).
+/// it on the same side at the same average entry price, counted in
+/// exchange sessions. A snapshot that does not hold it ends the run (it
+/// was sold and bought again), and so does another entry price (bought
+/// again, or added to: the return the exit rules read is measured from
+/// the new entry, so the holding period restarts with it).
 pub fn holding_periods(snapshots: &[(NaiveDate, Vec<Position>)]) -> HashMap<AssetSymbol, Held> {
     let Some((latest, now)) = snapshots.last() else {
         return HashMap::new();
     };
-    let held: Vec<HashMap<&AssetSymbol, Side>> = snapshots
+    let held: Vec<HashMap<&AssetSymbol, (Side, Decimal)>> = snapshots
         .iter()
-        .map(|(_, ps)| ps.iter().map(|p| (&p.symbol, p.side)).collect())
+        .map(|(_, ps)| {
+            ps.iter()
+                .map(|p| (&p.symbol, (p.side, p.avg_entry_price)))
+                .collect()
+        })
         .collect();
     now.iter()
         .map(|p| {
             let mut first = snapshots.len() - 1;
-            while first > 0 && held[first - 1].get(&p.symbol) == Some(&p.side) {
+            let same = (p.side, p.avg_entry_price);
+            while first > 0 && held[first - 1].get(&p.symbol) == Some(&same) {
                 first -= 1;
             }
             let since = snapshots[first].0;
@@ -63,6 +72,10 @@ mod tests {
         Position::from_prices(Symbol::parse(s).unwrap(), dec!(1), dec!(10), dec!(11))
     }
 
+    fn pos_at(s: &str, entry: Decimal) -> Position {
+        Position::from_prices(Symbol::parse(s).unwrap(), dec!(1), entry, dec!(11))
+    }
+
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
     }
@@ -76,8 +89,19 @@ mod tests {
             (d("2026-11-17"), vec![pos("AAPL"), pos("MSFT")]),
             (d("2026-11-18"), vec![pos("AAPL")]),
             (d("2026-11-19"), vec![pos("AAPL"), pos("MSFT")]),
-            (d("2026-11-20"), vec![pos("AAPL"), pos("MSFT"), pos("NEW")]),
+            (
+                d("2026-11-20"),
+                vec![
+                    pos("AAPL"),
+                    pos("MSFT"),
+                    pos("NEW"),
+                    pos_at("ROLL", dec!(12)),
+                ],
+            ),
         ];
+        let mut snaps = snaps;
+        // ROLL was held at another entry price before: bought again today.
+        snaps[3].1.push(pos_at("ROLL", dec!(9)));
         let h = holding_periods(&snaps);
         let get = |s: &str| h[&AssetSymbol::parse(s).unwrap()];
         assert_eq!(
@@ -97,6 +121,11 @@ mod tests {
             }
         );
         assert_eq!(get("NEW").sessions, 0);
+        assert_eq!(
+            get("ROLL").sessions,
+            0,
+            "a new entry price restarts the count"
+        );
         assert!(!get("NEW").at_least);
         assert!(holding_periods(&[]).is_empty());
     }

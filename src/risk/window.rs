@@ -129,40 +129,31 @@ mod tests {
     #[test]
     fn a_symbol_is_measured_only_with_every_close_of_the_window() {
         let h = history(&[
-            ("AAA", &[Some(10.0), Some(11.0), Some(12.1), Some(12.1)]),
-            ("GAP", &[Some(10.0), None, Some(12.0), Some(13.0)]),
-            ("NEW", &[None, None, Some(5.0), Some(6.0)]),
-            ("FLAT", &[Some(3.0), Some(3.0), Some(3.0), Some(3.0)]),
+            (
+                "AAA",
+                &[Some(10.0), Some(11.0), Some(12.1), Some(12.1), Some(13.0)],
+            ),
+            (
+                "GAP",
+                &[Some(10.0), None, Some(12.0), Some(13.0), Some(14.0)],
+            ),
+            ("NEW", &[None, None, Some(5.0), Some(6.0), Some(7.0)]),
+            ("FLAT", &[Some(3.0); 5]),
         ]);
-        let w = Window::last(&h, 3).unwrap();
+        let w = Window::last(&h, 4).unwrap();
         let sym = |s: &str| Symbol::parse(s).unwrap();
         let r = w.returns_of(&h, &sym("AAA")).unwrap();
-        assert_eq!(r.len(), 3);
+        assert_eq!(r.len(), 4);
         assert!((r[0] - 0.1).abs() < 1e-12 && (r[1] - 0.1).abs() < 1e-12 && r[2] == 0.0);
-        assert!(
-            w.returns_of(&h, &sym("GAP"))
-                .unwrap_err()
-                .contains("3 of the last 4")
-        );
-        assert!(
-            w.returns_of(&h, &sym("NEW"))
-                .unwrap_err()
-                .contains("2 of the last 4")
-        );
-        assert!(
-            w.returns_of(&h, &sym("FLAT"))
-                .unwrap_err()
-                .contains("did not move")
-        );
-        assert!(
-            w.returns_of(&h, &sym("ZZZ"))
-                .unwrap_err()
-                .contains("no bars")
-        );
+        let err = |s: &str| w.returns_of(&h, &sym(s)).unwrap_err();
+        assert!(err("GAP").contains("4 of the last 5"), "{}", err("GAP"));
+        assert!(err("NEW").contains("3 of the last 5"), "{}", err("NEW"));
+        assert!(err("FLAT").contains("did not move"));
+        assert!(err("ZZZ").contains("no bars"));
         // The last two returns only: NEW is complete there.
-        let w2 = Window::last(&h, 1).unwrap();
-        assert!(w2.returns_of(&h, &sym("NEW")).is_ok());
-        assert!(Window::last(&h, 4).unwrap_err().contains("4 sessions"));
+        let w2 = Window::last(&h, 2).unwrap();
+        assert_eq!(w2.returns_of(&h, &sym("NEW")).unwrap().len(), 2);
+        assert!(Window::last(&h, 5).unwrap_err().contains("5 sessions"));
     }
 
     #[test]
