@@ -172,7 +172,7 @@ impl Runner {
 async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
     let cfg = &parts.config.settings;
     let previous = parts.state.snapshot();
-    let fresh = crate::state::load(
+    let mut fresh = crate::state::load(
         &parts.store,
         parts.market.provider(),
         parts.market.is_simulated(),
@@ -180,6 +180,7 @@ async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
         &previous,
     )
     .await?;
+    fresh.risk = risk_view(parts).await;
     for w in &fresh.load_warnings {
         tracing::warn!(warning = %w, "skipped while loading the store");
     }
@@ -189,6 +190,26 @@ async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
     parts.metrics.record_snapshot(&fresh);
     parts.state.update(|_| fresh);
     Ok(())
+}
+
+/// The risk view of the latest positions snapshot, for `/risk`: read and
+/// computed here, after each run, so the bot never reads the store while
+/// answering. A failure is logged and leaves the view out.
+async fn risk_view(parts: &RunnerParts) -> Option<Arc<crate::risk::RiskReport>> {
+    let params = crate::risk::RiskParams::from_config(&parts.config);
+    match crate::risk::load_data(&parts.store, &params).await {
+        Ok(Some(data)) => {
+            for w in &data.warnings {
+                tracing::warn!(warning = %w, "skipped while loading the risk view");
+            }
+            Some(Arc::new(crate::risk::analyze(&data.input(), &params)))
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "the risk view could not be loaded");
+            None
+        }
+    }
 }
 
 /// One run, start to published state.

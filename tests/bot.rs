@@ -591,6 +591,7 @@ async fn every_command_answers_an_allowed_chat() {
             "symbol",
             "portfolio",
             "monitor",
+            "risk",
             "account",
             "stats",
             "download",

@@ -28,6 +28,8 @@ pub enum Command {
     Portfolio,
     /// The profit-taking rule: top positions vs target
     Monitor,
+    /// Portfolio risk: concentration, independent bets, exits, candidates
+    Risk,
     /// Equity, cash, buying power (live, cached 60 s)
     Account,
     /// Data health, last run and next run
@@ -55,6 +57,7 @@ impl Command {
             Self::Symbol(_) => "symbol",
             Self::Portfolio => "portfolio",
             Self::Monitor => "monitor",
+            Self::Risk => "risk",
             Self::Account => "account",
             Self::Stats => "stats",
             Self::Download(_) => "download",
@@ -288,6 +291,7 @@ mod tests {
                 "/symbol",
                 "/portfolio",
                 "/monitor",
+                "/risk",
                 "/account",
                 "/stats",
                 "/download",

@@ -19,13 +19,9 @@ pub fn clusters(corr: &[f64], n: usize, min_correlation: f64) -> Vec<Vec<usize>>
         .collect();
     loop {
         let mut best: Option<(usize, usize, f64)> = None;
-        for a in 0..groups.len() {
-            for b in a + 1..groups.len() {
-                let d = dist[a][b];
-                if d.is_nan() {
-                    continue;
-                }
-                if best.is_none_or(|(_, _, bd)| d < bd) {
+        for (a, row) in dist.iter().enumerate() {
+            for (b, &d) in row.iter().enumerate().skip(a + 1) {
+                if !d.is_nan() && best.is_none_or(|(_, _, bd)| d < bd) {
                     best = Some((a, b, d));
                 }
             }
@@ -40,9 +36,10 @@ pub fn clusters(corr: &[f64], n: usize, min_correlation: f64) -> Vec<Vec<usize>>
                 row[a] = (na * row[a] + nb * row[b]) / (na + nb);
             }
         }
-        for k in 0..groups.len() {
+        let column: Vec<f64> = dist.iter().map(|row| row[a]).collect();
+        for (k, v) in column.into_iter().enumerate() {
             if k != a && k != b {
-                dist[a][k] = dist[k][a];
+                dist[a][k] = v;
             }
         }
         let merged = groups.remove(b);
