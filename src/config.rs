@@ -1640,4 +1640,42 @@ mod tests {
         let c = AppConfig::load_with_env(Some(demo), repo_env(&[])).unwrap();
         assert_eq!(c.settings.market.provider, Provider::Sim);
     }
+
+    #[test]
+    fn risk_settings_have_defaults_and_bad_values_name_their_key() {
+        let c = load(&[]).unwrap();
+        let r = &c.settings.risk;
+        assert_eq!(
+            (
+                r.lookback,
+                r.budget,
+                r.cluster_correlation,
+                r.duplicate_correlation,
+                r.candidates
+            ),
+            (90, 0.02, 0.7, 0.8, 10)
+        );
+        let ok = load(&[("DIPWATCH__RISK__LOOKBACK", "250")]).unwrap();
+        assert_eq!(ok.settings.risk.lookback, 250);
+        for (var, value, key) in [
+            ("DIPWATCH__RISK__LOOKBACK", "5", "risk.lookback"),
+            ("DIPWATCH__RISK__LOOKBACK", "3000", "risk.lookback"),
+            ("DIPWATCH__RISK__BUDGET", "0", "risk.budget"),
+            ("DIPWATCH__RISK__BUDGET", "1.5", "risk.budget"),
+            (
+                "DIPWATCH__RISK__CLUSTER_CORRELATION",
+                "-0.2",
+                "risk.cluster_correlation",
+            ),
+            (
+                "DIPWATCH__RISK__DUPLICATE_CORRELATION",
+                "1.01",
+                "risk.duplicate_correlation",
+            ),
+            ("DIPWATCH__RISK__CANDIDATES", "0", "risk.candidates"),
+        ] {
+            let err = load(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.contains(key), "{var}={value}: {err}");
+        }
+    }
 }

@@ -60,7 +60,7 @@
 //!   [`notify`] is their runtime: one stored document for rules, states and
 //!   the outbox, evaluation on each new screen, delivery with retries.
 //! - [`cli`] has one file per command (`run`, `collect`, `screen`, `export`,
-//!   `check-config`); [`numbers`] and [`telemetry`] are the shared number
+//!   `portfolio`, `check-config`); [`numbers`] and [`telemetry`] are the shared number
 //!   formatting and logging setup.
 
 pub mod alerts;
