@@ -298,6 +298,18 @@ pub struct PortfolioSettings {
     pub asset_classes: Vec<crate::domain::AssetClass>,
 }
 
+impl PortfolioSettings {
+    /// The profit-taking rule as the strategy's pure [`PortfolioRule`]: the
+    /// one definition the backtester and the risk view's exits apply.
+    pub fn rule(&self) -> PortfolioRule {
+        use rust_decimal::prelude::ToPrimitive;
+        PortfolioRule {
+            top: self.top_positions,
+            target_pct: self.profit_target_pct.to_f64().unwrap_or(f64::INFINITY),
+        }
+    }
+}
+
 /// `[schedule]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -468,14 +480,7 @@ impl BacktestSettings {
 
     /// The portfolio rule from `[portfolio]`, when `portfolio_rule` is on.
     pub fn portfolio_rule(&self, portfolio: &PortfolioSettings) -> Option<PortfolioRule> {
-        use rust_decimal::prelude::ToPrimitive;
-        self.portfolio_rule.then(|| PortfolioRule {
-            top: portfolio.top_positions,
-            target_pct: portfolio
-                .profit_target_pct
-                .to_f64()
-                .unwrap_or(f64::INFINITY),
-        })
+        self.portfolio_rule.then(|| portfolio.rule())
     }
 
     /// Refuse values no backtest can run with, naming the key.
@@ -570,6 +575,69 @@ pub struct HistorySettings {
 /// The most `history.memory_days` takes: 30 years.
 const MAX_MEMORY_DAYS: u32 = 30 * 366;
 
+/// `[risk]`: the portfolio risk view (`dipwatch portfolio`, `/risk`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskSettings {
+    /// Sessions of daily returns the correlations, betas and clusters are
+    /// measured over.
+    pub lookback: usize,
+    /// The fraction of equity a new position may risk: a suggested size is
+    /// `budget * equity / annual volatility`, capped by cash.
+    pub budget: f64,
+    /// Positions whose returns correlate at least this much (on average
+    /// between groups) are one cluster, one bet.
+    pub cluster_correlation: f64,
+    /// A candidate correlated at least this much with a holding duplicates it.
+    pub duplicate_correlation: f64,
+    /// Candidates taken from the top of the latest screen.
+    pub candidates: usize,
+}
+
+/// Fewest `risk.lookback` sessions: fewer returns make a correlation noise.
+pub const MIN_RISK_LOOKBACK: usize = 20;
+/// Most `risk.lookback` sessions (ten years).
+pub const MAX_RISK_LOOKBACK: usize = 2520;
+
+impl RiskSettings {
+    /// Refuse values the risk view cannot use, naming the key.
+    fn check(&self) -> Result<(), ConfigError> {
+        if !(MIN_RISK_LOOKBACK..=MAX_RISK_LOOKBACK).contains(&self.lookback) {
+            return Err(invalid(
+                "risk.lookback",
+                format!(
+                    "{} must be between {MIN_RISK_LOOKBACK} and {MAX_RISK_LOOKBACK} sessions",
+                    self.lookback
+                ),
+            ));
+        }
+        if !(self.budget > 0.0 && self.budget <= 1.0) {
+            return Err(invalid(
+                "risk.budget",
+                format!(
+                    "{} must be a fraction of equity above 0 and at most 1 (0.02 = 2%)",
+                    self.budget
+                ),
+            ));
+        }
+        for (key, v) in [
+            ("risk.cluster_correlation", self.cluster_correlation),
+            ("risk.duplicate_correlation", self.duplicate_correlation),
+        ] {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(invalid(
+                    key,
+                    format!("{v} must be a correlation above 0 and at most 1"),
+                ));
+            }
+        }
+        if self.candidates == 0 {
+            return Err(invalid("risk.candidates", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
 /// `backtest.benchmark` value for the equal-weight universe.
 pub const UNIVERSE_BENCHMARK: &str = "universe";
 
@@ -616,6 +684,8 @@ pub struct Settings {
     pub history: HistorySettings,
     /// `[backtest]`.
     pub backtest: BacktestSettings,
+    /// `[risk]`.
+    pub risk: RiskSettings,
     /// `[http]`.
     pub http: HttpSettings,
     /// `[log]`.
@@ -1017,6 +1087,7 @@ impl AppConfig {
                 ),
             ));
         }
+        settings.risk.check()?;
         let collect_cron =
             parse_cron(&settings.schedule.collect).map_err(|e| invalid("schedule.collect", e))?;
         let timezone: Tz = settings.schedule.timezone.parse().map_err(|_| {
@@ -1671,5 +1742,43 @@ mod tests {
         let demo = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo.toml"));
         let c = AppConfig::load_with_env(Some(demo), repo_env(&[])).unwrap();
         assert_eq!(c.settings.market.provider, Provider::Sim);
+    }
+
+    #[test]
+    fn risk_settings_have_defaults_and_bad_values_name_their_key() {
+        let c = load(&[]).unwrap();
+        let r = &c.settings.risk;
+        assert_eq!(
+            (
+                r.lookback,
+                r.budget,
+                r.cluster_correlation,
+                r.duplicate_correlation,
+                r.candidates
+            ),
+            (90, 0.02, 0.7, 0.8, 10)
+        );
+        let ok = load(&[("DIPWATCH__RISK__LOOKBACK", "250")]).unwrap();
+        assert_eq!(ok.settings.risk.lookback, 250);
+        for (var, value, key) in [
+            ("DIPWATCH__RISK__LOOKBACK", "5", "risk.lookback"),
+            ("DIPWATCH__RISK__LOOKBACK", "3000", "risk.lookback"),
+            ("DIPWATCH__RISK__BUDGET", "0", "risk.budget"),
+            ("DIPWATCH__RISK__BUDGET", "1.5", "risk.budget"),
+            (
+                "DIPWATCH__RISK__CLUSTER_CORRELATION",
+                "-0.2",
+                "risk.cluster_correlation",
+            ),
+            (
+                "DIPWATCH__RISK__DUPLICATE_CORRELATION",
+                "1.01",
+                "risk.duplicate_correlation",
+            ),
+            ("DIPWATCH__RISK__CANDIDATES", "0", "risk.candidates"),
+        ] {
+            let err = load(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.contains(key), "{var}={value}: {err}");
+        }
     }
 }

@@ -53,6 +53,10 @@
 //!   objects read concurrently (bounded), verified and decoded; its
 //!   [`query::PriceHistory`] holds daily bars as columns (dates x symbols)
 //!   for charts, backtests and risk.
+//! - [`risk`] is the portfolio risk view: weights, volatility, beta,
+//!   correlations and clusters of the positions, candidates sized by
+//!   inverse volatility, the strategy's exits; a pure analysis over what
+//!   [`query`] reads.
 //! - [`backtest`] replays them over a
 //!   [`query::PriceHistory`], ranking with the screen's own definition
 //!   ([`screen::DrawdownColumns`]), and computes the standard metrics
@@ -90,7 +94,7 @@
 //!   position's exits, the portfolio rule) as pure functions, one
 //!   definition for the backtester and the risk view.
 //! - [`cli`] has one file per command (`run`, `collect`, `screen`, `export`,
-//!   `check-config`, `backtest`); [`numbers`] and [`telemetry`] are the shared number
+//!   `check-config`, `backtest`, `portfolio`); [`numbers`] and [`telemetry`] are the shared number
 //!   formatting and logging setup.
 
 pub mod alerts;
@@ -113,6 +117,7 @@ pub mod panics;
 pub mod provider;
 pub mod query;
 pub mod retry_queue;
+pub mod risk;
 pub mod runner;
 pub mod schedule;
 pub mod screen;

@@ -177,7 +177,8 @@ impl Runner {
 async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
     let previous = parts.state.snapshot();
     let settings = crate::state::LoadSettings::new(&parts.config, parts.market.as_ref());
-    let fresh = crate::state::load(&parts.store, settings, &previous).await?;
+    let mut fresh = crate::state::load(&parts.store, settings, &previous).await?;
+    fresh.risk = risk_view(parts).await;
     for w in &fresh.load_warnings {
         tracing::warn!(warning = %w, "skipped while loading the store");
     }
@@ -187,6 +188,26 @@ async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
     parts.metrics.record_snapshot(&fresh);
     parts.state.update(|_| fresh);
     Ok(())
+}
+
+/// The risk view of the latest positions snapshot, for `/risk`: read and
+/// computed here, after each run, so the bot never reads the store while
+/// answering. A failure is logged and leaves the view out.
+async fn risk_view(parts: &RunnerParts) -> Option<Arc<crate::risk::RiskReport>> {
+    let params = crate::risk::RiskParams::from_config(&parts.config);
+    match crate::risk::load_data(&parts.store, &params).await {
+        Ok(Some(data)) => {
+            for w in &data.warnings {
+                tracing::warn!(warning = %w, "skipped while loading the risk view");
+            }
+            Some(Arc::new(crate::risk::analyze(&data.input(), &params)))
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "the risk view could not be loaded");
+            None
+        }
+    }
 }
 
 /// One run, start to published state.

@@ -33,6 +33,8 @@ pub enum Command {
     Portfolio,
     /// The profit-taking rule: top positions vs target
     Monitor,
+    /// Portfolio risk: concentration, independent bets, exits, candidates
+    Risk,
     /// Equity, cash, buying power (live, cached 60 s)
     Account,
     /// Data health, last run and next run
@@ -62,6 +64,7 @@ impl Command {
             Self::Breadth => "breadth",
             Self::Portfolio => "portfolio",
             Self::Monitor => "monitor",
+            Self::Risk => "risk",
             Self::Account => "account",
             Self::Stats => "stats",
             Self::Download(_) => "download",
@@ -319,6 +322,7 @@ mod tests {
                 "/breadth",
                 "/portfolio",
                 "/monitor",
+                "/risk",
                 "/account",
                 "/stats",
                 "/download",

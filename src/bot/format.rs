@@ -21,6 +21,9 @@ use crate::numbers::{group_digits, price, signed_pct, thousands};
 use crate::state::{PortfolioState, ScreenState, Snapshot};
 use teloxide::utils::command::BotCommands;
 
+pub mod risk;
+pub use risk::risk;
+
 /// The settings replies mention.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
@@ -1052,6 +1055,7 @@ pub fn snapshot_reply(
         },
         Command::Portfolio => portfolio(snap),
         Command::Monitor => monitor(snap, params),
+        Command::Risk => risk(snap),
         Command::Stats => stats(snap, now),
         Command::Account
         | Command::Download(_)

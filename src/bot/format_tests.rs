@@ -175,6 +175,7 @@ fn snapshot() -> Snapshot {
         provider: "sim".into(),
         simulated: true,
         loaded_at: Some(Utc.with_ymd_and_hms(2026, 11, 24, 23, 30, 2).unwrap()),
+        risk: None,
     }
 }
 
@@ -284,6 +285,7 @@ fn expected(name: &str) -> &'static str {
 /breadth — Chart: names down 20% and 30% or more, median drawdown
 /portfolio — Positions by return, with value, P&amp;L and totals
 /monitor — The profit-taking rule: top positions vs target
+/risk — Portfolio risk: concentration, independent bets, exits, candidates
 /account — Equity, cash, buying power (live, cached 60 s)
 /stats — Data health, last run and next run
 /download [drawdowns|positions|bars|account] [days] — A dataset as a CSV file
@@ -484,6 +486,7 @@ day trades    1 in 5 sessions · PDT no</pre>"#
 /breadth — Chart: names down 20% and 30% or more, median drawdown
 /portfolio — Positions by return, with value, P&amp;L and totals
 /monitor — The profit-taking rule: top positions vs target
+/risk — Portfolio risk: concentration, independent bets, exits, candidates
 /account — Equity, cash, buying power (live, cached 60 s)
 /stats — Data health, last run and next run
 /download [drawdowns|positions|bars|account] [days] — A dataset as a CSV file

@@ -6,6 +6,7 @@ mod backtest;
 mod check_config;
 mod collect;
 mod export;
+mod portfolio;
 mod run;
 mod screen;
 
@@ -47,6 +48,9 @@ pub enum Command {
     Screen(screen::ScreenArgs),
     /// Stream one dataset as a single CSV to stdout, oldest first.
     Export(export::ExportArgs),
+    /// The latest portfolio's risk (weights, volatility, correlations,
+    /// clusters), candidates sized against it, and the strategy's exits.
+    Portfolio(portfolio::PortfolioArgs),
     /// Validate the configuration and print it with secrets redacted.
     CheckConfig,
     /// Replay the contrarian strategy over the stored history and compare
@@ -76,6 +80,7 @@ pub async fn main() -> ExitCode {
         Command::Collect(args) => collect::run(&config, args).await,
         Command::Screen(args) => screen::run(&config, args).await,
         Command::Export(args) => export::run(&config, args).await,
+        Command::Portfolio(args) => portfolio::run(&config, args).await,
         Command::CheckConfig => check_config::run(&config).await,
         Command::Backtest(args) => backtest::run(&config, args).await,
     };

@@ -1,0 +1,308 @@
+//! `/risk`: the portfolio risk view in one message, from the analysis the
+//! daemon computed when it last loaded the store (see
+//! [`crate::risk`]). The correlation heatmap picture is not drawn yet.
+
+use std::fmt::Write as _;
+
+use super::super::html::{Align, Table, escape};
+use super::{no_portfolio, sim_marker};
+use crate::numbers::{price, signed_pct};
+use crate::risk::RiskReport;
+use crate::state::Snapshot;
+
+/// Candidates listed.
+const CANDIDATES_SHOWN: usize = 5;
+/// Correlated pairs named.
+const PAIRS_SHOWN: usize = 3;
+
+fn pct(x: f64) -> String {
+    format!("{x:.1}%")
+}
+
+/// `/risk`: concentration, volatility, the independent bets, the most
+/// correlated pairs, exits and the top candidates sized against the
+/// portfolio. Suggestions only.
+pub fn risk(snap: &Snapshot) -> String {
+    let Some(r) = &snap.risk else {
+        if snap.portfolio.is_none() {
+            return no_portfolio();
+        }
+        return "The risk view could not be computed when the store was last loaded \
+                (the daemon's log says why)."
+            .into();
+    };
+    report(r)
+}
+
+/// The reply for one report.
+pub fn report(r: &RiskReport) -> String {
+    let mut out = String::from(sim_marker(r.simulated));
+    let _ = writeln!(
+        out,
+        "<b>Risk</b> · snapshot {} · {} position{}",
+        r.date,
+        r.weights.len(),
+        if r.weights.len() == 1 { "" } else { "s" }
+    );
+    if r.is_empty() {
+        out.push_str("No open positions.\n");
+    } else {
+        positions(&mut out, r);
+    }
+    exits(&mut out, r);
+    candidates(&mut out, r);
+    for n in r.notes.iter().filter(|n| !n.starts_with("SIMULATED")) {
+        let _ = writeln!(out, "<i>{}</i>", escape(n));
+    }
+    out.push_str("<i>Suggestions only: dipwatch never places orders.</i>");
+    out
+}
+
+fn positions(out: &mut String, r: &RiskReport) {
+    let c = &r.concentration;
+    if let Some(largest) = &c.largest {
+        let _ = writeln!(
+            out,
+            "Largest <b>{}</b> {} · Herfindahl {:.2} (like {:.1} equal positions)",
+            escape(largest.as_str()),
+            pct(c.largest_weight_pct),
+            c.herfindahl,
+            c.effective_positions
+        );
+    }
+    if let Some(p) = &r.portfolio {
+        let _ = write!(out, "Volatility {} a year", pct(p.volatility_pct));
+        if let Some(b) = p.beta {
+            let _ = write!(out, " · beta {b:.2} to {}", escape(&r.benchmark));
+        }
+        out.push('\n');
+    }
+    let measured = r.correlation.symbols.len();
+    if measured > 0 {
+        let _ = writeln!(
+            out,
+            "<b>Effectively {} independent bet{}</b> among {measured} measured (correlation {:.2}+ is one bet)",
+            r.independent_bets,
+            if r.independent_bets == 1 { "" } else { "s" },
+            r.cluster_correlation
+        );
+        for cl in r.clusters.iter().filter(|c| c.symbols.len() > 1) {
+            let names: Vec<&str> = cl.symbols.iter().map(|s| s.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "• {} — {} of equity",
+                escape(&names.join(", ")),
+                pct(cl.weight_pct)
+            );
+        }
+        let pairs: Vec<String> = r
+            .pairs
+            .iter()
+            .take(PAIRS_SHOWN)
+            .map(|p| format!("{}–{} {:.2}", p.a, p.b, p.correlation))
+            .collect();
+        if !pairs.is_empty() {
+            let _ = writeln!(out, "Most correlated: {}", escape(&pairs.join(", ")));
+        }
+    }
+    if !r.excluded.is_empty() {
+        let names: Vec<&str> = r.excluded.iter().map(|x| x.symbol.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "Not measured ({}): {} — <code>dipwatch portfolio</code> says why",
+            names.len(),
+            escape(&names.join(", "))
+        );
+    }
+}
+
+fn exits(out: &mut String, r: &RiskReport) {
+    if r.exits.is_empty() {
+        if !r.is_empty() {
+            out.push_str("<b>Exits</b>: no rule sells a position today.\n");
+        }
+        return;
+    }
+    let list: Vec<String> = r
+        .exits
+        .iter()
+        .map(|e| {
+            let why: Vec<&str> = e.reasons.iter().map(|x| x.label()).collect();
+            format!(
+                "{} {} ({})",
+                e.symbol,
+                signed_pct(e.return_pct),
+                why.join(", ")
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "<b>Exits</b>: {}", escape(&list.join("; ")));
+}
+
+fn candidates(out: &mut String, r: &RiskReport) {
+    if r.suggestions.is_empty() {
+        return;
+    }
+    out.push_str("<b>Candidates</b> (sized by volatility, capped by cash)\n");
+    let mut t = Table::new(&[
+        ("symbol", Align::Left),
+        ("drop", Align::Right),
+        ("vol", Align::Right),
+        ("size", Align::Right),
+        ("note", Align::Left),
+    ]);
+    for s in r.suggestions.iter().take(CANDIDATES_SHOWN) {
+        let note = match (&s.reason, &s.closest) {
+            (Some(_), _) => "not measured".to_string(),
+            (None, Some(c)) if s.duplicates => format!("≈ {} ({:.2})", c.b, c.correlation),
+            _ if s.capped_by_cash => "cash".into(),
+            _ => String::new(),
+        };
+        t.row(vec![
+            s.symbol.to_string(),
+            signed_pct(s.drawdown_pct),
+            s.volatility_pct.map_or_else(|| "-".into(), pct),
+            s.value.map_or_else(|| "-".into(), price),
+            note,
+        ]);
+    }
+    out.push_str(&t.render());
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AssetClass, AssetSymbol, Symbol};
+    use crate::risk::{
+        Cluster, Concentration, Correlation, Excluded, Exit, Pair, PortfolioRisk, Suggestion,
+        Weight,
+    };
+    use crate::strategy::ExitReason;
+
+    fn sym(s: &str) -> Symbol {
+        Symbol::parse(s).unwrap()
+    }
+
+    fn report_of(empty: bool) -> RiskReport {
+        let weight = |s: &str, w: f64| Weight {
+            symbol: AssetSymbol::parse(s).unwrap(),
+            asset_class: AssetClass::UsEquity,
+            market_value: Some(w * 100.0),
+            weight_pct: Some(w),
+        };
+        RiskReport {
+            date: "2026-11-20".parse().unwrap(),
+            prices_through: None,
+            simulated: true,
+            benchmark: "SPY".into(),
+            lookback: 90,
+            equity: 10_000.0,
+            cash: Some(1_000.0),
+            weights: if empty {
+                vec![]
+            } else {
+                vec![
+                    weight("AAA", 40.0),
+                    weight("BBB", 30.0),
+                    weight("CCC", 20.0),
+                ]
+            },
+            concentration: Concentration {
+                largest: (!empty).then(|| AssetSymbol::parse("AAA").unwrap()),
+                largest_weight_pct: 40.0,
+                herfindahl: 0.4,
+                effective_positions: 2.5,
+            },
+            volatility: vec![],
+            portfolio: (!empty).then_some(PortfolioRisk {
+                volatility_pct: 22.0,
+                beta: Some(1.1),
+            }),
+            correlation: Correlation {
+                symbols: if empty {
+                    vec![]
+                } else {
+                    vec![sym("AAA"), sym("BBB")]
+                },
+                matrix: vec![],
+            },
+            pairs: vec![Pair {
+                a: sym("AAA"),
+                b: sym("BBB"),
+                correlation: 0.91,
+            }],
+            clusters: vec![Cluster {
+                symbols: vec![sym("AAA"), sym("BBB")],
+                weight_pct: 70.0,
+            }],
+            independent_bets: 1,
+            cluster_correlation: 0.7,
+            suggestions: vec![Suggestion {
+                symbol: sym("DDD"),
+                rank: 1,
+                drawdown_pct: -45.0,
+                price: 10.0,
+                volatility_pct: Some(40.0),
+                closest: Some(Pair {
+                    a: sym("DDD"),
+                    b: sym("AAA"),
+                    correlation: 0.85,
+                }),
+                mean_correlation: Some(0.5),
+                duplicates: true,
+                value: Some(500.0),
+                shares: Some(50),
+                capped_by_cash: false,
+                reason: None,
+            }],
+            exits: vec![Exit {
+                symbol: AssetSymbol::parse("BBB").unwrap(),
+                reasons: vec![ExitReason::PortfolioRule, ExitReason::TakeProfit],
+                return_pct: 120.0,
+                held: None,
+            }],
+            equity_vs_benchmark: None,
+            excluded: vec![Excluded {
+                symbol: AssetSymbol::parse("CCC").unwrap(),
+                reason: "bars on 10 of the last 91 sessions".into(),
+            }],
+            notes: vec![
+                "SIMULATED PRICES: not market data".into(),
+                "benchmark <SPY>: no bars".into(),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_reply_names_bets_pairs_exits_and_candidates() {
+        let text = report(&report_of(false));
+        for needle in [
+            "<i>[SIMULATED PRICES, not market data]</i>\n<b>Risk</b> · snapshot 2026-11-20 · 3 positions",
+            "Largest <b>AAA</b> 40.0% · Herfindahl 0.40 (like 2.5 equal positions)",
+            "Volatility 22.0% a year · beta 1.10 to SPY",
+            "<b>Effectively 1 independent bet</b> among 2 measured",
+            "• AAA, BBB — 70.0% of equity",
+            "Most correlated: AAA–BBB 0.91",
+            "Not measured (1): CCC",
+            "<b>Exits</b>: BBB +120.00% (portfolio rule, take-profit)",
+            "≈ AAA (0.85)",
+            // Notes are escaped; the simulated note is the marker already.
+            "<i>benchmark &lt;SPY&gt;: no bars</i>",
+            "Suggestions only",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+        }
+        assert_eq!(text.matches("SIMULATED").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn without_positions_or_a_view_it_says_so() {
+        let text = report(&report_of(true));
+        assert!(text.contains("No open positions.\n"), "{text}");
+        assert!(!text.contains("Exits</b>: no rule"), "{text}");
+        assert!(text.contains("DDD"), "candidates are still sized: {text}");
+        let snap = Snapshot::default();
+        assert_eq!(risk(&snap), no_portfolio());
+    }
+}

@@ -1,0 +1,171 @@
+//! The I/O edge of the risk view: the positions and account snapshots, the
+//! bars and the latest screen it needs, read through [`crate::query::Lake`]
+//! (verified against the manifests; damaged dates skipped and reported).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use futures::StreamExt;
+
+use super::holding::{Held, holding_periods};
+use super::{RiskInput, RiskParams, f};
+use crate::domain::{Account, AssetSymbol, DrawdownRow, Position};
+use crate::query::{Lake, PriceHistory, READ_CONCURRENCY};
+use crate::store::{AccountRecord, Dataset, PositionRecord, RunManifest, Store, StoreError};
+
+/// Everything [`super::analyze`] reads, as loaded from the lake.
+#[derive(Debug, Clone)]
+pub struct RiskData {
+    /// The newest positions snapshot's date.
+    pub date: NaiveDate,
+    /// Its positions.
+    pub positions: Vec<Position>,
+    /// Its account.
+    pub account: Account,
+    /// Holding periods from the snapshots read.
+    pub held: HashMap<AssetSymbol, Held>,
+    /// Bars of the last `max(lookback, 60) + 1` published sessions.
+    pub history: PriceHistory,
+    /// The newest readable screen's rows.
+    pub screen: Vec<DrawdownRow>,
+    /// Account equity per snapshot over the same sessions, oldest first.
+    pub equity: Vec<(NaiveDate, f64)>,
+    /// Whether the snapshot or the screen is simulated.
+    pub simulated: bool,
+    /// Dates and objects passed over, with why.
+    pub warnings: Vec<String>,
+}
+
+impl RiskData {
+    /// The analysis input over this data.
+    pub fn input(&self) -> RiskInput<'_> {
+        RiskInput {
+            date: self.date,
+            positions: &self.positions,
+            account: &self.account,
+            held: &self.held,
+            history: &self.history,
+            screen: &self.screen,
+            equity: &self.equity,
+            simulated: self.simulated,
+        }
+    }
+}
+
+/// One date's positions and account.
+struct Snapshot {
+    date: NaiveDate,
+    positions: Vec<Position>,
+    account: Account,
+    simulated: bool,
+}
+
+/// Read what the risk view needs over the last `max(lookback, 60) + 1`
+/// published sessions. `Ok(None)` when no positions snapshot is stored
+/// there; a store that cannot be listed is an error, a damaged date a
+/// warning.
+pub async fn load_data(store: &Store, params: &RiskParams) -> Result<Option<RiskData>, StoreError> {
+    let lake = Lake::new(store.clone());
+    let listing = lake.listing(None, None).await?;
+    let mut warnings = listing.warnings();
+    let span = params.window_returns() + 1;
+    let dates = listing.dates[listing.dates.len().saturating_sub(span)..].to_vec();
+    let Some(&first) = dates.first() else {
+        return Ok(None);
+    };
+    let mut manifests: Vec<RunManifest> = Vec::new();
+    {
+        let mut read = std::pin::pin!(lake.manifests(dates));
+        while let Some((date, m)) = read.next().await {
+            match m {
+                Ok(Some(m)) => manifests.push(m),
+                Ok(None) => {}
+                Err(e) => warnings.push(format!("{date}: {e}")),
+            }
+        }
+    }
+    let reads: Vec<_> = manifests
+        .into_iter()
+        .filter(|m| m.object(Dataset::Positions).is_some() && m.object(Dataset::Account).is_some())
+        .map(|m| {
+            let store = store.clone();
+            async move { snapshot(&store, m).await }
+        })
+        .collect();
+    let mut snapshots = Vec::new();
+    let mut read = futures::stream::iter(reads).buffered(READ_CONCURRENCY);
+    while let Some(found) = read.next().await {
+        match found {
+            Ok(Some(s)) => snapshots.push(s),
+            Ok(None) => {}
+            Err(w) => warnings.push(w),
+        }
+    }
+    let Some(latest) = snapshots.pop() else {
+        return Ok(None);
+    };
+    let equity = snapshots
+        .iter()
+        .chain(std::iter::once(&latest))
+        .filter_map(|s| Some((s.date, f(s.account.equity?))))
+        .collect();
+    let mut runs: Vec<(NaiveDate, Vec<Position>)> = snapshots
+        .into_iter()
+        .map(|s| (s.date, s.positions))
+        .collect();
+    runs.push((latest.date, latest.positions.clone()));
+    let held = holding_periods(&runs);
+    let loaded = lake.price_history(Some(first), None).await?;
+    warnings.extend(
+        loaded
+            .skipped
+            .iter()
+            .map(|s| format!("{}: bars skipped: {}", s.date, s.reason)),
+    );
+    let screen = lake.latest_screen().await?;
+    warnings.extend(
+        screen
+            .skipped
+            .iter()
+            .map(|s| format!("{}: screen skipped: {}", s.date, s.reason)),
+    );
+    let (rows, screen_simulated) = screen.screen.map_or((Vec::new(), false), |s| {
+        (s.rows, s.manifest.report.simulated)
+    });
+    Ok(Some(RiskData {
+        date: latest.date,
+        positions: latest.positions,
+        account: latest.account,
+        held,
+        history: loaded.history,
+        screen: rows,
+        equity,
+        simulated: latest.simulated || screen_simulated,
+        warnings,
+    }))
+}
+
+/// One manifest's positions and account, `None` when the account object
+/// is empty, a warning when either cannot be read.
+async fn snapshot(store: &Store, m: RunManifest) -> Result<Option<Snapshot>, String> {
+    let positions = store
+        .read_rows::<PositionRecord>(&m, Dataset::Positions)
+        .await
+        .map_err(|e| format!("{}: positions skipped: {e}", m.date))?;
+    let account = store
+        .read_rows::<AccountRecord>(&m, Dataset::Account)
+        .await
+        .map_err(|e| format!("{}: account skipped: {e}", m.date))?;
+    let (Some(positions), Some(account)) = (positions, account) else {
+        return Ok(None);
+    };
+    let Some(account) = account.first() else {
+        return Ok(None);
+    };
+    Ok(Some(Snapshot {
+        date: m.date,
+        positions: positions.iter().map(PositionRecord::position).collect(),
+        account: account.account(),
+        simulated: m.report.simulated,
+    }))
+}

@@ -1,0 +1,217 @@
+//! The current positions: weights, concentration, volatility, beta, share
+//! of risk, correlations and clusters.
+
+use crate::domain::{AssetClass, Symbol};
+use crate::query::PriceHistory;
+
+use super::report::{
+    Cluster, Concentration, Correlation, Excluded, Pair, PortfolioRisk, PositionRisk, Weight,
+};
+use super::stats::{self, SESSIONS_PER_YEAR};
+use super::{RiskInput, RiskParams, VOL_SESSIONS, Window, cluster, f};
+
+/// Most correlated pairs named.
+pub const PAIRS_SHOWN: usize = 5;
+
+/// The positions' side of the report.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Book {
+    pub equity: f64,
+    pub weights: Vec<Weight>,
+    pub concentration: Concentration,
+    pub risks: Vec<PositionRisk>,
+    pub portfolio: Option<PortfolioRisk>,
+    pub correlation: Correlation,
+    pub pairs: Vec<Pair>,
+    pub clusters: Vec<Cluster>,
+    pub excluded: Vec<Excluded>,
+    /// The measured positions' returns over `lookback`, for candidates.
+    pub measured: Vec<(Symbol, Vec<f64>)>,
+}
+
+/// A measured position: its ticker, weight (fraction) and window returns.
+struct Measured {
+    symbol: Symbol,
+    weight: f64,
+    returns: Vec<f64>,
+}
+
+pub(super) fn analyze(
+    input: &RiskInput<'_>,
+    params: &RiskParams,
+    window: Option<&Window>,
+    bench: Option<&[f64]>,
+) -> Book {
+    let values: Vec<Option<f64>> = input
+        .positions
+        .iter()
+        .map(|p| p.market_value.map(f).filter(|v| v.is_finite()))
+        .collect();
+    let gross: f64 = values.iter().flatten().map(|v| v.abs()).sum();
+    let equity = input
+        .account
+        .equity
+        .map(f)
+        .filter(|e| e.is_finite() && *e > 0.0)
+        .unwrap_or(gross);
+    let mut weights: Vec<Weight> = input
+        .positions
+        .iter()
+        .zip(&values)
+        .map(|(p, v)| Weight {
+            symbol: p.symbol.clone(),
+            asset_class: p.asset_class,
+            market_value: *v,
+            weight_pct: v.filter(|_| equity > 0.0).map(|v| v / equity * 100.0),
+        })
+        .collect();
+    weights.sort_by(|a, b| {
+        let w = |x: &Weight| x.weight_pct.map_or(f64::NEG_INFINITY, f64::abs);
+        w(b).total_cmp(&w(a)).then_with(|| a.symbol.cmp(&b.symbol))
+    });
+    let concentration = concentration(&weights, gross);
+
+    let mut excluded = Vec::new();
+    let mut measured = Vec::new();
+    for w in &weights {
+        let why = match measurable(w, input.history, window) {
+            Ok(m) => {
+                measured.push(m);
+                continue;
+            }
+            Err(why) => why,
+        };
+        excluded.push(Excluded {
+            symbol: w.symbol.clone(),
+            reason: why,
+        });
+    }
+    let mut book = Book {
+        equity,
+        weights,
+        concentration,
+        excluded,
+        ..Book::default()
+    };
+    if measured.is_empty() {
+        return book;
+    }
+    let lookback = params.lookback;
+    let tail = |r: &[f64], n: usize| r[r.len() - n..].to_vec();
+    let corr_returns: Vec<Vec<f64>> = measured
+        .iter()
+        .map(|m| tail(&m.returns, lookback))
+        .collect();
+    let refs: Vec<&[f64]> = corr_returns.iter().map(Vec::as_slice).collect();
+    let n = refs.len();
+    let cov = stats::covariance_matrix(&refs);
+    let corr = stats::correlation_matrix(&refs);
+    let w: Vec<f64> = measured.iter().map(|m| m.weight).collect();
+    let cov_w: Vec<f64> = (0..n)
+        .map(|i| (0..n).map(|j| cov[i * n + j] * w[j]).sum())
+        .collect();
+    let variance: f64 = (0..n).map(|i| w[i] * cov_w[i]).sum();
+    let bench = bench.map(|b| tail(b, lookback));
+    book.risks = measured
+        .iter()
+        .enumerate()
+        .map(|(i, m)| PositionRisk {
+            symbol: m.symbol.clone(),
+            volatility_pct: stats::annual_volatility(&tail(&m.returns, VOL_SESSIONS)) * 100.0,
+            beta: bench.as_deref().map(|b| stats::beta(&corr_returns[i], b)),
+            risk_share_pct: if variance > 0.0 {
+                w[i] * cov_w[i] / variance * 100.0
+            } else {
+                0.0
+            },
+        })
+        .collect();
+    book.portfolio = Some(PortfolioRisk {
+        volatility_pct: (variance.max(0.0) * SESSIONS_PER_YEAR).sqrt() * 100.0,
+        beta: bench.as_ref().map(|_| {
+            book.risks
+                .iter()
+                .zip(&w)
+                .filter_map(|(r, w)| Some(r.beta? * w))
+                .sum()
+        }),
+    });
+    let symbols: Vec<Symbol> = measured.iter().map(|m| m.symbol.clone()).collect();
+    let mut pairs: Vec<Pair> = (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+        .map(|(i, j)| Pair {
+            a: symbols[i].clone(),
+            b: symbols[j].clone(),
+            correlation: corr[i * n + j],
+        })
+        .collect();
+    pairs.sort_by(|x, y| y.correlation.total_cmp(&x.correlation));
+    pairs.truncate(PAIRS_SHOWN);
+    book.pairs = pairs;
+    book.clusters = cluster::clusters(&corr, n, params.cluster_correlation)
+        .into_iter()
+        .map(|g| Cluster {
+            weight_pct: g.iter().map(|&i| w[i]).sum::<f64>() * 100.0,
+            symbols: g.iter().map(|&i| symbols[i].clone()).collect(),
+        })
+        .collect();
+    book.correlation = Correlation {
+        matrix: (0..n).map(|i| corr[i * n..(i + 1) * n].to_vec()).collect(),
+        symbols: symbols.clone(),
+    };
+    book.measured = symbols.into_iter().zip(corr_returns).collect();
+    book
+}
+
+/// A position's window returns, or why it cannot be measured.
+fn measurable(
+    w: &Weight,
+    history: &PriceHistory,
+    window: Option<&Window>,
+) -> Result<Measured, String> {
+    let kind = match w.asset_class {
+        AssetClass::UsEquity => None,
+        AssetClass::UsOption => Some("an option"),
+        AssetClass::Crypto => Some("crypto"),
+    };
+    if let Some(kind) = kind {
+        return Err(format!("{kind}: the lake holds daily bars of stocks only"));
+    }
+    let Some(weight) = w.weight_pct.map(|p| p / 100.0) else {
+        return Err("the broker sent no market value".into());
+    };
+    let symbol = Symbol::parse(w.symbol.as_str()).map_err(|e| e.to_string())?;
+    let window = window.ok_or("not enough sessions of bars in the lake")?;
+    let returns = window.returns_of(history, &symbol)?;
+    Ok(Measured {
+        symbol,
+        weight,
+        returns,
+    })
+}
+
+/// Largest weight and the Herfindahl index of the invested value.
+fn concentration(weights: &[Weight], gross: f64) -> Concentration {
+    let Some(largest) = weights.first().filter(|w| w.weight_pct.is_some()) else {
+        return Concentration::default();
+    };
+    let herfindahl: f64 = if gross > 0.0 {
+        weights
+            .iter()
+            .filter_map(|w| w.market_value)
+            .map(|v| (v.abs() / gross).powi(2))
+            .sum()
+    } else {
+        0.0
+    };
+    Concentration {
+        largest: Some(largest.symbol.clone()),
+        largest_weight_pct: largest.weight_pct.unwrap_or(0.0),
+        herfindahl,
+        effective_positions: if herfindahl > 0.0 {
+            1.0 / herfindahl
+        } else {
+            0.0
+        },
+    }
+}

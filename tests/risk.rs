@@ -1,0 +1,349 @@
+//! The risk view's statistics against numpy's on the same bars: the
+//! correlation matrix (`np.corrcoef`), the 60-session volatility
+//! (`np.std(ddof=1) * sqrt(252)`), betas (`np.cov`) and shares of risk.
+//! numpy comes from PyPI (`scripts/test` installs it). Then the real
+//! `dipwatch portfolio` on a demo lake (simulated market and portfolio).
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use chrono::NaiveDate;
+use dipwatch::config::AppConfig;
+use dipwatch::domain::{Account, Position, Symbol};
+use dipwatch::query::{DayBars, PriceHistory};
+use dipwatch::risk::{Benchmark, RiskInput, RiskParams, analyze};
+use rust_decimal::Decimal;
+
+const SESSIONS: usize = 121;
+
+/// Deterministic closes: a random walk per symbol, some sharing a factor
+/// so the correlations are not all near zero.
+fn closes(symbols: usize) -> Vec<Vec<f64>> {
+    let mut seed: u64 = 42;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    let factor: Vec<f64> = (0..SESSIONS).map(|_| next() * 0.04).collect();
+    (0..symbols)
+        .map(|s| {
+            let mut price = 20.0 + 13.7 * s as f64;
+            (0..SESSIONS)
+                .map(|t| {
+                    let own = next() * 0.03;
+                    let shared = if s % 2 == 0 { factor[t] } else { 0.0 };
+                    price *= 1.0 + own + shared;
+                    price
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn tickers(n: usize) -> Vec<Symbol> {
+    (0..n)
+        .map(|i| Symbol::parse(&format!("S{i}")).unwrap())
+        .collect()
+}
+
+fn history(tickers: &[Symbol], closes: &[Vec<f64>]) -> PriceHistory {
+    let start: NaiveDate = "2026-01-02".parse().unwrap();
+    let days = dipwatch::market::calendar::trading_days(start, "2026-12-31".parse().unwrap());
+    PriceHistory::from_days(
+        (0..SESSIONS)
+            .map(|t| {
+                let mut day = DayBars::new(days[t], false);
+                for (sym, c) in tickers.iter().zip(closes) {
+                    day.push(sym, [c[t], c[t], c[t], c[t], 1000.0]);
+                }
+                day
+            })
+            .collect(),
+    )
+}
+
+const NUMPY: &str = r#"
+import json, sys
+import numpy as np
+rows = [l.split(",") for l in open(sys.argv[1]).read().split()]
+closes = np.array([[float(x) for x in r] for r in rows])
+weights = np.array([float(x) for x in sys.argv[3].split(",")])
+lookback = int(sys.argv[2])
+r = closes[:, 1:] / closes[:, :-1] - 1.0
+held, bench = r[:-1, -lookback:], r[-1, -lookback:]
+corr = np.corrcoef(held)
+vol = np.std(r[:-1, -60:], axis=1, ddof=1) * np.sqrt(252)
+beta = [np.cov(x, bench)[0, 1] / np.var(bench, ddof=1) for x in held]
+cov = np.cov(held)
+contrib = weights * (cov @ weights)
+share = contrib / (weights @ cov @ weights)
+print(json.dumps({"corr": corr.tolist(), "vol": vol.tolist(), "beta": beta,
+                  "share": share.tolist()}))
+"#;
+
+#[test]
+fn correlations_volatilities_and_betas_equal_numpys() {
+    let n = 7;
+    let all = closes(n + 1);
+    let syms = tickers(n + 1);
+    let h = history(&syms, &all);
+    // Positions: the first n symbols, unequal weights; the last is the benchmark.
+    let positions: Vec<Position> = syms[..n]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let last = Decimal::try_from(all[i][SESSIONS - 1]).unwrap().round_dp(4);
+            Position::from_prices(s.clone(), Decimal::from(10 + 5 * i), last, last)
+        })
+        .collect();
+    let account = Account {
+        equity: Some(Decimal::from(1_000_000)),
+        cash: Some(Decimal::from(10_000)),
+        buying_power: None,
+        status: "ACTIVE".into(),
+        currency: None,
+        last_equity: None,
+        long_market_value: None,
+        daytrade_count: None,
+        pattern_day_trader: None,
+    };
+    let config = AppConfig::load_with_env(None, HashMap::new()).unwrap();
+    let mut params = RiskParams::from_config(&config);
+    params.benchmark = Benchmark::Symbol(syms[n].clone());
+    let held = HashMap::new();
+    let report = analyze(
+        &RiskInput {
+            date: *h.dates().last().unwrap(),
+            positions: &positions,
+            account: &account,
+            held: &held,
+            history: &h,
+            screen: &[],
+            equity: &[],
+            simulated: false,
+        },
+        &params,
+    );
+    assert_eq!(report.correlation.symbols.len(), n, "{:?}", report.excluded);
+
+    // numpy on the same closes, in the report's order of symbols.
+    let order: Vec<usize> = report
+        .correlation
+        .symbols
+        .iter()
+        .map(|s| syms.iter().position(|x| x == s).unwrap())
+        .chain([n])
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("closes.csv");
+    let text: String = order
+        .iter()
+        .map(|&i| {
+            let row: Vec<String> = all[i].iter().map(|c| c.to_string()).collect();
+            row.join(",") + "\n"
+        })
+        .collect();
+    std::fs::write(&file, text).unwrap();
+    let weights: Vec<String> = report
+        .correlation
+        .symbols
+        .iter()
+        .map(|s| {
+            let w = report
+                .weights
+                .iter()
+                .find(|w| w.symbol.as_str() == s.as_str())
+                .unwrap();
+            (w.weight_pct.unwrap() / 100.0).to_string()
+        })
+        .collect();
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(python)
+        .args(["-c", NUMPY])
+        .arg(&file)
+        .arg(params.lookback.to_string())
+        .arg(weights.join(","))
+        .output()
+        .expect("python3 not found; scripts/test installs numpy");
+    assert!(
+        out.status.success(),
+        "numpy failed (python3 -m pip install numpy): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let np: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let close = |a: f64, b: f64, what: &str| {
+        assert!((a - b).abs() <= 1e-9, "{what}: ours {a}, numpy {b}");
+    };
+    for i in 0..n {
+        for j in 0..n {
+            close(
+                report.correlation.matrix[i][j],
+                np["corr"][i][j].as_f64().unwrap(),
+                &format!("corr[{i}][{j}]"),
+            );
+        }
+        let r = &report.volatility[i];
+        close(
+            r.volatility_pct / 100.0,
+            np["vol"][i].as_f64().unwrap(),
+            "volatility",
+        );
+        close(r.beta.unwrap(), np["beta"][i].as_f64().unwrap(), "beta");
+        close(
+            r.risk_share_pct / 100.0,
+            np["share"][i].as_f64().unwrap(),
+            "risk share",
+        );
+    }
+    // The even symbols share a factor: they are the correlated ones.
+    let top = &report.pairs[0];
+    let idx = |s: &Symbol| syms.iter().position(|x| x == s).unwrap();
+    assert_eq!((idx(&top.a) % 2, idx(&top.b) % 2), (0, 0), "{top:?}");
+}
+
+/// A demo lake with enough sessions for every statistic (91 at the default
+/// lookback), 40 symbols.
+fn demo_lake() -> common::Workspace {
+    let ws = common::Workspace::new(40);
+    common::ok(&ws.demo(&["collect", "--from", "2026-06-01", "--to", "2026-11-20"]));
+    ws
+}
+
+#[test]
+fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
+    let mut ws = demo_lake();
+    let table = common::ok(&ws.demo(&["portfolio"]));
+    for needle in [
+        "Portfolio risk, snapshot 2026-11-20",
+        "[SIMULATED PRICES, not market data]",
+        "Positions",
+        "independent bet",
+        "Candidates from the latest screen",
+        "Herfindahl",
+        // SPY is not in this lake: said, not a crash.
+        "benchmark SPY: no bars in the lake",
+    ] {
+        assert!(table.contains(needle), "{needle:?} missing:\n{table}");
+    }
+
+    ws.set_env("DIPWATCH__BACKTEST__BENCHMARK", "universe");
+    ws.set_env("DIPWATCH__BACKTEST__MAX_HOLD", "5");
+    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["simulated"], true);
+    for key in [
+        "weights",
+        "volatility",
+        "correlation",
+        "clusters",
+        "suggestions",
+        "exits",
+    ] {
+        assert!(!doc[key].is_null(), "{key} missing: {json}");
+    }
+    let symbols: Vec<&str> = doc["correlation"]["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(symbols.len() >= 2, "the sim holds several stocks: {json}");
+    let matrix = doc["correlation"]["matrix"].as_array().unwrap();
+    assert_eq!(matrix.len(), symbols.len());
+    for (i, row) in matrix.iter().enumerate() {
+        assert_eq!(row[i], 1.0);
+        for (j, v) in row.as_array().unwrap().iter().enumerate() {
+            assert_eq!(v, &matrix[j][i], "symmetric");
+            assert!((-1.0..=1.0).contains(&v.as_f64().unwrap()));
+        }
+    }
+    // Every measured position is in exactly one cluster.
+    let mut clustered: Vec<&str> = doc["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["symbols"].as_array().unwrap().iter())
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    clustered.sort_unstable();
+    let mut measured = symbols.clone();
+    measured.sort_unstable();
+    assert_eq!(clustered, measured);
+    assert_eq!(
+        doc["independent_bets"].as_u64().unwrap() as usize,
+        doc["clusters"].as_array().unwrap().len()
+    );
+    // With the universe as benchmark, every measured position has a beta.
+    for v in doc["volatility"].as_array().unwrap() {
+        assert!(v["beta"].is_f64(), "{v}");
+        assert!(v["volatility_pct"].as_f64().unwrap() > 0.0);
+    }
+    let shares: f64 = doc["volatility"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["risk_share_pct"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (shares - 100.0).abs() < 1e-6,
+        "risk shares sum to 100: {shares}"
+    );
+    // Candidates are not holdings, and are sized within the cash.
+    let held: Vec<&str> = doc["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["symbol"].as_str().unwrap())
+        .collect();
+    let cash = doc["cash"].as_f64().unwrap();
+    let suggestions = doc["suggestions"].as_array().unwrap();
+    assert!(!suggestions.is_empty());
+    for s in suggestions {
+        assert!(!held.contains(&s["symbol"].as_str().unwrap()), "{s}");
+        if let Some(v) = s["value"].as_f64() {
+            assert!(v <= cash + 1e-9, "{s}");
+        }
+    }
+    // Max hold 5: every position held 5 sessions or more is an exit, and
+    // only those (or the profit rule's).
+    for e in doc["exits"].as_array().unwrap() {
+        let reasons: Vec<&str> = e["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        if reasons == ["max_hold"] {
+            assert!(e["held"]["sessions"].as_u64().unwrap() >= 5, "{e}");
+        }
+    }
+}
+
+#[test]
+fn thin_or_empty_stores_are_explained_not_fatal() {
+    let ws = common::Workspace::new(10);
+    let out = ws.demo(&["portfolio"]);
+    assert_eq!(out.status.code(), Some(1), "no store yet: {out:?}");
+    assert!(
+        common::stderr(&out).contains("run `dipwatch collect` first"),
+        "{out:?}"
+    );
+
+    common::ok(&ws.demo(&["collect", "--from", "2026-11-16", "--to", "2026-11-20"]));
+    let table = common::ok(&ws.demo(&["portfolio"]));
+    assert!(
+        table.contains("the lake holds 5 sessions of bars; 91 are needed"),
+        "{table}"
+    );
+    assert!(table.contains("Left out of the statistics"), "{table}");
+    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let weights = doc["weights"].as_array().unwrap().len();
+    assert!(weights > 0);
+    assert_eq!(doc["excluded"].as_array().unwrap().len(), weights);
+    assert!(doc["correlation"]["symbols"].as_array().unwrap().is_empty());
+}
