@@ -19,12 +19,12 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::alerts::{AlertService, AlertSettings};
 use crate::bot::BotContext;
 use crate::config::{AppConfig, ConfigError};
 use crate::health::Health;
 use crate::market::{Broker, MarketData};
 use crate::metrics::Metrics;
-use crate::alerts::{AlertService, AlertSettings};
 use crate::runner::{Runner, RunnerParts};
 use crate::schedule::ScheduleSettings;
 use crate::state::{AppState, Snapshot};

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use dipwatch::app::App;
 use dipwatch::collect::Dates;
 use dipwatch::config::AppConfig;
-use dipwatch::runner::Trigger;
 use dipwatch::domain::RunSource;
+use dipwatch::runner::Trigger;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 

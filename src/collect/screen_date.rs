@@ -73,12 +73,7 @@ pub fn screen_date<'a>(
     // The benchmark's bars are kept (the backtester compares against
     // them) but it is never ranked nor counted as the universe.
     let ranked = || series.iter().filter(move |(s, _)| Some(s) != unranked);
-    let screen = screen(
-        date,
-        ranked().map(|(s, b)| (s, b.as_slice())),
-        days,
-        params,
-    );
+    let screen = screen(date, ranked().map(|(s, b)| (s, b.as_slice())), days, params);
     let bars = series
         .iter()
         .filter_map(|(s, bars)| {
