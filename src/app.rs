@@ -209,6 +209,7 @@ impl App {
             broker: self.sources.broker.clone(),
             metrics: self.metrics.clone(),
             alerts: self.alerts.clone(),
+            web: Some(self.web_auth.clone()),
         }
     }
 

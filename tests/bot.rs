@@ -322,6 +322,7 @@ async fn start(setup: Setup) -> Harness {
         broker: Some(broker),
         metrics: metrics.clone(),
         alerts: alerts.clone(),
+        web: Some(Arc::new(dipwatch::web::WebAuth::default())),
     };
     let bot = tokio::spawn(dipwatch::bot::run_with(
         ctx,
@@ -620,7 +621,9 @@ async fn every_command_answers_an_allowed_chat() {
             "trigger",
             "alert",
             "alerts",
-            "unalert"
+            "unalert",
+            "web",
+            "logout"
         ]
     );
     assert!(h.fake.count("deleteWebhook") >= 1);
@@ -1019,6 +1022,7 @@ async fn the_token_never_appears_in_logs_or_errors() {
             broker: Some(sim),
             metrics,
             alerts: None,
+            web: None,
         },
         SecretString::from(wrong),
         Some(h.fake.url()),
@@ -2126,5 +2130,45 @@ async fn risk_answers_from_the_analysis_the_runner_loaded() {
     .await;
     let replies = h.ask(READERS.start, "/risk", 1).await;
     assert!(one_text(&replies).starts_with("No portfolio snapshot yet"));
+    h.stop().await;
+}
+
+/// `/web` gives a one-time link in a button (never in the text), a new
+/// token each time; `/logout` says how many sessions it ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_gives_a_one_time_link_in_a_button_and_logout_answers() {
+    let mut h = start(Setup::default()).await;
+    let chat = READERS.start;
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let replies = h.ask(chat, "/web", 1).await;
+        assert_all_accepted(&replies);
+        let text = one_text(&replies);
+        assert!(text.contains("works <b>once</b>"), "{text}");
+        let markup = replies[0].reply_markup.as_ref().expect("a button");
+        let url = markup["inline_keyboard"][0][0]["url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let token = url
+            .strip_prefix("http://127.0.0.1:9185/login?token=")
+            .unwrap_or_else(|| panic!("{url}"))
+            .to_string();
+        assert_eq!(token.len(), 32);
+        assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(!text.contains(&token), "the token is only in the button");
+        assert_eq!(
+            markup["inline_keyboard"].as_array().unwrap().len(),
+            1,
+            "http: no Mini App"
+        );
+        tokens.push(token);
+    }
+    assert_ne!(tokens[0], tokens[1]);
+    let replies = h.ask(chat, "/logout", 1).await;
+    assert_eq!(
+        one_text(&replies),
+        "No dashboard session was open for this chat."
+    );
     h.stop().await;
 }

@@ -216,6 +216,9 @@ fn demo_lake() -> common::Workspace {
 #[test]
 fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
     let mut ws = demo_lake();
+    // Workspaces default to the universe benchmark (the fake Alpaca serves
+    // only its universe); this lake was collected without SPY.
+    ws.set_env("DIPWATCH__BACKTEST__BENCHMARK", "SPY");
     let table = common::ok(&ws.demo(&["portfolio"]));
     for needle in [
         "Portfolio risk, snapshot 2026-11-20",

@@ -49,6 +49,10 @@ pub enum Command {
     Alerts,
     /// Delete an alert by id
     Unalert(String),
+    /// Sign in to the web dashboard (a one-time link)
+    Web,
+    /// Sign out of the web dashboard everywhere
+    Logout,
 }
 
 impl Command {
@@ -72,6 +76,8 @@ impl Command {
             Self::Alert(_) => "alert",
             Self::Alerts => "alerts",
             Self::Unalert(_) => "unalert",
+            Self::Web => "web",
+            Self::Logout => "logout",
         }
     }
 }
@@ -329,7 +335,9 @@ mod tests {
                 "/trigger",
                 "/alert",
                 "/alerts",
-                "/unalert"
+                "/unalert",
+                "/web",
+                "/logout"
             ]
         );
         for c in &menu {

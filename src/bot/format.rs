@@ -1064,7 +1064,9 @@ pub fn snapshot_reply(
         | Command::Alerts
         | Command::Unalert(_)
         | Command::Chart(_)
-        | Command::Breadth => return None,
+        | Command::Breadth
+        | Command::Web
+        | Command::Logout => return None,
     })
 }
 

@@ -293,6 +293,8 @@ fn expected(name: &str) -> &'static str {
 /alert TICKER below -30 | top N | market below -20 count 50 | profit | digest 07:30 — Set an alert pushed after each run
 /alerts — Your alerts, with delete buttons
 /unalert ID — Delete an alert by id
+/web — Sign in to the web dashboard (a one-time link)
+/logout — Sign out of the web dashboard everywhere
 
 <i>Data last updated: screen of 2026-11-24, read 2026-11-24 23:30 UTC (13 h 30 min ago).</i>
 <i>Prices are simulated (market.provider = sim).</i>"#
@@ -494,6 +496,8 @@ day trades    1 in 5 sessions · PDT no</pre>"#
 /alert TICKER below -30 | top N | market below -20 count 50 | profit | digest 07:30 — Set an alert pushed after each run
 /alerts — Your alerts, with delete buttons
 /unalert ID — Delete an alert by id
+/web — Sign in to the web dashboard (a one-time link)
+/logout — Sign out of the web dashboard everywhere
 
 <i>No screen has been published yet. The next collection runs 2026-11-25 23:30 UTC (in 10 h 30 min). An admin can start one now with /trigger.</i>"#
         }

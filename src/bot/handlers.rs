@@ -344,6 +344,11 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
         Command::Unalert(arg) => {
             super::alerts::unalert(bot, chat, arg, shared.ctx.alerts.as_ref()).await?
         }
+        Command::Web => {
+            let ctx = &shared.ctx;
+            super::web::web(bot, chat, ctx.web.as_deref(), &ctx.config.web_public_url).await?
+        }
+        Command::Logout => super::web::logout(bot, chat, shared.ctx.web.as_deref()).await?,
         // Answered from the snapshot above, or by their own endpoints.
         _ => {}
     }

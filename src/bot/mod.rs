@@ -38,6 +38,7 @@ pub mod html;
 pub mod lanes;
 pub mod limiter;
 pub mod send;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,6 +77,9 @@ pub struct BotContext {
     /// The alert runtime (rules, delivery), started by the daemon's
     /// assembly; the bot delivers its messages. `None` turns `/alert` off.
     pub alerts: Option<crate::alerts::AlertService>,
+    /// The dashboard's sign-in state (`/web` issues links, `/logout` ends
+    /// sessions); `None` when the dashboard is off.
+    pub web: Option<Arc<crate::web::WebAuth>>,
 }
 
 /// Tuning of [`run_with`]; [`run`] uses the defaults.
