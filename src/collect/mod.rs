@@ -168,6 +168,20 @@ fn elapsed_ms(t: Instant) -> u64 {
     u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// One dataset's object from its rows.
+fn object<R: serde::Serialize>(
+    dataset: crate::store::Dataset,
+    rows: impl IntoIterator<Item = R>,
+) -> Result<crate::store::NewObject, CollectError> {
+    let (bytes, rows) =
+        crate::store::encode(dataset, rows).map_err(|e| CollectError::Encode(e.0))?;
+    Ok(crate::store::NewObject {
+        dataset,
+        bytes,
+        rows,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

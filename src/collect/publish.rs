@@ -7,15 +7,14 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
-use serde::Serialize;
 
 use super::fetch::Histories;
 use super::report::{DateRun, date_report};
 use super::screen_date::{DateScreen, screen_date};
 use super::snapshot::Snapshot;
-use super::{CollectError, Collector, elapsed_ms};
+use super::{CollectError, Collector, elapsed_ms, object};
 use crate::domain::{RunOutcome, RunReport, TradingDays};
-use crate::store::{BarRecord, Dataset, NewObject, ObjectEntry, encode};
+use crate::store::{BarRecord, Dataset, NewObject, ObjectEntry};
 
 impl Collector<'_> {
     /// Screen and publish one date.
@@ -110,17 +109,4 @@ fn screen_objects(day: &DateScreen<'_>) -> Result<Vec<NewObject>, CollectError> 
         )?,
         object(Dataset::Drawdowns, &day.screen.rows)?,
     ])
-}
-
-/// One dataset's object from its rows.
-pub(super) fn object<R: Serialize>(
-    dataset: Dataset,
-    rows: impl IntoIterator<Item = R>,
-) -> Result<NewObject, CollectError> {
-    let (bytes, rows) = encode(dataset, rows).map_err(|e| CollectError::Encode(e.0))?;
-    Ok(NewObject {
-        dataset,
-        bytes,
-        rows,
-    })
 }

@@ -5,8 +5,7 @@
 
 use chrono::NaiveDate;
 
-use super::publish::object;
-use super::{CollectError, Collector};
+use super::{CollectError, Collector, object};
 use crate::config::PortfolioSettings;
 use crate::domain::{Account, Positions, ProfitCheck, UnreadablePosition, profit_rule};
 use crate::market::Broker;
