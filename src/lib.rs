@@ -53,6 +53,10 @@
 //!   objects read concurrently (bounded), verified and decoded; its
 //!   [`query::PriceHistory`] holds daily bars as columns (dates x symbols)
 //!   for charts, backtests and risk.
+//! - [`web`] is the dashboard on its own listener (`web.listen`): pages
+//!   rendered on the server from the in-memory state, signed in through the
+//!   bot ([`web::auth`]: one-time links, sessions with CSRF tokens, Mini App
+//!   `initData`), the role checked against the allow-lists per request.
 //! - [`risk`] is the portfolio risk view: weights, volatility, beta,
 //!   correlations and clusters of the positions, candidates sized by
 //!   inverse volatility, the strategy's exits; a pure analysis over what
