@@ -85,7 +85,25 @@ impl App {
     }
 
     /// Build with the given sources (tests bring a gated or failing market).
-    pub async fn build_with(config: AppConfig, sources: Sources) -> anyhow::Result<Self> {
+    pub async fn build_with(mut config: AppConfig, sources: Sources) -> anyhow::Result<Self> {
+        let web_auth = Arc::new(crate::web::WebAuth::default());
+        let web_listener = match bot_enabled(&config) || config.settings.web.anonymous_loopback {
+            true => Some(TcpListener::bind(config.web_listen).await.map_err(|e| {
+                ConfigError::Unusable(format!(
+                    "web.listen: cannot listen on {}: {e}",
+                    config.web_listen
+                ))
+            })?),
+            false => None,
+        };
+        // Without a public URL, links point at the address actually bound
+        // (the port the system chose, when web.listen asked for port 0).
+        if config.settings.web.public_url.trim().is_empty()
+            && let Some(addr) = web_listener.as_ref().and_then(|l| l.local_addr().ok())
+            && let Ok(url) = url::Url::parse(&format!("http://{addr}"))
+        {
+            config.web_public_url = url;
+        }
         let config = Arc::new(config);
         let store = open_store(&config).await?;
         store.sweep_staging(STAGING_MAX_AGE);
@@ -109,17 +127,6 @@ impl App {
                 config.http_listen
             ))
         })?;
-        let web_auth = Arc::new(crate::web::WebAuth::default());
-        let web_on = bot_enabled(&config) || config.settings.web.anonymous_loopback;
-        let web_listener = match web_on {
-            true => Some(TcpListener::bind(config.web_listen).await.map_err(|e| {
-                ConfigError::Unusable(format!(
-                    "web.listen: cannot listen on {}: {e}",
-                    config.web_listen
-                ))
-            })?),
-            false => None,
-        };
         let health = Health::default();
         Ok(Self {
             config,
@@ -177,6 +184,12 @@ impl App {
         self.web_listener.as_ref()?.local_addr().ok()
     }
 
+    /// Whether the dashboard is served (a bot to sign in through, or
+    /// anonymous loopback mode).
+    fn web_on(&self) -> bool {
+        bot_enabled(&self.config) || self.config.settings.web.anonymous_loopback
+    }
+
     /// What the dashboard's handlers read.
     pub fn web_context(&self) -> crate::web::WebContext {
         crate::web::WebContext {
@@ -209,7 +222,7 @@ impl App {
             broker: self.sources.broker.clone(),
             metrics: self.metrics.clone(),
             alerts: self.alerts.clone(),
-            web: Some(self.web_auth.clone()),
+            web: self.web_on().then(|| self.web_auth.clone()),
         }
     }
 

@@ -22,6 +22,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use dipwatch::alerts::{AlertService, AlertSettings};
+use dipwatch::app::{App, Sources};
 use dipwatch::bot::limiter::Limits;
 use dipwatch::bot::{BotContext, BotOptions};
 use dipwatch::collect::Dates;
@@ -124,6 +125,8 @@ impl MarketData for GatedMarket {
 
 struct Harness {
     fake: FakeTelegram,
+    /// The dashboard's port (0 when it is off).
+    web_port: u16,
     alerts: Option<AlertService>,
     runner: Runner,
     metrics: Arc<Metrics>,
@@ -248,14 +251,20 @@ async fn start(setup: Setup) -> Harness {
         moto
     });
     extra.extend(setup.env.clone());
-    let config = Arc::new(config_with_env(dir.path(), !setup.nobody_allowed, extra));
-    let storage_options: BTreeMap<String, String> = config
-        .settings
-        .storage
-        .options
-        .clone()
-        .into_iter()
-        .collect();
+    // The alert runtime runs where the daemon runs it: with the bot's token
+    // configured (the bot itself is started below, against the fake).
+    if setup.alerts_fill_days_ago.is_some() {
+        extra.push(("TELOXIDE_TOKEN".to_string(), TOKEN.to_string()));
+    }
+    extra.push((
+        "DIPWATCH__HTTP__LISTEN".to_string(),
+        "127.0.0.1:0".to_string(),
+    ));
+    extra.push((
+        "DIPWATCH__WEB__LISTEN".to_string(),
+        "127.0.0.1:0".to_string(),
+    ));
+    let config = config_with_env(dir.path(), !setup.nobody_allowed, extra);
     let sim = SimMarket::new(config.universe.clone());
     let broker = Arc::new(SimMarket::new(config.universe.clone()));
     let gate = Arc::new(Semaphore::new(if setup.gated { 0 } else { 1_000_000 }));
@@ -263,23 +272,23 @@ async fn start(setup: Setup) -> Harness {
         sim,
         gate: Some(gate.clone()),
     });
-    let store = Store::open(&config.storage, &storage_options)
-        .await
-        .expect("store");
-    let metrics = Arc::new(Metrics::new());
     if let Some(book) = &setup.book {
         let path = dir.path().join("data/alerts/book.json");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, book).unwrap();
     }
-    let runner = Runner::new(RunnerParts {
-        config: config.clone(),
-        market,
-        broker: Some(broker.clone()),
-        store,
-        state: AppState::new(Snapshot::default()),
-        metrics: metrics.clone(),
-    });
+    // The daemon's own assembly, with a market the test can hold back.
+    let mut app = App::build_with(
+        config,
+        Sources {
+            market,
+            broker: Some(broker),
+        },
+    )
+    .await
+    .expect("app");
+    let runner = app.runner().clone();
+    let metrics = app.metrics().clone();
     if !setup.empty_store {
         // Fill the store through a real run (the gate opened for it).
         gate.add_permits(1);
@@ -293,22 +302,10 @@ async fn start(setup: Setup) -> Harness {
             Trigger::AlreadyRunning(_) => unreachable!(),
         }
     }
-    runner.reload_state().await.expect("state");
+    // The state, then the alert runtime over it, as the daemon loads them.
+    app.load_state().await;
     let shutdown = CancellationToken::new();
-    // The alert runtime as the daemon assembles it: opened for the
-    // configured chats over the stored screen, started, handed to the bot.
-    let alerts = match setup.alerts_fill_days_ago {
-        Some(_) => Some(
-            AlertService::open(
-                runner.store().clone(),
-                dipwatch::bot::alerts::render(),
-                &AlertSettings::from_config(&config),
-                &runner.state().snapshot(),
-            )
-            .await,
-        ),
-        None => None,
-    };
+    let alerts = app.alerts().cloned();
     let alerts_task = alerts
         .as_ref()
         .map(|a| a.spawn(runner.state().clone(), shutdown.clone()));
@@ -316,14 +313,8 @@ async fn start(setup: Setup) -> Harness {
     if let Some(before) = setup.before {
         before(&fake);
     }
-    let ctx = BotContext {
-        config,
-        runner: runner.clone(),
-        broker: Some(broker),
-        metrics: metrics.clone(),
-        alerts: alerts.clone(),
-        web: Some(Arc::new(dipwatch::web::WebAuth::default())),
-    };
+    let ctx = app.bot_context();
+    let web_port = app.web_addr().map_or(0, |a| a.port());
     let bot = tokio::spawn(dipwatch::bot::run_with(
         ctx,
         SecretString::from(TOKEN),
@@ -333,6 +324,7 @@ async fn start(setup: Setup) -> Harness {
     ));
     Harness {
         fake,
+        web_port,
         alerts,
         runner,
         metrics,
@@ -2137,7 +2129,13 @@ async fn risk_answers_from_the_analysis_the_runner_loaded() {
 /// token each time; `/logout` says how many sessions it ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_gives_a_one_time_link_in_a_button_and_logout_answers() {
-    let mut h = start(Setup::default()).await;
+    // The dashboard runs where the bot does: with the token configured.
+    let mut h = start(Setup {
+        env: vec![("TELOXIDE_TOKEN".to_string(), TOKEN.to_string())],
+        ..Setup::default()
+    })
+    .await;
+    assert_ne!(h.web_port, 0, "the dashboard is served");
     let chat = READERS.start;
     let mut tokens = Vec::new();
     for _ in 0..2 {
@@ -2150,8 +2148,10 @@ async fn web_gives_a_one_time_link_in_a_button_and_logout_answers() {
             .as_str()
             .unwrap()
             .to_string();
+        // The dashboard's own address (its port was chosen at bind).
+        let base = format!("http://127.0.0.1:{}/login?token=", h.web_port);
         let token = url
-            .strip_prefix("http://127.0.0.1:9185/login?token=")
+            .strip_prefix(&base)
             .unwrap_or_else(|| panic!("{url}"))
             .to_string();
         assert_eq!(token.len(), 32);
