@@ -87,13 +87,8 @@ impl App {
     /// Build with the given sources (tests bring a gated or failing market).
     pub async fn build_with(mut config: AppConfig, sources: Sources) -> anyhow::Result<Self> {
         let web_auth = Arc::new(crate::web::WebAuth::default());
-        let web_listener = match bot_enabled(&config) || config.settings.web.anonymous_loopback {
-            true => Some(TcpListener::bind(config.web_listen).await.map_err(|e| {
-                ConfigError::Unusable(format!(
-                    "web.listen: cannot listen on {}: {e}",
-                    config.web_listen
-                ))
-            })?),
+        let web_listener = match web_served(&config) {
+            true => Some(bind("web.listen", config.web_listen).await?),
             false => None,
         };
         // Without a public URL, links point at the address actually bound
@@ -121,12 +116,7 @@ impl App {
             state,
             metrics: metrics.clone(),
         });
-        let listener = TcpListener::bind(config.http_listen).await.map_err(|e| {
-            ConfigError::Unusable(format!(
-                "http.listen: cannot listen on {}: {e}",
-                config.http_listen
-            ))
-        })?;
+        let listener = bind("http.listen", config.http_listen).await?;
         let health = Health::default();
         Ok(Self {
             config,
@@ -184,12 +174,6 @@ impl App {
         self.web_listener.as_ref()?.local_addr().ok()
     }
 
-    /// Whether the dashboard is served (a bot to sign in through, or
-    /// anonymous loopback mode).
-    fn web_on(&self) -> bool {
-        bot_enabled(&self.config) || self.config.settings.web.anonymous_loopback
-    }
-
     /// What the dashboard's handlers read.
     pub fn web_context(&self) -> crate::web::WebContext {
         crate::web::WebContext {
@@ -222,7 +206,7 @@ impl App {
             broker: self.sources.broker.clone(),
             metrics: self.metrics.clone(),
             alerts: self.alerts.clone(),
-            web: self.web_on().then(|| self.web_auth.clone()),
+            web: web_served(&self.config).then(|| self.web_auth.clone()),
         }
     }
 
@@ -364,6 +348,20 @@ impl App {
             shutdown.clone(),
         ))))
     }
+}
+
+/// Whether the dashboard is served: with a bot to sign in through, or in
+/// anonymous loopback mode.
+fn web_served(config: &AppConfig) -> bool {
+    bot_enabled(config) || config.settings.web.anonymous_loopback
+}
+
+/// Listen on `addr`; an address that cannot be had is a configuration
+/// error naming `key` (exit 2, no restart loop under systemd).
+async fn bind(key: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| ConfigError::Unusable(format!("{key}: cannot listen on {addr}: {e}")).into())
 }
 
 /// Whether the bot (and so the alerts it delivers) runs.
