@@ -104,11 +104,7 @@ impl MarketData for GatedMarket {
     fn is_simulated(&self) -> bool {
         true
     }
-    async fn sessions(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<Vec<Session>, MarketError> {
+    async fn sessions(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Session>, MarketError> {
         self.sim.sessions(from, to).await
     }
     async fn daily_bars(
