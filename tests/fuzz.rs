@@ -2,7 +2,7 @@
 //! `next_fire`: no panics on arbitrary or mutated input, and the invariants
 //! that make the output trustworthy.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use dipwatch::alpaca::account::parse_account;
 use dipwatch::alpaca::bars::parse_bars_page;
@@ -152,6 +152,21 @@ fn zone() -> impl Strategy<Value = Tz> {
     ]
 }
 
+/// The case proptest found: a daily 02:00 in New York on the spring-forward
+/// day, when 02:00 does not exist, fires at the end of the gap (03:00 EDT),
+/// not a day late.
+#[test]
+fn a_time_the_dst_gap_skips_fires_when_the_gap_ends() {
+    let cron = dipwatch::config::parse_cron("0 0 2 * * *").unwrap();
+    let after = Utc.timestamp_opt(1_804_921_200, 0).unwrap();
+    let next = next_fire(after, &cron, chrono_tz::America::New_York).unwrap();
+    assert_eq!(
+        next,
+        Utc.with_ymd_and_hms(2027, 3, 14, 7, 0, 0).unwrap(),
+        "{after}"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
@@ -169,7 +184,16 @@ proptest! {
         let next = next_fire(after, &cron, tz).expect("these crons always fire again");
         prop_assert!(next > after, "{pattern} in {tz}: {next} not after {after}");
         prop_assert_eq!(chrono::Timelike::nanosecond(&next), 0);
-        prop_assert!(cron.is_time_matching(&next.with_timezone(&tz)).unwrap(), "{pattern} in {tz}: {next}");
+        // A local time the spring-forward gap skips (02:30 in New York on
+        // its DST day) fires when the gap ends, at the instant it would
+        // have been under the offset before the change.
+        let matches = cron.is_time_matching(&next.with_timezone(&tz)).unwrap();
+        let before = tz.offset_from_utc_datetime(&(next - chrono::Duration::seconds(1)).naive_utc()).fix();
+        let now = tz.offset_from_utc_datetime(&next.naive_utc()).fix();
+        let skipped_by_gap = before != now
+            && before.local_minus_utc() < now.local_minus_utc()
+            && cron.is_time_matching(&next.with_timezone(&before)).unwrap();
+        prop_assert!(matches || skipped_by_gap, "{pattern} in {tz}: {next}");
         prop_assert!(next - after <= chrono::Duration::days(8), "{pattern}: {after} -> {next}");
     }
 }
