@@ -177,8 +177,37 @@ impl Runner {
 async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
     let previous = parts.state.snapshot();
     let settings = crate::state::LoadSettings::new(&parts.config, parts.market.as_ref());
-    let mut fresh = crate::state::load(&parts.store, settings, &previous).await?;
-    fresh.risk = risk_view(parts).await;
+    // The screen, the portfolio and the run reports first: readers (and
+    // /readyz) have them at once. The bars held in memory and the risk view
+    // computed from the lake follow in a second swap; until then readers
+    // keep the previous ones.
+    let quick = crate::state::LoadSettings {
+        memory_days: 0,
+        ..settings
+    };
+    let mut fresh = crate::state::load(&parts.store, quick, &previous).await?;
+    fresh.prices = previous.prices.clone();
+    fresh.risk = previous.risk.clone();
+    let newest = fresh.reports.first().map(|r| r.date);
+    publish(parts, fresh);
+    let (prices, warnings) =
+        crate::state::load_prices(&parts.store, newest, settings.memory_days).await?;
+    for w in &warnings {
+        tracing::warn!(warning = %w, "skipped while loading the store");
+    }
+    let risk = risk_view(parts).await;
+    parts.state.update(|current| {
+        let mut next = current.clone();
+        next.prices = prices;
+        next.risk = risk;
+        next.load_warnings.extend(warnings);
+        next
+    });
+    Ok(())
+}
+
+/// Log what a fresh snapshot warns about, record its gauges, swap it in.
+fn publish(parts: &RunnerParts, fresh: crate::state::Snapshot) {
     for w in &fresh.load_warnings {
         tracing::warn!(warning = %w, "skipped while loading the store");
     }
@@ -187,7 +216,6 @@ async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
     }
     parts.metrics.record_snapshot(&fresh);
     parts.state.update(|_| fresh);
-    Ok(())
 }
 
 /// The risk view of the latest positions snapshot, for `/risk`: read and

@@ -179,6 +179,28 @@ pub fn simulated_warning(snap: &Snapshot) -> Option<String> {
     ))
 }
 
+/// The bars of the `memory_days` calendar days ending on `newest` (the
+/// newest published date) as columns, and the dates skipped, with why.
+pub async fn load_prices(
+    store: &Store,
+    newest: Option<NaiveDate>,
+    memory_days: u32,
+) -> Result<(Arc<PriceHistory>, Vec<String>), crate::store::StoreError> {
+    let Some(newest) = newest.filter(|_| memory_days > 0) else {
+        return Ok((Arc::default(), Vec::new()));
+    };
+    let from = newest - chrono::Days::new(u64::from(memory_days - 1));
+    let loaded = crate::query::Lake::new(store.clone())
+        .price_history(Some(from), Some(newest))
+        .await?;
+    let warnings = loaded
+        .skipped
+        .iter()
+        .map(|s| format!("{}: bars: {}", s.date, s.reason))
+        .collect();
+    Ok((Arc::new(loaded.history), warnings))
+}
+
 /// What [`load`] reads besides the store.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadSettings<'a> {
@@ -330,17 +352,11 @@ pub async fn load(
             _ => {}
         }
     }
-    if let (Some(newest), true) = (listing.dates.last(), memory_days > 0) {
-        // `memory_days` calendar days ending on the newest date.
-        let from = *newest - chrono::Days::new(u64::from(memory_days - 1));
-        let loaded = lake.price_history(Some(from), Some(*newest)).await?;
-        snap.load_warnings.extend(
-            loaded
-                .skipped
-                .iter()
-                .map(|s| format!("{}: bars: {}", s.date, s.reason)),
-        );
-        snap.prices = Arc::new(loaded.history);
+    if memory_days > 0 {
+        let (prices, warnings) =
+            load_prices(store, listing.dates.last().copied(), memory_days).await?;
+        snap.load_warnings.extend(warnings);
+        snap.prices = prices;
     }
     snap.reports = manifests.iter().map(|m| m.report.clone()).collect();
     snap.datasets = Dataset::ALL
