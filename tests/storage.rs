@@ -409,18 +409,9 @@ async fn the_simulated_label_comes_from_the_manifests_not_the_provider() {
         asset_classes: vec![dipwatch::domain::AssetClass::UsEquity],
     };
     let empty = dipwatch::state::Snapshot::default();
-    let snap = dipwatch::state::load(
-        &store,
-        dipwatch::state::LoadSettings {
-            provider: "alpaca",
-            provider_simulated: false,
-            portfolio: &portfolio,
-            memory_days: 365,
-        },
-        &empty,
-    )
-    .await
-    .unwrap();
+    let snap = load_state(&store, "alpaca", false, &portfolio, 365, &empty)
+        .await
+        .unwrap();
     assert!(snap.simulated, "the shown screen is simulated: labelled");
     assert_eq!(snap.simulated_dates, [d1]);
     let warning = dipwatch::state::simulated_warning(&snap).unwrap();
@@ -437,18 +428,9 @@ async fn the_simulated_label_comes_from_the_manifests_not_the_provider() {
         .publish(d2, objects(d2, 2.0), BTreeMap::new(), real)
         .await
         .unwrap();
-    let snap = dipwatch::state::load(
-        &store,
-        dipwatch::state::LoadSettings {
-            provider: "alpaca",
-            provider_simulated: false,
-            portfolio: &portfolio,
-            memory_days: 365,
-        },
-        &empty,
-    )
-    .await
-    .unwrap();
+    let snap = load_state(&store, "alpaca", false, &portfolio, 365, &empty)
+        .await
+        .unwrap();
     assert!(!snap.simulated);
     assert_eq!(snap.simulated_dates, [d1]);
     // The bars of both dates are held in memory as columns, each date
@@ -469,37 +451,19 @@ async fn the_simulated_label_comes_from_the_manifests_not_the_provider() {
         let empty = &empty;
         let store = &store;
         async move {
-            dipwatch::state::load(
-                store,
-                dipwatch::state::LoadSettings {
-                    provider: "alpaca",
-                    provider_simulated: false,
-                    portfolio,
-                    memory_days: days,
-                },
-                empty,
-            )
-            .await
-            .unwrap()
-            .prices
+            load_state(store, "alpaca", false, portfolio, days, empty)
+                .await
+                .unwrap()
+                .prices
         }
     };
     assert_eq!(span(0).await.dates(), [] as [NaiveDate; 0]);
     assert_eq!(span(1).await.dates(), [d2]);
     assert_eq!(span(2).await.dates(), [d1, d2], "d1 is the day before d2");
     // The simulated provider labels everything and warns about nothing.
-    let sim = dipwatch::state::load(
-        &store,
-        dipwatch::state::LoadSettings {
-            provider: "sim",
-            provider_simulated: true,
-            portfolio: &portfolio,
-            memory_days: 365,
-        },
-        &empty,
-    )
-    .await
-    .unwrap();
+    let sim = load_state(&store, "sim", true, &portfolio, 365, &empty)
+        .await
+        .unwrap();
     assert!(sim.simulated && sim.simulated_dates.is_empty());
 }
 
@@ -638,16 +602,26 @@ async fn real_market_state(store: &Store, top_positions: usize) -> dipwatch::sta
         top_positions,
         asset_classes: vec![dipwatch::domain::AssetClass::UsEquity],
     };
-    dipwatch::state::load(
-        store,
-        dipwatch::state::LoadSettings {
-            provider: "alpaca",
-            provider_simulated: false,
-            portfolio: &portfolio,
-            memory_days: 365,
-        },
-        &dipwatch::state::Snapshot::default(),
-    )
-    .await
-    .unwrap()
+    let empty = dipwatch::state::Snapshot::default();
+    load_state(store, "alpaca", false, &portfolio, 365, &empty)
+        .await
+        .unwrap()
+}
+
+/// The daemon's state loaded from `store` as a daemon on `provider` would.
+async fn load_state(
+    store: &Store,
+    provider: &'static str,
+    provider_simulated: bool,
+    portfolio: &dipwatch::config::PortfolioSettings,
+    memory_days: u32,
+    previous: &dipwatch::state::Snapshot,
+) -> Result<dipwatch::state::Snapshot, dipwatch::store::StoreError> {
+    let settings = dipwatch::state::LoadSettings {
+        provider,
+        provider_simulated,
+        portfolio,
+        memory_days,
+    };
+    dipwatch::state::load(store, settings, previous).await
 }
