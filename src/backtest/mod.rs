@@ -1,8 +1,10 @@
 //! The backtester: the contrarian strategy of [`crate::strategy`] replayed
 //! session by session over the lake's [`PriceHistory`], with its
 //! [`metrics`] and a [`benchmark`] to compare against. Pure: history and
-//! parameters in, equity curve and trades out; reading the lake and storing
-//! results are the command's job (`dipwatch backtest`).
+//! parameters in, equity curve and trades out. [`args`] reads a request's
+//! options (command line and bot alike), [`job`] turns loaded bars into a
+//! finished run; [`stored`] is the one module with I/O, keeping runs in
+//! the lake under `backtests/id=<id>/`.
 //!
 //! The rules, exactly (also in `dipwatch backtest --help` and the README):
 //! - **Decisions** on each rebalance session of the history's calendar
@@ -30,10 +32,13 @@
 //!   warning. A name with a gap that later trades again is held, valued at
 //!   its last close.
 
+pub mod args;
 pub mod benchmark;
 pub mod engine;
+pub mod job;
 pub mod metrics;
 pub mod report;
+pub mod stored;
 pub mod sweep;
 
 pub use benchmark::{Benchmark, BenchmarkError};

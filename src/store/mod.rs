@@ -451,6 +451,21 @@ impl Store {
             .map_err(|e| self.backend(&format!("write {path}"), e))
     }
 
+    /// Every object under `prefix`, with when it was last written, in no
+    /// particular order (a missing prefix is an empty list).
+    pub async fn list_objects(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(Path, chrono::DateTime<chrono::Utc>)>, StoreError> {
+        use futures::TryStreamExt;
+        self.inner
+            .list(Some(&Path::from(prefix)))
+            .map_ok(|m| (m.location, m.last_modified))
+            .try_collect()
+            .await
+            .map_err(|e| self.backend(&format!("list {prefix}/"), e))
+    }
+
     /// Get one object, `None` if absent.
     pub async fn get(&self, path: &Path) -> Result<Option<Bytes>, StoreError> {
         match self.inner.get(path).await {
