@@ -187,10 +187,11 @@ async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
     };
     let mut fresh = crate::state::load(&parts.store, quick, &previous).await?;
     fresh.prices = previous.prices.clone();
+    fresh.prices_source = previous.prices_source.clone();
     fresh.risk = previous.risk.clone();
     let newest = fresh.reports.first().map(|r| r.date);
     publish(parts, fresh);
-    let (prices, warnings) =
+    let (prices, source, warnings) =
         crate::state::load_prices(&parts.store, newest, settings.memory_days).await?;
     for w in &warnings {
         tracing::warn!(warning = %w, "skipped while loading the store");
@@ -199,6 +200,7 @@ async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
     parts.state.update(|current| {
         let mut next = current.clone();
         next.prices = prices;
+        next.prices_source = source;
         next.risk = risk;
         next.load_warnings.extend(warnings);
         next

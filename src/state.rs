@@ -110,6 +110,10 @@ pub struct Snapshot {
     /// the newest published date, as columns: what charts, the dashboard
     /// and the risk view read, so none of them waits on the store.
     pub prices: Arc<PriceHistory>,
+    /// What `prices` was read from: the span and each date's checksum, so
+    /// a result computed from them (a backtest) carries the same data
+    /// fingerprint as one computed from the lake.
+    pub prices_source: Arc<PricesSource>,
     /// The run reports of the last [`HISTORY_DATES`] published dates,
     /// newest first (the dashboard's `/runs`).
     pub reports: Vec<RunReport>,
@@ -179,15 +183,29 @@ pub fn simulated_warning(snap: &Snapshot) -> Option<String> {
     ))
 }
 
+/// Where [`Snapshot::prices`] came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PricesSource {
+    /// The first calendar day the span covers (every published date from
+    /// it to the newest is held, or listed in `skipped`); `None` when
+    /// nothing is held.
+    pub from: Option<NaiveDate>,
+    /// Each held date's bars checksum (from its manifest), oldest first.
+    pub checksums: Vec<(NaiveDate, String)>,
+    /// Dates in the span passed over as unreadable, with why.
+    pub skipped: Vec<crate::query::Skipped>,
+}
+
 /// The bars of the `memory_days` calendar days ending on `newest` (the
-/// newest published date) as columns, and the dates skipped, with why.
+/// newest published date) as columns, what they were read from, and the
+/// dates skipped, with why.
 pub async fn load_prices(
     store: &Store,
     newest: Option<NaiveDate>,
     memory_days: u32,
-) -> Result<(Arc<PriceHistory>, Vec<String>), crate::store::StoreError> {
+) -> Result<(Arc<PriceHistory>, Arc<PricesSource>, Vec<String>), crate::store::StoreError> {
     let Some(newest) = newest.filter(|_| memory_days > 0) else {
-        return Ok((Arc::default(), Vec::new()));
+        return Ok((Arc::default(), Arc::default(), Vec::new()));
     };
     let from = newest - chrono::Days::new(u64::from(memory_days - 1));
     let loaded = crate::query::Lake::new(store.clone())
@@ -198,7 +216,12 @@ pub async fn load_prices(
         .iter()
         .map(|s| format!("{}: bars: {}", s.date, s.reason))
         .collect();
-    Ok((Arc::new(loaded.history), warnings))
+    let source = PricesSource {
+        from: Some(from),
+        checksums: loaded.checksums,
+        skipped: loaded.skipped,
+    };
+    Ok((Arc::new(loaded.history), Arc::new(source), warnings))
 }
 
 /// What [`load`] reads besides the store.
@@ -353,10 +376,11 @@ pub async fn load(
         }
     }
     if memory_days > 0 {
-        let (prices, warnings) =
+        let (prices, source, warnings) =
             load_prices(store, listing.dates.last().copied(), memory_days).await?;
         snap.load_warnings.extend(warnings);
         snap.prices = prices;
+        snap.prices_source = source;
     }
     snap.reports = manifests.iter().map(|m| m.report.clone()).collect();
     snap.datasets = Dataset::ALL

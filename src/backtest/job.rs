@@ -291,3 +291,44 @@ pub fn single(config: &AppConfig, settings: &BacktestSettings, p: &Prepared) -> 
         trades: run.trades,
     }
 }
+
+/// The daemon's bars in memory from `load_from` on, as the lake would give
+/// them, when the span held covers that date; else `None` (read the
+/// lake). The span holds every published date from its first day to the
+/// newest (each held or listed as skipped), so the slice has the same
+/// dates, bars and checksums as `Lake::price_history(load_from, None)` on
+/// the store the daemon last loaded: the same fingerprint, the same id.
+pub fn from_memory(
+    prices: &crate::query::PriceHistory,
+    source: &crate::state::PricesSource,
+    load_from: Option<NaiveDate>,
+) -> Option<HistoryLoad> {
+    let (Some(wanted), Some(held_from)) = (load_from, source.from) else {
+        return None;
+    };
+    if wanted < held_from || prices.is_empty() {
+        return None;
+    }
+    let first = prices.dates().partition_point(|d| *d < wanted);
+    let history = prices.tail(prices.dates().len() - first);
+    let checksums: Vec<(NaiveDate, String)> = source
+        .checksums
+        .iter()
+        .filter(|(d, _)| *d >= wanted)
+        .cloned()
+        .collect();
+    // Every date held has its checksum, or the fingerprint would not be
+    // the lake's.
+    let complete = checksums.len() == history.dates().len()
+        && checksums.iter().map(|(d, _)| d).eq(history.dates().iter());
+    complete.then(|| HistoryLoad {
+        history,
+        skipped: source
+            .skipped
+            .iter()
+            .filter(|s| s.date >= wanted)
+            .cloned()
+            .collect(),
+        checksums,
+    })
+}

@@ -119,6 +119,20 @@ fn finite(v: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+/// How far below its running peak `equity` stands on each session,
+/// percent (0 at a new high, negative below it), the peak starting at
+/// `initial`: the curve whose lowest point is the max drawdown.
+pub fn underwater(initial: f64, equity: &[f64]) -> Vec<f64> {
+    let mut peak = initial;
+    equity
+        .iter()
+        .map(|&e| {
+            peak = peak.max(e);
+            (e / peak - 1.0) * 100.0 + 0.0
+        })
+        .collect()
+}
+
 /// The curve-only figures of `dates`/`equity` from `initial`, with the
 /// yearly risk-free rate `rf_pct`, against `benchmark` equity when given.
 pub fn curve(

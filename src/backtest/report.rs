@@ -138,17 +138,23 @@ fn share(v: f64) -> String {
     format!("{v:.2}%")
 }
 
-/// The table: notes, the figures side by side, the monthly returns.
-pub fn table(s: &Summary) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "Backtest {}", s.id);
-    for n in &s.notes {
-        let _ = writeln!(out, "  {n}");
-    }
-    out.push('\n');
+/// The rows of the compact summary (the bot's): the figures a glance
+/// needs, formatted as in [`table`].
+pub const KEY_ROWS: &[&str] = &[
+    "total return",
+    "CAGR",
+    "max drawdown",
+    "Sharpe",
+    "trades",
+    "win rate",
+];
+
+/// Every figure as `(label, strategy, benchmark)`, formatted (`-` where a
+/// figure does not apply or is undefined).
+pub fn rows(s: &Summary) -> Vec<(&'static str, String, String)> {
     let (a, b) = (&s.metrics.strategy, &s.metrics.benchmark);
     let date = |d: Option<NaiveDate>| d.map_or("-".to_string(), |d| d.to_string());
-    let rows: Vec<(&str, String, String)> = vec![
+    vec![
         (
             "total return",
             pct(a.total_return_pct),
@@ -211,7 +217,18 @@ pub fn table(s: &Summary) -> String {
         ("beta", opt(a.beta, ratio), "-".into()),
         ("alpha / year", opt(a.alpha_pct, pct), "-".into()),
         ("correlation", opt(a.correlation, ratio), "-".into()),
-    ];
+    ]
+}
+
+/// The table: notes, the figures side by side, the monthly returns.
+pub fn table(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Backtest {}", s.id);
+    for n in &s.notes {
+        let _ = writeln!(out, "  {n}");
+    }
+    out.push('\n');
+    let rows = rows(s);
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(8);
     let _ = writeln!(out, "{:w0$}  {:>w1$}  {}", "", "strategy", s.benchmark);

@@ -464,3 +464,22 @@ fn a_sweep_on_threads_equals_each_combination_run_alone() {
         );
     }
 }
+
+#[test]
+fn the_underwater_curve_bottoms_at_the_max_drawdown() {
+    let equity = [100.0, 110.0, 99.0, 88.0, 120.0, 96.0];
+    let dates = weekdays(equity.len());
+    let under = metrics::underwater(100.0, &equity);
+    assert!(close_to(under[0], 0.0) && close_to(under[1], 0.0));
+    assert!(close_to(under[3], -20.0), "88 is 20% below 110: {under:?}");
+    assert!(close_to(under[4], 0.0) && close_to(under[5], -20.0));
+    let m = metrics::curve(&dates, &equity, 100.0, 0.0, None);
+    let lowest = under.iter().copied().fold(0.0, f64::min);
+    assert!(
+        close_to(lowest, m.max_drawdown_pct),
+        "{lowest} vs {}",
+        m.max_drawdown_pct
+    );
+    // From below the initial capital: underwater from the first session.
+    assert!(close_to(metrics::underwater(100.0, &[90.0])[0], -10.0));
+}

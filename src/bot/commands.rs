@@ -35,6 +35,8 @@ pub enum Command {
     Monitor,
     /// Portfolio risk: concentration, independent bets, exits, candidates
     Risk,
+    /// Replay the strategy over the history vs the benchmark, with a chart
+    Backtest(String),
     /// Equity, cash, buying power (live, cached 60 s)
     Account,
     /// Data health, last run and next run
@@ -69,6 +71,7 @@ impl Command {
             Self::Portfolio => "portfolio",
             Self::Monitor => "monitor",
             Self::Risk => "risk",
+            Self::Backtest(_) => "backtest",
             Self::Account => "account",
             Self::Stats => "stats",
             Self::Download(_) => "download",
@@ -91,6 +94,9 @@ pub fn usage(command: &str) -> &'static str {
         "download" => " [drawdowns|positions|bars|account] [days]",
         "alert" => " TICKER below -30 | top N | market below -20 count 50 | profit | digest 07:30",
         "unalert" => " ID",
+        "backtest" => {
+            " [from YYYY-MM-DD] [to YYYY-MM-DD] [top N] [entry -30] [take-profit 100] ..."
+        }
         _ => "",
     }
 }
@@ -329,6 +335,7 @@ mod tests {
                 "/portfolio",
                 "/monitor",
                 "/risk",
+                "/backtest",
                 "/account",
                 "/stats",
                 "/download",

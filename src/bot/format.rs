@@ -1065,6 +1065,7 @@ pub fn snapshot_reply(
         | Command::Unalert(_)
         | Command::Chart(_)
         | Command::Breadth
+        | Command::Backtest(_)
         | Command::Web
         | Command::Logout => return None,
     })

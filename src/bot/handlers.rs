@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     pub trigger_cooldown: super::cooldown::Cooldown,
     /// The `/download`s built and sent at once.
     pub downloads: super::download::Slots,
+    /// One `/backtest` at a time, across chats.
+    pub backtests: super::backtest::Gate,
 }
 
 /// Why answering an update failed (logged, never shown to the user).
@@ -341,6 +343,7 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
             super::charts::chart_command(bot, chat, args, &snap, &shared.ctx.config.screen).await?
         }
         Command::Breadth => super::charts::breadth(bot, chat, &snap).await?,
+        Command::Backtest(args) => super::backtest::backtest(bot, chat, args, shared).await?,
         Command::Unalert(arg) => {
             super::alerts::unalert(bot, chat, arg, shared.ctx.alerts.as_ref()).await?
         }

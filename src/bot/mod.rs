@@ -9,6 +9,7 @@
 //!   escaping, monospace tables, splitting at Telegram's 4096 characters;
 //! - [`account`]: the cached live `/account` call; [`download`]: the CSV of
 //!   `/download`; [`send`]: sending through the rate-limited bot;
+//! - [`backtest`]: `/backtest`, one at a time, from memory or the lake;
 //! - [`charts`]: `/chart` and `/breadth` as photos (from [`crate::chart`]),
 //!   the "Chart" buttons and `/screen`'s pages, edited in place;
 //! - `handlers`: the dptree handler tree.
@@ -27,6 +28,7 @@
 pub mod access;
 pub mod account;
 pub mod alerts;
+pub mod backtest;
 pub mod charts;
 pub mod commands;
 pub mod cooldown;
@@ -206,6 +208,7 @@ pub async fn run_with(
             download::MAX_CONCURRENT_DOWNLOADS,
             download::DOWNLOAD_QUEUE_WAIT,
         ),
+        backtests: backtest::Gate::default(),
         ctx,
     });
 

@@ -8,6 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::backtest::BacktestCurves;
 use super::font::FAMILY;
 use super::{Breadth, Equity, Figure, Period, PriceChart, RankHistory, Theme, TopDrawdowns};
 use crate::numbers::{price, signed_pct, thousands};
@@ -77,6 +78,8 @@ pub(super) fn figure<DB: DrawingBackend>(
         Figure::Breadth(c) => breadth(&head, &body, c, &p, &s)?,
         Figure::Equity(c) => equity(&head, &body, c, &p, &s)?,
         Figure::TopDrawdowns(c) => top_drawdowns(&head, &body, c, &p, &s)?,
+        Figure::BacktestEquity(c) => backtest_curves(&head, &body, c, false, &p, &s)?,
+        Figure::BacktestDrawdown(c) => backtest_curves(&head, &body, c, true, &p, &s)?,
     }
     if fig.simulated() {
         let (w, h) = root.dim_in_pixel();
@@ -572,5 +575,81 @@ fn top_drawdowns<DB: DrawingBackend>(
             s.font(22.0, &p.fg).pos(Pos::new(HPos::Right, VPos::Center)),
         )
     }))?;
+    Ok(())
+}
+
+/// A backtest's two curves: equity (strategy line over the benchmark's),
+/// or `underwater`, percent below each one's running peak (the strategy
+/// as a filled area down from 0).
+fn backtest_curves<DB: DrawingBackend>(
+    head: &DrawingArea<DB, Shift>,
+    body: &DrawingArea<DB, Shift>,
+    c: &BacktestCurves,
+    underwater: bool,
+    p: &Palette,
+    s: &Scale,
+) -> Drawn<DB> {
+    let what = if underwater { "drawdown" } else { "equity" };
+    let mut title = format!("Backtest {} · {what} vs {}", c.id, c.benchmark);
+    if c.optimistic {
+        title.push_str(" · OPTIMISTIC fills");
+    }
+    header(
+        head,
+        &title,
+        &[("strategy", p.line), (c.benchmark.as_str(), p.second)],
+        c.simulated,
+        p,
+        s,
+    )?;
+    let end = x_end(c.dates.len());
+    let values = c.strategy.iter().chain(&c.benchmark_values).copied();
+    let (lo, hi) = if underwater {
+        (bounds(values.chain([0.0]), 0.08).0, 0.0)
+    } else {
+        bounds(values, 0.08)
+    };
+    let long = spans_long(&c.dates);
+    let dates = &c.dates;
+    let mut chart = ChartBuilder::on(body)
+        .x_label_area_size(s.px(50.0))
+        .y_label_area_size(s.px(150.0))
+        .build_cartesian_2d(0f64..end, lo..hi)?;
+    chart
+        .configure_mesh()
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|x| date_label(dates, *x, long))
+        .y_label_formatter(&|y| {
+            if underwater {
+                signed_pct(*y)
+            } else {
+                price(*y)
+            }
+        })
+        .label_style(s.font(24.0, &p.fg))
+        .axis_style(p.fg)
+        .bold_line_style(p.grid)
+        .light_line_style(TRANSPARENT)
+        .draw()?;
+    let points = |v: &[f64]| -> Vec<(f64, f64)> {
+        v.iter().enumerate().map(|(i, y)| (i as f64, *y)).collect()
+    };
+    let width = s.px(3.0);
+    chart.draw_series(LineSeries::new(
+        points(&c.benchmark_values),
+        p.second.stroke_width(width),
+    ))?;
+    if underwater {
+        chart.draw_series(
+            AreaSeries::new(points(&c.strategy), 0.0, p.line.mix(0.15))
+                .border_style(p.line.stroke_width(width)),
+        )?;
+    } else {
+        chart.draw_series(LineSeries::new(
+            points(&c.strategy),
+            p.line.stroke_width(width),
+        ))?;
+    }
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! bytes (Telegram photos) and as an SVG document (the web dashboard), so
 //! a chart never waits on the store.
 //!
+//! - [`backtest`]: a stored backtest's equity and drawdown curves
+//!   against its benchmark (pure);
 //! - [`data`]: what each figure shows, as pure functions (the price chart's
 //!   peak and drawdown come from the screen engine itself);
 //! - `draw`: the figures drawn with `plotters` on either backend;
@@ -13,6 +15,7 @@
 //! is a [`ChartError`], and a panic inside `plotters` is caught and
 //! returned as one.
 
+pub mod backtest;
 pub mod data;
 mod draw;
 mod font;
@@ -39,6 +42,10 @@ pub enum Figure {
     Equity(Equity),
     /// The deepest drawdowns of one screen, as bars.
     TopDrawdowns(TopDrawdowns),
+    /// A backtest's equity against its benchmark's.
+    BacktestEquity(backtest::BacktestCurves),
+    /// A backtest's and its benchmark's fall below their running peaks.
+    BacktestDrawdown(backtest::BacktestCurves),
 }
 
 impl Figure {
@@ -51,6 +58,7 @@ impl Figure {
             Self::Breadth(c) => c.simulated,
             Self::Equity(c) => c.simulated,
             Self::TopDrawdowns(c) => c.simulated,
+            Self::BacktestEquity(c) | Self::BacktestDrawdown(c) => c.simulated,
         }
     }
 }

@@ -105,7 +105,34 @@ fn figures() -> Vec<Figure> {
             ],
             simulated: false,
         }),
+        Figure::BacktestEquity(backtest_curves(start, false)),
+        Figure::BacktestDrawdown(backtest_curves(start, true)),
     ]
+}
+
+/// Two curves over 60 sessions, equity or underwater.
+fn backtest_curves(start: NaiveDate, underwater: bool) -> super::backtest::BacktestCurves {
+    let wave = |k: f64| -> Vec<f64> {
+        (0..60)
+            .map(|i| {
+                let v = 100_000.0 * (1.0 + (i as f64 / k).sin() * 0.1);
+                if underwater {
+                    v / 110_000.0 * 100.0 - 100.0
+                } else {
+                    v
+                }
+            })
+            .collect()
+    };
+    super::backtest::BacktestCurves {
+        id: "0123456789abcdef".into(),
+        benchmark: "SPY".into(),
+        dates: (0..60).map(|i| start + chrono::Days::new(i)).collect(),
+        strategy: wave(7.0),
+        benchmark_values: wave(11.0),
+        optimistic: underwater,
+        simulated: !underwater,
+    }
 }
 
 #[test]
