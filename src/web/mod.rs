@@ -11,6 +11,7 @@
 //! loopback clients.
 
 pub mod auth;
+mod backtests;
 mod pages;
 mod viewer;
 
@@ -105,6 +106,8 @@ pub fn router(ctx: WebContext) -> Router {
         .route("/screen.csv", get(pages::screen_csv))
         .route("/portfolio", get(pages::portfolio))
         .route("/runs", get(pages::runs))
+        .route("/backtests", get(backtests::list))
+        .route("/backtests/{id}", get(backtests::show))
         .route("/login", get(login))
         .route("/miniapp", get(miniapp_page))
         .route("/login/miniapp", post(login_miniapp))

@@ -30,7 +30,7 @@ pub fn refused() -> (StatusCode, Html<String>) {
 
 /// The page frame: header with the navigation, the sign-out form when
 /// signed in.
-fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {

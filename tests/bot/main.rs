@@ -13,6 +13,7 @@ mod helpers;
 
 mod access;
 mod alerts;
+mod backtest;
 mod charts;
 mod commands;
 mod delivery;
