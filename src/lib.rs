@@ -125,6 +125,7 @@ pub mod risk;
 pub mod runner;
 pub mod schedule;
 pub mod screen;
+pub mod screen_history;
 pub mod state;
 pub mod store;
 pub mod strategy;

@@ -145,6 +145,7 @@ fn snapshot() -> Snapshot {
         }),
         history,
         prices: Default::default(),
+        prices_source: Default::default(),
         reports: vec![],
         datasets: Dataset::ALL
             .iter()

@@ -220,7 +220,7 @@ pub fn rank_history(
 }
 
 /// Market breadth on one published screen.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct BreadthPoint {
     /// Screen date.
     pub date: NaiveDate,
@@ -259,18 +259,28 @@ pub fn breadth(
     }
     let points = by_date
         .into_iter()
-        .map(|(date, mut v)| {
-            v.sort_unstable_by(f64::total_cmp);
-            BreadthPoint {
-                date,
-                ranked: v.len(),
-                down_20: v.partition_point(|x| *x <= -20.0),
-                down_30: v.partition_point(|x| *x <= -30.0),
-                median_pct: median(&v),
-            }
-        })
+        .filter_map(|(date, mut v)| BreadthPoint::of(date, &mut v))
         .collect();
     Ok(Breadth { points, simulated })
+}
+
+impl BreadthPoint {
+    /// Breadth of one session's drawdowns (reordered in place): names
+    /// ranked, at or below -20% and -30% (as alerts count them), the
+    /// median; `None` when no name is ranked.
+    pub fn of(date: NaiveDate, drawdowns: &mut [f64]) -> Option<Self> {
+        if drawdowns.is_empty() {
+            return None;
+        }
+        drawdowns.sort_unstable_by(f64::total_cmp);
+        Some(Self {
+            date,
+            ranked: drawdowns.len(),
+            down_20: drawdowns.partition_point(|x| *x <= -20.0),
+            down_30: drawdowns.partition_point(|x| *x <= -30.0),
+            median_pct: median(drawdowns),
+        })
+    }
 }
 
 /// The median of sorted, non-empty `v`.

@@ -6,6 +6,7 @@ mod backtest;
 mod check_config;
 mod collect;
 mod export;
+mod history;
 mod portfolio;
 mod run;
 mod screen;
@@ -56,6 +57,9 @@ pub enum Command {
     /// Replay the contrarian strategy over the stored history and compare
     /// it with a benchmark (see `--help` for the exact rules).
     Backtest(Box<backtest::BacktestArgs>),
+    /// Views over every stored session: market breadth, or one symbol's
+    /// drawdown and rank, as a table, CSV or JSON, and as a chart.
+    History(history::HistoryArgs),
 }
 
 /// Parse arguments, run the command, map the outcome to an exit code.
@@ -83,6 +87,7 @@ pub async fn main() -> ExitCode {
         Command::Portfolio(args) => portfolio::run(&config, args).await,
         Command::CheckConfig => check_config::run(&config).await,
         Command::Backtest(args) => backtest::run(&config, args).await,
+        Command::History(args) => history::run(&config, args).await,
     };
     match outcome {
         Ok(code) => code,

@@ -1,0 +1,252 @@
+//! The dashboard's backtest pages over real HTTP on loopback: a run
+//! stored by the real `dipwatch backtest` binary is listed and shown with
+//! the command's own figures, its curves as inline SVG the page's CSP
+//! allows, and its monthly returns; bad ids, missing and damaged runs get
+//! pages that say so; without a session, the same 401 as every page.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::{Days, Utc};
+use dipwatch::app::App;
+use dipwatch::collect::Dates;
+use dipwatch::config::AppConfig;
+use dipwatch::domain::RunSource;
+use dipwatch::numbers::signed_pct;
+use dipwatch::runner::Trigger;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_SECURITY_POLICY, SET_COOKIE};
+
+const READER: i64 = 1001;
+const TEST_TOKEN: &str = "7000000001:AAWebTestTokenNeverSentAnywhere_123";
+
+fn env(dir: &Path) -> HashMap<String, String> {
+    [
+        ("DIPWATCH__MARKET__PROVIDER", "sim".to_string()),
+        (
+            "DIPWATCH__MARKET__UNIVERSE",
+            dir.join("u.txt").display().to_string(),
+        ),
+        (
+            "DIPWATCH__STORAGE__URL",
+            dir.join("data").display().to_string(),
+        ),
+        ("DIPWATCH__SCREEN__LOOKBACK_DAYS", "20".to_string()),
+        ("DIPWATCH__SCREEN__MIN_HISTORY", "10".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// A simulated-market app with about five months collected, its
+/// dashboard served.
+async fn start() -> (App, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("u.txt"), common::universe_head(30)).unwrap();
+    let mut env = env(dir.path());
+    env.insert("DIPWATCH__HTTP__LISTEN".into(), "127.0.0.1:0".into());
+    env.insert("DIPWATCH__WEB__LISTEN".into(), "127.0.0.1:0".into());
+    env.insert(
+        "DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS".into(),
+        READER.to_string(),
+    );
+    env.insert("TELOXIDE_TOKEN".into(), TEST_TOKEN.into());
+    let config = AppConfig::load_with_env(None, env).unwrap();
+    let mut app = App::build(config).await.unwrap();
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    let range = Dates::Range {
+        from: today - Days::new(150),
+        to: today - Days::new(1),
+    };
+    match app.runner().trigger(RunSource::Manual, range) {
+        Trigger::Started(done) => {
+            done.await.expect("run");
+        }
+        Trigger::AlreadyRunning(_) => unreachable!(),
+    }
+    app.load_state().await;
+    let addr = app.web_addr().expect("dashboard on");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    app.spawn_web(&shutdown).expect("served");
+    std::mem::forget(shutdown);
+    (app, format!("http://{addr}"), dir)
+}
+
+/// `dipwatch backtest ARGS --format json` on the app's store.
+fn backtest(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dipwatch"))
+        .arg("backtest")
+        .args(args)
+        .args(["--format", "json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env(dir))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Follow a sign-in link; the session cookie.
+async fn sign_in(app: &App, base: &str) -> String {
+    let token = app.web_auth().issue_login(READER).unwrap();
+    let r = client()
+        .get(format!("{base}/login?token={token}"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+async fn get(base: &str, path: &str, cookie: Option<&str>) -> (StatusCode, String, String) {
+    let mut req = client().get(format!("{base}{path}"));
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let r = req.send().await.unwrap();
+    let csp = r
+        .headers()
+        .get(CONTENT_SECURITY_POLICY)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (r.status(), r.text().await.unwrap(), csp)
+}
+
+/// Points of every `<polyline>` in `svg`.
+fn polylines(svg: &str) -> Vec<usize> {
+    svg.split("<polyline")
+        .skip(1)
+        .filter_map(|p| {
+            let points = p.split("points=\"").nth(1)?.split('"').next()?;
+            Some(points.split_whitespace().count())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_runs_are_listed_and_shown_with_the_commands_figures_and_curves() {
+    let (app, base, dir) = start().await;
+    let (status, _, _) = get(&base, "/backtests", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a session is needed");
+    let cookie = sign_in(&app, &base).await;
+    let cookie = Some(cookie.as_str());
+
+    let (status, page, _) = get(&base, "/backtests", cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No backtest is stored yet"), "{page}");
+
+    let json = backtest(dir.path(), &["--entry", "-3", "--take-profit", "3"]);
+    let id = json["id"].as_str().unwrap();
+    let m = &json["metrics"]["strategy"];
+    let pct = |v: &serde_json::Value| signed_pct(v.as_f64().unwrap());
+
+    let (status, page, _) = get(&base, "/backtests", cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("href=\"/backtests/{id}\"")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!(
+            "<td class=\"num\">{}</td><td class=\"num\">{}</td>",
+            pct(&m["total_return_pct"]),
+            pct(&json["metrics"]["benchmark"]["total_return_pct"])
+        )),
+        "{page}"
+    );
+    assert!(page.contains("SIMULATED"), "{page}");
+
+    let (status, page, csp) = get(&base, &format!("/backtests/{id}"), cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csp.contains("style-src 'self'"), "{csp}");
+    assert!(
+        !page.contains("style="),
+        "no inline style: the CSP would block it"
+    );
+    assert_eq!(page.matches("<svg").count(), 2, "equity and drawdown");
+    // Each curve has one point per session: strategy and benchmark, on
+    // both figures (the strategy's drawdown is an area, drawn as a polygon).
+    let sessions = json["equity"].as_array().unwrap().len();
+    let lines = polylines(&page);
+    assert!(
+        lines.iter().filter(|n| **n == sessions).count() >= 3,
+        "{sessions} sessions, polylines {lines:?}"
+    );
+    for (label, key) in [
+        ("total return", "total_return_pct"),
+        ("max drawdown", "max_drawdown_pct"),
+    ] {
+        assert!(
+            page.contains(&format!(
+                "<td>{label}</td><td class=\"num\">{}</td>",
+                pct(&m[key])
+            )),
+            "{label}: {page}"
+        );
+    }
+    let monthly = json["monthly"]["strategy"].as_array().unwrap();
+    assert!(monthly.len() >= 4, "{monthly:?}");
+    for month in monthly {
+        let row = format!(
+            "<td>{}-{:02}</td><td class=\"num\">{}</td>",
+            month["year"],
+            month["month"].as_u64().unwrap(),
+            pct(&month["return_pct"])
+        );
+        assert!(page.contains(&row), "{row} missing");
+    }
+    assert!(page.contains("survivorship"), "the notes are shown");
+
+    // Bad ids never reach the store; missing and damaged runs say so.
+    for path in ["/backtests/..%2F..%2Fruns", "/backtests/not-hex"] {
+        let (status, page, _) = get(&base, path, cookie).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(page.contains("is not a backtest id"), "{page}");
+    }
+    let (status, page, _) = get(&base, "/backtests/00000000deadbeef", cookie).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        page.contains("no backtest 00000000deadbeef is stored"),
+        "{page}"
+    );
+    let runs = dir.path().join("data/backtests");
+    let copy = runs.join("id=00000000000000aa");
+    std::fs::create_dir_all(&copy).unwrap();
+    let original = runs.join(format!("id={id}"));
+    std::fs::copy(original.join("summary.json"), copy.join("summary.json")).unwrap();
+    std::fs::write(copy.join("equity.csv"), "date,equity\nnot a date,1\n").unwrap();
+    let (status, page, _) = get(&base, "/backtests/00000000000000aa", cookie).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        page.contains("backtest 00000000000000aa is damaged: equity.csv"),
+        "{page}"
+    );
+    // A summary that does not read is listed as such; the others still are.
+    let broken = runs.join("id=00000000000000bb");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("summary.json"), "{ not json").unwrap();
+    let (status, page, _) = get(&base, "/backtests", cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("cannot be read: backtest 00000000000000bb is damaged"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("href=\"/backtests/{id}\"")));
+}
