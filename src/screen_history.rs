@@ -170,7 +170,7 @@ mod tests {
         );
         // Session 4: AAA and CCC both -40: the earlier symbol first.
         assert_eq!(ccc[4].rank, 2);
-        for d in 0..5 {
+        for (d, session) in ccc.iter().enumerate() {
             let screen = c.screen_at(
                 &h,
                 d,
@@ -185,7 +185,7 @@ mod tests {
                 .iter()
                 .find(|r| r.symbol.as_str() == "CCC")
                 .unwrap();
-            assert_eq!(row.rank, ccc[d].rank, "session {d}");
+            assert_eq!(row.rank, session.rank, "session {d}");
         }
     }
 
