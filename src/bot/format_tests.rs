@@ -287,6 +287,7 @@ fn expected(name: &str) -> &'static str {
 /portfolio — Positions by return, with value, P&amp;L and totals
 /monitor — The profit-taking rule: top positions vs target
 /risk — Portfolio risk: concentration, independent bets, exits, candidates
+/backtest [from YYYY-MM-DD] [to YYYY-MM-DD] [top N] [entry -30] [take-profit 100] ... — Replay the strategy over the history vs the benchmark, with a chart
 /account — Equity, cash, buying power (live, cached 60 s)
 /stats — Data health, last run and next run
 /download [drawdowns|positions|bars|account] [days] — A dataset as a CSV file
@@ -490,6 +491,7 @@ day trades    1 in 5 sessions · PDT no</pre>"#
 /portfolio — Positions by return, with value, P&amp;L and totals
 /monitor — The profit-taking rule: top positions vs target
 /risk — Portfolio risk: concentration, independent bets, exits, candidates
+/backtest [from YYYY-MM-DD] [to YYYY-MM-DD] [top N] [entry -30] [take-profit 100] ... — Replay the strategy over the history vs the benchmark, with a chart
 /account — Equity, cash, buying power (live, cached 60 s)
 /stats — Data health, last run and next run
 /download [drawdowns|positions|bars|account] [days] — A dataset as a CSV file
