@@ -204,6 +204,7 @@ async fn every_command_answers_an_allowed_chat() {
             "portfolio",
             "monitor",
             "risk",
+            "backtest",
             "account",
             "stats",
             "download",
