@@ -208,6 +208,19 @@ async fn bad_options_get_the_usage_and_thin_windows_the_backfill() {
         "{text}"
     );
     assert!(text.contains("dipwatch collect --from"), "{text}");
+    let text = one_text(
+        &h.ask(chat, "/backtest from 2020-01-06 to 2020-06-01", 1)
+            .await,
+    )
+    .to_string();
+    assert!(
+        text.contains("no published session on or before 2020-06-01: backfill with `dipwatch collect --from 2020-04-20`"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&h._dir.path().display().to_string()),
+        "no host path: {text}"
+    );
     // A chat on neither list gets the refusal, and nothing runs.
     let text = one_text(&h.ask(STRANGER, "/backtest", 1).await).to_string();
     assert!(!text.contains("backtest"), "{text}");
