@@ -17,7 +17,7 @@ use chrono::{NaiveDate, NaiveTime};
 use super::rules::{Fired, Notification, Rule, RuleKind, RuleState};
 use crate::domain::{DrawdownRow, Symbol};
 
-mod risk;
+pub(super) mod risk;
 
 pub use risk::evaluate_risk;
 

@@ -846,4 +846,58 @@ mod tests {
             .expect("the runtime stops at shutdown")
             .unwrap();
     }
+
+    /// A run swaps the state twice: the new screen with the old risk view,
+    /// then the new risk view. A risk rule fires on the second swap, once.
+    #[tokio::test]
+    async fn a_risk_rule_fires_when_the_new_risk_view_lands_once() {
+        use crate::alerts::evaluate::risk::tests::view;
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path()).await;
+        svc.add(10, crate::alerts::parse_alert("risk weight 25").unwrap())
+            .await
+            .unwrap();
+        let mut s1 = snapshot("2026-11-20", &[("AAA", -10.0)]);
+        s1.risk = Some(Arc::new(view("2026-11-20", 20.0, 0.2, 30.0)));
+        let state = AppState::new(s1.clone());
+        svc.prime(&s1).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let task = svc.spawn(state.clone(), shutdown.clone());
+        let mut s2 = snapshot("2026-11-23", &[("AAA", -10.0)]);
+        s2.risk = s1.risk.clone();
+        state.update(|_| s2.clone());
+        state.update(|cur| {
+            let mut next = cur.clone();
+            next.risk = Some(Arc::new(view("2026-11-23", 30.0, 0.2, 30.0)));
+            next
+        });
+        // And the same view again (a reload with nothing new).
+        state.update(|cur| {
+            let mut next = cur.clone();
+            next.risk = Some(Arc::new(view("2026-11-23", 30.0, 0.2, 30.0)));
+            next
+        });
+        let sender = Arc::new(Scripted::default());
+        svc.deliver_through(sender.clone());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while sender.delivered.lock().unwrap().is_empty() {
+            assert!(tokio::time::Instant::now() < deadline, "never delivered");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Let anything else queued arrive, then count.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(svc.pending().await, 0);
+        assert_eq!(
+            sender.delivered.lock().unwrap().as_slice(),
+            [(
+                10,
+                "risk: the largest position, AAPL, is 30% of equity (alert at 25%)".to_string()
+            )]
+        );
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .expect("the runtime stops at shutdown")
+            .unwrap();
+    }
 }

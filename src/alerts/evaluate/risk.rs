@@ -97,7 +97,7 @@ pub fn evaluate_risk(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::alerts::parse::parse_alert;
     use crate::domain::{AssetSymbol, Symbol};
@@ -110,7 +110,7 @@ mod tests {
 
     /// A view of `date` whose largest position weighs `weight`% and whose
     /// two clusters weigh `cluster`% (A, B) and 10% (C).
-    fn view(date: &str, weight: f64, hhi: f64, cluster: f64) -> RiskReport {
+    pub(crate) fn view(date: &str, weight: f64, hhi: f64, cluster: f64) -> RiskReport {
         let sym = |s: &str| Symbol::parse(s).unwrap();
         RiskReport {
             date: d(date),
