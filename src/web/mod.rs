@@ -12,6 +12,7 @@
 
 pub mod auth;
 mod pages;
+mod risk;
 mod viewer;
 
 use std::collections::HashMap;

@@ -330,6 +330,7 @@ pub fn render_portfolio(snap: &Snapshot, viewer: &Viewer) -> Markup {
                 }
             }
         }
+        (super::risk::section(snap))
     };
     layout("Portfolio", Some(viewer), body)
 }
