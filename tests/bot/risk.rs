@@ -147,3 +147,60 @@ async fn risk_alerts_are_set_and_bad_levels_explained() {
     );
     h.stop().await;
 }
+
+/// A risk rule that last saw its measure under the level fires when the
+/// daemon starts on a risk view above it, through the Bot API, once; the
+/// risk view the next run brings (same side) fires nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_risk_alert_crossing_arrives_through_the_bot_once() {
+    let chat = READERS.start;
+    // Any portfolio's largest position weighs 1% of equity or more.
+    let book = serde_json::json!({
+        "book": {"next_id": 1, "rules": [{"id": 1, "chat": chat, "kind":
+            {"kind": "risk", "measure": "weight", "level": 1.0}}],
+            "states": {"1": {"last_date": "2020-01-02", "active": false, "members": []}}},
+        "outbox": [], "next_item": 0,
+    });
+    let mut h = start(Setup {
+        alerts_fill_days_ago: Some(1),
+        book: Some(serde_json::to_vec(&book).unwrap()),
+        ..Setup::default()
+    })
+    .await;
+    let snap = h.runner.state().snapshot();
+    let risk = snap
+        .risk
+        .as_ref()
+        .expect("the runner computed the risk view");
+    let largest = risk.concentration.largest.clone().expect("positions held");
+    let is_risk_alert =
+        |x: &Sent| x.chat_id == chat && x.text.contains("risk: the largest position");
+    let got = h
+        .fake
+        .wait_until(WAIT, |s| s.iter().any(is_risk_alert))
+        .await;
+    let sent = got.expect("the risk alert arrives");
+    let alert = sent.iter().find(|x| is_risk_alert(x)).unwrap();
+    assert!(
+        alert.text.contains(&format!(
+            "risk: the largest position, {}, is {} of equity (alert at 1%)",
+            largest.as_str(),
+            // As the rule shows a weight: at most 2 decimals.
+            dipwatch::alerts::RiskMeasure::Weight.show(risk.concentration.largest_weight_pct)
+        )),
+        "{}",
+        alert.text
+    );
+    check_html(&alert.text).unwrap();
+    // The next run's view is above the level too: nothing more.
+    let _ = h.runner.reload_state().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let alerts: Vec<Sent> = h
+        .fake
+        .sent_to(chat)
+        .into_iter()
+        .filter(is_risk_alert)
+        .collect();
+    assert_eq!(alerts.len(), 1, "exactly once");
+    h.stop().await;
+}
