@@ -121,7 +121,7 @@ fn positions(r: &RiskReport) -> Markup {
 
 fn correlation(r: &RiskReport) -> Markup {
     let figure = chart::correlation_heatmap(r).ok().map(|h| {
-        let truncated = h.truncated().then(|| (h.symbols.len(), h.measured));
+        let truncated = h.truncated().then_some((h.symbols.len(), h.measured));
         let svg = chart::svg_inline(&Figure::Correlation(h), &Style::SQUARE);
         (svg, truncated)
     });
