@@ -65,6 +65,8 @@ pub(super) fn section(snap: &Snapshot) -> Markup {
 fn concentration(r: &RiskReport) -> Markup {
     let c = &r.concentration;
     let measured = r.correlation.symbols.len();
+    // Clusters of two or more: the ones that make several tickers one bet.
+    let mut groups = r.clusters.iter().filter(|c| c.symbols.len() > 1).peekable();
     html! {
         p {
             @if let Some(largest) = &c.largest {
@@ -85,11 +87,13 @@ fn concentration(r: &RiskReport) -> Markup {
                 " among " (measured) " measured positions (correlation "
                 (format!("{:.2}", r.cluster_correlation)) " or more is one bet)"
             }
-            ul {
-                @for cl in r.clusters.iter().filter(|c| c.symbols.len() > 1) {
-                    li {
-                        (cl.symbols.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
-                        " — " (pct(cl.weight_pct)) " of equity"
+            @if groups.peek().is_some() {
+                ul {
+                    @for cl in groups {
+                        li {
+                            (cl.symbols.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+                            " — " (pct(cl.weight_pct)) " of equity"
+                        }
                     }
                 }
             }
