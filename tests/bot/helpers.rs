@@ -122,8 +122,10 @@ impl MarketData for GatedMarket {
 
 pub struct Harness {
     pub fake: FakeTelegram,
-    /// The dashboard's port (0 when it is off).
+    /// The dashboard's port (0 when it is off); it is served until shutdown.
     pub web_port: u16,
+    /// The dashboard's sign-in state (the one `/web` issues links from).
+    pub web_auth: Arc<dipwatch::web::WebAuth>,
     pub alerts: Option<AlertService>,
     pub runner: Runner,
     pub metrics: Arc<Metrics>,
@@ -316,6 +318,9 @@ pub async fn start(setup: Setup) -> Harness {
     }
     let ctx = app.bot_context();
     let web_port = app.web_addr().map_or(0, |a| a.port());
+    let web_auth = app.web_auth().clone();
+    // The dashboard, as the daemon serves it, so a `/web` link opens.
+    app.spawn_web(&shutdown);
     let bot = tokio::spawn(dipwatch::bot::run_with(
         ctx,
         SecretString::from(TOKEN),
@@ -326,6 +331,7 @@ pub async fn start(setup: Setup) -> Harness {
     Harness {
         fake,
         web_port,
+        web_auth,
         alerts,
         runner,
         metrics,
