@@ -253,7 +253,6 @@ pub async fn start(setup: Setup) -> Harness {
         ));
         moto
     });
-    extra.extend(setup.env.clone());
     // The alert runtime runs where the daemon runs it: with the bot's token
     // configured (the bot itself is started below, against the fake).
     if setup.alerts_fill_days_ago.is_some() {
@@ -267,6 +266,8 @@ pub async fn start(setup: Setup) -> Harness {
         "DIPWATCH__WEB__LISTEN".to_string(),
         "127.0.0.1:0".to_string(),
     ));
+    // The test's own settings last: they win (a dashboard on 0.0.0.0).
+    extra.extend(setup.env.clone());
     let config = config_with_env(dir.path(), !setup.nobody_allowed, extra);
     let sim = SimMarket::new(config.universe.clone());
     let broker = Arc::new(SimMarket::new(config.universe.clone()));

@@ -110,6 +110,18 @@ pub async fn shows_refusal(browser: &Browser) -> bool {
             .contains("Sign in from the bot: send /web to get a one-time link.")
 }
 
+/// The browser's session cookie (HttpOnly: invisible to pages, but the
+/// driver sees it).
+pub async fn session_cookie(browser: &Browser) -> String {
+    let cookies = browser.cookies().await;
+    let (_, value, http_only) = cookies
+        .iter()
+        .find(|(name, _, _)| name == SESSION_COOKIE)
+        .expect("signed in: a session cookie");
+    assert!(http_only, "the session cookie is HttpOnly");
+    value.clone()
+}
+
 /// `target/screenshots/NAME.png` (the folder created).
 pub fn screenshot_path(name: &str) -> PathBuf {
     // CARGO_TARGET_TMPDIR is `target/tmp`, wherever the target folder is.
@@ -133,4 +145,29 @@ pub fn png_size(png: &[u8]) -> (u32, u32) {
         "the screenshot is not one flat colour"
     );
     (info.width, info.height)
+}
+
+/// This machine's first IPv4 address that is not loopback: the source
+/// address of a route out (a UDP "connect" sends nothing), else the first
+/// of `hostname -I`. A machine with none fails the test saying so.
+pub fn non_loopback_ipv4() -> std::net::IpAddr {
+    let routed = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.connect("192.0.2.1:9").map(|_| s))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip())
+        .ok();
+    let listed = || {
+        let out = std::process::Command::new("hostname")
+            .arg("-I")
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
+            .find(|a| a.is_ipv4() && !a.is_loopback())
+    };
+    routed
+        .filter(|a| !a.is_loopback() && !a.is_unspecified())
+        .or_else(listed)
+        .expect("this machine has no non-loopback IPv4 address: the anonymous-mode test needs one")
 }

@@ -18,4 +18,6 @@ mod common;
 mod helpers;
 mod webdriver;
 
+mod anonymous;
 mod pages;
+mod sign_in;

@@ -222,6 +222,24 @@ impl Browser {
         out
     }
 
+    /// The cells of each row matching `css` (rendered text, split at
+    /// whitespace: no cell of the dashboard's tables holds a space).
+    pub async fn table_rows(&self, css: &str) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        for row in self.texts(css).await {
+            out.push(row.split_whitespace().map(str::to_string).collect());
+        }
+        out
+    }
+
+    /// Replace an input's value with `text`, typed.
+    pub async fn type_into(&self, e: &Element, text: &str) {
+        self.post(&format!("/element/{}/clear", e.0), json!({}))
+            .await;
+        self.post(&format!("/element/{}/value", e.0), json!({ "text": text }))
+            .await;
+    }
+
     /// An element's rendered text.
     pub async fn text(&self, e: &Element) -> String {
         let v = self.get(&format!("/element/{}/text", e.0)).await;
