@@ -7,7 +7,7 @@
 //! `chromium-driver`; `scripts/test` installs them). Without them every
 //! test fails saying so, unless `DIPWATCH_BROWSER_TESTS=skip`.
 //!
-//! Nothing here is timed; the dashboard's speed is in `benches/web.rs`.
+//! Nothing here is timed; the dashboard's speed is in `scripts/bench-daemon`.
 //! One file per feature; `helpers.rs` is the harness, `webdriver.rs` the
 //! browser.
 
