@@ -3,12 +3,15 @@
 //! 1,000-symbol history, with 252 account snapshots. Target: under 10 ms.
 //! Measured with the benchmark as a ticker (SPY, in the history) and as
 //! the equal-weight universe (the mean return of all 1,000 symbols each
-//! session: the heavier case).
+//! session: the heavier case). Then the correlation heatmap of that report
+//! (its 20 largest positions): the PNG `/risk` sends and the inline SVG the
+//! dashboard's portfolio page embeds.
 //!
 //!   cargo bench --bench risk
 
 use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group, criterion_main};
+use dipwatch::chart::{Figure, Style, correlation_heatmap};
 use dipwatch::domain::{Account, DrawdownRow, Position, Symbol};
 use dipwatch::query::{DayBars, Field, PriceHistory};
 use dipwatch::risk::{Benchmark, RiskInput, RiskParams, analyze, holding_periods};
@@ -156,6 +159,20 @@ fn bench(c: &mut Criterion) {
     );
     c.bench_function("risk/holding_periods_50_positions_252_snapshots", |b| {
         b.iter(|| holding_periods(&snapshots))
+    });
+    let figure = || Figure::Correlation(correlation_heatmap(&r).unwrap());
+    let png = dipwatch::chart::png(&figure(), &Style::SQUARE).unwrap();
+    let svg = dipwatch::chart::svg_inline(&figure(), &Style::SQUARE).unwrap();
+    println!(
+        "heatmap of 20 of 50 positions: PNG {} bytes, SVG {} bytes",
+        png.len(),
+        svg.len()
+    );
+    c.bench_function("risk/heatmap_20_of_50_png", |b| {
+        b.iter(|| dipwatch::chart::png(&figure(), &Style::SQUARE).unwrap())
+    });
+    c.bench_function("risk/heatmap_20_of_50_inline_svg", |b| {
+        b.iter(|| dipwatch::chart::svg_inline(&figure(), &Style::SQUARE).unwrap())
     });
 }
 

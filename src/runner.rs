@@ -196,7 +196,7 @@ async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
     for w in &warnings {
         tracing::warn!(warning = %w, "skipped while loading the store");
     }
-    let risk = risk_view(parts).await;
+    let risk = risk_view(parts, &prices).await;
     parts.state.update(|current| {
         let mut next = current.clone();
         next.prices = prices;
@@ -220,12 +220,17 @@ fn publish(parts: &RunnerParts, fresh: crate::state::Snapshot) {
     parts.state.update(|_| fresh);
 }
 
-/// The risk view of the latest positions snapshot, for `/risk`: read and
-/// computed here, after each run, so the bot never reads the store while
-/// answering. A failure is logged and leaves the view out.
-async fn risk_view(parts: &RunnerParts) -> Option<Arc<crate::risk::RiskReport>> {
+/// The risk view of the latest positions snapshot, for `/risk`, the
+/// dashboard and the risk alerts: read and computed here, after each run,
+/// so no reader touches the store. Its bars are the ones just loaded into
+/// memory when they reach back far enough (`prices`), else the lake's. A
+/// failure is logged and leaves the view out.
+async fn risk_view(
+    parts: &RunnerParts,
+    prices: &crate::query::PriceHistory,
+) -> Option<Arc<crate::risk::RiskReport>> {
     let params = crate::risk::RiskParams::from_config(&parts.config);
-    match crate::risk::load_data(&parts.store, &params).await {
+    match crate::risk::load_data(&parts.store, &params, Some(prices)).await {
         Ok(Some(data)) => {
             for w in &data.warnings {
                 tracing::warn!(warning = %w, "skipped while loading the risk view");

@@ -137,7 +137,8 @@ pub struct Snapshot {
     /// When the store was last read into this snapshot.
     pub loaded_at: Option<DateTime<Utc>>,
     /// The risk view of the latest positions snapshot, computed when the
-    /// state is reloaded (`/risk` reads it, never the store); `None` with
+    /// state is reloaded (`/risk`, the dashboard and the risk alerts read
+    /// it, never the store); `None` with
     /// no positions snapshot or when it could not be computed (logged).
     pub risk: Option<Arc<crate::risk::RiskReport>>,
 }

@@ -350,3 +350,68 @@ fn thin_or_empty_stores_are_explained_not_fatal() {
     assert_eq!(doc["excluded"].as_array().unwrap().len(), weights);
     assert!(doc["correlation"]["symbols"].as_array().unwrap().is_empty());
 }
+
+/// The daemon computes the risk view from the bars it holds in memory when
+/// they reach back far enough; the CLI reads them from the lake. On the
+/// same lake both give the same report, to the bit; a memory span too
+/// short falls back to the lake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_in_memory_bars_and_the_lakes_give_the_same_report() {
+    use dipwatch::risk::{BarsSource, load_data};
+    use dipwatch::store::{StorageUrl, Store};
+
+    let ws = demo_lake();
+    let store = Store::open(
+        &StorageUrl::Local(ws.path("data")),
+        &std::collections::BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+    let env = HashMap::from([(
+        "DIPWATCH__BACKTEST__BENCHMARK".to_string(),
+        "universe".to_string(),
+    )]);
+    let params = RiskParams::from_config(&AppConfig::load_with_env(None, env).unwrap());
+    let newest = store.published_dates().await.unwrap().dates.last().copied();
+    let report = |data: &dipwatch::risk::RiskData| {
+        serde_json::to_value(analyze(&data.input(), &params)).unwrap()
+    };
+
+    let lake = load_data(&store, &params, None).await.unwrap().unwrap();
+    assert_eq!(lake.bars, BarsSource::Store);
+    let (held, _, _) = dipwatch::state::load_prices(&store, newest, 365)
+        .await
+        .unwrap();
+    assert!(
+        held.dates().len() > lake.history.dates().len(),
+        "memory holds more"
+    );
+    let memory = load_data(&store, &params, Some(&held))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(memory.bars, BarsSource::Memory);
+    assert_eq!(memory.history.dates(), lake.history.dates());
+    assert_eq!(memory.history.symbols(), lake.history.symbols());
+    let from_lake = report(&lake);
+    assert!(
+        from_lake["correlation"]["symbols"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 2,
+        "positions are measured: {from_lake}"
+    );
+    assert_eq!(report(&memory), from_lake);
+
+    // 30 calendar days do not cover the 91 sessions: the lake's bars.
+    let (short, _, _) = dipwatch::state::load_prices(&store, newest, 30)
+        .await
+        .unwrap();
+    let fallback = load_data(&store, &params, Some(&short))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fallback.bars, BarsSource::Store);
+    assert_eq!(report(&fallback), from_lake);
+}

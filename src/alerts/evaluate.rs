@@ -2,7 +2,8 @@
 //! portfolio rule, rules, per-rule state) in, one [`Notification`] per chat
 //! and the new states out. One function per rule kind (`symbol_below`,
 //! `top`, `breadth`, `profit`); [`evaluate`] dispatches to them and groups
-//! what fired by chat; [`due_digests`] is the kind a timer drives.
+//! what fired by chat; [`due_digests`] is the kind a timer drives; risk
+//! rules are driven by a new risk view ([`evaluate_risk`], in `risk`).
 //!
 //! Threshold rules fire on the crossing, not every day a value stays past
 //! it, and the per-rule `last_date` makes evaluation idempotent per screen
@@ -15,6 +16,10 @@ use chrono::{NaiveDate, NaiveTime};
 
 use super::rules::{Fired, Notification, Rule, RuleKind, RuleState};
 use crate::domain::{DrawdownRow, Symbol};
+
+pub(super) mod risk;
+
+pub use risk::evaluate_risk;
 
 /// The inputs of one evaluation.
 #[derive(Debug, Clone, Copy)]
@@ -242,29 +247,46 @@ fn outcome(s: &mut Screens<'_>, kind: &RuleKind, prev: &RuleState) -> Option<Out
         RuleKind::Top { n } => Some(top(s, prev, *n)),
         RuleKind::Breadth { level, count } => Some(breadth(s, prev, *level, *count)),
         RuleKind::Profit => Some(profit(&s.inputs, prev)),
-        RuleKind::Digest { .. } => None,
+        // Digests come from a timer, risk rules from a new risk view.
+        RuleKind::Digest { .. } | RuleKind::Risk { .. } => None,
     }
 }
 
-/// Evaluate run-driven rules (everything but digests) against a new screen.
-/// Returns one notification per chat with something to say, and the new
-/// states. A rule whose state already saw `date` is skipped (idempotent).
+/// Evaluate run-driven rules (everything but digests and risk rules)
+/// against a new screen. Returns one notification per chat with something
+/// to say, and the new states. A rule whose state already saw `date` is
+/// skipped (idempotent).
 pub fn evaluate(
     inputs: Inputs<'_>,
     rules: &[Rule],
     states: &BTreeMap<u64, RuleState>,
 ) -> (Vec<Notification>, BTreeMap<u64, RuleState>) {
+    let mut screens = Screens::new(inputs);
+    run_rules(inputs.date, rules, states, |kind, prev| {
+        outcome(&mut screens, kind, prev)
+    })
+}
+
+/// Every rule through `outcome` (`None`: a kind this evaluation does not
+/// drive), as of `date`: paused rules and rules that already saw `date`
+/// are skipped with their memory kept; what fired is grouped into one
+/// notification per chat.
+fn run_rules(
+    date: NaiveDate,
+    rules: &[Rule],
+    states: &BTreeMap<u64, RuleState>,
+    mut outcome: impl FnMut(&RuleKind, &RuleState) -> Option<Outcome>,
+) -> (Vec<Notification>, BTreeMap<u64, RuleState>) {
     let mut next: BTreeMap<u64, RuleState> = BTreeMap::new();
     let mut by_chat: BTreeMap<i64, Vec<Fired>> = BTreeMap::new();
-    let mut screens = Screens::new(inputs);
     let empty = RuleState::default();
     for rule in rules {
         let prev = states.get(&rule.id).unwrap_or(&empty);
-        let seen = prev.last_date.is_some_and(|d| d >= inputs.date);
+        let seen = prev.last_date.is_some_and(|d| d >= date);
         let result = if rule.paused || seen {
             None
         } else {
-            outcome(&mut screens, &rule.kind, prev)
+            outcome(&rule.kind, prev)
         };
         let Some(Outcome { fired, state }) = result else {
             // Not evaluated now: its memory is kept as it was.
@@ -285,7 +307,7 @@ pub fn evaluate(
         .into_iter()
         .map(|(chat, fired)| Notification {
             chat,
-            date: inputs.date,
+            date,
             fired,
             digest: false,
         })

@@ -29,8 +29,10 @@ pub mod service;
 
 pub use book::{AlertBook, AlertDoc};
 pub use delivery::{AlertSender, BATCH, SendError};
-pub use evaluate::{Inputs, due_digests, evaluate};
+pub use evaluate::{Inputs, due_digests, evaluate, evaluate_risk};
 pub use outbox::OutboxItem;
 pub use parse::{ALERT_USAGE, UsageError, parse_alert};
-pub use rules::{Fired, MAX_BREADTH_COUNT, MAX_TOP_N, Notification, Rule, RuleKind, RuleState};
+pub use rules::{
+    Fired, MAX_BREADTH_COUNT, MAX_TOP_N, Notification, RiskMeasure, Rule, RuleKind, RuleState,
+};
 pub use service::{AlertService, AlertSettings, Render};

@@ -4,7 +4,7 @@
 
 use chrono::NaiveTime;
 
-use super::rules::{MAX_BREADTH_COUNT, MAX_TOP_N, RuleKind, is_level};
+use super::rules::{MAX_BREADTH_COUNT, MAX_TOP_N, RiskMeasure, RuleKind, is_level};
 use crate::domain::Symbol;
 use crate::echo::quoted;
 
@@ -14,7 +14,11 @@ use crate::echo::quoted;
 pub struct UsageError(pub String);
 
 /// The usage text of `/alert`.
-pub const ALERT_USAGE: &str = "usage: /alert TICKER below -30 | /alert top 10 | /alert market below -20 count 50 | /alert profit | /alert digest 07:30";
+pub const ALERT_USAGE: &str = "usage: /alert TICKER below -30 | /alert top 10 | /alert market below -20 count 50 | /alert profit | /alert risk weight 25 | /alert digest 07:30";
+
+/// How a risk alert reads.
+const RISK_FORM: &str = "risk alerts read: risk weight 25 (largest position, % of equity), \
+                         risk hhi 0.2 (Herfindahl index) or risk cluster 50 (largest cluster, % of equity)";
 
 fn usage(what: &str) -> UsageError {
     UsageError(format!("{what}\n{ALERT_USAGE}"))
@@ -33,6 +37,32 @@ fn level(raw: &str) -> Result<f64, UsageError> {
         )));
     }
     Ok(v)
+}
+
+/// `risk MEASURE LEVEL` after the word `risk`.
+fn risk(measure: &str, raw: &str) -> Result<RuleKind, UsageError> {
+    let measure = match measure {
+        "weight" => RiskMeasure::Weight,
+        "hhi" | "herfindahl" => RiskMeasure::Hhi,
+        "cluster" => RiskMeasure::Cluster,
+        _ => return Err(usage(RISK_FORM)),
+    };
+    let v: f64 = raw
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| usage(&format!("{} is not a number. {RISK_FORM}", quoted(raw))))?;
+    if !measure.is_level(v) {
+        let bounds = match measure {
+            RiskMeasure::Hhi => "above 0 and at most 1, with at most 3 decimals (like 0.2)",
+            _ => "a percentage above 0 and at most 100, with at most 2 decimals (like 25)",
+        };
+        return Err(usage(&format!(
+            "the {} level {} must be {bounds}",
+            measure.word(),
+            quoted(raw)
+        )));
+    }
+    Ok(RuleKind::Risk { measure, level: v })
 }
 
 /// Parse `/alert` arguments into a rule kind.
@@ -67,6 +97,8 @@ pub fn parse_alert(args: &str) -> Result<RuleKind, UsageError> {
             })
         }
         ["market", ..] => Err(usage("market alerts read: market below -20 count 50")),
+        ["risk", m, l] => risk(m, l),
+        ["risk", ..] => Err(usage(RISK_FORM)),
         ["digest", t] => {
             let at = NaiveTime::parse_from_str(t, "%H:%M")
                 .map_err(|_| usage(&format!("{} is not a time like 07:30", quoted(words[1]))))?;
@@ -115,6 +147,19 @@ mod tests {
             ("top 500", "from 1 to 50"),
             ("market below -20", "market below -20 count 50"),
             ("digest 7:30pm", "not a time"),
+            ("risk", "risk alerts read"),
+            ("risk weight", "risk alerts read"),
+            ("risk beta 2", "risk alerts read"),
+            ("risk weight 25 50", "risk alerts read"),
+            ("risk weight lots", "not a number"),
+            ("risk weight 0", "above 0 and at most 100"),
+            ("risk weight 101", "above 0 and at most 100"),
+            ("risk cluster -5", "above 0 and at most 100"),
+            ("risk cluster 33.333", "at most 2 decimals"),
+            ("risk hhi 1.5", "above 0 and at most 1"),
+            ("risk hhi 0.1234", "at most 3 decimals"),
+            ("risk hhi nan", "above 0"),
+            ("risk weight inf", "above 0"),
             ("<b> below -30", "ticker"),
             ("whatever", "did not understand"),
         ] {
@@ -131,6 +176,27 @@ mod tests {
                 level: -12.25,
                 count: 10_000
             }
+        );
+        for (args, measure, level) in [
+            ("risk weight 25", RiskMeasure::Weight, 25.0),
+            ("RISK Weight 12.5%", RiskMeasure::Weight, 12.5),
+            ("risk hhi 0.2", RiskMeasure::Hhi, 0.2),
+            ("risk herfindahl 1", RiskMeasure::Hhi, 1.0),
+            ("risk cluster 50", RiskMeasure::Cluster, 50.0),
+        ] {
+            assert_eq!(
+                parse_alert(args).unwrap(),
+                RuleKind::Risk { measure, level },
+                "{args}"
+            );
+        }
+        assert_eq!(
+            parse_alert("risk cluster 50").unwrap().to_string(),
+            "risk: largest cluster's weight reaches 50%"
+        );
+        assert_eq!(
+            parse_alert("risk hhi 0.25").unwrap().to_string(),
+            "risk: Herfindahl index reaches 0.25"
         );
         assert_eq!(
             parse_alert("bf.b below -25%").unwrap(),

@@ -36,6 +36,14 @@ pub enum RuleKind {
     },
     /// `/alert profit`: the profit-taking rule turns true (or false again).
     Profit,
+    /// `/alert risk weight 25`: a concentration measure of the risk view
+    /// reaches the level (or falls back under it).
+    Risk {
+        /// What is measured.
+        measure: RiskMeasure,
+        /// Level, in the measure's unit (percent, or the index itself).
+        level: f64,
+    },
     /// `/alert digest 07:30`: the dashboard at a local time, trading days.
     Digest {
         /// Local time in `schedule.timezone`.
@@ -50,9 +58,77 @@ impl fmt::Display for RuleKind {
             Self::Top { n } => write!(f, "top {n} changes"),
             Self::Breadth { level, count } => write!(f, "market: {count}+ names below {level}%"),
             Self::Profit => write!(f, "profit-taking signal"),
+            Self::Risk { measure, level } => {
+                write!(
+                    f,
+                    "risk: {} reaches {}",
+                    measure.label(),
+                    measure.show(*level)
+                )
+            }
             Self::Digest { at } => write!(f, "daily digest at {}", at.format("%H:%M")),
         }
     }
+}
+
+/// What a risk rule watches on the portfolio's risk view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskMeasure {
+    /// The largest position's weight, percent of equity.
+    Weight,
+    /// The Herfindahl index of the invested value (1 = one position).
+    Hhi,
+    /// The largest cluster's combined weight, percent of equity.
+    Cluster,
+}
+
+impl RiskMeasure {
+    /// Every measure, in the order the usage names them.
+    pub const ALL: [RiskMeasure; 3] = [Self::Weight, Self::Hhi, Self::Cluster];
+
+    /// How `/alert risk` names it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Weight => "weight",
+            Self::Hhi => "hhi",
+            Self::Cluster => "cluster",
+        }
+    }
+
+    /// What it is, in a sentence.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Weight => "largest position's weight",
+            Self::Hhi => "Herfindahl index",
+            Self::Cluster => "largest cluster's weight",
+        }
+    }
+
+    /// A value of this measure as people read it (`25%`, `0.2`).
+    pub fn show(self, v: f64) -> String {
+        match self {
+            Self::Weight | Self::Cluster => format!("{}%", round_to(v, 2)),
+            Self::Hhi => format!("{}", round_to(v, 3)),
+        }
+    }
+
+    /// Whether `v` is a level a rule on this measure may watch: a share of
+    /// equity above 0 and at most 100 with at most 2 decimals, or an index
+    /// above 0 and at most 1 with at most 3 (finer levels only make the
+    /// rule unreadable).
+    pub fn is_level(self, v: f64) -> bool {
+        let (top, decimals) = match self {
+            Self::Weight | Self::Cluster => (100.0, 2),
+            Self::Hhi => (1.0, 3),
+        };
+        v > 0.0 && v <= top && round_to(v, decimals) == v
+    }
+}
+
+fn round_to(v: f64, decimals: i32) -> f64 {
+    let k = 10f64.powi(decimals);
+    (v * k).round() / k
 }
 
 /// A rule owned by a chat.

@@ -10,6 +10,7 @@
 //! [`AlertService::deliver_through`] connects the sender (the bot's), and
 //! until one is connected messages wait in the outbox.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,9 +22,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::book::{Book, BookState, Edit};
 use super::delivery::{AlertSender, deliver_pass};
-use super::evaluate::{Inputs, due_digests, evaluate};
+use super::evaluate::{Inputs, due_digests, evaluate, evaluate_risk};
 use super::outbox::{Audience, Outbox};
-use super::rules::{Notification, Rule, RuleKind};
+use super::rules::{Notification, Rule, RuleKind, RuleState};
 use crate::config::AppConfig;
 use crate::state::{AppState, Snapshot};
 use crate::store::{Store, StoreError};
@@ -182,7 +183,8 @@ impl AlertService {
     /// nothing again, and a rule that never saw a screen takes this one as
     /// its baseline.
     pub(crate) async fn prime(&self, current: &Snapshot) -> Result<usize, StoreError> {
-        self.on_new_screen(&Snapshot::default(), current).await
+        let none = Snapshot::default();
+        Ok(self.on_new_screen(&none, current).await? + self.on_new_risk(&none, current).await?)
     }
 
     /// Queue `notes` in `outbox` for the chats that may receive them.
@@ -213,11 +215,42 @@ impl AlertService {
             profit_before: previous.portfolio.as_ref().map(|p| p.profit.take_profit),
             profit_now: current.portfolio.as_ref().map(|p| p.profit.take_profit),
         };
+        self.record(current, |rules, states| evaluate(inputs, rules, states))
+            .await
+    }
+
+    /// Evaluate the risk rules against the risk view `current` holds (once
+    /// per date it is of; `previous`'s view is the baseline of rules
+    /// without memory), queue the messages and persist, in one write.
+    /// Returns how many messages were queued.
+    pub async fn on_new_risk(
+        &self,
+        previous: &Snapshot,
+        current: &Snapshot,
+    ) -> Result<usize, StoreError> {
+        let Some(report) = current.risk.as_deref() else {
+            return Ok(0);
+        };
+        let before = previous.risk.as_deref();
+        self.record(current, |rules, states| {
+            evaluate_risk(report, before, rules, states)
+        })
+        .await
+    }
+
+    /// Run one evaluation over the book's rules and states, and save the
+    /// new states with the messages queued, in one write (nothing is
+    /// written when nothing changed). The count queued.
+    async fn record(
+        &self,
+        current: &Snapshot,
+        eval: impl FnOnce(&[Rule], &BTreeMap<u64, RuleState>) -> Evaluated,
+    ) -> Result<usize, StoreError> {
         let queued = self
             .inner
             .book
             .edit(|doc| {
-                let (notes, states) = evaluate(inputs, &doc.book.rules, &doc.book.states);
+                let (notes, states) = eval(&doc.book.rules, &doc.book.states);
                 if notes.is_empty() && states == doc.book.states {
                     return Edit::Discard(None);
                 }
@@ -337,6 +370,13 @@ impl AlertService {
                     if advanced && let Err(e) = self.on_new_screen(&last, &current).await {
                         tracing::error!(error = %e, "alert evaluation not saved; it runs again with the next screen");
                     }
+                    // The risk view lands in a swap of its own, after the
+                    // screen's (see runner::reload).
+                    if risk_changed(&last, &current)
+                        && let Err(e) = self.on_new_risk(&last, &current).await
+                    {
+                        tracing::error!(error = %e, "risk alert evaluation not saved; it runs again with the next risk view");
+                    }
                     last = current;
                     retry_at = Some(tokio::time::Instant::now());
                 }
@@ -369,6 +409,19 @@ impl AlertService {
                 }
             }
         }
+    }
+}
+
+/// What an evaluation gives: the messages and the rules' next states.
+type Evaluated = (Vec<Notification>, BTreeMap<u64, RuleState>);
+
+/// Whether `current` holds another risk view than `last` (a new view is a
+/// new `Arc`; evaluation itself is idempotent per date).
+fn risk_changed(last: &Snapshot, current: &Snapshot) -> bool {
+    match (&last.risk, &current.risk) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
     }
 }
 
@@ -786,6 +839,60 @@ mod tests {
         assert_eq!(
             sender.delivered.lock().unwrap().as_slice(),
             [(10, "AAA fell below -30%: now -35.00% (rank 1)".to_string())]
+        );
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .expect("the runtime stops at shutdown")
+            .unwrap();
+    }
+
+    /// A run swaps the state twice: the new screen with the old risk view,
+    /// then the new risk view. A risk rule fires on the second swap, once.
+    #[tokio::test]
+    async fn a_risk_rule_fires_when_the_new_risk_view_lands_once() {
+        use crate::alerts::evaluate::risk::tests::view;
+        let dir = tempfile::tempdir().unwrap();
+        let svc = service(dir.path()).await;
+        svc.add(10, crate::alerts::parse_alert("risk weight 25").unwrap())
+            .await
+            .unwrap();
+        let mut s1 = snapshot("2026-11-20", &[("AAA", -10.0)]);
+        s1.risk = Some(Arc::new(view("2026-11-20", 20.0, 0.2, 30.0)));
+        let state = AppState::new(s1.clone());
+        svc.prime(&s1).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let task = svc.spawn(state.clone(), shutdown.clone());
+        let mut s2 = snapshot("2026-11-23", &[("AAA", -10.0)]);
+        s2.risk = s1.risk.clone();
+        state.update(|_| s2.clone());
+        state.update(|cur| {
+            let mut next = cur.clone();
+            next.risk = Some(Arc::new(view("2026-11-23", 30.0, 0.2, 30.0)));
+            next
+        });
+        // And the same view again (a reload with nothing new).
+        state.update(|cur| {
+            let mut next = cur.clone();
+            next.risk = Some(Arc::new(view("2026-11-23", 30.0, 0.2, 30.0)));
+            next
+        });
+        let sender = Arc::new(Scripted::default());
+        svc.deliver_through(sender.clone());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while sender.delivered.lock().unwrap().is_empty() {
+            assert!(tokio::time::Instant::now() < deadline, "never delivered");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Let anything else queued arrive, then count.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(svc.pending().await, 0);
+        assert_eq!(
+            sender.delivered.lock().unwrap().as_slice(),
+            [(
+                10,
+                "risk: the largest position, AAPL, is 30% of equity (alert at 25%)".to_string()
+            )]
         );
         shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(20), task)

@@ -18,7 +18,7 @@ use super::commands::{ChartArg, Count, MAX_SCREEN_ROWS, TickerArg, parse_count, 
 use super::format::{self, sim_marker};
 use super::html::escape;
 use super::send::{self, TgBot};
-use crate::chart::{self, Figure, NoChart, Period, PriceChart, Style, data};
+use crate::chart::{self, Figure, NoChart, Period, PriceChart, data};
 use crate::domain::Symbol;
 use crate::numbers::{price, signed_pct, thousands};
 use crate::screen::ScreenParams;
@@ -293,7 +293,7 @@ pub fn breadth_caption(b: &data::Breadth) -> String {
 
 /// Draw `figure` as a PNG on a blocking thread (it is CPU work).
 async fn render(figure: Figure) -> Result<Vec<u8>, String> {
-    tokio::task::spawn_blocking(move || chart::png(&figure, &Style::PHOTO))
+    tokio::task::spawn_blocking(move || chart::png(&figure, &figure.photo_style()))
         .await
         .map_err(|e| format!("the drawing task failed: {e}"))?
         .map_err(|e| e.to_string())
@@ -361,6 +361,39 @@ pub async fn breadth(bot: &TgBot, chat: ChatId, snap: &Snapshot) -> Result<(), R
         None => "breadth.png".to_string(),
     };
     send_figure(bot, chat, Figure::Breadth(b), name, &caption).await
+}
+
+/// The caption of `/risk`'s heatmap.
+pub fn heatmap_caption(h: &chart::CorrelationHeatmap) -> String {
+    let mut out = String::from(sim_marker(h.simulated));
+    out.push_str(&format!(
+        "<b>Correlation</b> of daily returns over {} sessions · snapshot {}",
+        h.lookback, h.date
+    ));
+    if h.truncated() {
+        out.push_str(&format!(
+            "\n<i>The {} largest of {} measured positions.</i>",
+            h.symbols.len(),
+            h.measured
+        ));
+    }
+    out
+}
+
+/// `/risk`'s picture, sent after its summary: the correlation heatmap of
+/// the risk view the daemon computed. Nothing is sent when there is no
+/// view or fewer than two measured positions (the summary says why).
+pub async fn risk_heatmap(bot: &TgBot, chat: ChatId, snap: &Snapshot) -> Result<(), RequestError> {
+    let Some(heatmap) = snap
+        .risk
+        .as_deref()
+        .and_then(|r| chart::correlation_heatmap(r).ok())
+    else {
+        return Ok(());
+    };
+    let caption = heatmap_caption(&heatmap);
+    let name = format!("correlation-{}.png", heatmap.date);
+    send_figure(bot, chat, Figure::Correlation(heatmap), name, &caption).await
 }
 
 /// A `/screen` page button: the message becomes that page.

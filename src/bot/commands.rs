@@ -92,7 +92,9 @@ pub fn usage(command: &str) -> &'static str {
         "symbol" => " TICKER",
         "chart" => " TICKER [3m|6m|1y|5y]",
         "download" => " [drawdowns|positions|bars|account] [days]",
-        "alert" => " TICKER below -30 | top N | market below -20 count 50 | profit | digest 07:30",
+        "alert" => {
+            " TICKER below -30 | top N | market below -20 count 50 | profit | risk weight|hhi|cluster LEVEL | digest 07:30"
+        }
         "unalert" => " ID",
         "backtest" => {
             " [from YYYY-MM-DD] [to YYYY-MM-DD] [top N] [entry -30] [take-profit 100] ..."

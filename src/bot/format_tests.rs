@@ -292,7 +292,7 @@ fn expected(name: &str) -> &'static str {
 /stats — Data health, last run and next run
 /download [drawdowns|positions|bars|account] [days] — A dataset as a CSV file
 /trigger — Collect now (admins only)
-/alert TICKER below -30 | top N | market below -20 count 50 | profit | digest 07:30 — Set an alert pushed after each run
+/alert TICKER below -30 | top N | market below -20 count 50 | profit | risk weight|hhi|cluster LEVEL | digest 07:30 — Set an alert pushed after each run
 /alerts — Your alerts, with delete buttons
 /unalert ID — Delete an alert by id
 /web — Sign in to the web dashboard (a one-time link)
@@ -496,7 +496,7 @@ day trades    1 in 5 sessions · PDT no</pre>"#
 /stats — Data health, last run and next run
 /download [drawdowns|positions|bars|account] [days] — A dataset as a CSV file
 /trigger — Collect now (admins only)
-/alert TICKER below -30 | top N | market below -20 count 50 | profit | digest 07:30 — Set an alert pushed after each run
+/alert TICKER below -30 | top N | market below -20 count 50 | profit | risk weight|hhi|cluster LEVEL | digest 07:30 — Set an alert pushed after each run
 /alerts — Your alerts, with delete buttons
 /unalert ID — Delete an alert by id
 /web — Sign in to the web dashboard (a one-time link)

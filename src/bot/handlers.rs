@@ -283,6 +283,9 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
     if let Some(text) = format::snapshot_reply(cmd, &snap, &shared.params, now) {
         let keyboard = super::charts::keyboard_for(cmd, &snap, shared.params.top_n);
         send::html_with_keyboard(bot, chat, &text, keyboard).await?;
+        if matches!(cmd, Command::Risk) {
+            super::charts::risk_heatmap(bot, chat, &snap).await?;
+        }
         return Ok(());
     }
     match cmd {

@@ -13,6 +13,8 @@ use super::font::FAMILY;
 use super::{Breadth, Equity, Figure, Period, PriceChart, RankHistory, Theme, TopDrawdowns};
 use crate::numbers::{price, signed_pct, thousands};
 
+pub(super) mod heatmap;
+
 type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 /// The colours of a theme.
@@ -68,7 +70,13 @@ pub(super) fn figure<DB: DrawingBackend>(
     theme: Theme,
 ) -> Drawn<DB> {
     let p = palette(theme);
-    let s = Scale(f64::from(root.dim_in_pixel().1) / 800.0);
+    let (w, h) = root.dim_in_pixel();
+    // Text keeps the size it has on a 1200 x 800 photo: a square picture
+    // of the same width scales by its width, not its height.
+    let s = match fig {
+        Figure::Correlation(_) => Scale(f64::from(w.min(h)) / 1200.0),
+        _ => Scale(f64::from(h) / 800.0),
+    };
     root.fill(&p.bg)?;
     let (head, body) = root.split_vertically(s.px(110.0));
     let body = body.margin(s.px(10.0), s.px(20.0), s.px(20.0), s.px(30.0));
@@ -80,9 +88,9 @@ pub(super) fn figure<DB: DrawingBackend>(
         Figure::TopDrawdowns(c) => top_drawdowns(&head, &body, c, &p, &s)?,
         Figure::BacktestEquity(c) => backtest_curves(&head, &body, c, false, &p, &s)?,
         Figure::BacktestDrawdown(c) => backtest_curves(&head, &body, c, true, &p, &s)?,
+        Figure::Correlation(c) => heatmap::heatmap(&head, &body, c, &p, &s)?,
     }
     if fig.simulated() {
-        let (w, h) = root.dim_in_pixel();
         let faint = p.down.mix(0.22);
         let mark = (FAMILY, 72.0 * s.0)
             .into_font()

@@ -6,6 +6,8 @@
 //!   against its benchmark (pure);
 //! - [`data`]: what each figure shows, as pure functions (the price chart's
 //!   peak and drawdown come from the screen engine itself);
+//! - [`correlation`]: the correlation heatmap's cells, from the risk
+//!   view's own matrix;
 //! - `draw`: the figures drawn with `plotters` on either backend;
 //! - `font`: the embedded DejaVu Sans (`assets/fonts/`), registered with
 //!   plotters' `ab_glyph` text: no system font library at build or run
@@ -16,6 +18,7 @@
 //! returned as one.
 
 pub mod backtest;
+pub mod correlation;
 pub mod data;
 mod draw;
 mod font;
@@ -24,6 +27,7 @@ use std::panic::AssertUnwindSafe;
 
 use plotters::prelude::*;
 
+pub use correlation::{CorrelationHeatmap, HEATMAP_MAX, correlation_heatmap};
 pub use data::{
     Breadth, BreadthPoint, Equity, NoChart, PeakMarks, Period, PriceChart, RankHistory,
     TopDrawdowns,
@@ -46,6 +50,8 @@ pub enum Figure {
     BacktestEquity(backtest::BacktestCurves),
     /// A backtest's and its benchmark's fall below their running peaks.
     BacktestDrawdown(backtest::BacktestCurves),
+    /// How the portfolio's positions correlate, as a heatmap.
+    Correlation(CorrelationHeatmap),
 }
 
 impl Figure {
@@ -59,6 +65,16 @@ impl Figure {
             Self::Equity(c) => c.simulated,
             Self::TopDrawdowns(c) => c.simulated,
             Self::BacktestEquity(c) | Self::BacktestDrawdown(c) => c.simulated,
+            Self::Correlation(c) => c.simulated,
+        }
+    }
+
+    /// How the figure is sent as a photo: square for the heatmap (its
+    /// rows and columns are the same symbols), [`Style::PHOTO`] otherwise.
+    pub fn photo_style(&self) -> Style {
+        match self {
+            Self::Correlation(_) => Style::SQUARE,
+            _ => Style::PHOTO,
         }
     }
 }
@@ -91,6 +107,14 @@ impl Style {
         theme: Theme::Light,
         width: 1200,
         height: 800,
+    };
+
+    /// Square pictures (the correlation heatmap): 1200 x 1200, text sized
+    /// as on [`Style::PHOTO`] of the same width.
+    pub const SQUARE: Style = Style {
+        theme: Theme::Light,
+        width: 1200,
+        height: 1200,
     };
 
     /// This style with `theme`.
@@ -173,6 +197,19 @@ pub fn svg(figure: &Figure, style: &Style) -> Result<String, ChartError> {
         }
         Ok(out)
     })
+}
+
+/// `figure` as an SVG element for a page: the document of [`svg`] with a
+/// fluid width (the `viewBox` keeps its proportions), so it fits a phone's
+/// screen. plotters writes presentation attributes only (`fill=`,
+/// `stroke=`), never `style=`, so a `style-src 'self'` policy shows it.
+pub fn svg_inline(figure: &Figure, style: &Style) -> Result<String, ChartError> {
+    let doc = svg(figure, style)?;
+    let fixed = format!("<svg width=\"{}\" height=\"{}\"", style.width, style.height);
+    match doc.strip_prefix(&fixed) {
+        Some(rest) => Ok(format!("<svg width=\"100%\"{rest}")),
+        None => Ok(doc),
+    }
 }
 
 /// Encode an RGB buffer (fast compression: charts are flat colours, and a

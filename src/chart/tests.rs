@@ -200,3 +200,73 @@ fn a_one_session_history_still_draws() {
     let fig = price_figure(1, false);
     assert_eq!(png_size(&png(&fig, &Style::PHOTO).unwrap()), (1200, 800));
 }
+
+/// A heatmap of `n` symbols: correlation `1 / (1 + |i - j|)`, one block of
+/// two, then singles.
+fn heatmap(n: usize, measured: usize, simulated: bool) -> Figure {
+    let symbols: Vec<Symbol> = (0..n).map(|i| sym(&format!("SYM{i}"))).collect();
+    let matrix = (0..n)
+        .map(|i| (0..n).map(|j| 1.0 / (1.0 + i.abs_diff(j) as f64)).collect())
+        .collect();
+    let mut blocks = vec![2];
+    blocks.extend(std::iter::repeat_n(1, n - 2));
+    Figure::Correlation(CorrelationHeatmap {
+        date: "2026-11-20".parse().unwrap(),
+        lookback: 90,
+        symbols,
+        matrix,
+        blocks,
+        measured,
+        cluster_correlation: 0.7,
+        simulated,
+    })
+}
+
+#[test]
+fn the_heatmap_is_square_labels_both_axes_and_says_what_it_leaves_out() {
+    for (n, measured) in [(2, 2), (6, 6), (20, 33)] {
+        let fig = heatmap(n, measured, n == 6);
+        let style = fig.photo_style();
+        assert_eq!((style.width, style.height), (1200, 1200));
+        let png = png(&fig, &style).unwrap();
+        assert_eq!(png_size(&png), (1200, 1200));
+        let doc = svg(&fig, &style).unwrap();
+        for i in 0..n {
+            // Once on each axis.
+            assert_eq!(doc.matches(&format!(">\nSYM{i}\n<")).count(), 2, "SYM{i}");
+        }
+        assert_eq!(doc.contains("the 20 largest of 33 positions"), measured > n);
+        assert_eq!(doc.contains("SIMULATED PRICES"), n == 6);
+        // Cells carry their value when there is room (6 x 6), not at 20 x 20.
+        assert_eq!(doc.contains(">\n0.50\n<"), n <= 6, "{n}");
+        // Presentation attributes only: a `style-src 'self'` page shows it.
+        assert!(!doc.contains("style="));
+    }
+}
+
+#[test]
+fn the_colour_scale_runs_blue_through_neutral_to_red() {
+    use super::draw::heatmap::color_of;
+    let hex = |c: plotters::style::RGBColor| format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+    assert_eq!(hex(color_of(-1.0)), "#2166AC");
+    assert_eq!(hex(color_of(0.0)), "#F7F7F7");
+    assert_eq!(hex(color_of(1.0)), "#B2182B");
+    assert_eq!(color_of(f64::NAN), color_of(0.0));
+    assert_eq!(color_of(7.0), color_of(1.0), "clamped");
+    // The diagonal (1.0) is drawn in the +1 colour.
+    let doc = svg(&heatmap(3, 3, false), &Style::SQUARE).unwrap();
+    assert!(doc.contains("fill=\"#B2182B\""));
+}
+
+#[test]
+fn an_inline_svg_is_fluid_and_keeps_its_view_box() {
+    let fig = heatmap(4, 4, false);
+    let inline = svg_inline(&fig, &Style::SQUARE).unwrap();
+    assert!(
+        inline.starts_with("<svg width=\"100%\" viewBox=\"0 0 1200 1200\""),
+        "{:.120}",
+        inline
+    );
+    let root = inline.lines().next().unwrap();
+    assert!(!root.contains("height="), "{root}");
+}

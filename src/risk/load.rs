@@ -1,6 +1,12 @@
 //! The I/O edge of the risk view: the positions and account snapshots, the
 //! bars and the latest screen it needs, read through [`crate::query::Lake`]
 //! (verified against the manifests; damaged dates skipped and reported).
+//!
+//! The daemon already holds the last `history.memory_days` of bars in
+//! memory ([`crate::state::Snapshot::prices`]); [`load_data`] takes them
+//! when they cover the sessions the analysis needs, so a reload reads the
+//! bars once, not twice. The CLI, which holds none, reads them from the
+//! lake. Both give the same history, hence the same report.
 
 use std::collections::HashMap;
 
@@ -32,8 +38,19 @@ pub struct RiskData {
     pub equity: Vec<(NaiveDate, f64)>,
     /// Whether the snapshot or the screen is simulated.
     pub simulated: bool,
+    /// Where the bars came from.
+    pub bars: BarsSource,
     /// Dates and objects passed over, with why.
     pub warnings: Vec<String>,
+}
+
+/// Where [`RiskData::history`] was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarsSource {
+    /// The bars the daemon holds in memory (a tail of them).
+    Memory,
+    /// The lake's bars objects.
+    Store,
 }
 
 impl RiskData {
@@ -63,8 +80,13 @@ struct Snapshot {
 /// Read what the risk view needs over the last `max(lookback, 60) + 1`
 /// published sessions. `Ok(None)` when no positions snapshot is stored
 /// there; a store that cannot be listed is an error, a damaged date a
-/// warning.
-pub async fn load_data(store: &Store, params: &RiskParams) -> Result<Option<RiskData>, StoreError> {
+/// warning. The bars come from `held` (the daemon's in-memory history)
+/// when it covers those sessions (see [`covering`]), else from the lake.
+pub async fn load_data(
+    store: &Store,
+    params: &RiskParams,
+    held: Option<&PriceHistory>,
+) -> Result<Option<RiskData>, StoreError> {
     let lake = Lake::new(store.clone());
     let listing = lake.listing(None, None).await?;
     let mut warnings = listing.warnings();
@@ -114,14 +136,21 @@ pub async fn load_data(store: &Store, params: &RiskParams) -> Result<Option<Risk
         .map(|s| (s.date, s.positions))
         .collect();
     runs.push((latest.date, latest.positions.clone()));
-    let held = holding_periods(&runs);
-    let loaded = lake.price_history(Some(first), None).await?;
-    warnings.extend(
-        loaded
-            .skipped
-            .iter()
-            .map(|s| format!("{}: bars skipped: {}", s.date, s.reason)),
-    );
+    let held_periods = holding_periods(&runs);
+    let newest = listing.dates.last().copied();
+    let (history, bars) = match held.and_then(|h| covering(h, first, newest)) {
+        Some(h) => (h, BarsSource::Memory),
+        None => {
+            let loaded = lake.price_history(Some(first), None).await?;
+            warnings.extend(
+                loaded
+                    .skipped
+                    .iter()
+                    .map(|s| format!("{}: bars skipped: {}", s.date, s.reason)),
+            );
+            (loaded.history, BarsSource::Store)
+        }
+    };
     let screen = lake.latest_screen().await?;
     warnings.extend(
         screen
@@ -136,13 +165,32 @@ pub async fn load_data(store: &Store, params: &RiskParams) -> Result<Option<Risk
         date: latest.date,
         positions: latest.positions,
         account: latest.account,
-        held,
-        history: loaded.history,
+        held: held_periods,
+        history,
         screen: rows,
         equity,
         simulated: latest.simulated || screen_simulated,
+        bars,
         warnings,
     }))
+}
+
+/// The dates of `held` from `first` on, when `held` reaches back to
+/// `first` and forward to `newest` (the newest published date): exactly
+/// the bars the lake would give for `first..`. `None` when it does not
+/// cover them (a short `history.memory_days`, a reload in between).
+pub fn covering(
+    held: &PriceHistory,
+    first: NaiveDate,
+    newest: Option<NaiveDate>,
+) -> Option<PriceHistory> {
+    let dates = held.dates();
+    let covers = dates.first().is_some_and(|d| *d <= first) && dates.last().copied() == newest;
+    if !covers {
+        return None;
+    }
+    let from = dates.partition_point(|d| *d < first);
+    Some(held.tail(dates.len() - from))
 }
 
 /// One manifest's positions and account, `None` when the account object

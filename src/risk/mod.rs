@@ -32,7 +32,7 @@ use crate::query::PriceHistory;
 use crate::strategy::{ExitRules, PortfolioRule};
 
 pub use holding::{Held, holding_periods};
-pub use load::{RiskData, load_data};
+pub use load::{BarsSource, RiskData, load_data};
 pub use report::*;
 pub use window::{VOL_SESSIONS, Window};
 

@@ -62,6 +62,13 @@ impl RiskReport {
         self.weights.is_empty()
     }
 
+    /// The date this view is of: the later of the positions snapshot and
+    /// the last session of bars (either moves the figures). Risk alerts
+    /// evaluate a view once per such date.
+    pub fn as_of(&self) -> NaiveDate {
+        self.prices_through.map_or(self.date, |p| p.max(self.date))
+    }
+
     /// The largest cluster's combined weight, percent (0 with none).
     pub fn largest_cluster_pct(&self) -> f64 {
         self.clusters.first().map_or(0.0, |c| c.weight_pct)

@@ -140,19 +140,38 @@ pub fn render_overview(snap: &Snapshot, viewer: &Viewer, top_n: usize) -> Markup
     layout("Overview", Some(viewer), body)
 }
 
-/// `/screen`'s query: filters, sort and page.
+/// `/screen`'s query: filters, sort and page. A field left empty in the
+/// filter form (`max_drawdown=`) is no filter: browsers send every field.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct ScreenQuery {
     /// Only rows at or below this drawdown, percent (e.g. -20).
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub max_drawdown: Option<f64>,
     /// Only rows at least this many days past their peak.
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub min_days: Option<u32>,
     /// `rank` (default), `drawdown`, `days`, `symbol`.
     pub sort: Option<String>,
     /// Descending instead of ascending.
     pub desc: Option<bool>,
     /// 1-based page.
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub page: Option<usize>,
+}
+
+/// A query field that may be present but empty: empty is `None`, anything
+/// else must parse (`max_drawdown=abc` is still a 400 that says why).
+fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text: Option<String> = serde::Deserialize::deserialize(d)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 impl ScreenQuery {
@@ -330,6 +349,7 @@ pub fn render_portfolio(snap: &Snapshot, viewer: &Viewer) -> Markup {
                 }
             }
         }
+        (super::risk::section(snap))
     };
     layout("Portfolio", Some(viewer), body)
 }
@@ -410,4 +430,31 @@ pub fn miniapp() -> Markup {
         script src="/static/miniapp.js" {}
     };
     layout("Dashboard", None, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Uri;
+
+    fn query(q: &str) -> Result<ScreenQuery, String> {
+        let uri: Uri = format!("/screen?{q}").parse().unwrap();
+        Query::<ScreenQuery>::try_from_uri(&uri)
+            .map(|Query(q)| q)
+            .map_err(|e| e.body_text())
+    }
+
+    #[test]
+    fn the_filter_forms_empty_fields_are_no_filter_and_bad_numbers_are_refused() {
+        let q = query("max_drawdown=&min_days=&sort=symbol").unwrap();
+        assert_eq!((q.max_drawdown, q.min_days), (None, None));
+        assert_eq!(q.sort.as_deref(), Some("symbol"));
+        let q = query("max_drawdown=-20&min_days=5&page=2").unwrap();
+        assert_eq!(
+            (q.max_drawdown, q.min_days, q.page),
+            (Some(-20.0), Some(5), Some(2))
+        );
+        assert!(query("max_drawdown=abc").is_err());
+        assert!(query("min_days=-1").is_err());
+    }
 }

@@ -1,6 +1,7 @@
 //! `/risk`: the portfolio risk view in one message, from the analysis the
 //! daemon computed when it last loaded the store (see
-//! [`crate::risk`]). The correlation heatmap picture is not drawn yet.
+//! [`crate::risk`]). The correlation heatmap follows as a photo
+//! ([`crate::bot::charts::risk_heatmap`]).
 
 use std::fmt::Write as _;
 

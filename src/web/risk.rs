@@ -1,0 +1,215 @@
+//! The portfolio page's risk section, from the risk view the daemon
+//! computed when it last loaded the store ([`Snapshot::risk`]): weights,
+//! volatility, beta and share of risk, concentration, the independent
+//! bets, the most correlated pairs, the correlation heatmap (inline SVG:
+//! presentation attributes only, so the `style-src 'self'` policy shows
+//! it), exits and sized candidates. Suggestions only.
+
+use maud::{Markup, PreEscaped, html};
+
+use crate::chart::{self, Figure, Style};
+use crate::numbers::{price, signed_pct};
+use crate::risk::RiskReport;
+use crate::state::Snapshot;
+
+fn pct(x: f64) -> String {
+    format!("{x:.1}%")
+}
+
+fn opt_pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "–".into(), pct)
+}
+
+/// The risk section of `/portfolio`.
+pub(super) fn section(snap: &Snapshot) -> Markup {
+    let Some(r) = snap.risk.as_deref() else {
+        return html! {
+            @if snap.portfolio.is_some() {
+                section #risk {
+                    h2 { "Risk" }
+                    p { "The risk view could not be computed when the store was last loaded (the daemon's log says why)." }
+                }
+            }
+        };
+    };
+    html! {
+        section #risk {
+            h2 { "Risk" }
+            p.meta {
+                @if r.simulated { strong { "SIMULATED prices" } " · " }
+                "Snapshot " (r.date)
+                @if let Some(p) = r.prices_through { " · bars through " (p) }
+                " · correlations over " (r.lookback) " sessions · benchmark " (r.benchmark)
+            }
+            @if r.is_empty() {
+                p { "No open positions." }
+            } @else {
+                (concentration(r))
+                (positions(r))
+                (correlation(r))
+            }
+            (exits(r))
+            (candidates(r))
+            @if !r.excluded.is_empty() {
+                h3 { "Not measured" }
+                ul { @for x in &r.excluded { li { (x.symbol.as_str()) ": " (x.reason) } } }
+            }
+            @for n in r.notes.iter().filter(|n| !n.starts_with("SIMULATED")) {
+                p.meta { (n) }
+            }
+            p.meta { "Suggestions only: dipwatch never places orders." }
+        }
+    }
+}
+
+fn concentration(r: &RiskReport) -> Markup {
+    let c = &r.concentration;
+    let measured = r.correlation.symbols.len();
+    // Clusters of two or more: the ones that make several tickers one bet.
+    let mut groups = r.clusters.iter().filter(|c| c.symbols.len() > 1).peekable();
+    html! {
+        p {
+            @if let Some(largest) = &c.largest {
+                "Largest position " strong { (largest.as_str()) } " at " (pct(c.largest_weight_pct))
+                " of equity · Herfindahl " (format!("{:.2}", c.herfindahl))
+                " (like " (format!("{:.1}", c.effective_positions)) " equal positions)"
+            }
+            @if let Some(p) = &r.portfolio {
+                br;
+                "Volatility " (pct(p.volatility_pct)) " a year"
+                @if let Some(b) = p.beta { " · beta " (format!("{b:.2}")) " to " (r.benchmark) }
+            }
+        }
+        @if measured > 0 {
+            p {
+                strong { "Effectively " (r.independent_bets) " independent bet"
+                    @if r.independent_bets != 1 { "s" } }
+                " among " (measured) " measured positions (correlation "
+                (format!("{:.2}", r.cluster_correlation)) " or more is one bet)"
+            }
+            @if groups.peek().is_some() {
+                ul {
+                    @for cl in groups {
+                        li {
+                            (cl.symbols.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+                            " — " (pct(cl.weight_pct)) " of equity"
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn positions(r: &RiskReport) -> Markup {
+    html! {
+        h3 { "Positions" }
+        table {
+            thead { tr { th { "Symbol" } th.num { "Weight" } th.num { "Volatility" }
+                th.num { "Beta" } th.num { "Share of risk" } } }
+            tbody {
+                @for w in &r.weights {
+                    @let risk = r.volatility.iter().find(|v| v.symbol.as_str() == w.symbol.as_str());
+                    tr {
+                        td { (w.symbol.as_str()) }
+                        td.num { (opt_pct(w.weight_pct)) }
+                        td.num { (opt_pct(risk.map(|v| v.volatility_pct))) }
+                        td.num { (risk.and_then(|v| v.beta).map_or_else(|| "–".into(), |b| format!("{b:.2}"))) }
+                        td.num { (opt_pct(risk.map(|v| v.risk_share_pct))) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn correlation(r: &RiskReport) -> Markup {
+    let figure = chart::correlation_heatmap(r).ok().map(|h| {
+        let truncated = h.truncated().then_some((h.symbols.len(), h.measured));
+        let svg = chart::svg_inline(&Figure::Correlation(h), &Style::SQUARE);
+        (svg, truncated)
+    });
+    html! {
+        @if !r.pairs.is_empty() {
+            h3 { "Most correlated" }
+            ul { @for p in &r.pairs {
+                li { (p.a.as_str()) " – " (p.b.as_str()) ": " (format!("{:.2}", p.correlation)) }
+            } }
+        }
+        @if let Some((svg, truncated)) = figure {
+            figure.heatmap {
+                @match svg {
+                    Ok(svg) => (PreEscaped(svg)),
+                    Err(e) => p { "The heatmap could not be drawn: " (e) }
+                }
+                figcaption {
+                    "Correlation of daily returns over " (r.lookback) " sessions"
+                    @if let Some((shown, of)) = truncated {
+                        ": the " (shown) " largest of " (of) " measured positions"
+                    }
+                    "."
+                }
+            }
+        }
+    }
+}
+
+fn exits(r: &RiskReport) -> Markup {
+    html! {
+        h3 { "Exits" }
+        @if r.exits.is_empty() {
+            p { "No exit rule sells a position today." }
+        } @else {
+            table {
+                thead { tr { th { "Symbol" } th.num { "Return" } th { "Why" } th.num { "Held" } } }
+                tbody {
+                    @for e in &r.exits {
+                        tr {
+                            td { (e.symbol.as_str()) }
+                            td.num { (signed_pct(e.return_pct)) }
+                            td { (e.reasons.iter().map(|x| x.label()).collect::<Vec<_>>().join(", ")) }
+                            td.num { @match &e.held {
+                                Some(h) => { @if h.at_least { "≥ " } (h.sessions) " sessions" }
+                                None => "–",
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn candidates(r: &RiskReport) -> Markup {
+    html! {
+        @if !r.suggestions.is_empty() {
+            h3 { "Candidates from the latest screen" }
+            p.meta { "Sized by inverse volatility within the risk budget, capped by cash." }
+            table.ranking {
+                thead { tr { th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num { "Volatility" }
+                    th { "Closest holding" } th.num { "Size" } th.num { "Shares" } th { "Note" } } }
+                tbody {
+                    @for s in &r.suggestions {
+                        tr {
+                            td.num { (s.rank) }
+                            td { (s.symbol.as_str()) }
+                            td.num { (signed_pct(s.drawdown_pct)) }
+                            td.num { (opt_pct(s.volatility_pct)) }
+                            td { @match &s.closest {
+                                Some(c) => { (c.b.as_str()) " " (format!("{:.2}", c.correlation)) }
+                                None => "–",
+                            } }
+                            td.num { (s.value.map_or_else(|| "–".into(), price)) }
+                            td.num { (s.shares.map_or_else(|| "–".into(), |n| n.to_string())) }
+                            td {
+                                @if let Some(why) = &s.reason { (why) }
+                                @else if s.duplicates { "duplicates a holding" }
+                                @else if s.capped_by_cash { "capped by cash" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
