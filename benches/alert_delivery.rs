@@ -71,6 +71,7 @@ fn main() {
             chats: (1..=chats).collect(),
             defaults: Vec::new(),
             timezone: chrono_tz::America::New_York,
+            lists: None,
         };
         let svc = AlertService::open(store, render(), &settings, &Snapshot::default()).await;
         for chat in 1..=chats {

@@ -467,19 +467,14 @@ fn rss_of_child(dir: &Path, quick: bool) {
     );
 }
 
-/// The real daemon, once `dipwatch run` starts the bot.
+/// The real daemon (`dipwatch run`, which starts the bot through `App`).
 fn rss_of_daemon(dir: &Path, quick: bool) {
-    let run_rs = include_str!("../src/cli/run.rs");
     // Next to this bench (`target/release/deps/..`), wherever
     // `CARGO_TARGET_DIR` put it.
     let bin = std::env::current_exe()
         .ok()
         .and_then(|exe| Some(exe.parent()?.parent()?.join("dipwatch")))
         .unwrap_or_else(|| Path::new("target/release/dipwatch").to_path_buf());
-    if !run_rs.contains("bot::run") {
-        println!("rss     dipwatch run: not measured (src/cli/run.rs does not start the bot yet)");
-        return;
-    }
     if !bin.exists() {
         println!("rss     dipwatch run: not measured (build it first: cargo build --release)");
         return;

@@ -26,6 +26,14 @@
 //! for `benches/screen_reference.py` (the pandas reference) to load and
 //! check against. `scripts/bench-engine` runs both.
 //!
+//! Each case is timed twice: `engine/CASE` is [`screen`] over per-symbol
+//! `Vec<Bar>` (what `collect` does after fetching), `engine_columns/CASE`
+//! is [`screen_columns`] over the same bars held as a
+//! [`PriceHistory`] (columns of f64 per field, what the daemon keeps in
+//! memory and the backtester reads; built before timing, as the pandas
+//! reference builds its frame before timing). The columnar answer is
+//! checked equal to the per-symbol one before it is timed.
+//!
 //! Run as a test (`cargo test --benches`, or `cargo bench -- --test`), the
 //! datasets are scaled down so the check is quick.
 
@@ -43,7 +51,8 @@ use dipwatch::domain::{Bar, SkipReason, Symbol, TradingDays};
 use dipwatch::market::SymbolBars;
 use dipwatch::market::calendar::trading_days;
 use dipwatch::market::sim::{EPOCH, SimMarket};
-use dipwatch::screen::{PeakBasis, Screen, ScreenParams, screen};
+use dipwatch::query::{DayBars, PriceHistory};
+use dipwatch::screen::{PeakBasis, Screen, ScreenParams, screen, screen_columns};
 use serde_json::json;
 
 // ---------------------------------------------------------------------------
@@ -271,6 +280,44 @@ fn run_screen(ds: &Dataset, params: &ScreenParams) -> Screen {
     )
 }
 
+/// The dataset as the columnar history the daemon holds (every field of
+/// every bar; the dates are the sessions any symbol has a bar on).
+fn to_history(ds: &Dataset) -> PriceHistory {
+    let mut days: std::collections::BTreeMap<NaiveDate, DayBars> = Default::default();
+    for sb in &ds.series {
+        for b in &sb.bars {
+            days.entry(b.date)
+                .or_insert_with(|| DayBars::new(b.date, true))
+                .push(
+                    &sb.symbol,
+                    [b.open, b.high, b.low, b.close, b.volume as f64],
+                );
+        }
+    }
+    PriceHistory::from_days(days.into_values().collect())
+}
+
+/// Check the columnar screen gives the per-symbol screen's answer: the same
+/// rows (symbols, ranks, prices, peak dates, days since peak, drawdowns)
+/// and the same skipped symbols with the same reasons, except symbols with
+/// no bar at all, which a history does not hold.
+fn check_columns(history: &PriceHistory, params: &ScreenParams, want: &Screen) {
+    let d = history.dates().len() - 1;
+    let got = screen_columns(history, d, params);
+    assert_eq!(got.date, want.date);
+    assert_eq!(got.rows, want.rows, "columnar rows differ");
+    let with_bars: Vec<_> = want
+        .skipped
+        .iter()
+        .filter(|s| s.reason != SkipReason::NoBars)
+        .collect();
+    assert_eq!(
+        got.skipped.iter().collect::<Vec<_>>(),
+        with_bars,
+        "columnar skips differ"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Dump for the pandas reference
 
@@ -473,6 +520,15 @@ fn main() {
                 t.elapsed()
             );
         }
+        let t = Instant::now();
+        let history = to_history(&ds);
+        println!(
+            "columnar history of {name}: {} symbols x {} dates in {:.1?}",
+            history.symbols().len(),
+            history.dates().len(),
+            t.elapsed()
+        );
+        assert_eq!(history.dates().last(), Some(&ds.date));
         let cases: Vec<Case> = lookbacks
             .into_iter()
             .map(|(lookback, min_history)| Case {
@@ -485,6 +541,7 @@ fn main() {
             let params = case.params();
             let (result, mem) = measure_allocs(|| run_screen(&ds, &params));
             report_memory(&ds, case, &result, &mem);
+            check_columns(&history, &params, &result);
             if let Some(dir) = &dump_dir {
                 dump_case(dir, &ds, case, &result, &mem).expect("write the case dump");
             }
@@ -506,6 +563,15 @@ fn main() {
             }
             group.bench_function(&case.id, |b| {
                 b.iter(|| run_screen(black_box(&ds), black_box(&params)))
+            });
+        }
+        group.finish();
+        let last = history.dates().len() - 1;
+        let mut group = criterion.benchmark_group("engine_columns");
+        for case in &cases {
+            let params = case.params();
+            group.bench_function(&case.id, |b| {
+                b.iter(|| screen_columns(black_box(&history), black_box(last), black_box(&params)))
             });
         }
         group.finish();

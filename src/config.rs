@@ -821,6 +821,11 @@ pub struct AppConfig {
     pub web_public_url: url::Url,
     /// Secrets, redacted in `Debug`.
     pub secrets: Secrets,
+    /// The allow-lists (`telegram.allowed_chat_ids`, `admin_chat_ids`) as
+    /// the bot, the dashboard and the alerts check them: shared by every
+    /// clone of this configuration and replaced when the daemon reloads
+    /// them (SIGHUP), while `settings.telegram` keeps the lists as loaded.
+    pub access: crate::bot::access::Access,
     /// Accepted settings that are probably mistakes.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -1176,6 +1181,7 @@ impl AppConfig {
             web_listen,
             web_public_url,
             secrets,
+            access: crate::bot::access::Access::from_settings(&settings.telegram),
             settings,
             warnings,
         })

@@ -883,3 +883,127 @@ fn a_stop_confirms_only_the_commands_it_answered() {
     }
     assert_eq!(fake.unconfirmed(), 0, "all answered, all confirmed");
 }
+
+/// GET `path` on loopback `port` with an optional cookie: (status, the
+/// `Set-Cookie` value if any, body).
+fn get_with_cookie(port: u16, path: &str, cookie: Option<&str>) -> (u16, Option<String>, String) {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{cookie}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a response");
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let set_cookie = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string);
+    (status, set_cookie, body.to_string())
+}
+
+/// The allow-lists reload on SIGHUP without a restart: a chat taken off
+/// them in the configuration file is refused by the bot and loses its
+/// dashboard session at its next request; a chat left on keeps both; a
+/// file that no longer loads changes nothing.
+#[test]
+fn sighup_reloads_the_allow_lists_and_a_removed_chat_loses_bot_and_dashboard() {
+    use common::fake_telegram::{FakeTelegram, TOKEN};
+    const KEEP: i64 = 515_151;
+    const GONE: i64 = 626_262;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(async { FakeTelegram::start() });
+    let mut ws = Workspace::new(20);
+    ws.set_env("TELOXIDE_TOKEN", TOKEN);
+    ws.set_env("TELOXIDE_API_URL", fake.url().as_str());
+    let web_port = free_port();
+    ws.set_env("DIPWATCH__WEB__LISTEN", &format!("127.0.0.1:{web_port}"));
+    let demo_text = std::fs::read_to_string(demo()).unwrap();
+    let file = ws.path("dipwatch.toml");
+    let write_lists = |text: &str| {
+        std::fs::write(&file, format!("{demo_text}\n[telegram]\n{text}\n")).unwrap();
+    };
+    write_lists(&format!("allowed_chat_ids = [{KEEP}, {GONE}]"));
+    let mut d = Daemon::start(&ws, Some(file.to_str().unwrap()));
+    d.wait_ready(Duration::from_secs(60));
+
+    // Ask the bot and wait for one more message to that chat.
+    let ask = |chat: i64, text: &str| {
+        let before = fake.sent_to(chat).len();
+        fake.push_text(chat, text);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let sent = fake.sent_to(chat);
+            if sent.len() > before {
+                return sent[before].clone();
+            }
+            assert!(Instant::now() < deadline, "no answer to {text} for {chat}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // Each chat signs in to the dashboard with the bot's one-time link.
+    let sign_in = |chat: i64| -> String {
+        let reply = ask(chat, "/web");
+        let markup = reply.reply_markup.expect("a sign-in button");
+        let url = markup["inline_keyboard"][0][0]["url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = &url[url.find("/login").expect("a login link")..];
+        let (status, cookie, _) = get_with_cookie(web_port, path, None);
+        assert_eq!(status, 303, "the link signs in");
+        let cookie = cookie.expect("a session cookie");
+        assert_eq!(get_with_cookie(web_port, "/", Some(&cookie)).0, 200);
+        cookie
+    };
+    let keep_cookie = sign_in(KEEP);
+    let gone_cookie = sign_in(GONE);
+    assert!(!ask(GONE, "/screen").text.contains("allowed_chat_ids"));
+
+    // A file that does not load: nothing changes.
+    write_lists("allowed_chat_ids = \"not a list\"");
+    d.child.signal_hangup();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(get_with_cookie(web_port, "/", Some(&gone_cookie)).0, 200);
+
+    // GONE is taken off the list: refused at once, no restart.
+    write_lists(&format!("allowed_chat_ids = [{KEEP}]"));
+    d.child.signal_hangup();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get_with_cookie(web_port, "/", Some(&gone_cookie)).0 == 200 {
+        assert!(
+            Instant::now() < deadline,
+            "the removed chat's session still works"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(get_with_cookie(web_port, "/", Some(&gone_cookie)).0, 401);
+    assert_eq!(get_with_cookie(web_port, "/", Some(&keep_cookie)).0, 200);
+    let refusal = ask(GONE, "/screen");
+    assert!(
+        refusal.text.contains(&GONE.to_string()) && refusal.text.contains("allowed_chat_ids"),
+        "refused, with its chat id: {}",
+        refusal.text
+    );
+    let kept = ask(KEEP, "/screen");
+    assert!(!kept.text.contains("allowed_chat_ids"), "{}", kept.text);
+
+    let (success, _, logs) = d.terminate();
+    assert!(success, "{logs}");
+    assert!(
+        logs.contains("SIGHUP: the configuration does not load"),
+        "{logs}"
+    );
+    assert!(logs.contains("SIGHUP: allow-lists reloaded"), "{logs}");
+}

@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::rules::Notification;
+use crate::bot::access::{Access, Role};
 use crate::config::is_telegram_chat_id;
 
 /// One message waiting for delivery.
@@ -43,21 +44,40 @@ pub struct Outbox {
 }
 
 /// The chats that may be sent anything: the bot's allow-lists (readers
-/// and admins).
+/// and admins), followed as they are reloaded, or a fixed set.
 #[derive(Debug, Clone, Default)]
-pub struct Audience(HashSet<i64>);
+pub struct Audience {
+    fixed: HashSet<i64>,
+    lists: Option<Access>,
+}
 
 impl Audience {
     /// These chats.
     pub fn new(chats: impl IntoIterator<Item = i64>) -> Self {
-        Self(chats.into_iter().collect())
+        Self {
+            fixed: chats.into_iter().collect(),
+            lists: None,
+        }
+    }
+
+    /// Whoever the allow-lists allow at the moment of sending: a chat
+    /// taken off them (a SIGHUP reload) is sent nothing more.
+    pub fn following(lists: Access) -> Self {
+        Self {
+            fixed: HashSet::new(),
+            lists: Some(lists),
+        }
     }
 
     /// May `chat` be sent anything? A chat id no Telegram chat can have (a
     /// book written before such ids were refused at load) never is:
     /// teloxide panics on it.
     pub fn may_receive(&self, chat: i64) -> bool {
-        is_telegram_chat_id(chat) && self.0.contains(&chat)
+        is_telegram_chat_id(chat)
+            && match &self.lists {
+                Some(lists) => lists.role(chat) != Role::Refused,
+                None => self.fixed.contains(&chat),
+            }
     }
 }
 
@@ -164,6 +184,25 @@ mod tests {
             fired: Vec::new(),
             digest: true,
         }
+    }
+
+    #[test]
+    fn an_audience_following_the_lists_drops_a_chat_taken_off_them() {
+        let mut t = crate::config::TelegramSettings {
+            enabled: true,
+            allowed_chat_ids: vec![10, 20],
+            admin_chat_ids: Vec::new(),
+            download_links: false,
+            download_link_ttl_secs: 3600,
+            trigger_cooldown_secs: 300,
+        };
+        let lists = Access::from_settings(&t);
+        let audience = Audience::following(lists.clone());
+        assert!(audience.may_receive(10) && audience.may_receive(20));
+        t.allowed_chat_ids = vec![20];
+        lists.replace(&t);
+        assert!(!audience.may_receive(10));
+        assert!(audience.may_receive(20));
     }
 
     #[test]

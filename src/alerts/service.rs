@@ -43,6 +43,10 @@ pub struct AlertSettings {
     pub defaults: Vec<String>,
     /// `schedule.timezone`: digests are due in local time.
     pub timezone: Tz,
+    /// The configuration's shared allow-lists: when given, who may be sent
+    /// anything follows them as they are reloaded (`chats` still decides
+    /// who gets the defaults at start).
+    pub lists: Option<crate::bot::access::Access>,
 }
 
 impl AlertSettings {
@@ -62,6 +66,7 @@ impl AlertSettings {
             chats,
             defaults: config.settings.alerts.defaults.clone(),
             timezone: config.timezone,
+            lists: Some(config.access.clone()),
         }
     }
 }
@@ -113,7 +118,10 @@ impl AlertService {
         let svc = Self {
             inner: Arc::new(Inner {
                 book: Book::open(store).await,
-                audience: Audience::new(settings.chats.iter().copied()),
+                audience: match &settings.lists {
+                    Some(lists) => Audience::following(lists.clone()),
+                    None => Audience::new(settings.chats.iter().copied()),
+                },
                 render,
                 timezone: settings.timezone,
                 wake: Notify::new(),
@@ -519,6 +527,7 @@ mod tests {
             chats: chats.to_vec(),
             defaults: Vec::new(),
             timezone: chrono_tz::America::New_York,
+            lists: None,
         }
     }
 

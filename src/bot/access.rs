@@ -5,7 +5,7 @@
 //! send budget the allowed users need.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::config::TelegramSettings;
@@ -21,27 +21,63 @@ pub enum Role {
     Admin,
 }
 
-/// The allow-lists, as sets.
+/// The allow-lists, as sets, shared: every clone reads the same lists, and
+/// [`Access::replace`] (the daemon's SIGHUP) changes them for all at once,
+/// so a chat taken off the lists loses the bot, the dashboard and its
+/// alerts with the next request.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
+    lists: Arc<RwLock<Lists>>,
+}
+
+/// The two lists at one moment.
+#[derive(Debug, Default, PartialEq)]
+struct Lists {
     readers: HashSet<i64>,
     admins: HashSet<i64>,
+}
+
+impl Lists {
+    fn from_settings(t: &TelegramSettings) -> Self {
+        Self {
+            readers: t.allowed_chat_ids.iter().copied().collect(),
+            admins: t.admin_chat_ids.iter().copied().collect(),
+        }
+    }
+}
+
+/// Two handles are equal when they hold the same lists now.
+impl PartialEq for Access {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.lists, &other.lists) || *self.read() == *other.read()
+    }
 }
 
 impl Access {
     /// From `[telegram]`.
     pub fn from_settings(t: &TelegramSettings) -> Self {
         Self {
-            readers: t.allowed_chat_ids.iter().copied().collect(),
-            admins: t.admin_chat_ids.iter().copied().collect(),
+            lists: Arc::new(RwLock::new(Lists::from_settings(t))),
         }
+    }
+
+    /// Replace the lists with `[telegram]`'s, for every clone of this handle.
+    pub fn replace(&self, t: &TelegramSettings) {
+        let lists = Lists::from_settings(t);
+        *self.lists.write().unwrap_or_else(|p| p.into_inner()) = lists;
+    }
+
+    /// A poisoned lock still holds whole lists (a replace is one store).
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Lists> {
+        self.lists.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The role of `chat_id`. Admins read too.
     pub fn role(&self, chat_id: i64) -> Role {
-        if self.admins.contains(&chat_id) {
+        let lists = self.read();
+        if lists.admins.contains(&chat_id) {
             Role::Admin
-        } else if self.readers.contains(&chat_id) {
+        } else if lists.readers.contains(&chat_id) {
             Role::Reader
         } else {
             Role::Refused
@@ -50,12 +86,17 @@ impl Access {
 
     /// True when nobody may use the bot.
     pub fn refuses_everyone(&self) -> bool {
-        self.readers.is_empty() && self.admins.is_empty()
+        let lists = self.read();
+        lists.readers.is_empty() && lists.admins.is_empty()
     }
 
     /// How many chats may read (admins included) and how many are admins.
     pub fn counts(&self) -> (usize, usize) {
-        (self.readers.union(&self.admins).count(), self.admins.len())
+        let lists = self.read();
+        (
+            lists.readers.union(&lists.admins).count(),
+            lists.admins.len(),
+        )
     }
 }
 
@@ -114,6 +155,20 @@ mod tests {
             download_link_ttl_secs: 3600,
             trigger_cooldown_secs: 300,
         }
+    }
+
+    #[test]
+    fn replacing_the_lists_changes_every_clone_at_once() {
+        let a = Access::from_settings(&settings(&[1, 2], &[3]));
+        let held_elsewhere = a.clone();
+        assert_eq!(held_elsewhere.role(1), Role::Reader);
+        a.replace(&settings(&[2], &[1]));
+        assert_eq!(held_elsewhere.role(1), Role::Admin);
+        assert_eq!(held_elsewhere.role(3), Role::Refused);
+        assert_eq!(held_elsewhere.role(2), Role::Reader);
+        assert_eq!(held_elsewhere.counts(), (2, 1));
+        assert_eq!(a, Access::from_settings(&settings(&[2], &[1])));
+        assert_ne!(a, Access::from_settings(&settings(&[2], &[])));
     }
 
     #[test]

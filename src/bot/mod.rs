@@ -188,8 +188,8 @@ pub async fn run_with(
         svc.deliver_through(Arc::new(alerts::BotSender(bot.clone())));
     }
 
-    let telegram = &ctx.config.settings.telegram;
-    let access = Access::from_settings(telegram);
+    // The configuration's shared lists: a SIGHUP reload reaches the bot.
+    let access = ctx.config.access.clone();
     log_access(&access);
     let shared = Arc::new(Shared {
         params: Params::from_config(&ctx.config),

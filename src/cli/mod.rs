@@ -80,7 +80,7 @@ pub async fn main() -> ExitCode {
         }
     }
     let outcome = match &cli.command {
-        Command::Run => run::run(&config).await,
+        Command::Run => run::run(&config, cli.config.as_deref()).await,
         Command::Collect(args) => collect::run(&config, args).await,
         Command::Screen(args) => screen::run(&config, args).await,
         Command::Export(args) => export::run(&config, args).await,

@@ -1,8 +1,10 @@
 //! `dipwatch run`: the daemon. [`crate::app::App`] is built from the
 //! configuration and runs until SIGINT or SIGTERM; shutdown cancels one
 //! token, and the app stops in order (see [`crate::app::App::run_until_stopped`]),
-//! exit 0.
+//! exit 0. SIGHUP (`systemctl reload`) reads the configuration again and
+//! applies its allow-lists at once; every other setting needs a restart.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
@@ -10,14 +12,58 @@ use tokio_util::sync::CancellationToken;
 use crate::app::App;
 use crate::config::AppConfig;
 
-/// Run the daemon until a shutdown signal; exit 0.
-pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
+/// Run the daemon until a shutdown signal; exit 0. `file` is the
+/// configuration file it was loaded from, read again on SIGHUP.
+pub async fn run(config: &AppConfig, file: Option<&Path>) -> anyhow::Result<ExitCode> {
     let app = App::build(config.clone()).await?;
     let shutdown = CancellationToken::new();
     let signals = tokio::spawn(forward_signals(shutdown.clone()));
+    // The app's configuration is a clone of `config`: they share the lists.
+    let reloads = tokio::spawn(reload_on_hangup(
+        config.clone(),
+        file.map(Path::to_path_buf),
+    ));
     app.run_until_stopped(shutdown).await?;
     signals.abort();
+    reloads.abort();
     Ok(ExitCode::SUCCESS)
+}
+
+/// On each SIGHUP, load the configuration again (the same file and the
+/// process's environment) and replace the allow-lists the bot, the
+/// dashboard and the alerts check, so a chat taken off them loses access
+/// with its next request. A configuration that no longer loads changes
+/// nothing and says why.
+async fn reload_on_hangup(config: AppConfig, file: Option<PathBuf>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: the allow-lists reload only on restart");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match AppConfig::load(file.as_deref()) {
+                Ok(fresh) => {
+                    config.access.replace(&fresh.settings.telegram);
+                    let (readers, admins) = config.access.counts();
+                    tracing::info!(
+                        readers,
+                        admins,
+                        "SIGHUP: allow-lists reloaded (other settings take effect at the next restart)"
+                    );
+                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "SIGHUP: the configuration does not load; the allow-lists are unchanged"
+                ),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (config, file);
+    }
 }
 
 /// Cancel `token` on SIGINT or SIGTERM.

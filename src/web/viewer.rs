@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::{SESSION_COOKIE, WebContext, auth, lock};
-use crate::bot::access::{Access, Role};
+use crate::bot::access::Role;
 use crate::config::AppConfig;
 
-/// The role `chat` has now, from the configured allow-lists.
+/// The role `chat` has now, from the allow-lists as last (re)loaded.
 pub fn role_of(config: &AppConfig, chat: i64) -> Role {
-    Access::from_settings(&config.settings.telegram).role(chat)
+    config.access.role(chat)
 }
 
 /// A request allowed to read the dashboard.

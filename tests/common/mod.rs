@@ -140,8 +140,17 @@ impl ChildGuard {
 
     /// Send SIGTERM (the daemon's graceful stop).
     pub fn terminate(&self) {
+        self.signal(libc::SIGTERM);
+    }
+
+    /// Send SIGHUP (the daemon reloads its allow-lists).
+    pub fn signal_hangup(&self) {
+        self.signal(libc::SIGHUP);
+    }
+
+    fn signal(&self, signal: libc::c_int) {
         // SAFETY: kill(2) on our own unreaped child: its pid cannot be reused.
-        let rc = unsafe { libc::kill(self.id() as libc::pid_t, libc::SIGTERM) };
+        let rc = unsafe { libc::kill(self.id() as libc::pid_t, signal) };
         assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
     }
 
