@@ -6,8 +6,9 @@
 //! sweep of [`SWEEP`] combinations on every core.
 //!
 //! With `BACKTEST_EXPORT=DIR`, the market (`close.csv`, `open.csv`,
-//! `high.csv`) and our fills (`orders.csv`) are written there for
-//! `benches/backtest_vectorbt.py`, which replays them in vectorbt.
+//! `high.csv`), our fills (`orders.csv`) and the parameters (`meta.json`)
+//! are written there for `benches/backtest_vectorbt.py`, which runs the
+//! same strategy in vectorbt and checks it makes the same fills.
 //!
 //! `cargo bench --bench backtest`; run any other way (`cargo test --bench
 //! backtest`) it runs a 1-year x 50-symbol case once as a check.
@@ -148,6 +149,8 @@ fn export(dir: &str, h: &PriceHistory, run: &backtest::Run, start: usize) {
         "trades": run.trades.len(),
         "open_positions": run.open.len(),
         "lookback": SCREEN.lookback_days,
+        "min_history": SCREEN.min_history,
+        "params": params(),
     });
     std::fs::write(format!("{dir}/meta.json"), meta.to_string()).unwrap();
 }
