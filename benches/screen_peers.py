@@ -25,10 +25,11 @@ as the library's native structure, built once outside the timing (as the
 pandas reference times its screen on a DataFrame already loaded):
 - polars: a `pl.DataFrame` of the bars (symbol as `pl.Enum` of the tickers,
   the analogue of pandas' categorical, flagged sorted since the bars are,
-  checked; date as `pl.Date`; high, close f64). Timed: one lazy query (date-range filter, one `group_by().agg` with
-  the peak date as the latest `arg_max` of the highs inside the aggregation,
-  `search_sorted` on the calendar for the session distance, a sort for the
-  ranks) collected into a DataFrame, plus the skipped symbols as a dict.
+  checked; date as `pl.Date`; high, close f64). Timed: one lazy query
+  (date-range filter, one `group_by().agg` with the peak date as the latest
+  `arg_max` of the highs inside the aggregation, `search_sorted` on the
+  calendar for the session distance, a sort for the ranks) collected into a
+  DataFrame, plus the skipped symbols as a dict.
 - DuckDB: a table `bars` in an in-memory database (symbol as an ENUM of the
   tickers, date DATE, high and close DOUBLE), loaded once, and the calendar
   as a table. Timed: one SQL query (the window's rows by date range, one
