@@ -26,7 +26,9 @@ parameters (`meta.json`) to $BACKTEST_EXPORT.
      (equity = cash + positions at the close, vectorbt's group value).
    Checked: the same fills as ours (symbol, date, side, shares and price
    within 1e-9 relative) and the same final value (1e-9 relative), with a
-   few trades printed side by side. The timed run is the signal (pandas'
+   few trades printed side by side; and again, untimed, for a busier
+   parameter set (`orders_busy.csv`: many more trades, the take-profit and
+   the portfolio rule both firing often). The timed run is the signal (pandas'
    rolling max or vectorbt's `rolling_max`, whichever is faster, checked
    equal), the simulation and the equity curve (`pf.value()`, since ours
    returns one); each part is also timed alone. numba's compilation (the
@@ -72,13 +74,15 @@ with open(f"{d}/close.csv") as f:
     exact = np.array([[float(x) for x in line.rstrip("\n").split(",")[1:]] for line in f])
 assert np.array_equal(exact, close.to_numpy()), "pandas did not parse close.csv exactly"
 orders = pd.read_csv(f"{d}/orders.csv", parse_dates=["date"])
+busy_orders = pd.read_csv(f"{d}/orders_busy.csv", parse_dates=["date"])
 if close.isna().any().any() or open_.isna().any().any() or high.isna().any().any():
     sys.exit("the market has missing bars: the bars-ended rule would matter, and it is not expressed here")
 lookback, min_history = meta["lookback"], meta["min_history"]
 start = close.index.get_loc(pd.Timestamp(meta["start"]))
 assert list(close.columns) == sorted(close.columns), "symbols sorted: ties by position are ties by ticker"
-assert P["fill"] == "next_open" and P["sizing"] == "equal" and P["rebalance"] == "weekly"
-assert P["exits"]["stop_loss_pct"] is None and P["exits"]["max_hold"] is None and P["commission"] == 0.0
+for p_ in (P, meta["busy"]["params"]):  # the rules expressed below, and only those
+    assert p_["fill"] == "next_open" and p_["sizing"] == "equal" and p_["rebalance"] == "weekly"
+    assert p_["exits"]["stop_loss_pct"] is None and p_["exits"]["max_hold"] is None and p_["commission"] == 0.0
 
 # ---------------------------------------------------------------------------
 # 1. The ranking signal
@@ -224,7 +228,7 @@ def post_segment_nb(
     st[N_BUY] = n_buy
 
 
-def strategy(signal, equity=True):
+def strategy(signal, equity=True, P=P):
     dd, decision = signal()
     cols = close.shape[1]
     st = np.zeros(3, dtype=np.int64)
@@ -291,7 +295,7 @@ def fills(pf):
     return sorted(zip(dates, syms, sign * r["size"], r["price"]), key=lambda x: (x[0], x[2] > 0, x[1]))
 
 
-def ours():
+def ours(orders=orders):
     """Our fills, in the same order: by date, sales first, by symbol."""
     return sorted(zip(orders.date, orders.symbol, orders.shares, orders.price), key=lambda x: (x[0], x[2] > 0, x[1]))
 
@@ -333,6 +337,15 @@ if abs(final - meta["final_equity"]) > 1e-9 * abs(meta["final_equity"]):
 if not same_signal:
     problems.append("the pandas and vectorbt signals differ")
 
+# The busier parameter set: a wider check of the same rules, not timed.
+busy_pf, busy_value = strategy(lambda: sig_p, P=meta["busy"]["params"])
+busy_got, busy_want = fills(busy_pf), ours(busy_orders)
+busy_problems = compare(busy_got, busy_want)
+busy_final = float(busy_value.iloc[-1])
+if abs(busy_final - meta["busy"]["final_equity"]) > 1e-9 * abs(meta["busy"]["final_equity"]):
+    busy_problems.append(f"final value {busy_final!r} != ours {meta['busy']['final_equity']!r}")
+problems += [f"busy parameters: {p}" for p in busy_problems]
+
 rp_fast, rp_med, rpf = timed(replay)
 replay_final = float(rpf.final_value())
 
@@ -349,7 +362,14 @@ print(f"strategy total (faster signal + simulation + equity curve, one run):"
 print(f"replay of our fills (from_orders, no rules): fastest {rp_fast * 1e3:8.1f} ms  median {rp_med * 1e3:8.1f} ms")
 print(f"final value: vectorbt strategy {final:.6f}, ours {meta['final_equity']:.6f}, replay {replay_final:.6f}")
 opened = int((orders.shares > 0).sum())
-print(f"fills: vectorbt {len(got)}, ours {len(want)} ({opened} purchases, {len(want) - opened} sales)")
+reasons = {k: int(v) for k, v in orders.reason.value_counts().items()}
+print(f"fills: vectorbt {len(got)}, ours {len(want)} ({opened} purchases, {len(want) - opened} sales; ours by reason {reasons})")
+bp = meta["busy"]["params"]
+busy_reasons = {k: int(v) for k, v in busy_orders.reason.value_counts().items()}
+print(f"busier parameters (entry {bp['entry_pct']}, {bp['max_positions']} positions, take-profit {bp['exits']['take_profit_pct']}%,"
+      f" rule {bp['portfolio_rule']}), not timed: vectorbt {len(busy_got)} fills, ours {len(busy_want)}"
+      f" (by reason {busy_reasons}); final value vectorbt {busy_final:.6f},"
+      f" ours {meta['busy']['final_equity']:.6f}: {'same' if not busy_problems else 'DIFFERENT'}")
 print("first and last fills side by side (date, symbol, shares, price):")
 for x, y in list(zip(got, want))[:4] + list(zip(got, want))[-3:]:
     print(f"  vectorbt {x[0].date()} {x[1]} {x[2]:>14.6f} @ {x[3]:>10.4f}   ours {y[0].date()} {y[1]} {y[2]:>14.6f} @ {y[3]:>10.4f}")
@@ -366,6 +386,8 @@ summary = {
     "final_value": final,
     "ours_final_value": meta["final_equity"],
     "fills": len(got),
+    "busy_fills": len(busy_got),
+    "busy_same_trades": not busy_problems,
     "same_trades": not problems,
 }
 json.dump(summary, open(f"{d}/vectorbt.json", "w"), indent=2)
@@ -374,4 +396,4 @@ if problems:
     for p in problems:
         print(f"  {p}", file=sys.stderr)
     sys.exit(1)
-print("same trades: every fill (symbol, date, side, shares, price) and the final value equal ours")
+print("same trades: every fill (symbol, date, side, shares, price) and the final value equal ours, in both parameter sets")
