@@ -6,8 +6,11 @@
 //! sweep of [`SWEEP`] combinations on every core.
 //!
 //! With `BACKTEST_EXPORT=DIR`, the market (`close.csv`, `open.csv`,
-//! `high.csv`) and our fills (`orders.csv`) are written there for
-//! `benches/backtest_vectorbt.py`, which replays them in vectorbt.
+//! `high.csv`), our fills (`orders.csv`) and the parameters (`meta.json`)
+//! are written there for `benches/backtest_vectorbt.py`, which runs the
+//! same strategy in vectorbt and checks it makes the same fills; also the
+//! fills of a busier parameter set (`orders_busy.csv`, untimed), a wider
+//! check of the same rules.
 //!
 //! `cargo bench --bench backtest`; run any other way (`cargo test --bench
 //! backtest`) it runs a 1-year x 50-symbol case once as a check.
@@ -81,6 +84,57 @@ fn params() -> Params {
     }
 }
 
+/// A busier strategy than [`params`], exported only as a check for the
+/// vectorbt peer: many more trades, the take-profit and the portfolio rule
+/// both firing often.
+fn busy_params() -> Params {
+    Params {
+        entry_pct: -15.0,
+        max_positions: 20,
+        exits: ExitRules {
+            take_profit_pct: Some(25.0),
+            stop_loss_pct: None,
+            max_hold: None,
+        },
+        portfolio_rule: Some(PortfolioRule {
+            top: 5,
+            target_pct: 15.0,
+        }),
+        ..params()
+    }
+}
+
+/// Every fill of `run` as an order: date, symbol, signed shares, fill
+/// price, and why (`entry`, or the exit's label).
+fn orders_csv(run: &backtest::Run) -> String {
+    use std::fmt::Write as _;
+    let mut orders = String::from("date,symbol,shares,price,reason\n");
+    for t in &run.trades {
+        let _ = writeln!(
+            orders,
+            "{},{},{},{},entry",
+            t.entry_date, t.symbol, t.shares, t.entry_price
+        );
+        let _ = writeln!(
+            orders,
+            "{},{},{},{},{}",
+            t.exit_date,
+            t.symbol,
+            -t.shares,
+            t.exit_price,
+            t.reason.label()
+        );
+    }
+    for o in &run.open {
+        let _ = writeln!(
+            orders,
+            "{},{},{},{},entry",
+            o.entry_date, o.symbol, o.shares, o.entry_price
+        );
+    }
+    orders
+}
+
 fn timed<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, T) {
     let mut times = Vec::with_capacity(runs);
     let mut last = None;
@@ -97,7 +151,7 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
-fn export(dir: &str, h: &PriceHistory, run: &backtest::Run, start: usize) {
+fn export(dir: &str, h: &PriceHistory, run: &backtest::Run, busy: &backtest::Run, start: usize) {
     use std::fmt::Write as _;
     std::fs::create_dir_all(dir).unwrap();
     for (name, field) in [
@@ -119,28 +173,8 @@ fn export(dir: &str, h: &PriceHistory, run: &backtest::Run, start: usize) {
         }
         std::fs::write(format!("{dir}/{name}.csv"), out).unwrap();
     }
-    // Every fill as an order: date, symbol, signed shares, fill price.
-    let mut orders = String::from("date,symbol,shares,price\n");
-    for t in &run.trades {
-        let _ = writeln!(
-            orders,
-            "{},{},{},{}",
-            t.entry_date, t.symbol, t.shares, t.entry_price
-        );
-        let _ = writeln!(
-            orders,
-            "{},{},{},{}",
-            t.exit_date, t.symbol, -t.shares, t.exit_price
-        );
-    }
-    for o in &run.open {
-        let _ = writeln!(
-            orders,
-            "{},{},{},{}",
-            o.entry_date, o.symbol, o.shares, o.entry_price
-        );
-    }
-    std::fs::write(format!("{dir}/orders.csv"), orders).unwrap();
+    std::fs::write(format!("{dir}/orders.csv"), orders_csv(run)).unwrap();
+    std::fs::write(format!("{dir}/orders_busy.csv"), orders_csv(busy)).unwrap();
     let meta = serde_json::json!({
         "start": h.dates()[start],
         "end": h.dates()[h.dates().len() - 1],
@@ -148,6 +182,13 @@ fn export(dir: &str, h: &PriceHistory, run: &backtest::Run, start: usize) {
         "trades": run.trades.len(),
         "open_positions": run.open.len(),
         "lookback": SCREEN.lookback_days,
+        "min_history": SCREEN.min_history,
+        "params": params(),
+        "busy": {
+            "params": busy_params(),
+            "final_equity": busy.equity.last(),
+            "trades": busy.trades.len(),
+        },
     });
     std::fs::write(format!("{dir}/meta.json"), meta.to_string()).unwrap();
 }
@@ -231,7 +272,8 @@ fn main() {
         assert_eq!(combos.len(), SWEEP);
     }
     if let Ok(dir) = std::env::var("BACKTEST_EXPORT") {
-        export(&dir, &h, &run, start);
+        let busy = backtest::run(&h, &ranks, &busy_params(), &[], start, end);
+        export(&dir, &h, &run, &busy, start);
         println!("market and trades written to {dir}");
     }
 }
