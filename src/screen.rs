@@ -112,8 +112,8 @@ fn rank(rows: &mut [DrawdownRow]) {
 /// (8 bytes a cell, contiguous) instead of walking 80-byte bars, which is
 /// what makes long lookbacks fast. The same definition and answer as
 /// [`screen`] with the history's own dates as the trading calendar (every
-/// session the store holds), and as [`DrawdownColumns::screen_at`], which
-/// computes every date at once.
+/// session the store holds); [`DrawdownColumns`] ranks by the same
+/// figures for every date at once.
 pub fn screen_columns(history: &PriceHistory, d: usize, params: &ScreenParams) -> Screen {
     let lookback = params.lookback_days.max(1);
     let start = (d + 1).saturating_sub(lookback);
@@ -307,24 +307,27 @@ fn measure(
     })
 }
 
-/// The screen's figures for every symbol on every date of a
+/// The screen's drawdown for every symbol on every date of a
 /// [`PriceHistory`], computed in one pass per symbol: the backtester ranks
 /// from these on each decision session. The same definition as [`screen`],
 /// with the history's own dates as the trading calendar (what a backtest
-/// knows): for each date the window is the last `lookback_days` dates, the
-/// peak a rolling maximum kept in a monotonic queue (O(1) per cell, where
-/// scanning the window would be O(lookback)), and a symbol without a bar on
-/// the date or with fewer than `min_history` bars in the window is not
-/// ranked there. Only bars up to each date are read, so no figure looks
-/// ahead.
+/// knows): for each date the window is the last `lookback_days` dates, and
+/// a symbol without a bar on the date or with fewer than `min_history`
+/// bars in the window is not ranked there. Only bars up to each date are
+/// read, so no figure looks ahead.
+///
+/// The window's peak is a sliding maximum computed the van Herk / Gil-Werman
+/// way: the dates are cut into blocks of `lookback`, each block gets a
+/// running maximum from its start and one from its end, and any window is
+/// one block's tail plus the next block's head, so every cell costs three
+/// branch-free `max`es whatever the lookback. (A monotonic queue is O(1)
+/// too, but its pops are data-dependent branches.)
 #[derive(Debug, Clone)]
 pub struct DrawdownColumns {
     dates: usize,
     /// `drawdown_pct` per cell (symbol-major, as the history), `NaN` where
     /// the symbol is not ranked.
     drawdown: Vec<f64>,
-    /// The peak's date position per cell (`u32::MAX` where not ranked).
-    peak: Vec<u32>,
 }
 
 impl DrawdownColumns {
@@ -332,51 +335,60 @@ impl DrawdownColumns {
     pub fn new(history: &PriceHistory, params: &ScreenParams) -> Self {
         let n = history.dates().len();
         let lookback = params.lookback_days.max(1);
-        let cells = history.symbols().len() * n;
-        let mut drawdown = vec![f64::NAN; cells];
-        let mut peak = vec![u32::MAX; cells];
+        let mut drawdown = vec![f64::NAN; history.symbols().len() * n];
         let basis = basis_field(params.peak_basis);
-        // Reused per symbol: date positions whose prices decrease from
-        // front to back; the front is the window's peak (the most recent
-        // among equal prices, since an equal newer price evicts it).
-        let mut queue: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
-        for s in 0..history.symbols().len() {
+        // Reused per symbol: the running maxima from each block's start
+        // (`head`) and from its end (`tail`), and the bars seen before
+        // each date (`seen[d]`), so a window's count is one subtraction.
+        let (mut head, mut tail) = (vec![f64::NAN; n], vec![f64::NAN; n]);
+        let mut seen = vec![0u32; n + 1];
+        for (s, dd) in drawdown
+            .chunks_exact_mut(n.max(1))
+            .enumerate()
+            .take(history.symbols().len())
+        {
             let prices = history.series(s, basis);
             let close = history.series(s, Field::Close);
             let present = history.present(s);
-            let (dd, pk) = (
-                &mut drawdown[s * n..(s + 1) * n],
-                &mut peak[s * n..(s + 1) * n],
-            );
-            queue.clear();
-            let mut in_window = 0usize;
             for d in 0..n {
-                if present[d] {
-                    while queue.back().is_some_and(|&b| prices[b] <= prices[d]) {
-                        queue.pop_back();
-                    }
-                    queue.push_back(d);
-                    in_window += 1;
+                seen[d + 1] = seen[d] + u32::from(present[d]);
+            }
+            // `f64::max` returns the other operand for NaN (an absent
+            // cell), so absent cells never become the peak.
+            for start in (0..n).step_by(lookback) {
+                let end = (start + lookback).min(n);
+                head[start] = prices[start];
+                for d in start + 1..end {
+                    head[d] = head[d - 1].max(prices[d]);
                 }
-                if d >= lookback && present[d - lookback] {
-                    in_window -= 1;
+                tail[end - 1] = prices[end - 1];
+                for d in (start..end - 1).rev() {
+                    tail[d] = tail[d + 1].max(prices[d]);
                 }
-                while queue.front().is_some_and(|&f| f + lookback <= d) {
-                    queue.pop_front();
-                }
-                if !present[d] || in_window < params.min_history {
+            }
+            let min_history = u32::try_from(params.min_history).unwrap_or(u32::MAX);
+            // `d`'s place in its block, counted rather than divided.
+            let mut at = 0;
+            for d in 0..n {
+                let ends_block = at + 1 == lookback;
+                at = if ends_block { 0 } else { at + 1 };
+                // The window [d + 1 - lookback, d]: within the first block,
+                // or ending a block, it is that block's head; otherwise the
+                // previous block's tail from the window's first date plus
+                // this block's head.
+                let first = (d + 1).saturating_sub(lookback);
+                if !present[d] || seen[d + 1] - seen[first] < min_history {
                     continue;
                 }
-                let Some(&p) = queue.front() else { continue };
-                dd[d] = round4((close[d] - prices[p]) / prices[p] * 100.0);
-                pk[d] = u32::try_from(p).unwrap_or(u32::MAX);
+                let peak = if first == 0 || ends_block {
+                    head[d]
+                } else {
+                    tail[first].max(head[d])
+                };
+                dd[d] = round4((close[d] - peak) / peak * 100.0);
             }
         }
-        Self {
-            dates: n,
-            drawdown,
-            peak,
-        }
+        Self { dates: n, drawdown }
     }
 
     /// Symbol `s`'s drawdown at date position `d`, `None` when not ranked.
@@ -401,30 +413,11 @@ impl DrawdownColumns {
     }
 
     /// The full screen at date position `d`, as [`screen`] reports it
-    /// (every symbol not ranked there is skipped with its reason).
+    /// (every symbol not ranked there is skipped with its reason): the
+    /// figures the columns rank by, with each peak's date found by
+    /// [`screen_columns`] (one scan of that date's windows).
     pub fn screen_at(&self, history: &PriceHistory, d: usize, params: &ScreenParams) -> Screen {
-        let basis = basis_field(params.peak_basis);
-        let mut rows: Vec<DrawdownRow> = self
-            .ranked_at(d, f64::INFINITY)
-            .into_iter()
-            .map(|(s, dd)| {
-                let p = self.peak[s * self.dates + d] as usize;
-                row_at(history, s, d, p, basis, dd)
-            })
-            .collect();
-        rank(&mut rows);
-        let skipped = (0..history.symbols().len())
-            .filter(|s| self.drawdown(*s, d).is_none())
-            .map(|s| Skipped {
-                symbol: history.symbols()[s].clone(),
-                reason: skip_reason(history, s, d, params),
-            })
-            .collect();
-        Screen {
-            date: history.dates()[d],
-            rows,
-            skipped,
-        }
+        screen_columns(history, d, params)
     }
 }
 
@@ -817,6 +810,9 @@ mod tests {
             (45, 30, PeakBasis::Close),
             (1, 1, PeakBasis::High),
             (200, 5, PeakBasis::High),
+            (7, 3, PeakBasis::High),
+            (90, 1, PeakBasis::Close),
+            (89, 2, PeakBasis::High),
         ] {
             let p = ScreenParams {
                 lookback_days: lookback,
@@ -834,10 +830,27 @@ mod tests {
                     &calendar,
                     &p,
                 );
-                let got = columns.screen_at(&history, d, &p);
-                assert_eq!(got, want, "date {d}, lookback {lookback}");
-                let direct = screen_columns(&history, d, &p);
-                assert_eq!(direct, want, "columns, date {d}, lookback {lookback}");
+                let got = screen_columns(&history, d, &p);
+                assert_eq!(got, want, "columns, date {d}, lookback {lookback}");
+                // The all-dates columns rank the same names in the same
+                // order with the same drawdowns, and no others.
+                let ranked: Vec<(usize, f64)> = want
+                    .rows
+                    .iter()
+                    .map(|r| (history.symbol_index(&r.symbol).unwrap(), r.drawdown_pct))
+                    .collect();
+                assert_eq!(
+                    columns.ranked_at(d, f64::INFINITY),
+                    ranked,
+                    "date {d}, lookback {lookback}"
+                );
+                for (s, _) in history.symbols().iter().enumerate() {
+                    let row = want
+                        .rows
+                        .iter()
+                        .find(|r| history.symbol_index(&r.symbol) == Some(s));
+                    assert_eq!(columns.drawdown(s, d), row.map(|r| r.drawdown_pct));
+                }
             }
         }
     }
