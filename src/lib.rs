@@ -129,4 +129,5 @@ pub mod state;
 pub mod store;
 pub mod strategy;
 pub mod telemetry;
+pub mod trigger;
 pub mod web;

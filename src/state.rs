@@ -110,6 +110,9 @@ pub struct Snapshot {
     /// the newest published date, as columns: what charts, the dashboard
     /// and the risk view read, so none of them waits on the store.
     pub prices: Arc<PriceHistory>,
+    /// The account snapshots of the last [`HISTORY_DATES`] published dates
+    /// that have one, oldest first (the dashboard's equity chart).
+    pub accounts: Vec<(NaiveDate, Account)>,
     /// The run reports of the last [`HISTORY_DATES`] published dates,
     /// newest first (the dashboard's `/runs`).
     pub reports: Vec<RunReport>,
@@ -357,6 +360,12 @@ pub async fn load(
             load_prices(store, listing.dates.last().copied(), memory_days).await?;
         snap.load_warnings.extend(warnings);
         snap.prices = prices;
+    }
+    for (date, account) in lake.accounts(&manifests).await.into_iter().rev() {
+        match account {
+            Ok(a) => snap.accounts.push((date, a)),
+            Err(e) => snap.load_warnings.push(format!("{date}: {e}")),
+        }
     }
     snap.reports = manifests.iter().map(|m| m.report.clone()).collect();
     snap.datasets = Dataset::ALL

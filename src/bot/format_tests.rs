@@ -145,6 +145,7 @@ fn snapshot() -> Snapshot {
         }),
         history,
         prices: Default::default(),
+        accounts: vec![],
         reports: vec![],
         datasets: Dataset::ALL
             .iter()

@@ -9,7 +9,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::font::FAMILY;
-use super::{Breadth, Equity, Figure, Period, PriceChart, RankHistory, Theme, TopDrawdowns};
+use super::{
+    Breadth, Equity, Figure, Period, PriceChart, RankHistory, Sparkline, Theme, TopDrawdowns,
+};
 use crate::numbers::{price, signed_pct, thousands};
 
 type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
@@ -69,6 +71,9 @@ pub(super) fn figure<DB: DrawingBackend>(
     let p = palette(theme);
     let s = Scale(f64::from(root.dim_in_pixel().1) / 800.0);
     root.fill(&p.bg)?;
+    if let Figure::Sparkline(c) = fig {
+        return sparkline(root, c, &p);
+    }
     let (head, body) = root.split_vertically(s.px(110.0));
     let body = body.margin(s.px(10.0), s.px(20.0), s.px(20.0), s.px(30.0));
     match fig {
@@ -77,6 +82,8 @@ pub(super) fn figure<DB: DrawingBackend>(
         Figure::Breadth(c) => breadth(&head, &body, c, &p, &s)?,
         Figure::Equity(c) => equity(&head, &body, c, &p, &s)?,
         Figure::TopDrawdowns(c) => top_drawdowns(&head, &body, c, &p, &s)?,
+        // Drawn above, on the whole picture: it has no header.
+        Figure::Sparkline(_) => {}
     }
     if fig.simulated() {
         let (w, h) = root.dim_in_pixel();
@@ -572,5 +579,46 @@ fn top_drawdowns<DB: DrawingBackend>(
             s.font(22.0, &p.fg).pos(Pos::new(HPos::Right, VPos::Center)),
         )
     }))?;
+    Ok(())
+}
+
+/// A bare line of closes filling the picture, its peak dotted; a
+/// simulated one says "sim" in the corner (a watermark would not be
+/// readable this small).
+fn sparkline<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    c: &Sparkline,
+    p: &Palette,
+) -> Drawn<DB> {
+    let (w, h) = root.dim_in_pixel();
+    let pad = 3;
+    let area = root.margin(pad, pad, pad, pad);
+    let (lo, hi) = bounds(c.closes.iter().copied(), 0.0);
+    let end = x_end(c.closes.len());
+    let mut chart = ChartBuilder::on(&area).build_cartesian_2d(0f64..end, lo..hi)?;
+    chart.draw_series(LineSeries::new(
+        c.closes.iter().enumerate().map(|(i, v)| (i as f64, *v)),
+        p.line.stroke_width(2),
+    ))?;
+    let peak = c
+        .closes
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)));
+    if let Some((i, v)) = peak {
+        chart.draw_series(std::iter::once(Circle::new(
+            (i as f64, *v),
+            2,
+            p.down.filled(),
+        )))?;
+    }
+    if c.simulated {
+        let size = f64::from(h).clamp(10.0, 14.0);
+        let label = (FAMILY, size)
+            .into_font()
+            .color(&p.down)
+            .pos(Pos::new(HPos::Right, VPos::Bottom));
+        root.draw(&Text::new("sim", (w as i32 - 2, h as i32 - 1), label))?;
+    }
     Ok(())
 }

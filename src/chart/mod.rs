@@ -22,7 +22,7 @@ use std::panic::AssertUnwindSafe;
 use plotters::prelude::*;
 
 pub use data::{
-    Breadth, BreadthPoint, Equity, NoChart, PeakMarks, Period, PriceChart, RankHistory,
+    Breadth, BreadthPoint, Equity, NoChart, PeakMarks, Period, PriceChart, RankHistory, Sparkline,
     TopDrawdowns,
 };
 
@@ -39,6 +39,8 @@ pub enum Figure {
     Equity(Equity),
     /// The deepest drawdowns of one screen, as bars.
     TopDrawdowns(TopDrawdowns),
+    /// A symbol's recent closes, small, for a table row.
+    Sparkline(Sparkline),
 }
 
 impl Figure {
@@ -51,6 +53,16 @@ impl Figure {
             Self::Breadth(c) => c.simulated,
             Self::Equity(c) => c.simulated,
             Self::TopDrawdowns(c) => c.simulated,
+            Self::Sparkline(c) => c.simulated,
+        }
+    }
+
+    /// The smallest side it can be drawn at: a sparkline is a line only;
+    /// every other figure has a title, a legend and axes to fit.
+    fn min_side(&self) -> u32 {
+        match self {
+            Self::Sparkline(_) => 16,
+            _ => 200,
         }
     }
 }
@@ -114,8 +126,8 @@ pub enum ChartError {
 /// The largest side drawn (keeps a bitmap's memory bounded).
 const MAX_SIDE: u32 = 4096;
 
-fn check_size(style: &Style) -> Result<(), ChartError> {
-    let ok = |v: u32| (200..=MAX_SIDE).contains(&v);
+fn check_size(figure: &Figure, style: &Style) -> Result<(), ChartError> {
+    let ok = |v: u32| (figure.min_side()..=MAX_SIDE).contains(&v);
     if ok(style.width) && ok(style.height) {
         Ok(())
     } else {
@@ -133,7 +145,7 @@ fn caught<T>(f: impl FnOnce() -> Result<T, ChartError>) -> Result<T, ChartError>
 
 /// `figure` as a PNG image.
 pub fn png(figure: &Figure, style: &Style) -> Result<Vec<u8>, ChartError> {
-    check_size(style)?;
+    check_size(figure, style)?;
     font::register();
     let (w, h) = (style.width, style.height);
     caught(|| {
@@ -151,7 +163,7 @@ pub fn png(figure: &Figure, style: &Style) -> Result<Vec<u8>, ChartError> {
 
 /// `figure` as an SVG document.
 pub fn svg(figure: &Figure, style: &Style) -> Result<String, ChartError> {
-    check_size(style)?;
+    check_size(figure, style)?;
     font::register();
     caught(|| {
         let mut out = String::new();

@@ -10,8 +10,12 @@
 //! is off, unless `web.anonymous_loopback` serves read-only pages to
 //! loopback clients.
 
+mod alerts_page;
 pub mod auth;
+mod charts;
 mod pages;
+mod run_now;
+mod symbol;
 mod viewer;
 
 use std::collections::HashMap;
@@ -83,6 +87,11 @@ pub struct WebContext {
     pub auth: Arc<WebAuth>,
     /// Whether a bot token is configured (sessions are possible).
     pub bot_configured: bool,
+    /// The alert runtime, once the daemon has opened it (after the state
+    /// loaded; the dashboard already answers before).
+    pub alerts: Arc<std::sync::OnceLock<crate::alerts::AlertService>>,
+    /// Manual runs' cooldown, the one the bot's `/trigger` uses too.
+    pub trigger_cooldown: Arc<crate::trigger::Cooldown>,
 }
 
 impl WebContext {
@@ -90,6 +99,11 @@ impl WebContext {
     /// read-only to loopback clients when `web.anonymous_loopback` is on.
     pub fn enabled(&self) -> bool {
         self.bot_configured || self.config.settings.web.anonymous_loopback
+    }
+
+    /// The alert runtime, when it is open.
+    fn alerts(&self) -> Option<&crate::alerts::AlertService> {
+        self.alerts.get()
     }
 
     fn secure_cookies(&self) -> bool {
@@ -105,6 +119,10 @@ pub fn router(ctx: WebContext) -> Router {
         .route("/screen.csv", get(pages::screen_csv))
         .route("/portfolio", get(pages::portfolio))
         .route("/runs", get(pages::runs))
+        .route("/symbol/{ticker}", get(symbol::page))
+        .route("/alerts", get(alerts_page::page).post(alerts_page::add))
+        .route("/alerts/delete", post(alerts_page::delete))
+        .route("/trigger", post(run_now::trigger))
         .route("/login", get(login))
         .route("/miniapp", get(miniapp_page))
         .route("/login/miniapp", post(login_miniapp))
@@ -245,9 +263,11 @@ async fn miniapp_script() -> impl IntoResponse {
     )
 }
 
-/// The logout form's fields.
+/// A form that carries only the CSRF token (sign-out, "Run now"). A
+/// missing token is an empty one, refused like a wrong one.
 #[derive(serde::Deserialize)]
 struct CsrfForm {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -261,7 +281,7 @@ async fn logout(
         return pages::refused().into_response();
     };
     if !viewer.csrf_ok(&form.csrf) {
-        return (StatusCode::FORBIDDEN, "Stale form: reload the page.").into_response();
+        return stale_form();
     }
     lock(&ctx.auth.sessions).end(session);
     let mut response = Redirect::to("/").into_response();
@@ -270,6 +290,12 @@ async fn logout(
         HeaderValue::from_static("dipwatch_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
     response
+}
+
+/// A state-changing POST whose CSRF token is missing or not this
+/// session's: refused, nothing changed.
+fn stale_form() -> Response {
+    (StatusCode::FORBIDDEN, "Stale form: reload the page.").into_response()
 }
 
 /// The one stylesheet, compiled in.
