@@ -8,6 +8,7 @@
 //! so (403) and the navigation does not offer it.
 
 use axum::extract::State;
+use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
@@ -133,14 +134,14 @@ pub(super) struct AddForm {
 pub(super) async fn add(
     State(ctx): State<WebContext>,
     viewer: Viewer,
-    axum::Form(form): axum::Form<AddForm>,
+    form: Result<axum::Form<AddForm>, FormRejection>,
 ) -> Response {
     let Some(chat) = viewer.chat else {
         return no_chat(&viewer);
     };
-    if !viewer.csrf_ok(&form.csrf) {
+    let Some(axum::Form(form)) = form.ok().filter(|f| viewer.csrf_ok(&f.csrf)) else {
         return stale_form();
-    }
+    };
     // Typed as in the bot, "/alert" and all, it means the same.
     let args = form.rule.trim();
     let args = args.strip_prefix("/alert ").unwrap_or(args);
@@ -183,14 +184,14 @@ pub(super) struct DeleteForm {
 pub(super) async fn delete(
     State(ctx): State<WebContext>,
     viewer: Viewer,
-    axum::Form(form): axum::Form<DeleteForm>,
+    form: Result<axum::Form<DeleteForm>, FormRejection>,
 ) -> Response {
     let Some(chat) = viewer.chat else {
         return no_chat(&viewer);
     };
-    if !viewer.csrf_ok(&form.csrf) {
+    let Some(axum::Form(form)) = form.ok().filter(|f| viewer.csrf_ok(&f.csrf)) else {
         return stale_form();
-    }
+    };
     let (status, notice) = match form.id.trim().trim_start_matches('#').parse::<u64>() {
         Err(_) => (
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use axum::extract::State;
+use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
@@ -56,7 +57,7 @@ fn outcome(run: &ManualRun) -> (StatusCode, String) {
 pub(super) async fn trigger(
     State(ctx): State<WebContext>,
     viewer: Viewer,
-    axum::Form(form): axum::Form<CsrfForm>,
+    form: Result<axum::Form<CsrfForm>, FormRejection>,
 ) -> Response {
     if viewer.role != Role::Admin {
         let body = html! { p { "Only admins can start a collection." } };
@@ -66,7 +67,7 @@ pub(super) async fn trigger(
         )
             .into_response();
     }
-    if !viewer.csrf_ok(&form.csrf) {
+    if !form.is_ok_and(|f| viewer.csrf_ok(&f.csrf)) {
         return stale_form();
     }
     let run = start_manual(&ctx.runner, &ctx.trigger_cooldown, Instant::now());
