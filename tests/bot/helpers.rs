@@ -316,6 +316,9 @@ pub async fn start(setup: Setup) -> Harness {
     }
     let ctx = app.bot_context();
     let web_port = app.web_addr().map_or(0, |a| a.port());
+    // The dashboard too (when it is on), as the daemon serves it: the same
+    // runner, sign-in state and /trigger cooldown as the bot.
+    app.spawn_web(&shutdown);
     let bot = tokio::spawn(dipwatch::bot::run_with(
         ctx,
         SecretString::from(TOKEN),
