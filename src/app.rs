@@ -82,6 +82,9 @@ pub struct App {
     /// Manual runs' cooldown: one for the bot's `/trigger` and the
     /// dashboard's "Run now", so neither can be used to bypass the other.
     trigger_cooldown: Arc<crate::trigger::Cooldown>,
+    /// The dashboard's figures drawn once per snapshot (kept here so every
+    /// `web_context` shares them).
+    web_figures: Arc<crate::web::SnapshotFigures>,
 }
 
 impl App {
@@ -141,6 +144,7 @@ impl App {
             web_listener,
             web_alerts: Arc::default(),
             trigger_cooldown,
+            web_figures: Arc::default(),
         })
     }
 
@@ -195,6 +199,7 @@ impl App {
             bot_configured: bot_enabled(&self.config),
             alerts: self.web_alerts.clone(),
             trigger_cooldown: self.trigger_cooldown.clone(),
+            figures: self.web_figures.clone(),
         }
     }
 

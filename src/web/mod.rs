@@ -13,9 +13,9 @@
 mod alerts_page;
 pub mod auth;
 mod charts;
-mod pages;
+pub mod pages;
 mod run_now;
-mod symbol;
+pub mod symbol;
 mod viewer;
 
 use std::collections::HashMap;
@@ -33,6 +33,7 @@ use chrono::Utc;
 use crate::config::AppConfig;
 use crate::runner::Runner;
 
+pub use charts::SnapshotFigures;
 pub use viewer::Viewer;
 
 /// Name of the session cookie.
@@ -92,6 +93,8 @@ pub struct WebContext {
     pub alerts: Arc<std::sync::OnceLock<crate::alerts::AlertService>>,
     /// Manual runs' cooldown, the one the bot's `/trigger` uses too.
     pub trigger_cooldown: Arc<crate::trigger::Cooldown>,
+    /// Figures drawn once per snapshot.
+    pub figures: Arc<SnapshotFigures>,
 }
 
 impl WebContext {

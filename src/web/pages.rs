@@ -143,13 +143,16 @@ fn plain_head(last: &str) -> Markup {
 }
 
 /// `/`: data date and freshness, provider, the top candidates, the
+/// breadth chart (`breadth`, drawn once per snapshot; `None` draws it), the
 /// profit rule's progress, the last run.
 pub fn render_overview(
     snap: &Snapshot,
     viewer: &Viewer,
     top_n: usize,
     lookback_days: usize,
+    breadth: Option<Markup>,
 ) -> Markup {
+    let breadth = breadth.unwrap_or_else(|| charts::breadth(snap));
     let body = html! {
         (simulated_banner(snap))
         (super::run_now::button(viewer))
@@ -165,10 +168,7 @@ pub fn render_overview(
                 @let top: Vec<&DrawdownRow> = screen.rows.iter().take(top_n).collect();
                 (table(&top, plain_head("Trend"), Some(snap), lookback_days))
                 h2 { "Market breadth" }
-                @match chart::data::breadth(&snap.history, snap.simulated) {
-                    Ok(b) => (charts::inline(&Figure::Breadth(b), charts::FIGURE, "market breadth")),
-                    Err(e) => p.meta { "No breadth chart: " (e) "." },
-                }
+                (breadth)
             }
         }
         @if let Some(p) = &snap.portfolio {
@@ -452,7 +452,12 @@ pub(super) async fn overview(State(ctx): State<WebContext>, viewer: Viewer) -> R
     let snap = ctx.runner.state().snapshot();
     let screen = &ctx.config.settings.screen;
     let (top_n, lookback) = (screen.top_n, screen.lookback_days);
-    render_blocking(move || render_overview(&snap, &viewer, top_n, lookback)).await
+    let figures = ctx.figures.clone();
+    render_blocking(move || {
+        let breadth = figures.breadth(&snap);
+        render_overview(&snap, &viewer, top_n, lookback, Some(breadth))
+    })
+    .await
 }
 
 pub(super) async fn screen(
