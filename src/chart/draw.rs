@@ -583,7 +583,7 @@ fn top_drawdowns<DB: DrawingBackend>(
 }
 
 /// A bare line of closes filling the picture, its peak dotted; a
-/// simulated one says "sim" in the corner (a watermark would not be
+/// simulated one says "sim" at its right end (a watermark would not be
 /// readable this small).
 fn sparkline<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -592,7 +592,9 @@ fn sparkline<DB: DrawingBackend>(
 ) -> Drawn<DB> {
     let (w, h) = root.dim_in_pixel();
     let pad = 3;
-    let area = root.margin(pad, pad, pad, pad);
+    // A simulated line leaves room on the right for its label.
+    let label_room = if c.simulated { 22 } else { pad };
+    let area = root.margin(pad, pad, pad, label_room);
     let (lo, hi) = bounds(c.closes.iter().copied(), 0.0);
     let end = x_end(c.closes.len());
     let mut chart = ChartBuilder::on(&area).build_cartesian_2d(0f64..end, lo..hi)?;
