@@ -52,7 +52,14 @@ pub struct WebAuth {
 impl WebAuth {
     /// A one-time sign-in token for `chat`, `None` when none can be given.
     pub fn issue_login(&self, chat: i64) -> Option<String> {
-        lock(&self.tokens).issue(chat, Utc::now())
+        self.issue_login_at(chat, Utc::now())
+    }
+
+    /// A one-time sign-in token for `chat` as if issued at `issued`: the
+    /// clock the tests control (a token issued [`auth::LOGIN_TTL`] ago is
+    /// already expired).
+    pub fn issue_login_at(&self, chat: i64, issued: chrono::DateTime<Utc>) -> Option<String> {
+        lock(&self.tokens).issue(chat, issued)
     }
 
     /// End every session of `chat` (the bot's `/logout`); how many ended.

@@ -625,3 +625,73 @@ pub fn miniapp() -> Markup {
     };
     layout("Dashboard", None, body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Uri;
+
+    fn query(q: &str) -> Result<ScreenQuery, String> {
+        let uri: Uri = format!("/screen?{q}").parse().unwrap();
+        Query::<ScreenQuery>::try_from_uri(&uri)
+            .map(|Query(q)| q)
+            .map_err(|e| e.body_text())
+    }
+
+    #[test]
+    fn the_filter_forms_empty_fields_are_no_filter_and_bad_numbers_are_refused() {
+        let q = query("min_drawdown=&min_days=&sort=symbol&dir=desc").unwrap();
+        assert_eq!((q.min_drawdown, q.min_days), (None, None));
+        assert_eq!((q.sort, q.dir), (SortKey::Symbol, Dir::Desc));
+        let q = query("min_drawdown=20&min_days=5&page=2").unwrap();
+        assert_eq!(
+            (q.min_drawdown, q.min_days, q.page, q.sort),
+            (Some(20.0), Some(5), Some(2), SortKey::Rank)
+        );
+        let why = query("min_drawdown=abc").unwrap_err();
+        assert!(why.contains("is not a number"), "{why}");
+        assert!(query("min_days=-1").is_err());
+        assert!(query("sort=price").is_err(), "not a sort key");
+    }
+
+    fn row(symbol: &str, rank: u32, drawdown_pct: f64, days: u32) -> DrawdownRow {
+        let date = "2026-11-30".parse().unwrap();
+        DrawdownRow {
+            date,
+            symbol: crate::domain::Symbol::parse(symbol).unwrap(),
+            current_price: 1.0,
+            peak_price: 2.0,
+            peak_date: date,
+            drawdown_pct,
+            days_since_peak: days,
+            volume: 1,
+            rank,
+        }
+    }
+
+    #[test]
+    fn select_filters_then_sorts_stably_either_way() {
+        let rows = [
+            row("AAA", 1, -50.0, 3),
+            row("CCC", 2, -40.0, 9),
+            row("BBB", 3, -40.0, 1),
+            row("DDD", 4, -10.0, 9),
+        ];
+        let names = |q: &str| -> Vec<String> {
+            query(q)
+                .unwrap()
+                .select(&rows)
+                .iter()
+                .map(|r| r.symbol.to_string())
+                .collect()
+        };
+        assert_eq!(names(""), ["AAA", "CCC", "BBB", "DDD"]);
+        // 20 and -20 both mean "down 20% or more".
+        assert_eq!(names("min_drawdown=20"), ["AAA", "CCC", "BBB"]);
+        assert_eq!(names("min_drawdown=-40&min_days=2"), ["AAA", "CCC"]);
+        assert_eq!(names("sort=symbol"), ["AAA", "BBB", "CCC", "DDD"]);
+        // Ties keep the rank order, reversed with the rest.
+        assert_eq!(names("sort=drawdown"), ["AAA", "CCC", "BBB", "DDD"]);
+        assert_eq!(names("sort=days&dir=desc"), ["DDD", "CCC", "AAA", "BBB"]);
+    }
+}

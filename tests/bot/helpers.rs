@@ -122,8 +122,10 @@ impl MarketData for GatedMarket {
 
 pub struct Harness {
     pub fake: FakeTelegram,
-    /// The dashboard's port (0 when it is off).
+    /// The dashboard's port (0 when it is off); it is served until shutdown.
     pub web_port: u16,
+    /// The dashboard's sign-in state (the one `/web` issues links from).
+    pub web_auth: Arc<dipwatch::web::WebAuth>,
     pub alerts: Option<AlertService>,
     pub runner: Runner,
     pub metrics: Arc<Metrics>,
@@ -251,7 +253,6 @@ pub async fn start(setup: Setup) -> Harness {
         ));
         moto
     });
-    extra.extend(setup.env.clone());
     // The alert runtime runs where the daemon runs it: with the bot's token
     // configured (the bot itself is started below, against the fake).
     if setup.alerts_fill_days_ago.is_some() {
@@ -265,6 +266,8 @@ pub async fn start(setup: Setup) -> Harness {
         "DIPWATCH__WEB__LISTEN".to_string(),
         "127.0.0.1:0".to_string(),
     ));
+    // The test's own settings last: they win (a dashboard on 0.0.0.0).
+    extra.extend(setup.env.clone());
     let config = config_with_env(dir.path(), !setup.nobody_allowed, extra);
     let sim = SimMarket::new(config.universe.clone());
     let broker = Arc::new(SimMarket::new(config.universe.clone()));
@@ -316,8 +319,9 @@ pub async fn start(setup: Setup) -> Harness {
     }
     let ctx = app.bot_context();
     let web_port = app.web_addr().map_or(0, |a| a.port());
-    // The dashboard too (when it is on), as the daemon serves it: the same
-    // runner, sign-in state and /trigger cooldown as the bot.
+    let web_auth = app.web_auth().clone();
+    // The dashboard, as the daemon serves it, so a `/web` link opens: the
+    // same runner, sign-in state and /trigger cooldown as the bot.
     app.spawn_web(&shutdown);
     let bot = tokio::spawn(dipwatch::bot::run_with(
         ctx,
@@ -329,6 +333,7 @@ pub async fn start(setup: Setup) -> Harness {
     Harness {
         fake,
         web_port,
+        web_auth,
         alerts,
         runner,
         metrics,

@@ -1,0 +1,279 @@
+//! Every page of the dashboard in the browser, its figures against the
+//! state's, `/screen` sorted and paged through its own controls, and a
+//! screenshot of each page at desktop and phone widths.
+
+use super::helpers::*;
+
+/// A ranking row as the pages format it: rank, symbol, drawdown, price,
+/// peak, peak date, days since peak.
+fn formatted(r: &dipwatch::domain::DrawdownRow) -> Vec<String> {
+    vec![
+        r.rank.to_string(),
+        r.symbol.as_str().to_string(),
+        signed_pct(r.drawdown_pct),
+        price(r.current_price),
+        price(r.peak_price),
+        r.peak_date.to_string(),
+        r.days_since_peak.to_string(),
+    ]
+}
+
+/// The figure cells of each row of the ranking table shown (the last
+/// column, a sparkline or a "Chart" link, left out).
+async fn ranking(browser: &Browser) -> Vec<Vec<String>> {
+    let mut rows = browser.table_rows("table.ranking tbody tr").await;
+    for r in &mut rows {
+        r.truncate(7);
+    }
+    rows
+}
+
+/// The overview's top 10 and `/screen`'s first page are the state's
+/// ranking as formatted; the portfolio's totals and positions, the runs'
+/// counts and the CSV are the state's too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_in_through_the_bot_every_page_shows_the_states_figures() {
+    if opted_out() {
+        return;
+    }
+    let d = dashboard(vec![]).await;
+    let browser = Browser::start().await;
+    d.sign_in(&browser, READERS.start).await;
+    let snap = d.snapshot();
+    let screen = snap.screen.as_ref().expect("a published screen");
+    let ranked = screen.rows.len();
+    assert!(ranked > 100, "more than two pages: {ranked}");
+
+    // `/`: the date, the simulated label, the top 10 in rank order.
+    let text = browser.body_text().await;
+    assert!(text.contains("SIMULATED prices"), "{text}");
+    assert!(text.contains(&format!("Data of {}", screen.date)), "{text}");
+    let top: Vec<Vec<String>> = screen.rows[..10].iter().map(formatted).collect();
+    assert_eq!(ranking(&browser).await, top);
+
+    // `/screen`, reached through the navigation: the first 50 rows, so
+    // every symbol on it with its own drawdown.
+    let nav = browser.find("nav a[href='/screen']").await;
+    browser.click(&nav).await;
+    assert_eq!(browser.url().await, d.url("/screen"));
+    let page: Vec<Vec<String>> = screen.rows[..50].iter().map(formatted).collect();
+    assert_eq!(ranking(&browser).await, page);
+    let meta = browser.texts("p.meta").await.join(" ");
+    assert!(
+        meta.contains(&format!("{ranked} of {ranked} rows · page 1 of 3")),
+        "{meta}"
+    );
+
+    // `/screen.csv` (a download, so over HTTP with the browser's session):
+    // every row the page selects.
+    let cookie = session_cookie(&browser).await;
+    let csv = reqwest::Client::new()
+        .get(d.url("/screen.csv"))
+        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), ranked + 1, "{csv}");
+    let second = csv.lines().nth(1).unwrap();
+    assert!(
+        second.starts_with(&format!("1,{},", screen.rows[0].symbol.as_str())),
+        "{second}"
+    );
+
+    // `/portfolio`: equity and cash, every position best return first.
+    browser.goto(&d.url("/portfolio")).await;
+    let p = snap
+        .portfolio
+        .as_ref()
+        .expect("the simulated broker has positions");
+    let meta = browser.find("main p.meta").await;
+    let meta = browser.text(&meta).await;
+    assert_eq!(
+        meta,
+        format!(
+            "Snapshot of {} · equity {} · cash {}",
+            p.date,
+            p.account.equity.unwrap().round_dp(2),
+            p.account.cash.unwrap().round_dp(2)
+        )
+    );
+    let mut ranked: Vec<_> = p.positions.iter().collect();
+    ranked.sort_by(|a, b| {
+        b.unrealized_return_pct
+            .cmp(&a.unrealized_return_pct)
+            .then_with(|| a.symbol.cmp(&b.symbol))
+    });
+    let rows = browser.table_rows("main table tbody tr").await;
+    assert_eq!(rows.len(), p.positions.len());
+    for (row, pos) in rows.iter().zip(&ranked) {
+        assert_eq!(row[0], pos.symbol.as_str());
+        assert_eq!(row[2], pos.quantity.to_string());
+        let ret = pos.unrealized_return_pct.expect("a return");
+        assert_eq!(row[5], format!("{}%", ret.round_dp(2)));
+    }
+    let avg = p.profit.average_return_pct.expect("positions with returns");
+    let text = browser.body_text().await;
+    assert!(
+        text.contains(&format!("average {}%", avg.round_dp(2))),
+        "{text}"
+    );
+
+    // `/runs`: the published date's report with its counts.
+    browser.goto(&d.url("/runs")).await;
+    let r = &screen.report;
+    let heading = browser.find("section.run h2").await;
+    assert_eq!(
+        browser.text(&heading).await,
+        format!("{} · SIMULATED", r.date)
+    );
+    let text = browser.body_text().await;
+    assert!(
+        text.contains(&format!(
+            "{} of {} symbols · {} skipped · {} failed",
+            r.symbols.ok, r.symbols.requested, r.symbols.skipped, r.symbols.failed
+        )),
+        "{text}"
+    );
+
+    // `/miniapp` outside Telegram: its script (served, allowed by the CSP)
+    // runs and says where to open it.
+    browser.goto(&d.url("/miniapp")).await;
+    let note = browser.find("#miniapp-note").await;
+    assert_eq!(
+        browser.text(&note).await,
+        "Open this page from the bot's \"Open dashboard\" button, or send /web for a link."
+    );
+    d.h.shutdown.cancel();
+}
+
+/// `/screen`'s own controls: sort by symbol with the form, then the next
+/// and previous page links, each page the state's rows in that order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_screen_sorts_with_its_form_and_pages_with_its_links() {
+    if opted_out() {
+        return;
+    }
+    let d = dashboard(vec![]).await;
+    let browser = Browser::start().await;
+    d.sign_in(&browser, READERS.start + 1).await;
+    let snap = d.snapshot();
+    let screen = snap.screen.as_ref().unwrap();
+    let mut by_symbol: Vec<_> = screen.rows.iter().collect();
+    by_symbol.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+    let symbols = |rows: &[&dipwatch::domain::DrawdownRow]| -> Vec<String> {
+        rows.iter().map(|r| r.symbol.as_str().to_string()).collect()
+    };
+
+    browser.goto(&d.url("/screen")).await;
+    browser.select("select[name=sort]", "symbol").await;
+    let apply = browser.find("form.filters button[type=submit]").await;
+    browser.click(&apply).await;
+    assert!(
+        browser.url().await.contains("sort=symbol"),
+        "{}",
+        browser.url().await
+    );
+    let shown = browser.texts("table.ranking tbody td:nth-child(2)").await;
+    assert_eq!(shown, symbols(&by_symbol[..50]));
+    let csv = browser.find("a[href^='/screen.csv']").await;
+    let href = browser.attribute(&csv, "href").await.unwrap_or_default();
+    assert!(
+        href.contains("sort=symbol"),
+        "the CSV keeps the order: {href}"
+    );
+
+    let next = browser.find("nav.pages a[rel=next]").await;
+    browser.click(&next).await;
+    let url = browser.url().await;
+    assert!(
+        url.contains("sort=symbol") && url.contains("page=2"),
+        "{url}"
+    );
+    let shown = browser.texts("table.ranking tbody td:nth-child(2)").await;
+    assert_eq!(shown, symbols(&by_symbol[50..100]));
+    let next = browser.find("nav.pages a[rel=next]").await;
+    browser.click(&next).await;
+    let shown = browser.texts("table.ranking tbody td:nth-child(2)").await;
+    assert_eq!(shown, symbols(&by_symbol[100..]), "the last page");
+    assert!(
+        browser.find_all("nav.pages a[rel=next]").await.is_empty(),
+        "no page after the last"
+    );
+    let prev = browser.find("nav.pages a[rel=prev]").await;
+    browser.click(&prev).await;
+    assert!(browser.url().await.contains("page=2"));
+    let shown = browser.texts("table.ranking tbody td:nth-child(2)").await;
+    assert_eq!(shown, symbols(&by_symbol[50..100]));
+
+    // A filter typed into the form: only rows at or below it.
+    browser.goto(&d.url("/screen")).await;
+    let field = browser.find("input[name=min_drawdown]").await;
+    browser.type_into(&field, "10").await;
+    let apply = browser.find("form.filters button[type=submit]").await;
+    browser.click(&apply).await;
+    let want: Vec<String> = screen
+        .rows
+        .iter()
+        .filter(|r| r.drawdown_pct <= -10.0)
+        .take(50)
+        .map(|r| r.symbol.as_str().to_string())
+        .collect();
+    assert!(!want.is_empty(), "some symbol is down 10%");
+    let shown = browser.texts("table.ranking tbody td:nth-child(2)").await;
+    assert_eq!(shown, want);
+    d.h.shutdown.cancel();
+}
+
+/// A screenshot of every page at desktop and phone widths, each a PNG
+/// of exactly that viewport, under `target/screenshots/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screenshots_of_every_page_at_desktop_and_phone_widths() {
+    if opted_out() {
+        return;
+    }
+    let d = dashboard(vec![]).await;
+    let browser = Browser::start().await;
+    // Signed out first: the sign-in page.
+    for (width, height) in [DESKTOP, PHONE] {
+        browser.viewport(width, height).await;
+        browser.goto(&d.url("/")).await;
+        assert!(shows_refusal(&browser).await);
+        shoot(&browser, "sign-in", width, height).await;
+    }
+    d.sign_in(&browser, READERS.start + 2).await;
+    let symbol = format!(
+        "/symbol/{}",
+        d.snapshot().screen.as_ref().unwrap().rows[0]
+            .symbol
+            .as_str()
+    );
+    for (name, path) in [
+        ("overview", "/"),
+        ("screen", "/screen"),
+        ("symbol", symbol.as_str()),
+        ("portfolio", "/portfolio"),
+        ("runs", "/runs"),
+        ("alerts", "/alerts"),
+    ] {
+        for (width, height) in [DESKTOP, PHONE] {
+            browser.viewport(width, height).await;
+            browser.goto(&d.url(path)).await;
+            assert_eq!(browser.url().await, d.url(path), "not sent elsewhere");
+            shoot(&browser, name, width, height).await;
+        }
+    }
+    d.h.shutdown.cancel();
+}
+
+/// Save a screenshot as `target/screenshots/NAME-WIDTH.png` and check it
+/// is a PNG of the viewport.
+async fn shoot(browser: &Browser, name: &str, width: u32, height: u32) {
+    let png = browser.screenshot().await;
+    assert_eq!(png_size(&png), (width, height), "{name} at {width}");
+    let path = screenshot_path(&format!("{name}-{width}"));
+    std::fs::write(&path, &png).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), png.len() as u64);
+}
