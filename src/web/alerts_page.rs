@@ -19,6 +19,9 @@ use crate::alerts::edit::{self, Added, MAX_RULES_PER_CHAT};
 use crate::alerts::{ALERT_USAGE, Rule};
 use crate::bot::alerts::{removed, too_many, unavailable};
 
+/// The longest rule text the add box takes (and echoes back).
+const MAX_TYPED: usize = 200;
+
 /// What the last form did, shown above the list.
 enum Notice {
     /// It worked.
@@ -49,7 +52,7 @@ fn render(viewer: &Viewer, rules: Option<&[Rule]>, notice: Option<&Notice>, type
                     input type="hidden" name="csrf" value=(csrf);
                     label { "New alert "
                         input type="text" name="rule" value=(typed) required
-                            placeholder="AAPL below -30" autocomplete="off" maxlength="200";
+                            placeholder="AAPL below -30" autocomplete="off" maxlength=(MAX_TYPED);
                     }
                     button type="submit" { "Add" }
                 }
@@ -142,6 +145,9 @@ pub(super) async fn add(
     let Some(axum::Form(form)) = form.ok().filter(|f| viewer.csrf_ok(&f.csrf)) else {
         return stale_form();
     };
+    // What was typed goes back into the box after a refusal, clipped as
+    // the box itself clips it.
+    let typed: String = form.rule.chars().take(MAX_TYPED).collect();
     // Typed as in the bot, "/alert" and all, it means the same.
     let args = form.rule.trim();
     let args = args.strip_prefix("/alert ").unwrap_or(args);
@@ -155,17 +161,17 @@ pub(super) async fn add(
         Added::Invalid(e) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             Notice::Refused(e.0),
-            form.rule.as_str(),
+            typed.as_str(),
         ),
         Added::TooMany => (
             StatusCode::UNPROCESSABLE_ENTITY,
             Notice::Refused(too_many()),
-            form.rule.as_str(),
+            typed.as_str(),
         ),
         Added::Unavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
             Notice::Refused(unavailable()),
-            form.rule.as_str(),
+            typed.as_str(),
         ),
     };
     respond(&ctx, &viewer, chat, status, Some(notice), keep).await

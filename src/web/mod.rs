@@ -133,6 +133,8 @@ pub fn router(ctx: WebContext) -> Router {
         .route("/alerts", get(alerts_page::page).post(alerts_page::add))
         .route("/alerts/delete", post(alerts_page::delete))
         .route("/trigger", post(run_now::trigger))
+        // A page of its own is one route here and one line in pages::NAV
+        // (the backtests page: `.route("/backtests", get(backtests::page))`).
         .route("/login", get(login))
         .route("/miniapp", get(miniapp_page))
         .route("/login/miniapp", post(login_miniapp))
