@@ -76,7 +76,7 @@ pub struct SnapshotFigures {
 }
 
 impl SnapshotFigures {
-    /// [`breadth`] of `snap`, drawn on the first request for it.
+    /// The breadth chart of `snap`, drawn on the first request for it.
     pub fn breadth(&self, snap: &Arc<Snapshot>) -> Markup {
         let lock = || self.breadth.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((of, markup)) = lock().as_ref()
