@@ -75,6 +75,16 @@ pub struct App {
     /// The dashboard's listener, when the dashboard is on; taken by
     /// [`App::spawn_web`].
     web_listener: Option<TcpListener>,
+    /// The alert runtime as the dashboard sees it: set once
+    /// [`App::load_state`] opens it, which may be after the dashboard
+    /// started serving (it answers while the state loads).
+    web_alerts: Arc<std::sync::OnceLock<AlertService>>,
+    /// Manual runs' cooldown: one for the bot's `/trigger` and the
+    /// dashboard's "Run now", so neither can be used to bypass the other.
+    trigger_cooldown: Arc<crate::trigger::Cooldown>,
+    /// The dashboard's figures drawn once per snapshot (kept here so every
+    /// `web_context` shares them).
+    web_figures: Arc<crate::web::SnapshotFigures>,
 }
 
 impl App {
@@ -118,6 +128,9 @@ impl App {
         });
         let listener = bind("http.listen", config.http_listen).await?;
         let health = Health::default();
+        let trigger_cooldown = Arc::new(crate::trigger::Cooldown::new(Duration::from_secs(
+            config.settings.telegram.trigger_cooldown_secs,
+        )));
         Ok(Self {
             config,
             sources,
@@ -129,6 +142,9 @@ impl App {
             listener: Some(listener),
             web_auth,
             web_listener,
+            web_alerts: Arc::default(),
+            trigger_cooldown,
+            web_figures: Arc::default(),
         })
     }
 
@@ -181,6 +197,9 @@ impl App {
             runner: self.runner.clone(),
             auth: self.web_auth.clone(),
             bot_configured: bot_enabled(&self.config),
+            alerts: self.web_alerts.clone(),
+            trigger_cooldown: self.trigger_cooldown.clone(),
+            figures: self.web_figures.clone(),
         }
     }
 
@@ -207,6 +226,7 @@ impl App {
             metrics: self.metrics.clone(),
             alerts: self.alerts.clone(),
             web: web_served(&self.config).then(|| self.web_auth.clone()),
+            trigger_cooldown: self.trigger_cooldown.clone(),
         }
     }
 
@@ -220,7 +240,9 @@ impl App {
             tracing::error!(error = %e, "could not read the store at start; /readyz reports it");
         }
         if self.alerts.is_none() && bot_enabled(&self.config) {
-            self.alerts = Some(self.open_alerts().await);
+            let alerts = self.open_alerts().await;
+            let _ = self.web_alerts.set(alerts.clone());
+            self.alerts = Some(alerts);
         }
     }
 

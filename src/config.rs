@@ -343,8 +343,8 @@ pub struct TelegramSettings {
     /// How long such a link works, seconds (S3 allows at most 7 days).
     #[serde(default = "default_link_ttl")]
     pub download_link_ttl_secs: u64,
-    /// After `/trigger` starts a collection, further `/trigger`s are
-    /// refused for this long, seconds (0: no cooldown).
+    /// After `/trigger` or the dashboard's "Run now" starts a collection,
+    /// both refuse another for this long, seconds (0: no cooldown).
     #[serde(default = "default_trigger_cooldown")]
     pub trigger_cooldown_secs: u64,
 }

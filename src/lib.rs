@@ -130,4 +130,5 @@ pub mod state;
 pub mod store;
 pub mod strategy;
 pub mod telemetry;
+pub mod trigger;
 pub mod web;

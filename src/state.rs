@@ -114,6 +114,9 @@ pub struct Snapshot {
     /// a result computed from them (a backtest) carries the same data
     /// fingerprint as one computed from the lake.
     pub prices_source: Arc<PricesSource>,
+    /// The account snapshots of the last [`HISTORY_DATES`] published dates
+    /// that have one, oldest first (the dashboard's equity chart).
+    pub accounts: Vec<(NaiveDate, Account)>,
     /// The run reports of the last [`HISTORY_DATES`] published dates,
     /// newest first (the dashboard's `/runs`).
     pub reports: Vec<RunReport>,
@@ -382,6 +385,12 @@ pub async fn load(
         snap.load_warnings.extend(warnings);
         snap.prices = prices;
         snap.prices_source = source;
+    }
+    for (date, account) in lake.accounts(&manifests).await.into_iter().rev() {
+        match account {
+            Ok(a) => snap.accounts.push((date, a)),
+            Err(e) => snap.load_warnings.push(format!("{date}: {e}")),
+        }
     }
     snap.reports = manifests.iter().map(|m| m.report.clone()).collect();
     snap.datasets = Dataset::ALL

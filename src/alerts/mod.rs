@@ -5,6 +5,8 @@
 //! - [`rules`]: rule kinds, rules, their states, what firing produces,
 //!   and the bounds (levels, counts, N);
 //! - [`parse`]: the `/alert` argument parser;
+//! - [`edit`]: a chat's rule edits as every front end makes them (parse,
+//!   the per-chat cap, warnings), so the bot and the dashboard agree;
 //! - [`evaluate`](mod@evaluate): the pure evaluation, one function per rule
 //!   kind and a dispatcher, and the digests due;
 //! - [`book`]: the stored document (`alerts/book.json`: rules, states,
@@ -21,6 +23,7 @@
 
 pub mod book;
 pub mod delivery;
+pub mod edit;
 pub mod evaluate;
 pub mod outbox;
 pub mod parse;

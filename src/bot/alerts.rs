@@ -14,9 +14,9 @@ use teloxide::{ApiError, RequestError};
 use super::format::{dashboard, sim_marker};
 use super::html::escape;
 use super::send::{self, TgBot};
+use crate::alerts::edit::{self, Added, running};
 use crate::alerts::{
     ALERT_USAGE, AlertSender, AlertService, Notification, Render, Rule, RuleKind, SendError,
-    parse_alert,
 };
 use crate::domain::Symbol;
 use crate::state::Snapshot;
@@ -24,9 +24,7 @@ use crate::state::Snapshot;
 /// Callback data of a delete button: `unalert:ID`.
 pub const DELETE_PREFIX: &str = "unalert:";
 
-/// Rules one chat may have: its `/alerts` list (a line and a delete button
-/// each) then always fits one message and one keyboard.
-pub const MAX_RULES_PER_CHAT: usize = 50;
+pub use crate::alerts::edit::{MAX_RULES_PER_CHAT, warnings};
 
 /// Reply to `/alert` from a chat that has the most rules it may have.
 pub fn too_many() -> String {
@@ -101,30 +99,13 @@ pub fn alert_message(note: &Notification, simulated: bool) -> String {
 /// Reply to a new rule, with any [`warnings`] about it.
 pub fn added(id: u64, rule: &RuleKind, warnings: &[String]) -> String {
     let mut out = format!(
-        "Alert #{id} set: {}. /alerts lists yours.",
-        escape(&rule.to_string())
+        "{} /alerts lists yours.",
+        escape(&edit::added_line(id, rule))
     );
     for w in warnings {
         out.push_str(&format!("\n<i>Note: {}</i>", escape(w)));
     }
     out
-}
-
-/// Why a rule that parsed may never fire with this universe: a ticker
-/// that is not in it (accepted: the universe file may be about to change)
-/// or a market count above its size.
-pub fn warnings(rule: &RuleKind, universe: &[Symbol]) -> Vec<String> {
-    match rule {
-        RuleKind::SymbolBelow { symbol, .. } if !universe.contains(symbol) => vec![format!(
-            "{symbol} is not in the universe (market.universe), so it is never screened; \
-             this alert fires only once it is added"
-        )],
-        RuleKind::Breadth { count, .. } if *count > universe.len() => vec![format!(
-            "the universe has {} symbols, fewer than {count}: this alert cannot fire",
-            universe.len()
-        )],
-        _ => Vec::new(),
-    }
 }
 
 /// Reply to bad `/alert` arguments: the usage line naming what was wrong.
@@ -173,12 +154,6 @@ pub fn unavailable() -> String {
     "Alerts are not available right now; the daemon log says why.".to_string()
 }
 
-/// The service, when alerts are running: `None` without one, or while its
-/// book cannot be read (an empty book must not pass for "no alerts").
-fn running(alerts: Option<&AlertService>) -> Option<&AlertService> {
-    alerts.filter(|svc| svc.problem().is_none())
-}
-
 /// `/alert ARGS`; `universe` is `market.universe`, for [`warnings`].
 pub async fn alert(
     bot: &TgBot,
@@ -187,19 +162,11 @@ pub async fn alert(
     alerts: Option<&AlertService>,
     universe: &[Symbol],
 ) -> Result<(), RequestError> {
-    let Some(svc) = running(alerts) else {
-        return send::html(bot, chat, &unavailable()).await.map(|_| ());
-    };
-    let reply = match parse_alert(args) {
-        Err(e) => usage(&e.0),
-        Ok(_) if svc.rules_of(chat.0).await.len() >= MAX_RULES_PER_CHAT => too_many(),
-        Ok(kind) => match svc.add(chat.0, kind.clone()).await {
-            Ok(id) => added(id, &kind, &warnings(&kind, universe)),
-            Err(e) => {
-                tracing::error!(error = %e, "could not save an alert rule");
-                unavailable()
-            }
-        },
+    let reply = match edit::add(alerts, chat.0, args, universe).await {
+        Added::Added { id, kind, warnings } => added(id, &kind, &warnings),
+        Added::Invalid(e) => usage(&e.0),
+        Added::TooMany => too_many(),
+        Added::Unavailable => unavailable(),
     };
     send::html(bot, chat, &reply).await.map(|_| ())
 }
@@ -228,20 +195,17 @@ pub async fn unalert(
     arg: &str,
     alerts: Option<&AlertService>,
 ) -> Result<(), RequestError> {
-    let Some(svc) = running(alerts) else {
+    if running(alerts).is_none() {
         return send::html(bot, chat, &unavailable()).await.map(|_| ());
-    };
+    }
     let reply = match arg.trim().trim_start_matches('#').parse::<u64>() {
         Err(_) => usage(&format!(
             "{} is not an alert id\nusage: /unalert ID (see /alerts)",
             crate::echo::quoted(arg.trim())
         )),
-        Ok(id) => match svc.remove(chat.0, id).await {
-            Ok(found) => removed(id, found),
-            Err(e) => {
-                tracing::error!(error = %e, "could not delete an alert rule");
-                unavailable()
-            }
+        Ok(id) => match edit::remove(alerts, chat.0, id).await {
+            Some(found) => removed(id, found),
+            None => unavailable(),
         },
     };
     send::html(bot, chat, &reply).await.map(|_| ())
@@ -250,7 +214,7 @@ pub async fn unalert(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::Fired;
+    use crate::alerts::{Fired, parse_alert};
 
     #[test]
     fn alert_messages_escape_and_mark_simulated_prices() {

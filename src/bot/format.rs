@@ -954,14 +954,21 @@ pub fn trigger_started() -> String {
 /// `/trigger` within `telegram.trigger_cooldown_secs` of the last one that
 /// started a collection: how long until it may again.
 pub fn trigger_cooldown(left: Duration, period: Duration) -> String {
-    // Whole seconds, rounded up: "0 ms" left would read as "now".
-    let left = Duration::from_secs(left.as_secs() + u64::from(left.subsec_nanos() > 0));
     format!(
-        "A collection was started from Telegram less than {} ago; not starting another. \
+        "A collection was started by hand (/trigger or the dashboard) less than {} ago; \
+         not starting another. \
          /trigger works again in {} (telegram.trigger_cooldown_secs).",
         duration(period),
-        duration(left)
+        time_left(left)
     )
+}
+
+/// A wait still to go, in whole seconds rounded up: "0 ms" left would read
+/// as "now".
+pub fn time_left(left: Duration) -> String {
+    duration(Duration::from_secs(
+        left.as_secs() + u64::from(left.subsec_nanos() > 0),
+    ))
 }
 
 /// `/trigger` while a run is in progress.

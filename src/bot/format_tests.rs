@@ -146,6 +146,7 @@ fn snapshot() -> Snapshot {
         history,
         prices: Default::default(),
         prices_source: Default::default(),
+        accounts: vec![],
         reports: vec![],
         datasets: Dataset::ALL
             .iter()

@@ -29,10 +29,8 @@ use super::commands::{Command, Input, parse_download, parse_input};
 use super::download::{MAX_DOCUMENT_BYTES, MAX_LINKED_BYTES, build_csv};
 use super::format::{self, Params};
 use super::send::{self, TgBot};
-use crate::collect::Dates;
-use crate::domain::RunSource;
-use crate::runner::Trigger;
 use crate::store::StoreError;
+use crate::trigger::ManualRun;
 
 /// What every endpoint shares.
 pub(crate) struct Shared {
@@ -48,8 +46,6 @@ pub(crate) struct Shared {
     pub account: AccountCache,
     /// The daemon's shutdown, for tasks that outlive an update.
     pub shutdown: CancellationToken,
-    /// `/trigger`'s cooldown (`telegram.trigger_cooldown_secs`).
-    pub trigger_cooldown: super::cooldown::Cooldown,
     /// The `/download`s built and sent at once.
     pub downloads: super::download::Slots,
     /// One `/backtest` at a time, across chats.
@@ -366,26 +362,13 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
 async fn trigger(bot: TgBot, msg: Message, shared: Arc<Shared>) -> Result<(), BotError> {
     let chat = msg.chat.id;
     guarded(&bot, chat, "trigger", &shared, async {
-        let attempt = shared.trigger_cooldown.attempt(
+        let attempt = crate::trigger::start_manual(
+            &shared.ctx.runner,
+            &shared.ctx.trigger_cooldown,
             Instant::now(),
-            || shared.ctx.runner.trigger(RunSource::Manual, Dates::Latest),
-            |t| matches!(t, Trigger::Started(_)),
         );
-        let started = match attempt {
-            Ok(t) => t,
-            Err(left) => {
-                // A run still going is the more useful thing to say.
-                let text = match shared.ctx.runner.running() {
-                    Some(running) => format::trigger_busy(running),
-                    None => format::trigger_cooldown(left, shared.trigger_cooldown.period()),
-                };
-                tracing::info!(chat_id = chat.0, "refused /trigger within the cooldown");
-                send::html(&bot, chat, &text).await?;
-                return Ok(());
-            }
-        };
-        match started {
-            Trigger::Started(done) => {
+        match attempt {
+            ManualRun::Started(done) => {
                 tracing::info!(chat_id = chat.0, "collection started from Telegram");
                 send::html(&bot, chat, &format::trigger_started()).await?;
                 let bot = bot.clone();
@@ -401,8 +384,12 @@ async fn trigger(bot: TgBot, msg: Message, shared: Arc<Shared>) -> Result<(), Bo
                     }
                 });
             }
-            Trigger::AlreadyRunning(running) => {
+            ManualRun::Busy(running) => {
                 send::html(&bot, chat, &format::trigger_busy(running)).await?;
+            }
+            ManualRun::Cooling { left, period } => {
+                tracing::info!(chat_id = chat.0, "refused /trigger within the cooldown");
+                send::html(&bot, chat, &format::trigger_cooldown(left, period)).await?;
             }
         }
         Ok(())

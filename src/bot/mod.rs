@@ -31,7 +31,6 @@ pub mod alerts;
 pub mod backtest;
 pub mod charts;
 pub mod commands;
-pub mod cooldown;
 mod dispatch;
 pub mod download;
 pub mod format;
@@ -82,6 +81,9 @@ pub struct BotContext {
     /// The dashboard's sign-in state (`/web` issues links, `/logout` ends
     /// sessions); `None` when the dashboard is off.
     pub web: Option<Arc<crate::web::WebAuth>>,
+    /// `/trigger`'s cooldown: the daemon's one, shared with the dashboard's
+    /// "Run now" button.
+    pub trigger_cooldown: Arc<crate::trigger::Cooldown>,
 }
 
 /// Tuning of [`run_with`]; [`run`] uses the defaults.
@@ -201,9 +203,6 @@ pub async fn run_with(
             options.account_timeout,
         ),
         shutdown: shutdown.clone(),
-        trigger_cooldown: cooldown::Cooldown::new(Duration::from_secs(
-            ctx.config.settings.telegram.trigger_cooldown_secs,
-        )),
         downloads: download::Slots::new(
             download::MAX_CONCURRENT_DOWNLOADS,
             download::DOWNLOAD_QUEUE_WAIT,

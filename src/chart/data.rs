@@ -353,6 +353,47 @@ pub fn top_drawdowns(
     })
 }
 
+/// A symbol's recent closes, drawn small and bare (no axes, no text) next
+/// to its row in a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sparkline {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// Closes of the sessions with a bar, oldest first.
+    pub closes: Vec<f64>,
+    /// True when any price shown is simulated.
+    pub simulated: bool,
+}
+
+/// `symbol`'s closes over the last `sessions` sessions held.
+pub fn sparkline(
+    history: &PriceHistory,
+    symbol: &Symbol,
+    sessions: usize,
+) -> Result<Sparkline, NoChart> {
+    if history.is_empty() {
+        return Err(NoChart::NoHistory);
+    }
+    let s = history
+        .symbol_index(symbol)
+        .ok_or_else(|| NoChart::UnknownSymbol(symbol.clone()))?;
+    let n = history.dates().len();
+    let from = n.saturating_sub(sessions);
+    let (present, closes) = (history.present(s), history.series(s, Field::Close));
+    let closes: Vec<f64> = (from..n)
+        .filter(|d| present[*d])
+        .map(|d| closes[d])
+        .collect();
+    if closes.is_empty() {
+        return Err(NoChart::Empty);
+    }
+    Ok(Sparkline {
+        symbol: symbol.clone(),
+        closes,
+        simulated: (from..n).any(|d| history.is_simulated(d)),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

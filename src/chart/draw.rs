@@ -10,7 +10,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::backtest::BacktestCurves;
 use super::font::FAMILY;
-use super::{Breadth, Equity, Figure, Period, PriceChart, RankHistory, Theme, TopDrawdowns};
+use super::{
+    Breadth, Equity, Figure, Period, PriceChart, RankHistory, Sparkline, Theme, TopDrawdowns,
+};
 use crate::numbers::{price, signed_pct, thousands};
 
 pub(super) mod heatmap;
@@ -78,6 +80,9 @@ pub(super) fn figure<DB: DrawingBackend>(
         _ => Scale(f64::from(h) / 800.0),
     };
     root.fill(&p.bg)?;
+    if let Figure::Sparkline(c) = fig {
+        return sparkline(root, c, &p);
+    }
     let (head, body) = root.split_vertically(s.px(110.0));
     let body = body.margin(s.px(10.0), s.px(20.0), s.px(20.0), s.px(30.0));
     match fig {
@@ -89,6 +94,8 @@ pub(super) fn figure<DB: DrawingBackend>(
         Figure::BacktestEquity(c) => backtest_curves(&head, &body, c, false, &p, &s)?,
         Figure::BacktestDrawdown(c) => backtest_curves(&head, &body, c, true, &p, &s)?,
         Figure::Correlation(c) => heatmap::heatmap(&head, &body, c, &p, &s)?,
+        // Drawn above, on the whole picture: it has no header.
+        Figure::Sparkline(_) => {}
     }
     if fig.simulated() {
         let faint = p.down.mix(0.22);
@@ -658,6 +665,49 @@ fn backtest_curves<DB: DrawingBackend>(
             points(&c.strategy),
             p.line.stroke_width(width),
         ))?;
+    }
+    Ok(())
+}
+
+/// A bare line of closes filling the picture, its peak dotted; a
+/// simulated one says "sim" at its right end (a watermark would not be
+/// readable this small).
+fn sparkline<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    c: &Sparkline,
+    p: &Palette,
+) -> Drawn<DB> {
+    let (w, h) = root.dim_in_pixel();
+    let pad = 3;
+    // A simulated line leaves room on the right for its label.
+    let label_room = if c.simulated { 22 } else { pad };
+    let area = root.margin(pad, pad, pad, label_room);
+    let (lo, hi) = bounds(c.closes.iter().copied(), 0.0);
+    let end = x_end(c.closes.len());
+    let mut chart = ChartBuilder::on(&area).build_cartesian_2d(0f64..end, lo..hi)?;
+    chart.draw_series(LineSeries::new(
+        c.closes.iter().enumerate().map(|(i, v)| (i as f64, *v)),
+        p.line.stroke_width(2),
+    ))?;
+    let peak = c
+        .closes
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)));
+    if let Some((i, v)) = peak {
+        chart.draw_series(std::iter::once(Circle::new(
+            (i as f64, *v),
+            2,
+            p.down.filled(),
+        )))?;
+    }
+    if c.simulated {
+        let size = f64::from(h).clamp(10.0, 14.0);
+        let label = (FAMILY, size)
+            .into_font()
+            .color(&p.down)
+            .pos(Pos::new(HPos::Right, VPos::Bottom));
+        root.draw(&Text::new("sim", (w as i32 - 2, h as i32 - 1), label))?;
     }
     Ok(())
 }

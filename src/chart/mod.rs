@@ -29,7 +29,7 @@ use plotters::prelude::*;
 
 pub use correlation::{CorrelationHeatmap, HEATMAP_MAX, correlation_heatmap};
 pub use data::{
-    Breadth, BreadthPoint, Equity, NoChart, PeakMarks, Period, PriceChart, RankHistory,
+    Breadth, BreadthPoint, Equity, NoChart, PeakMarks, Period, PriceChart, RankHistory, Sparkline,
     TopDrawdowns,
 };
 
@@ -52,6 +52,8 @@ pub enum Figure {
     BacktestDrawdown(backtest::BacktestCurves),
     /// How the portfolio's positions correlate, as a heatmap.
     Correlation(CorrelationHeatmap),
+    /// A symbol's recent closes, small, for a table row.
+    Sparkline(Sparkline),
 }
 
 impl Figure {
@@ -66,6 +68,7 @@ impl Figure {
             Self::TopDrawdowns(c) => c.simulated,
             Self::BacktestEquity(c) | Self::BacktestDrawdown(c) => c.simulated,
             Self::Correlation(c) => c.simulated,
+            Self::Sparkline(c) => c.simulated,
         }
     }
 
@@ -75,6 +78,15 @@ impl Figure {
         match self {
             Self::Correlation(_) => Style::SQUARE,
             _ => Style::PHOTO,
+        }
+    }
+
+    /// The smallest side it can be drawn at: a sparkline is a line only;
+    /// every other figure has a title, a legend and axes to fit.
+    fn min_side(&self) -> u32 {
+        match self {
+            Self::Sparkline(_) => 16,
+            _ => 200,
         }
     }
 }
@@ -146,8 +158,8 @@ pub enum ChartError {
 /// The largest side drawn (keeps a bitmap's memory bounded).
 const MAX_SIDE: u32 = 4096;
 
-fn check_size(style: &Style) -> Result<(), ChartError> {
-    let ok = |v: u32| (200..=MAX_SIDE).contains(&v);
+fn check_size(figure: &Figure, style: &Style) -> Result<(), ChartError> {
+    let ok = |v: u32| (figure.min_side()..=MAX_SIDE).contains(&v);
     if ok(style.width) && ok(style.height) {
         Ok(())
     } else {
@@ -165,7 +177,7 @@ fn caught<T>(f: impl FnOnce() -> Result<T, ChartError>) -> Result<T, ChartError>
 
 /// `figure` as a PNG image.
 pub fn png(figure: &Figure, style: &Style) -> Result<Vec<u8>, ChartError> {
-    check_size(style)?;
+    check_size(figure, style)?;
     font::register();
     let (w, h) = (style.width, style.height);
     caught(|| {
@@ -183,7 +195,7 @@ pub fn png(figure: &Figure, style: &Style) -> Result<Vec<u8>, ChartError> {
 
 /// `figure` as an SVG document.
 pub fn svg(figure: &Figure, style: &Style) -> Result<String, ChartError> {
-    check_size(style)?;
+    check_size(figure, style)?;
     font::register();
     caught(|| {
         let mut out = String::new();

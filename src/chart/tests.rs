@@ -270,3 +270,45 @@ fn an_inline_svg_is_fluid_and_keeps_its_view_box() {
     let root = inline.lines().next().unwrap();
     assert!(!root.contains("height="), "{root}");
 }
+
+#[test]
+fn a_sparkline_draws_small_with_one_point_per_session() {
+    let h = history(120, false);
+    let line = data::sparkline(&h, &sym("AAPL"), 63).unwrap();
+    assert_eq!(line.closes.len(), 63);
+    let fig = Figure::Sparkline(line);
+    let style = Style {
+        theme: Theme::Light,
+        width: 120,
+        height: 32,
+    };
+    let svg = svg(&fig, &style).unwrap();
+    assert_eq!(polyline_points(&svg, "#0D6EFD"), 63);
+    assert!(
+        !svg.contains("<text"),
+        "bare: no text on a real-price sparkline"
+    );
+    let sim = svg_of_sim();
+    assert!(
+        sim.contains("<text") && sim.contains("\nsim\n</text>"),
+        "{sim}"
+    );
+    assert_eq!(
+        png(&fig, &Style { height: 8, ..style }),
+        Err(ChartError::Size(120, 8))
+    );
+}
+
+fn svg_of_sim() -> String {
+    let h = history(40, true);
+    let fig = Figure::Sparkline(data::sparkline(&h, &sym("AAPL"), 63).unwrap());
+    svg(
+        &fig,
+        &Style {
+            theme: Theme::Dark,
+            width: 120,
+            height: 32,
+        },
+    )
+    .unwrap()
+}

@@ -12,9 +12,10 @@ pub mod history;
 use chrono::NaiveDate;
 use futures::StreamExt;
 
-use crate::domain::DrawdownRow;
+use crate::domain::{Account, DrawdownRow};
 use crate::store::{
-    Dataset, Listing, RunManifest, Store, StoreError, rows_in_current_layout, verify_object,
+    AccountRecord, Dataset, Listing, RunManifest, Store, StoreError, rows_in_current_layout,
+    verify_object,
 };
 
 pub use history::{DayBars, Field, PriceHistory};
@@ -214,6 +215,41 @@ impl Lake {
             .collect();
         futures::stream::iter(reads)
             .buffered(READ_CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    /// The account snapshot of each manifest's date that has one (in the
+    /// order given), read [`READ_CONCURRENCY`] at a time: the equity over
+    /// time. A date without a snapshot is left out; one that cannot be
+    /// read is an error in its place.
+    pub async fn accounts(
+        &self,
+        manifests: &[RunManifest],
+    ) -> Vec<(NaiveDate, Result<Account, StoreError>)> {
+        let reads: Vec<_> = manifests
+            .iter()
+            .filter(|m| m.object(Dataset::Account).is_some())
+            .map(|m| {
+                let (store, m) = (self.store.clone(), m.clone());
+                async move {
+                    let read = store.read_rows::<AccountRecord>(&m, Dataset::Account).await;
+                    (
+                        m.date,
+                        read.map(|rows| rows.and_then(|r| r.first().map(AccountRecord::account))),
+                    )
+                }
+            })
+            .collect();
+        futures::stream::iter(reads)
+            .buffered(READ_CONCURRENCY)
+            .filter_map(|(date, read)| async move {
+                match read {
+                    Ok(Some(a)) => Some((date, Ok(a))),
+                    Ok(None) => None,
+                    Err(e) => Some((date, Err(e))),
+                }
+            })
             .collect()
             .await
     }

@@ -10,10 +10,14 @@
 //! is off, unless `web.anonymous_loopback` serves read-only pages to
 //! loopback clients.
 
+mod alerts_page;
 pub mod auth;
 mod backtests;
-mod pages;
+mod charts;
+pub mod pages;
 mod risk;
+mod run_now;
+pub mod symbol;
 mod viewer;
 
 use std::collections::HashMap;
@@ -31,6 +35,7 @@ use chrono::Utc;
 use crate::config::AppConfig;
 use crate::runner::Runner;
 
+pub use charts::SnapshotFigures;
 pub use viewer::Viewer;
 
 /// Name of the session cookie.
@@ -92,6 +97,13 @@ pub struct WebContext {
     pub auth: Arc<WebAuth>,
     /// Whether a bot token is configured (sessions are possible).
     pub bot_configured: bool,
+    /// The alert runtime, once the daemon has opened it (after the state
+    /// loaded; the dashboard already answers before).
+    pub alerts: Arc<std::sync::OnceLock<crate::alerts::AlertService>>,
+    /// Manual runs' cooldown, the one the bot's `/trigger` uses too.
+    pub trigger_cooldown: Arc<crate::trigger::Cooldown>,
+    /// Figures drawn once per snapshot.
+    pub figures: Arc<SnapshotFigures>,
 }
 
 impl WebContext {
@@ -99,6 +111,11 @@ impl WebContext {
     /// read-only to loopback clients when `web.anonymous_loopback` is on.
     pub fn enabled(&self) -> bool {
         self.bot_configured || self.config.settings.web.anonymous_loopback
+    }
+
+    /// The alert runtime, when it is open.
+    fn alerts(&self) -> Option<&crate::alerts::AlertService> {
+        self.alerts.get()
     }
 
     fn secure_cookies(&self) -> bool {
@@ -116,6 +133,11 @@ pub fn router(ctx: WebContext) -> Router {
         .route("/runs", get(pages::runs))
         .route("/backtests", get(backtests::list))
         .route("/backtests/{id}", get(backtests::show))
+        .route("/symbol/{ticker}", get(symbol::page))
+        .route("/alerts", get(alerts_page::page).post(alerts_page::add))
+        .route("/alerts/delete", post(alerts_page::delete))
+        .route("/trigger", post(run_now::trigger))
+        // A page of its own is one route here and one line in pages::NAV.
         .route("/login", get(login))
         .route("/miniapp", get(miniapp_page))
         .route("/login/miniapp", post(login_miniapp))
@@ -256,9 +278,11 @@ async fn miniapp_script() -> impl IntoResponse {
     )
 }
 
-/// The logout form's fields.
+/// A form that carries only the CSRF token (sign-out, "Run now"). A
+/// missing token is an empty one, refused like a wrong one.
 #[derive(serde::Deserialize)]
 struct CsrfForm {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -272,7 +296,7 @@ async fn logout(
         return pages::refused().into_response();
     };
     if !viewer.csrf_ok(&form.csrf) {
-        return (StatusCode::FORBIDDEN, "Stale form: reload the page.").into_response();
+        return stale_form();
     }
     lock(&ctx.auth.sessions).end(session);
     let mut response = Redirect::to("/").into_response();
@@ -281,6 +305,12 @@ async fn logout(
         HeaderValue::from_static("dipwatch_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
     response
+}
+
+/// A state-changing POST whose CSRF token is missing or not this
+/// session's: refused, nothing changed.
+fn stale_form() -> Response {
+    (StatusCode::FORBIDDEN, "Stale form: reload the page.").into_response()
 }
 
 /// The one stylesheet, compiled in.

@@ -7,8 +7,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
-use super::{Viewer, WebContext};
+use super::{Viewer, WebContext, charts};
 use crate::bot::access::Role;
+use crate::chart::{self, Figure};
 use crate::domain::DrawdownRow;
 use crate::numbers::{price, signed_pct, thousands};
 use crate::state::Snapshot;
@@ -28,8 +29,19 @@ pub fn refused() -> (StatusCode, Html<String>) {
     )
 }
 
-/// The page frame: header with the navigation, the sign-out form when
-/// signed in.
+/// The navigation: path and label. A new page is one line here (and one
+/// route in `mod.rs`).
+const NAV: &[(&str, &str)] = &[
+    ("/", "dipwatch"),
+    ("/screen", "Screen"),
+    ("/portfolio", "Portfolio"),
+    ("/runs", "Runs"),
+    ("/backtests", "Backtests"),
+];
+
+/// The page frame every page uses (the backtests page and the risk
+/// section too): header with the navigation, `/alerts` for a signed-in
+/// chat, the sign-out form when signed in.
 pub(super) fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -44,10 +56,8 @@ pub(super) fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Mark
             body {
                 header {
                     nav {
-                        a href="/" { "dipwatch" }
-                        a href="/screen" { "Screen" }
-                        a href="/portfolio" { "Portfolio" }
-                        a href="/runs" { "Runs" }
+                        @for (href, label) in NAV { a href=(href) { (label) } }
+                        @if viewer.is_some_and(|v| v.chat.is_some()) { a href="/alerts" { "Alerts" } }
                     }
                     @if let Some(csrf) = viewer.and_then(Viewer::csrf) {
                         form method="post" action="/logout" {
@@ -63,7 +73,7 @@ pub(super) fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Mark
 }
 
 /// The simulated-prices banner, when what is shown is simulated.
-fn simulated_banner(snap: &Snapshot) -> Markup {
+pub(super) fn simulated_banner(snap: &Snapshot) -> Markup {
     html! {
         @if snap.simulated {
             p.banner role="status" { "SIMULATED prices: not real market data." }
@@ -71,8 +81,21 @@ fn simulated_banner(snap: &Snapshot) -> Markup {
     }
 }
 
-/// One ranked row as a table row.
-fn row(r: &DrawdownRow) -> Markup {
+/// A symbol's page.
+pub(super) fn symbol_href(symbol: &crate::domain::Symbol) -> String {
+    format!("/symbol/{}", symbol.as_str())
+}
+
+/// Sessions a sparkline spans: the screen's lookback window, where the
+/// peak it ranks by lies.
+fn spark_sessions(lookback_days: usize) -> usize {
+    lookback_days.clamp(20, 260)
+}
+
+/// One ranked row as a table row; `spark` adds its sparkline (a link to
+/// the symbol's page), otherwise a "Chart" link.
+fn row(r: &DrawdownRow, spark: Option<&Snapshot>, lookback_days: usize) -> Markup {
+    let href = symbol_href(&r.symbol);
     html! {
         tr {
             td.num { (r.rank) }
@@ -82,27 +105,58 @@ fn row(r: &DrawdownRow) -> Markup {
             td.num { (price(r.peak_price)) }
             td.num { (r.peak_date) }
             td.num { (r.days_since_peak) }
+            @match spark {
+                Some(snap) => td.spark { a href=(href) {
+                    @match chart::data::sparkline(&snap.prices, &r.symbol, spark_sessions(lookback_days)) {
+                        Ok(line) => (charts::inline(&Figure::Sparkline(line), charts::SPARK, &format!("{} closes", r.symbol.as_str()))),
+                        Err(_) => "Chart",
+                    }
+                } }
+                None => td { a href=(href) { "Chart" } },
+            }
         }
     }
 }
 
-fn table(rows: &[DrawdownRow]) -> Markup {
+/// A ranking table; `head` is the header row (plain, or sort links).
+fn table(
+    rows: &[&DrawdownRow],
+    head: Markup,
+    spark: Option<&Snapshot>,
+    lookback_days: usize,
+) -> Markup {
     html! {
         table.ranking {
-            thead { tr {
-                th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num { "Price" }
-                th.num { "Peak" } th.num { "Peak date" } th.num { "Days" }
-            } }
-            tbody { @for r in rows { (row(r)) } }
+            thead { (head) }
+            tbody { @for r in rows { (row(r, spark, lookback_days)) } }
+        }
+    }
+}
+
+/// The ranking's header row, plain.
+fn plain_head(last: &str) -> Markup {
+    html! {
+        tr {
+            th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num { "Price" }
+            th.num { "Peak" } th.num { "Peak date" } th.num { "Days" } th { (last) }
         }
     }
 }
 
 /// `/`: data date and freshness, provider, the top candidates, the
+/// breadth chart (`breadth`, drawn once per snapshot; `None` draws it), the
 /// profit rule's progress, the last run.
-pub fn render_overview(snap: &Snapshot, viewer: &Viewer, top_n: usize) -> Markup {
+pub fn render_overview(
+    snap: &Snapshot,
+    viewer: &Viewer,
+    top_n: usize,
+    lookback_days: usize,
+    breadth: Option<Markup>,
+) -> Markup {
+    let breadth = breadth.unwrap_or_else(|| charts::breadth(snap));
     let body = html! {
         (simulated_banner(snap))
+        (super::run_now::button(viewer))
         @match &snap.screen {
             None => p { "Nothing is published yet: the first collection has not run." }
             Some(screen) => {
@@ -112,7 +166,10 @@ pub fn render_overview(snap: &Snapshot, viewer: &Viewer, top_n: usize) -> Markup
                     " · " (screen.count_below(-20.0)) " down 20% or more"
                 }
                 h2 { "Top " (top_n.min(screen.rows.len())) " drawdowns" }
-                (table(&screen.rows[..top_n.min(screen.rows.len())]))
+                @let top: Vec<&DrawdownRow> = screen.rows.iter().take(top_n).collect();
+                (table(&top, plain_head("Trend"), Some(snap), lookback_days))
+                h2 { "Market breadth" }
+                (breadth)
             }
         }
         @if let Some(p) = &snap.portfolio {
@@ -140,77 +197,174 @@ pub fn render_overview(snap: &Snapshot, viewer: &Viewer, top_n: usize) -> Markup
     layout("Overview", Some(viewer), body)
 }
 
-/// `/screen`'s query: filters, sort and page. A field left empty in the
-/// filter form (`max_drawdown=`) is no filter: browsers send every field.
+/// What `/screen` sorts by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortKey {
+    /// The screen's rank (deepest drawdown first).
+    #[default]
+    Rank,
+    /// Drawdown, percent.
+    Drawdown,
+    /// Sessions since the peak.
+    Days,
+    /// Ticker.
+    Symbol,
+}
+
+impl SortKey {
+    const ALL: [(SortKey, &'static str, &'static str); 4] = [
+        (SortKey::Rank, "rank", "rank"),
+        (SortKey::Drawdown, "drawdown", "drawdown"),
+        (SortKey::Days, "days", "days since peak"),
+        (SortKey::Symbol, "symbol", "symbol"),
+    ];
+
+    fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|k| k.0 == self)
+            .map_or("rank", |k| k.1)
+    }
+}
+
+/// Ascending or descending.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dir {
+    /// Smallest first (for rank and drawdown: the deepest first).
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// `/screen`'s query (and `/screen.csv`'s): filters, sort and page. An
+/// empty field (a form submitted with a box left blank) is no filter; a
+/// value that is not a number is a 400 that names the field.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct ScreenQuery {
-    /// Only rows at or below this drawdown, percent (e.g. -20).
-    #[serde(default, deserialize_with = "empty_as_none")]
-    pub max_drawdown: Option<f64>,
-    /// Only rows at least this many days past their peak.
-    #[serde(default, deserialize_with = "empty_as_none")]
+    /// Only rows down at least this much from their peak, percent: `20`
+    /// and `-20` both mean 20% or more below it.
+    #[serde(default, deserialize_with = "blank_is_none")]
+    pub min_drawdown: Option<f64>,
+    /// Only rows at least this many sessions past their peak.
+    #[serde(default, deserialize_with = "blank_is_none")]
     pub min_days: Option<u32>,
-    /// `rank` (default), `drawdown`, `days`, `symbol`.
-    pub sort: Option<String>,
-    /// Descending instead of ascending.
-    pub desc: Option<bool>,
+    /// Sort key (rank by default).
+    #[serde(default)]
+    pub sort: SortKey,
+    /// Direction (ascending by default).
+    #[serde(default)]
+    pub dir: Dir,
     /// 1-based page.
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "blank_is_none")]
     pub page: Option<usize>,
 }
 
-/// A query field that may be present but empty: empty is `None`, anything
-/// else must parse (`max_drawdown=abc` is still a 400 that says why).
-fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+/// A query field: blank is absent, anything else must parse.
+fn blank_is_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: std::str::FromStr,
-    T::Err: std::fmt::Display,
 {
-    let text: Option<String> = serde::Deserialize::deserialize(d)?;
-    match text.as_deref().map(str::trim) {
+    let raw: Option<String> = serde::Deserialize::deserialize(d)?;
+    match raw.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+        Some(v) => v.parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("{} is not a number", crate::echo::quoted(v)))
+        }),
     }
 }
 
 impl ScreenQuery {
-    /// The rows this query selects, in its order.
+    /// The rows this query selects, in its order. Ties keep the rank
+    /// order (the sort is stable), so pages never shuffle.
     pub fn select<'a>(&self, rows: &'a [DrawdownRow]) -> Vec<&'a DrawdownRow> {
+        let floor = self.min_drawdown.map(|m| -m.abs());
         let mut out: Vec<&DrawdownRow> = rows
             .iter()
-            .filter(|r| self.max_drawdown.is_none_or(|m| r.drawdown_pct <= m))
+            .filter(|r| floor.is_none_or(|f| r.drawdown_pct <= f))
             .filter(|r| self.min_days.is_none_or(|d| r.days_since_peak >= d))
             .collect();
-        match self.sort.as_deref() {
-            Some("drawdown") => out.sort_by(|a, b| a.drawdown_pct.total_cmp(&b.drawdown_pct)),
-            Some("days") => out.sort_by_key(|r| r.days_since_peak),
-            Some("symbol") => out.sort_by(|a, b| a.symbol.cmp(&b.symbol)),
-            _ => out.sort_by_key(|r| r.rank),
+        out.sort_by_key(|r| r.rank);
+        match self.sort {
+            SortKey::Rank => {}
+            SortKey::Drawdown => out.sort_by(|a, b| a.drawdown_pct.total_cmp(&b.drawdown_pct)),
+            SortKey::Days => out.sort_by_key(|r| r.days_since_peak),
+            SortKey::Symbol => out.sort_by(|a, b| a.symbol.cmp(&b.symbol)),
         }
-        if self.desc == Some(true) {
+        if self.dir == Dir::Desc {
             out.reverse();
         }
         out
     }
 
-    /// This query's string with another page.
-    fn with_page(&self, page: usize) -> String {
+    /// This query's string with `page` and the sort given.
+    fn query(&self, page: usize, sort: SortKey, dir: Dir) -> String {
         let mut q = form_urlencoded::Serializer::new(String::new());
-        if let Some(m) = self.max_drawdown {
-            q.append_pair("max_drawdown", &m.to_string());
+        if let Some(m) = self.min_drawdown {
+            q.append_pair("min_drawdown", &m.abs().to_string());
         }
         if let Some(d) = self.min_days {
             q.append_pair("min_days", &d.to_string());
         }
-        if let Some(s) = &self.sort {
-            q.append_pair("sort", s);
-        }
-        if self.desc == Some(true) {
-            q.append_pair("desc", "true");
-        }
+        q.append_pair("sort", sort.as_str());
+        q.append_pair("dir", if dir == Dir::Desc { "desc" } else { "asc" });
         q.append_pair("page", &page.to_string());
         q.finish()
+    }
+
+    /// This query's string with another page.
+    fn with_page(&self, page: usize) -> String {
+        self.query(page, self.sort, self.dir)
+    }
+
+    /// The link of a column header: sort by `key` from page 1, the other
+    /// way round when it is already sorted by it.
+    fn sorted_by(&self, key: SortKey) -> String {
+        let dir = match (self.sort == key, self.dir) {
+            (true, Dir::Asc) => Dir::Desc,
+            _ => Dir::Asc,
+        };
+        self.query(1, key, dir)
+    }
+
+    /// A header cell that sorts by `key`, with an arrow when it does.
+    fn sort_header(&self, key: SortKey, label: &str, num: bool) -> Markup {
+        let arrow = match (self.sort == key, self.dir) {
+            (false, _) => "",
+            (true, Dir::Asc) => " ▲",
+            (true, Dir::Desc) => " ▼",
+        };
+        let sort = if self.sort == key {
+            if self.dir == Dir::Asc {
+                "ascending"
+            } else {
+                "descending"
+            }
+        } else {
+            "none"
+        };
+        html! {
+            th class=[num.then_some("num")] aria-sort=(sort) {
+                a href={ "/screen?" (self.sorted_by(key)) } { (label) (arrow) }
+            }
+        }
+    }
+
+    /// The ranking's header row with sort links.
+    fn head(&self) -> Markup {
+        html! {
+            tr {
+                (self.sort_header(SortKey::Rank, "Rank", true))
+                (self.sort_header(SortKey::Symbol, "Symbol", false))
+                (self.sort_header(SortKey::Drawdown, "Drawdown", true))
+                th.num { "Price" } th.num { "Peak" } th.num { "Peak date" }
+                (self.sort_header(SortKey::Days, "Days", true))
+                th { "Chart" }
+            }
+        }
     }
 }
 
@@ -225,19 +379,23 @@ pub fn render_screen(snap: &Snapshot, viewer: &Viewer, q: &ScreenQuery) -> Marku
                 @let pages = selected.len().div_ceil(PAGE_ROWS).max(1);
                 @let page = q.page.unwrap_or(1).clamp(1, pages);
                 form.filters method="get" action="/screen" {
-                    label { "Drawdown at most " input type="number" name="max_drawdown" step="any" value=[q.max_drawdown] ; "%" }
+                    label { "Down at least " input type="number" name="min_drawdown" min="0" max="100" step="any" value=[q.min_drawdown.map(f64::abs)] ; "%" }
                     label { "Days since peak at least " input type="number" name="min_days" min="0" value=[q.min_days] ; }
                     label { "Sort " select name="sort" {
-                        @for (v, name) in [("rank", "rank"), ("drawdown", "drawdown"), ("days", "days since peak"), ("symbol", "symbol")] {
-                            option value=(v) selected[q.sort.as_deref().unwrap_or("rank") == v] { (name) }
+                        @for (key, v, name) in SortKey::ALL {
+                            option value=(v) selected[q.sort == key] { (name) }
                         }
+                    } }
+                    label { "Order " select name="dir" {
+                        option value="asc" selected[q.dir == Dir::Asc] { "ascending" }
+                        option value="desc" selected[q.dir == Dir::Desc] { "descending" }
                     } }
                     button type="submit" { "Apply" }
                 }
                 p.meta { (screen.date) " · " (selected.len()) " of " (screen.rows.len()) " rows · page " (page) " of " (pages)
-                    " · " a href={ "/screen.csv?" (q.with_page(page)) } { "CSV of these rows" } }
-                @let shown: Vec<DrawdownRow> = selected.iter().skip((page - 1) * PAGE_ROWS).take(PAGE_ROWS).map(|r| (*r).clone()).collect();
-                (table(&shown))
+                    " · " a href={ "/screen.csv?" (q.with_page(page)) } { "CSV of the selected rows (all pages)" } }
+                @let shown: Vec<&DrawdownRow> = selected.iter().skip((page - 1) * PAGE_ROWS).take(PAGE_ROWS).copied().collect();
+                (table(&shown, q.head(), None, 0))
                 nav.pages {
                     @if page > 1 { a rel="prev" href={ "/screen?" (q.with_page(page - 1)) } { "Previous" } }
                     @if page < pages { a rel="next" href={ "/screen?" (q.with_page(page + 1)) } { "Next" } }
@@ -270,9 +428,37 @@ pub fn screen_csv_body(snap: &Snapshot, q: &ScreenQuery) -> String {
     out
 }
 
-pub(super) async fn overview(State(ctx): State<WebContext>, viewer: Viewer) -> Html<String> {
+/// Render a page with charts on a blocking thread (drawing is CPU work
+/// that must not stall the runtime the other requests share); a panic
+/// there is a 500 for this request only.
+pub(super) async fn render_blocking(render: impl FnOnce() -> Markup + Send + 'static) -> Response {
+    match tokio::task::spawn_blocking(move || render().into_string()).await {
+        Ok(page) => Html(page).into_response(),
+        Err(e) => {
+            // The payload is not logged: it could hold page text.
+            if e.is_panic() {
+                crate::panics::record("web page");
+            }
+            tracing::error!("a dashboard page could not be rendered");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be rendered; it is logged.",
+            )
+                .into_response()
+        }
+    }
+}
+
+pub(super) async fn overview(State(ctx): State<WebContext>, viewer: Viewer) -> Response {
     let snap = ctx.runner.state().snapshot();
-    Html(render_overview(&snap, &viewer, ctx.config.settings.screen.top_n).into_string())
+    let screen = &ctx.config.settings.screen;
+    let (top_n, lookback) = (screen.top_n, screen.lookback_days);
+    let figures = ctx.figures.clone();
+    render_blocking(move || {
+        let breadth = figures.breadth(&snap);
+        render_overview(&snap, &viewer, top_n, lookback, Some(breadth))
+    })
+    .await
 }
 
 pub(super) async fn screen(
@@ -328,6 +514,11 @@ pub fn render_portfolio(snap: &Snapshot, viewer: &Viewer) -> Markup {
                         None => "No positions with a return to rank.",
                     }
                 }
+                h2 { "Equity" }
+                @match chart::data::equity(&snap.accounts, snap.simulated) {
+                    Ok(e) => (charts::inline(&Figure::Equity(e), charts::FIGURE, "portfolio equity over time")),
+                    Err(e) => p.meta { "No equity chart: " (e) "." },
+                }
                 h2 { "Positions by return" }
                 table {
                     thead { tr { th { "Symbol" } th { "Class" } th.num { "Qty" } th.num { "Entry" }
@@ -365,13 +556,16 @@ fn by_return(positions: &[crate::domain::Position]) -> Vec<&crate::domain::Posit
     out
 }
 
-fn opt(d: Option<rust_decimal::Decimal>) -> String {
+/// A money figure to 2 decimals, "–" when unknown.
+pub(super) fn opt(d: Option<rust_decimal::Decimal>) -> String {
     d.map_or("–".to_string(), |d| d.round_dp(2).to_string())
 }
 
 /// `/runs`: each stored date's run report, newest first.
-pub fn render_runs(snap: &Snapshot, viewer: &Viewer) -> Markup {
+pub fn render_runs(snap: &Snapshot, viewer: &Viewer, notice: Option<Markup>) -> Markup {
     let body = html! {
+        @if let Some(n) = notice { (n) }
+        (super::run_now::button(viewer))
         @if let Some(run) = &snap.last_run {
             p.meta { "This process's last run: " (run.outcome.label()) ", started "
                 (run.started_at.format("%Y-%m-%d %H:%M UTC")) }
@@ -408,14 +602,14 @@ pub fn render_runs(snap: &Snapshot, viewer: &Viewer) -> Markup {
     layout("Runs", Some(viewer), body)
 }
 
-pub(super) async fn portfolio(State(ctx): State<WebContext>, viewer: Viewer) -> Html<String> {
+pub(super) async fn portfolio(State(ctx): State<WebContext>, viewer: Viewer) -> Response {
     let snap = ctx.runner.state().snapshot();
-    Html(render_portfolio(&snap, &viewer).into_string())
+    render_blocking(move || render_portfolio(&snap, &viewer)).await
 }
 
 pub(super) async fn runs(State(ctx): State<WebContext>, viewer: Viewer) -> Html<String> {
     let snap = ctx.runner.state().snapshot();
-    Html(render_runs(&snap, &viewer).into_string())
+    Html(render_runs(&snap, &viewer, None).into_string())
 }
 
 /// The Mini App's landing page: a form its script fills with Telegram's
@@ -446,15 +640,58 @@ mod tests {
 
     #[test]
     fn the_filter_forms_empty_fields_are_no_filter_and_bad_numbers_are_refused() {
-        let q = query("max_drawdown=&min_days=&sort=symbol").unwrap();
-        assert_eq!((q.max_drawdown, q.min_days), (None, None));
-        assert_eq!(q.sort.as_deref(), Some("symbol"));
-        let q = query("max_drawdown=-20&min_days=5&page=2").unwrap();
+        let q = query("min_drawdown=&min_days=&sort=symbol&dir=desc").unwrap();
+        assert_eq!((q.min_drawdown, q.min_days), (None, None));
+        assert_eq!((q.sort, q.dir), (SortKey::Symbol, Dir::Desc));
+        let q = query("min_drawdown=20&min_days=5&page=2").unwrap();
         assert_eq!(
-            (q.max_drawdown, q.min_days, q.page),
-            (Some(-20.0), Some(5), Some(2))
+            (q.min_drawdown, q.min_days, q.page, q.sort),
+            (Some(20.0), Some(5), Some(2), SortKey::Rank)
         );
-        assert!(query("max_drawdown=abc").is_err());
+        let why = query("min_drawdown=abc").unwrap_err();
+        assert!(why.contains("is not a number"), "{why}");
         assert!(query("min_days=-1").is_err());
+        assert!(query("sort=price").is_err(), "not a sort key");
+    }
+
+    fn row(symbol: &str, rank: u32, drawdown_pct: f64, days: u32) -> DrawdownRow {
+        let date = "2026-11-30".parse().unwrap();
+        DrawdownRow {
+            date,
+            symbol: crate::domain::Symbol::parse(symbol).unwrap(),
+            current_price: 1.0,
+            peak_price: 2.0,
+            peak_date: date,
+            drawdown_pct,
+            days_since_peak: days,
+            volume: 1,
+            rank,
+        }
+    }
+
+    #[test]
+    fn select_filters_then_sorts_stably_either_way() {
+        let rows = [
+            row("AAA", 1, -50.0, 3),
+            row("CCC", 2, -40.0, 9),
+            row("BBB", 3, -40.0, 1),
+            row("DDD", 4, -10.0, 9),
+        ];
+        let names = |q: &str| -> Vec<String> {
+            query(q)
+                .unwrap()
+                .select(&rows)
+                .iter()
+                .map(|r| r.symbol.to_string())
+                .collect()
+        };
+        assert_eq!(names(""), ["AAA", "CCC", "BBB", "DDD"]);
+        // 20 and -20 both mean "down 20% or more".
+        assert_eq!(names("min_drawdown=20"), ["AAA", "CCC", "BBB"]);
+        assert_eq!(names("min_drawdown=-40&min_days=2"), ["AAA", "CCC"]);
+        assert_eq!(names("sort=symbol"), ["AAA", "BBB", "CCC", "DDD"]);
+        // Ties keep the rank order, reversed with the rest.
+        assert_eq!(names("sort=drawdown"), ["AAA", "CCC", "BBB", "DDD"]);
+        assert_eq!(names("sort=days&dir=desc"), ["DDD", "CCC", "AAA", "BBB"]);
     }
 }

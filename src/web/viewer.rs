@@ -29,6 +29,16 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// An anonymous loopback reader (`web.anonymous_loopback`): no chat,
+    /// no session, read-only.
+    pub fn anonymous() -> Self {
+        Self {
+            chat: None,
+            role: Role::Reader,
+            session: None,
+        }
+    }
+
     /// The session's CSRF token, for forms.
     pub fn csrf(&self) -> Option<&str> {
         self.session.as_ref().map(|(_, s)| s.csrf.as_str())
@@ -88,11 +98,7 @@ impl FromRequestParts<WebContext> for Viewer {
             .get::<ConnectInfo<SocketAddr>>()
             .is_some_and(|ConnectInfo(peer)| peer.ip().is_loopback());
         if ctx.config.settings.web.anonymous_loopback && !ctx.bot_configured && loopback {
-            return Ok(Self {
-                chat: None,
-                role: Role::Reader,
-                session: None,
-            });
+            return Ok(Self::anonymous());
         }
         Err(super::pages::refused().into_response())
     }

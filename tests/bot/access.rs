@@ -159,6 +159,7 @@ async fn the_token_never_appears_in_logs_or_errors() {
             metrics,
             alerts: None,
             web: None,
+            trigger_cooldown: Arc::new(dipwatch::trigger::Cooldown::new(Duration::ZERO)),
         },
         SecretString::from(wrong),
         Some(h.fake.url()),

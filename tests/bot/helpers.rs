@@ -320,7 +320,8 @@ pub async fn start(setup: Setup) -> Harness {
     let ctx = app.bot_context();
     let web_port = app.web_addr().map_or(0, |a| a.port());
     let web_auth = app.web_auth().clone();
-    // The dashboard, as the daemon serves it, so a `/web` link opens.
+    // The dashboard, as the daemon serves it, so a `/web` link opens: the
+    // same runner, sign-in state and /trigger cooldown as the bot.
     app.spawn_web(&shutdown);
     let bot = tokio::spawn(dipwatch::bot::run_with(
         ctx,

@@ -18,6 +18,7 @@ mod common;
 mod helpers;
 mod webdriver;
 
+mod actions;
 mod anonymous;
 mod pages;
 mod sign_in;

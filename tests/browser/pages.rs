@@ -18,6 +18,16 @@ fn formatted(r: &dipwatch::domain::DrawdownRow) -> Vec<String> {
     ]
 }
 
+/// The figure cells of each row of the ranking table shown (the last
+/// column, a sparkline or a "Chart" link, left out).
+async fn ranking(browser: &Browser) -> Vec<Vec<String>> {
+    let mut rows = browser.table_rows("table.ranking tbody tr").await;
+    for r in &mut rows {
+        r.truncate(7);
+    }
+    rows
+}
+
 /// The overview's top 10 and `/screen`'s first page are the state's
 /// ranking as formatted; the portfolio's totals and positions, the runs'
 /// counts and the CSV are the state's too.
@@ -39,7 +49,7 @@ async fn signed_in_through_the_bot_every_page_shows_the_states_figures() {
     assert!(text.contains("SIMULATED prices"), "{text}");
     assert!(text.contains(&format!("Data of {}", screen.date)), "{text}");
     let top: Vec<Vec<String>> = screen.rows[..10].iter().map(formatted).collect();
-    assert_eq!(browser.table_rows("table.ranking tbody tr").await, top);
+    assert_eq!(ranking(&browser).await, top);
 
     // `/screen`, reached through the navigation: the first 50 rows, so
     // every symbol on it with its own drawdown.
@@ -47,7 +57,7 @@ async fn signed_in_through_the_bot_every_page_shows_the_states_figures() {
     browser.click(&nav).await;
     assert_eq!(browser.url().await, d.url("/screen"));
     let page: Vec<Vec<String>> = screen.rows[..50].iter().map(formatted).collect();
-    assert_eq!(browser.table_rows("table.ranking tbody tr").await, page);
+    assert_eq!(ranking(&browser).await, page);
     let meta = browser.texts("p.meta").await.join(" ");
     assert!(
         meta.contains(&format!("{ranked} of {ranked} rows · page 1 of 3")),
@@ -200,8 +210,8 @@ async fn the_screen_sorts_with_its_form_and_pages_with_its_links() {
 
     // A filter typed into the form: only rows at or below it.
     browser.goto(&d.url("/screen")).await;
-    let field = browser.find("input[name=max_drawdown]").await;
-    browser.type_into(&field, "-10").await;
+    let field = browser.find("input[name=min_drawdown]").await;
+    browser.type_into(&field, "10").await;
     let apply = browser.find("form.filters button[type=submit]").await;
     browser.click(&apply).await;
     let want: Vec<String> = screen
@@ -234,11 +244,19 @@ async fn screenshots_of_every_page_at_desktop_and_phone_widths() {
         shoot(&browser, "sign-in", width, height).await;
     }
     d.sign_in(&browser, READERS.start + 2).await;
+    let symbol = format!(
+        "/symbol/{}",
+        d.snapshot().screen.as_ref().unwrap().rows[0]
+            .symbol
+            .as_str()
+    );
     for (name, path) in [
         ("overview", "/"),
         ("screen", "/screen"),
+        ("symbol", symbol.as_str()),
         ("portfolio", "/portfolio"),
         ("runs", "/runs"),
+        ("alerts", "/alerts"),
     ] {
         for (width, height) in [DESKTOP, PHONE] {
             browser.viewport(width, height).await;

@@ -1,12 +1,59 @@
-//! `/trigger`'s cooldown (`telegram.trigger_cooldown_secs`): a collection
-//! spends Alpaca's request budget for minutes, so once `/trigger` started
-//! one, another is refused until the cooldown has passed since that start,
-//! whoever asks. Pure apart from one mutex; the clock is passed in.
+//! Runs people ask for: the bot's `/trigger` and the dashboard's "Run
+//! now" button go through [`start_manual`], with the one [`Cooldown`]
+//! the daemon owns (`telegram.trigger_cooldown_secs`) and the runner's
+//! single flight. A collection spends Alpaca's request budget for minutes,
+//! so once a manual run started, another is refused until the cooldown has
+//! passed since that start, whoever asks and from wherever. The cooldown
+//! is pure apart from one mutex; the clock is passed in.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// When `/trigger` last started a collection, and how long it waits after.
+use tokio::sync::oneshot;
+
+use crate::collect::Dates;
+use crate::domain::{LastRun, RunSource};
+use crate::runner::{Runner, Trigger};
+
+/// What asking for a run gave.
+#[derive(Debug)]
+pub enum ManualRun {
+    /// Started; the receiver yields the run when it ends.
+    Started(oneshot::Receiver<LastRun>),
+    /// A run is in progress (started by this); nothing new started.
+    Busy(RunSource),
+    /// A manual run started less than `period` ago; `left` until another may.
+    Cooling {
+        /// Time left.
+        left: Duration,
+        /// The cooldown's length.
+        period: Duration,
+    },
+}
+
+/// Start a manual run of the latest session unless the cooldown or a run
+/// in progress says no. A run in progress is reported before the
+/// cooldown: it is the more useful thing to say.
+pub fn start_manual(runner: &Runner, cooldown: &Cooldown, now: Instant) -> ManualRun {
+    let attempt = cooldown.attempt(
+        now,
+        || runner.trigger(RunSource::Manual, Dates::Latest),
+        |t| matches!(t, Trigger::Started(_)),
+    );
+    match attempt {
+        Ok(Trigger::Started(done)) => ManualRun::Started(done),
+        Ok(Trigger::AlreadyRunning(running)) => ManualRun::Busy(running),
+        Err(left) => match runner.running() {
+            Some(running) => ManualRun::Busy(running),
+            None => ManualRun::Cooling {
+                left,
+                period: cooldown.period(),
+            },
+        },
+    }
+}
+
+/// When a manual run last started, and how long the next waits after it.
 #[derive(Debug)]
 pub struct Cooldown {
     period: Duration,

@@ -1,0 +1,103 @@
+//! A chat's rule edits as every front end makes them (the bot's `/alert`
+//! and `/unalert`, the dashboard's `/alerts` forms): the same parser, the
+//! same per-chat cap, the same warnings, so the two cannot drift apart.
+//! Each front end only turns the outcome into its own text.
+
+use super::{AlertService, RuleKind, UsageError, parse_alert};
+use crate::domain::Symbol;
+
+/// Rules one chat may have: the bot's `/alerts` list (a line and a delete
+/// button each) then always fits one message and one keyboard.
+pub const MAX_RULES_PER_CHAT: usize = 50;
+
+/// What asking to add a rule gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Added {
+    /// Saved as rule `id`, with [`warnings`] about it.
+    Added {
+        /// The new rule's id.
+        id: u64,
+        /// What it watches.
+        kind: RuleKind,
+        /// Why it may never fire with this universe.
+        warnings: Vec<String>,
+    },
+    /// The text is not a rule: the usage line names what was wrong.
+    Invalid(UsageError),
+    /// The chat has [`MAX_RULES_PER_CHAT`] rules already.
+    TooMany,
+    /// Alerts are not running, or the rule could not be saved (logged).
+    Unavailable,
+}
+
+/// The service, when alerts are running: `None` without one, or while its
+/// book cannot be read (an empty book must not pass for "no alerts").
+pub fn running(alerts: Option<&AlertService>) -> Option<&AlertService> {
+    alerts.filter(|svc| svc.problem().is_none())
+}
+
+/// Add the rule `args` describes (`/alert`'s arguments) for `chat`;
+/// `universe` is `market.universe`, for [`warnings`].
+pub async fn add(
+    alerts: Option<&AlertService>,
+    chat: i64,
+    args: &str,
+    universe: &[Symbol],
+) -> Added {
+    let Some(svc) = running(alerts) else {
+        return Added::Unavailable;
+    };
+    let kind = match parse_alert(args) {
+        Ok(kind) => kind,
+        Err(e) => return Added::Invalid(e),
+    };
+    if svc.rules_of(chat).await.len() >= MAX_RULES_PER_CHAT {
+        return Added::TooMany;
+    }
+    match svc.add(chat, kind.clone()).await {
+        Ok(id) => Added::Added {
+            warnings: warnings(&kind, universe),
+            id,
+            kind,
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "could not save an alert rule");
+            Added::Unavailable
+        }
+    }
+}
+
+/// The line that confirms a new rule, in every front end.
+pub fn added_line(id: u64, kind: &RuleKind) -> String {
+    format!("Alert #{id} set: {kind}.")
+}
+
+/// Delete `chat`'s rule `id`: `Some(found)`, or `None` when alerts are not
+/// running or the book could not be saved (logged).
+pub async fn remove(alerts: Option<&AlertService>, chat: i64, id: u64) -> Option<bool> {
+    let svc = running(alerts)?;
+    match svc.remove(chat, id).await {
+        Ok(found) => Some(found),
+        Err(e) => {
+            tracing::error!(error = %e, "could not delete an alert rule");
+            None
+        }
+    }
+}
+
+/// Why a rule that parsed may never fire with this universe: a ticker
+/// that is not in it (accepted: the universe file may be about to change)
+/// or a market count above its size.
+pub fn warnings(rule: &RuleKind, universe: &[Symbol]) -> Vec<String> {
+    match rule {
+        RuleKind::SymbolBelow { symbol, .. } if !universe.contains(symbol) => vec![format!(
+            "{symbol} is not in the universe (market.universe), so it is never screened; \
+             this alert fires only once it is added"
+        )],
+        RuleKind::Breadth { count, .. } if *count > universe.len() => vec![format!(
+            "the universe has {} symbols, fewer than {count}: this alert cannot fire",
+            universe.len()
+        )],
+        _ => Vec::new(),
+    }
+}
