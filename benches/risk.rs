@@ -162,7 +162,7 @@ fn bench(c: &mut Criterion) {
     });
     let figure = || Figure::Correlation(correlation_heatmap(&r).unwrap());
     let png = dipwatch::chart::png(&figure(), &Style::SQUARE).unwrap();
-    let svg = dipwatch::chart::svg_inline(&figure(), &Style::SQUARE).unwrap();
+    let svg = dipwatch::chart::svg(&figure(), &Style::SQUARE).unwrap();
     println!(
         "heatmap of 20 of 50 positions: PNG {} bytes, SVG {} bytes",
         png.len(),
@@ -171,8 +171,8 @@ fn bench(c: &mut Criterion) {
     c.bench_function("risk/heatmap_20_of_50_png", |b| {
         b.iter(|| dipwatch::chart::png(&figure(), &Style::SQUARE).unwrap())
     });
-    c.bench_function("risk/heatmap_20_of_50_inline_svg", |b| {
-        b.iter(|| dipwatch::chart::svg_inline(&figure(), &Style::SQUARE).unwrap())
+    c.bench_function("risk/heatmap_20_of_50_svg", |b| {
+        b.iter(|| dipwatch::chart::svg(&figure(), &Style::SQUARE).unwrap())
     });
 }
 

@@ -180,7 +180,11 @@ async fn stored_runs_are_listed_and_shown_with_the_commands_figures_and_curves()
         !page.contains("style="),
         "no inline style: the CSP would block it"
     );
-    assert_eq!(page.matches("<svg").count(), 2, "equity and drawdown");
+    assert_eq!(
+        page.matches("<svg").count(),
+        4,
+        "equity and drawdown, each in the light and the dark theme"
+    );
     // Each curve has one point per session: strategy and benchmark, on
     // both figures (the strategy's drawdown is an area, drawn as a polygon).
     let sessions = json["equity"].as_array().unwrap().len();

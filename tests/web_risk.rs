@@ -133,16 +133,22 @@ async fn the_portfolio_page_shows_the_risk_view_and_its_heatmap() {
     let top = &risk.pairs[0];
     assert!(section.contains(&format!("{} – {}: {:.2}", top.a, top.b, top.correlation)));
 
-    // The heatmap: inline, fluid, every measured symbol on both axes, and
-    // nothing the page's `style-src 'self'` would block.
+    // The heatmap: inline in both themes (the stylesheet shows one), every
+    // measured symbol on both axes, and nothing the page's `style-src
+    // 'self'` would block.
+    assert_eq!(
+        section.matches("<svg").count(),
+        2,
+        "a light and a dark drawing"
+    );
+    assert!(
+        section.contains("div class=\"theme-light\"")
+            && section.contains("div class=\"theme-dark\"")
+    );
     let start = section.find("<svg").expect("an inline SVG");
     let end = section[start..].find("</svg>").unwrap() + start;
     let svg = &section[start..end];
-    assert!(
-        svg.starts_with("<svg width=\"100%\" viewBox=\"0 0 1200 1200\""),
-        "{:.100}",
-        svg
-    );
+    assert!(svg.contains("viewBox=\"0 0 1200 1200\""), "{:.100}", svg);
     assert!(!svg.contains("style="));
     for s in measured.iter().take(dipwatch::chart::HEATMAP_MAX) {
         assert_eq!(

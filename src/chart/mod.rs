@@ -211,19 +211,6 @@ pub fn svg(figure: &Figure, style: &Style) -> Result<String, ChartError> {
     })
 }
 
-/// `figure` as an SVG element for a page: the document of [`svg`] with a
-/// fluid width (the `viewBox` keeps its proportions), so it fits a phone's
-/// screen. plotters writes presentation attributes only (`fill=`,
-/// `stroke=`), never `style=`, so a `style-src 'self'` policy shows it.
-pub fn svg_inline(figure: &Figure, style: &Style) -> Result<String, ChartError> {
-    let doc = svg(figure, style)?;
-    let fixed = format!("<svg width=\"{}\" height=\"{}\"", style.width, style.height);
-    match doc.strip_prefix(&fixed) {
-        Some(rest) => Ok(format!("<svg width=\"100%\"{rest}")),
-        None => Ok(doc),
-    }
-}
-
 /// Encode an RGB buffer (fast compression: charts are flat colours, and a
 /// photo is re-encoded by Telegram anyway).
 fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, ChartError> {

@@ -259,19 +259,6 @@ fn the_colour_scale_runs_blue_through_neutral_to_red() {
 }
 
 #[test]
-fn an_inline_svg_is_fluid_and_keeps_its_view_box() {
-    let fig = heatmap(4, 4, false);
-    let inline = svg_inline(&fig, &Style::SQUARE).unwrap();
-    assert!(
-        inline.starts_with("<svg width=\"100%\" viewBox=\"0 0 1200 1200\""),
-        "{:.120}",
-        inline
-    );
-    let root = inline.lines().next().unwrap();
-    assert!(!root.contains("height="), "{root}");
-}
-
-#[test]
 fn a_sparkline_draws_small_with_one_point_per_session() {
     let h = history(120, false);
     let line = data::sparkline(&h, &sym("AAPL"), 63).unwrap();

@@ -10,25 +10,22 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Html;
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 
 use super::pages::layout;
 use super::{Viewer, WebContext};
 use crate::backtest::job::Outcome;
 use crate::backtest::report::{self, Summary};
 use crate::backtest::stored::{self, Listed, ReadError};
-use crate::chart::{self, Figure, Style};
+use crate::chart::{self, Figure};
 use crate::numbers::signed_pct;
 
 /// Runs listed at most (newest first).
 pub const MAX_LISTED: usize = 200;
 
-/// The size the curves are drawn at (scaled to the page's width).
-const CHART: Style = Style {
-    theme: chart::Theme::Light,
-    width: 1200,
-    height: 600,
-};
+/// The size the curves are drawn at (scaled to the page's width), in
+/// pixels: wide and low, two to a page.
+const CHART: (u32, u32) = (1200, 600);
 
 /// The honesty notes and warnings of a run.
 fn notes(s: &Summary) -> Markup {
@@ -91,20 +88,11 @@ pub fn render_list(runs: &[Listed], viewer: &Viewer) -> Markup {
     layout("Backtests", Some(viewer), body)
 }
 
-/// An SVG that scales to the page's width (its `viewBox` keeps the
-/// proportions).
-fn responsive(svg: &str) -> String {
-    let size = format!("width=\"{}\" height=\"{}\"", CHART.width, CHART.height);
-    svg.replacen(&size, "width=\"100%\"", 1)
-}
-
-/// A figure as inline SVG, or a line saying why it cannot be drawn.
-fn figure(f: Result<Figure, chart::NoChart>) -> Markup {
-    match f
-        .map_err(|e| e.to_string())
-        .and_then(|f| chart::svg(&f, &CHART).map_err(|e| e.to_string()))
-    {
-        Ok(svg) => html! { figure.chart { (PreEscaped(responsive(&svg))) } },
+/// A figure as inline SVG in both themes, or a line saying why it
+/// cannot be drawn.
+fn figure(f: Result<Figure, chart::NoChart>, label: &str) -> Markup {
+    match f {
+        Ok(f) => super::charts::inline(&f, CHART, label),
         Err(e) => html! { p.meta { "The chart cannot be drawn: " (e) } },
     }
 }
@@ -120,9 +108,9 @@ pub fn render_run(run: &Outcome, viewer: &Viewer) -> Markup {
             "shown again by " code { "dipwatch backtest --show " (s.id) } }
         (notes(s))
         h2 { "Equity vs " (s.benchmark) }
-        (figure(equity))
+        (figure(equity, "Equity against the benchmark"))
         h2 { "Drawdown" }
-        (figure(drawdown))
+        (figure(drawdown, "Drawdown against the benchmark"))
         h2 { "Figures" }
         div.ranking { table {
             thead { tr { th { "" } th.num { "Strategy" } th.num { (s.benchmark) } } }

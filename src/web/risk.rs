@@ -5,7 +5,7 @@
 //! presentation attributes only, so the `style-src 'self'` policy shows
 //! it), exits and sized candidates. Suggestions only.
 
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 
 use crate::chart::{self, Figure, Style};
 use crate::numbers::{price, signed_pct};
@@ -126,7 +126,11 @@ fn positions(r: &RiskReport) -> Markup {
 fn correlation(r: &RiskReport) -> Markup {
     let figure = chart::correlation_heatmap(r).ok().map(|h| {
         let truncated = h.truncated().then_some((h.symbols.len(), h.measured));
-        let svg = chart::svg_inline(&Figure::Correlation(h), &Style::SQUARE);
+        let svg = super::charts::inline(
+            &Figure::Correlation(h),
+            (Style::SQUARE.width, Style::SQUARE.height),
+            "Correlation heatmap",
+        );
         (svg, truncated)
     });
     html! {
@@ -137,12 +141,9 @@ fn correlation(r: &RiskReport) -> Markup {
             } }
         }
         @if let Some((svg, truncated)) = figure {
-            figure.heatmap {
-                @match svg {
-                    Ok(svg) => (PreEscaped(svg)),
-                    Err(e) => p { "The heatmap could not be drawn: " (e) }
-                }
-                figcaption {
+            div.heatmap {
+                (svg)
+                p.meta {
                     "Correlation of daily returns over " (r.lookback) " sessions"
                     @if let Some((shown, of)) = truncated {
                         ": the " (shown) " largest of " (of) " measured positions"
