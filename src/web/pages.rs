@@ -520,7 +520,7 @@ pub fn render_portfolio(snap: &Snapshot, viewer: &Viewer) -> Markup {
                     Err(e) => p.meta { "No equity chart: " (e) "." },
                 }
                 h2 { "Positions by return" }
-                table {
+                table #positions {
                     thead { tr { th { "Symbol" } th { "Class" } th.num { "Qty" } th.num { "Entry" }
                         th.num { "Price" } th.num { "Return" } th.num { "P&L" } th.num { "Value" } } }
                     tbody {

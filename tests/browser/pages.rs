@@ -106,7 +106,8 @@ async fn signed_in_through_the_bot_every_page_shows_the_states_figures() {
             .cmp(&a.unrealized_return_pct)
             .then_with(|| a.symbol.cmp(&b.symbol))
     });
-    let rows = browser.table_rows("main table tbody tr").await;
+    // The positions table (the risk section below has tables of its own).
+    let rows = browser.table_rows("#positions tbody tr").await;
     assert_eq!(rows.len(), p.positions.len());
     for (row, pos) in rows.iter().zip(&ranked) {
         assert_eq!(row[0], pos.symbol.as_str());
