@@ -1181,7 +1181,10 @@ impl AppConfig {
             web_listen,
             web_public_url,
             secrets,
-            access: crate::bot::access::Access::from_settings(&settings.telegram),
+            access: crate::bot::access::Access::new(
+                &settings.telegram.allowed_chat_ids,
+                &settings.telegram.admin_chat_ids,
+            ),
             settings,
             warnings,
         })

@@ -188,19 +188,10 @@ mod tests {
 
     #[test]
     fn an_audience_following_the_lists_drops_a_chat_taken_off_them() {
-        let mut t = crate::config::TelegramSettings {
-            enabled: true,
-            allowed_chat_ids: vec![10, 20],
-            admin_chat_ids: Vec::new(),
-            download_links: false,
-            download_link_ttl_secs: 3600,
-            trigger_cooldown_secs: 300,
-        };
-        let lists = Access::from_settings(&t);
+        let lists = Access::new(&[10, 20], &[]);
         let audience = Audience::following(lists.clone());
         assert!(audience.may_receive(10) && audience.may_receive(20));
-        t.allowed_chat_ids = vec![20];
-        lists.replace(&t);
+        lists.replace_with(&Access::new(&[20], &[]));
         assert!(!audience.may_receive(10));
         assert!(audience.may_receive(20));
     }

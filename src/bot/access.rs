@@ -8,8 +8,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::config::TelegramSettings;
-
 /// What a chat may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -22,7 +20,7 @@ pub enum Role {
 }
 
 /// The allow-lists, as sets, shared: every clone reads the same lists, and
-/// [`Access::replace`] (the daemon's SIGHUP) changes them for all at once,
+/// [`Access::replace_with`] (the daemon's SIGHUP) changes them for all at once,
 /// so a chat taken off the lists loses the bot, the dashboard and its
 /// alerts with the next request.
 #[derive(Debug, Clone, Default)]
@@ -38,10 +36,10 @@ struct Lists {
 }
 
 impl Lists {
-    fn from_settings(t: &TelegramSettings) -> Self {
+    fn new(allowed: &[i64], admins: &[i64]) -> Self {
         Self {
-            readers: t.allowed_chat_ids.iter().copied().collect(),
-            admins: t.admin_chat_ids.iter().copied().collect(),
+            readers: allowed.iter().copied().collect(),
+            admins: admins.iter().copied().collect(),
         }
     }
 }
@@ -54,16 +52,26 @@ impl PartialEq for Access {
 }
 
 impl Access {
-    /// From `[telegram]`.
-    pub fn from_settings(t: &TelegramSettings) -> Self {
+    /// From `telegram.allowed_chat_ids` and `telegram.admin_chat_ids`.
+    pub fn new(allowed: &[i64], admins: &[i64]) -> Self {
         Self {
-            lists: Arc::new(RwLock::new(Lists::from_settings(t))),
+            lists: Arc::new(RwLock::new(Lists::new(allowed, admins))),
         }
     }
 
-    /// Replace the lists with `[telegram]`'s, for every clone of this handle.
-    pub fn replace(&self, t: &TelegramSettings) {
-        let lists = Lists::from_settings(t);
+    /// Give every clone of this handle `other`'s lists (a configuration
+    /// loaded again), at once.
+    pub fn replace_with(&self, other: &Access) {
+        if Arc::ptr_eq(&self.lists, &other.lists) {
+            return;
+        }
+        let lists = {
+            let o = other.read();
+            Lists {
+                readers: o.readers.clone(),
+                admins: o.admins.clone(),
+            }
+        };
         *self.lists.write().unwrap_or_else(|p| p.into_inner()) = lists;
     }
 
@@ -146,34 +154,23 @@ impl RefusalGate {
 mod tests {
     use super::*;
 
-    fn settings(allowed: &[i64], admins: &[i64]) -> TelegramSettings {
-        TelegramSettings {
-            enabled: true,
-            allowed_chat_ids: allowed.to_vec(),
-            admin_chat_ids: admins.to_vec(),
-            download_links: false,
-            download_link_ttl_secs: 3600,
-            trigger_cooldown_secs: 300,
-        }
-    }
-
     #[test]
     fn replacing_the_lists_changes_every_clone_at_once() {
-        let a = Access::from_settings(&settings(&[1, 2], &[3]));
+        let a = Access::new(&[1, 2], &[3]);
         let held_elsewhere = a.clone();
         assert_eq!(held_elsewhere.role(1), Role::Reader);
-        a.replace(&settings(&[2], &[1]));
+        a.replace_with(&Access::new(&[2], &[1]));
         assert_eq!(held_elsewhere.role(1), Role::Admin);
         assert_eq!(held_elsewhere.role(3), Role::Refused);
         assert_eq!(held_elsewhere.role(2), Role::Reader);
         assert_eq!(held_elsewhere.counts(), (2, 1));
-        assert_eq!(a, Access::from_settings(&settings(&[2], &[1])));
-        assert_ne!(a, Access::from_settings(&settings(&[2], &[])));
+        assert_eq!(a, Access::new(&[2], &[1]));
+        assert_ne!(a, Access::new(&[2], &[]));
     }
 
     #[test]
     fn roles_follow_the_lists_and_admins_read() {
-        let a = Access::from_settings(&settings(&[1, 2], &[2, 3]));
+        let a = Access::new(&[1, 2], &[2, 3]);
         assert_eq!(a.role(1), Role::Reader);
         assert_eq!(a.role(2), Role::Admin);
         assert_eq!(a.role(3), Role::Admin);
@@ -184,7 +181,7 @@ mod tests {
 
     #[test]
     fn empty_lists_refuse_everyone() {
-        let a = Access::from_settings(&settings(&[], &[]));
+        let a = Access::new(&[], &[]);
         assert!(a.refuses_everyone());
         assert_eq!(a.role(0), Role::Refused);
         assert_eq!(a.role(123), Role::Refused);

@@ -17,8 +17,9 @@ use std::fmt::Write as _;
 use teloxide::prelude::*;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use super::BotContext;
+use super::error::BotError;
 use super::format::sim_marker;
-use super::handlers::{BotError, Shared};
 use super::html::{Align, Table, escape};
 use super::send;
 use crate::backtest::args::{OPTIONS, Overrides};
@@ -126,9 +127,10 @@ pub(crate) async fn backtest(
     bot: &send::TgBot,
     chat: ChatId,
     arg: &str,
-    shared: &Shared,
+    ctx: &BotContext,
+    gate: &Gate,
 ) -> Result<(), BotError> {
-    let config = shared.ctx.config.clone();
+    let config = ctx.config.clone();
     let request =
         Overrides::parse(arg).and_then(|o| o.apply(&config.settings.backtest).map(|s| (o, s)));
     let (overrides, settings) = match request {
@@ -138,14 +140,14 @@ pub(crate) async fn backtest(
             return Ok(());
         }
     };
-    let Some(_running) = shared.backtests.try_enter() else {
+    let Some(_running) = gate.try_enter() else {
         tracing::info!(chat_id = chat.0, "refused /backtest: another is running");
         send::html(bot, chat, &busy()).await?;
         return Ok(());
     };
-    let store = shared.ctx.runner.store().clone();
+    let store = ctx.runner.store().clone();
     let load_from = job::load_from(&config.screen, overrides.from);
-    let snap = shared.ctx.runner.state().snapshot();
+    let snap = ctx.runner.state().snapshot();
     let (load, source) = match job::from_memory(&snap.prices, &snap.prices_source, load_from) {
         Some(load) => (load, Source::Memory),
         None => (

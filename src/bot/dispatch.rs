@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::access::{Access, Role};
-use super::handlers::BotError;
+use super::error::BotError;
 use super::lanes::{Admit, Book, Next};
 use super::send::{self, TgBot};
 use super::{BotOptions, format};

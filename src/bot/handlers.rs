@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures::FutureExt;
-use teloxide::RequestError;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::Me;
@@ -27,9 +26,9 @@ use super::access::{Access, RefusalGate, Role};
 use super::account::AccountCache;
 use super::commands::{Command, Input, parse_download, parse_input};
 use super::download::{MAX_DOCUMENT_BYTES, MAX_LINKED_BYTES, build_csv};
+use super::error::BotError;
 use super::format::{self, Params};
 use super::send::{self, TgBot};
-use crate::store::StoreError;
 use crate::trigger::ManualRun;
 
 /// What every endpoint shares.
@@ -50,17 +49,6 @@ pub(crate) struct Shared {
     pub downloads: super::download::Slots,
     /// One `/backtest` at a time, across chats.
     pub backtests: super::backtest::Gate,
-}
-
-/// Why answering an update failed (logged, never shown to the user).
-#[derive(Debug, thiserror::Error)]
-pub enum BotError {
-    /// A Bot API request failed.
-    #[error("Bot API: {0}")]
-    Telegram(#[from] RequestError),
-    /// Reading the store failed.
-    #[error("store: {0}")]
-    Store(#[from] StoreError),
 }
 
 /// The handler tree.
@@ -342,7 +330,9 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
             super::charts::chart_command(bot, chat, args, &snap, &shared.ctx.config.screen).await?
         }
         Command::Breadth => super::charts::breadth(bot, chat, &snap).await?,
-        Command::Backtest(args) => super::backtest::backtest(bot, chat, args, shared).await?,
+        Command::Backtest(args) => {
+            super::backtest::backtest(bot, chat, args, &shared.ctx, &shared.backtests).await?
+        }
         Command::Unalert(arg) => {
             super::alerts::unalert(bot, chat, arg, shared.ctx.alerts.as_ref()).await?
         }

@@ -33,6 +33,7 @@ pub mod charts;
 pub mod commands;
 mod dispatch;
 pub mod download;
+pub mod error;
 pub mod format;
 mod handlers;
 pub mod html;

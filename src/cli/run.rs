@@ -45,7 +45,7 @@ async fn reload_on_hangup(config: AppConfig, file: Option<PathBuf>) {
         while hangups.recv().await.is_some() {
             match AppConfig::load(file.as_deref()) {
                 Ok(fresh) => {
-                    config.access.replace(&fresh.settings.telegram);
+                    config.access.replace_with(&fresh.access);
                     let (readers, admins) = config.access.counts();
                     tracing::info!(
                         readers,

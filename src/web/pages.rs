@@ -156,7 +156,7 @@ pub fn render_overview(
     let breadth = breadth.unwrap_or_else(|| charts::breadth(snap));
     let body = html! {
         (simulated_banner(snap))
-        (super::run_now::button(viewer))
+        (run_now_button(viewer))
         @match &snap.screen {
             None => p { "Nothing is published yet: the first collection has not run." }
             Some(screen) => {
@@ -565,7 +565,7 @@ pub(super) fn opt(d: Option<rust_decimal::Decimal>) -> String {
 pub fn render_runs(snap: &Snapshot, viewer: &Viewer, notice: Option<Markup>) -> Markup {
     let body = html! {
         @if let Some(n) = notice { (n) }
-        (super::run_now::button(viewer))
+        (run_now_button(viewer))
         @if let Some(run) = &snap.last_run {
             p.meta { "This process's last run: " (run.outcome.label()) ", started "
                 (run.started_at.format("%Y-%m-%d %H:%M UTC")) }
@@ -624,6 +624,20 @@ pub fn miniapp() -> Markup {
         script src="/static/miniapp.js" {}
     };
     layout("Dashboard", None, body)
+}
+
+/// The "Run now" button (a POST to `/trigger`, see `run_now.rs`), for an admin with a session (the form needs its token);
+/// nothing for anyone else.
+pub(super) fn run_now_button(viewer: &Viewer) -> Markup {
+    html! {
+        @if let Some(csrf) = viewer.csrf().filter(|_| viewer.role == Role::Admin) {
+            form.run-now method="post" action="/trigger" {
+                input type="hidden" name="csrf" value=(csrf);
+                button type="submit" { "Run now" }
+                span.meta { " collects the latest session, as /trigger does" }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

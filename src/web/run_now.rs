@@ -9,27 +9,13 @@ use axum::extract::State;
 use axum::extract::rejection::FormRejection;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use maud::{Markup, html};
+use maud::html;
 
 use super::pages::{layout, render_runs};
 use super::{CsrfForm, Viewer, WebContext, stale_form};
 use crate::bot::access::Role;
 use crate::bot::format::{duration, time_left, trigger_busy};
 use crate::trigger::{ManualRun, start_manual};
-
-/// The button, for an admin with a session (the form needs its token);
-/// nothing for anyone else.
-pub(super) fn button(viewer: &Viewer) -> Markup {
-    html! {
-        @if let Some(csrf) = viewer.csrf().filter(|_| viewer.role == Role::Admin) {
-            form.run-now method="post" action="/trigger" {
-                input type="hidden" name="csrf" value=(csrf);
-                button type="submit" { "Run now" }
-                span.meta { " collects the latest session, as /trigger does" }
-            }
-        }
-    }
-}
 
 /// What the page says about a request, and its status.
 fn outcome(run: &ManualRun) -> (StatusCode, String) {
