@@ -29,6 +29,8 @@ const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// machine), and any one command (a hang fails the test).
 const STARTUP: Duration = Duration::from_secs(30);
 const COMMAND: Duration = Duration::from_secs(30);
+/// How long a click's page may take to load.
+const NAVIGATION: Duration = Duration::from_secs(15);
 
 /// Whether the browser tests were opted out of (`DIPWATCH_BROWSER_TESTS=skip`);
 /// says so on stderr, so a skip is never silent.
@@ -254,18 +256,70 @@ impl Browser {
         v.as_str().map(str::to_string)
     }
 
-    /// Click an element (and wait for any navigation it starts).
+    /// Click a link or a form's button and wait until the page it opens
+    /// has loaded. WebDriver's click may return before a navigation it
+    /// starts has replaced the document, so reading the page right after
+    /// could see the old one: this waits for the old document's root to go
+    /// stale and the new one to be complete.
     pub async fn click(&self, e: &Element) {
+        let old_root = self.find("html").await;
         self.post(&format!("/element/{}/click", e.0), json!({}))
             .await;
+        let deadline = Instant::now() + NAVIGATION;
+        loop {
+            let old_gone = self
+                .try_get(&format!("/element/{}/name", old_root.0))
+                .await
+                .is_err();
+            if old_gone && self.ready_state().await == "complete" {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the click did not open a page within {NAVIGATION:?} (still on {})",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
-    /// Choose `value` in a `<select>` (clicks its option).
+    /// `document.readyState` of the page shown.
+    async fn ready_state(&self) -> String {
+        let v = self
+            .post(
+                "/execute/sync",
+                json!({ "script": "return document.readyState", "args": [] }),
+            )
+            .await;
+        v.as_str().unwrap_or_default().to_string()
+    }
+
+    /// A GET that may fail (an element gone with its page): its value or
+    /// the error.
+    async fn try_get(&self, path: &str) -> Result<Value, Value> {
+        let url = format!("{}{path}", self.session);
+        let r = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver GET {url}: {e}"));
+        let ok = r.status().is_success();
+        let mut v: Value = r.json().await.expect("a WebDriver answer is JSON");
+        if ok {
+            Ok(v["value"].take())
+        } else {
+            Err(v["value"].take())
+        }
+    }
+
+    /// Choose `value` in a `<select>` (clicks its option; no navigation).
     pub async fn select(&self, select_css: &str, value: &str) {
         let option = self
             .find(&format!("{select_css} option[value=\"{value}\"]"))
             .await;
-        self.click(&option).await;
+        self.post(&format!("/element/{}/click", option.0), json!({}))
+            .await;
     }
 
     /// The text of the whole page body.
