@@ -45,6 +45,7 @@ fn snapshot(date: &str, dd: f64) -> Snapshot {
         failed: vec![],
         recovered: vec![],
         gave_up: vec![],
+        refused: Vec::new(),
         rejected_bars: vec![],
         requests: RequestStats::default(),
         phases_ms: Default::default(),

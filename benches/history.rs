@@ -42,6 +42,7 @@ fn report(date: NaiveDate) -> RunReport {
         failed: Vec::new(),
         recovered: Vec::new(),
         gave_up: Vec::new(),
+        refused: Vec::new(),
         rejected_bars: Vec::new(),
         requests: Default::default(),
         phases_ms: Default::default(),

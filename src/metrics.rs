@@ -31,6 +31,11 @@ struct StatusLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BreakerLabel {
+    breaker: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CommandLabel {
     command: &'static str,
 }
@@ -54,8 +59,9 @@ pub struct Metrics {
     alpaca_retries: Counter,
     rate_limit_waits: Counter,
     rate_limit_wait_seconds: FloatCounter,
-    breaker_state: Gauge,
-    breaker_trips: Counter,
+    breaker_state: Family<BreakerLabel, Gauge>,
+    breaker_trips: Family<BreakerLabel, Counter>,
+    refused_symbols: Gauge,
     bot_updates: Family<CommandLabel, Counter>,
     bot_reply_seconds: Family<CommandLabel, Histogram>,
     last_success: FloatGauge,
@@ -143,17 +149,23 @@ impl Metrics {
             "Seconds spent in those waits",
             rate_limit_wait_seconds.clone(),
         );
-        let breaker_state = Gauge::default();
+        let breaker_state = Family::<BreakerLabel, Gauge>::default();
         r.register(
             "alpaca_circuit_breaker_state",
-            "Circuit breaker: 0 closed, 1 half-open, 2 open",
+            "Circuit breaker per dependency at the end of the last run: 0 closed, 1 half-open, 2 open",
             breaker_state.clone(),
         );
-        let breaker_trips = Counter::default();
+        let breaker_trips = Family::<BreakerLabel, Counter>::default();
         r.register(
             "alpaca_circuit_breaker_trips",
-            "Times the circuit breaker opened",
+            "Times each dependency's circuit breaker opened",
             breaker_trips.clone(),
+        );
+        let refused_symbols = Gauge::default();
+        r.register(
+            "alpaca_refused_symbols",
+            "Tickers Alpaca refused as invalid in the last published run (never retried: fix the universe)",
+            refused_symbols.clone(),
         );
         let bot_updates = Family::<CommandLabel, Counter>::default();
         r.register(
@@ -239,6 +251,7 @@ impl Metrics {
             rate_limit_wait_seconds,
             breaker_state,
             breaker_trips,
+            refused_symbols,
             bot_updates,
             bot_reply_seconds,
             last_success,
@@ -356,13 +369,18 @@ impl Metrics {
         self.alpaca_retries.inc_by(r.retries);
         self.rate_limit_waits.inc_by(r.rate_limit_waits);
         self.rate_limit_wait_seconds.inc_by(r.rate_limit_wait_secs);
-        self.breaker_trips.inc_by(r.breaker_trips);
-        let state = match r.breaker_state.as_deref() {
-            Some("open") => 2,
-            Some("half_open") => 1,
-            _ => 0,
-        };
-        self.breaker_state.set(state);
+        for (name, b) in &r.breakers {
+            let label = BreakerLabel {
+                breaker: name.clone(),
+            };
+            self.breaker_trips.get_or_create(&label).inc_by(b.trips);
+            let state = match b.state.as_str() {
+                "open" => 2,
+                "half_open" => 1,
+                _ => 0,
+            };
+            self.breaker_state.get_or_create(&label).set(state);
+        }
     }
 
     /// The business gauges, from a fresh snapshot.
@@ -378,6 +396,8 @@ impl Metrics {
             // The stored run's symbol counts stand until the next run.
             let counts = &screen.report.symbols;
             self.set_symbols([counts.ok, counts.skipped, counts.failed]);
+            self.refused_symbols
+                .set(screen.report.refused.len() as i64);
             self.worst_drawdown
                 .set(screen.rows.first().map_or(0.0, |r| r.drawdown_pct));
             self.names_below_20.set(screen.count_below(-20.0) as i64);

@@ -50,11 +50,14 @@ impl RetryQueue {
     }
 
     /// Record the outcome of publishing `date`, where `failed` are the
-    /// symbols that failed this time.
+    /// symbols that failed this time and `refused` those of them the source
+    /// refused as invalid: never queued (waiting does not make a ticker
+    /// valid), and given up at once if they were.
     pub fn settle(
         &mut self,
         date: NaiveDate,
         failed: &[SymbolIssue],
+        refused: &[Symbol],
         max_attempts: u32,
         now: DateTime<Utc>,
     ) -> Settled {
@@ -67,6 +70,10 @@ impl RetryQueue {
             }
             match failed.iter().find(|f| f.symbol == e.symbol) {
                 None => settled.recovered.push(e.symbol),
+                Some(f) if refused.contains(&f.symbol) => settled.gave_up.push(SymbolIssue {
+                    symbol: e.symbol,
+                    reason: format!("gave up: {}", f.reason),
+                }),
                 Some(f) => {
                     e.attempts += 1;
                     e.reason = f.reason.clone();
@@ -84,7 +91,8 @@ impl RetryQueue {
         }
         for f in failed {
             let known = kept.iter().any(|e| e.date == date && e.symbol == f.symbol)
-                || settled.gave_up.iter().any(|g| g.symbol == f.symbol);
+                || settled.gave_up.iter().any(|g| g.symbol == f.symbol)
+                || refused.contains(&f.symbol);
             if known {
                 continue;
             }
@@ -122,23 +130,46 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_symbol_is_never_queued_and_leaves_the_queue_at_once() {
+        let d: NaiveDate = "2026-11-24".parse().unwrap();
+        let now = Utc::now();
+        let mut q = RetryQueue::default();
+        q.settle(d, &[issue("AAA")], &[], 5, now);
+        let bad = Symbol::parse("BC-C").unwrap();
+        let aaa = Symbol::parse("AAA").unwrap();
+        // Both refused now: BC-C is never queued, queued AAA is given up.
+        let s = q.settle(
+            d,
+            &[issue("AAA"), issue("BC-C")],
+            &[aaa.clone(), bad],
+            5,
+            now,
+        );
+        assert!(q.entries.is_empty(), "{:?}", q.entries);
+        assert_eq!(s.gave_up.len(), 1);
+        assert_eq!(s.gave_up[0].symbol, aaa);
+        assert_eq!(s.gave_up[0].reason, "gave up: AAA failed");
+        assert!(s.recovered.is_empty());
+    }
+
+    #[test]
     fn failures_queue_recover_or_give_up() {
         let d: NaiveDate = "2026-11-24".parse().unwrap();
         let now = Utc::now();
         let mut q = RetryQueue::default();
-        let s = q.settle(d, &[issue("AAA"), issue("BBB")], 3, now);
+        let s = q.settle(d, &[issue("AAA"), issue("BBB")], &[], 3, now);
         assert_eq!(s, Settled::default());
         assert_eq!(q.dates(), vec![d]);
         assert_eq!(q.entries.len(), 2);
 
         // Next run: AAA arrives, BBB fails again.
-        let s = q.settle(d, &[issue("BBB")], 3, now);
+        let s = q.settle(d, &[issue("BBB")], &[], 3, now);
         assert_eq!(s.recovered, vec![Symbol::parse("AAA").unwrap()]);
         assert_eq!(q.entries.len(), 1);
         assert_eq!(q.entries[0].attempts, 2);
 
         // Third failure: reported and dropped, never retried forever.
-        let s = q.settle(d, &[issue("BBB")], 3, now);
+        let s = q.settle(d, &[issue("BBB")], &[], 3, now);
         assert_eq!(s.gave_up.len(), 1);
         assert!(s.gave_up[0].reason.starts_with("gave up after 3 attempts"));
         assert!(q.entries.is_empty());
@@ -149,10 +180,10 @@ mod tests {
         let d1: NaiveDate = "2026-11-23".parse().unwrap();
         let d2: NaiveDate = "2026-11-24".parse().unwrap();
         let mut q = RetryQueue::default();
-        q.settle(d1, &[issue("AAA")], 3, Utc::now());
-        q.settle(d2, &[], 3, Utc::now());
+        q.settle(d1, &[issue("AAA")], &[], 3, Utc::now());
+        q.settle(d2, &[], &[], 3, Utc::now());
         assert_eq!(q.dates(), vec![d1]);
-        let s = q.settle(d2, &[issue("CCC")], 1, Utc::now());
+        let s = q.settle(d2, &[issue("CCC")], &[], 1, Utc::now());
         assert_eq!(s.gave_up.len(), 1, "max 1 attempt: no queueing");
         assert_eq!(q.dates(), vec![d1]);
     }

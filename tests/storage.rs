@@ -38,6 +38,7 @@ fn report(date: NaiveDate) -> RunReport {
         failed: vec![],
         recovered: vec![],
         gave_up: vec![],
+        refused: Vec::new(),
         rejected_bars: vec![],
         requests: RequestStats::default(),
         phases_ms: BTreeMap::new(),

@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::api::Api;
+use super::api::Dependency;
 use super::client::AlpacaClient;
 use super::error::AlpacaError;
 use crate::domain::Account;
@@ -12,7 +12,7 @@ use crate::domain::Account;
 /// The account, now.
 pub async fn fetch(client: &AlpacaClient) -> Result<Account, AlpacaError> {
     client
-        .get(Api::Trading, "/v2/account", &[], parse_account)
+        .get(Dependency::Account, "/v2/account", &[], parse_account)
         .await
 }
 

@@ -1,8 +1,9 @@
-//! Which of Alpaca's two APIs a call goes to, and the name that service
-//! goes by in errors and reports.
+//! Which of Alpaca's two APIs a call goes to, the dependency inside it
+//! (each with its own circuit breaker), and the names they go by in
+//! errors, reports and metrics.
 
 /// Which Alpaca API a path belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Api {
     /// `market.data_url`: bars.
     Data,
@@ -17,6 +18,71 @@ impl Api {
         match self {
             Self::Data => "alpaca data",
             Self::Trading => "alpaca trading",
+        }
+    }
+}
+
+/// One thing dipwatch asks Alpaca for, which fails on its own in practice:
+/// the market-data API and, inside the trading API, the account, the
+/// positions, the calendar and the clock. Each has its own circuit
+/// breaker, so an outage of one never stops another from being asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dependency {
+    /// `GET /v2/stocks/bars` (market-data API).
+    Bars,
+    /// `GET /v2/account`.
+    Account,
+    /// `GET /v2/positions`.
+    Positions,
+    /// `GET /v2/calendar`.
+    Calendar,
+    /// `GET /v2/clock`.
+    Clock,
+}
+
+impl Dependency {
+    /// Every dependency, in report order.
+    pub const ALL: [Dependency; 5] = [
+        Self::Bars,
+        Self::Account,
+        Self::Positions,
+        Self::Calendar,
+        Self::Clock,
+    ];
+
+    /// The API it lives on.
+    pub fn api(self) -> Api {
+        match self {
+            Self::Bars => Api::Data,
+            Self::Account | Self::Positions | Self::Calendar | Self::Clock => Api::Trading,
+        }
+    }
+
+    /// Its breaker's name in the run report, `/readyz` and the metrics'
+    /// `breaker` label (`data.bars`, `trading.account`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Bars => "data.bars",
+            Self::Account => "trading.account",
+            Self::Positions => "trading.positions",
+            Self::Calendar => "trading.calendar",
+            Self::Clock => "trading.clock",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dependency_is_named_after_its_api() {
+        for d in Dependency::ALL {
+            let prefix = match d.api() {
+                Api::Data => "data.",
+                Api::Trading => "trading.",
+            };
+            assert!(d.name().starts_with(prefix), "{}", d.name());
         }
     }
 }

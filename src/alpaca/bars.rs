@@ -11,11 +11,13 @@ use chrono::{DateTime, NaiveDate};
 use chrono_tz::America::New_York;
 use futures::StreamExt;
 use serde::Deserialize;
+use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::api::Api;
+use super::api::{Api, Dependency};
 use super::client::AlpacaClient;
 use super::error::AlpacaError;
+use super::refusal;
 use crate::domain::{Bar, RejectedBar, Symbol, SymbolIssue};
 use crate::market::{BarsAnswer, MarketError, SymbolBars};
 
@@ -37,7 +39,8 @@ pub struct BarsOptions {
 
 /// Daily bars with dates in `from..=to` for each symbol, as
 /// [`crate::market::MarketData::daily_bars`] promises: a failed batch fails
-/// its symbols; only when every batch failed is the request an error.
+/// its symbols, a symbol Alpaca refuses is isolated and refused alone, and
+/// only when every symbol failed is the request an error.
 pub async fn daily_bars(
     client: &AlpacaClient,
     options: &BarsOptions,
@@ -46,51 +49,123 @@ pub async fn daily_bars(
     to: NaiveDate,
 ) -> Result<BarsAnswer, MarketError> {
     let batches = batch_symbols(symbols, MAX_SYMBOLS_CHARS);
-    let n_batches = batches.len();
     // Futures built up front (each owns its batch) so the stream only
     // borrows the client and the options.
     let fetches: Vec<_> = batches
         .into_iter()
         .map(|b| async move {
-            let result = fetch_batch(client, options, &b, from, to).await;
-            (b, result)
+            let outcome = fetch_isolating(client, options, &b, from, to).await;
+            (b, outcome)
         })
         .collect();
-    let results: Vec<(Vec<Symbol>, Result<BatchBars, AlpacaError>)> =
-        futures::stream::iter(fetches)
-            .buffer_unordered(CONCURRENT_BATCHES)
-            .collect()
-            .await;
+    let results: Vec<(Vec<Symbol>, BatchOutcome)> = futures::stream::iter(fetches)
+        .buffer_unordered(CONCURRENT_BATCHES)
+        .collect()
+        .await;
     let mut answer = BarsAnswer::default();
     let mut errors = Vec::new();
-    for (batch, result) in results {
-        match result {
-            Ok(mut got) => {
-                answer.rejected.append(&mut got.rejected);
-                for sym in batch {
-                    if let Some(bars) = got.bars.remove(sym.as_str()) {
-                        answer.series.push(SymbolBars { symbol: sym, bars });
-                    }
-                }
-            }
-            Err(e) => {
-                // Pages are ordered by symbol, so a batch cut short may
-                // hold a partial history for some symbol: the whole
-                // batch is failed and queued for retry, never half-used.
-                let reason = format!("bars request failed: {e}");
-                answer.failed.extend(batch.iter().map(|s| SymbolIssue {
-                    symbol: s.clone(),
-                    reason: reason.clone(),
-                }));
-                errors.push(e);
+    for (batch, mut outcome) in results {
+        answer.rejected.append(&mut outcome.got.rejected);
+        for sym in batch {
+            if let Some(bars) = outcome.got.bars.remove(sym.as_str()) {
+                answer.series.push(SymbolBars { symbol: sym, bars });
             }
         }
+        for (group, e) in outcome.failed {
+            // Pages are ordered by symbol, so a request cut short may
+            // hold a partial history for some symbol: its whole group is
+            // failed and queued for retry, never half-used.
+            let reason = format!("bars request failed: {e}");
+            answer.failed.extend(group.into_iter().map(|symbol| SymbolIssue {
+                symbol,
+                reason: reason.clone(),
+            }));
+            errors.push(e);
+        }
+        answer.refused.append(&mut outcome.refused);
     }
-    if n_batches > 0 && errors.len() == n_batches {
+    if !errors.is_empty() && answer.failed.len() == symbols.len() {
         let first = errors.swap_remove(0);
         return Err(first.into_market(Api::Data));
     }
     Ok(answer)
+}
+
+/// What one batch came to once any refused symbol was set apart.
+#[derive(Default)]
+struct BatchOutcome {
+    /// Bars of every group fetched whole.
+    got: BatchBars,
+    /// Groups that failed for another reason, with the error.
+    failed: Vec<(Vec<Symbol>, AlpacaError)>,
+    /// Symbols Alpaca refused, with its message.
+    refused: Vec<SymbolIssue>,
+}
+
+/// One batch, with a refused symbol isolated: Alpaca refuses a whole
+/// multi-symbol request over one ticker it does not accept, so the one it
+/// names is set aside and the rest asked again at once (the request was
+/// wrong, not the server: no backoff); a refusal that names none of the
+/// batch is bisected down to the symbol, within
+/// [`refusal::isolation_budget`] extra requests.
+async fn fetch_isolating(
+    client: &AlpacaClient,
+    options: &BarsOptions,
+    batch: &[Symbol],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> BatchOutcome {
+    let mut out = BatchOutcome::default();
+    let mut budget = refusal::isolation_budget(batch.len());
+    let mut groups = vec![batch.to_vec()];
+    while let Some(mut group) = groups.pop() {
+        let e = match fetch_batch(client, options, &group, from, to).await {
+            Ok(got) => {
+                out.got.merge(got);
+                continue;
+            }
+            Err(e) => e,
+        };
+        let Some(why) = refusal::refusal(&e, &group) else {
+            out.failed.push((group, e));
+            continue;
+        };
+        let message = match &e {
+            AlpacaError::Status { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        let refuse = |symbol: Symbol| {
+            tracing::warn!(%symbol, %message, "Alpaca refused the symbol; fetching the rest without it");
+            SymbolIssue {
+                symbol,
+                reason: format!("refused by Alpaca: {message}"),
+            }
+        };
+        let next: Vec<Vec<Symbol>> = match why {
+            refusal::Refusal::Named(i) => {
+                out.refused.push(refuse(group.remove(i)));
+                vec![group.clone()]
+            }
+            refusal::Refusal::Unnamed if group.len() == 1 => {
+                out.refused.push(refuse(group.remove(0)));
+                Vec::new()
+            }
+            refusal::Refusal::Unnamed => {
+                let second = group.split_off(group.len() / 2);
+                vec![group.clone(), second]
+            }
+        };
+        let next: Vec<Vec<Symbol>> = next.into_iter().filter(|g| !g.is_empty()).collect();
+        if next.len() > budget {
+            tracing::warn!(symbols = group.len(), "stopped isolating refused symbols: request budget spent");
+            let rest = next.into_iter().flatten().collect();
+            out.failed.push((rest, e));
+            continue;
+        }
+        budget -= next.len();
+        groups.extend(next);
+    }
+    out
 }
 
 /// One batch, every page. On failure, the batch's error.
@@ -136,7 +211,7 @@ async fn fetch_batch(
             q.push(("page_token", t.clone()));
         }
         let page = client
-            .get(Api::Data, "/v2/stocks/bars", &q, parse_bars_page)
+            .get(Dependency::Bars, "/v2/stocks/bars", &q, parse_bars_page)
             .await?;
         out.absorb(page.bars, &wanted, from, to);
         match page.next_page_token {
@@ -192,6 +267,12 @@ struct BatchBars {
 }
 
 impl BatchBars {
+    /// Add another group's bars (groups never share a symbol).
+    fn merge(&mut self, other: BatchBars) {
+        self.bars.extend(other.bars);
+        self.rejected.extend(other.rejected);
+    }
+
     /// Add one page's bars for the symbols we asked for, inside the range.
     fn absorb(
         &mut self,
@@ -213,9 +294,11 @@ impl BatchBars {
                 match parsed {
                     Ok(bar) if bar.date >= from && bar.date <= to => entry.push(bar),
                     Ok(_) => {}
+                    // A bar without a readable date is reported without
+                    // one: no date is made up for it.
                     Err((date, reason)) => self.rejected.push(RejectedBar {
                         symbol: symbol.clone(),
-                        date: date.unwrap_or(from),
+                        date,
                         reason,
                     }),
                 }
@@ -275,45 +358,58 @@ pub fn parse_bars_page(body: &[u8]) -> Result<BarsPage, String> {
 }
 
 /// One bar: `t` (RFC 3339; a daily bar's is New York midnight) becomes the
-/// New York trading date.
+/// New York trading date. Read field by field, so a bar that cannot be
+/// used says which field is wrong in the product's words (never a parser's
+/// type name), with its date when `t` was readable and none otherwise.
 fn parse_bar(raw: &RawValue) -> ParsedBar {
-    #[derive(Deserialize)]
-    struct Wire {
-        t: String,
-        o: f64,
-        h: f64,
-        l: f64,
-        c: f64,
-        v: f64,
-        n: Option<f64>,
-        vw: Option<f64>,
-    }
-    #[derive(Deserialize)]
-    struct JustT {
-        t: Option<String>,
-    }
-    let date_of = |t: &str| {
-        DateTime::parse_from_rfc3339(t)
-            .ok()
-            .map(|dt| dt.with_timezone(&New_York).date_naive())
+    let value: Value = serde_json::from_str(raw.get())
+        .map_err(|_| (None, "unreadable bar: not JSON".to_string()))?;
+    let Some(bar) = value.as_object() else {
+        return Err((
+            None,
+            format!("unreadable bar: {} instead of a bar", json_kind(&value)),
+        ));
     };
-    let w: Wire = match serde_json::from_str(raw.get()) {
-        Ok(w) => w,
-        Err(e) => {
-            let date = serde_json::from_str::<JustT>(raw.get())
-                .ok()
-                .and_then(|j| j.t)
-                .and_then(|t| date_of(&t));
-            return Err((date, format!("unreadable bar: {e}")));
+    let date = match bar.get("t") {
+        None | Some(Value::Null) => return Err((None, "unreadable bar: no timestamp (t)".into())),
+        Some(Value::String(t)) => match DateTime::parse_from_rfc3339(t) {
+            Ok(dt) => dt.with_timezone(&New_York).date_naive(),
+            Err(_) => {
+                let shown: String = t.chars().take(40).collect();
+                return Err((None, format!("unreadable bar: timestamp {shown:?} is not a date and time")));
+            }
+        },
+        Some(other) => {
+            return Err((
+                None,
+                format!("unreadable bar: timestamp (t) is {}", json_kind(other)),
+            ));
         }
     };
-    let Some(date) = date_of(&w.t) else {
-        return Err((None, format!("bad timestamp {:?}", w.t)));
+    let field = |key: &str, what: &str| -> Result<Option<f64>, (Option<NaiveDate>, String)> {
+        match bar.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => Ok(n.as_f64()),
+            Some(other) => Err((
+                Some(date),
+                format!("unreadable bar: {what} ({key}) is {}, not a number", json_kind(other)),
+            )),
+        }
     };
-    if !w.v.is_finite() || w.v < 0.0 {
+    let required = |key: &str, what: &str| {
+        field(key, what)?.ok_or_else(|| (Some(date), format!("unreadable bar: no {what} ({key})")))
+    };
+    let (open, high, low, close) = (
+        required("o", "open price")?,
+        required("h", "high price")?,
+        required("l", "low price")?,
+        required("c", "close price")?,
+    );
+    let volume = required("v", "volume")?;
+    if !volume.is_finite() || volume < 0.0 {
         return Err((
             Some(date),
-            format!("volume {} is not a non-negative number", w.v),
+            format!("volume {volume} is not a non-negative number"),
         ));
     }
     let count = |x: Option<f64>| {
@@ -322,14 +418,26 @@ fn parse_bar(raw: &RawValue) -> ParsedBar {
     };
     Ok(Bar {
         date,
-        open: w.o,
-        high: w.h,
-        low: w.l,
-        close: w.c,
-        volume: w.v.round() as u64,
-        trade_count: count(w.n),
-        vwap: w.vw,
+        open,
+        high,
+        low,
+        close,
+        volume: volume.round() as u64,
+        trade_count: count(field("n", "trade count")?),
+        vwap: field("vw", "volume-weighted price")?,
     })
+}
+
+/// What a JSON value is, in words (`null`, `text`, ...).
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "true or false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }
 
 #[cfg(test)]
@@ -392,7 +500,14 @@ mod tests {
                 .as_deref(),
             Some("2026-11-25")
         );
-        assert!(aaa[2].as_ref().unwrap_err().1.contains("missing field `t`"));
+        assert_eq!(
+            aaa[1].as_ref().unwrap_err().1,
+            "unreadable bar: open price (o) is text, not a number"
+        );
+        assert_eq!(
+            aaa[2].as_ref().unwrap_err(),
+            &(None, "unreadable bar: no timestamp (t)".to_string())
+        );
         assert!(aaa[3].as_ref().unwrap_err().1.contains("volume -3"));
         let bbb = page.bars[1].1[0].as_ref().unwrap();
         assert_eq!(
@@ -402,6 +517,29 @@ mod tests {
         );
         assert_eq!(bbb.trade_count, Some(12));
         assert_eq!(bbb.vwap, Some(10.2));
+    }
+
+    #[test]
+    fn a_null_bar_has_no_date_and_a_reason_in_words() {
+        let page = parse_bars_page(
+            br#"{"bars":{"AAA":[null,{"t":"2026-11-24T05:00:00Z","o":1,"h":2,"l":0.5,"v":5},{"t":"yesterday"}]}}"#,
+        )
+        .unwrap();
+        let aaa = &page.bars[0].1;
+        assert_eq!(
+            aaa[0].as_ref().unwrap_err(),
+            &(None, "unreadable bar: null instead of a bar".to_string())
+        );
+        let (date, why) = aaa[1].as_ref().unwrap_err();
+        assert_eq!(date.map(|d| d.to_string()).as_deref(), Some("2026-11-24"));
+        assert_eq!(why, "unreadable bar: no close price (c)");
+        assert_eq!(aaa[2].as_ref().unwrap_err().0, None);
+        for r in aaa {
+            let why = &r.as_ref().unwrap_err().1;
+            for rust in ["struct", "f64", "Wire", "expected"] {
+                assert!(!why.contains(rust), "{why}");
+            }
+        }
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub enum Admission {
 /// The breaker.
 #[derive(Debug)]
 pub struct CircuitBreaker {
+    /// Its name in logs (`trading.account`, ...).
+    name: &'static str,
     threshold: u32,
     cooldown: Duration,
     consecutive_failures: u32,
@@ -37,6 +39,7 @@ impl CircuitBreaker {
     /// A closed breaker.
     pub fn new(threshold: u32, cooldown: Duration) -> Self {
         Self {
+            name: "alpaca",
             threshold: threshold.max(1),
             cooldown,
             consecutive_failures: 0,
@@ -44,6 +47,12 @@ impl CircuitBreaker {
             probing: None,
             trips: 0,
         }
+    }
+
+    /// The same breaker, named `name` in its logs.
+    pub fn named(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
     }
 
     /// Current state at `now`.
@@ -69,14 +78,14 @@ impl CircuitBreaker {
             if now < sent + self.cooldown {
                 return Admission::Reject(self.cooldown.min(Duration::from_secs(1)));
             }
-            tracing::warn!("alpaca circuit breaker: the probe never answered; sending another");
+            tracing::warn!(breaker = self.name, "alpaca circuit breaker: the probe never answered; sending another");
             self.probing = Some(now);
             return Admission::Probe;
         }
         let reopen = opened + self.cooldown;
         if now >= reopen {
             self.probing = Some(now);
-            tracing::info!("alpaca circuit breaker half-open: sending one probe");
+            tracing::info!(breaker = self.name, "alpaca circuit breaker half-open: sending one probe");
             Admission::Probe
         } else {
             Admission::Reject(reopen - now)
@@ -86,7 +95,7 @@ impl CircuitBreaker {
     /// The service answered (any HTTP response other than a 5xx).
     pub fn on_success(&mut self) {
         if self.opened_at.is_some() {
-            tracing::info!("alpaca circuit breaker closed: the service answers again");
+            tracing::info!(breaker = self.name, "alpaca circuit breaker closed: the service answers again");
         }
         self.consecutive_failures = 0;
         self.opened_at = None;
@@ -100,6 +109,7 @@ impl CircuitBreaker {
             self.opened_at = Some(now);
             self.trips += 1;
             tracing::warn!(
+                breaker = self.name,
                 cooldown_secs = self.cooldown.as_secs_f64(),
                 "alpaca circuit breaker re-opened: probe failed"
             );
@@ -113,6 +123,7 @@ impl CircuitBreaker {
             self.opened_at = Some(now);
             self.trips += 1;
             tracing::warn!(
+                breaker = self.name,
                 failures = self.consecutive_failures,
                 cooldown_secs = self.cooldown.as_secs_f64(),
                 "alpaca circuit breaker opened: failing fast"

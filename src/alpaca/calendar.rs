@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::America::New_York;
 use serde::Deserialize;
 
-use super::api::Api;
+use super::api::Dependency;
 use super::client::AlpacaClient;
 use super::error::AlpacaError;
 use crate::market::Session;
@@ -18,7 +18,7 @@ pub async fn fetch(
 ) -> Result<Vec<Session>, AlpacaError> {
     let q = [("start", from.to_string()), ("end", to.to_string())];
     client
-        .get(Api::Trading, "/v2/calendar", &q, parse_calendar)
+        .get(Dependency::Calendar, "/v2/calendar", &q, parse_calendar)
         .await
 }
 

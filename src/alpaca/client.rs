@@ -1,6 +1,7 @@
 //! The one Alpaca client every Alpaca call goes through: authentication
 //! from the secrets, a shared rate budget, retries with backoff and jitter,
-//! a circuit breaker, per-request timeouts, and counters for the run report
+//! a circuit breaker per dependency ([`super::breakers`]), per-request
+//! timeouts, and counters for the run report
 //! and metrics. Every endpoint module of [`crate::alpaca`] is a thin caller
 //! of [`AlpacaClient::get`].
 
@@ -13,8 +14,9 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
 
-use super::api::Api;
-use super::breaker::{Admission, CircuitBreaker};
+use super::api::Dependency;
+use super::breaker::Admission;
+use super::breakers::{Breakers, Verdict};
 use super::error::AlpacaError;
 use super::error_body::{error_message, server_wait_hint};
 use super::gate::RateGate;
@@ -39,7 +41,7 @@ pub struct ClientSettings {
     pub max_retries: u32,
     /// First backoff.
     pub retry_base: Duration,
-    /// Failures that open the breaker.
+    /// Consecutive failures that open a dependency's breaker.
     pub breaker_threshold: u32,
     /// Breaker cool-down.
     pub breaker_cooldown: Duration,
@@ -79,8 +81,9 @@ pub struct AlpacaClient {
     auth: HeaderMap,
     /// The key values, to scrub from anything a server echoes back.
     scrub: Scrubber,
+    /// The one rate budget every dependency shares.
     gate: RateGate,
-    breaker: Mutex<CircuitBreaker>,
+    breakers: Breakers,
     counters: Counters,
 }
 
@@ -147,10 +150,7 @@ impl AlpacaClient {
         Ok(Self {
             http,
             gate: RateGate::new(settings.requests_per_minute, settings.burst),
-            breaker: Mutex::new(CircuitBreaker::new(
-                settings.breaker_threshold,
-                settings.breaker_cooldown,
-            )),
+            breakers: Breakers::new(settings.breaker_threshold, settings.breaker_cooldown),
             settings,
             auth,
             scrub: Scrubber::new(&[key_id, secret_key]),
@@ -172,18 +172,12 @@ impl AlpacaClient {
 
     /// The counters so far.
     pub fn stats(&self) -> RequestCounters {
-        let (trips, state) = self
-            .breaker
-            .lock()
-            .map(|b| (b.trips(), Some(b.state())))
-            .unwrap_or((0, None));
         RequestCounters {
             requests: self.counters.requests.load(Ordering::Relaxed),
             retries: self.counters.retries.load(Ordering::Relaxed),
             rate_limit_waits: self.counters.waits.load(Ordering::Relaxed),
             rate_limit_wait_secs: self.counters.wait_micros.load(Ordering::Relaxed) as f64 / 1e6,
-            breaker_trips: trips,
-            breaker_state: state,
+            breakers: self.breakers.counters(),
             by_status: self
                 .counters
                 .by_status
@@ -209,46 +203,53 @@ impl AlpacaClient {
         }
     }
 
-    fn admit(&self) -> Result<(), AlpacaError> {
-        let mut b = self
-            .breaker
-            .lock()
-            .map_err(|_| AlpacaError::Connect("breaker lock poisoned".into()))?;
-        match b.admit(Instant::now()) {
+    fn admit(&self, dep: Dependency) -> Result<(), AlpacaError> {
+        match self.breakers.admit(dep, Instant::now()) {
             Admission::Go | Admission::Probe => Ok(()),
-            Admission::Reject(wait) => Err(AlpacaError::CircuitOpen(wait)),
+            Admission::Reject(wait) => Err(AlpacaError::CircuitOpen {
+                breaker: dep.name(),
+                wait,
+            }),
         }
     }
 
-    fn record(&self, outcome: &Result<(), AlpacaError>) {
-        if let Ok(mut b) = self.breaker.lock() {
-            match outcome {
-                Err(e) if e.is_service_failure() => b.on_failure(Instant::now()),
-                Err(AlpacaError::Malformed(_) | AlpacaError::Schema(_)) => b.on_success(),
-                Err(AlpacaError::CircuitOpen(_)) => {}
-                _ => b.on_success(),
-            }
+    /// What an outcome tells the breaker: a service failure counts against
+    /// it; any answer, even an unreadable one, proves the service is up.
+    fn verdict(outcome: Result<(), &AlpacaError>) -> Verdict {
+        match outcome {
+            Err(e) if e.is_service_failure() => Verdict::Failed,
+            Err(AlpacaError::CircuitOpen { .. }) => Verdict::Nothing,
+            _ => Verdict::Answered,
         }
     }
 
-    /// `GET base+path?query` and parse the 200 body with `parse`, retrying
-    /// transient failures. A parse failure is retried too (a cut transfer
-    /// looks the same) and reported as `Malformed` in the end.
+    /// `GET base+path?query` of `dep` and parse the 200 body with `parse`,
+    /// retrying transient failures. A parse failure is retried too (a cut
+    /// transfer looks the same) and reported as `Malformed` in the end.
     pub async fn get<T>(
         &self,
-        api: Api,
+        dep: Dependency,
         path: &str,
         query: &[(&str, String)],
         parse: impl Fn(&[u8]) -> Result<T, String>,
     ) -> Result<T, AlpacaError> {
+        let api = dep.api();
         let base = match api {
-            Api::Data => &self.settings.data_url,
-            Api::Trading => &self.settings.trading_url,
+            super::Api::Data => &self.settings.data_url,
+            super::Api::Trading => &self.settings.trading_url,
         };
         let url = format!("{base}{path}");
         let mut attempt = 0u32;
         loop {
-            self.admit()?;
+            self.admit(dep)?;
+            // With a sibling's breaker open the API itself may be down:
+            // one attempt, so isolating the dependencies does not multiply
+            // the requests a down API gets.
+            let max_retries = if self.breakers.sibling_down(dep) {
+                0
+            } else {
+                self.settings.max_retries
+            };
             let waited = self.gate.acquire().await;
             self.count_wait(waited);
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
@@ -261,7 +262,11 @@ impl AlpacaClient {
             // no log, report, reply or endpoint can repeat what a server
             // echoed back.
             let result = result.map_err(|e| self.scrub.error(e));
-            self.record(&result.as_ref().map(|_| ()).map_err(Clone::clone));
+            self.breakers.record(
+                dep,
+                Self::verdict(result.as_ref().map(|_| ())),
+                Instant::now(),
+            );
             let error = match result {
                 Ok(value) => {
                     self.count_status("200".into());
@@ -270,7 +275,7 @@ impl AlpacaClient {
                 Err(e) => e,
             };
             self.count_status(error.label());
-            if !error.retryable() || attempt >= self.settings.max_retries {
+            if !error.retryable() || attempt >= max_retries {
                 tracing::warn!(path, attempt, error = %error, "alpaca request failed");
                 return Err(error);
             }

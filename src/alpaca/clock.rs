@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::api::Api;
+use super::api::Dependency;
 use super::client::AlpacaClient;
 use super::error::AlpacaError;
 
@@ -24,7 +24,7 @@ pub struct MarketClock {
 /// The market clock, now.
 pub async fn fetch(client: &AlpacaClient) -> Result<MarketClock, AlpacaError> {
     client
-        .get(Api::Trading, "/v2/clock", &[], parse_clock)
+        .get(Dependency::Clock, "/v2/clock", &[], parse_clock)
         .await
 }
 

@@ -31,9 +31,16 @@ pub enum AlpacaError {
     /// schema: asking again gets the same answer, so it is not retried.
     #[error("unexpected response: {0}")]
     Schema(String),
-    /// The circuit breaker is open.
-    #[error("circuit breaker open after repeated failures; failing fast for {0:?} more")]
-    CircuitOpen(Duration),
+    /// The dependency's circuit breaker is open.
+    #[error(
+        "circuit breaker {breaker} open after repeated failures; failing fast for {wait:?} more"
+    )]
+    CircuitOpen {
+        /// The breaker's name (`trading.account`, ...).
+        breaker: &'static str,
+        /// Until it lets a probe through.
+        wait: Duration,
+    },
 }
 
 impl AlpacaError {
@@ -44,7 +51,7 @@ impl AlpacaError {
         match self {
             Self::Status { status, .. } => *status == 429 || *status >= 500,
             Self::Timeout(_) | Self::Connect(_) | Self::Malformed(_) => true,
-            Self::Schema(_) | Self::CircuitOpen(_) => false,
+            Self::Schema(_) | Self::CircuitOpen { .. } => false,
         }
     }
 
@@ -70,7 +77,7 @@ impl AlpacaError {
         match self {
             Self::Status { status, .. } => *status >= 500,
             Self::Timeout(_) | Self::Connect(_) => true,
-            Self::Malformed(_) | Self::Schema(_) | Self::CircuitOpen(_) => false,
+            Self::Malformed(_) | Self::Schema(_) | Self::CircuitOpen { .. } => false,
         }
     }
 
@@ -82,7 +89,7 @@ impl AlpacaError {
             Self::Connect(_) => "connect".into(),
             Self::Malformed(_) => "malformed".into(),
             Self::Schema(_) => "schema".into(),
-            Self::CircuitOpen(_) => "breaker_open".into(),
+            Self::CircuitOpen { .. } => "breaker_open".into(),
         }
     }
 }

@@ -2,8 +2,8 @@
 //! [`crate::market`]:
 //!
 //! - [`client`]: the one HTTP client every call goes through
-//!   (authentication, rate budget in [`gate`], retries, the circuit
-//!   [`breaker`], counters), with [`api`] naming the two APIs, [`error`]
+//!   (authentication, rate budget in [`gate`], retries, a circuit
+//!   [`breaker`] per [`Dependency`], counters), with [`api`] naming the two APIs, [`error`]
 //!   the failures and their one mapping to [`crate::market::MarketError`],
 //!   [`error_body`] reading error answers and wait hints, and `scrub`
 //!   masking the keys in anything a server echoes back;
@@ -17,6 +17,7 @@ pub mod account;
 pub mod api;
 pub mod bars;
 pub mod breaker;
+mod breakers;
 pub mod broker;
 pub mod calendar;
 pub mod client;
@@ -26,9 +27,10 @@ pub mod error_body;
 pub mod gate;
 pub mod market;
 pub mod positions;
+mod refusal;
 mod scrub;
 
-pub use api::Api;
+pub use api::{Api, Dependency};
 pub use breaker::{Admission, BreakerState, CircuitBreaker};
 pub use broker::AlpacaBroker;
 pub use client::{AlpacaClient, ClientSettings};

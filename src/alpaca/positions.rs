@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::api::Api;
+use super::api::Dependency;
 use super::client::AlpacaClient;
 use super::error::AlpacaError;
 use crate::domain::{AssetClass, AssetSymbol, Position, Positions, Side, UnreadablePosition};
@@ -14,7 +14,7 @@ use crate::domain::{AssetClass, AssetSymbol, Position, Positions, Side, Unreadab
 /// The open positions, now.
 pub async fn fetch(client: &AlpacaClient) -> Result<Positions, AlpacaError> {
     client
-        .get(Api::Trading, "/v2/positions", &[], parse_positions)
+        .get(Dependency::Positions, "/v2/positions", &[], parse_positions)
         .await
 }
 

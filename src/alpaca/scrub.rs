@@ -63,7 +63,7 @@ impl Scrubber {
             AlpacaError::Connect(m) => AlpacaError::Connect(self.text(&m)),
             AlpacaError::Malformed(m) => AlpacaError::Malformed(self.text(&m)),
             AlpacaError::Schema(m) => AlpacaError::Schema(self.text(&m)),
-            other @ (AlpacaError::Timeout(_) | AlpacaError::CircuitOpen(_)) => other,
+            other @ (AlpacaError::Timeout(_) | AlpacaError::CircuitOpen { .. }) => other,
         }
     }
 }

@@ -449,6 +449,7 @@ mod tests {
             failed: vec![],
             recovered: vec![],
             gave_up: vec![],
+            refused: Vec::new(),
             rejected_bars: vec![],
             requests: RequestStats::default(),
             phases_ms: Default::default(),

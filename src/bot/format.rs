@@ -16,7 +16,9 @@ use super::commands::{
 use super::download::Csv;
 use super::html::{Align, Table, clip, escape};
 use crate::config::AppConfig;
-use crate::domain::{Account, LastOutcome, LastRun, Position, RunSource, Symbol, by_return};
+use crate::domain::{
+    Account, LastOutcome, LastRun, Position, RunReport, RunSource, Symbol, by_return,
+};
 use crate::numbers::{group_digits, price, signed_pct, thousands};
 use crate::state::{PortfolioState, ScreenState, Snapshot};
 use teloxide::utils::command::BotCommands;
@@ -826,6 +828,8 @@ pub fn stats(snap: &Snapshot, now: DateTime<Utc>) -> String {
                 thousands(r.symbols.requested as u64),
                 duration(took)
             ));
+            out.push_str(&refused_line(r));
+            out.push_str(&breakers_line(r));
         }
         None => out.push_str("<b>Latest screen</b>: none published yet\n"),
     }
@@ -863,6 +867,58 @@ pub fn stats(snap: &Snapshot, now: DateTime<Utc>) -> String {
         out.push('.');
     }
     out
+}
+
+/// The tickers Alpaca refused in a run, with its message: they are never
+/// retried, so `/stats` says the universe needs fixing. Empty when none.
+fn refused_line(r: &RunReport) -> String {
+    if r.refused.is_empty() {
+        return String::new();
+    }
+    const SHOWN: usize = 10;
+    let named: Vec<String> = r
+        .refused
+        .iter()
+        .take(SHOWN)
+        .map(|sym| {
+            let why = r
+                .failed
+                .iter()
+                .find(|f| &f.symbol == sym)
+                .map(|f| f.reason.trim_start_matches("refused by Alpaca: "))
+                .unwrap_or("invalid symbol");
+            format!("{} ({})", escape(sym.as_str()), escape(&clip(why, 80)))
+        })
+        .collect();
+    let more = r.refused.len().saturating_sub(SHOWN);
+    format!(
+        "<b>Refused by Alpaca</b> (not retried; fix the universe): {}{}\n",
+        named.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The Alpaca circuit breakers that were not closed at the end of a run.
+/// Empty when all were closed (or the provider has none).
+fn breakers_line(r: &RunReport) -> String {
+    let not_closed: Vec<String> = r
+        .requests
+        .breakers
+        .iter()
+        .filter(|(_, b)| b.state != "closed")
+        .map(|(name, b)| format!("{} {}", escape(name), b.state.replace('_', "-")))
+        .collect();
+    if not_closed.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<b>Circuit breakers</b> not closed after that run: {}\n",
+        not_closed.join(", ")
+    )
 }
 
 /// `/download` with bad arguments.

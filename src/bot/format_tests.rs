@@ -64,6 +64,7 @@ fn report() -> RunReport {
         }],
         recovered: vec![],
         gave_up: vec![],
+        refused: Vec::new(),
         rejected_bars: vec![],
         requests: RequestStats::default(),
         phases_ms: BTreeMap::new(),

@@ -124,7 +124,8 @@ impl Collector<'_> {
         let mut reports = Vec::with_capacity(plan.targets.len());
         for &date in &plan.targets {
             let snapshot = self.snapshot_for(date, plan.closed).await;
-            let (settled, pending) = queue.settle(date, &fetched.failed, max_attempts);
+            let (settled, pending) =
+                queue.settle(date, &fetched.failed, &fetched.refused, max_attempts);
             let requests = match (self.market.request_stats(), &stats_before) {
                 (Some(now), Some(before)) => now.since(before),
                 _ => RequestStats::default(),
@@ -132,6 +133,8 @@ impl Collector<'_> {
             let run = report::DateRun {
                 date,
                 failed: &fetched.failed,
+                refused: &fetched.refused,
+                newest: plan.last,
                 settled,
                 requests,
                 fetch_ms,

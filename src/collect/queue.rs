@@ -5,7 +5,7 @@
 
 use chrono::{NaiveDate, Utc};
 
-use crate::domain::SymbolIssue;
+use crate::domain::{Symbol, SymbolIssue};
 use crate::retry_queue::{RetryQueue, Settled};
 use crate::store::Store;
 
@@ -45,16 +45,18 @@ impl RunQueue {
         self.queue.dates()
     }
 
-    /// Settle `date` against this run's `failed` symbols: what changed, and
-    /// the queue to keep if the date is published.
+    /// Settle `date` against this run's `failed` symbols (of which the
+    /// source `refused` some): what changed, and the queue to keep if the
+    /// date is published.
     pub(super) fn settle(
         &self,
         date: NaiveDate,
         failed: &[SymbolIssue],
+        refused: &[Symbol],
         max_attempts: u32,
     ) -> (Settled, Pending) {
         let mut next = self.queue.clone();
-        let settled = next.settle(date, failed, max_attempts, Utc::now());
+        let settled = next.settle(date, failed, refused, max_attempts, Utc::now());
         (settled, Pending { next })
     }
 

@@ -9,7 +9,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::CollectError;
 use super::screen_date::DateScreen;
-use crate::domain::{RejectedBar, RequestStats, RunOutcome, RunReport, SymbolCounts, SymbolIssue};
+use crate::domain::{
+    RejectedBar, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts, SymbolIssue,
+};
 use crate::market::MarketData;
 use crate::retry_queue::Settled;
 
@@ -17,8 +19,13 @@ use crate::retry_queue::Settled;
 pub(super) struct DateRun<'a> {
     /// The date.
     pub date: NaiveDate,
-    /// Symbols whose fetch failed in this run.
+    /// Symbols whose fetch failed in this run (the refused ones too).
     pub failed: &'a [SymbolIssue],
+    /// Of `failed`, those the source refused as invalid.
+    pub refused: &'a [Symbol],
+    /// The newest date of the run: bars rejected without a date are
+    /// listed on its report only, once.
+    pub newest: NaiveDate,
     /// What settling the date in the retry queue changed.
     pub settled: Settled,
     /// Requests made so far in this run.
@@ -31,7 +38,8 @@ pub(super) struct DateRun<'a> {
 
 /// The report of a screened date, as published unless the publish step
 /// says otherwise. `rejected` are the run's invalid bars (those up to the
-/// date are listed); `requested` is the universe's size.
+/// date are listed, the undated ones on the run's newest date);
+/// `requested` is the universe's size.
 pub(super) fn date_report(
     run: DateRun<'_>,
     day: &DateScreen<'_>,
@@ -43,6 +51,8 @@ pub(super) fn date_report(
     let DateRun {
         date,
         failed,
+        refused,
+        newest,
         settled,
         requests,
         fetch_ms,
@@ -64,11 +74,12 @@ pub(super) fn date_report(
         },
         skipped: day.skipped_issues(),
         failed: failed.to_vec(),
+        refused: refused.to_vec(),
         recovered: settled.recovered,
         gave_up: settled.gave_up,
         rejected_bars: rejected
             .iter()
-            .filter(|r| r.date <= date)
+            .filter(|r| r.date.map_or(date == newest, |d| d <= date))
             .cloned()
             .collect(),
         requests,
@@ -101,6 +112,7 @@ pub(super) fn failed_report(
         failed: Vec::new(),
         recovered: Vec::new(),
         gave_up: Vec::new(),
+        refused: Vec::new(),
         rejected_bars: Vec::new(),
         requests: RequestStats::default(),
         phases_ms: BTreeMap::new(),

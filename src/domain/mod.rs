@@ -17,7 +17,9 @@ pub use portfolio::{
     Account, Position, Positions, ProfitCheck, UnreadablePosition, by_return, profit_check,
     profit_rule,
 };
-pub use report::{RejectedBar, RequestStats, RunOutcome, RunReport, SymbolCounts, SymbolIssue};
+pub use report::{
+    BreakerStats, RejectedBar, RequestStats, RunOutcome, RunReport, SymbolCounts, SymbolIssue,
+};
 pub use run::{LastOutcome, LastRun, RunSource};
 pub use symbol::{Symbol, SymbolError, parse_universe};
 pub use trading_days::TradingDays;

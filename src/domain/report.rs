@@ -44,10 +44,20 @@ pub struct SymbolIssue {
 pub struct RejectedBar {
     /// Ticker.
     pub symbol: Symbol,
-    /// Bar date.
-    pub date: NaiveDate,
+    /// Bar date, when the bar carried a readable one (a `null` element or
+    /// a bar without a timestamp has none, and none is made up for it).
+    pub date: Option<NaiveDate>,
     /// Reason.
     pub reason: String,
+}
+
+/// One circuit breaker in a run report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerStats {
+    /// State at the end of the run (`closed`, `open`, `half_open`).
+    pub state: String,
+    /// Times it opened during the run.
+    pub trips: u64,
 }
 
 /// Outbound request figures of a run (zero for the simulated market).
@@ -61,11 +71,12 @@ pub struct RequestStats {
     pub rate_limit_waits: u64,
     /// Seconds spent waiting on the rate limiter or `Retry-After`.
     pub rate_limit_wait_secs: f64,
-    /// Times the circuit breaker opened.
+    /// Times any circuit breaker opened during the run.
     pub breaker_trips: u64,
-    /// Breaker state at the end (`closed`, `open`, `half_open`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub breaker_state: Option<String>,
+    /// Each circuit breaker by name (`data.bars`, `trading.account`, ...):
+    /// its state at the end of the run and its trips during it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub breakers: BTreeMap<String, BreakerStats>,
     /// Outcomes by HTTP status (or `timeout`, `connect`, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub by_status: BTreeMap<String, u64>,
@@ -94,8 +105,13 @@ pub struct RunReport {
     pub symbols: SymbolCounts,
     /// Symbols skipped, with reasons.
     pub skipped: Vec<SymbolIssue>,
-    /// Symbols whose fetch failed, with reasons.
+    /// Symbols whose fetch failed, with reasons (the refused ones too).
     pub failed: Vec<SymbolIssue>,
+    /// Of `failed`, the tickers Alpaca refused as invalid: never queued
+    /// for retry (waiting will not make them valid; the universe needs
+    /// fixing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Symbol>,
     /// Symbols from the retry queue this run fetched.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovered: Vec<Symbol>,

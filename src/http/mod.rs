@@ -3,6 +3,7 @@
 //! reachable, last run not failed), `/metrics` (Prometheus text format).
 //! Nothing here exposes a secret, a chat id or a path outside the store.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -168,8 +169,13 @@ struct Readiness {
     simulated: bool,
     problems: Vec<String>,
     /// Not reasons to be unready, but to look: simulated dates in the store
-    /// of a real-market daemon, partitions ignored while loading.
+    /// of a real-market daemon, partitions ignored while loading, a circuit
+    /// breaker that is not closed.
     warnings: Vec<String>,
+    /// The provider client's circuit breakers by name (`data.bars`,
+    /// `trading.account`, ...) and state (`closed`, `open`, `half_open`);
+    /// empty for a provider without one (the simulated market).
+    breakers: BTreeMap<String, &'static str>,
 }
 
 /// 200 when the state is loaded, the store answers within 2 s, the last
@@ -202,9 +208,28 @@ async fn readyz(State(ctx): State<HttpContext>) -> Response {
         problems.push(format!("last run failed: {reason}"));
     }
     problems.extend(ctx.health.problems());
+    // One dependency's breaker open is not the daemon being unready (the
+    // others still answer, and the next run probes it): a warning.
+    let breakers: BTreeMap<String, &'static str> = ctx
+        .runner
+        .market()
+        .request_stats()
+        .map(|c| {
+            c.breakers
+                .into_iter()
+                .map(|(name, b)| (name, b.state.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
     let warnings = crate::state::simulated_warning(&snap)
         .into_iter()
         .chain(snap.load_warnings.iter().cloned())
+        .chain(
+            breakers
+                .iter()
+                .filter(|(_, state)| **state != "closed")
+                .map(|(name, state)| format!("alpaca circuit breaker {name} is {state}")),
+        )
         .collect();
     let body = Readiness {
         ready: problems.is_empty(),
@@ -215,6 +240,7 @@ async fn readyz(State(ctx): State<HttpContext>) -> Response {
         simulated: snap.simulated,
         problems,
         warnings,
+        breakers,
     };
     let status = if body.ready {
         StatusCode::OK

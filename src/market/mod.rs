@@ -11,7 +11,7 @@ pub(crate) mod scripted;
 pub mod session_calendar;
 pub mod sim;
 
-pub use requests::{BreakerState, RequestCounters};
+pub use requests::{BreakerCounters, BreakerState, RequestCounters};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -40,13 +40,17 @@ pub struct SymbolBars {
 }
 
 /// What a bars request brought back: the series it got, the symbols it
-/// could not get (with why), and bars dropped while parsing.
+/// could not get (with why), the symbols the source refused as invalid,
+/// and bars dropped while parsing.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BarsAnswer {
     /// Bars per symbol, as received.
     pub series: Vec<SymbolBars>,
-    /// Symbols whose fetch failed.
+    /// Symbols whose fetch failed (worth retrying later).
     pub failed: Vec<SymbolIssue>,
+    /// Symbols the source refused as invalid, with its message: asking
+    /// again will not help, the universe needs fixing.
+    pub refused: Vec<SymbolIssue>,
     /// Bars that could not be read.
     pub rejected: Vec<RejectedBar>,
 }

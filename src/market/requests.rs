@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::domain::RequestStats;
+use crate::domain::{BreakerStats, RequestStats};
 
 /// The state of a provider client's circuit breaker, as logged, reported
 /// and exported as a metric.
@@ -21,6 +21,26 @@ pub enum BreakerState {
     HalfOpen,
 }
 
+impl BreakerState {
+    /// The name reports and `/readyz` use (`closed`, `open`, `half_open`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "half_open",
+        }
+    }
+}
+
+/// One circuit breaker's state and how often it has opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BreakerCounters {
+    /// Its state now.
+    pub state: BreakerState,
+    /// Times it has opened.
+    pub trips: u64,
+}
+
 /// Cumulative counters of a provider's HTTP client.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RequestCounters {
@@ -32,10 +52,8 @@ pub struct RequestCounters {
     pub rate_limit_waits: u64,
     /// Seconds spent in those waits.
     pub rate_limit_wait_secs: f64,
-    /// Times the breaker opened.
-    pub breaker_trips: u64,
-    /// Current breaker state.
-    pub breaker_state: Option<BreakerState>,
+    /// Each circuit breaker by name (`data.bars`, `trading.account`, ...).
+    pub breakers: BTreeMap<String, BreakerCounters>,
     /// Outcomes by HTTP status (or `timeout`, `connect`, ...).
     pub by_status: BTreeMap<String, u64>,
 }
@@ -51,13 +69,24 @@ impl RequestCounters {
                 * 1000.0)
                 .round()
                 / 1000.0,
-            breaker_trips: self.breaker_trips - earlier.breaker_trips,
-            breaker_state: self.breaker_state.map(|b| {
-                serde_json::to_value(b)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
-            }),
+            breaker_trips: self
+                .breakers
+                .iter()
+                .map(|(name, b)| b.trips - earlier_trips(earlier, name))
+                .sum(),
+            breakers: self
+                .breakers
+                .iter()
+                .map(|(name, b)| {
+                    (
+                        name.clone(),
+                        BreakerStats {
+                            state: b.state.as_str().to_string(),
+                            trips: b.trips - earlier_trips(earlier, name),
+                        },
+                    )
+                })
+                .collect(),
             by_status: self
                 .by_status
                 .iter()
@@ -73,9 +102,18 @@ impl RequestCounters {
     }
 }
 
+/// Trips of breaker `name` in an earlier reading (0 if it had none).
+fn earlier_trips(earlier: &RequestCounters, name: &str) -> u64 {
+    earlier.breakers.get(name).map_or(0, |b| b.trips)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn counters(state: BreakerState, trips: u64) -> BreakerCounters {
+        BreakerCounters { state, trips }
+    }
 
     #[test]
     fn since_is_the_difference_with_unchanged_statuses_left_out() {
@@ -84,8 +122,11 @@ mod tests {
             retries: 1,
             rate_limit_waits: 2,
             rate_limit_wait_secs: 0.5,
-            breaker_trips: 0,
-            breaker_state: Some(BreakerState::Closed),
+            breakers: [
+                ("data.bars".to_string(), counters(BreakerState::Closed, 0)),
+                ("trading.clock".to_string(), counters(BreakerState::Open, 2)),
+            ]
+            .into(),
             by_status: [("200".to_string(), 9), ("503".to_string(), 1)].into(),
         };
         let now = RequestCounters {
@@ -93,8 +134,11 @@ mod tests {
             retries: 2,
             rate_limit_waits: 3,
             rate_limit_wait_secs: 1.7504,
-            breaker_trips: 1,
-            breaker_state: Some(BreakerState::HalfOpen),
+            breakers: [
+                ("data.bars".to_string(), counters(BreakerState::HalfOpen, 1)),
+                ("trading.clock".to_string(), counters(BreakerState::Open, 2)),
+            ]
+            .into(),
             by_status: [
                 ("200".to_string(), 11),
                 ("503".to_string(), 1),
@@ -105,8 +149,11 @@ mod tests {
         let run = now.since(&earlier);
         assert_eq!((run.made, run.retries, run.rate_limit_waits), (4, 1, 1));
         assert_eq!(run.rate_limit_wait_secs, 1.25, "rounded to milliseconds");
-        assert_eq!(run.breaker_trips, 1);
-        assert_eq!(run.breaker_state.as_deref(), Some("half_open"));
+        assert_eq!(run.breaker_trips, 1, "trips of this run only");
+        assert_eq!(run.breakers["data.bars"].state, "half_open");
+        assert_eq!(run.breakers["data.bars"].trips, 1);
+        assert_eq!(run.breakers["trading.clock"].state, "open");
+        assert_eq!(run.breakers["trading.clock"].trips, 0);
         assert_eq!(
             run.by_status,
             [("200".to_string(), 2), ("timeout".to_string(), 2)].into()
