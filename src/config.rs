@@ -13,7 +13,7 @@ use std::path::Path;
 
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Symbol, parse_universe};
@@ -294,7 +294,8 @@ pub struct PortfolioSettings {
     /// How many of the best positions the average covers.
     pub top_positions: usize,
     /// Asset classes the profit rule considers (`us_equity`, `us_option`,
-    /// `crypto`); other positions are stored and shown, never counted.
+    /// `crypto`, `crypto_perp`); other positions, whatever their class,
+    /// are stored and shown, never counted.
     pub asset_classes: Vec<crate::domain::AssetClass>,
 }
 
@@ -1038,12 +1039,7 @@ impl AppConfig {
                 ),
             ));
         }
-        if settings.portfolio.asset_classes.is_empty() {
-            return Err(invalid(
-                "portfolio.asset_classes",
-                "must name at least one of us_equity, us_option, crypto",
-            ));
-        }
+        check_asset_classes(&settings.portfolio.asset_classes)?;
 
         for (key, ids) in [
             (
@@ -1194,7 +1190,11 @@ impl AppConfig {
     /// (and how to try dipwatch without an Alpaca account).
     pub fn alpaca_credentials(&self) -> Result<(&SecretString, &SecretString), ConfigError> {
         match (&self.secrets.alpaca_key_id, &self.secrets.alpaca_secret_key) {
-            (Some(id), Some(secret)) => Ok((&id.value, &secret.value)),
+            (Some(id), Some(secret)) => {
+                check_alpaca_key_length(SECRET_NAMES[0], &id.value, ALPACA_KEY_ID_LEN)?;
+                check_alpaca_key_length(SECRET_NAMES[1], &secret.value, ALPACA_SECRET_KEY_LEN)?;
+                Ok((&id.value, &secret.value))
+            }
             _ => Err(invalid(
                 "market.provider",
                 "\"alpaca\" needs APCA_API_KEY_ID and APCA_API_SECRET_KEY (from the environment, \
@@ -1224,6 +1224,58 @@ impl AppConfig {
         }
         out
     }
+}
+
+/// `portfolio.asset_classes` names at least one class, each one dipwatch
+/// knows (positions of any class are kept; the rule counts these).
+fn check_asset_classes(classes: &[crate::domain::AssetClass]) -> Result<(), ConfigError> {
+    let known = || {
+        crate::domain::AssetClass::KNOWN
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if classes.is_empty() {
+        return Err(invalid(
+            "portfolio.asset_classes",
+            format!("must name at least one of {}", known()),
+        ));
+    }
+    match classes.iter().find(|c| !c.is_known()) {
+        Some(c) => Err(invalid(
+            "portfolio.asset_classes",
+            format!("{:?} is not one of {}", c.as_str(), known()),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Length of the key ids Alpaca issues.
+const ALPACA_KEY_ID_LEN: usize = 20;
+/// Length of the secret keys Alpaca issues.
+const ALPACA_SECRET_KEY_LEN: usize = 40;
+
+/// A key shorter than Alpaca issues is a truncated or mistyped value: it
+/// would be refused anyway, and the client masks the key values in every
+/// body it reads, so a short one could match (and mask) ordinary data.
+/// The message names the variable and the lengths, never the value.
+fn check_alpaca_key_length(
+    name: &str,
+    value: &SecretString,
+    issued: usize,
+) -> Result<(), ConfigError> {
+    let len = value.expose_secret().chars().count();
+    if len >= issued {
+        return Ok(());
+    }
+    Err(ConfigError::Secret {
+        name: name.to_string(),
+        message: format!(
+            "{len} characters long, but Alpaca issues these with {issued}: \
+             check for a truncated or mistyped value"
+        ),
+    })
 }
 
 /// Bounds of the `[schedule]` numbers and the cron's frequency: refusals
@@ -1672,18 +1724,18 @@ mod tests {
     #[test]
     fn secrets_come_from_env_file_or_credentials_directory() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("key_id"), "file-key-id\n").unwrap();
+        std::fs::write(dir.path().join("key_id"), "file-key-id-20-chars\n").unwrap();
         std::fs::write(dir.path().join("TELOXIDE_TOKEN"), "123:cred-token").unwrap();
         let file = dir.path().join("key_id").display().to_string();
         let creds = dir.path().display().to_string();
         let c = load(&[
             ("APCA_API_KEY_ID_FILE", &file),
-            ("APCA_API_SECRET_KEY", "env-secret"),
+            ("APCA_API_SECRET_KEY", "env-secret-of-the-forty-characters-alpac"),
             ("CREDENTIALS_DIRECTORY", &creds),
         ])
         .unwrap();
         let id = c.secrets.alpaca_key_id.as_ref().unwrap();
-        assert_eq!(id.value.expose_secret(), "file-key-id");
+        assert_eq!(id.value.expose_secret(), "file-key-id-20-chars");
         assert_eq!(id.source, SecretSource::File);
         assert_eq!(
             c.secrets.alpaca_secret_key.as_ref().unwrap().source,
@@ -1693,6 +1745,34 @@ mod tests {
         assert_eq!(tok.value.expose_secret(), "123:cred-token");
         assert_eq!(tok.source, SecretSource::Credentials);
         assert!(c.alpaca_credentials().is_ok());
+    }
+
+    #[test]
+    fn alpaca_keys_shorter_than_issued_are_refused_naming_the_variable() {
+        let id = "PKABCDEFGHIJKLMNOPQR";
+        let secret = "s".repeat(40);
+        assert!(
+            load(&[("APCA_API_KEY_ID", id), ("APCA_API_SECRET_KEY", &secret)])
+                .unwrap()
+                .alpaca_credentials()
+                .is_ok()
+        );
+        for (short_id, short_secret, name, len, issued) in [
+            ("PKSHORT", secret.as_str(), "APCA_API_KEY_ID", 7, 20),
+            (id, "s3cr3t-39-characters-long-xxxxxxxxxxxxx", "APCA_API_SECRET_KEY", 39, 40),
+        ] {
+            let err = load(&[
+                ("APCA_API_KEY_ID", short_id),
+                ("APCA_API_SECRET_KEY", short_secret),
+            ])
+            .unwrap()
+            .alpaca_credentials()
+            .unwrap_err()
+            .to_string();
+            assert!(err.starts_with(&format!("{name}: {len} characters")), "{err}");
+            assert!(err.contains(&format!("with {issued}")), "{err}");
+            assert!(!err.contains(short_id) && !err.contains(short_secret), "{err}");
+        }
     }
 
     #[test]

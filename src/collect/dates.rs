@@ -14,6 +14,30 @@ use crate::market::{Session, latest_closed};
 /// Most the host clock may differ from the exchange's before the
 /// exchange's is used.
 const CLOCK_TOLERANCE_MINUTES: i64 = 2;
+/// Most the exchange's clock may differ from the host's and still be
+/// believed: further off, one of the two is broken, and an exchange clock
+/// a day away would pick a session the host's calendar never would.
+const CLOCK_TRUST_HOURS: i64 = 24;
+
+/// Which "now" a run of the latest session goes by: the host's, unless the
+/// exchange's differs by more than [`CLOCK_TOLERANCE_MINUTES`] (the host
+/// drifted) and by no more than [`CLOCK_TRUST_HOURS`] (past that the
+/// exchange's answer is not believed). Pure, for the tests.
+pub(super) fn choose_now(host: DateTime<Utc>, exchange: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let Some(exchange) = exchange else {
+        return host;
+    };
+    let off = (exchange - host).abs();
+    if off > Duration::hours(CLOCK_TRUST_HOURS) {
+        tracing::warn!(host = %host, exchange = %exchange, "the exchange clock is more than a day from the host's; not believed, using the host's");
+        host
+    } else if off > Duration::minutes(CLOCK_TOLERANCE_MINUTES) {
+        tracing::warn!(host = %host, exchange = %exchange, "the host clock is off; using the exchange's");
+        exchange
+    } else {
+        host
+    }
+}
 
 /// The dates one run publishes and the calendar around them.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,15 +62,7 @@ impl Collector<'_> {
         if dates != Dates::Latest {
             return now;
         }
-        match self.market.exchange_now().await {
-            Some(exchange)
-                if (exchange - now).abs() > Duration::minutes(CLOCK_TOLERANCE_MINUTES) =>
-            {
-                tracing::warn!(host = %now, exchange = %exchange, "the host clock is off; using the exchange's");
-                exchange
-            }
-            _ => now,
-        }
+        choose_now(now, self.market.exchange_now().await)
     }
 
     /// Ask the provider's calendar for the span `dates` and `queued` need
@@ -194,6 +210,22 @@ mod tests {
             queued,
             LOOKBACK,
         )
+    }
+
+    #[test]
+    fn the_exchange_clock_is_used_only_within_a_day_of_the_hosts() {
+        let host = now();
+        assert_eq!(choose_now(host, None), host, "no clock: the host's");
+        let near = host + Duration::seconds(90);
+        assert_eq!(choose_now(host, Some(near)), host, "within tolerance");
+        let drifted = host - Duration::hours(5);
+        assert_eq!(choose_now(host, Some(drifted)), drifted, "host drifted");
+        let day = host + Duration::hours(CLOCK_TRUST_HOURS);
+        assert_eq!(choose_now(host, Some(day)), day, "a day is still believed");
+        let far = host + Duration::days(3);
+        assert_eq!(choose_now(host, Some(far)), host, "too far: not believed");
+        let past = host - Duration::days(400);
+        assert_eq!(choose_now(host, Some(past)), host);
     }
 
     #[test]

@@ -12,9 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use super::Symbol;
 
-/// Alpaca's asset classes (`asset_class` of a position).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// A position's asset class (`asset_class`), open: the classes dipwatch
+/// knows by name, and any other Alpaca sends kept verbatim, so a class
+/// Alpaca adds (as it added `crypto_perp` in 2025) is stored and shown,
+/// never dropped. Only the classes in `portfolio.asset_classes` count for
+/// the profit rule and the risk view's exits.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AssetClass {
     /// US stocks and ETFs.
     UsEquity,
@@ -22,30 +25,60 @@ pub enum AssetClass {
     UsOption,
     /// Crypto pairs.
     Crypto,
+    /// Crypto perpetual futures (alpaca-py's `AssetClass.CRYPTO_PERP`).
+    CryptoPerp,
+    /// A class dipwatch does not know by name, as Alpaca sent it.
+    Other(Arc<str>),
 }
 
 impl AssetClass {
-    /// Every class, in the order Alpaca documents them.
-    pub const ALL: [AssetClass; 3] = [Self::UsEquity, Self::UsOption, Self::Crypto];
+    /// Every class dipwatch knows by name, in the order Alpaca documents them.
+    pub const KNOWN: [AssetClass; 4] = [
+        Self::UsEquity,
+        Self::UsOption,
+        Self::Crypto,
+        Self::CryptoPerp,
+    ];
 
-    /// The wire name (`us_equity`, `us_option`, `crypto`).
-    pub fn as_str(self) -> &'static str {
+    /// The wire name (`us_equity`, ...; another class's own name).
+    pub fn as_str(&self) -> &str {
         match self {
             Self::UsEquity => "us_equity",
             Self::UsOption => "us_option",
             Self::Crypto => "crypto",
+            Self::CryptoPerp => "crypto_perp",
+            Self::Other(name) => name,
         }
     }
 
-    /// Parse a wire name; the error lists the accepted ones.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        Self::ALL
+    /// Whether dipwatch knows the class by name.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Self::Other(_))
+    }
+
+    /// The class Alpaca sent, whatever it is: a known name becomes its
+    /// variant, anything else is kept verbatim (trimmed).
+    pub fn from_wire(raw: &str) -> Self {
+        let raw = raw.trim();
+        Self::KNOWN
             .into_iter()
             .find(|c| c.as_str() == raw)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|c| c.as_str()).collect();
-                format!("asset class {raw:?} is not one of {}", names.join(", "))
-            })
+            .unwrap_or_else(|| Self::Other(Arc::from(raw)))
+    }
+
+    /// Parse a class a user names (configuration): only the known ones;
+    /// the error lists them.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match Self::from_wire(raw) {
+            Self::Other(_) => {
+                let names: Vec<&str> = Self::KNOWN.iter().map(AssetClass::as_str).collect();
+                Err(format!(
+                    "asset class {raw:?} is not one of {}",
+                    names.join(", ")
+                ))
+            }
+            known => Ok(known),
+        }
     }
 }
 
@@ -55,14 +88,49 @@ impl fmt::Display for AssetClass {
     }
 }
 
-/// Long or short (`side` of a position).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+impl Serialize for AssetClass {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AssetClass {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        wire_text(&raw).map_err(serde::de::Error::custom)?;
+        Ok(Self::from_wire(&raw))
+    }
+}
+
+/// A class or side name Alpaca sends, checked before it is kept: short
+/// lower-case words (`us_equity`, `crypto_perp`), so it is safe in a CSV
+/// cell, a label and an HTML message.
+fn wire_text(raw: &str) -> Result<(), String> {
+    let s = raw.trim();
+    let ok = !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        let shown: String = s.chars().take(40).collect();
+        Err(format!(
+            "{shown:?} is not a name Alpaca uses (lower-case letters, digits and '_')"
+        ))
+    }
+}
+
+/// Long or short (`side` of a position), open like [`AssetClass`]: a side
+/// Alpaca may add is kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Side {
     /// Bought.
     Long,
     /// Sold short.
     Short,
+    /// A side dipwatch does not know by name, as Alpaca sent it.
+    Other(Arc<str>),
 }
 
 impl Side {
@@ -73,6 +141,44 @@ impl Side {
         } else {
             Self::Long
         }
+    }
+
+    /// The wire name (`long`, `short`, another side's own name).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Long => "long",
+            Self::Short => "short",
+            Self::Other(name) => name,
+        }
+    }
+
+    /// The side Alpaca sent, whatever it is.
+    pub fn from_wire(raw: &str) -> Self {
+        match raw.trim() {
+            "long" => Self::Long,
+            "short" => Self::Short,
+            other => Self::Other(Arc::from(other)),
+        }
+    }
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Side {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Side {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        wire_text(&raw).map_err(serde::de::Error::custom)?;
+        Ok(Self::from_wire(&raw))
     }
 }
 
@@ -166,12 +272,35 @@ mod tests {
     }
 
     #[test]
-    fn classes_parse_their_wire_names_only() {
-        for c in AssetClass::ALL {
-            assert_eq!(AssetClass::parse(c.as_str()), Ok(c));
+    fn users_name_known_classes_only_but_alpacas_are_kept_verbatim() {
+        for c in AssetClass::KNOWN {
+            assert_eq!(AssetClass::parse(c.as_str()), Ok(c.clone()));
+            assert_eq!(AssetClass::from_wire(c.as_str()), c);
         }
         let err = AssetClass::parse("stocks").unwrap_err();
-        assert!(err.contains("us_equity, us_option, crypto"), "{err}");
+        assert!(err.contains("us_equity, us_option, crypto, crypto_perp"), "{err}");
+        let new: AssetClass = serde_json::from_str(r#""us_bond""#).unwrap();
+        assert_eq!(new, AssetClass::Other("us_bond".into()));
+        assert!(!new.is_known());
+        assert_eq!(serde_json::to_string(&new).unwrap(), r#""us_bond""#);
+        let perp: AssetClass = serde_json::from_str(r#""crypto_perp""#).unwrap();
+        assert_eq!(perp, AssetClass::CryptoPerp);
+        for bad in [r#""""#, r#""<b>""#, r#""US Equity""#, r#""a,b""#] {
+            assert!(serde_json::from_str::<AssetClass>(bad).is_err(), "{bad}");
+            assert!(serde_json::from_str::<Side>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sides_are_kept_verbatim() {
+        for (wire, side) in [
+            ("long", Side::Long),
+            ("short", Side::Short),
+            ("short_sell", Side::Other("short_sell".into())),
+        ] {
+            assert_eq!(serde_json::from_str::<Side>(&format!("{wire:?}")).unwrap(), side);
+            assert_eq!(side.as_str(), wire);
+        }
     }
 
     #[test]

@@ -243,7 +243,7 @@ mod tests {
         let stocks = profit_rule(&ps, &[AssetClass::UsEquity], 5, dec!(100));
         assert_eq!(stocks.average_return_pct, Some(dec!(10)));
         assert_eq!(stocks.considered.len(), 1, "no coin, no unpriced position");
-        let all = profit_rule(&ps, &AssetClass::ALL, 5, dec!(100));
+        let all = profit_rule(&ps, &AssetClass::KNOWN, 5, dec!(100));
         assert_eq!(all.average_return_pct, Some(dec!(455)));
         assert!(all.take_profit);
     }

@@ -37,14 +37,14 @@ pub fn holding_periods(snapshots: &[(NaiveDate, Vec<Position>)]) -> HashMap<Asse
         .iter()
         .map(|(_, ps)| {
             ps.iter()
-                .map(|p| (&p.symbol, (p.side, p.avg_entry_price)))
+                .map(|p| (&p.symbol, (p.side.clone(), p.avg_entry_price)))
                 .collect()
         })
         .collect();
     now.iter()
         .map(|p| {
             let mut first = snapshots.len() - 1;
-            let same = (p.side, p.avg_entry_price);
+            let same = (p.side.clone(), p.avg_entry_price);
             while first > 0 && held[first - 1].get(&p.symbol) == Some(&same) {
                 first -= 1;
             }

@@ -60,7 +60,7 @@ pub(super) fn analyze(
         .zip(&values)
         .map(|(p, v)| Weight {
             symbol: p.symbol.clone(),
-            asset_class: p.asset_class,
+            asset_class: p.asset_class.clone(),
             market_value: *v,
             weight_pct: v.filter(|_| equity > 0.0).map(|v| v / equity * 100.0),
         })
@@ -169,10 +169,13 @@ fn measurable(
     history: &PriceHistory,
     window: Option<&Window>,
 ) -> Result<Measured, String> {
-    let kind = match w.asset_class {
+    let kind = match &w.asset_class {
         AssetClass::UsEquity => None,
-        AssetClass::UsOption => Some("an option"),
-        AssetClass::Crypto => Some("crypto"),
+        AssetClass::UsOption => Some("an option".to_string()),
+        AssetClass::Crypto => Some("crypto".to_string()),
+        AssetClass::CryptoPerp => Some("a crypto perpetual".to_string()),
+        // A class Alpaca added since: shown by its own name, not dropped.
+        AssetClass::Other(name) => Some(format!("asset class {name}")),
     };
     if let Some(kind) = kind {
         return Err(format!("{kind}: the lake holds daily bars of stocks only"));

@@ -108,8 +108,8 @@ impl PositionRecord {
             unrealized_return_pct: p.unrealized_return_pct,
             market_value: p.market_value,
             unrealized_pl: p.unrealized_pl,
-            asset_class: Some(p.asset_class),
-            side: Some(p.side),
+            asset_class: Some(p.asset_class.clone()),
+            side: Some(p.side.clone()),
         }
     }
 
@@ -119,8 +119,8 @@ impl PositionRecord {
     pub fn position(&self) -> Position {
         Position {
             symbol: self.symbol.clone(),
-            asset_class: self.asset_class.unwrap_or(AssetClass::UsEquity),
-            side: self.side.unwrap_or(Side::of_quantity(self.quantity)),
+            asset_class: self.asset_class.clone().unwrap_or(AssetClass::UsEquity),
+            side: self.side.clone().unwrap_or(Side::of_quantity(self.quantity)),
             quantity: self.quantity,
             avg_entry_price: self.avg_entry_price,
             current_price: self.current_price,
