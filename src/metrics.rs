@@ -460,4 +460,41 @@ mod tests {
         assert!(classic.contains("dipwatch_bot_reply_seconds_count{command=\"screen\"} 1"));
         assert!(!classic.contains("# EOF"));
     }
+
+    #[test]
+    fn each_breaker_is_a_series_named_after_its_dependency() {
+        use crate::domain::BreakerStats;
+        let m = Metrics::new();
+        let classic = m.encode_classic();
+        assert!(
+            classic.contains("# TYPE dipwatch_alpaca_circuit_breaker_state gauge"),
+            "{classic}"
+        );
+        let stats = |state: &str, trips| BreakerStats {
+            state: state.into(),
+            trips,
+        };
+        let run = RequestStats {
+            breaker_trips: 1,
+            breakers: [
+                ("trading.account".to_string(), stats("open", 1)),
+                ("trading.positions".to_string(), stats("closed", 0)),
+                ("data.bars".to_string(), stats("half_open", 0)),
+            ]
+            .into(),
+            ..RequestStats::default()
+        };
+        m.record_requests(&run);
+        m.record_requests(&run);
+        let classic = m.encode_classic();
+        for line in [
+            "dipwatch_alpaca_circuit_breaker_state{breaker=\"trading.account\"} 2\n",
+            "dipwatch_alpaca_circuit_breaker_state{breaker=\"trading.positions\"} 0\n",
+            "dipwatch_alpaca_circuit_breaker_state{breaker=\"data.bars\"} 1\n",
+            "dipwatch_alpaca_circuit_breaker_trips_total{breaker=\"trading.account\"} 2\n",
+            "dipwatch_alpaca_circuit_breaker_trips_total{breaker=\"data.bars\"} 0\n",
+        ] {
+            assert!(classic.contains(line), "{line} missing:\n{classic}");
+        }
+    }
 }

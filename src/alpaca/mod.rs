@@ -29,6 +29,7 @@ pub mod market;
 pub mod positions;
 mod refusal;
 mod scrub;
+pub mod symbols;
 
 pub use api::{Api, Dependency};
 pub use breaker::{Admission, BreakerState, CircuitBreaker};

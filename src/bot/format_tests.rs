@@ -799,3 +799,33 @@ fn monitor_says_when_no_held_position_is_of_a_counted_class() {
     );
     assert!(!text.contains("TAKE PROFIT"), "{text}");
 }
+
+#[test]
+fn stats_names_refused_tickers_and_breakers_not_closed() {
+    let mut r = report();
+    assert_eq!(refused_line(&r), "");
+    assert_eq!(breakers_line(&r), "");
+    r.failed.push(SymbolIssue {
+        symbol: sym("BC-C"),
+        reason: "refused by Alpaca: invalid symbol: BC-C (code 42210000)".into(),
+    });
+    r.refused = vec![sym("BC-C")];
+    assert_eq!(
+        refused_line(&r),
+        "<b>Refused by Alpaca</b> (not retried; fix the universe): BC-C (invalid symbol: BC-C (code 42210000))\n"
+    );
+    let b = |state: &str| crate::domain::BreakerStats {
+        state: state.into(),
+        trips: 1,
+    };
+    r.requests.breakers = [
+        ("trading.account".to_string(), b("open")),
+        ("trading.clock".to_string(), b("half_open")),
+        ("data.bars".to_string(), b("closed")),
+    ]
+    .into();
+    assert_eq!(
+        breakers_line(&r),
+        "<b>Circuit breakers</b> not closed after that run: trading.account open, trading.clock half-open\n"
+    );
+}

@@ -31,6 +31,9 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
         println!("# warning: {w}");
     }
     if config.settings.market.provider == Provider::Alpaca {
+        if let Some(w) = crate::alpaca::symbols::universe_warning(&config.universe) {
+            println!("# warning: {w}");
+        }
         config.alpaca_credentials()?;
     }
     let store = super::open_store(config).await?;

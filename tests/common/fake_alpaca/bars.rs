@@ -21,6 +21,16 @@ use tokio::sync::oneshot;
 
 use super::*;
 
+/// Alpaca's answer to a bars request over a ticker it does not accept, as
+/// recorded (the ticker is replaced by the one refused); source in
+/// `tests/data/alpaca/SOURCES.md`.
+pub const INVALID_SYMBOL_BODY: &str = include_str!("../../data/alpaca/invalid_symbol.json");
+
+/// A refusal that names no symbol: not recorded from Alpaca (see
+/// `tests/data/alpaca/SOURCES.md`), the case the client bisects for.
+pub const INVALID_SYMBOLS_UNNAMED: &str =
+    include_str!("../../data/alpaca/invalid_symbols_unnamed.json");
+
 /// The timeframe parameter: `Ok(true)` for daily, `Ok(false)` for a valid
 /// timeframe the fake does not serve, `Err` for an invalid one.
 pub(super) fn daily_timeframe(tf: &str) -> Result<bool, ()> {
@@ -64,6 +74,17 @@ pub(super) fn bars(snap: &Snapshot, req: &Request) -> Response {
     }
     symbols.sort();
     symbols.dedup();
+    // Alpaca refuses the whole request over one ticker it does not accept.
+    if let Some(bad) = symbols.iter().find(|s| snap.quirks.refused.contains(*s)) {
+        let body = if snap.quirks.refuse_unnamed {
+            INVALID_SYMBOLS_UNNAMED.to_string()
+        } else {
+            INVALID_SYMBOL_BODY.replace("BC-C", bad.as_str())
+        };
+        let mut r = Response::json(400, &json!({}));
+        r.body = body.trim().as_bytes().to_vec();
+        return r;
+    }
 
     match req.param("timeframe").map(daily_timeframe) {
         None => return unprocessable("invalid timeframe: the timeframe parameter is required"),
@@ -202,6 +223,9 @@ pub(super) fn symbol_bars(snap: &Snapshot, symbol: &Symbol, q: &BarsQuery) -> Ve
     }
     if q.desc {
         wire.reverse();
+    }
+    if quirks.null_bar.contains(symbol) && !wire.is_empty() {
+        wire.push(Value::Null);
     }
     wire
 }

@@ -165,6 +165,11 @@ pub enum Fault {
     /// 200 announcing the full Content-Length, then half the body, then the
     /// connection closes.
     PartialBody,
+    /// 429 as Alpaca sends it, its `X-RateLimit-Reset` this many whole
+    /// seconds after the moment the fake answers (the request's
+    /// [`Recorded::at`]), so a test can check the retry waited for it
+    /// however long the test took to get there.
+    RateLimitedFor(u64),
 }
 
 impl Fault {
@@ -187,13 +192,9 @@ impl Fault {
 
     /// 429 as Alpaca sends it: no `Retry-After`, but `X-RateLimit-Limit`,
     /// `X-RateLimit-Remaining: 0` and `X-RateLimit-Reset` (Unix seconds, one
-    /// second from now on the real clock).
+    /// second after the fake answers).
     pub fn rate_limited() -> Self {
-        let reset = Utc::now().timestamp() + 1;
-        Fault::api_error(429, 42_910_000, "rate limit exceeded")
-            .header("X-RateLimit-Limit", "200")
-            .header("X-RateLimit-Remaining", "0")
-            .header("X-RateLimit-Reset", &reset.to_string())
+        Fault::RateLimitedFor(1)
     }
 
     /// 429 with `Retry-After: secs` and no rate-limit headers.
@@ -230,6 +231,7 @@ impl Fault {
             Fault::Reset => "reset",
             Fault::MalformedJson => "malformed_json",
             Fault::PartialBody => "partial_body",
+            Fault::RateLimitedFor(_) => "status",
         }
     }
 }
@@ -285,6 +287,9 @@ pub struct Recorded {
     /// The fault that was applied, if any (`status`, `hang`, `reset`,
     /// `malformed_json`, `partial_body`).
     pub fault: Option<&'static str>,
+    /// When the fake took the request up (the instant a
+    /// [`Fault::RateLimitedFor`] reset is counted from).
+    pub at: DateTime<Utc>,
 }
 
 impl Recorded {
@@ -306,6 +311,13 @@ struct Quirks {
     missing_latest: HashSet<Symbol>,
     missing_days: HashSet<NaiveDate>,
     page_token_loop: bool,
+    /// Tickers a bars request is refused over (400, Alpaca's recorded
+    /// `invalid symbol` body naming the first of them in the request).
+    refused: HashSet<Symbol>,
+    /// Refuse with a body that names no symbol (to make the client bisect).
+    refuse_unnamed: bool,
+    /// Symbols whose bars arrays end with a `null` element.
+    null_bar: HashSet<Symbol>,
     /// Raw entries appended to `/v2/positions` (options, crypto, nulls,
     /// malformed ones).
     extra_positions: Vec<Value>,
@@ -539,6 +551,30 @@ impl FakeAlpaca {
         self.quirks(|q| {
             q.missing_days.insert(date);
         });
+    }
+
+    /// A bars request naming `symbol` is refused as Alpaca refuses a ticker
+    /// it does not accept: 400 with its recorded body
+    /// (`tests/data/alpaca/invalid_symbol.json`), naming the symbol.
+    pub fn refuse_symbol(&self, symbol: &str) {
+        let s = sym(symbol);
+        self.quirks(|q| {
+            q.refused.insert(s);
+        });
+    }
+
+    /// `symbol`'s bars end with a `null` element (a bar with no date).
+    pub fn null_bar(&self, symbol: &str) {
+        let s = sym(symbol);
+        self.quirks(|q| {
+            q.null_bar.insert(s);
+        });
+    }
+
+    /// Refusals name no symbol (`{"code":42210000,"message":"invalid
+    /// symbols"}`), so only bisection finds the one refused.
+    pub fn refuse_without_naming(&self) {
+        self.quirks(|q| q.refuse_unnamed = true);
     }
 
     /// Every bars page carries the same non-null `next_page_token`, which

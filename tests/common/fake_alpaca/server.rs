@@ -143,6 +143,7 @@ pub(super) async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>)
 
 /// Answer one request; false when the connection must end.
 pub(super) async fn answer(stream: &mut TcpStream, shared: &Arc<Shared>, req: Request) -> bool {
+    let at = Utc::now();
     let (fault, latency) = {
         let mut c = lock(&shared.config);
         // A spec is a path prefix, optionally `?needle`: then one of the
@@ -223,6 +224,16 @@ pub(super) async fn answer(stream: &mut TcpStream, shared: &Arc<Shared>, req: Re
             r.status = 200;
             (Action::Partial(r), 200)
         }
+        Some(Fault::RateLimitedFor(secs)) => {
+            let reset = at.timestamp() + i64::try_from(*secs).unwrap_or(i64::MAX / 2);
+            let mut r = error(429, 42_910_000, "rate limit exceeded");
+            r.headers.extend([
+                ("X-RateLimit-Limit".to_string(), "200".to_string()),
+                ("X-RateLimit-Remaining".to_string(), "0".to_string()),
+                ("X-RateLimit-Reset".to_string(), reset.to_string()),
+            ]);
+            (Action::Respond(r), 429)
+        }
     };
     lock(&shared.log).push(Recorded {
         method: req.method.clone(),
@@ -230,6 +241,7 @@ pub(super) async fn answer(stream: &mut TcpStream, shared: &Arc<Shared>, req: Re
         query: req.query.clone(),
         status,
         fault: fault.as_ref().map(Fault::kind),
+        at,
     });
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
