@@ -1730,7 +1730,10 @@ mod tests {
         let creds = dir.path().display().to_string();
         let c = load(&[
             ("APCA_API_KEY_ID_FILE", &file),
-            ("APCA_API_SECRET_KEY", "env-secret-of-the-forty-characters-alpac"),
+            (
+                "APCA_API_SECRET_KEY",
+                "env-secret-of-the-forty-characters-alpac",
+            ),
             ("CREDENTIALS_DIRECTORY", &creds),
         ])
         .unwrap();
@@ -1759,7 +1762,13 @@ mod tests {
         );
         for (short_id, short_secret, name, len, issued) in [
             ("PKSHORT", secret.as_str(), "APCA_API_KEY_ID", 7, 20),
-            (id, "s3cr3t-39-characters-long-xxxxxxxxxxxxx", "APCA_API_SECRET_KEY", 39, 40),
+            (
+                id,
+                "s3cr3t-39-characters-long-xxxxxxxxxxxxx",
+                "APCA_API_SECRET_KEY",
+                39,
+                40,
+            ),
         ] {
             let err = load(&[
                 ("APCA_API_KEY_ID", short_id),
@@ -1769,9 +1778,15 @@ mod tests {
             .alpaca_credentials()
             .unwrap_err()
             .to_string();
-            assert!(err.starts_with(&format!("{name}: {len} characters")), "{err}");
+            assert!(
+                err.starts_with(&format!("{name}: {len} characters")),
+                "{err}"
+            );
             assert!(err.contains(&format!("with {issued}")), "{err}");
-            assert!(!err.contains(short_id) && !err.contains(short_secret), "{err}");
+            assert!(
+                !err.contains(short_id) && !err.contains(short_secret),
+                "{err}"
+            );
         }
     }
 

@@ -396,8 +396,7 @@ impl Metrics {
             // The stored run's symbol counts stand until the next run.
             let counts = &screen.report.symbols;
             self.set_symbols([counts.ok, counts.skipped, counts.failed]);
-            self.refused_symbols
-                .set(screen.report.refused.len() as i64);
+            self.refused_symbols.set(screen.report.refused.len() as i64);
             self.worst_drawdown
                 .set(screen.rows.first().map_or(0.0, |r| r.drawdown_pct));
             self.names_below_20.set(screen.count_below(-20.0) as i64);

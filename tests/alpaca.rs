@@ -18,7 +18,9 @@ fn alpaca_workspace(url: &str, symbols: usize) -> Workspace {
         ("DIPWATCH__MARKET__DATA_URL", url),
         ("DIPWATCH__MARKET__TRADING_URL", url),
         ("DIPWATCH__MARKET__RETRY_BASE_MS", "10"),
-        ("DIPWATCH__MARKET__REQUEST_TIMEOUT_SECS", "2"),
+        // Generous: a loaded machine must not turn a slow answer into a
+        // timeout the test did not ask for (the hang case sets its own).
+        ("DIPWATCH__MARKET__REQUEST_TIMEOUT_SECS", "30"),
         ("APCA_API_KEY_ID", KEY_ID),
         ("APCA_API_SECRET_KEY", SECRET),
     ] {
@@ -202,7 +204,9 @@ fn transient_faults_are_retried_and_change_nothing() {
             Fault::status(503, "{\"message\":\"service unavailable\"}"),
             "503",
         ),
-        ("hang", Fault::Hang(Duration::from_secs(5)), "timeout"),
+        // Far longer than its timeout, which is far longer than any other
+        // answer takes even on a loaded machine.
+        ("hang", Fault::Hang(Duration::from_secs(300)), "timeout"),
         ("reset", Fault::Reset, "connect"),
         ("malformed json", Fault::MalformedJson, "malformed"),
     ];
@@ -210,7 +214,9 @@ fn transient_faults_are_retried_and_change_nothing() {
         let fake = fake(n);
         fake.push_fault("/v2/stocks/bars", fault);
         let mut ws = alpaca_workspace(&fake.url(), n);
-        ws.set_env("DIPWATCH__MARKET__REQUEST_TIMEOUT_SECS", "1");
+        if name == "hang" {
+            ws.set_env("DIPWATCH__MARKET__REQUEST_TIMEOUT_SECS", "10");
+        }
         let out = ws.run(&["collect", "--date", DAY]);
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         assert_eq!(
@@ -1038,14 +1044,20 @@ fn an_account_outage_still_stores_the_positions_and_the_other_way_round() {
         let ws = alpaca_workspace(&fake.url(), n);
         let printed = ok(&ws.run(&["collect"]));
         let date = &printed[..10];
-        assert_eq!(fake.count(down), 5, "{down}: every attempt, then the breaker");
+        assert_eq!(
+            fake.count(down),
+            5,
+            "{down}: every attempt, then the breaker"
+        );
         assert_eq!(fake.count(up), 1, "{up} asked once and answered");
         let m = manifest(&ws, date);
         assert!(m["objects"][dataset_kept].is_object(), "{down}: {m}");
         assert!(m["objects"].get(dataset_lost).is_none(), "{down}: {m}");
         let reason = m["report"]["reason"].as_str().unwrap();
         assert!(
-            reason.contains(&format!("{dataset_lost}: alpaca trading request failed: HTTP 503")),
+            reason.contains(&format!(
+                "{dataset_lost}: alpaca trading request failed: HTTP 503"
+            )),
             "{reason}"
         );
         let states = breaker_states(&m);
@@ -1140,7 +1152,10 @@ fn a_universe_with_one_invalid_ticker_publishes_every_other_symbol() {
     );
     let out = ws.run(&["collect", "--date", DAY]);
     let printed = ok(&out);
-    assert!(printed.starts_with(&format!("{DAY}  published  ")), "{printed}");
+    assert!(
+        printed.starts_with(&format!("{DAY}  published  ")),
+        "{printed}"
+    );
     let bars: Vec<_> = fake
         .requests()
         .into_iter()
@@ -1158,8 +1173,15 @@ fn a_universe_with_one_invalid_ticker_publishes_every_other_symbol() {
         r["failed"][0]["reason"],
         "refused by Alpaca: invalid symbol: BC-C (code 42210000)"
     );
-    assert_eq!(r["requests"]["retries"], 0, "no backoff, no retry of the same request");
-    let dd = String::from_utf8(read(&ws, &format!("data/drawdowns/date={DAY}/drawdowns.csv"))).unwrap();
+    assert_eq!(
+        r["requests"]["retries"], 0,
+        "no backoff, no retry of the same request"
+    );
+    let dd = String::from_utf8(read(
+        &ws,
+        &format!("data/drawdowns/date={DAY}/drawdowns.csv"),
+    ))
+    .unwrap();
     assert!(dd.contains(",AAPL,") && dd.contains(",TSLA,"), "{dd}");
     let queued = std::fs::read(ws.path("data/_retry/queue.json"))
         .map(|b| String::from_utf8(b).unwrap())
@@ -1219,20 +1241,31 @@ fn a_crypto_perp_position_is_stored_as_sent() {
     ))
     .unwrap();
     assert!(
-        positions.contains(",BTCUSD,0.012345678,20000,100000,4000,1234.5678,987.65424,crypto_perp,long\n"),
+        positions.contains(
+            ",BTCUSD,0.012345678,20000,100000,4000,1234.5678,987.65424,crypto_perp,long\n"
+        ),
         "{positions}"
     );
-    assert!(positions.contains(",ZNH7,-2,") && positions.contains(",us_future,short\n"), "{positions}");
+    assert!(
+        positions.contains(",ZNH7,-2,") && positions.contains(",us_future,short\n"),
+        "{positions}"
+    );
     let m = manifest(&ws, date);
     assert!(m["report"].get("unreadable_positions").is_none(), "{m}");
     let considered = m["report"]["profit"]["considered"].to_string();
-    assert!(!considered.contains("BTCUSD") && !considered.contains("ZNH7"), "{considered}");
+    assert!(
+        !considered.contains("BTCUSD") && !considered.contains("ZNH7"),
+        "{considered}"
+    );
     let account =
         String::from_utf8(read(&ws, &format!("data/account/date={date}/account.csv"))).unwrap();
     assert!(account.contains(",ACCOUNT_UPDATED,"), "{account}");
     // Counted once the class is named.
     let mut counting = alpaca_workspace(&fake.url(), n);
-    counting.set_env("DIPWATCH__PORTFOLIO__ASSET_CLASSES", "us_equity,crypto_perp");
+    counting.set_env(
+        "DIPWATCH__PORTFOLIO__ASSET_CLASSES",
+        "us_equity,crypto_perp",
+    );
     ok(&counting.run(&["collect"]));
     let considered = manifest(&counting, date)["report"]["profit"]["considered"].to_string();
     assert!(considered.contains("BTCUSD"), "{considered}");
@@ -1250,7 +1283,10 @@ fn a_null_bar_is_reported_once_without_an_invented_date() {
     ok(&ws.run(&["collect", "--from", "2026-11-18", "--to", DAY]));
     let mut seen = Vec::new();
     for date in ["2026-11-18", "2026-11-19", DAY] {
-        for b in manifest(&ws, date)["report"]["rejected_bars"].as_array().unwrap() {
+        for b in manifest(&ws, date)["report"]["rejected_bars"]
+            .as_array()
+            .unwrap()
+        {
             if b["date"].is_null() {
                 seen.push((date, b["symbol"].clone(), b["reason"].clone()));
             }
@@ -1305,11 +1341,20 @@ fn the_same_failures_on_s3() {
     let date = printed[..10].to_string();
     assert!(!ws.path("data").exists(), "everything went to S3");
     let exported = ok(&ws.run(&["export", "positions"]));
-    assert!(exported.contains(",ETHUSD,") && exported.contains(",crypto_perp,long"), "{exported}");
+    assert!(
+        exported.contains(",ETHUSD,") && exported.contains(",crypto_perp,long"),
+        "{exported}"
+    );
     let screen = ok(&ws.run(&["screen", "--top", "10"]));
-    assert!(screen.contains("AAPL") && !screen.contains("BC-C"), "{screen}");
+    assert!(
+        screen.contains("AAPL") && !screen.contains("BC-C"),
+        "{screen}"
+    );
     assert_eq!(fake.count("/v2/positions"), 1);
     let again = ok(&ws.run(&["collect", "--retry-failed"]));
-    assert!(again.contains("retry queue is empty"), "BC-C never queued: {again}");
+    assert!(
+        again.contains("retry queue is empty"),
+        "BC-C never queued: {again}"
+    );
     let _ = date;
 }

@@ -508,7 +508,7 @@ async fn the_daemon_state_reads_a_layout_v1_portfolio() {
     let kinds: Vec<(String, AssetClass, Side)> = p
         .positions
         .iter()
-        .map(|x| (x.symbol.to_string(), x.asset_class, x.side))
+        .map(|x| (x.symbol.to_string(), x.asset_class.clone(), x.side.clone()))
         .collect();
     assert_eq!(
         kinds,

@@ -76,10 +76,12 @@ pub async fn daily_bars(
             // hold a partial history for some symbol: its whole group is
             // failed and queued for retry, never half-used.
             let reason = format!("bars request failed: {e}");
-            answer.failed.extend(group.into_iter().map(|symbol| SymbolIssue {
-                symbol,
-                reason: reason.clone(),
-            }));
+            answer
+                .failed
+                .extend(group.into_iter().map(|symbol| SymbolIssue {
+                    symbol,
+                    reason: reason.clone(),
+                }));
             errors.push(e);
         }
         answer.refused.append(&mut outcome.refused);
@@ -157,7 +159,10 @@ async fn fetch_isolating(
         };
         let next: Vec<Vec<Symbol>> = next.into_iter().filter(|g| !g.is_empty()).collect();
         if next.len() > budget {
-            tracing::warn!(symbols = group.len(), "stopped isolating refused symbols: request budget spent");
+            tracing::warn!(
+                symbols = group.len(),
+                "stopped isolating refused symbols: request budget spent"
+            );
             let rest = next.into_iter().flatten().collect();
             out.failed.push((rest, e));
             continue;
@@ -376,7 +381,10 @@ fn parse_bar(raw: &RawValue) -> ParsedBar {
             Ok(dt) => dt.with_timezone(&New_York).date_naive(),
             Err(_) => {
                 let shown: String = t.chars().take(40).collect();
-                return Err((None, format!("unreadable bar: timestamp {shown:?} is not a date and time")));
+                return Err((
+                    None,
+                    format!("unreadable bar: timestamp {shown:?} is not a date and time"),
+                ));
             }
         },
         Some(other) => {
@@ -392,7 +400,10 @@ fn parse_bar(raw: &RawValue) -> ParsedBar {
             Some(Value::Number(n)) => Ok(n.as_f64()),
             Some(other) => Err((
                 Some(date),
-                format!("unreadable bar: {what} ({key}) is {}, not a number", json_kind(other)),
+                format!(
+                    "unreadable bar: {what} ({key}) is {}, not a number",
+                    json_kind(other)
+                ),
             )),
         }
     };

@@ -78,14 +78,20 @@ impl CircuitBreaker {
             if now < sent + self.cooldown {
                 return Admission::Reject(self.cooldown.min(Duration::from_secs(1)));
             }
-            tracing::warn!(breaker = self.name, "alpaca circuit breaker: the probe never answered; sending another");
+            tracing::warn!(
+                breaker = self.name,
+                "alpaca circuit breaker: the probe never answered; sending another"
+            );
             self.probing = Some(now);
             return Admission::Probe;
         }
         let reopen = opened + self.cooldown;
         if now >= reopen {
             self.probing = Some(now);
-            tracing::info!(breaker = self.name, "alpaca circuit breaker half-open: sending one probe");
+            tracing::info!(
+                breaker = self.name,
+                "alpaca circuit breaker half-open: sending one probe"
+            );
             Admission::Probe
         } else {
             Admission::Reject(reopen - now)
@@ -95,7 +101,10 @@ impl CircuitBreaker {
     /// The service answered (any HTTP response other than a 5xx).
     pub fn on_success(&mut self) {
         if self.opened_at.is_some() {
-            tracing::info!(breaker = self.name, "alpaca circuit breaker closed: the service answers again");
+            tracing::info!(
+                breaker = self.name,
+                "alpaca circuit breaker closed: the service answers again"
+            );
         }
         self.consecutive_failures = 0;
         self.opened_at = None;

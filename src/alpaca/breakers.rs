@@ -138,6 +138,9 @@ mod tests {
         b.record(Dependency::Account, Verdict::Answered, t0);
         assert!(!b.sibling_down(Dependency::Positions));
         b.record(Dependency::Positions, Verdict::Nothing, t0);
-        assert_eq!(b.counters()["trading.positions"].state, BreakerState::Closed);
+        assert_eq!(
+            b.counters()["trading.positions"].state,
+            BreakerState::Closed
+        );
     }
 }

@@ -81,7 +81,10 @@ mod tests {
         assert_eq!(universe_warning(&[sym("AAPL"), sym("BRK.B")]), None);
         let w = universe_warning(&[sym("AAPL"), sym("BC-C")]).unwrap();
         assert!(w.contains("1 ticker Alpaca"), "{w}");
-        assert!(w.contains("BC-C (Alpaca writes share classes with '.'"), "{w}");
+        assert!(
+            w.contains("BC-C (Alpaca writes share classes with '.'"),
+            "{w}"
+        );
         let many: Vec<Symbol> = (0..12).map(|i| sym(&format!("X{i}"))).collect();
         assert!(universe_warning(&many).unwrap().ends_with(" and 2 more"));
     }

@@ -278,7 +278,10 @@ mod tests {
             assert_eq!(AssetClass::from_wire(c.as_str()), c);
         }
         let err = AssetClass::parse("stocks").unwrap_err();
-        assert!(err.contains("us_equity, us_option, crypto, crypto_perp"), "{err}");
+        assert!(
+            err.contains("us_equity, us_option, crypto, crypto_perp"),
+            "{err}"
+        );
         let new: AssetClass = serde_json::from_str(r#""us_bond""#).unwrap();
         assert_eq!(new, AssetClass::Other("us_bond".into()));
         assert!(!new.is_known());
@@ -298,7 +301,10 @@ mod tests {
             ("short", Side::Short),
             ("short_sell", Side::Other("short_sell".into())),
         ] {
-            assert_eq!(serde_json::from_str::<Side>(&format!("{wire:?}")).unwrap(), side);
+            assert_eq!(
+                serde_json::from_str::<Side>(&format!("{wire:?}")).unwrap(),
+                side
+            );
             assert_eq!(side.as_str(), wire);
         }
     }

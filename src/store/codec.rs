@@ -120,7 +120,10 @@ impl PositionRecord {
         Position {
             symbol: self.symbol.clone(),
             asset_class: self.asset_class.clone().unwrap_or(AssetClass::UsEquity),
-            side: self.side.clone().unwrap_or(Side::of_quantity(self.quantity)),
+            side: self
+                .side
+                .clone()
+                .unwrap_or(Side::of_quantity(self.quantity)),
             quantity: self.quantity,
             avg_entry_price: self.avg_entry_price,
             current_price: self.current_price,
