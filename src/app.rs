@@ -113,6 +113,9 @@ impl App {
         let store = open_store(&config).await?;
         store.sweep_staging(STAGING_MAX_AGE);
         let metrics = Arc::new(Metrics::new());
+        if let Some(counters) = sources.market.request_stats() {
+            metrics.declare_breakers(counters.breakers.keys());
+        }
         let state = AppState::new(Snapshot {
             provider: sources.market.provider().to_string(),
             simulated: sources.market.is_simulated(),

@@ -357,6 +357,18 @@ impl Metrics {
         }
     }
 
+    /// Give each of the provider client's circuit breakers its series now
+    /// (closed, no trips), so a scraper sees them before the first run.
+    pub fn declare_breakers<'a>(&self, names: impl IntoIterator<Item = &'a String>) {
+        for name in names {
+            let label = BreakerLabel {
+                breaker: name.clone(),
+            };
+            let _ = self.breaker_state.get_or_create(&label);
+            let _ = self.breaker_trips.get_or_create(&label);
+        }
+    }
+
     /// Alpaca figures of one run (a delta).
     pub fn record_requests(&self, r: &RequestStats) {
         for (status, n) in &r.by_status {
@@ -464,10 +476,12 @@ mod tests {
     fn each_breaker_is_a_series_named_after_its_dependency() {
         use crate::domain::BreakerStats;
         let m = Metrics::new();
+        m.declare_breakers(&["trading.clock".to_string()]);
         let classic = m.encode_classic();
         assert!(
-            classic.contains("# TYPE dipwatch_alpaca_circuit_breaker_state gauge"),
-            "{classic}"
+            classic
+                .contains("dipwatch_alpaca_circuit_breaker_state{breaker=\"trading.clock\"} 0\n"),
+            "a declared breaker has its series before any run: {classic}"
         );
         let stats = |state: &str, trips| BreakerStats {
             state: state.into(),

@@ -152,7 +152,6 @@ fn the_daemon_catches_up_serves_health_and_valid_metrics_and_stops_cleanly() {
         "dipwatch_names_below_minus_20pct",
         "dipwatch_portfolio_equity",
         "dipwatch_top_positions_avg_return_pct",
-        "dipwatch_alpaca_circuit_breaker_state",
     ] {
         assert!(metrics.contains(family), "{family} missing:\n{metrics}");
     }
@@ -426,7 +425,34 @@ fn failed_and_not_yet_available_runs_are_reported_and_retried() {
         v["problems"][0].as_str().unwrap().contains("HTTP 503"),
         "{v}"
     );
+    // Every Alpaca breaker is listed by name; only the market data's is
+    // failing (closed until its threshold, then open or probing).
+    let breakers = v["breakers"].as_object().unwrap();
+    let names: Vec<&str> = breakers.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "data.bars",
+            "trading.account",
+            "trading.calendar",
+            "trading.clock",
+            "trading.positions"
+        ]
+    );
+    for (name, state) in breakers {
+        if name != "data.bars" {
+            assert_eq!(state, "closed", "{name}: {v}");
+        }
+    }
     let (_, metrics) = get(d.port, "/metrics").unwrap();
+    for name in names {
+        assert!(
+            metrics.contains(&format!(
+                "dipwatch_alpaca_circuit_breaker_state{{breaker=\"{name}\"}}"
+            )),
+            "{name}: {metrics}"
+        );
+    }
     // Failed runs are retried within the window: one or more by now.
     assert!(
         sample(&metrics, "dipwatch_runs_total{outcome=\"failed\"}") >= 1.0,

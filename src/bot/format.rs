@@ -635,7 +635,7 @@ pub fn portfolio(snap: &Snapshot) -> String {
         ]);
         for x in by_return(&p.positions) {
             t.row(vec![
-                x.symbol.to_string(),
+                held_label(x),
                 known(x.unrealized_return_pct, pct),
                 known(x.market_value, usd),
                 known(x.unrealized_pl, signed_usd),
@@ -660,6 +660,16 @@ pub fn portfolio(snap: &Snapshot) -> String {
         known(p.account.cash, usd)
     ));
     out
+}
+
+/// A held position as `/portfolio` lists it: a stock by its ticker, any
+/// other class (options, crypto, one Alpaca added since) labelled with the
+/// class name Alpaca sent, so nothing is mistaken for a stock or dropped.
+fn held_label(p: &Position) -> String {
+    match p.asset_class {
+        crate::domain::AssetClass::UsEquity => p.symbol.to_string(),
+        ref class => format!("{} ({class})", p.symbol),
+    }
 }
 
 /// `/monitor`: the profit-taking rule on the latest snapshot.

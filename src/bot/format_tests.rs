@@ -829,3 +829,13 @@ fn stats_names_refused_tickers_and_breakers_not_closed() {
         "<b>Circuit breakers</b> not closed after that run: trading.account open, trading.clock half-open\n"
     );
 }
+
+#[test]
+fn positions_of_other_classes_are_labelled_never_dropped() {
+    let mut p = Position::from_prices(sym("AAPL"), dec!(1), dec!(100), dec!(110));
+    assert_eq!(held_label(&p), "AAPL");
+    p.asset_class = crate::domain::AssetClass::from_wire("crypto_perp");
+    assert_eq!(held_label(&p), "AAPL (crypto_perp)");
+    p.asset_class = crate::domain::AssetClass::from_wire("us_future");
+    assert_eq!(held_label(&p), "AAPL (us_future)");
+}
