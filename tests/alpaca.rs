@@ -614,44 +614,56 @@ fn collect_from_alpaca_into_s3_then_screen_reads_it_back() {
 }
 
 /// The breaker, in process: opens after the threshold, fails fast without
-/// touching the server, then a probe after the cool-down closes it.
+/// touching the server while the other dependencies are still asked, then
+/// a probe after the cool-down closes it. No assertion leans on how fast
+/// the machine is: the fail-fast client's cool-down is far longer than any
+/// test, and the recovering one's is waited out in full.
 #[tokio::test]
 async fn the_circuit_breaker_opens_fails_fast_and_recovers() {
     use dipwatch::alpaca::{AlpacaClient, AlpacaError, BreakerState, ClientSettings, Dependency};
     use secrecy::SecretString;
     let fake = fake(3);
-    let settings = ClientSettings {
-        data_url: fake.url(),
-        trading_url: fake.url(),
-        requests_per_minute: 200,
-        burst: 30,
-        timeout: Duration::from_secs(2),
-        max_retries: 0,
-        retry_base: Duration::from_millis(10),
-        breaker_threshold: 3,
-        breaker_cooldown: Duration::from_millis(800),
+    let client = |cooldown: Duration| {
+        let settings = ClientSettings {
+            data_url: fake.url(),
+            trading_url: fake.url(),
+            requests_per_minute: 200,
+            burst: 30,
+            timeout: Duration::from_secs(30),
+            max_retries: 0,
+            retry_base: Duration::from_millis(10),
+            breaker_threshold: 3,
+            breaker_cooldown: cooldown,
+        };
+        AlpacaClient::new(
+            settings,
+            &SecretString::from(KEY_ID),
+            &SecretString::from(SECRET),
+        )
+        .unwrap()
     };
-    let client = AlpacaClient::new(
-        settings,
-        &SecretString::from(KEY_ID),
-        &SecretString::from(SECRET),
-    )
-    .unwrap();
-    let clock = || client.get(Dependency::Clock, "/v2/clock", &[], |b| Ok(b.len()));
-    let account = || client.get(Dependency::Account, "/v2/account", &[], |b| Ok(b.len()));
-    fake.fail_times("/v2/clock", 3, Fault::status(503, "down"));
-    for _ in 0..3 {
-        assert!(matches!(
-            clock().await,
-            Err(AlpacaError::Status { status: 503, .. })
-        ));
+    async fn clock(c: &AlpacaClient) -> Result<usize, AlpacaError> {
+        c.get(Dependency::Clock, "/v2/clock", &[], |b| Ok(b.len()))
+            .await
     }
-    let stats = client.stats();
-    assert_eq!(stats.breakers["trading.clock"].state, BreakerState::Open);
-    assert_eq!(stats.breakers["trading.clock"].trips, 1);
+    let open = |c: AlpacaClient| async {
+        fake.fail_times("/v2/clock", 3, Fault::status(503, "down"));
+        for _ in 0..3 {
+            assert!(matches!(
+                clock(&c).await,
+                Err(AlpacaError::Status { status: 503, .. })
+            ));
+        }
+        let stats = c.stats();
+        assert_eq!(stats.breakers["trading.clock"].state, BreakerState::Open);
+        assert_eq!(stats.breakers["trading.clock"].trips, 1);
+        c
+    };
+
+    let failing_fast = open(client(Duration::from_secs(600))).await;
     let before = fake.count("/v2/clock");
     assert!(matches!(
-        clock().await,
+        clock(&failing_fast).await,
         Err(AlpacaError::CircuitOpen {
             breaker: "trading.clock",
             ..
@@ -659,21 +671,28 @@ async fn the_circuit_breaker_opens_fails_fast_and_recovers() {
     ));
     assert_eq!(fake.count("/v2/clock"), before, "no request while open");
     // The clock's breaker is its own: the account is still asked.
-    assert!(account().await.is_ok());
+    let account = failing_fast
+        .get(Dependency::Account, "/v2/account", &[], |b| Ok(b.len()))
+        .await;
+    assert!(account.is_ok());
     assert_eq!(fake.count("/v2/account"), 1);
     assert_eq!(
-        client.stats().breakers["trading.account"].state,
+        failing_fast.stats().breakers["trading.account"].state,
         BreakerState::Closed
     );
-    assert!(format!("{:?}", client).contains("[redacted]"));
+    assert!(format!("{failing_fast:?}").contains("[redacted]"));
 
-    tokio::time::sleep(Duration::from_millis(900)).await;
-    assert!(clock().await.is_ok(), "the half-open probe succeeds");
+    let recovering = open(client(Duration::from_millis(50))).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        clock(&recovering).await.is_ok(),
+        "the half-open probe succeeds"
+    );
     assert_eq!(
-        client.stats().breakers["trading.clock"].state,
+        recovering.stats().breakers["trading.clock"].state,
         BreakerState::Closed
     );
-    assert!(clock().await.is_ok());
+    assert!(clock(&recovering).await.is_ok());
 }
 
 /// The latest closed session is the exchange's call: on a host whose

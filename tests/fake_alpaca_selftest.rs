@@ -564,15 +564,25 @@ fn status_faults_are_one_shot_and_matched_by_prefix() {
     let mut c = Conn::open(&fake);
     // Another path is not affected by the bars faults.
     assert_eq!(c.get("/v2/clock").unwrap().status, 200);
+    let mut resets = Vec::new();
     for _ in 0..2 {
         let r = c.get(&bars).unwrap();
         assert_eq!(r.status, 429);
         assert_eq!(r.json()["code"], 42_910_000);
         assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
         let reset: i64 = r.header("x-ratelimit-reset").unwrap().parse().unwrap();
-        assert!(reset >= Utc::now().timestamp());
+        resets.push(reset);
         assert_eq!(r.header("retry-after"), None);
     }
+    // One second after the fake answered each (its own record of when, not
+    // this test's clock, which a loaded machine may have moved on).
+    let answered: Vec<i64> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.status == 429)
+        .map(|r| r.at.timestamp() + 1)
+        .collect();
+    assert_eq!(resets, answered);
     let r = c.get(&bars).unwrap();
     assert_eq!((r.status, r.header("retry-after")), (429, Some("3")));
     let r = c.get(&bars).unwrap();
@@ -979,4 +989,37 @@ async fn usable_and_droppable_inside_a_tokio_runtime() {
     drop(fake);
     // Stopped: nothing listens any more.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+/// Alpaca refuses a whole bars request over one ticker it does not accept,
+/// with its recorded body naming the ticker (or, when told, naming none);
+/// a `null` element can end a symbol's bars.
+#[test]
+fn refused_tickers_and_null_bars() {
+    let fake = fake_at(AFTER_CLOSE, &["AAPL", "TSLA", "BC-C"]);
+    fake.refuse_symbol("BC-C");
+    let refused = get(
+        &fake,
+        &bars_url("AAPL,BC-C,TSLA", "2026-11-20", "2026-11-24", ""),
+    );
+    assert_eq!(refused.status, 400);
+    assert_eq!(
+        refused.body,
+        include_str!("data/alpaca/invalid_symbol.json").trim(),
+        "the recorded body"
+    );
+    let fine = get(
+        &fake,
+        &bars_url("AAPL,TSLA", "2026-11-20", "2026-11-24", ""),
+    );
+    assert_eq!(fine.status, 200);
+    fake.refuse_without_naming();
+    let unnamed = get(&fake, &bars_url("BC-C", "2026-11-20", "2026-11-24", ""));
+    assert_eq!(unnamed.json()["message"], "invalid symbols");
+
+    fake.null_bar("AAPL");
+    let body = get(&fake, &bars_url("AAPL", "2026-11-20", "2026-11-24", "")).json();
+    let bars = body["bars"]["AAPL"].as_array().unwrap();
+    assert!(bars.last().unwrap().is_null(), "{body}");
+    assert!(bars[0].is_object());
 }
