@@ -1377,3 +1377,22 @@ fn the_same_failures_on_s3() {
     );
     let _ = date;
 }
+
+/// A refused ticker and an outage of the rest: the market data failed as a
+/// whole, so nothing is published and the run says why (the refusal alone
+/// never turns an outage into "data not yet available").
+#[test]
+fn a_refused_ticker_during_an_outage_still_fails_the_run() {
+    let (fake, mut ws) = named_workspace(&["BC-C", "AAPL", "TSLA"]);
+    ws.set_env("DIPWATCH__MARKET__MAX_RETRIES", "0");
+    fake.refuse_symbol("BC-C");
+    fake.push_fault(
+        "/v2/stocks/bars?symbols=AAPL",
+        Fault::status(500, "{\"message\":\"boom\"}"),
+    );
+    let out = ws.run(&["collect", "--date", DAY]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("HTTP 500: boom"), "{}", stderr(&out));
+    assert_eq!(fake.count("/v2/stocks/bars"), 2);
+    assert!(!ws.path("data/runs").exists());
+}

@@ -86,7 +86,9 @@ pub async fn daily_bars(
         }
         answer.refused.append(&mut outcome.refused);
     }
-    if !errors.is_empty() && answer.failed.len() == symbols.len() {
+    // The request failed as a whole when nothing came back but errors
+    // (and refusals): no group of symbols was fetched.
+    if !errors.is_empty() && answer.failed.len() + answer.refused.len() == symbols.len() {
         let first = errors.swap_remove(0);
         return Err(first.into_market(Api::Data));
     }

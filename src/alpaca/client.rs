@@ -276,7 +276,7 @@ impl AlpacaClient {
             };
             self.count_status(error.label());
             if !error.retryable() || attempt >= max_retries {
-                tracing::warn!(path, attempt, error = %error, "alpaca request failed");
+                tracing::warn!(breaker = dep.name(), path, attempt, error = %error, "alpaca request failed");
                 return Err(error);
             }
             let backoff = self.backoff(attempt);
