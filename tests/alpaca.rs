@@ -1175,6 +1175,13 @@ fn a_universe_with_one_invalid_ticker_publishes_every_other_symbol() {
         printed.starts_with(&format!("{DAY}  published  ")),
         "{printed}"
     );
+    assert!(
+        printed.contains(
+            "    failed BC-C: refused by Alpaca: invalid symbol: BC-C (code 42210000) \
+             (not retried: fix the universe)\n"
+        ),
+        "{printed}"
+    );
     let bars: Vec<_> = fake
         .requests()
         .into_iter()

@@ -152,6 +152,7 @@ fn the_daemon_catches_up_serves_health_and_valid_metrics_and_stops_cleanly() {
         "dipwatch_names_below_minus_20pct",
         "dipwatch_portfolio_equity",
         "dipwatch_top_positions_avg_return_pct",
+        "dipwatch_alpaca_refused_symbols 0",
     ] {
         assert!(metrics.contains(family), "{family} missing:\n{metrics}");
     }

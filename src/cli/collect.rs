@@ -74,7 +74,14 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
                     r.date, r.symbols.ok, r.symbols.skipped, r.symbols.failed
                 );
                 for f in r.failed.iter().take(5) {
-                    println!("    failed {}: {}", f.symbol, f.reason);
+                    // A refused ticker will not get better by retrying:
+                    // say so where the user reads it.
+                    let fix = if r.refused.contains(&f.symbol) {
+                        " (not retried: fix the universe)"
+                    } else {
+                        ""
+                    };
+                    println!("    failed {}: {}{fix}", f.symbol, f.reason);
                 }
                 if r.failed.len() > 5 {
                     println!(
