@@ -1403,3 +1403,26 @@ fn a_refused_ticker_during_an_outage_still_fails_the_run() {
     assert_eq!(fake.count("/v2/stocks/bars"), 2);
     assert!(!ws.path("data/runs").exists());
 }
+
+/// A refusal that every ticker draws (so it is not about one of them) is
+/// bisected only within its bound of requests, then the run fails as a
+/// whole instead of asking Alpaca once per symbol.
+#[test]
+fn bisecting_a_refusal_of_every_ticker_stops_at_its_bound() {
+    let names: Vec<String> = (0..64).map(|i| format!("Q{i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (fake, ws) = named_workspace(&refs);
+    for n in &names {
+        fake.refuse_symbol(n);
+    }
+    fake.refuse_without_naming();
+    let out = ws.run(&["collect", "--date", DAY]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("invalid symbols"), "{}", stderr(&out));
+    let requests = fake.count("/v2/stocks/bars");
+    // The first request, then at most 8 x (7 halvings + 1) more: far fewer
+    // than the 127 a full bisection of 64 refused tickers would take.
+    assert!(requests <= 65, "{requests} requests");
+    assert!(requests > 1, "bisection was tried");
+    assert!(!ws.path("data/runs").exists());
+}
