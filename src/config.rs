@@ -545,7 +545,10 @@ impl BacktestSettings {
             return Err(invalid("backtest.initial_capital", "must be above 0"));
         }
         if self.delist_after == 0 {
-            return Err(invalid("backtest.delist_after", "must be at least 1 session"));
+            return Err(invalid(
+                "backtest.delist_after",
+                "must be at least 1 session",
+            ));
         }
         finite("backtest.delist_haircut_pct", self.delist_haircut_pct)?;
         if !(0.0..=100.0).contains(&self.delist_haircut_pct) {

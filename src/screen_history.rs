@@ -83,7 +83,11 @@ mod tests {
     #[test]
     fn breadth_counts_the_published_rows() {
         let date = NaiveDate::from_ymd_opt(2026, 1, 7).unwrap();
-        let rows = [row("AAA", -30.0, 1), row("BBB", -20.0, 2), row("CCC", -19.99, 3)];
+        let rows = [
+            row("AAA", -30.0, 1),
+            row("BBB", -20.0, 2),
+            row("CCC", -19.99, 3),
+        ];
         let b = breadth(date, &rows).unwrap();
         assert_eq!((b.ranked, b.down_20, b.down_30), (3, 2, 1));
         assert_eq!(b.median_pct, -20.0);
@@ -95,7 +99,10 @@ mod tests {
         let date = NaiveDate::from_ymd_opt(2026, 1, 7).unwrap();
         let rows = [row("AAA", -30.0, 1), row("BBB", -20.0, 2)];
         let s = symbol(date, &rows, &Symbol::parse("BBB").unwrap()).unwrap();
-        assert_eq!((s.rank, s.ranked, s.drawdown_pct, s.close), (2, 2, -20.0, 12.0));
+        assert_eq!(
+            (s.rank, s.ranked, s.drawdown_pct, s.close),
+            (2, 2, -20.0, 12.0)
+        );
         assert_eq!(symbol(date, &rows, &Symbol::parse("SPY").unwrap()), None);
     }
 }

@@ -371,11 +371,18 @@ mod tests {
             held_sessions: None,
             in_portfolio_rule: true,
         };
-        let exits = decide_exits(&[coin, unpriced, unknown_hold, holding(60.0)], &rules, Some(&rule));
+        let exits = decide_exits(
+            &[coin, unpriced, unknown_hold, holding(60.0)],
+            &rules,
+            Some(&rule),
+        );
         // The coin is not counted (its own rules still apply: none fire);
         // an unpriced position judges nothing; max hold needs the sessions.
         assert_eq!(exits.len(), 1);
-        assert_eq!((exits[0].index, exits[0].reasons.clone()), (3, vec![ExitReason::PortfolioRule]));
+        assert_eq!(
+            (exits[0].index, exits[0].reasons.clone()),
+            (3, vec![ExitReason::PortfolioRule])
+        );
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub struct Trade {
 }
 
 /// A position still open at the end, valued at its last close.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpenPosition {
     /// The name.
     pub symbol: String,
@@ -207,8 +207,9 @@ pub fn run(
                 let judged = history.present(p.symbol)[d]
                     && !pending_sells.iter().any(|(s, _)| *s == p.symbol);
                 Holding {
-                    return_pct: judged
-                        .then(|| (history.series(p.symbol, Field::Close)[d] / p.price - 1.0) * 100.0),
+                    return_pct: judged.then(|| {
+                        (history.series(p.symbol, Field::Close)[d] / p.price - 1.0) * 100.0
+                    }),
                     held_sessions: Some(u32::try_from(d - p.entered).unwrap_or(u32::MAX)),
                     in_portfolio_rule: judged,
                 }
@@ -267,9 +268,11 @@ pub fn run(
         sim.out.dates.push(history.dates()[d]);
         sim.out.equity.push(equity);
         sim.out.invested.push(!sim.positions.is_empty());
-        sim.out
-            .deployed
-            .push(if equity > 0.0 { (equity - sim.cash) / equity } else { 0.0 });
+        sim.out.deployed.push(if equity > 0.0 {
+            (equity - sim.cash) / equity
+        } else {
+            0.0
+        });
     }
     let open: Vec<OpenPosition> = sim
         .positions

@@ -296,6 +296,7 @@ pub fn single(config: &AppConfig, settings: &BacktestSettings, p: &Prepared) -> 
             benchmark: metrics::monthly(&run.dates, &p.benchmark_equity, p.params.initial_capital),
         },
         open_positions: run.open.len(),
+        open: run.open.clone(),
         warnings: run.warnings.clone(),
     };
     let equity = run

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::engine::Trade;
+use super::engine::{OpenPosition, Trade};
 use super::metrics::{Metrics, MonthlyReturn};
 use crate::numbers::{price, signed_pct};
 
@@ -75,6 +75,9 @@ pub struct Summary {
     pub monthly: Side<Vec<MonthlyReturn>>,
     /// Positions open at the end.
     pub open_positions: usize,
+    /// Those positions, valued at their last close.
+    #[serde(default)]
+    pub open: Vec<OpenPosition>,
     /// Warnings (names taken as delisted).
     pub warnings: Vec<String>,
 }
@@ -114,8 +117,8 @@ pub fn notes(data: &DataUsed, close_fills: bool) -> Vec<String> {
     out
 }
 
-/// What a backtest leaves out, as the table, the JSON and the dashboard
-/// say it, from the settings it ran with: `adjustment` and `feed` are
+/// What a backtest leaves out (survivorship is in its notes), as the
+/// table, the JSON and the dashboard say it, from the settings it ran with: `adjustment` and `feed` are
 /// `market.adjustment` and `market.feed` (`None` for simulated prices).
 pub fn limitations(
     adjustment: Option<&str>,
@@ -151,7 +154,6 @@ pub fn limitations(
         format!(
             "delistings: a held name without a bar for {delist_after} sessions in a row is taken as delisted and sold at its last close less {delist_haircut_pct}%; the true recovery is unknown"
         ),
-        SURVIVORSHIP.to_string(),
     ]
 }
 

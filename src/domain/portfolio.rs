@@ -164,10 +164,11 @@ pub fn profit_check(positions: &[Position], top_n: usize, target_pct: Decimal) -
     let mut by_symbol: Vec<&Position> = positions.iter().collect();
     by_symbol.sort_by(|a, b| a.symbol.cmp(&b.symbol));
     let returns: Vec<Option<Decimal>> = by_symbol.iter().map(|p| p.unrealized_return_pct).collect();
-    let ranked: Vec<(AssetSymbol, Decimal)> = crate::strategy::best_first(&returns, top_n, Decimal::cmp)
-        .into_iter()
-        .filter_map(|i| Some((by_symbol[i].symbol.clone(), returns[i]?)))
-        .collect();
+    let ranked: Vec<(AssetSymbol, Decimal)> =
+        crate::strategy::best_first(&returns, top_n, Decimal::cmp)
+            .into_iter()
+            .filter_map(|i| Some((by_symbol[i].symbol.clone(), returns[i]?)))
+            .collect();
     let average_return_pct = if ranked.is_empty() {
         None
     } else {

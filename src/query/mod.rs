@@ -326,7 +326,10 @@ impl Lake {
                             .await
                             .map_err(|e| e.to_string())?
                             .ok_or_else(|| "the run manifest vanished while reading".to_string())?;
-                        let rows = store.drawdowns(&manifest).await.map_err(|e| e.to_string())?;
+                        let rows = store
+                            .drawdowns(&manifest)
+                            .await
+                            .map_err(|e| e.to_string())?;
                         Ok::<_, String>((manifest, rows))
                     };
                     (date, read.await)

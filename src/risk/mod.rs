@@ -90,10 +90,10 @@ impl RiskParams {
             cluster_correlation: s.risk.cluster_correlation,
             duplicate_correlation: s.risk.duplicate_correlation,
             candidates: s.risk.candidates,
-            benchmark: s
-                .backtest
-                .benchmark_symbol()
-                .map_or_else(|| Benchmark::Universe(config.universe.clone()), Benchmark::Symbol),
+            benchmark: s.backtest.benchmark_symbol().map_or_else(
+                || Benchmark::Universe(config.universe.clone()),
+                Benchmark::Symbol,
+            ),
             exit_rules: s.backtest.exit_rules(),
             portfolio_rule: s.portfolio.rule(),
             classes: s.portfolio.asset_classes.clone(),
