@@ -594,3 +594,58 @@ fn the_underwater_curve_bottoms_at_the_max_drawdown() {
     // From below the initial capital: underwater from the first session.
     assert!(close_to(metrics::underwater(100.0, &[90.0])[0], -10.0));
 }
+
+#[test]
+fn a_position_past_its_take_profit_counts_for_the_portfolio_rule_as_in_the_risk_view() {
+    // The README's example: take-profit 100, top 3, target 90; the three
+    // names bought at 50 close at +120%, +90% and +85% on d3.
+    let h = market(&[
+        ("AAA", closes(&[100.0, 100.0, 50.0, 110.0, 110.0])),
+        ("BBB", closes(&[100.0, 100.0, 50.0, 95.0, 95.0])),
+        ("CCC", closes(&[100.0, 100.0, 50.0, 92.5, 92.5])),
+    ]);
+    let mut p = params(Fill::Close);
+    p.max_positions = 3;
+    p.exits.take_profit_pct = Some(100.0);
+    p.portfolio_rule = Some(PortfolioRule {
+        top: 3,
+        target_pct: 90.0,
+    });
+    let r = backtest(&h, &p);
+    let sold: Vec<(&str, ExitReason, NaiveDate)> = r
+        .trades
+        .iter()
+        .map(|t| (t.symbol.as_str(), t.reason, t.exit_date))
+        .collect();
+    assert_eq!(
+        sold,
+        [
+            ("AAA", ExitReason::TakeProfit, h.dates()[3]),
+            ("BBB", ExitReason::PortfolioRule, h.dates()[3]),
+            ("CCC", ExitReason::PortfolioRule, h.dates()[3]),
+        ]
+    );
+    // The live account's verdict on the same returns: the rule fires over
+    // the same three.
+    use crate::domain::{Position, profit_check};
+    use rust_decimal::Decimal;
+    let held: Vec<Position> = [("AAA", 110), ("BBB", 95), ("CCC", 925)]
+        .iter()
+        .map(|(s, price)| {
+            let price = if *s == "CCC" {
+                Decimal::new(*price, 1)
+            } else {
+                Decimal::from(*price)
+            };
+            Position::from_prices(
+                Symbol::parse(s).unwrap(),
+                Decimal::ONE,
+                Decimal::from(50),
+                price,
+            )
+        })
+        .collect();
+    let verdict = profit_check(&held, 3, Decimal::from(90));
+    assert!(verdict.take_profit);
+    assert_eq!(verdict.considered.len(), 3);
+}
