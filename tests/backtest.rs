@@ -291,6 +291,7 @@ fn a_sweep_runs_the_grid_sorted_with_the_count_by_the_best() {
         .collect();
     assert_eq!(rows.len(), 8, "{out}");
     assert!(rows[0].contains("best of 8 combinations tried"), "{out}");
+    assert!(out.contains("leaves out: fractional shares"), "{out}");
     let cagr = |l: &str| -> f64 {
         l.split_whitespace()
             .nth(4)

@@ -296,6 +296,9 @@ fn run_sweep(
     for n in job::notes(p) {
         println!("  {n}");
     }
+    for n in &p.leaves_out {
+        println!("  leaves out: {n}");
+    }
     let names: Vec<String> = axes
         .iter()
         .map(|a| {
