@@ -81,6 +81,8 @@ fn params() -> Params {
         commission: 0.0,
         slippage_bps: 5.0,
         initial_capital: 100_000.0,
+        delist_after: 10,
+        delist_haircut_pct: 50.0,
     }
 }
 

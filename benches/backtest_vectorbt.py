@@ -18,7 +18,7 @@ parameters (`meta.json`) to $BACKTEST_EXPORT.
      the positions were bought in;
    - the post-segment callback, on each session's close: a position's
      take-profit from its fill price, then the portfolio rule (the best `top`
-     positions not already leaving, ties to the earlier purchase, averaging
+     positions, those past their own take-profit included, ties to the earlier purchase, averaging
      at least the target: sell them), then, on a decision session, the
      best-ranked names (deepest drawdown first, ties by symbol) at or below
      the entry threshold that are not held, up to the free slots
@@ -184,14 +184,15 @@ def post_segment_nb(
             sells[n_sell] = col
             n_sell += 1
     if top > 0:
-        # The best `top` positions not leaving, ties to the earlier purchase.
+        # The best `top` positions, those leaving on their own take-profit
+        # included (strategy::decide_exits), ties to the earlier purchase.
         picked = np.zeros(n, dtype=np.bool_)
         total, m = 0.0, 0
         chosen = np.empty(top, dtype=np.int64)
         while m < top:
             best = -1
             for j in range(n):
-                if leaving[j] or picked[j] or np.isnan(returns[j]):
+                if picked[j] or np.isnan(returns[j]):
                     continue
                 if best == -1 or returns[j] > returns[best]:
                     best = j
@@ -203,8 +204,9 @@ def post_segment_nb(
             m += 1
         if m > 0 and total / m >= target:
             for k in range(m):
-                sells[n_sell] = held[chosen[k]]
-                n_sell += 1
+                if not leaving[chosen[k]]:  # sold once, on its take-profit
+                    sells[n_sell] = held[chosen[k]]
+                    n_sell += 1
     st[N_SELL] = n_sell
     n_buy = 0
     if decision[i]:

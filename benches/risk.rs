@@ -152,7 +152,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("risk/analyze_50_positions_50_candidates_1y", |b| {
         b.iter(|| analyze(&input, &params))
     });
-    params.benchmark = Benchmark::Universe;
+    params.benchmark = Benchmark::Universe(h.symbols().to_vec());
     c.bench_function(
         "risk/analyze_50_positions_50_candidates_1y_universe_benchmark",
         |b| b.iter(|| analyze(&input, &params)),

@@ -456,6 +456,13 @@ pub struct BacktestSettings {
     pub initial_capital: f64,
     /// Annual risk-free rate for Sharpe and Sortino, percent.
     pub risk_free_rate_pct: f64,
+    /// Sessions in a row without a bar after which a held name is taken
+    /// as delisted and sold (a shorter gap is a halt: held at its last
+    /// close). At least 1.
+    pub delist_after: usize,
+    /// A delisted name is sold at its last close less this percentage
+    /// (0 to 100): what a holder recovers is unknown, and often little.
+    pub delist_haircut_pct: f64,
 }
 
 impl BacktestSettings {
@@ -537,6 +544,22 @@ impl BacktestSettings {
         finite("backtest.initial_capital", self.initial_capital)?;
         if self.initial_capital <= 0.0 {
             return Err(invalid("backtest.initial_capital", "must be above 0"));
+        }
+        if self.delist_after == 0 {
+            return Err(invalid(
+                "backtest.delist_after",
+                "must be at least 1 session",
+            ));
+        }
+        finite("backtest.delist_haircut_pct", self.delist_haircut_pct)?;
+        if !(0.0..=100.0).contains(&self.delist_haircut_pct) {
+            return Err(invalid(
+                "backtest.delist_haircut_pct",
+                format!(
+                    "{} must be between 0 (the last close) and 100 (nothing back)",
+                    self.delist_haircut_pct
+                ),
+            ));
         }
         finite("backtest.risk_free_rate_pct", self.risk_free_rate_pct)?;
         if !(-100.0..100.0).contains(&self.risk_free_rate_pct) {
@@ -904,6 +927,18 @@ impl AppConfig {
         let mut out = self.universe.clone();
         out.extend(self.benchmark_only());
         out
+    }
+
+    /// Which of `symbols` (a price history's, say) are in the universe:
+    /// the one definition the screen ranks, the backtester buys from, and
+    /// the "universe" benchmark (the backtester's and the risk view's)
+    /// averages, whether `backtest.benchmark = "universe"` is set in the
+    /// configuration or on the command line. It is `market.universe`, the
+    /// list as it is today: a benchmark ticker collected beside it (SPY)
+    /// is never in it, nor is a name the lake holds from an older list.
+    pub fn universe_mask(&self, symbols: &[Symbol]) -> Vec<bool> {
+        let members: std::collections::HashSet<&Symbol> = self.universe.iter().collect();
+        symbols.iter().map(|s| members.contains(s)).collect()
     }
 
     /// The benchmark ticker when it is not in the universe: collected for

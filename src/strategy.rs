@@ -1,10 +1,12 @@
 //! The contrarian strategy's rules, as pure functions: which drawdowns are
 //! entries, and when a held position is an exit.
 //!
-//! One definition serves everything that reasons about the strategy: the
-//! backtester applies these rules session by session to history, and the
-//! portfolio risk view applies the same exit rules to today's positions, so
-//! "past its take-profit" means the same in both. The settings come from
+//! One definition serves everything that reasons about the strategy:
+//! [`decide_exits`] is the backtester's exit decision on every session and
+//! the risk view's on today's positions, and [`best_first`] is also the
+//! ranking of the live account's profit verdict (`/monitor`, the profit
+//! alert), so "past its take-profit" and "the best N" mean the same in all
+//! of them. The settings come from
 //! `[backtest]` (see [`crate::config::BacktestSettings`]); the portfolio rule
 //! reuses `[portfolio]`'s target and count.
 
@@ -56,7 +58,9 @@ pub enum ExitReason {
     /// The portfolio rule fired: it was among the best positions whose
     /// average return reached the target.
     PortfolioRule,
-    /// Its bars stopped (delisted or left the universe): sold at the last close.
+    /// It had no bar for `backtest.delist_after` sessions in a row: taken
+    /// as delisted and sold at its last close less `backtest.delist_haircut_pct`
+    /// (decided from the bars up to that session only).
     BarsEnded,
 }
 
@@ -68,7 +72,7 @@ impl ExitReason {
             ExitReason::StopLoss => "stop-loss",
             ExitReason::MaxHold => "max hold",
             ExitReason::PortfolioRule => "portfolio rule",
-            ExitReason::BarsEnded => "bars ended",
+            ExitReason::BarsEnded => "delisted",
         }
     }
 }
@@ -100,6 +104,19 @@ impl ExitRules {
             None
         }
     }
+
+    /// [`ExitRules::exit`] when the sessions held may be unknown: max hold
+    /// is then not checked (the others still are).
+    pub fn exit_known(&self, return_pct: f64, held_sessions: Option<u32>) -> Option<ExitReason> {
+        match held_sessions {
+            Some(h) => self.exit(return_pct, h),
+            None => ExitRules {
+                max_hold: None,
+                ..*self
+            }
+            .exit(return_pct, 0),
+        }
+    }
 }
 
 /// The portfolio rule of the original system: when the best `top` positions
@@ -114,17 +131,16 @@ pub struct PortfolioRule {
 
 impl PortfolioRule {
     /// The positions to sell (indices into `returns_pct`, best first) when
-    /// the rule fires, else empty. As `domain::portfolio::profit_check`
-    /// does for the live account: with fewer than `top` positions the
-    /// average is over those held; a `NaN` return cannot be ranked and is
-    /// left out; ties go to the lower index so the result does not depend
-    /// on sort stability.
+    /// the rule fires, else empty. Ranked by [`best_first`], as
+    /// `domain::portfolio::profit_check` ranks the live account: with fewer
+    /// than `top` positions the average is over those held; a `NaN` return
+    /// cannot be ranked and is left out; ties go to the lower index.
     pub fn fires(&self, returns_pct: &[f64]) -> Vec<usize> {
-        let mut ranked: Vec<usize> = (0..returns_pct.len())
-            .filter(|&i| !returns_pct[i].is_nan())
+        let known: Vec<Option<f64>> = returns_pct
+            .iter()
+            .map(|r| (!r.is_nan()).then_some(*r))
             .collect();
-        ranked.sort_by(|&a, &b| returns_pct[b].total_cmp(&returns_pct[a]).then(a.cmp(&b)));
-        ranked.truncate(self.top);
+        let ranked = best_first(&known, self.top, f64::total_cmp);
         if ranked.is_empty() {
             return ranked;
         }
@@ -135,6 +151,97 @@ impl PortfolioRule {
             Vec::new()
         }
     }
+}
+
+/// The portfolio rule's ranking, one definition for the backtester, the
+/// risk view and the live account's verdict (`/monitor`, the profit
+/// alert): the indices of the `top` best known returns, best first; an
+/// unknown return (`None`) is never ranked; ties go to the lower index, so
+/// a caller that wants ties by name passes its positions sorted by name.
+pub fn best_first<R>(
+    returns: &[Option<R>],
+    top: usize,
+    cmp: impl Fn(&R, &R) -> std::cmp::Ordering,
+) -> Vec<usize> {
+    let mut ranked: Vec<(usize, &R)> = returns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().map(|r| (i, r)))
+        .collect();
+    ranked.sort_by(|(a, ra), (b, rb)| cmp(rb, ra).then(a.cmp(b)));
+    ranked.into_iter().take(top).map(|(i, _)| i).collect()
+}
+
+/// One held position as the exit decision sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Holding {
+    /// Its return from the entry price to the latest price, percent;
+    /// `None` when there is no price to judge it by today (no bar on the
+    /// session, or the broker sent none): no rule can fire on it.
+    pub return_pct: Option<f64>,
+    /// Sessions held, `None` when unknown (max hold cannot be checked).
+    pub held_sessions: Option<u32>,
+    /// Whether the portfolio rule counts it (`portfolio.asset_classes`;
+    /// in the backtester, every position not already being sold).
+    pub in_portfolio_rule: bool,
+}
+
+/// A position to sell and every rule that sells it, in the order decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExitDecision {
+    /// Index into the holdings.
+    pub index: usize,
+    /// Its own rule first (take-profit, stop-loss or max hold), then the
+    /// portfolio rule when that also picks it.
+    pub reasons: Vec<ExitReason>,
+}
+
+/// The one decision of which positions to sell, serving the backtester,
+/// the risk view's exits and (through [`best_first`]) the live account's
+/// profit verdict. In this order:
+///
+/// 1. each position's own rules ([`ExitRules::exit`]: take-profit, then
+///    stop-loss, then max hold), from its own return and sessions held;
+/// 2. the portfolio rule over every position it counts whose return is
+///    known, **including those step 1 already sells**: the rule judges the
+///    portfolio as the account shows it on the day, as `/monitor` does.
+///    With take-profit 100, top 3 and target 90, returns 120/90/85 sell
+///    all three: the first on its take-profit (and the rule), the other two
+///    on the rule (the three average 98.3).
+///
+/// The result is in holdings order, each position once.
+pub fn decide_exits(
+    holdings: &[Holding],
+    rules: &ExitRules,
+    portfolio: Option<&PortfolioRule>,
+) -> Vec<ExitDecision> {
+    let mut reasons: Vec<Vec<ExitReason>> = holdings
+        .iter()
+        .map(|h| {
+            h.return_pct
+                .and_then(|r| rules.exit_known(r, h.held_sessions))
+                .into_iter()
+                .collect()
+        })
+        .collect();
+    if let Some(rule) = portfolio {
+        let counted: Vec<f64> = holdings
+            .iter()
+            .map(|h| match h.return_pct {
+                Some(r) if h.in_portfolio_rule => r,
+                _ => f64::NAN,
+            })
+            .collect();
+        for i in rule.fires(&counted) {
+            reasons[i].push(ExitReason::PortfolioRule);
+        }
+    }
+    reasons
+        .into_iter()
+        .enumerate()
+        .filter(|(_, r)| !r.is_empty())
+        .map(|(index, reasons)| ExitDecision { index, reasons })
+        .collect()
 }
 
 /// Whether a drawdown (percent, `<= 0`) qualifies as an entry at `entry_pct`
@@ -201,6 +308,89 @@ mod tests {
             .fires(&[5.0, 5.0]),
             vec![0]
         );
+    }
+
+    fn holding(ret: f64) -> Holding {
+        Holding {
+            return_pct: Some(ret),
+            held_sessions: Some(1),
+            in_portfolio_rule: true,
+        }
+    }
+
+    #[test]
+    fn a_position_past_its_own_take_profit_still_counts_for_the_portfolio_rule() {
+        // The README's example: take-profit 100, top 3, target 90.
+        let rules = ExitRules {
+            take_profit_pct: Some(100.0),
+            stop_loss_pct: None,
+            max_hold: None,
+        };
+        let rule = PortfolioRule {
+            top: 3,
+            target_pct: 90.0,
+        };
+        let held = [holding(90.0), holding(120.0), holding(85.0), holding(10.0)];
+        let exits = decide_exits(&held, &rules, Some(&rule));
+        let by_index: Vec<(usize, Vec<ExitReason>)> =
+            exits.into_iter().map(|e| (e.index, e.reasons)).collect();
+        assert_eq!(
+            by_index,
+            vec![
+                (0, vec![ExitReason::PortfolioRule]),
+                (1, vec![ExitReason::TakeProfit, ExitReason::PortfolioRule]),
+                (2, vec![ExitReason::PortfolioRule]),
+            ]
+        );
+        // Without the portfolio rule only the take-profit sells.
+        let alone = decide_exits(&held, &rules, None);
+        assert_eq!(alone.len(), 1);
+        assert_eq!(alone[0].index, 1);
+    }
+
+    #[test]
+    fn unknown_returns_and_excluded_positions_are_not_ranked() {
+        let rules = ExitRules {
+            take_profit_pct: None,
+            stop_loss_pct: None,
+            max_hold: Some(5),
+        };
+        let rule = PortfolioRule {
+            top: 1,
+            target_pct: 50.0,
+        };
+        let mut coin = holding(500.0);
+        coin.in_portfolio_rule = false;
+        let unpriced = Holding {
+            return_pct: None,
+            held_sessions: Some(99),
+            in_portfolio_rule: true,
+        };
+        let unknown_hold = Holding {
+            return_pct: Some(0.0),
+            held_sessions: None,
+            in_portfolio_rule: true,
+        };
+        let exits = decide_exits(
+            &[coin, unpriced, unknown_hold, holding(60.0)],
+            &rules,
+            Some(&rule),
+        );
+        // The coin is not counted (its own rules still apply: none fire);
+        // an unpriced position judges nothing; max hold needs the sessions.
+        assert_eq!(exits.len(), 1);
+        assert_eq!(
+            (exits[0].index, exits[0].reasons.clone()),
+            (3, vec![ExitReason::PortfolioRule])
+        );
+    }
+
+    #[test]
+    fn best_first_ranks_known_values_ties_to_the_lower_index() {
+        let r = [Some(3), None, Some(7), Some(3)];
+        assert_eq!(best_first(&r, 3, Ord::cmp), vec![2, 0, 3]);
+        assert_eq!(best_first(&r, 1, Ord::cmp), vec![2]);
+        assert!(best_first::<i32>(&[None], 2, Ord::cmp).is_empty());
     }
 
     #[test]

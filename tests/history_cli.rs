@@ -1,66 +1,83 @@
-//! `dipwatch history` through the real binary on a small collected lake:
-//! breadth and a symbol's drawdown per session, checked against the
-//! screen engine (`screen::screen`) run date by date on the same bars,
-//! the `--from` warm-up, the charts, and the refusals.
+//! `dipwatch history` through the real binary on a small collected lake
+//! with the benchmark (SPY) collected beside the universe: breadth and a
+//! symbol's drawdown per session, checked against the published screens
+//! (each date's drawdowns CSV decoded here with the csv crate) on every
+//! published date, the backfill's first dates included, SPY never ranked;
+//! the charts, and the refusals.
 
 mod common;
 
 use common::{Workspace, ok, stderr};
-use dipwatch::domain::{TradingDays, validate_series};
-use dipwatch::query::Lake;
-use dipwatch::screen::{PeakBasis, Screen, ScreenParams, screen};
-use dipwatch::store::{StorageUrl, Store};
-
-const PARAMS: ScreenParams = ScreenParams {
-    lookback_days: 20,
-    min_history: 10,
-    peak_basis: PeakBasis::High,
-};
+use dipwatch::store::{Dataset, StorageUrl, Store};
 
 fn workspace() -> Workspace {
     let mut ws = Workspace::new(15);
     ws.set_env("DIPWATCH__SCREEN__LOOKBACK_DAYS", "20");
     ws.set_env("DIPWATCH__SCREEN__MIN_HISTORY", "10");
+    // The benchmark collected beside the universe: in the lake, never ranked.
+    ws.set_env("DIPWATCH__BACKTEST__BENCHMARK", "SPY");
     ok(&ws.demo(&["collect", "--from", "2026-06-01", "--to", "2026-09-30"]));
     ws
 }
 
-/// The screen of every stored date, by the screen engine on the bars up
-/// to that date (the stored sessions as the calendar).
-fn screens(ws: &Workspace) -> Vec<Screen> {
+/// One published row: symbol, close, drawdown, rank.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    symbol: String,
+    close: f64,
+    drawdown_pct: f64,
+    rank: u64,
+}
+
+/// One published screen.
+struct Published {
+    date: String,
+    rows: Vec<Row>,
+}
+
+/// Every published screen, its drawdowns object decoded by column name.
+fn published(ws: &Workspace) -> Vec<Published> {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let history = rt.block_on(async {
+    rt.block_on(async {
         let store = Store::open(&StorageUrl::Local(ws.path("data")), &Default::default())
             .await
             .unwrap();
-        Lake::new(store)
-            .price_history(None, None)
-            .await
-            .unwrap()
-            .history
-    });
-    let dates = history.dates().to_vec();
-    (0..dates.len())
-        .map(|d| {
-            let series: Vec<_> = history
-                .symbols()
-                .iter()
-                .enumerate()
-                .map(|(s, sym)| {
-                    let (bars, rejected) = validate_series(history.bars(s, d));
-                    assert!(rejected.is_empty(), "{sym}: {rejected:?}");
-                    (sym, bars)
+        let mut out = Vec::new();
+        for date in store.published_dates().await.unwrap().dates {
+            let m = store.manifest(date).await.unwrap().unwrap();
+            let bytes = store
+                .read_verified(&m, Dataset::Drawdowns)
+                .await
+                .unwrap()
+                .unwrap();
+            let mut reader = csv::Reader::from_reader(&bytes[..]);
+            let header = reader.headers().unwrap().clone();
+            let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+            let (sym, close, dd, rank) = (
+                col("symbol"),
+                col("current_price"),
+                col("drawdown_pct"),
+                col("rank"),
+            );
+            let rows = reader
+                .records()
+                .map(|r| {
+                    let r = r.unwrap();
+                    Row {
+                        symbol: r[sym].to_string(),
+                        close: r[close].parse().unwrap(),
+                        drawdown_pct: r[dd].parse().unwrap(),
+                        rank: r[rank].parse().unwrap(),
+                    }
                 })
                 .collect();
-            let days = TradingDays::new(dates[..=d].to_vec());
-            screen(
-                dates[d],
-                series.iter().map(|(s, b)| (*s, b.as_slice())),
-                &days,
-                &PARAMS,
-            )
-        })
-        .collect()
+            out.push(Published {
+                date: date.to_string(),
+                rows,
+            });
+        }
+        out
+    })
 }
 
 fn json(out: &std::process::Output) -> Vec<serde_json::Value> {
@@ -82,11 +99,29 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 #[test]
-fn breadth_and_drawdown_history_equal_the_screen_engine_date_by_date() {
+fn breadth_and_drawdown_history_equal_the_published_screens_on_every_date() {
     let ws = workspace();
-    let screens = screens(&ws);
-    let ranked: Vec<&Screen> = screens.iter().filter(|s| !s.rows.is_empty()).collect();
+    let screens = published(&ws);
+    let ranked: Vec<&Published> = screens.iter().filter(|s| !s.rows.is_empty()).collect();
     assert!(ranked.len() > 50, "sessions ranked: {}", ranked.len());
+    // The backfill screened its first date with a lookback it fetched but
+    // did not store: the published screen ranks the whole universe there.
+    assert_eq!(
+        ranked[0].date, screens[0].date,
+        "the first date is published"
+    );
+    assert_eq!(
+        ranked[0].rows.len(),
+        15,
+        "the whole universe on the first date"
+    );
+    assert!(
+        screens
+            .iter()
+            .flat_map(|s| &s.rows)
+            .all(|r| r.symbol != "SPY"),
+        "the benchmark is never ranked"
+    );
 
     let breadth = json(&ws.demo(&["history", "breadth", "--format", "json"]));
     assert_eq!(breadth.len(), ranked.len(), "one point per ranked session");
@@ -94,7 +129,7 @@ fn breadth_and_drawdown_history_equal_the_screen_engine_date_by_date() {
     for (point, s) in breadth.iter().zip(&ranked) {
         let dd: Vec<f64> = s.rows.iter().map(|r| r.drawdown_pct).collect();
         let count = |at: f64| dd.iter().filter(|v| **v <= at).count() as u64;
-        assert_eq!(point["date"], s.date.to_string());
+        assert_eq!(point["date"], s.date);
         assert_eq!(point["ranked"], dd.len() as u64, "{}", s.date);
         assert_eq!(point["down_20"], count(-20.0), "{}", s.date);
         assert_eq!(point["down_30"], count(-30.0), "{}", s.date);
@@ -108,30 +143,41 @@ fn breadth_and_drawdown_history_equal_the_screen_engine_date_by_date() {
     }
     assert!(deep > 0, "the case has names down 20%+");
 
-    // --from loads the ranking's warm-up first: the same figures.
-    let from = ranked[40].date.to_string();
-    let to = ranked[60].date.to_string();
+    // A period: the same points.
+    let from = &ranked[40].date;
+    let to = &ranked[60].date;
     let part = json(&ws.demo(&[
-        "history", "breadth", "--from", &from, "--to", &to, "--format", "json",
+        "history", "breadth", "--from", from, "--to", to, "--format", "json",
     ]));
     assert_eq!(part.len(), 21);
     assert_eq!(part[..], breadth[40..=60]);
 
     // One symbol: its drawdown and rank as each session's screen has them.
     let symbol = ranked.last().unwrap().rows[0].symbol.clone();
-    let rows = json(&ws.demo(&["history", "drawdown", symbol.as_str(), "--format", "json"]));
+    let rows = json(&ws.demo(&["history", "drawdown", &symbol, "--format", "json"]));
     let expected: Vec<_> = ranked
         .iter()
         .filter_map(|s| s.rows.iter().find(|r| r.symbol == symbol).map(|r| (s, r)))
         .collect();
     assert_eq!(rows.len(), expected.len());
+    assert_eq!(expected.len(), ranked.len(), "ranked on every session");
     for (got, (s, r)) in rows.iter().zip(&expected) {
-        assert_eq!(got["date"], r.date.to_string());
+        assert_eq!(got["date"], s.date);
         assert_eq!(got["drawdown_pct"].as_f64().unwrap(), r.drawdown_pct);
-        assert_eq!(got["rank"], u64::from(r.rank), "{}", r.date);
+        assert_eq!(got["rank"], r.rank, "{}", s.date);
         assert_eq!(got["ranked"], s.rows.len() as u64);
-        assert_eq!(got["close"].as_f64().unwrap(), r.current_price);
+        assert_eq!(got["close"].as_f64().unwrap(), r.close);
     }
+
+    // The benchmark: in the lake, never in the universe, never ranked.
+    let out = ws.demo(&["history", "drawdown", "SPY"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("SPY is not in the universe")
+            && stderr(&out).contains("the benchmark"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -202,7 +248,7 @@ fn tables_csv_charts_and_refusals() {
     let out = ws.demo(&["history", "drawdown", "ZZZZ"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("ZZZZ has no bars"),
+        stderr(&out).contains("ZZZZ is not in the universe"),
         "{}",
         stderr(&out)
     );

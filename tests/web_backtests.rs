@@ -217,6 +217,12 @@ async fn stored_runs_are_listed_and_shown_with_the_commands_figures_and_curves()
         assert!(page.contains(&row), "{row} missing");
     }
     assert!(page.contains("survivorship"), "the notes are shown");
+    assert!(
+        page.contains("What this backtest leaves out")
+            && page.contains("no volume cap")
+            && page.contains("fractional shares"),
+        "what the backtest leaves out is shown"
+    );
 
     // Bad ids never reach the store; missing and damaged runs say so.
     for path in ["/backtests/..%2F..%2Fruns", "/backtests/not-hex"] {

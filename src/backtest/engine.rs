@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::query::{Field, PriceHistory};
 use crate::screen::DrawdownColumns;
-use crate::strategy::{ExitReason, ExitRules, Fill, PortfolioRule, Rebalance, Sizing, is_entry};
+use crate::strategy::{
+    ExitReason, ExitRules, Fill, Holding, PortfolioRule, Rebalance, Sizing, decide_exits, is_entry,
+};
 
 /// Sessions the inverse-volatility sizing looks back over.
 pub const VOL_SESSIONS: usize = 60;
@@ -35,6 +37,12 @@ pub struct Params {
     pub slippage_bps: f64,
     /// Starting cash.
     pub initial_capital: f64,
+    /// Sessions in a row without a bar after which a held name is taken as
+    /// delisted (`backtest.delist_after`).
+    pub delist_after: usize,
+    /// What a delisted name is sold for: its last close less this
+    /// percentage (`backtest.delist_haircut_pct`).
+    pub delist_haircut_pct: f64,
 }
 
 /// One round trip, closed.
@@ -46,7 +54,8 @@ pub struct Trade {
     pub entry_date: NaiveDate,
     /// Fill price paid, slippage included.
     pub entry_price: f64,
-    /// Session of the sale's price (the last close for [`ExitReason::BarsEnded`]).
+    /// Session of the sale's fill (for [`ExitReason::BarsEnded`], the session
+    /// it was taken as delisted, priced from its last close).
     pub exit_date: NaiveDate,
     /// Fill price received, slippage included.
     pub exit_price: f64,
@@ -63,7 +72,7 @@ pub struct Trade {
 }
 
 /// A position still open at the end, valued at its last close.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpenPosition {
     /// The name.
     pub symbol: String,
@@ -86,13 +95,15 @@ pub struct Run {
     pub equity: Vec<f64>,
     /// Whether any position was held at each session's close.
     pub invested: Vec<bool>,
+    /// The share of equity in positions at each session's close (0 to 1).
+    pub deployed: Vec<f64>,
     /// Closed trades, in the order they closed.
     pub trades: Vec<Trade>,
     /// Positions open at the end.
     pub open: Vec<OpenPosition>,
     /// Value of every fill, purchases and sales, before costs.
     pub traded_value: f64,
-    /// Things the reader must know (names whose bars stopped).
+    /// Things the reader must know (names taken as delisted).
     pub warnings: Vec<String>,
 }
 
@@ -122,6 +133,7 @@ pub fn run(
         dates: Vec::new(),
         equity: Vec::new(),
         invested: Vec::new(),
+        deployed: Vec::new(),
         trades: Vec::new(),
         open: Vec::new(),
         traded_value: 0.0,
@@ -130,10 +142,6 @@ pub fn run(
     if n == 0 || start > end || end >= n {
         return out;
     }
-    let symbols = history.symbols().len();
-    let last_bar: Vec<Option<usize>> = (0..symbols)
-        .map(|s| history.present(s).iter().rposition(|p| *p))
-        .collect();
     let slip = params.slippage_bps / 10_000.0;
     let mut sim = Sim {
         history,
@@ -147,22 +155,29 @@ pub fn run(
     let mut pending_sells: Vec<(usize, ExitReason)> = Vec::new();
     let mut pending_buys: Vec<(usize, f64)> = Vec::new();
     for d in start..=end {
-        // Names whose bars have stopped: sold at their last close.
+        // Names without a bar for `delist_after` sessions in a row, counted
+        // from the bars up to today only (a later bar is not known yet):
+        // taken as delisted, sold at the last close less the haircut.
         let mut i = 0;
         while i < sim.positions.len() {
             let s = sim.positions[i].symbol;
-            let last = last_bar[s].unwrap_or(0);
-            if !history.present(s)[d] && last < d {
-                let price = history.series(s, Field::Close)[last];
-                sim.out.warnings.push(format!(
-                    "{}: bars stop after {}; sold at its last close {price}",
-                    history.symbols()[s],
-                    history.dates()[last]
-                ));
-                sim.sell(i, price, last, d, ExitReason::BarsEnded);
-                pending_sells.retain(|(ps, _)| *ps != s);
-            } else {
-                i += 1;
+            match missing_since(history.present(s), d) {
+                Some(last) if d - last >= params.delist_after.max(1) => {
+                    let close = history.series(s, Field::Close)[last];
+                    let price = close * (1.0 - params.delist_haircut_pct / 100.0);
+                    sim.out.warnings.push(format!(
+                        "{}: no bar for {} sessions after {}: taken as delisted on {}, \
+                         sold at its last close {close} less {}% ({price})",
+                        history.symbols()[s],
+                        d - last,
+                        history.dates()[last],
+                        history.dates()[d],
+                        params.delist_haircut_pct
+                    ));
+                    sim.sell(i, price, d, ExitReason::BarsEnded);
+                    pending_sells.retain(|(ps, _)| *ps != s);
+                }
+                _ => i += 1,
             }
         }
         // Yesterday's orders at today's open: sales first, for the cash.
@@ -172,7 +187,7 @@ pub fn run(
                     return true;
                 }
                 if let Some(i) = sim.positions.iter().position(|p| p.symbol == s) {
-                    sim.sell(i, history.series(s, Field::Open)[d], d, d, reason);
+                    sim.sell(i, history.series(s, Field::Open)[d], d, reason);
                 }
                 false
             });
@@ -182,45 +197,35 @@ pub fn run(
                 }
             }
         }
-        // Exits on the close.
-        let mut exits: Vec<(usize, ExitReason)> = Vec::new();
-        let returns: Vec<f64> = sim
+        // Exits on the close, by the strategy's one decision. A name
+        // without a bar today has no price to judge (held at its last
+        // close); one already being sold is out of the portfolio.
+        let holdings: Vec<Holding> = sim
             .positions
             .iter()
-            .map(|p| (sim.mark(p.symbol, d) / p.price - 1.0) * 100.0)
+            .map(|p| {
+                let judged = history.present(p.symbol)[d]
+                    && !pending_sells.iter().any(|(s, _)| *s == p.symbol);
+                Holding {
+                    return_pct: judged.then(|| {
+                        (history.series(p.symbol, Field::Close)[d] / p.price - 1.0) * 100.0
+                    }),
+                    held_sessions: Some(u32::try_from(d - p.entered).unwrap_or(u32::MAX)),
+                    in_portfolio_rule: judged,
+                }
+            })
             .collect();
-        for (p, r) in sim.positions.iter().zip(&returns) {
-            if pending_sells.iter().any(|(s, _)| *s == p.symbol) || !history.present(p.symbol)[d] {
-                continue;
-            }
-            if let Some(reason) = params.exits.exit(*r, (d - p.entered) as u32) {
-                exits.push((p.symbol, reason));
-            }
-        }
-        if let Some(rule) = params.portfolio_rule {
-            let eligible: Vec<f64> = sim
-                .positions
-                .iter()
-                .zip(&returns)
-                .map(|(p, r)| {
-                    let leaving = exits.iter().chain(&pending_sells).any(|e| e.0 == p.symbol);
-                    if leaving || !history.present(p.symbol)[d] {
-                        f64::NAN
-                    } else {
-                        *r
-                    }
-                })
+        let exits: Vec<(usize, ExitReason)> =
+            decide_exits(&holdings, &params.exits, params.portfolio_rule.as_ref())
+                .into_iter()
+                .map(|e| (sim.positions[e.index].symbol, e.reasons[0]))
                 .collect();
-            for i in rule.fires(&eligible) {
-                exits.push((sim.positions[i].symbol, ExitReason::PortfolioRule));
-            }
-        }
         let sold_today: Vec<usize> = exits.iter().map(|e| e.0).collect();
         match params.fill {
             Fill::Close => {
                 for (s, reason) in exits {
                     if let Some(i) = sim.positions.iter().position(|p| p.symbol == s) {
-                        sim.sell(i, history.series(s, Field::Close)[d], d, d, reason);
+                        sim.sell(i, history.series(s, Field::Close)[d], d, reason);
                     }
                 }
             }
@@ -263,6 +268,11 @@ pub fn run(
         sim.out.dates.push(history.dates()[d]);
         sim.out.equity.push(equity);
         sim.out.invested.push(!sim.positions.is_empty());
+        sim.out.deployed.push(if equity > 0.0 {
+            (equity - sim.cash) / equity
+        } else {
+            0.0
+        });
     }
     let open: Vec<OpenPosition> = sim
         .positions
@@ -328,9 +338,8 @@ impl Sim<'_> {
         });
     }
 
-    /// Sell position `i` at `raw` less slippage; the price is from session
-    /// `priced`, the fill on session `d`.
-    fn sell(&mut self, i: usize, raw: f64, priced: usize, d: usize, reason: ExitReason) {
+    /// Sell position `i` at `raw` less slippage, filled on session `d`.
+    fn sell(&mut self, i: usize, raw: f64, d: usize, reason: ExitReason) {
         let p = self.positions.remove(i);
         let price = raw * (1.0 - self.slip);
         let proceeds = p.shares * price - self.params.commission;
@@ -341,7 +350,7 @@ impl Sim<'_> {
             symbol: self.history.symbols()[p.symbol].to_string(),
             entry_date: self.history.dates()[p.entered],
             entry_price: p.price,
-            exit_date: self.history.dates()[priced],
+            exit_date: self.history.dates()[d],
             exit_price: price,
             shares: p.shares,
             pnl,
@@ -350,6 +359,16 @@ impl Sim<'_> {
             reason,
         });
     }
+}
+
+/// The last session at or before `d` with a bar when `d` has none (`None`
+/// when `d` has a bar, or no bar came before it): how long a name has been
+/// missing, from the bars up to `d` only.
+pub fn missing_since(present: &[bool], d: usize) -> Option<usize> {
+    if present[d] {
+        return None;
+    }
+    (0..d).rev().find(|&i| present[i])
 }
 
 /// Whether session `d` of `dates` takes decisions.

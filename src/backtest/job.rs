@@ -51,6 +51,10 @@ pub struct Prepared {
     pub benchmark_equity: Vec<f64>,
     /// Dates passed over while loading, with why.
     pub skipped: Vec<String>,
+    /// `[screen] lookback_days`: the ranking's full window, in sessions.
+    pub ranks_lookback: usize,
+    /// What the run leaves out ([`report::limitations`]).
+    pub leaves_out: Vec<String>,
 }
 
 /// The strategy's parameters from settings.
@@ -66,6 +70,8 @@ pub fn params(config: &AppConfig, s: &BacktestSettings) -> Params {
         commission: s.commission,
         slippage_bps: s.slippage_bps,
         initial_capital: s.initial_capital,
+        delist_after: s.delist_after,
+        delist_haircut_pct: s.delist_haircut_pct,
     }
 }
 
@@ -99,7 +105,9 @@ pub fn prepare(
             )
         ));
     }
-    let need = screen.min_history.max(1) - 1;
+    // `min_history` sessions before the first one simulated, as the README
+    // says: fewer is refused, not ranked on a window too short to rank.
+    let need = screen.min_history;
     let end = match to {
         Some(t) => match dates.iter().rposition(|d| *d <= t) {
             Some(e) => e,
@@ -137,15 +145,15 @@ pub fn prepare(
     let benchmark = settings
         .benchmark_symbol()
         .map_or(Benchmark::EqualWeight, Benchmark::Symbol);
-    // The configured benchmark ticker is never ranked, even when the
-    // comparison is to the universe.
+    // Only the universe is bought and averaged (one definition:
+    // `AppConfig::universe_mask`), and never the ticker compared against.
+    let requested = settings.benchmark_symbol();
     let excluded: Vec<usize> = config
-        .settings
-        .backtest
-        .benchmark_symbol()
+        .universe_mask(history.symbols())
         .into_iter()
-        .chain(settings.benchmark_symbol())
-        .filter_map(|s| history.symbol_index(&s))
+        .enumerate()
+        .filter(|&(s, member)| !member || requested.as_ref() == Some(&history.symbols()[s]))
+        .map(|(s, _)| s)
         .collect();
     let params = params(config, settings);
     let benchmark_equity = super::benchmark::equity(
@@ -171,6 +179,16 @@ pub fn prepare(
         .iter()
         .map(|s| format!("{}: {}", s.date, s.reason))
         .collect();
+    let simulated = history.any_simulated();
+    let market = &config.settings.market;
+    let leaves_out = report::limitations(
+        (!simulated).then_some(market.adjustment.as_str()),
+        (!simulated).then_some(market.feed.as_str()),
+        params.slippage_bps,
+        params.commission,
+        params.delist_after,
+        params.delist_haircut_pct,
+    );
     Ok(Prepared {
         load,
         ranks,
@@ -181,6 +199,8 @@ pub fn prepare(
         excluded,
         benchmark_equity,
         skipped,
+        ranks_lookback: screen.lookback_days,
+        leaves_out,
     })
 }
 
@@ -205,6 +225,9 @@ fn data_used(p: &Prepared, fingerprint: bool) -> DataUsed {
         loaded_from: history.dates()[0],
         symbols: history.symbols().len(),
         simulated: history.any_simulated(),
+        short_window_sessions: (p.ranks_lookback.saturating_sub(1))
+            .saturating_sub(p.start)
+            .min(p.end + 1 - p.start),
         fingerprint: if fingerprint {
             report::fingerprint(&p.load.checksums)
         } else {
@@ -260,6 +283,7 @@ pub fn single(config: &AppConfig, settings: &BacktestSettings, p: &Prepared) -> 
     let summary = Summary {
         id: report::id(&parameters, &data.fingerprint),
         notes: report::notes(&data, p.params.fill == Fill::Close),
+        leaves_out: p.leaves_out.clone(),
         parameters,
         data,
         benchmark: p.benchmark.label(),
@@ -272,6 +296,7 @@ pub fn single(config: &AppConfig, settings: &BacktestSettings, p: &Prepared) -> 
             benchmark: metrics::monthly(&run.dates, &p.benchmark_equity, p.params.initial_capital),
         },
         open_positions: run.open.len(),
+        open: run.open.clone(),
         warnings: run.warnings.clone(),
     };
     let equity = run

@@ -65,9 +65,14 @@ pub struct Metrics {
     pub expectancy: Option<f64>,
     /// Average sessions a closed trade was held.
     pub avg_holding_sessions: Option<f64>,
-    /// Share of sessions ending with a position held.
+    /// Time in market: the share of sessions ending with any position held.
     pub exposure_pct: Option<f64>,
-    /// Value traded a year (purchases and sales over 2) over the average equity.
+    /// Capital deployed: the average over sessions of the share of equity
+    /// in positions at the close.
+    #[serde(default)]
+    pub capital_deployed_pct: Option<f64>,
+    /// Turnover a year: the value of every fill (purchases and sales,
+    /// before costs) over 2, over the average equity, per 252 sessions.
     pub turnover_pct: Option<f64>,
     /// Best closed trade's return.
     pub best_trade_pct: Option<f64>,
@@ -233,6 +238,7 @@ pub fn of_run(run: &Run, initial: f64, rf_pct: f64, benchmark: Option<&[f64]>) -
         let sessions = run.equity.len() as f64;
         let held = run.invested.iter().filter(|i| **i).count() as f64;
         m.exposure_pct = Some(held / sessions * 100.0);
+        m.capital_deployed_pct = finite(mean(&run.deployed) * 100.0);
         let average = mean(&run.equity);
         m.turnover_pct =
             finite(run.traded_value / 2.0 / average / (sessions / SESSIONS_PER_YEAR) * 100.0);

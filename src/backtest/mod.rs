@@ -17,20 +17,24 @@
 //!   `k * equity / max_positions` in proportion to 1 / their 60-session
 //!   volatility of daily close returns (`inverse_vol`); never more than the
 //!   cash. Fractional shares.
-//! - **Exits** on every session's close: the position's take-profit,
-//!   stop-loss and max hold ([`crate::strategy::ExitRules`], return from
-//!   the fill price to the close), then the portfolio rule over every
-//!   position's return ([`crate::strategy::PortfolioRule`]). A name sold is
-//!   not bought back on the same session.
+//! - **Universe:** `market.universe` ([`crate::config::AppConfig::universe_mask`]);
+//!   the ticker compared against is never bought.
+//! - **Exits** on every session's close, by [`crate::strategy::decide_exits`]:
+//!   the position's take-profit, stop-loss and max hold (return from the
+//!   fill price to the close), then the portfolio rule over every position
+//!   with a bar that session and no sale ordered yet, those past their own
+//!   take-profit included. A name sold is not bought back on the same
+//!   session.
 //! - **Fills** at the next session's open (`next_open`), or at the decision
 //!   close (`close`, optimistic). Buys pay `slippage_bps` above the price,
 //!   sells receive that much below; each fill pays `commission`. An order
 //!   for a name with no bar on the fill session waits (a sale) or lapses (a
 //!   purchase).
-//! - A held name whose bars stop (none on any later date of the history)
-//!   is sold at its last close, on the first session without a bar, with a
-//!   warning. A name with a gap that later trades again is held, valued at
-//!   its last close.
+//! - **No look-ahead:** session D is decided from bars up to D only. A held
+//!   name without a bar on D is held at its last close and judged by no
+//!   rule; once it has had no bar for `delist_after` sessions in a row it
+//!   is taken as delisted on that session and sold at its last close less
+//!   `delist_haircut_pct` (then slippage and commission), with a warning.
 
 pub mod args;
 pub mod benchmark;

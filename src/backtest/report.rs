@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::engine::Trade;
+use super::engine::{OpenPosition, Trade};
 use super::metrics::{Metrics, MonthlyReturn};
 use crate::numbers::{price, signed_pct};
 
@@ -33,6 +33,10 @@ pub struct DataUsed {
     pub symbols: usize,
     /// Whether any loaded date was simulated.
     pub simulated: bool,
+    /// Sessions simulated, from the first, whose ranking window is
+    /// shorter than `[screen] lookback_days` (the lake starts too late).
+    #[serde(default)]
+    pub short_window_sessions: usize,
     /// SHA-256 over every loaded date's bars checksum (from the manifests).
     pub fingerprint: String,
     /// Dates passed over as unreadable, with the reason.
@@ -59,15 +63,22 @@ pub struct Summary {
     pub data: DataUsed,
     /// What the benchmark is.
     pub benchmark: String,
-    /// The honesty notes (period, survivorship, optimism, simulation).
+    /// The honesty notes (period, survivorship, optimism, simulation,
+    /// shortened ranking windows).
     pub notes: Vec<String>,
+    /// What the simulation leaves out (see [`limitations`]).
+    #[serde(default)]
+    pub leaves_out: Vec<String>,
     /// The figures.
     pub metrics: Side<Metrics>,
     /// Monthly returns.
     pub monthly: Side<Vec<MonthlyReturn>>,
     /// Positions open at the end.
     pub open_positions: usize,
-    /// Warnings (names whose bars stopped).
+    /// Those positions, valued at their last close.
+    #[serde(default)]
+    pub open: Vec<OpenPosition>,
+    /// Warnings (names taken as delisted).
     pub warnings: Vec<String>,
 }
 
@@ -91,6 +102,12 @@ pub fn notes(data: &DataUsed, close_fills: bool) -> Vec<String> {
         ),
         SURVIVORSHIP.to_string(),
     ];
+    if data.short_window_sessions > 0 {
+        out.push(format!(
+            "shortened windows: the first {} session(s) simulated rank on fewer than [screen] lookback_days sessions (the lake starts {}): peaks there are of a shorter span",
+            data.short_window_sessions, data.loaded_from
+        ));
+    }
     if close_fills {
         out.push(OPTIMISTIC.to_string());
     }
@@ -98,6 +115,46 @@ pub fn notes(data: &DataUsed, close_fills: bool) -> Vec<String> {
         out.push(SIMULATED.to_string());
     }
     out
+}
+
+/// What a backtest leaves out (survivorship is in its notes), as the
+/// table, the JSON and the dashboard say it, from the settings it ran with: `adjustment` and `feed` are
+/// `market.adjustment` and `market.feed` (`None` for simulated prices).
+pub fn limitations(
+    adjustment: Option<&str>,
+    feed: Option<&str>,
+    slippage_bps: f64,
+    commission: f64,
+    delist_after: usize,
+    delist_haircut_pct: f64,
+) -> Vec<String> {
+    let dividends = match adjustment {
+        Some("all" | "dividend") => format!(
+            "dividends: prices adjusted for dividends (market.adjustment = \"{}\"), so they count as reinvested; no withholding tax",
+            adjustment.unwrap_or_default()
+        ),
+        Some(a) => format!(
+            "dividends: left out (market.adjustment = \"{a}\"): neither paid nor reinvested, for the strategy and the benchmark alike, so both returns are understated by their yield"
+        ),
+        None => "dividends: none (simulated prices)".to_string(),
+    };
+    let open = match feed {
+        Some(f) => format!(
+            "fills at the open: the first print of the {f:?} feed, which for the free \"iex\" feed is one venue's, not the official opening auction"
+        ),
+        None => "fills at the open: the simulated open".to_string(),
+    };
+    vec![
+        dividends,
+        open,
+        format!(
+            "costs: a flat {slippage_bps} bps slippage and {commission} commission per fill; no bid-ask spread, no volume cap, no market impact"
+        ),
+        "fractional shares: every amount is bought exactly, where whole shares would leave cash idle".to_string(),
+        format!(
+            "delistings: a held name without a bar for {delist_after} sessions in a row is taken as delisted and sold at its last close less {delist_haircut_pct}%; the true recovery is unknown"
+        ),
+    ]
 }
 
 /// The content address of a result: SHA-256 of the parameters and the
@@ -210,7 +267,12 @@ pub fn rows(s: &Summary) -> Vec<(&'static str, String, String)> {
             opt(a.avg_holding_sessions, |v| format!("{v:.1} sessions")),
             "-".into(),
         ),
-        ("exposure", opt(a.exposure_pct, share), "-".into()),
+        ("time in market", opt(a.exposure_pct, share), "-".into()),
+        (
+            "capital deployed",
+            opt(a.capital_deployed_pct, share),
+            "-".into(),
+        ),
         ("turnover / year", opt(a.turnover_pct, share), "-".into()),
         ("best trade", opt(a.best_trade_pct, pct), "-".into()),
         ("worst trade", opt(a.worst_trade_pct, pct), "-".into()),
@@ -226,6 +288,12 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(out, "Backtest {}", s.id);
     for n in &s.notes {
         let _ = writeln!(out, "  {n}");
+    }
+    if !s.leaves_out.is_empty() {
+        out.push_str("Leaves out:\n");
+        for n in &s.leaves_out {
+            let _ = writeln!(out, "  - {n}");
+        }
     }
     out.push('\n');
     let rows = rows(s);

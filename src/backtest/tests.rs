@@ -69,6 +69,8 @@ fn params(fill: Fill) -> Params {
         commission: 0.0,
         slippage_bps: 0.0,
         initial_capital: 1000.0,
+        delist_after: 3,
+        delist_haircut_pct: 50.0,
     }
 }
 
@@ -190,22 +192,129 @@ fn split_adjusted_bars_make_a_split_no_event() {
 }
 
 #[test]
-fn a_name_whose_bars_stop_is_sold_at_its_last_close_with_a_warning() {
+fn a_name_missing_delist_after_sessions_is_sold_at_its_last_close_less_the_haircut() {
     let mut ccc = closes(&[100.0, 100.0, 50.0, 55.0, 52.0, 48.0]);
-    ccc.extend([None, None]);
-    let h = market(&[("AAA", closes(&[10.0; 8])), ("CCC", ccc)]);
+    ccc.extend([None, None, None, None]);
+    let h = market(&[("AAA", closes(&[10.0; 10])), ("CCC", ccc)]);
     let r = backtest(&h, &params(Fill::NextOpen));
-    // Bought at d3's open 55 (500 / 55 shares); last bar d5 (48); sold on
-    // d6, the first session without a bar, at 48.
+    // Bought at d3's open 55 (500 / 55 shares); last bar d5 (48). d6 and
+    // d7 could be a halt: held at 48. d8 is the third session without a
+    // bar (delist_after = 3): sold at 48 less 50%.
     let shares = 500.0 / 55.0;
     let t = &r.trades[0];
     assert_eq!(t.reason, ExitReason::BarsEnded);
-    assert_eq!(t.exit_date, h.dates()[5]);
-    assert!(close_to(t.exit_price, 48.0));
+    assert_eq!(t.exit_date, h.dates()[8]);
+    assert!(close_to(t.exit_price, 24.0));
     assert!(close_to(r.equity[6], 500.0 + shares * 48.0));
     assert!(close_to(r.equity[7], r.equity[6]));
+    assert!(close_to(r.equity[8], 500.0 + shares * 24.0));
     assert_eq!(r.warnings.len(), 1);
-    assert!(r.warnings[0].contains("CCC") && r.warnings[0].contains("2026-01-12"));
+    assert!(
+        r.warnings[0].contains("CCC") && r.warnings[0].contains("2026-01-12"),
+        "{}",
+        r.warnings[0]
+    );
+}
+
+#[test]
+fn a_gap_shorter_than_delist_after_is_a_halt_held_at_the_last_close() {
+    let mut ccc = closes(&[100.0, 100.0, 50.0, 55.0, 52.0, 48.0, 0.0, 0.0, 60.0, 61.0]);
+    ccc[6] = None;
+    ccc[7] = None;
+    let h = market(&[("AAA", closes(&[10.0; 10])), ("CCC", ccc)]);
+    let r = backtest(&h, &params(Fill::NextOpen));
+    let shares = 500.0 / 55.0;
+    assert!(r.trades.is_empty(), "{:?}", r.trades);
+    assert!(r.warnings.is_empty());
+    assert!(close_to(r.equity[7], 500.0 + shares * 48.0));
+    assert!(close_to(r.equity[9], 500.0 + shares * 61.0));
+    assert_eq!(r.open.len(), 1);
+}
+
+/// `h` cut after session `c`: the lake as it stood that evening.
+fn cut(h: &PriceHistory, c: usize) -> PriceHistory {
+    use crate::query::Field::*;
+    let days = (0..=c)
+        .map(|d| {
+            let mut day = DayBars::new(h.dates()[d], false);
+            for (s, sym) in h.symbols().iter().enumerate() {
+                if h.present(s)[d] {
+                    let v = |f| h.series(s, f)[d];
+                    day.push(sym, [v(Open), v(High), v(Low), v(Close), 1000.0]);
+                }
+            }
+            day
+        })
+        .collect();
+    PriceHistory::from_days(days)
+}
+
+/// A random market with gaps: pauses of 1 to 8 sessions in names that
+/// trade again, and names that stop for good.
+fn gappy_market(seed: u64) -> PriceHistory {
+    use rand::{Rng, SeedableRng};
+    let base = random_market(seed, 30, 220);
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed + 1);
+    let mut holes: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    for s in 0..base.symbols().len() {
+        for _ in 0..3 {
+            let at = rng.random_range(30..200);
+            holes.push((s, at..at + rng.random_range(1..9)));
+        }
+    }
+    use crate::query::Field::*;
+    let days = (0..base.dates().len())
+        .map(|d| {
+            let mut day = DayBars::new(base.dates()[d], false);
+            for (s, sym) in base.symbols().iter().enumerate() {
+                let hole = holes.iter().any(|(hs, r)| *hs == s && r.contains(&d));
+                if base.present(s)[d] && !hole {
+                    let v = |f| base.series(s, f)[d];
+                    day.push(sym, [v(Open), v(High), v(Low), v(Close), 1000.0]);
+                }
+            }
+            day
+        })
+        .collect();
+    PriceHistory::from_days(days)
+}
+
+#[test]
+fn the_lake_cut_at_any_date_decides_as_the_full_lake_did() {
+    // Every session cut, gaps and stops included: the run on the lake as
+    // it stood on D equals the full lake's run through D (its equity, its
+    // trades closed, its warnings), so nothing after D was used on D.
+    let h = gappy_market(11);
+    let ranks = DrawdownColumns::new(&h, &WIDE);
+    for fill in [Fill::NextOpen, Fill::Close] {
+        let p = strategy(fill);
+        let full = run(&h, &ranks, &p, &[], 20, h.dates().len() - 1);
+        let delisted = full
+            .trades
+            .iter()
+            .filter(|t| t.reason == ExitReason::BarsEnded)
+            .count();
+        assert!(delisted > 0, "the case must delist a name");
+        assert!(full.trades.len() > 20, "{}", full.trades.len());
+        for c in 20..h.dates().len() {
+            let lake = cut(&h, c);
+            let short = run(&lake, &DrawdownColumns::new(&lake, &WIDE), &p, &[], 20, c);
+            let n = short.equity.len();
+            assert_eq!(short.equity[..], full.equity[..n], "{fill:?} cut at {c}");
+            assert_eq!(
+                short.trades[..],
+                full.trades[..short.trades.len()],
+                "{fill:?} cut at {c}"
+            );
+            let closed_by_c = full
+                .trades
+                .iter()
+                .filter(|t| t.exit_date <= h.dates()[c])
+                .count();
+            assert_eq!(short.trades.len(), closed_by_c, "{fill:?} cut at {c}");
+            assert_eq!(short.warnings[..], full.warnings[..short.warnings.len()]);
+        }
+    }
 }
 
 #[test]
@@ -344,6 +453,8 @@ fn strategy(fill: Fill) -> Params {
         commission: 1.0,
         slippage_bps: 5.0,
         initial_capital: 100_000.0,
+        delist_after: 4,
+        delist_haircut_pct: 60.0,
     }
 }
 
@@ -482,4 +593,59 @@ fn the_underwater_curve_bottoms_at_the_max_drawdown() {
     );
     // From below the initial capital: underwater from the first session.
     assert!(close_to(metrics::underwater(100.0, &[90.0])[0], -10.0));
+}
+
+#[test]
+fn a_position_past_its_take_profit_counts_for_the_portfolio_rule_as_in_the_risk_view() {
+    // The README's example: take-profit 100, top 3, target 90; the three
+    // names bought at 50 close at +120%, +90% and +85% on d3.
+    let h = market(&[
+        ("AAA", closes(&[100.0, 100.0, 50.0, 110.0, 110.0])),
+        ("BBB", closes(&[100.0, 100.0, 50.0, 95.0, 95.0])),
+        ("CCC", closes(&[100.0, 100.0, 50.0, 92.5, 92.5])),
+    ]);
+    let mut p = params(Fill::Close);
+    p.max_positions = 3;
+    p.exits.take_profit_pct = Some(100.0);
+    p.portfolio_rule = Some(PortfolioRule {
+        top: 3,
+        target_pct: 90.0,
+    });
+    let r = backtest(&h, &p);
+    let sold: Vec<(&str, ExitReason, NaiveDate)> = r
+        .trades
+        .iter()
+        .map(|t| (t.symbol.as_str(), t.reason, t.exit_date))
+        .collect();
+    assert_eq!(
+        sold,
+        [
+            ("AAA", ExitReason::TakeProfit, h.dates()[3]),
+            ("BBB", ExitReason::PortfolioRule, h.dates()[3]),
+            ("CCC", ExitReason::PortfolioRule, h.dates()[3]),
+        ]
+    );
+    // The live account's verdict on the same returns: the rule fires over
+    // the same three.
+    use crate::domain::{Position, profit_check};
+    use rust_decimal::Decimal;
+    let held: Vec<Position> = [("AAA", 110), ("BBB", 95), ("CCC", 925)]
+        .iter()
+        .map(|(s, price)| {
+            let price = if *s == "CCC" {
+                Decimal::new(*price, 1)
+            } else {
+                Decimal::from(*price)
+            };
+            Position::from_prices(
+                Symbol::parse(s).unwrap(),
+                Decimal::ONE,
+                Decimal::from(50),
+                price,
+            )
+        })
+        .collect();
+    let verdict = profit_check(&held, 3, Decimal::from(90));
+    assert!(verdict.take_profit);
+    assert_eq!(verdict.considered.len(), 3);
 }

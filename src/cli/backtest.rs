@@ -33,8 +33,11 @@ The strategy, exactly:
   Exits on every close: take-profit, stop-loss, max hold, then the portfolio
   rule ([portfolio] top_positions averaging profit_target_pct: sell them).
   Fills at the next open (or at the decision close: optimistic, labelled);
-  slippage in basis points and a commission per fill. A name whose bars stop
-  is sold at its last close, with a warning.
+  slippage in basis points and a commission per fill. A held name without a
+  bar for backtest.delist_after sessions in a row is taken as delisted and
+  sold at its last close less backtest.delist_haircut_pct, with a warning;
+  a shorter gap is a halt, held at its last close. Nothing after a session
+  is used on it.
   Benchmark: backtest.benchmark bought and held, or the equal-weight universe.
 Every output states the period covered and that the universe is today's
 list (survivorship bias: results are biased upward).";
@@ -228,7 +231,7 @@ fn print(outcome: &Outcome, format: Format) -> anyhow::Result<()> {
     match format {
         Format::Table => print!("{}", report::table(summary)),
         Format::Csv => {
-            for n in &summary.notes {
+            for n in summary.notes.iter().chain(&summary.leaves_out) {
                 eprintln!("note: {n}");
             }
             print!("{}", String::from_utf8(report::equity_csv(equity)?)?);
@@ -292,6 +295,9 @@ fn run_sweep(
     println!("Sweep of {} combinations, sorted by {by:?}", combos.len());
     for n in job::notes(p) {
         println!("  {n}");
+    }
+    for n in &p.leaves_out {
+        println!("  leaves out: {n}");
     }
     let names: Vec<String> = axes
         .iter()

@@ -1,9 +1,9 @@
 //! `dipwatch history`: the screen over every stored session. `breadth`
 //! prints names ranked, down 20% and 30% or more, and the median drawdown
 //! per session; `drawdown TICKER` one symbol's close, drawdown and rank per
-//! session. Both are computed from the columnar price history
-//! ([`crate::screen_history`]), with the ranking's warm-up loaded before
-//! `--from`, and can be drawn over the span as PNG or SVG.
+//! session. Both read the screens as published ([`crate::screen_history`]),
+//! so every session is the screen the bot and the alerts saw, and can be
+//! drawn over the span as PNG or SVG.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -14,12 +14,10 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{open_store_to_read, parse_date};
-use crate::backtest::job::load_from;
 use crate::chart::{self, Breadth, Figure, RankHistory, Style};
 use crate::config::AppConfig;
 use crate::numbers::{price, signed_pct, thousands};
-use crate::query::{HistoryLoad, Lake};
-use crate::screen::DrawdownColumns;
+use crate::query::Lake;
 use crate::screen_history;
 
 /// Output formats.
@@ -76,6 +74,18 @@ pub struct Span {
     pub svg: Option<PathBuf>,
 }
 
+/// Report the dates passed over and simulated prices on stderr; returns
+/// `simulated`.
+fn warn(skipped: &[crate::query::Skipped], simulated: bool) -> bool {
+    for s in skipped {
+        eprintln!("warning: skipping {}: {}", s.date, s.reason);
+    }
+    if simulated {
+        eprintln!("note: simulated prices (market.provider = \"sim\"), not market data");
+    }
+    simulated
+}
+
 /// Print a view (and draw it when asked).
 pub async fn run(config: &AppConfig, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let (span, ticker) = match &args.view {
@@ -92,42 +102,53 @@ pub async fn run(config: &AppConfig, args: &HistoryArgs) -> anyhow::Result<ExitC
         super::usage_error(format!("--from {f} is after --to {t}"));
     }
     let store = open_store_to_read(config).await?;
-    // The ranking's lookback before --from; every later date, so the
-    // sessions shown are ranked as they were screened.
-    let HistoryLoad {
-        history, skipped, ..
-    } = Lake::new(store.clone())
-        .price_history(load_from(&config.screen, span.from), span.to)
-        .await?;
-    for s in &skipped {
-        eprintln!("warning: skipping {}: {}", s.date, s.reason);
-    }
-    if history.any_simulated() {
-        eprintln!("note: simulated prices (market.provider = \"sim\"), not market data");
-    }
-    let Some(sessions) = screen_history::sessions(history.dates(), span.from, span.to) else {
-        bail!(
-            "no bars published in {} for this period: backfill with `dipwatch collect --from YYYY-MM-DD`",
+    let lake = Lake::new(store.clone());
+    let nothing = || {
+        anyhow::anyhow!(
+            "no screens published in {} for this period: backfill with `dipwatch collect --from YYYY-MM-DD`",
             store.url()
-        );
+        )
     };
-    let columns = DrawdownColumns::new(&history, &config.screen);
-    let simulated = history.any_simulated();
     let (out, figure) = match ticker {
         None => {
-            let points = screen_history::breadth(&history, &columns, sessions);
+            let read = lake
+                .screens(span.from, span.to, |m, rows| {
+                    screen_history::breadth(m.date, rows)
+                })
+                .await?;
+            let simulated = warn(&read.skipped, read.simulated);
+            if read.screens.is_empty() {
+                return Err(nothing());
+            }
+            let points: Vec<_> = read.screens.into_iter().flatten().collect();
             let out = render(&points, span.format, breadth_table)?;
             let figure = Figure::Breadth(Breadth { points, simulated });
             (out, figure)
         }
         Some(symbol) => {
-            let s = history.symbol_index(&symbol).with_context(|| {
-                format!("{symbol} has no bars in {} for this period", store.url())
-            })?;
-            let points = screen_history::symbol(&history, &columns, s, sessions);
+            let read = lake
+                .screens(span.from, span.to, |m, rows| {
+                    screen_history::symbol(m.date, rows, &symbol)
+                })
+                .await?;
+            let simulated = warn(&read.skipped, read.simulated);
+            if read.screens.is_empty() {
+                return Err(nothing());
+            }
+            let points: Vec<_> = read.screens.into_iter().flatten().collect();
             if points.is_empty() {
+                if !config.universe.contains(&symbol) {
+                    bail!(
+                        "{symbol} is not in the universe (market.universe): it is never ranked{}",
+                        if config.settings.backtest.benchmark_symbol().as_ref() == Some(&symbol) {
+                            " (it is the benchmark, collected beside the universe)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
                 bail!(
-                    "{symbol} is never ranked in this period (fewer than [screen] min_history = {} bars in its window)",
+                    "{symbol} is never ranked in this period's published screens (fewer than [screen] min_history = {} bars in its window, or no bar on the date)",
                     config.screen.min_history
                 );
             }

@@ -159,11 +159,16 @@ pub fn by_return(positions: &[Position]) -> Vec<&Position> {
 /// send cannot be ranked and is left out. Ties in return are broken by
 /// symbol so the verdict does not depend on input order.
 pub fn profit_check(positions: &[Position], top_n: usize, target_pct: Decimal) -> ProfitCheck {
-    let ranked: Vec<(AssetSymbol, Decimal)> = by_return(positions)
-        .into_iter()
-        .filter_map(|p| Some((p.symbol.clone(), p.unrealized_return_pct?)))
-        .take(top_n)
-        .collect();
+    // The strategy's own ranking (the backtester and the risk view use it
+    // too), over the positions in symbol order so ties go by symbol.
+    let mut by_symbol: Vec<&Position> = positions.iter().collect();
+    by_symbol.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+    let returns: Vec<Option<Decimal>> = by_symbol.iter().map(|p| p.unrealized_return_pct).collect();
+    let ranked: Vec<(AssetSymbol, Decimal)> =
+        crate::strategy::best_first(&returns, top_n, Decimal::cmp)
+            .into_iter()
+            .filter_map(|i| Some((by_symbol[i].symbol.clone(), returns[i]?)))
+            .collect();
     let average_return_pct = if ranked.is_empty() {
         None
     } else {

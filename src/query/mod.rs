@@ -92,6 +92,18 @@ pub struct LatestScreen {
     pub ignored: Vec<String>,
 }
 
+/// What [`Lake::screens`] read: each published screen reduced, oldest
+/// first, and the dates passed over.
+#[derive(Debug, Clone)]
+pub struct PublishedScreens<T> {
+    /// One per readable date, oldest first.
+    pub screens: Vec<T>,
+    /// Dates whose screen could not be read, with why.
+    pub skipped: Vec<Skipped>,
+    /// Whether any screen read was of simulated prices.
+    pub simulated: bool,
+}
+
 /// One date's bars and their checksum, nothing (no bars that day), or why
 /// they could not be read.
 type DayRead = Result<Option<(DayBars, String)>, String>;
@@ -288,6 +300,58 @@ impl Lake {
             });
         }
         Ok(latest)
+    }
+
+    /// Every published screen in `from..=to` (either end open), oldest
+    /// first, each reduced by `reduce` as it is read (so years of screens
+    /// are never all in memory): the historical views read what was
+    /// published, not a recomputation. A date whose manifest or drawdowns
+    /// cannot be read or do not match is skipped and reported; a store that
+    /// cannot be listed is an error.
+    pub async fn screens<T>(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        reduce: impl Fn(&RunManifest, &[DrawdownRow]) -> T,
+    ) -> Result<PublishedScreens<T>, StoreError> {
+        let dates = self.dates(from, to).await?;
+        let reads: Vec<_> = dates
+            .into_iter()
+            .map(|date| {
+                let store = self.store.clone();
+                async move {
+                    let read = async {
+                        let manifest = store
+                            .manifest(date)
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .ok_or_else(|| "the run manifest vanished while reading".to_string())?;
+                        let rows = store
+                            .drawdowns(&manifest)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        Ok::<_, String>((manifest, rows))
+                    };
+                    (date, read.await)
+                }
+            })
+            .collect();
+        let mut reads = futures::stream::iter(reads).buffered(READ_CONCURRENCY);
+        let mut out = PublishedScreens {
+            screens: Vec::new(),
+            skipped: Vec::new(),
+            simulated: false,
+        };
+        while let Some((date, read)) = reads.next().await {
+            match read {
+                Ok((manifest, rows)) => {
+                    out.simulated |= manifest.report.simulated;
+                    out.screens.push(reduce(&manifest, &rows));
+                }
+                Err(reason) => out.skipped.push(Skipped { date, reason }),
+            }
+        }
+        Ok(out)
     }
 
     /// The bars of every published date in `from..=to` as columns. A date

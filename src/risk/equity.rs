@@ -80,9 +80,9 @@ fn benchmark_levels(history: &PriceHistory, benchmark: &Benchmark) -> Vec<Option
                 .collect(),
             None => vec![None; history.dates().len()],
         },
-        Benchmark::Universe => {
+        Benchmark::Universe(members) => {
             let mut level = 1.0;
-            window::universe_returns(history)
+            window::universe_returns(history, members)
                 .into_iter()
                 .map(|r| {
                     level *= 1.0 + r.unwrap_or(0.0);

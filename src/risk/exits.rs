@@ -1,9 +1,9 @@
-//! The strategy's exits applied to today's positions, with the same rules
-//! the backtester applies to history ([`crate::strategy`]): the portfolio
-//! profit rule, and each position's own take-profit, stop-loss and max
-//! hold.
+//! The strategy's exits applied to today's positions, by the decision the
+//! backtester takes on every session ([`crate::strategy::decide_exits`]):
+//! each position's own take-profit, stop-loss and max hold, then the
+//! portfolio profit rule over the configured asset classes.
 
-use crate::strategy::ExitReason;
+use crate::strategy::{Holding, decide_exits};
 
 use super::report::Exit;
 use super::{RiskInput, RiskParams, f};
@@ -11,46 +11,49 @@ use super::{RiskInput, RiskParams, f};
 /// The positions to sell and notes on what could not be checked.
 pub(super) fn exits(input: &RiskInput<'_>, params: &RiskParams) -> (Vec<Exit>, Vec<String>) {
     let mut notes = Vec::new();
-    let returns: Vec<Option<f64>> = input
+    let rules = params.exit_rules;
+    let holdings: Vec<Holding> = input
         .positions
         .iter()
-        .map(|p| p.unrealized_return_pct.map(f).filter(|r| r.is_finite()))
-        .collect();
-    let mut exits: Vec<Exit> = Vec::new();
-    // The profit rule counts the configured classes only, as /monitor does.
-    let eligible: Vec<usize> = (0..input.positions.len())
-        .filter(|&i| params.classes.contains(&input.positions[i].asset_class))
-        .collect();
-    let eligible_returns: Vec<f64> = eligible
-        .iter()
-        .map(|&i| returns[i].unwrap_or(f64::NAN))
-        .collect();
-    for k in params.portfolio_rule.fires(&eligible_returns) {
-        let i = eligible[k];
-        exits.push(exit(
-            input,
-            i,
-            eligible_returns[k],
-            ExitReason::PortfolioRule,
-        ));
-    }
-    let rules = params.exit_rules;
-    let mut unknown_hold = Vec::new();
-    for (i, p) in input.positions.iter().enumerate() {
-        let Some(ret) = returns[i] else { continue };
-        let held = input.held.get(&p.symbol);
-        let sessions = held.map_or(0, |h| h.sessions);
-        if let Some(reason) = rules.exit(ret, sessions) {
-            match exits.iter_mut().find(|e| e.symbol == p.symbol) {
-                Some(e) => e.reasons.push(reason),
-                None => exits.push(exit(input, i, ret, reason)),
+        .map(|p| {
+            let held = input.held.get(&p.symbol);
+            Holding {
+                return_pct: p.unrealized_return_pct.map(f).filter(|r| r.is_finite()),
+                // A run that reaches the oldest snapshot read is a lower
+                // bound: it proves max hold only once it reaches it.
+                held_sessions: held
+                    .filter(|h| !h.at_least || rules.max_hold.is_some_and(|m| h.sessions >= m))
+                    .map(|h| h.sessions),
+                // The profit rule counts the configured classes only, as /monitor does.
+                in_portfolio_rule: params.classes.contains(&p.asset_class),
             }
-        } else if let Some(max) = rules.max_hold
-            && held.is_none_or(|h| h.at_least && h.sessions < max)
-        {
-            unknown_hold.push(p.symbol.to_string());
-        }
-    }
+        })
+        .collect();
+    let decided = decide_exits(&holdings, &rules, Some(&params.portfolio_rule));
+    let exits = decided
+        .into_iter()
+        .filter_map(|e| {
+            let p = &input.positions[e.index];
+            Some(Exit {
+                symbol: p.symbol.clone(),
+                reasons: e.reasons,
+                return_pct: holdings[e.index].return_pct?,
+                held: input.held.get(&p.symbol).copied(),
+            })
+        })
+        .collect::<Vec<_>>();
+    let unknown_hold: Vec<String> = input
+        .positions
+        .iter()
+        .zip(&holdings)
+        .filter(|(p, h)| {
+            rules.max_hold.is_some()
+                && h.held_sessions.is_none()
+                && h.return_pct.is_some()
+                && !exits.iter().any(|e| e.symbol == p.symbol)
+        })
+        .map(|(p, _)| p.symbol.to_string())
+        .collect();
     if !unknown_hold.is_empty() {
         notes.push(format!(
             "max hold ({} sessions) unknown for {}: the stored snapshots do not go back \
@@ -60,14 +63,4 @@ pub(super) fn exits(input: &RiskInput<'_>, params: &RiskParams) -> (Vec<Exit>, V
         ));
     }
     (exits, notes)
-}
-
-fn exit(input: &RiskInput<'_>, i: usize, return_pct: f64, reason: ExitReason) -> Exit {
-    let p = &input.positions[i];
-    Exit {
-        symbol: p.symbol.clone(),
-        reasons: vec![reason],
-        return_pct,
-        held: input.held.get(&p.symbol).copied(),
-    }
 }

@@ -41,8 +41,9 @@ pub use window::{VOL_SESSIONS, Window};
 pub enum Benchmark {
     /// A ticker's bars in the lake.
     Symbol(Symbol),
-    /// The equal-weight universe.
-    Universe,
+    /// The equal-weight universe of these members
+    /// ([`AppConfig::universe_mask`]'s definition: `market.universe`).
+    Universe(Vec<Symbol>),
 }
 
 impl Benchmark {
@@ -50,7 +51,7 @@ impl Benchmark {
     pub fn name(&self) -> String {
         match self {
             Self::Symbol(s) => s.to_string(),
-            Self::Universe => crate::config::UNIVERSE_BENCHMARK.to_string(),
+            Self::Universe(_) => crate::config::UNIVERSE_BENCHMARK.to_string(),
         }
     }
 }
@@ -89,10 +90,10 @@ impl RiskParams {
             cluster_correlation: s.risk.cluster_correlation,
             duplicate_correlation: s.risk.duplicate_correlation,
             candidates: s.risk.candidates,
-            benchmark: s
-                .backtest
-                .benchmark_symbol()
-                .map_or(Benchmark::Universe, Benchmark::Symbol),
+            benchmark: s.backtest.benchmark_symbol().map_or_else(
+                || Benchmark::Universe(config.universe.clone()),
+                Benchmark::Symbol,
+            ),
             exit_rules: s.backtest.exit_rules(),
             portfolio_rule: s.portfolio.rule(),
             classes: s.portfolio.asset_classes.clone(),
@@ -188,7 +189,7 @@ fn benchmark_returns(
     let w = window.as_ref().ok()?;
     let found = match &params.benchmark {
         Benchmark::Symbol(s) => w.returns_of(history, s),
-        Benchmark::Universe => window::complete(&w.universe_returns(history))
+        Benchmark::Universe(members) => window::complete(&w.universe_returns(history, members))
             .ok_or_else(|| "a session without any symbol's return".to_string()),
     };
     match found {
@@ -416,7 +417,7 @@ mod tests {
             [
                 (
                     "A",
-                    &[ExitReason::PortfolioRule, ExitReason::TakeProfit][..]
+                    &[ExitReason::TakeProfit, ExitReason::PortfolioRule][..]
                 ),
                 ("B", &[ExitReason::PortfolioRule][..]),
                 ("AAPL261218C00200000", &[ExitReason::TakeProfit][..]),

@@ -187,7 +187,8 @@ pub struct Suggestion {
 pub struct Exit {
     /// The instrument.
     pub symbol: AssetSymbol,
-    /// Every rule that sells it (the portfolio rule first).
+    /// Every rule that sells it, in the order decided (its own rule, then
+    /// the portfolio rule: [`crate::strategy::decide_exits`]).
     pub reasons: Vec<ExitReason>,
     /// Its unrealised return, percent.
     pub return_pct: f64,

@@ -68,20 +68,25 @@ impl Window {
     }
 
     /// The equal-weight universe's daily returns over the window: each
-    /// session, the mean return of every symbol with a close on it and on
-    /// the session before. `None` on a session no symbol spans.
-    pub fn universe_returns(&self, history: &PriceHistory) -> Vec<Option<f64>> {
-        universe_returns(history)[self.start + 1..self.start + self.returns + 1].to_vec()
+    /// session, the mean return of every member with a close on it and on
+    /// the session before. `None` on a session no member spans.
+    pub fn universe_returns(&self, history: &PriceHistory, members: &[Symbol]) -> Vec<Option<f64>> {
+        universe_returns(history, members)[self.start + 1..self.start + self.returns + 1].to_vec()
     }
 }
 
-/// The equal-weight universe's return on every session of `history` (the
-/// first is `None`: no session before it).
-pub fn universe_returns(history: &PriceHistory) -> Vec<Option<f64>> {
+/// The equal-weight return of the universe's `members` on every session of
+/// `history` (the first is `None`: no session before it). Symbols of the
+/// history outside it (the benchmark ticker) are left out.
+pub fn universe_returns(history: &PriceHistory, members: &[Symbol]) -> Vec<Option<f64>> {
     let n = history.dates().len();
     let mut sums = vec![0.0; n];
     let mut counts = vec![0usize; n];
+    let members: std::collections::HashSet<&Symbol> = members.iter().collect();
     for s in 0..history.symbols().len() {
+        if !members.contains(&history.symbols()[s]) {
+            continue;
+        }
         let closes = history.series(s, Field::Close);
         let present = history.present(s);
         for t in 1..n {
@@ -107,6 +112,10 @@ mod tests {
     use super::*;
     use crate::query::DayBars;
     use chrono::NaiveDate;
+
+    fn sym(s: &str) -> Symbol {
+        Symbol::parse(s).unwrap()
+    }
 
     fn history(rows: &[(&str, &[Option<f64>])]) -> PriceHistory {
         let start: NaiveDate = "2026-11-02".parse().unwrap();
@@ -161,8 +170,10 @@ mod tests {
         let h = history(&[
             ("AAA", &[Some(10.0), Some(11.0), Some(11.0)]),
             ("BBB", &[Some(20.0), Some(18.0), None]),
+            ("SPY", &[Some(100.0), Some(150.0), Some(10.0)]),
         ]);
-        let u = universe_returns(&h);
+        // SPY is in the history, not in the universe: never averaged.
+        let u = universe_returns(&h, &[sym("AAA"), sym("BBB")]);
         assert_eq!(u[0], None);
         // (+10% + -10%) / 2, then AAA alone at 0.
         assert!(u[1].unwrap().abs() < 1e-12);

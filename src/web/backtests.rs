@@ -27,7 +27,7 @@ pub const MAX_LISTED: usize = 200;
 /// pixels: wide and low, two to a page.
 const CHART: (u32, u32) = (1200, 600);
 
-/// The honesty notes and warnings of a run.
+/// The honesty notes, warnings and what the simulation leaves out.
 fn notes(s: &Summary) -> Markup {
     html! {
         @if s.data.simulated {
@@ -36,6 +36,12 @@ fn notes(s: &Summary) -> Markup {
         ul.meta {
             @for n in &s.notes { li { (n) } }
             @for w in &s.warnings { li { "warning: " (w) } }
+        }
+        @if !s.leaves_out.is_empty() {
+            h2 { "What this backtest leaves out" }
+            ul.meta {
+                @for n in &s.leaves_out { li { (n) } }
+            }
         }
     }
 }
