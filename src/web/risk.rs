@@ -65,14 +65,15 @@ pub(super) fn section(snap: &Snapshot) -> Markup {
 fn concentration(r: &RiskReport) -> Markup {
     let c = &r.concentration;
     let measured = r.correlation.symbols.len();
-    // Clusters of two or more: the ones that make several tickers one bet.
+    // Correlation clusters of two or more: several tickers moving as one.
     let mut groups = r.clusters.iter().filter(|c| c.symbols.len() > 1).peekable();
     html! {
         p {
             @if let Some(largest) = &c.largest {
                 "Largest position " strong { (largest.as_str()) } " at " (pct(c.largest_weight_pct))
-                " of equity · Herfindahl " (format!("{:.2}", c.herfindahl))
-                " (like " (format!("{:.1}", c.effective_positions)) " equal positions)"
+                " of equity · Herfindahl " (format!("{:.3}", c.herfindahl))
+                " of the weights shown (% of equity; " (pct(c.invested_pct)) " invested, like "
+                (format!("{:.1}", c.effective_positions)) " equal positions)"
             }
             @if let Some(p) = &r.portfolio {
                 br;
@@ -82,10 +83,14 @@ fn concentration(r: &RiskReport) -> Markup {
         }
         @if measured > 0 {
             p {
-                strong { "Effectively " (r.independent_bets) " independent bet"
-                    @if r.independent_bets != 1 { "s" } }
-                " among " (measured) " measured positions (correlation "
-                (format!("{:.2}", r.cluster_correlation)) " or more is one bet)"
+                @if let Some(bets) = r.effective_bets {
+                    strong { "Effective bets " (format!("{bets:.1}")) }
+                    " of " (measured) " measured positions (Meucci: the entropy of the principal \
+                    portfolios' shares of variance, over " (r.lookback) " sessions)"
+                    br;
+                }
+                "Correlation clusters: " (r.clusters.len()) " (average correlation "
+                (format!("{:.2}", r.cluster_correlation)) " or more)"
             }
             @if groups.peek().is_some() {
                 ul {

@@ -313,6 +313,13 @@ struct Walk {
     ipo: Option<NaiveDate>,
     /// Factor loadings and own volatility.
     loadings: Loadings,
+    /// The per-session path's copies of the loadings, flat: the sector's
+    /// table index and loading (0 for the index, whose sector is unused),
+    /// so the hot loop does no `Option` work.
+    beta: f64,
+    sector: usize,
+    sector_loading: f64,
+    own_vol: f64,
     /// Whether it is the market's index (no gap-downs of its own).
     index: bool,
     /// Approximate daily volatility of the whole return, for wicks.
@@ -331,8 +338,6 @@ struct Walk {
     /// Log bounds of the anchor ([`ANCHOR_MIN`], [`ANCHOR_MAX`]), taken
     /// once here because `ln` is not free in the per-session loop.
     anchor_bounds: (f64, f64),
-    /// State: sessions stepped so far (the factor tables' index).
-    t: usize,
     /// State: log price (last close) and log anchor.
     x: f64,
     anchor: f64,
@@ -401,6 +406,10 @@ impl Walk {
             rng,
             detail_seed,
             ipo,
+            beta: loadings.beta,
+            sector: loadings.sector.unwrap_or(0),
+            sector_loading: loadings.sector_loading,
+            own_vol: loadings.own_vol,
             loadings,
             index,
             day_sigma,
@@ -411,7 +420,6 @@ impl Walk {
             mean_volume: ln_volume.exp() * if index { 50.0 } else { 1.0 },
             trades_per_share: 1.0 / shares_per_trade,
             anchor_bounds: (ANCHOR_MIN.ln(), ANCHOR_MAX.ln()),
-            t: 0,
             x: start,
             anchor: start,
             recovery_left: 0,
@@ -419,18 +427,22 @@ impl Walk {
         }
     }
 
-    /// Advance one session. The draws depend only on the stream and the
-    /// factor tables (which must cover the session), never on which dates
-    /// are being emitted, so every range sees the same path.
-    fn step(&mut self, f: &Factors) -> Step {
+    /// The factor tables this walk reads, as plain slices: indexing a slice
+    /// is a bounds check, a `Vec` of `Vec`s two trait calls, which a debug
+    /// build (the tests' fake Alpaca) does not inline.
+    fn factor_series<'f>(&self, f: &'f Factors) -> (&'f [f64], &'f [f64]) {
+        (&f.market, &f.sectors[self.sector])
+    }
+
+    /// Advance one session, given the market's and the walk's sector's log
+    /// return on it. The draws depend only on the stream and the factors,
+    /// never on which dates are being emitted, so every range sees the
+    /// same path.
+    fn step(&mut self, market: f64, sector: f64) -> Step {
         // One 64-bit draw: 48 bits of noise, 16 bits of gap roll.
         let bits = self.rng.next_u64();
-        let l = &self.loadings;
-        let common = l.beta * f.market[self.t]
-            + l.sector
-                .map_or(0.0, |k| l.sector_loading * f.sectors[k][self.t]);
-        self.t += 1;
-        let own = l.own_vol * normal_from_bits(bits);
+        let common = self.beta * market + self.sector_loading * sector;
+        let own = self.own_vol * normal_from_bits(bits);
 
         // The deviation from the anchor mean-reverts; the common factors
         // move price and anchor together, so they are not pulled back.
@@ -572,17 +584,18 @@ fn series(symbol: &Symbol, days: &[NaiveDate], first: usize, f: &Factors) -> Vec
     let mut walk = Walk::new(symbol);
     let listed = walk.ipo.map_or(0, |ipo| days.partition_point(|d| *d < ipo));
     let emit_from = first.max(listed).min(days.len());
-    for _ in &days[..emit_from] {
-        walk.step(f);
+    let (market, sector) = walk.factor_series(f);
+    for t in 0..emit_from {
+        walk.step(market[t], sector[t]);
     }
     let mut out = Vec::with_capacity(days.len() - emit_from);
     // A stack buffer, so stepping ahead allocates nothing.
     let mut steps = [Step::default(); STEP_AHEAD];
     for (c, chunk) in days[emit_from..].chunks(STEP_AHEAD).enumerate() {
-        for step in &mut steps[..chunk.len()] {
-            *step = walk.step(f);
-        }
         let first_index = emit_from + c * STEP_AHEAD;
+        for (k, step) in steps[..chunk.len()].iter_mut().enumerate() {
+            *step = walk.step(market[first_index + k], sector[first_index + k]);
+        }
         for (k, (date, step)) in chunk.iter().zip(&steps).enumerate() {
             out.push(walk.bar(first_index + k, *date, step));
         }
@@ -595,9 +608,11 @@ fn series(symbol: &Symbol, days: &[NaiveDate], first: usize, f: &Factors) -> Vec
 fn closes(symbol: &Symbol, days: &[NaiveDate], f: &Factors) -> Vec<Option<i64>> {
     let mut walk = Walk::new(symbol);
     let ipo = walk.ipo;
+    let (market, sector) = walk.factor_series(f);
     days.iter()
-        .map(|date| {
-            let step = walk.step(f);
+        .enumerate()
+        .map(|(t, date)| {
+            let step = walk.step(market[t], sector[t]);
             let listed = ipo.is_none_or(|ipo| *date >= ipo);
             listed.then(|| to_cents(step.ln_close.exp()))
         })
