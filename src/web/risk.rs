@@ -109,6 +109,8 @@ fn concentration(r: &RiskReport) -> Markup {
 fn positions(r: &RiskReport) -> Markup {
     html! {
         h3 { "Positions" }
+        p.meta { "Volatility, beta and share of risk over the last " (r.lookback)
+            " sessions, the correlations' window." }
         table {
             thead { tr { th { "Symbol" } th.num { "Weight" } th.num { "Volatility" }
                 th.num { "Beta" } th.num { "Share of risk" } } }
@@ -190,7 +192,8 @@ fn candidates(r: &RiskReport) -> Markup {
     html! {
         @if !r.suggestions.is_empty() {
             h3 { "Candidates from the latest screen" }
-            p.meta { "Sized by inverse volatility within the risk budget, capped by cash." }
+            p.meta { "Sized by inverse volatility (the last 60 sessions, as the backtester sizes) \
+                within the risk budget, capped by cash." }
             table.ranking {
                 thead { tr { th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num { "Volatility" }
                     th { "Closest holding" } th.num { "Size" } th.num { "Shares" } th { "Note" } } }

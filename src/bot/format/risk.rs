@@ -153,7 +153,7 @@ fn candidates(out: &mut String, r: &RiskReport) {
     if r.suggestions.is_empty() {
         return;
     }
-    out.push_str("<b>Candidates</b> (sized by volatility, capped by cash)\n");
+    out.push_str("<b>Candidates</b> (sized by 60-session volatility, capped by cash)\n");
     let mut t = Table::new(&[
         ("symbol", Align::Left),
         ("drop", Align::Right),
