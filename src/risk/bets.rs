@@ -51,57 +51,192 @@ pub fn effective_bets(cov: &[f64], weights: &[f64]) -> Option<f64> {
     Some(entropy.exp())
 }
 
-/// Eigenvalues and eigenvectors of a symmetric `n x n` matrix (row major)
-/// by cyclic Jacobi rotations: eigenvector `k` is column `k` of the
-/// returned row-major matrix. Jacobi is accurate to the matrix's rounding
-/// for the small matrices of a portfolio (tens of positions) and needs no
+/// Eigenvalues and eigenvectors of a symmetric `n x n` matrix (row major):
+/// eigenvector `k` is column `k` of the returned row-major matrix.
+/// Householder reduction to tridiagonal form, then the implicit QL method
+/// (EISPACK's `tred2` and `tql2`, as JAMA ports them): about `4 n^3`
+/// operations, a fraction of a millisecond for a portfolio of 50 (cyclic
+/// Jacobi took 3 ms there, three times the rest of the analysis), and no
 /// linear algebra crate.
+#[allow(clippy::many_single_char_names)] // the published algorithm's names
 pub fn symmetric_eigen(matrix: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut a = matrix.to_vec();
-    let mut v: Vec<f64> = (0..n * n)
-        .map(|k| if k / n == k % n { 1.0 } else { 0.0 })
-        .collect();
-    let scale: f64 = a.iter().map(|x| x * x).sum();
-    for _sweep in 0..100 {
-        let off: f64 = (0..n)
-            .flat_map(|i| (0..n).filter(move |j| *j != i).map(move |j| (i, j)))
-            .map(|(i, j)| a[i * n + j] * a[i * n + j])
-            .sum();
-        if off <= scale * 1e-30 || off == 0.0 {
-            break;
+    if n == 0 {
+        return (Vec::new(), Vec::new());
+    }
+    let mut v = matrix.to_vec();
+    let mut d = vec![0.0; n];
+    let mut e = vec![0.0; n];
+    tridiagonalize(&mut v, &mut d, &mut e, n);
+    diagonalize(&mut v, &mut d, &mut e, n);
+    (d, v)
+}
+
+/// `tred2`: Householder reduction of `v` (the matrix, overwritten by the
+/// accumulated transformations) to a tridiagonal matrix with diagonal `d`
+/// and subdiagonal `e[1..]`.
+#[allow(clippy::many_single_char_names)]
+fn tridiagonalize(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
+    for j in 0..n {
+        d[j] = v[(n - 1) * n + j];
+    }
+    for i in (1..n).rev() {
+        // Scale to avoid under- and overflow.
+        let scale: f64 = d[..i].iter().map(|x| x.abs()).sum();
+        let mut h = 0.0;
+        if scale == 0.0 {
+            e[i] = d[i - 1];
+            for j in 0..i {
+                d[j] = v[(i - 1) * n + j];
+                v[i * n + j] = 0.0;
+                v[j * n + i] = 0.0;
+            }
+        } else {
+            // The Householder vector.
+            for x in &mut d[..i] {
+                *x /= scale;
+                h += *x * *x;
+            }
+            let mut f = d[i - 1];
+            let mut g = if f > 0.0 { -h.sqrt() } else { h.sqrt() };
+            e[i] = scale * g;
+            h -= f * g;
+            d[i - 1] = f - g;
+            for x in &mut e[..i] {
+                *x = 0.0;
+            }
+            // Apply the similarity transformation to the remaining columns.
+            for j in 0..i {
+                f = d[j];
+                v[j * n + i] = f;
+                g = e[j] + v[j * n + j] * f;
+                for k in j + 1..i {
+                    g += v[k * n + j] * d[k];
+                    e[k] += v[k * n + j] * f;
+                }
+                e[j] = g;
+            }
+            f = 0.0;
+            for j in 0..i {
+                e[j] /= h;
+                f += e[j] * d[j];
+            }
+            let hh = f / (h + h);
+            for j in 0..i {
+                e[j] -= hh * d[j];
+            }
+            for j in 0..i {
+                f = d[j];
+                g = e[j];
+                for k in j..i {
+                    v[k * n + j] -= f * e[k] + g * d[k];
+                }
+                d[j] = v[(i - 1) * n + j];
+                v[i * n + j] = 0.0;
+            }
         }
-        for p in 0..n {
-            for q in p + 1..n {
-                let apq = a[p * n + q];
-                if apq == 0.0 {
-                    continue;
-                }
-                // The rotation that zeroes a[p][q] (Numerical Recipes'
-                // stable form: the smaller angle).
-                let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..n {
-                    let (akp, akq) = (a[k * n + p], a[k * n + q]);
-                    a[k * n + p] = c * akp - s * akq;
-                    a[k * n + q] = s * akp + c * akq;
-                }
-                for k in 0..n {
-                    let (apk, aqk) = (a[p * n + k], a[q * n + k]);
-                    a[p * n + k] = c * apk - s * aqk;
-                    a[q * n + k] = s * apk + c * aqk;
-                }
-                for k in 0..n {
-                    let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
-                    v[k * n + p] = c * vkp - s * vkq;
-                    v[k * n + q] = s * vkp + c * vkq;
+        d[i] = h;
+    }
+    // Accumulate the transformations.
+    for i in 0..n - 1 {
+        v[(n - 1) * n + i] = v[i * n + i];
+        v[i * n + i] = 1.0;
+        let h = d[i + 1];
+        if h != 0.0 {
+            for k in 0..=i {
+                d[k] = v[k * n + i + 1] / h;
+            }
+            for j in 0..=i {
+                let g: f64 = (0..=i).map(|k| v[k * n + i + 1] * v[k * n + j]).sum();
+                for k in 0..=i {
+                    v[k * n + j] -= g * d[k];
                 }
             }
         }
+        for k in 0..=i {
+            v[k * n + i + 1] = 0.0;
+        }
     }
-    ((0..n).map(|i| a[i * n + i]).collect(), v)
+    for j in 0..n {
+        d[j] = v[(n - 1) * n + j];
+        v[(n - 1) * n + j] = 0.0;
+    }
+    v[(n - 1) * n + (n - 1)] = 1.0;
+    e[0] = 0.0;
+}
+
+/// `tql2`: the implicit QL method on the tridiagonal `d`, `e`, rotating the
+/// columns of `v` along; `d` ends as the eigenvalues.
+#[allow(clippy::many_single_char_names)]
+fn diagonalize(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
+    for i in 1..n {
+        e[i - 1] = e[i];
+    }
+    e[n - 1] = 0.0;
+    let mut f = 0.0;
+    let mut tst1: f64 = 0.0;
+    let eps = f64::EPSILON;
+    for l in 0..n {
+        // Find a small subdiagonal element.
+        tst1 = tst1.max(d[l].abs() + e[l].abs());
+        let mut m = l;
+        while m < n - 1 && e[m].abs() > eps * tst1 {
+            m += 1;
+        }
+        // d[l] is an eigenvalue when m == l; otherwise iterate (QL
+        // converges in two or three; the cap only guards a shared path
+        // against a matrix that is not what it should be).
+        if m > l {
+            for _ in 0..64 {
+                // The implicit shift.
+                let mut g = d[l];
+                let mut p = (d[l + 1] - g) / (2.0 * e[l]);
+                let mut r = p.hypot(1.0);
+                if p < 0.0 {
+                    r = -r;
+                }
+                d[l] = e[l] / (p + r);
+                d[l + 1] = e[l] * (p + r);
+                let dl1 = d[l + 1];
+                let mut h = g - d[l];
+                for x in &mut d[l + 2..] {
+                    *x -= h;
+                }
+                f += h;
+                // The implicit QL transformation.
+                p = d[m];
+                let (mut c, mut c2, mut c3) = (1.0, 1.0, 1.0);
+                let el1 = e[l + 1];
+                let (mut s, mut s2) = (0.0, 0.0);
+                for i in (l..m).rev() {
+                    c3 = c2;
+                    c2 = c;
+                    s2 = s;
+                    g = c * e[i];
+                    h = c * p;
+                    r = p.hypot(e[i]);
+                    e[i + 1] = s * r;
+                    s = e[i] / r;
+                    c = p / r;
+                    p = c * d[i] - s * g;
+                    d[i + 1] = h + s * (c * g + s * d[i]);
+                    for k in 0..n {
+                        let vk = &mut v[k * n..(k + 1) * n];
+                        h = vk[i + 1];
+                        vk[i + 1] = s * vk[i] + c * h;
+                        vk[i] = c * vk[i] - s * h;
+                    }
+                }
+                p = -s * s2 * c3 * el1 * e[l] / dl1;
+                e[l] = s * p;
+                d[l] = c * p;
+                if e[l].abs() <= eps * tst1 {
+                    break;
+                }
+            }
+        }
+        d[l] += f;
+        e[l] = 0.0;
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +249,8 @@ mod tests {
 
     #[test]
     fn eigen_decomposition_rebuilds_the_matrix() {
+        let (one, v) = symmetric_eigen(&[2.5], 1);
+        assert_eq!((one, v), (vec![2.5], vec![1.0]));
         #[rustfmt::skip]
         let m = [
             4.0, 1.0, 0.5,
@@ -130,6 +267,44 @@ mod tests {
             }
         }
         assert!(close(values.iter().sum(), 9.0), "the trace");
+        // Orthonormal eigenvectors.
+        for a in 0..3 {
+            for b in 0..3 {
+                let dot: f64 = (0..3)
+                    .map(|i| vectors[i * 3 + a] * vectors[i * 3 + b])
+                    .sum();
+                assert!(
+                    close(dot, if a == b { 1.0 } else { 0.0 }),
+                    "{a}.{b} = {dot}"
+                );
+            }
+        }
+        // A larger, nearly singular one (a factor shared by 30 series).
+        let n = 30;
+        let mut seed = 5u64;
+        let mut rnd = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let loads: Vec<f64> = (0..n).map(|_| 1.0 + rnd()).collect();
+        let own: Vec<f64> = (0..n).map(|_| 0.01 + 0.1 * rnd().abs()).collect();
+        let m: Vec<f64> = (0..n * n)
+            .map(|k| {
+                let (i, j) = (k / n, k % n);
+                loads[i] * loads[j] + if i == j { own[i] } else { 0.0 }
+            })
+            .collect();
+        let (values, vectors) = symmetric_eigen(&m, n);
+        for i in 0..n {
+            for j in 0..n {
+                let rebuilt: f64 = (0..n)
+                    .map(|k| vectors[i * n + k] * values[k] * vectors[j * n + k])
+                    .sum();
+                assert!((rebuilt - m[i * n + j]).abs() < 1e-12, "[{i}][{j}]");
+            }
+        }
     }
 
     #[test]

@@ -206,4 +206,35 @@ mod tests {
         let h = holding_periods(&snaps);
         assert_eq!(h[&AssetSymbol::parse("AAPL").unwrap()].sessions, 2);
     }
+
+    #[test]
+    fn runs_settle_once_every_holding_has_ended() {
+        let mut runs = Runs::new(d("2026-11-20"), &[pos("AAPL"), pos("MSFT")]);
+        runs.older(d("2026-11-19"), &[pos("AAPL"), pos("MSFT")]);
+        assert!(!runs.settled());
+        // MSFT was not held on the 18th: its run ends; AAPL's goes on.
+        runs.older(d("2026-11-18"), &[pos("AAPL")]);
+        assert!(!runs.settled());
+        // AAPL at another entry price on the 17th: bought again on the 18th.
+        runs.older(d("2026-11-17"), &[pos_at("AAPL", dec!(9)), pos("MSFT")]);
+        assert!(runs.settled(), "older snapshots cannot change anything");
+        let h = runs.finish();
+        let get = |s: &str| h[&AssetSymbol::parse(s).unwrap()];
+        assert_eq!(
+            get("AAPL"),
+            Held {
+                since: d("2026-11-18"),
+                sessions: 2,
+                at_least: false
+            }
+        );
+        assert_eq!(
+            get("MSFT"),
+            Held {
+                since: d("2026-11-19"),
+                sessions: 1,
+                at_least: false
+            }
+        );
+    }
 }
