@@ -144,10 +144,11 @@ fn bench(c: &mut Criterion) {
     assert_eq!(r.correlation.symbols.len(), POSITIONS, "{:?}", r.excluded);
     assert_eq!(r.suggestions.len(), CANDIDATES);
     println!(
-        "risk: {POSITIONS} positions, {} candidates, {SESSIONS} sessions x {} symbols -> {} independent bets",
+        "risk: {POSITIONS} positions, {} candidates, {SESSIONS} sessions x {} symbols -> {:.1} effective bets, {} correlation clusters",
         r.suggestions.len(),
         h.symbols().len(),
-        r.independent_bets
+        r.effective_bets.unwrap_or(0.0),
+        r.clusters.len()
     );
     c.bench_function("risk/analyze_50_positions_50_candidates_1y", |b| {
         b.iter(|| analyze(&input, &params))

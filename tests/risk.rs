@@ -1,8 +1,11 @@
 //! The risk view's statistics against numpy's on the same bars: the
-//! correlation matrix (`np.corrcoef`), the 60-session volatility
-//! (`np.std(ddof=1) * sqrt(252)`), betas (`np.cov`) and shares of risk.
-//! numpy comes from PyPI (`scripts/test` installs it). Then the real
-//! `dipwatch portfolio` on a demo lake (simulated market and portfolio).
+//! correlation matrix (`np.corrcoef`), the volatility over the same window
+//! (`np.std(ddof=1) * sqrt(252)`), betas (`np.cov`), shares of risk,
+//! Meucci's effective number of bets (`np.linalg.eigh`) and the Herfindahl
+//! index. numpy comes from PyPI (`scripts/test` installs it). Then the
+//! real `dipwatch portfolio` on demo lakes (simulated market and
+//! portfolio, whose names are correlated through its market and sector
+//! factors), recomputed by numpy from the lake's own CSV files.
 
 mod common;
 
@@ -76,13 +79,19 @@ lookback = int(sys.argv[2])
 r = closes[:, 1:] / closes[:, :-1] - 1.0
 held, bench = r[:-1, -lookback:], r[-1, -lookback:]
 corr = np.corrcoef(held)
-vol = np.std(r[:-1, -60:], axis=1, ddof=1) * np.sqrt(252)
+vol = np.std(held, axis=1, ddof=1) * np.sqrt(252)
 beta = [np.cov(x, bench)[0, 1] / np.var(bench, ddof=1) for x in held]
 cov = np.cov(held)
 contrib = weights * (cov @ weights)
 share = contrib / (weights @ cov @ weights)
+# Meucci: principal portfolios' shares of variance, exp of their entropy.
+lam, e = np.linalg.eigh(cov)
+v = (e.T @ weights) ** 2 * lam
+p = v / v.sum()
+bets = float(np.exp(-np.sum(p[p > 0] * np.log(p[p > 0]))))
 print(json.dumps({"corr": corr.tolist(), "vol": vol.tolist(), "beta": beta,
-                  "share": share.tolist()}))
+                  "share": share.tolist(), "bets": bets,
+                  "hhi": float(np.sum(weights ** 2))}))
 "#;
 
 #[test]
@@ -199,6 +208,18 @@ fn correlations_volatilities_and_betas_equal_numpys() {
             "risk share",
         );
     }
+    let bets = report.effective_bets.unwrap();
+    let np_bets = np["bets"].as_f64().unwrap();
+    assert!(
+        (bets - np_bets).abs() <= 1e-9 * np_bets,
+        "effective bets: ours {bets}, numpy {np_bets}"
+    );
+    assert!(bets > 1.0 && bets < n as f64, "{bets}");
+    close(
+        report.concentration.herfindahl,
+        np["hhi"].as_f64().unwrap(),
+        "herfindahl",
+    );
     // The even symbols share a factor: they are the correlated ones.
     let top = &report.pairs[0];
     let idx = |s: &Symbol| syms.iter().position(|x| x == s).unwrap();
@@ -224,11 +245,12 @@ fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
         "Portfolio risk, snapshot 2026-11-20",
         "[SIMULATED PRICES, not market data]",
         "Positions",
-        "independent bet",
+        "Effective bets",
+        "Correlation clusters",
         "Candidates from the latest screen",
         "Herfindahl",
         // SPY is not in this lake: said, not a crash.
-        "benchmark SPY: no bars in the lake",
+        "benchmark SPY: no bars in the last 91 sessions",
     ] {
         assert!(table.contains(needle), "{needle:?} missing:\n{table}");
     }
@@ -276,10 +298,8 @@ fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
     let mut measured = symbols.clone();
     measured.sort_unstable();
     assert_eq!(clustered, measured);
-    assert_eq!(
-        doc["independent_bets"].as_u64().unwrap() as usize,
-        doc["clusters"].as_array().unwrap().len()
-    );
+    let bets = doc["effective_bets"].as_f64().unwrap();
+    assert!(bets >= 1.0 && bets <= symbols.len() as f64 + 1e-9, "{bets}");
     // With the universe as benchmark, every measured position has a beta.
     for v in doc["volatility"].as_array().unwrap() {
         assert!(v["beta"].is_f64(), "{v}");
@@ -414,4 +434,123 @@ async fn the_in_memory_bars_and_the_lakes_give_the_same_report() {
         .unwrap();
     assert_eq!(fallback.bars, BarsSource::Store);
     assert_eq!(report(&fallback), from_lake);
+}
+
+/// Effective bets, the Herfindahl index and holding periods of the real
+/// `dipwatch portfolio` on a demo lake of most of a year, against numpy
+/// reading the lake's CSV files (tests/reference/risk_lake.py): the
+/// simulated names are correlated (market and sector factors), and the
+/// paper portfolio holds positions for longer than the risk window, so
+/// holding periods must come from the whole snapshot history.
+#[test]
+fn effective_bets_herfindahl_and_holding_periods_equal_numpy_on_a_lake() {
+    let mut ws = common::Workspace::new(40);
+    common::ok(&ws.demo(&["collect", "--from", "2026-01-02", "--to", "2026-11-20"]));
+    ws.set_env("DIPWATCH__BACKTEST__BENCHMARK", "universe");
+    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let report = ws.path("report.json");
+    std::fs::write(&report, &json).unwrap();
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(python)
+        .arg(common::repo("tests/reference/risk_lake.py"))
+        .arg(ws.path("data"))
+        .arg(doc["lookback"].to_string())
+        .arg(&report)
+        .output()
+        .expect("python3 not found; scripts/test installs numpy");
+    assert!(
+        out.status.success(),
+        "numpy failed (python3 -m pip install numpy): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let np: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rel = |ours: f64, theirs: f64, what: &str| {
+        assert!(
+            (ours - theirs).abs() <= 1e-9 * theirs.abs().max(1.0),
+            "{what}: ours {ours}, numpy {theirs}"
+        );
+    };
+
+    // The same positions measured, with the same volatilities.
+    let mut measured: Vec<&str> = doc["correlation"]["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    measured.sort_unstable();
+    let np_measured: Vec<&str> = np["measured"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(measured, np_measured);
+    assert!(measured.len() >= 4, "{json}");
+    for v in doc["volatility"].as_array().unwrap() {
+        let s = v["symbol"].as_str().unwrap();
+        rel(
+            v["volatility_pct"].as_f64().unwrap(),
+            np["volatility_pct"][s].as_f64().unwrap(),
+            &format!("volatility of {s}"),
+        );
+    }
+
+    let bets = doc["effective_bets"].as_f64().unwrap();
+    rel(
+        bets,
+        np["effective_bets"].as_f64().unwrap(),
+        "effective bets",
+    );
+    rel(
+        bets,
+        np["effective_bets_from_report"].as_f64().unwrap(),
+        "effective bets from the JSON's D C D",
+    );
+    // Correlated names: fewer bets than positions, more than one.
+    assert!(bets > 1.0 && bets < measured.len() as f64, "{bets}");
+
+    let c = &doc["concentration"];
+    for key in ["herfindahl", "invested_pct", "effective_positions"] {
+        rel(
+            c[key].as_f64().unwrap(),
+            np[key].as_f64().unwrap(),
+            &format!("concentration.{key}"),
+        );
+    }
+
+    // Holding periods, through the max-hold rule that reads them: at a
+    // max hold of 1 session every position held a session or more is an
+    // exit, and each exit carries its holding period.
+    ws.set_env("DIPWATCH__BACKTEST__MAX_HOLD", "1");
+    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let held = np["held"].as_object().unwrap();
+    let mut longer_than_the_window = 0;
+    for e in doc["exits"].as_array().unwrap() {
+        let s = e["symbol"].as_str().unwrap();
+        let h = &e["held"];
+        assert_eq!(h["since"], held[s]["since"], "{s}: {e}");
+        assert_eq!(h["sessions"], held[s]["sessions"], "{s}: {e}");
+        assert_eq!(h["at_least"], held[s]["at_least"], "{s}: {e}");
+        if h["sessions"].as_u64().unwrap() > 91 {
+            longer_than_the_window += 1;
+        }
+    }
+    let exits: Vec<&str> = doc["exits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["symbol"].as_str().unwrap())
+        .collect();
+    for (s, h) in held {
+        if h["sessions"].as_u64().unwrap() >= 1 {
+            assert!(exits.contains(&s.as_str()), "{s} held {h}: {json}");
+        }
+    }
+    assert!(
+        longer_than_the_window > 0,
+        "a position held past the 91 sessions of the risk window: {json}"
+    );
 }

@@ -107,8 +107,12 @@ async fn the_portfolio_page_shows_the_risk_view_and_its_heatmap() {
         "<h2>Risk</h2>".to_string(),
         "SIMULATED prices".to_string(),
         format!("Snapshot {}", risk.date),
-        format!("Effectively {} independent bet", risk.independent_bets),
-        format!("Herfindahl {:.2}", risk.concentration.herfindahl),
+        format!(
+            "Effective bets {:.1}",
+            risk.effective_bets.expect("positions measured")
+        ),
+        format!("Correlation clusters: {}", risk.clusters.len()),
+        format!("Herfindahl {:.3}", risk.concentration.herfindahl),
         "Suggestions only: dipwatch never places orders.".to_string(),
     ] {
         assert!(section.contains(&needle), "{needle:?} missing:\n{section}");

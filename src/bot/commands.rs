@@ -33,7 +33,7 @@ pub enum Command {
     Portfolio,
     /// The profit-taking rule: top positions vs target
     Monitor,
-    /// Portfolio risk: concentration, independent bets, exits, candidates
+    /// Portfolio risk: concentration, effective bets, exits, candidates
     Risk,
     /// Replay the strategy over the history vs the benchmark, with a chart
     Backtest(String),

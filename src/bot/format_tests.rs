@@ -288,7 +288,7 @@ fn expected(name: &str) -> &'static str {
 /breadth — Chart: names down 20% and 30% or more, median drawdown
 /portfolio — Positions by return, with value, P&amp;L and totals
 /monitor — The profit-taking rule: top positions vs target
-/risk — Portfolio risk: concentration, independent bets, exits, candidates
+/risk — Portfolio risk: concentration, effective bets, exits, candidates
 /backtest [from YYYY-MM-DD] [to YYYY-MM-DD] [top N] [entry -30] [take-profit 100] ... — Replay the strategy over the history vs the benchmark, with a chart
 /account — Equity, cash, buying power (live, cached 60 s)
 /stats — Data health, last run and next run
@@ -492,7 +492,7 @@ day trades    1 in 5 sessions · PDT no</pre>"#
 /breadth — Chart: names down 20% and 30% or more, median drawdown
 /portfolio — Positions by return, with value, P&amp;L and totals
 /monitor — The profit-taking rule: top positions vs target
-/risk — Portfolio risk: concentration, independent bets, exits, candidates
+/risk — Portfolio risk: concentration, effective bets, exits, candidates
 /backtest [from YYYY-MM-DD] [to YYYY-MM-DD] [top N] [entry -30] [take-profit 100] ... — Replay the strategy over the history vs the benchmark, with a chart
 /account — Equity, cash, buying power (live, cached 60 s)
 /stats — Data health, last run and next run

@@ -171,7 +171,7 @@ mod tests {
             portfolio: None,
             correlation: Correlation { symbols, matrix },
             pairs: Vec::new(),
-            independent_bets: n - 2,
+            effective_bets: None,
             clusters,
             cluster_correlation: 0.7,
             suggestions: Vec::new(),

@@ -193,8 +193,17 @@ fn positions_section(out: &mut String, r: &RiskReport) {
             ]
         })
         .collect();
+    // Volatility, beta and share of risk are over the correlations' window.
+    let vol_header = format!("vol {}d", r.lookback);
     out.push_str(&table(
-        &["symbol", "value", "weight", "vol 60d", "beta", "risk share"],
+        &[
+            "symbol",
+            "value",
+            "weight",
+            &vol_header,
+            "beta",
+            "risk share",
+        ],
         &rows,
         &[false, true, true, true, true, true],
     ));
@@ -210,9 +219,11 @@ fn positions_section(out: &mut String, r: &RiskReport) {
     if let Some(largest) = &c.largest {
         let _ = writeln!(
             out,
-            "Concentration: largest {largest} {} · Herfindahl {:.3} (as concentrated as {:.1} equal positions)",
+            "Concentration: largest {largest} {} · Herfindahl {:.3} of the weights shown \
+             (% of equity; {} invested, as concentrated as {:.1} equal positions)",
             pct(c.largest_weight_pct),
             c.herfindahl,
+            pct(c.invested_pct),
             c.effective_positions
         );
     }
@@ -235,14 +246,21 @@ fn positions_section(out: &mut String, r: &RiskReport) {
             &[false, false, true],
         ));
     }
+    if let Some(bets) = r.effective_bets {
+        let _ = writeln!(
+            out,
+            "\nEffective bets {bets:.1} of {} measured positions (Meucci: entropy of the \
+             principal portfolios' shares of variance over {} sessions)",
+            r.correlation.symbols.len(),
+            r.lookback
+        );
+    }
     if !r.clusters.is_empty() {
         let _ = writeln!(
             out,
-            "\nClusters (correlation {:.2} or more): effectively {} independent bet{} among {} measured positions",
+            "Correlation clusters (average correlation {:.2} or more): {}",
             r.cluster_correlation,
-            r.independent_bets,
-            if r.independent_bets == 1 { "" } else { "s" },
-            r.correlation.symbols.len()
+            r.clusters.len()
         );
         for (i, c) in r.clusters.iter().enumerate() {
             let names: Vec<&str> = c.symbols.iter().map(|s| s.as_str()).collect();

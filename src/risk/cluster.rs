@@ -1,8 +1,9 @@
 //! Groups of positions that move together: agglomerative (hierarchical)
 //! clustering with average linkage on the distance `1 - correlation`,
 //! stopped when the closest two groups are less correlated than the
-//! threshold. The number of groups is how many independent bets the
-//! portfolio really holds.
+//! threshold. The groups are correlation clusters: names that move
+//! together, listed as such (how many bets the risk is spread over is
+//! [`super::bets`]' effective number, which weighs size and volatility).
 
 /// Cluster `n` series given their correlation matrix (`n x n`, row major).
 /// Two groups merge while their average pairwise correlation is at least

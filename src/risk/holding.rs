@@ -1,5 +1,8 @@
 //! How long each position has been held, read from the stored positions
 //! snapshots: the brokerage API says what is held now, not since when.
+//! [`Runs`] walks the snapshots back from the newest and says when older
+//! ones can no longer matter, so the whole history is read only as far as
+//! the oldest holding reaches.
 
 use std::collections::HashMap;
 
@@ -17,8 +20,8 @@ pub struct Held {
     /// Exchange sessions from `since` to the latest snapshot (0 = first
     /// seen in the latest snapshot).
     pub sessions: u32,
-    /// True when the run reaches the oldest snapshot read: it was held
-    /// before, so `sessions` is a lower bound.
+    /// True when the run reaches the oldest stored snapshot: it was held
+    /// before the lake begins, so `sessions` is a lower bound.
     pub at_least: bool,
 }
 
@@ -33,33 +36,94 @@ pub fn holding_periods(snapshots: &[(NaiveDate, Vec<Position>)]) -> HashMap<Asse
     let Some((latest, now)) = snapshots.last() else {
         return HashMap::new();
     };
-    let held: Vec<HashMap<&AssetSymbol, (Side, Decimal)>> = snapshots
-        .iter()
-        .map(|(_, ps)| {
-            ps.iter()
-                .map(|p| (&p.symbol, (p.side.clone(), p.avg_entry_price)))
-                .collect()
-        })
-        .collect();
-    now.iter()
-        .map(|p| {
-            let mut first = snapshots.len() - 1;
-            let same = (p.side.clone(), p.avg_entry_price);
-            while first > 0 && held[first - 1].get(&p.symbol) == Some(&same) {
-                first -= 1;
+    let mut runs = Runs::new(*latest, now);
+    for (date, positions) in snapshots.iter().rev().skip(1) {
+        if runs.settled() {
+            break;
+        }
+        runs.older(*date, positions);
+    }
+    runs.finish()
+}
+
+/// The holding periods of the newest snapshot's positions, built from
+/// snapshots fed newest to oldest, so a reader can stop reading the lake as
+/// soon as every run has ended ([`Runs::settled`]) instead of reading the
+/// whole history every time.
+#[derive(Debug, Clone)]
+pub struct Runs {
+    latest: NaiveDate,
+    /// Per position of the newest snapshot: side and entry that identify
+    /// the holding, the oldest snapshot of its run so far, and whether an
+    /// older snapshot has ended the run.
+    runs: Vec<Run>,
+}
+
+#[derive(Debug, Clone)]
+struct Run {
+    symbol: AssetSymbol,
+    held: (Side, Decimal),
+    since: NaiveDate,
+    ended: bool,
+}
+
+impl Runs {
+    /// The runs of `positions`, the newest snapshot (of `latest`).
+    pub fn new(latest: NaiveDate, positions: &[Position]) -> Self {
+        Self {
+            latest,
+            runs: positions
+                .iter()
+                .map(|p| Run {
+                    symbol: p.symbol.clone(),
+                    held: (p.side.clone(), p.avg_entry_price),
+                    since: latest,
+                    ended: false,
+                })
+                .collect(),
+        }
+    }
+
+    /// The next older snapshot: a run it holds reaches back to `date`; a
+    /// run it does not hold ends.
+    pub fn older(&mut self, date: NaiveDate, positions: &[Position]) {
+        let held: HashMap<&AssetSymbol, (Side, Decimal)> = positions
+            .iter()
+            .map(|p| (&p.symbol, (p.side.clone(), p.avg_entry_price)))
+            .collect();
+        for run in self.runs.iter_mut().filter(|r| !r.ended) {
+            if held.get(&run.symbol) == Some(&run.held) {
+                run.since = date;
+            } else {
+                run.ended = true;
             }
-            let since = snapshots[first].0;
-            let sessions = crate::market::calendar::trading_days(since, *latest)
-                .len()
-                .saturating_sub(1);
-            let held = Held {
-                since,
-                sessions: u32::try_from(sessions).unwrap_or(u32::MAX),
-                at_least: first == 0,
-            };
-            (p.symbol.clone(), held)
-        })
-        .collect()
+        }
+    }
+
+    /// True when every run has ended: older snapshots cannot change them.
+    pub fn settled(&self) -> bool {
+        self.runs.iter().all(|r| r.ended)
+    }
+
+    /// The holding periods. A run that never ended reaches the oldest
+    /// snapshot fed: held before it, so its count is a lower bound.
+    pub fn finish(self) -> HashMap<AssetSymbol, Held> {
+        let latest = self.latest;
+        self.runs
+            .into_iter()
+            .map(|r| {
+                let sessions = crate::market::calendar::trading_days(r.since, latest)
+                    .len()
+                    .saturating_sub(1);
+                let held = Held {
+                    since: r.since,
+                    sessions: u32::try_from(sessions).unwrap_or(u32::MAX),
+                    at_least: !r.ended,
+                };
+                (r.symbol, held)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -141,5 +205,36 @@ mod tests {
         ];
         let h = holding_periods(&snaps);
         assert_eq!(h[&AssetSymbol::parse("AAPL").unwrap()].sessions, 2);
+    }
+
+    #[test]
+    fn runs_settle_once_every_holding_has_ended() {
+        let mut runs = Runs::new(d("2026-11-20"), &[pos("AAPL"), pos("MSFT")]);
+        runs.older(d("2026-11-19"), &[pos("AAPL"), pos("MSFT")]);
+        assert!(!runs.settled());
+        // MSFT was not held on the 18th: its run ends; AAPL's goes on.
+        runs.older(d("2026-11-18"), &[pos("AAPL")]);
+        assert!(!runs.settled());
+        // AAPL at another entry price on the 17th: bought again on the 18th.
+        runs.older(d("2026-11-17"), &[pos_at("AAPL", dec!(9)), pos("MSFT")]);
+        assert!(runs.settled(), "older snapshots cannot change anything");
+        let h = runs.finish();
+        let get = |s: &str| h[&AssetSymbol::parse(s).unwrap()];
+        assert_eq!(
+            get("AAPL"),
+            Held {
+                since: d("2026-11-18"),
+                sessions: 2,
+                at_least: false
+            }
+        );
+        assert_eq!(
+            get("MSFT"),
+            Held {
+                since: d("2026-11-19"),
+                sessions: 1,
+                at_least: false
+            }
+        );
     }
 }

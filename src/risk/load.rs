@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use futures::StreamExt;
 
-use super::holding::{Held, holding_periods};
+use super::holding::{Held, Runs};
 use super::{RiskInput, RiskParams, f};
 use crate::domain::{Account, AssetSymbol, DrawdownRow, Position};
 use crate::query::{Lake, PriceHistory, READ_CONCURRENCY};
@@ -28,7 +28,8 @@ pub struct RiskData {
     pub positions: Vec<Position>,
     /// Its account.
     pub account: Account,
-    /// Holding periods from the snapshots read.
+    /// Holding periods from the whole snapshot history (read back only as
+    /// far as the oldest holding reaches).
     pub held: HashMap<AssetSymbol, Held>,
     /// Bars of the last `max(lookback, 60) + 1` published sessions.
     pub history: PriceHistory,
@@ -92,6 +93,7 @@ pub async fn load_data(
     let mut warnings = listing.warnings();
     let span = params.window_returns() + 1;
     let dates = listing.dates[listing.dates.len().saturating_sub(span)..].to_vec();
+    let span_dates = dates.len();
     let Some(&first) = dates.first() else {
         return Ok(None);
     };
@@ -131,12 +133,17 @@ pub async fn load_data(
         .chain(std::iter::once(&latest))
         .filter_map(|s| Some((s.date, f(s.account.equity?))))
         .collect();
-    let mut runs: Vec<(NaiveDate, Vec<Position>)> = snapshots
-        .into_iter()
-        .map(|s| (s.date, s.positions))
-        .collect();
-    runs.push((latest.date, latest.positions.clone()));
-    let held_periods = holding_periods(&runs);
+    let mut runs = Runs::new(latest.date, &latest.positions);
+    for s in snapshots.iter().rev() {
+        runs.older(s.date, &s.positions);
+    }
+    if !runs.settled() {
+        // Held since before the span: walk the older snapshots back until
+        // every holding's run has ended (or the lake begins).
+        let older = listing.dates[..listing.dates.len() - span_dates].to_vec();
+        older_holdings(store, &lake, older, &mut runs, &mut warnings).await;
+    }
+    let held_periods = runs.finish();
     let newest = listing.dates.last().copied();
     let (history, bars) = match held.and_then(|h| covering(h, first, newest)) {
         Some(h) => (h, BarsSource::Memory),
@@ -191,6 +198,58 @@ pub fn covering(
     }
     let from = dates.partition_point(|d| *d < first);
     Some(held.tail(dates.len() - from))
+}
+
+/// Feed `runs` the positions snapshots of `dates` (oldest first), newest
+/// first, until every run has ended. Manifests and positions are read
+/// [`READ_CONCURRENCY`] at a time ahead of the walk, and the reads stop
+/// with it: a lake of years is read only as far back as the oldest
+/// holding. A date without a snapshot is passed over (it neither holds
+/// nor ends a holding); an unreadable one is a warning.
+async fn older_holdings(
+    store: &Store,
+    lake: &Lake,
+    mut dates: Vec<NaiveDate>,
+    runs: &mut Runs,
+    warnings: &mut Vec<String>,
+) {
+    dates.reverse();
+    let store = store.clone();
+    let mut reads = std::pin::pin!(
+        lake.manifests(dates)
+            .map(move |(date, m)| {
+                let store = store.clone();
+                async move {
+                    let m = match m {
+                        Ok(Some(m)) if m.object(Dataset::Positions).is_some() => m,
+                        Ok(_) => return Ok(None),
+                        Err(e) => return Err(format!("{date}: {e}")),
+                    };
+                    match store
+                        .read_rows::<PositionRecord>(&m, Dataset::Positions)
+                        .await
+                    {
+                        Ok(Some(rows)) => Ok(Some((
+                            m.date,
+                            rows.iter()
+                                .map(PositionRecord::position)
+                                .collect::<Vec<_>>(),
+                        ))),
+                        Ok(None) => Ok(None),
+                        Err(e) => Err(format!("{date}: positions skipped: {e}")),
+                    }
+                }
+            })
+            .buffered(READ_CONCURRENCY)
+    );
+    while !runs.settled() {
+        match reads.next().await {
+            Some(Ok(Some((date, positions)))) => runs.older(date, &positions),
+            Some(Ok(None)) => {}
+            Some(Err(w)) => warnings.push(w),
+            None => break,
+        }
+    }
 }
 
 /// One manifest's positions and account, `None` when the account object

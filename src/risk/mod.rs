@@ -8,8 +8,10 @@
 //! [`analyze`] is pure: a positions snapshot, the price history, the screen
 //! and the equity curve in, a [`RiskReport`] out. [`load`] is the I/O edge
 //! that reads them from the lake. The statistics are in [`stats`], the
-//! clustering in [`cluster`], holding periods in [`holding`].
+//! clustering in [`cluster`], the effective number of bets in [`bets`],
+//! holding periods in [`holding`].
 
+pub mod bets;
 pub mod cluster;
 mod equity;
 mod exits;
@@ -143,13 +145,23 @@ pub fn analyze(input: &RiskInput<'_>, params: &RiskParams) -> RiskReport {
     }
     let window = Window::last(input.history, params.window_returns());
     let bench = benchmark_returns(input.history, &window, params, &mut notes);
-    let book = positions::analyze(input, params, window.as_ref().ok(), bench.as_deref());
+    let book = positions::analyze(
+        input,
+        params,
+        window.as_ref().map_err(String::as_str),
+        bench.as_deref(),
+    );
     if let Err(why) = &window
         && !input.positions.is_empty()
     {
         notes.push(format!("no position can be measured: {why}"));
     }
-    let suggestions = suggest::suggestions(input, params, &book, window.as_ref().ok());
+    let suggestions = suggest::suggestions(
+        input,
+        params,
+        &book,
+        window.as_ref().map_err(String::as_str),
+    );
     let (exits, exit_notes) = exits::exits(input, params);
     notes.extend(exit_notes);
     let equity_vs_benchmark = equity::compare(input, &params.benchmark, &mut notes);
@@ -167,7 +179,7 @@ pub fn analyze(input: &RiskInput<'_>, params: &RiskParams) -> RiskReport {
         portfolio: book.portfolio,
         correlation: book.correlation,
         pairs: book.pairs,
-        independent_bets: book.clusters.len(),
+        effective_bets: book.effective_bets,
         clusters: book.clusters,
         cluster_correlation: params.cluster_correlation,
         suggestions,
@@ -371,9 +383,14 @@ mod tests {
             ]
         );
         assert_eq!(r.concentration.largest_weight_pct, 25.0);
-        // (500² + 300² + 200² + 100²) / 1100².
-        let hhi = 390_000.0 / 1_210_000.0;
+        // Over the weights shown: 0.25² + 0.15² + 0.10² + 0.05²; as
+        // concentrated as 0.55² / that equal positions (1100² / (500² +
+        // 300² + 200² + 100²) of the invested value).
+        let hhi = 0.0975;
         assert!((r.concentration.herfindahl - hhi).abs() < 1e-12);
+        assert!((r.concentration.invested_pct - 55.0).abs() < 1e-12);
+        let equal = 1_210_000.0 / 390_000.0;
+        assert!((r.concentration.effective_positions - equal).abs() < 1e-12);
         // The option is listed, not measured.
         assert_eq!(r.excluded.len(), 1);
         assert!(
@@ -388,7 +405,9 @@ mod tests {
             .map(|c| c.symbols.iter().map(|s| s.as_str()).collect())
             .collect();
         assert_eq!(groups, [vec!["A", "B"], vec!["C"]]);
-        assert_eq!(r.independent_bets, 2);
+        // A and B are one bet (correlation 1): at most two, more than one.
+        let bets = r.effective_bets.unwrap();
+        assert!(bets > 1.0 && bets < 2.0 + 1e-9, "{bets}");
         assert!((r.clusters[0].weight_pct - 40.0).abs() < 1e-9);
         assert_eq!((r.pairs[0].a.as_str(), r.pairs[0].b.as_str()), ("A", "B"));
         assert!((r.pairs[0].correlation - 1.0).abs() < 1e-9);
@@ -458,7 +477,7 @@ mod tests {
         let r = run(&[], &account(10_000, 10_000), &[row("C", 1, 5.0)]);
         assert!(r.is_empty());
         assert!(r.exits.is_empty() && r.clusters.is_empty() && r.excluded.is_empty());
-        assert_eq!(r.independent_bets, 0);
+        assert_eq!(r.effective_bets, None);
         let c = &r.suggestions[0];
         assert!(c.closest.is_none() && !c.duplicates);
         assert!(c.value.is_some());

@@ -1,5 +1,6 @@
 //! The current positions: weights, concentration, volatility, beta, share
-//! of risk, correlations and clusters.
+//! of risk, correlations, clusters and the effective number of bets, all
+//! over the same `risk.lookback` sessions of returns.
 
 use crate::domain::{AssetClass, Symbol};
 use crate::query::PriceHistory;
@@ -8,7 +9,7 @@ use super::report::{
     Cluster, Concentration, Correlation, Excluded, Pair, PortfolioRisk, PositionRisk, Weight,
 };
 use super::stats::{self, SESSIONS_PER_YEAR};
-use super::{RiskInput, RiskParams, VOL_SESSIONS, Window, cluster, f};
+use super::{RiskInput, RiskParams, Window, bets, cluster, f};
 
 /// Most correlated pairs named.
 pub const PAIRS_SHOWN: usize = 5;
@@ -24,6 +25,7 @@ pub(super) struct Book {
     pub correlation: Correlation,
     pub pairs: Vec<Pair>,
     pub clusters: Vec<Cluster>,
+    pub effective_bets: Option<f64>,
     pub excluded: Vec<Excluded>,
     /// The measured positions' returns over `lookback`, for candidates.
     pub measured: Vec<(Symbol, Vec<f64>)>,
@@ -39,7 +41,7 @@ struct Measured {
 pub(super) fn analyze(
     input: &RiskInput<'_>,
     params: &RiskParams,
-    window: Option<&Window>,
+    window: Result<&Window, &str>,
     bench: Option<&[f64]>,
 ) -> Book {
     let values: Vec<Option<f64>> = input
@@ -69,7 +71,7 @@ pub(super) fn analyze(
         let w = |x: &Weight| x.weight_pct.map_or(f64::NEG_INFINITY, f64::abs);
         w(b).total_cmp(&w(a)).then_with(|| a.symbol.cmp(&b.symbol))
     });
-    let concentration = concentration(&weights, gross);
+    let concentration = concentration(&weights);
 
     let mut excluded = Vec::new();
     let mut measured = Vec::new();
@@ -117,7 +119,9 @@ pub(super) fn analyze(
         .enumerate()
         .map(|(i, m)| PositionRisk {
             symbol: m.symbol.clone(),
-            volatility_pct: stats::annual_volatility(&tail(&m.returns, VOL_SESSIONS)) * 100.0,
+            // The correlations' window, so that volatility x correlation x
+            // volatility is the covariance every other figure here uses.
+            volatility_pct: stats::annual_volatility(&corr_returns[i]) * 100.0,
             beta: bench.as_deref().map(|b| stats::beta(&corr_returns[i], b)),
             risk_share_pct: if variance > 0.0 {
                 w[i] * cov_w[i] / variance * 100.0
@@ -155,6 +159,10 @@ pub(super) fn analyze(
             symbols: g.iter().map(|&i| symbols[i].clone()).collect(),
         })
         .collect();
+    // From the report's own figures (D C D), so a reader recomputes it
+    // from the JSON exactly.
+    let vols: Vec<f64> = book.risks.iter().map(|r| r.volatility_pct).collect();
+    book.effective_bets = bets::effective_bets(&bets::covariance_from(&vols, &corr), &w);
     book.correlation = Correlation {
         matrix: (0..n).map(|i| corr[i * n..(i + 1) * n].to_vec()).collect(),
         symbols: symbols.clone(),
@@ -167,7 +175,7 @@ pub(super) fn analyze(
 fn measurable(
     w: &Weight,
     history: &PriceHistory,
-    window: Option<&Window>,
+    window: Result<&Window, &str>,
 ) -> Result<Measured, String> {
     let kind = match &w.asset_class {
         AssetClass::UsEquity => None,
@@ -184,7 +192,9 @@ fn measurable(
         return Err("the broker sent no market value".into());
     };
     let symbol = Symbol::parse(w.symbol.as_str()).map_err(|e| e.to_string())?;
-    let window = window.ok_or("not enough sessions of bars in the lake")?;
+    // The window's own reason (how many sessions there are, how many are
+    // needed) is what is true of every position.
+    let window = window.map_err(str::to_string)?;
     let returns = window.returns_of(history, &symbol)?;
     Ok(Measured {
         symbol,
@@ -193,26 +203,29 @@ fn measurable(
     })
 }
 
-/// Largest weight and the Herfindahl index of the invested value.
-fn concentration(weights: &[Weight], gross: f64) -> Concentration {
+/// Largest weight and the Herfindahl index of the weights shown (each
+/// position's market value over equity; cash is not a position).
+fn concentration(weights: &[Weight]) -> Concentration {
     let Some(largest) = weights.first().filter(|w| w.weight_pct.is_some()) else {
         return Concentration::default();
     };
-    let herfindahl: f64 = if gross > 0.0 {
-        weights
-            .iter()
-            .filter_map(|w| w.market_value)
-            .map(|v| (v.abs() / gross).powi(2))
-            .sum()
-    } else {
-        0.0
-    };
+    let shown: Vec<f64> = weights
+        .iter()
+        .filter_map(|w| w.weight_pct)
+        .map(|p| p / 100.0)
+        .collect();
+    let herfindahl: f64 = shown.iter().map(|w| w * w).sum();
+    let invested: f64 = shown.iter().map(|w| w.abs()).sum();
     Concentration {
         largest: Some(largest.symbol.clone()),
         largest_weight_pct: largest.weight_pct.unwrap_or(0.0),
         herfindahl,
+        invested_pct: invested * 100.0,
+        // (sum |w|)^2 / sum w^2: the number of equal positions with the
+        // same invested total that would be as concentrated, so cash
+        // neither adds nor removes positions.
         effective_positions: if herfindahl > 0.0 {
-            1.0 / herfindahl
+            invested * invested / herfindahl
         } else {
             0.0
         },

@@ -28,7 +28,7 @@ pub struct RiskReport {
     pub cash: Option<f64>,
     /// Every position's weight, largest first.
     pub weights: Vec<Weight>,
-    /// Largest weight and Herfindahl index.
+    /// Largest weight and Herfindahl index of the weights shown.
     pub concentration: Concentration,
     /// Volatility, beta and share of risk of each measured position.
     pub volatility: Vec<PositionRisk>,
@@ -38,10 +38,15 @@ pub struct RiskReport {
     pub correlation: Correlation,
     /// The most correlated pairs, most correlated first.
     pub pairs: Vec<Pair>,
-    /// Groups of positions that move together, largest first.
+    /// Correlation clusters: groups of positions whose returns correlate at
+    /// `cluster_correlation` or more (average linkage), largest first.
     pub clusters: Vec<Cluster>,
-    /// How many independent bets the measured positions are.
-    pub independent_bets: usize,
+    /// Meucci's effective number of bets of the measured positions: the
+    /// exponential of the entropy of their principal portfolios' shares of
+    /// variance, from the covariance `D C D` of `volatility[].volatility_pct`
+    /// and `correlation.matrix` (same window), weighted by `weights`.
+    /// `None` with nothing measured.
+    pub effective_bets: Option<f64>,
     /// `risk.cluster_correlation`.
     pub cluster_correlation: f64,
     /// The latest screen's top candidates against the holdings.
@@ -95,9 +100,14 @@ pub struct Concentration {
     pub largest: Option<AssetSymbol>,
     /// Its weight, percent of equity.
     pub largest_weight_pct: f64,
-    /// Sum of squared shares of the invested value (1 = one position).
+    /// Sum of the squared weights shown (`weights[].weight_pct / 100`,
+    /// market value over equity; cash is not a position): 1 for all of
+    /// equity in one position, less with cash.
     pub herfindahl: f64,
-    /// `1 / herfindahl`: as many equal positions would be as concentrated.
+    /// Sum of the absolute weights shown, percent of equity.
+    pub invested_pct: f64,
+    /// `(invested_pct / 100)^2 / herfindahl`: as many equal positions
+    /// investing the same total would be as concentrated.
     pub effective_positions: f64,
 }
 
@@ -106,7 +116,8 @@ pub struct Concentration {
 pub struct PositionRisk {
     /// The ticker.
     pub symbol: Symbol,
-    /// Annualised volatility of the last 60 sessions' returns, percent.
+    /// Annualised volatility of its daily returns over `lookback` sessions
+    /// (the correlations' window), percent.
     pub volatility_pct: f64,
     /// Beta to the benchmark over `lookback` sessions, when it has bars.
     pub beta: Option<f64>,
@@ -144,7 +155,7 @@ pub struct Pair {
     pub correlation: f64,
 }
 
-/// Positions that move together: one bet.
+/// A correlation cluster: positions that move together.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cluster {
     /// Its positions.

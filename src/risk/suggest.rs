@@ -11,7 +11,7 @@ pub(super) fn suggestions(
     input: &RiskInput<'_>,
     params: &RiskParams,
     book: &Book,
-    window: Option<&Window>,
+    window: Result<&Window, &str>,
 ) -> Vec<Suggestion> {
     let cash = input.account.cash.map(f).filter(|c| c.is_finite());
     input
@@ -34,10 +34,9 @@ pub(super) fn suggestions(
                 capped_by_cash: false,
                 reason: None,
             };
-            let returns = match window {
-                Some(w) => w.returns_of(input.history, &row.symbol),
-                None => Err("not enough sessions of bars in the lake".into()),
-            };
+            let returns = window
+                .map_err(str::to_string)
+                .and_then(|w| w.returns_of(input.history, &row.symbol));
             let returns = match returns {
                 Ok(r) => r,
                 Err(why) => {

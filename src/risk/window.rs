@@ -44,18 +44,14 @@ impl Window {
     /// `symbol`'s daily returns over the window, or why it cannot be
     /// measured.
     pub fn returns_of(&self, history: &PriceHistory, symbol: &Symbol) -> Result<Vec<f64>, String> {
-        let Some(s) = history.symbol_index(symbol) else {
-            return Err("no bars in the lake".into());
-        };
         let end = self.start + self.returns + 1;
+        let Some(s) = history.symbol_index(symbol) else {
+            return Err(format!("no bars in the last {} sessions", end - self.start));
+        };
         let present = &history.present(s)[self.start..end];
         let closes = &history.series(s, Field::Close)[self.start..end];
-        let have = present.iter().filter(|p| **p).count();
-        if have < present.len() {
-            return Err(format!(
-                "bars on {have} of the last {} sessions (a recent listing, a halt or a gap)",
-                present.len()
-            ));
+        if let Some(why) = missing(present, &history.dates()[self.start..end]) {
+            return Err(why);
         }
         if closes.iter().any(|c| !(c.is_finite() && *c > 0.0)) {
             return Err("a close that is not a positive price".into());
@@ -73,6 +69,44 @@ impl Window {
     pub fn universe_returns(&self, history: &PriceHistory, members: &[Symbol]) -> Vec<Option<f64>> {
         universe_returns(history, members)[self.start + 1..self.start + self.returns + 1].to_vec()
     }
+}
+
+/// What is true of a symbol's bars over the window's `dates` when some are
+/// missing (`present[i]`: a bar on `dates[i]`), or `None` with none missing:
+/// a first bar inside the window (a listing, or bars not collected before),
+/// no bar since a date (halted or delisted), or bars missing in between.
+fn missing(present: &[bool], dates: &[chrono::NaiveDate]) -> Option<String> {
+    let n = present.len();
+    let have = present.iter().filter(|p| **p).count();
+    if have == n {
+        return None;
+    }
+    let of = format!("{have} of the last {n} sessions");
+    let (Some(first), Some(last)) = (
+        present.iter().position(|p| *p),
+        present.iter().rposition(|p| *p),
+    ) else {
+        return Some(format!("no bars in the last {n} sessions"));
+    };
+    let between = present[first..=last].iter().filter(|p| !**p).count();
+    Some(if between == 0 && last == n - 1 {
+        format!(
+            "first bar in the window on {}: bars on {of} (a recent listing, \
+             or not collected before)",
+            dates[first]
+        )
+    } else if between == 0 && first == 0 {
+        format!(
+            "no bar since {}: bars on {of} (halted or delisted)",
+            dates[last]
+        )
+    } else {
+        let gap = (first..=last).find(|&i| !present[i]).map_or(first, |i| i);
+        format!(
+            "bars on {of}: {between} missing between {} and {} (first on {}: a halt or a gap)",
+            dates[first], dates[last], dates[gap]
+        )
+    })
 }
 
 /// The equal-weight return of the universe's `members` on every session of
@@ -148,6 +182,7 @@ mod tests {
             ),
             ("NEW", &[None, None, Some(5.0), Some(6.0), Some(7.0)]),
             ("FLAT", &[Some(3.0); 5]),
+            ("HALT", &[Some(3.0), Some(3.1), Some(3.2), None, None]),
         ]);
         let w = Window::last(&h, 4).unwrap();
         let sym = |s: &str| Symbol::parse(s).unwrap();
@@ -158,7 +193,19 @@ mod tests {
         assert!(err("GAP").contains("4 of the last 5"), "{}", err("GAP"));
         assert!(err("NEW").contains("3 of the last 5"), "{}", err("NEW"));
         assert!(err("FLAT").contains("did not move"));
-        assert!(err("ZZZ").contains("no bars"));
+        assert!(
+            err("HALT").contains("no bar since 2026-11-04: bars on 3 of the last 5"),
+            "{}",
+            err("HALT")
+        );
+        assert!(err("ZZZ").contains("no bars in the last 5 sessions"));
+        assert!(err("GAP").contains("1 missing between 2026-11-02 and 2026-11-06"));
+        assert!(err("GAP").contains("first on 2026-11-03"), "{}", err("GAP"));
+        assert!(
+            err("NEW").contains("first bar in the window on 2026-11-04"),
+            "{}",
+            err("NEW")
+        );
         // The last two returns only: NEW is complete there.
         let w2 = Window::last(&h, 2).unwrap();
         assert_eq!(w2.returns_of(&h, &sym("NEW")).unwrap().len(), 2);

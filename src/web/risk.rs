@@ -65,14 +65,15 @@ pub(super) fn section(snap: &Snapshot) -> Markup {
 fn concentration(r: &RiskReport) -> Markup {
     let c = &r.concentration;
     let measured = r.correlation.symbols.len();
-    // Clusters of two or more: the ones that make several tickers one bet.
+    // Correlation clusters of two or more: several tickers moving as one.
     let mut groups = r.clusters.iter().filter(|c| c.symbols.len() > 1).peekable();
     html! {
         p {
             @if let Some(largest) = &c.largest {
                 "Largest position " strong { (largest.as_str()) } " at " (pct(c.largest_weight_pct))
-                " of equity · Herfindahl " (format!("{:.2}", c.herfindahl))
-                " (like " (format!("{:.1}", c.effective_positions)) " equal positions)"
+                " of equity · Herfindahl " (format!("{:.3}", c.herfindahl))
+                " of the weights shown (% of equity; " (pct(c.invested_pct)) " invested, like "
+                (format!("{:.1}", c.effective_positions)) " equal positions)"
             }
             @if let Some(p) = &r.portfolio {
                 br;
@@ -82,10 +83,14 @@ fn concentration(r: &RiskReport) -> Markup {
         }
         @if measured > 0 {
             p {
-                strong { "Effectively " (r.independent_bets) " independent bet"
-                    @if r.independent_bets != 1 { "s" } }
-                " among " (measured) " measured positions (correlation "
-                (format!("{:.2}", r.cluster_correlation)) " or more is one bet)"
+                @if let Some(bets) = r.effective_bets {
+                    strong { "Effective bets " (format!("{bets:.1}")) }
+                    " of " (measured) " measured positions (Meucci: the entropy of the principal \
+                    portfolios' shares of variance, over " (r.lookback) " sessions)"
+                    br;
+                }
+                "Correlation clusters: " (r.clusters.len()) " (average correlation "
+                (format!("{:.2}", r.cluster_correlation)) " or more)"
             }
             @if groups.peek().is_some() {
                 ul {
@@ -104,6 +109,8 @@ fn concentration(r: &RiskReport) -> Markup {
 fn positions(r: &RiskReport) -> Markup {
     html! {
         h3 { "Positions" }
+        p.meta { "Volatility, beta and share of risk over the last " (r.lookback)
+            " sessions, the correlations' window." }
         table {
             thead { tr { th { "Symbol" } th.num { "Weight" } th.num { "Volatility" }
                 th.num { "Beta" } th.num { "Share of risk" } } }
@@ -185,7 +192,8 @@ fn candidates(r: &RiskReport) -> Markup {
     html! {
         @if !r.suggestions.is_empty() {
             h3 { "Candidates from the latest screen" }
-            p.meta { "Sized by inverse volatility within the risk budget, capped by cash." }
+            p.meta { "Sized by inverse volatility (the last 60 sessions, as the backtester sizes) \
+                within the risk budget, capped by cash." }
             table.ranking {
                 thead { tr { th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num { "Volatility" }
                     th { "Closest holding" } th.num { "Size" } th.num { "Shares" } th { "Note" } } }

@@ -80,7 +80,10 @@ async fn risk_sends_the_correlation_heatmap_after_the_summary() {
     assert_all_accepted(&replies);
     assert_eq!(replies[0].method, "sendMessage");
     assert!(
-        replies[0].text.contains("independent bet"),
+        replies[0].text.contains(&format!(
+            "<b>Effective bets {:.1}</b>",
+            risk.effective_bets.expect("positions measured")
+        )) && replies[0].text.contains("Correlation clusters: "),
         "{}",
         replies[0].text
     );

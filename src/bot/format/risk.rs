@@ -20,7 +20,8 @@ fn pct(x: f64) -> String {
     format!("{x:.1}%")
 }
 
-/// `/risk`: concentration, volatility, the independent bets, the most
+/// `/risk`: concentration, volatility, the effective bets and the
+/// correlation clusters, the most
 /// correlated pairs, exits and the top candidates sized against the
 /// portfolio. Suggestions only.
 pub fn risk(snap: &Snapshot) -> String {
@@ -64,10 +65,12 @@ fn positions(out: &mut String, r: &RiskReport) {
     if let Some(largest) = &c.largest {
         let _ = writeln!(
             out,
-            "Largest <b>{}</b> {} · Herfindahl {:.2} (like {:.1} equal positions)",
+            "Largest <b>{}</b> {} · Herfindahl {:.3} of the weights (% of equity; \
+             {} invested, like {:.1} equal positions)",
             escape(largest.as_str()),
             pct(c.largest_weight_pct),
             c.herfindahl,
+            pct(c.invested_pct),
             c.effective_positions
         );
     }
@@ -80,11 +83,17 @@ fn positions(out: &mut String, r: &RiskReport) {
     }
     let measured = r.correlation.symbols.len();
     if measured > 0 {
+        if let Some(bets) = r.effective_bets {
+            let _ = writeln!(
+                out,
+                "<b>Effective bets {bets:.1}</b> of {measured} measured (Meucci, over {} sessions)",
+                r.lookback
+            );
+        }
         let _ = writeln!(
             out,
-            "<b>Effectively {} independent bet{}</b> among {measured} measured (correlation {:.2}+ is one bet)",
-            r.independent_bets,
-            if r.independent_bets == 1 { "" } else { "s" },
+            "Correlation clusters: {} (average correlation {:.2}+)",
+            r.clusters.len(),
             r.cluster_correlation
         );
         for cl in r.clusters.iter().filter(|c| c.symbols.len() > 1) {
@@ -144,7 +153,7 @@ fn candidates(out: &mut String, r: &RiskReport) {
     if r.suggestions.is_empty() {
         return;
     }
-    out.push_str("<b>Candidates</b> (sized by volatility, capped by cash)\n");
+    out.push_str("<b>Candidates</b> (sized by 60-session volatility, capped by cash)\n");
     let mut t = Table::new(&[
         ("symbol", Align::Left),
         ("drop", Align::Right),
@@ -212,8 +221,10 @@ mod tests {
             concentration: Concentration {
                 largest: (!empty).then(|| AssetSymbol::parse("AAA").unwrap()),
                 largest_weight_pct: 40.0,
-                herfindahl: 0.4,
-                effective_positions: 2.5,
+                // 0.4² + 0.3² + 0.2², 90% invested: 0.81 / 0.29 positions.
+                herfindahl: 0.29,
+                invested_pct: 90.0,
+                effective_positions: 0.81 / 0.29,
             },
             volatility: vec![],
             portfolio: (!empty).then_some(PortfolioRisk {
@@ -237,7 +248,7 @@ mod tests {
                 symbols: vec![sym("AAA"), sym("BBB")],
                 weight_pct: 70.0,
             }],
-            independent_bets: 1,
+            effective_bets: Some(1.34),
             cluster_correlation: 0.7,
             suggestions: vec![Suggestion {
                 symbol: sym("DDD"),
@@ -280,9 +291,10 @@ mod tests {
         let text = report(&report_of(false));
         for needle in [
             "<i>[SIMULATED PRICES, not market data]</i>\n<b>Risk</b> · snapshot 2026-11-20 · 3 positions",
-            "Largest <b>AAA</b> 40.0% · Herfindahl 0.40 (like 2.5 equal positions)",
+            "Largest <b>AAA</b> 40.0% · Herfindahl 0.290 of the weights (% of equity; 90.0% invested, like 2.8 equal positions)",
             "Volatility 22.0% a year · beta 1.10 to SPY",
-            "<b>Effectively 1 independent bet</b> among 2 measured",
+            "<b>Effective bets 1.3</b> of 2 measured (Meucci, over 90 sessions)",
+            "Correlation clusters: 1 (average correlation 0.70+)",
             "• AAA, BBB — 70.0% of equity",
             "Most correlated: AAA–BBB 0.91",
             "Not measured (1): CCC",

@@ -2,31 +2,44 @@
 //! bars and a paper portfolio with no network and no keys, so the whole
 //! pipeline (collect, screen, store, bot) can run on a laptop and in tests.
 //!
-//! Every symbol's history is a pure function of its ticker: a PCG64 stream
-//! seeded by the FNV-1a hash of the ticker drives a random walk that starts
-//! at a fixed epoch and steps once per NYSE session. Because the walk always
-//! starts at the epoch, the bar for a given date is the same whatever range
-//! was asked for, on every run (across platforms too, as far as their libm
-//! agrees on `exp` and `ln` to the last bit; a disagreement could at most
-//! move a rounded price by a cent).
+//! A stock's daily log return is `beta x market + loading x sector +
+//! its own noise`, like a one-factor model with industry factors:
+//! [`factors`] holds the market's and the sectors' returns per session
+//! (fixed streams), and each ticker draws its beta (spread around 1), its
+//! sector, its loading on it and its own volatility from the head of a
+//! PCG64 stream seeded by the FNV-1a hash of the ticker. Simulated `SPY`
+//! is the market itself (beta 1, nothing of its own). So stocks move
+//! together as real ones do (pairwise correlations of daily returns around
+//! 0.3, higher within a sector), betas measured against SPY mean something,
+//! and a market crash shows in every name.
 //!
-//! The walk is a geometric random walk whose log price is pulled weakly
-//! toward a slowly growing anchor (so twelve years do not drift to absurd
-//! prices), with rare gap-downs followed by a partial recovery. The mix is
+//! Every history starts at a fixed epoch and steps once per NYSE session,
+//! so the bar for a given date is the same whatever range was asked for,
+//! on every run (across platforms too, as far as their libm agrees on
+//! `exp` and `ln` to the last bit; a disagreement could at most move a
+//! rounded price by a cent).
+//!
+//! A stock's own part is a random walk pulled weakly toward a slowly
+//! growing anchor that follows the market (so twelve years do not drift to
+//! absurd prices), with rare gap-downs followed by a partial recovery; the
+//! market has crashes and the sectors busts (see [`factors`]). The mix is
 //! tuned so that a 180-session drawdown screen over ~930 symbols looks like
-//! a real market's on any date from 2020 to 2027: the deepest names down
-//! 60-78%, a tenth below -33%, the median around -13%, and some 60-100
-//! names within 2% of their high.
+//! a real market's: the deepest names down 50-80%, the median a few to
+//! twenty percent down depending on the market, and some names within 2%
+//! of their high.
+
+mod factors;
 
 use async_trait::async_trait;
 use chrono::{Days, NaiveDate};
 use rand::{Rng, RngCore, SeedableRng};
-use rand_distr::StandardNormal;
 use rand_pcg::Pcg64;
 use rust_decimal::Decimal;
 
 use super::{BarsAnswer, Broker, MarketData, MarketError, Session, SymbolBars, calendar};
 use crate::domain::{Account, Bar, Position, Positions, Symbol};
+pub use factors::SECTORS;
+use factors::{Factors, factors};
 
 /// Where every simulated history starts: the walk takes its first step on
 /// the first NYSE session on or after this date (2015-01-02 itself).
@@ -99,10 +112,11 @@ impl SimMarket {
         // One calendar for all symbols: the walk is indexed by session.
         let days = calendar::trading_days(EPOCH, to);
         let first = days.partition_point(|d| *d < from);
+        let f = factors(days.len());
         symbols
             .iter()
             .filter_map(|symbol| {
-                let bars = series(symbol, &days, first);
+                let bars = series(symbol, &days, first, &f);
                 (!bars.is_empty()).then(|| SymbolBars {
                     symbol: symbol.clone(),
                     bars,
@@ -256,6 +270,38 @@ struct Step {
     gapped: bool,
 }
 
+/// The tickers that are the market's index rather than a stock: beta 1,
+/// no sector, no noise of their own, no gap-downs, listed since the epoch.
+const INDEX_TICKERS: &[&str] = &["SPY"];
+
+/// Daily volatility the market factor averages over long spans (its
+/// stochastic volatility and crashes included), for a bar's wicks.
+const MARKET_DAILY_VOL: f64 = 0.0100;
+/// The same for a sector factor (the middle of their range).
+const SECTOR_DAILY_VOL: f64 = 0.0070;
+
+/// How a ticker's returns load on the common factors, and its own
+/// volatility: the simulation's "true" parameters, which its bars estimate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Loadings {
+    /// Sensitivity to the market factor (around 1; exactly 1 for SPY).
+    pub beta: f64,
+    /// The sector it belongs to, `0..SECTORS` (`None` for the index).
+    pub sector: Option<usize>,
+    /// Sensitivity to its sector's factor.
+    pub sector_loading: f64,
+    /// Daily volatility of its own (idiosyncratic) log returns.
+    pub own_vol: f64,
+}
+
+impl Loadings {
+    /// The ticker's loadings, as its history uses them.
+    #[must_use]
+    pub fn of(symbol: &Symbol) -> Self {
+        Walk::new(symbol).loadings
+    }
+}
+
 /// One symbol's price process: fixed parameters drawn from the head of its
 /// stream, and the state carried from session to session.
 struct Walk {
@@ -265,14 +311,25 @@ struct Walk {
     detail_seed: u64,
     /// First date with a bar; `None` when listed since before the epoch.
     ipo: Option<NaiveDate>,
-    /// Daily volatility of log returns.
-    sigma: f64,
+    /// Factor loadings and own volatility.
+    loadings: Loadings,
+    /// The per-session path's copies of the loadings, flat: the sector's
+    /// table index and loading (0 for the index, whose sector is unused),
+    /// so the hot loop does no `Option` work.
+    beta: f64,
+    sector: usize,
+    sector_loading: f64,
+    own_vol: f64,
+    /// Whether it is the market's index (no gap-downs of its own).
+    index: bool,
+    /// Approximate daily volatility of the whole return, for wicks.
+    day_sigma: f64,
     /// Spread of the overnight part of a session's noise given its total
     /// (taken once here: `sqrt` in the per-bar path is measurable).
     open_spread: f64,
     /// Pull of the log price toward the anchor, per session.
     reversion: f64,
-    /// Anchor growth per session: the symbol's long-run trend.
+    /// Anchor growth per session beyond the market's: the symbol's alpha.
     growth: f64,
     /// Mean daily volume, and trades per share (the reciprocal of the
     /// average trade size, so the per-bar path multiplies).
@@ -292,34 +349,75 @@ struct Walk {
 impl Walk {
     fn new(symbol: &Symbol) -> Self {
         let mut rng = symbol_rng(symbol);
+        let index = INDEX_TICKERS.contains(&symbol.as_str());
         // Fixed draw order: changing it changes every history.
-        let lists_late = rng.random::<f64>() < IPO_SHARE;
+        let lists_late = rng.random::<f64>() < IPO_SHARE && !index;
         let ipo_offset = uniform(&mut rng, 0.0, IPO_WINDOW_DAYS);
         // The `as` cast saturates and the value is within 0..730.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let ipo = lists_late
             .then(|| IPO_WINDOW_START.checked_add_days(Days::new(ipo_offset as u64)))
             .flatten();
-        let start = uniform(&mut rng, 5f64.ln(), 500f64.ln());
-        // Skewed toward calm names, as in a large-cap index: daily sigma
-        // 1%..3.5%, median about 1.3%, mean about 1.6%.
+        let start = if index {
+            // Where SPY opened 2015.
+            205f64.ln()
+        } else {
+            uniform(&mut rng, 5f64.ln(), 500f64.ln())
+        };
+        // Own volatility skewed toward calm names, as in a large-cap
+        // index: daily 0.9%..2.9%, median about 1.1%; with the factors a
+        // stock's total volatility is about 20-55% a year.
         let u = rng.random::<f64>();
-        let sigma = 0.010 + 0.025 * u * u * u;
-        let annual_growth = (0.07 + 0.06 * rng.sample::<f64, _>(StandardNormal)).clamp(-0.06, 0.25);
+        let own_vol = 0.008 + 0.020 * u * u * u;
+        // Alpha: drift beyond what beta earns from the market.
+        let alpha = (0.05 * normal_from_bits(rng.next_u64())).clamp(-0.12, 0.15);
         let reversion = 1.0 / uniform(&mut rng, 350.0, 900.0);
         // Cheaper shares trade in larger share counts.
         let ln_volume = uniform(&mut rng, 13.0, 16.5) - 0.5 * (start - 50f64.ln());
         let shares_per_trade = uniform(&mut rng, 60.0, 250.0);
+        // Beta: log-normal around 1 (0.4..2.2), as cross-sections of
+        // large-cap betas are.
+        let beta = (0.28 * normal_from_bits(rng.next_u64()))
+            .exp()
+            .clamp(0.4, 2.2);
+        let sector = usize::try_from(rng.next_u32()).unwrap_or(0) % SECTORS;
+        let sector_loading = uniform(&mut rng, 0.5, 1.5);
         let detail_seed = rng.next_u64();
+        let loadings = if index {
+            Loadings {
+                beta: 1.0,
+                sector: None,
+                sector_loading: 0.0,
+                own_vol: 0.0,
+            }
+        } else {
+            Loadings {
+                beta,
+                sector: Some(sector),
+                sector_loading,
+                own_vol,
+            }
+        };
+        let day_sigma = ((loadings.beta * MARKET_DAILY_VOL).powi(2)
+            + (loadings.sector_loading * SECTOR_DAILY_VOL).powi(2)
+            + loadings.own_vol.powi(2))
+        .sqrt();
         Self {
             rng,
             detail_seed,
             ipo,
-            sigma,
-            open_spread: (OVERNIGHT_SHARE * (1.0 - OVERNIGHT_SHARE)).sqrt() * sigma,
-            reversion,
-            growth: annual_growth / 252.0,
-            mean_volume: ln_volume.exp(),
+            beta: loadings.beta,
+            sector: loadings.sector.unwrap_or(0),
+            sector_loading: loadings.sector_loading,
+            own_vol: loadings.own_vol,
+            loadings,
+            index,
+            day_sigma,
+            open_spread: (OVERNIGHT_SHARE * (1.0 - OVERNIGHT_SHARE)).sqrt() * day_sigma,
+            // The index is the market: nothing pulls it anywhere.
+            reversion: if index { 0.0 } else { reversion },
+            growth: if index { 0.0 } else { alpha / 252.0 },
+            mean_volume: ln_volume.exp() * if index { 50.0 } else { 1.0 },
             trades_per_share: 1.0 / shares_per_trade,
             anchor_bounds: (ANCHOR_MIN.ln(), ANCHOR_MAX.ln()),
             x: start,
@@ -329,22 +427,35 @@ impl Walk {
         }
     }
 
-    /// Advance one session. The draws depend only on the stream, never on
-    /// which dates are being emitted, so every range sees the same path.
-    fn step(&mut self) -> Step {
+    /// The factor tables this walk reads, as plain slices: indexing a slice
+    /// is a bounds check, a `Vec` of `Vec`s two trait calls, which a debug
+    /// build (the tests' fake Alpaca) does not inline.
+    fn factor_series<'f>(&self, f: &'f Factors) -> (&'f [f64], &'f [f64]) {
+        (&f.market, &f.sectors[self.sector])
+    }
+
+    /// Advance one session, given the market's and the walk's sector's log
+    /// return on it. The draws depend only on the stream and the factors,
+    /// never on which dates are being emitted, so every range sees the
+    /// same path.
+    fn step(&mut self, market: f64, sector: f64) -> Step {
         // One 64-bit draw: 48 bits of noise, 16 bits of gap roll.
         let bits = self.rng.next_u64();
-        let noise = self.sigma * normal_from_bits(bits);
+        let common = self.beta * market + self.sector_loading * sector;
+        let own = self.own_vol * normal_from_bits(bits);
 
+        // The deviation from the anchor mean-reverts; the common factors
+        // move price and anchor together, so they are not pulled back.
+        let pull = self.reversion * (self.anchor - self.x);
         let (lo, hi) = self.anchor_bounds;
-        self.anchor = (self.anchor + self.growth).clamp(lo, hi);
+        self.anchor = (self.anchor + self.growth + common).clamp(lo, hi);
         let mut shift = 0.0;
         if self.recovery_left > 0 {
             self.recovery_left -= 1;
             self.anchor += self.recovery_step;
             shift += self.recovery_step;
         }
-        let gapped = (bits >> 48) < GAP_THRESHOLD;
+        let gapped = !self.index && (bits >> 48) < GAP_THRESHOLD;
         if gapped {
             // -8%..-35%, most of them shallow; then 30-70% of it comes back
             // over 20-120 sessions (the anchor moves with the price, so the
@@ -360,7 +471,8 @@ impl Walk {
         }
         let ln_prev = self.x;
         let ln_base = ln_prev + shift;
-        let ln_close = ln_base + noise + self.reversion * (self.anchor - ln_prev);
+        let noise = common + own;
+        let ln_close = ln_base + noise + pull;
         self.x = ln_close;
         Step {
             ln_prev,
@@ -389,7 +501,7 @@ impl Walk {
             step.ln_base + OVERNIGHT_SHARE * step.noise + self.open_spread * normal_from_bits(h1);
         // Wicks: a fraction of the intraday sigma, mostly short (3u^2 has
         // mean 1 and tops out at 3).
-        let wick = |u: f64| 0.35 * self.sigma * 3.0 * u * u;
+        let wick = |u: f64| 0.35 * self.day_sigma * 3.0 * u * u;
         let up = wick(unit_from_bits(h2));
         let down = wick(unit_from_bits(h2 >> 16));
         let close_price = step.ln_close.exp();
@@ -428,12 +540,15 @@ impl Walk {
     }
 }
 
-/// `exp(x)` for the small `x` between a session's open and close in log
-/// space (|x| < 0.15: the walk's noise is bounded at 3.5 sigma and a gap
-/// moves open and close together), by its Taylor series to the fifth power:
-/// relative error below 2e-8 there, far under a cent, at a fraction of the
-/// cost of a libm call in the per-bar path.
+/// `exp(x)` for the `x` between a session's open and close in log space:
+/// for the usual small values (|x| < 0.15; a gap moves open and close
+/// together) by its Taylor series to the fifth power, relative error below
+/// 2e-8 there, far under a cent, at a fraction of the cost of a libm call
+/// in the per-bar path; libm's `exp` for the rare crash-day moves beyond.
 fn exp_near_zero(x: f64) -> f64 {
+    if x.abs() >= 0.15 {
+        return x.exp();
+    }
     1.0 + x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0)))))
 }
 
@@ -465,21 +580,22 @@ const STEP_AHEAD: usize = 32;
 
 /// The bars of `symbol` on `days[first..]`, where `days` are the sessions
 /// from the epoch on. The walk still steps through `days[..first]`.
-fn series(symbol: &Symbol, days: &[NaiveDate], first: usize) -> Vec<Bar> {
+fn series(symbol: &Symbol, days: &[NaiveDate], first: usize, f: &Factors) -> Vec<Bar> {
     let mut walk = Walk::new(symbol);
     let listed = walk.ipo.map_or(0, |ipo| days.partition_point(|d| *d < ipo));
     let emit_from = first.max(listed).min(days.len());
-    for _ in &days[..emit_from] {
-        walk.step();
+    let (market, sector) = walk.factor_series(f);
+    for t in 0..emit_from {
+        walk.step(market[t], sector[t]);
     }
     let mut out = Vec::with_capacity(days.len() - emit_from);
     // A stack buffer, so stepping ahead allocates nothing.
     let mut steps = [Step::default(); STEP_AHEAD];
     for (c, chunk) in days[emit_from..].chunks(STEP_AHEAD).enumerate() {
-        for step in &mut steps[..chunk.len()] {
-            *step = walk.step();
-        }
         let first_index = emit_from + c * STEP_AHEAD;
+        for (k, step) in steps[..chunk.len()].iter_mut().enumerate() {
+            *step = walk.step(market[first_index + k], sector[first_index + k]);
+        }
         for (k, (date, step)) in chunk.iter().zip(&steps).enumerate() {
             out.push(walk.bar(first_index + k, *date, step));
         }
@@ -489,12 +605,14 @@ fn series(symbol: &Symbol, days: &[NaiveDate], first: usize) -> Vec<Bar> {
 
 /// The closing price in cents of `symbol` on each of `days` (sessions from
 /// the epoch on), `None` before it lists.
-fn closes(symbol: &Symbol, days: &[NaiveDate]) -> Vec<Option<i64>> {
+fn closes(symbol: &Symbol, days: &[NaiveDate], f: &Factors) -> Vec<Option<i64>> {
     let mut walk = Walk::new(symbol);
     let ipo = walk.ipo;
+    let (market, sector) = walk.factor_series(f);
     days.iter()
-        .map(|date| {
-            let step = walk.step();
+        .enumerate()
+        .map(|(t, date)| {
+            let step = walk.step(market[t], sector[t]);
             let listed = ipo.is_none_or(|ipo| *date >= ipo);
             listed.then(|| to_cents(step.ln_close.exp()))
         })
@@ -551,9 +669,10 @@ impl<'a> Book<'a> {
             })
             .collect();
         let mut closes = vec![None; universe.len()];
+        let f = factors(days.len());
         for slot in &slots {
             for &c in &slot.candidates {
-                closes[c] = Some(self::closes(&universe[c], days));
+                closes[c] = Some(self::closes(&universe[c], days, &f));
             }
         }
         Self {
@@ -636,7 +755,7 @@ mod tests {
     }
 
     fn universe() -> Vec<Symbol> {
-        parse_universe(include_str!("../../config/universe/russell1000.txt"))
+        parse_universe(include_str!("../../../config/universe/russell1000.txt"))
             .expect("universe file")
     }
 
@@ -910,5 +1029,145 @@ mod tests {
         let (account, positions) = SimMarket::new(late_listers()).portfolio(d("2024-06-03"));
         assert!(positions.is_empty());
         assert_eq!(account.equity, account.cash);
+    }
+
+    /// Daily simple returns of each series' last `n + 1` closes.
+    fn last_returns(series: &[SymbolBars], n: usize) -> Vec<Vec<f64>> {
+        series
+            .iter()
+            .map(|s| {
+                let c: Vec<f64> = s.bars[s.bars.len() - n - 1..]
+                    .iter()
+                    .map(|b| b.close)
+                    .collect();
+                c.windows(2).map(|w| w[1] / w[0] - 1.0).collect()
+            })
+            .collect()
+    }
+
+    fn mean(x: &[f64]) -> f64 {
+        x.iter().sum::<f64>() / x.len() as f64
+    }
+
+    fn cov(x: &[f64], y: &[f64]) -> f64 {
+        let (mx, my) = (mean(x), mean(y));
+        x.iter()
+            .zip(y)
+            .map(|(a, b)| (a - mx) * (b - my))
+            .sum::<f64>()
+            / (x.len() - 1) as f64
+    }
+
+    fn corr(x: &[f64], y: &[f64]) -> f64 {
+        cov(x, y) / (cov(x, x) * cov(y, y)).sqrt()
+    }
+
+    fn annual_vol(x: &[f64]) -> f64 {
+        (cov(x, x) * 252.0).sqrt()
+    }
+
+    fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() - 1) as f64 * q).round() as usize]
+    }
+
+    /// The properties issue 23 asks of the simulated market, measured on a
+    /// year of its bars over the demo universe: SPY's volatility, the
+    /// average pairwise correlation, betas spread around 1 that track the
+    /// drawn ones, sectors that move together.
+    #[test]
+    fn the_market_moves_like_a_market() {
+        let spy = sym("SPY");
+        let end = d("2026-11-20");
+        let market = SimMarket::new(vec![]);
+        let spy_bars = market.bars(std::slice::from_ref(&spy), EPOCH, end);
+        // SPY over the whole history, and over the last year.
+        let all = last_returns(&spy_bars, spy_bars[0].bars.len() - 1).remove(0);
+        let whole = annual_vol(&all);
+        assert!((0.12..=0.25).contains(&whole), "SPY volatility {whole}");
+        let m = all[all.len() - 252..].to_vec();
+        let year = annual_vol(&m);
+        assert!((0.12..=0.25).contains(&year), "SPY volatility {year}");
+        assert_eq!(Loadings::of(&spy).beta, 1.0);
+
+        // 200 seasoned names of the universe, a year of returns each.
+        let names: Vec<Symbol> = universe()
+            .into_iter()
+            .filter(|s| Walk::new(s).ipo.is_none())
+            .take(200)
+            .collect();
+        let bars = market.bars(&names, end - Days::new(400), end);
+        let r = last_returns(&bars, 252);
+        let (mut same, mut across) = (Vec::new(), Vec::new());
+        for i in 0..r.len() {
+            for j in i + 1..r.len() {
+                let c = corr(&r[i], &r[j]);
+                if Loadings::of(&names[i]).sector == Loadings::of(&names[j]).sector {
+                    same.push(c);
+                } else {
+                    across.push(c);
+                }
+            }
+        }
+        let pairs = same.len() + across.len();
+        let average = (same.iter().sum::<f64>() + across.iter().sum::<f64>()) / pairs as f64;
+        assert!(
+            (0.15..=0.5).contains(&average),
+            "mean correlation {average}"
+        );
+        assert!(
+            mean(&same) > mean(&across) + 0.05,
+            "sectors: {} within, {} across",
+            mean(&same),
+            mean(&across)
+        );
+
+        let betas: Vec<f64> = r.iter().map(|x| cov(x, &m) / cov(&m, &m)).collect();
+        let (p10, median, p90) = (
+            quantile(betas.clone(), 0.1),
+            quantile(betas.clone(), 0.5),
+            quantile(betas.clone(), 0.9),
+        );
+        assert!((0.85..=1.2).contains(&median), "median beta {median}");
+        assert!(p10 < 0.8 && p90 > 1.2, "betas {p10}..{p90}");
+        let drawn: Vec<f64> = names.iter().map(|s| Loadings::of(s).beta).collect();
+        let tracking = corr(&betas, &drawn);
+        assert!(
+            tracking > 0.7,
+            "measured betas track the drawn ones: {tracking}"
+        );
+
+        let vols: Vec<f64> = r.iter().map(|x| annual_vol(x)).collect();
+        let median_vol = quantile(vols.clone(), 0.5);
+        assert!(
+            (0.2..=0.45).contains(&median_vol),
+            "median volatility {median_vol}"
+        );
+        assert!(vols.iter().all(|v| (0.08..=1.2).contains(v)), "{vols:?}");
+    }
+
+    /// Crashes and recoveries still happen: on a date in every year the
+    /// screen has deep candidates and names near their highs.
+    #[test]
+    fn every_year_has_a_screen_with_candidates() {
+        for date in [
+            "2020-06-30",
+            "2021-06-30",
+            "2022-06-30",
+            "2023-06-30",
+            "2024-06-28",
+            "2025-06-30",
+            "2026-06-30",
+            "2026-11-20",
+        ] {
+            let s = screen_universe(d(date));
+            let dd: Vec<f64> = s.rows.iter().map(|r| r.drawdown_pct).collect();
+            let median = dd[dd.len() / 2];
+            let deep = dd.iter().filter(|x| **x <= -30.0).count();
+            assert!(dd[0] <= -45.0, "{date}: worst {}", dd[0]);
+            assert!((-40.0..=-3.0).contains(&median), "{date}: median {median}");
+            assert!(deep >= 20, "{date}: {deep} names down 30%");
+            assert!(dd.iter().any(|x| *x > -2.0), "{date}: none near a high");
+        }
     }
 }
