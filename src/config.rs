@@ -561,6 +561,79 @@ pub struct WebSettings {
     pub session_ttl_secs: u64,
     /// Without a bot token, serve read-only pages to loopback clients.
     pub anonymous_loopback: bool,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For`
+    /// and `Forwarded` headers name the client; nobody else's are read.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Connections the dashboard serves at once (lowered to what the
+    /// open-file limit leaves after the store's and the bot's share).
+    #[serde(default = "default_web_connections")]
+    pub max_connections: usize,
+    /// Sessions a chat may hold at once; signing in again ends its oldest.
+    #[serde(default = "default_sessions_per_chat")]
+    pub sessions_per_chat: usize,
+}
+
+fn default_web_connections() -> usize {
+    512
+}
+
+fn default_sessions_per_chat() -> usize {
+    10
+}
+
+/// The most `web.sessions_per_chat` takes.
+const MAX_SESSIONS_PER_CHAT: usize = 100;
+/// The most `web.max_connections` takes.
+const MAX_WEB_CONNECTIONS: usize = 100_000;
+
+/// Check `[web]`'s proxy and limit settings: the trusted proxies parsed,
+/// and warnings for anonymous mode where it would not be private.
+fn check_web_access(
+    web: &WebSettings,
+    listen: SocketAddr,
+) -> Result<(Vec<crate::cidr::Cidr>, Vec<ConfigWarning>), ConfigError> {
+    let proxies = web
+        .trusted_proxies
+        .iter()
+        .map(|p| p.parse().map_err(|e| invalid("web.trusted_proxies", e)))
+        .collect::<Result<Vec<crate::cidr::Cidr>, _>>()?;
+    if !(1..=MAX_SESSIONS_PER_CHAT).contains(&web.sessions_per_chat) {
+        return Err(invalid(
+            "web.sessions_per_chat",
+            format!(
+                "{} must be between 1 and {MAX_SESSIONS_PER_CHAT}",
+                web.sessions_per_chat
+            ),
+        ));
+    }
+    if !(1..=MAX_WEB_CONNECTIONS).contains(&web.max_connections) {
+        return Err(invalid(
+            "web.max_connections",
+            format!(
+                "{} must be between 1 and {MAX_WEB_CONNECTIONS}",
+                web.max_connections
+            ),
+        ));
+    }
+    let mut warnings = Vec::new();
+    if web.anonymous_loopback && !listen.ip().is_loopback() {
+        warnings.push(warning(
+            "web.anonymous_loopback",
+            format!(
+                "the dashboard listens on {listen}, not a loopback address: anonymous pages \
+                 are served only to loopback clients, but keep web.listen on 127.0.0.1"
+            ),
+        ));
+    }
+    if web.anonymous_loopback && !proxies.is_empty() {
+        warnings.push(warning(
+            "web.anonymous_loopback",
+            "a proxy in front of an anonymous dashboard makes every remote client look local: \
+             anonymous mode refuses every request that carries forwarding headers",
+        ));
+    }
+    Ok((proxies, warnings))
 }
 
 /// `[history]`.
@@ -819,6 +892,8 @@ pub struct AppConfig {
     pub web_listen: SocketAddr,
     /// Where users reach the dashboard (`web.public_url`, or `http://{web.listen}`).
     pub web_public_url: url::Url,
+    /// `web.trusted_proxies`, parsed.
+    pub web_trusted_proxies: Vec<crate::cidr::Cidr>,
     /// Secrets, redacted in `Debug`.
     pub secrets: Secrets,
     /// The allow-lists (`telegram.allowed_chat_ids`, `admin_chat_ids`) as
@@ -1154,6 +1229,8 @@ impl AppConfig {
                     format!("{public:?} is not an http:// or https:// URL"),
                 )
             })?;
+        let (web_trusted_proxies, web_warnings) = check_web_access(web, web_listen)?;
+        warnings.extend(web_warnings);
         if !(60..=366 * 24 * 3600).contains(&web.session_ttl_secs) {
             return Err(invalid(
                 "web.session_ttl_secs",
@@ -1180,6 +1257,7 @@ impl AppConfig {
             http_listen,
             web_listen,
             web_public_url,
+            web_trusted_proxies,
             secrets,
             access: crate::bot::access::Access::new(
                 &settings.telegram.allowed_chat_ids,
@@ -1354,6 +1432,7 @@ fn layered_settings(
             .list_separator(",")
             .with_list_parse_key("telegram.allowed_chat_ids")
             .with_list_parse_key("telegram.admin_chat_ids")
+            .with_list_parse_key("web.trusted_proxies")
             .with_list_parse_key("alerts.defaults")
             .with_list_parse_key("portfolio.asset_classes")
             .source(Some(ours)),
