@@ -572,6 +572,14 @@ pub struct WebSettings {
     /// Sessions a chat may hold at once; signing in again ends its oldest.
     #[serde(default = "default_sessions_per_chat")]
     pub sessions_per_chat: usize,
+    /// Origins besides the dashboard's own that may show it in a frame:
+    /// Telegram Web runs the Mini App in one.
+    #[serde(default = "default_frame_ancestors")]
+    pub frame_ancestors: Vec<String>,
+}
+
+fn default_frame_ancestors() -> Vec<String> {
+    vec!["https://web.telegram.org".to_string()]
 }
 
 fn default_web_connections() -> usize {
@@ -615,6 +623,21 @@ fn check_web_access(
                 web.max_connections
             ),
         ));
+    }
+    for origin in &web.frame_ancestors {
+        let ok = url::Url::parse(origin).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.path() == "/"
+                && u.query().is_none()
+                && !origin.ends_with('/')
+        }) && !origin.contains([';', ',', ' ', '\'', '"']);
+        if !ok {
+            return Err(invalid(
+                "web.frame_ancestors",
+                format!("{origin:?} is not an origin like https://web.telegram.org"),
+            ));
+        }
     }
     let mut warnings = Vec::new();
     if web.anonymous_loopback && !listen.ip().is_loopback() {
@@ -1433,6 +1456,7 @@ fn layered_settings(
             .with_list_parse_key("telegram.allowed_chat_ids")
             .with_list_parse_key("telegram.admin_chat_ids")
             .with_list_parse_key("web.trusted_proxies")
+            .with_list_parse_key("web.frame_ancestors")
             .with_list_parse_key("alerts.defaults")
             .with_list_parse_key("portfolio.asset_classes")
             .source(Some(ours)),

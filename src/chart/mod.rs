@@ -129,6 +129,16 @@ impl Style {
         height: 1200,
     };
 
+    /// Phone-sized figures for the dashboard's narrow screens: 360 x 400,
+    /// shown at (about) that size on a 390 px phone, so the text, which
+    /// scales with the height, is drawn at 12 px for axis labels and never
+    /// under 11 px.
+    pub const PHONE: Style = Style {
+        theme: Theme::Light,
+        width: 360,
+        height: 400,
+    };
+
     /// This style with `theme`.
     pub fn with_theme(self, theme: Theme) -> Self {
         Self { theme, ..self }

@@ -54,18 +54,15 @@ pub fn router(ctx: HttpContext) -> Router {
             .route("/metrics", get(metrics))
             .with_state(ctx),
         hosts,
+        body::BodyBounds::default(),
     )
 }
 
 /// `app` behind the checks both listeners make before any handler runs:
-/// the host name first (cheap), then the body read whole within
-/// [`body::BodyBounds::default`] (routes may set a smaller bound).
-pub fn guarded(app: Router, hosts: Arc<host::AllowedHosts>) -> Router {
-    app.layer(axum::middleware::from_fn_with_state(
-        body::BodyBounds::default(),
-        body::bounded,
-    ))
-    .layer(axum::middleware::from_fn_with_state(hosts, host::check))
+/// the host name first (cheap), then the body read whole within `bounds`.
+pub fn guarded(app: Router, hosts: Arc<host::AllowedHosts>, bounds: body::BodyBounds) -> Router {
+    app.layer(axum::middleware::from_fn_with_state(bounds, body::bounded))
+        .layer(axum::middleware::from_fn_with_state(hosts, host::check))
 }
 
 /// How long a client may take to send a request's head, counted from the
@@ -422,26 +419,23 @@ mod tests {
     }
 
     /// A guarded echo server (the checks both listeners make), at most
-    /// `cap` connections, with `bounds` on `/small`'s body.
+    /// `cap` connections, bodies within `deadline`, `/small`'s at most 8
+    /// bytes.
     async fn guarded_server(cap: usize, deadline: Duration) -> (std::net::SocketAddr, CancellationToken) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let small = body::BodyBounds {
-            limit: 8,
+        let bounds = body::BodyBounds {
             deadline,
+            ..body::BodyBounds::with_paths(&[("/small", 8)])
         };
         let app = Router::new()
             .route("/", axum::routing::post(|b: String| async move { format!("got {}", b.len()) }))
-            .route(
-                "/small",
-                axum::routing::post(|b: String| async move { b })
-                    .layer(axum::middleware::from_fn_with_state(small, body::bounded)),
-            );
+            .route("/small", axum::routing::post(|b: String| async move { b }));
         let hosts = Arc::new(host::AllowedHosts::new(addr, None));
         let stop = CancellationToken::new();
         tokio::spawn(serve_router(
             listener,
-            guarded(app, hosts),
+            guarded(app, hosts, bounds),
             Timeouts::default(),
             cap,
             stop.clone(),

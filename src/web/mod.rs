@@ -168,10 +168,6 @@ impl WebContext {
 /// The dashboard's routes, behind the checks both listeners make (host
 /// name, bounded bodies; see [`crate::http::guarded`]).
 pub fn router(ctx: WebContext) -> Router {
-    let miniapp_body = axum::middleware::from_fn_with_state(
-        crate::http::body::BodyBounds::new(MINIAPP_BODY_LIMIT),
-        crate::http::body::bounded,
-    );
     let app = Router::new()
         .route("/", get(pages::overview))
         .route("/screen", get(pages::screen))
@@ -187,16 +183,13 @@ pub fn router(ctx: WebContext) -> Router {
         // A page of its own is one route here and one line in pages::NAV.
         .route("/login", get(signin::login))
         .route("/miniapp", get(miniapp_page))
-        .route(
-            "/login/miniapp",
-            post(signin::login_miniapp).layer(miniapp_body),
-        )
+        .route("/login/miniapp", post(signin::login_miniapp))
         .route("/static/miniapp.js", get(miniapp_script))
         .route("/logout", post(signin::logout))
         .route("/static/app.css", get(stylesheet))
         .fallback(not_found)
         .layer(axum::middleware::map_response_with_state(
-            ctx.https(),
+            Arc::new(Headers::of(&ctx)),
             security_headers,
         ))
         .with_state(ctx.clone());
@@ -204,13 +197,44 @@ pub fn router(ctx: WebContext) -> Router {
         ctx.config.web_listen,
         Some(&ctx.config.web_public_url),
     );
-    crate::http::guarded(app, Arc::new(hosts))
+    crate::http::guarded(app, Arc::new(hosts), BODIES)
 }
 
-/// The Content-Security-Policy of every response: no inline script or
-/// style, framed only by this site and Telegram's web client.
-const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
-                   form-action 'self'; base-uri 'none'; frame-ancestors 'self' https://web.telegram.org";
+/// The dashboard's bodies: forms of a few hundred bytes, and the Mini
+/// App's launch data.
+const BODIES: crate::http::body::BodyBounds =
+    crate::http::body::BodyBounds::with_paths(&[("/login/miniapp", MINIAPP_BODY_LIMIT)]);
+
+/// The headers every response carries that depend on the configuration.
+#[derive(Debug)]
+struct Headers {
+    /// Content-Security-Policy: no inline script or style, framed only by
+    /// this site and `web.frame_ancestors` (Telegram's web client).
+    csp: HeaderValue,
+    /// Served over https: HSTS too.
+    https: bool,
+}
+
+impl Headers {
+    fn of(ctx: &WebContext) -> Self {
+        let ancestors = ctx.config.settings.web.frame_ancestors.join(" ");
+        let csp = format!(
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'self' {ancestors}"
+        );
+        Self {
+            // The origins were checked when the configuration loaded; a
+            // value that still does not fit a header frames nothing.
+            csp: HeaderValue::from_str(csp.trim_end()).unwrap_or_else(|_| {
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+                     form-action 'self'; base-uri 'none'; frame-ancestors 'self'",
+                )
+            }),
+            https: ctx.https(),
+        }
+    }
+}
 
 /// Every response: no framing by other sites (Telegram's Mini App web
 /// client excepted; `X-Frame-Options` for browsers without
@@ -218,9 +242,10 @@ const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-
 /// link's token never leaves in a Referer header), no sniffing, HSTS over
 /// https, and nothing cached unless the handler said it may be (the
 /// static assets).
-async fn security_headers(State(https): State<bool>, mut response: Response) -> Response {
+async fn security_headers(State(conf): State<Arc<Headers>>, mut response: Response) -> Response {
+    let https = conf.https;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::CONTENT_SECURITY_POLICY, conf.csp.clone());
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
     h.insert(
         header::REFERRER_POLICY,

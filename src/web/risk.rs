@@ -123,12 +123,20 @@ fn positions(r: &RiskReport) -> Markup {
     }
 }
 
+/// The heatmap: square, wide on a desktop; on a phone 600 px, the least
+/// at which its labels stay 11 px or more, in a box that scrolls sideways
+/// rather than shrinking them.
+const HEATMAP: super::charts::Sizes = super::charts::Sizes {
+    wide: (Style::SQUARE.width, Style::SQUARE.height),
+    phone: Some((600, 600)),
+};
+
 fn correlation(r: &RiskReport) -> Markup {
     let figure = chart::correlation_heatmap(r).ok().map(|h| {
         let truncated = h.truncated().then_some((h.symbols.len(), h.measured));
         let svg = super::charts::inline(
             &Figure::Correlation(h),
-            (Style::SQUARE.width, Style::SQUARE.height),
+            HEATMAP,
             "Correlation heatmap",
         );
         (svg, truncated)
