@@ -110,6 +110,22 @@ fn wait_log(log: &std::path::Path, needle: &str) -> String {
     }
 }
 
+/// Let this test process hold `want` sockets (its soft limit raised
+/// toward the hard one; the attack's client side needs them).
+fn raise_own_file_limit(want: u64) {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write only the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && (r.rlim_cur as u64) < want {
+            r.rlim_cur = (want as libc::rlim_t).min(r.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
 #[test]
 fn a_slow_upload_flood_under_a_low_file_limit_leaves_health_and_the_store_answering() {
     let mut ws = Workspace::new(30);
@@ -124,10 +140,12 @@ fn a_slow_upload_flood_under_a_low_file_limit_leaves_health_and_the_store_answer
     let mut child = spawn_limited(&ws, http, web, 256, &log);
     wait_ready(&mut child, http, &log);
 
-    // 400 connections each start a form POST and send its body one byte at
-    // a time: more connections than the process has handles.
+    // 1,000 connections each start a form POST and send its body one byte
+    // at a time: four times the handles the daemon has, so the old one's
+    // backlog refilled every handle a timed-out connection freed.
+    raise_own_file_limit(1200);
     let mut attackers: Vec<TcpStream> = Vec::new();
-    for _ in 0..400 {
+    for _ in 0..1000 {
         let Ok(mut s) = TcpStream::connect(("127.0.0.1", web)) else {
             continue;
         };
@@ -137,7 +155,7 @@ fn a_slow_upload_flood_under_a_low_file_limit_leaves_health_and_the_store_answer
         );
         attackers.push(s);
     }
-    assert!(attackers.len() > 300, "the attack could not connect");
+    assert!(attackers.len() > 900, "the attack could not connect");
     // While they trickle, health, readiness (which reads the store) and
     // metrics keep answering.
     for round in 0..8 {
