@@ -455,6 +455,21 @@ pub struct BacktestSettings {
     pub initial_capital: f64,
     /// Annual risk-free rate for Sharpe and Sortino, percent.
     pub risk_free_rate_pct: f64,
+    /// Stored runs kept, newest first (0: no limit); older ones are
+    /// deleted after each new run.
+    #[serde(default = "default_keep_runs")]
+    pub keep_runs: usize,
+    /// Days a stored run is kept (0: no limit).
+    #[serde(default = "default_keep_days")]
+    pub keep_days: u32,
+}
+
+fn default_keep_runs() -> usize {
+    200
+}
+
+fn default_keep_days() -> u32 {
+    365
 }
 
 impl BacktestSettings {

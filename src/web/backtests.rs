@@ -24,10 +24,10 @@ use crate::numbers::signed_pct;
 pub const MAX_LISTED: usize = 200;
 
 /// The sizes the curves are drawn at (scaled to the page's width), in
-/// pixels: wide and low, two to a page, on a desktop; phone-sized on a
-/// phone.
+/// pixels: wide and low, two to a page, on a desktop (640 high: lower, the
+/// text shown at 56rem would fall under 11 px); phone-sized on a phone.
 const CHART: super::charts::Sizes = super::charts::Sizes {
-    wide: (1200, 600),
+    wide: (1200, 640),
     phone: Some((crate::chart::Style::PHONE.width, crate::chart::Style::PHONE.height)),
 };
 

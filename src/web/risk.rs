@@ -7,7 +7,7 @@
 
 use maud::{Markup, html};
 
-use crate::chart::{self, Figure, Style};
+use crate::chart::{self, Figure};
 use crate::numbers::{price, signed_pct};
 use crate::risk::RiskReport;
 use crate::state::Snapshot;
@@ -123,12 +123,12 @@ fn positions(r: &RiskReport) -> Markup {
     }
 }
 
-/// The heatmap: square, wide on a desktop; on a phone 600 px, the least
-/// at which its labels stay 11 px or more, in a box that scrolls sideways
-/// rather than shrinking them.
+/// The heatmap: square, 800 px, shown at that size everywhere (its labels
+/// are as small as a readable heatmap allows, so it is never scaled down),
+/// in a box that scrolls sideways on a phone rather than shrinking them.
 const HEATMAP: super::charts::Sizes = super::charts::Sizes {
-    wide: (Style::SQUARE.width, Style::SQUARE.height),
-    phone: Some((600, 600)),
+    wide: (800, 800),
+    phone: None,
 };
 
 fn correlation(r: &RiskReport) -> Markup {

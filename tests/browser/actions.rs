@@ -20,7 +20,7 @@ async fn the_chart_link_opens_the_symbols_page_with_its_figures() {
     let r = &screen.rows[2];
     browser.goto(&d.url("/screen")).await;
     let link = browser
-        .find("table.ranking tbody tr:nth-child(3) a[href^='/symbol/']")
+        .find("table.ranking tbody tr:nth-child(3) td:last-child a[href^='/symbol/']")
         .await;
     assert_eq!(browser.text(&link).await, "Chart");
     browser.click(&link).await;
