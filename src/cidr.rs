@@ -108,7 +108,14 @@ mod tests {
 
     #[test]
     fn malformed_ranges_are_refused_with_the_reason() {
-        for bad in ["", "10.0.0.0/33", "::/129", "10.0.0/8", "example.com", "10.0.0.0/x"] {
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0/8",
+            "example.com",
+            "10.0.0.0/x",
+        ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }
     }

@@ -53,7 +53,13 @@ fn raw_get(port: u16, path: &str, host: &str) -> Option<(u16, String)> {
 /// The real daemon on the simulated market, its dashboard anonymous on
 /// loopback, with its open-file limit (soft and hard) set to `nofile`, and
 /// its log going to `log`.
-fn spawn_limited(ws: &Workspace, http: u16, web: u16, nofile: u64, log: &std::path::Path) -> ChildGuard {
+fn spawn_limited(
+    ws: &Workspace,
+    http: u16,
+    web: u16,
+    nofile: u64,
+    log: &std::path::Path,
+) -> ChildGuard {
     use std::os::unix::process::CommandExt;
     let mut cmd = ws.command(&["run"]);
     cmd.env("DIPWATCH__HTTP__LISTEN", format!("127.0.0.1:{http}"))
@@ -105,7 +111,10 @@ fn wait_log(log: &std::path::Path, needle: &str) -> String {
         if text.contains(needle) {
             return text;
         }
-        assert!(Instant::now() < deadline, "no {needle:?} in the log:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} in the log:\n{text}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -165,8 +174,15 @@ fn a_slow_upload_flood_under_a_low_file_limit_leaves_health_and_the_store_answer
         let health = raw_get(http, "/healthz", "127.0.0.1");
         assert_eq!(health.map(|r| r.0), Some(200), "round {round}: /healthz");
         let ready = raw_get(http, "/readyz", "127.0.0.1");
-        assert_eq!(ready.as_ref().map(|r| r.0), Some(200), "round {round}: /readyz {ready:?}");
-        assert_eq!(raw_get(http, "/metrics", "localhost").map(|r| r.0), Some(200));
+        assert_eq!(
+            ready.as_ref().map(|r| r.0),
+            Some(200),
+            "round {round}: /readyz {ready:?}"
+        );
+        assert_eq!(
+            raw_get(http, "/metrics", "localhost").map(|r| r.0),
+            Some(200)
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     drop(attackers);
@@ -182,20 +198,33 @@ fn a_slow_upload_flood_under_a_low_file_limit_leaves_health_and_the_store_answer
 
     // DNS rebinding: a page on another name that now resolves to 127.0.0.1
     // reads nothing from either listener.
-    assert_eq!(raw_get(http, "/metrics", "rebound.example").map(|r| r.0), Some(421));
+    assert_eq!(
+        raw_get(http, "/metrics", "rebound.example").map(|r| r.0),
+        Some(421)
+    );
     assert_eq!(raw_get(web, "/", "rebound.example").map(|r| r.0), Some(421));
-    assert_eq!(raw_get(web, "/", &format!("localhost:{web}")).map(|r| r.0), Some(200));
+    assert_eq!(
+        raw_get(web, "/", &format!("localhost:{web}")).map(|r| r.0),
+        Some(200)
+    );
 
     child.signal_hangup();
     let text = wait_log(&log, "cannot change on a reload");
-    assert!(text.contains("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS"), "{text}");
+    assert!(
+        text.contains("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS"),
+        "{text}"
+    );
     child.terminate();
     let _ = child.wait_with_output();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
         !text.contains("Too many open files"),
         "the daemon ran out of file handles:\n{}",
-        text.lines().filter(|l| l.contains("Too many")).take(3).collect::<Vec<_>>().join("\n")
+        text.lines()
+            .filter(|l| l.contains("Too many"))
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -304,7 +333,11 @@ async fn behind_a_trusted_proxy_one_strangers_junk_does_not_lock_out_everyone() 
         statuses.push(r.status());
     }
     assert_eq!(*statuses.last().unwrap(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(statuses[..statuses.len() - 1].iter().all(|s| *s == StatusCode::UNAUTHORIZED));
+    assert!(
+        statuses[..statuses.len() - 1]
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED)
+    );
     // A user at 127.0.0.3, through the same proxy, still signs in.
     let token = app.web_auth().issue_login(READER).unwrap();
     let r = client_from("127.0.0.3")
@@ -312,7 +345,11 @@ async fn behind_a_trusted_proxy_one_strangers_junk_does_not_lock_out_everyone() 
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "locked out by a stranger");
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "locked out by a stranger"
+    );
     // A direct client cannot pick its address with the header: its
     // attempts count under its own whatever it claims.
     let direct = client_from("127.0.0.4");
@@ -338,7 +375,10 @@ async fn behind_a_trusted_proxy_one_strangers_junk_does_not_lock_out_everyone() 
     };
     assert_eq!(count("ok"), 1.0, "{metrics}");
     assert_eq!(count("rate_limited"), 2.0);
-    assert_eq!(count("refused"), 2.0 * f64::from(dipwatch::web::LOGIN_ATTEMPTS_PER_MINUTE));
+    assert_eq!(
+        count("refused"),
+        2.0 * f64::from(dipwatch::web::LOGIN_ATTEMPTS_PER_MINUTE)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,9 +389,17 @@ async fn anonymous_pages_are_not_served_through_a_proxy_nor_to_a_forwarded_reque
     let direct = c.get(format!("http://{web}/")).send().await.unwrap();
     assert_eq!(direct.status(), StatusCode::OK, "a local browser reads");
     let proxied = c.get(format!("http://{proxy}/")).send().await.unwrap();
-    assert_eq!(proxied.status(), StatusCode::UNAUTHORIZED, "a remote client behind the proxy");
+    assert_eq!(
+        proxied.status(),
+        StatusCode::UNAUTHORIZED,
+        "a remote client behind the proxy"
+    );
     for header in ["x-forwarded-for", "forwarded", "x-real-ip"] {
-        let value = if header == "forwarded" { "for=127.0.0.1" } else { "127.0.0.1" };
+        let value = if header == "forwarded" {
+            "for=127.0.0.1"
+        } else {
+            "127.0.0.1"
+        };
         let r = c
             .get(format!("http://{web}/portfolio"))
             .header(header, value)
@@ -398,14 +446,20 @@ async fn launch_data_signs_in_once_and_never_after_logout() {
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
     let cookie = first.headers()[SET_COOKIE].to_str().unwrap().to_string();
     assert!(
-        cookie.contains("SameSite=None") && cookie.contains("Secure") && cookie.contains("Partitioned"),
+        cookie.contains("SameSite=None")
+            && cookie.contains("Secure")
+            && cookie.contains("Partitioned"),
         "a Mini App session's cookie survives Telegram Web's cross-site frame: {cookie}"
     );
     // Replayed, from the same address or others: refused, no session made.
     let before = app.web_auth().sessions();
     for from in ["127.0.0.1", "127.0.0.6", "127.0.0.7"] {
         let again = miniapp_login(from, web, &data).await;
-        assert_eq!(again.status(), StatusCode::UNAUTHORIZED, "replayed from {from}");
+        assert_eq!(
+            again.status(),
+            StatusCode::UNAUTHORIZED,
+            "replayed from {from}"
+        );
         assert!(again.headers().get(SET_COOKIE).is_none());
     }
     assert_eq!(app.web_auth().sessions(), before);
@@ -414,16 +468,29 @@ async fn launch_data_signs_in_once_and_never_after_logout() {
     let unused = launch_data(READER, now - 3);
     assert_eq!(app.web_auth().logout_chat(READER), 1);
     let r = miniapp_login("127.0.0.1", web, &unused).await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "signed in after /logout");
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "signed in after /logout"
+    );
     // A launch after the sign-out does.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let fresh = launch_data(READER, chrono::Utc::now().timestamp());
-    assert_eq!(miniapp_login("127.0.0.1", web, &fresh).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        miniapp_login("127.0.0.1", web, &fresh).await.status(),
+        StatusCode::SEE_OTHER
+    );
     // Two minutes ahead of our clock is too far; 20 s is clock skew.
     let skewed = launch_data(ADMIN, chrono::Utc::now().timestamp() + 20);
-    assert_eq!(miniapp_login("127.0.0.1", web, &skewed).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        miniapp_login("127.0.0.1", web, &skewed).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let future = launch_data(ADMIN, chrono::Utc::now().timestamp() + 120);
-    assert_eq!(miniapp_login("127.0.0.1", web, &future).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        miniapp_login("127.0.0.1", web, &future).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     // A body larger than any launch data: refused unread.
     let huge = "x".repeat(dipwatch::web::MINIAPP_BODY_LIMIT + 1);
     assert_eq!(
@@ -475,7 +542,11 @@ async fn a_chat_removed_and_added_back_does_not_get_its_old_sessions_or_links_ba
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a link from before the removal");
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "a link from before the removal"
+    );
     // A new sign-in works; the admin, never removed, kept its session.
     let again = sign_in(&app, web, READER).await;
     assert_eq!(status_with(web, &again).await, StatusCode::OK);
@@ -497,12 +568,20 @@ async fn a_chat_holds_a_bounded_number_of_sessions_and_loses_only_its_own_oldest
     for c in &mine[2..] {
         assert_eq!(status_with(web, c).await, StatusCode::OK);
     }
-    assert_eq!(status_with(web, &admin).await, StatusCode::OK, "another chat's session ended");
+    assert_eq!(
+        status_with(web, &admin).await,
+        StatusCode::OK,
+        "another chat's session ended"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_https_cookies_take_the_host_prefix_and_hsts_is_sent_and_assets_cache() {
-    let (app, web, _dir) = start(true, &[("DIPWATCH__WEB__PUBLIC_URL", "https://dip.example.com")]).await;
+    let (app, web, _dir) = start(
+        true,
+        &[("DIPWATCH__WEB__PUBLIC_URL", "https://dip.example.com")],
+    )
+    .await;
     let token = app.web_auth().issue_login(READER).unwrap();
     let c = client_from("127.0.0.1");
     let r = c
@@ -514,7 +593,11 @@ async fn over_https_cookies_take_the_host_prefix_and_hsts_is_sent_and_assets_cac
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let cookie = r.headers()[SET_COOKIE].to_str().unwrap();
     assert!(cookie.starts_with("__Host-dipwatch_session="), "{cookie}");
-    assert!(cookie.contains("; Secure") && cookie.contains("SameSite=Strict") && !cookie.contains("Domain"));
+    assert!(
+        cookie.contains("; Secure")
+            && cookie.contains("SameSite=Strict")
+            && !cookie.contains("Domain")
+    );
     assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
     assert_eq!(r.headers()["x-frame-options"], "SAMEORIGIN");
     let session = cookie.split(';').next().unwrap();
@@ -530,7 +613,11 @@ async fn over_https_cookies_take_the_host_prefix_and_hsts_is_sent_and_assets_cac
     // The same value under the plain name is not a session.
     let plain = session.replacen("__Host-", "", 1);
     assert_eq!(status_with(web, &plain).await, StatusCode::UNAUTHORIZED);
-    let css = c.get(format!("http://{web}/static/app.css")).send().await.unwrap();
+    let css = c
+        .get(format!("http://{web}/static/app.css"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(css.headers()["cache-control"], "public, max-age=3600");
     // Not the public host, not ours: 421.
     let other = c

@@ -172,13 +172,18 @@ pub async fn prune(store: &Store, retention: Retention) -> Result<usize, StoreEr
         }
     }
     if !gone.is_empty() {
-        tracing::info!(deleted = gone.len(), "old stored backtests deleted (backtest.keep_runs, keep_days)");
+        tracing::info!(
+            deleted = gone.len(),
+            "old stored backtests deleted (backtest.keep_runs, keep_days)"
+        );
     }
     Ok(gone.len())
 }
 
 /// Every stored run's id and when its summary was written.
-async fn summaries(store: &Store) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, StoreError> {
+async fn summaries(
+    store: &Store,
+) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, StoreError> {
     Ok(store
         .list_objects(PREFIX)
         .await?
@@ -234,11 +239,21 @@ mod tests {
     fn retention_keeps_the_newest_runs_within_the_age() {
         let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let days = |d: i64| now - chrono::Duration::days(d);
-        let runs: Vec<(String, chrono::DateTime<chrono::Utc>)> = [("a", 0), ("b", 1), ("c", 5), ("d", 40)]
-            .iter()
-            .map(|(id, d)| (id.to_string(), days(*d)))
-            .collect();
-        let keep = |keep_runs, keep_days| expired(&runs, Retention { keep_runs, keep_days }, now);
+        let runs: Vec<(String, chrono::DateTime<chrono::Utc>)> =
+            [("a", 0), ("b", 1), ("c", 5), ("d", 40)]
+                .iter()
+                .map(|(id, d)| (id.to_string(), days(*d)))
+                .collect();
+        let keep = |keep_runs, keep_days| {
+            expired(
+                &runs,
+                Retention {
+                    keep_runs,
+                    keep_days,
+                },
+                now,
+            )
+        };
         assert_eq!(keep(2, 0), vec!["c", "d"]);
         assert_eq!(keep(0, 30), vec!["d"]);
         assert_eq!(keep(3, 3), vec!["c", "d"]);

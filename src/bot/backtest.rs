@@ -189,7 +189,9 @@ pub(crate) async fn backtest(
     stored::save(&store, &outcome).await?;
     // Any reader may run one: the store keeps only the configured count
     // and age, so they cannot pile up.
-    if let Err(e) = stored::prune(&store, stored::Retention::of(&ctx.config.settings.backtest)).await {
+    if let Err(e) =
+        stored::prune(&store, stored::Retention::of(&ctx.config.settings.backtest)).await
+    {
         tracing::warn!(error = %e, "could not delete old stored backtests");
     }
     let id = outcome.summary.id.clone();

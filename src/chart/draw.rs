@@ -189,7 +189,9 @@ fn header<DB: DrawingBackend>(
     let legend_size = (26.0 * s.0).max(MIN_TEXT);
     let style = |color: &RGBColor| (FAMILY, legend_size).into_font().color(color);
     let measure = |text: &str| -> Result<i32, DrawingAreaErrorKind<DB::ErrorType>> {
-        Ok(head.estimate_text_size(text, &TextStyle::from((FAMILY, legend_size).into_font()))?.0 as i32)
+        Ok(head
+            .estimate_text_size(text, &TextStyle::from((FAMILY, legend_size).into_font()))?
+            .0 as i32)
     };
     // One legend entry (a swatch and its label, or the simulated note):
     // on the next line when it would run past the edge of a narrow one.

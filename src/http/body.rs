@@ -83,7 +83,10 @@ pub async fn bounded(State(bounds): State<BodyBounds>, req: Request, next: Next)
     }
     let (parts, body) = req.into_parts();
     match tokio::time::timeout(bounds.deadline, read(body, limit)).await {
-        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         Ok(Err(why)) => refusal(why),
         Err(_) => refusal(Refused::TooSlow),
     }
@@ -119,5 +122,3 @@ fn refusal(why: Refused) -> Response {
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
-
-

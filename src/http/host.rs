@@ -110,12 +110,16 @@ fn is_port(p: &str) -> bool {
 /// authority when the request line has one, else the `Host` header; a
 /// request with neither is refused too).
 pub async fn check(State(hosts): State<Arc<AllowedHosts>>, req: Request, next: Next) -> Response {
-    let named = req.uri().authority().map(|a| a.as_str().to_string()).or_else(|| {
-        req.headers()
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    });
+    let named = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
     if named.is_some_and(|h| hosts.allows(&h)) {
         next.run(req).await
     } else {

@@ -421,7 +421,10 @@ mod tests {
     /// A guarded echo server (the checks both listeners make), at most
     /// `cap` connections, bodies within `deadline`, `/small`'s at most 8
     /// bytes.
-    async fn guarded_server(cap: usize, deadline: Duration) -> (std::net::SocketAddr, CancellationToken) {
+    async fn guarded_server(
+        cap: usize,
+        deadline: Duration,
+    ) -> (std::net::SocketAddr, CancellationToken) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let bounds = body::BodyBounds {
@@ -429,7 +432,10 @@ mod tests {
             ..body::BodyBounds::with_paths(&[("/small", 8)])
         };
         let app = Router::new()
-            .route("/", axum::routing::post(|b: String| async move { format!("got {}", b.len()) }))
+            .route(
+                "/",
+                axum::routing::post(|b: String| async move { format!("got {}", b.len()) }),
+            )
             .route("/small", axum::routing::post(|b: String| async move { b }));
         let hosts = Arc::new(host::AllowedHosts::new(addr, None));
         let stop = CancellationToken::new();
@@ -459,9 +465,16 @@ mod tests {
         let (addr, stop) = guarded_server(64, Duration::from_millis(300)).await;
         // Within bounds.
         let ok = exchange(addr, b"POST /small HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello").await;
-        assert!(ok.starts_with("HTTP/1.1 200") && ok.ends_with("hello"), "{ok}");
+        assert!(
+            ok.starts_with("HTTP/1.1 200") && ok.ends_with("hello"),
+            "{ok}"
+        );
         // Declared too large: refused before a byte of it is read.
-        let big = exchange(addr, b"POST /small HTTP/1.1\r\nHost: localhost\r\nContent-Length: 9\r\n\r\n").await;
+        let big = exchange(
+            addr,
+            b"POST /small HTTP/1.1\r\nHost: localhost\r\nContent-Length: 9\r\n\r\n",
+        )
+        .await;
         assert!(big.starts_with("HTTP/1.1 413"), "{big}");
         // Chunked past the bound.
         let chunked = exchange(
@@ -501,7 +514,10 @@ mod tests {
         let foreign = exchange(addr, b"POST /small HTTP/1.1\r\nHost: rebound.example\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx").await;
         assert!(foreign.starts_with("HTTP/1.1 421"), "{foreign}");
         let none = exchange(addr, b"POST /small HTTP/1.0\r\nContent-Length: 1\r\n\r\nx").await;
-        assert!(none.starts_with("HTTP/1.1 421") || none.starts_with("HTTP/1.0 421"), "{none}");
+        assert!(
+            none.starts_with("HTTP/1.1 421") || none.starts_with("HTTP/1.0 421"),
+            "{none}"
+        );
         stop.cancel();
     }
 
@@ -537,7 +553,11 @@ mod tests {
             .await
             .expect("served once a slot is free")
             .unwrap();
-        assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
         stop.cancel();
     }
 }

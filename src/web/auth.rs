@@ -121,7 +121,11 @@ impl LoginTokens {
 
     /// [`LoginTokens::redeem`], with when the token was issued (a chat
     /// signed out or removed since voids it).
-    pub fn redeem_issued(&mut self, token: &str, now: DateTime<Utc>) -> Option<(i64, DateTime<Utc>)> {
+    pub fn redeem_issued(
+        &mut self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Option<(i64, DateTime<Utc>)> {
         let pending = self.pending.remove(&digest(token))?;
         fresh(pending.issued, now, LOGIN_TTL).then_some((pending.chat, pending.issued))
     }
@@ -148,7 +152,12 @@ fn fresh(issued: DateTime<Utc>, now: DateTime<Utc>, ttl: Duration) -> bool {
 
 /// [`fresh`], allowing `issued` up to `skew` in the future (another
 /// machine's clock).
-fn fresh_with_skew(issued: DateTime<Utc>, now: DateTime<Utc>, ttl: Duration, skew: Duration) -> bool {
+fn fresh_with_skew(
+    issued: DateTime<Utc>,
+    now: DateTime<Utc>,
+    ttl: Duration,
+    skew: Duration,
+) -> bool {
     let age = now.signed_duration_since(issued);
     let ahead = chrono::Duration::from_std(skew).unwrap_or_default();
     age >= -ahead && age.to_std().map_or(true, |a| a < ttl)
@@ -181,8 +190,8 @@ impl UsedLaunches {
         if self.until.contains_key(&launch.hash) || self.until.len() >= MAX_USED_LAUNCHES {
             return false;
         }
-        let lifetime = chrono::Duration::from_std(INIT_DATA_MAX_AGE + INIT_DATA_SKEW)
-            .unwrap_or_default();
+        let lifetime =
+            chrono::Duration::from_std(INIT_DATA_MAX_AGE + INIT_DATA_SKEW).unwrap_or_default();
         self.until.insert(launch.hash, launch.issued + lifetime);
         true
     }
@@ -434,7 +443,10 @@ mod tests {
         assert!(sessions.get(&ids[2], now).is_some());
         assert!(sessions.get(&ids[3], now).is_some());
         for id in &others {
-            assert!(sessions.get(id, now).is_some(), "another chat's session ended");
+            assert!(
+                sessions.get(id, now).is_some(),
+                "another chat's session ended"
+            );
         }
         assert_eq!(sessions.len(), 5);
     }
@@ -464,7 +476,11 @@ mod tests {
     fn launch_data_signs_in_once_allows_a_little_clock_skew_and_refuses_duplicated_fields() {
         let token = SecretString::from("123456:ABC-test-token");
         let user = r#"{"id":4242}"#;
-        let at = |secs: i64| (t0() + chrono::Duration::seconds(secs)).timestamp().to_string();
+        let at = |secs: i64| {
+            (t0() + chrono::Duration::seconds(secs))
+                .timestamp()
+                .to_string()
+        };
         let signed = sign_init_data(&[("auth_date", &at(0)), ("user", user)], &token);
         let launch = verify_launch(&signed, &token, later(5)).unwrap();
         let mut used = UsedLaunches::default();

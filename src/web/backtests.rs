@@ -28,7 +28,10 @@ pub const MAX_LISTED: usize = 200;
 /// text shown at 56rem would fall under 11 px); phone-sized on a phone.
 const CHART: super::charts::Sizes = super::charts::Sizes {
     wide: (1200, 640),
-    phone: Some((crate::chart::Style::PHONE.width, crate::chart::Style::PHONE.height)),
+    phone: Some((
+        crate::chart::Style::PHONE.width,
+        crate::chart::Style::PHONE.height,
+    )),
 };
 
 /// The honesty notes and warnings of a run.

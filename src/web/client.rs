@@ -100,7 +100,10 @@ pub struct ClientAddr(pub IpAddr);
 impl FromRequestParts<WebContext> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, ctx: &WebContext) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &WebContext,
+    ) -> Result<Self, Self::Rejection> {
         let peer = peer(parts).unwrap_or(IpAddr::from([0, 0, 0, 0]));
         Ok(Self(client_addr(
             peer,
@@ -140,20 +143,41 @@ mod tests {
         let trusted: Vec<Cidr> = vec!["127.0.0.1".parse().unwrap(), "10.0.0.0/8".parse().unwrap()];
         let xff = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.9")]);
         // A direct client's header is ignored.
-        assert_eq!(client_addr(ip("198.51.100.7"), &xff, &trusted), ip("198.51.100.7"));
+        assert_eq!(
+            client_addr(ip("198.51.100.7"), &xff, &trusted),
+            ip("198.51.100.7")
+        );
         // Through the proxy: the hop it appended, not the one the client wrote.
-        assert_eq!(client_addr(ip("127.0.0.1"), &xff, &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            client_addr(ip("127.0.0.1"), &xff, &trusted),
+            ip("203.0.113.9")
+        );
         // Two trusted proxies in a row are skipped.
         let chain = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.9, 10.1.1.1")]);
-        assert_eq!(client_addr(ip("127.0.0.1"), &chain, &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            client_addr(ip("127.0.0.1"), &chain, &trusted),
+            ip("203.0.113.9")
+        );
         // Split across two header lines, the same list.
-        let split = headers(&[("x-forwarded-for", "6.6.6.6"), ("x-forwarded-for", "203.0.113.9")]);
-        assert_eq!(client_addr(ip("127.0.0.1"), &split, &trusted), ip("203.0.113.9"));
+        let split = headers(&[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-for", "203.0.113.9"),
+        ]);
+        assert_eq!(
+            client_addr(ip("127.0.0.1"), &split, &trusted),
+            ip("203.0.113.9")
+        );
         // A proxy that sent no header: the proxy itself.
-        assert_eq!(client_addr(ip("127.0.0.1"), &HeaderMap::new(), &trusted), ip("127.0.0.1"));
+        assert_eq!(
+            client_addr(ip("127.0.0.1"), &HeaderMap::new(), &trusted),
+            ip("127.0.0.1")
+        );
         // An unreadable nearest hop: nothing beyond it is believed.
         let junk = headers(&[("x-forwarded-for", "6.6.6.6, junk")]);
-        assert_eq!(client_addr(ip("127.0.0.1"), &junk, &trusted), ip("127.0.0.1"));
+        assert_eq!(
+            client_addr(ip("127.0.0.1"), &junk, &trusted),
+            ip("127.0.0.1")
+        );
         // No trusted proxies: never read.
         assert_eq!(client_addr(ip("127.0.0.1"), &xff, &[]), ip("127.0.0.1"));
     }

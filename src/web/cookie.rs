@@ -48,7 +48,11 @@ pub fn set(https: bool, miniapp: bool, id: &str, max_age: u64) -> String {
 /// `Set-Cookie` that ends the session's cookie (the same attributes, or a
 /// partitioned cookie would not be the one replaced).
 pub fn clear(https: bool, miniapp: bool) -> String {
-    format!("{}=; {}; Max-Age=0", name(https), attributes(https, miniapp))
+    format!(
+        "{}=; {}; Max-Age=0",
+        name(https),
+        attributes(https, miniapp)
+    )
 }
 
 #[cfg(test)]
@@ -67,7 +71,11 @@ mod tests {
         );
         let mini = set(true, true, "abc", 60);
         assert!(mini.starts_with("__Host-dipwatch_session=abc;"));
-        assert!(mini.contains("SameSite=None") && mini.contains("Secure") && mini.contains("Partitioned"));
+        assert!(
+            mini.contains("SameSite=None")
+                && mini.contains("Secure")
+                && mini.contains("Partitioned")
+        );
         assert!(!mini.contains("Domain"));
         assert_eq!(
             clear(true, true),

@@ -104,7 +104,10 @@ impl WebAuth {
             IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
                 IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into())
             }
-            IpAddr::V6(v6) => IpAddr::V4(v6.to_ipv4_mapped().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)),
+            IpAddr::V6(v6) => IpAddr::V4(
+                v6.to_ipv4_mapped()
+                    .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+            ),
             v4 => v4,
         };
         let mut attempts = lock(&self.attempts);
@@ -246,7 +249,10 @@ async fn security_headers(State(conf): State<Arc<Headers>>, mut response: Respon
     let https = conf.https;
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, conf.csp.clone());
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),

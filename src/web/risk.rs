@@ -134,11 +134,7 @@ const HEATMAP: super::charts::Sizes = super::charts::Sizes {
 fn correlation(r: &RiskReport) -> Markup {
     let figure = chart::correlation_heatmap(r).ok().map(|h| {
         let truncated = h.truncated().then_some((h.symbols.len(), h.measured));
-        let svg = super::charts::inline(
-            &Figure::Correlation(h),
-            HEATMAP,
-            "Correlation heatmap",
-        );
+        let svg = super::charts::inline(&Figure::Correlation(h), HEATMAP, "Correlation heatmap");
         (svg, truncated)
     });
     html! {

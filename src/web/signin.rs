@@ -36,7 +36,13 @@ impl Method {
 
 /// Log and count one attempt. `chat` is known when the credential named
 /// one (a refused chat with a genuine link or launch data).
-fn audit(ctx: &WebContext, method: Method, outcome: &'static str, chat: Option<i64>, client: IpAddr) {
+fn audit(
+    ctx: &WebContext,
+    method: Method,
+    outcome: &'static str,
+    chat: Option<i64>,
+    client: IpAddr,
+) {
     ctx.metrics.web_sign_in(method.label(), outcome);
     let method = method.label();
     match outcome {
@@ -63,10 +69,13 @@ pub(super) fn still_valid(ctx: &WebContext, chat: i64, issued: DateTime<Utc>) ->
     if viewer::role_of(&ctx.config, chat) == crate::bot::access::Role::Refused {
         return false;
     }
-    let void_before = [ctx.auth.signed_out_at(chat), ctx.config.access.removed_at(chat)]
-        .into_iter()
-        .flatten()
-        .max();
+    let void_before = [
+        ctx.auth.signed_out_at(chat),
+        ctx.config.access.removed_at(chat),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
     void_before.is_none_or(|t| issued > t)
 }
 
@@ -128,11 +137,20 @@ pub(super) async fn login_miniapp(
     let now = Utc::now();
     let launch = auth::verify_launch(&form.init_data, &token.value, now);
     match launch {
-        Some(l) if still_valid(&ctx, l.chat, l.issued) && lock(&ctx.auth.launches).first_use(&l, now) => {
+        Some(l)
+            if still_valid(&ctx, l.chat, l.issued)
+                && lock(&ctx.auth.launches).first_use(&l, now) =>
+        {
             start_session(&ctx, Method::MiniApp, l.chat, client, now)
         }
         other => {
-            audit(&ctx, Method::MiniApp, "refused", other.map(|l| l.chat), client);
+            audit(
+                &ctx,
+                Method::MiniApp,
+                "refused",
+                other.map(|l| l.chat),
+                client,
+            );
             pages::refused().into_response()
         }
     }

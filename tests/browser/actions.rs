@@ -49,7 +49,10 @@ async fn the_chart_link_opens_the_symbols_page_with_its_figures() {
     // wide and phone-sized.
     assert_eq!(browser.find_all("figure.chart").await.len(), 2);
     assert_eq!(browser.find_all("figure.chart svg").await.len(), 8);
-    assert_eq!(browser.find_all("figure.chart .fig-phone svg").await.len(), 4);
+    assert_eq!(
+        browser.find_all("figure.chart .fig-phone svg").await.len(),
+        4
+    );
     assert!(
         !browser
             .find_all("figure.chart svg polyline")

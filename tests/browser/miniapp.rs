@@ -56,7 +56,11 @@ async fn the_mini_app_keeps_its_session_inside_a_cross_site_frame() {
     }
     let top = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let top_origin = format!("http://127.0.0.1:{}", top.local_addr().unwrap().port());
-    let d = dashboard(vec![("DIPWATCH__WEB__FRAME_ANCESTORS", top_origin.as_str())]).await;
+    let d = dashboard(vec![(
+        "DIPWATCH__WEB__FRAME_ANCESTORS",
+        top_origin.as_str(),
+    )])
+    .await;
     let chat = READERS.start + 5;
     let src = format!(
         "http://localhost:{}/miniapp#{}",
@@ -109,7 +113,10 @@ async fn the_mini_app_keeps_its_session_inside_a_cross_site_frame() {
             break;
         }
         assert!(title != "Sign in · dipwatch", "the session did not persist");
-        assert!(Instant::now() < deadline, "no portfolio page (at {title:?})");
+        assert!(
+            Instant::now() < deadline,
+            "no portfolio page (at {title:?})"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let text = browser.body_text().await;

@@ -282,7 +282,11 @@ async fn fits(browser: &Browser, name: &str, width: u32) {
              return [d.scrollWidth, window.innerWidth, document.body.scrollWidth];",
         )
         .await;
-    let (scroll, inner, body) = (v[0].as_u64().unwrap(), v[1].as_u64().unwrap(), v[2].as_u64().unwrap());
+    let (scroll, inner, body) = (
+        v[0].as_u64().unwrap(),
+        v[1].as_u64().unwrap(),
+        v[2].as_u64().unwrap(),
+    );
     assert_eq!(inner, u64::from(width), "{name}: the viewport");
     assert!(
         scroll <= inner && body <= inner,
@@ -314,7 +318,9 @@ async fn fits(browser: &Browser, name: &str, width: u32) {
         assert!(
             least >= 11.0,
             "{name} at {width}: the figure {} shows text at {least:.1} px ({} px shown, {} drawn)",
-            f[0], f[2], f[3]
+            f[0],
+            f[2],
+            f[3]
         );
     }
 }
