@@ -53,6 +53,7 @@ fn raw_get(port: u16, path: &str, host: &str) -> Option<(u16, String)> {
 /// The real daemon on the simulated market, its dashboard anonymous on
 /// loopback, with its open-file limit (soft and hard) set to `nofile`, and
 /// its log going to `log`.
+#[allow(clippy::unnecessary_cast)]
 fn spawn_limited(
     ws: &Workspace,
     http: u16,
@@ -121,6 +122,8 @@ fn wait_log(log: &std::path::Path, needle: &str) -> String {
 
 /// Let this test process hold `want` sockets (its soft limit raised
 /// toward the hard one; the attack's client side needs them).
+// `rlim_t` is u64 on Linux but not on every Unix: the casts stay.
+#[allow(clippy::unnecessary_cast)]
 fn raise_own_file_limit(want: u64) {
     let mut r = libc::rlimit {
         rlim_cur: 0,

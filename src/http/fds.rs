@@ -29,6 +29,8 @@ pub fn connection_caps(nofile: u64, configured: usize) -> (usize, usize) {
 }
 
 /// The soft and hard `RLIMIT_NOFILE` now (`None` where it cannot be read).
+// `rlim_t` is u64 on Linux but not on every Unix: the casts stay.
+#[allow(clippy::unnecessary_cast)]
 pub fn nofile_limits() -> Option<(u64, u64)> {
     #[cfg(unix)]
     {
@@ -56,6 +58,7 @@ pub fn nofile_soft() -> u64 {
 /// limit of 1,024 is a relic of `select()`, which nothing here uses).
 /// Returns the soft limit in force afterwards; a failure is logged and the
 /// old limit stays.
+#[allow(clippy::unnecessary_cast)]
 pub fn raise_nofile() -> u64 {
     #[cfg(unix)]
     {
