@@ -103,7 +103,9 @@ fn row(r: &DrawdownRow, spark: Option<&Snapshot>, lookback_days: usize) -> Marku
             // column is dropped, it is the way there.
             td { a href=(href) { (r.symbol.as_str()) } }
             td.num { (signed_pct(r.drawdown_pct)) }
-            td.num { (price(r.current_price)) }
+            // On a phone the price gives way: the drawdown from the peak
+            // says the same, and the peak is what the row ranks by.
+            td.num.wide { (price(r.current_price)) }
             td.num { (price(r.peak_price)) }
             td.num.wide { (r.peak_date) }
             td.num.wide { (r.days_since_peak) }
@@ -139,7 +141,7 @@ fn table(
 fn plain_head(last: &str) -> Markup {
     html! {
         tr {
-            th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num { "Price" }
+            th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num.wide { "Price" }
             th.num { "Peak" } th.num.wide { "Peak date" } th.num.wide { "Days" } th.wide { (last) }
         }
     }
@@ -368,7 +370,7 @@ impl ScreenQuery {
                 (self.sort_header(SortKey::Rank, "Rank", true))
                 (self.sort_header(SortKey::Symbol, "Symbol", false))
                 (self.sort_header(SortKey::Drawdown, "Drawdown", true))
-                th.num { "Price" } th.num { "Peak" } th.num.wide { "Peak date" }
+                th.num.wide { "Price" } th.num { "Peak" } th.num.wide { "Peak date" }
                 (self.sort_header_classed(SortKey::Days, "Days", true, true))
                 th.wide { "Chart" }
             }

@@ -191,22 +191,23 @@ fn candidates(r: &RiskReport) -> Markup {
             h3 { "Candidates from the latest screen" }
             p.meta { "Sized by inverse volatility within the risk budget, capped by cash." }
             table.ranking {
-                thead { tr { th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num { "Volatility" }
-                    th { "Closest holding" } th.num { "Size" } th.num { "Shares" } th { "Note" } } }
+                // On a phone: rank, symbol, drawdown and the suggested size.
+                thead { tr { th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num.wide { "Volatility" }
+                    th.wide { "Closest holding" } th.num { "Size" } th.num.wide { "Shares" } th.wide { "Note" } } }
                 tbody {
                     @for s in &r.suggestions {
                         tr {
                             td.num { (s.rank) }
                             td { (s.symbol.as_str()) }
                             td.num { (signed_pct(s.drawdown_pct)) }
-                            td.num { (opt_pct(s.volatility_pct)) }
-                            td { @match &s.closest {
+                            td.num.wide { (opt_pct(s.volatility_pct)) }
+                            td.wide { @match &s.closest {
                                 Some(c) => { (c.b.as_str()) " " (format!("{:.2}", c.correlation)) }
                                 None => "–",
                             } }
                             td.num { (s.value.map_or_else(|| "–".into(), price)) }
-                            td.num { (s.shares.map_or_else(|| "–".into(), |n| n.to_string())) }
-                            td {
+                            td.num.wide { (s.shares.map_or_else(|| "–".into(), |n| n.to_string())) }
+                            td.wide {
                                 @if let Some(why) = &s.reason { (why) }
                                 @else if s.duplicates { "duplicates a holding" }
                                 @else if s.capped_by_cash { "capped by cash" }

@@ -292,6 +292,22 @@ async fn fits(browser: &Browser, name: &str, width: u32) {
         scroll <= inner && body <= inner,
         "{name} at {width}: {scroll} px wide in a {inner} px window"
     );
+    // The ranking and the positions keep their key columns whole on a
+    // phone: they fit without scrolling inside themselves either.
+    let tables = browser
+        .execute(
+            "return [...document.querySelectorAll('table.ranking, #positions')]
+               .map(t => [t.scrollWidth, t.clientWidth, [...t.querySelectorAll('tbody tr:first-child td')].map(c => c.className + ':' + c.getBoundingClientRect().width + ':' + c.textContent).join(' | ')]);",
+        )
+        .await;
+    for t in tables.as_array().unwrap() {
+        let (scroll, client) = (t[0].as_u64().unwrap(), t[1].as_u64().unwrap());
+        assert!(
+            scroll <= client,
+            "{name} at {width}: a key table is {scroll} px wide in {client} px: {}",
+            t[2]
+        );
+    }
     // Each visible figure's smallest text, as shown: the drawn size times
     // the figure's scale on the page.
     let sizes = browser
