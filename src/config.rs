@@ -1698,6 +1698,46 @@ mod tests {
     }
 
     #[test]
+    fn web_proxies_limits_and_frame_origins_are_parsed_or_refused_by_key() {
+        let c = load(&[
+            ("DIPWATCH__WEB__TRUSTED_PROXIES", "127.0.0.1,10.0.0.0/8,::1"),
+            (
+                "DIPWATCH__WEB__FRAME_ANCESTORS",
+                "https://web.telegram.org,https://webk.telegram.org",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.web_trusted_proxies.len(), 3);
+        assert!(c.web_trusted_proxies[1].contains("10.9.8.7".parse().unwrap()));
+        assert_eq!(c.settings.web.frame_ancestors.len(), 2);
+        assert_eq!(c.settings.web.sessions_per_chat, 10);
+        assert_eq!(c.settings.web.max_connections, 512);
+        for (key, value) in [
+            ("DIPWATCH__WEB__TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("DIPWATCH__WEB__TRUSTED_PROXIES", "proxy.example"),
+            ("DIPWATCH__WEB__FRAME_ANCESTORS", "https://a.example/path"),
+            ("DIPWATCH__WEB__FRAME_ANCESTORS", "*"),
+            ("DIPWATCH__WEB__SESSIONS_PER_CHAT", "0"),
+            ("DIPWATCH__WEB__MAX_CONNECTIONS", "0"),
+        ] {
+            let e = error_of(&[(key, value)]);
+            let named = key
+                .trim_start_matches("DIPWATCH__WEB__")
+                .to_ascii_lowercase();
+            assert!(e.contains(&format!("web.{named}")), "{value}: {e}");
+        }
+        // Anonymous pages on a listener others reach, or behind a proxy: a warning.
+        let open = load(&[
+            ("DIPWATCH__WEB__ANONYMOUS_LOOPBACK", "true"),
+            ("DIPWATCH__WEB__LISTEN", "0.0.0.0:9185"),
+            ("DIPWATCH__WEB__TRUSTED_PROXIES", "127.0.0.1"),
+        ])
+        .unwrap();
+        let keys: Vec<&str> = open.warnings.iter().map(|w| w.key.as_str()).collect();
+        assert_eq!(keys, ["web.anonymous_loopback", "web.anonymous_loopback"]);
+    }
+
+    #[test]
     fn risky_values_pass_with_a_warning_naming_the_key() {
         assert!(load(&[]).unwrap().warnings.is_empty(), "the defaults warn");
         let c = load(&[
