@@ -85,6 +85,9 @@ pub struct App {
     /// The dashboard's figures drawn once per snapshot (kept here so every
     /// `web_context` shares them).
     web_figures: Arc<crate::web::SnapshotFigures>,
+    /// Connections served at once: the dashboard's, health and metrics'
+    /// (from the open-file limit in force when built, see `http::fds`).
+    connection_caps: (usize, usize),
 }
 
 impl App {
@@ -134,6 +137,10 @@ impl App {
         let trigger_cooldown = Arc::new(crate::trigger::Cooldown::new(Duration::from_secs(
             config.settings.telegram.trigger_cooldown_secs,
         )));
+        let connection_caps = crate::http::fds::connection_caps(
+            crate::http::fds::nofile_soft(),
+            config.settings.web.max_connections,
+        );
         Ok(Self {
             config,
             sources,
@@ -148,6 +155,7 @@ impl App {
             web_alerts: Arc::default(),
             trigger_cooldown,
             web_figures: Arc::default(),
+            connection_caps,
         })
     }
 
@@ -203,6 +211,7 @@ impl App {
             alerts: self.web_alerts.clone(),
             trigger_cooldown: self.trigger_cooldown.clone(),
             figures: self.web_figures.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 
@@ -212,10 +221,16 @@ impl App {
         shutdown: &CancellationToken,
     ) -> Option<tokio::task::JoinHandle<std::io::Result<()>>> {
         let listener = self.web_listener.take()?;
-        tracing::info!(web = %self.config.web_listen, public_url = %self.config.web_public_url, "dashboard on");
+        tracing::info!(
+            web = %self.config.web_listen,
+            public_url = %self.config.web_public_url,
+            max_connections = self.connection_caps.0,
+            "dashboard on"
+        );
         Some(tokio::spawn(crate::web::serve(
             listener,
             self.web_context(),
+            self.connection_caps.0,
             shutdown.clone(),
         )))
     }
@@ -282,10 +297,13 @@ impl App {
             .listener
             .take()
             .ok_or_else(|| anyhow::anyhow!("the app was already run"))?;
+        let http_addr = listener.local_addr().unwrap_or(self.config.http_listen);
         let http_ctx = crate::http::HttpContext {
             runner: self.runner.clone(),
             metrics: self.metrics.clone(),
             health: self.health.clone(),
+            hosts: Arc::new(crate::http::host::AllowedHosts::new(http_addr, None)),
+            max_connections: self.connection_caps.1,
         };
         let http = tokio::spawn(crate::http::serve(listener, http_ctx, shutdown.clone()));
         let market = &self.sources.market;

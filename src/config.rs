@@ -463,6 +463,21 @@ pub struct BacktestSettings {
     /// A delisted name is sold at its last close less this percentage
     /// (0 to 100): what a holder recovers is unknown, and often little.
     pub delist_haircut_pct: f64,
+    /// Stored runs kept, newest first (0: no limit); older ones are
+    /// deleted after each new run.
+    #[serde(default = "default_keep_runs")]
+    pub keep_runs: usize,
+    /// Days a stored run is kept (0: no limit).
+    #[serde(default = "default_keep_days")]
+    pub keep_days: u32,
+}
+
+fn default_keep_runs() -> usize {
+    200
+}
+
+fn default_keep_days() -> u32 {
+    365
 }
 
 impl BacktestSettings {
@@ -585,6 +600,102 @@ pub struct WebSettings {
     pub session_ttl_secs: u64,
     /// Without a bot token, serve read-only pages to loopback clients.
     pub anonymous_loopback: bool,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For`
+    /// and `Forwarded` headers name the client; nobody else's are read.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Connections the dashboard serves at once (lowered to what the
+    /// open-file limit leaves after the store's and the bot's share).
+    #[serde(default = "default_web_connections")]
+    pub max_connections: usize,
+    /// Sessions a chat may hold at once; signing in again ends its oldest.
+    #[serde(default = "default_sessions_per_chat")]
+    pub sessions_per_chat: usize,
+    /// Origins besides the dashboard's own that may show it in a frame:
+    /// Telegram Web runs the Mini App in one.
+    #[serde(default = "default_frame_ancestors")]
+    pub frame_ancestors: Vec<String>,
+}
+
+fn default_frame_ancestors() -> Vec<String> {
+    vec!["https://web.telegram.org".to_string()]
+}
+
+fn default_web_connections() -> usize {
+    512
+}
+
+fn default_sessions_per_chat() -> usize {
+    10
+}
+
+/// The most `web.sessions_per_chat` takes.
+const MAX_SESSIONS_PER_CHAT: usize = 100;
+/// The most `web.max_connections` takes.
+const MAX_WEB_CONNECTIONS: usize = 100_000;
+
+/// Check `[web]`'s proxy and limit settings: the trusted proxies parsed,
+/// and warnings for anonymous mode where it would not be private.
+fn check_web_access(
+    web: &WebSettings,
+    listen: SocketAddr,
+) -> Result<(Vec<crate::cidr::Cidr>, Vec<ConfigWarning>), ConfigError> {
+    let proxies = web
+        .trusted_proxies
+        .iter()
+        .map(|p| p.parse().map_err(|e| invalid("web.trusted_proxies", e)))
+        .collect::<Result<Vec<crate::cidr::Cidr>, _>>()?;
+    if !(1..=MAX_SESSIONS_PER_CHAT).contains(&web.sessions_per_chat) {
+        return Err(invalid(
+            "web.sessions_per_chat",
+            format!(
+                "{} must be between 1 and {MAX_SESSIONS_PER_CHAT}",
+                web.sessions_per_chat
+            ),
+        ));
+    }
+    if !(1..=MAX_WEB_CONNECTIONS).contains(&web.max_connections) {
+        return Err(invalid(
+            "web.max_connections",
+            format!(
+                "{} must be between 1 and {MAX_WEB_CONNECTIONS}",
+                web.max_connections
+            ),
+        ));
+    }
+    for origin in &web.frame_ancestors {
+        let ok = url::Url::parse(origin).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.path() == "/"
+                && u.query().is_none()
+                && !origin.ends_with('/')
+        }) && !origin.contains([';', ',', ' ', '\'', '"']);
+        if !ok {
+            return Err(invalid(
+                "web.frame_ancestors",
+                format!("{origin:?} is not an origin like https://web.telegram.org"),
+            ));
+        }
+    }
+    let mut warnings = Vec::new();
+    if web.anonymous_loopback && !listen.ip().is_loopback() {
+        warnings.push(warning(
+            "web.anonymous_loopback",
+            format!(
+                "the dashboard listens on {listen}, not a loopback address: anonymous pages \
+                 are served only to loopback clients, but keep web.listen on 127.0.0.1"
+            ),
+        ));
+    }
+    if web.anonymous_loopback && !proxies.is_empty() {
+        warnings.push(warning(
+            "web.anonymous_loopback",
+            "a proxy in front of an anonymous dashboard makes every remote client look local: \
+             anonymous mode refuses every request that carries forwarding headers",
+        ));
+    }
+    Ok((proxies, warnings))
 }
 
 /// `[history]`.
@@ -843,6 +954,8 @@ pub struct AppConfig {
     pub web_listen: SocketAddr,
     /// Where users reach the dashboard (`web.public_url`, or `http://{web.listen}`).
     pub web_public_url: url::Url,
+    /// `web.trusted_proxies`, parsed.
+    pub web_trusted_proxies: Vec<crate::cidr::Cidr>,
     /// Secrets, redacted in `Debug`.
     pub secrets: Secrets,
     /// The allow-lists (`telegram.allowed_chat_ids`, `admin_chat_ids`) as
@@ -1185,6 +1298,8 @@ impl AppConfig {
                     format!("{public:?} is not an http:// or https:// URL"),
                 )
             })?;
+        let (web_trusted_proxies, web_warnings) = check_web_access(web, web_listen)?;
+        warnings.extend(web_warnings);
         if !(60..=366 * 24 * 3600).contains(&web.session_ttl_secs) {
             return Err(invalid(
                 "web.session_ttl_secs",
@@ -1211,6 +1326,7 @@ impl AppConfig {
             http_listen,
             web_listen,
             web_public_url,
+            web_trusted_proxies,
             secrets,
             access: crate::bot::access::Access::new(
                 &settings.telegram.allowed_chat_ids,
@@ -1441,6 +1557,8 @@ fn layered_settings(
             .list_separator(",")
             .with_list_parse_key("telegram.allowed_chat_ids")
             .with_list_parse_key("telegram.admin_chat_ids")
+            .with_list_parse_key("web.trusted_proxies")
+            .with_list_parse_key("web.frame_ancestors")
             .with_list_parse_key("alerts.defaults")
             .with_list_parse_key("portfolio.asset_classes")
             .source(Some(ours)),
@@ -1664,6 +1782,46 @@ mod tests {
         assert!(!provider.contains("enum"), "{provider}");
         assert!(error_of(&[("DIPWATCH__LOG__FORMAT", "xml")]).contains("auto | json | text"));
         assert!(error_of(&[("DIPWATCH__SCREEN__PEAK_BASIS", "low")]).contains("high | close"));
+    }
+
+    #[test]
+    fn web_proxies_limits_and_frame_origins_are_parsed_or_refused_by_key() {
+        let c = load(&[
+            ("DIPWATCH__WEB__TRUSTED_PROXIES", "127.0.0.1,10.0.0.0/8,::1"),
+            (
+                "DIPWATCH__WEB__FRAME_ANCESTORS",
+                "https://web.telegram.org,https://webk.telegram.org",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.web_trusted_proxies.len(), 3);
+        assert!(c.web_trusted_proxies[1].contains("10.9.8.7".parse().unwrap()));
+        assert_eq!(c.settings.web.frame_ancestors.len(), 2);
+        assert_eq!(c.settings.web.sessions_per_chat, 10);
+        assert_eq!(c.settings.web.max_connections, 512);
+        for (key, value) in [
+            ("DIPWATCH__WEB__TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("DIPWATCH__WEB__TRUSTED_PROXIES", "proxy.example"),
+            ("DIPWATCH__WEB__FRAME_ANCESTORS", "https://a.example/path"),
+            ("DIPWATCH__WEB__FRAME_ANCESTORS", "*"),
+            ("DIPWATCH__WEB__SESSIONS_PER_CHAT", "0"),
+            ("DIPWATCH__WEB__MAX_CONNECTIONS", "0"),
+        ] {
+            let e = error_of(&[(key, value)]);
+            let named = key
+                .trim_start_matches("DIPWATCH__WEB__")
+                .to_ascii_lowercase();
+            assert!(e.contains(&format!("web.{named}")), "{value}: {e}");
+        }
+        // Anonymous pages on a listener others reach, or behind a proxy: a warning.
+        let open = load(&[
+            ("DIPWATCH__WEB__ANONYMOUS_LOOPBACK", "true"),
+            ("DIPWATCH__WEB__LISTEN", "0.0.0.0:9185"),
+            ("DIPWATCH__WEB__TRUSTED_PROXIES", "127.0.0.1"),
+        ])
+        .unwrap();
+        let keys: Vec<&str> = open.warnings.iter().map(|w| w.key.as_str()).collect();
+        assert_eq!(keys, ["web.anonymous_loopback", "web.anonymous_loopback"]);
     }
 
     #[test]

@@ -107,6 +107,7 @@ pub mod app;
 pub mod backtest;
 pub mod bot;
 pub mod chart;
+pub mod cidr;
 pub mod cli;
 pub mod collect;
 pub mod config;

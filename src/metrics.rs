@@ -40,6 +40,18 @@ struct CommandLabel {
     command: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SignInLabel {
+    method: &'static str,
+    outcome: &'static str,
+}
+
+/// The `method` labels of `dipwatch_web_sign_ins`: a one-time link, the
+/// Mini App's launch data.
+pub const SIGN_IN_METHODS: [&str; 2] = ["link", "miniapp"];
+/// The `outcome` labels of `dipwatch_web_sign_ins`.
+pub const SIGN_IN_OUTCOMES: [&str; 3] = ["ok", "refused", "rate_limited"];
+
 type FloatGauge = Gauge<f64, AtomicU64>;
 
 /// The `state` labels of `dipwatch_symbols`.
@@ -71,6 +83,7 @@ pub struct Metrics {
     equity: FloatGauge,
     top_avg_return: FloatGauge,
     take_profit: Gauge,
+    web_sign_ins: Family<SignInLabel, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -223,6 +236,17 @@ impl Metrics {
             "1 when the profit-taking rule is met",
             take_profit.clone(),
         );
+        let web_sign_ins = Family::<SignInLabel, Counter>::default();
+        r.register(
+            "web_sign_ins",
+            "Dashboard sign-in attempts by method (link, miniapp) and outcome (ok, refused, rate_limited)",
+            web_sign_ins.clone(),
+        );
+        for method in SIGN_IN_METHODS {
+            for outcome in SIGN_IN_OUTCOMES {
+                let _ = web_sign_ins.get_or_create(&SignInLabel { method, outcome });
+            }
+        }
         // Every labelled family gets its series now: a scraper (and an
         // alert rule on `increase(...)`) sees zeros after a restart rather
         // than no series until the first run.
@@ -261,6 +285,7 @@ impl Metrics {
             equity,
             top_avg_return,
             take_profit,
+            web_sign_ins,
         }
     }
 
@@ -431,6 +456,15 @@ impl Metrics {
             );
             self.take_profit.set(i64::from(p.profit.take_profit));
         }
+    }
+
+    /// A dashboard sign-in attempt: `method` one of [`SIGN_IN_METHODS`],
+    /// `outcome` one of [`SIGN_IN_OUTCOMES`] (fixed names; never a chat or
+    /// an address).
+    pub fn web_sign_in(&self, method: &'static str, outcome: &'static str) {
+        self.web_sign_ins
+            .get_or_create(&SignInLabel { method, outcome })
+            .inc();
     }
 
     /// A bot update was answered (`command` is a fixed name, never user text).

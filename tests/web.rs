@@ -149,7 +149,7 @@ async fn a_one_time_link_signs_in_and_the_pages_show_the_states_figures() {
     let mut at = 0;
     for r in &screen.rows[..10] {
         let found = body[at..]
-            .find(&format!("<td>{}</td>", r.symbol.as_str()))
+            .find(&format!(">{}</a></td>", r.symbol.as_str()))
             .unwrap_or_else(|| panic!("{} missing or out of order", r.symbol.as_str()));
         at += found;
         assert!(body.contains(&dipwatch::numbers::signed_pct(r.drawdown_pct)));
@@ -158,8 +158,8 @@ async fn a_one_time_link_signs_in_and_the_pages_show_the_states_figures() {
     // The whole ranking pages 50 at a time; the CSV holds what is selected.
     let (status, page2) = get(&base, "/screen?page=2", Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page2.contains(&format!("<td>{}</td>", screen.rows[50].symbol.as_str())));
-    assert!(!page2.contains(&format!("<td>{}</td>", screen.rows[49].symbol.as_str())));
+    assert!(page2.contains(&format!(">{}</a></td>", screen.rows[50].symbol.as_str())));
+    assert!(!page2.contains(&format!(">{}</a></td>", screen.rows[49].symbol.as_str())));
     let (status, csv) = get(&base, "/screen.csv?min_drawdown=20", Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK);
     let want = screen.count_below(-20.0);
@@ -195,8 +195,8 @@ async fn a_one_time_link_signs_in_and_the_pages_show_the_states_figures() {
     let (_, filtered) = get(&base, "/screen?sort=symbol", Some(&cookie)).await;
     let mut symbols: Vec<&str> = screen.rows.iter().map(|r| r.symbol.as_str()).collect();
     symbols.sort();
-    let first = filtered.find(&format!("<td>{}</td>", symbols[0])).unwrap();
-    let second = filtered.find(&format!("<td>{}</td>", symbols[1])).unwrap();
+    let first = filtered.find(&format!(">{}</a></td>", symbols[0])).unwrap();
+    let second = filtered.find(&format!(">{}</a></td>", symbols[1])).unwrap();
     assert!(first < second, "sorted by symbol");
 }
 
@@ -665,7 +665,7 @@ async fn the_screen_sorts_filters_and_pages_and_its_csv_link_carries_the_query()
     let cookie = sign_in(&app, &base, READER).await;
     let snap = app.runner().state().snapshot();
     let rows = &snap.screen.as_ref().unwrap().rows;
-    let cell = |r: &dipwatch::domain::DrawdownRow| format!("<td>{}</td>", r.symbol.as_str());
+    let cell = |r: &dipwatch::domain::DrawdownRow| format!(">{}</a></td>", r.symbol.as_str());
     let order = |page: &str, want: &[&dipwatch::domain::DrawdownRow]| {
         let at: Vec<usize> = want
             .iter()

@@ -182,8 +182,8 @@ async fn stored_runs_are_listed_and_shown_with_the_commands_figures_and_curves()
     );
     assert_eq!(
         page.matches("<svg").count(),
-        4,
-        "equity and drawdown, each in the light and the dark theme"
+        8,
+        "equity and drawdown, each in the light and the dark theme, wide and phone-sized"
     );
     // Each curve has one point per session: strategy and benchmark, on
     // both figures (the strategy's drawdown is an area, drawn as a polygon).

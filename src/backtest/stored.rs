@@ -117,6 +117,88 @@ pub async fn read_summary(store: &Store, id: &str) -> Result<Summary, ReadError>
     }
 }
 
+/// How many stored runs are kept, and for how long (`backtest.keep_runs`,
+/// `backtest.keep_days`; 0 is no limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Runs kept, newest first.
+    pub keep_runs: usize,
+    /// Days a run is kept.
+    pub keep_days: u32,
+}
+
+impl Retention {
+    /// From `[backtest]`.
+    pub fn of(settings: &crate::config::BacktestSettings) -> Self {
+        Self {
+            keep_runs: settings.keep_runs,
+            keep_days: settings.keep_days,
+        }
+    }
+}
+
+/// The runs `retention` no longer keeps at `now`, of `runs` (id and when
+/// its summary was written): past the newest `keep_runs`, or older than
+/// `keep_days`.
+pub fn expired(
+    runs: &[(String, chrono::DateTime<chrono::Utc>)],
+    retention: Retention,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<String> {
+    let mut sorted: Vec<&(String, chrono::DateTime<chrono::Utc>)> = runs.iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let oldest = (retention.keep_days > 0)
+        .then(|| now - chrono::Duration::days(i64::from(retention.keep_days)));
+    sorted
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, written))| {
+            (retention.keep_runs > 0 && *i >= retention.keep_runs)
+                || oldest.is_some_and(|o| *written < o)
+        })
+        .map(|(_, (id, _))| id.clone())
+        .collect()
+}
+
+/// Delete the runs `retention` no longer keeps: the summary first, so a
+/// run half deleted is no longer listed. How many were deleted.
+pub async fn prune(store: &Store, retention: Retention) -> Result<usize, StoreError> {
+    let runs = summaries(store).await?;
+    let gone = expired(&runs, retention, chrono::Utc::now());
+    for id in &gone {
+        let d = dir(id);
+        for file in ["summary.json", "equity.csv", "trades.csv"] {
+            store.delete(&Path::from(format!("{d}/{file}"))).await?;
+        }
+    }
+    if !gone.is_empty() {
+        tracing::info!(
+            deleted = gone.len(),
+            "old stored backtests deleted (backtest.keep_runs, keep_days)"
+        );
+    }
+    Ok(gone.len())
+}
+
+/// Every stored run's id and when its summary was written.
+async fn summaries(
+    store: &Store,
+) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, StoreError> {
+    Ok(store
+        .list_objects(PREFIX)
+        .await?
+        .into_iter()
+        .filter_map(|(path, written)| {
+            let mut parts = path.parts().skip(1);
+            let (Some(part), Some(file), None) = (parts.next(), parts.next(), parts.next()) else {
+                return None;
+            };
+            let id = part.as_ref().strip_prefix("id=")?;
+            (file.as_ref() == "summary.json" && valid_id(id)).then(|| (id.to_string(), written))
+        })
+        .collect())
+}
+
 /// One entry of [`list`].
 #[derive(Debug)]
 pub struct Listed {
@@ -132,19 +214,7 @@ pub struct Listed {
 /// damaged one reported in place rather than failing the list).
 pub async fn list(store: &Store, limit: usize) -> Result<Vec<Listed>, StoreError> {
     use futures::StreamExt;
-    let mut runs: Vec<(String, chrono::DateTime<chrono::Utc>)> = store
-        .list_objects(PREFIX)
-        .await?
-        .into_iter()
-        .filter_map(|(path, written)| {
-            let mut parts = path.parts().skip(1);
-            let (Some(part), Some(file), None) = (parts.next(), parts.next(), parts.next()) else {
-                return None;
-            };
-            let id = part.as_ref().strip_prefix("id=")?;
-            (file.as_ref() == "summary.json" && valid_id(id)).then(|| (id.to_string(), written))
-        })
-        .collect();
+    let mut runs = summaries(store).await?;
     runs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     runs.truncate(limit);
     Ok(futures::stream::iter(runs)
@@ -159,4 +229,34 @@ pub async fn list(store: &Store, limit: usize) -> Result<Vec<Listed>, StoreError
         .buffered(crate::query::READ_CONCURRENCY)
         .collect()
         .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_keeps_the_newest_runs_within_the_age() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let days = |d: i64| now - chrono::Duration::days(d);
+        let runs: Vec<(String, chrono::DateTime<chrono::Utc>)> =
+            [("a", 0), ("b", 1), ("c", 5), ("d", 40)]
+                .iter()
+                .map(|(id, d)| (id.to_string(), days(*d)))
+                .collect();
+        let keep = |keep_runs, keep_days| {
+            expired(
+                &runs,
+                Retention {
+                    keep_runs,
+                    keep_days,
+                },
+                now,
+            )
+        };
+        assert_eq!(keep(2, 0), vec!["c", "d"]);
+        assert_eq!(keep(0, 30), vec!["d"]);
+        assert_eq!(keep(3, 3), vec!["c", "d"]);
+        assert!(keep(0, 0).is_empty(), "no limits: everything kept");
+    }
 }

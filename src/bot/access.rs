@@ -26,6 +26,10 @@ pub enum Role {
 #[derive(Debug, Clone, Default)]
 pub struct Access {
     lists: Arc<RwLock<Lists>>,
+    /// When each chat was last taken off both lists: a dashboard session,
+    /// link or launch data from before then stays void if the chat is
+    /// added back.
+    removed: Arc<RwLock<HashMap<i64, chrono::DateTime<chrono::Utc>>>>,
 }
 
 /// The two lists at one moment.
@@ -56,12 +60,19 @@ impl Access {
     pub fn new(allowed: &[i64], admins: &[i64]) -> Self {
         Self {
             lists: Arc::new(RwLock::new(Lists::new(allowed, admins))),
+            removed: Arc::default(),
         }
     }
 
     /// Give every clone of this handle `other`'s lists (a configuration
     /// loaded again), at once.
     pub fn replace_with(&self, other: &Access) {
+        self.replace_with_at(other, chrono::Utc::now());
+    }
+
+    /// [`Access::replace_with`] at `now`: chats on neither new list that
+    /// were on one are recorded as removed at `now`.
+    pub fn replace_with_at(&self, other: &Access, now: chrono::DateTime<chrono::Utc>) {
         if Arc::ptr_eq(&self.lists, &other.lists) {
             return;
         }
@@ -72,7 +83,28 @@ impl Access {
                 admins: o.admins.clone(),
             }
         };
-        *self.lists.write().unwrap_or_else(|p| p.into_inner()) = lists;
+        let mut current = self.lists.write().unwrap_or_else(|p| p.into_inner());
+        let gone: Vec<i64> = current
+            .readers
+            .union(&current.admins)
+            .filter(|c| !lists.readers.contains(c) && !lists.admins.contains(c))
+            .copied()
+            .collect();
+        *current = lists;
+        drop(current);
+        let mut removed = self.removed.write().unwrap_or_else(|p| p.into_inner());
+        for chat in gone {
+            removed.insert(chat, now);
+        }
+    }
+
+    /// When `chat` was last taken off the lists, if ever (since start).
+    pub fn removed_at(&self, chat: i64) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.removed
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&chat)
+            .copied()
     }
 
     /// A poisoned lock still holds whole lists (a replace is one store).
@@ -106,6 +138,24 @@ impl Access {
             lists.admins.len(),
         )
     }
+}
+
+/// The environment variables that set the allow-lists. A running process
+/// cannot have its environment changed, so lists given there survive every
+/// reload: only a restart with a new environment changes them.
+pub const LIST_VARIABLES: [&str; 2] = [
+    "DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS",
+    "DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS",
+];
+
+/// Which of [`LIST_VARIABLES`] are among `names` (the process's
+/// environment): the lists a reload cannot change.
+pub fn lists_fixed_by_env<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'static str> {
+    let names: HashSet<&str> = names.into_iter().collect();
+    LIST_VARIABLES
+        .into_iter()
+        .filter(|v| names.contains(v))
+        .collect()
 }
 
 /// Chats refused recently, so each gets one refusal per window.
@@ -166,6 +216,34 @@ mod tests {
         assert_eq!(held_elsewhere.counts(), (2, 1));
         assert_eq!(a, Access::new(&[2], &[1]));
         assert_ne!(a, Access::new(&[2], &[]));
+    }
+
+    #[test]
+    fn a_chat_taken_off_the_lists_is_remembered_as_removed_when_added_back() {
+        let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let t1 = t0 + chrono::Duration::seconds(60);
+        let a = Access::new(&[1, 2], &[3]);
+        a.replace_with_at(&Access::new(&[2], &[3]), t0);
+        assert_eq!(a.removed_at(1), Some(t0));
+        assert_eq!(a.removed_at(2), None);
+        // Moving between the lists is not a removal.
+        a.replace_with_at(&Access::new(&[3], &[2]), t1);
+        assert_eq!(a.removed_at(2), None);
+        assert_eq!(a.removed_at(3), None);
+        // Added back: a reader again, and still removed at t0.
+        a.replace_with_at(&Access::new(&[1, 3], &[2]), t1);
+        assert_eq!(a.role(1), Role::Reader);
+        assert_eq!(a.removed_at(1), Some(t0));
+    }
+
+    #[test]
+    fn lists_set_in_the_environment_are_named() {
+        let env = ["PATH", "DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS", "HOME"];
+        assert_eq!(
+            lists_fixed_by_env(env),
+            vec!["DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS"]
+        );
+        assert!(lists_fixed_by_env(["DIPWATCH__WEB__LISTEN"]).is_empty());
     }
 
     #[test]

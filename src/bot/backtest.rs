@@ -187,6 +187,13 @@ pub(crate) async fn backtest(
         }
     };
     stored::save(&store, &outcome).await?;
+    // Any reader may run one: the store keeps only the configured count
+    // and age, so they cannot pile up.
+    if let Err(e) =
+        stored::prune(&store, stored::Retention::of(&ctx.config.settings.backtest)).await
+    {
+        tracing::warn!(error = %e, "could not delete old stored backtests");
+    }
     let id = outcome.summary.id.clone();
     tracing::info!(chat_id = chat.0, id = %id, ?source, "backtest run from Telegram");
     send::html(bot, chat, &summary(&outcome, source)).await?;

@@ -83,7 +83,9 @@ pub(super) fn figure<DB: DrawingBackend>(
     if let Figure::Sparkline(c) = fig {
         return sparkline(root, c, &p);
     }
-    let (head, body) = root.split_vertically(s.px(110.0));
+    // A phone-sized picture has room for its legend on two lines.
+    let head_h = if w < NARROW { s.px(150.0) } else { s.px(110.0) };
+    let (head, body) = root.split_vertically(head_h);
     let body = body.margin(s.px(10.0), s.px(20.0), s.px(20.0), s.px(30.0));
     match fig {
         Figure::Price(c) => price_chart(&head, &body, c, &p, &s)?,
@@ -112,8 +114,51 @@ pub(super) fn figure<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Pictures narrower than this are phone-sized: their header's legend
+/// wraps onto a second line rather than running off the edge.
+const NARROW: u32 = 600;
+
+/// The least text size drawn in a header, in plotters' units: plotters
+/// writes an SVG's font sizes as its own / 1.24, so this is 11.3 CSS px on
+/// a figure shown at its drawn size.
+const MIN_TEXT: f64 = 14.0;
+
+/// `text` at `size` or less so that it fits `room` pixels (never under
+/// [`MIN_TEXT`]; cut with an ellipsis if even that is too wide): the text
+/// shown and its size.
+fn fit<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    size: f64,
+    room: u32,
+) -> Result<(String, f64), DrawingAreaErrorKind<DB::ErrorType>> {
+    let width = |t: &str, sz: f64| {
+        area.estimate_text_size(t, &TextStyle::from((FAMILY, sz).into_font()))
+            .map(|(w, _)| w)
+    };
+    let w = width(text, size)?;
+    if w <= room {
+        return Ok((text.to_string(), size));
+    }
+    let smaller = (size * f64::from(room) / f64::from(w.max(1))).max(MIN_TEXT.min(size));
+    if width(text, smaller)? <= room {
+        return Ok((text.to_string(), smaller));
+    }
+    let mut chars: Vec<char> = text.chars().collect();
+    while chars.len() > 1 {
+        chars.pop();
+        let cut = format!("{}…", chars.iter().collect::<String>().trim_end());
+        if width(&cut, smaller)? <= room {
+            return Ok((cut, smaller));
+        }
+    }
+    Ok((text.to_string(), smaller))
+}
+
 /// The header: the title, then a legend line of coloured swatches and
-/// labels; a simulated figure says so in red at the end of that line.
+/// labels; a simulated figure says so in red at the end of that line. On
+/// a narrow (phone-sized) picture the title shrinks to fit and the legend
+/// wraps onto a second line.
 fn header<DB: DrawingBackend>(
     head: &DrawingArea<DB, Shift>,
     title: &str,
@@ -122,29 +167,56 @@ fn header<DB: DrawingBackend>(
     p: &Palette,
     s: &Scale,
 ) -> Drawn<DB> {
+    let (width, _) = head.dim_in_pixel();
+    let narrow = width < NARROW;
     let left = s.px(30.0) as i32;
+    let right = width as i32 - s.px(10.0) as i32;
+    let room = (right - left).max(1) as u32;
+    let (title, size) = if narrow {
+        fit(head, title, 40.0 * s.0, room)?
+    } else {
+        (title.to_string(), 40.0 * s.0)
+    };
     head.draw(&Text::new(
-        title.to_string(),
+        title,
         (left, s.px(14.0) as i32),
-        s.font(40.0, &p.fg),
+        (FAMILY, size).into_font().color(&p.fg),
     ))?;
-    let y = s.px(66.0) as i32;
+    let line = s.px(34.0) as i32;
+    let mut y = s.px(66.0) as i32;
     let gap = s.px(12.0) as i32;
     let mut x = left;
-    let item = |text: &str, color: &RGBColor, x: &mut i32| {
-        let style = s.font(26.0, color);
-        let (w, _) = head.estimate_text_size(text, &style)?;
-        head.draw(&Text::new(text.to_string(), (*x, y), style))?;
-        *x += w as i32 + gap;
+    let legend_size = (26.0 * s.0).max(MIN_TEXT);
+    let style = |color: &RGBColor| (FAMILY, legend_size).into_font().color(color);
+    let measure = |text: &str| -> Result<i32, DrawingAreaErrorKind<DB::ErrorType>> {
+        Ok(head
+            .estimate_text_size(text, &TextStyle::from((FAMILY, legend_size).into_font()))?
+            .0 as i32)
+    };
+    // One legend entry (a swatch and its label, or the simulated note):
+    // on the next line when it would run past the edge of a narrow one.
+    let entry = |parts: &[(&str, &RGBColor)], x: &mut i32, y: &mut i32| -> Drawn<DB> {
+        let mut widths = Vec::with_capacity(parts.len());
+        for (text, _) in parts {
+            widths.push(measure(text)?);
+        }
+        let total: i32 = widths.iter().sum::<i32>() + gap * (parts.len() as i32 - 1);
+        if narrow && *x > left && *x + total > right {
+            *x = left;
+            *y += line;
+        }
+        for ((text, color), w) in parts.iter().zip(widths) {
+            head.draw(&Text::new(text.to_string(), (*x, *y), style(color)))?;
+            *x += w + gap;
+        }
+        *x += gap;
         Ok(())
     };
     for (label, color) in legend {
-        item("■", color, &mut x)?;
-        item(label, &p.fg, &mut x)?;
-        x += gap;
+        entry(&[("■", color), (label, &p.fg)], &mut x, &mut y)?;
     }
     if simulated {
-        item("· SIMULATED prices", &p.down, &mut x)?;
+        entry(&[("· SIMULATED prices", &p.down)], &mut x, &mut y)?;
     }
     Ok(())
 }

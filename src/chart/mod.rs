@@ -129,6 +129,16 @@ impl Style {
         height: 1200,
     };
 
+    /// Phone-sized figures for the dashboard's narrow screens: 360 x 500,
+    /// shown at that size on a phone, so the text, which scales with the
+    /// height, is at least 11 CSS px (plotters writes an SVG's font sizes
+    /// as its own size / 1.24: axis labels 24 x 0.625 / 1.24 = 12 px).
+    pub const PHONE: Style = Style {
+        theme: Theme::Light,
+        width: 360,
+        height: 500,
+    };
+
     /// This style with `theme`.
     pub fn with_theme(self, theme: Theme) -> Self {
         Self { theme, ..self }

@@ -197,6 +197,7 @@ async fn single(
 ) -> anyhow::Result<ExitCode> {
     let outcome = job::single(config, settings, p);
     stored::save(store, &outcome).await?;
+    stored::prune(store, stored::Retention::of(&config.settings.backtest)).await?;
     print(&outcome, format)?;
     let id = &outcome.summary.id;
     eprintln!("stored as backtests/id={id} (dipwatch backtest --show {id})");

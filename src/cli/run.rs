@@ -15,6 +15,10 @@ use crate::config::AppConfig;
 /// Run the daemon until a shutdown signal; exit 0. `file` is the
 /// configuration file it was loaded from, read again on SIGHUP.
 pub async fn run(config: &AppConfig, file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    // Before anything opens a file: the connection caps are derived from
+    // the limit in force when the app is built.
+    let nofile = crate::http::fds::raise_nofile();
+    tracing::debug!(nofile, "open-file limit");
     let app = App::build(config.clone()).await?;
     let shutdown = CancellationToken::new();
     let signals = tokio::spawn(forward_signals(shutdown.clone()));
@@ -47,11 +51,30 @@ async fn reload_on_hangup(config: AppConfig, file: Option<PathBuf>) {
                 Ok(fresh) => {
                     config.access.replace_with(&fresh.access);
                     let (readers, admins) = config.access.counts();
-                    tracing::info!(
-                        readers,
-                        admins,
-                        "SIGHUP: allow-lists reloaded (other settings take effect at the next restart)"
-                    );
+                    let vars: Vec<String> = std::env::vars_os()
+                        .filter_map(|(k, _)| k.into_string().ok())
+                        .collect();
+                    let fixed =
+                        crate::bot::access::lists_fixed_by_env(vars.iter().map(String::as_str));
+                    if fixed.is_empty() {
+                        tracing::info!(
+                            readers,
+                            admins,
+                            "SIGHUP: allow-lists reloaded (other settings take effect at the next restart)"
+                        );
+                    } else {
+                        // The reload reads the same environment again, so
+                        // these lists cannot change without a restart: a
+                        // revocation the operator meant did not happen.
+                        tracing::warn!(
+                            readers,
+                            admins,
+                            variables = %fixed.join(", "),
+                            "SIGHUP: allow-lists set in the environment cannot change on a reload; \
+                             they stay as they were: move them to the configuration file, or restart \
+                             with the new environment, to revoke a chat"
+                        );
+                    }
                 }
                 Err(e) => tracing::warn!(
                     error = %e,

@@ -2,6 +2,11 @@
 //! `/healthz` (the process answers), `/readyz` (state loaded, storage
 //! reachable, last run not failed), `/metrics` (Prometheus text format).
 //! Nothing here exposes a secret, a chat id or a path outside the store.
+//!
+//! [`serve_router`] is the one server of both listeners (this one and the
+//! dashboard's): a cap on concurrent connections, a header-read timeout,
+//! an idle timeout, request bodies bounded in size and time ([`body`]),
+//! and only the daemon's own host names answered ([`host`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,6 +23,9 @@ use tokio_util::sync::CancellationToken;
 use crate::health::Health;
 use crate::metrics::Metrics;
 
+pub mod body;
+pub mod fds;
+pub mod host;
 mod idle;
 use crate::domain::LastOutcome;
 use crate::runner::Runner;
@@ -31,15 +39,31 @@ pub struct HttpContext {
     pub metrics: Arc<Metrics>,
     /// Other parts' readiness (the alert book).
     pub health: Health,
+    /// The host names this listener answers to.
+    pub hosts: Arc<host::AllowedHosts>,
+    /// Connections served at once.
+    pub max_connections: usize,
 }
 
 /// The router.
 pub fn router(ctx: HttpContext) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .with_state(ctx)
+    let hosts = ctx.hosts.clone();
+    guarded(
+        Router::new()
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+            .route("/metrics", get(metrics))
+            .with_state(ctx),
+        hosts,
+        body::BodyBounds::default(),
+    )
+}
+
+/// `app` behind the checks both listeners make before any handler runs:
+/// the host name first (cheap), then the body read whole within `bounds`.
+pub fn guarded(app: Router, hosts: Arc<host::AllowedHosts>, bounds: body::BodyBounds) -> Router {
+    app.layer(axum::middleware::from_fn_with_state(bounds, body::bounded))
+        .layer(axum::middleware::from_fn_with_state(hosts, host::check))
 }
 
 /// How long a client may take to send a request's head, counted from the
@@ -78,21 +102,34 @@ pub async fn serve(
     ctx: HttpContext,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    serve_router(listener, router(ctx), Timeouts::default(), shutdown).await
+    let cap = ctx.max_connections;
+    serve_router(listener, router(ctx), Timeouts::default(), cap, shutdown).await
 }
 
-/// Serve `app` on `listener` with `timeouts` until `shutdown`, then let
-/// the open connections finish (idle ones close at once). One task per
-/// connection; `axum::serve` is not used because it sets no timeout, so a
-/// client holding connections open would hold them forever.
+/// Serve `app` on `listener` with `timeouts` until `shutdown`, at most
+/// `max_connections` at once, then let the open connections finish (idle
+/// ones close at once). One task per connection; `axum::serve` is not used
+/// because it sets no timeout, so a client holding connections open would
+/// hold them forever.
+///
+/// At the cap nothing more is accepted: further clients wait in the
+/// kernel's backlog, holding none of the process's file handles, until a
+/// connection ends (the timeouts bound how long that takes).
 pub async fn serve_router(
     listener: tokio::net::TcpListener,
     app: Router,
     timeouts: Timeouts,
+    max_connections: usize,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     let mut connections = tokio::task::JoinSet::new();
     loop {
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => s,
+            () = shutdown.cancelled() => break,
+        };
+        let Ok(slot) = slot else { break };
         let accepted = tokio::select! {
             a = listener.accept() => a,
             () = shutdown.cancelled() => break,
@@ -108,12 +145,11 @@ pub async fn serve_router(
                 continue;
             }
         };
-        connections.spawn(serve_connection(
-            tcp,
-            app.clone(),
-            timeouts,
-            shutdown.clone(),
-        ));
+        let connection = serve_connection(tcp, app.clone(), timeouts, shutdown.clone());
+        connections.spawn(async move {
+            connection.await;
+            drop(slot);
+        });
     }
     while connections.join_next().await.is_some() {}
     Ok(())
@@ -297,7 +333,7 @@ mod tests {
             .route("/", get(|| async { "ok" }))
             .route("/big", get(|| async { vec![b'x'; 64 << 20] }));
         let stop = CancellationToken::new();
-        tokio::spawn(serve_router(listener, app, timeouts, stop.clone()));
+        tokio::spawn(serve_router(listener, app, timeouts, 64, stop.clone()));
         (addr, stop)
     }
 
@@ -389,6 +425,7 @@ mod tests {
             listener,
             app,
             Timeouts::default(),
+            64,
             stop.clone(),
         ));
         let mut c = TcpStream::connect(addr).await.unwrap();
@@ -405,5 +442,148 @@ mod tests {
             .unwrap()
             .unwrap();
         until_closed(&mut c).await;
+    }
+
+    /// A guarded echo server (the checks both listeners make), at most
+    /// `cap` connections, bodies within `deadline`, `/small`'s at most 8
+    /// bytes.
+    async fn guarded_server(
+        cap: usize,
+        deadline: Duration,
+    ) -> (std::net::SocketAddr, CancellationToken) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let bounds = body::BodyBounds {
+            deadline,
+            ..body::BodyBounds::with_paths(&[("/small", 8)])
+        };
+        let app = Router::new()
+            .route(
+                "/",
+                axum::routing::post(|b: String| async move { format!("got {}", b.len()) }),
+            )
+            .route("/small", axum::routing::post(|b: String| async move { b }));
+        let hosts = Arc::new(host::AllowedHosts::new(addr, None));
+        let stop = CancellationToken::new();
+        tokio::spawn(serve_router(
+            listener,
+            guarded(app, hosts, bounds),
+            Timeouts::default(),
+            cap,
+            stop.clone(),
+        ));
+        (addr, stop)
+    }
+
+    /// Send `request` and read the answer until the server closes.
+    async fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> String {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(request).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(HANG, c.read_to_end(&mut answer))
+            .await
+            .expect("answered and closed");
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bodies_are_bounded_in_size_and_time_and_foreign_hosts_refused() {
+        let (addr, stop) = guarded_server(64, Duration::from_millis(300)).await;
+        // Within bounds.
+        let ok = exchange(addr, b"POST /small HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello").await;
+        assert!(
+            ok.starts_with("HTTP/1.1 200") && ok.ends_with("hello"),
+            "{ok}"
+        );
+        // Declared too large: refused before a byte of it is read.
+        let big = exchange(
+            addr,
+            b"POST /small HTTP/1.1\r\nHost: localhost\r\nContent-Length: 9\r\n\r\n",
+        )
+        .await;
+        assert!(big.starts_with("HTTP/1.1 413"), "{big}");
+        // Chunked past the bound.
+        let chunked = exchange(
+            addr,
+            b"POST /small HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n",
+        )
+        .await;
+        assert!(chunked.starts_with("HTTP/1.1 413"), "{chunked}");
+        // The default bound on every other route.
+        let mut head = format!(
+            "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body::DEFAULT_BODY_LIMIT + 1
+        )
+        .into_bytes();
+        head.extend(vec![b'x'; body::DEFAULT_BODY_LIMIT + 1]);
+        assert!(exchange(addr, &head).await.starts_with("HTTP/1.1 413"));
+        // A body that trickles in: cut off at the deadline with a 408 and the
+        // connection closed, although a byte arrives every 50 ms.
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"POST /small HTTP/1.1\r\nHost: localhost\r\nContent-Length: 8\r\n\r\n")
+            .await
+            .unwrap();
+        let trickle = async {
+            // Two of its eight bytes, 100 ms apart, then nothing more: what
+            // the server read is all it was sent, so its close is clean.
+            for _ in 0..2 {
+                c.write_all(b"a").await.unwrap();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let mut answer = Vec::new();
+            let _ = c.read_to_end(&mut answer).await;
+            String::from_utf8_lossy(&answer).into_owned()
+        };
+        let answer = tokio::time::timeout(HANG, trickle).await.expect("closed");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        // A foreign host name: 421, whatever the route.
+        let foreign = exchange(addr, b"POST /small HTTP/1.1\r\nHost: rebound.example\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx").await;
+        assert!(foreign.starts_with("HTTP/1.1 421"), "{foreign}");
+        let none = exchange(addr, b"POST /small HTTP/1.0\r\nContent-Length: 1\r\n\r\nx").await;
+        assert!(
+            none.starts_with("HTTP/1.1 421") || none.starts_with("HTTP/1.0 421"),
+            "{none}"
+        );
+        stop.cancel();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn past_the_connection_cap_clients_wait_until_a_connection_ends() {
+        let (addr, stop) = guarded_server(2, Duration::from_secs(600)).await;
+        // Two connections hold both slots with half-sent bodies.
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let mut c = TcpStream::connect(addr).await.unwrap();
+            c.write_all(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nConnection: close\r\n\r\nab")
+                .await
+                .unwrap();
+            held.push(c);
+        }
+        // A third is not served while they hold them ...
+        let mut third = TcpStream::connect(addr).await.unwrap();
+        third
+            .write_all(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 64];
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), third.read(&mut buf))
+                .await
+                .is_err(),
+            "served past the cap"
+        );
+        // ... and is once one of them finishes.
+        held[0].write_all(b"cd").await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(HANG, third.read_to_end(&mut answer))
+            .await
+            .expect("served once a slot is free")
+            .unwrap();
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+        stop.cancel();
     }
 }

@@ -451,6 +451,14 @@ impl Store {
             .map_err(|e| self.backend(&format!("write {path}"), e))
     }
 
+    /// Delete one object (an absent one is already deleted).
+    pub async fn delete(&self, path: &Path) -> Result<(), StoreError> {
+        match self.inner.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.backend(&format!("delete {path}"), e)),
+        }
+    }
+
     /// Every object under `prefix`, with when it was last written, in no
     /// particular order (a missing prefix is an empty list).
     pub async fn list_objects(

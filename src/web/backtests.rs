@@ -23,9 +23,16 @@ use crate::numbers::signed_pct;
 /// Runs listed at most (newest first).
 pub const MAX_LISTED: usize = 200;
 
-/// The size the curves are drawn at (scaled to the page's width), in
-/// pixels: wide and low, two to a page.
-const CHART: (u32, u32) = (1200, 600);
+/// The sizes the curves are drawn at (scaled to the page's width), in
+/// pixels: wide and low, two to a page, on a desktop (640 high: lower, the
+/// text shown at 56rem would fall under 11 px); phone-sized on a phone.
+const CHART: super::charts::Sizes = super::charts::Sizes {
+    wide: (1200, 640),
+    phone: Some((
+        crate::chart::Style::PHONE.width,
+        crate::chart::Style::PHONE.height,
+    )),
+};
 
 /// The honesty notes, warnings and what the simulation leaves out.
 fn notes(s: &Summary) -> Markup {

@@ -1,6 +1,9 @@
 //! Figures on the dashboard's pages: inline SVG from [`crate::chart::svg`],
 //! drawn in both themes, the page's stylesheet showing the one that
-//! matches the system setting (`prefers-color-scheme`).
+//! matches the system setting (`prefers-color-scheme`), and at two sizes:
+//! wide for a desktop column, phone-sized for narrow screens (swapped by
+//! the stylesheet's width query as the themes are), so a figure is drawn
+//! at about the size it is shown and its text stays readable on a phone.
 //!
 //! Inline SVG (rather than `<img src="/chart/...">`) renders under the
 //! strict Content-Security-Policy: plotters writes colours as presentation
@@ -16,40 +19,79 @@ use maud::{Markup, PreEscaped, html};
 use crate::chart::{self, Figure, Style, Theme};
 use crate::state::Snapshot;
 
-/// Full-width figures: the Telegram photo's size, so text sized for a
-/// phone there is as readable here (the SVG scales to the column width).
-pub(super) const FIGURE: (u32, u32) = (Style::PHOTO.width, Style::PHOTO.height);
+/// The sizes a figure is drawn at, in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Sizes {
+    /// For a desktop column (scaled down to it; at the narrowest width
+    /// that shows it, 40rem, text is still at least 11 px).
+    pub wide: (u32, u32),
+    /// For a phone, shown unscaled or nearly so; `None`: the wide one
+    /// everywhere (a sparkline is already small).
+    pub phone: Option<(u32, u32)>,
+}
+
+/// Full-width figures: the Telegram photo's size on a desktop (text sized
+/// for a phone there is as readable here), [`Style::PHONE`] on a phone.
+pub(super) const FIGURE: Sizes = Sizes {
+    wide: (Style::PHOTO.width, Style::PHOTO.height),
+    phone: Some((Style::PHONE.width, Style::PHONE.height)),
+};
 
 /// A sparkline in a table row.
-pub(super) const SPARK: (u32, u32) = (120, 32);
+pub(super) const SPARK: Sizes = Sizes {
+    wide: (120, 32),
+    phone: None,
+};
 
-/// `figure` at `size` as inline SVG in both themes, `label` its
+/// `figure` at `size` in `theme` as SVG text.
+fn draw(figure: &Figure, size: (u32, u32), theme: Theme) -> Result<String, chart::ChartError> {
+    chart::svg(
+        figure,
+        &Style {
+            theme,
+            width: size.0,
+            height: size.1,
+        },
+    )
+}
+
+/// Both themes of `figure` at `size`.
+fn themed(figure: &Figure, size: (u32, u32)) -> Result<Markup, chart::ChartError> {
+    let light = draw(figure, size, Theme::Light)?;
+    let dark = draw(figure, size, Theme::Dark)?;
+    Ok(html! {
+        div.theme-light { (PreEscaped(light)) }
+        div.theme-dark { (PreEscaped(dark)) }
+    })
+}
+
+/// `figure` at `sizes` as inline SVG in both themes, `label` its
 /// accessible name. A figure that cannot be drawn is a short note (and a
 /// log line), never a failed page.
-pub(super) fn inline(figure: &Figure, size: (u32, u32), label: &str) -> Markup {
-    let draw = |theme| {
-        chart::svg(
-            figure,
-            &Style {
-                theme,
-                width: size.0,
-                height: size.1,
-            },
-        )
-    };
+pub(super) fn inline(figure: &Figure, sizes: Sizes, label: &str) -> Markup {
     let class = if matches!(figure, Figure::Sparkline(_)) {
         "chart spark"
     } else {
         "chart"
     };
-    match (draw(Theme::Light), draw(Theme::Dark)) {
-        (Ok(light), Ok(dark)) => html! {
+    let drawn = themed(figure, sizes.wide).and_then(|wide| {
+        sizes
+            .phone
+            .map(|p| themed(figure, p))
+            .transpose()
+            .map(|phone| (wide, phone))
+    });
+    match drawn {
+        Ok((wide, None)) => html! {
+            figure class=(class) role="img" aria-label=(label) { (wide) }
+        },
+        Ok((wide, Some(phone))) => html! {
             figure class=(class) role="img" aria-label=(label) {
-                div.theme-light { (PreEscaped(light)) }
-                div.theme-dark { (PreEscaped(dark)) }
+                div.fig-wide { (wide) }
+                div.fig-phone { (phone) }
             }
         },
-        (Err(e), _) | (_, Err(e)) => {
+        Err(e) => {
             tracing::error!(error = %e, figure = label, "a dashboard chart could not be drawn");
             html! { p.meta { "The chart " (label) " could not be drawn." } }
         }

@@ -14,40 +14,52 @@ mod alerts_page;
 pub mod auth;
 mod backtests;
 mod charts;
+pub mod client;
+pub mod cookie;
 pub mod pages;
 mod risk;
 mod run_now;
+mod signin;
 pub mod symbol;
 mod viewer;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::config::AppConfig;
 use crate::runner::Runner;
 
 pub use charts::SnapshotFigures;
+pub use cookie::{HOST_SESSION_COOKIE, SESSION_COOKIE};
+pub use signin::MINIAPP_BODY_LIMIT;
 pub use viewer::Viewer;
 
-/// Name of the session cookie.
-pub const SESSION_COOKIE: &str = "dipwatch_session";
+use signin::CsrfForm;
+
 /// Sign-in attempts a client address may make per minute.
 pub const LOGIN_ATTEMPTS_PER_MINUTE: u32 = 10;
+/// Client addresses whose attempts are counted at once: past it the
+/// table is cleared (a flood of addresses resets everyone's count rather
+/// than growing memory).
+const MAX_COUNTED_CLIENTS: usize = 100_000;
 
 /// The dashboard's sign-in state, shared with the bot (which issues links).
 #[derive(Debug, Default)]
 pub struct WebAuth {
     tokens: Mutex<auth::LoginTokens>,
     sessions: Mutex<auth::Sessions>,
+    launches: Mutex<auth::UsedLaunches>,
+    /// When each chat last signed out everywhere (`/logout`).
+    signed_out: Mutex<HashMap<i64, DateTime<Utc>>>,
     attempts: Mutex<HashMap<IpAddr, (Instant, u32)>>,
 }
 
@@ -64,17 +76,46 @@ impl WebAuth {
         lock(&self.tokens).issue(chat, issued)
     }
 
-    /// End every session of `chat` (the bot's `/logout`); how many ended.
+    /// Sign `chat` out everywhere (the bot's `/logout`): its sessions end,
+    /// its pending links die, and launch data signed before now no longer
+    /// signs it in. How many sessions ended.
     pub fn logout_chat(&self, chat: i64) -> usize {
+        lock(&self.signed_out).insert(chat, Utc::now());
+        lock(&self.tokens).drop_chat(chat);
         lock(&self.sessions).end_chat(chat)
     }
 
+    /// When `chat` last signed out everywhere.
+    fn signed_out_at(&self, chat: i64) -> Option<DateTime<Utc>> {
+        lock(&self.signed_out).get(&chat).copied()
+    }
+
+    /// Sessions held now.
+    pub fn sessions(&self) -> usize {
+        lock(&self.sessions).len()
+    }
+
     /// Count a sign-in attempt from `ip`; false once it is over the limit
-    /// for the current minute.
+    /// for the current minute. IPv6 clients are counted per /64, the block
+    /// one subscriber is given, so rotating addresses inside it does not
+    /// buy more attempts.
     fn attempt(&self, ip: IpAddr, now: Instant) -> bool {
+        let key = match ip {
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+                IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into())
+            }
+            IpAddr::V6(v6) => IpAddr::V4(
+                v6.to_ipv4_mapped()
+                    .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+            ),
+            v4 => v4,
+        };
         let mut attempts = lock(&self.attempts);
         attempts.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
-        let entry = attempts.entry(ip).or_insert((now, 0));
+        if attempts.len() >= MAX_COUNTED_CLIENTS {
+            attempts.clear();
+        }
+        let entry = attempts.entry(key).or_insert((now, 0));
         entry.1 += 1;
         entry.1 <= LOGIN_ATTEMPTS_PER_MINUTE
     }
@@ -104,6 +145,8 @@ pub struct WebContext {
     pub trigger_cooldown: Arc<crate::trigger::Cooldown>,
     /// Figures drawn once per snapshot.
     pub figures: Arc<SnapshotFigures>,
+    /// Where sign-ins are counted.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl WebContext {
@@ -118,14 +161,17 @@ impl WebContext {
         self.alerts.get()
     }
 
-    fn secure_cookies(&self) -> bool {
+    /// Whether the dashboard is reached over https (its cookies are then
+    /// `Secure` and `__Host-` prefixed, and HSTS is sent).
+    fn https(&self) -> bool {
         self.config.web_public_url.scheme() == "https"
     }
 }
 
-/// The dashboard's routes.
+/// The dashboard's routes, behind the checks both listeners make (host
+/// name, bounded bodies; see [`crate::http::guarded`]).
 pub fn router(ctx: WebContext) -> Router {
-    Router::new()
+    let app = Router::new()
         .route("/", get(pages::overview))
         .route("/screen", get(pages::screen))
         .route("/screen.csv", get(pages::screen_csv))
@@ -138,28 +184,74 @@ pub fn router(ctx: WebContext) -> Router {
         .route("/alerts/delete", post(alerts_page::delete))
         .route("/trigger", post(run_now::trigger))
         // A page of its own is one route here and one line in pages::NAV.
-        .route("/login", get(login))
+        .route("/login", get(signin::login))
         .route("/miniapp", get(miniapp_page))
-        .route("/login/miniapp", post(login_miniapp))
+        .route("/login/miniapp", post(signin::login_miniapp))
         .route("/static/miniapp.js", get(miniapp_script))
-        .route("/logout", post(logout))
+        .route("/logout", post(signin::logout))
         .route("/static/app.css", get(stylesheet))
         .fallback(not_found)
-        .layer(axum::middleware::map_response(security_headers))
-        .with_state(ctx)
+        .layer(axum::middleware::map_response_with_state(
+            Arc::new(Headers::of(&ctx)),
+            security_headers,
+        ))
+        .with_state(ctx.clone());
+    let hosts = crate::http::host::AllowedHosts::new(
+        ctx.config.web_listen,
+        Some(&ctx.config.web_public_url),
+    );
+    crate::http::guarded(app, Arc::new(hosts), BODIES)
+}
+
+/// The dashboard's bodies: forms of a few hundred bytes, and the Mini
+/// App's launch data.
+const BODIES: crate::http::body::BodyBounds =
+    crate::http::body::BodyBounds::with_paths(&[("/login/miniapp", MINIAPP_BODY_LIMIT)]);
+
+/// The headers every response carries that depend on the configuration.
+#[derive(Debug)]
+struct Headers {
+    /// Content-Security-Policy: no inline script or style, framed only by
+    /// this site and `web.frame_ancestors` (Telegram's web client).
+    csp: HeaderValue,
+    /// Served over https: HSTS too.
+    https: bool,
+}
+
+impl Headers {
+    fn of(ctx: &WebContext) -> Self {
+        let ancestors = ctx.config.settings.web.frame_ancestors.join(" ");
+        let csp = format!(
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'self' {ancestors}"
+        );
+        Self {
+            // The origins were checked when the configuration loaded; a
+            // value that still does not fit a header frames nothing.
+            csp: HeaderValue::from_str(csp.trim_end()).unwrap_or_else(|_| {
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+                     form-action 'self'; base-uri 'none'; frame-ancestors 'self'",
+                )
+            }),
+            https: ctx.https(),
+        }
+    }
 }
 
 /// Every response: no framing by other sites (Telegram's Mini App web
-/// client excepted), no inline script or style, no referrer (the sign-in
-/// link's token never leaves in a Referer header), no sniffing.
-async fn security_headers(mut response: Response) -> Response {
+/// client excepted; `X-Frame-Options` for browsers without
+/// `frame-ancestors`), no inline script or style, no referrer (the sign-in
+/// link's token never leaves in a Referer header), no sniffing, HSTS over
+/// https, and nothing cached unless the handler said it may be (the
+/// static assets).
+async fn security_headers(State(conf): State<Arc<Headers>>, mut response: Response) -> Response {
+    let https = conf.https;
     let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, conf.csp.clone());
     h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
-             form-action 'self'; base-uri 'none'; frame-ancestors 'self' https://web.telegram.org",
-        ),
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
     );
     h.insert(
         header::REFERRER_POLICY,
@@ -169,96 +261,16 @@ async fn security_headers(mut response: Response) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// `?token=` of a sign-in link.
-#[derive(serde::Deserialize)]
-struct LoginQuery {
-    token: Option<String>,
-}
-
-/// Follow a one-time link: a session for its chat if the chat may read,
-/// else 401, the same for an unknown, expired, reused or refused token.
-async fn login(
-    State(ctx): State<WebContext>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(q): Query<LoginQuery>,
-) -> Response {
-    if !ctx.enabled() {
-        return not_found().await.into_response();
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
-    if !ctx.auth.attempt(peer.ip(), Instant::now()) {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, "60")],
-            "Too many sign-in attempts; wait a minute.",
-        )
-            .into_response();
-    }
-    let now = Utc::now();
-    let chat = q
-        .token
-        .as_deref()
-        .and_then(|t| lock(&ctx.auth.tokens).redeem(t, now))
-        .filter(|chat| viewer::role_of(&ctx.config, *chat) != crate::bot::access::Role::Refused);
-    match chat {
-        Some(chat) => start_session(&ctx, chat, now),
-        None => pages::refused().into_response(),
-    }
-}
-
-/// A session for `chat`: the cookie, and a redirect to the overview.
-fn start_session(ctx: &WebContext, chat: i64, now: chrono::DateTime<Utc>) -> Response {
-    let ttl = Duration::from_secs(ctx.config.settings.web.session_ttl_secs);
-    let Some((id, _)) = lock(&ctx.auth.sessions).start(chat, now, ttl) else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "Try again.").into_response();
-    };
-    let secure = if ctx.secure_cookies() { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        ttl.as_secs()
-    );
-    let mut response = Redirect::to("/").into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, v);
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
-}
-
-/// The Mini App's sign-in body: the `initData` Telegram gave the page.
-#[derive(serde::Deserialize)]
-struct MiniAppForm {
-    init_data: String,
-}
-
-/// Sign in from inside Telegram: `initData` signed with the bot token
-/// names the user (the chat of a private chat with the bot); the same
-/// allow-list check and the same 401 as a link.
-async fn login_miniapp(
-    State(ctx): State<WebContext>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    axum::Form(form): axum::Form<MiniAppForm>,
-) -> Response {
-    let Some(token) = ctx.config.secrets.telegram_token.as_ref() else {
-        return not_found().await.into_response();
-    };
-    if !ctx.auth.attempt(peer.ip(), Instant::now()) {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, "60")],
-            "Too many sign-in attempts; wait a minute.",
-        )
-            .into_response();
-    }
-    let now = Utc::now();
-    match auth::verify_init_data(&form.init_data, &token.value, now)
-        .filter(|chat| viewer::role_of(&ctx.config, *chat) != crate::bot::access::Role::Refused)
-    {
-        Some(chat) => start_session(&ctx, chat, now),
-        None => pages::refused().into_response(),
-    }
 }
 
 /// The page Telegram opens for the "Open dashboard" button: its script
@@ -270,41 +282,19 @@ async fn miniapp_page(State(ctx): State<WebContext>) -> Response {
     axum::response::Html(pages::miniapp().into_string()).into_response()
 }
 
+/// How long browsers may keep the static assets: an hour, so a new
+/// version reaches everyone within one.
+const STATIC_CACHE: &str = "public, max-age=3600";
+
 /// The Mini App's script (served, never inline, under the CSP).
 async fn miniapp_script() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, STATIC_CACHE),
+        ],
         include_str!("miniapp.js"),
     )
-}
-
-/// A form that carries only the CSRF token (sign-out, "Run now"). A
-/// missing token is an empty one, refused like a wrong one.
-#[derive(serde::Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-/// End this browser's session (a POST with its CSRF token).
-async fn logout(
-    State(ctx): State<WebContext>,
-    viewer: Viewer,
-    axum::Form(form): axum::Form<CsrfForm>,
-) -> Response {
-    let Some(session) = viewer.session_cookie() else {
-        return pages::refused().into_response();
-    };
-    if !viewer.csrf_ok(&form.csrf) {
-        return stale_form();
-    }
-    lock(&ctx.auth.sessions).end(session);
-    let mut response = Redirect::to("/").into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("dipwatch_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
-    response
 }
 
 /// A state-changing POST whose CSRF token is missing or not this
@@ -318,7 +308,7 @@ async fn stylesheet() -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::CACHE_CONTROL, STATIC_CACHE),
         ],
         include_str!("app.css"),
     )
@@ -328,17 +318,20 @@ async fn not_found() -> impl IntoResponse {
     (StatusCode::NOT_FOUND, "Not found.")
 }
 
-/// Serve the dashboard on `listener` until `shutdown`, with the same
-/// connection timeouts as health and metrics.
+/// Serve the dashboard on `listener` until `shutdown`, at most
+/// `max_connections` at once, with the same connection timeouts as health
+/// and metrics.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     ctx: WebContext,
+    max_connections: usize,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> std::io::Result<()> {
     crate::http::serve_router(
         listener,
         router(ctx),
         crate::http::Timeouts::default(),
+        max_connections,
         shutdown,
     )
     .await

@@ -99,20 +99,24 @@ fn row(r: &DrawdownRow, spark: Option<&Snapshot>, lookback_days: usize) -> Marku
     html! {
         tr {
             td.num { (r.rank) }
-            td { (r.symbol.as_str()) }
+            // The symbol links to its page: on a phone, where the chart
+            // column is dropped, it is the way there.
+            td { a href=(href) { (r.symbol.as_str()) } }
             td.num { (signed_pct(r.drawdown_pct)) }
-            td.num { (price(r.current_price)) }
+            // On a phone the price gives way: the drawdown from the peak
+            // says the same, and the peak is what the row ranks by.
+            td.num.wide { (price(r.current_price)) }
             td.num { (price(r.peak_price)) }
-            td.num { (r.peak_date) }
-            td.num { (r.days_since_peak) }
+            td.num.wide { (r.peak_date) }
+            td.num.wide { (r.days_since_peak) }
             @match spark {
-                Some(snap) => td.spark { a href=(href) {
+                Some(snap) => td.spark.wide { a href=(href) {
                     @match chart::data::sparkline(&snap.prices, &r.symbol, spark_sessions(lookback_days)) {
                         Ok(line) => (charts::inline(&Figure::Sparkline(line), charts::SPARK, &format!("{} closes", r.symbol.as_str()))),
                         Err(_) => "Chart",
                     }
                 } }
-                None => td { a href=(href) { "Chart" } },
+                None => td.wide { a href=(href) { "Chart" } },
             }
         }
     }
@@ -137,8 +141,8 @@ fn table(
 fn plain_head(last: &str) -> Markup {
     html! {
         tr {
-            th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num { "Price" }
-            th.num { "Peak" } th.num { "Peak date" } th.num { "Days" } th { (last) }
+            th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num.wide { "Price" }
+            th.num { "Peak" } th.num.wide { "Peak date" } th.num.wide { "Days" } th.wide { (last) }
         }
     }
 }
@@ -332,6 +336,12 @@ impl ScreenQuery {
 
     /// A header cell that sorts by `key`, with an arrow when it does.
     fn sort_header(&self, key: SortKey, label: &str, num: bool) -> Markup {
+        self.sort_header_classed(key, label, num, false)
+    }
+
+    /// [`ScreenQuery::sort_header`] for a column dropped on a phone when
+    /// `wide` is set.
+    fn sort_header_classed(&self, key: SortKey, label: &str, num: bool, wide: bool) -> Markup {
         let arrow = match (self.sort == key, self.dir) {
             (false, _) => "",
             (true, Dir::Asc) => " ▲",
@@ -347,7 +357,7 @@ impl ScreenQuery {
             "none"
         };
         html! {
-            th class=[num.then_some("num")] aria-sort=(sort) {
+            th.num[num].wide[wide] aria-sort=(sort) {
                 a href={ "/screen?" (self.sorted_by(key)) } { (label) (arrow) }
             }
         }
@@ -360,9 +370,9 @@ impl ScreenQuery {
                 (self.sort_header(SortKey::Rank, "Rank", true))
                 (self.sort_header(SortKey::Symbol, "Symbol", false))
                 (self.sort_header(SortKey::Drawdown, "Drawdown", true))
-                th.num { "Price" } th.num { "Peak" } th.num { "Peak date" }
-                (self.sort_header(SortKey::Days, "Days", true))
-                th { "Chart" }
+                th.num.wide { "Price" } th.num { "Peak" } th.num.wide { "Peak date" }
+                (self.sort_header_classed(SortKey::Days, "Days", true, true))
+                th.wide { "Chart" }
             }
         }
     }
@@ -521,16 +531,16 @@ pub fn render_portfolio(snap: &Snapshot, viewer: &Viewer) -> Markup {
                 }
                 h2 { "Positions by return" }
                 table #positions {
-                    thead { tr { th { "Symbol" } th { "Class" } th.num { "Qty" } th.num { "Entry" }
-                        th.num { "Price" } th.num { "Return" } th.num { "P&L" } th.num { "Value" } } }
+                    thead { tr { th { "Symbol" } th.wide { "Class" } th.num.wide { "Qty" } th.num.wide { "Entry" }
+                        th.num.wide { "Price" } th.num { "Return" } th.num { "P&L" } th.num { "Value" } } }
                     tbody {
                         @for pos in by_return(&p.positions) {
                             tr {
                                 td { (pos.symbol.as_str()) }
-                                td { (pos.asset_class.as_str()) }
-                                td.num { (pos.quantity) }
-                                td.num { (pos.avg_entry_price.round_dp(2)) }
-                                td.num { (opt(pos.current_price)) }
+                                td.wide { (pos.asset_class.as_str()) }
+                                td.num.wide { (pos.quantity) }
+                                td.num.wide { (pos.avg_entry_price.round_dp(2)) }
+                                td.num.wide { (opt(pos.current_price)) }
                                 td.num { @match pos.unrealized_return_pct { Some(r) => { (r.round_dp(2)) "%" } None => "–" } }
                                 td.num { (opt(pos.unrealized_pl)) }
                                 td.num { (opt(pos.market_value)) }

@@ -7,7 +7,7 @@
 
 use maud::{Markup, html};
 
-use crate::chart::{self, Figure, Style};
+use crate::chart::{self, Figure};
 use crate::numbers::{price, signed_pct};
 use crate::risk::RiskReport;
 use crate::state::Snapshot;
@@ -130,14 +130,18 @@ fn positions(r: &RiskReport) -> Markup {
     }
 }
 
+/// The heatmap: square, 800 px, shown at that size everywhere (its labels
+/// are as small as a readable heatmap allows, so it is never scaled down),
+/// in a box that scrolls sideways on a phone rather than shrinking them.
+const HEATMAP: super::charts::Sizes = super::charts::Sizes {
+    wide: (800, 800),
+    phone: None,
+};
+
 fn correlation(r: &RiskReport) -> Markup {
     let figure = chart::correlation_heatmap(r).ok().map(|h| {
         let truncated = h.truncated().then_some((h.symbols.len(), h.measured));
-        let svg = super::charts::inline(
-            &Figure::Correlation(h),
-            (Style::SQUARE.width, Style::SQUARE.height),
-            "Correlation heatmap",
-        );
+        let svg = super::charts::inline(&Figure::Correlation(h), HEATMAP, "Correlation heatmap");
         (svg, truncated)
     });
     html! {
@@ -195,22 +199,23 @@ fn candidates(r: &RiskReport) -> Markup {
             p.meta { "Sized by inverse volatility (the last 60 sessions, as the backtester sizes) \
                 within the risk budget, capped by cash." }
             table.ranking {
-                thead { tr { th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num { "Volatility" }
-                    th { "Closest holding" } th.num { "Size" } th.num { "Shares" } th { "Note" } } }
+                // On a phone: rank, symbol, drawdown and the suggested size.
+                thead { tr { th.num { "Rank" } th { "Symbol" } th.num { "Drawdown" } th.num.wide { "Volatility" }
+                    th.wide { "Closest holding" } th.num { "Size" } th.num.wide { "Shares" } th.wide { "Note" } } }
                 tbody {
                     @for s in &r.suggestions {
                         tr {
                             td.num { (s.rank) }
                             td { (s.symbol.as_str()) }
                             td.num { (signed_pct(s.drawdown_pct)) }
-                            td.num { (opt_pct(s.volatility_pct)) }
-                            td { @match &s.closest {
+                            td.num.wide { (opt_pct(s.volatility_pct)) }
+                            td.wide { @match &s.closest {
                                 Some(c) => { (c.b.as_str()) " " (format!("{:.2}", c.correlation)) }
                                 None => "–",
                             } }
                             td.num { (s.value.map_or_else(|| "–".into(), price)) }
-                            td.num { (s.shares.map_or_else(|| "–".into(), |n| n.to_string())) }
-                            td {
+                            td.num.wide { (s.shares.map_or_else(|| "–".into(), |n| n.to_string())) }
+                            td.wide {
                                 @if let Some(why) = &s.reason { (why) }
                                 @else if s.duplicates { "duplicates a holding" }
                                 @else if s.capped_by_cash { "capped by cash" }

@@ -1,15 +1,13 @@
 //! Who is asking: the signed-in chat and its role, checked against the
 //! allow-lists on every request, or an anonymous loopback reader.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
-use super::{SESSION_COOKIE, WebContext, auth, lock};
+use super::{WebContext, auth, client, cookie, lock};
 use crate::bot::access::Role;
 use crate::config::AppConfig;
 
@@ -55,10 +53,16 @@ impl Viewer {
     pub(super) fn session_cookie(&self) -> Option<&str> {
         self.session.as_ref().map(|(id, _)| id.as_str())
     }
+
+    /// Whether the session started in the Mini App.
+    pub(super) fn miniapp(&self) -> bool {
+        self.session.as_ref().is_some_and(|(_, s)| s.miniapp)
+    }
 }
 
-/// The session cookie's value in a `Cookie` header.
-fn session_cookie(parts: &Parts) -> Option<String> {
+/// The session cookie's value in a `Cookie` header (`name`: the name the
+/// dashboard uses, by its scheme).
+fn session_cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -66,7 +70,7 @@ fn session_cookie(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
 }
 
@@ -79,24 +83,27 @@ impl FromRequestParts<WebContext> for Viewer {
         }
         let now = Utc::now();
         if ctx.bot_configured
-            && let Some(id) = session_cookie(parts)
+            && let Some(id) = session_cookie(parts, cookie::name(ctx.https()))
         {
             let session = lock(&ctx.auth.sessions).get(&id, now).cloned();
             if let Some(session) = session {
-                let role = role_of(&ctx.config, session.chat);
-                if role != Role::Refused {
+                if super::signin::still_valid(ctx, session.chat, session.started) {
                     return Ok(Self {
                         chat: Some(session.chat),
-                        role,
+                        role: role_of(&ctx.config, session.chat),
                         session: Some((id, session)),
                     });
                 }
+                // Signed out or taken off the lists since it started: the
+                // session is over for good, even if the chat comes back.
+                lock(&ctx.auth.sessions).end(&id);
             }
         }
-        let loopback = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .is_some_and(|ConnectInfo(peer)| peer.ip().is_loopback());
+        // Anonymous pages go to loopback peers that no proxy forwarded:
+        // behind a proxy on the same host every client is a loopback peer,
+        // and the forwarding headers are the sign.
+        let loopback = client::peer(parts).is_some_and(|ip| ip.is_loopback())
+            && !client::forwarded(&parts.headers);
         if ctx.config.settings.web.anonymous_loopback && !ctx.bot_configured && loopback {
             return Ok(Self::anonymous());
         }

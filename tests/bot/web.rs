@@ -108,3 +108,60 @@ async fn run_now_on_the_dashboard_and_trigger_in_the_bot_share_one_cooldown() {
     assert_eq!(h.runner.running(), None, "nothing started");
     h.stop().await;
 }
+
+/// The bot's `/logout` signs a chat out for good: its Mini App session
+/// ends, launch data signed before it (used or not) no longer signs in,
+/// and a link it was given before no longer works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_voids_sessions_launch_data_and_links_from_before_it() {
+    let mut h = start(Setup {
+        env: vec![("TELOXIDE_TOKEN".to_string(), TOKEN.to_string())],
+        ..Setup::default()
+    })
+    .await;
+    let chat = READERS.start + 1;
+    let base = format!("http://127.0.0.1:{}", h.web_port);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let launch = |auth_date: i64| {
+        let user = format!(r#"{{"id":{chat}}}"#);
+        dipwatch::web::auth::sign_init_data(
+            &[("auth_date", &auth_date.to_string()), ("user", &user)],
+            &SecretString::from(TOKEN),
+        )
+    };
+    let now = chrono::Utc::now().timestamp();
+    let (used, unused) = (launch(now - 2), launch(now - 1));
+    let post = |data: String| {
+        http.post(format!("{base}/login/miniapp"))
+            .form(&[("init_data", data)])
+            .send()
+    };
+    let signed_in = post(used.clone()).await.unwrap();
+    assert_eq!(signed_in.status(), reqwest::StatusCode::SEE_OTHER);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let link = h.ask(chat, "/web", 1).await;
+    let url = link[0].reply_markup.as_ref().unwrap()["inline_keyboard"][0][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = |cookie: String| http.get(format!("{base}/")).header("cookie", cookie).send();
+    assert_eq!(page(cookie.clone()).await.unwrap().status(), 200);
+
+    let replies = h.ask(chat, "/logout", 1).await;
+    assert_eq!(one_text(&replies), "Signed out of 1 dashboard session.");
+    assert_eq!(page(cookie).await.unwrap().status(), 401);
+    for data in [used, unused] {
+        assert_eq!(
+            post(data).await.unwrap().status(),
+            reqwest::StatusCode::UNAUTHORIZED,
+            "launch data from before /logout"
+        );
+    }
+    let old_link = http.get(&url).send().await.unwrap();
+    assert_eq!(old_link.status(), 401, "a link from before /logout");
+    h.stop().await;
+}

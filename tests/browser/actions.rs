@@ -20,7 +20,7 @@ async fn the_chart_link_opens_the_symbols_page_with_its_figures() {
     let r = &screen.rows[2];
     browser.goto(&d.url("/screen")).await;
     let link = browser
-        .find("table.ranking tbody tr:nth-child(3) a[href^='/symbol/']")
+        .find("table.ranking tbody tr:nth-child(3) td:last-child a[href^='/symbol/']")
         .await;
     assert_eq!(browser.text(&link).await, "Chart");
     browser.click(&link).await;
@@ -45,9 +45,14 @@ async fn the_chart_link_opens_the_symbols_page_with_its_figures() {
     assert_eq!(fact("Drawdown"), signed_pct(r.drawdown_pct));
     assert_eq!(fact("Price"), price(r.current_price));
     assert_eq!(fact("Peak"), price(r.peak_price));
-    // The price chart and the rank history, in both themes.
+    // The price chart and the rank history, in both themes, each drawn
+    // wide and phone-sized.
     assert_eq!(browser.find_all("figure.chart").await.len(), 2);
-    assert_eq!(browser.find_all("figure.chart svg").await.len(), 4);
+    assert_eq!(browser.find_all("figure.chart svg").await.len(), 8);
+    assert_eq!(
+        browser.find_all("figure.chart .fig-phone svg").await.len(),
+        4
+    );
     assert!(
         !browser
             .find_all("figure.chart svg polyline")

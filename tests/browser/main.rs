@@ -20,5 +20,6 @@ mod webdriver;
 
 mod actions;
 mod anonymous;
+mod miniapp;
 mod pages;
 mod sign_in;

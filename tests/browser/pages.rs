@@ -258,15 +258,87 @@ async fn screenshots_of_every_page_at_desktop_and_phone_widths() {
         ("portfolio", "/portfolio"),
         ("runs", "/runs"),
         ("alerts", "/alerts"),
+        ("backtests", "/backtests"),
+        ("miniapp", "/miniapp"),
     ] {
         for (width, height) in [DESKTOP, PHONE] {
             browser.viewport(width, height).await;
             browser.goto(&d.url(path)).await;
             assert_eq!(browser.url().await, d.url(path), "not sent elsewhere");
+            fits(&browser, name, width).await;
             shoot(&browser, name, width, height).await;
         }
     }
     d.h.shutdown.cancel();
+}
+
+/// The page shown fits its viewport with no sideways scrolling, and every
+/// figure shown is drawn at about the size it is shown: its text at least
+/// 11 CSS pixels.
+async fn fits(browser: &Browser, name: &str, width: u32) {
+    let v = browser
+        .execute(
+            "const d = document.documentElement;
+             return [d.scrollWidth, window.innerWidth, document.body.scrollWidth];",
+        )
+        .await;
+    let (scroll, inner, body) = (
+        v[0].as_u64().unwrap(),
+        v[1].as_u64().unwrap(),
+        v[2].as_u64().unwrap(),
+    );
+    assert_eq!(inner, u64::from(width), "{name}: the viewport");
+    assert!(
+        scroll <= inner && body <= inner,
+        "{name} at {width}: {scroll} px wide in a {inner} px window"
+    );
+    // The ranking and the positions keep their key columns whole on a
+    // phone: they fit without scrolling inside themselves either.
+    let tables = browser
+        .execute(
+            "return [...document.querySelectorAll('table.ranking, #positions')]
+               .map(t => [t.scrollWidth, t.clientWidth, [...t.querySelectorAll('tbody tr:first-child td')].map(c => c.className + ':' + c.getBoundingClientRect().width + ':' + c.textContent).join(' | ')]);",
+        )
+        .await;
+    for t in tables.as_array().unwrap() {
+        let (scroll, client) = (t[0].as_u64().unwrap(), t[1].as_u64().unwrap());
+        assert!(
+            scroll <= client,
+            "{name} at {width}: a key table is {scroll} px wide in {client} px: {}",
+            t[2]
+        );
+    }
+    // Each visible figure's smallest text, as shown: the drawn size times
+    // the figure's scale on the page.
+    let sizes = browser
+        .execute(
+            "const out = [];
+             for (const svg of document.querySelectorAll('figure.chart svg')) {
+               const r = svg.getBoundingClientRect();
+               if (r.width === 0) continue;
+               const drawn = svg.viewBox.baseVal && svg.viewBox.baseVal.width
+                 ? svg.viewBox.baseVal.width : svg.width.baseVal.value;
+               const scale = r.width / drawn;
+               let least = Infinity;
+               for (const t of svg.querySelectorAll('text')) {
+                 const px = parseFloat(t.getAttribute('font-size') || getComputedStyle(t).fontSize);
+                 if (px > 0) least = Math.min(least, px * scale);
+               }
+               out.push([svg.closest('figure').getAttribute('aria-label'), least, r.width, drawn]);
+             }
+             return out;",
+        )
+        .await;
+    for f in sizes.as_array().unwrap() {
+        let least = f[1].as_f64().unwrap_or(f64::INFINITY);
+        assert!(
+            least >= 11.0,
+            "{name} at {width}: the figure {} shows text at {least:.1} px ({} px shown, {} drawn)",
+            f[0],
+            f[2],
+            f[3]
+        );
+    }
 }
 
 /// Save a screenshot as `target/screenshots/NAME-WIDTH.png` and check it

@@ -322,6 +322,22 @@ impl Browser {
             .await;
     }
 
+    /// Run `script` (a function body; `return` gives its value) in the
+    /// page shown: its value.
+    pub async fn execute(&self, script: &str) -> Value {
+        self.post("/execute/sync", json!({ "script": script, "args": [] }))
+            .await
+    }
+
+    /// Look inside the frame `e` (later commands act on its document).
+    pub async fn enter_frame(&self, e: &Element) {
+        self.post(
+            "/frame",
+            json!({ "id": { "element-6066-11e4-a52e-4f735466cecf": e.0 } }),
+        )
+        .await;
+    }
+
     /// The text of the whole page body.
     pub async fn body_text(&self) -> String {
         let body = self.find("body").await;

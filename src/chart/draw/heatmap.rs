@@ -74,7 +74,9 @@ pub(super) fn heatmap<DB: DrawingBackend>(
     let footer = s.px(44.0);
     // Labels: as tall as a cell allows, never above the other figures' axis text.
     let guess = ((w.saturating_sub(legend_w)).min(h) as f64 * 0.8 / n as f64).floor();
-    let label_px = (guess * 0.62).clamp(12.0, 28.0 * s.0);
+    // 14 at the least: plotters writes SVG font sizes / 1.24, so 11 CSS px
+    // on a page that shows the figure unscaled.
+    let label_px = (guess * 0.62).clamp(14.0, (28.0 * s.0).max(14.0));
     let label = s.font(label_px / s.0, &p.fg);
     let longest = c
         .symbols
