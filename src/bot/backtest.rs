@@ -107,6 +107,9 @@ pub fn summary(outcome: &Outcome, source: Source) -> String {
         let _ = writeln!(out, "⚠️ <i>{}</i>", escape(OPTIMISTIC));
     }
     let _ = writeln!(out, "<i>{}</i>", escape(SURVIVORSHIP));
+    if let Some(line) = simplified(&s.leaves_out) {
+        let _ = writeln!(out, "<i>{}</i>", escape(&line));
+    }
     for w in &s.warnings {
         let _ = writeln!(out, "⚠️ {}", escape(w));
     }
@@ -120,6 +123,23 @@ pub fn summary(outcome: &Outcome, source: Source) -> String {
         escape(&s.id)
     );
     out
+}
+
+/// What the run simplifies, one short line for a phone: the head of each
+/// of the summary's `leaves_out` entries ("dividends", "costs", ...); the
+/// full sentences are in `dipwatch backtest --show ID`, which the reply
+/// names.
+fn simplified(leaves_out: &[String]) -> Option<String> {
+    let heads: Vec<&str> = leaves_out
+        .iter()
+        .map(|n| n.split_once(':').map_or(n.as_str(), |(head, _)| head))
+        .collect();
+    (!heads.is_empty()).then(|| {
+        format!(
+            "Simplified (details in the full report): {}.",
+            heads.join(", ")
+        )
+    })
 }
 
 /// `/backtest ARGS`.
@@ -227,6 +247,20 @@ mod tests {
         assert!(gate.try_enter().is_none(), "a second one is refused");
         drop(first);
         assert!(gate.try_enter().is_some(), "free again once it is done");
+    }
+
+    #[test]
+    fn the_simplifications_are_named_by_their_heads() {
+        let notes = vec![
+            "dividends: left out".to_string(),
+            "costs: a flat 5 bps".to_string(),
+            "no colon here".to_string(),
+        ];
+        assert_eq!(
+            simplified(&notes).as_deref(),
+            Some("Simplified (details in the full report): dividends, costs, no colon here.")
+        );
+        assert_eq!(simplified(&[]), None);
     }
 
     #[test]

@@ -215,7 +215,9 @@ fn candidates(r: &RiskReport) -> Markup {
                             } }
                             td.num { (s.value.map_or_else(|| "–".into(), price)) }
                             td.num.wide { (s.shares.map_or_else(|| "–".into(), |n| n.to_string())) }
-                            td.wide {
+                            // A reason is a sentence: it wraps instead of
+                            // widening the table past the page.
+                            td.wide.note {
                                 @if let Some(why) = &s.reason { (why) }
                                 @else if s.duplicates { "duplicates a holding" }
                                 @else if s.capped_by_cash { "capped by cash" }
