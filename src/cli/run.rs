@@ -9,13 +9,21 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
+use super::{open_store, probe_store};
 use crate::app::App;
 use crate::config::AppConfig;
 
 /// Run the daemon until a shutdown signal; exit 0. `file` is the
 /// configuration file it was loaded from, read again on SIGHUP.
 pub async fn run(config: &AppConfig, file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    // A store that takes no writes is a configuration error (exit 2, which
+    // systemd does not restart), as for `collect`: the daemon would only
+    // fail every scheduled run and retry.
+    probe_store(&open_store(config).await?).await?;
     let app = App::build(config.clone()).await?;
+    if app.web_addr().is_none() {
+        tracing::info!("{}", dashboard_off_hint(config));
+    }
     let shutdown = CancellationToken::new();
     let signals = tokio::spawn(forward_signals(shutdown.clone()));
     // The app's configuration is a clone of `config`: they share the lists.
@@ -27,6 +35,23 @@ pub async fn run(config: &AppConfig, file: Option<&Path>) -> anyhow::Result<Exit
     signals.abort();
     reloads.abort();
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why the dashboard is off and how to turn it on: users sign in through
+/// the Telegram bot, so without one it is served only in anonymous loopback
+/// mode.
+fn dashboard_off_hint(config: &AppConfig) -> String {
+    let bot = if config.secrets.telegram_token.is_none() {
+        "there is no bot token: set TELOXIDE_TOKEN (or TELOXIDE_TOKEN_FILE)"
+    } else {
+        "the bot is disabled: set telegram.enabled = true"
+    };
+    format!(
+        "dashboard off: users sign in through the Telegram bot and {bot} to turn it on, \
+         or set web.anonymous_loopback = true to serve read-only pages to this machine's \
+         loopback on {}",
+        config.web_listen
+    )
 }
 
 /// On each SIGHUP, load the configuration again (the same file and the
