@@ -154,9 +154,11 @@ fn run_on_a_store_it_cannot_write_exits_2_at_once() {
     // goes: a directory is in the way (as root, file modes would not stop
     // the write).
     std::fs::create_dir_all(ws.path("data/_meta/write-probe.json")).unwrap();
+    // All interfaces: `run` is the command that warns about it (before the
+    // probe; nothing listens, since the probe stops it first).
     ws.set_env(
         "DIPWATCH__HTTP__LISTEN",
-        &format!("127.0.0.1:{}", free_port()),
+        &format!("0.0.0.0:{}", free_port()),
     );
     let mut cmd = ws.command(&["run", "--config", &demo()]);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -165,6 +167,11 @@ fn run_on_a_store_it_cannot_write_exits_2_at_once() {
     assert!(
         stderr(&out).contains("storage.url: the store cannot be written"),
         "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("\"key\":\"http.listen\""),
+        "run warns about its listener: {}",
         stderr(&out)
     );
     // Nothing was collected before the refusal.
