@@ -107,6 +107,11 @@ fn healthcheck_follows_the_configured_listen_address_and_the_config_variable() {
         "{}",
         stderr(&zero)
     );
+    // A configuration that does not load is unhealthy (1), never Docker's
+    // reserved 2, and says which key.
+    let bad = healthcheck(&ws, &[("DIPWATCH__HTTP__LISTEN", "nowhere".into())]);
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("http.listen"), "{}", stderr(&bad));
 
     daemon.terminate();
     let out = ws.checked(daemon.wait_with_output().unwrap());

@@ -74,6 +74,17 @@ impl Command {
         matches!(self, Command::Run)
     }
 
+    /// The exit code for a configuration that does not load: 2, except for
+    /// `healthcheck`, which answers Docker's protocol (0 healthy, 1
+    /// unhealthy; 2 is reserved there).
+    fn config_error_exit(&self) -> u8 {
+        if matches!(self, Command::Healthcheck) {
+            1
+        } else {
+            EXIT_CONFIG
+        }
+    }
+
     /// Whether the command logs the configuration's warnings at all:
     /// check-config prints them itself, and a health probe (every 30 s in
     /// a container) must not repeat them into the health log.
@@ -100,7 +111,7 @@ pub async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: configuration: {e}");
-            return ExitCode::from(EXIT_CONFIG);
+            return ExitCode::from(cli.command.config_error_exit());
         }
     };
     crate::telemetry::init(&config.settings.log);
@@ -193,5 +204,12 @@ mod tests {
         assert!(Command::Run.logs_warnings());
         assert!(is_listener_key("http.listen") && is_listener_key("web.listen"));
         assert!(!is_listener_key("schedule.collect"));
+    }
+
+    #[test]
+    fn a_health_probe_never_exits_with_dockers_reserved_2() {
+        assert_eq!(Command::Healthcheck.config_error_exit(), 1);
+        assert_eq!(Command::Run.config_error_exit(), EXIT_CONFIG);
+        assert_eq!(Command::CheckConfig.config_error_exit(), EXIT_CONFIG);
     }
 }
