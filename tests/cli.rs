@@ -469,11 +469,17 @@ fn check_config_prints_warnings_and_runs_from_any_directory() {
     assert!(out.contains("# warning: schedule.collect:"), "{out}");
     assert!(out.contains("# warning: http.listen:"), "{out}");
     assert!(out.contains("profit_target_pct = 100.0"), "{out}");
-    // Other commands log the warnings once.
+    // Other commands log the warnings once, except a listener's: collect
+    // opens none (tests/cli_newcomer.rs has the daemon's side).
     let collect = ws.demo(&["collect", "--date", DAY]);
     assert!(collect.status.success(), "{}", stderr(&collect));
     assert!(
-        stderr(&collect).contains("\"key\":\"http.listen\""),
+        stderr(&collect).contains("\"key\":\"schedule.collect\""),
+        "{}",
+        stderr(&collect)
+    );
+    assert!(
+        !stderr(&collect).contains("\"key\":\"http.listen\""),
         "{}",
         stderr(&collect)
     );

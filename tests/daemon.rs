@@ -81,7 +81,10 @@ impl Daemon {
     }
 
     /// SIGTERM, wait; (exit success, seconds to exit, stderr). The logs are
-    /// checked for every secret the daemon was given.
+    /// checked for every secret the daemon was given. The seconds are for
+    /// messages only: whether the daemon kept its stop budget is its own
+    /// log's word ([`stopped_within_budget`]), not the test's clock, which a
+    /// loaded machine stretches.
     fn terminate(self) -> (bool, f64, String) {
         let t = Instant::now();
         self.child.terminate();
@@ -90,6 +93,13 @@ impl Daemon {
         common::assert_no_secrets(&self.env, &logs);
         (out.status.success(), t.elapsed().as_secs_f64(), logs)
     }
+}
+
+/// Whether the daemon says it stopped within its stop budget (10 s after
+/// the signal, by its own clock): the "stopped" line, and no "did not stop
+/// in time" before it.
+fn stopped_within_budget(logs: &str) -> bool {
+    logs.contains("\"stopped\"") && !logs.contains("did not stop in time")
 }
 
 /// The session a catch-up must reach: the latest closed one, per the NYSE
@@ -180,7 +190,7 @@ fn the_daemon_catches_up_serves_health_and_valid_metrics_and_stops_cleanly() {
 
     let (success, secs, logs) = d.terminate();
     assert!(success, "{logs}");
-    assert!(secs < 10.0, "exit took {secs}s");
+    assert!(stopped_within_budget(&logs), "exit took {secs}s: {logs}");
     assert!(
         logs.contains("SIGTERM") && logs.contains("\"stopped\""),
         "{logs}"
@@ -257,14 +267,17 @@ fn sigterm_stops_the_daemon_after_its_stderr_is_closed() {
     // Close our end of its stderr: every later log line fails with EPIPE.
     drop(d.child.stderr.take());
     d.child.terminate();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // Its budget is 10 s by its own clock (its log, unreadable here, is
+    // checked in the other tests); this bound only ends a hang, far beyond
+    // what a loaded machine adds.
+    let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
         if let Some(status) = d.child.try_wait().unwrap() {
             break status;
         }
         assert!(
             Instant::now() < deadline,
-            "still running 10 s after SIGTERM; /healthz: {:?}",
+            "still running 60 s after SIGTERM; /healthz: {:?}",
             get(d.port, "/healthz")
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -287,8 +300,8 @@ fn shutdown_in_the_middle_of_a_run_publishes_nothing_and_the_next_start_complete
     ws.use_fake_alpaca(&fake);
     let d = Daemon::start(&ws, None);
     // Wait until the run is in flight: the catch-up's calendar check, then
-    // the run's own first request.
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // the run's own first request. (Bounds like this one only end a hang.)
+    let deadline = Instant::now() + Duration::from_secs(60);
     while fake.requests().len() < 2 {
         assert!(Instant::now() < deadline, "no request reached the fake");
         std::thread::sleep(Duration::from_millis(20));
@@ -296,7 +309,7 @@ fn shutdown_in_the_middle_of_a_run_publishes_nothing_and_the_next_start_complete
     std::thread::sleep(Duration::from_millis(500));
     let (success, secs, logs) = d.terminate();
     assert!(success, "{logs}");
-    assert!(secs < 10.0, "exit took {secs}s");
+    assert!(stopped_within_budget(&logs), "exit took {secs}s: {logs}");
     assert!(logs.contains("run interrupted by shutdown"), "{logs}");
     assert!(!ws.path("data/runs").exists(), "nothing partial published");
 
@@ -875,7 +888,10 @@ fn a_stop_confirms_only_the_commands_it_answered() {
     std::thread::sleep(Duration::from_secs(5));
     let (success, secs, logs) = d.terminate();
     assert!(success, "{logs}");
-    assert!(secs < 10.0, "stopped in {secs:.1} s");
+    assert!(
+        stopped_within_budget(&logs),
+        "stopped in {secs:.1} s: {logs}"
+    );
     assert_no_confirmed_update_lost(&fake, &pushed);
 
     // 2. A burst the stop budget can answer: stopped 0.3 s after it
@@ -891,7 +907,7 @@ fn a_stop_confirms_only_the_commands_it_answered() {
         .collect();
     let ids = fake.push_many(&batch);
     let pushed: Vec<(i64, i64)> = batch.iter().map(|(c, _)| *c).zip(ids).collect();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while fake.released_at(pushed.last().unwrap().1).is_none() {
         assert!(Instant::now() < deadline, "the burst is not fetched");
         std::thread::sleep(Duration::from_millis(20));
@@ -899,7 +915,10 @@ fn a_stop_confirms_only_the_commands_it_answered() {
     std::thread::sleep(Duration::from_millis(300));
     let (success, secs, logs) = d.terminate();
     assert!(success, "{logs}");
-    assert!(secs < 10.0, "stopped in {secs:.1} s");
+    assert!(
+        stopped_within_budget(&logs),
+        "stopped in {secs:.1} s: {logs}"
+    );
     assert_no_confirmed_update_lost(&fake, &pushed);
     for (chat, n) in chats.iter().zip(before) {
         assert_eq!(

@@ -9,6 +9,7 @@ use super::{EXIT_TEMPFAIL, open_store, parse_date, probe_store};
 use crate::collect::{Collector, Dates};
 use crate::config::AppConfig;
 use crate::domain::RunOutcome;
+use crate::market::calendar::exchange_date;
 
 /// `collect` options.
 #[derive(Debug, clap::Args)]
@@ -17,9 +18,9 @@ pub struct CollectArgs {
     #[arg(long, value_parser = parse_date, conflicts_with_all = ["from", "to"])]
     pub date: Option<NaiveDate>,
     /// Backfill every session from this date...
-    #[arg(long, value_parser = parse_date, requires = "to")]
+    #[arg(long, value_parser = parse_date)]
     pub from: Option<NaiveDate>,
-    /// ...to this date (inclusive).
+    /// ...to this date (inclusive; default: the latest closed session).
     #[arg(long, value_parser = parse_date, requires = "from")]
     pub to: Option<NaiveDate>,
     /// Only re-collect the dates whose symbols failed before (the retry queue).
@@ -28,13 +29,19 @@ pub struct CollectArgs {
 }
 
 impl CollectArgs {
-    fn dates(&self) -> Dates {
+    /// The dates asked for, as of `today` (the exchange's date): `--from`
+    /// alone runs to today, and the plan keeps only closed sessions, so the
+    /// range ends at the latest closed one.
+    fn dates(&self, today: NaiveDate) -> Dates {
         if self.retry_failed {
             return Dates::RetryFailed;
         }
         match (self.date, self.from, self.to) {
             (Some(d), _, _) => Dates::One(d),
-            (None, Some(from), Some(to)) => Dates::Range { from, to },
+            (None, Some(from), to) => Dates::Range {
+                from,
+                to: to.unwrap_or(today),
+            },
             _ => Dates::Latest,
         }
     }
@@ -52,8 +59,9 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
         broker: connected.broker.as_deref(),
         store: &store,
     };
+    let now = Utc::now();
     let reports = collector
-        .run(args.dates(), Utc::now())
+        .run(args.dates(exchange_date(now)), now)
         .await
         .context("collection failed, nothing published for the requested date")?;
     if reports.is_empty() {
@@ -120,4 +128,60 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn args(argv: &[&str]) -> CollectArgs {
+        #[derive(Parser)]
+        struct Wrap {
+            #[command(flatten)]
+            args: CollectArgs,
+        }
+        let mut full = vec!["collect"];
+        full.extend_from_slice(argv);
+        Wrap::try_parse_from(full).unwrap().args
+    }
+
+    #[test]
+    fn from_alone_runs_to_the_exchange_date() {
+        let today = d("2026-11-25");
+        assert_eq!(
+            args(&["--from", "2026-11-02"]).dates(today),
+            Dates::Range {
+                from: d("2026-11-02"),
+                to: today
+            }
+        );
+        assert_eq!(
+            args(&["--from", "2026-11-02", "--to", "2026-11-10"]).dates(today),
+            Dates::Range {
+                from: d("2026-11-02"),
+                to: d("2026-11-10")
+            }
+        );
+        assert_eq!(args(&[]).dates(today), Dates::Latest);
+        assert_eq!(
+            args(&["--date", "2026-11-20"]).dates(today),
+            Dates::One(d("2026-11-20"))
+        );
+    }
+
+    #[test]
+    fn to_alone_is_a_usage_error() {
+        #[derive(Parser, Debug)]
+        struct Wrap {
+            #[command(flatten)]
+            args: CollectArgs,
+        }
+        let e = Wrap::try_parse_from(["collect", "--to", "2026-11-10"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
 }

@@ -6,6 +6,7 @@ mod backtest;
 mod check_config;
 mod collect;
 mod export;
+mod healthcheck;
 mod history;
 mod portfolio;
 mod run;
@@ -30,7 +31,8 @@ pub const EXIT_CONFIG: u8 = 2;
 #[derive(Debug, Parser)]
 #[command(name = "dipwatch", version, about, long_about = None)]
 pub struct Cli {
-    /// Configuration file layered over the built-in defaults.
+    /// Configuration file layered over the built-in defaults (default:
+    /// $DIPWATCH_CONFIG when set).
     #[arg(long, short = 'c', global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// What to do.
@@ -60,22 +62,65 @@ pub enum Command {
     /// Views over every stored session: market breadth, or one symbol's
     /// drawdown and rank, as a table, CSV or JSON, and as a chart.
     History(history::HistoryArgs),
+    /// Ask the running daemon's /healthz on the configured http.listen;
+    /// exit 0 when it answers, 1 otherwise (a container's HEALTHCHECK).
+    Healthcheck,
+}
+
+impl Command {
+    /// Whether the command opens the HTTP listeners (`http.listen`,
+    /// `web.listen`): only then are warnings about them worth a line.
+    fn listens(&self) -> bool {
+        matches!(self, Command::Run)
+    }
+
+    /// The exit code for a configuration that does not load: 2, except for
+    /// `healthcheck`, which answers Docker's protocol (0 healthy, 1
+    /// unhealthy; 2 is reserved there).
+    fn config_error_exit(&self) -> u8 {
+        if matches!(self, Command::Healthcheck) {
+            1
+        } else {
+            EXIT_CONFIG
+        }
+    }
+
+    /// Whether the command logs the configuration's warnings at all:
+    /// check-config prints them itself, and a health probe (every 30 s in
+    /// a container) must not repeat them into the health log.
+    fn logs_warnings(&self) -> bool {
+        !matches!(self, Command::CheckConfig | Command::Healthcheck)
+    }
+}
+
+/// Whether a warning about `key` concerns a listener.
+fn is_listener_key(key: &str) -> bool {
+    matches!(key, "http.listen" | "web.listen")
 }
 
 /// Parse arguments, run the command, map the outcome to an exit code.
 pub async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // A container's HEALTHCHECK runs `dipwatch healthcheck` with the
+    // container's environment but not its arguments: DIPWATCH_CONFIG names
+    // the file for every command alike.
+    if cli.config.is_none() {
+        cli.config = config_file_from_env(std::env::var_os(CONFIG_ENV));
+    }
     let config = match AppConfig::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: configuration: {e}");
-            return ExitCode::from(EXIT_CONFIG);
+            return ExitCode::from(cli.command.config_error_exit());
         }
     };
     crate::telemetry::init(&config.settings.log);
-    // check-config prints them itself; every other command logs them once.
-    if !matches!(cli.command, Command::CheckConfig) {
+    // Logged once per command; a listener's only by the command that opens it.
+    if cli.command.logs_warnings() {
         for w in &config.warnings {
+            if is_listener_key(&w.key) && !cli.command.listens() {
+                continue;
+            }
             tracing::warn!(key = %w.key, "{}", w.message);
         }
     }
@@ -88,6 +133,7 @@ pub async fn main() -> ExitCode {
         Command::CheckConfig => check_config::run(&config).await,
         Command::Backtest(args) => backtest::run(&config, args).await,
         Command::History(args) => history::run(&config, args).await,
+        Command::Healthcheck => healthcheck::run(&config).await,
     };
     match outcome {
         Ok(code) => code,
@@ -98,6 +144,15 @@ pub async fn main() -> ExitCode {
             ExitCode::from(if config_error { EXIT_CONFIG } else { 1 })
         }
     }
+}
+
+/// The environment variable naming the configuration file when `--config`
+/// is not given.
+pub const CONFIG_ENV: &str = "DIPWATCH_CONFIG";
+
+/// The configuration file `DIPWATCH_CONFIG` names (unset or empty: none).
+fn config_file_from_env(value: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    value.filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
 /// Stop with a usage error, as clap reports its own (exit 2, the usage
@@ -124,4 +179,37 @@ async fn probe_store(store: &crate::store::Store) -> anyhow::Result<()> {
         ))
         .into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_non_empty_config_variable_names_a_file() {
+        assert_eq!(config_file_from_env(None), None);
+        assert_eq!(config_file_from_env(Some("".into())), None);
+        assert_eq!(
+            config_file_from_env(Some("/etc/dipwatch/dipwatch.toml".into())),
+            Some(PathBuf::from("/etc/dipwatch/dipwatch.toml"))
+        );
+    }
+
+    #[test]
+    fn only_run_opens_listeners_and_logs_their_warnings() {
+        assert!(Command::Run.listens());
+        assert!(!Command::CheckConfig.listens());
+        assert!(!Command::Healthcheck.listens());
+        assert!(!Command::Healthcheck.logs_warnings());
+        assert!(Command::Run.logs_warnings());
+        assert!(is_listener_key("http.listen") && is_listener_key("web.listen"));
+        assert!(!is_listener_key("schedule.collect"));
+    }
+
+    #[test]
+    fn a_health_probe_never_exits_with_dockers_reserved_2() {
+        assert_eq!(Command::Healthcheck.config_error_exit(), 1);
+        assert_eq!(Command::Run.config_error_exit(), EXIT_CONFIG);
+        assert_eq!(Command::CheckConfig.config_error_exit(), EXIT_CONFIG);
+    }
 }

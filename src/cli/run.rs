@@ -9,8 +9,10 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
+use super::{open_store, probe_store};
 use crate::app::App;
 use crate::config::AppConfig;
+use crate::store::StorageUrl;
 
 /// Run the daemon until a shutdown signal; exit 0. `file` is the
 /// configuration file it was loaded from, read again on SIGHUP.
@@ -19,7 +21,18 @@ pub async fn run(config: &AppConfig, file: Option<&Path>) -> anyhow::Result<Exit
     // the limit in force when the app is built.
     let nofile = crate::http::fds::raise_nofile();
     tracing::debug!(nofile, "open-file limit");
+    let store = open_store(config).await?;
+    if let Err(e) = probe_store(&store).await {
+        if probe_failure_is_fatal(&config.storage) {
+            return Err(e);
+        }
+        tracing::warn!(error = %e, "the store takes no writes now; runs retry it, /readyz reports it");
+    }
+    drop(store);
     let app = App::build(config.clone()).await?;
+    if app.web_addr().is_none() {
+        tracing::info!("{}", dashboard_off_hint(config));
+    }
     let shutdown = CancellationToken::new();
     let signals = tokio::spawn(forward_signals(shutdown.clone()));
     // The app's configuration is a clone of `config`: they share the lists.
@@ -31,6 +44,33 @@ pub async fn run(config: &AppConfig, file: Option<&Path>) -> anyhow::Result<Exit
     signals.abort();
     reloads.abort();
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a store that takes no writes at start stops the daemon. A local
+/// directory that cannot be written is a path or permission problem no
+/// retry fixes: exit 2 (which systemd does not restart), as `collect` does,
+/// instead of failing every scheduled run. An S3 store may only be out of
+/// reach for now (the network at boot): the daemon starts, and its runs
+/// retry and report it, as they always did.
+fn probe_failure_is_fatal(storage: &StorageUrl) -> bool {
+    matches!(storage, StorageUrl::Local(_))
+}
+
+/// Why the dashboard is off and how to turn it on: users sign in through
+/// the Telegram bot, so without one it is served only in anonymous loopback
+/// mode.
+fn dashboard_off_hint(config: &AppConfig) -> String {
+    let bot = if config.secrets.telegram_token.is_none() {
+        "there is no bot token: set TELOXIDE_TOKEN (or TELOXIDE_TOKEN_FILE)"
+    } else {
+        "the bot is disabled: set telegram.enabled = true"
+    };
+    format!(
+        "dashboard off: users sign in through the Telegram bot and {bot} to turn it on, \
+         or set web.anonymous_loopback = true to serve read-only pages to this machine's \
+         loopback on {}",
+        config.web_listen
+    )
 }
 
 /// On each SIGHUP, load the configuration again (the same file and the
@@ -115,4 +155,18 @@ async fn forward_signals(token: CancellationToken) {
     };
     token.cancel();
     tracing::info!(signal = name, "stop requested");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_local_store_that_takes_no_writes_stops_the_daemon() {
+        assert!(probe_failure_is_fatal(&StorageUrl::Local("./data".into())));
+        assert!(!probe_failure_is_fatal(&StorageUrl::S3 {
+            bucket: "b".into(),
+            prefix: "p".into(),
+        }));
+    }
 }

@@ -250,6 +250,7 @@ impl Workspace {
                 || k.starts_with("AWS_")
                 || k == "RUST_LOG"
                 || k == "CREDENTIALS_DIRECTORY"
+                || k == "DIPWATCH_CONFIG"
             {
                 cmd.env_remove(k);
             }
