@@ -962,7 +962,7 @@ pub struct AppConfig {
     /// the bot, the dashboard and the alerts check them: shared by every
     /// clone of this configuration and replaced when the daemon reloads
     /// them (SIGHUP), while `settings.telegram` keeps the lists as loaded.
-    pub access: crate::bot::access::Access,
+    pub access: crate::access::Access,
     /// Accepted settings that are probably mistakes.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -1328,7 +1328,7 @@ impl AppConfig {
             web_public_url,
             web_trusted_proxies,
             secrets,
-            access: crate::bot::access::Access::new(
+            access: crate::access::Access::new(
                 &settings.telegram.allowed_chat_ids,
                 &settings.telegram.admin_chat_ids,
             ),

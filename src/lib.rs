@@ -75,7 +75,10 @@
 //!   and retries a day whose data is not yet available.
 //! - [`http`] serves `/healthz`, `/readyz` and `/metrics` (the Prometheus
 //!   families of [`metrics`]).
-//! - [`bot`] is the teloxide bot: a dptree handler tree, access control,
+//! - [`access`] holds who may read and who may act (`Role`, the
+//!   allow-lists as one shared `Access` that SIGHUP replaces): below the bot,
+//!   the dashboard, the alerts and the configuration, which all read it.
+//! - [`bot`] is the teloxide bot: a dptree handler tree,
 //!   replies from pure formatting functions, its own update loop and
 //!   send limiter; [`panics`] counts panics caught on shared paths.
 //! - [`chart`] draws each figure (a symbol's price with its window, peak
@@ -101,6 +104,7 @@
 //!   `check-config`, `backtest`, `portfolio`); [`numbers`] and [`telemetry`] are the shared number
 //!   formatting and logging setup.
 
+pub mod access;
 pub mod alerts;
 pub mod alpaca;
 pub mod app;

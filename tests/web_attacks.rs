@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::{ChildGuard, Workspace, free_port};
 use dipwatch::app::App;
-use dipwatch::bot::access::Access;
+use dipwatch::access::Access;
 use dipwatch::collect::Dates;
 use dipwatch::config::AppConfig;
 use dipwatch::domain::RunSource;

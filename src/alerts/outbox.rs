@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::rules::Notification;
-use crate::bot::access::{Access, Role};
+use crate::access::{Access, Role};
 use crate::config::is_telegram_chat_id;
 
 /// One message waiting for delivery.

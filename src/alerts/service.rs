@@ -46,7 +46,7 @@ pub struct AlertSettings {
     /// The configuration's shared allow-lists: when given, who may be sent
     /// anything follows them as they are reloaded (`chats` still decides
     /// who gets the defaults at start).
-    pub lists: Option<crate::bot::access::Access>,
+    pub lists: Option<crate::access::Access>,
 }
 
 impl AlertSettings {

@@ -29,7 +29,7 @@ use teloxide::{ApiError, RequestError};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::access::{Access, Role};
+use crate::access::{Access, Role};
 use super::error::BotError;
 use super::lanes::{Admit, Book, Next};
 use super::send::{self, TgBot};

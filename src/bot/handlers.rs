@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::BotContext;
-use super::access::{Access, RefusalGate, Role};
+use crate::access::{Access, RefusalGate, Role};
 use super::account::AccountCache;
 use super::commands::{Command, Input, parse_download, parse_input};
 use super::download::{MAX_DOCUMENT_BYTES, MAX_LINKED_BYTES, build_csv};

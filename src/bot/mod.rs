@@ -25,7 +25,6 @@
 //! The token is only ever handed to teloxide; nothing here formats the bot
 //! or the token (teloxide's `Bot` has a derived `Debug` that would show it).
 
-pub mod access;
 pub mod account;
 pub mod alerts;
 pub mod backtest;
@@ -58,7 +57,7 @@ use crate::market::Broker;
 use crate::metrics::Metrics;
 use crate::runner::Runner;
 
-use self::access::{Access, RefusalGate};
+use crate::access::{Access, RefusalGate};
 use self::account::AccountCache;
 use self::commands::Command;
 use self::format::Params;

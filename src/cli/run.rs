@@ -95,7 +95,7 @@ async fn reload_on_hangup(config: AppConfig, file: Option<PathBuf>) {
                         .filter_map(|(k, _)| k.into_string().ok())
                         .collect();
                     let fixed =
-                        crate::bot::access::lists_fixed_by_env(vars.iter().map(String::as_str));
+                        crate::access::lists_fixed_by_env(vars.iter().map(String::as_str));
                     if fixed.is_empty() {
                         tracing::info!(
                             readers,

@@ -4,7 +4,7 @@
 //!
 //! Nothing here knows who may see what: a session carries only its chat,
 //! and the role is checked against the allow-lists on every request (see
-//! [`crate::bot::access::Access`]), so a chat taken off the lists loses
+//! [`crate::access::Access`]), so a chat taken off the lists loses
 //! access at once. Refusals carry no reason: an unknown, expired and reused
 //! token all give `None`, and the caller answers 401 for each alike.
 //!

@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
 use super::{Viewer, WebContext, charts};
-use crate::bot::access::Role;
+use crate::access::Role;
 use crate::chart::{self, Figure};
 use crate::domain::DrawdownRow;
 use crate::numbers::{price, signed_pct, thousands};

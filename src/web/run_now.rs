@@ -13,7 +13,7 @@ use maud::html;
 
 use super::pages::{layout, render_runs};
 use super::{CsrfForm, Viewer, WebContext, stale_form};
-use crate::bot::access::Role;
+use crate::access::Role;
 use crate::bot::format::{duration, time_left, trigger_busy};
 use crate::trigger::{ManualRun, start_manual};
 

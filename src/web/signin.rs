@@ -66,7 +66,7 @@ fn too_many(ctx: &WebContext, method: Method, client: IpAddr) -> Response {
 /// chat may read now, and was neither signed out everywhere (`/logout`)
 /// nor taken off the allow-lists since.
 pub(super) fn still_valid(ctx: &WebContext, chat: i64, issued: DateTime<Utc>) -> bool {
-    if viewer::role_of(&ctx.config, chat) == crate::bot::access::Role::Refused {
+    if viewer::role_of(&ctx.config, chat) == crate::access::Role::Refused {
         return false;
     }
     let void_before = [

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::{WebContext, auth, client, cookie, lock};
-use crate::bot::access::Role;
+use crate::access::Role;
 use crate::config::AppConfig;
 
 /// The role `chat` has now, from the allow-lists as last (re)loaded.

@@ -1,4 +1,4 @@
-//! Who may talk to the bot: `telegram.allowed_chat_ids` may read,
+//! Who may use dipwatch (the bot, the dashboard, the alerts' audience): `telegram.allowed_chat_ids` may read,
 //! `telegram.admin_chat_ids` may also start collections (and read). An
 //! empty list refuses everyone. Refused chats get one short refusal per
 //! [`RefusalGate`] window, so a stranger flooding the bot cannot spend the
