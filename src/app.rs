@@ -71,7 +71,7 @@ pub struct App {
     /// Taken by [`App::run_until_stopped`].
     listener: Option<TcpListener>,
     /// Sign-in state, shared by the bot (`/web` issues links) and the dashboard.
-    web_auth: Arc<crate::web::WebAuth>,
+    web_auth: Arc<crate::access::WebAuth>,
     /// The dashboard's listener, when the dashboard is on; taken by
     /// [`App::spawn_web`].
     web_listener: Option<TcpListener>,
@@ -99,7 +99,7 @@ impl App {
 
     /// Build with the given sources (tests bring a gated or failing market).
     pub async fn build_with(mut config: AppConfig, sources: Sources) -> anyhow::Result<Self> {
-        let web_auth = Arc::new(crate::web::WebAuth::default());
+        let web_auth = Arc::new(crate::access::WebAuth::default());
         let web_listener = match web_served(&config) {
             true => Some(bind("web.listen", config.web_listen).await?),
             false => None,
@@ -192,7 +192,7 @@ impl App {
     }
 
     /// The dashboard's sign-in state (the bot's `/web` issues links from it).
-    pub fn web_auth(&self) -> &Arc<crate::web::WebAuth> {
+    pub fn web_auth(&self) -> &Arc<crate::access::WebAuth> {
         &self.web_auth
     }
 

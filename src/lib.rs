@@ -55,7 +55,7 @@
 //!   for charts, backtests and risk.
 //! - [`web`] is the dashboard on its own listener (`web.listen`): pages
 //!   rendered on the server from the in-memory state, signed in through the
-//!   bot ([`web::auth`]: one-time links, sessions with CSRF tokens, Mini App
+//!   bot ([`access::tokens`]: one-time links, sessions with CSRF tokens, Mini App
 //!   `initData`), the role checked against the allow-lists per request.
 //! - [`risk`] is the portfolio risk view: weights, volatility, beta,
 //!   correlations and clusters of the positions, candidates sized by

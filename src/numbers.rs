@@ -44,6 +44,28 @@ pub fn price(x: f64) -> String {
     format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100)
 }
 
+/// `850 ms`, `1.3 s`, `2 min 5 s`, `1 h 5 min`.
+pub fn duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.1} s", d.as_secs_f64())
+    } else if ms < 3_600_000 {
+        format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1_000)
+    } else {
+        format!("{} h {} min", ms / 3_600_000, (ms % 3_600_000) / 60_000)
+    }
+}
+
+/// A wait still to go, in whole seconds rounded up: "0 ms" left would read
+/// as "now".
+pub fn time_left(left: std::time::Duration) -> String {
+    duration(std::time::Duration::from_secs(
+        left.as_secs() + u64::from(left.subsec_nanos() > 0),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,6 +99,15 @@ impl Cooldown {
     }
 }
 
+/// The reply, in the bot and on the dashboard, to a manual run asked for
+/// while another is in progress.
+pub fn trigger_busy(running: RunSource) -> String {
+    format!(
+        "A collection is already running (started by {}); not starting another.",
+        running.label()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -302,7 +302,7 @@ async fn without_a_bot_token_the_dashboard_is_off_unless_anonymous_loopback() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mini_app_signs_in_with_init_data_signed_by_the_bot_token() {
-    use dipwatch::web::auth::sign_init_data;
+    use dipwatch::access::tokens::sign_init_data;
     use secrecy::SecretString;
     let (_app, base, _dir) = start(true, false).await;
     let token = SecretString::from(TEST_TOKEN);

@@ -15,8 +15,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{ChildGuard, Workspace, free_port};
-use dipwatch::app::App;
 use dipwatch::access::Access;
+use dipwatch::app::App;
 use dipwatch::collect::Dates;
 use dipwatch::config::AppConfig;
 use dipwatch::domain::RunSource;
@@ -425,7 +425,7 @@ async fn anonymous_pages_are_not_served_through_a_proxy_nor_to_a_forwarded_reque
 fn launch_data(chat: i64, auth_date: i64) -> String {
     let user = format!(r#"{{"id":{chat},"first_name":"T"}}"#);
     let auth = auth_date.to_string();
-    dipwatch::web::auth::sign_init_data(
+    dipwatch::access::tokens::sign_init_data(
         &[("auth_date", &auth), ("query_id", "AAQ"), ("user", &user)],
         &SecretString::from(TEST_TOKEN),
     )

@@ -101,3 +101,24 @@ pub fn warnings(rule: &RuleKind, universe: &[Symbol]) -> Vec<String> {
         _ => Vec::new(),
     }
 }
+
+/// Reply to `/alert` from a chat that has the most rules it may have.
+pub fn too_many() -> String {
+    format!(
+        "You have {MAX_RULES_PER_CHAT} alerts, the most a chat can have. /alerts to delete some."
+    )
+}
+
+/// Reply to a deletion.
+pub fn removed(id: u64, found: bool) -> String {
+    if found {
+        format!("Alert #{id} deleted.")
+    } else {
+        format!("You have no alert #{id}. /alerts lists yours.")
+    }
+}
+
+/// Reply when alerts are not running (no store document, or unreadable).
+pub fn unavailable() -> String {
+    "Alerts are not available right now; the daemon log says why.".to_string()
+}

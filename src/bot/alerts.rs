@@ -24,14 +24,7 @@ use crate::state::Snapshot;
 /// Callback data of a delete button: `unalert:ID`.
 pub const DELETE_PREFIX: &str = "unalert:";
 
-pub use crate::alerts::edit::{MAX_RULES_PER_CHAT, warnings};
-
-/// Reply to `/alert` from a chat that has the most rules it may have.
-pub fn too_many() -> String {
-    format!(
-        "You have {MAX_RULES_PER_CHAT} alerts, the most a chat can have. /alerts to delete some."
-    )
-}
+pub use crate::alerts::edit::{MAX_RULES_PER_CHAT, removed, too_many, unavailable, warnings};
 
 /// The bot as the alert runtime's sender.
 pub struct BotSender(pub TgBot);
@@ -138,20 +131,6 @@ pub fn list(rules: &[Rule]) -> (String, Option<InlineKeyboardMarkup>) {
     }
     text.push_str("\nTap to delete, or /unalert ID.");
     (text, Some(InlineKeyboardMarkup::new(rows)))
-}
-
-/// Reply to a deletion.
-pub fn removed(id: u64, found: bool) -> String {
-    if found {
-        format!("Alert #{id} deleted.")
-    } else {
-        format!("You have no alert #{id}. /alerts lists yours.")
-    }
-}
-
-/// Reply when alerts are not running (no store document, or unreadable).
-pub fn unavailable() -> String {
-    "Alerts are not available right now; the daemon log says why.".to_string()
 }
 
 /// `/alert ARGS`; `universe` is `market.universe`, for [`warnings`].

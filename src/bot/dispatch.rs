@@ -29,11 +29,11 @@ use teloxide::{ApiError, RequestError};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::access::{Access, Role};
 use super::error::BotError;
 use super::lanes::{Admit, Book, Next};
 use super::send::{self, TgBot};
 use super::{BotOptions, format};
+use crate::access::{Access, Role};
 use crate::config::is_telegram_chat_id;
 
 /// Fetched updates not finished at most: at 30 replies a second overall

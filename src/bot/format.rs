@@ -16,11 +16,11 @@ use super::commands::{
 use super::download::Csv;
 use super::html::{Align, Table, clip, escape};
 use crate::config::AppConfig;
-use crate::domain::{
-    Account, LastOutcome, LastRun, Position, RunReport, RunSource, Symbol, by_return,
-};
+use crate::domain::{Account, LastOutcome, LastRun, Position, RunReport, Symbol, by_return};
+pub use crate::numbers::{duration, time_left};
 use crate::numbers::{group_digits, price, signed_pct, thousands};
 use crate::state::{PortfolioState, ScreenState, Snapshot};
+pub use crate::trigger::trigger_busy;
 use teloxide::utils::command::BotCommands;
 
 pub mod risk;
@@ -130,20 +130,6 @@ pub fn qty(d: Decimal) -> String {
 /// `2026-11-25 13:00 UTC`.
 fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-/// `850 ms`, `1.3 s`, `2 min 5 s`, `1 h 5 min`.
-pub fn duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1_000 {
-        format!("{ms} ms")
-    } else if ms < 60_000 {
-        format!("{:.1} s", d.as_secs_f64())
-    } else if ms < 3_600_000 {
-        format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1_000)
-    } else {
-        format!("{} h {} min", ms / 3_600_000, (ms % 3_600_000) / 60_000)
-    }
 }
 
 /// `in 10 h 30 min` / `5 min ago`, to the minute.
@@ -764,15 +750,6 @@ pub fn account(view: &AccountView, simulated: bool) -> String {
     out
 }
 
-fn source_label(s: RunSource) -> &'static str {
-    match s {
-        RunSource::Schedule => "the schedule",
-        RunSource::CatchUp => "the start-up catch-up",
-        RunSource::Retry => "a retry",
-        RunSource::Manual => "a /trigger",
-    }
-}
-
 /// One line for how a run ended.
 fn outcome_line(o: &LastOutcome) -> String {
     match o {
@@ -846,7 +823,7 @@ pub fn stats(snap: &Snapshot, now: DateTime<Utc>) -> String {
     match &snap.last_run {
         Some(l) => out.push_str(&format!(
             "<b>Last run</b> (since start): {}, started {}, took {}: {}\n",
-            source_label(l.source),
+            l.source.label(),
             when(l.started_at),
             duration(l.duration),
             outcome_line(&l.outcome)
@@ -1026,22 +1003,6 @@ pub fn trigger_cooldown(left: Duration, period: Duration) -> String {
          /trigger works again in {} (telegram.trigger_cooldown_secs).",
         duration(period),
         time_left(left)
-    )
-}
-
-/// A wait still to go, in whole seconds rounded up: "0 ms" left would read
-/// as "now".
-pub fn time_left(left: Duration) -> String {
-    duration(Duration::from_secs(
-        left.as_secs() + u64::from(left.subsec_nanos() > 0),
-    ))
-}
-
-/// `/trigger` while a run is in progress.
-pub fn trigger_busy(running: RunSource) -> String {
-    format!(
-        "A collection is already running (started by {}); not starting another.",
-        source_label(running)
     )
 }
 

@@ -6,6 +6,7 @@ use chrono::{NaiveDate, TimeZone};
 use rust_decimal::dec;
 
 use super::*;
+use crate::domain::RunSource;
 use crate::domain::{
     DrawdownRow, Position, RequestStats, RunOutcome, RunReport, SymbolCounts, SymbolIssue,
     profit_check,

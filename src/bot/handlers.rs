@@ -22,13 +22,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::BotContext;
-use crate::access::{Access, RefusalGate, Role};
 use super::account::AccountCache;
 use super::commands::{Command, Input, parse_download, parse_input};
 use super::download::{MAX_DOCUMENT_BYTES, MAX_LINKED_BYTES, build_csv};
 use super::error::BotError;
 use super::format::{self, Params};
 use super::send::{self, TgBot};
+use crate::access::{Access, RefusalGate, Role};
 use crate::trigger::ManualRun;
 
 /// What every endpoint shares.

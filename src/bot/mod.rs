@@ -57,13 +57,13 @@ use crate::market::Broker;
 use crate::metrics::Metrics;
 use crate::runner::Runner;
 
-use crate::access::{Access, RefusalGate};
 use self::account::AccountCache;
 use self::commands::Command;
 use self::format::Params;
 use self::handlers::Shared;
 use self::limiter::Limits;
 use self::send::TgBot;
+use crate::access::{Access, RefusalGate};
 
 /// What the bot reads and acts on.
 pub struct BotContext {
@@ -80,7 +80,7 @@ pub struct BotContext {
     pub alerts: Option<crate::alerts::AlertService>,
     /// The dashboard's sign-in state (`/web` issues links, `/logout` ends
     /// sessions); `None` when the dashboard is off.
-    pub web: Option<Arc<crate::web::WebAuth>>,
+    pub web: Option<Arc<crate::access::WebAuth>>,
     /// `/trigger`'s cooldown: the daemon's one, shared with the dashboard's
     /// "Run now" button.
     pub trigger_cooldown: Arc<crate::trigger::Cooldown>,

@@ -4,7 +4,7 @@
 use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo};
 
 use super::send::{self, TgBot};
-use crate::web::WebAuth;
+use crate::access::WebAuth;
 
 /// The reply to `/web`: where the link leads and how long it works. The
 /// link itself is in the button, so the token never sits in the text.

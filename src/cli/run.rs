@@ -94,8 +94,7 @@ async fn reload_on_hangup(config: AppConfig, file: Option<PathBuf>) {
                     let vars: Vec<String> = std::env::vars_os()
                         .filter_map(|(k, _)| k.into_string().ok())
                         .collect();
-                    let fixed =
-                        crate::access::lists_fixed_by_env(vars.iter().map(String::as_str));
+                    let fixed = crate::access::lists_fixed_by_env(vars.iter().map(String::as_str));
                     if fixed.is_empty() {
                         tracing::info!(
                             readers,

@@ -30,6 +30,17 @@ impl RunSource {
             Self::Manual => "manual",
         }
     }
+
+    /// What started the run, in words for people (the bot's and the
+    /// dashboard's replies).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Schedule => "the schedule",
+            Self::CatchUp => "the start-up catch-up",
+            Self::Retry => "a retry",
+            Self::Manual => "a /trigger",
+        }
+    }
 }
 
 /// How the last run ended.

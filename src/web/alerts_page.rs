@@ -16,8 +16,8 @@ use maud::{Markup, html};
 use super::pages::layout;
 use super::{Viewer, WebContext, stale_form};
 use crate::alerts::edit::{self, Added, MAX_RULES_PER_CHAT};
+use crate::alerts::edit::{removed, too_many, unavailable};
 use crate::alerts::{ALERT_USAGE, Rule};
-use crate::bot::alerts::{removed, too_many, unavailable};
 
 /// The longest rule text the add box takes (and echoes back).
 const MAX_TYPED: usize = 200;

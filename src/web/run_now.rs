@@ -14,8 +14,8 @@ use maud::html;
 use super::pages::{layout, render_runs};
 use super::{CsrfForm, Viewer, WebContext, stale_form};
 use crate::access::Role;
-use crate::bot::format::{duration, time_left, trigger_busy};
-use crate::trigger::{ManualRun, start_manual};
+use crate::numbers::{duration, time_left};
+use crate::trigger::{ManualRun, start_manual, trigger_busy};
 
 /// What the page says about a request, and its status.
 fn outcome(run: &ManualRun) -> (StatusCode, String) {

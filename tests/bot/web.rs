@@ -127,7 +127,7 @@ async fn logout_voids_sessions_launch_data_and_links_from_before_it() {
         .unwrap();
     let launch = |auth_date: i64| {
         let user = format!(r#"{{"id":{chat}}}"#);
-        dipwatch::web::auth::sign_init_data(
+        dipwatch::access::tokens::sign_init_data(
             &[("auth_date", &auth_date.to_string()), ("user", &user)],
             &SecretString::from(TOKEN),
         )

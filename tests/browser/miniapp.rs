@@ -40,7 +40,7 @@ fn serve_framing_page(listener: tokio::net::TcpListener, src: String) {
 fn launch_fragment(chat: i64) -> String {
     let user = format!(r#"{{"id":{chat},"first_name":"Mini"}}"#);
     let auth = chrono::Utc::now().timestamp().to_string();
-    let data = dipwatch::web::auth::sign_init_data(
+    let data = dipwatch::access::tokens::sign_init_data(
         &[("auth_date", &auth), ("query_id", "AAM"), ("user", &user)],
         &SecretString::from(TOKEN),
     );

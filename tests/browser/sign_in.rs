@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use dipwatch::web::auth::LOGIN_TTL;
+use dipwatch::access::tokens::LOGIN_TTL;
 
 use super::helpers::*;
 

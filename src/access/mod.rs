@@ -4,6 +4,11 @@
 //! [`RefusalGate`] window, so a stranger flooding the bot cannot spend the
 //! send budget the allowed users need.
 
+pub mod tokens;
+pub mod web_auth;
+
+pub use web_auth::WebAuth;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
