@@ -1223,7 +1223,7 @@ impl AppConfig {
             ));
         }
         for spec in &settings.alerts.defaults {
-            crate::alerts::parse_alert(spec)
+            crate::alert_rules::parse_alert(spec)
                 .map_err(|e| invalid("alerts.defaults", format!("{spec:?}: {}", e.0)))?;
         }
         settings.backtest.check()?;

@@ -105,6 +105,7 @@
 //!   formatting and logging setup.
 
 pub mod access;
+pub mod alert_rules;
 pub mod alerts;
 pub mod alpaca;
 pub mod app;

@@ -2,9 +2,9 @@
 //! published run (and for digests, at a local time), grouped into one
 //! message per chat per run, kept in the store and delivered with retries.
 //!
-//! - [`rules`]: rule kinds, rules, their states, what firing produces,
-//!   and the bounds (levels, counts, N);
-//! - [`parse`]: the `/alert` argument parser;
+//! - [`rules`] and [`parse`] (from [`crate::alert_rules`], below the
+//!   configuration too): rule kinds, states and bounds, and the `/alert`
+//!   argument parser;
 //! - [`edit`]: a chat's rule edits as every front end makes them (parse,
 //!   the per-chat cap, warnings), so the bot and the dashboard agree;
 //! - [`evaluate`](mod@evaluate): the pure evaluation, one function per rule
@@ -26,16 +26,16 @@ pub mod delivery;
 pub mod edit;
 pub mod evaluate;
 pub mod outbox;
-pub mod parse;
-pub mod rules;
 pub mod service;
 
+/// The rule grammar lives below the configuration; re-exported here so
+/// the alert runtime reads as one place.
+pub use crate::alert_rules::{
+    ALERT_USAGE, Fired, MAX_BREADTH_COUNT, MAX_TOP_N, Notification, RiskMeasure, Rule, RuleKind,
+    RuleState, UsageError, parse, parse_alert, rules,
+};
 pub use book::{AlertBook, AlertDoc};
 pub use delivery::{AlertSender, BATCH, SendError};
 pub use evaluate::{Inputs, due_digests, evaluate, evaluate_risk};
 pub use outbox::OutboxItem;
-pub use parse::{ALERT_USAGE, UsageError, parse_alert};
-pub use rules::{
-    Fired, MAX_BREADTH_COUNT, MAX_TOP_N, Notification, RiskMeasure, Rule, RuleKind, RuleState,
-};
 pub use service::{AlertService, AlertSettings, Render};

@@ -62,23 +62,6 @@ fn too_many(ctx: &WebContext, method: Method, client: IpAddr) -> Response {
         .into_response()
 }
 
-/// Whether a credential for `chat` issued at `issued` still signs in: the
-/// chat may read now, and was neither signed out everywhere (`/logout`)
-/// nor taken off the allow-lists since.
-pub(super) fn still_valid(ctx: &WebContext, chat: i64, issued: DateTime<Utc>) -> bool {
-    if viewer::role_of(&ctx.config, chat) == crate::access::Role::Refused {
-        return false;
-    }
-    let void_before = [
-        ctx.auth.signed_out_at(chat),
-        ctx.config.access.removed_at(chat),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
-    void_before.is_none_or(|t| issued > t)
-}
-
 /// `?token=` of a sign-in link.
 #[derive(serde::Deserialize)]
 pub(super) struct LoginQuery {
@@ -104,7 +87,7 @@ pub(super) async fn login(
         .as_deref()
         .and_then(|t| lock(&ctx.auth.tokens).redeem_issued(t, now));
     match redeemed {
-        Some((chat, issued)) if still_valid(&ctx, chat, issued) => {
+        Some((chat, issued)) if viewer::still_valid(&ctx, chat, issued) => {
             start_session(&ctx, Method::Link, chat, client, now)
         }
         other => {
@@ -138,7 +121,7 @@ pub(super) async fn login_miniapp(
     let launch = auth::verify_launch(&form.init_data, &token.value, now);
     match launch {
         Some(l)
-            if still_valid(&ctx, l.chat, l.issued)
+            if viewer::still_valid(&ctx, l.chat, l.issued)
                 && lock(&ctx.auth.launches).first_use(&l, now) =>
         {
             start_session(&ctx, Method::MiniApp, l.chat, client, now)

@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::{WebContext, auth, client, cookie, lock};
 use crate::access::Role;
@@ -87,7 +87,7 @@ impl FromRequestParts<WebContext> for Viewer {
         {
             let session = lock(&ctx.auth.sessions).get(&id, now).cloned();
             if let Some(session) = session {
-                if super::signin::still_valid(ctx, session.chat, session.started) {
+                if still_valid(ctx, session.chat, session.started) {
                     return Ok(Self {
                         chat: Some(session.chat),
                         role: role_of(&ctx.config, session.chat),
@@ -109,4 +109,21 @@ impl FromRequestParts<WebContext> for Viewer {
         }
         Err(super::pages::refused().into_response())
     }
+}
+
+/// Whether a credential for `chat` issued at `issued` still signs in: the
+/// chat may read now, and was neither signed out everywhere (`/logout`)
+/// nor taken off the allow-lists since.
+pub(super) fn still_valid(ctx: &WebContext, chat: i64, issued: DateTime<Utc>) -> bool {
+    if role_of(&ctx.config, chat) == crate::access::Role::Refused {
+        return false;
+    }
+    let void_before = [
+        ctx.auth.signed_out_at(chat),
+        ctx.config.access.removed_at(chat),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    void_before.is_none_or(|t| issued > t)
 }
