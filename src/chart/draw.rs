@@ -368,24 +368,33 @@ fn price_chart<DB: DrawingBackend>(
                 Circle::new((px, m.peak_price), dot, p.down.filled()),
                 Circle::new((lx, m.last_price), dot, p.line.filled()),
             ])?;
-            let on = if before {
-                format!(
-                    "peak {} on {} (before this period)",
-                    price(m.peak_price),
-                    m.peak_date
-                )
-            } else {
-                format!("peak {} on {}", price(m.peak_price), m.peak_date)
-            };
-            let h = if px > end * 0.6 {
+            let full = format!("peak {} on {}", price(m.peak_price), m.peak_date);
+            let mut labels = vec![full.clone(), format!("peak {}", price(m.peak_price))];
+            if before {
+                labels.insert(0, format!("{full} (before this period)"));
+            }
+            let preferred = if px > end * 0.6 {
                 HPos::Right
             } else {
                 HPos::Left
             };
+            // The longest note that stays inside the plot, on the side
+            // it fits (a phone-sized picture has room for less).
+            let style = s.font(26.0, &p.fg);
+            let area = chart.plotting_area();
+            let widths: Vec<(String, i32)> = labels
+                .into_iter()
+                .map(|t| {
+                    let w = area.estimate_text_size(&t, &style).map_or(0, |(w, _)| w);
+                    (t, i32::try_from(w).unwrap_or(i32::MAX))
+                })
+                .collect();
+            let x = chart.backend_coord(&(px, m.peak_price)).0;
+            let (on, h) = place_label(x, area.get_pixel_range().0, widths, preferred);
             chart.draw_series(std::iter::once(Text::new(
                 on,
                 (px, m.peak_price + (hi - lo) * 0.015),
-                s.font(26.0, &p.fg).pos(Pos::new(h, VPos::Bottom)),
+                style.pos(Pos::new(h, VPos::Bottom)),
             )))?;
             chart.draw_series(std::iter::once(Text::new(
                 format!("{}  ", signed_pct(m.drawdown_pct)),
@@ -782,4 +791,81 @@ fn sparkline<DB: DrawingBackend>(
         root.draw(&Text::new("sim", (w as i32 - 2, h as i32 - 1), label))?;
     }
     Ok(())
+}
+
+/// Which of `labels` (longest first, with their widths in pixels) to write
+/// at pixel `x`, and on which side of it: the first that fits inside
+/// `range` on the `preferred` side, else on the other; the last (shortest)
+/// on the side with more room when none fits.
+fn place_label(
+    x: i32,
+    range: std::ops::Range<i32>,
+    labels: Vec<(String, i32)>,
+    preferred: HPos,
+) -> (String, HPos) {
+    let fits = |w: i32, h: HPos| match h {
+        HPos::Right => x - w >= range.start,
+        _ => x + w <= range.end,
+    };
+    let other = if matches!(preferred, HPos::Right) {
+        HPos::Left
+    } else {
+        HPos::Right
+    };
+    let roomier = if range.end - x >= x - range.start {
+        HPos::Left
+    } else {
+        HPos::Right
+    };
+    let mut last = None;
+    for (text, w) in labels {
+        for h in [preferred, other] {
+            if fits(w, h) {
+                return (text, h);
+            }
+        }
+        last = Some(text);
+    }
+    (last.unwrap_or_default(), roomier)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The placement as text: plotters' `HPos` has no `Debug` or `==`.
+    fn at(x: i32, range: std::ops::Range<i32>, preferred: HPos) -> (String, &'static str) {
+        let (text, h) = place_label(x, range, labels(), preferred);
+        let side = match h {
+            HPos::Left => "left",
+            HPos::Right => "right",
+            HPos::Center => "center",
+        };
+        (text, side)
+    }
+
+    fn labels() -> Vec<(String, i32)> {
+        vec![
+            ("long".into(), 300),
+            ("mid".into(), 150),
+            ("short".into(), 60),
+        ]
+    }
+
+    #[test]
+    fn a_label_keeps_its_side_when_it_fits() {
+        assert_eq!(at(100, 0..1000, HPos::Left), ("long".to_string(), "left"));
+        assert_eq!(at(900, 0..1000, HPos::Right), ("long".to_string(), "right"));
+    }
+
+    #[test]
+    fn a_label_moves_side_then_shortens_to_stay_inside_the_plot() {
+        // 320 px of plot: the long note fits on neither side of x = 100,
+        // the middle one to the left's right (100 + 150 <= 320).
+        assert_eq!(at(100, 0..320, HPos::Left), ("mid".to_string(), "left"));
+        // At x = 250 only the left side has room for the middle one.
+        assert_eq!(at(250, 0..320, HPos::Left), ("mid".to_string(), "right"));
+        // Nothing fits: the shortest, on the roomier side.
+        assert_eq!(at(20, 0..50, HPos::Right), ("short".to_string(), "left"));
+    }
 }
