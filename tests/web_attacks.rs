@@ -9,7 +9,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -33,21 +33,9 @@ const TEST_TOKEN: &str = "7000000002:AAAttackTestTokenNeverSentAnywhere_12";
 /// machine needs, only there so a hang fails instead of blocking.
 const ANSWER: Duration = Duration::from_secs(30);
 
-/// A raw HTTP/1.1 request on loopback with `host` as its Host header:
-/// (status, body); `None` if nothing came back within [`ANSWER`].
+/// A raw GET with `host` as its `Host` header, waiting up to [`ANSWER`].
 fn raw_get(port: u16, path: &str, host: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(ANSWER)).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    let status = raw.split_whitespace().nth(1)?.parse().ok()?;
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
-    Some((status, body))
+    common::http_get_as(port, path, host, ANSWER)
 }
 
 /// The real daemon on the simulated market, its dashboard anonymous on

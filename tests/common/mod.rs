@@ -332,11 +332,17 @@ pub fn metric(metrics: &str, series: &str) -> Option<f64> {
 
 /// A raw HTTP/1.1 GET on loopback: (status, body).
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    http_get_as(port, path, "127.0.0.1", Duration::from_secs(5))
+}
+
+/// A raw HTTP/1.1 GET on loopback with `host` as its `Host` header:
+/// (status, body); `None` if nothing came back within `wait`.
+pub fn http_get_as(port: u16, path: &str, host: &str, wait: Duration) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.set_read_timeout(Some(wait)).ok()?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
     let mut raw = String::new();
