@@ -28,7 +28,7 @@ pub enum PeakBasis {
 }
 
 /// Engine parameters (`[screen]` in the config).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScreenParams {
     /// Window length in trading days, D included.
     pub lookback_days: usize,

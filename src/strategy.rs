@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How new positions are sized.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sizing {
     /// Equal weight of current equity.
@@ -23,7 +23,7 @@ pub enum Sizing {
 }
 
 /// When the strategy takes decisions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rebalance {
     /// Every session.
@@ -35,7 +35,7 @@ pub enum Rebalance {
 }
 
 /// At which price decisions are filled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fill {
     /// The next session's open (the honest default).
@@ -78,7 +78,7 @@ impl ExitReason {
 }
 
 /// A position's own exit rules; `None` turns a rule off.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ExitRules {
     /// Sell when the return reaches this percentage (50 = up 50%).
     pub take_profit_pct: Option<f64>,
@@ -121,7 +121,7 @@ impl ExitRules {
 
 /// The portfolio rule of the original system: when the best `top` positions
 /// average at least `target_pct`, sell those `top`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PortfolioRule {
     /// How many of the best positions the average covers.
     pub top: usize,

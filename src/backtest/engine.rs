@@ -14,8 +14,8 @@ use crate::strategy::{
 pub const VOL_SESSIONS: usize = 60;
 
 /// The strategy's parameters (the screen's are in the [`DrawdownColumns`]
-/// the run ranks from).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// the run ranks from). Stored in each run's `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Params {
     /// When decisions are taken.
     pub rebalance: Rebalance,
@@ -38,11 +38,20 @@ pub struct Params {
     /// Starting cash.
     pub initial_capital: f64,
     /// Sessions in a row without a bar after which a held name is taken as
-    /// delisted (`backtest.delist_after`).
+    /// delisted (`backtest.delist_after`). Runs stored before the setting
+    /// existed sold a name on its first session without a bar: 1.
+    #[serde(default = "one")]
     pub delist_after: usize,
     /// What a delisted name is sold for: its last close less this
-    /// percentage (`backtest.delist_haircut_pct`).
+    /// percentage (`backtest.delist_haircut_pct`; 0 in runs stored before
+    /// the setting existed).
+    #[serde(default)]
     pub delist_haircut_pct: f64,
+}
+
+/// `delist_after` of runs stored before it was a setting.
+fn one() -> usize {
+    1
 }
 
 /// One round trip, closed.

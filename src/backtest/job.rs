@@ -1,16 +1,17 @@
-//! One backtest from loaded bars to its stored result, shared by every
-//! front end (`dipwatch backtest`, the bot's `/backtest`): which bars a
-//! request needs ([`load_from`]), the window and benchmark checked
-//! ([`prepare`]), the run with its metrics and honesty notes ([`single`]).
-//! Pure: the caller loads the history (the lake, or the daemon's year in
-//! memory when it holds the same dates) and stores the [`Outcome`].
+//! One backtest from loaded bars to its result, the pure core of
+//! [`super::Backtests`]: which bars a request needs ([`load_from`]), the
+//! window and benchmark checked ([`prepare`]), the run with its metrics and
+//! honesty notes ([`single`]). The service loads the history (the lake, or
+//! the daemon's year in memory when it holds the same dates) and stores
+//! the [`Outcome`].
 
 use chrono::{Days, NaiveDate};
 
-use super::report::{self, DataUsed, EquityRow, Side, Summary};
+use super::report::{self, DataUsed, EquityRow, Parameters, Side, Summary};
+use super::setup::Setup;
 use super::{Benchmark, BenchmarkError, Params, Trade, metrics};
-use crate::config::{AppConfig, BacktestSettings};
-use crate::query::HistoryLoad;
+use crate::config::BacktestSettings;
+use crate::query::{HistoryLoad, PriceHistory};
 use crate::screen::{DrawdownColumns, ScreenParams};
 use crate::strategy::Fill;
 
@@ -57,105 +58,113 @@ pub struct Prepared {
     pub leaves_out: Vec<String>,
 }
 
-/// The strategy's parameters from settings.
-pub fn params(config: &AppConfig, s: &BacktestSettings) -> Params {
-    Params {
-        rebalance: s.rebalance,
-        entry_pct: s.entry_pct,
-        max_positions: s.max_positions,
-        sizing: s.sizing,
-        exits: s.exit_rules(),
-        portfolio_rule: s.portfolio_rule(&config.settings.portfolio),
-        fill: s.fill,
-        commission: s.commission,
-        slippage_bps: s.slippage_bps,
-        initial_capital: s.initial_capital,
-        delist_after: s.delist_after,
-        delist_haircut_pct: s.delist_haircut_pct,
+/// The period asked for, and the store the bars came from (named in
+/// messages).
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// First session simulated, or once the ranking has its lookback.
+    pub from: Option<NaiveDate>,
+    /// Last session simulated, or the latest loaded.
+    pub to: Option<NaiveDate>,
+    /// The store, as a message names it.
+    pub store: String,
+}
+
+impl Window {
+    /// How to backfill the lake so that `from` can be simulated.
+    fn backfill(&self, screen: &ScreenParams, from: NaiveDate) -> String {
+        format!(
+            "backfill with `dipwatch collect --from {}`",
+            from.checked_sub_days(Days::new(warmup_days(screen)))
+                .unwrap_or(from)
+        )
+    }
+
+    /// The sessions simulated, `start..=end` (positions in `dates`): the
+    /// request's period, with `min_history` sessions before it to rank
+    /// from and at least [`MIN_SESSIONS`] in it. The error says what is
+    /// missing and how to backfill it.
+    fn sessions(
+        &self,
+        screen: &ScreenParams,
+        dates: &[NaiveDate],
+    ) -> Result<(usize, usize), String> {
+        let backfill = |from| self.backfill(screen, from);
+        let Some(&first) = dates.first() else {
+            return Err(format!(
+                "no bars published in {} for this window: {}",
+                self.store,
+                self.from.map_or(
+                    "run `dipwatch collect --from YYYY-MM-DD` to backfill history".to_string(),
+                    backfill
+                )
+            ));
+        };
+        // `min_history` sessions before the first one simulated, as the
+        // README says: fewer is refused, not ranked on a window too short.
+        let need = screen.min_history;
+        let end = match self.to {
+            Some(t) => dates
+                .iter()
+                .rposition(|d| *d <= t)
+                .ok_or_else(|| format!("no published session on or before {t}: {}", backfill(t)))?,
+            None => dates.len() - 1,
+        };
+        let start = match self.from {
+            Some(f) => dates.partition_point(|d| *d < f),
+            None => (screen.lookback_days.max(1) - 1)
+                .min(end.saturating_sub(MIN_SESSIONS - 1))
+                .max(need),
+        };
+        let from_label = self.from.unwrap_or(dates[start.min(dates.len() - 1)]);
+        if start < need {
+            return Err(format!(
+                "too little history before {from_label}: the lake holds {start} session(s) before it, the ranking needs {need} ([screen] min_history = {}): {}",
+                screen.min_history,
+                backfill(from_label)
+            ));
+        }
+        if start > end || end + 1 - start < MIN_SESSIONS {
+            return Err(format!(
+                "too few sessions to backtest: {} published from {from_label} to {} (at least {MIN_SESSIONS}): {}",
+                (end + 1).saturating_sub(start),
+                dates[end],
+                backfill(first)
+            ));
+        }
+        Ok((start, end))
     }
 }
 
-/// Check the window and the benchmark on `load` (read from `store_url`,
-/// named in messages) and rank every cell. The error says what is missing
-/// and how to backfill it.
-pub fn prepare(
-    config: &AppConfig,
-    settings: &BacktestSettings,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    load: HistoryLoad,
-    store_url: &str,
-) -> Result<Prepared, String> {
-    let screen = config.screen;
-    let warmup = warmup_days(&screen);
-    let history = &load.history;
-    let dates = history.dates();
-    let backfill = |from: NaiveDate| {
-        format!(
-            "backfill with `dipwatch collect --from {}`",
-            from.checked_sub_days(Days::new(warmup)).unwrap_or(from)
-        )
-    };
-    if dates.is_empty() {
-        return Err(format!(
-            "no bars published in {store_url} for this window: {}",
-            from.map_or(
-                "run `dipwatch collect --from YYYY-MM-DD` to backfill history".to_string(),
-                backfill
-            )
-        ));
-    }
-    // `min_history` sessions before the first one simulated, as the README
-    // says: fewer is refused, not ranked on a window too short to rank.
-    let need = screen.min_history;
-    let end = match to {
-        Some(t) => match dates.iter().rposition(|d| *d <= t) {
-            Some(e) => e,
-            None => {
-                return Err(format!(
-                    "no published session on or before {t}: {}",
-                    backfill(t)
-                ));
-            }
-        },
-        None => dates.len() - 1,
-    };
-    let start = match from {
-        Some(f) => dates.partition_point(|d| *d < f),
-        None => (screen.lookback_days.max(1) - 1)
-            .min(end.saturating_sub(MIN_SESSIONS - 1))
-            .max(need),
-    };
-    let from_label = from.unwrap_or(dates[start.min(dates.len() - 1)]);
-    if start < need {
-        return Err(format!(
-            "too little history before {from_label}: the lake holds {start} session(s) before it, the ranking needs {need} ([screen] min_history = {}): {}",
-            screen.min_history,
-            backfill(from_label)
-        ));
-    }
-    if start > end || end + 1 - start < MIN_SESSIONS {
-        return Err(format!(
-            "too few sessions to backtest: {} published from {from_label} to {} (at least {MIN_SESSIONS}): {}",
-            (end + 1).saturating_sub(start),
-            dates[end],
-            backfill(dates[0])
-        ));
-    }
-    let benchmark = settings
-        .benchmark_symbol()
-        .map_or(Benchmark::EqualWeight, Benchmark::Symbol);
-    // Only the universe is bought and averaged (one definition:
-    // `AppConfig::universe_mask`), and never the ticker compared against.
+/// The symbols of `history` never bought: outside the universe (one
+/// definition: `market.universe`), and the ticker compared against.
+fn excluded(setup: &Setup, settings: &BacktestSettings, history: &PriceHistory) -> Vec<usize> {
     let requested = settings.benchmark_symbol();
-    let excluded: Vec<usize> = config
+    setup
         .universe_mask(history.symbols())
         .into_iter()
         .enumerate()
         .filter(|&(s, member)| !member || requested.as_ref() == Some(&history.symbols()[s]))
         .map(|(s, _)| s)
-        .collect();
-    let params = params(config, settings);
+        .collect()
+}
+
+/// Check the window and the benchmark on `load` and rank every cell. The
+/// error says what is missing and how to backfill it.
+pub fn prepare(
+    setup: &Setup,
+    settings: &BacktestSettings,
+    window: &Window,
+    load: HistoryLoad,
+) -> Result<Prepared, String> {
+    let screen = setup.screen;
+    let history = &load.history;
+    let (start, end) = window.sessions(&screen, history.dates())?;
+    let benchmark = settings
+        .benchmark_symbol()
+        .map_or(Benchmark::EqualWeight, Benchmark::Symbol);
+    let excluded = excluded(setup, settings, history);
+    let params = setup.params(settings);
     let benchmark_equity = super::benchmark::equity(
         history,
         &benchmark,
@@ -169,7 +178,7 @@ pub fn prepare(
             BenchmarkError::NoBars(_) => {
                 "it is collected alongside the universe from now on; to backfill it, run `dipwatch collect --from` the first date you want to test, or use --benchmark universe".to_string()
             }
-            BenchmarkError::Late { .. } => backfill(dates[start]),
+            BenchmarkError::Late { .. } => window.backfill(&screen, history.dates()[start]),
         };
         format!("{e}: {how}")
     })?;
@@ -179,11 +188,11 @@ pub fn prepare(
         .iter()
         .map(|s| format!("{}: {}", s.date, s.reason))
         .collect();
-    let simulated = history.any_simulated();
-    let market = &config.settings.market;
+    // Simulated prices have neither an adjustment nor a feed.
+    let real = !history.any_simulated();
     let leaves_out = report::limitations(
-        (!simulated).then_some(market.adjustment.as_str()),
-        (!simulated).then_some(market.feed.as_str()),
+        real.then_some(setup.adjustment.as_str()),
+        real.then_some(setup.feed.as_str()),
         params.slippage_bps,
         params.commission,
         params.delist_after,
@@ -250,36 +259,25 @@ pub fn notes(p: &Prepared) -> Vec<String> {
 /// both sides' metrics and the summary, addressed by its parameters and
 /// the data's fingerprint (the same request on the same data has the
 /// same id, whichever front end ran it).
-pub fn single(config: &AppConfig, settings: &BacktestSettings, p: &Prepared) -> Outcome {
-    let history = &p.load.history;
-    let run = super::run(history, &p.ranks, &p.params, &p.excluded, p.start, p.end);
-    let rf = settings.risk_free_rate_pct;
-    let ours = metrics::of_run(
-        &run,
-        p.params.initial_capital,
-        rf,
-        Some(&p.benchmark_equity),
+pub fn single(setup: &Setup, settings: &BacktestSettings, p: &Prepared) -> Outcome {
+    let run = super::run(
+        &p.load.history,
+        &p.ranks,
+        &p.params,
+        &p.excluded,
+        p.start,
+        p.end,
     );
-    let theirs = metrics::curve(
-        &run.dates,
-        &p.benchmark_equity,
-        p.params.initial_capital,
-        rf,
-        None,
-    );
+    let (initial, rf) = (p.params.initial_capital, settings.risk_free_rate_pct);
     let data = data_used(p, true);
-    let parameters = serde_json::json!({
-        "strategy": p.params,
-        "screen": {
-            "lookback_days": config.screen.lookback_days,
-            "min_history": config.screen.min_history,
-            "peak_basis": config.screen.peak_basis,
-        },
-        "benchmark": settings.benchmark,
-        "risk_free_rate_pct": rf,
-        "from": data.from,
-        "to": data.to,
-    });
+    let parameters = Parameters {
+        strategy: p.params.clone(),
+        screen: setup.screen,
+        benchmark: settings.benchmark.clone(),
+        risk_free_rate_pct: rf,
+        from: data.from,
+        to: data.to,
+    };
     let summary = Summary {
         id: report::id(&parameters, &data.fingerprint),
         notes: report::notes(&data, p.params.fill == Fill::Close),
@@ -288,12 +286,12 @@ pub fn single(config: &AppConfig, settings: &BacktestSettings, p: &Prepared) -> 
         data,
         benchmark: p.benchmark.label(),
         metrics: Side {
-            strategy: ours,
-            benchmark: theirs,
+            strategy: metrics::of_run(&run, initial, rf, Some(&p.benchmark_equity)),
+            benchmark: metrics::curve(&run.dates, &p.benchmark_equity, initial, rf, None),
         },
         monthly: Side {
-            strategy: metrics::monthly(&run.dates, &run.equity, p.params.initial_capital),
-            benchmark: metrics::monthly(&run.dates, &p.benchmark_equity, p.params.initial_capital),
+            strategy: metrics::monthly(&run.dates, &run.equity, initial),
+            benchmark: metrics::monthly(&run.dates, &p.benchmark_equity, initial),
         },
         open_positions: run.open.len(),
         open: run.open.clone(),

@@ -1,10 +1,16 @@
 //! The backtester: the contrarian strategy of [`crate::strategy`] replayed
-//! session by session over the lake's [`PriceHistory`], with its
-//! [`metrics`] and a [`benchmark`] to compare against. Pure: history and
-//! parameters in, equity curve and trades out. [`args`] reads a request's
-//! options (command line and bot alike), [`job`] turns loaded bars into a
-//! finished run; [`stored`] is the one module with I/O, keeping runs in
-//! the lake under `backtests/id=<id>/`.
+//! session by session over the lake's [`PriceHistory`](crate::query::PriceHistory),
+//! with its [`metrics`] and a [`benchmark`] to compare against.
+//!
+//! One use case, one entry: [`Backtests::run`] takes a [`Request`] (the
+//! period and typed options, parsed at each front end's edge: the command
+//! line's flags, the bot's `/backtest` words) and gives the stored
+//! [`Outcome`]; the command line, the bot and the dashboard all go through
+//! [`Backtests`] ([`service`]), built from the typed pieces of the
+//! configuration it reads ([`Setup`]). Underneath it is pure: [`job`]
+//! turns loaded bars into a finished run with the [`engine`]; [`report`]
+//! is the stored and printed result (its [`Parameters`] typed); [`stored`]
+//! keeps runs in the lake under `backtests/id=<id>/`.
 //!
 //! The rules, exactly (also in `dipwatch backtest --help` and the README):
 //! - **Decisions** on each rebalance session of the history's calendar
@@ -36,18 +42,25 @@
 //!   is taken as delisted on that session and sold at its last close less
 //!   `delist_haircut_pct` (then slippage and commission), with a warning.
 
-pub mod args;
 pub mod benchmark;
 pub mod engine;
 pub mod job;
 pub mod metrics;
 pub mod report;
+pub mod request;
+pub mod service;
+pub mod setup;
 pub mod stored;
 pub mod sweep;
 
 pub use benchmark::{Benchmark, BenchmarkError};
 pub use engine::{Params, Run, Trade, run};
+pub use job::Outcome;
 pub use metrics::{Metrics, MonthlyReturn};
+pub use report::Parameters;
+pub use request::Request;
+pub use service::{BacktestError, Backtests, Ran, Source, Sweep};
+pub use setup::Setup;
 
 #[cfg(test)]
 mod tests;

@@ -7,9 +7,11 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::engine::{OpenPosition, Trade};
+use super::engine::{OpenPosition, Params, Trade};
 use super::metrics::{Metrics, MonthlyReturn};
 use crate::numbers::{price, signed_pct};
+use crate::screen::ScreenParams;
+use crate::strategy::Fill;
 
 /// The survivorship note every output carries.
 pub const SURVIVORSHIP: &str = "universe: today's list; names that left the index or were delisted before today are missing, so results are biased upward (survivorship)";
@@ -17,6 +19,32 @@ pub const SURVIVORSHIP: &str = "universe: today's list; names that left the inde
 pub const OPTIMISTIC: &str = "fills at the decision close: OPTIMISTIC (a close is only known once it can no longer be traded at); next_open is the honest default";
 /// The note of simulated data.
 pub const SIMULATED: &str = "SIMULATED PRICES (market.provider = \"sim\"), not market data";
+
+/// Every parameter a run was computed with, as `summary.json` stores it
+/// under `parameters` (the same document the first versions wrote, now
+/// typed: readers ask `parameters.strategy.fill`, not a string path).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Parameters {
+    /// The strategy's.
+    pub strategy: Params,
+    /// The ranking's (`[screen]`).
+    pub screen: ScreenParams,
+    /// `backtest.benchmark`: a ticker or `universe`.
+    pub benchmark: String,
+    /// The yearly risk-free rate of Sharpe and Sortino, percent.
+    pub risk_free_rate_pct: f64,
+    /// First session simulated.
+    pub from: NaiveDate,
+    /// Last session simulated.
+    pub to: NaiveDate,
+}
+
+impl Parameters {
+    /// Whether the run filled at the decision close (optimistic, labelled).
+    pub fn optimistic(&self) -> bool {
+        self.strategy.fill == Fill::Close
+    }
+}
 
 /// What data a backtest was computed from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,7 +86,7 @@ pub struct Summary {
     /// Content address: the parameters and the data fingerprint hashed.
     pub id: String,
     /// Every parameter (strategy, screen, benchmark, risk-free rate).
-    pub parameters: serde_json::Value,
+    pub parameters: Parameters,
     /// The data used.
     pub data: DataUsed,
     /// What the benchmark is.
@@ -158,11 +186,14 @@ pub fn limitations(
 }
 
 /// The content address of a result: SHA-256 of the parameters and the
-/// fingerprint, 16 hex digits.
-pub fn id(parameters: &serde_json::Value, fingerprint: &str) -> String {
+/// fingerprint, 16 hex digits. The parameters are hashed as a JSON value
+/// (keys sorted), the text the first versions hashed, so a request keeps
+/// its id across versions.
+pub fn id(parameters: &Parameters, fingerprint: &str) -> String {
     use sha2::{Digest, Sha256};
+    let text = serde_json::to_value(parameters).map_or_else(|_| String::new(), |v| v.to_string());
     let mut h = Sha256::new();
-    h.update(parameters.to_string().as_bytes());
+    h.update(text.as_bytes());
     h.update(fingerprint.as_bytes());
     let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     hex[..16].to_string()

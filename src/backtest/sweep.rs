@@ -30,15 +30,27 @@ impl Knob {
     /// The names a sweep accepts.
     pub const NAMES: &str = "entry, top, take-profit, stop-loss, max-hold";
 
+    const ALL: [Knob; 5] = [
+        Knob::Entry,
+        Knob::Top,
+        Knob::TakeProfit,
+        Knob::StopLoss,
+        Knob::MaxHold,
+    ];
+
+    /// Its name on the command line (`take-profit`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Knob::Entry => "entry",
+            Knob::Top => "top",
+            Knob::TakeProfit => "take-profit",
+            Knob::StopLoss => "stop-loss",
+            Knob::MaxHold => "max-hold",
+        }
+    }
+
     fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "entry" => Knob::Entry,
-            "top" => Knob::Top,
-            "take-profit" => Knob::TakeProfit,
-            "stop-loss" => Knob::StopLoss,
-            "max-hold" => Knob::MaxHold,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|k| k.name() == name)
     }
 
     /// Set this knob of `p` to `v` (checked by [`parse_axis`]).

@@ -1,16 +1,17 @@
 //! `/backtest`: the contrarian strategy replayed over the stored history,
 //! with the command line's options (`/backtest from 2026-01-05 top 10
-//! entry -30`, read by [`crate::backtest::args`]), answered with a compact
-//! summary against the benchmark and an equity chart. The run is stored
-//! as `dipwatch backtest` stores it (same id for the same request on the
-//! same data), so `dipwatch backtest --show ID` and the dashboard show it.
+//! entry -30`, parsed into the service's [`Request`]), answered with a
+//! compact summary against the benchmark and an equity chart. The entry
+//! point is [`backtest`]. The run is [`Backtests::run`], as `dipwatch
+//! backtest` runs it (same id for the same request on the same data), so
+//! `dipwatch backtest --show ID` and the dashboard show it.
 //!
-//! The bars come from the daemon's year in memory when it holds the whole
-//! span the request needs (its start less the ranking's warm-up), else
-//! from the lake, read in this handler's own task. One backtest runs at a
-//! time across chats ([`Gate`]): a second asker is told to try again
-//! rather than queued. The engine runs on a blocking thread, so the bot
-//! keeps answering meanwhile.
+//! The service reads the bars from the daemon's year in memory when it
+//! holds the whole span the request needs (its start less the ranking's
+//! warm-up), else from the lake, and runs the engine on a blocking thread,
+//! so the bot keeps answering meanwhile. One backtest runs at a time
+//! across chats ([`Gate`]): a second asker is told to try again rather
+//! than queued.
 
 use std::fmt::Write as _;
 
@@ -22,21 +23,10 @@ use super::error::BotError;
 use super::format::sim_marker;
 use super::html::{Align, Table, escape};
 use super::send;
-use crate::backtest::args::{OPTIONS, Overrides};
-use crate::backtest::job::{self, Outcome};
 use crate::backtest::report::{self, KEY_ROWS, OPTIMISTIC, SURVIVORSHIP};
-use crate::backtest::stored;
+use crate::backtest::request::{OPTIONS, Request};
+use crate::backtest::{BacktestError, Backtests, Outcome, Ran, Setup, Source};
 use crate::chart::{self, Figure, Style};
-use crate::query::Lake;
-
-/// Where a backtest's bars were read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// The daemon's year of bars in memory.
-    Memory,
-    /// The lake (the request reaches before the year held).
-    Lake,
-}
 
 /// One backtest at a time, across every chat.
 #[derive(Debug)]
@@ -103,7 +93,7 @@ pub fn summary(outcome: &Outcome, source: Source) -> String {
     }
     out.push_str(&table.render());
     out.push('\n');
-    if s.parameters["strategy"]["fill"] == "close" {
+    if s.parameters.optimistic() {
         let _ = writeln!(out, "⚠️ <i>{}</i>", escape(OPTIMISTIC));
     }
     let _ = writeln!(out, "<i>{}</i>", escape(SURVIVORSHIP));
@@ -142,7 +132,9 @@ fn simplified(leaves_out: &[String]) -> Option<String> {
     })
 }
 
-/// `/backtest ARGS`.
+/// `/backtest ARGS`: the bot's one entry point for the command. Bad
+/// options get the usage (before the gate, so even while another runs);
+/// a second backtest while one runs is refused; the rest is the service's.
 pub(crate) async fn backtest(
     bot: &send::TgBot,
     chat: ChatId,
@@ -150,11 +142,13 @@ pub(crate) async fn backtest(
     ctx: &BotContext,
     gate: &Gate,
 ) -> Result<(), BotError> {
-    let config = ctx.config.clone();
-    let request =
-        Overrides::parse(arg).and_then(|o| o.apply(&config.settings.backtest).map(|s| (o, s)));
-    let (overrides, settings) = match request {
-        Ok(r) => r,
+    // The chat is told "the store", not where it is on the host.
+    let backtests = Backtests::new(Setup::of(&ctx.config), ctx.runner.store().clone())
+        .in_daemon(ctx.runner.state().clone(), "the store");
+    let checked = Request::parse(arg)
+        .and_then(|r| backtests.settings(&r).map(|_| r).map_err(|e| e.to_string()));
+    let request = match checked {
+        Ok(request) => request,
         Err(e) => {
             send::html(bot, chat, &usage(&e)).await?;
             return Ok(());
@@ -165,66 +159,47 @@ pub(crate) async fn backtest(
         send::html(bot, chat, &busy()).await?;
         return Ok(());
     };
-    let store = ctx.runner.store().clone();
-    let load_from = job::load_from(&config.screen, overrides.from);
-    let snap = ctx.runner.state().snapshot();
-    let (load, source) = match job::from_memory(&snap.prices, &snap.prices_source, load_from) {
-        Some(load) => (load, Source::Memory),
-        None => (
-            Lake::new(store.clone())
-                .price_history(load_from, None)
-                .await?,
-            Source::Lake,
-        ),
-    };
-    drop(snap);
-    // The chat is told "the store", not where it is on the host.
-    let url = "the store".to_string();
-    // Ranking, the session loop and the metrics are CPU work: off the
-    // runtime, so every other chat is still answered meanwhile.
-    let run = tokio::task::spawn_blocking(move || {
-        let prepared = job::prepare(&config, &settings, overrides.from, overrides.to, load, &url)?;
-        let outcome = job::single(&config, &settings, &prepared);
-        let figure = chart::backtest::equity(&outcome.summary, &outcome.equity)
-            .map_err(|e| e.to_string())
-            .and_then(|c| {
-                chart::png(&Figure::BacktestEquity(c), &Style::PHOTO).map_err(|e| e.to_string())
-            });
-        Ok::<_, String>((outcome, figure))
-    })
-    .await;
-    let (outcome, png) = match run {
-        Ok(Ok(done)) => done,
-        Ok(Err(reason)) => {
-            send::html(bot, chat, &refused(&reason)).await?;
-            return Ok(());
-        }
-        Err(e) => {
-            crate::panics::record("backtest");
+    let text = match backtests.run(&request).await {
+        Ok(ran) => return reply(bot, chat, ran).await,
+        Err(BacktestError::Options(e)) => usage(&e),
+        Err(BacktestError::Refused(reason)) => refused(&reason),
+        Err(BacktestError::Store(e)) => return Err(e.into()),
+        Err(e @ BacktestError::Crashed(_)) => {
             tracing::error!(chat_id = chat.0, error = %e, "a backtest failed");
-            send::html(bot, chat, &super::format::apology()).await?;
-            return Ok(());
+            super::format::apology()
         }
     };
-    stored::save(&store, &outcome).await?;
-    // Any reader may run one: the store keeps only the configured count
-    // and age, so they cannot pile up.
-    if let Err(e) =
-        stored::prune(&store, stored::Retention::of(&ctx.config.settings.backtest)).await
-    {
-        tracing::warn!(error = %e, "could not delete old stored backtests");
-    }
+    send::html(bot, chat, &text).await?;
+    Ok(())
+}
+
+/// Answer a finished backtest: the summary, then its equity chart (drawn
+/// on a blocking thread), or a line saying the chart failed.
+async fn reply(bot: &send::TgBot, chat: ChatId, ran: Ran) -> Result<(), BotError> {
+    let Ran { outcome, source } = ran;
     let id = outcome.summary.id.clone();
     tracing::info!(chat_id = chat.0, id = %id, ?source, "backtest run from Telegram");
     send::html(bot, chat, &summary(&outcome, source)).await?;
-    match png {
+    let caption = format!(
+        "{}Backtest <code>{}</code>: equity vs {}",
+        sim_marker(outcome.summary.data.simulated),
+        escape(&id),
+        escape(&outcome.summary.benchmark)
+    );
+    let drawn = tokio::task::spawn_blocking(move || {
+        chart::backtest::equity(&outcome.summary, &outcome.equity)
+            .map_err(|e| e.to_string())
+            .and_then(|c| {
+                chart::png(&Figure::BacktestEquity(c), &Style::PHOTO).map_err(|e| e.to_string())
+            })
+    })
+    .await
+    .unwrap_or_else(|e| {
+        crate::panics::record("backtest chart");
+        Err(e.to_string())
+    });
+    match drawn {
         Ok(png) => {
-            let caption = format!(
-                "{}Backtest <code>{}</code>: equity vs {}",
-                sim_marker(outcome.summary.data.simulated),
-                escape(&id),
-                escape(&outcome.summary.benchmark)
-            );
             send::photo(bot, chat, format!("backtest-{id}.png"), png, &caption, None).await?;
         }
         Err(e) => {

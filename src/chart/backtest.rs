@@ -28,15 +28,6 @@ pub struct BacktestCurves {
     pub simulated: bool,
 }
 
-/// The starting capital of a stored run (its parameters), else the
-/// curve's first value.
-fn initial(summary: &Summary, rows: &[EquityRow]) -> f64 {
-    summary.parameters["strategy"]["initial_capital"]
-        .as_f64()
-        .or_else(|| rows.first().map(|r| r.equity))
-        .unwrap_or(1.0)
-}
-
 fn curves(
     summary: &Summary,
     rows: &[EquityRow],
@@ -49,7 +40,7 @@ fn curves(
         dates: rows.iter().map(|r| r.date).collect(),
         strategy,
         benchmark_values: benchmark,
-        optimistic: summary.parameters["strategy"]["fill"] == "close",
+        optimistic: summary.parameters.optimistic(),
         simulated: summary.data.simulated,
     }
 }
@@ -73,7 +64,7 @@ pub fn drawdown(summary: &Summary, rows: &[EquityRow]) -> Result<BacktestCurves,
     if rows.is_empty() {
         return Err(NoChart::Empty);
     }
-    let start = initial(summary, rows);
+    let start = summary.parameters.strategy.initial_capital;
     let ours: Vec<f64> = rows.iter().map(|r| r.equity).collect();
     let theirs: Vec<f64> = rows.iter().map(|r| r.benchmark).collect();
     Ok(curves(

@@ -9,15 +9,12 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::open_store_to_read;
-use crate::backtest::Trade;
-use crate::backtest::args::{self, Overrides};
-use crate::backtest::job::{self, Outcome, Prepared};
 use crate::backtest::report::{self, EquityRow, Summary};
+use crate::backtest::request::{self, Request};
 use crate::backtest::stored;
 use crate::backtest::sweep::{self, SortBy};
-use crate::config::{AppConfig, BacktestSettings};
-use crate::query::Lake;
-use crate::store::Store;
+use crate::backtest::{BacktestError, Backtests, Outcome, Setup, Sweep, Trade};
+use crate::config::AppConfig;
 use crate::strategy::{Fill, Rebalance, Sizing};
 
 /// The strategy, exactly, for `--help`.
@@ -54,54 +51,55 @@ pub enum Format {
 }
 
 /// `backtest` options; each strategy option overrides `[backtest]`. The
-/// values are read by [`crate::backtest::args`], as the bot reads them.
+/// values are read by [`crate::backtest::request`]'s parsers, as the bot
+/// reads them, into the same [`Request`].
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = STRATEGY)]
 pub struct BacktestArgs {
     /// First session simulated (default: once the ranking has a full lookback).
-    #[arg(long, value_parser = args::date)]
+    #[arg(long, value_parser = request::date)]
     pub from: Option<NaiveDate>,
     /// Last session simulated (default: the latest published).
-    #[arg(long, value_parser = args::date)]
+    #[arg(long, value_parser = request::date)]
     pub to: Option<NaiveDate>,
     /// Positions held at most.
-    #[arg(long, value_parser = args::whole)]
+    #[arg(long, value_parser = request::whole)]
     pub top: Option<usize>,
     /// Entry threshold, percent (e.g. -30).
-    #[arg(long, allow_hyphen_values = true, value_parser = args::number)]
+    #[arg(long, allow_hyphen_values = true, value_parser = request::number)]
     pub entry: Option<f64>,
     /// A position's take-profit, percent (0 = off).
-    #[arg(long, value_parser = args::number)]
+    #[arg(long, value_parser = request::number)]
     pub take_profit: Option<f64>,
     /// A position's stop-loss, percent (0 = off).
-    #[arg(long, value_parser = args::number)]
+    #[arg(long, value_parser = request::number)]
     pub stop_loss: Option<f64>,
     /// Sessions held at most (0 = off).
-    #[arg(long, value_parser = args::sessions)]
+    #[arg(long, value_parser = request::sessions)]
     pub max_hold: Option<u32>,
     /// Decision sessions: daily, weekly or monthly.
-    #[arg(long, value_parser = args::rebalance)]
+    #[arg(long, value_parser = request::rebalance)]
     pub rebalance: Option<Rebalance>,
     /// Position sizing: equal or inverse-vol.
-    #[arg(long, value_parser = args::sizing)]
+    #[arg(long, value_parser = request::sizing)]
     pub sizing: Option<Sizing>,
     /// Fill price: next-open, or close (optimistic).
-    #[arg(long, value_parser = args::fill)]
+    #[arg(long, value_parser = request::fill)]
     pub fill: Option<Fill>,
     /// Turn the portfolio rule on or off.
-    #[arg(long, value_parser = args::switch)]
+    #[arg(long, value_parser = request::switch)]
     pub portfolio_rule: Option<bool>,
     /// Commission per fill.
-    #[arg(long, value_parser = args::number)]
+    #[arg(long, value_parser = request::number)]
     pub commission: Option<f64>,
     /// Slippage, basis points.
-    #[arg(long, value_parser = args::number)]
+    #[arg(long, value_parser = request::number)]
     pub slippage_bps: Option<f64>,
     /// Starting capital.
-    #[arg(long, value_parser = args::number)]
+    #[arg(long, value_parser = request::number)]
     pub capital: Option<f64>,
     /// Benchmark ticker, or `universe`.
-    #[arg(long, value_parser = args::benchmark)]
+    #[arg(long, value_parser = request::benchmark)]
     pub benchmark: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -118,9 +116,9 @@ pub struct BacktestArgs {
 }
 
 impl BacktestArgs {
-    /// The request's options, as [`args::Overrides`].
-    fn overrides(&self) -> Overrides {
-        Overrides {
+    /// The flags as the service's [`Request`].
+    fn request(&self) -> Request {
+        Request {
             from: self.from,
             to: self.to,
             top: self.top,
@@ -142,90 +140,65 @@ impl BacktestArgs {
 
 /// Run, show or sweep.
 pub async fn run(config: &AppConfig, args: &BacktestArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store_to_read(config).await?;
+    let backtests = Backtests::new(Setup::of(config), open_store_to_read(config).await?);
     if let Some(id) = &args.show {
-        return show(&store, id, args.format).await;
+        return show(&backtests, id, args.format).await;
     }
-    let settings = settings(config, args);
+    let request = args.request();
     let axes = args
         .sweep
         .iter()
         .map(|s| sweep::parse_axis(s))
         .collect::<Result<Vec<_>, String>>()
         .unwrap_or_else(|e| super::usage_error(format!("--sweep {e}")));
-    let prepared = prepare(config, &settings, &store, args).await?;
-    for w in &prepared.skipped {
-        eprintln!("warning: skipping {w}");
-    }
     if axes.is_empty() {
-        single(config, &settings, &store, &prepared, args.format).await
+        let ran = backtests.run(&request).await.map_err(failed)?;
+        print(&ran.outcome, args.format)?;
+        let id = &ran.outcome.summary.id;
+        eprintln!("stored as backtests/id={id} (dipwatch backtest --show {id})");
     } else {
-        run_sweep(&settings, &prepared, &axes, args.sort_by)
+        let names = axes.iter().map(|a| a.knob.name()).collect::<Vec<_>>();
+        let done = backtests.sweep(&request, axes, args.sort_by).await;
+        print_sweep(&done.map_err(failed)?, &names, args.sort_by);
     }
-}
-
-/// `[backtest]` with the command line's overrides, checked (a usage
-/// error names the setting).
-fn settings(config: &AppConfig, args: &BacktestArgs) -> BacktestSettings {
-    args.overrides()
-        .apply(&config.settings.backtest)
-        .unwrap_or_else(|e| super::usage_error(e))
-}
-
-/// Load the history from the lake (with the ranking's warm-up), check the
-/// window and the benchmark, rank every cell.
-async fn prepare(
-    config: &AppConfig,
-    settings: &BacktestSettings,
-    store: &Store,
-    args: &BacktestArgs,
-) -> anyhow::Result<Prepared> {
-    let load = Lake::new(store.clone())
-        .price_history(job::load_from(&config.screen, args.from), None)
-        .await?;
-    // A one-shot command: ranking on this thread blocks nothing else.
-    job::prepare(config, settings, args.from, args.to, load, store.url()).map_err(|e| anyhow!(e))
-}
-
-/// One backtest: run, store, print.
-async fn single(
-    config: &AppConfig,
-    settings: &BacktestSettings,
-    store: &Store,
-    p: &Prepared,
-    format: Format,
-) -> anyhow::Result<ExitCode> {
-    let outcome = job::single(config, settings, p);
-    stored::save(store, &outcome).await?;
-    stored::prune(store, stored::Retention::of(&config.settings.backtest)).await?;
-    print(&outcome, format)?;
-    let id = &outcome.summary.id;
-    eprintln!("stored as backtests/id={id} (dipwatch backtest --show {id})");
     Ok(ExitCode::SUCCESS)
 }
 
+/// A backtest that did not run: refused options are a usage error (exit
+/// 2, naming the setting), the rest a failure.
+fn failed(e: BacktestError) -> anyhow::Error {
+    match e {
+        BacktestError::Options(message) => super::usage_error(message),
+        e => anyhow!(e),
+    }
+}
+
 /// `--show ID`.
-async fn show(store: &Store, id: &str, format: Format) -> anyhow::Result<ExitCode> {
+async fn show(backtests: &Backtests, id: &str, format: Format) -> anyhow::Result<ExitCode> {
     if !stored::valid_id(id) {
         super::usage_error(format!(
             "--show {id:?}: an id is hex digits, as printed after a run"
         ));
     }
-    let outcome = stored::read(store, id).await.map_err(|e| match e {
-        stored::ReadError::Missing(_) => anyhow!("{e} in {}", store.url()),
+    let outcome = backtests.show(id).await.map_err(|e| match e {
+        stored::ReadError::Missing(_) => anyhow!("{e} in {}", backtests.store_label()),
         e => e.into(),
     })?;
     print(&outcome, format)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Print a result in `format` (warnings and, for CSV, the notes on stderr).
+/// Print a result in `format` (skipped dates, warnings and, for CSV, the
+/// notes on stderr).
 fn print(outcome: &Outcome, format: Format) -> anyhow::Result<()> {
     let Outcome {
         summary,
         equity,
         trades,
     } = outcome;
+    for w in &summary.data.skipped_dates {
+        eprintln!("warning: skipping {w}");
+    }
     for w in &summary.warnings {
         eprintln!("warning: {w}");
     }
@@ -237,121 +210,99 @@ fn print(outcome: &Outcome, format: Format) -> anyhow::Result<()> {
             }
             print!("{}", String::from_utf8(report::equity_csv(equity)?)?);
         }
-        Format::Json => {
-            #[derive(Serialize)]
-            struct Point {
-                date: NaiveDate,
-                equity: f64,
-            }
-            #[derive(Serialize)]
-            struct Doc<'a> {
-                #[serde(flatten)]
-                summary: &'a Summary,
-                equity: Vec<Point>,
-                benchmark_equity: Vec<Point>,
-                trades: &'a [Trade],
-            }
-            let point = |f: fn(&EquityRow) -> f64| {
-                equity
-                    .iter()
-                    .map(|r| Point {
-                        date: r.date,
-                        equity: f(r),
-                    })
-                    .collect()
-            };
-            let doc = Doc {
-                summary,
-                equity: point(|r| r.equity),
-                benchmark_equity: point(|r| r.benchmark),
-                trades,
-            };
-            println!("{}", serde_json::to_string_pretty(&doc)?);
-        }
+        Format::Json => println!("{}", json(summary, equity, trades)?),
     }
     Ok(())
 }
 
-/// `--sweep`: every combination on every core, best first.
-fn run_sweep(
-    settings: &BacktestSettings,
-    p: &Prepared,
-    axes: &[sweep::Axis],
-    by: SortBy,
-) -> anyhow::Result<ExitCode> {
-    let combos = sweep::grid(&p.params, axes);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut points = sweep::run_grid(
-        &p.load.history,
-        &p.ranks,
-        &combos,
-        &p.excluded,
-        p.start,
-        p.end,
-        Some(&p.benchmark_equity),
-        settings.risk_free_rate_pct,
-        threads,
+/// `--format json`: the summary with the curves and the trades.
+fn json(summary: &Summary, equity: &[EquityRow], trades: &[Trade]) -> serde_json::Result<String> {
+    #[derive(Serialize)]
+    struct Point {
+        date: NaiveDate,
+        equity: f64,
+    }
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        #[serde(flatten)]
+        summary: &'a Summary,
+        equity: Vec<Point>,
+        benchmark_equity: Vec<Point>,
+        trades: &'a [Trade],
+    }
+    let point = |f: fn(&EquityRow) -> f64| {
+        equity
+            .iter()
+            .map(|r| Point {
+                date: r.date,
+                equity: f(r),
+            })
+            .collect()
+    };
+    serde_json::to_string_pretty(&Doc {
+        summary,
+        equity: point(|r| r.equity),
+        benchmark_equity: point(|r| r.benchmark),
+        trades,
+    })
+}
+
+/// `--sweep`: the grid's rows, best first, under the notes.
+fn print_sweep(sweep: &Sweep, names: &[&str], by: SortBy) {
+    for w in &sweep.skipped {
+        eprintln!("warning: skipping {w}");
+    }
+    println!(
+        "Sweep of {} combinations, sorted by {by:?}",
+        sweep.combinations
     );
-    sweep::sort(&mut points, by);
-    println!("Sweep of {} combinations, sorted by {by:?}", combos.len());
-    for n in job::notes(p) {
+    for n in &sweep.notes {
         println!("  {n}");
     }
-    for n in &p.leaves_out {
+    for n in &sweep.leaves_out {
         println!("  leaves out: {n}");
     }
-    let names: Vec<String> = axes
-        .iter()
-        .map(|a| {
-            serde_json::to_value(a.knob)
-                .map_or(String::new(), |v| v.as_str().unwrap_or("").to_string())
-        })
-        .collect();
+    let columns = |cells: Vec<String>| {
+        cells
+            .iter()
+            .map(|c| format!("{c:>11}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
     println!(
         "\n{}  {:>9}  {:>9}  {:>7}  {:>9}  {:>6}",
-        names
-            .iter()
-            .map(|n| format!("{n:>11}"))
-            .collect::<Vec<_>>()
-            .join("  "),
+        columns(names.iter().map(|n| n.to_string()).collect()),
         "return",
         "CAGR",
         "Sharpe",
         "max dd",
         "trades"
     );
-    let total = combos.len();
-    for (i, point) in points.iter().enumerate() {
-        let m = &point.metrics;
-        let f = |v: Option<f64>, pct: bool| {
-            v.map_or("-".into(), |v| {
-                if pct {
-                    crate::numbers::signed_pct(v)
-                } else {
-                    format!("{v:.2}")
-                }
-            })
-        };
+    for (i, point) in sweep.points.iter().enumerate() {
         let mut line = format!(
-            "{}  {:>9}  {:>9}  {:>7}  {:>9}  {:>6}",
-            point
-                .values
-                .iter()
-                .map(|v| format!("{v:>11}"))
-                .collect::<Vec<_>>()
-                .join("  "),
-            f(Some(m.total_return_pct), true),
-            f(m.cagr_pct, true),
-            f(m.sharpe, false),
-            f(Some(m.max_drawdown_pct), true),
-            m.trades.unwrap_or(0)
+            "{}  {}",
+            columns(point.values.iter().map(|v| v.to_string()).collect()),
+            sweep_figures(&point.metrics)
         );
         if i == 0 {
             line.push_str(&format!(
-                "  <- best of {total} combinations tried: expect worse out of sample (overfitting)"
+                "  <- best of {} combinations tried: expect worse out of sample (overfitting)",
+                sweep.combinations
             ));
         }
         println!("{line}");
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// One sweep row's figures: return, CAGR, Sharpe, max drawdown, trades.
+fn sweep_figures(m: &crate::backtest::Metrics) -> String {
+    let pct = |v: Option<f64>| v.map_or("-".into(), crate::numbers::signed_pct);
+    format!(
+        "{:>9}  {:>9}  {:>7}  {:>9}  {:>6}",
+        pct(Some(m.total_return_pct)),
+        pct(m.cagr_pct),
+        m.sharpe.map_or("-".into(), |v| format!("{v:.2}")),
+        pct(Some(m.max_drawdown_pct)),
+        m.trades.unwrap_or(0)
+    )
 }

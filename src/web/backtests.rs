@@ -4,8 +4,9 @@
 //! figures, and `/backtests/{id}`, one run's figures, its equity and
 //! drawdown curves against the benchmark (inline SVG: plotters writes
 //! presentation attributes only, which the `style-src 'self'` policy
-//! allows), and its monthly returns. Ids are checked before they become a
-//! path; a missing or damaged run gets a page that says so.
+//! allows), and its monthly returns, read through the backtest service
+//! ([`Backtests::list`], [`Backtests::show`]). Ids are checked before they
+//! become a path; a missing or damaged run gets a page that says so.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -14,9 +15,9 @@ use maud::{Markup, html};
 
 use super::pages::layout;
 use super::{Viewer, WebContext};
-use crate::backtest::job::Outcome;
 use crate::backtest::report::{self, Summary};
-use crate::backtest::stored::{self, Listed, ReadError};
+use crate::backtest::stored::{Listed, ReadError};
+use crate::backtest::{Backtests, Outcome, Setup};
 use crate::chart::{self, Figure};
 use crate::numbers::signed_pct;
 
@@ -162,12 +163,16 @@ fn problem(status: StatusCode, text: String, viewer: &Viewer) -> (StatusCode, Ht
     )
 }
 
+/// The backtest service over the daemon's store.
+fn backtests(ctx: &WebContext) -> Backtests {
+    Backtests::new(Setup::of(&ctx.config), ctx.runner.store().clone())
+}
+
 pub(super) async fn list(
     State(ctx): State<WebContext>,
     viewer: Viewer,
 ) -> (StatusCode, Html<String>) {
-    let store = ctx.runner.store();
-    match stored::list(store, MAX_LISTED).await {
+    match backtests(&ctx).list(MAX_LISTED).await {
         Ok(runs) => (
             StatusCode::OK,
             Html(render_list(&runs, &viewer).into_string()),
@@ -188,8 +193,7 @@ pub(super) async fn show(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> (StatusCode, Html<String>) {
-    let store = ctx.runner.store();
-    let run = match stored::read(store, &id).await {
+    let run = match backtests(&ctx).show(&id).await {
         Ok(run) => run,
         Err(e @ (ReadError::BadId(_) | ReadError::Missing(_))) => {
             return problem(StatusCode::NOT_FOUND, format!("{e}."), &viewer);

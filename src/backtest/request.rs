@@ -1,8 +1,10 @@
-//! A backtest's options as text, read once for every front end: the
-//! command line (`dipwatch backtest --top 10`, through clap with these
-//! value parsers) and the bot (`/backtest top 10 entry -30`, through
-//! [`Overrides::parse`]). Each option overrides its `[backtest]` setting;
-//! [`Overrides::apply`] gives the settings and checks them with the
+//! What a front end asks of [`super::Backtests`]: the period and the
+//! options, typed. Every front end parses into the same [`Request`] at its
+//! edge: the command line (`dipwatch backtest --top 10`, clap with these
+//! value parsers), the bot (`/backtest top 10 entry -30`, through
+//! [`Request::parse`]) and anything reading `name=value` pairs
+//! ([`Request::set`]). Each option overrides its `[backtest]` setting;
+//! [`Request::settings`] gives the settings and checks them with the
 //! configuration's own rules, so a value the config file refuses is
 //! refused here with the same message. Pure.
 
@@ -31,10 +33,11 @@ pub const OPTIONS: &[&str] = &[
     "benchmark",
 ];
 
-/// What a request changes from `[backtest]`, and the period asked for.
-/// `None` keeps the setting (or, for the dates, the default period).
+/// One backtest asked for: the period, and what it changes from
+/// `[backtest]`. `None` keeps the setting (or, for the dates, the default
+/// period).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Overrides {
+pub struct Request {
     /// First session simulated.
     pub from: Option<NaiveDate>,
     /// Last session simulated.
@@ -156,7 +159,7 @@ fn one_of<T: Copy>(s: &str, choices: &[(&str, T)]) -> Result<T, String> {
         })
 }
 
-impl Overrides {
+impl Request {
     /// Set the option `name` (without dashes in front; `_` read as `-`)
     /// from its text.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
@@ -217,9 +220,9 @@ impl Overrides {
         Ok(out)
     }
 
-    /// `base` with these overrides, checked by the configuration's rules
-    /// (the message names the setting, e.g. `backtest.entry_pct`).
-    pub fn apply(&self, base: &BacktestSettings) -> Result<BacktestSettings, String> {
+    /// `base` with this request's options, checked by the configuration's
+    /// rules (the message names the setting, e.g. `backtest.entry_pct`).
+    pub fn settings(&self, base: &BacktestSettings) -> Result<BacktestSettings, String> {
         let mut s = base.clone();
         if let Some(v) = self.top {
             s.max_positions = v;
@@ -276,28 +279,28 @@ mod tests {
 
     #[test]
     fn every_spelling_of_an_option_reads_the_same() {
-        let want = Overrides {
+        let want = Request {
             top: Some(10),
             entry: Some(-30.0),
             fill: Some(Fill::Close),
             sizing: Some(Sizing::InverseVol),
             from: NaiveDate::from_ymd_opt(2026, 1, 5),
             portfolio_rule: Some(false),
-            ..Overrides::default()
+            ..Request::default()
         };
         for text in [
             "top 10 entry -30 fill close sizing inverse-vol from 2026-01-05 portfolio-rule off",
             "--top 10 --entry -30% --fill=close --sizing inverse_vol --from=2026-01-05 --portfolio_rule no",
             "TOP=10 Entry=-30 FILL Close sizing=INVERSE-VOL from 2026-01-05 portfolio-rule=false",
         ] {
-            assert_eq!(Overrides::parse(text), Ok(want.clone()), "{text}");
+            assert_eq!(Request::parse(text), Ok(want.clone()), "{text}");
         }
-        assert_eq!(Overrides::parse("   "), Ok(Overrides::default()));
+        assert_eq!(Request::parse("   "), Ok(Request::default()));
     }
 
     #[test]
     fn bad_options_say_which_and_why() {
-        let err = |t: &str| Overrides::parse(t).unwrap_err();
+        let err = |t: &str| Request::parse(t).unwrap_err();
         assert_eq!(err("top ten"), "top: \"ten\" is not a whole number");
         assert_eq!(
             err("rebalance yearly"),
@@ -319,16 +322,16 @@ mod tests {
             .unwrap()
             .settings
             .backtest;
-        let s = Overrides::parse("top 7 entry -25 take-profit 0")
+        let s = Request::parse("top 7 entry -25 take-profit 0")
             .unwrap()
-            .apply(&base)
+            .settings(&base)
             .unwrap();
         assert_eq!(
             (s.max_positions, s.entry_pct, s.take_profit_pct),
             (7, -25.0, 0.0)
         );
         assert_eq!(s.benchmark, base.benchmark, "the rest is kept");
-        let refused = |t: &str| Overrides::parse(t).unwrap().apply(&base).unwrap_err();
+        let refused = |t: &str| Request::parse(t).unwrap().settings(&base).unwrap_err();
         assert!(
             refused("top 0").contains("backtest.max_positions"),
             "{}",
