@@ -96,7 +96,7 @@ pub struct OpenPosition {
 }
 
 /// What a backtest produced.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Run {
     /// The sessions simulated, oldest first.
     pub dates: Vec<NaiveDate>,
@@ -137,44 +137,62 @@ pub fn run(
     start: usize,
     end: usize,
 ) -> Run {
-    let n = history.dates().len();
-    let mut out = Run {
-        dates: Vec::new(),
-        equity: Vec::new(),
-        invested: Vec::new(),
-        deployed: Vec::new(),
-        trades: Vec::new(),
-        open: Vec::new(),
-        traded_value: 0.0,
-        warnings: Vec::new(),
-    };
-    if n == 0 || start > end || end >= n {
-        return out;
-    }
-    let slip = params.slippage_bps / 10_000.0;
     let mut sim = Sim {
         history,
         params,
         cash: params.initial_capital,
         positions: Vec::new(),
-        out: &mut out,
-        slip,
+        out: Run::default(),
+        slip: params.slippage_bps / 10_000.0,
+        pending_sells: Vec::new(),
+        pending_buys: Vec::new(),
     };
-    // Orders taken on a close, filled at the next open.
-    let mut pending_sells: Vec<(usize, ExitReason)> = Vec::new();
-    let mut pending_buys: Vec<(usize, f64)> = Vec::new();
+    if history.dates().is_empty() || start > end || end >= history.dates().len() {
+        return sim.out;
+    }
     for d in start..=end {
-        // Names without a bar for `delist_after` sessions in a row, counted
-        // from the bars up to today only (a later bar is not known yet):
-        // taken as delisted, sold at the last close less the haircut.
+        sim.delist(d);
+        if params.fill == Fill::NextOpen {
+            sim.fill_at_open(d);
+        }
+        let sold_today = sim.exit(d);
+        if is_decision(history.dates(), d, params.rebalance) {
+            let picks = sim.picks(d, ranks, excluded, &sold_today);
+            sim.enter(d, picks);
+        }
+        sim.record(d);
+    }
+    sim.finish(end)
+}
+
+/// The cash and positions as the loop changes them.
+struct Sim<'a> {
+    history: &'a PriceHistory,
+    params: &'a Params,
+    cash: f64,
+    positions: Vec<Position>,
+    out: Run,
+    slip: f64,
+    /// Sales ordered on a close, filled at the next open.
+    pending_sells: Vec<(usize, ExitReason)>,
+    /// Purchases (symbol, amount) ordered on a close, filled at the next open.
+    pending_buys: Vec<(usize, f64)>,
+}
+
+impl Sim<'_> {
+    /// Names without a bar for `delist_after` sessions in a row, counted
+    /// from the bars up to `d` only (a later bar is not known yet): taken
+    /// as delisted, sold at the last close less the haircut.
+    fn delist(&mut self, d: usize) {
+        let (history, params) = (self.history, self.params);
         let mut i = 0;
-        while i < sim.positions.len() {
-            let s = sim.positions[i].symbol;
+        while i < self.positions.len() {
+            let s = self.positions[i].symbol;
             match missing_since(history.present(s), d) {
                 Some(last) if d - last >= params.delist_after.max(1) => {
                     let close = history.series(s, Field::Close)[last];
                     let price = close * (1.0 - params.delist_haircut_pct / 100.0);
-                    sim.out.warnings.push(format!(
+                    self.out.warnings.push(format!(
                         "{}: no bar for {} sessions after {}: taken as delisted on {}, \
                          sold at its last close {close} less {}% ({price})",
                         history.symbols()[s],
@@ -183,38 +201,48 @@ pub fn run(
                         history.dates()[d],
                         params.delist_haircut_pct
                     ));
-                    sim.sell(i, price, d, ExitReason::BarsEnded);
-                    pending_sells.retain(|(ps, _)| *ps != s);
+                    self.sell(i, price, d, ExitReason::BarsEnded);
+                    self.pending_sells.retain(|(ps, _)| *ps != s);
                 }
                 _ => i += 1,
             }
         }
-        // Yesterday's orders at today's open: sales first, for the cash.
-        if params.fill == Fill::NextOpen {
-            pending_sells.retain(|&(s, reason)| {
-                if !history.present(s)[d] {
-                    return true;
-                }
-                if let Some(i) = sim.positions.iter().position(|p| p.symbol == s) {
-                    sim.sell(i, history.series(s, Field::Open)[d], d, reason);
-                }
-                false
-            });
-            for (s, amount) in std::mem::take(&mut pending_buys) {
-                if history.present(s)[d] {
-                    sim.buy(s, amount, history.series(s, Field::Open)[d], d);
-                }
+    }
+
+    /// Yesterday's orders at `d`'s open: sales first, for the cash. A sale
+    /// of a name without a bar waits; a purchase lapses.
+    fn fill_at_open(&mut self, d: usize) {
+        let history = self.history;
+        let mut waiting = std::mem::take(&mut self.pending_sells);
+        waiting.retain(|&(s, reason)| {
+            if !history.present(s)[d] {
+                return true;
+            }
+            if let Some(i) = self.positions.iter().position(|p| p.symbol == s) {
+                self.sell(i, history.series(s, Field::Open)[d], d, reason);
+            }
+            false
+        });
+        self.pending_sells = waiting;
+        for (s, amount) in std::mem::take(&mut self.pending_buys) {
+            if history.present(s)[d] {
+                self.buy(s, amount, history.series(s, Field::Open)[d], d);
             }
         }
-        // Exits on the close, by the strategy's one decision. A name
-        // without a bar today has no price to judge (held at its last
-        // close); one already being sold is out of the portfolio.
-        let holdings: Vec<Holding> = sim
+    }
+
+    /// Exits on `d`'s close, by the strategy's one decision: sold at the
+    /// close, or ordered for the next open. A name without a bar today has
+    /// no price to judge (held at its last close); one already being sold
+    /// is out of the portfolio. The names sold, not bought back today.
+    fn exit(&mut self, d: usize) -> Vec<usize> {
+        let (history, params) = (self.history, self.params);
+        let holdings: Vec<Holding> = self
             .positions
             .iter()
             .map(|p| {
                 let judged = history.present(p.symbol)[d]
-                    && !pending_sells.iter().any(|(s, _)| *s == p.symbol);
+                    && !self.pending_sells.iter().any(|(s, _)| *s == p.symbol);
                 Holding {
                     return_pct: judged.then(|| {
                         (history.series(p.symbol, Field::Close)[d] / p.price - 1.0) * 100.0
@@ -227,88 +255,100 @@ pub fn run(
         let exits: Vec<(usize, ExitReason)> =
             decide_exits(&holdings, &params.exits, params.portfolio_rule.as_ref())
                 .into_iter()
-                .map(|e| (sim.positions[e.index].symbol, e.reasons[0]))
+                .map(|e| (self.positions[e.index].symbol, e.reasons[0]))
                 .collect();
-        let sold_today: Vec<usize> = exits.iter().map(|e| e.0).collect();
+        let sold: Vec<usize> = exits.iter().map(|e| e.0).collect();
         match params.fill {
             Fill::Close => {
                 for (s, reason) in exits {
-                    if let Some(i) = sim.positions.iter().position(|p| p.symbol == s) {
-                        sim.sell(i, history.series(s, Field::Close)[d], d, reason);
+                    if let Some(i) = self.positions.iter().position(|p| p.symbol == s) {
+                        self.sell(i, history.series(s, Field::Close)[d], d, reason);
                     }
                 }
             }
-            Fill::NextOpen => pending_sells.extend(exits),
+            Fill::NextOpen => self.pending_sells.extend(exits),
         }
-        // Entries on a decision session.
-        if is_decision(history.dates(), d, params.rebalance) {
-            let staying = sim.positions.len() - pending_sells.len().min(sim.positions.len());
-            let slots = params
-                .max_positions
-                .saturating_sub(staying + pending_buys.len());
-            let picks: Vec<usize> = if slots == 0 {
-                Vec::new()
-            } else {
-                ranks
-                    .ranked_at(d, params.entry_pct)
-                    .into_iter()
-                    .filter(|(s, dd)| {
-                        is_entry(*dd, params.entry_pct)
-                            && !excluded.contains(s)
-                            && !sold_today.contains(s)
-                            && !sim.positions.iter().any(|p| p.symbol == *s)
-                    })
-                    .map(|(s, _)| s)
-                    .take(slots)
-                    .collect()
-            };
-            if !picks.is_empty() {
-                let equity = sim.equity(d);
-                let amounts = sizes(history, &picks, d, equity, params);
-                for (s, amount) in picks.into_iter().zip(amounts) {
-                    match params.fill {
-                        Fill::Close => sim.buy(s, amount, history.series(s, Field::Close)[d], d),
-                        Fill::NextOpen => pending_buys.push((s, amount)),
-                    }
-                }
+        sold
+    }
+
+    /// The names to buy on decision session `d`: the best-ranked entries
+    /// not excluded, not sold today and not held, for the free slots.
+    fn picks(
+        &self,
+        d: usize,
+        ranks: &DrawdownColumns,
+        excluded: &[usize],
+        sold_today: &[usize],
+    ) -> Vec<usize> {
+        let params = self.params;
+        let staying = self.positions.len() - self.pending_sells.len().min(self.positions.len());
+        let slots = params
+            .max_positions
+            .saturating_sub(staying + self.pending_buys.len());
+        if slots == 0 {
+            return Vec::new();
+        }
+        ranks
+            .ranked_at(d, params.entry_pct)
+            .into_iter()
+            .filter(|(s, dd)| {
+                is_entry(*dd, params.entry_pct)
+                    && !excluded.contains(s)
+                    && !sold_today.contains(s)
+                    && !self.positions.iter().any(|p| p.symbol == *s)
+            })
+            .map(|(s, _)| s)
+            .take(slots)
+            .collect()
+    }
+
+    /// Buy `picks` on decision session `d`, sized from the equity: at the
+    /// close, or ordered for the next open.
+    fn enter(&mut self, d: usize, picks: Vec<usize>) {
+        if picks.is_empty() {
+            return;
+        }
+        let history = self.history;
+        let amounts = sizes(history, &picks, d, self.equity(d), self.params);
+        for (s, amount) in picks.into_iter().zip(amounts) {
+            match self.params.fill {
+                Fill::Close => self.buy(s, amount, history.series(s, Field::Close)[d], d),
+                Fill::NextOpen => self.pending_buys.push((s, amount)),
             }
         }
-        let equity = sim.equity(d);
-        sim.out.dates.push(history.dates()[d]);
-        sim.out.equity.push(equity);
-        sim.out.invested.push(!sim.positions.is_empty());
-        sim.out.deployed.push(if equity > 0.0 {
-            (equity - sim.cash) / equity
+    }
+
+    /// `d`'s close in the curves: equity, invested, the share deployed.
+    fn record(&mut self, d: usize) {
+        let equity = self.equity(d);
+        self.out.dates.push(self.history.dates()[d]);
+        self.out.equity.push(equity);
+        self.out.invested.push(!self.positions.is_empty());
+        self.out.deployed.push(if equity > 0.0 {
+            (equity - self.cash) / equity
         } else {
             0.0
         });
     }
-    let open: Vec<OpenPosition> = sim
-        .positions
-        .iter()
-        .map(|p| OpenPosition {
-            symbol: history.symbols()[p.symbol].to_string(),
-            entry_date: history.dates()[p.entered],
-            entry_price: p.price,
-            shares: p.shares,
-            value: p.shares * sim.mark(p.symbol, end),
-        })
-        .collect();
-    out.open = open;
-    out
-}
 
-/// The cash and positions as the loop changes them.
-struct Sim<'a> {
-    history: &'a PriceHistory,
-    params: &'a Params,
-    cash: f64,
-    positions: Vec<Position>,
-    out: &'a mut Run,
-    slip: f64,
-}
+    /// The run, with the positions still open at `end` valued at their
+    /// last close.
+    fn finish(mut self, end: usize) -> Run {
+        let history = self.history;
+        self.out.open = self
+            .positions
+            .iter()
+            .map(|p| OpenPosition {
+                symbol: history.symbols()[p.symbol].to_string(),
+                entry_date: history.dates()[p.entered],
+                entry_price: p.price,
+                shares: p.shares,
+                value: p.shares * self.mark(p.symbol, end),
+            })
+            .collect();
+        self.out
+    }
 
-impl Sim<'_> {
     /// Symbol `s`'s close at `d`, or its last close before (held through a gap).
     fn mark(&self, s: usize, d: usize) -> f64 {
         let close = self.history.series(s, Field::Close);

@@ -172,7 +172,16 @@ pub fn curve(
     let downside =
         (excess.iter().map(|v| v.min(0.0).powi(2)).sum::<f64>() / excess.len() as f64).sqrt();
     m.sortino = finite(mean(&excess) * SESSIONS_PER_YEAR / (downside * SESSIONS_PER_YEAR.sqrt()));
-    // Drawdowns, from the initial capital on.
+    drawdowns(&mut m, dates, equity, initial);
+    if let Some(b) = benchmark.filter(|b| b.len() == equity.len()) {
+        versus(&mut m, &r, b, rf);
+    }
+    m
+}
+
+/// The max drawdown (from the initial capital on: depth, peak, trough,
+/// recovery), the longest drawdown and Calmar.
+fn drawdowns(m: &mut Metrics, dates: &[NaiveDate], equity: &[f64], initial: f64) {
     let (mut peak, mut peak_at): (f64, Option<usize>) = (initial, None);
     let (mut worst, mut worst_peak, mut worst_trough) = (0.0_f64, None, None);
     let mut run_start: Option<usize> = None;
@@ -206,28 +215,29 @@ pub fn curve(
             .map(|i| dates[i]);
         m.calmar = m.cagr_pct.and_then(|c| finite(c / 100.0 / worst.abs()));
     }
-    if let Some(b) = benchmark.filter(|b| b.len() == equity.len()) {
-        let rb = returns(b[0], b);
-        // The benchmark starts at its first value: its first return is 0,
-        // as is ours when nothing was bought on the first session.
-        let (xb, xr): (Vec<f64>, Vec<f64>) =
-            rb.iter().zip(&r).map(|(b, r)| (b - rf, r - rf)).unzip();
-        let (mb, mr) = (mean(&xb), mean(&xr));
-        let cov = xb
-            .iter()
-            .zip(&xr)
-            .map(|(b, r)| (b - mb) * (r - mr))
-            .sum::<f64>();
-        let var_b = xb.iter().map(|b| (b - mb).powi(2)).sum::<f64>();
-        let var_r = xr.iter().map(|r| (r - mr).powi(2)).sum::<f64>();
-        m.beta = finite(cov / var_b);
-        m.correlation = finite(cov / (var_b * var_r).sqrt());
-        m.alpha_pct = m.beta.and_then(|beta| {
-            let a: Vec<f64> = xr.iter().zip(&xb).map(|(r, b)| r - beta * b).collect();
-            finite(((1.0 + mean(&a)).powf(SESSIONS_PER_YEAR) - 1.0) * 100.0)
-        });
-    }
-    m
+}
+
+/// Beta, correlation and alpha of daily returns `r` against the
+/// benchmark's equity `b` (same sessions), with the daily risk-free `rf`.
+fn versus(m: &mut Metrics, r: &[f64], b: &[f64], rf: f64) {
+    let rb = returns(b[0], b);
+    // The benchmark starts at its first value: its first return is 0, as
+    // is ours when nothing was bought on the first session.
+    let (xb, xr): (Vec<f64>, Vec<f64>) = rb.iter().zip(r).map(|(b, r)| (b - rf, r - rf)).unzip();
+    let (mb, mr) = (mean(&xb), mean(&xr));
+    let cov = xb
+        .iter()
+        .zip(&xr)
+        .map(|(b, r)| (b - mb) * (r - mr))
+        .sum::<f64>();
+    let var_b = xb.iter().map(|b| (b - mb).powi(2)).sum::<f64>();
+    let var_r = xr.iter().map(|r| (r - mr).powi(2)).sum::<f64>();
+    m.beta = finite(cov / var_b);
+    m.correlation = finite(cov / (var_b * var_r).sqrt());
+    m.alpha_pct = m.beta.and_then(|beta| {
+        let a: Vec<f64> = xr.iter().zip(&xb).map(|(r, b)| r - beta * b).collect();
+        finite(((1.0 + mean(&a)).powf(SESSIONS_PER_YEAR) - 1.0) * 100.0)
+    });
 }
 
 /// Every figure of a backtest `run` from `initial`, against `benchmark`.
