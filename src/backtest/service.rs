@@ -236,3 +236,136 @@ fn grid(p: &Prepared, axes: &[Axis], by: SortBy, rf_pct: f64) -> Sweep {
         skipped: p.skipped.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::collect::{Collector, Dates};
+    use crate::config::AppConfig;
+    use crate::market::sim::SimMarket;
+
+    /// Twelve names, ranked over 20 sessions (10 at least).
+    fn config() -> AppConfig {
+        let universe = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/universe/russell1000.txt"
+        );
+        let env: HashMap<String, String> = [
+            ("DIPWATCH__MARKET__UNIVERSE", universe),
+            ("DIPWATCH__SCREEN__LOOKBACK_DAYS", "20"),
+            ("DIPWATCH__SCREEN__MIN_HISTORY", "10"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut config = AppConfig::load_with_env(None, env).unwrap();
+        config.universe.truncate(12);
+        config
+    }
+
+    fn memory_store() -> Store {
+        Store::from_object_store(
+            Arc::new(object_store::memory::InMemory::new()),
+            "memory://lake",
+        )
+    }
+
+    /// The service over a lake the simulated market filled from June to
+    /// October 2026.
+    async fn with_history() -> Backtests {
+        let config = config();
+        let store = memory_store();
+        let market = SimMarket::new(config.universe.clone());
+        let collector = Collector {
+            config: &config,
+            market: &market,
+            broker: None,
+            store: &store,
+        };
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let range = Dates::Range {
+            from: d("2026-06-01"),
+            to: d("2026-10-30"),
+        };
+        let now = "2026-11-25T12:00:00Z".parse().unwrap();
+        collector.run(range, now).await.unwrap();
+        Backtests::new(Setup::of(&config), store)
+    }
+
+    #[tokio::test]
+    async fn refused_options_are_options_errors_naming_the_setting() {
+        let backtests = Backtests::new(Setup::of(&config()), memory_store());
+        let request = Request::parse("top 0").unwrap();
+        match backtests.run(&request).await {
+            Err(BacktestError::Options(m)) => assert!(m.contains("backtest.max_positions"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        let axes = vec![sweep::parse_axis("top=2,3").unwrap()];
+        let swept = backtests.sweep(&request, axes, SortBy::Sharpe).await;
+        assert!(matches!(swept, Err(BacktestError::Options(_))), "{swept:?}");
+    }
+
+    #[tokio::test]
+    async fn an_empty_lake_is_refused_naming_the_store_as_told() {
+        let backtests = Backtests::new(Setup::of(&config()), memory_store())
+            .in_daemon(AppState::new(Default::default()), "the store");
+        match backtests.run(&Request::default()).await {
+            Err(BacktestError::Refused(m)) => {
+                assert!(m.starts_with("no bars published in the store"), "{m}");
+                assert!(m.contains("dipwatch collect --from"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_is_stored_with_its_parameters_and_read_back_the_same() {
+        let backtests = with_history().await;
+        let request =
+            Request::parse("benchmark universe entry -5 top 4 max-hold 5 fill close").unwrap();
+        let ran = backtests.run(&request).await.unwrap();
+        assert_eq!(ran.source, Source::Lake);
+        let summary = &ran.outcome.summary;
+        assert_eq!(summary.parameters.strategy.max_positions, 4);
+        assert!(summary.parameters.optimistic());
+        assert_eq!(summary.parameters.screen.lookback_days, 20);
+        assert_eq!(summary.benchmark, "equal-weight universe");
+        assert!(!ran.outcome.trades.is_empty(), "the case trades");
+        // Read back: the same document (CSV floats to within a unit of the
+        // last place, as the CSV reader parses them).
+        let shown = backtests.show(&summary.id).await.unwrap();
+        assert_eq!(shown.summary.parameters, summary.parameters);
+        assert_eq!(shown.summary.id, summary.id);
+        assert_eq!(shown.trades.len(), ran.outcome.trades.len());
+        assert_eq!(shown.equity.len(), ran.outcome.equity.len());
+        for (a, b) in shown.equity.iter().zip(&ran.outcome.equity) {
+            assert_eq!(a.date, b.date);
+            assert!(
+                (a.equity - b.equity).abs() <= 1e-9 * b.equity.abs(),
+                "{a:?} {b:?}"
+            );
+        }
+        let listed = backtests.list(10).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].id, summary.id);
+        // The same request on the same data is the same run.
+        let again = backtests.run(&request).await.unwrap();
+        assert_eq!(again.outcome, ran.outcome);
+
+        // A sweep of the same request: one point per combination, the
+        // base combination's figures the run's.
+        let axes = vec![sweep::parse_axis("top=4,2").unwrap()];
+        let swept = backtests
+            .sweep(&request, axes, SortBy::TotalReturn)
+            .await
+            .unwrap();
+        assert_eq!((swept.combinations, swept.points.len()), (2, 2));
+        let four = swept.points.iter().find(|p| p.values == [4.0]).unwrap();
+        assert_eq!(four.metrics, summary.metrics.strategy);
+    }
+}
