@@ -44,13 +44,13 @@
 
 pub mod benchmark;
 pub mod engine;
-pub mod job;
+pub(crate) mod job;
 pub mod metrics;
-pub mod report;
-pub mod request;
-pub mod service;
-pub mod setup;
-pub mod stored;
+pub(crate) mod report;
+pub(crate) mod request;
+pub(crate) mod service;
+pub(crate) mod setup;
+pub(crate) mod stored;
 pub mod sweep;
 
 pub use benchmark::{Benchmark, BenchmarkError};
