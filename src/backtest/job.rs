@@ -10,8 +10,8 @@ use chrono::{Days, NaiveDate};
 use super::report::{self, DataUsed, EquityRow, Side, Summary};
 use super::{Benchmark, BenchmarkError, Params, Trade, metrics};
 use crate::config::{AppConfig, BacktestSettings};
-use crate::query::HistoryLoad;
 use crate::screen::{DrawdownColumns, ScreenParams};
+use crate::store::HistoryLoad;
 use crate::strategy::Fill;
 
 /// Sessions a backtest must cover at least.

@@ -27,7 +27,7 @@ use crate::backtest::job::{self, Outcome};
 use crate::backtest::report::{self, KEY_ROWS, OPTIMISTIC, SURVIVORSHIP};
 use crate::backtest::stored;
 use crate::chart::{self, Figure, Style};
-use crate::query::Lake;
+use crate::store::Lake;
 
 /// Where a backtest's bars were read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use crate::backtest::report::{self, EquityRow, Summary};
 use crate::backtest::stored;
 use crate::backtest::sweep::{self, SortBy};
 use crate::config::{AppConfig, BacktestSettings};
-use crate::query::Lake;
+use crate::store::Lake;
 use crate::store::Store;
 use crate::strategy::{Fill, Rebalance, Sizing};
 

@@ -1,24 +1,36 @@
-//! The read path over the published lake: which dates are published, and
-//! their objects read concurrently, verified against their manifests and
-//! decoded. [`history`] holds the bar history as columns.
+//! [`Lake`], the one read API over the published lake: which dates are
+//! published, their manifests, screens, portfolio snapshots, the bar
+//! history as columns, and each dataset's parts for `export` and
+//! `/download`. Every object is verified against its date's manifest and
+//! decoded here; nothing outside `store/` reads an object.
 //!
 //! Years of daily partitions are thousands of objects; on S3 each read is a
 //! round trip, so objects are read [`READ_CONCURRENCY`] at a time, and the
 //! CPU work (checksum, parsing) runs on blocking threads so it never stalls
 //! the runtime the bot answers from.
+//!
+//! A reload reads the same recent dates for the screen, the portfolio, the
+//! equity, the bars and the risk view: [`Lake::session`] gives a reader
+//! for one such pass that reads each listing, manifest and snapshot object
+//! at most once (a memo dropped with it, so the next pass sees re-runs).
 
-pub mod history;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use chrono::NaiveDate;
 use futures::StreamExt;
+use serde::de::DeserializeOwned;
+use tokio::sync::OnceCell;
 
-use crate::domain::{Account, DrawdownRow};
-use crate::store::{
-    AccountRecord, Dataset, Listing, RunManifest, Store, StoreError, rows_in_current_layout,
-    verify_object,
+use super::codec::parse_bars;
+use super::read::verify_object;
+use super::{
+    AccountRecord, Dataset, Listing, PositionRecord, RunManifest, Store, StoreError, decode,
+    rows_in_current_layout, run_manifest_path,
 };
-
-pub use history::{DayBars, Field, PriceHistory};
+use crate::domain::{Account, DrawdownRow, Position};
+use crate::query::{DayBars, PriceHistory};
 
 /// Objects read at once: enough to hide S3 latency, few enough not to
 /// hold many large objects in memory at the same time.
@@ -108,16 +120,81 @@ pub struct PublishedScreens<T> {
 /// they could not be read.
 type DayRead = Result<Option<(DayBars, String)>, String>;
 
-/// Reads published data from a [`Store`].
+/// One date's positions and account, as the portfolio was at its snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortfolioRead {
+    /// The snapshot's date.
+    pub date: NaiveDate,
+    /// Its positions.
+    pub positions: Vec<Position>,
+    /// Its account.
+    pub account: Account,
+    /// Whether the date's run was on simulated prices.
+    pub simulated: bool,
+}
+
+/// What a [`Lake::session`] has read, each read shared by everyone who
+/// asks for it during the pass (a cell per key: two concurrent askers
+/// wait for one read). Only successes are kept: a failed read is tried
+/// again by the next asker.
+#[derive(Debug, Default)]
+struct Memo {
+    listing: OnceCell<Listing>,
+    manifests: Mutex<HashMap<NaiveDate, Arc<OnceCell<Option<RunManifest>>>>>,
+    objects: Mutex<HashMap<(NaiveDate, Dataset), Arc<OnceCell<Option<Bytes>>>>>,
+}
+
+impl Memo {
+    /// The cell of `key` in `cells`, made on first ask.
+    fn cell<K: std::hash::Hash + Eq, V>(
+        cells: &Mutex<HashMap<K, Arc<OnceCell<V>>>>,
+        key: K,
+    ) -> Arc<OnceCell<V>> {
+        // A poisoned lock only means another reader panicked between two
+        // lines that cannot leave the map half-changed.
+        let mut map = cells.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(key).or_default().clone()
+    }
+}
+
+/// Reads published data from a [`Store`]: the one way anything outside
+/// the store reads the lake.
 #[derive(Clone, Debug)]
 pub struct Lake {
     store: Store,
+    /// Set on a [`Lake::session`]: what this pass has already read.
+    memo: Option<Arc<Memo>>,
 }
 
 impl Lake {
-    /// A reader over `store`.
+    /// A reader over `store` that reads afresh on every call.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self { store, memo: None }
+    }
+
+    /// A reader for one pass over the lake (a reload, a download): while
+    /// it lives, the listing, each manifest and each screen or snapshot
+    /// object is read at most once, however many of its calls need them.
+    /// Bars objects are not kept (they are large and one pass reads each
+    /// once). Drop it when the pass ends: a later run may republish a date.
+    pub fn session(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            memo: Some(Arc::default()),
+        }
+    }
+
+    /// Every published date, oldest first, with what the listing passed
+    /// over (see [`Listing`]).
+    async fn published(&self) -> Result<Listing, StoreError> {
+        match &self.memo {
+            Some(memo) => memo
+                .listing
+                .get_or_try_init(|| self.store.published_dates())
+                .await
+                .cloned(),
+            None => self.store.published_dates().await,
+        }
     }
 
     /// Published dates within `from..=to` (either end open), oldest first.
@@ -137,11 +214,79 @@ impl Lake {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Listing, StoreError> {
-        let mut listing = self.store.published_dates().await?;
+        let mut listing = self.published().await?;
         listing
             .dates
             .retain(|d| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t));
         Ok(listing)
+    }
+
+    /// The manifest of `date`: `None` if the date is not published, an
+    /// error if it exists but cannot be read (the run report, the objects
+    /// a re-run carries over).
+    pub async fn manifest(&self, date: NaiveDate) -> Result<Option<RunManifest>, StoreError> {
+        match &self.memo {
+            Some(memo) => Memo::cell(&memo.manifests, date)
+                .get_or_try_init(|| self.store.manifest(date))
+                .await
+                .cloned(),
+            None => self.store.manifest(date).await,
+        }
+    }
+
+    /// A published manifest: one that vanished since the listing is a
+    /// reason to skip the date.
+    async fn listed_manifest(&self, date: NaiveDate) -> Result<RunManifest, String> {
+        self.manifest(date)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "the run manifest vanished while reading".to_string())
+    }
+
+    /// The bytes of `dataset` for the manifest's date, verified against
+    /// it: `None` when the date has no such object.
+    async fn object(
+        &self,
+        manifest: &RunManifest,
+        dataset: Dataset,
+    ) -> Result<Option<Bytes>, StoreError> {
+        match &self.memo {
+            Some(memo) if dataset != Dataset::Bars => {
+                Memo::cell(&memo.objects, (manifest.date, dataset))
+                    .get_or_try_init(|| self.store.read_verified(manifest, dataset))
+                    .await
+                    .cloned()
+            }
+            _ => self.store.read_verified(manifest, dataset).await,
+        }
+    }
+
+    /// Verified and decoded rows of `dataset` for a published date.
+    async fn rows<R: DeserializeOwned>(
+        &self,
+        manifest: &RunManifest,
+        dataset: Dataset,
+    ) -> Result<Option<Vec<R>>, StoreError> {
+        let Some(bytes) = self.object(manifest, dataset).await? else {
+            return Ok(None);
+        };
+        decode(dataset, &bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                path: dataset.path(manifest.date).to_string(),
+                reason: e.0,
+            })
+    }
+
+    /// The drawdown screen of a published date (every published date has
+    /// one).
+    async fn screen_rows(&self, manifest: &RunManifest) -> Result<Vec<DrawdownRow>, StoreError> {
+        self.rows(manifest, Dataset::Drawdowns)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                path: run_manifest_path(manifest.date).to_string(),
+                reason: "published date without a drawdowns object".into(),
+            })
     }
 
     /// The objects of `dataset` for `dates`, in the order given, read
@@ -160,33 +305,21 @@ impl Lake {
 
     async fn part(&self, dataset: Dataset, date: NaiveDate) -> PartRead {
         let damaged = |reason: String| PartRead::Damaged(Skipped { date, reason });
-        let manifest = match self.store.manifest(date).await {
-            Ok(Some(m)) => m,
-            Ok(None) => return damaged("the run manifest vanished while reading".into()),
-            Err(e) => return damaged(e.to_string()),
+        let manifest = match self.listed_manifest(date).await {
+            Ok(m) => m,
+            Err(reason) => return damaged(reason),
         };
         let rows = manifest.object(dataset).map_or(0, |o| o.rows);
-        match self.store.read_verified(&manifest, dataset).await {
-            Ok(Some(bytes)) => {
-                // This layout's rows: a slice of the object itself, or the
-                // previous layout's rows with the new columns added.
-                let mut body = match rows_in_current_layout(dataset, &bytes) {
-                    Ok(std::borrow::Cow::Borrowed(rows)) => bytes.slice_ref(rows),
-                    Ok(std::borrow::Cow::Owned(rows)) => rows.into(),
-                    Err(e) => return damaged(format!("{}: {e}", dataset.path(date))),
-                };
-                if !body.is_empty() && !body.ends_with(b"\n") {
-                    let mut owned = body.to_vec();
-                    owned.push(b'\n');
-                    body = owned.into();
-                }
-                PartRead::Part(Part {
+        match self.object(&manifest, dataset).await {
+            Ok(Some(bytes)) => match body_in_current_layout(dataset, &bytes) {
+                Ok(body) => PartRead::Part(Part {
                     date,
                     body,
                     rows,
                     simulated: manifest.report.simulated,
-                })
-            }
+                }),
+                Err(e) => damaged(format!("{}: {e}", dataset.path(date))),
+            },
             Ok(None) => PartRead::Absent(date),
             Err(e) => damaged(e.to_string()),
         }
@@ -205,11 +338,31 @@ impl Lake {
         let reads: Vec<_> = dates
             .into_iter()
             .map(|date| {
-                let store = self.store.clone();
-                async move { (date, store.manifest(date).await) }
+                let lake = self.clone();
+                async move { (date, lake.manifest(date).await) }
             })
             .collect();
         futures::stream::iter(reads).buffered(READ_CONCURRENCY)
+    }
+
+    /// `read` of each manifest, in the same order, [`READ_CONCURRENCY`] at
+    /// a time.
+    async fn each<T, F>(
+        &self,
+        manifests: &[RunManifest],
+        read: impl Fn(Lake, RunManifest) -> F,
+    ) -> Vec<T>
+    where
+        F: std::future::Future<Output = T>,
+    {
+        let reads: Vec<_> = manifests
+            .iter()
+            .map(|m| read(self.clone(), m.clone()))
+            .collect();
+        futures::stream::iter(reads)
+            .buffered(READ_CONCURRENCY)
+            .collect()
+            .await
     }
 
     /// The drawdown rows of each manifest's date, in the same order, read
@@ -218,17 +371,11 @@ impl Lake {
         &self,
         manifests: &[RunManifest],
     ) -> Vec<Result<Vec<DrawdownRow>, StoreError>> {
-        let reads: Vec<_> = manifests
-            .iter()
-            .map(|m| {
-                let (store, m) = (self.store.clone(), m.clone());
-                async move { store.drawdowns(&m).await }
-            })
-            .collect();
-        futures::stream::iter(reads)
-            .buffered(READ_CONCURRENCY)
-            .collect()
-            .await
+        self.each(
+            manifests,
+            |lake, m| async move { lake.screen_rows(&m).await },
+        )
+        .await
     }
 
     /// The account snapshot of each manifest's date that has one (in the
@@ -239,40 +386,76 @@ impl Lake {
         &self,
         manifests: &[RunManifest],
     ) -> Vec<(NaiveDate, Result<Account, StoreError>)> {
-        let reads: Vec<_> = manifests
-            .iter()
-            .filter(|m| m.object(Dataset::Account).is_some())
-            .map(|m| {
-                let (store, m) = (self.store.clone(), m.clone());
-                async move {
-                    let read = store.read_rows::<AccountRecord>(&m, Dataset::Account).await;
-                    (
-                        m.date,
-                        read.map(|rows| rows.and_then(|r| r.first().map(AccountRecord::account))),
-                    )
-                }
+        let reads = self
+            .each(manifests, |lake, m| async move {
+                let read = lake.rows::<AccountRecord>(&m, Dataset::Account).await;
+                let account =
+                    read.map(|rows| rows.and_then(|r| r.first().map(AccountRecord::account)));
+                (m.date, account)
             })
-            .collect();
-        futures::stream::iter(reads)
-            .buffered(READ_CONCURRENCY)
-            .filter_map(|(date, read)| async move {
-                match read {
-                    Ok(Some(a)) => Some((date, Ok(a))),
-                    Ok(None) => None,
-                    Err(e) => Some((date, Err(e))),
-                }
-            })
+            .await;
+        reads
+            .into_iter()
+            .filter_map(|(date, read)| read.transpose().map(|a| (date, a)))
             .collect()
+    }
+
+    /// The positions of a published date, `None` when it holds no
+    /// positions snapshot.
+    pub async fn positions(
+        &self,
+        manifest: &RunManifest,
+    ) -> Result<Option<Vec<Position>>, StoreError> {
+        let rows = self
+            .rows::<PositionRecord>(manifest, Dataset::Positions)
+            .await?;
+        Ok(rows.map(|rows| rows.iter().map(PositionRecord::position).collect()))
+    }
+
+    /// The portfolio snapshot of a published date: its positions and
+    /// account, `None` when the date lacks either (or the account object
+    /// is empty). An object that cannot be read is an error naming it.
+    pub async fn portfolio(
+        &self,
+        manifest: &RunManifest,
+    ) -> Result<Option<PortfolioRead>, StoreError> {
+        if manifest.object(Dataset::Positions).is_none()
+            || manifest.object(Dataset::Account).is_none()
+        {
+            return Ok(None);
+        }
+        let positions = self.positions(manifest).await?;
+        let account = self
+            .rows::<AccountRecord>(manifest, Dataset::Account)
+            .await?;
+        let (Some(positions), Some(account)) = (positions, account) else {
+            return Ok(None);
+        };
+        Ok(account.first().map(|a| PortfolioRead {
+            date: manifest.date,
+            positions,
+            account: a.account(),
+            simulated: manifest.report.simulated,
+        }))
+    }
+
+    /// The portfolio snapshot of each manifest's date, in the same order,
+    /// read [`READ_CONCURRENCY`] at a time.
+    pub async fn portfolios(
+        &self,
+        manifests: &[RunManifest],
+    ) -> Vec<Result<Option<PortfolioRead>, StoreError>> {
+        self.each(manifests, |lake, m| async move { lake.portfolio(&m).await })
             .await
     }
 
     /// The screen of `date`, `None` when it is not published; a screen
     /// that is published but cannot be read is an error.
     pub async fn screen_of(&self, date: NaiveDate) -> Result<Option<ScreenRead>, StoreError> {
-        let Some(manifest) = self.store.manifest(date).await? else {
+        let Some(manifest) = self.manifest(date).await? else {
             return Ok(None);
         };
-        let rows = self.store.drawdowns(&manifest).await?;
+        let rows = self.screen_rows(&manifest).await?;
         Ok(Some(ScreenRead { manifest, rows }))
     }
 
@@ -280,7 +463,7 @@ impl Lake {
     /// damaged or vanished newer date is passed over (and listed in
     /// `skipped`), never trusted and never fatal.
     pub async fn latest_screen(&self) -> Result<LatestScreen, StoreError> {
-        let listing = self.store.published_dates().await?;
+        let listing = self.published().await?;
         let mut latest = LatestScreen {
             ignored: listing.warnings(),
             ..LatestScreen::default()
@@ -318,16 +501,12 @@ impl Lake {
         let reads: Vec<_> = dates
             .into_iter()
             .map(|date| {
-                let store = self.store.clone();
+                let lake = self.clone();
                 async move {
                     let read = async {
-                        let manifest = store
-                            .manifest(date)
-                            .await
-                            .map_err(|e| e.to_string())?
-                            .ok_or_else(|| "the run manifest vanished while reading".to_string())?;
-                        let rows = store
-                            .drawdowns(&manifest)
+                        let manifest = lake.listed_manifest(date).await?;
+                        let rows = lake
+                            .screen_rows(&manifest)
                             .await
                             .map_err(|e| e.to_string())?;
                         Ok::<_, String>((manifest, rows))
@@ -398,12 +577,7 @@ impl Lake {
     /// One date's bars and their checksum: manifest, object, then checksum
     /// and parse on a blocking thread.
     async fn day_bars(&self, date: NaiveDate) -> DayRead {
-        let manifest = self
-            .store
-            .manifest(date)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "the run manifest vanished while reading".to_string())?;
+        let manifest = self.listed_manifest(date).await?;
         let Some(entry) = manifest.object(Dataset::Bars).cloned() else {
             return Ok(None);
         };
@@ -415,11 +589,27 @@ impl Lake {
         let simulated = manifest.report.simulated;
         tokio::task::spawn_blocking(move || {
             verify_object(&entry, &bytes).map_err(|e| e.to_string())?;
-            history::parse_bars(date, simulated, &bytes)
+            parse_bars(date, simulated, &bytes)
                 .map(|day| Some((day, entry.sha256.clone())))
                 .map_err(|e| format!("{}: {e}", entry.path))
         })
         .await
         .map_err(|e| format!("reading {date} failed: {e}"))?
     }
+}
+
+/// A verified object's rows in this layout's columns, without the header
+/// line and ending in a newline: a slice of the object itself, or the
+/// previous layout's rows with the new columns added.
+fn body_in_current_layout(dataset: Dataset, bytes: &Bytes) -> Result<Bytes, super::CsvProblem> {
+    let mut body = match rows_in_current_layout(dataset, bytes)? {
+        std::borrow::Cow::Borrowed(rows) => bytes.slice_ref(rows),
+        std::borrow::Cow::Owned(rows) => rows.into(),
+    };
+    if !body.is_empty() && !body.ends_with(b"\n") {
+        let mut owned = body.to_vec();
+        owned.push(b'\n');
+        body = owned.into();
+    }
+    Ok(body)
 }
