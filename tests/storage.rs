@@ -645,16 +645,18 @@ async fn load_state(
     dipwatch::state::load(&Lake::new(store.clone()), settings, previous).await
 }
 
-/// One reload of the daemon (the state, then the bars it holds in memory
-/// and the risk view, as the runner does after every run) lists the
-/// partitions once and reads each object once, whichever of its parts
-/// need it: the manifests, the screens, the positions and the accounts.
-async fn a_reload_reads_each_object_once(url: StorageUrl, options: BTreeMap<String, String>) {
+/// Four weeks of sessions at `url`, each with its portfolio snapshot,
+/// and a store over the same objects that counts what is read.
+async fn sessions_with_snapshots(
+    url: &StorageUrl,
+    options: &BTreeMap<String, String>,
+) -> (
+    Vec<NaiveDate>,
+    std::sync::Arc<common::store_audit::CountingStore>,
+    Store,
+) {
     use dipwatch::domain::{Account, Position};
-    use dipwatch::runner::{Runner, RunnerParts};
-    use std::sync::Arc;
-
-    let writer = Store::open(&url, &options).await.unwrap();
+    let writer = Store::open(url, options).await.unwrap();
     let held = [Position::from_prices(
         Symbol::parse("AAA").unwrap(),
         10.into(),
@@ -672,7 +674,6 @@ async fn a_reload_reads_each_object_once(url: StorageUrl, options: BTreeMap<Stri
         daytrade_count: None,
         pattern_day_trader: None,
     };
-    // Four weeks of sessions, each with its portfolio snapshot.
     let days: Vec<NaiveDate> = d("2025-03-03")
         .iter_days()
         .filter(|d| chrono::Datelike::weekday(d).number_from_monday() <= 5)
@@ -686,10 +687,22 @@ async fn a_reload_reads_each_object_once(url: StorageUrl, options: BTreeMap<Stri
             .await
             .unwrap();
     }
-
-    let counting = Arc::new(common::store_audit::CountingStore::new(
-        common::store_audit::raw_objects(&url, &options),
+    let counting = std::sync::Arc::new(common::store_audit::CountingStore::new(
+        common::store_audit::raw_objects(url, options),
     ));
+    let store = Store::from_object_store(counting.clone(), url.to_string());
+    (days, counting, store)
+}
+
+/// One reload of the daemon (the state, then the bars it holds in memory
+/// and the risk view, as the runner does after every run) lists the
+/// partitions once and reads each object once, whichever of its parts
+/// need it: the manifests, the screens, the positions and the accounts.
+async fn a_reload_reads_each_object_once(url: StorageUrl, options: BTreeMap<String, String>) {
+    use dipwatch::runner::{Runner, RunnerParts};
+    use std::sync::Arc;
+
+    let (days, counting, store) = sessions_with_snapshots(&url, &options).await;
     let config = dipwatch::config::AppConfig::load_with_env(None, Default::default()).unwrap();
     let sim = Arc::new(dipwatch::market::sim::SimMarket::new(
         config.universe.clone(),
@@ -698,7 +711,7 @@ async fn a_reload_reads_each_object_once(url: StorageUrl, options: BTreeMap<Stri
         config: Arc::new(config),
         market: sim,
         broker: None,
-        store: Store::from_object_store(counting.clone(), url.to_string()),
+        store,
         state: dipwatch::state::AppState::new(dipwatch::state::Snapshot::default()),
         metrics: Arc::new(dipwatch::metrics::Metrics::new()),
     });
@@ -740,4 +753,39 @@ async fn a_reload_reads_each_object_once_on_s3() {
     moto.create_bucket("dipwatch-reload");
     let url = StorageUrl::parse("s3://dipwatch-reload/lake").unwrap();
     a_reload_reads_each_object_once(url, moto.options().into_iter().collect()).await;
+}
+
+/// `/download` chooses its dates from their manifests, then reads their
+/// objects: each manifest and object is read once, and only the dates
+/// asked for (and the manifests read ahead with them) are read.
+async fn a_download_reads_each_object_once(url: StorageUrl, options: BTreeMap<String, String>) {
+    let (days, counting, store) = sessions_with_snapshots(&url, &options).await;
+    let csv = dipwatch::bot::download::build_csv(&store, Dataset::Account, 5, usize::MAX)
+        .await
+        .unwrap()
+        .expect("five snapshots");
+    assert_eq!(csv.dates, days[days.len() - 5..]);
+    assert_eq!(csv.rows, 5);
+    assert!(csv.bytes.starts_with(Dataset::Account.header().as_bytes()));
+    let reads = counting.take_reads();
+    let twice: Vec<_> = reads.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "read more than once: {twice:?}");
+    let accounts: Vec<_> = reads.keys().filter(|p| p.starts_with("account/")).collect();
+    assert_eq!(accounts.len(), 5, "{accounts:?}");
+    assert_eq!(counting.take_lists(), 1);
+}
+
+#[tokio::test]
+async fn a_download_reads_each_object_once_on_local_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    a_download_reads_each_object_once(StorageUrl::Local(dir.path().join("lake")), BTreeMap::new())
+        .await;
+}
+
+#[tokio::test]
+async fn a_download_reads_each_object_once_on_s3() {
+    let moto = MotoServer::start();
+    moto.create_bucket("dipwatch-download");
+    let url = StorageUrl::parse("s3://dipwatch-download/lake").unwrap();
+    a_download_reads_each_object_once(url, moto.options().into_iter().collect()).await;
 }
