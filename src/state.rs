@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use futures::StreamExt;
 use tokio::sync::watch;
 
 use crate::config::PortfolioSettings;
@@ -282,7 +281,10 @@ pub async fn load(
     };
     // Newest first: the screen, the portfolio, then history. Read through
     // the lake, many at a time (on S3 each read is a round trip).
-    let manifests = newest_manifests(lake, &listing.dates, &mut snap.load_warnings).await;
+    let newest_first = listing.dates.iter().rev().copied().collect();
+    let (manifests, skipped) = lake.readable_manifests(newest_first, HISTORY_DATES).await;
+    snap.load_warnings
+        .extend(skipped.iter().map(|s| format!("{}: {}", s.date, s.reason)));
     if !settings.provider_simulated {
         snap.simulated_dates = manifests
             .iter()
@@ -308,29 +310,6 @@ pub async fn load(
     snap.reports = manifests.iter().map(|m| m.report.clone()).collect();
     snap.datasets = dataset_status(&manifests);
     Ok(snap)
-}
-
-/// The manifests of the newest [`HISTORY_DATES`] published dates that
-/// read, newest first; the unreadable ones are warnings.
-async fn newest_manifests(
-    lake: &Lake,
-    dates: &[NaiveDate],
-    warnings: &mut Vec<String>,
-) -> Vec<RunManifest> {
-    let mut manifests = Vec::new();
-    let newest_first = dates.iter().rev().copied().collect();
-    let mut read = std::pin::pin!(lake.manifests(newest_first));
-    while let Some((date, manifest)) = read.next().await {
-        match manifest {
-            Ok(Some(m)) => manifests.push(m),
-            Ok(None) => {}
-            Err(e) => warnings.push(format!("{date}: {e}")),
-        }
-        if manifests.len() >= HISTORY_DATES {
-            break;
-        }
-    }
-    manifests
 }
 
 /// The newest screen that reads, and every symbol's drawdown history over

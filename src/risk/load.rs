@@ -17,7 +17,7 @@ use super::holding::{Held, Runs};
 use super::{RiskInput, RiskParams, f};
 use crate::domain::{Account, AssetSymbol, DrawdownRow, Position};
 use crate::query::PriceHistory;
-use crate::store::{Dataset, Lake, PortfolioRead, READ_CONCURRENCY, RunManifest, StoreError};
+use crate::store::{Dataset, Lake, PortfolioRead, READ_CONCURRENCY, StoreError};
 
 /// Everything [`super::analyze`] reads, as loaded from the lake.
 #[derive(Debug, Clone)]
@@ -155,15 +155,8 @@ async fn snapshots(
     dates: Vec<NaiveDate>,
     warnings: &mut Vec<String>,
 ) -> Vec<PortfolioRead> {
-    let mut manifests: Vec<RunManifest> = Vec::new();
-    let mut read = std::pin::pin!(lake.manifests(dates));
-    while let Some((date, m)) = read.next().await {
-        match m {
-            Ok(Some(m)) => manifests.push(m),
-            Ok(None) => {}
-            Err(e) => warnings.push(format!("{date}: {e}")),
-        }
-    }
+    let (manifests, skipped) = lake.readable_manifests(dates, usize::MAX).await;
+    warnings.extend(skipped.iter().map(|s| format!("{}: {}", s.date, s.reason)));
     let mut found = Vec::new();
     for (m, read) in manifests.iter().zip(lake.portfolios(&manifests).await) {
         match read {

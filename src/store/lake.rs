@@ -137,19 +137,19 @@ pub struct PortfolioRead {
 /// asks for it during the pass (a cell per key: two concurrent askers
 /// wait for one read). Only successes are kept: a failed read is tried
 /// again by the next asker.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Memo {
     listing: OnceCell<Listing>,
-    manifests: Mutex<HashMap<NaiveDate, Arc<OnceCell<Option<RunManifest>>>>>,
-    objects: Mutex<HashMap<(NaiveDate, Dataset), Arc<OnceCell<Option<Bytes>>>>>,
+    manifests: Cells<NaiveDate, Option<RunManifest>>,
+    objects: Cells<(NaiveDate, Dataset), Option<Bytes>>,
 }
+
+/// One read cell per key, made on first ask.
+type Cells<K, V> = Mutex<HashMap<K, Arc<OnceCell<V>>>>;
 
 impl Memo {
     /// The cell of `key` in `cells`, made on first ask.
-    fn cell<K: std::hash::Hash + Eq, V>(
-        cells: &Mutex<HashMap<K, Arc<OnceCell<V>>>>,
-        key: K,
-    ) -> Arc<OnceCell<V>> {
+    fn cell<K: std::hash::Hash + Eq, V>(cells: &Cells<K, V>, key: K) -> Arc<OnceCell<V>> {
         // A poisoned lock only means another reader panicked between two
         // lines that cannot leave the map half-changed.
         let mut map = cells.lock().unwrap_or_else(|e| e.into_inner());
@@ -159,11 +159,22 @@ impl Memo {
 
 /// Reads published data from a [`Store`]: the one way anything outside
 /// the store reads the lake.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Lake {
     store: Store,
     /// Set on a [`Lake::session`]: what this pass has already read.
     memo: Option<Arc<Memo>>,
+}
+
+impl std::fmt::Debug for Lake {
+    // The store and whether this is a session: what it read is data, not
+    // a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lake")
+            .field("store", &self.store)
+            .field("session", &self.memo.is_some())
+            .finish()
+    }
 }
 
 impl Lake {
@@ -343,6 +354,33 @@ impl Lake {
             })
             .collect();
         futures::stream::iter(reads).buffered(READ_CONCURRENCY)
+    }
+
+    /// The manifests of `dates` that read, in the order given, up to
+    /// `limit` of them (the reads stop there), and the dates whose manifest
+    /// could not be read, with why; a manifest that vanished since the
+    /// listing is passed over.
+    pub async fn readable_manifests(
+        &self,
+        dates: Vec<NaiveDate>,
+        limit: usize,
+    ) -> (Vec<RunManifest>, Vec<Skipped>) {
+        let (mut manifests, mut skipped) = (Vec::new(), Vec::new());
+        let mut read = std::pin::pin!(self.manifests(dates));
+        while manifests.len() < limit {
+            let Some((date, manifest)) = read.next().await else {
+                break;
+            };
+            match manifest {
+                Ok(Some(m)) => manifests.push(m),
+                Ok(None) => {}
+                Err(e) => skipped.push(Skipped {
+                    date,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        (manifests, skipped)
     }
 
     /// `read` of each manifest, in the same order, [`READ_CONCURRENCY`] at

@@ -285,7 +285,9 @@ impl Store {
             .map_err(|e| self.backend(&format!("list {prefix}/"), e))
     }
 
-    /// Get one object, `None` if absent.
+    /// Get one object, `None` if absent, unchecked: for files that are
+    /// ours rather than the lake's (stored backtests, documents). Published
+    /// data is read through [`super::Lake`], which verifies it.
     pub(crate) async fn get(&self, path: &Path) -> Result<Option<Bytes>, StoreError> {
         match self.inner.get(path).await {
             Ok(r) => r
