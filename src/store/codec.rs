@@ -248,7 +248,7 @@ pub fn decode<R: DeserializeOwned>(dataset: Dataset, bytes: &[u8]) -> Result<Vec
 /// layout's columns: an object of the previous layout gets the columns it
 /// lacks as empty cells (new columns are only ever appended), so an export
 /// spanning both is one consistent CSV.
-pub fn rows_in_current_layout(
+pub(super) fn rows_in_current_layout(
     dataset: Dataset,
     bytes: &[u8],
 ) -> Result<std::borrow::Cow<'_, [u8]>, CsvProblem> {

@@ -23,11 +23,11 @@ use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
-use super::codec::parse_bars;
+use super::codec::{parse_bars, rows_in_current_layout};
 use super::read::verify_object;
 use super::{
     AccountRecord, Dataset, Listing, PositionRecord, RunManifest, Store, StoreError, decode,
-    rows_in_current_layout, run_manifest_path,
+    run_manifest_path,
 };
 use crate::domain::{Account, DrawdownRow, Position};
 use crate::query::{DayBars, PriceHistory};

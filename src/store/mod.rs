@@ -36,16 +36,12 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use codec::{
-    AccountRecord, BarRecord, CsvProblem, PositionRecord, decode, encode, rows_in_current_layout,
-};
+pub use codec::{AccountRecord, BarRecord, CsvProblem, PositionRecord, decode, encode};
 pub use lake::{
     HistoryLoad, Lake, LatestScreen, Part, PartRead, PortfolioRead, PublishedScreens,
     READ_CONCURRENCY, ScreenRead, Skipped,
 };
-pub use layout::{
-    Dataset, LAYOUT_VERSION, SCHEMA_PATH, SchemaDoc, parse_partition, run_manifest_path,
-};
+pub use layout::{Dataset, LAYOUT_VERSION, SCHEMA_PATH, parse_partition, run_manifest_path};
 pub use objects::Store;
 pub use url::StorageUrl;
 

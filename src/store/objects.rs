@@ -263,7 +263,7 @@ impl Store {
     }
 
     /// Delete one object (an absent one is already deleted).
-    pub async fn delete(&self, path: &Path) -> Result<(), StoreError> {
+    pub(crate) async fn delete(&self, path: &Path) -> Result<(), StoreError> {
         match self.inner.delete(path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.backend(&format!("delete {path}"), e)),
@@ -272,7 +272,7 @@ impl Store {
 
     /// Every object under `prefix`, with when it was last written, in no
     /// particular order (a missing prefix is an empty list).
-    pub async fn list_objects(
+    pub(crate) async fn list_objects(
         &self,
         prefix: &str,
     ) -> Result<Vec<(Path, chrono::DateTime<chrono::Utc>)>, StoreError> {

@@ -8,9 +8,10 @@ use chrono::NaiveDate;
 use object_store::path::Path;
 use serde::Deserialize;
 
+use super::layout::SchemaDoc;
 use super::{
-    Dataset, LAYOUT_VERSION, NewObject, ObjectEntry, RunManifest, SCHEMA_PATH, SchemaDoc, Store,
-    StoreError, run_manifest_path, sha256_hex,
+    Dataset, LAYOUT_VERSION, NewObject, ObjectEntry, RunManifest, SCHEMA_PATH, Store, StoreError,
+    run_manifest_path, sha256_hex,
 };
 use crate::domain::RunReport;
 
