@@ -1,4 +1,4 @@
-//! Loading the price history ([`dipwatch::query::Lake::price_history`])
+//! Loading the price history ([`dipwatch::store::Lake::price_history`])
 //! from a lake of 10 years (2,520 sessions) x 1,000 symbols on local disk:
 //! every date's manifest and bars object read (32 at a time), checked
 //! against its SHA-256, parsed, and assembled into columns.
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use dipwatch::domain::{Bar, RunOutcome, RunReport, Symbol};
 use dipwatch::market::calendar::trading_days;
-use dipwatch::query::Lake;
+use dipwatch::store::Lake;
 use dipwatch::store::{BarRecord, Dataset, NewObject, StorageUrl, Store, encode};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;

@@ -10,7 +10,7 @@
 //! Data flows one way: a [`market`] provider feeds a [`collect`] run, which
 //! validates the bars, hands them to the pure [`screen`] engine, and
 //! publishes the results through the [`store`]. The daemon then loads what
-//! was published, through the [`query`] read path, into the in-memory
+//! was published, through the [`store::Lake`] read API, into the in-memory
 //! [`state`] (with `history.memory_days` of bars as columns), which the Telegram [`bot`],
 //! the [`alerts`] and the [`http`] endpoints read; none of them calls the
 //! market-data API or reads the store on its hot path.
@@ -48,11 +48,12 @@
 //! - [`store`] is the `object_store`-backed data lake: Hive-style date
 //!   partitions, deterministic CSV encoding, and a per-date run manifest
 //!   written last, whose checksums let readers detect and skip anything
-//!   truncated, corrupted or half-written.
-//! - [`query`] is the read path over what was published: dates, and
-//!   objects read concurrently (bounded), verified and decoded; its
-//!   [`query::PriceHistory`] holds daily bars as columns (dates x symbols)
-//!   for charts, backtests and risk.
+//!   truncated, corrupted or half-written. Its [`store::Lake`] is the one
+//!   read API: dates, manifests, screens, portfolio snapshots, the bar
+//!   history and download parts, read concurrently (bounded), verified and
+//!   decoded.
+//! - [`query`]'s [`query::PriceHistory`] holds daily bars as columns
+//!   (dates x symbols) for charts, backtests and risk.
 //! - [`web`] is the dashboard on its own listener (`web.listen`): pages
 //!   rendered on the server from the in-memory state, signed in through the
 //!   bot ([`access::tokens`]: one-time links, sessions with CSRF tokens, Mini App
@@ -60,7 +61,7 @@
 //! - [`risk`] is the portfolio risk view: weights, volatility, beta,
 //!   correlations and clusters of the positions, candidates sized by
 //!   inverse volatility, the strategy's exits; a pure analysis over what
-//!   [`query`] reads.
+//!   [`store::Lake`] reads.
 //! - [`backtest`] replays them over a
 //!   [`query::PriceHistory`], ranking with the screen's own definition
 //!   ([`screen::DrawdownColumns`]), and computes the standard metrics

@@ -185,18 +185,21 @@ async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
         memory_days: 0,
         ..settings
     };
-    let mut fresh = crate::state::load(&parts.store, quick, &previous).await?;
+    // One pass over the lake: the state, the bars and the risk view share
+    // what it read, so each object is read once.
+    let lake = crate::store::Lake::new(parts.store.clone()).session();
+    let mut fresh = crate::state::load(&lake, quick, &previous).await?;
     fresh.prices = previous.prices.clone();
     fresh.prices_source = previous.prices_source.clone();
     fresh.risk = previous.risk.clone();
     let newest = fresh.reports.first().map(|r| r.date);
     publish(parts, fresh);
     let (prices, source, warnings) =
-        crate::state::load_prices(&parts.store, newest, settings.memory_days).await?;
+        crate::state::load_prices(&lake, newest, settings.memory_days).await?;
     for w in &warnings {
         tracing::warn!(warning = %w, "skipped while loading the store");
     }
-    let risk = risk_view(parts, &prices).await;
+    let risk = risk_view(parts, &lake, &prices).await;
     parts.state.update(|current| {
         let mut next = current.clone();
         next.prices = prices;
@@ -227,10 +230,11 @@ fn publish(parts: &RunnerParts, fresh: crate::state::Snapshot) {
 /// failure is logged and leaves the view out.
 async fn risk_view(
     parts: &RunnerParts,
+    lake: &crate::store::Lake,
     prices: &crate::query::PriceHistory,
 ) -> Option<Arc<crate::risk::RiskReport>> {
     let params = crate::risk::RiskParams::from_config(&parts.config);
-    match crate::risk::load_data(&parts.store, &params, Some(prices)).await {
+    match crate::risk::load_data(lake, &params, Some(prices)).await {
         Ok(Some(data)) => {
             for w in &data.warnings {
                 tracing::warn!(warning = %w, "skipped while loading the risk view");

@@ -4,7 +4,7 @@
 //! rank per session.
 //!
 //! Both read the screens as published (each date's drawdowns, through
-//! [`crate::query::Lake::screens`]), not a recomputation from the stored
+//! [`crate::store::Lake::screens`]), not a recomputation from the stored
 //! bars: a backfill screens its first dates with a lookback of bars it
 //! fetched but does not store, and the benchmark collected beside the
 //! universe is never ranked, so only the published rows say what each

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use futures::StreamExt;
 use tokio::sync::watch;
 
 use crate::config::PortfolioSettings;
@@ -17,7 +16,7 @@ use crate::domain::{
     Account, DrawdownRow, LastRun, Position, ProfitCheck, RunReport, Symbol, profit_rule,
 };
 use crate::query::PriceHistory;
-use crate::store::{AccountRecord, Dataset, PositionRecord, RunManifest, Store};
+use crate::store::{Dataset, Lake, PortfolioRead, RunManifest, StoreError};
 
 /// Published dates whose drawdowns are kept for `/symbol` history.
 pub const HISTORY_DATES: usize = 60;
@@ -197,24 +196,22 @@ pub struct PricesSource {
     /// Each held date's bars checksum (from its manifest), oldest first.
     pub checksums: Vec<(NaiveDate, String)>,
     /// Dates in the span passed over as unreadable, with why.
-    pub skipped: Vec<crate::query::Skipped>,
+    pub skipped: Vec<crate::store::Skipped>,
 }
 
 /// The bars of the `memory_days` calendar days ending on `newest` (the
 /// newest published date) as columns, what they were read from, and the
 /// dates skipped, with why.
 pub async fn load_prices(
-    store: &Store,
+    lake: &Lake,
     newest: Option<NaiveDate>,
     memory_days: u32,
-) -> Result<(Arc<PriceHistory>, Arc<PricesSource>, Vec<String>), crate::store::StoreError> {
+) -> Result<(Arc<PriceHistory>, Arc<PricesSource>, Vec<String>), StoreError> {
     let Some(newest) = newest.filter(|_| memory_days > 0) else {
         return Ok((Arc::default(), Arc::default(), Vec::new()));
     };
     let from = newest - chrono::Days::new(u64::from(memory_days - 1));
-    let loaded = crate::query::Lake::new(store.clone())
-        .price_history(Some(from), Some(newest))
-        .await?;
+    let loaded = lake.price_history(Some(from), Some(newest)).await?;
     let warnings = loaded
         .skipped
         .iter()
@@ -260,60 +257,66 @@ impl<'a> LoadSettings<'a> {
 /// newest portfolio snapshot, the history window, the bars of the last
 /// `memory_days` as columns, dataset health. Damaged
 /// dates are skipped and listed in `load_warnings`, never fatal. Keeps
-/// `last_run` and `next_run` from `previous`.
+/// `last_run` and `next_run` from `previous`. Pass a [`Lake::session`]
+/// shared by the rest of the reload (the bars, the risk view) so each
+/// object is read once.
 ///
 /// Whether prices are simulated is read from the data (each date's
 /// manifest says), not from `provider_simulated`: a real-market daemon
 /// pointed at a store a demo filled must label what it shows.
 pub async fn load(
-    store: &Store,
+    lake: &Lake,
     settings: LoadSettings<'_>,
     previous: &Snapshot,
-) -> Result<Snapshot, crate::store::StoreError> {
-    let LoadSettings {
-        provider,
-        provider_simulated,
-        portfolio,
-        memory_days,
-    } = settings;
-    let listing = store.published_dates().await?;
-    let ignored = listing.warnings();
+) -> Result<Snapshot, StoreError> {
+    let listing = lake.listing(None, None).await?;
     let mut snap = Snapshot {
-        provider: provider.to_string(),
-        simulated: provider_simulated,
+        provider: settings.provider.to_string(),
+        simulated: settings.provider_simulated,
         last_run: previous.last_run.clone(),
         next_run: previous.next_run,
         loaded_at: Some(Utc::now()),
-        load_warnings: ignored,
+        load_warnings: listing.warnings(),
         ..Snapshot::default()
     };
     // Newest first: the screen, the portfolio, then history. Read through
     // the lake, many at a time (on S3 each read is a round trip).
-    let lake = crate::query::Lake::new(store.clone());
-    let mut manifests: Vec<RunManifest> = Vec::new();
-    {
-        let newest_first = listing.dates.iter().rev().copied().collect();
-        let mut read = std::pin::pin!(lake.manifests(newest_first));
-        while let Some((date, manifest)) = read.next().await {
-            match manifest {
-                Ok(Some(m)) => manifests.push(m),
-                Ok(None) => {}
-                Err(e) => snap.load_warnings.push(format!("{date}: {e}")),
-            }
-            if manifests.len() >= HISTORY_DATES {
-                break;
-            }
-        }
-    }
-    if !provider_simulated {
+    let newest_first = listing.dates.iter().rev().copied().collect();
+    let (manifests, skipped) = lake.readable_manifests(newest_first, HISTORY_DATES).await;
+    snap.load_warnings
+        .extend(skipped.iter().map(|s| format!("{}: {}", s.date, s.reason)));
+    if !settings.provider_simulated {
         snap.simulated_dates = manifests
             .iter()
             .filter(|m| m.report.simulated)
             .map(|m| m.date)
             .collect();
     }
+    read_screens(lake, &manifests, &mut snap).await;
+    read_portfolio(lake, &manifests, settings.portfolio, &mut snap).await;
+    if settings.memory_days > 0 {
+        let (prices, source, warnings) =
+            load_prices(lake, listing.dates.last().copied(), settings.memory_days).await?;
+        snap.load_warnings.extend(warnings);
+        snap.prices = prices;
+        snap.prices_source = source;
+    }
+    for (date, account) in lake.accounts(&manifests).await.into_iter().rev() {
+        match account {
+            Ok(a) => snap.accounts.push((date, a)),
+            Err(e) => snap.load_warnings.push(format!("{date}: {e}")),
+        }
+    }
+    snap.reports = manifests.iter().map(|m| m.report.clone()).collect();
+    snap.datasets = dataset_status(&manifests);
+    Ok(snap)
+}
+
+/// The newest screen that reads, and every symbol's drawdown history over
+/// `manifests` (newest first), into `snap`.
+async fn read_screens(lake: &Lake, manifests: &[RunManifest], snap: &mut Snapshot) {
     let mut history: HashMap<Symbol, Vec<HistoryPoint>> = HashMap::new();
-    let screens = lake.drawdowns(&manifests).await;
+    let screens = lake.drawdowns(manifests).await;
     for (m, rows) in manifests.iter().zip(screens) {
         let rows = match rows {
             Ok(rows) => rows,
@@ -341,59 +344,57 @@ pub async fn load(
         points.reverse();
     }
     snap.history = history;
+}
 
-    for m in &manifests {
-        if m.object(Dataset::Positions).is_none() || m.object(Dataset::Account).is_none() {
-            continue;
-        }
-        let positions = store
-            .read_rows::<PositionRecord>(m, Dataset::Positions)
-            .await;
-        let account = store.read_rows::<AccountRecord>(m, Dataset::Account).await;
-        match (positions, account) {
-            (Ok(Some(p)), Ok(Some(a))) if !a.is_empty() => {
-                let positions: Vec<Position> = p.iter().map(PositionRecord::position).collect();
-                snap.simulated |= m.report.simulated;
-                // The verdict the run stored with its snapshot (under the
-                // settings of then: `/monitor` says when they differ from
-                // now's); judged here only for a manifest without one (a
-                // re-run that carried an earlier snapshot over, an older
-                // store).
-                let profit = m.report.profit.clone().unwrap_or_else(|| {
-                    profit_rule(
-                        &positions,
-                        &portfolio.asset_classes,
-                        portfolio.top_positions,
-                        portfolio.profit_target_pct,
-                    )
-                });
-                snap.portfolio = Some(PortfolioState {
-                    date: m.date,
-                    account: a[0].account(),
-                    profit,
-                    positions,
-                });
-                break;
+/// The newest portfolio snapshot among `manifests` (newest first) that
+/// reads, with its profit verdict, into `snap`.
+async fn read_portfolio(
+    lake: &Lake,
+    manifests: &[RunManifest],
+    portfolio: &PortfolioSettings,
+    snap: &mut Snapshot,
+) {
+    for m in manifests {
+        let read = match lake.portfolio(m).await {
+            Ok(Some(read)) => read,
+            Ok(None) => continue,
+            Err(e) => {
+                snap.load_warnings.push(format!("{}: {e}", m.date));
+                continue;
             }
-            (Err(e), _) | (_, Err(e)) => snap.load_warnings.push(format!("{}: {e}", m.date)),
-            _ => {}
-        }
+        };
+        let PortfolioRead {
+            date,
+            positions,
+            account,
+            simulated,
+        } = read;
+        snap.simulated |= simulated;
+        // The verdict the run stored with its snapshot (under the settings
+        // of then: `/monitor` says when they differ from now's); judged
+        // here only for a manifest without one (a re-run that carried an
+        // earlier snapshot over, an older store).
+        let profit = m.report.profit.clone().unwrap_or_else(|| {
+            profit_rule(
+                &positions,
+                &portfolio.asset_classes,
+                portfolio.top_positions,
+                portfolio.profit_target_pct,
+            )
+        });
+        snap.portfolio = Some(PortfolioState {
+            date,
+            account,
+            profit,
+            positions,
+        });
+        return;
     }
-    if memory_days > 0 {
-        let (prices, source, warnings) =
-            load_prices(store, listing.dates.last().copied(), memory_days).await?;
-        snap.load_warnings.extend(warnings);
-        snap.prices = prices;
-        snap.prices_source = source;
-    }
-    for (date, account) in lake.accounts(&manifests).await.into_iter().rev() {
-        match account {
-            Ok(a) => snap.accounts.push((date, a)),
-            Err(e) => snap.load_warnings.push(format!("{date}: {e}")),
-        }
-    }
-    snap.reports = manifests.iter().map(|m| m.report.clone()).collect();
-    snap.datasets = Dataset::ALL
+}
+
+/// Each dataset's newest date and rows among `manifests` (newest first).
+fn dataset_status(manifests: &[RunManifest]) -> Vec<DatasetStatus> {
+    Dataset::ALL
         .iter()
         .map(|d| {
             let found = manifests
@@ -405,6 +406,5 @@ pub async fn load(
                 rows: found.map_or(0, |f| f.1),
             }
         })
-        .collect();
-    Ok(snap)
+        .collect()
 }

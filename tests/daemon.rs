@@ -11,6 +11,7 @@ use chrono::Utc;
 use common::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
 use common::{ChildGuard, Workspace, free_port, ok};
 use dipwatch::domain::LastOutcome;
+use futures::StreamExt;
 
 use common::http_get as get;
 
@@ -120,15 +121,15 @@ fn assert_store_consistent(ws: &Workspace) {
         let store = dipwatch::store::Store::open(&url, &Default::default())
             .await
             .unwrap();
-        let listing = store.published_dates().await.unwrap();
+        let lake = dipwatch::store::Lake::new(store);
+        let listing = lake.listing(None, None).await.unwrap();
         assert!(listing.junk.is_empty());
-        for d in listing.dates {
-            let m = store.manifest(d).await.unwrap().expect("manifest");
-            for ds in dipwatch::store::Dataset::ALL {
-                store
-                    .read_verified(&m, ds)
-                    .await
-                    .unwrap_or_else(|e| panic!("{d} {ds:?}: {e}"));
+        for ds in dipwatch::store::Dataset::ALL {
+            let parts: Vec<_> = lake.parts(ds, listing.dates.clone()).collect().await;
+            for part in parts {
+                if let dipwatch::store::PartRead::Damaged(s) = part {
+                    panic!("{} {ds:?}: {}", s.date, s.reason);
+                }
             }
         }
     });

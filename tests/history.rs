@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use common::{MotoServer, Workspace, ok};
 use dipwatch::domain::Symbol;
-use dipwatch::query::{Field, Lake, PriceHistory};
-use dipwatch::store::{BarRecord, Dataset, StorageUrl, Store, decode};
+use dipwatch::query::{Field, PriceHistory};
+use dipwatch::store::{BarRecord, Dataset, Lake, PartRead, StorageUrl, Store, decode};
+use futures::StreamExt;
 
 const FROM: &str = "2026-10-01";
 const TO: &str = "2026-11-20";
@@ -20,11 +21,15 @@ const TO: &str = "2026-11-20";
 /// codec): (date, symbol) -> [open, high, low, close, volume].
 async fn decoded(store: &Store) -> BTreeMap<(NaiveDate, Symbol), [f64; 5]> {
     let mut out = BTreeMap::new();
-    for date in store.published_dates().await.unwrap().dates {
-        let m = store.manifest(date).await.unwrap().unwrap();
-        let Ok(Some(bytes)) = store.read_verified(&m, Dataset::Bars).await else {
+    let lake = Lake::new(store.clone());
+    let dates = lake.dates(None, None).await.unwrap();
+    let parts: Vec<PartRead> = lake.parts(Dataset::Bars, dates).collect().await;
+    for part in parts {
+        let PartRead::Part(part) = part else {
             continue;
         };
+        let mut bytes = Dataset::Bars.header().into_bytes();
+        bytes.extend_from_slice(&part.body);
         for r in decode::<BarRecord>(Dataset::Bars, &bytes).unwrap() {
             out.insert(
                 (r.date, r.symbol),
@@ -119,9 +124,6 @@ async fn the_history_holds_exactly_what_the_lake_published() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parts_stream_a_dataset_in_order_and_name_damaged_dates() {
-    use dipwatch::query::PartRead;
-    use futures::StreamExt;
-
     let ws = Workspace::new(20);
     ok(&ws.demo(&["collect", "--from", "2026-11-02", "--to", TO]));
     let damaged = ws.path("data/drawdowns/date=2026-11-12/drawdowns.csv");
@@ -143,13 +145,8 @@ async fn parts_stream_a_dataset_in_order_and_name_damaged_dates() {
                 assert_eq!(p.date, *date);
                 assert!(p.simulated);
                 // The body is the object without its header, row for row.
-                let m = store.manifest(*date).await.unwrap().unwrap();
-                let whole = store
-                    .read_verified(&m, Dataset::Drawdowns)
-                    .await
-                    .unwrap()
-                    .unwrap();
-                let text = String::from_utf8(whole.to_vec()).unwrap();
+                let object = Dataset::Drawdowns.path(*date).to_string();
+                let text = std::fs::read_to_string(ws.path(&format!("data/{object}"))).unwrap();
                 let (header, rows) = text.split_once('\n').unwrap();
                 assert_eq!(header, Dataset::Drawdowns.columns().join(","));
                 assert_eq!(p.body, rows.as_bytes());

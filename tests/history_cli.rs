@@ -9,6 +9,7 @@ mod common;
 
 use common::{Workspace, ok, stderr};
 use dipwatch::store::{Dataset, StorageUrl, Store};
+use futures::StreamExt;
 
 fn workspace() -> Workspace {
     let mut ws = Workspace::new(15);
@@ -43,13 +44,16 @@ fn published(ws: &Workspace) -> Vec<Published> {
             .await
             .unwrap();
         let mut out = Vec::new();
-        for date in store.published_dates().await.unwrap().dates {
-            let m = store.manifest(date).await.unwrap().unwrap();
-            let bytes = store
-                .read_verified(&m, Dataset::Drawdowns)
-                .await
-                .unwrap()
-                .unwrap();
+        let lake = dipwatch::store::Lake::new(store);
+        let dates = lake.dates(None, None).await.unwrap();
+        let parts: Vec<_> = lake.parts(Dataset::Drawdowns, dates).collect().await;
+        for part in parts {
+            let dipwatch::store::PartRead::Part(part) = part else {
+                panic!("every screen reads: {part:?}");
+            };
+            let date = part.date;
+            let mut bytes = Dataset::Drawdowns.header().into_bytes();
+            bytes.extend_from_slice(&part.body);
             let mut reader = csv::Reader::from_reader(&bytes[..]);
             let header = reader.headers().unwrap().clone();
             let col = |name: &str| header.iter().position(|h| h == name).unwrap();

@@ -392,28 +392,29 @@ async fn the_in_memory_bars_and_the_lakes_give_the_same_report() {
         "universe".to_string(),
     )]);
     let params = RiskParams::from_config(&AppConfig::load_with_env(None, env).unwrap());
-    let newest = store.published_dates().await.unwrap().dates.last().copied();
+    let lake = dipwatch::store::Lake::new(store);
+    let newest = lake.dates(None, None).await.unwrap().last().copied();
     let report = |data: &dipwatch::risk::RiskData| {
         serde_json::to_value(analyze(&data.input(), &params)).unwrap()
     };
 
-    let lake = load_data(&store, &params, None).await.unwrap().unwrap();
-    assert_eq!(lake.bars, BarsSource::Store);
-    let (held, _, _) = dipwatch::state::load_prices(&store, newest, 365)
+    let from_store = load_data(&lake, &params, None).await.unwrap().unwrap();
+    assert_eq!(from_store.bars, BarsSource::Store);
+    let (held, _, _) = dipwatch::state::load_prices(&lake, newest, 365)
         .await
         .unwrap();
     assert!(
-        held.dates().len() > lake.history.dates().len(),
+        held.dates().len() > from_store.history.dates().len(),
         "memory holds more"
     );
-    let memory = load_data(&store, &params, Some(&held))
+    let memory = load_data(&lake, &params, Some(&held))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(memory.bars, BarsSource::Memory);
-    assert_eq!(memory.history.dates(), lake.history.dates());
-    assert_eq!(memory.history.symbols(), lake.history.symbols());
-    let from_lake = report(&lake);
+    assert_eq!(memory.history.dates(), from_store.history.dates());
+    assert_eq!(memory.history.symbols(), from_store.history.symbols());
+    let from_lake = report(&from_store);
     assert!(
         from_lake["correlation"]["symbols"]
             .as_array()
@@ -425,10 +426,10 @@ async fn the_in_memory_bars_and_the_lakes_give_the_same_report() {
     assert_eq!(report(&memory), from_lake);
 
     // 30 calendar days do not cover the 91 sessions: the lake's bars.
-    let (short, _, _) = dipwatch::state::load_prices(&store, newest, 30)
+    let (short, _, _) = dipwatch::state::load_prices(&lake, newest, 30)
         .await
         .unwrap();
-    let fallback = load_data(&store, &params, Some(&short))
+    let fallback = load_data(&lake, &params, Some(&short))
         .await
         .unwrap()
         .unwrap();

@@ -10,10 +10,11 @@ use chrono::{NaiveDate, Utc};
 use common::{MotoServer, Workspace, ok, stdout};
 use dipwatch::domain::{DrawdownRow, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
 use dipwatch::store::{
-    BarRecord, Dataset, LAYOUT_VERSION, NewObject, SCHEMA_PATH, StorageUrl, Store, StoreError,
-    encode,
+    BarRecord, Dataset, LAYOUT_VERSION, Lake, NewObject, PartRead, SCHEMA_PATH, StorageUrl, Store,
+    StoreError, encode,
 };
-use object_store::path::Path;
+use futures::StreamExt;
+use object_store::{ObjectStore, path::Path};
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -97,18 +98,54 @@ fn objects(date: NaiveDate, scale: f64) -> Vec<NewObject> {
     ]
 }
 
-async fn raw(store: &Store, path: &str) -> Option<Vec<u8>> {
-    store
-        .get(&Path::from(path))
-        .await
-        .unwrap()
-        .map(|b| b.to_vec())
+/// An object's bytes as the backend holds them (`None` if absent).
+async fn raw(objects: &dyn ObjectStore, path: &str) -> Option<Vec<u8>> {
+    match objects.get(&Path::from(path)).await {
+        Ok(found) => Some(found.bytes().await.unwrap().to_vec()),
+        Err(object_store::Error::NotFound { .. }) => None,
+        Err(e) => panic!("{path}: {e}"),
+    }
+}
+
+/// The published rows of `date`'s screen, as every reader gets them.
+async fn screen(lake: &Lake, date: NaiveDate) -> Result<Vec<DrawdownRow>, StoreError> {
+    Ok(lake.screen_of(date).await?.expect("published").rows)
+}
+
+/// The positions and account objects of a portfolio snapshot on `day`.
+fn snapshot_objects(
+    day: NaiveDate,
+    held: &[dipwatch::domain::Position],
+    account: &dipwatch::domain::Account,
+) -> [NewObject; 2] {
+    use dipwatch::store::{AccountRecord, PositionRecord};
+    let (p, pn) = encode(
+        Dataset::Positions,
+        held.iter().map(|x| PositionRecord::new(day, x)),
+    )
+    .unwrap();
+    let (a, an) = encode(Dataset::Account, [AccountRecord::new(day, account)]).unwrap();
+    [
+        NewObject {
+            dataset: Dataset::Positions,
+            bytes: p,
+            rows: pn,
+        },
+        NewObject {
+            dataset: Dataset::Account,
+            bytes: a,
+            rows: an,
+        },
+    ]
 }
 
 /// The suite both backends must pass.
 async fn storage_contract(url: StorageUrl, options: BTreeMap<String, String>) {
     let store = Store::open(&url, &options).await.unwrap();
-    assert!(store.published_dates().await.unwrap().dates.is_empty());
+    let backend = common::store_audit::raw_objects(&url, &options);
+    let backend = backend.as_ref();
+    let lake = Lake::new(store.clone());
+    assert!(lake.dates(None, None).await.unwrap().is_empty());
 
     // Write: objects, then the manifest that publishes the date.
     let (d1, d2, d3) = (d("2026-11-18"), d("2026-11-19"), d("2026-11-20"));
@@ -118,7 +155,7 @@ async fn storage_contract(url: StorageUrl, options: BTreeMap<String, String>) {
         .unwrap();
     assert_eq!(m1.objects.len(), 2);
     assert_eq!(m1.object(Dataset::Drawdowns).unwrap().rows, 2);
-    let schema = raw(&store, SCHEMA_PATH)
+    let schema = raw(backend, SCHEMA_PATH)
         .await
         .expect("schema written on first publish");
     let schema: serde_json::Value = serde_json::from_slice(&schema).unwrap();
@@ -130,17 +167,25 @@ async fn storage_contract(url: StorageUrl, options: BTreeMap<String, String>) {
 
     // Exactly the contract's paths and header.
     let dd_path = "drawdowns/date=2026-11-18/drawdowns.csv";
-    let first = raw(&store, dd_path).await.unwrap();
+    let first = raw(backend, dd_path).await.unwrap();
     assert!(first.starts_with(b"date,symbol,current_price,peak_price,peak_date,drawdown_pct,days_since_peak,volume,rank\n"));
-    assert!(raw(&store, "bars/date=2026-11-18/bars.csv").await.is_some());
-    assert!(raw(&store, "runs/date=2026-11-18/run.json").await.is_some());
+    assert!(
+        raw(backend, "bars/date=2026-11-18/bars.csv")
+            .await
+            .is_some()
+    );
+    assert!(
+        raw(backend, "runs/date=2026-11-18/run.json")
+            .await
+            .is_some()
+    );
 
     // Re-write is idempotent: same bytes, same checksums.
     let again = store
         .publish(d1, objects(d1, 1.0), BTreeMap::new(), report(d1))
         .await
         .unwrap();
-    assert_eq!(raw(&store, dd_path).await.unwrap(), first);
+    assert_eq!(raw(backend, dd_path).await.unwrap(), first);
     assert_eq!(again.objects, m1.objects);
 
     // Partitions list in date order whatever the write order.
@@ -152,20 +197,13 @@ async fn storage_contract(url: StorageUrl, options: BTreeMap<String, String>) {
         .publish(d2, objects(d2, 2.0), BTreeMap::new(), report(d2))
         .await
         .unwrap();
-    assert_eq!(
-        store.published_dates().await.unwrap().dates,
-        vec![d1, d2, d3]
-    );
+    assert_eq!(lake.dates(None, None).await.unwrap(), vec![d1, d2, d3]);
 
     // Read back, verified.
-    let m2 = store.manifest(d2).await.unwrap().unwrap();
-    assert_eq!(store.drawdowns(&m2).await.unwrap(), rows(d2, 2.0));
+    let m2 = lake.manifest(d2).await.unwrap().unwrap();
+    assert_eq!(screen(&lake, d2).await.unwrap(), rows(d2, 2.0));
     assert!(
-        store
-            .read_verified(&m2, Dataset::Positions)
-            .await
-            .unwrap()
-            .is_none(),
+        lake.positions(&m2).await.unwrap().is_none(),
         "no positions for d2"
     );
 
@@ -188,20 +226,17 @@ async fn storage_contract(url: StorageUrl, options: BTreeMap<String, String>) {
         )
         .await
         .unwrap();
-    assert_eq!(
-        store.published_dates().await.unwrap().dates,
-        vec![d1, d2, d3]
-    );
-    assert!(store.manifest(d4).await.unwrap().is_none());
+    assert_eq!(lake.dates(None, None).await.unwrap(), vec![d1, d2, d3]);
+    assert!(lake.manifest(d4).await.unwrap().is_none());
 
     // A truncated object is detected, reported with its path, and the others still read.
     let p2 = Dataset::Drawdowns.path(d2);
-    let full = raw(&store, p2.as_ref()).await.unwrap();
+    let full = raw(backend, p2.as_ref()).await.unwrap();
     store
         .put(&p2, full[..full.len() / 2].to_vec())
         .await
         .unwrap();
-    match store.drawdowns(&m2).await {
+    match screen(&lake, d2).await {
         Err(StoreError::Corrupt { path, reason }) => {
             assert_eq!(path, p2.to_string());
             assert!(
@@ -217,22 +252,25 @@ async fn storage_contract(url: StorageUrl, options: BTreeMap<String, String>) {
     flipped[last] = if flipped[last] == b'1' { b'2' } else { b'1' };
     store.put(&p2, flipped).await.unwrap();
     assert!(matches!(
-        store.drawdowns(&m2).await,
+        screen(&lake, d2).await,
         Err(StoreError::Corrupt { .. })
     ));
-    let m3 = store.manifest(d3).await.unwrap().unwrap();
-    assert_eq!(store.drawdowns(&m3).await.unwrap(), rows(d3, 3.0));
+    assert_eq!(screen(&lake, d3).await.unwrap(), rows(d3, 3.0));
 
-    // A deleted object listed in the manifest.
-    let m1 = store.manifest(d1).await.unwrap().unwrap();
+    // A rewritten object listed in the manifest: its date is skipped,
+    // named, by every reader of the dataset.
     store
         .put(&Dataset::Bars.path(d1), b"date,symbol\n".to_vec())
         .await
         .unwrap();
-    assert!(matches!(
-        store.read_verified(&m1, Dataset::Bars).await,
-        Err(StoreError::Corrupt { .. })
-    ));
+    let parts: Vec<PartRead> = lake.parts(Dataset::Bars, vec![d1]).collect().await;
+    assert!(
+        matches!(&parts[..], [PartRead::Damaged(s)] if s.reason.contains("does not match the run manifest")),
+        "{parts:?}"
+    );
+    let bars = lake.price_history(Some(d1), Some(d1)).await.unwrap();
+    assert_eq!(bars.skipped.len(), 1);
+    assert!(bars.history.is_empty());
 
     // A corrupt manifest: an error for that date, not a crash; listing still works.
     store
@@ -243,18 +281,17 @@ async fn storage_contract(url: StorageUrl, options: BTreeMap<String, String>) {
         .await
         .unwrap();
     assert!(matches!(
-        store.manifest(d3).await,
+        lake.manifest(d3).await,
         Err(StoreError::Corrupt { .. })
     ));
-    assert_eq!(store.published_dates().await.unwrap().dates.len(), 3);
+    assert_eq!(lake.dates(None, None).await.unwrap().len(), 3);
 
     // Repair by re-running: the next publish makes d2 whole again.
     store
         .publish(d2, objects(d2, 2.0), BTreeMap::new(), report(d2))
         .await
         .unwrap();
-    let m2 = store.manifest(d2).await.unwrap().unwrap();
-    assert_eq!(store.drawdowns(&m2).await.unwrap(), rows(d2, 2.0));
+    assert_eq!(screen(&lake, d2).await.unwrap(), rows(d2, 2.0));
 
     // A store written by a newer dipwatch is refused at open.
     store
@@ -306,14 +343,11 @@ async fn staging_files_of_a_killed_writer_are_swept_when_old() {
         "only name#digits is a staging file"
     );
     assert!(part.join("bars.csv").exists());
-    let m = store.manifest(d1).await.unwrap().unwrap();
-    assert!(
-        store
-            .read_verified(&m, Dataset::Bars)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    let parts: Vec<PartRead> = Lake::new(store)
+        .parts(Dataset::Bars, vec![d1])
+        .collect()
+        .await;
+    assert!(matches!(&parts[..], [PartRead::Part(_)]), "{parts:?}");
 }
 
 #[tokio::test]
@@ -527,7 +561,6 @@ async fn the_daemon_state_reads_a_layout_v1_portfolio() {
 #[tokio::test]
 async fn the_daemon_state_shows_the_stored_profit_verdict() {
     use dipwatch::domain::{Account, Position, profit_check};
-    use dipwatch::store::{AccountRecord, PositionRecord};
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(
         &StorageUrl::Local(dir.path().to_path_buf()),
@@ -562,22 +595,7 @@ async fn the_daemon_state_shows_the_stored_profit_verdict() {
         pattern_day_trader: None,
     };
     let mut objects = objects(day, 1.0);
-    let (p, pn) = encode(
-        Dataset::Positions,
-        held.iter().map(|x| PositionRecord::new(day, x)),
-    )
-    .unwrap();
-    let (a, an) = encode(Dataset::Account, [AccountRecord::new(day, &account)]).unwrap();
-    objects.push(NewObject {
-        dataset: Dataset::Positions,
-        bytes: p,
-        rows: pn,
-    });
-    objects.push(NewObject {
-        dataset: Dataset::Account,
-        bytes: a,
-        rows: an,
-    });
+    objects.extend(snapshot_objects(day, &held, &account));
     // Judged then over both positions at 100%: (150 + 10) / 2 = 80, no.
     let stored = profit_check(&held, 2, 100.into());
     assert!(!stored.take_profit);
@@ -624,5 +642,150 @@ async fn load_state(
         portfolio,
         memory_days,
     };
-    dipwatch::state::load(store, settings, previous).await
+    dipwatch::state::load(&Lake::new(store.clone()), settings, previous).await
+}
+
+/// Four weeks of sessions at `url`, each with its portfolio snapshot,
+/// and a store over the same objects that counts what is read.
+async fn sessions_with_snapshots(
+    url: &StorageUrl,
+    options: &BTreeMap<String, String>,
+) -> (
+    Vec<NaiveDate>,
+    std::sync::Arc<common::store_audit::CountingStore>,
+    Store,
+) {
+    use dipwatch::domain::{Account, Position};
+    let writer = Store::open(url, options).await.unwrap();
+    let held = [Position::from_prices(
+        Symbol::parse("AAA").unwrap(),
+        10.into(),
+        8.into(),
+        12.into(),
+    )];
+    let account = Account {
+        equity: Some(10_000.into()),
+        cash: Some(5_000.into()),
+        buying_power: None,
+        status: "ACTIVE".into(),
+        currency: None,
+        last_equity: None,
+        long_market_value: None,
+        daytrade_count: None,
+        pattern_day_trader: None,
+    };
+    let days: Vec<NaiveDate> = d("2025-03-03")
+        .iter_days()
+        .filter(|d| chrono::Datelike::weekday(d).number_from_monday() <= 5)
+        .take(20)
+        .collect();
+    for (i, day) in days.iter().enumerate() {
+        let mut objects = objects(*day, 1.0 + i as f64 / 100.0);
+        objects.extend(snapshot_objects(*day, &held, &account));
+        writer
+            .publish(*day, objects, BTreeMap::new(), report(*day))
+            .await
+            .unwrap();
+    }
+    let counting = std::sync::Arc::new(common::store_audit::CountingStore::new(
+        common::store_audit::raw_objects(url, options),
+    ));
+    let store = Store::from_object_store(counting.clone(), url.to_string());
+    (days, counting, store)
+}
+
+/// One reload of the daemon (the state, then the bars it holds in memory
+/// and the risk view, as the runner does after every run) lists the
+/// partitions once and reads each object once, whichever of its parts
+/// need it: the manifests, the screens, the positions and the accounts.
+async fn a_reload_reads_each_object_once(url: StorageUrl, options: BTreeMap<String, String>) {
+    use dipwatch::runner::{Runner, RunnerParts};
+    use std::sync::Arc;
+
+    let (days, counting, store) = sessions_with_snapshots(&url, &options).await;
+    let config = dipwatch::config::AppConfig::load_with_env(None, Default::default()).unwrap();
+    let sim = Arc::new(dipwatch::market::sim::SimMarket::new(
+        config.universe.clone(),
+    ));
+    let runner = Runner::new(RunnerParts {
+        config: Arc::new(config),
+        market: sim,
+        broker: None,
+        store,
+        state: dipwatch::state::AppState::new(dipwatch::state::Snapshot::default()),
+        metrics: Arc::new(dipwatch::metrics::Metrics::new()),
+    });
+    runner.reload_state().await.unwrap();
+
+    // Everything was read, and used.
+    let snap = runner.state().snapshot();
+    assert!(snap.load_warnings.is_empty(), "{:?}", snap.load_warnings);
+    assert_eq!(snap.screen.as_ref().map(|s| s.date), days.last().copied());
+    assert_eq!(snap.accounts.len(), days.len());
+    assert_eq!(snap.prices.dates(), &days[..]);
+    let risk = snap.risk.as_ref().expect("the risk view of the snapshot");
+    assert_eq!(risk.date, *days.last().unwrap());
+    // Each object once.
+    let reads = counting.take_reads();
+    let twice: Vec<_> = reads.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "read more than once: {twice:?}");
+    for day in &days {
+        for dataset in Dataset::ALL {
+            let path = dataset.path(*day).to_string();
+            assert_eq!(reads.get(&path), Some(&1), "{path}");
+        }
+        let manifest = dipwatch::store::run_manifest_path(*day).to_string();
+        assert_eq!(reads.get(&manifest), Some(&1), "{manifest}");
+    }
+    assert_eq!(counting.take_lists(), 1, "the partitions are listed once");
+}
+
+#[tokio::test]
+async fn a_reload_reads_each_object_once_on_local_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    a_reload_reads_each_object_once(StorageUrl::Local(dir.path().join("lake")), BTreeMap::new())
+        .await;
+}
+
+#[tokio::test]
+async fn a_reload_reads_each_object_once_on_s3() {
+    let moto = MotoServer::start();
+    moto.create_bucket("dipwatch-reload");
+    let url = StorageUrl::parse("s3://dipwatch-reload/lake").unwrap();
+    a_reload_reads_each_object_once(url, moto.options().into_iter().collect()).await;
+}
+
+/// `/download` chooses its dates from their manifests, then reads their
+/// objects: each manifest and object is read once, and only the dates
+/// asked for (and the manifests read ahead with them) are read.
+async fn a_download_reads_each_object_once(url: StorageUrl, options: BTreeMap<String, String>) {
+    let (days, counting, store) = sessions_with_snapshots(&url, &options).await;
+    let csv = dipwatch::bot::download::build_csv(&store, Dataset::Account, 5, usize::MAX)
+        .await
+        .unwrap()
+        .expect("five snapshots");
+    assert_eq!(csv.dates, days[days.len() - 5..]);
+    assert_eq!(csv.rows, 5);
+    assert!(csv.bytes.starts_with(Dataset::Account.header().as_bytes()));
+    let reads = counting.take_reads();
+    let twice: Vec<_> = reads.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "read more than once: {twice:?}");
+    let accounts: Vec<_> = reads.keys().filter(|p| p.starts_with("account/")).collect();
+    assert_eq!(accounts.len(), 5, "{accounts:?}");
+    assert_eq!(counting.take_lists(), 1);
+}
+
+#[tokio::test]
+async fn a_download_reads_each_object_once_on_local_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    a_download_reads_each_object_once(StorageUrl::Local(dir.path().join("lake")), BTreeMap::new())
+        .await;
+}
+
+#[tokio::test]
+async fn a_download_reads_each_object_once_on_s3() {
+    let moto = MotoServer::start();
+    moto.create_bucket("dipwatch-download");
+    let url = StorageUrl::parse("s3://dipwatch-download/lake").unwrap();
+    a_download_reads_each_object_once(url, moto.options().into_iter().collect()).await;
 }

@@ -11,8 +11,9 @@ use super::report::{self, DataUsed, EquityRow, Parameters, Side, Summary};
 use super::setup::Setup;
 use super::{Benchmark, BenchmarkError, Params, Trade, metrics};
 use crate::config::BacktestSettings;
-use crate::query::{HistoryLoad, PriceHistory};
+use crate::query::PriceHistory;
 use crate::screen::{DrawdownColumns, ScreenParams};
+use crate::store::HistoryLoad;
 use crate::strategy::Fill;
 
 /// Sessions a backtest must cover at least.

@@ -15,7 +15,7 @@ use super::setup::Setup;
 use super::stored::{self, Listed, ReadError};
 use super::sweep::{self, Axis, Point, SortBy};
 use crate::config::BacktestSettings;
-use crate::query::{HistoryLoad, Lake};
+use crate::store::{HistoryLoad, Lake};
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
 

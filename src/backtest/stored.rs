@@ -226,7 +226,7 @@ pub async fn list(store: &Store, limit: usize) -> Result<Vec<Listed>, StoreError
                 summary,
             }
         })
-        .buffered(crate::query::READ_CONCURRENCY)
+        .buffered(crate::store::READ_CONCURRENCY)
         .collect()
         .await)
 }

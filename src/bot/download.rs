@@ -10,8 +10,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use futures::StreamExt;
 
-use crate::query::{Lake, PartRead};
-use crate::store::{Dataset, Store, StoreError};
+use crate::store::{Dataset, Lake, PartRead, Store, StoreError};
 
 /// Telegram bots may upload documents up to 50 MB; stay well under.
 pub const MAX_DOCUMENT_BYTES: usize = 45 * 1024 * 1024;
@@ -80,56 +79,26 @@ impl Slots {
 /// object's size), then read oldest first through [`Lake::parts`] (the
 /// same read path and rules as `dipwatch export`), each object's rows
 /// appended to the one output buffer, which is sized once. So the peak is
-/// the file plus the objects in flight ([`crate::query::READ_CONCURRENCY`]
-/// dates), not every object and then the file again.
+/// the file plus the objects in flight ([`crate::store::READ_CONCURRENCY`]
+/// dates), not every object and then the file again. One
+/// [`Lake::session`] serves both steps: each manifest is read once.
 pub async fn build_csv(
     store: &Store,
     dataset: Dataset,
     days: usize,
     max_bytes: usize,
 ) -> Result<Option<Csv>, StoreError> {
-    let listing = store.published_dates().await?;
-    let header = format!("{}\n", dataset.columns().join(","));
-    let mut plan: Vec<NaiveDate> = Vec::new();
-    let mut size = header.len();
-    let (mut damaged, mut truncated) = (0usize, false);
-    for date in listing.dates.iter().rev() {
-        if plan.len() >= days {
-            break;
-        }
-        let manifest = match store.manifest(*date).await {
-            Ok(Some(m)) => m,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::warn!(dataset = dataset.name(), %date, error = %e, "download: skipping a damaged partition");
-                damaged += 1;
-                continue;
-            }
-        };
-        let Some(entry) = manifest.object(dataset) else {
-            continue;
-        };
-        // The object is our header line then its rows.
-        let body = usize::try_from(entry.bytes)
-            .unwrap_or(usize::MAX)
-            .saturating_sub(header.len());
-        if size.saturating_add(body) > max_bytes {
-            truncated = true;
-            break;
-        }
-        size += body;
-        plan.push(*date);
-    }
+    let lake = Lake::new(store.clone()).session();
+    let header = dataset.header();
+    let plan = plan(&lake, dataset, days, max_bytes.saturating_sub(header.len())).await?;
     let mut out: Vec<u8> = Vec::new();
-    let (mut dates, mut rows) = (Vec::new(), 0u64);
-    plan.reverse();
-    let lake = Lake::new(store.clone());
-    let mut parts = std::pin::pin!(lake.parts(dataset, plan));
+    let (mut dates, mut rows, mut damaged) = (Vec::new(), 0u64, plan.damaged);
+    let mut parts = std::pin::pin!(lake.parts(dataset, plan.dates));
     while let Some(read) = parts.next().await {
         match read {
             PartRead::Part(part) => {
                 if out.is_empty() {
-                    out.reserve_exact(size);
+                    out.reserve_exact(header.len() + plan.size);
                     out.extend_from_slice(header.as_bytes());
                 }
                 out.extend_from_slice(&part.body);
@@ -152,8 +121,69 @@ pub async fn build_csv(
         dates,
         rows,
         damaged,
-        truncated,
+        truncated: plan.truncated,
     }))
+}
+
+/// The dates a download reads, chosen from their manifests.
+struct Plan {
+    /// Oldest first.
+    dates: Vec<NaiveDate>,
+    /// Their rows' bytes, headers excluded.
+    size: usize,
+    /// Dates whose manifest could not be read.
+    damaged: usize,
+    /// Older dates left out to stay within the budget.
+    truncated: bool,
+}
+
+/// The newest `days` dates holding `dataset` whose rows fit in `budget`
+/// bytes, their manifests read [`crate::store::READ_CONCURRENCY`] at a
+/// time, newest first, until the plan is full.
+async fn plan(
+    lake: &Lake,
+    dataset: Dataset,
+    days: usize,
+    budget: usize,
+) -> Result<Plan, StoreError> {
+    let header = dataset.header().len();
+    let newest_first = lake.dates(None, None).await?.into_iter().rev().collect();
+    let mut plan = Plan {
+        dates: Vec::new(),
+        size: 0,
+        damaged: 0,
+        truncated: false,
+    };
+    let mut manifests = std::pin::pin!(lake.manifests(newest_first));
+    while plan.dates.len() < days {
+        let Some((date, manifest)) = manifests.next().await else {
+            break;
+        };
+        let entry = match &manifest {
+            Ok(Some(m)) => m.object(dataset),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(dataset = dataset.name(), %date, error = %e, "download: skipping a damaged partition");
+                plan.damaged += 1;
+                None
+            }
+        };
+        let Some(entry) = entry else {
+            continue;
+        };
+        // The object is our header line then its rows.
+        let body = usize::try_from(entry.bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(header);
+        if plan.size.saturating_add(body) > budget {
+            plan.truncated = true;
+            break;
+        }
+        plan.size += body;
+        plan.dates.push(date);
+    }
+    plan.dates.reverse();
+    Ok(plan)
 }
 
 #[cfg(test)]

@@ -8,8 +8,7 @@ use futures::StreamExt;
 
 use super::{open_store_to_read, parse_date};
 use crate::config::AppConfig;
-use crate::query::{Lake, PartRead};
-use crate::store::Dataset;
+use crate::store::{Dataset, Lake, PartRead};
 
 /// `export` options.
 #[derive(Debug, clap::Args)]
@@ -52,8 +51,7 @@ pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCo
             Err(e) => Err(e.into()),
         }
     };
-    let header = format!("{}\n", args.kind.columns().join(","));
-    if !write(header.as_bytes())? {
+    if !write(args.kind.header().as_bytes())? {
         return Ok(ExitCode::SUCCESS);
     }
     let mut skipped = 0usize;

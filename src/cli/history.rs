@@ -17,8 +17,8 @@ use super::{open_store_to_read, parse_date};
 use crate::chart::{self, Breadth, Figure, RankHistory, Style};
 use crate::config::AppConfig;
 use crate::numbers::{price, signed_pct, thousands};
-use crate::query::Lake;
 use crate::screen_history;
+use crate::store::Lake;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -76,7 +76,7 @@ pub struct Span {
 
 /// Report the dates passed over and simulated prices on stderr; returns
 /// `simulated`.
-fn warn(skipped: &[crate::query::Skipped], simulated: bool) -> bool {
+fn warn(skipped: &[crate::store::Skipped], simulated: bool) -> bool {
     for s in skipped {
         eprintln!("warning: skipping {}: {}", s.date, s.reason);
     }

@@ -33,7 +33,8 @@ pub struct PortfolioArgs {
 pub async fn run(config: &AppConfig, args: &PortfolioArgs) -> anyhow::Result<ExitCode> {
     let store = open_store_to_read(config).await?;
     let params = RiskParams::from_config(config);
-    let Some(data) = load_data(&store, &params, None).await? else {
+    let lake = crate::store::Lake::new(store.clone()).session();
+    let Some(data) = load_data(&lake, &params, None).await? else {
         bail!(
             "no positions snapshot in the last {} published sessions of {}: \
              `dipwatch collect` stores one when the trading API answers",

@@ -11,7 +11,7 @@ use super::{open_store_to_read, parse_date};
 use crate::config::AppConfig;
 use crate::domain::{DrawdownRow, RunReport};
 use crate::numbers::{price, signed_pct, thousands};
-use crate::query::Lake;
+use crate::store::Lake;
 use crate::store::{Dataset, RunManifest, Store, encode};
 
 /// Output formats.

@@ -254,7 +254,11 @@ mod tests {
                 .contains("only 0 of 40")
         );
         assert!(
-            store.published_dates().await.unwrap().dates.is_empty(),
+            crate::store::Lake::new(store.clone())
+                .dates(None, None)
+                .await
+                .unwrap()
+                .is_empty(),
             "nothing published"
         );
 
@@ -288,12 +292,13 @@ mod tests {
             reports.iter().map(|r| r.date).collect::<Vec<_>>(),
             [d("2026-11-20"), d("2026-11-23"), d("2026-11-24")]
         );
-        let m20 = store.manifest(d("2026-11-20")).await.unwrap().unwrap();
+        let lake = crate::store::Lake::new(store.clone());
+        let m20 = lake.manifest(d("2026-11-20")).await.unwrap().unwrap();
         assert!(
             m20.object(Dataset::Positions).is_none(),
             "no snapshot for a past date"
         );
-        let m24 = store.manifest(d("2026-11-24")).await.unwrap().unwrap();
+        let m24 = lake.manifest(d("2026-11-24")).await.unwrap().unwrap();
         let positions = m24
             .object(Dataset::Positions)
             .cloned()
@@ -309,14 +314,8 @@ mod tests {
         let later: DateTime<Utc> = "2026-11-27T12:00:00Z".parse().unwrap();
         let again = c.run(Dates::One(d("2026-11-24")), later).await.unwrap();
         assert_eq!(again[0].outcome, RunOutcome::Published);
-        let m24b = store.manifest(d("2026-11-24")).await.unwrap().unwrap();
+        let m24b = lake.manifest(d("2026-11-24")).await.unwrap().unwrap();
         assert_eq!(m24b.object(Dataset::Positions), Some(&positions));
-        assert!(
-            store
-                .read_verified(&m24b, Dataset::Positions)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(lake.positions(&m24b).await.unwrap().is_some());
     }
 }

@@ -84,7 +84,10 @@ impl Collector<'_> {
         date: NaiveDate,
         writing: &[NewObject],
     ) -> BTreeMap<String, ObjectEntry> {
-        let previous = match self.store.manifest(date).await {
+        let previous = match crate::store::Lake::new(self.store.clone())
+            .manifest(date)
+            .await
+        {
             Ok(Some(m)) => m,
             Ok(None) => return BTreeMap::new(),
             Err(e) => {

@@ -224,10 +224,9 @@ async fn readyz(State(ctx): State<HttpContext>) -> Response {
     if !state_loaded {
         problems.push("state not loaded yet".to_string());
     }
+    let lake = crate::store::Lake::new(ctx.runner.store().clone());
     let storage_reachable =
-        match tokio::time::timeout(Duration::from_secs(2), ctx.runner.store().published_dates())
-            .await
-        {
+        match tokio::time::timeout(Duration::from_secs(2), lake.dates(None, None)).await {
             Ok(Ok(_)) => true,
             Ok(Err(e)) => {
                 problems.push(format!("storage: {e}"));

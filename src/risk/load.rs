@@ -1,5 +1,5 @@
 //! The I/O edge of the risk view: the positions and account snapshots, the
-//! bars and the latest screen it needs, read through [`crate::query::Lake`]
+//! bars and the latest screen it needs, read through [`crate::store::Lake`]
 //! (verified against the manifests; damaged dates skipped and reported).
 //!
 //! The daemon already holds the last `history.memory_days` of bars in
@@ -16,8 +16,8 @@ use futures::StreamExt;
 use super::holding::{Held, Runs};
 use super::{RiskInput, RiskParams, f};
 use crate::domain::{Account, AssetSymbol, DrawdownRow, Position};
-use crate::query::{Lake, PriceHistory, READ_CONCURRENCY};
-use crate::store::{AccountRecord, Dataset, PositionRecord, RunManifest, Store, StoreError};
+use crate::query::PriceHistory;
+use crate::store::{Dataset, Lake, PortfolioRead, READ_CONCURRENCY, StoreError};
 
 /// Everything [`super::analyze`] reads, as loaded from the lake.
 #[derive(Debug, Clone)]
@@ -70,61 +70,29 @@ impl RiskData {
     }
 }
 
-/// One date's positions and account.
-struct Snapshot {
-    date: NaiveDate,
-    positions: Vec<Position>,
-    account: Account,
-    simulated: bool,
-}
-
 /// Read what the risk view needs over the last `max(lookback, 60) + 1`
 /// published sessions. `Ok(None)` when no positions snapshot is stored
 /// there; a store that cannot be listed is an error, a damaged date a
 /// warning. The bars come from `held` (the daemon's in-memory history)
 /// when it covers those sessions (see [`covering`]), else from the lake.
+///
+/// `lake` is the reload's [`Lake::session`] in the daemon, so the
+/// manifests, snapshots and screen the state just read are not read again.
 pub async fn load_data(
-    store: &Store,
+    lake: &Lake,
     params: &RiskParams,
     held: Option<&PriceHistory>,
 ) -> Result<Option<RiskData>, StoreError> {
-    let lake = Lake::new(store.clone());
     let listing = lake.listing(None, None).await?;
     let mut warnings = listing.warnings();
     let span = params.window_returns() + 1;
-    let dates = listing.dates[listing.dates.len().saturating_sub(span)..].to_vec();
-    let span_dates = dates.len();
+    let (older, dates) = listing
+        .dates
+        .split_at(listing.dates.len().saturating_sub(span));
     let Some(&first) = dates.first() else {
         return Ok(None);
     };
-    let mut manifests: Vec<RunManifest> = Vec::new();
-    {
-        let mut read = std::pin::pin!(lake.manifests(dates));
-        while let Some((date, m)) = read.next().await {
-            match m {
-                Ok(Some(m)) => manifests.push(m),
-                Ok(None) => {}
-                Err(e) => warnings.push(format!("{date}: {e}")),
-            }
-        }
-    }
-    let reads: Vec<_> = manifests
-        .into_iter()
-        .filter(|m| m.object(Dataset::Positions).is_some() && m.object(Dataset::Account).is_some())
-        .map(|m| {
-            let store = store.clone();
-            async move { snapshot(&store, m).await }
-        })
-        .collect();
-    let mut snapshots = Vec::new();
-    let mut read = futures::stream::iter(reads).buffered(READ_CONCURRENCY);
-    while let Some(found) = read.next().await {
-        match found {
-            Ok(Some(s)) => snapshots.push(s),
-            Ok(None) => {}
-            Err(w) => warnings.push(w),
-        }
-    }
+    let mut snapshots = snapshots(lake, dates.to_vec(), &mut warnings).await;
     let Some(latest) = snapshots.pop() else {
         return Ok(None);
     };
@@ -140,10 +108,8 @@ pub async fn load_data(
     if !runs.settled() {
         // Held since before the span: walk the older snapshots back until
         // every holding's run has ended (or the lake begins).
-        let older = listing.dates[..listing.dates.len() - span_dates].to_vec();
-        older_holdings(store, &lake, older, &mut runs, &mut warnings).await;
+        older_holdings(lake, older.to_vec(), &mut runs, &mut warnings).await;
     }
-    let held_periods = runs.finish();
     let newest = listing.dates.last().copied();
     let (history, bars) = match held.and_then(|h| covering(h, first, newest)) {
         Some(h) => (h, BarsSource::Memory),
@@ -172,7 +138,7 @@ pub async fn load_data(
         date: latest.date,
         positions: latest.positions,
         account: latest.account,
-        held: held_periods,
+        held: runs.finish(),
         history,
         screen: rows,
         equity,
@@ -180,6 +146,26 @@ pub async fn load_data(
         bars,
         warnings,
     }))
+}
+
+/// The portfolio snapshots of `dates` (oldest first) that read, oldest
+/// first; the unreadable ones are warnings.
+async fn snapshots(
+    lake: &Lake,
+    dates: Vec<NaiveDate>,
+    warnings: &mut Vec<String>,
+) -> Vec<PortfolioRead> {
+    let (manifests, skipped) = lake.readable_manifests(dates, usize::MAX).await;
+    warnings.extend(skipped.iter().map(|s| format!("{}: {}", s.date, s.reason)));
+    let mut found = Vec::new();
+    for (m, read) in manifests.iter().zip(lake.portfolios(&manifests).await) {
+        match read {
+            Ok(Some(s)) => found.push(s),
+            Ok(None) => {}
+            Err(e) => warnings.push(format!("{}: snapshot skipped: {e}", m.date)),
+        }
+    }
+    found
 }
 
 /// The dates of `held` from `first` on, when `held` reaches back to
@@ -207,35 +193,24 @@ pub fn covering(
 /// holding. A date without a snapshot is passed over (it neither holds
 /// nor ends a holding); an unreadable one is a warning.
 async fn older_holdings(
-    store: &Store,
     lake: &Lake,
     mut dates: Vec<NaiveDate>,
     runs: &mut Runs,
     warnings: &mut Vec<String>,
 ) {
     dates.reverse();
-    let store = store.clone();
     let mut reads = std::pin::pin!(
         lake.manifests(dates)
-            .map(move |(date, m)| {
-                let store = store.clone();
+            .map(|(date, m)| {
+                let lake = lake.clone();
                 async move {
                     let m = match m {
                         Ok(Some(m)) if m.object(Dataset::Positions).is_some() => m,
                         Ok(_) => return Ok(None),
                         Err(e) => return Err(format!("{date}: {e}")),
                     };
-                    match store
-                        .read_rows::<PositionRecord>(&m, Dataset::Positions)
-                        .await
-                    {
-                        Ok(Some(rows)) => Ok(Some((
-                            m.date,
-                            rows.iter()
-                                .map(PositionRecord::position)
-                                .collect::<Vec<_>>(),
-                        ))),
-                        Ok(None) => Ok(None),
+                    match lake.positions(&m).await {
+                        Ok(positions) => Ok(positions.map(|p| (date, p))),
                         Err(e) => Err(format!("{date}: positions skipped: {e}")),
                     }
                 }
@@ -250,29 +225,4 @@ async fn older_holdings(
             None => break,
         }
     }
-}
-
-/// One manifest's positions and account, `None` when the account object
-/// is empty, a warning when either cannot be read.
-async fn snapshot(store: &Store, m: RunManifest) -> Result<Option<Snapshot>, String> {
-    let positions = store
-        .read_rows::<PositionRecord>(&m, Dataset::Positions)
-        .await
-        .map_err(|e| format!("{}: positions skipped: {e}", m.date))?;
-    let account = store
-        .read_rows::<AccountRecord>(&m, Dataset::Account)
-        .await
-        .map_err(|e| format!("{}: account skipped: {e}", m.date))?;
-    let (Some(positions), Some(account)) = (positions, account) else {
-        return Ok(None);
-    };
-    let Some(account) = account.first() else {
-        return Ok(None);
-    };
-    Ok(Some(Snapshot {
-        date: m.date,
-        positions: positions.iter().map(PositionRecord::position).collect(),
-        account: account.account(),
-        simulated: m.report.simulated,
-    }))
 }

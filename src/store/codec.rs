@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::layout::Dataset;
 use crate::domain::{Account, AssetClass, AssetSymbol, Bar, Position, Side, Symbol};
+use crate::query::DayBars;
 
 /// A CSV object that cannot be read, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -247,7 +248,7 @@ pub fn decode<R: DeserializeOwned>(dataset: Dataset, bytes: &[u8]) -> Result<Vec
 /// layout's columns: an object of the previous layout gets the columns it
 /// lacks as empty cells (new columns are only ever appended), so an export
 /// spanning both is one consistent CSV.
-pub fn rows_in_current_layout(
+pub(super) fn rows_in_current_layout(
     dataset: Dataset,
     bytes: &[u8],
 ) -> Result<std::borrow::Cow<'_, [u8]>, CsvProblem> {
@@ -303,6 +304,57 @@ fn short_csv_error(e: &csv::Error) -> String {
         }
         _ => e.to_string(),
     }
+}
+
+/// Parse one date's `bars.csv` (already verified against its manifest)
+/// into [`DayBars`]. The header must be the bars header exactly and every
+/// row's date the partition's. A hand-written reader rather than the csv
+/// crate's serde path: the lake's own encoder never quotes a bars field
+/// (tickers and numbers only), and this path loads years of history.
+pub(super) fn parse_bars(
+    date: NaiveDate,
+    simulated: bool,
+    bytes: &[u8],
+) -> Result<DayBars, CsvProblem> {
+    let text = std::str::from_utf8(bytes).map_err(|e| CsvProblem(format!("not UTF-8: {e}")))?;
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    if header
+        .split(',')
+        .ne(Dataset::Bars.columns().iter().copied())
+    {
+        return Err(CsvProblem(format!(
+            "header {header:?} is not the bars header {:?}",
+            Dataset::Bars.columns()
+        )));
+    }
+    let day = date.to_string();
+    let mut out = DayBars::new(date, simulated);
+    for (i, line) in lines.enumerate() {
+        let at = |what: &str| CsvProblem(format!("line {}: {what}", i + 2));
+        let mut f = line.split(',');
+        let mut next = || {
+            f.next()
+                .ok_or_else(|| at("too few fields (truncated or corrupt)"))
+        };
+        if next()? != day {
+            return Err(at(&format!("a row not dated {day}")));
+        }
+        let ticker = next()?;
+        if !Symbol::is_canonical(ticker) {
+            return Err(at(&format!(
+                "{ticker:?} is not a ticker as dipwatch writes one"
+            )));
+        }
+        let mut values = [0.0; 5];
+        for v in &mut values {
+            *v = next()?
+                .parse()
+                .map_err(|_| at("a price or volume that is not a number"))?;
+        }
+        out.push_text(ticker, values);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -429,5 +481,38 @@ mod tests {
         let bad_value = String::from_utf8(good).unwrap().replacen("31.5", "abc", 1);
         let err = decode::<DrawdownRow>(Dataset::Drawdowns, bad_value.as_bytes()).unwrap_err();
         assert!(err.0.starts_with("line 2: field 3"), "{err}");
+    }
+
+    #[test]
+    fn a_bars_object_that_does_not_fit_is_refused_with_its_line() {
+        let header = Dataset::Bars.columns().join(",");
+        let good = format!("{header}\n2026-11-20,AAPL,1,2,0.5,1.5,100,7,1.2\n");
+        let parsed = parse_bars("2026-11-20".parse().unwrap(), true, good.as_bytes()).unwrap();
+        let rows: Vec<_> = parsed.rows().collect();
+        assert_eq!(rows, [("AAPL", [1.0, 2.0, 0.5, 1.5, 100.0])]);
+        assert!(parsed.simulated);
+        for (text, needle) in [
+            ("date,symbol\n".to_string(), "header"),
+            (
+                format!("{header}\n2026-11-19,AAPL,1,2,0.5,1.5,100,,\n"),
+                "line 2: a row not dated",
+            ),
+            (
+                format!("{header}\n2026-11-20,AAPL,1,2\n"),
+                "line 2: too few fields",
+            ),
+            (
+                format!("{header}\n2026-11-20,AAPL,1,x,0.5,1.5,100,,\n"),
+                "not a number",
+            ),
+            (
+                format!("{header}\n2026-11-20,A&B,1,2,0.5,1.5,100,,\n"),
+                "line 2",
+            ),
+        ] {
+            let err =
+                parse_bars("2026-11-20".parse().unwrap(), false, text.as_bytes()).unwrap_err();
+            assert!(err.0.contains(needle), "{text:?}: {err}");
+        }
     }
 }

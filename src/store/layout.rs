@@ -97,6 +97,15 @@ impl Dataset {
         }
     }
 
+    /// The header line, `columns` joined and ended by a newline: the first
+    /// line of this dataset's objects and of every CSV handed out of it
+    /// (`export`, `/download`, the dashboard's `/screen.csv`).
+    pub fn header(self) -> String {
+        let mut line = self.columns().join(",");
+        line.push('\n');
+        line
+    }
+
     /// The header an older layout wrote for this dataset, if it differs:
     /// still read, so a store written by the previous version stays
     /// readable without a rewrite. (v1 `positions.csv`: no `asset_class`,

@@ -13,6 +13,7 @@ use crate::chart::{self, Figure};
 use crate::domain::DrawdownRow;
 use crate::numbers::{price, signed_pct, thousands};
 use crate::state::Snapshot;
+use crate::store::{CsvProblem, Dataset, encode};
 
 /// Rows on one page of `/screen`.
 pub const PAGE_ROWS: usize = 50;
@@ -416,26 +417,13 @@ pub fn render_screen(snap: &Snapshot, viewer: &Viewer, q: &ScreenQuery) -> Marku
     layout("Screen", Some(viewer), body)
 }
 
-/// The rows a `/screen` query selects as CSV (all pages).
-pub fn screen_csv_body(snap: &Snapshot, q: &ScreenQuery) -> String {
-    let mut out = String::from(
-        "rank,symbol,drawdown_pct,current_price,peak_price,peak_date,days_since_peak\n",
-    );
-    if let Some(screen) = &snap.screen {
-        for r in q.select(&screen.rows) {
-            out.push_str(&format!(
-                "{},{},{:.4},{},{},{},{}\n",
-                r.rank,
-                r.symbol.as_str(),
-                r.drawdown_pct,
-                r.current_price,
-                r.peak_price,
-                r.peak_date,
-                r.days_since_peak
-            ));
-        }
-    }
-    out
+/// The rows a `/screen` query selects as CSV (all pages), written as the
+/// drawdowns dataset is (its header and columns, the one CSV writer), so
+/// this file, `/download drawdowns` and `dipwatch export drawdowns` read
+/// alike.
+pub fn screen_csv_body(snap: &Snapshot, q: &ScreenQuery) -> Result<Vec<u8>, CsvProblem> {
+    let rows = snap.screen.as_ref().map_or(&[][..], |s| &s.rows[..]);
+    encode(Dataset::Drawdowns, q.select(rows)).map(|(bytes, _)| bytes)
 }
 
 /// Render a page with charts on a blocking thread (drawing is CPU work
@@ -489,6 +477,17 @@ pub(super) async fn screen_csv(
     let name = snap.screen.as_ref().map_or("screen.csv".to_string(), |s| {
         format!("screen-{}.csv", s.date)
     });
+    let body = match screen_csv_body(&snap, &q) {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(error = %e, "the screen could not be written as CSV");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The CSV could not be written; it is logged.",
+            )
+                .into_response();
+        }
+    };
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -497,7 +496,7 @@ pub(super) async fn screen_csv(
                 format!("attachment; filename=\"{name}\""),
             ),
         ],
-        screen_csv_body(&snap, &q),
+        body,
     )
         .into_response()
 }

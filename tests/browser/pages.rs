@@ -78,8 +78,11 @@ async fn signed_in_through_the_bot_every_page_shows_the_states_figures() {
         .unwrap();
     assert_eq!(csv.lines().count(), ranked + 1, "{csv}");
     let second = csv.lines().nth(1).unwrap();
-    assert!(
-        second.starts_with(&format!("1,{},", screen.rows[0].symbol.as_str())),
+    // The drawdowns dataset's columns: date, symbol, ..., rank last.
+    let cells: Vec<&str> = second.split(',').collect();
+    assert_eq!(
+        (cells[1], cells.last().copied()),
+        (screen.rows[0].symbol.as_str(), Some("1")),
         "{second}"
     );
 

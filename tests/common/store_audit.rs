@@ -11,10 +11,10 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use dipwatch::domain::DrawdownRow;
 use dipwatch::store::{
-    AccountRecord, BarRecord, Dataset, LAYOUT_VERSION, PositionRecord, RETRY_QUEUE_PATH,
-    RunManifest, SCHEMA_PATH, Store, decode, parse_partition,
+    AccountRecord, BarRecord, Dataset, LAYOUT_VERSION, Lake, PartRead, PositionRecord,
+    RETRY_QUEUE_PATH, RunManifest, SCHEMA_PATH, Store, decode, parse_partition,
 };
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
 
 /// What a store holds, and every way it breaks a reader's trust.
@@ -77,7 +77,7 @@ pub fn split_partition(path: &str) -> Option<(&str, NaiveDate, &str)> {
 
 /// Audit a store through `inner` (a local directory or an S3 bucket).
 pub async fn audit(inner: Arc<dyn ObjectStore>, url: &str) -> Audit {
-    let store = Store::from_object_store(inner.clone(), url);
+    let lake = Lake::new(Store::from_object_store(inner.clone(), url));
     let mut a = Audit::default();
     let listed: Vec<_> = match inner.list(None).try_collect().await {
         Ok(l) => l,
@@ -87,11 +87,15 @@ pub async fn audit(inner: Arc<dyn ObjectStore>, url: &str) -> Audit {
         }
     };
     for meta in listed {
-        match store.get(&meta.location).await {
-            Ok(Some(b)) => {
+        let read = match inner.get(&meta.location).await {
+            Ok(found) => found.bytes().await,
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok(b) => {
                 a.objects.insert(meta.location.to_string(), b.to_vec());
             }
-            Ok(None) => a
+            Err(object_store::Error::NotFound { .. }) => a
                 .violations
                 .push(format!("{}: listed but gone", meta.location)),
             Err(e) => a
@@ -171,23 +175,24 @@ pub async fn audit(inner: Arc<dyn ObjectStore>, url: &str) -> Audit {
             }
             // The reader's own check (size and SHA-256); the object itself
             // was decoded above.
-            match store.read_verified(m, ds).await {
-                Ok(Some(_)) => match rows.get(&entry.path) {
+            let read = std::pin::pin!(lake.parts(ds, vec![*date])).next().await;
+            match read {
+                Some(PartRead::Part(_)) => match rows.get(&entry.path) {
                     Some(n) if *n == entry.rows => {}
                     n => v.push(format!(
                         "{}: {n:?} rows, manifest {}",
                         entry.path, entry.rows
                     )),
                 },
-                Ok(None) => v.push(format!("{date}: {name} listed but not readable")),
-                Err(e) => v.push(format!("{date}: {e}")),
+                Some(PartRead::Damaged(s)) => v.push(format!("{date}: {}", s.reason)),
+                _ => v.push(format!("{date}: {name} listed but not readable")),
             }
         }
-        if let Err(e) = store.manifest(*date).await {
+        if let Err(e) = lake.manifest(*date).await {
             v.push(format!("{date}: the reader refuses the manifest: {e}"));
         }
     }
-    match store.published_dates().await {
+    match lake.listing(None, None).await {
         Ok(listing) => {
             if !listing.junk.is_empty() {
                 a.violations
@@ -270,4 +275,143 @@ pub fn differences(actual: &Audit, reference: &Audit) -> Vec<String> {
         out.push(format!("{RETRY_QUEUE_PATH}: differs"));
     }
     out
+}
+
+/// The object store under `url`, opened directly (not through dipwatch's
+/// `Store`), for tests that look at or damage raw objects, or count reads.
+pub fn raw_objects(
+    url: &dipwatch::store::StorageUrl,
+    options: &BTreeMap<String, String>,
+) -> Arc<dyn ObjectStore> {
+    use dipwatch::store::StorageUrl;
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+    match url {
+        StorageUrl::Local(dir) => {
+            std::fs::create_dir_all(dir).unwrap();
+            Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir).unwrap())
+        }
+        StorageUrl::S3 { bucket, prefix } => {
+            let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
+            for (key, value) in options {
+                let key: AmazonS3ConfigKey = key.parse().unwrap();
+                builder = builder.with_config(key, value);
+            }
+            let s3 = builder.build().unwrap();
+            if prefix.is_empty() {
+                Arc::new(s3)
+            } else {
+                Arc::new(object_store::prefix::PrefixStore::new(s3, prefix.as_str()))
+            }
+        }
+    }
+}
+
+/// An object store that counts what is read through it: each object's
+/// reads (GET or HEAD) by path, and the listings. Everything is passed on
+/// to `inner` unchanged, so it works over any backend.
+#[derive(Debug)]
+pub struct CountingStore {
+    inner: Arc<dyn ObjectStore>,
+    reads: std::sync::Mutex<BTreeMap<String, usize>>,
+    lists: std::sync::atomic::AtomicUsize,
+}
+
+impl CountingStore {
+    pub fn new(inner: Arc<dyn ObjectStore>) -> Self {
+        Self {
+            inner,
+            reads: Default::default(),
+            lists: Default::default(),
+        }
+    }
+
+    /// Reads per object path since the last call, and forget them.
+    pub fn take_reads(&self) -> BTreeMap<String, usize> {
+        std::mem::take(&mut *self.reads.lock().unwrap())
+    }
+
+    /// Listings since the last call, and forget them.
+    pub fn take_lists(&self) -> usize {
+        self.lists.swap(0, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn count(&self, location: &object_store::path::Path) {
+        *self
+            .reads
+            .lock()
+            .unwrap()
+            .entry(location.to_string())
+            .or_default() += 1;
+    }
+}
+
+impl std::fmt::Display for CountingStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Counting({})", self.inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for CountingStore {
+    async fn put_opts(
+        &self,
+        location: &object_store::path::Path,
+        payload: object_store::PutPayload,
+        opts: object_store::PutOptions,
+    ) -> object_store::Result<object_store::PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &object_store::path::Path,
+        opts: object_store::PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &object_store::path::Path,
+        options: object_store::GetOptions,
+    ) -> object_store::Result<object_store::GetResult> {
+        self.count(location);
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn delete(&self, location: &object_store::path::Path) -> object_store::Result<()> {
+        self.inner.delete(location).await
+    }
+
+    fn list(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>> {
+        self.lists.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> object_store::Result<object_store::ListResult> {
+        self.lists.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy(
+        &self,
+        from: &object_store::path::Path,
+        to: &object_store::path::Path,
+    ) -> object_store::Result<()> {
+        self.inner.copy(from, to).await
+    }
+
+    async fn copy_if_not_exists(
+        &self,
+        from: &object_store::path::Path,
+        to: &object_store::path::Path,
+    ) -> object_store::Result<()> {
+        self.inner.copy_if_not_exists(from, to).await
+    }
 }

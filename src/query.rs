@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::domain::{Bar, Symbol};
-use crate::store::{CsvProblem, Dataset};
 
 /// One bar field held as a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +62,9 @@ impl DayBars {
         self.push_text(symbol.as_str(), values);
     }
 
-    /// Add a row whose ticker is known canonical ([`Symbol::is_canonical`]).
-    fn push_text(&mut self, ticker: &str, values: [f64; 5]) {
+    /// Add a row whose ticker is known canonical ([`Symbol::is_canonical`]):
+    /// the bars parser checked it, so it is not made a [`Symbol`] again.
+    pub(crate) fn push_text(&mut self, ticker: &str, values: [f64; 5]) {
         self.tickers.push_str(ticker);
         self.ends.push(self.tickers.len());
         self.values.push(values);
@@ -276,53 +276,6 @@ impl PriceHistory {
     }
 }
 
-/// Parse one date's `bars.csv` (already verified against its manifest)
-/// into [`DayBars`]. The header must be the bars header exactly and every
-/// row's date the partition's. A hand-written reader rather than the csv
-/// crate's serde path: the lake's own encoder never quotes a bars field
-/// (tickers and numbers only), and this path loads years of history.
-pub fn parse_bars(date: NaiveDate, simulated: bool, bytes: &[u8]) -> Result<DayBars, CsvProblem> {
-    let text = std::str::from_utf8(bytes).map_err(|e| CsvProblem(format!("not UTF-8: {e}")))?;
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or_default();
-    if header
-        .split(',')
-        .ne(Dataset::Bars.columns().iter().copied())
-    {
-        return Err(CsvProblem(format!(
-            "header {header:?} is not the bars header {:?}",
-            Dataset::Bars.columns()
-        )));
-    }
-    let day = date.to_string();
-    let mut out = DayBars::new(date, simulated);
-    for (i, line) in lines.enumerate() {
-        let at = |what: &str| CsvProblem(format!("line {}: {what}", i + 2));
-        let mut f = line.split(',');
-        let mut next = || {
-            f.next()
-                .ok_or_else(|| at("too few fields (truncated or corrupt)"))
-        };
-        if next()? != day {
-            return Err(at(&format!("a row not dated {day}")));
-        }
-        let ticker = next()?;
-        if !Symbol::is_canonical(ticker) {
-            return Err(at(&format!(
-                "{ticker:?} is not a ticker as dipwatch writes one"
-            )));
-        }
-        let mut values = [0.0; 5];
-        for v in &mut values {
-            *v = next()?
-                .parse()
-                .map_err(|_| at("a price or volume that is not a number"))?;
-        }
-        out.push_text(ticker, values);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,37 +339,5 @@ mod tests {
         assert_eq!(whole.dates(), h.dates());
         assert_eq!(whole.symbols(), h.symbols());
         assert_eq!(whole.present(1), h.present(1));
-    }
-
-    #[test]
-    fn a_bars_object_that_does_not_fit_is_refused_with_its_line() {
-        let header = Dataset::Bars.columns().join(",");
-        let good = format!("{header}\n2026-11-20,AAPL,1,2,0.5,1.5,100,7,1.2\n");
-        let parsed = parse_bars(d("2026-11-20"), true, good.as_bytes()).unwrap();
-        let rows: Vec<_> = parsed.rows().collect();
-        assert_eq!(rows, [("AAPL", [1.0, 2.0, 0.5, 1.5, 100.0])]);
-        assert!(parsed.simulated);
-        for (text, needle) in [
-            ("date,symbol\n".to_string(), "header"),
-            (
-                format!("{header}\n2026-11-19,AAPL,1,2,0.5,1.5,100,,\n"),
-                "line 2: a row not dated",
-            ),
-            (
-                format!("{header}\n2026-11-20,AAPL,1,2\n"),
-                "line 2: too few fields",
-            ),
-            (
-                format!("{header}\n2026-11-20,AAPL,1,x,0.5,1.5,100,,\n"),
-                "not a number",
-            ),
-            (
-                format!("{header}\n2026-11-20,A&B,1,2,0.5,1.5,100,,\n"),
-                "line 2",
-            ),
-        ] {
-            let err = parse_bars(d("2026-11-20"), false, text.as_bytes()).unwrap_err();
-            assert!(err.0.contains(needle), "{text:?}: {err}");
-        }
     }
 }
