@@ -163,8 +163,10 @@ fn main() {
     // The data: a year of sessions, published date by date.
     let t0 = Instant::now();
     let dates = rt.block_on(async {
-        let connected = dipwatch::provider::connect(&config).expect("sim");
-        let store = Store::open(&config.storage, &BTreeMap::new())
+        let connected =
+            dipwatch::provider::connect(&config.market, &config.universe, &config.secrets)
+                .expect("sim");
+        let store = Store::open(&config.storage.url, &BTreeMap::new())
             .await
             .expect("store");
         let today = Utc::now()
@@ -210,7 +212,7 @@ fn main() {
         );
 
         // 3. The pure reply builders alone.
-        let params = Params::from_config(&config);
+        let params = Params::new(&config.screen, &config.portfolio);
         let now = Utc::now();
         let worst = screen.rows[0].symbol.to_string();
         for (name, cmd) in [
@@ -497,7 +499,7 @@ fn child() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let config = AppConfig::load(None).expect("config");
-        dipwatch::telemetry::init(&config.settings.log);
+        dipwatch::telemetry::init(&config.log);
         let mut app = App::build(config).await.expect("app");
         app.load_state().await;
         let config = app.config().clone();

@@ -176,7 +176,11 @@ impl Runner {
 
 async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
     let previous = parts.state.snapshot();
-    let settings = crate::state::LoadSettings::new(&parts.config, parts.market.as_ref());
+    let settings = crate::state::LoadSettings::new(
+        &parts.config.portfolio,
+        &parts.config.history,
+        parts.market.as_ref(),
+    );
     // The screen, the portfolio and the run reports first: readers (and
     // /readyz) have them at once. The bars held in memory and the risk view
     // computed from the lake follow in a second swap; until then readers
@@ -229,7 +233,12 @@ async fn risk_view(
     parts: &RunnerParts,
     prices: &crate::query::PriceHistory,
 ) -> Option<Arc<crate::risk::RiskReport>> {
-    let params = crate::risk::RiskParams::from_config(&parts.config);
+    let params = crate::risk::RiskParams::new(
+        &parts.config.risk,
+        &parts.config.backtest,
+        &parts.config.portfolio,
+        &parts.config.universe,
+    );
     match crate::risk::load_data(&parts.store, &params, Some(prices)).await {
         Ok(Some(data)) => {
             for w in &data.warnings {

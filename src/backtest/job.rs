@@ -65,7 +65,7 @@ pub fn params(config: &AppConfig, s: &BacktestSettings) -> Params {
         max_positions: s.max_positions,
         sizing: s.sizing,
         exits: s.exit_rules(),
-        portfolio_rule: s.portfolio_rule(&config.settings.portfolio),
+        portfolio_rule: s.portfolio_rule(&config.portfolio),
         fill: s.fill,
         commission: s.commission,
         slippage_bps: s.slippage_bps,
@@ -86,7 +86,7 @@ pub fn prepare(
     load: HistoryLoad,
     store_url: &str,
 ) -> Result<Prepared, String> {
-    let screen = config.screen;
+    let screen = config.screen.params;
     let warmup = warmup_days(&screen);
     let history = &load.history;
     let dates = history.dates();
@@ -180,7 +180,7 @@ pub fn prepare(
         .map(|s| format!("{}: {}", s.date, s.reason))
         .collect();
     let simulated = history.any_simulated();
-    let market = &config.settings.market;
+    let market = &config.market;
     let leaves_out = report::limitations(
         (!simulated).then_some(market.adjustment.as_str()),
         (!simulated).then_some(market.feed.as_str()),
@@ -271,9 +271,9 @@ pub fn single(config: &AppConfig, settings: &BacktestSettings, p: &Prepared) -> 
     let parameters = serde_json::json!({
         "strategy": p.params,
         "screen": {
-            "lookback_days": config.screen.lookback_days,
-            "min_history": config.screen.min_history,
-            "peak_basis": config.screen.peak_basis,
+            "lookback_days": config.screen.params.lookback_days,
+            "min_history": config.screen.params.min_history,
+            "peak_basis": config.screen.params.peak_basis,
         },
         "benchmark": settings.benchmark,
         "risk_free_rate_pct": rf,

@@ -151,8 +151,7 @@ pub(crate) async fn backtest(
     gate: &Gate,
 ) -> Result<(), BotError> {
     let config = ctx.config.clone();
-    let request =
-        Overrides::parse(arg).and_then(|o| o.apply(&config.settings.backtest).map(|s| (o, s)));
+    let request = Overrides::parse(arg).and_then(|o| o.apply(&config.backtest).map(|s| (o, s)));
     let (overrides, settings) = match request {
         Ok(r) => r,
         Err(e) => {
@@ -166,7 +165,7 @@ pub(crate) async fn backtest(
         return Ok(());
     };
     let store = ctx.runner.store().clone();
-    let load_from = job::load_from(&config.screen, overrides.from);
+    let load_from = job::load_from(&config.screen.params, overrides.from);
     let snap = ctx.runner.state().snapshot();
     let (load, source) = match job::from_memory(&snap.prices, &snap.prices_source, load_from) {
         Some(load) => (load, Source::Memory),
@@ -209,9 +208,7 @@ pub(crate) async fn backtest(
     stored::save(&store, &outcome).await?;
     // Any reader may run one: the store keeps only the configured count
     // and age, so they cannot pile up.
-    if let Err(e) =
-        stored::prune(&store, stored::Retention::of(&ctx.config.settings.backtest)).await
-    {
+    if let Err(e) = stored::prune(&store, stored::Retention::of(&ctx.config.backtest)).await {
         tracing::warn!(error = %e, "could not delete old stored backtests");
     }
     let id = outcome.summary.id.clone();

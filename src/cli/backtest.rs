@@ -168,7 +168,7 @@ pub async fn run(config: &AppConfig, args: &BacktestArgs) -> anyhow::Result<Exit
 /// error names the setting).
 fn settings(config: &AppConfig, args: &BacktestArgs) -> BacktestSettings {
     args.overrides()
-        .apply(&config.settings.backtest)
+        .apply(&config.backtest)
         .unwrap_or_else(|e| super::usage_error(e))
 }
 
@@ -181,7 +181,7 @@ async fn prepare(
     args: &BacktestArgs,
 ) -> anyhow::Result<Prepared> {
     let load = Lake::new(store.clone())
-        .price_history(job::load_from(&config.screen, args.from), None)
+        .price_history(job::load_from(&config.screen.params, args.from), None)
         .await?;
     // A one-shot command: ranking on this thread blocks nothing else.
     job::prepare(config, settings, args.from, args.to, load, store.url()).map_err(|e| anyhow!(e))
@@ -197,7 +197,7 @@ async fn single(
 ) -> anyhow::Result<ExitCode> {
     let outcome = job::single(config, settings, p);
     stored::save(store, &outcome).await?;
-    stored::prune(store, stored::Retention::of(&config.settings.backtest)).await?;
+    stored::prune(store, stored::Retention::of(&config.backtest)).await?;
     print(&outcome, format)?;
     let id = &outcome.summary.id;
     eprintln!("stored as backtests/id={id} (dipwatch backtest --show {id})");

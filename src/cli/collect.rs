@@ -49,7 +49,7 @@ impl CollectArgs {
 
 /// Run the collection and print one line per date.
 pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitCode> {
-    let connected = crate::provider::connect(config)?;
+    let connected = crate::provider::connect(&config.market, &config.universe, &config.secrets)?;
     let store = open_store(config).await?;
     probe_store(&store).await?;
     store.sweep_staging(std::time::Duration::from_secs(600));

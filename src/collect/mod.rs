@@ -120,7 +120,7 @@ impl Collector<'_> {
         let fetched = self.fetch(&plan).await?;
         let fetch_ms = elapsed_ms(t0);
 
-        let max_attempts = self.config.settings.market.retry_failed_max_attempts;
+        let max_attempts = self.config.market.retry_failed_max_attempts;
         let mut reports = Vec::with_capacity(plan.targets.len());
         for &date in &plan.targets {
             let snapshot = self.snapshot_for(date, plan.closed).await;

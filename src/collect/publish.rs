@@ -34,7 +34,7 @@ impl Collector<'_> {
             &histories.series,
             benchmark.as_ref(),
             days,
-            &cfg.screen,
+            &cfg.screen.params,
         );
         let screen_ms = elapsed_ms(t_screen);
         let mut report = date_report(
@@ -56,7 +56,7 @@ impl Collector<'_> {
         let t_persist = Instant::now();
         let mut objects = screen_objects(&day)?;
         if let Some(snapshot) = snapshot {
-            let part = snapshot.publishable(date, &cfg.settings.portfolio)?;
+            let part = snapshot.publishable(date, &cfg.portfolio)?;
             objects.extend(part.objects);
             report.profit = part.profit;
             report.unreadable_positions = part.unreadable;

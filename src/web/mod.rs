@@ -73,7 +73,7 @@ impl WebContext {
     /// Whether the dashboard serves anything: with a bot (sign-in), or
     /// read-only to loopback clients when `web.anonymous_loopback` is on.
     pub fn enabled(&self) -> bool {
-        self.bot_configured || self.config.settings.web.anonymous_loopback
+        self.bot_configured || self.config.web.anonymous_loopback
     }
 
     /// The alert runtime, when it is open.
@@ -84,7 +84,7 @@ impl WebContext {
     /// Whether the dashboard is reached over https (its cookies are then
     /// `Secure` and `__Host-` prefixed, and HSTS is sent).
     fn https(&self) -> bool {
-        self.config.web_public_url.scheme() == "https"
+        self.config.web.public_url.scheme() == "https"
     }
 }
 
@@ -117,8 +117,8 @@ pub fn router(ctx: WebContext) -> Router {
         ))
         .with_state(ctx.clone());
     let hosts = crate::http::host::AllowedHosts::new(
-        ctx.config.web_listen,
-        Some(&ctx.config.web_public_url),
+        ctx.config.web.listen,
+        Some(&ctx.config.web.public_url),
     );
     crate::http::guarded(app, Arc::new(hosts), BODIES)
 }
@@ -140,7 +140,7 @@ struct Headers {
 
 impl Headers {
     fn of(ctx: &WebContext) -> Self {
-        let ancestors = ctx.config.settings.web.frame_ancestors.join(" ");
+        let ancestors = ctx.config.web.frame_ancestors.join(" ");
         let csp = format!(
             "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
              form-action 'self'; base-uri 'none'; frame-ancestors 'self' {ancestors}"

@@ -4,7 +4,7 @@
 //! outcome; never a token) and counted in `/metrics`.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -147,8 +147,8 @@ fn start_session(
     client: IpAddr,
     now: DateTime<Utc>,
 ) -> Response {
-    let web = &ctx.config.settings.web;
-    let ttl = Duration::from_secs(web.session_ttl_secs);
+    let web = &ctx.config.web;
+    let ttl = web.session_ttl;
     let new = auth::NewSession {
         chat,
         ttl,

@@ -104,7 +104,7 @@ impl FromRequestParts<WebContext> for Viewer {
         // and the forwarding headers are the sign.
         let loopback = client::peer(parts).is_some_and(|ip| ip.is_loopback())
             && !client::forwarded(&parts.headers);
-        if ctx.config.settings.web.anonymous_loopback && !ctx.bot_configured && loopback {
+        if ctx.config.web.anonymous_loopback && !ctx.bot_configured && loopback {
             return Ok(Self::anonymous());
         }
         Err(super::pages::refused().into_response())

@@ -137,7 +137,7 @@ async fn the_token_never_appears_in_logs_or_errors() {
     let wrong = "7000000002:AAWrongTokenForDipwatchTests_9876543";
     let dir = tempfile::tempdir().unwrap();
     let config = Arc::new(config(dir.path()));
-    let store = Store::open(&config.storage, &BTreeMap::new())
+    let store = Store::open(&config.storage.url, &BTreeMap::new())
         .await
         .unwrap();
     let sim = Arc::new(SimMarket::new(config.universe.clone()));
