@@ -203,8 +203,15 @@ impl App {
 
     /// What the dashboard's handlers read.
     pub fn web_context(&self) -> crate::web::WebContext {
+        let config = &self.config;
         crate::web::WebContext {
-            config: self.config.clone(),
+            config: Arc::new(crate::web::WebConfig {
+                web: config.web.clone(),
+                screen: config.screen,
+                universe: config.universe.clone(),
+                access: config.access.clone(),
+                bot_token: config.secrets.telegram_token.as_ref().map(|t| t.value.clone()),
+            }),
             runner: self.runner.clone(),
             auth: self.web_auth.clone(),
             bot_configured: bot_enabled(&self.config),

@@ -34,7 +34,8 @@ use axum::routing::{get, post};
 /// dashboard, shared with the bot).
 use crate::access::tokens as auth;
 use crate::access::web_auth::lock;
-use crate::config::AppConfig;
+use crate::config::{Screen, Web};
+use crate::domain::Symbol;
 use crate::runner::Runner;
 
 pub use crate::access::WebAuth;
@@ -47,11 +48,27 @@ use signin::CsrfForm;
 
 pub use crate::access::web_auth::LOGIN_ATTEMPTS_PER_MINUTE;
 
+/// What the dashboard takes from the configuration.
+#[derive(Clone)]
+pub struct WebConfig {
+    /// `[web]`: listener, public URL, sessions, proxies, frame origins.
+    pub web: Web,
+    /// `[screen]`: the window and the default rows.
+    pub screen: Screen,
+    /// `market.universe`: the tickers alerts may name.
+    pub universe: Vec<Symbol>,
+    /// The allow-lists, shared with the bot and replaced on SIGHUP.
+    pub access: crate::access::Access,
+    /// The bot token: Mini App launch data is signed with it (`None`: no
+    /// bot, no sign-in).
+    pub bot_token: Option<secrecy::SecretString>,
+}
+
 /// What the handlers read.
 #[derive(Clone)]
 pub struct WebContext {
-    /// The configuration (allow-lists, `[web]`, `[screen]`).
-    pub config: Arc<AppConfig>,
+    /// The dashboard's configuration.
+    pub config: Arc<WebConfig>,
     /// The state snapshot and `/trigger`.
     pub runner: Runner,
     /// Sign-in state.
@@ -196,7 +213,7 @@ async fn security_headers(State(conf): State<Arc<Headers>>, mut response: Respon
 /// The page Telegram opens for the "Open dashboard" button: its script
 /// posts the launch data to `/login/miniapp`.
 async fn miniapp_page(State(ctx): State<WebContext>) -> Response {
-    if ctx.config.secrets.telegram_token.is_none() {
+    if ctx.config.bot_token.is_none() {
         return not_found().await.into_response();
     }
     axum::response::Html(pages::miniapp().into_string()).into_response()

@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 
 use super::{WebContext, auth, client, cookie, lock};
 use crate::access::Role;
-use crate::config::AppConfig;
+use super::WebConfig;
 
 /// The role `chat` has now, from the allow-lists as last (re)loaded.
-pub fn role_of(config: &AppConfig, chat: i64) -> Role {
+pub fn role_of(config: &WebConfig, chat: i64) -> Role {
     config.access.role(chat)
 }
 
