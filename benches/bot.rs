@@ -172,8 +172,9 @@ fn main() {
         let today = Utc::now()
             .with_timezone(&chrono_tz::America::New_York)
             .date_naive();
+        let settings = dipwatch::app::collect_settings(&config);
         let collector = Collector {
-            config: &config,
+            settings: &settings,
             market: connected.market.as_ref(),
             broker: connected.broker.as_deref(),
             store: &store,

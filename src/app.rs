@@ -125,7 +125,7 @@ impl App {
             ..Snapshot::default()
         });
         let runner = Runner::new(RunnerParts {
-            config: config.clone(),
+            settings: Arc::new(run_settings(&config)),
             market: sources.market.clone(),
             broker: sources.broker.clone(),
             store: store.clone(),
@@ -210,7 +210,11 @@ impl App {
                 screen: config.screen,
                 universe: config.universe.clone(),
                 access: config.access.clone(),
-                bot_token: config.secrets.telegram_token.as_ref().map(|t| t.value.clone()),
+                bot_token: config
+                    .secrets
+                    .telegram_token
+                    .as_ref()
+                    .map(|t| t.value.clone()),
             }),
             runner: self.runner.clone(),
             auth: self.web_auth.clone(),
@@ -422,6 +426,32 @@ async fn bind(key: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
 /// Whether the bot (and so the alerts it delivers) runs.
 fn bot_enabled(config: &AppConfig) -> bool {
     config.telegram.enabled && config.secrets.telegram_token.is_some()
+}
+
+/// What a collection run takes from `config`.
+pub fn collect_settings(config: &AppConfig) -> crate::collect::CollectSettings {
+    crate::collect::CollectSettings::new(
+        &config.universe,
+        config.benchmark_only(),
+        &config.screen,
+        &config.portfolio,
+        &config.market,
+    )
+}
+
+/// What the runner takes from `config`: a collection's settings, the
+/// history held in memory, the risk view's parameters.
+pub fn run_settings(config: &AppConfig) -> crate::runner::RunSettings {
+    crate::runner::RunSettings {
+        collect: collect_settings(config),
+        history: config.history.clone(),
+        risk: crate::risk::RiskParams::new(
+            &config.risk,
+            &config.backtest,
+            &config.portfolio,
+            &config.universe,
+        ),
+    }
 }
 
 /// Open the configured store (a local directory is created). A store that

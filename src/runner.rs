@@ -12,11 +12,13 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::collect::CollectSettings;
 use crate::collect::{Collector, Dates};
-use crate::config::AppConfig;
+use crate::config::HistorySettings;
 use crate::domain::{LastOutcome, LastRun, RunOutcome, RunSource};
 use crate::market::{Broker, MarketData};
 use crate::metrics::Metrics;
+use crate::risk::RiskParams;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -29,10 +31,21 @@ pub enum Trigger {
     AlreadyRunning(RunSource),
 }
 
+/// What runs and reloads take from the configuration.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// What a collection reads: universe, screen, portfolio, retries.
+    pub collect: CollectSettings,
+    /// `[history]`: the bars a reload holds in memory.
+    pub history: HistorySettings,
+    /// The risk view computed after each reload.
+    pub risk: RiskParams,
+}
+
 /// Everything a run needs, shared.
 pub struct RunnerParts {
-    /// Parsed configuration.
-    pub config: Arc<AppConfig>,
+    /// What runs and reloads take from the configuration.
+    pub settings: Arc<RunSettings>,
     /// Price source.
     pub market: Arc<dyn MarketData>,
     /// Account source.
@@ -177,8 +190,8 @@ impl Runner {
 async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
     let previous = parts.state.snapshot();
     let settings = crate::state::LoadSettings::new(
-        &parts.config.portfolio,
-        &parts.config.history,
+        &parts.settings.collect.portfolio,
+        &parts.settings.history,
         parts.market.as_ref(),
     );
     // The screen, the portfolio and the run reports first: readers (and
@@ -233,18 +246,13 @@ async fn risk_view(
     parts: &RunnerParts,
     prices: &crate::query::PriceHistory,
 ) -> Option<Arc<crate::risk::RiskReport>> {
-    let params = crate::risk::RiskParams::new(
-        &parts.config.risk,
-        &parts.config.backtest,
-        &parts.config.portfolio,
-        &parts.config.universe,
-    );
-    match crate::risk::load_data(&parts.store, &params, Some(prices)).await {
+    let params = &parts.settings.risk;
+    match crate::risk::load_data(&parts.store, params, Some(prices)).await {
         Ok(Some(data)) => {
             for w in &data.warnings {
                 tracing::warn!(warning = %w, "skipped while loading the risk view");
             }
-            Some(Arc::new(crate::risk::analyze(&data.input(), &params)))
+            Some(Arc::new(crate::risk::analyze(&data.input(), params)))
         }
         Ok(None) => None,
         Err(e) => {
@@ -260,7 +268,7 @@ async fn execute(parts: &RunnerParts, source: RunSource, dates: Dates) -> LastRu
     let t0 = Instant::now();
     tracing::info!(%dates, "run starting");
     let collector = Collector {
-        config: &parts.config,
+        settings: &parts.settings.collect,
         market: parts.market.as_ref(),
         broker: parts.broker.as_deref(),
         store: &parts.store,

@@ -514,7 +514,7 @@ mod tests {
             .await
             .unwrap();
         let runner = Runner::new(crate::runner::RunnerParts {
-            config,
+            settings: Arc::new(crate::app::run_settings(&config)),
             market: sim.clone(),
             broker: Some(sim.clone()),
             store,

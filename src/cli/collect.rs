@@ -53,8 +53,9 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
     let store = open_store(config).await?;
     probe_store(&store).await?;
     store.sweep_staging(std::time::Duration::from_secs(600));
+    let settings = crate::app::collect_settings(config);
     let collector = Collector {
-        config,
+        settings: &settings,
         market: connected.market.as_ref(),
         broker: connected.broker.as_deref(),
         store: &store,

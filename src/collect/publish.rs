@@ -26,15 +26,15 @@ impl Collector<'_> {
         histories: &Histories,
     ) -> Result<RunReport, CollectError> {
         let date = run.date;
-        let cfg = self.config;
+        let cfg = self.settings;
         let t_screen = Instant::now();
-        let benchmark = cfg.benchmark_only();
+        let benchmark = cfg.benchmark_only.clone();
         let day = screen_date(
             date,
             &histories.series,
             benchmark.as_ref(),
             days,
-            &cfg.screen.params,
+            &cfg.screen,
         );
         let screen_ms = elapsed_ms(t_screen);
         let mut report = date_report(

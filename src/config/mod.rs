@@ -138,15 +138,6 @@ pub struct AppConfig {
 }
 
 impl AppConfig {
-    /// The symbols a collection run fetches: the universe, plus the
-    /// backtest benchmark when it is a ticker outside it (stored with the
-    /// bars, never ranked: see [`AppConfig::benchmark_only`]).
-    pub fn collected_symbols(&self) -> Vec<Symbol> {
-        let mut out = self.universe.clone();
-        out.extend(self.benchmark_only());
-        out
-    }
-
     /// Which of `symbols` (a price history's, say) are in the universe:
     /// the one definition the screen ranks, the backtester buys from, and
     /// the "universe" benchmark (the backtester's and the risk view's)
@@ -160,7 +151,7 @@ impl AppConfig {
     }
 
     /// The benchmark ticker when it is not in the universe: collected for
-    /// the backtest, left out of the screen.
+    /// the backtest (stored with the bars), left out of the screen.
     pub fn benchmark_only(&self) -> Option<Symbol> {
         self.backtest
             .benchmark_symbol()

@@ -44,7 +44,7 @@ pub enum Benchmark {
     /// A ticker's bars in the lake.
     Symbol(Symbol),
     /// The equal-weight universe of these members
-    /// ([`AppConfig::universe_mask`]'s definition: `market.universe`).
+    /// ([`crate::config::AppConfig::universe_mask`]'s definition: `market.universe`).
     Universe(Vec<Symbol>),
 }
 

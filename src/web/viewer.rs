@@ -7,9 +7,9 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
+use super::WebConfig;
 use super::{WebContext, auth, client, cookie, lock};
 use crate::access::Role;
-use super::WebConfig;
 
 /// The role `chat` has now, from the allow-lists as last (re)loaded.
 pub fn role_of(config: &WebConfig, chat: i64) -> Role {

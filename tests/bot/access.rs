@@ -143,7 +143,7 @@ async fn the_token_never_appears_in_logs_or_errors() {
     let sim = Arc::new(SimMarket::new(config.universe.clone()));
     let metrics = Arc::new(Metrics::new());
     let runner = Runner::new(RunnerParts {
-        config: config.clone(),
+        settings: Arc::new(dipwatch::app::run_settings(&config)),
         market: sim.clone(),
         broker: Some(sim.clone()),
         store,
