@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::alpaca::{AlpacaBroker, AlpacaClient, AlpacaMarket};
-use crate::config::{ConfigError, Market, Provider, Secrets};
+use crate::config::{ConfigError, MarketSettings, Provider, Secrets};
 use crate::domain::Symbol;
 use crate::market::sim::SimMarket;
 use crate::market::{Broker, MarketData};
@@ -22,7 +22,7 @@ pub struct Connected {
 /// falls back to simulated prices: without keys it stops with a message
 /// naming them and the demo config.
 pub fn connect(
-    market: &Market,
+    market: &MarketSettings,
     universe: &[Symbol],
     secrets: &Secrets,
 ) -> Result<Connected, ConfigError> {

@@ -21,7 +21,7 @@ use super::error::AlpacaError;
 use super::error_body::{error_message, server_wait_hint};
 use super::gate::RateGate;
 use super::scrub::Scrubber;
-use crate::config::{ConfigError, Market, Secrets};
+use crate::config::{ConfigError, MarketSettings, Secrets};
 use crate::market::RequestCounters;
 
 /// Client tuning, from `[market]`.
@@ -49,17 +49,17 @@ pub struct ClientSettings {
 
 impl ClientSettings {
     /// From the `[market]` section.
-    pub fn from_market(m: &Market) -> Self {
+    pub fn from_market(m: &MarketSettings) -> Self {
         Self {
             data_url: m.data_url.trim_end_matches('/').to_string(),
             trading_url: m.trading_url.trim_end_matches('/').to_string(),
             requests_per_minute: m.requests_per_minute,
             burst: m.burst,
-            timeout: m.request_timeout,
+            timeout: Duration::from_secs(m.request_timeout_secs),
             max_retries: m.max_retries,
-            retry_base: m.retry_base,
+            retry_base: Duration::from_millis(m.retry_base_ms),
             breaker_threshold: m.breaker_threshold,
-            breaker_cooldown: m.breaker_cooldown,
+            breaker_cooldown: Duration::from_secs(m.breaker_cooldown_secs),
         }
     }
 }
@@ -159,7 +159,7 @@ impl AlpacaClient {
 
     /// The client for `[market]` and the key pair in the secrets: a
     /// configuration error names what is missing or unusable.
-    pub fn from_config(market: &Market, secrets: &Secrets) -> Result<Self, ConfigError> {
+    pub fn from_config(market: &MarketSettings, secrets: &Secrets) -> Result<Self, ConfigError> {
         let (key_id, secret) = secrets.alpaca_credentials()?;
         Self::new(ClientSettings::from_market(market), key_id, secret).map_err(|message| {
             ConfigError::Invalid {

@@ -14,7 +14,7 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     println!(
         "# universe: {} symbols from {}",
         config.universe.len(),
-        config.market.universe_source
+        config.market.universe
     );
     // Never "none": a cron that never fires is refused at load.
     if let Ok(next) = config.schedule.cron.find_next_occurrence(

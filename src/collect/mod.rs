@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::config::{Market, PortfolioSettings, Screen};
+use crate::config::{MarketSettings, PortfolioSettings, Screen};
 use crate::domain::{RequestStats, RunOutcome, RunReport, Symbol};
 use crate::market::{Broker, MarketData, MarketError};
 use crate::screen::ScreenParams;
@@ -115,7 +115,7 @@ impl CollectSettings {
         benchmark_only: Option<Symbol>,
         screen: &Screen,
         portfolio: &PortfolioSettings,
-        market: &Market,
+        market: &MarketSettings,
     ) -> Self {
         Self {
             universe: universe.to_vec(),

@@ -1,8 +1,6 @@
 //! `[market]`: which market is read, the universe, and the Alpaca client's
 //! addresses, budget, retries and breaker.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
 use super::error::{ConfigError, invalid, one_of};
@@ -31,7 +29,9 @@ fn provider<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Provider, D::Error
     one_of(d, &[("alpaca", Provider::Alpaca), ("sim", Provider::Sim)])
 }
 
-/// `[market]` as written.
+/// `[market]`, as written and, once [`MarketSettings::check`]ed, as the
+/// provider and its client take it (the universe itself is read into
+/// [`super::AppConfig::universe`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarketSettings {
@@ -72,43 +72,9 @@ const FEEDS: [&str; 6] = ["iex", "sip", "delayed_sip", "boats", "overnight", "ot
 /// Accepted `market.adjustment` values.
 const ADJUSTMENTS: [&str; 4] = ["raw", "split", "dividend", "all"];
 
-/// `[market]` checked: what the provider and its client are built from
-/// (the universe itself is read into [`super::AppConfig::universe`]).
-#[derive(Debug, Clone)]
-pub struct Market {
-    /// `alpaca` or `sim`.
-    pub provider: Provider,
-    /// `market.universe` as written (`builtin:russell1000` or a path).
-    pub universe_source: String,
-    /// Alpaca market-data base URL, an http(s) URL.
-    pub data_url: String,
-    /// Alpaca trading base URL, an http(s) URL.
-    pub trading_url: String,
-    /// Alpaca data feed, one of Alpaca's.
-    pub feed: String,
-    /// Price adjustment, one of Alpaca's.
-    pub adjustment: String,
-    /// Request budget shared by every Alpaca call (at least 2).
-    pub requests_per_minute: u32,
-    /// Requests allowed at once before pacing (below the budget).
-    pub burst: u32,
-    /// Per-request timeout (at least a second).
-    pub request_timeout: Duration,
-    /// Retries after a failed attempt.
-    pub max_retries: u32,
-    /// First retry backoff.
-    pub retry_base: Duration,
-    /// Consecutive failures that open the circuit breaker (at least 1).
-    pub breaker_threshold: u32,
-    /// How long the breaker stays open.
-    pub breaker_cooldown: Duration,
-    /// Attempts before a failed symbol leaves the retry queue (at least 1).
-    pub retry_failed_max_attempts: u32,
-}
-
 impl MarketSettings {
     /// Check every value, naming the key of the first one at fault.
-    pub(crate) fn parse(&self) -> Result<Market, ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         for (key, value) in [
             ("market.data_url", &self.data_url),
             ("market.trading_url", &self.trading_url),
@@ -133,23 +99,7 @@ impl MarketSettings {
                 ));
             }
         }
-        self.check_budget()?;
-        Ok(Market {
-            provider: self.provider,
-            universe_source: self.universe.clone(),
-            data_url: self.data_url.clone(),
-            trading_url: self.trading_url.clone(),
-            feed: self.feed.clone(),
-            adjustment: self.adjustment.clone(),
-            requests_per_minute: self.requests_per_minute,
-            burst: self.burst,
-            request_timeout: Duration::from_secs(self.request_timeout_secs),
-            max_retries: self.max_retries,
-            retry_base: Duration::from_millis(self.retry_base_ms),
-            breaker_threshold: self.breaker_threshold,
-            breaker_cooldown: Duration::from_secs(self.breaker_cooldown_secs),
-            retry_failed_max_attempts: self.retry_failed_max_attempts,
-        })
+        self.check_budget()
     }
 
     /// The rate budget, the timeout, the breaker and the retry queue: each

@@ -42,7 +42,7 @@ pub use self::history::HistorySettings;
 pub use self::http::{Http, HttpSettings};
 pub use self::layers::{DEFAULT_TOML, ENV_PREFIX};
 pub use self::log::{LogFormat, LogSettings};
-pub use self::market::{Market, MarketSettings, Provider};
+pub use self::market::{MarketSettings, Provider};
 pub use self::portfolio::PortfolioSettings;
 pub use self::risk::{MAX_RISK_LOOKBACK, MIN_RISK_LOOKBACK, RiskSettings};
 pub use self::schedule::{Schedule, ScheduleSettings, parse_cron};
@@ -98,7 +98,7 @@ pub struct AppConfig {
     /// `[storage]`: where the data lake lives.
     pub storage: Storage,
     /// `[market]`: the provider and its client's settings.
-    pub market: Market,
+    pub market: MarketSettings,
     /// `market.universe`, read: the symbols the screen ranks, the
     /// backtester buys from and the risk view averages.
     pub universe: Vec<Symbol>,
@@ -178,7 +178,7 @@ impl AppConfig {
     pub fn from_settings(settings: Settings, secrets: Secrets) -> Result<Self, ConfigError> {
         let storage = settings.storage.parse()?;
         let universe = universe::read_universe(&settings.market.universe)?;
-        let market = settings.market.parse()?;
+        settings.market.check()?;
         let screen = settings.screen.parse()?;
         settings.portfolio.check()?;
         settings.telegram.check()?;
@@ -194,7 +194,7 @@ impl AppConfig {
         settings.log.check()?;
         Ok(Self {
             storage,
-            market,
+            market: settings.market.clone(),
             universe,
             screen,
             portfolio: settings.portfolio.clone(),

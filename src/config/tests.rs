@@ -287,7 +287,7 @@ fn risky_values_pass_with_a_warning_naming_the_key() {
 #[test]
 fn the_universe_is_built_in_and_a_file_may_start_with_a_bom() {
     let builtin = load(&[]).unwrap();
-    assert_eq!(builtin.market.universe_source, BUILTIN_UNIVERSE);
+    assert_eq!(builtin.market.universe, BUILTIN_UNIVERSE);
     assert!(builtin.universe.len() > 900);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("u.txt");
