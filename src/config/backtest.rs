@@ -35,7 +35,7 @@ fn fill<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Fill, D::Error> {
 }
 
 /// `backtest.benchmark` value for the equal-weight universe.
-pub const UNIVERSE_BENCHMARK: &str = "universe";
+pub(crate) const UNIVERSE_BENCHMARK: &str = "universe";
 
 /// `[backtest]`: the contrarian strategy the backtester simulates (see
 /// [`crate::strategy`]), and the benchmark it and the risk view compare to.

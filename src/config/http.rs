@@ -9,7 +9,7 @@ use super::error::{ConfigError, ConfigWarning, invalid, warning};
 /// `[http]` as written.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct HttpSettings {
+pub(crate) struct HttpSettings {
     /// Listen address for health and metrics.
     pub listen: String,
 }

@@ -8,10 +8,10 @@ use super::Settings;
 use super::error::ConfigError;
 
 /// The defaults, compiled into the binary so it runs from any directory.
-pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 /// Prefix of the environment overrides (`DIPWATCH__MARKET__PROVIDER=sim`).
-pub const ENV_PREFIX: &str = "DIPWATCH";
+const ENV_PREFIX: &str = "DIPWATCH";
 
 /// Layer defaults, the file and the environment into [`Settings`].
 pub(crate) fn layered_settings(

@@ -38,7 +38,7 @@ pub struct MarketSettings {
     /// `alpaca` or `sim`.
     #[serde(deserialize_with = "provider")]
     pub provider: Provider,
-    /// The universe: [`super::BUILTIN_UNIVERSE`] (compiled in) or a file
+    /// The universe: `builtin:russell1000` (compiled in) or a file
     /// with one ticker a line.
     pub universe: String,
     /// Alpaca market-data base URL.

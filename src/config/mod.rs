@@ -5,9 +5,10 @@
 //!
 //! One file per `[section]`, each holding the section as written (serde),
 //! the typed settings its consumer takes, and the check that turns one
-//! into the other with errors naming the key. [`AppConfig::from_settings`]
-//! assembles them; below the app's assembly (`app.rs`, `cli/`) every
-//! module takes the section(s) it uses, never the whole [`AppConfig`].
+//! into the other with errors naming the key. `AppConfig::from_settings`
+//! assembles them; below the app's assembly (`app.rs`, `cli/`) modules
+//! take the section(s) they use, not the whole [`AppConfig`] (the bot and
+//! the backtest job are the two that still do).
 
 mod alerts;
 mod backtest;
@@ -36,29 +37,34 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use self::alerts::AlertsSettings;
-pub use self::backtest::{BacktestSettings, UNIVERSE_BENCHMARK};
+pub use self::backtest::BacktestSettings;
+pub(crate) use self::backtest::UNIVERSE_BENCHMARK;
 pub use self::error::{ConfigError, ConfigWarning};
 pub use self::history::HistorySettings;
-pub use self::http::{Http, HttpSettings};
-pub use self::layers::{DEFAULT_TOML, ENV_PREFIX};
+pub use self::http::Http;
+use self::http::HttpSettings;
 pub use self::log::{LogFormat, LogSettings};
 pub use self::market::{MarketSettings, Provider};
 pub use self::portfolio::PortfolioSettings;
-pub use self::risk::{MAX_RISK_LOOKBACK, MIN_RISK_LOOKBACK, RiskSettings};
-pub use self::schedule::{Schedule, ScheduleSettings, parse_cron};
-pub use self::screen::{Screen, ScreenSettings};
-pub use self::secrets::{SECRET_NAMES, Secret, SecretSource, Secrets};
-pub use self::storage::{Storage, StorageSettings};
-pub use self::telegram::{TelegramSettings, is_telegram_chat_id};
-pub use self::universe::BUILTIN_UNIVERSE;
-pub use self::web::{Web, WebSettings};
+pub use self::risk::RiskSettings;
+use self::schedule::ScheduleSettings;
+pub use self::schedule::{Schedule, parse_cron};
+pub use self::screen::Screen;
+use self::screen::ScreenSettings;
+pub use self::secrets::{Secret, SecretSource, Secrets};
+pub use self::storage::Storage;
+use self::storage::StorageSettings;
+pub use self::telegram::TelegramSettings;
+pub(crate) use self::telegram::is_telegram_chat_id;
+pub use self::web::Web;
+use self::web::WebSettings;
 use crate::domain::Symbol;
 
 /// Every section as layered from the sources (before checking): what
 /// `check-config` prints.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// `[storage]`.
     pub storage: StorageSettings,
     /// `[market]`.
@@ -175,7 +181,7 @@ impl AppConfig {
 
     /// Check every section into its typed settings, in the order of
     /// config/default.toml's documentation; the first error names its key.
-    pub fn from_settings(settings: Settings, secrets: Secrets) -> Result<Self, ConfigError> {
+    fn from_settings(settings: Settings, secrets: Secrets) -> Result<Self, ConfigError> {
         let storage = settings.storage.parse()?;
         let universe = universe::read_universe(&settings.market.universe)?;
         settings.market.check()?;

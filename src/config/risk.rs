@@ -24,9 +24,9 @@ pub struct RiskSettings {
 }
 
 /// Fewest `risk.lookback` sessions: fewer returns make a correlation noise.
-pub const MIN_RISK_LOOKBACK: usize = 20;
+const MIN_RISK_LOOKBACK: usize = 20;
 /// Most `risk.lookback` sessions (ten years).
-pub const MAX_RISK_LOOKBACK: usize = 2520;
+const MAX_RISK_LOOKBACK: usize = 2520;
 
 impl RiskSettings {
     /// Refuse values the risk view cannot use, naming the key.

@@ -12,7 +12,7 @@ use super::error::{ConfigError, ConfigWarning, invalid, warning};
 /// `[schedule]` as written.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScheduleSettings {
+pub(crate) struct ScheduleSettings {
     /// 6-field cron (sec min hour dom month dow) in `timezone`.
     pub collect: String,
     /// IANA zone the cron is read in.

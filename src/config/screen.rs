@@ -12,7 +12,7 @@ fn peak_basis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PeakBasis, D::Er
 /// `[screen]` as written.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScreenSettings {
+pub(crate) struct ScreenSettings {
     /// Window length in trading days.
     pub lookback_days: usize,
     /// Minimum bars in the window for a symbol to be ranked.

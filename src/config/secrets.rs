@@ -42,7 +42,7 @@ pub struct Secrets {
 }
 
 /// Environment names of the secrets.
-pub const SECRET_NAMES: [&str; 3] = ["APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "TELOXIDE_TOKEN"];
+const SECRET_NAMES: [&str; 3] = ["APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "TELOXIDE_TOKEN"];
 
 impl Secrets {
     /// Read each secret from `NAME`, else the file at `NAME_FILE`, else

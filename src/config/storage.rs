@@ -10,7 +10,7 @@ use crate::store::StorageUrl;
 /// `[storage]` as written. `Debug` redacts secret-looking options.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StorageSettings {
+pub(crate) struct StorageSettings {
     /// `./data`, `file:///var/lib/dipwatch`, `s3://bucket/prefix`.
     pub url: String,
     /// Extra object_store options for S3 (`endpoint`, `region`, `allow_http`, ...).
@@ -20,7 +20,7 @@ pub struct StorageSettings {
 
 impl StorageSettings {
     /// The options with secret-looking values replaced by `[redacted]`.
-    pub fn redacted_options(&self) -> BTreeMap<String, String> {
+    pub(crate) fn redacted_options(&self) -> BTreeMap<String, String> {
         redacted(&self.options)
     }
 

@@ -84,7 +84,7 @@ impl TelegramSettings {
 /// basic group (-1 ..= -999,999,999,999) or a supergroup or channel
 /// (-1,000,000,000,000 ..= -1,997,852,516,352). teloxide panics
 /// ("malformed chat id") when it classifies any other id.
-pub fn is_telegram_chat_id(id: i64) -> bool {
+pub(crate) fn is_telegram_chat_id(id: i64) -> bool {
     const MIN_CHANNEL: i64 = -1_997_852_516_352;
     const MAX_USER: i64 = (1 << 40) - 1;
     id != 0 && (MIN_CHANNEL..=MAX_USER).contains(&id)

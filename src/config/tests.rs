@@ -7,6 +7,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use secrecy::ExposeSecret;
 
+use super::universe::BUILTIN_UNIVERSE;
 use super::*;
 use crate::screen::PeakBasis;
 use crate::store::StorageUrl;

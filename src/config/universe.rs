@@ -7,7 +7,7 @@ use crate::domain::{Symbol, parse_universe};
 
 /// `market.universe` value that selects the universe compiled into the
 /// binary (the default), so every command works from any directory.
-pub const BUILTIN_UNIVERSE: &str = "builtin:russell1000";
+pub(crate) const BUILTIN_UNIVERSE: &str = "builtin:russell1000";
 
 /// The built-in universe: ~930 Russell 1000 names.
 const RUSSELL1000: &str = include_str!("../../config/universe/russell1000.txt");

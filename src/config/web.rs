@@ -12,7 +12,7 @@ use crate::cidr::Cidr;
 /// `[web]` as written.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WebSettings {
+pub(crate) struct WebSettings {
     /// Listen address of the dashboard (separate from `http.listen`).
     pub listen: String,
     /// The address users reach the dashboard at (behind a proxy: its
