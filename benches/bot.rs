@@ -163,15 +163,18 @@ fn main() {
     // The data: a year of sessions, published date by date.
     let t0 = Instant::now();
     let dates = rt.block_on(async {
-        let connected = dipwatch::provider::connect(&config).expect("sim");
-        let store = Store::open(&config.storage, &BTreeMap::new())
+        let connected =
+            dipwatch::provider::connect(&config.market, &config.universe, &config.secrets)
+                .expect("sim");
+        let store = Store::open(&config.storage.url, &BTreeMap::new())
             .await
             .expect("store");
         let today = Utc::now()
             .with_timezone(&chrono_tz::America::New_York)
             .date_naive();
+        let settings = dipwatch::app::collect_settings(&config);
         let collector = Collector {
-            config: &config,
+            settings: &settings,
             market: connected.market.as_ref(),
             broker: connected.broker.as_deref(),
             store: &store,
@@ -210,7 +213,7 @@ fn main() {
         );
 
         // 3. The pure reply builders alone.
-        let params = Params::from_config(&config);
+        let params = Params::new(&config.screen, &config.portfolio);
         let now = Utc::now();
         let worst = screen.rows[0].symbol.to_string();
         for (name, cmd) in [
@@ -497,7 +500,7 @@ fn child() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let config = AppConfig::load(None).expect("config");
-        dipwatch::telemetry::init(&config.settings.log);
+        dipwatch::telemetry::init(&config.log);
         let mut app = App::build(config).await.expect("app");
         app.load_state().await;
         let config = app.config().clone();

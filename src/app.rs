@@ -26,7 +26,6 @@ use crate::health::Health;
 use crate::market::{Broker, MarketData};
 use crate::metrics::Metrics;
 use crate::runner::{Runner, RunnerParts};
-use crate::schedule::ScheduleSettings;
 use crate::state::{AppState, Snapshot};
 use crate::store::{Store, StoreError};
 
@@ -50,7 +49,8 @@ pub struct Sources {
 impl Sources {
     /// The sources `market.provider` selects (Alpaca or the simulation).
     pub fn connect(config: &AppConfig) -> anyhow::Result<Self> {
-        let connected = crate::provider::connect(config)?;
+        let connected =
+            crate::provider::connect(&config.market, &config.universe, &config.secrets)?;
         Ok(Self {
             market: connected.market,
             broker: connected.broker,
@@ -101,16 +101,16 @@ impl App {
     pub async fn build_with(mut config: AppConfig, sources: Sources) -> anyhow::Result<Self> {
         let web_auth = Arc::new(crate::access::WebAuth::default());
         let web_listener = match web_served(&config) {
-            true => Some(bind("web.listen", config.web_listen).await?),
+            true => Some(bind("web.listen", config.web.listen).await?),
             false => None,
         };
         // Without a public URL, links point at the address actually bound
         // (the port the system chose, when web.listen asked for port 0).
-        if config.settings.web.public_url.trim().is_empty()
+        if config.web.public_url_from_listen
             && let Some(addr) = web_listener.as_ref().and_then(|l| l.local_addr().ok())
             && let Ok(url) = url::Url::parse(&format!("http://{addr}"))
         {
-            config.web_public_url = url;
+            config.web.public_url = url;
         }
         let config = Arc::new(config);
         let store = open_store(&config).await?;
@@ -125,21 +125,21 @@ impl App {
             ..Snapshot::default()
         });
         let runner = Runner::new(RunnerParts {
-            config: config.clone(),
+            settings: Arc::new(run_settings(&config)),
             market: sources.market.clone(),
             broker: sources.broker.clone(),
             store: store.clone(),
             state,
             metrics: metrics.clone(),
         });
-        let listener = bind("http.listen", config.http_listen).await?;
+        let listener = bind("http.listen", config.http.listen).await?;
         let health = Health::default();
         let trigger_cooldown = Arc::new(crate::trigger::Cooldown::new(Duration::from_secs(
-            config.settings.telegram.trigger_cooldown_secs,
+            config.telegram.trigger_cooldown_secs,
         )));
         let connection_caps = crate::http::fds::connection_caps(
             crate::http::fds::nofile_soft(),
-            config.settings.web.max_connections,
+            config.web.max_connections,
         );
         Ok(Self {
             config,
@@ -203,8 +203,20 @@ impl App {
 
     /// What the dashboard's handlers read.
     pub fn web_context(&self) -> crate::web::WebContext {
+        let config = &self.config;
         crate::web::WebContext {
-            config: self.config.clone(),
+            config: Arc::new(crate::web::WebConfig {
+                web: config.web.clone(),
+                screen: config.screen,
+                universe: config.universe.clone(),
+                access: config.access.clone(),
+                bot_token: config
+                    .secrets
+                    .telegram_token
+                    .as_ref()
+                    .map(|t| t.value.clone()),
+                backtest: crate::backtest::Setup::of(config),
+            }),
             runner: self.runner.clone(),
             auth: self.web_auth.clone(),
             bot_configured: bot_enabled(&self.config),
@@ -222,8 +234,8 @@ impl App {
     ) -> Option<tokio::task::JoinHandle<std::io::Result<()>>> {
         let listener = self.web_listener.take()?;
         tracing::info!(
-            web = %self.config.web_listen,
-            public_url = %self.config.web_public_url,
+            web = %self.config.web.listen,
+            public_url = %self.config.web.public_url,
             max_connections = self.connection_caps.0,
             "dashboard on"
         );
@@ -271,7 +283,12 @@ impl App {
         let alerts = AlertService::open(
             self.store.clone(),
             crate::bot::alerts::render(),
-            &AlertSettings::from_config(&self.config),
+            &AlertSettings::new(
+                &self.config.telegram,
+                &self.config.alerts,
+                self.config.schedule.tz,
+                &self.config.access,
+            ),
             &self.runner.state().snapshot(),
         )
         .await;
@@ -297,7 +314,7 @@ impl App {
             .listener
             .take()
             .ok_or_else(|| anyhow::anyhow!("the app was already run"))?;
-        let http_addr = listener.local_addr().unwrap_or(self.config.http_listen);
+        let http_addr = listener.local_addr().unwrap_or(self.config.http.listen);
         let http_ctx = crate::http::HttpContext {
             runner: self.runner.clone(),
             metrics: self.metrics.clone(),
@@ -312,7 +329,7 @@ impl App {
             simulated = market.is_simulated(),
             store = self.store.url(),
             symbols = self.config.universe.len(),
-            http = %self.config.http_listen,
+            http = %self.config.http.listen,
             "dipwatch starting"
         );
         let web = self.spawn_web(&shutdown);
@@ -330,7 +347,7 @@ impl App {
         let schedule = tokio::spawn(crate::schedule::run(
             app.runner.clone(),
             app.sources.market.clone(),
-            ScheduleSettings::from_config(&app.config),
+            app.config.schedule.clone(),
             shutdown.clone(),
         ));
 
@@ -373,7 +390,7 @@ impl App {
         &self,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
-        if !self.config.settings.telegram.enabled {
+        if !self.config.telegram.enabled {
             tracing::info!("Telegram bot disabled (telegram.enabled = false)");
             return Ok(None);
         }
@@ -396,7 +413,7 @@ impl App {
 /// Whether the dashboard is served: with a bot to sign in through, or in
 /// anonymous loopback mode.
 fn web_served(config: &AppConfig) -> bool {
-    bot_enabled(config) || config.settings.web.anonymous_loopback
+    bot_enabled(config) || config.web.anonymous_loopback
 }
 
 /// Listen on `addr`; an address that cannot be had is a configuration
@@ -409,13 +426,39 @@ async fn bind(key: &str, addr: SocketAddr) -> anyhow::Result<TcpListener> {
 
 /// Whether the bot (and so the alerts it delivers) runs.
 fn bot_enabled(config: &AppConfig) -> bool {
-    config.settings.telegram.enabled && config.secrets.telegram_token.is_some()
+    config.telegram.enabled && config.secrets.telegram_token.is_some()
+}
+
+/// What a collection run takes from `config`.
+pub fn collect_settings(config: &AppConfig) -> crate::collect::CollectSettings {
+    crate::collect::CollectSettings::new(
+        &config.universe,
+        config.benchmark_only(),
+        &config.screen,
+        &config.portfolio,
+        &config.market,
+    )
+}
+
+/// What the runner takes from `config`: a collection's settings, the
+/// history held in memory, the risk view's parameters.
+pub fn run_settings(config: &AppConfig) -> crate::runner::RunSettings {
+    crate::runner::RunSettings {
+        collect: collect_settings(config),
+        history: config.history.clone(),
+        risk: crate::risk::RiskParams::new(
+            &config.risk,
+            &config.backtest,
+            &config.portfolio,
+            &config.universe,
+        ),
+    }
 }
 
 /// Open the configured store (a local directory is created). A store that
 /// cannot be opened is a configuration error (exit 2), naming `storage.url`.
 pub async fn open_store(config: &AppConfig) -> anyhow::Result<Store> {
-    Store::open(&config.storage, &config.settings.storage.options)
+    Store::open(&config.storage.url, &config.storage.options)
         .await
         .map_err(store_error)
 }
@@ -423,7 +466,7 @@ pub async fn open_store(config: &AppConfig) -> anyhow::Result<Store> {
 /// Open the configured store only to read it: a local directory that does
 /// not exist is an error, never created empty.
 pub async fn open_store_to_read(config: &AppConfig) -> anyhow::Result<Store> {
-    Store::open_existing(&config.storage, &config.settings.storage.options)
+    Store::open_existing(&config.storage.url, &config.storage.options)
         .await
         .map_err(store_error)
 }

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use crate::alpaca::{AlpacaBroker, AlpacaClient, AlpacaMarket};
-use crate::config::{AppConfig, ConfigError, Provider};
+use crate::config::{ConfigError, MarketSettings, Provider, Secrets};
+use crate::domain::Symbol;
 use crate::market::sim::SimMarket;
 use crate::market::{Broker, MarketData};
 
@@ -20,20 +21,27 @@ pub struct Connected {
 /// Build the provider `market.provider` names. The real provider never
 /// falls back to simulated prices: without keys it stops with a message
 /// naming them and the demo config.
-pub fn connect(config: &AppConfig) -> Result<Connected, ConfigError> {
-    match config.settings.market.provider {
+pub fn connect(
+    market: &MarketSettings,
+    universe: &[Symbol],
+    secrets: &Secrets,
+) -> Result<Connected, ConfigError> {
+    match market.provider {
         Provider::Sim => {
-            let sim = Arc::new(SimMarket::new(config.universe.clone()));
+            let sim = Arc::new(SimMarket::new(universe.to_vec()));
             Ok(Connected {
                 market: sim.clone(),
                 broker: Some(sim),
             })
         }
         Provider::Alpaca => {
-            let client = Arc::new(AlpacaClient::from_config(config)?);
-            let m = &config.settings.market;
+            let client = Arc::new(AlpacaClient::from_config(market, secrets)?);
             Ok(Connected {
-                market: Arc::new(AlpacaMarket::new(client.clone(), &m.feed, &m.adjustment)),
+                market: Arc::new(AlpacaMarket::new(
+                    client.clone(),
+                    &market.feed,
+                    &market.adjustment,
+                )),
                 broker: Some(Arc::new(AlpacaBroker::new(client))),
             })
         }

@@ -12,11 +12,13 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::collect::CollectSettings;
 use crate::collect::{Collector, Dates};
-use crate::config::AppConfig;
+use crate::config::HistorySettings;
 use crate::domain::{LastOutcome, LastRun, RunOutcome, RunSource};
 use crate::market::{Broker, MarketData};
 use crate::metrics::Metrics;
+use crate::risk::RiskParams;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -29,10 +31,21 @@ pub enum Trigger {
     AlreadyRunning(RunSource),
 }
 
+/// What runs and reloads take from the configuration.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// What a collection reads: universe, screen, portfolio, retries.
+    pub collect: CollectSettings,
+    /// `[history]`: the bars a reload holds in memory.
+    pub history: HistorySettings,
+    /// The risk view computed after each reload.
+    pub risk: RiskParams,
+}
+
 /// Everything a run needs, shared.
 pub struct RunnerParts {
-    /// Parsed configuration.
-    pub config: Arc<AppConfig>,
+    /// What runs and reloads take from the configuration.
+    pub settings: Arc<RunSettings>,
     /// Price source.
     pub market: Arc<dyn MarketData>,
     /// Account source.
@@ -176,7 +189,11 @@ impl Runner {
 
 async fn reload(parts: &RunnerParts) -> Result<(), crate::store::StoreError> {
     let previous = parts.state.snapshot();
-    let settings = crate::state::LoadSettings::new(&parts.config, parts.market.as_ref());
+    let settings = crate::state::LoadSettings::new(
+        &parts.settings.collect.portfolio,
+        &parts.settings.history,
+        parts.market.as_ref(),
+    );
     // The screen, the portfolio and the run reports first: readers (and
     // /readyz) have them at once. The bars held in memory and the risk view
     // computed from the lake follow in a second swap; until then readers
@@ -233,13 +250,13 @@ async fn risk_view(
     lake: &crate::store::Lake,
     prices: &crate::query::PriceHistory,
 ) -> Option<Arc<crate::risk::RiskReport>> {
-    let params = crate::risk::RiskParams::from_config(&parts.config);
-    match crate::risk::load_data(lake, &params, Some(prices)).await {
+    let params = &parts.settings.risk;
+    match crate::risk::load_data(lake, params, Some(prices)).await {
         Ok(Some(data)) => {
             for w in &data.warnings {
                 tracing::warn!(warning = %w, "skipped while loading the risk view");
             }
-            Some(Arc::new(crate::risk::analyze(&data.input(), &params)))
+            Some(Arc::new(crate::risk::analyze(&data.input(), params)))
         }
         Ok(None) => None,
         Err(e) => {
@@ -255,7 +272,7 @@ async fn execute(parts: &RunnerParts, source: RunSource, dates: Dates) -> LastRu
     let t0 = Instant::now();
     tracing::info!(%dates, "run starting");
     let collector = Collector {
-        config: &parts.config,
+        settings: &parts.settings.collect,
         market: parts.market.as_ref(),
         broker: parts.broker.as_deref(),
         store: &parts.store,

@@ -20,6 +20,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 
 use crate::collect::Dates;
+use crate::config::Schedule;
 use crate::domain::{LastOutcome, LastRun, RunSource};
 use crate::market::calendar::exchange_date;
 use crate::market::session_calendar::is_session;
@@ -46,37 +47,11 @@ pub fn next_fire(after: DateTime<Utc>, cron: &Cron, tz: Tz) -> Option<DateTime<U
     }
 }
 
-/// Schedule settings.
-#[derive(Debug, Clone)]
-pub struct ScheduleSettings {
-    /// The collection cron.
-    pub cron: Cron,
-    /// Its time zone.
-    pub tz: Tz,
-    /// Wait between "data not yet available" retries.
-    pub retry_interval: Duration,
-    /// Stop retrying this long after the first attempt.
-    pub retry_window: Duration,
-}
-
-impl ScheduleSettings {
-    /// The schedule `[schedule]` configures.
-    pub fn from_config(config: &crate::config::AppConfig) -> Self {
-        let s = &config.settings.schedule;
-        Self {
-            cron: config.collect_cron.clone(),
-            tz: config.timezone,
-            retry_interval: Duration::from_secs(s.retry_interval_secs),
-            retry_window: Duration::from_secs(s.retry_window_secs),
-        }
-    }
-}
-
 /// Run the schedule until `shutdown`: catch up first, then fire on the cron.
 pub async fn run(
     runner: Runner,
     market: Arc<dyn MarketData>,
-    settings: ScheduleSettings,
+    settings: Schedule,
     shutdown: CancellationToken,
 ) {
     catch_up(&runner, market.as_ref(), &settings, &shutdown).await;
@@ -142,7 +117,7 @@ pub async fn on_fire(
     runner: &Runner,
     market: &dyn MarketData,
     at: DateTime<Utc>,
-    settings: &ScheduleSettings,
+    settings: &Schedule,
     shutdown: &CancellationToken,
 ) -> Fired {
     let day = exchange_date(at);
@@ -215,7 +190,7 @@ async fn wait_for(
 pub async fn catch_up(
     runner: &Runner,
     market: &dyn MarketData,
-    settings: &ScheduleSettings,
+    settings: &Schedule,
     shutdown: &CancellationToken,
 ) {
     let now = Utc::now();
@@ -297,7 +272,7 @@ async fn run_with_retries(
     runner: &Runner,
     source: RunSource,
     dates: Dates,
-    settings: &ScheduleSettings,
+    settings: &Schedule,
     shutdown: &CancellationToken,
 ) {
     let started = tokio::time::Instant::now();
@@ -535,11 +510,11 @@ mod tests {
         .collect();
         let config = Arc::new(crate::config::AppConfig::load_with_env(None, env).unwrap());
         let sim = Arc::new(crate::market::sim::SimMarket::new(config.universe.clone()));
-        let store = crate::store::Store::open(&config.storage, &Default::default())
+        let store = crate::store::Store::open(&config.storage.url, &Default::default())
             .await
             .unwrap();
         let runner = Runner::new(crate::runner::RunnerParts {
-            config,
+            settings: Arc::new(crate::app::run_settings(&config)),
             market: sim.clone(),
             broker: Some(sim.clone()),
             store,
@@ -549,8 +524,8 @@ mod tests {
         (runner, sim)
     }
 
-    fn settings() -> ScheduleSettings {
-        ScheduleSettings {
+    fn settings() -> Schedule {
+        Schedule {
             cron: parse_cron("0 30 18 * * *").unwrap(),
             tz: ny(),
             retry_interval: Duration::from_secs(1),

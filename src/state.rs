@@ -239,16 +239,17 @@ pub struct LoadSettings<'a> {
 }
 
 impl<'a> LoadSettings<'a> {
-    /// The settings of `config` for a daemon on `market`.
+    /// The settings of `[portfolio]` and `[history]` for a daemon on `market`.
     pub fn new(
-        config: &'a crate::config::AppConfig,
+        portfolio: &'a PortfolioSettings,
+        history: &crate::config::HistorySettings,
         market: &'a dyn crate::market::MarketData,
     ) -> Self {
         Self {
             provider: market.provider(),
             provider_simulated: market.is_simulated(),
-            portfolio: &config.settings.portfolio,
-            memory_days: config.settings.history.memory_days,
+            portfolio,
+            memory_days: history.memory_days,
         }
     }
 }

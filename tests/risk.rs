@@ -121,7 +121,12 @@ fn correlations_volatilities_and_betas_equal_numpys() {
         pattern_day_trader: None,
     };
     let config = AppConfig::load_with_env(None, HashMap::new()).unwrap();
-    let mut params = RiskParams::from_config(&config);
+    let mut params = RiskParams::new(
+        &config.risk,
+        &config.backtest,
+        &config.portfolio,
+        &config.universe,
+    );
     params.benchmark = Benchmark::Symbol(syms[n].clone());
     let held = HashMap::new();
     let report = analyze(
@@ -391,7 +396,13 @@ async fn the_in_memory_bars_and_the_lakes_give_the_same_report() {
         "DIPWATCH__BACKTEST__BENCHMARK".to_string(),
         "universe".to_string(),
     )]);
-    let params = RiskParams::from_config(&AppConfig::load_with_env(None, env).unwrap());
+    let config = AppConfig::load_with_env(None, env).unwrap();
+    let params = RiskParams::new(
+        &config.risk,
+        &config.backtest,
+        &config.portfolio,
+        &config.universe,
+    );
     let lake = dipwatch::store::Lake::new(store);
     let newest = lake.dates(None, None).await.unwrap().last().copied();
     let report = |data: &dipwatch::risk::RiskData| {

@@ -708,7 +708,7 @@ async fn a_reload_reads_each_object_once(url: StorageUrl, options: BTreeMap<Stri
         config.universe.clone(),
     ));
     let runner = Runner::new(RunnerParts {
-        config: Arc::new(config),
+        settings: Arc::new(dipwatch::app::run_settings(&config)),
         market: sim,
         broker: None,
         store,

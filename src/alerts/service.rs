@@ -25,7 +25,7 @@ use super::delivery::{AlertSender, deliver_pass};
 use super::evaluate::{Inputs, due_digests, evaluate, evaluate_risk};
 use super::outbox::{Audience, Outbox};
 use super::rules::{Notification, Rule, RuleKind, RuleState};
-use crate::config::AppConfig;
+use crate::config::{AlertsSettings, TelegramSettings};
 use crate::state::{AppState, Snapshot};
 use crate::store::{Store, StoreError};
 
@@ -50,10 +50,15 @@ pub struct AlertSettings {
 }
 
 impl AlertSettings {
-    /// The settings of `config`: its allow-lists (readers and admins, each
-    /// chat once), `alerts.defaults` and `schedule.timezone`.
-    pub fn from_config(config: &AppConfig) -> Self {
-        let telegram = &config.settings.telegram;
+    /// The settings the configuration gives: `[telegram]`'s allow-lists
+    /// (readers and admins, each chat once), `alerts.defaults`,
+    /// `schedule.timezone`, and the shared allow-lists that follow reloads.
+    pub fn new(
+        telegram: &TelegramSettings,
+        alerts: &AlertsSettings,
+        timezone: Tz,
+        lists: &crate::access::Access,
+    ) -> Self {
         let mut chats: Vec<i64> = telegram
             .allowed_chat_ids
             .iter()
@@ -64,9 +69,9 @@ impl AlertSettings {
         chats.dedup();
         Self {
             chats,
-            defaults: config.settings.alerts.defaults.clone(),
-            timezone: config.timezone,
-            lists: Some(config.access.clone()),
+            defaults: alerts.defaults.clone(),
+            timezone,
+            lists: Some(lists.clone()),
         }
     }
 }

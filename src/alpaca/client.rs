@@ -21,7 +21,7 @@ use super::error::AlpacaError;
 use super::error_body::{error_message, server_wait_hint};
 use super::gate::RateGate;
 use super::scrub::Scrubber;
-use crate::config::{AppConfig, ConfigError};
+use crate::config::{ConfigError, MarketSettings, Secrets};
 use crate::market::RequestCounters;
 
 /// Client tuning, from `[market]`.
@@ -48,9 +48,8 @@ pub struct ClientSettings {
 }
 
 impl ClientSettings {
-    /// From the `[market]` settings.
-    pub fn from_config(config: &AppConfig) -> Self {
-        let m = &config.settings.market;
+    /// From the `[market]` section.
+    pub fn from_market(m: &MarketSettings) -> Self {
         Self {
             data_url: m.data_url.trim_end_matches('/').to_string(),
             trading_url: m.trading_url.trim_end_matches('/').to_string(),
@@ -160,9 +159,9 @@ impl AlpacaClient {
 
     /// The client for `[market]` and the key pair in the secrets: a
     /// configuration error names what is missing or unusable.
-    pub fn from_config(config: &AppConfig) -> Result<Self, ConfigError> {
-        let (key_id, secret) = config.alpaca_credentials()?;
-        Self::new(ClientSettings::from_config(config), key_id, secret).map_err(|message| {
+    pub fn from_config(market: &MarketSettings, secrets: &Secrets) -> Result<Self, ConfigError> {
+        let (key_id, secret) = secrets.alpaca_credentials()?;
+        Self::new(ClientSettings::from_market(market), key_id, secret).map_err(|message| {
             ConfigError::Invalid {
                 key: "market.provider".into(),
                 message,

@@ -320,7 +320,6 @@ mod tests {
     fn applied_settings_are_checked_by_the_configs_rules() {
         let base = crate::config::AppConfig::load_with_env(None, Default::default())
             .unwrap()
-            .settings
             .backtest;
         let s = Request::parse("top 7 entry -25 take-profit 0")
             .unwrap()

@@ -281,8 +281,9 @@ mod tests {
         let config = config();
         let store = memory_store();
         let market = SimMarket::new(config.universe.clone());
+        let settings = crate::app::collect_settings(&config);
         let collector = Collector {
-            config: &config,
+            settings: &settings,
             market: &market,
             broker: None,
             store: &store,

@@ -31,11 +31,11 @@ pub struct Setup {
 impl Setup {
     /// The pieces of `config` a backtest reads.
     pub fn of(config: &AppConfig) -> Self {
-        let market = &config.settings.market;
+        let market = &config.market;
         Self {
-            backtest: config.settings.backtest.clone(),
-            screen: config.screen,
-            portfolio_rule: config.settings.portfolio.rule(),
+            backtest: config.backtest.clone(),
+            screen: config.screen.params,
+            portfolio_rule: config.portfolio.rule(),
             universe: config.universe.clone(),
             adjustment: market.adjustment.clone(),
             feed: market.feed.clone(),

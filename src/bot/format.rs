@@ -15,7 +15,7 @@ use super::commands::{
 };
 use super::download::Csv;
 use super::html::{Align, Table, clip, escape};
-use crate::config::AppConfig;
+use crate::config::{PortfolioSettings, Screen};
 use crate::domain::{Account, LastOutcome, LastRun, Position, RunReport, Symbol, by_return};
 pub use crate::numbers::{duration, time_left};
 use crate::numbers::{group_digits, price, signed_pct, thousands};
@@ -40,14 +40,13 @@ pub struct Params {
 }
 
 impl Params {
-    /// From the configuration.
-    pub fn from_config(config: &AppConfig) -> Self {
-        let s = &config.settings;
+    /// From the `[screen]` and `[portfolio]` sections.
+    pub fn new(screen: &Screen, portfolio: &PortfolioSettings) -> Self {
         Self {
-            top_n: s.screen.top_n,
-            lookback_days: s.screen.lookback_days,
-            top_positions: s.portfolio.top_positions,
-            profit_target_pct: s.portfolio.profit_target_pct,
+            top_n: screen.top_n,
+            lookback_days: screen.params.lookback_days,
+            top_positions: portfolio.top_positions,
+            profit_target_pct: portfolio.profit_target_pct,
         }
     }
 }

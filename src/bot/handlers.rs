@@ -122,7 +122,7 @@ async fn button(bot: TgBot, q: CallbackQuery, shared: Arc<Shared>) -> Result<(),
     match press {
         Some(super::charts::Press::Chart { symbol, .. }) => {
             guarded(&bot, chat, "chart", &shared, async {
-                let params = &shared.ctx.config.screen;
+                let params = &shared.ctx.config.screen.params;
                 let period = crate::chart::Period::Y1;
                 Ok(super::charts::chart(&bot, chat, &symbol, period, &snap, params).await?)
             })
@@ -293,7 +293,7 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
                 return Ok(());
             };
             let store = shared.ctx.runner.store();
-            let telegram = &shared.ctx.config.settings.telegram;
+            let telegram = &shared.ctx.config.telegram;
             let as_link = telegram.download_links && store.can_share();
             let max_bytes = if as_link {
                 MAX_LINKED_BYTES
@@ -327,7 +327,8 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
         }
         Command::Alerts => super::alerts::alerts(bot, chat, shared.ctx.alerts.as_ref()).await?,
         Command::Chart(args) => {
-            super::charts::chart_command(bot, chat, args, &snap, &shared.ctx.config.screen).await?
+            super::charts::chart_command(bot, chat, args, &snap, &shared.ctx.config.screen.params)
+                .await?
         }
         Command::Breadth => super::charts::breadth(bot, chat, &snap).await?,
         Command::Backtest(args) => {
@@ -338,7 +339,7 @@ async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Re
         }
         Command::Web => {
             let ctx = &shared.ctx;
-            super::web::web(bot, chat, ctx.web.as_deref(), &ctx.config.web_public_url).await?
+            super::web::web(bot, chat, ctx.web.as_deref(), &ctx.config.web.public_url).await?
         }
         Command::Logout => super::web::logout(bot, chat, shared.ctx.web.as_deref()).await?,
         // Answered from the snapshot above, or by their own endpoints.

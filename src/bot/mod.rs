@@ -194,7 +194,7 @@ pub async fn run_with(
     let access = ctx.config.access.clone();
     log_access(&access);
     let shared = Arc::new(Shared {
-        params: Params::from_config(&ctx.config),
+        params: Params::new(&ctx.config.screen, &ctx.config.portfolio),
         access: access.clone(),
         refusals: RefusalGate::new(options.refusal_window),
         account: AccountCache::new(

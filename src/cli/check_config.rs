@@ -14,31 +14,31 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     println!(
         "# universe: {} symbols from {}",
         config.universe.len(),
-        config.settings.market.universe
+        config.market.universe
     );
     // Never "none": a cron that never fires is refused at load.
-    if let Ok(next) = config
-        .collect_cron
-        .find_next_occurrence(&chrono::Utc::now().with_timezone(&config.timezone), false)
-    {
+    if let Ok(next) = config.schedule.cron.find_next_occurrence(
+        &chrono::Utc::now().with_timezone(&config.schedule.tz),
+        false,
+    ) {
         println!(
             "# next collection: {} ({})",
             next.to_rfc3339(),
-            config.timezone
+            config.schedule.tz
         );
     }
     for w in &config.warnings {
         println!("# warning: {w}");
     }
-    if config.settings.market.provider == Provider::Alpaca {
+    if config.market.provider == Provider::Alpaca {
         if let Some(w) = crate::alpaca::symbols::universe_warning(&config.universe) {
             println!("# warning: {w}");
         }
-        config.alpaca_credentials()?;
+        config.secrets.alpaca_credentials()?;
     }
     let store = super::open_store(config).await?;
     super::probe_store(&store).await?;
-    println!("# storage: {} (writable)", config.storage);
+    println!("# storage: {} (writable)", config.storage.url);
     println!("# configuration OK");
     Ok(ExitCode::SUCCESS)
 }

@@ -49,12 +49,13 @@ impl CollectArgs {
 
 /// Run the collection and print one line per date.
 pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitCode> {
-    let connected = crate::provider::connect(config)?;
+    let connected = crate::provider::connect(&config.market, &config.universe, &config.secrets)?;
     let store = open_store(config).await?;
     probe_store(&store).await?;
     store.sweep_staging(std::time::Duration::from_secs(600));
+    let settings = crate::app::collect_settings(config);
     let collector = Collector {
-        config,
+        settings: &settings,
         market: connected.market.as_ref(),
         broker: connected.broker.as_deref(),
         store: &store,

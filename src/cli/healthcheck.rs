@@ -16,10 +16,10 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Probe `/healthz` once; print one line saying what was found.
 pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
-    let Some(target) = probe_address(config.http_listen) else {
+    let Some(target) = probe_address(config.http.listen) else {
         eprintln!(
             "unhealthy: http.listen is {}: a port chosen at start cannot be probed",
-            config.http_listen
+            config.http.listen
         );
         return Ok(ExitCode::FAILURE);
     };

@@ -140,7 +140,7 @@ pub async fn run(config: &AppConfig, args: &HistoryArgs) -> anyhow::Result<ExitC
                 if !config.universe.contains(&symbol) {
                     bail!(
                         "{symbol} is not in the universe (market.universe): it is never ranked{}",
-                        if config.settings.backtest.benchmark_symbol().as_ref() == Some(&symbol) {
+                        if config.backtest.benchmark_symbol().as_ref() == Some(&symbol) {
                             " (it is the benchmark, collected beside the universe)"
                         } else {
                             ""
@@ -149,7 +149,7 @@ pub async fn run(config: &AppConfig, args: &HistoryArgs) -> anyhow::Result<ExitC
                 }
                 bail!(
                     "{symbol} is never ranked in this period's published screens (fewer than [screen] min_history = {} bars in its window, or no bar on the date)",
-                    config.screen.min_history
+                    config.screen.params.min_history
                 );
             }
             let out = render(&points, span.format, symbol_table)?;

@@ -114,7 +114,7 @@ pub async fn main() -> ExitCode {
             return ExitCode::from(cli.command.config_error_exit());
         }
     };
-    crate::telemetry::init(&config.settings.log);
+    crate::telemetry::init(&config.log);
     // Logged once per command; a listener's only by the command that opens it.
     if cli.command.logs_warnings() {
         for w in &config.warnings {

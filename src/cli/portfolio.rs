@@ -32,7 +32,12 @@ pub struct PortfolioArgs {
 /// Print the analysis.
 pub async fn run(config: &AppConfig, args: &PortfolioArgs) -> anyhow::Result<ExitCode> {
     let store = open_store_to_read(config).await?;
-    let params = RiskParams::from_config(config);
+    let params = RiskParams::new(
+        &config.risk,
+        &config.backtest,
+        &config.portfolio,
+        &config.universe,
+    );
     let lake = crate::store::Lake::new(store.clone()).session();
     let Some(data) = load_data(&lake, &params, None).await? else {
         bail!(

@@ -23,7 +23,7 @@ pub async fn run(config: &AppConfig, file: Option<&Path>) -> anyhow::Result<Exit
     tracing::debug!(nofile, "open-file limit");
     let store = open_store(config).await?;
     if let Err(e) = probe_store(&store).await {
-        if probe_failure_is_fatal(&config.storage) {
+        if probe_failure_is_fatal(&config.storage.url) {
             return Err(e);
         }
         tracing::warn!(error = %e, "the store takes no writes now; runs retry it, /readyz reports it");
@@ -69,7 +69,7 @@ fn dashboard_off_hint(config: &AppConfig) -> String {
         "dashboard off: users sign in through the Telegram bot and {bot} to turn it on, \
          or set web.anonymous_loopback = true to serve read-only pages to this machine's \
          loopback on {}",
-        config.web_listen
+        config.web.listen
     )
 }
 

@@ -51,7 +51,7 @@ pub async fn run(config: &AppConfig, args: &ScreenArgs) -> anyhow::Result<ExitCo
     }
     let store = open_store_to_read(config).await?;
     let (manifest, rows) = load(&store, args.date).await?;
-    let top = match args.top.unwrap_or(config.settings.screen.top_n) {
+    let top = match args.top.unwrap_or(config.screen.top_n) {
         0 => rows.len(),
         n => n.min(rows.len()),
     };

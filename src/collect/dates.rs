@@ -77,7 +77,7 @@ impl Collector<'_> {
         let Some(span) = requested_span(dates, today, queued)? else {
             return Ok(None);
         };
-        let lookback = self.config.screen.lookback_days;
+        let lookback = self.settings.screen.lookback_days;
         let (from, to) = calendar_range(span, today, queued, lookback);
         let sessions = self.market.sessions(from, to).await?;
         plan(dates, span, &sessions, now, queued, lookback)

@@ -34,7 +34,7 @@ impl Collector<'_> {
     /// the market-data call fails as a whole.
     pub(super) async fn fetch(&self, plan: &Plan) -> Result<Fetched, MarketError> {
         // The universe and the backtest benchmark (never ranked).
-        let symbols = self.config.collected_symbols();
+        let symbols = self.settings.collected_symbols();
         let universe = &symbols;
         let (start, last) = (plan.window_start, plan.last);
         tracing::info!(symbols = universe.len(), window_start = %start, %last, dates = plan.targets.len(), "fetching daily bars");

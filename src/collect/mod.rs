@@ -24,9 +24,10 @@ use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::config::AppConfig;
-use crate::domain::{RequestStats, RunOutcome, RunReport};
+use crate::config::{MarketSettings, PortfolioSettings, Screen};
+use crate::domain::{RequestStats, RunOutcome, RunReport, Symbol};
 use crate::market::{Broker, MarketData, MarketError};
+use crate::screen::ScreenParams;
 use crate::store::{Store, StoreError};
 
 pub use screen_date::{DateScreen, MIN_SHARE_WITH_TODAYS_BAR, screen_date};
@@ -89,10 +90,55 @@ pub enum CollectError {
     Encode(String),
 }
 
+/// What a collection run takes from the configuration.
+#[derive(Debug, Clone)]
+pub struct CollectSettings {
+    /// `market.universe`: the symbols screened.
+    pub universe: Vec<Symbol>,
+    /// The `backtest.benchmark` ticker when it is outside the universe:
+    /// collected and stored with the bars, never ranked.
+    pub benchmark_only: Option<Symbol>,
+    /// `[screen]`: the drawdown engine's parameters.
+    pub screen: ScreenParams,
+    /// `[portfolio]`: the profit verdict of each snapshot.
+    pub portfolio: PortfolioSettings,
+    /// `market.retry_failed_max_attempts`: when a failed symbol leaves the
+    /// retry queue.
+    pub retry_failed_max_attempts: u32,
+}
+
+impl CollectSettings {
+    /// From the universe, the benchmark collected beside it
+    /// (`AppConfig::benchmark_only`), and the sections a run reads.
+    pub fn new(
+        universe: &[Symbol],
+        benchmark_only: Option<Symbol>,
+        screen: &Screen,
+        portfolio: &PortfolioSettings,
+        market: &MarketSettings,
+    ) -> Self {
+        Self {
+            universe: universe.to_vec(),
+            benchmark_only,
+            screen: screen.params,
+            portfolio: portfolio.clone(),
+            retry_failed_max_attempts: market.retry_failed_max_attempts,
+        }
+    }
+
+    /// The symbols a run fetches: the universe, then the benchmark when
+    /// it is outside it.
+    pub fn collected_symbols(&self) -> Vec<Symbol> {
+        let mut out = self.universe.clone();
+        out.extend(self.benchmark_only.clone());
+        out
+    }
+}
+
 /// Everything a run needs, borrowed.
 pub struct Collector<'a> {
     /// Universe, screen and portfolio settings.
-    pub config: &'a AppConfig,
+    pub settings: &'a CollectSettings,
     /// Price source.
     pub market: &'a dyn MarketData,
     /// Account source, if any.
@@ -120,7 +166,7 @@ impl Collector<'_> {
         let fetched = self.fetch(&plan).await?;
         let fetch_ms = elapsed_ms(t0);
 
-        let max_attempts = self.config.settings.market.retry_failed_max_attempts;
+        let max_attempts = self.settings.retry_failed_max_attempts;
         let mut reports = Vec::with_capacity(plan.targets.len());
         for &date in &plan.targets {
             let snapshot = self.snapshot_for(date, plan.closed).await;
@@ -203,7 +249,7 @@ mod tests {
         market
     }
 
-    fn config(symbols: usize) -> AppConfig {
+    fn config(symbols: usize) -> CollectSettings {
         let universe = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/config/universe/russell1000.txt"
@@ -213,9 +259,9 @@ mod tests {
             universe.to_string(),
         )]
         .into();
-        let mut c = AppConfig::load_with_env(None, env).unwrap();
-        c.universe.truncate(symbols);
-        c
+        let c = crate::config::AppConfig::load_with_env(None, env).unwrap();
+        let universe = &c.universe[..symbols];
+        CollectSettings::new(universe, None, &c.screen, &c.portfolio, &c.market)
     }
 
     fn d(s: &str) -> NaiveDate {
@@ -237,7 +283,7 @@ mod tests {
         let market = lagging(cfg.universe.clone(), d("2026-11-24"));
         let store = memory_store();
         let c = Collector {
-            config: &cfg,
+            settings: &cfg,
             market: &market,
             broker: Some(&market),
             store: &store,
@@ -273,7 +319,7 @@ mod tests {
         let market = lagging(cfg.universe.clone(), d("2027-01-01"));
         let store = memory_store();
         let c = Collector {
-            config: &cfg,
+            settings: &cfg,
             market: &market,
             broker: Some(&market),
             store: &store,

@@ -26,9 +26,9 @@ impl Collector<'_> {
         histories: &Histories,
     ) -> Result<RunReport, CollectError> {
         let date = run.date;
-        let cfg = self.config;
+        let cfg = self.settings;
         let t_screen = Instant::now();
-        let benchmark = cfg.benchmark_only();
+        let benchmark = cfg.benchmark_only.clone();
         let day = screen_date(
             date,
             &histories.series,
@@ -56,7 +56,7 @@ impl Collector<'_> {
         let t_persist = Instant::now();
         let mut objects = screen_objects(&day)?;
         if let Some(snapshot) = snapshot {
-            let part = snapshot.publishable(date, &cfg.settings.portfolio)?;
+            let part = snapshot.publishable(date, &cfg.portfolio)?;
             objects.extend(part.objects);
             report.profit = part.profit;
             report.unreadable_positions = part.unreadable;

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use rust_decimal::prelude::ToPrimitive;
 
-use crate::config::AppConfig;
+use crate::config::{BacktestSettings, PortfolioSettings, RiskSettings};
 use crate::domain::{Account, AssetClass, AssetSymbol, DrawdownRow, Position, Symbol};
 use crate::query::PriceHistory;
 use crate::strategy::{ExitRules, PortfolioRule};
@@ -44,7 +44,7 @@ pub enum Benchmark {
     /// A ticker's bars in the lake.
     Symbol(Symbol),
     /// The equal-weight universe of these members
-    /// ([`AppConfig::universe_mask`]'s definition: `market.universe`).
+    /// ([`crate::config::AppConfig::universe_mask`]'s definition: `market.universe`).
     Universe(Vec<Symbol>),
 }
 
@@ -83,22 +83,26 @@ pub struct RiskParams {
 }
 
 impl RiskParams {
-    /// From the configuration.
-    pub fn from_config(config: &AppConfig) -> Self {
-        let s = &config.settings;
+    /// From `[risk]`, the benchmark and exits of `[backtest]`, the rule of
+    /// `[portfolio]`, and the universe (the "universe" benchmark's members).
+    pub fn new(
+        risk: &RiskSettings,
+        backtest: &BacktestSettings,
+        portfolio: &PortfolioSettings,
+        universe: &[Symbol],
+    ) -> Self {
         Self {
-            lookback: s.risk.lookback,
-            budget: s.risk.budget,
-            cluster_correlation: s.risk.cluster_correlation,
-            duplicate_correlation: s.risk.duplicate_correlation,
-            candidates: s.risk.candidates,
-            benchmark: s.backtest.benchmark_symbol().map_or_else(
-                || Benchmark::Universe(config.universe.clone()),
-                Benchmark::Symbol,
-            ),
-            exit_rules: s.backtest.exit_rules(),
-            portfolio_rule: s.portfolio.rule(),
-            classes: s.portfolio.asset_classes.clone(),
+            lookback: risk.lookback,
+            budget: risk.budget,
+            cluster_correlation: risk.cluster_correlation,
+            duplicate_correlation: risk.duplicate_correlation,
+            candidates: risk.candidates,
+            benchmark: backtest
+                .benchmark_symbol()
+                .map_or_else(|| Benchmark::Universe(universe.to_vec()), Benchmark::Symbol),
+            exit_rules: backtest.exit_rules(),
+            portfolio_rule: portfolio.rule(),
+            classes: portfolio.asset_classes.clone(),
         }
     }
 

@@ -17,7 +17,7 @@ use super::pages::layout;
 use super::{Viewer, WebContext};
 use crate::backtest::report::{self, Summary};
 use crate::backtest::stored::{Listed, ReadError};
-use crate::backtest::{Backtests, Outcome, Setup};
+use crate::backtest::{Backtests, Outcome};
 use crate::chart::{self, Figure};
 use crate::numbers::signed_pct;
 
@@ -165,7 +165,7 @@ fn problem(status: StatusCode, text: String, viewer: &Viewer) -> (StatusCode, Ht
 
 /// The backtest service over the daemon's store.
 fn backtests(ctx: &WebContext) -> Backtests {
-    Backtests::new(Setup::of(&ctx.config), ctx.runner.store().clone())
+    Backtests::new(ctx.config.backtest.clone(), ctx.runner.store().clone())
 }
 
 pub(super) async fn list(

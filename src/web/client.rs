@@ -108,7 +108,7 @@ impl FromRequestParts<WebContext> for ClientAddr {
         Ok(Self(client_addr(
             peer,
             &parts.headers,
-            &ctx.config.web_trusted_proxies,
+            &ctx.config.web.trusted_proxies,
         )))
     }
 }

@@ -34,7 +34,8 @@ use axum::routing::{get, post};
 /// dashboard, shared with the bot).
 use crate::access::tokens as auth;
 use crate::access::web_auth::lock;
-use crate::config::AppConfig;
+use crate::config::{Screen, Web};
+use crate::domain::Symbol;
 use crate::runner::Runner;
 
 pub use crate::access::WebAuth;
@@ -47,11 +48,30 @@ use signin::CsrfForm;
 
 pub use crate::access::web_auth::LOGIN_ATTEMPTS_PER_MINUTE;
 
+/// What the dashboard takes from the configuration.
+#[derive(Clone)]
+pub struct WebConfig {
+    /// `[web]`: listener, public URL, sessions, proxies, frame origins.
+    pub web: Web,
+    /// `[screen]`: the window and the default rows.
+    pub screen: Screen,
+    /// `market.universe`: the tickers alerts may name.
+    pub universe: Vec<Symbol>,
+    /// The allow-lists, shared with the bot and replaced on SIGHUP.
+    pub access: crate::access::Access,
+    /// The bot token: Mini App launch data is signed with it (`None`: no
+    /// bot, no sign-in).
+    pub bot_token: Option<secrecy::SecretString>,
+    /// What the stored backtests are read with (the backtest service's
+    /// pieces of configuration).
+    pub backtest: crate::backtest::Setup,
+}
+
 /// What the handlers read.
 #[derive(Clone)]
 pub struct WebContext {
-    /// The configuration (allow-lists, `[web]`, `[screen]`).
-    pub config: Arc<AppConfig>,
+    /// The dashboard's configuration.
+    pub config: Arc<WebConfig>,
     /// The state snapshot and `/trigger`.
     pub runner: Runner,
     /// Sign-in state.
@@ -73,7 +93,7 @@ impl WebContext {
     /// Whether the dashboard serves anything: with a bot (sign-in), or
     /// read-only to loopback clients when `web.anonymous_loopback` is on.
     pub fn enabled(&self) -> bool {
-        self.bot_configured || self.config.settings.web.anonymous_loopback
+        self.bot_configured || self.config.web.anonymous_loopback
     }
 
     /// The alert runtime, when it is open.
@@ -84,7 +104,7 @@ impl WebContext {
     /// Whether the dashboard is reached over https (its cookies are then
     /// `Secure` and `__Host-` prefixed, and HSTS is sent).
     fn https(&self) -> bool {
-        self.config.web_public_url.scheme() == "https"
+        self.config.web.public_url.scheme() == "https"
     }
 }
 
@@ -117,8 +137,8 @@ pub fn router(ctx: WebContext) -> Router {
         ))
         .with_state(ctx.clone());
     let hosts = crate::http::host::AllowedHosts::new(
-        ctx.config.web_listen,
-        Some(&ctx.config.web_public_url),
+        ctx.config.web.listen,
+        Some(&ctx.config.web.public_url),
     );
     crate::http::guarded(app, Arc::new(hosts), BODIES)
 }
@@ -140,7 +160,7 @@ struct Headers {
 
 impl Headers {
     fn of(ctx: &WebContext) -> Self {
-        let ancestors = ctx.config.settings.web.frame_ancestors.join(" ");
+        let ancestors = ctx.config.web.frame_ancestors.join(" ");
         let csp = format!(
             "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
              form-action 'self'; base-uri 'none'; frame-ancestors 'self' {ancestors}"
@@ -196,7 +216,7 @@ async fn security_headers(State(conf): State<Arc<Headers>>, mut response: Respon
 /// The page Telegram opens for the "Open dashboard" button: its script
 /// posts the launch data to `/login/miniapp`.
 async fn miniapp_page(State(ctx): State<WebContext>) -> Response {
-    if ctx.config.secrets.telegram_token.is_none() {
+    if ctx.config.bot_token.is_none() {
         return not_found().await.into_response();
     }
     axum::response::Html(pages::miniapp().into_string()).into_response()

@@ -449,8 +449,8 @@ pub(super) async fn render_blocking(render: impl FnOnce() -> Markup + Send + 'st
 
 pub(super) async fn overview(State(ctx): State<WebContext>, viewer: Viewer) -> Response {
     let snap = ctx.runner.state().snapshot();
-    let screen = &ctx.config.settings.screen;
-    let (top_n, lookback) = (screen.top_n, screen.lookback_days);
+    let screen = &ctx.config.screen;
+    let (top_n, lookback) = (screen.top_n, screen.params.lookback_days);
     let figures = ctx.figures.clone();
     render_blocking(move || {
         let breadth = figures.breadth(&snap);

@@ -4,7 +4,7 @@
 //! outcome; never a token) and counted in `/metrics`.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -111,14 +111,14 @@ pub(super) async fn login_miniapp(
     ClientAddr(client): ClientAddr,
     axum::Form(form): axum::Form<MiniAppForm>,
 ) -> Response {
-    let Some(token) = ctx.config.secrets.telegram_token.as_ref() else {
+    let Some(token) = ctx.config.bot_token.as_ref() else {
         return super::not_found().await.into_response();
     };
     if !ctx.auth.attempt(client, Instant::now()) {
         return too_many(&ctx, Method::MiniApp, client);
     }
     let now = Utc::now();
-    let launch = auth::verify_launch(&form.init_data, &token.value, now);
+    let launch = auth::verify_launch(&form.init_data, token, now);
     match launch {
         Some(l)
             if viewer::still_valid(&ctx, l.chat, l.issued)
@@ -147,8 +147,8 @@ fn start_session(
     client: IpAddr,
     now: DateTime<Utc>,
 ) -> Response {
-    let web = &ctx.config.settings.web;
-    let ttl = Duration::from_secs(web.session_ttl_secs);
+    let web = &ctx.config.web;
+    let ttl = web.session_ttl;
     let new = auth::NewSession {
         chat,
         ttl,

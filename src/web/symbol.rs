@@ -197,7 +197,7 @@ pub(super) async fn page(
         },
     };
     let rules = rules_on(&ctx, &viewer, &symbol).await;
-    let params = ctx.config.screen;
+    let params = ctx.config.screen.params;
     super::pages::render_blocking(move || {
         render_symbol(&snap, &viewer, &symbol, period, &params, rules.as_deref())
     })

@@ -7,12 +7,12 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
+use super::WebConfig;
 use super::{WebContext, auth, client, cookie, lock};
 use crate::access::Role;
-use crate::config::AppConfig;
 
 /// The role `chat` has now, from the allow-lists as last (re)loaded.
-pub fn role_of(config: &AppConfig, chat: i64) -> Role {
+pub fn role_of(config: &WebConfig, chat: i64) -> Role {
     config.access.role(chat)
 }
 
@@ -104,7 +104,7 @@ impl FromRequestParts<WebContext> for Viewer {
         // and the forwarding headers are the sign.
         let loopback = client::peer(parts).is_some_and(|ip| ip.is_loopback())
             && !client::forwarded(&parts.headers);
-        if ctx.config.settings.web.anonymous_loopback && !ctx.bot_configured && loopback {
+        if ctx.config.web.anonymous_loopback && !ctx.bot_configured && loopback {
             return Ok(Self::anonymous());
         }
         Err(super::pages::refused().into_response())

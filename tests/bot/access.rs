@@ -137,13 +137,13 @@ async fn the_token_never_appears_in_logs_or_errors() {
     let wrong = "7000000002:AAWrongTokenForDipwatchTests_9876543";
     let dir = tempfile::tempdir().unwrap();
     let config = Arc::new(config(dir.path()));
-    let store = Store::open(&config.storage, &BTreeMap::new())
+    let store = Store::open(&config.storage.url, &BTreeMap::new())
         .await
         .unwrap();
     let sim = Arc::new(SimMarket::new(config.universe.clone()));
     let metrics = Arc::new(Metrics::new());
     let runner = Runner::new(RunnerParts {
-        config: config.clone(),
+        settings: Arc::new(dipwatch::app::run_settings(&config)),
         market: sim.clone(),
         broker: Some(sim.clone()),
         store,

@@ -21,7 +21,7 @@ fn latest_screen(config: &AppConfig) -> (NaiveDate, Vec<dipwatch::domain::Drawdo
         date,
         bars.iter().map(|b| (&b.symbol, b.bars.as_slice())),
         &days,
-        &config.screen,
+        &config.screen.params,
     )
     .rows;
     (date, rows)
@@ -128,7 +128,12 @@ async fn alerts_set_in_the_bot_fire_after_a_run_and_arrive_exactly_once() {
     let restarted = AlertService::open(
         h.runner.store().clone(),
         dipwatch::bot::alerts::render(),
-        &AlertSettings::from_config(&config),
+        &AlertSettings::new(
+            &config.telegram,
+            &config.alerts,
+            config.schedule.tz,
+            &config.access,
+        ),
         &now,
     )
     .await;
