@@ -1,0 +1,56 @@
+//! `/unalert ID`, and the delete buttons under `/alerts`: delete one of
+//! this chat's alert rules.
+
+use futures::future::BoxFuture;
+use teloxide::types::ChatId;
+
+use super::alert::usage;
+use super::{Answer, Call, Spec};
+use crate::alerts::AlertService;
+use crate::alerts::edit::{self, removed, running, unavailable};
+use crate::bot::error::BotError;
+use crate::bot::send::{self, TgBot};
+
+/// `/unalert`.
+pub(crate) const SPEC: Spec = Spec {
+    name: "unalert",
+    aliases: &[],
+    usage: " ID",
+    description: "Delete an alert by id",
+    listed: true,
+    admins_only: None,
+    answer: Answer::Act(act),
+};
+
+/// Callback data of a delete button: `unalert:ID`.
+pub const DELETE_PREFIX: &str = "unalert:";
+
+fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
+    let alerts = call.shared.ctx.alerts.as_ref();
+    Box::pin(unalert(call.bot, call.chat, call.request.args, alerts))
+}
+
+/// `/unalert ID` (or a delete button).
+pub async fn unalert(
+    bot: &TgBot,
+    chat: ChatId,
+    arg: &str,
+    alerts: Option<&AlertService>,
+) -> Result<(), BotError> {
+    if running(alerts).is_none() {
+        send::html(bot, chat, &unavailable()).await?;
+        return Ok(());
+    }
+    let reply = match arg.trim().trim_start_matches('#').parse::<u64>() {
+        Err(_) => usage(&format!(
+            "{} is not an alert id\nusage: /unalert ID (see /alerts)",
+            crate::echo::quoted(arg.trim())
+        )),
+        Ok(id) => match edit::remove(alerts, chat.0, id).await {
+            Some(found) => removed(id, found),
+            None => unavailable(),
+        },
+    };
+    send::html(bot, chat, &reply).await?;
+    Ok(())
+}
