@@ -15,8 +15,10 @@ use super::commands::screen::MAX_SCREEN_ROWS;
 use crate::domain::Symbol;
 use crate::state::Snapshot;
 
-/// Telegram's limit on a button's callback data, in bytes.
-pub const MAX_CALLBACK_DATA: usize = 64;
+/// Telegram's limit on a button's callback data, in bytes (the tests hold
+/// every encoding to it).
+#[cfg(test)]
+const MAX_CALLBACK_DATA: usize = 64;
 
 /// Prefix of a "Chart" button's data.
 const CHART_PREFIX: &str = "ch:";
@@ -26,7 +28,7 @@ const PAGE_PREFIX: &str = "sp:";
 
 /// A press of one of these buttons, as its callback data says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Press {
+pub(crate) enum Press {
     /// "Chart": `symbol`'s price chart, from the screen of `date`.
     Chart {
         /// The screen the button was made from.
@@ -98,7 +100,7 @@ pub(crate) fn button(label: String, press: &Press) -> InlineKeyboardButton {
 
 /// What a button made from the screen of `date` says when the screen
 /// loaded now is another day's (or there is none); `None` when current.
-pub fn stale(date: NaiveDate, snap: &Snapshot) -> Option<String> {
+pub(crate) fn stale(date: NaiveDate, snap: &Snapshot) -> Option<String> {
     match &snap.screen {
         Some(s) if s.date == date => None,
         Some(s) => Some(format!(

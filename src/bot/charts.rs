@@ -12,12 +12,12 @@ use super::send::{self, TgBot};
 use crate::chart::{self, Figure, NoChart};
 
 /// Why there is no chart to send.
-pub fn no_chart(err: &NoChart) -> String {
+pub(crate) fn no_chart(err: &NoChart) -> String {
     format!("No chart: {}.", escape(&err.to_string()))
 }
 
 /// A chart that could not be drawn (logged).
-pub fn chart_failed() -> String {
+pub(crate) fn chart_failed() -> String {
     "Sorry, the chart could not be drawn. It has been logged; the text commands still work."
         .to_string()
 }

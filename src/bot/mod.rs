@@ -30,8 +30,8 @@
 pub mod account;
 pub mod alerts;
 pub mod backtest;
-pub mod buttons;
-pub mod charts;
+pub(crate) mod buttons;
+pub(crate) mod charts;
 pub mod commands;
 mod dispatch;
 pub mod download;

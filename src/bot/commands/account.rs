@@ -38,7 +38,7 @@ fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
 
 /// `/account`: the live account (or the last snapshot when the trading
 /// API cannot be reached).
-pub fn account(view: &AccountView, simulated: bool) -> String {
+pub(crate) fn account(view: &AccountView, simulated: bool) -> String {
     let (a, title) = match view {
         AccountView::Live {
             account,

@@ -40,7 +40,7 @@ fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
 }
 
 /// The caption of `/breadth`.
-pub fn breadth_caption(b: &data::Breadth) -> String {
+pub(crate) fn breadth_caption(b: &data::Breadth) -> String {
     let mut out = String::from(sim_marker(b.simulated));
     out.push_str(&format!(
         "<b>Market breadth</b> · {} screens",

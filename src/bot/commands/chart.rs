@@ -44,7 +44,7 @@ fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
 
 /// Why `/chart`'s arguments cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChartArg {
+pub(crate) enum ChartArg {
     /// The ticker is missing or is not one.
     Ticker(TickerArg),
     /// The period is not `3m`, `6m`, `1y` or `5y`; the text as typed.
@@ -52,7 +52,7 @@ pub enum ChartArg {
 }
 
 /// Parse `/chart TICKER [3m|6m|1y|5y]` (the period defaults to `1y`).
-pub fn parse_chart(arg: &str) -> Result<(Symbol, Period), ChartArg> {
+pub(crate) fn parse_chart(arg: &str) -> Result<(Symbol, Period), ChartArg> {
     let mut words = arg.split_whitespace();
     let ticker = parse_ticker(words.next().unwrap_or("")).map_err(ChartArg::Ticker)?;
     let period = match (words.next(), words.next()) {
@@ -64,7 +64,7 @@ pub fn parse_chart(arg: &str) -> Result<(Symbol, Period), ChartArg> {
 }
 
 /// `/chart` with arguments that cannot be used.
-pub fn chart_usage(err: &ChartArg) -> String {
+pub(crate) fn chart_usage(err: &ChartArg) -> String {
     let usage = "Usage: /chart TICKER [3m|6m|1y|5y], for example /chart AAPL or /chart BF.B 6m";
     match err {
         ChartArg::Ticker(TickerArg::Missing) => format!("{usage}."),
@@ -81,7 +81,7 @@ pub fn chart_usage(err: &ChartArg) -> String {
 
 /// The caption of `/chart`: rank, drawdown, peak and date from the
 /// screen loaded, or why the symbol is not ranked.
-pub fn chart_caption(snap: &Snapshot, c: &PriceChart) -> String {
+pub(crate) fn chart_caption(snap: &Snapshot, c: &PriceChart) -> String {
     let mut out = String::from(sim_marker(c.simulated || snap.simulated));
     let name = escape(c.symbol.as_str());
     let held = match (c.dates.first(), c.dates.last()) {
@@ -123,7 +123,7 @@ pub fn chart_caption(snap: &Snapshot, c: &PriceChart) -> String {
 }
 
 /// `symbol`'s price chart over `period`, as a photo with its caption.
-pub async fn chart(
+pub(crate) async fn chart(
     bot: &TgBot,
     chat: ChatId,
     symbol: &Symbol,

@@ -34,7 +34,7 @@ fn reply(r: &Request<'_>) -> Reply {
 
 /// `/dashboard`: account, portfolio overview, top positions, profit
 /// target, top candidates.
-pub fn dashboard(snap: &Snapshot, now: DateTime<Utc>) -> String {
+pub(crate) fn dashboard(snap: &Snapshot, now: DateTime<Utc>) -> String {
     let mut out = String::from(sim_marker(snap.simulated));
     let date = snap
         .screen

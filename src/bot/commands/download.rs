@@ -70,11 +70,11 @@ async fn deliver(call: &Call<'_>, args: &DownloadArgs) -> Result<(), BotError> {
 }
 
 /// The most published dates one `/download` concatenates.
-pub const MAX_DOWNLOAD_DAYS: usize = 366;
+pub(crate) const MAX_DOWNLOAD_DAYS: usize = 366;
 
 /// `/download` arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DownloadArgs {
+pub(crate) struct DownloadArgs {
     /// Which dataset (default `drawdowns`).
     pub dataset: Dataset,
     /// How many of the latest published dates (default 1).
@@ -84,7 +84,7 @@ pub struct DownloadArgs {
 }
 
 /// Parse `/download [dataset] [days]` (either may be left out, any order).
-pub fn parse_download(arg: &str) -> Result<DownloadArgs, BadArgs> {
+pub(crate) fn parse_download(arg: &str) -> Result<DownloadArgs, BadArgs> {
     let mut out = DownloadArgs {
         dataset: Dataset::Drawdowns,
         days: 1,
@@ -115,7 +115,7 @@ pub fn parse_download(arg: &str) -> Result<DownloadArgs, BadArgs> {
 }
 
 /// `/download` with bad arguments.
-pub fn download_usage() -> String {
+pub(crate) fn download_usage() -> String {
     format!(
         "Usage: /download [drawdowns|positions|bars|account] [days], for example /download bars 5. \
          Days from 1 to {MAX_DOWNLOAD_DAYS} (default 1: the latest date); the dataset defaults to drawdowns."
@@ -123,17 +123,17 @@ pub fn download_usage() -> String {
 }
 
 /// `/download` when every download slot stayed busy for the whole wait.
-pub fn download_busy() -> String {
+pub(crate) fn download_busy() -> String {
     "Other downloads are being prepared right now; please try /download again in a minute.".into()
 }
 
 /// `/download` when the dataset has no published date.
-pub fn download_empty(args: &DownloadArgs) -> String {
+pub(crate) fn download_empty(args: &DownloadArgs) -> String {
     format!("No {} published yet.", args.dataset.name())
 }
 
 /// The file name of a download.
-pub fn download_filename(csv: &Csv) -> String {
+pub(crate) fn download_filename(csv: &Csv) -> String {
     let name = csv.dataset.name();
     match (csv.dates.first(), csv.dates.last()) {
         (Some(a), Some(b)) if a != b => format!("{name}_{a}_{b}.csv"),
@@ -144,7 +144,7 @@ pub fn download_filename(csv: &Csv) -> String {
 
 /// A download answered with a presigned link (S3): the caption, then the
 /// link and how long it works.
-pub fn download_link(caption: &str, filename: &str, url: &str, ttl_secs: u64) -> String {
+pub(crate) fn download_link(caption: &str, filename: &str, url: &str, ttl_secs: u64) -> String {
     let valid = if ttl_secs.is_multiple_of(3600) {
         let h = ttl_secs / 3600;
         format!("{h} hour{}", if h == 1 { "" } else { "s" })
@@ -159,7 +159,7 @@ pub fn download_link(caption: &str, filename: &str, url: &str, ttl_secs: u64) ->
 }
 
 /// The caption of a download.
-pub fn download_caption(csv: &Csv, args: &DownloadArgs) -> String {
+pub(crate) fn download_caption(csv: &Csv, args: &DownloadArgs) -> String {
     let mut out = format!(
         "<b>{}</b>: {} date{}",
         csv.dataset.name(),

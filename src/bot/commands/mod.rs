@@ -31,28 +31,28 @@ mod alert;
 mod alerts;
 mod backtest;
 mod breadth;
-pub mod chart;
+pub(crate) mod chart;
 mod dashboard;
-pub mod download;
+pub(crate) mod download;
 mod help;
 mod logout;
 mod monitor;
 pub mod parse;
 mod portfolio;
-pub mod risk;
-pub mod screen;
-pub mod stats;
-pub mod symbol;
+pub(crate) mod risk;
+pub(crate) mod screen;
+pub(crate) mod stats;
+pub(crate) mod symbol;
 mod trigger;
-pub mod unalert;
-pub mod web;
+pub(crate) mod unalert;
+pub(crate) mod web;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
 #[cfg(test)]
 mod tests;
 
-pub use dashboard::dashboard;
+pub(crate) use dashboard::dashboard;
 pub use parse::{BadArgs, Input, Invocation, parse_input};
 
 /// Every command, in the order `/help` and Telegram's menu list them.

@@ -23,7 +23,7 @@ fn reply(r: &Request<'_>) -> Reply {
 }
 
 /// `/monitor`: the profit-taking rule on the latest snapshot.
-pub fn monitor(snap: &Snapshot, params: &Params) -> String {
+pub(crate) fn monitor(snap: &Snapshot, params: &Params) -> String {
     let Some(p) = &snap.portfolio else {
         return no_portfolio();
     };

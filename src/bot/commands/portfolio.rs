@@ -24,7 +24,7 @@ fn reply(r: &Request<'_>) -> Reply {
 }
 
 /// `/portfolio`: positions by return with value and P&L, and totals.
-pub fn portfolio(snap: &Snapshot) -> String {
+pub(crate) fn portfolio(snap: &Snapshot) -> String {
     let Some(p) = &snap.portfolio else {
         return no_portfolio();
     };

@@ -51,7 +51,7 @@ fn share(x: f64) -> String {
 /// correlation clusters, the most
 /// correlated pairs, exits and the top candidates sized against the
 /// portfolio. Suggestions only.
-pub fn risk(snap: &Snapshot) -> String {
+pub(crate) fn risk(snap: &Snapshot) -> String {
     let Some(r) = &snap.risk else {
         if snap.portfolio.is_none() {
             return no_portfolio();
@@ -64,7 +64,7 @@ pub fn risk(snap: &Snapshot) -> String {
 }
 
 /// The reply for one report.
-pub fn report(r: &RiskReport) -> String {
+pub(crate) fn report(r: &RiskReport) -> String {
     let mut out = String::from(sim_marker(r.simulated));
     let _ = writeln!(
         out,
@@ -208,7 +208,7 @@ fn candidates(out: &mut String, r: &RiskReport) {
 }
 
 /// The caption of `/risk`'s heatmap.
-pub fn heatmap_caption(h: &chart::CorrelationHeatmap) -> String {
+pub(crate) fn heatmap_caption(h: &chart::CorrelationHeatmap) -> String {
     let mut out = String::from(sim_marker(h.simulated));
     out.push_str(&format!(
         "<b>Correlation</b> of daily returns over {} sessions · snapshot {}",

@@ -41,11 +41,11 @@ fn reply(r: &Request<'_>) -> Reply {
 }
 
 /// The largest `/screen N`.
-pub const MAX_SCREEN_ROWS: usize = 50;
+pub(crate) const MAX_SCREEN_ROWS: usize = 50;
 
 /// `/screen [N]`: how many rows, or why the argument is wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Count {
+pub(crate) struct Count {
     /// Rows to show.
     pub n: usize,
     /// True when the request was above the maximum and was lowered.
@@ -54,7 +54,7 @@ pub struct Count {
 
 /// Parse `/screen`'s argument: empty means `default`, above `max` is
 /// capped, anything but a positive whole number is an error.
-pub fn parse_count(arg: &str, default: usize, max: usize) -> Result<Count, BadArgs> {
+pub(crate) fn parse_count(arg: &str, default: usize, max: usize) -> Result<Count, BadArgs> {
     let arg = arg.trim();
     if arg.is_empty() {
         return Ok(Count {
@@ -78,13 +78,18 @@ pub fn parse_count(arg: &str, default: usize, max: usize) -> Result<Count, BadAr
 }
 
 /// `/screen [N]`: the N worst drawdowns.
-pub fn screen(snap: &Snapshot, count: Count, now: DateTime<Utc>) -> String {
+pub(crate) fn screen(snap: &Snapshot, count: Count, now: DateTime<Utc>) -> String {
     screen_page(snap, 0, count, now)
 }
 
 /// One page of `/screen`: `count.n` rows from rank `offset + 1` (the
 /// first page is [`screen`]; later ones are reached with its buttons).
-pub fn screen_page(snap: &Snapshot, offset: usize, count: Count, now: DateTime<Utc>) -> String {
+pub(crate) fn screen_page(
+    snap: &Snapshot,
+    offset: usize,
+    count: Count,
+    now: DateTime<Utc>,
+) -> String {
     let Some(s) = &snap.screen else {
         return no_screen(snap, now);
     };
@@ -133,7 +138,7 @@ pub fn screen_page(snap: &Snapshot, offset: usize, count: Count, now: DateTime<U
 }
 
 /// `/screen` with a bad argument.
-pub fn screen_usage(default: usize, max: usize) -> String {
+pub(crate) fn screen_usage(default: usize, max: usize) -> String {
     format!(
         "Usage: /screen [N], N a whole number from 1 to {max} (default {}).",
         default.clamp(1, max)
@@ -142,7 +147,11 @@ pub fn screen_usage(default: usize, max: usize) -> String {
 
 /// The keyboard under a `/screen` page: a chart button per row, then
 /// previous / next where there are more rows. `None` without a screen.
-pub fn screen_keyboard(snap: &Snapshot, offset: usize, n: usize) -> Option<InlineKeyboardMarkup> {
+pub(crate) fn screen_keyboard(
+    snap: &Snapshot,
+    offset: usize,
+    n: usize,
+) -> Option<InlineKeyboardMarkup> {
     let s = snap.screen.as_ref()?;
     let total = s.rows.len();
     let offset = offset.min(total);
@@ -189,7 +198,7 @@ pub fn screen_keyboard(snap: &Snapshot, offset: usize, n: usize) -> Option<Inlin
 }
 
 /// A `/screen` page button: the message becomes that page.
-pub async fn page(
+pub(crate) async fn page(
     bot: &TgBot,
     chat: ChatId,
     message: MessageId,

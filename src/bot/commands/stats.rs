@@ -27,7 +27,7 @@ fn reply(r: &Request<'_>) -> Reply {
 
 /// `/stats`: data health, the latest run report, this process's last run,
 /// the next scheduled run.
-pub fn stats(snap: &Snapshot, now: DateTime<Utc>) -> String {
+pub(crate) fn stats(snap: &Snapshot, now: DateTime<Utc>) -> String {
     let mut out = format!(
         "<b>Data health</b> · provider {}{}\n",
         escape(&snap.provider),

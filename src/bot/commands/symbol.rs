@@ -48,7 +48,7 @@ fn keyboard(snap: &Snapshot, symbol: &Symbol) -> Option<InlineKeyboardMarkup> {
 
 /// Why `/symbol`'s argument is not a ticker.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TickerArg {
+pub(crate) enum TickerArg {
     /// No argument.
     Missing,
     /// Not a ticker; the text as typed.
@@ -56,7 +56,7 @@ pub enum TickerArg {
 }
 
 /// Parse `/symbol TICKER` (one word, any case, `$` prefix allowed).
-pub fn parse_ticker(arg: &str) -> Result<Symbol, TickerArg> {
+pub(crate) fn parse_ticker(arg: &str) -> Result<Symbol, TickerArg> {
     let arg = arg.trim();
     if arg.is_empty() {
         return Err(TickerArg::Missing);
@@ -87,7 +87,7 @@ fn sparkline(values: &[f64]) -> String {
 }
 
 /// `/symbol TICKER`: its row, its history, its position.
-pub fn symbol(snap: &Snapshot, sym: &Symbol, now: DateTime<Utc>) -> String {
+pub(crate) fn symbol(snap: &Snapshot, sym: &Symbol, now: DateTime<Utc>) -> String {
     let Some(s) = &snap.screen else {
         return no_screen(snap, now);
     };
@@ -199,7 +199,7 @@ fn position(snap: &Snapshot, sym: &Symbol) -> String {
 }
 
 /// `/symbol` with a missing or bad argument.
-pub fn symbol_usage(err: &TickerArg) -> String {
+pub(crate) fn symbol_usage(err: &TickerArg) -> String {
     let usage = "Usage: /symbol TICKER, for example /symbol AAPL or /symbol BF.B";
     match err {
         TickerArg::Missing => format!("{usage}."),
@@ -212,7 +212,7 @@ pub fn symbol_usage(err: &TickerArg) -> String {
 }
 
 /// The "Chart" button under `/symbol TICKER`, for the screen of `date`.
-pub fn symbol_keyboard(date: NaiveDate, symbol: &Symbol) -> InlineKeyboardMarkup {
+pub(crate) fn symbol_keyboard(date: NaiveDate, symbol: &Symbol) -> InlineKeyboardMarkup {
     let press = Press::Chart {
         date,
         symbol: symbol.clone(),

@@ -23,7 +23,7 @@ pub(crate) const SPEC: Spec = Spec {
 };
 
 /// Callback data of a delete button: `unalert:ID`.
-pub const DELETE_PREFIX: &str = "unalert:";
+pub(crate) const DELETE_PREFIX: &str = "unalert:";
 
 fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
     let alerts = call.shared.ctx.alerts.as_ref();
@@ -31,7 +31,7 @@ fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
 }
 
 /// `/unalert ID` (or a delete button).
-pub async fn unalert(
+pub(crate) async fn unalert(
     bot: &TgBot,
     chat: ChatId,
     arg: &str,

@@ -21,7 +21,7 @@ pub(crate) const SPEC: Spec = Spec {
 
 /// The reply to `/web`: where the link leads and how long it works. The
 /// link itself is in the button, so the token never sits in the text.
-pub fn link_text(public_url: &url::Url) -> String {
+pub(crate) fn link_text(public_url: &url::Url) -> String {
     format!(
         "Your sign-in link to the dashboard at {} works <b>once</b>, for <b>10 minutes</b>. \
          Do not forward it: it signs in as this chat.",
@@ -31,7 +31,11 @@ pub fn link_text(public_url: &url::Url) -> String {
 
 /// The buttons under `/web`'s reply: the one-time link, and in a private
 /// chat on an https dashboard the Mini App, which signs in by itself.
-pub fn keyboard(public_url: &url::Url, token: &str, private_chat: bool) -> InlineKeyboardMarkup {
+pub(crate) fn keyboard(
+    public_url: &url::Url,
+    token: &str,
+    private_chat: bool,
+) -> InlineKeyboardMarkup {
     let mut login = public_url.clone();
     login.set_path("/login");
     login.set_query(Some(&format!("token={token}")));
