@@ -214,23 +214,19 @@ async fn other_input(
     shared: Arc<Shared>,
 ) -> Result<(), BotError> {
     let chat = msg.chat.id;
-    match input {
-        Input::Unknown => {
-            guarded(&bot, chat, "unknown", &shared, async {
-                send::html(&bot, chat, &format::unknown_command()).await?;
-                Ok(())
-            })
-            .await;
+    let (name, reply) = match input {
+        Input::Unknown => ("unknown", format::unknown_command()),
+        _ if msg.chat.is_private() => ("text", format::plain_text()),
+        _ => {
+            shared.ctx.metrics.bot_update("text", Duration::ZERO);
+            return Ok(());
         }
-        _ if msg.chat.is_private() => {
-            guarded(&bot, chat, "text", &shared, async {
-                send::html(&bot, chat, &format::plain_text()).await?;
-                Ok(())
-            })
-            .await;
-        }
-        _ => shared.ctx.metrics.bot_update("text", Duration::ZERO),
-    }
+    };
+    guarded(&bot, chat, name, &shared, async {
+        send::html(&bot, chat, &reply).await?;
+        Ok(())
+    })
+    .await;
     Ok(())
 }
 

@@ -2,8 +2,6 @@
 //! [`crate::bot::account`]), or the last snapshot when the trading API
 //! cannot be reached, said so.
 
-use futures::future::BoxFuture;
-
 use super::{Answer, Call, Spec};
 use crate::bot::account::AccountView;
 use crate::bot::error::BotError;
@@ -12,28 +10,23 @@ use crate::bot::html::{Align, Table, clip};
 use crate::numbers::usd;
 
 /// `/account`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "account",
-    aliases: &[],
-    usage: "",
-    description: "Equity, cash, buying power (live, cached 60 s)",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Act(act),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "account",
+    "",
+    "Equity, cash, buying power (live, cached 60 s)",
+    Answer::Act(|call| Box::pin(act(call))),
+);
 
 /// One live call (or the cache's answer), as of the screen's date.
-fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
-    Box::pin(async move {
-        let snap = call.request.snap;
-        let as_of = snap.screen.as_ref().map_or_else(
-            || crate::market::calendar::exchange_date(call.request.now),
-            |s| s.date,
-        );
-        let fallback = snap.portfolio.as_ref().map(|p| (p.date, &p.account));
-        let view = call.shared.account.get(as_of, fallback).await;
-        call.say(&account(&view, snap.simulated)).await
-    })
+async fn act(call: &Call<'_>) -> Result<(), BotError> {
+    let snap = call.request.snap;
+    let as_of = snap.screen.as_ref().map_or_else(
+        || crate::market::calendar::exchange_date(call.request.now),
+        |s| s.date,
+    );
+    let fallback = snap.portfolio.as_ref().map(|p| (p.date, &p.account));
+    let view = call.shared.account.get(as_of, fallback).await;
+    call.say(&account(&view, snap.simulated)).await
 }
 
 /// `/account`: the live account (or the last snapshot when the trading

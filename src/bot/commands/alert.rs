@@ -2,8 +2,6 @@
 //! [`crate::alert_rules`]; adding goes through [`crate::alerts::edit`], as
 //! the dashboard's does), with warnings about rules that cannot fire.
 
-use futures::future::BoxFuture;
-
 use super::{Answer, Call, Spec};
 use crate::alerts::RuleKind;
 use crate::alerts::edit::{self, Added, too_many, unavailable};
@@ -11,35 +9,30 @@ use crate::bot::error::BotError;
 use crate::bot::html::escape;
 
 /// `/alert`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "alert",
-    aliases: &[],
-    usage: " TICKER below -30 | top N | market below -20 count 50 | profit | risk weight|hhi|cluster LEVEL | digest 07:30",
-    description: "Set an alert pushed after each run",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Act(act),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "alert",
+    " TICKER below -30 | top N | market below -20 count 50 | profit | risk weight|hhi|cluster LEVEL | digest 07:30",
+    "Set an alert pushed after each run",
+    Answer::Act(|call| Box::pin(act(call))),
+);
 
 /// Add the rule; `market.universe` is read for the warnings.
-fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
-    Box::pin(async move {
-        let ctx = &call.shared.ctx;
-        let added = edit::add(
-            ctx.alerts.as_ref(),
-            call.chat.0,
-            call.request.args,
-            &ctx.config.universe,
-        )
-        .await;
-        let reply = match added {
-            Added::Added { id, kind, warnings } => added_reply(id, &kind, &warnings),
-            Added::Invalid(e) => usage(&e.0),
-            Added::TooMany => too_many(),
-            Added::Unavailable => unavailable(),
-        };
-        call.say(&reply).await
-    })
+async fn act(call: &Call<'_>) -> Result<(), BotError> {
+    let ctx = &call.shared.ctx;
+    let added = edit::add(
+        ctx.alerts.as_ref(),
+        call.chat.0,
+        call.request.args,
+        &ctx.config.universe,
+    )
+    .await;
+    let reply = match added {
+        Added::Added { id, kind, warnings } => added_reply(id, &kind, &warnings),
+        Added::Invalid(e) => usage(&e.0),
+        Added::TooMany => too_many(),
+        Added::Unavailable => unavailable(),
+    };
+    call.say(&reply).await
 }
 
 /// Reply to a new rule, with any [`warnings`] about it.

@@ -1,7 +1,6 @@
 //! `/alerts`: this chat's alert rules, with one delete button each
 //! (`unalert:ID`, read back by [`super::unalert`]).
 
-use futures::future::BoxFuture;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::unalert::DELETE_PREFIX;
@@ -12,26 +11,21 @@ use crate::bot::error::BotError;
 use crate::bot::html::escape;
 
 /// `/alerts`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "alerts",
-    aliases: &[],
-    usage: "",
-    description: "Your alerts, with delete buttons",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Act(act),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "alerts",
+    "",
+    "Your alerts, with delete buttons",
+    Answer::Act(|call| Box::pin(act(call))),
+);
 
-fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
-    Box::pin(async move {
-        let Some(svc) = running(call.shared.ctx.alerts.as_ref()) else {
-            return call.say(&unavailable()).await;
-        };
-        let (text, keyboard) = list(&svc.rules_of(call.chat.0).await);
-        // Split like any reply (a list can outgrow one message); the delete
-        // buttons go under the last part.
-        call.reply(&Reply { text, keyboard }).await
-    })
+async fn act(call: &Call<'_>) -> Result<(), BotError> {
+    let Some(svc) = running(call.shared.ctx.alerts.as_ref()) else {
+        return call.say(&unavailable()).await;
+    };
+    let (text, keyboard) = list(&svc.rules_of(call.chat.0).await);
+    // Split like any reply (a list can outgrow one message); the delete
+    // buttons go under the last part.
+    call.reply(&Reply { text, keyboard }).await
 }
 
 /// A chat's rules, with one delete button each.

@@ -1,8 +1,6 @@
 //! `/breadth`: market breadth as a photo, one point per stored screen (how
 //! many names are down 20% and 30% or more, and the median drawdown).
 
-use futures::future::BoxFuture;
-
 use super::{Answer, Call, Spec};
 use crate::bot::charts::{no_chart, send_figure};
 use crate::bot::error::BotError;
@@ -11,32 +9,27 @@ use crate::chart::{Figure, data};
 use crate::numbers::{signed_pct, thousands};
 
 /// `/breadth`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "breadth",
-    aliases: &[],
-    usage: "",
-    description: "Chart: names down 20% and 30% or more, median drawdown",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Act(act),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "breadth",
+    "",
+    "Chart: names down 20% and 30% or more, median drawdown",
+    Answer::Act(|call| Box::pin(act(call))),
+);
 
 /// The breadth chart over the screens held.
-fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
-    Box::pin(async move {
-        let snap = call.request.snap;
-        let b = match data::breadth(&snap.history, snap.simulated) {
-            Ok(b) => b,
-            Err(e) => return call.say(&no_chart(&e)).await,
-        };
-        let caption = breadth_caption(&b);
-        let name = match b.points.last() {
-            Some(p) => format!("breadth-{}.png", p.date),
-            None => "breadth.png".to_string(),
-        };
-        send_figure(call.bot, call.chat, Figure::Breadth(b), name, &caption).await?;
-        Ok(())
-    })
+async fn act(call: &Call<'_>) -> Result<(), BotError> {
+    let snap = call.request.snap;
+    let b = match data::breadth(&snap.history, snap.simulated) {
+        Ok(b) => b,
+        Err(e) => return call.say(&no_chart(&e)).await,
+    };
+    let caption = breadth_caption(&b);
+    let name = match b.points.last() {
+        Some(p) => format!("breadth-{}.png", p.date),
+        None => "breadth.png".to_string(),
+    };
+    send_figure(call.bot, call.chat, Figure::Breadth(b), name, &caption).await?;
+    Ok(())
 }
 
 /// The caption of `/breadth`.

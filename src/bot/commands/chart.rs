@@ -2,7 +2,6 @@
 //! the history in memory, with the screen's row in the caption. The
 //! "Chart" buttons of `/symbol` and `/screen` send the same picture.
 
-use futures::future::BoxFuture;
 use teloxide::types::ChatId;
 
 use super::symbol::{TickerArg, parse_ticker};
@@ -19,27 +18,22 @@ use crate::screen::ScreenParams;
 use crate::state::Snapshot;
 
 /// `/chart`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "chart",
-    aliases: &[],
-    usage: " TICKER [3m|6m|1y|5y]",
-    description: "A symbol's price chart: window, peak and drawdown",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Act(act),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "chart",
+    " TICKER [3m|6m|1y|5y]",
+    "A symbol's price chart: window, peak and drawdown",
+    Answer::Act(|call| Box::pin(act(call))),
+);
 
-fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
-    Box::pin(async move {
-        let snap = call.request.snap;
-        match parse_chart(call.request.args) {
-            Ok((symbol, period)) => {
-                let params = &call.shared.ctx.config.screen;
-                chart(call.bot, call.chat, &symbol, period, snap, params).await
-            }
-            Err(e) => call.say(&chart_usage(&e)).await,
+async fn act(call: &Call<'_>) -> Result<(), BotError> {
+    let snap = call.request.snap;
+    match parse_chart(call.request.args) {
+        Ok((symbol, period)) => {
+            let params = &call.shared.ctx.config.screen;
+            chart(call.bot, call.chat, &symbol, period, snap, params).await
         }
-    })
+        Err(e) => call.say(&chart_usage(&e)).await,
+    }
 }
 
 /// Why `/chart`'s arguments cannot be used.

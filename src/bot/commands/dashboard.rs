@@ -15,13 +15,13 @@ use crate::state::{ScreenState, Snapshot};
 
 /// `/dashboard`.
 pub(crate) const SPEC: Spec = Spec {
-    name: "dashboard",
     aliases: &["daily"],
-    usage: "",
-    description: "Account, portfolio, profit target and top candidates",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Snapshot(reply),
+    ..Spec::new(
+        "dashboard",
+        "",
+        "Account, portfolio, profit target and top candidates",
+        Answer::Snapshot(reply),
+    )
 };
 
 /// Rows of the dashboard's candidate list and position list.

@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use futures::future::BoxFuture;
-
 use super::parse::BadArgs;
 use super::{Answer, Call, Spec};
 use crate::bot::download::{Csv, MAX_DOCUMENT_BYTES, MAX_LINKED_BYTES, build_csv};
@@ -17,27 +15,22 @@ use crate::numbers::thousands;
 use crate::store::Dataset;
 
 /// `/download`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "download",
-    aliases: &[],
-    usage: " [drawdowns|positions|bars|account] [days]",
-    description: "A dataset as a CSV file",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Act(act),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "download",
+    " [drawdowns|positions|bars|account] [days]",
+    "A dataset as a CSV file",
+    Answer::Act(|call| Box::pin(act(call))),
+);
 
-fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
-    Box::pin(async move {
-        let Ok(args) = parse_download(call.request.args) else {
-            return call.say(&download_usage()).await;
-        };
-        // Held until the file is sent: the CSV lives that long.
-        let Some(_slot) = call.shared.downloads.enter().await else {
-            return call.say(&download_busy()).await;
-        };
-        deliver(call, &args).await
-    })
+async fn act(call: &Call<'_>) -> Result<(), BotError> {
+    let Ok(args) = parse_download(call.request.args) else {
+        return call.say(&download_usage()).await;
+    };
+    // Held until the file is sent: the CSV lives that long.
+    let Some(_slot) = call.shared.downloads.enter().await else {
+        return call.say(&download_busy()).await;
+    };
+    deliver(call, &args).await
 }
 
 /// Build the CSV and send it as a document, or as a link when the store

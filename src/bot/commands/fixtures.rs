@@ -214,13 +214,19 @@ pub(crate) fn taking_profit() -> Snapshot {
             )
         })
         .collect();
-    s.portfolio = Some(PortfolioState {
+    s.portfolio = Some(holding(positions));
+    s
+}
+
+/// A portfolio snapshot of 2026-11-24 holding `positions`, the profit rule
+/// evaluated on them (best 5 against +100%).
+pub(crate) fn holding(positions: Vec<Position>) -> PortfolioState {
+    PortfolioState {
         date: d("2026-11-24"),
         account: acct(),
         profit: profit_check(&positions, 5, dec!(100)),
         positions,
-    });
-    s
+    }
 }
 
 /// A screen of `n` ranked names `S0`, `S1`, ... of 2026-11-20, and nothing

@@ -9,15 +9,12 @@ use crate::state::Snapshot;
 use chrono::{DateTime, Utc};
 
 /// `/help`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "help",
-    aliases: &[],
-    usage: "",
-    description: "What the bot does and every command",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Snapshot(reply),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "help",
+    "",
+    "What the bot does and every command",
+    Answer::Snapshot(reply),
+);
 
 /// `/start`, what Telegram sends when a chat opens the bot: the help,
 /// under its own name in metrics, left out of the list.

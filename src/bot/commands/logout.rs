@@ -1,30 +1,23 @@
 //! `/logout`: end every dashboard session of this chat.
 
-use futures::future::BoxFuture;
-
 use super::web::OFF;
 use super::{Answer, Call, Spec};
 use crate::bot::error::BotError;
 
 /// `/logout`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "logout",
-    aliases: &[],
-    usage: "",
-    description: "Sign out of the web dashboard everywhere",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Act(act),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "logout",
+    "",
+    "Sign out of the web dashboard everywhere",
+    Answer::Act(|call| Box::pin(act(call))),
+);
 
-fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
-    Box::pin(async move {
-        let text = match call.shared.ctx.web.as_deref() {
-            Some(auth) => logout_text(auth.logout_chat(call.chat.0)),
-            None => OFF.to_string(),
-        };
-        call.say(&text).await
-    })
+async fn act(call: &Call<'_>) -> Result<(), BotError> {
+    let text = match call.shared.ctx.web.as_deref() {
+        Some(auth) => logout_text(auth.logout_chat(call.chat.0)),
+        None => OFF.to_string(),
+    };
+    call.say(&text).await
 }
 
 /// The reply to `/logout`.

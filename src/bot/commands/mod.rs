@@ -10,8 +10,8 @@
 //! Why a table and not an enum with a `match` per concern: a command used to
 //! live in four places (the enum, a `match` for the reply, another for the
 //! buttons, the help), and its arguments travelled as text and were parsed
-//! twice. **To add a command**: write `commands/<name>.rs` ending in a
-//! `pub(crate) const SPEC: Spec`, add its `mod` line and its line in
+//! twice. **To add a command**: write `commands/<name>.rs` with a
+//! `pub(crate) const SPEC: Spec` ([`Spec::new`]), add its `mod` line and its line in
 //! [`COMMANDS`], and describe it in `docs/BOT.md` (a unit test fails until
 //! the docs and the help name it).
 
@@ -99,12 +99,35 @@ pub struct Spec {
     pub(crate) answer: Answer,
 }
 
+impl Spec {
+    /// A command every allowed chat may use, listed in `/help` and the
+    /// menu, without aliases (struct update syntax adds them).
+    pub(crate) const fn new(
+        name: &'static str,
+        usage: &'static str,
+        description: &'static str,
+        answer: Answer,
+    ) -> Self {
+        Self {
+            name,
+            aliases: &[],
+            usage,
+            description,
+            listed: true,
+            admins_only: None,
+            answer,
+        }
+    }
+}
+
 /// How a command is answered.
 pub(crate) enum Answer {
     /// From the in-memory snapshot alone: the reply is a pure function of
     /// it (so tests and the benchmark build it without a bot).
     Snapshot(fn(&Request<'_>) -> Reply),
-    /// With I/O or an action (a live call, the store, a photo, a run).
+    /// With I/O or an action (a live call, the store, a photo, a run):
+    /// a file's `async fn act(call: &Call<'_>)`, boxed where its `Spec` is
+    /// written (`Answer::Act(|call| Box::pin(act(call)))`).
     Act(for<'a> fn(&'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>>),
 }
 

@@ -8,15 +8,12 @@ use crate::numbers::pct;
 use crate::state::Snapshot;
 
 /// `/monitor`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "monitor",
-    aliases: &[],
-    usage: "",
-    description: "The profit-taking rule: top positions vs target",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Snapshot(reply),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "monitor",
+    "",
+    "The profit-taking rule: top positions vs target",
+    Answer::Snapshot(reply),
+);
 
 fn reply(r: &Request<'_>) -> Reply {
     monitor(r.snap, r.params).into()

@@ -9,15 +9,12 @@ use crate::numbers::{pct, signed_usd, usd};
 use crate::state::Snapshot;
 
 /// `/portfolio`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "portfolio",
-    aliases: &[],
-    usage: "",
-    description: "Positions by return, with value, P&L and totals",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Snapshot(reply),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "portfolio",
+    "",
+    "Positions by return, with value, P&L and totals",
+    Answer::Snapshot(reply),
+);
 
 fn reply(r: &Request<'_>) -> Reply {
     portfolio(r.snap).into()
@@ -86,9 +83,7 @@ fn held_label(p: &Position) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bot::commands::fixtures::{acct, d, snapshot, sym};
-    use crate::domain::profit_check;
-    use crate::state::PortfolioState;
+    use crate::bot::commands::fixtures::{holding, snapshot, sym};
     use rust_decimal::{Decimal, dec};
 
     #[test]
@@ -104,12 +99,7 @@ mod tests {
                 )
             })
             .collect();
-        s.portfolio = Some(PortfolioState {
-            date: d("2026-11-24"),
-            account: acct(),
-            profit: profit_check(&positions, 5, dec!(100)),
-            positions,
-        });
+        s.portfolio = Some(holding(positions));
         let text = portfolio(&s);
         assert!(text.encode_utf16().count() > 4096);
         let parts = crate::bot::html::split(&text, crate::bot::html::MAX_MESSAGE);

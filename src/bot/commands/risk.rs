@@ -4,7 +4,6 @@
 
 use std::fmt::Write as _;
 
-use futures::future::BoxFuture;
 use teloxide::types::ChatId;
 
 use super::{Answer, Call, Spec};
@@ -19,22 +18,17 @@ use crate::risk::RiskReport;
 use crate::state::Snapshot;
 
 /// `/risk`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "risk",
-    aliases: &[],
-    usage: "",
-    description: "Portfolio risk: concentration, effective bets, exits, candidates",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Act(act),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "risk",
+    "",
+    "Portfolio risk: concentration, effective bets, exits, candidates",
+    Answer::Act(|call| Box::pin(act(call))),
+);
 
 /// The summary, then its picture.
-fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
-    Box::pin(async move {
-        call.say(&risk(call.request.snap)).await?;
-        risk_heatmap(call.bot, call.chat, call.request.snap).await
-    })
+async fn act(call: &Call<'_>) -> Result<(), BotError> {
+    call.say(&risk(call.request.snap)).await?;
+    risk_heatmap(call.bot, call.chat, call.request.snap).await
 }
 
 /// Candidates listed.

@@ -16,15 +16,12 @@ use crate::numbers::{price, signed_pct, thousands};
 use crate::state::Snapshot;
 
 /// `/screen`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "screen",
-    aliases: &[],
-    usage: " [N]",
-    description: "The worst drawdowns: rank, drop, peak and price",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Snapshot(reply),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "screen",
+    " [N]",
+    "The worst drawdowns: rank, drop, peak and price",
+    Answer::Snapshot(reply),
+);
 
 /// Chart buttons per keyboard row under `/screen`.
 const BUTTONS_PER_ROW: usize = 4;
@@ -219,44 +216,16 @@ mod tests {
 
     #[test]
     fn screen_count() {
-        assert_eq!(
-            parse_count("", 10, 50),
-            Ok(Count {
-                n: 10,
-                capped: false
-            })
-        );
-        assert_eq!(
-            parse_count(" 7 ", 10, 50),
-            Ok(Count {
-                n: 7,
-                capped: false
-            })
-        );
-        assert_eq!(
-            parse_count("500", 10, 50),
-            Ok(Count {
-                n: 50,
-                capped: true
-            })
-        );
-        assert_eq!(
-            parse_count("99999999999999999999999", 10, 50),
-            Ok(Count {
-                n: 50,
-                capped: true
-            })
-        );
+        let count = |n, capped| Ok(Count { n, capped });
+        assert_eq!(parse_count("", 10, 50), count(10, false));
+        assert_eq!(parse_count(" 7 ", 10, 50), count(7, false));
+        assert_eq!(parse_count("500", 10, 50), count(50, true));
+        let huge = "99999999999999999999999";
+        assert_eq!(parse_count(huge, 10, 50), count(50, true));
         assert_eq!(parse_count("0", 10, 50), Err(BadArgs));
         assert_eq!(parse_count("-3", 10, 50), Err(BadArgs));
         assert_eq!(parse_count("ten", 10, 50), Err(BadArgs));
-        assert_eq!(
-            parse_count("", 80, 50),
-            Ok(Count {
-                n: 50,
-                capped: false
-            })
-        );
+        assert_eq!(parse_count("", 80, 50), count(50, false));
     }
 
     #[test]

@@ -11,15 +11,12 @@ use crate::numbers::{duration, thousands};
 use crate::state::Snapshot;
 
 /// `/stats`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "stats",
-    aliases: &[],
-    usage: "",
-    description: "Data health, last run and next run",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Snapshot(reply),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "stats",
+    "",
+    "Data health, last run and next run",
+    Answer::Snapshot(reply),
+);
 
 fn reply(r: &Request<'_>) -> Reply {
     stats(r.snap, r.now).into()

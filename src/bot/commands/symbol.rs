@@ -14,15 +14,12 @@ use crate::numbers::{pct, price, qty, signed_pct, signed_usd, thousands, usd};
 use crate::state::{HistoryPoint, ScreenState, Snapshot};
 
 /// `/symbol`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "symbol",
-    aliases: &[],
-    usage: " TICKER",
-    description: "One symbol: rank, drawdown, history, position",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Snapshot(reply),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "symbol",
+    " TICKER",
+    "One symbol: rank, drawdown, history, position",
+    Answer::Snapshot(reply),
+);
 
 /// Days of history listed under `/symbol` (the sparkline covers them all).
 const SYMBOL_HISTORY_ROWS: usize = 10;

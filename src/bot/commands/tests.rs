@@ -147,25 +147,13 @@ Top 10 of 12 ranked
 10  EL       -28.33%  294.70  211.21    92</pre>
 <i>peak → now: highest price in the window, then the last close; days: sessions since the peak.</i>"#.into()
         }
-        "screen_capped" => {
-            r#"<i>[SIMULATED PRICES, not market data]</i>
-<b>Worst drawdowns</b> · screen 2026-11-24
-Top 12 of 12 ranked (at most 50 per reply)
-<pre> #  symbol  drawdown    peak     now  days
- 1  SAM      -73.33%   29.47    7.86   101
- 2  ALSN     -68.33%   58.94   18.67   100
- 3  BF.B     -63.33%   88.41   32.42    99
- 4  MRNA     -58.33%  117.88   49.12    98
- 5  PFE      -53.33%  147.35   68.77    97
- 6  INTC     -48.33%  176.82   91.36    96
- 7  WBA      -43.33%  206.29  116.90    95
- 8  PARA     -38.33%  235.76  145.39    94
- 9  DG       -33.33%  265.23  176.83    93
-10  EL       -28.33%  294.70  211.21    92
-11  CVS      -23.33%  324.17  248.54    91
-12  TGT      -18.33%  353.64  288.82    90</pre>
-<i>peak → now: highest price in the window, then the last close; days: sessions since the peak.</i>"#.into()
-        }
+        // The whole ranking: the ten rows above, two more, and the cap said.
+        "screen_capped" => expected("screen")
+            .replace("Top 10 of 12 ranked", "Top 12 of 12 ranked (at most 50 per reply)")
+            .replace(
+                "211.21    92</pre>",
+                "211.21    92\n11  CVS      -23.33%  324.17  248.54    91\n12  TGT      -18.33%  353.64  288.82    90</pre>",
+            ),
         "screen_usage" => r#"Usage: /screen [N], N a whole number from 1 to 50 (default 10)."#.into(),
         "symbol" => {
             r#"<i>[SIMULATED PRICES, not market data]</i>

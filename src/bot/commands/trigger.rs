@@ -5,8 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
-
 use super::{Answer, Call, Spec};
 use crate::bot::error::BotError;
 use crate::bot::format::outcome_line;
@@ -17,49 +15,47 @@ use crate::trigger::{ManualRun, trigger_busy};
 
 /// `/trigger`.
 pub(crate) const SPEC: Spec = Spec {
-    name: "trigger",
-    aliases: &[],
-    usage: "",
-    description: "Collect now (admins only)",
-    listed: true,
     admins_only: Some(admin_only),
-    answer: Answer::Act(act),
+    ..Spec::new(
+        "trigger",
+        "",
+        "Collect now (admins only)",
+        Answer::Act(|call| Box::pin(act(call))),
+    )
 };
 
 /// Start a run; its summary is sent by a task that outlives the update
 /// (and stops with the daemon).
-fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
-    Box::pin(async move {
-        let (chat, shared) = (call.chat, call.shared);
-        let attempt = crate::trigger::start_manual(
-            &shared.ctx.runner,
-            &shared.ctx.trigger_cooldown,
-            Instant::now(),
-        );
-        let done = match attempt {
-            ManualRun::Started(done) => done,
-            ManualRun::Busy(running) => return call.say(&trigger_busy(running)).await,
-            ManualRun::Cooling { left, period } => {
-                tracing::info!(chat_id = chat.0, "refused /trigger within the cooldown");
-                return call.say(&trigger_cooldown(left, period)).await;
-            }
+async fn act(call: &Call<'_>) -> Result<(), BotError> {
+    let (chat, shared) = (call.chat, call.shared);
+    let attempt = crate::trigger::start_manual(
+        &shared.ctx.runner,
+        &shared.ctx.trigger_cooldown,
+        Instant::now(),
+    );
+    let done = match attempt {
+        ManualRun::Started(done) => done,
+        ManualRun::Busy(running) => return call.say(&trigger_busy(running)).await,
+        ManualRun::Cooling { left, period } => {
+            tracing::info!(chat_id = chat.0, "refused /trigger within the cooldown");
+            return call.say(&trigger_cooldown(left, period)).await;
+        }
+    };
+    tracing::info!(chat_id = chat.0, "collection started from Telegram");
+    call.say(&trigger_started()).await?;
+    let bot = call.bot.clone();
+    let shutdown = shared.shutdown.clone();
+    tokio::spawn(async move {
+        let run = tokio::select! {
+            run = done => run.ok(),
+            () = shutdown.cancelled() => return,
         };
-        tracing::info!(chat_id = chat.0, "collection started from Telegram");
-        call.say(&trigger_started()).await?;
-        let bot = call.bot.clone();
-        let shutdown = shared.shutdown.clone();
-        tokio::spawn(async move {
-            let run = tokio::select! {
-                run = done => run.ok(),
-                () = shutdown.cancelled() => return,
-            };
-            let text = trigger_finished(run.as_ref());
-            if let Err(e) = send::html(&bot, chat, &text).await {
-                tracing::warn!(chat_id = chat.0, error = %e, "could not send the run summary");
-            }
-        });
-        Ok(())
-    })
+        let text = trigger_finished(run.as_ref());
+        if let Err(e) = send::html(&bot, chat, &text).await {
+            tracing::warn!(chat_id = chat.0, error = %e, "could not send the run summary");
+        }
+    });
+    Ok(())
 }
 
 /// `/trigger` accepted.

@@ -1,7 +1,6 @@
 //! `/unalert ID`, and the delete buttons under `/alerts`: delete one of
 //! this chat's alert rules.
 
-use futures::future::BoxFuture;
 use teloxide::types::ChatId;
 
 use super::alert::usage;
@@ -12,22 +11,19 @@ use crate::bot::error::BotError;
 use crate::bot::send::{self, TgBot};
 
 /// `/unalert`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "unalert",
-    aliases: &[],
-    usage: " ID",
-    description: "Delete an alert by id",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Act(act),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "unalert",
+    " ID",
+    "Delete an alert by id",
+    Answer::Act(|call| Box::pin(act(call))),
+);
 
 /// Callback data of a delete button: `unalert:ID`.
 pub(crate) const DELETE_PREFIX: &str = "unalert:";
 
-fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
+async fn act(call: &Call<'_>) -> Result<(), BotError> {
     let alerts = call.shared.ctx.alerts.as_ref();
-    Box::pin(unalert(call.bot, call.chat, call.request.args, alerts))
+    unalert(call.bot, call.chat, call.request.args, alerts).await
 }
 
 /// `/unalert ID` (or a delete button).

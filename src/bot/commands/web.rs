@@ -2,22 +2,18 @@
 //! link (in a button, so the token never sits in the text) and, in a
 //! private chat on an https dashboard, the Mini App.
 
-use futures::future::BoxFuture;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo};
 
 use super::{Answer, Call, Reply, Spec};
 use crate::bot::error::BotError;
 
 /// `/web`.
-pub(crate) const SPEC: Spec = Spec {
-    name: "web",
-    aliases: &[],
-    usage: "",
-    description: "Sign in to the web dashboard (a one-time link)",
-    listed: true,
-    admins_only: None,
-    answer: Answer::Act(act),
-};
+pub(crate) const SPEC: Spec = Spec::new(
+    "web",
+    "",
+    "Sign in to the web dashboard (a one-time link)",
+    Answer::Act(|call| Box::pin(act(call))),
+);
 
 /// The reply to `/web`: where the link leads and how long it works. The
 /// link itself is in the button, so the token never sits in the text.
@@ -55,29 +51,27 @@ pub(crate) fn keyboard(
 pub(crate) const OFF: &str = "The web dashboard is off.";
 
 /// Issue a one-time link for this chat.
-fn act<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Result<(), BotError>> {
-    Box::pin(async move {
-        let ctx = &call.shared.ctx;
-        let Some(auth) = ctx.web.as_deref() else {
-            return call.say(OFF).await;
-        };
-        let public_url = &ctx.config.web_public_url;
-        match auth.issue_login(call.chat.0) {
-            Some(token) => {
-                let keyboard = keyboard(public_url, &token, call.chat.0 > 0);
-                let text = link_text(public_url);
-                call.reply(&Reply {
-                    text,
-                    keyboard: Some(keyboard),
-                })
-                .await
-            }
-            None => {
-                call.say("No link can be given right now; try again in a few minutes.")
-                    .await
-            }
+async fn act(call: &Call<'_>) -> Result<(), BotError> {
+    let ctx = &call.shared.ctx;
+    let Some(auth) = ctx.web.as_deref() else {
+        return call.say(OFF).await;
+    };
+    let public_url = &ctx.config.web_public_url;
+    match auth.issue_login(call.chat.0) {
+        Some(token) => {
+            let keyboard = keyboard(public_url, &token, call.chat.0 > 0);
+            let text = link_text(public_url);
+            call.reply(&Reply {
+                text,
+                keyboard: Some(keyboard),
+            })
+            .await
         }
-    })
+        None => {
+            call.say("No link can be given right now; try again in a few minutes.")
+                .await
+        }
+    }
 }
 
 #[cfg(test)]
