@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Answer, Reply, Request, Spec};
+use super::{Answer, Spec};
 use crate::bot::format::{
     day_change, known, no_portfolio, no_screen, pl_pct, profit_verdict, sim_marker, totals,
 };
@@ -20,17 +20,13 @@ pub(crate) const SPEC: Spec = Spec {
         "dashboard",
         "",
         "Account, portfolio, profit target and top candidates",
-        Answer::Snapshot(reply),
+        Answer::Snapshot(|r| dashboard(r.snap, r.now).into()),
     )
 };
 
 /// Rows of the dashboard's candidate list and position list.
 const DASHBOARD_CANDIDATES: usize = 10;
 const DASHBOARD_POSITIONS: usize = 5;
-
-fn reply(r: &Request<'_>) -> Reply {
-    dashboard(r.snap, r.now).into()
-}
 
 /// `/dashboard`: account, portfolio overview, top positions, profit
 /// target, top candidates.

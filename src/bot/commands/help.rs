@@ -2,7 +2,7 @@
 //! table, [`super::help_lines`]), the strategy, and when the data was last
 //! updated.
 
-use super::{Answer, Reply, Request, Spec};
+use super::{Answer, Spec};
 use crate::bot::format::{Params, no_screen, relative, when};
 use crate::numbers::pct;
 use crate::state::Snapshot;
@@ -13,7 +13,7 @@ pub(crate) const SPEC: Spec = Spec::new(
     "help",
     "",
     "What the bot does and every command",
-    Answer::Snapshot(reply),
+    Answer::Snapshot(|r| help(r.snap, r.params, r.now).into()),
 );
 
 /// `/start`, what Telegram sends when a chat opens the bot: the help,
@@ -23,10 +23,6 @@ pub(crate) const START: Spec = Spec {
     listed: false,
     ..SPEC
 };
-
-fn reply(r: &Request<'_>) -> Reply {
-    help(r.snap, r.params, r.now).into()
-}
 
 /// `/start` and `/help`: what the bot does, every command, the strategy,
 /// and when the data was last updated.

@@ -1,7 +1,7 @@
 //! `/monitor`: the profit-taking rule on the latest snapshot: the best
 //! positions' returns, their average against the target, and the verdict.
 
-use super::{Answer, Reply, Request, Spec};
+use super::{Answer, Spec};
 use crate::bot::format::{Params, no_portfolio, profit_verdict, sim_marker};
 use crate::bot::html::{Align, Table};
 use crate::numbers::pct;
@@ -12,12 +12,8 @@ pub(crate) const SPEC: Spec = Spec::new(
     "monitor",
     "",
     "The profit-taking rule: top positions vs target",
-    Answer::Snapshot(reply),
+    Answer::Snapshot(|r| monitor(r.snap, r.params).into()),
 );
-
-fn reply(r: &Request<'_>) -> Reply {
-    monitor(r.snap, r.params).into()
-}
 
 /// `/monitor`: the profit-taking rule on the latest snapshot.
 pub(crate) fn monitor(snap: &Snapshot, params: &Params) -> String {

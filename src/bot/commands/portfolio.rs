@@ -1,7 +1,7 @@
 //! `/portfolio`: positions sorted by return with value and P&L, then
 //! totals.
 
-use super::{Answer, Reply, Request, Spec};
+use super::{Answer, Spec};
 use crate::bot::format::{known, no_portfolio, pl_pct, sim_marker, totals};
 use crate::bot::html::{Align, Table};
 use crate::domain::{Position, by_return};
@@ -13,12 +13,8 @@ pub(crate) const SPEC: Spec = Spec::new(
     "portfolio",
     "",
     "Positions by return, with value, P&L and totals",
-    Answer::Snapshot(reply),
+    Answer::Snapshot(|r| portfolio(r.snap).into()),
 );
-
-fn reply(r: &Request<'_>) -> Reply {
-    portfolio(r.snap).into()
-}
 
 /// `/portfolio`: positions by return with value and P&L, and totals.
 pub(crate) fn portfolio(snap: &Snapshot) -> String {

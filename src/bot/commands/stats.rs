@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{Answer, Reply, Request, Spec};
+use super::{Answer, Spec};
 use crate::bot::format::{outcome_line, relative, when};
 use crate::bot::html::{Align, Table, clip, escape};
 use crate::domain::RunReport;
@@ -15,12 +15,8 @@ pub(crate) const SPEC: Spec = Spec::new(
     "stats",
     "",
     "Data health, last run and next run",
-    Answer::Snapshot(reply),
+    Answer::Snapshot(|r| stats(r.snap, r.now).into()),
 );
-
-fn reply(r: &Request<'_>) -> Reply {
-    stats(r.snap, r.now).into()
-}
 
 /// `/stats`: data health, the latest run report, this process's last run,
 /// the next scheduled run.
