@@ -15,18 +15,22 @@ use crate::domain::{
 use crate::state::{DatasetStatus, HistoryPoint, PortfolioState, ScreenState, Snapshot};
 use crate::store::Dataset;
 
+/// A date from `YYYY-MM-DD`.
 pub(crate) fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
+/// A symbol from its ticker.
 pub(crate) fn sym(s: &str) -> Symbol {
     Symbol::parse(s).unwrap()
 }
 
+/// The fixed clock: 2026-11-25 13:00 UTC.
 pub(crate) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 13, 0, 0).unwrap()
 }
 
+/// A screen row of 2026-11-24 (peak on 2026-07-02).
 pub(crate) fn row(rank: u32, s: &str, dd: f64, peak: f64, cur: f64, days: u32) -> DrawdownRow {
     DrawdownRow {
         date: d("2026-11-24"),
@@ -41,6 +45,7 @@ pub(crate) fn row(rank: u32, s: &str, dd: f64, peak: f64, cur: f64, days: u32) -
     }
 }
 
+/// The run report of 2026-11-24: 12 ranked, one skipped, one failed.
 pub(crate) fn report() -> RunReport {
     RunReport {
         date: d("2026-11-24"),
@@ -75,6 +80,7 @@ pub(crate) fn report() -> RunReport {
     }
 }
 
+/// An account with every value the broker may send.
 pub(crate) fn acct() -> Account {
     Account {
         equity: Some(dec!(105234.12)),
@@ -89,6 +95,7 @@ pub(crate) fn acct() -> Account {
     }
 }
 
+/// Three positions: NVDA, BF.B and AAPL.
 pub(crate) fn positions() -> Vec<Position> {
     vec![
         Position::from_prices(sym("NVDA"), dec!(50), dec!(100), dec!(252.10)),
@@ -97,6 +104,7 @@ pub(crate) fn positions() -> Vec<Position> {
     ]
 }
 
+/// The settings replies mention: top 10, 180 sessions, best 5 at +100%.
 pub(crate) fn params() -> Params {
     Params {
         top_n: 10,
@@ -106,6 +114,8 @@ pub(crate) fn params() -> Params {
     }
 }
 
+/// Everything published: the screen, the portfolio, BF.B's history,
+/// the datasets, a last run and the next.
 pub(crate) fn snapshot() -> Snapshot {
     let names = [
         "SAM", "ALSN", "BF.B", "MRNA", "PFE", "INTC", "WBA", "PARA", "DG", "EL", "CVS", "TGT",
@@ -184,6 +194,7 @@ pub(crate) fn snapshot() -> Snapshot {
     }
 }
 
+/// Nothing published yet (a real provider, a run scheduled).
 pub(crate) fn empty() -> Snapshot {
     Snapshot {
         provider: "alpaca".into(),
@@ -192,6 +203,7 @@ pub(crate) fn empty() -> Snapshot {
     }
 }
 
+/// An account whose text fields carry markup.
 pub(crate) fn hostile_account() -> Account {
     Account {
         status: "ACTIVE & <ok>".into(),
@@ -200,6 +212,7 @@ pub(crate) fn hostile_account() -> Account {
     }
 }
 
+/// [`snapshot`] with six positions whose best five call for taking profit.
 pub(crate) fn taking_profit() -> Snapshot {
     let mut s = snapshot();
     let positions: Vec<Position> = [250, 180, 120, 90, 70, 10]
