@@ -25,15 +25,15 @@ pub(crate) const SPEC: Spec = Spec::new(
     Answer::Act(|call| Box::pin(act(call))),
 );
 
+/// The chart asked for, or the usage saying what is wrong.
 async fn act(call: &Call<'_>) -> Result<(), BotError> {
+    let (symbol, period) = match parse_chart(call.request.args) {
+        Ok(asked) => asked,
+        Err(e) => return call.say(&chart_usage(&e)).await,
+    };
+    let params = &call.shared.ctx.config.screen;
     let snap = call.request.snap;
-    match parse_chart(call.request.args) {
-        Ok((symbol, period)) => {
-            let params = &call.shared.ctx.config.screen;
-            chart(call.bot, call.chat, &symbol, period, snap, params).await
-        }
-        Err(e) => call.say(&chart_usage(&e)).await,
-    }
+    chart(call.bot, call.chat, &symbol, period, snap, params).await
 }
 
 /// Why `/chart`'s arguments cannot be used.

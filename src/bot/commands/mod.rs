@@ -4,16 +4,16 @@
 //!
 //! Each command's file holds its typed arguments and their parser (run once,
 //! at the edge, on the text after the command), its handler, its reply text
-//! and its buttons, and ends with a [`Spec`]: its name, aliases, usage, the
-//! one-line description, and how it is answered.
+//! and its buttons, and declares its [`Spec`]: its name, aliases, usage,
+//! the one-line description, and how it is answered.
 //!
 //! Why a table and not an enum with a `match` per concern: a command used to
 //! live in four places (the enum, a `match` for the reply, another for the
 //! buttons, the help), and its arguments travelled as text and were parsed
 //! twice. **To add a command**: write `commands/<name>.rs` with a
-//! `pub(crate) const SPEC: Spec` ([`Spec::new`]), add its `mod` line and its line in
-//! [`COMMANDS`], and describe it in `docs/BOT.md` (a unit test fails until
-//! the docs and the help name it).
+//! `pub(crate) const SPEC: Spec` ([`Spec::new`]), add its `mod` line and
+//! its line in [`COMMANDS`], and describe it in `docs/BOT.md` (a unit test
+//! fails until the docs and the help name it).
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
