@@ -48,8 +48,8 @@ use tokio_util::sync::CancellationToken;
 
 use dipwatch::app::App;
 use dipwatch::bot::BotOptions;
-use dipwatch::bot::commands::Command as BotCommand;
-use dipwatch::bot::format::{Params, snapshot_reply};
+use dipwatch::bot::commands::snapshot_reply;
+use dipwatch::bot::format::Params;
 use dipwatch::collect::{Collector, Dates};
 use dipwatch::config::AppConfig;
 use dipwatch::store::Store;
@@ -215,18 +215,18 @@ fn main() {
         // 3. The pure reply builders alone.
         let params = Params::new(&config.screen, &config.portfolio);
         let now = Utc::now();
-        let worst = screen.rows[0].symbol.to_string();
+        let worst = format!("/symbol {}", screen.rows[0].symbol);
         for (name, cmd) in [
-            ("/screen", BotCommand::Screen(String::new())),
-            ("/screen 50", BotCommand::Screen("50".into())),
-            ("/dashboard", BotCommand::Dashboard),
-            ("/symbol (rank 1)", BotCommand::Symbol(worst)),
+            ("/screen", "/screen"),
+            ("/screen 50", "/screen 50"),
+            ("/dashboard", "/dashboard"),
+            ("/symbol (rank 1)", worst.as_str()),
         ] {
             let n = if quick { 10 } else { 2_000 };
             let t = Instant::now();
             let mut bytes = 0;
             for _ in 0..n {
-                bytes += snapshot_reply(&cmd, &snap, &params, now).map_or(0, |s| s.len());
+                bytes += snapshot_reply(cmd, &snap, &params, now).map_or(0, |r| r.text.len());
             }
             println!(
                 "format {name:<16} {:>8.1} µs per reply ({} bytes)",

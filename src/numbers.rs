@@ -1,5 +1,8 @@
 //! Number formatting shared by every human-facing output (CLI tables now,
-//! bot replies later): thousands separators, signed percentages, prices.
+//! bot replies): thousands separators, signed percentages, prices, money
+//! and share quantities (exact decimals), durations.
+
+use rust_decimal::{Decimal, RoundingStrategy};
 
 /// `1234567` -> `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -66,6 +69,73 @@ pub fn time_left(left: std::time::Duration) -> String {
     ))
 }
 
+/// `|d|` rounded half away from zero to `dp` decimals, grouped: `1,234.50`.
+pub fn grouped_abs(d: Decimal, dp: u32) -> String {
+    let r = d
+        .abs()
+        .round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
+    let text = format!("{r:.prec$}", prec = dp as usize);
+    match text.split_once('.') {
+        Some((int, frac)) => format!("{}.{frac}", group_digits(int)),
+        None => group_digits(&text),
+    }
+}
+
+/// True when `d` shows as zero at `dp` decimals.
+fn rounds_to_zero(d: Decimal, dp: u32) -> bool {
+    d.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)
+        .is_zero()
+}
+
+/// `d` with a sign in front unless it shows as zero: `+1,234.50`, `-0.50`.
+fn signed(d: Decimal, unit: &str, suffix: &str) -> String {
+    if rounds_to_zero(d, 2) {
+        format!("{unit}0.00{suffix}")
+    } else if d.is_sign_negative() {
+        format!("-{unit}{}{suffix}", grouped_abs(d, 2))
+    } else {
+        format!("+{unit}{}{suffix}", grouped_abs(d, 2))
+    }
+}
+
+/// Dollars: `$1,234.50`, `-$1,234.50`.
+pub fn usd(d: Decimal) -> String {
+    let sign = if d.is_sign_negative() && !rounds_to_zero(d, 2) {
+        "-"
+    } else {
+        ""
+    };
+    format!("{sign}${}", grouped_abs(d, 2))
+}
+
+/// Signed dollars: `+$1,234.50`, `-$1,234.50`, `$0.00`.
+pub fn signed_usd(d: Decimal) -> String {
+    signed(d, "$", "")
+}
+
+/// A signed percentage of money (exact decimals): `+1,234.56%`, `-0.50%`,
+/// `0.00%`. [`signed_pct`] is its counterpart for measured `f64` values.
+pub fn pct(d: Decimal) -> String {
+    signed(d, "", "%")
+}
+
+/// A share quantity: `1,250`, `0.5`, `-10`.
+pub fn qty(d: Decimal) -> String {
+    let n = d.normalize();
+    let text = n.abs().to_string();
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let sign = if n.is_sign_negative() && !n.is_zero() {
+        "-"
+    } else {
+        ""
+    };
+    if frac.is_empty() {
+        format!("{sign}{}", group_digits(int))
+    } else {
+        format!("{sign}{}.{frac}", group_digits(int))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +154,27 @@ mod tests {
         assert_eq!(price(1234.5), "1,234.50");
         assert_eq!(price(0.12345), "0.1235");
         assert_eq!(price(-2500.0), "-2,500.00");
+    }
+
+    #[test]
+    fn money_has_signs_and_thousands_separators() {
+        use rust_decimal::dec;
+        assert_eq!(usd(dec!(1234567.891)), "$1,234,567.89");
+        assert_eq!(usd(dec!(-0.004)), "$0.00");
+        assert_eq!(usd(dec!(-1234.5)), "-$1,234.50");
+        assert_eq!(signed_usd(dec!(1234.5)), "+$1,234.50");
+        assert_eq!(signed_usd(dec!(-0.005)), "-$0.01");
+        assert_eq!(signed_usd(dec!(0.001)), "$0.00");
+        assert_eq!(pct(dec!(1234.565)), "+1,234.57%");
+        assert_eq!(pct(dec!(-0.5)), "-0.50%");
+        assert_eq!(pct(dec!(0)), "0.00%");
+        assert_eq!(qty(dec!(1250.000)), "1,250");
+        assert_eq!(qty(dec!(-0.50)), "-0.5");
+        assert_eq!(qty(dec!(12345.125)), "12,345.125");
+        use std::time::Duration;
+        assert_eq!(duration(Duration::from_millis(850)), "850 ms");
+        assert_eq!(duration(Duration::from_millis(1_340)), "1.3 s");
+        assert_eq!(duration(Duration::from_secs(125)), "2 min 5 s");
+        assert_eq!(duration(Duration::from_secs(3_900)), "1 h 5 min");
     }
 }

@@ -107,16 +107,35 @@ pub(crate) async fn run(
         lanes: AtomicUsize::new(0),
         finished,
     });
-    // The offset after the last update fetched, and the one the last
-    // `getUpdates` sent (what Telegram has confirmed).
-    let mut next: u32 = 0;
-    let mut sent_offset: u32 = 0;
+    let offsets = poll(&ctx, &mut finished_rx, options, shutdown).await;
+    drain(&ctx, &mut finished_rx, options.drain).await;
+    confirm(&ctx, offsets).await;
+}
+
+/// Where polling stopped.
+struct Offsets {
+    /// The offset after the last update fetched.
+    next: u32,
+    /// The one the last `getUpdates` sent: what Telegram has confirmed.
+    sent: u32,
+}
+
+/// Long polling until `shutdown`: each update fetched goes to its lane;
+/// nothing is fetched while [`MAX_UNFINISHED`] updates are unfinished, and
+/// errors back off.
+async fn poll(
+    ctx: &Arc<Ctx>,
+    finished_rx: &mut watch::Receiver<u64>,
+    options: &BotOptions,
+    shutdown: &CancellationToken,
+) -> Offsets {
+    let mut at = Offsets { next: 0, sent: 0 };
     let mut failures = 0u32;
-    'poll: loop {
+    loop {
         while ctx.book().unfinished() >= MAX_UNFINISHED {
             tokio::select! {
                 _ = finished_rx.changed() => {}
-                () = shutdown.cancelled() => break 'poll,
+                () = shutdown.cancelled() => return at,
             }
         }
         let mut request = ctx
@@ -131,13 +150,13 @@ pub(crate) async fn run(
                     .unwrap_or(u32::MAX),
             )
             .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
-        if next > 0 {
-            request = request.offset(i32::try_from(next).unwrap_or(i32::MAX));
+        if at.next > 0 {
+            request = request.offset(i32::try_from(at.next).unwrap_or(i32::MAX));
         }
-        sent_offset = sent_offset.max(next);
+        at.sent = at.sent.max(at.next);
         let result = tokio::select! {
             r = request.send() => r,
-            () = shutdown.cancelled() => break 'poll,
+            () = shutdown.cancelled() => return at,
         };
         let updates = match result {
             Ok(u) => {
@@ -151,19 +170,21 @@ pub(crate) async fn run(
                 failures = failures.saturating_add(1);
                 log_poll_error(&e, wait);
                 tokio::select! {
-                    () = tokio::time::sleep(wait) => continue 'poll,
-                    () = shutdown.cancelled() => break 'poll,
+                    () = tokio::time::sleep(wait) => continue,
+                    () = shutdown.cancelled() => return at,
                 }
             }
         };
         for update in updates {
-            next = next.max(update.id.0.saturating_add(1));
-            route(&ctx, update);
+            at.next = at.next.max(update.id.0.saturating_add(1));
+            route(ctx, update);
         }
     }
+}
 
-    // Stop: what was fetched gets `drain` to be answered.
-    let drained = tokio::time::timeout(options.drain, async {
+/// At a stop, what was fetched gets `budget` to be answered.
+async fn drain(ctx: &Ctx, finished_rx: &mut watch::Receiver<u64>, budget: Duration) {
+    let drained = tokio::time::timeout(budget, async {
         while ctx.lanes.load(Ordering::SeqCst) > 0 {
             if finished_rx.changed().await.is_err() {
                 return;
@@ -171,34 +192,37 @@ pub(crate) async fn run(
         }
     })
     .await;
-    let confirm = ctx.book().confirm_up_to(next);
-    let left = ctx.book().unfinished();
     if drained.is_err() {
         tracing::warn!(
-            unanswered = left,
+            unanswered = ctx.book().unfinished(),
             "the stop budget ran out before every fetched update was answered"
         );
     }
-    if confirm > sent_offset {
-        // Confirms the finished updates only; the rest come again at the
-        // next start.
-        let last = ctx
-            .bot
-            .api()
-            .get_updates()
-            .offset(i32::try_from(confirm).unwrap_or(i32::MAX))
-            .timeout(0)
-            .limit(1)
-            .send();
-        match tokio::time::timeout(Duration::from_secs(2), last).await {
-            Ok(Ok(_)) => tracing::debug!(offset = confirm, "confirmed the answered updates"),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "could not confirm the answered updates; they may be answered again")
-            }
-            Err(_) => tracing::warn!(
-                "could not confirm the answered updates in time; they may be answered again"
-            ),
+}
+
+/// One last `getUpdates` confirming the finished updates only; the rest
+/// come again at the next start.
+async fn confirm(ctx: &Ctx, at: Offsets) {
+    let confirm = ctx.book().confirm_up_to(at.next);
+    if confirm <= at.sent {
+        return;
+    }
+    let last = ctx
+        .bot
+        .api()
+        .get_updates()
+        .offset(i32::try_from(confirm).unwrap_or(i32::MAX))
+        .timeout(0)
+        .limit(1)
+        .send();
+    match tokio::time::timeout(Duration::from_secs(2), last).await {
+        Ok(Ok(_)) => tracing::debug!(offset = confirm, "confirmed the answered updates"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "could not confirm the answered updates; they may be answered again")
         }
+        Err(_) => tracing::warn!(
+            "could not confirm the answered updates in time; they may be answered again"
+        ),
     }
 }
 

@@ -1,7 +1,8 @@
 //! The dptree handler tree and its endpoints. Every message is first given
 //! a [`Role`] (refused chats stop there, with a refusal), then read as an
-//! [`Input`]; commands go to their endpoint, anything else gets a pointer
-//! to `/help`. Endpoints take their dependencies by injection (the bot, the
+//! [`Input`]; a command is answered by its entry in
+//! [`commands::COMMANDS`] (one endpoint for all: the table is the
+//! dispatch), anything else gets a pointer to `/help`. Endpoints take their dependencies by injection (the bot, the
 //! message, the parsed command, the [`Shared`] context).
 //!
 //! Endpoints never return an error to the dispatcher: a failure or a panic
@@ -23,13 +24,12 @@ use tracing::Instrument;
 
 use super::BotContext;
 use super::account::AccountCache;
-use super::commands::{Command, Input, parse_download, parse_input};
-use super::download::{MAX_DOCUMENT_BYTES, MAX_LINKED_BYTES, build_csv};
+use super::buttons::{Press, stale};
+use super::commands::{self, Call, Input, Invocation, Request, parse_input};
 use super::error::BotError;
 use super::format::{self, Params};
 use super::send::{self, TgBot};
 use crate::access::{Access, RefusalGate, Role};
-use crate::trigger::ManualRun;
 
 /// What every endpoint shares.
 pub(crate) struct Shared {
@@ -57,13 +57,7 @@ pub(crate) fn schema() -> UpdateHandler<BotError> {
         Input::Command(c) => Some(c),
         _ => None,
     })
-    .branch(
-        dptree::case![Command::Trigger]
-            .filter(|role: Role| role == Role::Admin)
-            .endpoint(trigger),
-    )
-    .branch(dptree::case![Command::Trigger].endpoint(not_admin))
-    .branch(dptree::endpoint(command));
+    .endpoint(command);
 
     let buttons = Update::filter_callback_query().endpoint(button);
     let messages = Update::filter_message()
@@ -95,10 +89,10 @@ async fn button(bot: TgBot, q: CallbackQuery, shared: Arc<Shared>) -> Result<(),
     let chat = q.message.as_ref().map(|m| m.chat().id);
     let allowed = chat.filter(|c| shared.access.role(c.0) != Role::Refused);
     let data = q.data.as_deref().unwrap_or_default();
-    let press = super::charts::Press::decode(data);
+    let press = Press::decode(data);
     let snap = shared.ctx.runner.state().snapshot();
     let notice = match (&allowed, &press) {
-        (Some(_), Some(p)) => super::charts::stale(p.date(), &snap),
+        (Some(_), Some(p)) => stale(p.date(), &snap),
         _ => None,
     };
     let mut answer = bot.api().answer_callback_query(q.id.clone());
@@ -119,31 +113,29 @@ async fn button(bot: TgBot, q: CallbackQuery, shared: Arc<Shared>) -> Result<(),
         );
         return Ok(());
     }
-    match press {
-        Some(super::charts::Press::Chart { symbol, .. }) => {
+    let message = q.message.as_ref().map(|m| m.id());
+    match (press, message) {
+        (Some(Press::Chart { symbol, .. }), _) => {
             guarded(&bot, chat, "chart", &shared, async {
                 let params = &shared.ctx.config.screen.params;
                 let period = crate::chart::Period::Y1;
-                Ok(super::charts::chart(&bot, chat, &symbol, period, &snap, params).await?)
+                commands::chart::chart(&bot, chat, &symbol, period, &snap, params).await
             })
             .await;
         }
-        Some(super::charts::Press::Page { offset, n, .. }) => {
-            let Some(message) = q.message.as_ref().map(|m| m.id()) else {
-                return Ok(());
-            };
+        (Some(Press::Page { offset, n, .. }), Some(message)) => {
             guarded(&bot, chat, "screen", &shared, async {
-                Ok(super::charts::page(&bot, chat, message, offset, n, &snap).await?)
+                Ok(commands::screen::page(&bot, chat, message, offset, n, &snap).await?)
             })
             .await;
         }
-        None => {
-            let Some(id) = data.strip_prefix(super::alerts::DELETE_PREFIX) else {
+        (Some(Press::Page { .. }), None) => {}
+        (None, _) => {
+            let Some(id) = data.strip_prefix(commands::unalert::DELETE_PREFIX) else {
                 return Ok(());
             };
-            let id = id.to_string();
             guarded(&bot, chat, "unalert", &shared, async {
-                Ok(super::alerts::unalert(&bot, chat, &id, shared.ctx.alerts.as_ref()).await?)
+                commands::unalert::unalert(&bot, chat, id, shared.ctx.alerts.as_ref()).await
             })
             .await;
         }
@@ -222,183 +214,57 @@ async fn other_input(
     shared: Arc<Shared>,
 ) -> Result<(), BotError> {
     let chat = msg.chat.id;
-    match input {
-        Input::Unknown => {
-            guarded(&bot, chat, "unknown", &shared, async {
-                send::html(&bot, chat, &format::unknown_command()).await?;
-                Ok(())
-            })
-            .await;
+    let (name, reply) = match input {
+        Input::Unknown => ("unknown", format::unknown_command()),
+        _ if msg.chat.is_private() => ("text", format::plain_text()),
+        _ => {
+            shared.ctx.metrics.bot_update("text", Duration::ZERO);
+            return Ok(());
         }
-        _ if msg.chat.is_private() => {
-            guarded(&bot, chat, "text", &shared, async {
-                send::html(&bot, chat, &format::plain_text()).await?;
-                Ok(())
-            })
-            .await;
-        }
-        _ => shared.ctx.metrics.bot_update("text", Duration::ZERO),
-    }
-    Ok(())
-}
-
-/// Every command but `/trigger`.
-async fn command(
-    bot: TgBot,
-    msg: Message,
-    cmd: Command,
-    shared: Arc<Shared>,
-) -> Result<(), BotError> {
-    let chat = msg.chat.id;
-    guarded(
-        &bot,
-        chat,
-        cmd.name(),
-        &shared,
-        answer(&bot, chat, &cmd, &shared),
-    )
-    .await;
-    Ok(())
-}
-
-async fn answer(bot: &TgBot, chat: ChatId, cmd: &Command, shared: &Shared) -> Result<(), BotError> {
-    let snap = shared.ctx.runner.state().snapshot();
-    let now = Utc::now();
-    if let Some(text) = format::snapshot_reply(cmd, &snap, &shared.params, now) {
-        let keyboard = super::charts::keyboard_for(cmd, &snap, shared.params.top_n);
-        send::html_with_keyboard(bot, chat, &text, keyboard).await?;
-        if matches!(cmd, Command::Risk) {
-            super::charts::risk_heatmap(bot, chat, &snap).await?;
-        }
-        return Ok(());
-    }
-    match cmd {
-        Command::Account => {
-            let as_of = snap
-                .screen
-                .as_ref()
-                .map_or_else(|| crate::market::calendar::exchange_date(now), |s| s.date);
-            let fallback = snap.portfolio.as_ref().map(|p| (p.date, &p.account));
-            let view = shared.account.get(as_of, fallback).await;
-            send::html(bot, chat, &format::account(&view, snap.simulated)).await?;
-        }
-        Command::Download(arg) => {
-            let Ok(args) = parse_download(arg) else {
-                send::html(bot, chat, &format::download_usage()).await?;
-                return Ok(());
-            };
-            // Held until the file is sent: the CSV lives that long.
-            let Some(_slot) = shared.downloads.enter().await else {
-                send::html(bot, chat, &format::download_busy()).await?;
-                return Ok(());
-            };
-            let store = shared.ctx.runner.store();
-            let telegram = &shared.ctx.config.telegram;
-            let as_link = telegram.download_links && store.can_share();
-            let max_bytes = if as_link {
-                MAX_LINKED_BYTES
-            } else {
-                MAX_DOCUMENT_BYTES
-            };
-            match build_csv(store, args.dataset, args.days, max_bytes).await? {
-                None => {
-                    send::html(bot, chat, &format::download_empty(&args)).await?;
-                }
-                Some(csv) if as_link => {
-                    let caption = format::download_caption(&csv, &args);
-                    let name = format::download_filename(&csv);
-                    let ttl = Duration::from_secs(telegram.download_link_ttl_secs);
-                    // A unique object per request: a link is never repointed.
-                    let object = format!("{}-{name}", now.timestamp_millis());
-                    let url = store.share(&object, csv.bytes, ttl).await?;
-                    let text = format::download_link(&caption, &name, url.as_str(), ttl.as_secs());
-                    send::html(bot, chat, &text).await?;
-                }
-                Some(csv) => {
-                    let caption = format::download_caption(&csv, &args);
-                    let name = format::download_filename(&csv);
-                    send::csv(bot, chat, name, csv.bytes, &caption).await?;
-                }
-            }
-        }
-        Command::Alert(args) => {
-            let universe = &shared.ctx.config.universe;
-            super::alerts::alert(bot, chat, args, shared.ctx.alerts.as_ref(), universe).await?
-        }
-        Command::Alerts => super::alerts::alerts(bot, chat, shared.ctx.alerts.as_ref()).await?,
-        Command::Chart(args) => {
-            super::charts::chart_command(bot, chat, args, &snap, &shared.ctx.config.screen.params)
-                .await?
-        }
-        Command::Breadth => super::charts::breadth(bot, chat, &snap).await?,
-        Command::Backtest(args) => {
-            super::backtest::backtest(bot, chat, args, &shared.ctx, &shared.backtests).await?
-        }
-        Command::Unalert(arg) => {
-            super::alerts::unalert(bot, chat, arg, shared.ctx.alerts.as_ref()).await?
-        }
-        Command::Web => {
-            let ctx = &shared.ctx;
-            super::web::web(bot, chat, ctx.web.as_deref(), &ctx.config.web.public_url).await?
-        }
-        Command::Logout => super::web::logout(bot, chat, shared.ctx.web.as_deref()).await?,
-        // Answered from the snapshot above, or by their own endpoints.
-        _ => {}
-    }
-    Ok(())
-}
-
-/// `/trigger` from an admin: start a run, answer at once, and again with
-/// the run's summary when it ends.
-async fn trigger(bot: TgBot, msg: Message, shared: Arc<Shared>) -> Result<(), BotError> {
-    let chat = msg.chat.id;
-    guarded(&bot, chat, "trigger", &shared, async {
-        let attempt = crate::trigger::start_manual(
-            &shared.ctx.runner,
-            &shared.ctx.trigger_cooldown,
-            Instant::now(),
-        );
-        match attempt {
-            ManualRun::Started(done) => {
-                tracing::info!(chat_id = chat.0, "collection started from Telegram");
-                send::html(&bot, chat, &format::trigger_started()).await?;
-                let bot = bot.clone();
-                let shutdown = shared.shutdown.clone();
-                tokio::spawn(async move {
-                    let run = tokio::select! {
-                        run = done => run.ok(),
-                        () = shutdown.cancelled() => return,
-                    };
-                    let text = format::trigger_finished(run.as_ref());
-                    if let Err(e) = send::html(&bot, chat, &text).await {
-                        tracing::warn!(chat_id = chat.0, error = %e, "could not send the run summary");
-                    }
-                });
-            }
-            ManualRun::Busy(running) => {
-                send::html(&bot, chat, &format::trigger_busy(running)).await?;
-            }
-            ManualRun::Cooling { left, period } => {
-                tracing::info!(chat_id = chat.0, "refused /trigger within the cooldown");
-                send::html(&bot, chat, &format::trigger_cooldown(left, period)).await?;
-            }
-        }
+    };
+    guarded(&bot, chat, name, &shared, async {
+        send::html(&bot, chat, &reply).await?;
         Ok(())
     })
     .await;
     Ok(())
 }
 
-/// `/trigger` from a chat that may only read.
-async fn not_admin(bot: TgBot, msg: Message, shared: Arc<Shared>) -> Result<(), BotError> {
+/// A command: answered by its entry in the table, after the one check
+/// the table asks of the dispatcher (admins-only commands refuse readers).
+async fn command(
+    bot: TgBot,
+    msg: Message,
+    invocation: Invocation,
+    role: Role,
+    shared: Arc<Shared>,
+) -> Result<(), BotError> {
     let chat = msg.chat.id;
-    tracing::info!(
-        chat_id = chat.0,
-        "refused /trigger from a chat that is not an admin"
-    );
-    guarded(&bot, chat, "trigger", &shared, async {
-        send::html(&bot, chat, &format::admin_only(chat.0)).await?;
-        Ok(())
+    let spec = invocation.spec;
+    let snap = shared.ctx.runner.state().snapshot();
+    let call = Call {
+        request: Request {
+            args: &invocation.args,
+            snap: &snap,
+            params: &shared.params,
+            now: Utc::now(),
+        },
+        bot: &bot,
+        chat,
+        shared: &shared,
+    };
+    guarded(&bot, chat, spec.name, &shared, async {
+        match spec.admins_only {
+            Some(refusal) if role != Role::Admin => {
+                tracing::info!(
+                    chat_id = chat.0,
+                    command = spec.name,
+                    "refused an admins-only command from a chat that is not an admin"
+                );
+                call.say(&refusal(chat.0)).await
+            }
+            _ => commands::answer(spec, &call).await,
+        }
     })
     .await;
     Ok(())

@@ -2,17 +2,19 @@
 //! from the in-memory [`crate::state`] snapshot (never Alpaca's market-data
 //! API, never the store on the hot path), only to the chats allowed.
 //!
-//! - [`commands`]: the command enum (`#[derive(BotCommands)]`) and argument
-//!   parsing;
-//! - [`access`]: who may read, who may `/trigger`, refusals;
-//! - [`format`] and [`html`]: every reply's text as pure functions, HTML
-//!   escaping, monospace tables, splitting at Telegram's 4096 characters;
+//! - [`commands`]: one file per command (its typed arguments, handler,
+//!   reply and buttons) and the table dispatch, `/help` and the menu are
+//!   generated from; how to add a command is said there;
+//! - [`format`] and [`html`]: the pieces replies share as pure functions,
+//!   HTML escaping, monospace tables, splitting at Telegram's 4096 characters;
+//! - [`buttons`]: the callback data of "Chart" and `/screen`'s pages;
 //! - [`account`]: the cached live `/account` call; [`download`]: the CSV of
 //!   `/download`; [`send`]: sending through the rate-limited bot;
+//!   [`charts`]: figures drawn and sent as photos;
 //! - [`backtest`]: `/backtest`, one at a time, from memory or the lake;
-//! - [`charts`]: `/chart` and `/breadth` as photos (from [`crate::chart`]),
-//!   the "Chart" buttons and `/screen`'s pages, edited in place;
-//! - `handlers`: the dptree handler tree.
+//! - [`alerts`]: the sender alerts are delivered through, alert messages;
+//! - `handlers`: the dptree handler tree (refusals, the table's one
+//!   endpoint, button presses).
 //!
 //! - `dispatch` and `lanes`: dipwatch's own update loop (per-chat lanes,
 //!   bounded, never blocking the poller; only answered updates confirmed
@@ -28,7 +30,8 @@
 pub mod account;
 pub mod alerts;
 pub mod backtest;
-pub mod charts;
+pub(crate) mod buttons;
+pub(crate) mod charts;
 pub mod commands;
 mod dispatch;
 pub mod download;
@@ -39,7 +42,6 @@ pub mod html;
 pub mod lanes;
 pub mod limiter;
 pub mod send;
-pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,7 +50,6 @@ use secrecy::{ExposeSecret, SecretString};
 use teloxide::errors::AsResponseParameters;
 use teloxide::prelude::*;
 use teloxide::types::Me;
-use teloxide::utils::command::BotCommands;
 use teloxide::{ApiError, RequestError};
 use tokio_util::sync::CancellationToken;
 
@@ -58,7 +59,6 @@ use crate::metrics::Metrics;
 use crate::runner::Runner;
 
 use self::account::AccountCache;
-use self::commands::Command;
 use self::format::Params;
 use self::handlers::Shared;
 use self::limiter::Limits;
@@ -327,7 +327,7 @@ async fn register_commands(bot: TgBot, options: BotOptions, shutdown: Cancellati
     let mut failures = 0u32;
     loop {
         let result = tokio::select! {
-            r = bot.api().set_my_commands(Command::bot_commands()).send() => r,
+            r = bot.api().set_my_commands(commands::menu()).send() => r,
             () = shutdown.cancelled() => return,
         };
         let error = match result {

@@ -1,24 +1,37 @@
-//! `/web` and `/logout`: the bot signs its chats in to the web dashboard
-//! with one-time links, and signs them out everywhere.
+//! `/web`: the bot signs its chat in to the web dashboard with a one-time
+//! link (in a button, so the token never sits in the text) and, in a
+//! private chat on an https dashboard, the Mini App.
 
-use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo};
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo};
 
-use super::send::{self, TgBot};
-use crate::access::WebAuth;
+use super::{Answer, Call, Reply, Spec};
+use crate::bot::error::BotError;
+
+/// `/web`.
+pub(crate) const SPEC: Spec = Spec::new(
+    "web",
+    "",
+    "Sign in to the web dashboard (a one-time link)",
+    Answer::Act(|call| Box::pin(act(call))),
+);
 
 /// The reply to `/web`: where the link leads and how long it works. The
 /// link itself is in the button, so the token never sits in the text.
-pub fn link_text(public_url: &url::Url) -> String {
+pub(crate) fn link_text(public_url: &url::Url) -> String {
     format!(
         "Your sign-in link to the dashboard at {} works <b>once</b>, for <b>10 minutes</b>. \
          Do not forward it: it signs in as this chat.",
-        super::html::escape(public_url.as_str())
+        crate::bot::html::escape(public_url.as_str())
     )
 }
 
 /// The buttons under `/web`'s reply: the one-time link, and in a private
 /// chat on an https dashboard the Mini App, which signs in by itself.
-pub fn keyboard(public_url: &url::Url, token: &str, private_chat: bool) -> InlineKeyboardMarkup {
+pub(crate) fn keyboard(
+    public_url: &url::Url,
+    token: &str,
+    private_chat: bool,
+) -> InlineKeyboardMarkup {
     let mut login = public_url.clone();
     login.set_path("/login");
     login.set_query(Some(&format!("token={token}")));
@@ -34,58 +47,31 @@ pub fn keyboard(public_url: &url::Url, token: &str, private_chat: bool) -> Inlin
     InlineKeyboardMarkup::new(rows)
 }
 
-/// The reply to `/logout`.
-pub fn logout_text(ended: usize) -> String {
-    match ended {
-        0 => "No dashboard session was open for this chat.".to_string(),
-        1 => "Signed out of 1 dashboard session.".to_string(),
-        n => format!("Signed out of {n} dashboard sessions."),
-    }
-}
-
 /// The reply when the dashboard is not served.
-pub const OFF: &str = "The web dashboard is off.";
+pub(crate) const OFF: &str = "The web dashboard is off.";
 
-/// Answer `/web`.
-pub async fn web(
-    bot: &TgBot,
-    chat: ChatId,
-    auth: Option<&WebAuth>,
-    public_url: &url::Url,
-) -> Result<(), teloxide::RequestError> {
-    let Some(auth) = auth else {
-        send::html(bot, chat, OFF).await?;
-        return Ok(());
+/// Issue a one-time link for this chat.
+async fn act(call: &Call<'_>) -> Result<(), BotError> {
+    let ctx = &call.shared.ctx;
+    let Some(auth) = ctx.web.as_deref() else {
+        return call.say(OFF).await;
     };
-    match auth.issue_login(chat.0) {
+    let public_url = &ctx.config.web.public_url;
+    match auth.issue_login(call.chat.0) {
         Some(token) => {
-            let keyboard = keyboard(public_url, &token, chat.0 > 0);
-            send::html_with_keyboard(bot, chat, &link_text(public_url), Some(keyboard)).await?;
+            let keyboard = keyboard(public_url, &token, call.chat.0 > 0);
+            let text = link_text(public_url);
+            call.reply(&Reply {
+                text,
+                keyboard: Some(keyboard),
+            })
+            .await
         }
         None => {
-            send::html(
-                bot,
-                chat,
-                "No link can be given right now; try again in a few minutes.",
-            )
-            .await?;
+            call.say("No link can be given right now; try again in a few minutes.")
+                .await
         }
     }
-    Ok(())
-}
-
-/// Answer `/logout`.
-pub async fn logout(
-    bot: &TgBot,
-    chat: ChatId,
-    auth: Option<&WebAuth>,
-) -> Result<(), teloxide::RequestError> {
-    let text = match auth {
-        Some(auth) => logout_text(auth.logout_chat(chat.0)),
-        None => OFF.to_string(),
-    };
-    send::html(bot, chat, &text).await?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -114,10 +100,5 @@ mod tests {
             1,
             "http: no Mini App"
         );
-        assert_eq!(
-            logout_text(0),
-            "No dashboard session was open for this chat."
-        );
-        assert_eq!(logout_text(2), "Signed out of 2 dashboard sessions.");
     }
 }

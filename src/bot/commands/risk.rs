@@ -1,22 +1,43 @@
 //! `/risk`: the portfolio risk view in one message, from the analysis the
-//! daemon computed when it last loaded the store (see
-//! [`crate::risk`]). The correlation heatmap follows as a photo
-//! ([`crate::bot::charts::risk_heatmap`]).
+//! daemon computed when it last loaded the store (see [`crate::risk`]),
+//! then the correlation heatmap as a photo.
 
 use std::fmt::Write as _;
 
-use super::super::html::{Align, Table, escape};
-use super::{no_portfolio, sim_marker};
+use teloxide::types::ChatId;
+
+use super::{Answer, Call, Spec};
+use crate::bot::charts::send_figure;
+use crate::bot::error::BotError;
+use crate::bot::format::{no_portfolio, sim_marker};
+use crate::bot::html::{Align, Table, escape};
+use crate::bot::send::TgBot;
+use crate::chart::{self, Figure};
 use crate::numbers::{price, signed_pct};
 use crate::risk::RiskReport;
 use crate::state::Snapshot;
+
+/// `/risk`.
+pub(crate) const SPEC: Spec = Spec::new(
+    "risk",
+    "",
+    "Portfolio risk: concentration, effective bets, exits, candidates",
+    Answer::Act(|call| Box::pin(act(call))),
+);
+
+/// The summary, then its picture.
+async fn act(call: &Call<'_>) -> Result<(), BotError> {
+    call.say(&risk(call.request.snap)).await?;
+    risk_heatmap(call.bot, call.chat, call.request.snap).await
+}
 
 /// Candidates listed.
 const CANDIDATES_SHOWN: usize = 5;
 /// Correlated pairs named.
 const PAIRS_SHOWN: usize = 3;
 
-fn pct(x: f64) -> String {
+/// A share of equity (or a volatility), one decimal, unsigned: `27.3%`.
+fn share(x: f64) -> String {
     format!("{x:.1}%")
 }
 
@@ -24,7 +45,7 @@ fn pct(x: f64) -> String {
 /// correlation clusters, the most
 /// correlated pairs, exits and the top candidates sized against the
 /// portfolio. Suggestions only.
-pub fn risk(snap: &Snapshot) -> String {
+pub(crate) fn risk(snap: &Snapshot) -> String {
     let Some(r) = &snap.risk else {
         if snap.portfolio.is_none() {
             return no_portfolio();
@@ -37,7 +58,7 @@ pub fn risk(snap: &Snapshot) -> String {
 }
 
 /// The reply for one report.
-pub fn report(r: &RiskReport) -> String {
+pub(crate) fn report(r: &RiskReport) -> String {
     let mut out = String::from(sim_marker(r.simulated));
     let _ = writeln!(
         out,
@@ -68,14 +89,14 @@ fn positions(out: &mut String, r: &RiskReport) {
             "Largest <b>{}</b> {} · Herfindahl {:.3} of the weights (% of equity; \
              {} invested, like {:.1} equal positions)",
             escape(largest.as_str()),
-            pct(c.largest_weight_pct),
+            share(c.largest_weight_pct),
             c.herfindahl,
-            pct(c.invested_pct),
+            share(c.invested_pct),
             c.effective_positions
         );
     }
     if let Some(p) = &r.portfolio {
-        let _ = write!(out, "Volatility {} a year", pct(p.volatility_pct));
+        let _ = write!(out, "Volatility {} a year", share(p.volatility_pct));
         if let Some(b) = p.beta {
             let _ = write!(out, " · beta {b:.2} to {}", escape(&r.benchmark));
         }
@@ -102,7 +123,7 @@ fn positions(out: &mut String, r: &RiskReport) {
                 out,
                 "• {} — {} of equity",
                 escape(&names.join(", ")),
-                pct(cl.weight_pct)
+                share(cl.weight_pct)
             );
         }
         let pairs: Vec<String> = r
@@ -171,13 +192,47 @@ fn candidates(out: &mut String, r: &RiskReport) {
         t.row(vec![
             s.symbol.to_string(),
             signed_pct(s.drawdown_pct),
-            s.volatility_pct.map_or_else(|| "-".into(), pct),
+            s.volatility_pct.map_or_else(|| "-".into(), share),
             s.value.map_or_else(|| "-".into(), price),
             note,
         ]);
     }
     out.push_str(&t.render());
     out.push('\n');
+}
+
+/// The caption of `/risk`'s heatmap.
+pub(crate) fn heatmap_caption(h: &chart::CorrelationHeatmap) -> String {
+    let mut out = String::from(sim_marker(h.simulated));
+    out.push_str(&format!(
+        "<b>Correlation</b> of daily returns over {} sessions · snapshot {}",
+        h.lookback, h.date
+    ));
+    if h.truncated() {
+        out.push_str(&format!(
+            "\n<i>The {} largest of {} measured positions.</i>",
+            h.symbols.len(),
+            h.measured
+        ));
+    }
+    out
+}
+
+/// `/risk`'s picture, sent after its summary: the correlation heatmap of
+/// the risk view the daemon computed. Nothing is sent when there is no
+/// view or fewer than two measured positions (the summary says why).
+async fn risk_heatmap(bot: &TgBot, chat: ChatId, snap: &Snapshot) -> Result<(), BotError> {
+    let Some(heatmap) = snap
+        .risk
+        .as_deref()
+        .and_then(|r| chart::correlation_heatmap(r).ok())
+    else {
+        return Ok(());
+    };
+    let caption = heatmap_caption(&heatmap);
+    let name = format!("correlation-{}.png", heatmap.date);
+    send_figure(bot, chat, Figure::Correlation(heatmap), name, &caption).await?;
+    Ok(())
 }
 
 #[cfg(test)]
