@@ -2,18 +2,18 @@
 //! S3-compatible server (moto) on loopback. Write, idempotent re-write,
 //! partition listing, read-back, and corrupt or partial objects.
 
-mod common;
+use crate::support;
 
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, Utc};
-use common::{MotoServer, Workspace, ok, stdout};
 use dipwatch::domain::{DrawdownRow, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
 use dipwatch::store::{
     BarRecord, Dataset, LAYOUT_VERSION, NewObject, SCHEMA_PATH, StorageUrl, Store, StoreError,
     encode,
 };
 use object_store::path::Path;
+use support::{MotoServer, Workspace, ok, stdout};
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -326,7 +326,7 @@ async fn storage_contract_on_s3() {
 
 #[tokio::test]
 async fn unreachable_s3_is_a_clear_error_naming_the_store() {
-    let port = common::free_port();
+    let port = support::free_port();
     let options: BTreeMap<String, String> = [
         ("endpoint", format!("http://127.0.0.1:{port}")),
         ("allow_http", "true".into()),

@@ -2,9 +2,9 @@
 //! collect, screen, export and check-config, asserting on what they print
 //! and what they store.
 
-mod common;
+use crate::support;
 
-use common::{Workspace, ok, stderr, stdout};
+use support::{Workspace, ok, stderr, stdout};
 
 const DAY: &str = "2026-11-20";
 
@@ -436,12 +436,12 @@ fn a_listen_address_in_use_is_a_configuration_error() {
     let mut cmd = ws.command(&[
         "run",
         "--config",
-        &common::repo("config/demo.toml").display().to_string(),
+        &support::repo("config/demo.toml").display().to_string(),
     ]);
     cmd.env("DIPWATCH__HTTP__LISTEN", &addr)
         .env("DIPWATCH__TELEGRAM__ENABLED", "false");
     let out = ws.checked(
-        common::ChildGuard::spawn(
+        support::ChildGuard::spawn(
             cmd.stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped()),
         )

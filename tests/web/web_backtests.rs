@@ -4,7 +4,7 @@
 //! allows, and its monthly returns; bad ids, missing and damaged runs get
 //! pages that say so; without a session, the same 401 as every page.
 
-mod common;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -45,7 +45,7 @@ fn env(dir: &Path) -> HashMap<String, String> {
 /// dashboard served.
 async fn start() -> (App, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("u.txt"), common::universe_head(30)).unwrap();
+    std::fs::write(dir.path().join("u.txt"), support::universe_head(30)).unwrap();
     let mut env = env(dir.path());
     env.insert("DIPWATCH__HTTP__LISTEN".into(), "127.0.0.1:0".into());
     env.insert("DIPWATCH__WEB__LISTEN".into(), "127.0.0.1:0".into());

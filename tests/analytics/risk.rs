@@ -7,7 +7,7 @@
 //! portfolio, whose names are correlated through its market and sector
 //! factors), recomputed by numpy from the lake's own CSV files.
 
-mod common;
+use crate::support;
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -228,9 +228,9 @@ fn correlations_volatilities_and_betas_equal_numpys() {
 
 /// A demo lake with enough sessions for every statistic (91 at the default
 /// lookback), 40 symbols.
-fn demo_lake() -> common::Workspace {
-    let ws = common::Workspace::new(40);
-    common::ok(&ws.demo(&["collect", "--from", "2026-06-01", "--to", "2026-11-20"]));
+fn demo_lake() -> support::Workspace {
+    let ws = support::Workspace::new(40);
+    support::ok(&ws.demo(&["collect", "--from", "2026-06-01", "--to", "2026-11-20"]));
     ws
 }
 
@@ -240,7 +240,7 @@ fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
     // Workspaces default to the universe benchmark (the fake Alpaca serves
     // only its universe); this lake was collected without SPY.
     ws.set_env("DIPWATCH__BACKTEST__BENCHMARK", "SPY");
-    let table = common::ok(&ws.demo(&["portfolio"]));
+    let table = support::ok(&ws.demo(&["portfolio"]));
     for needle in [
         "Portfolio risk, snapshot 2026-11-20",
         "[SIMULATED PRICES, not market data]",
@@ -257,7 +257,7 @@ fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
 
     ws.set_env("DIPWATCH__BACKTEST__BENCHMARK", "universe");
     ws.set_env("DIPWATCH__BACKTEST__MAX_HOLD", "5");
-    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let json = support::ok(&ws.demo(&["portfolio", "--format", "json"]));
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["simulated"], true);
     for key in [
@@ -348,22 +348,22 @@ fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
 
 #[test]
 fn thin_or_empty_stores_are_explained_not_fatal() {
-    let ws = common::Workspace::new(10);
+    let ws = support::Workspace::new(10);
     let out = ws.demo(&["portfolio"]);
     assert_eq!(out.status.code(), Some(1), "no store yet: {out:?}");
     assert!(
-        common::stderr(&out).contains("run `dipwatch collect` first"),
+        support::stderr(&out).contains("run `dipwatch collect` first"),
         "{out:?}"
     );
 
-    common::ok(&ws.demo(&["collect", "--from", "2026-11-16", "--to", "2026-11-20"]));
-    let table = common::ok(&ws.demo(&["portfolio"]));
+    support::ok(&ws.demo(&["collect", "--from", "2026-11-16", "--to", "2026-11-20"]));
+    let table = support::ok(&ws.demo(&["portfolio"]));
     assert!(
         table.contains("the lake holds 5 sessions of bars; 91 are needed"),
         "{table}"
     );
     assert!(table.contains("Left out of the statistics"), "{table}");
-    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let json = support::ok(&ws.demo(&["portfolio", "--format", "json"]));
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     let weights = doc["weights"].as_array().unwrap().len();
     assert!(weights > 0);
@@ -444,16 +444,16 @@ async fn the_in_memory_bars_and_the_lakes_give_the_same_report() {
 /// holding periods must come from the whole snapshot history.
 #[test]
 fn effective_bets_herfindahl_and_holding_periods_equal_numpy_on_a_lake() {
-    let mut ws = common::Workspace::new(40);
-    common::ok(&ws.demo(&["collect", "--from", "2026-01-02", "--to", "2026-11-20"]));
+    let mut ws = support::Workspace::new(40);
+    support::ok(&ws.demo(&["collect", "--from", "2026-01-02", "--to", "2026-11-20"]));
     ws.set_env("DIPWATCH__BACKTEST__BENCHMARK", "universe");
-    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let json = support::ok(&ws.demo(&["portfolio", "--format", "json"]));
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     let report = ws.path("report.json");
     std::fs::write(&report, &json).unwrap();
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let out = Command::new(python)
-        .arg(common::repo("tests/reference/risk_lake.py"))
+        .arg(support::repo("tests/reference/risk_lake.py"))
         .arg(ws.path("data"))
         .arg(doc["lookback"].to_string())
         .arg(&report)
@@ -524,7 +524,7 @@ fn effective_bets_herfindahl_and_holding_periods_equal_numpy_on_a_lake() {
     // max hold of 1 session every position held a session or more is an
     // exit, and each exit carries its holding period.
     ws.set_env("DIPWATCH__BACKTEST__MAX_HOLD", "1");
-    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let json = support::ok(&ws.demo(&["portfolio", "--format", "json"]));
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     let held = np["held"].as_object().unwrap();
     let mut longer_than_the_window = 0;

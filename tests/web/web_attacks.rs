@@ -6,7 +6,7 @@
 //! a chat removed and added back, and the allow-lists a reload cannot
 //! change.
 
-mod common;
+use crate::support;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -14,7 +14,6 @@ use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{ChildGuard, Workspace, free_port};
 use dipwatch::access::Access;
 use dipwatch::app::App;
 use dipwatch::collect::Dates;
@@ -24,6 +23,7 @@ use dipwatch::runner::Trigger;
 use reqwest::StatusCode;
 use reqwest::header::SET_COOKIE;
 use secrecy::SecretString;
+use support::{ChildGuard, Workspace, free_port};
 
 const READER: i64 = 2001;
 const ADMIN: i64 = 2002;
@@ -35,7 +35,7 @@ const ANSWER: Duration = Duration::from_secs(30);
 
 /// A raw GET with `host` as its `Host` header, waiting up to [`ANSWER`].
 fn raw_get(port: u16, path: &str, host: &str) -> Option<(u16, String)> {
-    common::http_get_as(port, path, host, ANSWER)
+    support::http_get_as(port, path, host, ANSWER)
 }
 
 /// The real daemon on the simulated market, its dashboard anonymous on
@@ -224,7 +224,7 @@ fn a_slow_upload_flood_under_a_low_file_limit_leaves_health_and_the_store_answer
 async fn start(token: bool, extra: &[(&str, &str)]) -> (App, SocketAddr, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let universe = dir.path().join("u.txt");
-    std::fs::write(&universe, common::universe_head(40)).unwrap();
+    std::fs::write(&universe, support::universe_head(40)).unwrap();
     let mut env: HashMap<String, String> = [
         ("DIPWATCH__MARKET__PROVIDER", "sim".to_string()),
         ("DIPWATCH__MARKET__UNIVERSE", universe.display().to_string()),
@@ -358,7 +358,7 @@ async fn behind_a_trusted_proxy_one_strangers_junk_does_not_lock_out_everyone() 
     // Each outcome is counted.
     let metrics = app.metrics().encode_classic();
     let count = |outcome: &str| {
-        common::metric(
+        support::metric(
             &metrics,
             &format!("dipwatch_web_sign_ins_total{{method=\"link\",outcome=\"{outcome}\"}}"),
         )

@@ -9,7 +9,7 @@
 //! killed store's exact state must complete and end byte-identical to an
 //! uninterrupted run. The figure (kills survived / tried) is printed.
 
-mod common;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt;
@@ -18,12 +18,12 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{NaiveDate, Utc};
-use common::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
-use common::store_audit::{audit_dir, differences, split_partition};
-use common::{ChildGuard, Workspace, free_port, ok};
 use dipwatch::domain::Symbol;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
+use support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
+use support::store_audit::{audit_dir, differences, split_partition};
+use support::{ChildGuard, Workspace, free_port, ok};
 
 /// Seed of the `collect` kill points.
 const COLLECT_SEED: u64 = 0x00d1_9c0a_11ec_7001;
@@ -53,7 +53,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn tickers(n: usize) -> Vec<Symbol> {
-    dipwatch::domain::parse_universe(&common::universe_head(n)).unwrap()
+    dipwatch::domain::parse_universe(&support::universe_head(n)).unwrap()
 }
 
 /// A workspace on the fake Alpaca.
@@ -279,7 +279,7 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
     );
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(survived, tried);
-    common::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
+    support::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
     assert!(
         while_writing > 0,
         "no kill landed while the run was writing: the test proves little"
@@ -305,7 +305,7 @@ fn start_daemon(ws: &Workspace, log: &Path) -> (ChildGuard, u16) {
 fn wait_screen(child: &mut ChildGuard, port: u16, date: NaiveDate, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Some((200, body)) = common::http_get(port, "/readyz") {
+        if let Some((200, body)) = support::http_get(port, "/readyz") {
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();
             if v["latest_screen"] == date.to_string().as_str() {
                 return;
@@ -435,7 +435,7 @@ fn the_daemon_killed_at_random_points_never_publishes_a_partial_date_and_catches
     );
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(survived, tried);
-    common::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
+    support::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
     assert!(
         while_writing > 0,
         "no kill landed while the daemon was writing: the test proves little"

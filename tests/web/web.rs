@@ -3,7 +3,7 @@
 //! figures shown against the state's, sign-out with its CSRF token, and
 //! anonymous loopback mode.
 
-mod common;
+use crate::support;
 
 use std::collections::HashMap;
 
@@ -33,7 +33,7 @@ async fn start_with(
 ) -> (App, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let universe = dir.path().join("u.txt");
-    std::fs::write(&universe, common::universe_head(120)).unwrap();
+    std::fs::write(&universe, support::universe_head(120)).unwrap();
     let mut env: HashMap<String, String> = [
         ("DIPWATCH__MARKET__PROVIDER", "sim".to_string()),
         ("DIPWATCH__MARKET__UNIVERSE", universe.display().to_string()),

@@ -3,15 +3,15 @@
 //! checked cell by cell against the CSV decoded independently, with a
 //! damaged date skipped and named.
 
-mod common;
+use crate::support;
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use common::{MotoServer, Workspace, ok};
 use dipwatch::domain::Symbol;
 use dipwatch::query::{Field, Lake, PriceHistory};
 use dipwatch::store::{BarRecord, Dataset, StorageUrl, Store, decode};
+use support::{MotoServer, Workspace, ok};
 
 const FROM: &str = "2026-10-01";
 const TO: &str = "2026-11-20";

@@ -7,7 +7,7 @@
 //! (The app helper below is this file's own; it and `tests/web.rs`'s
 //! should become one shared module.)
 
-mod common;
+use crate::support;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use reqwest::header::CONTENT_SECURITY_POLICY;
 /// loopback clients (not started yet: see [`serve`]).
 async fn app(dir: &std::path::Path, symbols: usize) -> App {
     let universe = dir.join("u.txt");
-    std::fs::write(&universe, common::universe_head(symbols)).unwrap();
+    std::fs::write(&universe, support::universe_head(symbols)).unwrap();
     let env: HashMap<String, String> = [
         ("DIPWATCH__MARKET__PROVIDER", "sim".to_string()),
         ("DIPWATCH__MARKET__UNIVERSE", universe.display().to_string()),

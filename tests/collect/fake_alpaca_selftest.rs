@@ -2,8 +2,7 @@
 //! HTTP/1.1 client: pagination, timestamps, auth, faults, quirks, calendar,
 //! clock, account and positions.
 
-#[path = "common/fake_alpaca/mod.rs"]
-mod fake_alpaca;
+use crate::support::fake_alpaca;
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -208,7 +207,7 @@ fn bars_url(symbols: &str, start: &str, end: &str, extra: &str) -> String {
 }
 
 fn universe() -> Vec<Symbol> {
-    parse_universe(include_str!("../config/universe/russell1000.txt")).unwrap()
+    parse_universe(include_str!("../../config/universe/russell1000.txt")).unwrap()
 }
 
 /// Wednesday before Thanksgiving 2026, after the close.
@@ -1005,7 +1004,7 @@ fn refused_tickers_and_null_bars() {
     assert_eq!(refused.status, 400);
     assert_eq!(
         refused.body,
-        include_str!("data/alpaca/invalid_symbol.json").trim(),
+        include_str!("../data/alpaca/invalid_symbol.json").trim(),
         "the recorded body"
     );
     let fine = get(

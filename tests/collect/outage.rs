@@ -12,10 +12,10 @@
 //! other: exit 1 with a clear one-line error naming the store and the
 //! object, nothing partial visible to readers, nothing already stored lost
 //! or changed, and the next run completes with the store an uninterrupted
-//! run would have. The audit is `tests/common/store_audit.rs`, shared with
+//! run would have. The audit is `tests/support/store_audit.rs`, shared with
 //! `tests/crash.rs`.
 
-mod common;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -28,11 +28,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::NaiveDate;
-use common::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
-use common::store_audit::{Audit, audit, audit_dir, differences, split_partition};
-use common::{MotoServer, Workspace, ok, stderr, stdout};
 use dipwatch::domain::Symbol;
 use object_store::ObjectStore;
+use support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
+use support::store_audit::{Audit, audit, audit_dir, differences, split_partition};
+use support::{MotoServer, Workspace, ok, stderr, stdout};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -232,7 +232,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn fake() -> FakeAlpaca {
     let tickers: Vec<Symbol> =
-        dipwatch::domain::parse_universe(&common::universe_head(SYMBOLS)).unwrap();
+        dipwatch::domain::parse_universe(&support::universe_head(SYMBOLS)).unwrap();
     FakeAlpaca::start(
         FakeAlpacaOptions::new()
             .universe(tickers)
