@@ -414,12 +414,10 @@ pub async fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{DrawdownRow, RequestStats, RunOutcome, RunReport, SymbolCounts};
+    use crate::domain::DrawdownRow;
     use crate::state::ScreenState;
 
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::test_support::d;
 
     fn snap(n: usize) -> Snapshot {
         let date = d("2026-11-20");
@@ -436,26 +434,7 @@ mod tests {
                 rank: i as u32 + 1,
             })
             .collect();
-        let report = RunReport {
-            date,
-            provider: "sim".into(),
-            simulated: true,
-            outcome: RunOutcome::Published,
-            reason: None,
-            started_at: chrono::Utc::now(),
-            finished_at: chrono::Utc::now(),
-            symbols: SymbolCounts::default(),
-            skipped: vec![],
-            failed: vec![],
-            recovered: vec![],
-            gave_up: vec![],
-            refused: Vec::new(),
-            rejected_bars: vec![],
-            requests: RequestStats::default(),
-            phases_ms: Default::default(),
-            profit: None,
-            unreadable_positions: Vec::new(),
-        };
+        let report = crate::test_support::report(date);
         Snapshot {
             screen: Some(ScreenState::new(date, rows, report)),
             ..Snapshot::default()

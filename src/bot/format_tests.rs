@@ -1,26 +1,17 @@
 //! Snapshot-style tests of every reply on fixed data.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use chrono::{NaiveDate, TimeZone};
+use chrono::TimeZone;
 use rust_decimal::dec;
 
 use super::*;
 use crate::domain::RunSource;
-use crate::domain::{
-    DrawdownRow, Position, RequestStats, RunOutcome, RunReport, SymbolCounts, SymbolIssue,
-    profit_check,
-};
+use crate::domain::{DrawdownRow, Position, RunReport, SymbolCounts, SymbolIssue, profit_check};
 use crate::state::{DatasetStatus, HistoryPoint};
 use crate::store::Dataset;
 
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
-fn sym(s: &str) -> Symbol {
-    Symbol::parse(s).unwrap()
-}
+use crate::test_support::{d, sym};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 13, 0, 0).unwrap()
@@ -42,11 +33,6 @@ fn row(rank: u32, s: &str, dd: f64, peak: f64, cur: f64, days: u32) -> DrawdownR
 
 fn report() -> RunReport {
     RunReport {
-        date: d("2026-11-24"),
-        provider: "sim".into(),
-        simulated: true,
-        outcome: RunOutcome::Published,
-        reason: None,
         started_at: Utc.with_ymd_and_hms(2026, 11, 24, 23, 30, 0).unwrap(),
         finished_at: Utc.with_ymd_and_hms(2026, 11, 24, 23, 30, 1).unwrap(),
         symbols: SymbolCounts {
@@ -63,14 +49,7 @@ fn report() -> RunReport {
             symbol: sym("FLAKY"),
             reason: "alpaca data request failed: 503 <html>".into(),
         }],
-        recovered: vec![],
-        gave_up: vec![],
-        refused: Vec::new(),
-        rejected_bars: vec![],
-        requests: RequestStats::default(),
-        phases_ms: BTreeMap::new(),
-        profit: None,
-        unreadable_positions: Vec::new(),
+        ..crate::test_support::report(d("2026-11-24"))
     }
 }
 

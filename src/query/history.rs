@@ -327,9 +327,7 @@ pub fn parse_bars(date: NaiveDate, simulated: bool, bytes: &[u8]) -> Result<DayB
 mod tests {
     use super::*;
 
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::test_support::d;
 
     fn day(date: &str, rows: &[(&str, f64)]) -> DayBars {
         let mut day = DayBars::new(d(date), false);

@@ -2,6 +2,7 @@
 //! HTTP/1.1 client: pagination, timestamps, auth, faults, quirks, calendar,
 //! clock, account and positions.
 
+use crate::support::d;
 use crate::support::fake_alpaca;
 
 use std::collections::BTreeMap;
@@ -9,7 +10,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::America::New_York;
 use dipwatch::domain::{Bar, Symbol, parse_universe};
 use dipwatch::market::calendar;
@@ -152,17 +153,8 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
 fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
-}
-
-#[allow(dead_code)]
-fn sym(s: &str) -> Symbol {
-    Symbol::parse(s).unwrap()
 }
 
 /// A wire bar back into a domain bar, checking `t` on the way.

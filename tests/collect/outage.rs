@@ -13,7 +13,7 @@
 //! object, nothing partial visible to readers, nothing already stored lost
 //! or changed, and the next run completes with the store an uninterrupted
 //! run would have. The audit is `tests/support/store_audit.rs`, shared with
-//! `tests/crash.rs`.
+//! `tests/daemon/crash.rs`.
 
 use crate::support;
 

@@ -23,7 +23,7 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 use support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
 use support::store_audit::{audit_dir, differences, split_partition};
-use support::{ChildGuard, Workspace, free_port, ok};
+use support::{ChildGuard, Workspace, d, free_port, ok};
 
 /// Seed of the `collect` kill points.
 const COLLECT_SEED: u64 = 0x00d1_9c0a_11ec_7001;
@@ -153,10 +153,6 @@ fn sessions(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
         .iter()
         .map(|s| s.date)
         .collect()
-}
-
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
 }
 
 // ---------------------------------------------------------------------------

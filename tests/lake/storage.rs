@@ -6,45 +6,18 @@ use crate::support;
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, Utc};
-use dipwatch::domain::{DrawdownRow, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+use chrono::NaiveDate;
+use dipwatch::domain::{DrawdownRow, RunReport, Symbol};
 use dipwatch::store::{
     BarRecord, Dataset, LAYOUT_VERSION, NewObject, SCHEMA_PATH, StorageUrl, Store, StoreError,
     encode,
 };
 use object_store::path::Path;
-use support::{MotoServer, Workspace, ok, stdout};
+use support::{MotoServer, Workspace, d, ok, stdout};
 
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
+/// The report of a clean run over the two tickers [`rows`] holds.
 fn report(date: NaiveDate) -> RunReport {
-    RunReport {
-        date,
-        provider: "sim".into(),
-        simulated: true,
-        outcome: RunOutcome::Published,
-        reason: None,
-        started_at: Utc::now(),
-        finished_at: Utc::now(),
-        symbols: SymbolCounts {
-            requested: 2,
-            ok: 2,
-            skipped: 0,
-            failed: 0,
-        },
-        skipped: vec![],
-        failed: vec![],
-        recovered: vec![],
-        gave_up: vec![],
-        refused: Vec::new(),
-        rejected_bars: vec![],
-        requests: RequestStats::default(),
-        phases_ms: BTreeMap::new(),
-        profit: None,
-        unreadable_positions: Vec::new(),
-    }
+    support::report(date, 2)
 }
 
 fn rows(date: NaiveDate, scale: f64) -> Vec<DrawdownRow> {

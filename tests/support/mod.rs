@@ -1,11 +1,23 @@
-//! Shared test fixtures: a real S3-compatible server (moto) on loopback,
-//! and a scratch workspace for running the real `dipwatch` binary.
+//! What every test binary shares (each includes this folder with
+//! `#[path = "../support/mod.rs"] mod support;`): a real S3-compatible
+//! server (moto) on loopback, a scratch workspace for running the real
+//! `dipwatch` binary with child processes that die with their test, the
+//! loopback fakes of Alpaca (`fake_alpaca/`) and the Bot API
+//! (`fake_telegram`), the store audit (`store_audit`), the daemon's `App`
+//! with its dashboard served (`dashboard`) and the small values tests
+//! build their data from (`fixtures`).
 
 #![allow(dead_code)]
 
+pub mod dashboard;
 pub mod fake_alpaca;
 pub mod fake_telegram;
+pub mod fixtures;
 pub mod store_audit;
+
+// Not every binary uses every fixture.
+#[allow(unused_imports)]
+pub use fixtures::{d, report, sym};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

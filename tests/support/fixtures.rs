@@ -1,0 +1,48 @@
+//! Small values the tests build their data from: a date, a ticker, a run
+//! report, written once so that a change to their types is one edit.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, Utc};
+use dipwatch::domain::{RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+
+/// `YYYY-MM-DD` as a date.
+pub fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+/// A ticker (panics on a malformed one: fixtures are written by hand).
+pub fn sym(s: &str) -> Symbol {
+    Symbol::parse(s).unwrap()
+}
+
+/// The report of a clean published run of the simulated market for
+/// `date` over `symbols` tickers, all of them screened, stamped now;
+/// tests change the fields they are about.
+pub fn report(date: NaiveDate, symbols: usize) -> RunReport {
+    RunReport {
+        date,
+        provider: "sim".into(),
+        simulated: true,
+        outcome: RunOutcome::Published,
+        reason: None,
+        started_at: Utc::now(),
+        finished_at: Utc::now(),
+        symbols: SymbolCounts {
+            requested: symbols,
+            ok: symbols,
+            skipped: 0,
+            failed: 0,
+        },
+        skipped: vec![],
+        failed: vec![],
+        recovered: vec![],
+        gave_up: vec![],
+        refused: vec![],
+        rejected_bars: vec![],
+        requests: RequestStats::default(),
+        phases_ms: BTreeMap::new(),
+        profit: None,
+        unreadable_positions: vec![],
+    }
+}
