@@ -14,7 +14,7 @@ use std::process::Command;
 
 use chrono::NaiveDate;
 use dipwatch::config::AppConfig;
-use dipwatch::domain::{Account, Position, Symbol};
+use dipwatch::domain::{Position, Symbol};
 use dipwatch::query::{DayBars, PriceHistory};
 use dipwatch::risk::{Benchmark, RiskInput, RiskParams, analyze};
 use rust_decimal::Decimal;
@@ -109,17 +109,7 @@ fn correlations_volatilities_and_betas_equal_numpys() {
             Position::from_prices(s.clone(), Decimal::from(10 + 5 * i), last, last)
         })
         .collect();
-    let account = Account {
-        equity: Some(Decimal::from(1_000_000)),
-        cash: Some(Decimal::from(10_000)),
-        buying_power: None,
-        status: "ACTIVE".into(),
-        currency: None,
-        last_equity: None,
-        long_market_value: None,
-        daytrade_count: None,
-        pattern_day_trader: None,
-    };
+    let account = support::account(1_000_000, 10_000);
     let config = AppConfig::load_with_env(None, HashMap::new()).unwrap();
     let mut params = RiskParams::from_config(&config);
     params.benchmark = Benchmark::Symbol(syms[n].clone());

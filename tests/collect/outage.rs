@@ -17,21 +17,21 @@
 
 use crate::support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use dipwatch::domain::Symbol;
 use object_store::ObjectStore;
 use support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
-use support::store_audit::{Audit, audit, audit_dir, differences, split_partition};
+use support::store_audit::{Audit, audit, audit_dir, differences, files_under, split_partition};
 use support::{MotoServer, Workspace, ok, stderr, stdout};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -348,24 +348,6 @@ fn run_with(
     ws.checked(cmd.output().expect("spawn dipwatch"))
 }
 
-/// Every file under `dir` with its size and modification time.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, (u64, SystemTime)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let meta = e.metadata().unwrap();
-            if meta.is_dir() {
-                stack.push(e.path());
-            } else {
-                out.insert(e.path(), (meta.len(), meta.modified().unwrap()));
-            }
-        }
-    }
-    out
-}
-
 /// `chmod -R` directories to `dir_mode` and files to `file_mode`.
 fn chmod_tree(dir: &Path, dir_mode: u32, file_mode: u32) {
     for e in std::fs::read_dir(dir).unwrap() {
@@ -619,7 +601,7 @@ fn local_unwritable_directory_is_a_clear_error_and_corrupts_nothing() {
     // 2. The whole store read-only. Root ignores file modes, so the child
     // gives up the capabilities that let it; a probe shows whether that
     // worked here.
-    let snapshot = tree(&data);
+    let snapshot = files_under(&data);
     chmod_tree(&data, 0o555, 0o444);
     let mut probe = Command::new("sh");
     probe
@@ -646,7 +628,11 @@ fn local_unwritable_directory_is_a_clear_error_and_corrupts_nothing() {
     );
     assert!(err.contains("Permission denied"), "{err}");
     assert_eq!(fake.requests().len(), requests_before, "nothing fetched");
-    assert_eq!(tree(&data), snapshot, "nothing written, nothing removed");
+    assert_eq!(
+        files_under(&data),
+        snapshot,
+        "nothing written, nothing removed"
+    );
     println!("read-only store: {err}");
     // check-config says so too, instead of "OK".
     let checked = run_with(&ws, &["check-config"], drop_file_mode_override);

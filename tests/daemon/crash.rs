@@ -11,18 +11,18 @@
 
 use crate::support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use dipwatch::domain::Symbol;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 use support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
-use support::store_audit::{audit_dir, differences, split_partition};
+use support::store_audit::{audit_dir, differences, files_under, split_partition};
 use support::{ChildGuard, Workspace, d, free_port, ok};
 
 /// Seed of the `collect` kill points.
@@ -100,28 +100,6 @@ fn killed(status: ExitStatus) -> bool {
     status.signal() == Some(libc::SIGKILL)
 }
 
-/// Every file under `dir` (staging files included) with size and mtime:
-/// whether a run wrote anything before it was killed.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, (u64, SystemTime)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries {
-            let e = e.unwrap();
-            let meta = e.metadata().unwrap();
-            if meta.is_dir() {
-                stack.push(e.path());
-            } else {
-                out.insert(e.path(), (meta.len(), meta.modified().unwrap()));
-            }
-        }
-    }
-    out
-}
-
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -137,7 +115,7 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// Files `name#N` left by a write that was killed before its rename.
 fn staging_files(dir: &Path) -> usize {
-    tree(dir)
+    files_under(dir)
         .keys()
         .filter(|p| {
             p.file_name()
@@ -205,7 +183,7 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
             "too many runs finished before their kill"
         );
         let delay = horizon.mul_f64(rng.random::<f64>());
-        let before = tree(&data);
+        let before = files_under(&data);
         let mut child = ChildGuard::spawn(&mut command(&ws, &args, &log)).unwrap();
         std::thread::sleep(delay);
         let status = sigkill(&mut child);
@@ -233,7 +211,7 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
         // run started from); otherwise the next run, from exactly this
         // state, must complete every date and end with the uninterrupted
         // run's store.
-        if tree(&data) != before {
+        if files_under(&data) != before {
             while_writing += 1;
             let recovered = recovery_ws.path("data");
             let _ = std::fs::remove_dir_all(&recovered);
@@ -381,7 +359,7 @@ fn the_daemon_killed_at_random_points_never_publishes_a_partial_date_and_catches
     let started = Instant::now();
     while tried < DAEMON_KILLS {
         let delay = horizon.mul_f64(rng.random::<f64>());
-        let before = tree(&data);
+        let before = files_under(&data);
         let (mut child, _) = start_daemon(&ws, &log);
         std::thread::sleep(delay);
         if let Some(status) = child.try_wait().unwrap() {
@@ -392,7 +370,7 @@ fn the_daemon_killed_at_random_points_never_publishes_a_partial_date_and_catches
         }
         assert!(killed(sigkill(&mut child)));
         tried += 1;
-        if tree(&data) != before {
+        if files_under(&data) != before {
             while_writing += 1;
         }
         let after = audit_dir(&rt, &data);

@@ -499,7 +499,7 @@ async fn the_daemon_state_reads_a_layout_v1_portfolio() {
 /// differ from now's), rather than judging the positions again.
 #[tokio::test]
 async fn the_daemon_state_shows_the_stored_profit_verdict() {
-    use dipwatch::domain::{Account, Position, profit_check};
+    use dipwatch::domain::{Position, profit_check};
     use dipwatch::store::{AccountRecord, PositionRecord};
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(
@@ -523,17 +523,7 @@ async fn the_daemon_state_shows_the_stored_profit_verdict() {
             110.into(),
         ),
     ];
-    let account = Account {
-        equity: Some(10_000.into()),
-        cash: Some(5_000.into()),
-        buying_power: None,
-        status: "ACTIVE".into(),
-        currency: None,
-        last_equity: None,
-        long_market_value: None,
-        daytrade_count: None,
-        pattern_day_trader: None,
-    };
+    let account = support::account(10_000, 5_000);
     let mut objects = objects(day, 1.0);
     let (p, pn) = encode(
         Dataset::Positions,

@@ -137,3 +137,12 @@ pub async fn sign_in_with(client: &reqwest::Client, app: &App, base: &str, chat:
 pub async fn sign_in(app: &App, base: &str, chat: i64) -> String {
     sign_in_with(&client(), app, base, chat).await
 }
+
+/// The CSRF token the page's forms carry.
+pub fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page's forms carry a CSRF token")
+        .to_string()
+}

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, Utc};
-use dipwatch::domain::{RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+use dipwatch::domain::{Account, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+use rust_decimal::Decimal;
 
 /// `YYYY-MM-DD` as a date.
 pub fn d(s: &str) -> NaiveDate {
@@ -44,5 +45,21 @@ pub fn report(date: NaiveDate, symbols: usize) -> RunReport {
         phases_ms: BTreeMap::new(),
         profit: None,
         unreadable_positions: vec![],
+    }
+}
+
+/// An active account holding `equity`, `cash` of it in cash, nothing else
+/// reported.
+pub fn account(equity: i64, cash: i64) -> Account {
+    Account {
+        equity: Some(Decimal::from(equity)),
+        cash: Some(Decimal::from(cash)),
+        buying_power: None,
+        status: "ACTIVE".into(),
+        currency: None,
+        last_equity: None,
+        long_market_value: None,
+        daytrade_count: None,
+        pattern_day_trader: None,
     }
 }

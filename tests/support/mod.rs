@@ -17,7 +17,7 @@ pub mod store_audit;
 
 // Not every binary uses every fixture.
 #[allow(unused_imports)]
-pub use fixtures::{d, report, sym};
+pub use fixtures::{account, d, report, sym};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -25,6 +25,34 @@ use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+/// `dipwatch backtest ARGS --format json` with only `env` (and `PATH`)
+/// set: the run's JSON document (a failure panics with the command's
+/// stderr).
+pub fn backtest_json<K, V>(
+    env: impl IntoIterator<Item = (K, V)>,
+    args: &[&str],
+) -> serde_json::Value
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new(env!("CARGO_BIN_EXE_dipwatch"))
+        .arg("backtest")
+        .args(args)
+        .args(["--format", "json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
 
 /// Absolute path of a file in the repository.
 pub fn repo(rel: &str) -> PathBuf {

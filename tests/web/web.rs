@@ -3,7 +3,7 @@
 //! figures shown against the state's, sign-out with its CSRF token, and
 //! anonymous loopback mode.
 
-use crate::support::dashboard::{SimApp, client, sign_in};
+use crate::support::dashboard::{SimApp, client, csrf_of, sign_in};
 
 use dipwatch::app::App;
 use dipwatch::collect::Dates;
@@ -37,15 +37,6 @@ async fn start_with(
     }
     let (app, addr, dir) = app.start(dates).await;
     (app, format!("http://{addr}"), dir)
-}
-
-/// The CSRF token the page's forms carry.
-fn csrf_of(page: &str) -> String {
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the page's forms carry a CSRF token")
-        .to_string()
 }
 
 /// POST `form` to `path` with the session `cookie`.

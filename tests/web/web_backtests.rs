@@ -4,6 +4,7 @@
 //! allows, and its monthly returns; bad ids, missing and damaged runs get
 //! pages that say so; without a session, the same 401 as every page.
 
+use crate::support;
 use crate::support::dashboard::{SimApp, client, sign_in};
 
 use std::collections::HashMap;
@@ -39,25 +40,6 @@ async fn start() -> (App, String, HashMap<String, String>, tempfile::TempDir) {
         .start(range)
         .await;
     (app, format!("http://{addr}"), env, dir)
-}
-
-/// `dipwatch backtest ARGS --format json` on the app's store.
-fn backtest(env: &HashMap<String, String>, args: &[&str]) -> serde_json::Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dipwatch"))
-        .arg("backtest")
-        .args(args)
-        .args(["--format", "json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 async fn get(base: &str, path: &str, cookie: Option<&str>) -> (StatusCode, String, String) {
@@ -97,7 +79,7 @@ async fn stored_runs_are_listed_and_shown_with_the_commands_figures_and_curves()
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("No backtest is stored yet"), "{page}");
 
-    let json = backtest(&env, &["--entry", "-3", "--take-profit", "3"]);
+    let json = support::backtest_json(&env, &["--entry", "-3", "--take-profit", "3"]);
     let id = json["id"].as_str().unwrap();
     let m = &json["metrics"]["strategy"];
     let pct = |v: &serde_json::Value| signed_pct(v.as_f64().unwrap());
