@@ -4,9 +4,6 @@
 
 use crate::support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use chrono::{Datelike, NaiveDate, Weekday};
 use dipwatch::backtest::{self, Benchmark, Params};
 use dipwatch::domain::Symbol;
@@ -99,34 +96,15 @@ fn metrics_equal_empyrical_to_1e_6() {
     let ours = backtest::metrics::of_run(&run, 100_000.0, rf_pct, Some(&bench));
     let ours = serde_json::to_value(&ours).unwrap();
 
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut child = Command::new(python)
-        .arg(support::repo("tests/reference/backtest_metrics.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed (scripts/test installs empyrical-reloaded)");
     let input = serde_json::json!({
         "initial": 100_000.0,
         "rf_pct": rf_pct,
         "equity": run.equity,
         "benchmark": bench,
     });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "the reference failed (is empyrical-reloaded installed? scripts/test installs it): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let reference: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&out.stdout).unwrap();
+    let script = support::repo("tests/reference/backtest_metrics.py");
+    let reference = support::python_reference(&[script], Some(&input), "empyrical-reloaded");
+    let reference = reference.as_object().unwrap().clone();
     assert_eq!(reference.len(), 10);
     for (key, want) in &reference {
         let want = want.as_f64().unwrap();
@@ -334,28 +312,9 @@ fn reference_rules(
     universe: &[String],
     doc: &serde_json::Value,
 ) -> serde_json::Value {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut child = Command::new(python)
-        .arg(support::repo("tests/reference/backtest_rules.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed");
     let input = serde_json::json!({ "data_dir": data, "universe": universe, "doc": doc });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "the reference failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let script = support::repo("tests/reference/backtest_rules.py");
+    support::python_reference(&[script], Some(&input), "python3")
 }
 
 fn close(a: f64, b: f64) -> bool {

@@ -10,7 +10,6 @@
 use crate::support;
 
 use std::collections::HashMap;
-use std::process::Command;
 
 use chrono::NaiveDate;
 use dipwatch::config::AppConfig;
@@ -160,20 +159,15 @@ fn correlations_volatilities_and_betas_equal_numpys() {
             (w.weight_pct.unwrap() / 100.0).to_string()
         })
         .collect();
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(python)
-        .args(["-c", NUMPY])
-        .arg(&file)
-        .arg(params.lookback.to_string())
-        .arg(weights.join(","))
-        .output()
-        .expect("python3 not found; scripts/test installs numpy");
-    assert!(
-        out.status.success(),
-        "numpy failed (python3 -m pip install numpy): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let np: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let args = [
+        "-c".into(),
+        NUMPY.into(),
+        file.into_os_string(),
+        params.lookback.to_string().into(),
+        weights.join(",").into(),
+    ];
+    let np: serde_json::Value =
+        support::python_reference::<std::ffi::OsString>(&args, None, "numpy");
     let close = |a: f64, b: f64, what: &str| {
         assert!((a - b).abs() <= 1e-9, "{what}: ours {a}, numpy {b}");
     };
@@ -441,20 +435,13 @@ fn effective_bets_herfindahl_and_holding_periods_equal_numpy_on_a_lake() {
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     let report = ws.path("report.json");
     std::fs::write(&report, &json).unwrap();
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(python)
-        .arg(support::repo("tests/reference/risk_lake.py"))
-        .arg(ws.path("data"))
-        .arg(doc["lookback"].to_string())
-        .arg(&report)
-        .output()
-        .expect("python3 not found; scripts/test installs numpy");
-    assert!(
-        out.status.success(),
-        "numpy failed (python3 -m pip install numpy): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let np: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let args = [
+        support::repo("tests/reference/risk_lake.py").into_os_string(),
+        ws.path("data").into_os_string(),
+        doc["lookback"].to_string().into(),
+        report.into_os_string(),
+    ];
+    let np = support::python_reference(&args, None, "numpy");
     let rel = |ours: f64, theirs: f64, what: &str| {
         assert!(
             (ours - theirs).abs() <= 1e-9 * theirs.abs().max(1.0),

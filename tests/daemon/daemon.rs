@@ -63,6 +63,16 @@ impl Daemon {
         }
     }
 
+    /// Wait for `/readyz` to answer 503 with a body `until` accepts; the body.
+    fn wait_unready(&self, until: impl Fn(&str) -> bool) -> String {
+        let readyz = || get(self.port, "/readyz");
+        support::wait_for(
+            Duration::from_secs(60),
+            || format!("{:?}", readyz()),
+            || readyz().and_then(|(status, body)| (status == 503 && until(&body)).then_some(body)),
+        )
+    }
+
     /// Wait until `/readyz` reports `date` as the latest screen.
     fn wait_screen(&mut self, date: &str, within: Duration) -> serde_json::Value {
         let deadline = Instant::now() + within;
@@ -422,16 +432,7 @@ fn failed_and_not_yet_available_runs_are_reported_and_retried() {
         support::fake_alpaca::Fault::status(503, "<html><title>503</title></html>"),
     );
     let d = Daemon::start(&ws, None);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let body = loop {
-        if let Some((503, body)) = get(d.port, "/readyz")
-            && body.contains("last run failed")
-        {
-            break body;
-        }
-        assert!(Instant::now() < deadline, "{:?}", get(d.port, "/readyz"));
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let body = d.wait_unready(|body| body.contains("last run failed"));
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["ready"], false);
     assert_eq!(v["last_run"], "failed");
@@ -753,16 +754,7 @@ fn keys_echoed_by_a_server_never_reach_readyz_or_the_logs() {
         ),
     );
     let d = Daemon::start(&ws, None);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let body = loop {
-        if let Some((503, body)) = get(d.port, "/readyz")
-            && body.contains("last run failed")
-        {
-            break body;
-        }
-        assert!(Instant::now() < deadline, "{:?}", get(d.port, "/readyz"));
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let body = d.wait_unready(|body| body.contains("last run failed"));
     assert!(
         body.contains("HTTP 403") && body.contains("[redacted]"),
         "{body}"
@@ -790,22 +782,16 @@ fn a_corrupt_alert_book_is_reported_by_readyz() {
     ws.set_env("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", "4242");
     let demo = demo();
     let d = Daemon::start(&ws, Some(&demo));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let body = loop {
-        if let Some((503, body)) = get(d.port, "/readyz") {
-            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-            let about_alerts = v["problems"].as_array().unwrap().iter().any(|p| {
-                p.as_str()
-                    .unwrap()
-                    .starts_with("alerts: alerts/book.json is unreadable")
-            });
-            if about_alerts && v["state_loaded"] == true {
-                break v;
-            }
-        }
-        assert!(Instant::now() < deadline, "{:?}", get(d.port, "/readyz"));
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let body = d.wait_unready(|body| {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        let about_alerts = v["problems"].as_array().unwrap().iter().any(|p| {
+            p.as_str()
+                .unwrap()
+                .starts_with("alerts: alerts/book.json is unreadable")
+        });
+        about_alerts && v["state_loaded"] == true
+    });
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["ready"], false);
     let (success, _, logs) = d.terminate();
     assert!(success, "{logs}");

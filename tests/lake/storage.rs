@@ -15,6 +15,14 @@ use dipwatch::store::{
 use object_store::path::Path;
 use support::{MotoServer, Workspace, d, ok, stdout};
 
+/// An empty store on local disk in a temp dir the caller keeps.
+async fn scratch_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = StorageUrl::Local(dir.path().to_path_buf());
+    let store = Store::open(&url, &BTreeMap::new()).await.unwrap();
+    (dir, store)
+}
+
 /// The report of a clean run over the two tickers [`rows`] holds.
 fn report(date: NaiveDate) -> RunReport {
     support::report(date, 2)
@@ -252,13 +260,7 @@ async fn storage_contract_on_local_disk() {
 
 #[tokio::test]
 async fn staging_files_of_a_killed_writer_are_swept_when_old() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &StorageUrl::Local(dir.path().to_path_buf()),
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap();
+    let (dir, store) = scratch_store().await;
     let d1 = d("2026-11-18");
     store
         .publish(d1, objects(d1, 1.0), BTreeMap::new(), report(d1))
@@ -365,13 +367,7 @@ fn cli_collect_then_screen_on_s3() {
 /// labels what it shows and lists the simulated dates for its warnings.
 #[tokio::test]
 async fn the_simulated_label_comes_from_the_manifests_not_the_provider() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &StorageUrl::Local(dir.path().to_path_buf()),
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap();
+    let (_dir, store) = scratch_store().await;
     let (d1, d2) = (d("2026-11-19"), d("2026-11-20"));
     store
         .publish(d1, objects(d1, 1.0), BTreeMap::new(), report(d1))
@@ -446,13 +442,7 @@ async fn the_simulated_label_comes_from_the_manifests_not_the_provider() {
 /// negative quantity is a short, and the profit rule is evaluated on them.
 #[tokio::test]
 async fn the_daemon_state_reads_a_layout_v1_portfolio() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &StorageUrl::Local(dir.path().to_path_buf()),
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap();
+    let (_dir, store) = scratch_store().await;
     let day = d("2026-11-20");
     let v1_positions = "date,symbol,quantity,avg_entry_price,current_price,unrealized_return_pct,market_value,unrealized_pl\n\
         2026-11-20,AAPL,10,100,250,150,2500,1500\n\
@@ -501,13 +491,7 @@ async fn the_daemon_state_reads_a_layout_v1_portfolio() {
 async fn the_daemon_state_shows_the_stored_profit_verdict() {
     use dipwatch::domain::{Position, profit_check};
     use dipwatch::store::{AccountRecord, PositionRecord};
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &StorageUrl::Local(dir.path().to_path_buf()),
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap();
+    let (_dir, store) = scratch_store().await;
     let day = d("2026-11-20");
     let held = vec![
         Position::from_prices(

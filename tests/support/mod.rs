@@ -54,6 +54,58 @@ where
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// An independent reference implementation in Python (`python3`, or
+/// `$PYTHON`): `args` (a script under `tests/reference/`, or `-c` and a
+/// program, then its arguments), `input` as JSON on its stdin when given;
+/// its JSON answer. `needs` names what it imports, for the failure message.
+pub fn python_reference<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    input: Option<&serde_json::Value>,
+    needs: &str,
+) -> serde_json::Value {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut child = Command::new(python)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 is needed ({needs}; scripts/test installs it): {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(input) = input {
+        stdin.write_all(input.to_string().as_bytes()).unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the reference failed (is {needs} installed? scripts/test installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Poll every 50 ms until `poll` has an answer; `within` only ends a hang
+/// (never a verdict on speed), panicking with `state()`: what was seen.
+pub fn wait_for<T>(
+    within: Duration,
+    state: impl Fn() -> String,
+    mut poll: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(answer) = poll() {
+            return answer;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing after {within:?}: {}",
+            state()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Absolute path of a file in the repository.
 pub fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
