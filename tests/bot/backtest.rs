@@ -20,13 +20,7 @@ async fn with_history() -> Harness {
         ..Setup::default()
     })
     .await;
-    let today = Utc::now()
-        .with_timezone(&chrono_tz::America::New_York)
-        .date_naive();
-    let range = Dates::Range {
-        from: today - Days::new(150),
-        to: today - Days::new(1),
-    };
+    let range = support::days_before_today(150);
     h.gate.add_permits(1);
     match h.runner.trigger(RunSource::Manual, range) {
         Trigger::Started(done) => {

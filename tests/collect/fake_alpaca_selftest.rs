@@ -306,16 +306,21 @@ fn pagination_across_symbols_reassembles_the_sim_exactly() {
     assert!(desc.windows(2).all(|w| w[0] > w[1]));
 }
 
-#[test]
-fn t_is_new_york_midnight_on_both_sides_of_dst() {
-    let fake = fake_at(AFTER_CLOSE, &["AAPL"]);
-    let body = get(&fake, &bars_url("AAPL", "2026-03-05", "2026-03-10", "")).json();
-    let ts: Vec<&str> = body["bars"]["AAPL"]
+/// The `t` of every bar of `symbol` in a bars page.
+fn times<'a>(page: &'a Value, symbol: &str) -> Vec<&'a str> {
+    page["bars"][symbol]
         .as_array()
         .unwrap()
         .iter()
         .map(|b| b["t"].as_str().unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn t_is_new_york_midnight_on_both_sides_of_dst() {
+    let fake = fake_at(AFTER_CLOSE, &["AAPL"]);
+    let body = get(&fake, &bars_url("AAPL", "2026-03-05", "2026-03-10", "")).json();
+    let ts = times(&body, "AAPL");
     assert_eq!(
         ts,
         [
@@ -326,12 +331,7 @@ fn t_is_new_york_midnight_on_both_sides_of_dst() {
         ]
     );
     let body = get(&fake, &bars_url("AAPL", "2026-10-30", "2026-11-02", "")).json();
-    let ts: Vec<&str> = body["bars"]["AAPL"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["t"].as_str().unwrap())
-        .collect();
+    let ts = times(&body, "AAPL");
     assert_eq!(ts, ["2026-10-30T04:00:00Z", "2026-11-02T05:00:00Z"]);
 
     // RFC 3339 bounds are compared with t itself.

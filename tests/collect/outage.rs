@@ -410,18 +410,53 @@ fn drop_file_mode_override() -> std::io::Result<()> {
 // ---------------------------------------------------------------------------
 // S3.
 
+/// Where both S3 outages start: moto behind the proxy that cuts it, the
+/// Alpaca fake, the uninterrupted reference, and 11-16..11-18 stored.
+struct S3Outage {
+    moto: MotoServer,
+    proxy: Proxy,
+    _fake: FakeAlpaca,
+    rt: tokio::runtime::Runtime,
+    reference: Audit,
+    ws: Workspace,
+    before: Audit,
+}
+
+impl S3Outage {
+    fn stored_to_11_18() -> Self {
+        let moto = MotoServer::start();
+        moto.create_bucket(BUCKET);
+        let moto_addr: SocketAddr = moto.endpoint.trim_start_matches("http://").parse().unwrap();
+        let proxy = Proxy::start(moto_addr);
+        let fake = fake();
+        let rt = runtime();
+        let reference = reference(&fake, SYMBOLS, &rt);
+        let ws = s3_workspace(&fake, &proxy);
+        ok(&ws.run(&["collect", "--from", FIRST, "--to", "2026-11-18"]));
+        let before = audit_s3(&rt, &moto);
+        Self {
+            moto,
+            proxy,
+            _fake: fake,
+            rt,
+            reference,
+            ws,
+            before,
+        }
+    }
+}
+
 #[test]
 fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
-    let moto = MotoServer::start();
-    moto.create_bucket(BUCKET);
-    let moto_addr: SocketAddr = moto.endpoint.trim_start_matches("http://").parse().unwrap();
-    let proxy = Proxy::start(moto_addr);
-    let fake = fake();
-    let rt = runtime();
-    let reference = reference(&fake, SYMBOLS, &rt);
-    let ws = s3_workspace(&fake, &proxy);
-    ok(&ws.run(&["collect", "--from", FIRST, "--to", "2026-11-18"]));
-    let before = audit_s3(&rt, &moto);
+    let S3Outage {
+        moto,
+        proxy,
+        _fake,
+        rt,
+        reference,
+        ws,
+        before,
+    } = S3Outage::stored_to_11_18();
     assert!(before.violations.is_empty(), "{:?}", before.violations);
     let stored = dates(&["2026-11-16", "2026-11-17", "2026-11-18"]);
     assert_eq!(before.published(), stored);
@@ -471,16 +506,15 @@ fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
 
 #[test]
 fn s3_outage_shorter_than_the_retries_is_ridden_through() {
-    let moto = MotoServer::start();
-    moto.create_bucket(BUCKET);
-    let moto_addr: SocketAddr = moto.endpoint.trim_start_matches("http://").parse().unwrap();
-    let proxy = Proxy::start(moto_addr);
-    let fake = fake();
-    let rt = runtime();
-    let reference = reference(&fake, SYMBOLS, &rt);
-    let ws = s3_workspace(&fake, &proxy);
-    ok(&ws.run(&["collect", "--from", FIRST, "--to", "2026-11-18"]));
-    let before = audit_s3(&rt, &moto);
+    let S3Outage {
+        moto,
+        proxy,
+        _fake,
+        rt,
+        reference,
+        ws,
+        before,
+    } = S3Outage::stored_to_11_18();
 
     // The PUT of 11-19's drawdowns is cut and the store is gone for
     // 150 ms: the client's first retry (after 100 ms) is refused, a later

@@ -133,16 +133,22 @@ fn sessions(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
         .collect()
 }
 
+/// The Alpaca fake over the test's universe, each answer [`LATENCY`] late
+/// so that kills land inside requests.
+fn slow_fake() -> FakeAlpaca {
+    FakeAlpaca::start(
+        FakeAlpacaOptions::new()
+            .universe(tickers(SYMBOLS))
+            .latency(LATENCY),
+    )
+}
+
 // ---------------------------------------------------------------------------
 // `dipwatch collect`.
 
 #[test]
 fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers() {
-    let fake = FakeAlpaca::start(
-        FakeAlpacaOptions::new()
-            .universe(tickers(SYMBOLS))
-            .latency(LATENCY),
-    );
+    let fake = slow_fake();
     let rt = runtime();
     let args = ["collect", "--from", FROM, "--to", TO];
     let expected: BTreeSet<NaiveDate> = sessions(d(FROM), d(TO)).into_iter().collect();
@@ -312,11 +318,7 @@ fn terminate(mut child: ChildGuard, log: &Path) {
 
 #[test]
 fn the_daemon_killed_at_random_points_never_publishes_a_partial_date_and_catches_up() {
-    let fake = FakeAlpaca::start(
-        FakeAlpacaOptions::new()
-            .universe(tickers(SYMBOLS))
-            .latency(LATENCY),
-    );
+    let fake = slow_fake();
     let rt = runtime();
     let today = Utc::now().date_naive();
     let recent = dipwatch::market::calendar::sessions(today - chrono::Duration::days(21), today);

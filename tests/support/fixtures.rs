@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{Days, NaiveDate, Utc};
+use dipwatch::collect::Dates;
 use dipwatch::domain::{Account, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
 use rust_decimal::Decimal;
 
@@ -61,5 +62,17 @@ pub fn account(equity: i64, cash: i64) -> Account {
         long_market_value: None,
         daytrade_count: None,
         pattern_day_trader: None,
+    }
+}
+
+/// A backfill of the `days` calendar days before today in New York (the
+/// exchange's date), for the runner.
+pub fn days_before_today(days: u64) -> Dates {
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    Dates::Range {
+        from: today - Days::new(days),
+        to: today - Days::new(1),
     }
 }

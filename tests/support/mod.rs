@@ -17,7 +17,7 @@ pub mod store_audit;
 
 // Not every binary uses every fixture.
 #[allow(unused_imports)]
-pub use fixtures::{account, d, report, sym};
+pub use fixtures::{account, d, days_before_today, report, sym};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -9,9 +9,7 @@ use crate::support::dashboard::{SimApp, client, sign_in};
 
 use std::collections::HashMap;
 
-use chrono::{Days, Utc};
 use dipwatch::app::App;
-use dipwatch::collect::Dates;
 use dipwatch::numbers::signed_pct;
 use reqwest::StatusCode;
 use reqwest::header::CONTENT_SECURITY_POLICY;
@@ -26,13 +24,7 @@ async fn start() -> (App, String, HashMap<String, String>, tempfile::TempDir) {
         .set("DIPWATCH__SCREEN__LOOKBACK_DAYS", 20)
         .set("DIPWATCH__SCREEN__MIN_HISTORY", 10);
     let env = sim.env().clone();
-    let today = Utc::now()
-        .with_timezone(&chrono_tz::America::New_York)
-        .date_naive();
-    let range = Dates::Range {
-        from: today - Days::new(150),
-        to: today - Days::new(1),
-    };
+    let range = support::days_before_today(150);
     let (app, addr, dir) = sim
         .listening()
         .set("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", READER)
