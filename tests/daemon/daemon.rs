@@ -103,6 +103,18 @@ impl Daemon {
         support::assert_no_secrets(&self.env, &logs);
         (out.status.success(), t.elapsed().as_secs_f64(), logs)
     }
+
+    /// [`Daemon::terminate`], asserting a clean exit within the stop
+    /// budget by the daemon's own word; its logs.
+    fn stop_cleanly(self) -> String {
+        let (success, secs, logs) = self.terminate();
+        assert!(success, "{logs}");
+        assert!(
+            stopped_within_budget(&logs),
+            "exit took {secs:.1} s: {logs}"
+        );
+        logs
+    }
 }
 
 /// Whether the daemon says it stopped within its stop budget (10 s after
@@ -198,9 +210,7 @@ fn the_daemon_catches_up_serves_health_and_valid_metrics_and_stops_cleanly() {
         String::from_utf8_lossy(&checked.stderr)
     );
 
-    let (success, secs, logs) = d.terminate();
-    assert!(success, "{logs}");
-    assert!(stopped_within_budget(&logs), "exit took {secs}s: {logs}");
+    let logs = d.stop_cleanly();
     assert!(
         logs.contains("SIGTERM") && logs.contains("\"stopped\""),
         "{logs}"
@@ -317,9 +327,7 @@ fn shutdown_in_the_middle_of_a_run_publishes_nothing_and_the_next_start_complete
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(500));
-    let (success, secs, logs) = d.terminate();
-    assert!(success, "{logs}");
-    assert!(stopped_within_budget(&logs), "exit took {secs}s: {logs}");
+    let logs = d.stop_cleanly();
     assert!(logs.contains("run interrupted by shutdown"), "{logs}");
     assert!(!ws.path("data/runs").exists(), "nothing partial published");
 
@@ -872,12 +880,7 @@ fn a_stop_confirms_only_the_commands_it_answered() {
     let ids = fake.push_many(&batch);
     let pushed: Vec<(i64, i64)> = batch.iter().map(|(c, _)| *c).zip(ids).collect();
     std::thread::sleep(Duration::from_secs(5));
-    let (success, secs, logs) = d.terminate();
-    assert!(success, "{logs}");
-    assert!(
-        stopped_within_budget(&logs),
-        "stopped in {secs:.1} s: {logs}"
-    );
+    d.stop_cleanly();
     assert_no_confirmed_update_lost(&fake, &pushed);
 
     // 2. A burst the stop budget can answer: stopped 0.3 s after it
@@ -899,12 +902,7 @@ fn a_stop_confirms_only_the_commands_it_answered() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(300));
-    let (success, secs, logs) = d.terminate();
-    assert!(success, "{logs}");
-    assert!(
-        stopped_within_budget(&logs),
-        "stopped in {secs:.1} s: {logs}"
-    );
+    d.stop_cleanly();
     assert_no_confirmed_update_lost(&fake, &pushed);
     for (chat, n) in chats.iter().zip(before) {
         assert_eq!(
