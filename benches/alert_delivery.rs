@@ -6,7 +6,7 @@
 //!
 //!   cargo bench --bench alert_delivery
 
-#[path = "../tests/common/fake_telegram.rs"]
+#[path = "../tests/support/fake_telegram.rs"]
 mod fake_telegram;
 
 use std::time::Instant;

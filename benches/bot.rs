@@ -1,6 +1,6 @@
 //! Telegram bot benchmark, end to end over loopback: the real bot
 //! (`dipwatch::bot::run`: its own long polling loop and send limiter) against the fake
-//! Bot API of `tests/common/fake_telegram.rs`, over a store holding a year
+//! Bot API of `tests/support/fake_telegram.rs`, over a store holding a year
 //! of simulated data for 1,000 symbols.
 //!
 //! 1. Update-to-reply latency of `/screen` and `/dashboard`: from the moment
@@ -32,7 +32,7 @@
 //! command), `DIPWATCH_BENCH_DAYS` (365 calendar days of data). Run as a
 //! test (`cargo test --benches`), everything is scaled down to a smoke test.
 
-#[path = "../tests/common/fake_telegram.rs"]
+#[path = "../tests/support/fake_telegram.rs"]
 mod fake_telegram;
 
 use std::collections::{BTreeMap, HashMap};

@@ -11,7 +11,7 @@
 //!
 //! Env: `DIPWATCH_BENCH_SYMBOLS` (1000), `DIPWATCH_BENCH_LATENCY_MS` (50).
 
-#[path = "../tests/common/fake_alpaca/mod.rs"]
+#[path = "../tests/support/fake_alpaca/mod.rs"]
 mod fake_alpaca;
 
 use std::process::Command;

@@ -137,5 +137,7 @@ pub mod state;
 pub mod store;
 pub mod strategy;
 pub mod telemetry;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod trigger;
 pub mod web;

@@ -280,9 +280,7 @@ impl PriceHistory {
 mod tests {
     use super::*;
 
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::test_support::d;
 
     fn day(date: &str, rows: &[(&str, f64)]) -> DayBars {
         let mut day = DayBars::new(d(date), false);

@@ -389,9 +389,7 @@ mod tests {
         rows
     }
 
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::test_support::d;
 
     fn inputs<'a>(
         prev: Option<&'a [DrawdownRow]>,

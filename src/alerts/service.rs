@@ -448,7 +448,7 @@ mod tests {
 
     use super::*;
     use crate::alerts::delivery::{MAX_REJECTED_ATTEMPTS, SendError};
-    use crate::domain::{DrawdownRow, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+    use crate::domain::{DrawdownRow, Symbol};
     use crate::state::ScreenState;
 
     /// A chat id no Telegram chat can have.
@@ -492,26 +492,7 @@ mod tests {
                 rank: i as u32 + 1,
             })
             .collect();
-        let report = RunReport {
-            date,
-            provider: "sim".into(),
-            simulated: true,
-            outcome: RunOutcome::Published,
-            reason: None,
-            started_at: Utc::now(),
-            finished_at: Utc::now(),
-            symbols: SymbolCounts::default(),
-            skipped: vec![],
-            failed: vec![],
-            recovered: vec![],
-            gave_up: vec![],
-            refused: Vec::new(),
-            rejected_bars: vec![],
-            requests: RequestStats::default(),
-            phases_ms: Default::default(),
-            profit: None,
-            unreadable_positions: Vec::new(),
-        };
+        let report = crate::test_support::report(date);
         Snapshot {
             screen: Some(ScreenState::new(date, rows, report)),
             ..Snapshot::default()

@@ -61,9 +61,7 @@ pub fn universe_warning(universe: &[Symbol]) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn sym(s: &str) -> Symbol {
-        Symbol::parse(s).unwrap()
-    }
+    use crate::test_support::sym;
 
     #[test]
     fn alpacas_tickers_fit_and_yahoos_do_not() {

@@ -15,8 +15,8 @@ use super::setup::Setup;
 use super::stored::{self, Listed, ReadError};
 use super::sweep::{self, Axis, Point, SortBy};
 use crate::config::BacktestSettings;
-use crate::store::{HistoryLoad, Lake};
 use crate::state::AppState;
+use crate::store::{HistoryLoad, Lake};
 use crate::store::{Store, StoreError};
 
 /// Where a backtest's bars were read from.

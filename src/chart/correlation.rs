@@ -124,9 +124,7 @@ mod tests {
     use crate::domain::{AssetClass, AssetSymbol};
     use crate::risk::{Cluster, Concentration, Correlation, Weight};
 
-    fn sym(s: &str) -> Symbol {
-        Symbol::parse(s).unwrap()
-    }
+    use crate::test_support::sym;
 
     /// A report of `n` measured positions, weights falling with the index,
     /// correlations `1 / (1 + |i - j|)` (so each cell names its pair), and

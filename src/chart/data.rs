@@ -401,13 +401,7 @@ mod tests {
     use crate::screen::PeakBasis;
     use rust_decimal::dec;
 
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    fn sym(s: &str) -> Symbol {
-        Symbol::parse(s).unwrap()
-    }
+    use crate::test_support::{d, sym};
 
     /// Weekday sessions from 2026-01-05 with AAPL's (high, close) and a
     /// second symbol that misses the second session.

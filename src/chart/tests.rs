@@ -8,9 +8,7 @@ use crate::screen::{PeakBasis, ScreenParams};
 use crate::state::HistoryPoint;
 use chrono::NaiveDate;
 
-fn sym(s: &str) -> Symbol {
-    Symbol::parse(s).unwrap()
-}
+use crate::test_support::sym;
 
 /// `n` consecutive days of a rise then a fall, for AAPL.
 fn history(n: usize, simulated: bool) -> PriceHistory {

@@ -136,9 +136,7 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::test_support::d;
 
     fn args(argv: &[&str]) -> CollectArgs {
         #[derive(Parser)]

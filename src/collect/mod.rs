@@ -264,9 +264,7 @@ mod tests {
         CollectSettings::new(universe, None, &c.screen, &c.portfolio, &c.market)
     }
 
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::test_support::d;
 
     /// 2026-11-25 12:00 UTC: the 11-24 session has closed.
     fn now() -> DateTime<Utc> {

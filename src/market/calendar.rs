@@ -234,9 +234,7 @@ mod tests {
     use super::*;
     use chrono::{DateTime, Utc};
 
-    fn d(s: &str) -> NaiveDate {
-        s.parse().expect("test date")
-    }
+    use crate::test_support::d;
 
     fn utc(s: &str) -> DateTime<Utc> {
         s.parse().expect("test instant")

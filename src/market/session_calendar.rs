@@ -86,9 +86,7 @@ mod tests {
     use super::*;
     use crate::market::scripted::Scripted;
 
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::test_support::d;
 
     #[tokio::test]
     async fn the_provider_decides_once_a_day() {

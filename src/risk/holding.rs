@@ -140,9 +140,7 @@ mod tests {
         Position::from_prices(Symbol::parse(s).unwrap(), dec!(1), entry, dec!(11))
     }
 
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::test_support::d;
 
     #[test]
     fn a_run_of_snapshots_counts_sessions_and_a_gap_restarts_it() {

@@ -231,9 +231,7 @@ mod tests {
 
     const DAYS: usize = 61;
 
-    fn sym(s: &str) -> Symbol {
-        Symbol::parse(s).unwrap()
-    }
+    use crate::test_support::sym;
 
     /// Closes from daily returns, starting at 100.
     fn path(returns: &[f64]) -> Vec<f64> {

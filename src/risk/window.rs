@@ -147,9 +147,7 @@ mod tests {
     use crate::query::DayBars;
     use chrono::NaiveDate;
 
-    fn sym(s: &str) -> Symbol {
-        Symbol::parse(s).unwrap()
-    }
+    use crate::test_support::sym;
 
     fn history(rows: &[(&str, &[Option<f64>])]) -> PriceHistory {
         let start: NaiveDate = "2026-11-02".parse().unwrap();

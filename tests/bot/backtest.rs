@@ -20,13 +20,7 @@ async fn with_history() -> Harness {
         ..Setup::default()
     })
     .await;
-    let today = Utc::now()
-        .with_timezone(&chrono_tz::America::New_York)
-        .date_naive();
-    let range = Dates::Range {
-        from: today - Days::new(150),
-        to: today - Days::new(1),
-    };
+    let range = support::days_before_today(150);
     h.gate.add_permits(1);
     match h.runner.trigger(RunSource::Manual, range) {
         Trigger::Started(done) => {
@@ -40,24 +34,19 @@ async fn with_history() -> Harness {
 /// `dipwatch backtest ARGS --format json` on the harness's store.
 fn cli_json(h: &Harness, args: &[&str]) -> serde_json::Value {
     let dir = h._dir.path();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dipwatch"))
-        .arg("backtest")
-        .args(args)
-        .args(["--format", "json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DIPWATCH__MARKET__PROVIDER", "sim")
-        .env("DIPWATCH__MARKET__UNIVERSE", dir.join("universe.txt"))
-        .env("DIPWATCH__STORAGE__URL", dir.join("data"))
-        .envs(short_screen())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let mut env = short_screen();
+    env.extend([
+        ("DIPWATCH__MARKET__PROVIDER".into(), "sim".into()),
+        (
+            "DIPWATCH__MARKET__UNIVERSE".into(),
+            dir.join("universe.txt").display().to_string(),
+        ),
+        (
+            "DIPWATCH__STORAGE__URL".into(),
+            dir.join("data").display().to_string(),
+        ),
+    ]);
+    support::backtest_json(env, args)
 }
 
 /// The cells of the summary table's row `label` (after the label).

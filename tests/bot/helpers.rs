@@ -3,8 +3,8 @@
 
 #![allow(dead_code, unused_imports)]
 
-pub(crate) use crate::common;
-pub(crate) use crate::common::fake_telegram;
+pub(crate) use crate::support;
+pub(crate) use crate::support::fake_telegram;
 
 pub use std::collections::BTreeMap;
 pub use std::io::Write;
@@ -135,7 +135,7 @@ pub struct Harness {
     pub alerts_task: Option<tokio::task::JoinHandle<()>>,
     pub gate: Arc<Semaphore>,
     pub _dir: tempfile::TempDir,
-    pub _s3: Option<common::MotoServer>,
+    pub _s3: Option<support::MotoServer>,
 }
 
 /// Something done to the fake before the bot starts.
@@ -231,7 +231,7 @@ pub async fn start(setup: Setup) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let mut extra = Vec::new();
     let s3 = setup.s3_links.then(|| {
-        let moto = common::MotoServer::start();
+        let moto = support::MotoServer::start();
         moto.create_bucket("dipwatch-bot");
         extra.push((
             "DIPWATCH__STORAGE__URL".to_string(),

@@ -7,9 +7,9 @@
 //!
 //! One file per feature; `helpers.rs` is the shared harness.
 
-#[path = "../common/mod.rs"]
-mod common;
 mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod access;
 mod alerts;

@@ -51,13 +51,7 @@ async fn risk_sends_the_correlation_heatmap_after_the_summary() {
     let mut h = start(Setup::default()).await;
     // Backfill far enough for correlations (91 sessions at the default
     // lookback): a real run, reloading the state as the daemon does.
-    let today = Utc::now()
-        .with_timezone(&chrono_tz::America::New_York)
-        .date_naive();
-    let dates = Dates::Range {
-        from: today - Days::new(200),
-        to: today - Days::new(1),
-    };
+    let dates = support::days_before_today(200);
     match h.runner.trigger(RunSource::CatchUp, dates) {
         Trigger::Started(done) => {
             done.await.expect("backfill");

@@ -83,12 +83,7 @@ async fn run_now_on_the_dashboard_and_trigger_in_the_bot_share_one_cooldown() {
         .text()
         .await
         .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_string();
+    let csrf = support::dashboard::csrf_of(&page);
     let r = client
         .post(format!("{base}/trigger"))
         .header("cookie", &cookie)

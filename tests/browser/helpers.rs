@@ -14,7 +14,7 @@ pub use dipwatch::state::Snapshot;
 pub use dipwatch::web::SESSION_COOKIE;
 
 pub use crate::bot_harness::{ADMIN, Harness, READERS, STRANGER, Setup, TOKEN, start};
-pub(crate) use crate::common;
+pub(crate) use crate::support;
 pub use crate::webdriver::{Browser, Element, opted_out};
 
 /// Symbols in the universe: more than one page of `/screen` (50 rows).
@@ -38,7 +38,7 @@ pub struct Dashboard {
 pub async fn dashboard(env: Vec<(&str, &str)>) -> Dashboard {
     let universe = tempfile::tempdir().unwrap();
     let file = universe.path().join("universe.txt");
-    std::fs::write(&file, common::universe_head(SYMBOLS)).unwrap();
+    std::fs::write(&file, support::universe_head(SYMBOLS)).unwrap();
     let mut all = vec![
         ("TELOXIDE_TOKEN".to_string(), TOKEN.to_string()),
         (

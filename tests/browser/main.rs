@@ -13,9 +13,9 @@
 
 #[path = "../bot/helpers.rs"]
 mod bot_harness;
-#[path = "../common/mod.rs"]
-mod common;
 mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 mod webdriver;
 
 mod actions;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::common::{ChildGuard, free_port};
+use crate::support::{ChildGuard, free_port};
 
 /// The env variable that opts out of the browser tests (`skip`): without
 /// it a missing `chromium` or `chromedriver` fails the tests.

@@ -1,5 +1,5 @@
 """The backtest's metrics, computed independently by empyrical-reloaded
-(PyPI), for tests/backtest.rs to compare with ours.
+(PyPI), for tests/analytics/backtest.rs to compare with ours.
 
 Input (stdin): JSON {"initial", "rf_pct", "equity": [...], "benchmark": [...]}.
 Output (stdout): JSON of the same figures under our names.

@@ -1,6 +1,6 @@
 """The backtest's figures and rules recomputed independently from the lake's
 own files (the published dates' bars CSVs, read with the csv module) and a
-run's JSON document, for tests/backtest.rs to compare with ours.
+run's JSON document, for tests/analytics/backtest.rs to compare with ours.
 
 Input (stdin): JSON {"data_dir", "universe": [tickers], "doc": the output
 of `dipwatch backtest --format json`}.

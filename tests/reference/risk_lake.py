@@ -1,6 +1,6 @@
 """The risk view's effective bets, Herfindahl index and holding periods,
 recomputed with numpy from a dipwatch lake's own CSV files (no dipwatch
-code), for tests/risk.rs to compare with `dipwatch portfolio --format json`.
+code), for tests/analytics/risk.rs to compare with `dipwatch portfolio --format json`.
 
 Usage: risk_lake.py DATA_DIR LOOKBACK REPORT_JSON
 Output (stdout): JSON with the figures under the report's names, and the

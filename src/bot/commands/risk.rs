@@ -238,16 +238,14 @@ async fn risk_heatmap(bot: &TgBot, chat: ChatId, snap: &Snapshot) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AssetClass, AssetSymbol, Symbol};
+    use crate::domain::{AssetClass, AssetSymbol};
     use crate::risk::{
         Cluster, Concentration, Correlation, Excluded, Exit, Pair, PortfolioRisk, Suggestion,
         Weight,
     };
     use crate::strategy::ExitReason;
 
-    fn sym(s: &str) -> Symbol {
-        Symbol::parse(s).unwrap()
-    }
+    use crate::test_support::sym;
 
     fn report_of(empty: bool) -> RiskReport {
         let weight = |s: &str, w: f64| Weight {

@@ -746,13 +746,7 @@ mod tests {
     use crate::domain::{TradingDays, parse_universe, validate_series};
     use crate::screen::{PeakBasis, ScreenParams, screen};
 
-    fn d(s: &str) -> NaiveDate {
-        s.parse().expect("test date")
-    }
-
-    fn sym(s: &str) -> Symbol {
-        Symbol::parse(s).expect("test symbol")
-    }
+    use crate::test_support::{d, sym};
 
     fn universe() -> Vec<Symbol> {
         parse_universe(include_str!("../../../config/universe/russell1000.txt"))

@@ -4,115 +4,34 @@
 //! allows, and its monthly returns; bad ids, missing and damaged runs get
 //! pages that say so; without a session, the same 401 as every page.
 
-mod common;
+use crate::support;
+use crate::support::dashboard::{SimApp, client, sign_in};
 
 use std::collections::HashMap;
-use std::path::Path;
 
-use chrono::{Days, Utc};
 use dipwatch::app::App;
-use dipwatch::collect::Dates;
-use dipwatch::config::AppConfig;
-use dipwatch::domain::RunSource;
 use dipwatch::numbers::signed_pct;
-use dipwatch::runner::Trigger;
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_SECURITY_POLICY, SET_COOKIE};
+use reqwest::header::CONTENT_SECURITY_POLICY;
 
 const READER: i64 = 1001;
 const TEST_TOKEN: &str = "7000000001:AAWebTestTokenNeverSentAnywhere_123";
 
-fn env(dir: &Path) -> HashMap<String, String> {
-    [
-        ("DIPWATCH__MARKET__PROVIDER", "sim".to_string()),
-        (
-            "DIPWATCH__MARKET__UNIVERSE",
-            dir.join("u.txt").display().to_string(),
-        ),
-        (
-            "DIPWATCH__STORAGE__URL",
-            dir.join("data").display().to_string(),
-        ),
-        ("DIPWATCH__SCREEN__LOOKBACK_DAYS", "20".to_string()),
-        ("DIPWATCH__SCREEN__MIN_HISTORY", "10".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
-}
-
 /// A simulated-market app with about five months collected, its
-/// dashboard served.
-async fn start() -> (App, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("u.txt"), common::universe_head(30)).unwrap();
-    let mut env = env(dir.path());
-    env.insert("DIPWATCH__HTTP__LISTEN".into(), "127.0.0.1:0".into());
-    env.insert("DIPWATCH__WEB__LISTEN".into(), "127.0.0.1:0".into());
-    env.insert(
-        "DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS".into(),
-        READER.to_string(),
-    );
-    env.insert("TELOXIDE_TOKEN".into(), TEST_TOKEN.into());
-    let config = AppConfig::load_with_env(None, env).unwrap();
-    let mut app = App::build(config).await.unwrap();
-    let today = Utc::now()
-        .with_timezone(&chrono_tz::America::New_York)
-        .date_naive();
-    let range = Dates::Range {
-        from: today - Days::new(150),
-        to: today - Days::new(1),
-    };
-    match app.runner().trigger(RunSource::Manual, range) {
-        Trigger::Started(done) => {
-            done.await.expect("run");
-        }
-        Trigger::AlreadyRunning(_) => unreachable!(),
-    }
-    app.load_state().await;
-    let addr = app.web_addr().expect("dashboard on");
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    app.spawn_web(&shutdown).expect("served");
-    std::mem::forget(shutdown);
-    (app, format!("http://{addr}"), dir)
-}
-
-/// `dipwatch backtest ARGS --format json` on the app's store.
-fn backtest(dir: &Path, args: &[&str]) -> serde_json::Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dipwatch"))
-        .arg("backtest")
-        .args(args)
-        .args(["--format", "json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env(dir))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// Follow a sign-in link; the session cookie.
-async fn sign_in(app: &App, base: &str) -> String {
-    let token = app.web_auth().issue_login(READER).unwrap();
-    let r = client()
-        .get(format!("{base}/login?token={token}"))
-        .send()
-        .await
-        .unwrap();
-    let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
-    cookie.split(';').next().unwrap().to_string()
+/// dashboard served; the settings the real binary needs to read its store.
+async fn start() -> (App, String, HashMap<String, String>, tempfile::TempDir) {
+    let sim = SimApp::new(30)
+        .set("DIPWATCH__SCREEN__LOOKBACK_DAYS", 20)
+        .set("DIPWATCH__SCREEN__MIN_HISTORY", 10);
+    let env = sim.env().clone();
+    let range = support::days_before_today(150);
+    let (app, addr, dir) = sim
+        .listening()
+        .set("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", READER)
+        .set("TELOXIDE_TOKEN", TEST_TOKEN)
+        .start(range)
+        .await;
+    (app, format!("http://{addr}"), env, dir)
 }
 
 async fn get(base: &str, path: &str, cookie: Option<&str>) -> (StatusCode, String, String) {
@@ -142,17 +61,17 @@ fn polylines(svg: &str) -> Vec<usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_runs_are_listed_and_shown_with_the_commands_figures_and_curves() {
-    let (app, base, dir) = start().await;
+    let (app, base, env, dir) = start().await;
     let (status, _, _) = get(&base, "/backtests", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a session is needed");
-    let cookie = sign_in(&app, &base).await;
+    let cookie = sign_in(&app, &base, READER).await;
     let cookie = Some(cookie.as_str());
 
     let (status, page, _) = get(&base, "/backtests", cookie).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("No backtest is stored yet"), "{page}");
 
-    let json = backtest(dir.path(), &["--entry", "-3", "--take-profit", "3"]);
+    let json = support::backtest_json(&env, &["--entry", "-3", "--take-profit", "3"]);
     let id = json["id"].as_str().unwrap();
     let m = &json["metrics"]["strategy"];
     let pct = |v: &serde_json::Value| signed_pct(v.as_f64().unwrap());

@@ -2,10 +2,7 @@
 //! independent implementation (empyrical-reloaded, which `scripts/test`
 //! installs), and the real `dipwatch backtest` binary on a collected lake.
 
-mod common;
-
-use std::io::Write;
-use std::process::{Command, Stdio};
+use crate::support;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use dipwatch::backtest::{self, Benchmark, Params};
@@ -99,34 +96,15 @@ fn metrics_equal_empyrical_to_1e_6() {
     let ours = backtest::metrics::of_run(&run, 100_000.0, rf_pct, Some(&bench));
     let ours = serde_json::to_value(&ours).unwrap();
 
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut child = Command::new(python)
-        .arg(common::repo("tests/reference/backtest_metrics.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed (scripts/test installs empyrical-reloaded)");
     let input = serde_json::json!({
         "initial": 100_000.0,
         "rf_pct": rf_pct,
         "equity": run.equity,
         "benchmark": bench,
     });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "the reference failed (is empyrical-reloaded installed? scripts/test installs it): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let reference: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&out.stdout).unwrap();
+    let script = support::repo("tests/reference/backtest_metrics.py");
+    let reference = support::python_reference(&[script], Some(&input), "empyrical-reloaded");
+    let reference = reference.as_object().unwrap().clone();
     assert_eq!(reference.len(), 10);
     for (key, want) in &reference {
         let want = want.as_f64().unwrap();
@@ -141,11 +119,11 @@ fn metrics_equal_empyrical_to_1e_6() {
 }
 
 /// A workspace with `symbols` names collected over a year and a half.
-fn collected(symbols: usize) -> common::Workspace {
-    let mut ws = common::Workspace::new(symbols);
+fn collected(symbols: usize) -> support::Workspace {
+    let mut ws = support::Workspace::new(symbols);
     // The default benchmark (the workspace turns it off for other suites).
     ws.set_env("DIPWATCH__BACKTEST__BENCHMARK", "SPY");
-    common::ok(&ws.demo(&["collect", "--from", "2025-06-02", "--to", "2026-11-20"]));
+    support::ok(&ws.demo(&["collect", "--from", "2025-06-02", "--to", "2026-11-20"]));
     ws
 }
 
@@ -153,7 +131,7 @@ fn collected(symbols: usize) -> common::Workspace {
 fn backtest_prints_honest_figures_stores_them_and_shows_them_again() {
     let ws = collected(25);
     let out = ws.demo(&["backtest", "--entry", "-15", "--take-profit", "20"]);
-    let table = common::ok(&out);
+    let table = support::ok(&out);
     let lines: Vec<&str> = table.lines().collect();
     assert!(lines[0].starts_with("Backtest "), "{table}");
     assert!(
@@ -199,10 +177,10 @@ fn backtest_prints_honest_figures_stores_them_and_shows_them_again() {
     assert_eq!(summary["parameters"]["strategy"]["entry_pct"], -15.0);
     assert_eq!(summary["parameters"]["screen"]["lookback_days"], 180);
     assert_eq!(summary["data"]["fingerprint"].as_str().unwrap().len(), 64);
-    assert_eq!(common::ok(&ws.demo(&["backtest", "--show", id])), table);
+    assert_eq!(support::ok(&ws.demo(&["backtest", "--show", id])), table);
 
     // JSON: metrics (snake_case, _pct), the equity curve, the trades.
-    let json: serde_json::Value = serde_json::from_str(&common::ok(
+    let json: serde_json::Value = serde_json::from_str(&support::ok(
         &ws.demo(&["backtest", "--show", id, "--format", "json"]),
     ))
     .unwrap();
@@ -226,10 +204,10 @@ fn backtest_prints_honest_figures_stores_them_and_shows_them_again() {
 
     // Close fills are labelled optimistic; the CSV is the curve.
     let csv_out = ws.demo(&["backtest", "--fill", "close", "--format", "csv"]);
-    let csv = common::ok(&csv_out);
+    let csv = support::ok(&csv_out);
     assert!(csv.starts_with("date,equity,benchmark\n"), "{csv}");
     assert_eq!(csv.lines().count(), 194);
-    assert!(common::stderr(&csv_out).contains("OPTIMISTIC"));
+    assert!(support::stderr(&csv_out).contains("OPTIMISTIC"));
 }
 
 #[test]
@@ -237,7 +215,7 @@ fn backtest_refuses_thin_windows_and_missing_benchmarks_naming_the_backfill() {
     let ws = collected(10);
     let thin = ws.demo(&["backtest", "--from", "2025-07-01"]);
     assert_eq!(thin.status.code(), Some(1));
-    let err = common::stderr(&thin);
+    let err = support::stderr(&thin);
     assert!(
         err.contains("too little history before 2025-07-01"),
         "{err}"
@@ -246,33 +224,33 @@ fn backtest_refuses_thin_windows_and_missing_benchmarks_naming_the_backfill() {
 
     let short = ws.demo(&["backtest", "--from", "2026-11-10"]);
     assert!(
-        common::stderr(&short).contains("too few sessions"),
+        support::stderr(&short).contains("too few sessions"),
         "{}",
-        common::stderr(&short)
+        support::stderr(&short)
     );
 
     let missing = ws.demo(&["backtest", "--benchmark", "QQQ"]);
     assert_eq!(missing.status.code(), Some(1));
-    let err = common::stderr(&missing);
+    let err = support::stderr(&missing);
     assert!(
         err.contains("QQQ has no bars") && err.contains("dipwatch collect --from"),
         "{err}"
     );
 
-    let universe = common::ok(&ws.demo(&["backtest", "--benchmark", "universe"]));
+    let universe = support::ok(&ws.demo(&["backtest", "--benchmark", "universe"]));
     assert!(universe.contains("equal-weight universe"), "{universe}");
 
     let bad = ws.demo(&["backtest", "--entry", "20"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(common::stderr(&bad).contains("backtest.entry_pct"));
+    assert!(support::stderr(&bad).contains("backtest.entry_pct"));
     let unknown = ws.demo(&["backtest", "--show", "0123456789abcdef"]);
-    assert!(common::stderr(&unknown).contains("no backtest 0123456789abcdef"));
+    assert!(support::stderr(&unknown).contains("no backtest 0123456789abcdef"));
 }
 
 #[test]
 fn a_sweep_runs_the_grid_sorted_with_the_count_by_the_best() {
     let ws = collected(15);
-    let out = common::ok(&ws.demo(&[
+    let out = support::ok(&ws.demo(&[
         "backtest",
         "--sweep",
         "entry=-10,-20",
@@ -320,11 +298,11 @@ fn the_benchmark_is_collected_with_the_universe_and_never_ranked() {
 }
 
 /// The JSON document of `dipwatch backtest ARGS --format json` in `ws`.
-fn backtest_json(ws: &common::Workspace, args: &[&str]) -> serde_json::Value {
+fn backtest_json(ws: &support::Workspace, args: &[&str]) -> serde_json::Value {
     let mut all = vec!["backtest"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--format", "json"]);
-    serde_json::from_str(&common::ok(&ws.demo(&all))).unwrap()
+    serde_json::from_str(&support::ok(&ws.demo(&all))).unwrap()
 }
 
 /// `tests/reference/backtest_rules.py` on a run's document and the lake at
@@ -334,28 +312,9 @@ fn reference_rules(
     universe: &[String],
     doc: &serde_json::Value,
 ) -> serde_json::Value {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut child = Command::new(python)
-        .arg(common::repo("tests/reference/backtest_rules.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 is needed");
     let input = serde_json::json!({ "data_dir": data, "universe": universe, "doc": doc });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "the reference failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let script = support::repo("tests/reference/backtest_rules.py");
+    support::python_reference(&[script], Some(&input), "python3")
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -381,7 +340,7 @@ fn assert_figures_match(reference: &serde_json::Value, doc: &serde_json::Value) 
     );
 }
 
-fn universe_of(ws: &common::Workspace) -> Vec<String> {
+fn universe_of(ws: &support::Workspace) -> Vec<String> {
     std::fs::read_to_string(ws.path("universe.txt"))
         .unwrap()
         .lines()
@@ -449,7 +408,7 @@ fn the_universe_benchmark_is_one_definition_wherever_it_is_set() {
             "{topic}: {leaves_out:?}"
         );
     }
-    let table = common::ok(&ws.demo(&["backtest", "--entry", "-15"]));
+    let table = support::ok(&ws.demo(&["backtest", "--entry", "-15"]));
     for line in [
         "Leaves out:",
         "time in market",
@@ -472,9 +431,9 @@ fn a_from_without_min_history_sessions_before_it_is_refused_and_short_windows_la
     let thin = ws.demo(&["backtest", "--from", &dates[29]]);
     assert_eq!(thin.status.code(), Some(1));
     assert!(
-        common::stderr(&thin).contains("holds 29 session(s) before it, the ranking needs 30"),
+        support::stderr(&thin).contains("holds 29 session(s) before it, the ranking needs 30"),
         "{}",
-        common::stderr(&thin)
+        support::stderr(&thin)
     );
     // 30 are enough to rank, not a full 180-session lookback: the first
     // 180 - 1 - 30 sessions rank on shortened windows, and it says so.
@@ -629,7 +588,7 @@ fn gaps_and_delistings_are_decided_from_the_bars_up_to_each_session() {
     for cut in cuts {
         let copy = ws.path(&format!("cut-{cut}"));
         lake_until(&data, cut, &copy);
-        let mut cut_ws = common::Workspace {
+        let mut cut_ws = support::Workspace {
             dir: tempfile::tempdir().unwrap(),
             env: ws.env.clone(),
         };

@@ -148,6 +148,28 @@ struct Data {
     bad_token: usize,
 }
 
+impl Data {
+    /// Queue the update `update(id)` makes under the next update id; the id.
+    fn enqueue(&mut self, update: impl FnOnce(i64) -> Value) -> i64 {
+        let id = self.next_update_id;
+        self.next_update_id += 1;
+        let now = Instant::now();
+        self.pushed.insert(id, now);
+        self.pending.push_back(Pending {
+            id,
+            update: update(id),
+            pushed_at: now,
+        });
+        id
+    }
+
+    /// The next message id (a user's message or the bot's).
+    fn next_message(&mut self) -> i64 {
+        self.next_message_id += 1;
+        self.next_message_id - 1
+    }
+}
+
 struct Inner {
     data: Mutex<Data>,
     /// Wakes long polls (new update, outage).
@@ -231,22 +253,8 @@ impl FakeTelegram {
         {
             let mut d = self.inner.lock();
             for (chat_id, text) in messages {
-                let id = d.next_update_id;
-                d.next_update_id += 1;
-                let message_id = d.next_message_id;
-                d.next_message_id += 1;
-                let update = json!({
-                    "update_id": id,
-                    "message": message_json(message_id, *chat_id, text),
-                });
-                let now = Instant::now();
-                d.pushed.insert(id, now);
-                d.pending.push_back(Pending {
-                    id,
-                    update,
-                    pushed_at: now,
-                });
-                ids.push(id);
+                let message = message_json(d.next_message(), *chat_id, text);
+                ids.push(d.enqueue(|id| json!({"update_id": id, "message": message})));
             }
         }
         self.inner.updates.notify_waiters();
@@ -270,30 +278,22 @@ impl FakeTelegram {
     pub fn push_callback_on(&self, chat_id: i64, message_id: i64, data: &str) -> i64 {
         let id = {
             let mut d = self.inner.lock();
-            let id = d.next_update_id;
-            d.next_update_id += 1;
             let mut message = message_json(message_id, chat_id, "(a message of the bot)");
             message["from"] =
                 json!({"id": 7_000_000_001_i64, "is_bot": true, "first_name": "dipwatch test"});
             let from_id = if chat_id > 0 { chat_id } else { 4242 };
-            let update = json!({
-                "update_id": id,
-                "callback_query": {
-                    "id": format!("cb{id}"),
-                    "from": {"id": from_id, "is_bot": false, "first_name": "Tester"},
-                    "message": message,
-                    "chat_instance": "ci",
-                    "data": data,
-                },
-            });
-            let now = Instant::now();
-            d.pushed.insert(id, now);
-            d.pending.push_back(Pending {
-                id,
-                update,
-                pushed_at: now,
-            });
-            id
+            d.enqueue(|id| {
+                json!({
+                    "update_id": id,
+                    "callback_query": {
+                        "id": format!("cb{id}"),
+                        "from": {"id": from_id, "is_bot": false, "first_name": "Tester"},
+                        "message": message,
+                        "chat_instance": "ci",
+                        "data": data,
+                    },
+                })
+            })
         };
         self.inner.updates.notify_waiters();
         id
@@ -312,47 +312,25 @@ impl FakeTelegram {
 
     /// Queue a photo (no text) from `chat_id`.
     pub fn push_photo(&self, chat_id: i64) -> i64 {
-        let mut d = self.inner.lock();
-        let id = d.next_update_id;
-        d.next_update_id += 1;
-        let message_id = d.next_message_id;
-        d.next_message_id += 1;
-        let mut message = message_json(message_id, chat_id, "");
-        if let Some(m) = message.as_object_mut() {
-            m.remove("text");
-            m.remove("entities");
-            m.insert(
-                "photo".into(),
-                json!([{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}]),
-            );
-        }
-        d.pushed.insert(id, Instant::now());
-        d.pending.push_back(Pending {
-            id,
-            update: json!({"update_id": id, "message": message}),
-            pushed_at: Instant::now(),
-        });
-        drop(d);
-        self.inner.updates.notify_waiters();
-        id
+        self.push_edited(chat_id, "", |message| {
+            if let Some(m) = message.as_object_mut() {
+                m.remove("text");
+                m.remove("entities");
+                m.insert(
+                    "photo".into(),
+                    json!([{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}]),
+                );
+            }
+        })
     }
 
     /// Queue a text message from `chat_id` after `edit` changed its JSON
     /// (e.g. into one teloxide cannot parse); returns its update id.
     pub fn push_edited(&self, chat_id: i64, text: &str, edit: impl FnOnce(&mut Value)) -> i64 {
         let mut d = self.inner.lock();
-        let id = d.next_update_id;
-        d.next_update_id += 1;
-        let message_id = d.next_message_id;
-        d.next_message_id += 1;
-        let mut message = message_json(message_id, chat_id, text);
+        let mut message = message_json(d.next_message(), chat_id, text);
         edit(&mut message);
-        d.pushed.insert(id, Instant::now());
-        d.pending.push_back(Pending {
-            id,
-            update: json!({"update_id": id, "message": message}),
-            pushed_at: Instant::now(),
-        });
+        let id = d.enqueue(|id| json!({"update_id": id, "message": message}));
         drop(d);
         self.inner.updates.notify_waiters();
         id

@@ -6,24 +6,24 @@
 //! flat, every trigger must be answered and end in a published run, and
 //! nothing the daemon serves may carry the bot token or a chat id.
 
-mod common;
+use crate::support;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::fake_telegram::{FakeTelegram, TOKEN};
-use common::{ChildGuard, Workspace, free_port, http_get};
+use support::fake_telegram::{FakeTelegram, TOKEN};
+use support::{ChildGuard, Workspace, free_port, http_get};
 
 const ADMIN: i64 = 777_001;
 const READER: i64 = 777_002;
 
 /// A gauge's value from the classic text format.
 fn gauge(metrics: &str, name: &str) -> f64 {
-    common::metric(metrics, name).unwrap_or_else(|| panic!("{name} missing:\n{metrics}"))
+    support::metric(metrics, name).unwrap_or_else(|| panic!("{name} missing:\n{metrics}"))
 }
 
 fn published_runs(metrics: &str) -> f64 {
-    common::metric(metrics, "dipwatch_runs_total{outcome=\"published\"}").unwrap_or(0.0)
+    support::metric(metrics, "dipwatch_runs_total{outcome=\"published\"}").unwrap_or(0.0)
 }
 
 #[test]
@@ -43,7 +43,7 @@ fn the_daemon_stays_flat_and_answers_throughout() {
     // A /trigger every second is the load here: no cooldown.
     ws.set_env("DIPWATCH__TELEGRAM__TRIGGER_COOLDOWN_SECS", "0");
     let port = free_port();
-    let demo = common::repo("config/demo.toml").display().to_string();
+    let demo = support::repo("config/demo.toml").display().to_string();
     let mut cmd = ws.command(&["run", "--config", &demo]);
     // Logs to a file: a pipe nobody reads would stall a chatty daemon.
     let log = ws.path("daemon.log");
@@ -162,5 +162,5 @@ fn the_daemon_stays_flat_and_answers_throughout() {
     }
     child.terminate();
     assert!(child.wait().unwrap().success());
-    common::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
+    support::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
 }

@@ -2,15 +2,15 @@
 //! HTTP/1.1 client: pagination, timestamps, auth, faults, quirks, calendar,
 //! clock, account and positions.
 
-#[path = "common/fake_alpaca/mod.rs"]
-mod fake_alpaca;
+use crate::support::d;
+use crate::support::fake_alpaca;
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::America::New_York;
 use dipwatch::domain::{Bar, Symbol, parse_universe};
 use dipwatch::market::calendar;
@@ -153,17 +153,8 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
 fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
-}
-
-#[allow(dead_code)]
-fn sym(s: &str) -> Symbol {
-    Symbol::parse(s).unwrap()
 }
 
 /// A wire bar back into a domain bar, checking `t` on the way.
@@ -208,7 +199,7 @@ fn bars_url(symbols: &str, start: &str, end: &str, extra: &str) -> String {
 }
 
 fn universe() -> Vec<Symbol> {
-    parse_universe(include_str!("../config/universe/russell1000.txt")).unwrap()
+    parse_universe(include_str!("../../config/universe/russell1000.txt")).unwrap()
 }
 
 /// Wednesday before Thanksgiving 2026, after the close.
@@ -315,16 +306,21 @@ fn pagination_across_symbols_reassembles_the_sim_exactly() {
     assert!(desc.windows(2).all(|w| w[0] > w[1]));
 }
 
-#[test]
-fn t_is_new_york_midnight_on_both_sides_of_dst() {
-    let fake = fake_at(AFTER_CLOSE, &["AAPL"]);
-    let body = get(&fake, &bars_url("AAPL", "2026-03-05", "2026-03-10", "")).json();
-    let ts: Vec<&str> = body["bars"]["AAPL"]
+/// The `t` of every bar of `symbol` in a bars page.
+fn times<'a>(page: &'a Value, symbol: &str) -> Vec<&'a str> {
+    page["bars"][symbol]
         .as_array()
         .unwrap()
         .iter()
         .map(|b| b["t"].as_str().unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn t_is_new_york_midnight_on_both_sides_of_dst() {
+    let fake = fake_at(AFTER_CLOSE, &["AAPL"]);
+    let body = get(&fake, &bars_url("AAPL", "2026-03-05", "2026-03-10", "")).json();
+    let ts = times(&body, "AAPL");
     assert_eq!(
         ts,
         [
@@ -335,12 +331,7 @@ fn t_is_new_york_midnight_on_both_sides_of_dst() {
         ]
     );
     let body = get(&fake, &bars_url("AAPL", "2026-10-30", "2026-11-02", "")).json();
-    let ts: Vec<&str> = body["bars"]["AAPL"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["t"].as_str().unwrap())
-        .collect();
+    let ts = times(&body, "AAPL");
     assert_eq!(ts, ["2026-10-30T04:00:00Z", "2026-11-02T05:00:00Z"]);
 
     // RFC 3339 bounds are compared with t itself.
@@ -1005,7 +996,7 @@ fn refused_tickers_and_null_bars() {
     assert_eq!(refused.status, 400);
     assert_eq!(
         refused.body,
-        include_str!("data/alpaca/invalid_symbol.json").trim(),
+        include_str!("../data/alpaca/invalid_symbol.json").trim(),
         "the recorded body"
     );
     let fine = get(

@@ -1,9 +1,9 @@
 //! `dipwatch collect` against Alpaca: the real binary and the real client
 //! against a loopback fake of Alpaca's APIs.
 
-mod common;
+use crate::support;
 
-use common::{Workspace, stderr, stdout};
+use support::{Workspace, stderr, stdout};
 
 /// As long as the keys Alpaca issues (20 and 40 characters): shorter
 /// ones are refused at load.
@@ -39,7 +39,7 @@ fn assert_no_secret(text: &str) {
 #[test]
 fn keys_never_appear_in_logs_or_errors_of_a_failing_run() {
     // Nothing listens on this port: every attempt fails to connect.
-    let port = common::free_port();
+    let port = support::free_port();
     let mut ws = alpaca_workspace(&format!("http://127.0.0.1:{port}"), 5);
     ws.set_env("DIPWATCH__MARKET__MAX_RETRIES", "2");
     // Everything, dependencies included, at the most verbose level.
@@ -90,14 +90,14 @@ fn keys_never_appear_in_logs_or_errors_of_a_failing_run() {
 
 use std::time::Duration;
 
-use common::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions, Fault};
-use common::{MotoServer, ok};
 use dipwatch::domain::Symbol;
+use support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions, Fault};
+use support::{MotoServer, ok};
 
 const DAY: &str = "2026-11-20";
 
 fn tickers(n: usize) -> Vec<Symbol> {
-    dipwatch::domain::parse_universe(&common::universe_head(n)).unwrap()
+    dipwatch::domain::parse_universe(&support::universe_head(n)).unwrap()
 }
 
 fn fake(n: usize) -> FakeAlpaca {
@@ -737,7 +737,7 @@ fn the_latest_session_follows_the_exchange_clock_not_the_host() {
 /// invented, and only `portfolio.asset_classes` count for the profit rule.
 #[test]
 fn real_accounts_keep_options_crypto_and_nulls_and_skip_only_the_bad_entry() {
-    use common::fake_alpaca::{crypto_position, malformed_position, option_position};
+    use support::fake_alpaca::{crypto_position, malformed_position, option_position};
     let n = 20;
     let fake = fake(n);
     fake.add_position(option_position("AAPL261218C00200000", false));
@@ -1246,7 +1246,7 @@ fn a_refusal_naming_no_ticker_is_bisected_within_a_bound() {
 /// the profit rule; an account status dipwatch has no name for is kept too.
 #[test]
 fn a_crypto_perp_position_is_stored_as_sent() {
-    use common::fake_alpaca::crypto_position;
+    use support::fake_alpaca::crypto_position;
     let n = 10;
     let fake = fake(n);
     let mut perp = crypto_position("BTCUSD");
@@ -1347,7 +1347,7 @@ fn short_keys_are_refused_at_load() {
 /// refused ticker and a `crypto_perp` position, all in one run.
 #[test]
 fn the_same_failures_on_s3() {
-    use common::fake_alpaca::crypto_position;
+    use support::fake_alpaca::crypto_position;
     let moto = MotoServer::start();
     moto.create_bucket("dipwatch-issue22");
     let (fake, mut ws) = named_workspace(&["AAPL", "TSLA", "BC-C", "MSFT"]);

@@ -5,11 +5,11 @@
 //! published date, the backfill's first dates included, SPY never ranked;
 //! the charts, and the refusals.
 
-mod common;
+use crate::support;
 
-use common::{Workspace, ok, stderr};
 use dipwatch::store::{Dataset, StorageUrl, Store};
 use futures::StreamExt;
+use support::{Workspace, ok, stderr};
 
 fn workspace() -> Workspace {
     let mut ws = Workspace::new(15);
@@ -230,7 +230,7 @@ fn tables_csv_charts_and_refusals() {
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
     let size = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
     assert_eq!((size(16), size(20)), (1200, 800));
-    let first = common::universe_head(1);
+    let first = support::universe_head(1);
     let ticker = first.trim();
     ok(&ws.demo(&[
         "history",

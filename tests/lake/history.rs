@@ -3,16 +3,16 @@
 //! checked cell by cell against the CSV decoded independently, with a
 //! damaged date skipped and named.
 
-mod common;
+use crate::support;
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use common::{MotoServer, Workspace, ok};
 use dipwatch::domain::Symbol;
 use dipwatch::query::{Field, PriceHistory};
 use dipwatch::store::{BarRecord, Dataset, Lake, PartRead, StorageUrl, Store, decode};
 use futures::StreamExt;
+use support::{MotoServer, Workspace, ok};
 
 const FROM: &str = "2026-10-01";
 const TO: &str = "2026-11-20";

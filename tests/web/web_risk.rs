@@ -1,91 +1,44 @@
 //! The portfolio page's risk section over real HTTP on loopback: the
-//! daemon's own assembly (`App::build_with`) over the simulated market,
+//! daemon's own assembly (`App::build`) over the simulated market,
 //! filled by a real backfill run long enough for every statistic, served
 //! read-only to loopback clients. What the page shows is checked against
 //! the risk view in the daemon's state.
-//!
-//! (The app helper below is this file's own; it and `tests/web.rs`'s
-//! should become one shared module.)
 
-mod common;
-
-use std::collections::HashMap;
-use std::sync::Arc;
+use crate::support::dashboard::{self, SimApp};
 
 use chrono::{Days, Utc};
-use dipwatch::app::{App, Sources};
+use dipwatch::app::App;
 use dipwatch::collect::Dates;
-use dipwatch::config::AppConfig;
 use dipwatch::domain::RunSource;
-use dipwatch::market::sim::SimMarket;
-use dipwatch::runner::Trigger;
 use reqwest::StatusCode;
 use reqwest::header::CONTENT_SECURITY_POLICY;
 
 /// A simulated-market daemon over `symbols` tickers of the bundled
-/// universe, its store in `dir`, its dashboard served read-only to
-/// loopback clients (not started yet: see [`serve`]).
-async fn app(dir: &std::path::Path, symbols: usize) -> App {
-    let universe = dir.join("u.txt");
-    std::fs::write(&universe, common::universe_head(symbols)).unwrap();
-    let env: HashMap<String, String> = [
-        ("DIPWATCH__MARKET__PROVIDER", "sim".to_string()),
-        ("DIPWATCH__MARKET__UNIVERSE", universe.display().to_string()),
-        (
-            "DIPWATCH__STORAGE__URL",
-            dir.join("data").display().to_string(),
-        ),
-        ("DIPWATCH__HTTP__LISTEN", "127.0.0.1:0".to_string()),
-        ("DIPWATCH__WEB__LISTEN", "127.0.0.1:0".to_string()),
-        ("DIPWATCH__WEB__ANONYMOUS_LOOPBACK", "true".to_string()),
-        ("DIPWATCH__BACKTEST__BENCHMARK", "universe".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let config = AppConfig::load_with_env(None, env).unwrap();
-    let sim = Arc::new(SimMarket::new(config.universe.clone()));
-    let sources = Sources {
-        market: sim.clone(),
-        broker: Some(sim),
-    };
-    App::build_with(config, sources).await.unwrap()
+/// universe, its dashboard read-only to loopback clients (not built yet).
+fn sim(symbols: usize) -> SimApp {
+    SimApp::new(symbols)
+        .listening()
+        .set("DIPWATCH__WEB__ANONYMOUS_LOOPBACK", true)
+        .set("DIPWATCH__BACKTEST__BENCHMARK", "universe")
 }
 
-/// Load the state and serve the dashboard; its base URL.
-async fn serve(app: &mut App) -> String {
-    app.load_state().await;
-    let addr = app.web_addr().expect("dashboard on");
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    app.spawn_web(&shutdown).expect("served");
-    // The server stops with the runtime at the end of the test.
-    std::mem::forget(shutdown);
-    format!("http://{addr}")
-}
-
-/// [`app`] over 30 tickers with about 140 sessions stored (more than the
+/// [`sim`] over 30 tickers with about 140 sessions stored (more than the
 /// 91 the risk view needs), filled by a real backfill run, served.
-async fn start_filled(dir: &std::path::Path) -> (App, String) {
-    let mut app = app(dir, 30).await;
+async fn start_filled() -> (App, String, tempfile::TempDir) {
+    let (mut app, dir) = sim(30).build().await;
     let today = Utc::now().date_naive();
     let dates = Dates::Range {
         from: today - Days::new(200),
         to: today - Days::new(1),
     };
-    match app.runner().trigger(RunSource::CatchUp, dates) {
-        Trigger::Started(done) => {
-            done.await.expect("backfill");
-        }
-        Trigger::AlreadyRunning(_) => unreachable!(),
-    }
-    let base = serve(&mut app).await;
-    (app, base)
+    dashboard::run(&app, RunSource::CatchUp, dates).await;
+    let addr = dashboard::serve(&mut app).await;
+    (app, format!("http://{addr}"), dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_portfolio_page_shows_the_risk_view_and_its_heatmap() {
-    let dir = tempfile::tempdir().unwrap();
-    let (app, base) = start_filled(dir.path()).await;
+    let (app, base, _dir) = start_filled().await;
     let snap = app.runner().state().snapshot();
     let risk = snap
         .risk
@@ -171,9 +124,8 @@ async fn the_portfolio_page_shows_the_risk_view_and_its_heatmap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_store_has_no_risk_section_and_still_answers() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut app = app(dir.path(), 5).await;
-    let base = serve(&mut app).await;
+    let (mut app, _dir) = sim(5).build().await;
+    let base = format!("http://{}", dashboard::serve(&mut app).await);
     let r = reqwest::get(format!("{base}/portfolio")).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let body = r.text().await.unwrap();

@@ -2,9 +2,9 @@
 //! collect, screen, export and check-config, asserting on what they print
 //! and what they store.
 
-mod common;
+use crate::support;
 
-use common::{Workspace, ok, stderr, stdout};
+use support::{Workspace, ok, stderr, stdout};
 
 const DAY: &str = "2026-11-20";
 
@@ -415,7 +415,7 @@ fn a_store_that_cannot_be_created_is_refused_and_a_good_one_is_probed_cleanly() 
     assert!(stderr(&out).contains("storage.url"), "{}", stderr(&out));
     assert!(!stdout(&out).contains("configuration OK"));
 
-    // (A directory the daemon's user cannot write is in tests/outage.rs:
+    // (A directory the daemon's user cannot write is in tests/collect/outage.rs:
     // root ignores file modes, so that test gives up root's override.)
 
     // A writable store passes, and the probe leaves nothing behind.
@@ -436,12 +436,12 @@ fn a_listen_address_in_use_is_a_configuration_error() {
     let mut cmd = ws.command(&[
         "run",
         "--config",
-        &common::repo("config/demo.toml").display().to_string(),
+        &support::repo("config/demo.toml").display().to_string(),
     ]);
     cmd.env("DIPWATCH__HTTP__LISTEN", &addr)
         .env("DIPWATCH__TELEGRAM__ENABLED", "false");
     let out = ws.checked(
-        common::ChildGuard::spawn(
+        support::ChildGuard::spawn(
             cmd.stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped()),
         )
@@ -470,7 +470,7 @@ fn check_config_prints_warnings_and_runs_from_any_directory() {
     assert!(out.contains("# warning: http.listen:"), "{out}");
     assert!(out.contains("profit_target_pct = 100.0"), "{out}");
     // Other commands log the warnings once, except a listener's: collect
-    // opens none (tests/cli_newcomer.rs has the daemon's side).
+    // opens none (cli_newcomer.rs has the daemon's side).
     let collect = ws.demo(&["collect", "--date", DAY]);
     assert!(collect.status.success(), "{}", stderr(&collect));
     assert!(

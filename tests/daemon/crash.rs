@@ -9,21 +9,21 @@
 //! killed store's exact state must complete and end byte-identical to an
 //! uninterrupted run. The figure (kills survived / tried) is printed.
 
-mod common;
+use crate::support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
-use common::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
-use common::store_audit::{audit_dir, differences, split_partition};
-use common::{ChildGuard, Workspace, free_port, ok};
 use dipwatch::domain::Symbol;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
+use support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
+use support::store_audit::{audit_dir, differences, files_under, split_partition};
+use support::{ChildGuard, Workspace, d, free_port, ok};
 
 /// Seed of the `collect` kill points.
 const COLLECT_SEED: u64 = 0x00d1_9c0a_11ec_7001;
@@ -53,7 +53,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn tickers(n: usize) -> Vec<Symbol> {
-    dipwatch::domain::parse_universe(&common::universe_head(n)).unwrap()
+    dipwatch::domain::parse_universe(&support::universe_head(n)).unwrap()
 }
 
 /// A workspace on the fake Alpaca.
@@ -100,28 +100,6 @@ fn killed(status: ExitStatus) -> bool {
     status.signal() == Some(libc::SIGKILL)
 }
 
-/// Every file under `dir` (staging files included) with size and mtime:
-/// whether a run wrote anything before it was killed.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, (u64, SystemTime)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries {
-            let e = e.unwrap();
-            let meta = e.metadata().unwrap();
-            if meta.is_dir() {
-                stack.push(e.path());
-            } else {
-                out.insert(e.path(), (meta.len(), meta.modified().unwrap()));
-            }
-        }
-    }
-    out
-}
-
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -137,7 +115,7 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// Files `name#N` left by a write that was killed before its rename.
 fn staging_files(dir: &Path) -> usize {
-    tree(dir)
+    files_under(dir)
         .keys()
         .filter(|p| {
             p.file_name()
@@ -155,8 +133,14 @@ fn sessions(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
         .collect()
 }
 
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
+/// The Alpaca fake over the test's universe, each answer [`LATENCY`] late
+/// so that kills land inside requests.
+fn slow_fake() -> FakeAlpaca {
+    FakeAlpaca::start(
+        FakeAlpacaOptions::new()
+            .universe(tickers(SYMBOLS))
+            .latency(LATENCY),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -164,11 +148,7 @@ fn d(s: &str) -> NaiveDate {
 
 #[test]
 fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers() {
-    let fake = FakeAlpaca::start(
-        FakeAlpacaOptions::new()
-            .universe(tickers(SYMBOLS))
-            .latency(LATENCY),
-    );
+    let fake = slow_fake();
     let rt = runtime();
     let args = ["collect", "--from", FROM, "--to", TO];
     let expected: BTreeSet<NaiveDate> = sessions(d(FROM), d(TO)).into_iter().collect();
@@ -209,7 +189,7 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
             "too many runs finished before their kill"
         );
         let delay = horizon.mul_f64(rng.random::<f64>());
-        let before = tree(&data);
+        let before = files_under(&data);
         let mut child = ChildGuard::spawn(&mut command(&ws, &args, &log)).unwrap();
         std::thread::sleep(delay);
         let status = sigkill(&mut child);
@@ -237,7 +217,7 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
         // run started from); otherwise the next run, from exactly this
         // state, must complete every date and end with the uninterrupted
         // run's store.
-        if tree(&data) != before {
+        if files_under(&data) != before {
             while_writing += 1;
             let recovered = recovery_ws.path("data");
             let _ = std::fs::remove_dir_all(&recovered);
@@ -279,7 +259,7 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
     );
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(survived, tried);
-    common::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
+    support::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
     assert!(
         while_writing > 0,
         "no kill landed while the run was writing: the test proves little"
@@ -305,7 +285,7 @@ fn start_daemon(ws: &Workspace, log: &Path) -> (ChildGuard, u16) {
 fn wait_screen(child: &mut ChildGuard, port: u16, date: NaiveDate, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Some((200, body)) = common::http_get(port, "/readyz") {
+        if let Some((200, body)) = support::http_get(port, "/readyz") {
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();
             if v["latest_screen"] == date.to_string().as_str() {
                 return;
@@ -338,11 +318,7 @@ fn terminate(mut child: ChildGuard, log: &Path) {
 
 #[test]
 fn the_daemon_killed_at_random_points_never_publishes_a_partial_date_and_catches_up() {
-    let fake = FakeAlpaca::start(
-        FakeAlpacaOptions::new()
-            .universe(tickers(SYMBOLS))
-            .latency(LATENCY),
-    );
+    let fake = slow_fake();
     let rt = runtime();
     let today = Utc::now().date_naive();
     let recent = dipwatch::market::calendar::sessions(today - chrono::Duration::days(21), today);
@@ -385,7 +361,7 @@ fn the_daemon_killed_at_random_points_never_publishes_a_partial_date_and_catches
     let started = Instant::now();
     while tried < DAEMON_KILLS {
         let delay = horizon.mul_f64(rng.random::<f64>());
-        let before = tree(&data);
+        let before = files_under(&data);
         let (mut child, _) = start_daemon(&ws, &log);
         std::thread::sleep(delay);
         if let Some(status) = child.try_wait().unwrap() {
@@ -396,7 +372,7 @@ fn the_daemon_killed_at_random_points_never_publishes_a_partial_date_and_catches
         }
         assert!(killed(sigkill(&mut child)));
         tried += 1;
-        if tree(&data) != before {
+        if files_under(&data) != before {
             while_writing += 1;
         }
         let after = audit_dir(&rt, &data);
@@ -435,7 +411,7 @@ fn the_daemon_killed_at_random_points_never_publishes_a_partial_date_and_catches
     );
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(survived, tried);
-    common::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
+    support::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
     assert!(
         while_writing > 0,
         "no kill landed while the daemon was writing: the test proves little"

@@ -415,3 +415,28 @@ impl ObjectStore for CountingStore {
         self.inner.copy_if_not_exists(from, to).await
     }
 }
+
+/// Every file under `dir` (staging files included) with its size and
+/// modification time: whether a run wrote or removed anything. A folder
+/// that is gone (never made, or removed while walking) holds nothing.
+pub fn files_under(dir: &Path) -> BTreeMap<std::path::PathBuf, (u64, std::time::SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => panic!("{}: {e}", d.display()),
+        };
+        for e in entries {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.insert(e.path(), (meta.len(), meta.modified().unwrap()));
+            }
+        }
+    }
+    out
+}

@@ -6,24 +6,21 @@
 //! a chat removed and added back, and the allow-lists a reload cannot
 //! change.
 
-mod common;
+use crate::support;
+use crate::support::dashboard::{self, SimApp};
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{ChildGuard, Workspace, free_port};
 use dipwatch::access::Access;
 use dipwatch::app::App;
 use dipwatch::collect::Dates;
-use dipwatch::config::AppConfig;
-use dipwatch::domain::RunSource;
-use dipwatch::runner::Trigger;
 use reqwest::StatusCode;
 use reqwest::header::SET_COOKIE;
 use secrecy::SecretString;
+use support::{ChildGuard, Workspace, free_port};
 
 const READER: i64 = 2001;
 const ADMIN: i64 = 2002;
@@ -35,7 +32,7 @@ const ANSWER: Duration = Duration::from_secs(30);
 
 /// A raw GET with `host` as its `Host` header, waiting up to [`ANSWER`].
 fn raw_get(port: u16, path: &str, host: &str) -> Option<(u16, String)> {
-    common::http_get_as(port, path, host, ANSWER)
+    support::http_get_as(port, path, host, ANSWER)
 }
 
 /// The real daemon on the simulated market, its dashboard anonymous on
@@ -222,46 +219,18 @@ fn a_slow_upload_flood_under_a_low_file_limit_leaves_health_and_the_store_answer
 /// A simulated-market app with a published screen, its dashboard served,
 /// `extra` settings on top.
 async fn start(token: bool, extra: &[(&str, &str)]) -> (App, SocketAddr, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let universe = dir.path().join("u.txt");
-    std::fs::write(&universe, common::universe_head(40)).unwrap();
-    let mut env: HashMap<String, String> = [
-        ("DIPWATCH__MARKET__PROVIDER", "sim".to_string()),
-        ("DIPWATCH__MARKET__UNIVERSE", universe.display().to_string()),
-        (
-            "DIPWATCH__STORAGE__URL",
-            dir.path().join("data").display().to_string(),
-        ),
-        ("DIPWATCH__HTTP__LISTEN", "127.0.0.1:0".to_string()),
-        ("DIPWATCH__WEB__LISTEN", "127.0.0.1:0".to_string()),
-        ("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", READER.to_string()),
-        ("DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS", ADMIN.to_string()),
-        ("DIPWATCH__WEB__ANONYMOUS_LOOPBACK", (!token).to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let mut app = SimApp::new(40)
+        .listening()
+        .set("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", READER)
+        .set("DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS", ADMIN)
+        .set("DIPWATCH__WEB__ANONYMOUS_LOOPBACK", !token);
     for (k, v) in extra {
-        env.insert(k.to_string(), v.to_string());
+        app = app.set(k, v);
     }
     if token {
-        env.insert("TELOXIDE_TOKEN".into(), TEST_TOKEN.into());
+        app = app.set("TELOXIDE_TOKEN", TEST_TOKEN);
     }
-    let config = AppConfig::load_with_env(None, env).unwrap();
-    let mut app = App::build(config).await.unwrap();
-    match app.runner().trigger(RunSource::Manual, Dates::Latest) {
-        Trigger::Started(done) => {
-            done.await.expect("run");
-        }
-        Trigger::AlreadyRunning(_) => unreachable!(),
-    }
-    app.load_state().await;
-    let addr = app.web_addr().expect("dashboard on");
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    app.spawn_web(&shutdown).expect("served");
-    // The server stops with the runtime at the end of the test.
-    std::mem::forget(shutdown);
-    (app, addr, dir)
+    app.start(Dates::Latest).await
 }
 
 /// A client whose connections come from `from` (any of 127.0.0.0/8 is
@@ -358,7 +327,7 @@ async fn behind_a_trusted_proxy_one_strangers_junk_does_not_lock_out_everyone() 
     // Each outcome is counted.
     let metrics = app.metrics().encode_classic();
     let count = |outcome: &str| {
-        common::metric(
+        support::metric(
             &metrics,
             &format!("dipwatch_web_sign_ins_total{{method=\"link\",outcome=\"{outcome}\"}}"),
         )
@@ -492,15 +461,8 @@ async fn launch_data_signs_in_once_and_never_after_logout() {
 
 /// Follow a fresh link for `chat`: the `name=value` cookie.
 async fn sign_in(app: &App, web: SocketAddr, chat: i64) -> String {
-    let token = app.web_auth().issue_login(chat).unwrap();
-    let r = client_from("127.0.0.1")
-        .get(format!("http://{web}/login?token={token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let c = r.headers()[SET_COOKIE].to_str().unwrap();
-    c.split(';').next().unwrap().to_string()
+    let base = format!("http://{web}");
+    dashboard::sign_in_with(&client_from("127.0.0.1"), app, &base, chat).await
 }
 
 async fn status_with(web: SocketAddr, cookie: &str) -> StatusCode {

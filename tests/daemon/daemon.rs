@@ -1,19 +1,19 @@
 //! `dipwatch run`, the daemon: the real binary with a fast cron, its HTTP
 //! endpoints, catch-up, shutdown in the middle of a run, and single-flight.
 
-mod common;
+use crate::support;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
-use common::{ChildGuard, Workspace, free_port, ok};
 use dipwatch::domain::LastOutcome;
 use futures::StreamExt;
+use support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
+use support::{ChildGuard, Workspace, free_port, ok};
 
-use common::http_get as get;
+use support::http_get as get;
 
 struct Daemon {
     child: ChildGuard,
@@ -64,6 +64,16 @@ impl Daemon {
         }
     }
 
+    /// Wait for `/readyz` to answer 503 with a body `until` accepts; the body.
+    fn wait_unready(&self, until: impl Fn(&str) -> bool) -> String {
+        let readyz = || get(self.port, "/readyz");
+        support::wait_for(
+            Duration::from_secs(60),
+            || format!("{:?}", readyz()),
+            || readyz().and_then(|(status, body)| (status == 503 && until(&body)).then_some(body)),
+        )
+    }
+
     /// Wait until `/readyz` reports `date` as the latest screen.
     fn wait_screen(&mut self, date: &str, within: Duration) -> serde_json::Value {
         let deadline = Instant::now() + within;
@@ -91,8 +101,20 @@ impl Daemon {
         self.child.terminate();
         let out = self.child.wait_with_output().unwrap();
         let logs = String::from_utf8_lossy(&out.stderr).into_owned();
-        common::assert_no_secrets(&self.env, &logs);
+        support::assert_no_secrets(&self.env, &logs);
         (out.status.success(), t.elapsed().as_secs_f64(), logs)
+    }
+
+    /// [`Daemon::terminate`], asserting a clean exit within the stop
+    /// budget by the daemon's own word; its logs.
+    fn stop_cleanly(self) -> String {
+        let (success, secs, logs) = self.terminate();
+        assert!(success, "{logs}");
+        assert!(
+            stopped_within_budget(&logs),
+            "exit took {secs:.1} s: {logs}"
+        );
+        logs
     }
 }
 
@@ -136,7 +158,7 @@ fn assert_store_consistent(ws: &Workspace) {
 }
 
 fn demo() -> String {
-    common::repo("config/demo.toml").display().to_string()
+    support::repo("config/demo.toml").display().to_string()
 }
 
 #[test]
@@ -189,9 +211,7 @@ fn the_daemon_catches_up_serves_health_and_valid_metrics_and_stops_cleanly() {
         String::from_utf8_lossy(&checked.stderr)
     );
 
-    let (success, secs, logs) = d.terminate();
-    assert!(success, "{logs}");
-    assert!(stopped_within_budget(&logs), "exit took {secs}s: {logs}");
+    let logs = d.stop_cleanly();
     assert!(
         logs.contains("SIGTERM") && logs.contains("\"stopped\""),
         "{logs}"
@@ -245,7 +265,7 @@ fn catch_up_after_an_outage_and_not_again_when_up_to_date() {
     }
     // The symbols of the stored run, not zeros.
     assert!(
-        common::metric(&metrics, "dipwatch_symbols{state=\"ok\"}").is_some_and(|n| n > 0.0),
+        support::metric(&metrics, "dipwatch_symbols{state=\"ok\"}").is_some_and(|n| n > 0.0),
         "{metrics}"
     );
     let (success, _, logs) = d.terminate();
@@ -289,7 +309,7 @@ fn sigterm_stops_the_daemon_after_its_stderr_is_closed() {
 #[test]
 fn shutdown_in_the_middle_of_a_run_publishes_nothing_and_the_next_start_completes_it() {
     let n = 20;
-    let tickers = dipwatch::domain::parse_universe(&common::universe_head(n)).unwrap();
+    let tickers = dipwatch::domain::parse_universe(&support::universe_head(n)).unwrap();
     // Every response takes 4 s: the catch-up run is still fetching when
     // SIGTERM arrives, and longer than the daemon's grace period.
     let fake = FakeAlpaca::start(
@@ -308,9 +328,7 @@ fn shutdown_in_the_middle_of_a_run_publishes_nothing_and_the_next_start_complete
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(500));
-    let (success, secs, logs) = d.terminate();
-    assert!(success, "{logs}");
-    assert!(stopped_within_budget(&logs), "exit took {secs}s: {logs}");
+    let logs = d.stop_cleanly();
     assert!(logs.contains("run interrupted by shutdown"), "{logs}");
     assert!(!ws.path("data/runs").exists(), "nothing partial published");
 
@@ -332,7 +350,7 @@ async fn concurrent_triggers_start_exactly_one_run() {
 
     let dir = tempfile::tempdir().unwrap();
     let universe = dir.path().join("u.txt");
-    std::fs::write(&universe, common::universe_head(50)).unwrap();
+    std::fs::write(&universe, support::universe_head(50)).unwrap();
     let env = [
         ("DIPWATCH__MARKET__PROVIDER", "sim".to_string()),
         ("DIPWATCH__MARKET__UNIVERSE", universe.display().to_string()),
@@ -395,7 +413,7 @@ async fn concurrent_triggers_start_exactly_one_run() {
 /// The value of the first sample line starting with `series` (0 when the
 /// series is absent).
 fn sample(metrics: &str, series: &str) -> f64 {
-    common::metric(metrics, series).unwrap_or(0.0)
+    support::metric(metrics, series).unwrap_or(0.0)
 }
 
 /// A run that fails (Alpaca answers 503) shows in `/readyz` (503, with the
@@ -406,7 +424,7 @@ fn sample(metrics: &str, series: &str) -> f64 {
 #[test]
 fn failed_and_not_yet_available_runs_are_reported_and_retried() {
     let n = 10;
-    let tickers = dipwatch::domain::parse_universe(&common::universe_head(n)).unwrap();
+    let tickers = dipwatch::domain::parse_universe(&support::universe_head(n)).unwrap();
     let fake = FakeAlpaca::start(FakeAlpacaOptions::new().universe(tickers));
     let mut ws = Workspace::new(n);
     ws.use_fake_alpaca(&fake);
@@ -420,19 +438,10 @@ fn failed_and_not_yet_available_runs_are_reported_and_retried() {
     fake.fail_times(
         "/v2/stocks/bars",
         10_000,
-        common::fake_alpaca::Fault::status(503, "<html><title>503</title></html>"),
+        support::fake_alpaca::Fault::status(503, "<html><title>503</title></html>"),
     );
     let d = Daemon::start(&ws, None);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let body = loop {
-        if let Some((503, body)) = get(d.port, "/readyz")
-            && body.contains("last run failed")
-        {
-            break body;
-        }
-        assert!(Instant::now() < deadline, "{:?}", get(d.port, "/readyz"));
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let body = d.wait_unready(|body| body.contains("last run failed"));
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["ready"], false);
     assert_eq!(v["last_run"], "failed");
@@ -561,7 +570,7 @@ fn screen_of(ws: &Workspace, date: &str) -> Vec<(String, f64)> {
 /// nor gives the default twice.
 #[test]
 fn default_alerts_fire_on_catch_up_once_and_not_again_after_a_restart() {
-    use common::fake_telegram::{FakeTelegram, TOKEN};
+    use support::fake_telegram::{FakeTelegram, TOKEN};
     const CHAT: i64 = 424_242;
     let n = 60;
     let day = latest_closed_session();
@@ -673,7 +682,7 @@ fn default_alerts_fire_on_catch_up_once_and_not_again_after_a_restart() {
 #[test]
 fn a_real_daemon_on_a_demo_store_warns_ignores_the_future_and_retries_a_failed_catch_up() {
     let n = 10;
-    let tickers = dipwatch::domain::parse_universe(&common::universe_head(n)).unwrap();
+    let tickers = dipwatch::domain::parse_universe(&support::universe_head(n)).unwrap();
     let fake = FakeAlpaca::start(FakeAlpacaOptions::new().universe(tickers));
     let mut ws = Workspace::new(n);
     let latest: chrono::NaiveDate = latest_closed_session().parse().unwrap();
@@ -703,7 +712,7 @@ fn a_real_daemon_on_a_demo_store_warns_ignores_the_future_and_retries_a_failed_c
     fake.fail_times(
         "/v2/stocks/bars",
         2,
-        common::fake_alpaca::Fault::status(503, "{\"message\":\"down\"}"),
+        support::fake_alpaca::Fault::status(503, "{\"message\":\"down\"}"),
     );
     let mut d = Daemon::start(&ws, None);
     let v = d.wait_screen(&latest.to_string(), Duration::from_secs(60));
@@ -739,7 +748,7 @@ fn a_real_daemon_on_a_demo_store_warns_ignores_the_future_and_retries_a_failed_c
 #[test]
 fn keys_echoed_by_a_server_never_reach_readyz_or_the_logs() {
     let n = 5;
-    let tickers = dipwatch::domain::parse_universe(&common::universe_head(n)).unwrap();
+    let tickers = dipwatch::domain::parse_universe(&support::universe_head(n)).unwrap();
     let fake = FakeAlpaca::start(FakeAlpacaOptions::new().universe(tickers));
     let mut ws = Workspace::new(n);
     ws.use_fake_alpaca(&fake);
@@ -747,23 +756,14 @@ fn keys_echoed_by_a_server_never_reach_readyz_or_the_logs() {
     fake.fail_times(
         "/v2/calendar",
         10_000,
-        common::fake_alpaca::Fault::api_error(
+        support::fake_alpaca::Fault::api_error(
             403,
             40_310_000,
             &format!("forbidden; you sent APCA-API-KEY-ID={key_id} APCA-API-SECRET-KEY={secret}"),
         ),
     );
     let d = Daemon::start(&ws, None);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let body = loop {
-        if let Some((503, body)) = get(d.port, "/readyz")
-            && body.contains("last run failed")
-        {
-            break body;
-        }
-        assert!(Instant::now() < deadline, "{:?}", get(d.port, "/readyz"));
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let body = d.wait_unready(|body| body.contains("last run failed"));
     assert!(
         body.contains("HTTP 403") && body.contains("[redacted]"),
         "{body}"
@@ -780,7 +780,7 @@ fn keys_echoed_by_a_server_never_reach_readyz_or_the_logs() {
 /// (503, the reason in `problems`) instead of reporting nothing.
 #[test]
 fn a_corrupt_alert_book_is_reported_by_readyz() {
-    use common::fake_telegram::{FakeTelegram, TOKEN};
+    use support::fake_telegram::{FakeTelegram, TOKEN};
     let rt = tokio::runtime::Runtime::new().unwrap();
     let fake = rt.block_on(async { FakeTelegram::start() });
     let mut ws = Workspace::new(20);
@@ -791,22 +791,16 @@ fn a_corrupt_alert_book_is_reported_by_readyz() {
     ws.set_env("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", "4242");
     let demo = demo();
     let d = Daemon::start(&ws, Some(&demo));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let body = loop {
-        if let Some((503, body)) = get(d.port, "/readyz") {
-            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-            let about_alerts = v["problems"].as_array().unwrap().iter().any(|p| {
-                p.as_str()
-                    .unwrap()
-                    .starts_with("alerts: alerts/book.json is unreadable")
-            });
-            if about_alerts && v["state_loaded"] == true {
-                break v;
-            }
-        }
-        assert!(Instant::now() < deadline, "{:?}", get(d.port, "/readyz"));
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let body = d.wait_unready(|body| {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        let about_alerts = v["problems"].as_array().unwrap().iter().any(|p| {
+            p.as_str()
+                .unwrap()
+                .starts_with("alerts: alerts/book.json is unreadable")
+        });
+        about_alerts && v["state_loaded"] == true
+    });
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["ready"], false);
     let (success, _, logs) = d.terminate();
     assert!(success, "{logs}");
@@ -821,7 +815,7 @@ fn a_corrupt_alert_book_is_reported_by_readyz() {
 /// Every confirmed update must have been answered or counted as skipped
 /// (an unconfirmed one comes again at the next start, so it is not lost).
 fn assert_no_confirmed_update_lost(
-    fake: &common::fake_telegram::FakeTelegram,
+    fake: &support::fake_telegram::FakeTelegram,
     pushed: &[(i64, i64)],
 ) {
     let mut chats: Vec<i64> = pushed.iter().map(|(c, _)| *c).collect();
@@ -857,7 +851,7 @@ fn assert_no_confirmed_update_lost(
 /// 10 s both times.
 #[test]
 fn a_stop_confirms_only_the_commands_it_answered() {
-    use common::fake_telegram::{FakeTelegram, TOKEN};
+    use support::fake_telegram::{FakeTelegram, TOKEN};
     let chats: Vec<i64> = (5001..5007).collect();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let fake = rt.block_on(async { FakeTelegram::start() });
@@ -887,12 +881,7 @@ fn a_stop_confirms_only_the_commands_it_answered() {
     let ids = fake.push_many(&batch);
     let pushed: Vec<(i64, i64)> = batch.iter().map(|(c, _)| *c).zip(ids).collect();
     std::thread::sleep(Duration::from_secs(5));
-    let (success, secs, logs) = d.terminate();
-    assert!(success, "{logs}");
-    assert!(
-        stopped_within_budget(&logs),
-        "stopped in {secs:.1} s: {logs}"
-    );
+    d.stop_cleanly();
     assert_no_confirmed_update_lost(&fake, &pushed);
 
     // 2. A burst the stop budget can answer: stopped 0.3 s after it
@@ -914,12 +903,7 @@ fn a_stop_confirms_only_the_commands_it_answered() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(300));
-    let (success, secs, logs) = d.terminate();
-    assert!(success, "{logs}");
-    assert!(
-        stopped_within_budget(&logs),
-        "stopped in {secs:.1} s: {logs}"
-    );
+    d.stop_cleanly();
     assert_no_confirmed_update_lost(&fake, &pushed);
     for (chat, n) in chats.iter().zip(before) {
         assert_eq!(
@@ -966,7 +950,7 @@ fn get_with_cookie(port: u16, path: &str, cookie: Option<&str>) -> (u16, Option<
 /// file that no longer loads changes nothing.
 #[test]
 fn sighup_reloads_the_allow_lists_and_a_removed_chat_loses_bot_and_dashboard() {
-    use common::fake_telegram::{FakeTelegram, TOKEN};
+    use support::fake_telegram::{FakeTelegram, TOKEN};
     const KEEP: i64 = 515_151;
     const GONE: i64 = 626_262;
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -201,8 +201,7 @@ proptest! {
     }
 }
 
-#[path = "common/fake_telegram.rs"]
-mod fake_telegram;
+use crate::support::fake_telegram;
 
 /// Arbitrary user text: unicode, markup characters, long runs, newlines.
 fn user_text() -> impl Strategy<Value = String> {

@@ -2,50 +2,31 @@
 //! S3-compatible server (moto) on loopback. Write, idempotent re-write,
 //! partition listing, read-back, and corrupt or partial objects.
 
-mod common;
+use crate::support;
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, Utc};
-use common::{MotoServer, Workspace, ok, stdout};
-use dipwatch::domain::{DrawdownRow, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+use chrono::NaiveDate;
+use dipwatch::domain::{DrawdownRow, RunReport, Symbol};
 use dipwatch::store::{
-    BarRecord, Dataset, LAYOUT_VERSION, Lake, NewObject, PartRead, SCHEMA_PATH, StorageUrl, Store,
-    StoreError, encode,
+    AccountRecord, BarRecord, Dataset, LAYOUT_VERSION, Lake, NewObject, PartRead, PositionRecord,
+    SCHEMA_PATH, StorageUrl, Store, StoreError, encode,
 };
 use futures::StreamExt;
 use object_store::{ObjectStore, path::Path};
+use support::{MotoServer, Workspace, d, ok, stdout};
 
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
+/// An empty store on local disk in a temp dir the caller keeps.
+async fn scratch_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = StorageUrl::Local(dir.path().to_path_buf());
+    let store = Store::open(&url, &BTreeMap::new()).await.unwrap();
+    (dir, store)
 }
 
+/// The report of a clean run over the two tickers [`rows`] holds.
 fn report(date: NaiveDate) -> RunReport {
-    RunReport {
-        date,
-        provider: "sim".into(),
-        simulated: true,
-        outcome: RunOutcome::Published,
-        reason: None,
-        started_at: Utc::now(),
-        finished_at: Utc::now(),
-        symbols: SymbolCounts {
-            requested: 2,
-            ok: 2,
-            skipped: 0,
-            failed: 0,
-        },
-        skipped: vec![],
-        failed: vec![],
-        recovered: vec![],
-        gave_up: vec![],
-        refused: Vec::new(),
-        rejected_bars: vec![],
-        requests: RequestStats::default(),
-        phases_ms: BTreeMap::new(),
-        profit: None,
-        unreadable_positions: Vec::new(),
-    }
+    support::report(date, 2)
 }
 
 fn rows(date: NaiveDate, scale: f64) -> Vec<DrawdownRow> {
@@ -118,7 +99,6 @@ fn snapshot_objects(
     held: &[dipwatch::domain::Position],
     account: &dipwatch::domain::Account,
 ) -> [NewObject; 2] {
-    use dipwatch::store::{AccountRecord, PositionRecord};
     let (p, pn) = encode(
         Dataset::Positions,
         held.iter().map(|x| PositionRecord::new(day, x)),
@@ -142,7 +122,7 @@ fn snapshot_objects(
 /// The suite both backends must pass.
 async fn storage_contract(url: StorageUrl, options: BTreeMap<String, String>) {
     let store = Store::open(&url, &options).await.unwrap();
-    let backend = common::store_audit::raw_objects(&url, &options);
+    let backend = support::store_audit::raw_objects(&url, &options);
     let backend = backend.as_ref();
     let lake = Lake::new(store.clone());
     assert!(lake.dates(None, None).await.unwrap().is_empty());
@@ -316,13 +296,7 @@ async fn storage_contract_on_local_disk() {
 
 #[tokio::test]
 async fn staging_files_of_a_killed_writer_are_swept_when_old() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &StorageUrl::Local(dir.path().to_path_buf()),
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap();
+    let (dir, store) = scratch_store().await;
     let d1 = d("2026-11-18");
     store
         .publish(d1, objects(d1, 1.0), BTreeMap::new(), report(d1))
@@ -360,7 +334,7 @@ async fn storage_contract_on_s3() {
 
 #[tokio::test]
 async fn unreachable_s3_is_a_clear_error_naming_the_store() {
-    let port = common::free_port();
+    let port = support::free_port();
     let options: BTreeMap<String, String> = [
         ("endpoint", format!("http://127.0.0.1:{port}")),
         ("allow_http", "true".into()),
@@ -426,13 +400,7 @@ fn cli_collect_then_screen_on_s3() {
 /// labels what it shows and lists the simulated dates for its warnings.
 #[tokio::test]
 async fn the_simulated_label_comes_from_the_manifests_not_the_provider() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &StorageUrl::Local(dir.path().to_path_buf()),
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap();
+    let (_dir, store) = scratch_store().await;
     let (d1, d2) = (d("2026-11-19"), d("2026-11-20"));
     store
         .publish(d1, objects(d1, 1.0), BTreeMap::new(), report(d1))
@@ -507,13 +475,7 @@ async fn the_simulated_label_comes_from_the_manifests_not_the_provider() {
 /// negative quantity is a short, and the profit rule is evaluated on them.
 #[tokio::test]
 async fn the_daemon_state_reads_a_layout_v1_portfolio() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &StorageUrl::Local(dir.path().to_path_buf()),
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap();
+    let (_dir, store) = scratch_store().await;
     let day = d("2026-11-20");
     let v1_positions = "date,symbol,quantity,avg_entry_price,current_price,unrealized_return_pct,market_value,unrealized_pl\n\
         2026-11-20,AAPL,10,100,250,150,2500,1500\n\
@@ -560,14 +522,8 @@ async fn the_daemon_state_reads_a_layout_v1_portfolio() {
 /// differ from now's), rather than judging the positions again.
 #[tokio::test]
 async fn the_daemon_state_shows_the_stored_profit_verdict() {
-    use dipwatch::domain::{Account, Position, profit_check};
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &StorageUrl::Local(dir.path().to_path_buf()),
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap();
+    use dipwatch::domain::{Position, profit_check};
+    let (_dir, store) = scratch_store().await;
     let day = d("2026-11-20");
     let held = vec![
         Position::from_prices(
@@ -583,17 +539,7 @@ async fn the_daemon_state_shows_the_stored_profit_verdict() {
             110.into(),
         ),
     ];
-    let account = Account {
-        equity: Some(10_000.into()),
-        cash: Some(5_000.into()),
-        buying_power: None,
-        status: "ACTIVE".into(),
-        currency: None,
-        last_equity: None,
-        long_market_value: None,
-        daytrade_count: None,
-        pattern_day_trader: None,
-    };
+    let account = support::account(10_000, 5_000);
     let mut objects = objects(day, 1.0);
     objects.extend(snapshot_objects(day, &held, &account));
     // Judged then over both positions at 100%: (150 + 10) / 2 = 80, no.
@@ -652,7 +598,7 @@ async fn sessions_with_snapshots(
     options: &BTreeMap<String, String>,
 ) -> (
     Vec<NaiveDate>,
-    std::sync::Arc<common::store_audit::CountingStore>,
+    std::sync::Arc<support::store_audit::CountingStore>,
     Store,
 ) {
     use dipwatch::domain::{Account, Position};
@@ -687,8 +633,8 @@ async fn sessions_with_snapshots(
             .await
             .unwrap();
     }
-    let counting = std::sync::Arc::new(common::store_audit::CountingStore::new(
-        common::store_audit::raw_objects(url, options),
+    let counting = std::sync::Arc::new(support::store_audit::CountingStore::new(
+        support::store_audit::raw_objects(url, options),
     ));
     let store = Store::from_object_store(counting.clone(), url.to_string());
     (days, counting, store)

@@ -1,11 +1,23 @@
-//! Shared test fixtures: a real S3-compatible server (moto) on loopback,
-//! and a scratch workspace for running the real `dipwatch` binary.
+//! What every test binary shares (each includes this folder with
+//! `#[path = "../support/mod.rs"] mod support;`): a real S3-compatible
+//! server (moto) on loopback, a scratch workspace for running the real
+//! `dipwatch` binary with child processes that die with their test, the
+//! loopback fakes of Alpaca (`fake_alpaca/`) and the Bot API
+//! (`fake_telegram`), the store audit (`store_audit`), the daemon's `App`
+//! with its dashboard served (`dashboard`) and the small values tests
+//! build their data from (`fixtures`).
 
 #![allow(dead_code)]
 
+pub mod dashboard;
 pub mod fake_alpaca;
 pub mod fake_telegram;
+pub mod fixtures;
 pub mod store_audit;
+
+// Not every binary uses every fixture.
+#[allow(unused_imports)]
+pub use fixtures::{account, d, days_before_today, report, sym};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,6 +25,86 @@ use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+/// `dipwatch backtest ARGS --format json` with only `env` (and `PATH`)
+/// set: the run's JSON document (a failure panics with the command's
+/// stderr).
+pub fn backtest_json<K, V>(
+    env: impl IntoIterator<Item = (K, V)>,
+    args: &[&str],
+) -> serde_json::Value
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new(env!("CARGO_BIN_EXE_dipwatch"))
+        .arg("backtest")
+        .args(args)
+        .args(["--format", "json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// An independent reference implementation in Python (`python3`, or
+/// `$PYTHON`): `args` (a script under `tests/reference/`, or `-c` and a
+/// program, then its arguments), `input` as JSON on its stdin when given;
+/// its JSON answer. `needs` names what it imports, for the failure message.
+pub fn python_reference<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    input: Option<&serde_json::Value>,
+    needs: &str,
+) -> serde_json::Value {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut child = Command::new(python)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 is needed ({needs}; scripts/test installs it): {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(input) = input {
+        stdin.write_all(input.to_string().as_bytes()).unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the reference failed (is {needs} installed? scripts/test installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Poll every 50 ms until `poll` has an answer; `within` only ends a hang
+/// (never a verdict on speed), panicking with `state()`: what was seen.
+pub fn wait_for<T>(
+    within: Duration,
+    state: impl Fn() -> String,
+    mut poll: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(answer) = poll() {
+            return answer;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing after {within:?}: {}",
+            state()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
 
 /// Absolute path of a file in the repository.
 pub fn repo(rel: &str) -> PathBuf {

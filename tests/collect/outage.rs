@@ -12,27 +12,27 @@
 //! other: exit 1 with a clear one-line error naming the store and the
 //! object, nothing partial visible to readers, nothing already stored lost
 //! or changed, and the next run completes with the store an uninterrupted
-//! run would have. The audit is `tests/common/store_audit.rs`, shared with
-//! `tests/crash.rs`.
+//! run would have. The audit is `tests/support/store_audit.rs`, shared with
+//! `tests/daemon/crash.rs`.
 
-mod common;
+use crate::support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use common::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
-use common::store_audit::{Audit, audit, audit_dir, differences, split_partition};
-use common::{MotoServer, Workspace, ok, stderr, stdout};
 use dipwatch::domain::Symbol;
 use object_store::ObjectStore;
+use support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
+use support::store_audit::{Audit, audit, audit_dir, differences, files_under, split_partition};
+use support::{MotoServer, Workspace, ok, stderr, stdout};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -232,7 +232,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn fake() -> FakeAlpaca {
     let tickers: Vec<Symbol> =
-        dipwatch::domain::parse_universe(&common::universe_head(SYMBOLS)).unwrap();
+        dipwatch::domain::parse_universe(&support::universe_head(SYMBOLS)).unwrap();
     FakeAlpaca::start(
         FakeAlpacaOptions::new()
             .universe(tickers)
@@ -348,24 +348,6 @@ fn run_with(
     ws.checked(cmd.output().expect("spawn dipwatch"))
 }
 
-/// Every file under `dir` with its size and modification time.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, (u64, SystemTime)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let meta = e.metadata().unwrap();
-            if meta.is_dir() {
-                stack.push(e.path());
-            } else {
-                out.insert(e.path(), (meta.len(), meta.modified().unwrap()));
-            }
-        }
-    }
-    out
-}
-
 /// `chmod -R` directories to `dir_mode` and files to `file_mode`.
 fn chmod_tree(dir: &Path, dir_mode: u32, file_mode: u32) {
     for e in std::fs::read_dir(dir).unwrap() {
@@ -428,18 +410,53 @@ fn drop_file_mode_override() -> std::io::Result<()> {
 // ---------------------------------------------------------------------------
 // S3.
 
+/// Where both S3 outages start: moto behind the proxy that cuts it, the
+/// Alpaca fake, the uninterrupted reference, and 11-16..11-18 stored.
+struct S3Outage {
+    moto: MotoServer,
+    proxy: Proxy,
+    _fake: FakeAlpaca,
+    rt: tokio::runtime::Runtime,
+    reference: Audit,
+    ws: Workspace,
+    before: Audit,
+}
+
+impl S3Outage {
+    fn stored_to_11_18() -> Self {
+        let moto = MotoServer::start();
+        moto.create_bucket(BUCKET);
+        let moto_addr: SocketAddr = moto.endpoint.trim_start_matches("http://").parse().unwrap();
+        let proxy = Proxy::start(moto_addr);
+        let fake = fake();
+        let rt = runtime();
+        let reference = reference(&fake, SYMBOLS, &rt);
+        let ws = s3_workspace(&fake, &proxy);
+        ok(&ws.run(&["collect", "--from", FIRST, "--to", "2026-11-18"]));
+        let before = audit_s3(&rt, &moto);
+        Self {
+            moto,
+            proxy,
+            _fake: fake,
+            rt,
+            reference,
+            ws,
+            before,
+        }
+    }
+}
+
 #[test]
 fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
-    let moto = MotoServer::start();
-    moto.create_bucket(BUCKET);
-    let moto_addr: SocketAddr = moto.endpoint.trim_start_matches("http://").parse().unwrap();
-    let proxy = Proxy::start(moto_addr);
-    let fake = fake();
-    let rt = runtime();
-    let reference = reference(&fake, SYMBOLS, &rt);
-    let ws = s3_workspace(&fake, &proxy);
-    ok(&ws.run(&["collect", "--from", FIRST, "--to", "2026-11-18"]));
-    let before = audit_s3(&rt, &moto);
+    let S3Outage {
+        moto,
+        proxy,
+        _fake,
+        rt,
+        reference,
+        ws,
+        before,
+    } = S3Outage::stored_to_11_18();
     assert!(before.violations.is_empty(), "{:?}", before.violations);
     let stored = dates(&["2026-11-16", "2026-11-17", "2026-11-18"]);
     assert_eq!(before.published(), stored);
@@ -489,16 +506,15 @@ fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
 
 #[test]
 fn s3_outage_shorter_than_the_retries_is_ridden_through() {
-    let moto = MotoServer::start();
-    moto.create_bucket(BUCKET);
-    let moto_addr: SocketAddr = moto.endpoint.trim_start_matches("http://").parse().unwrap();
-    let proxy = Proxy::start(moto_addr);
-    let fake = fake();
-    let rt = runtime();
-    let reference = reference(&fake, SYMBOLS, &rt);
-    let ws = s3_workspace(&fake, &proxy);
-    ok(&ws.run(&["collect", "--from", FIRST, "--to", "2026-11-18"]));
-    let before = audit_s3(&rt, &moto);
+    let S3Outage {
+        moto,
+        proxy,
+        _fake,
+        rt,
+        reference,
+        ws,
+        before,
+    } = S3Outage::stored_to_11_18();
 
     // The PUT of 11-19's drawdowns is cut and the store is gone for
     // 150 ms: the client's first retry (after 100 ms) is refused, a later
@@ -619,7 +635,7 @@ fn local_unwritable_directory_is_a_clear_error_and_corrupts_nothing() {
     // 2. The whole store read-only. Root ignores file modes, so the child
     // gives up the capabilities that let it; a probe shows whether that
     // worked here.
-    let snapshot = tree(&data);
+    let snapshot = files_under(&data);
     chmod_tree(&data, 0o555, 0o444);
     let mut probe = Command::new("sh");
     probe
@@ -646,7 +662,11 @@ fn local_unwritable_directory_is_a_clear_error_and_corrupts_nothing() {
     );
     assert!(err.contains("Permission denied"), "{err}");
     assert_eq!(fake.requests().len(), requests_before, "nothing fetched");
-    assert_eq!(tree(&data), snapshot, "nothing written, nothing removed");
+    assert_eq!(
+        files_under(&data),
+        snapshot,
+        "nothing written, nothing removed"
+    );
     println!("read-only store: {err}");
     // check-config says so too, instead of "OK".
     let checked = run_with(&ws, &["check-config"], drop_file_mode_override);

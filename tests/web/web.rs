@@ -3,17 +3,13 @@
 //! figures shown against the state's, sign-out with its CSRF token, and
 //! anonymous loopback mode.
 
-mod common;
-
-use std::collections::HashMap;
+use crate::support::dashboard::{SimApp, client, csrf_of, sign_in};
 
 use dipwatch::app::App;
 use dipwatch::collect::Dates;
-use dipwatch::config::AppConfig;
 use dipwatch::domain::RunSource;
-use dipwatch::runner::Trigger;
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
+use reqwest::header::{CONTENT_SECURITY_POLICY, SET_COOKIE};
 
 const READER: i64 = 1001;
 const ADMIN: i64 = 1002;
@@ -31,78 +27,16 @@ async fn start_with(
     anonymous: bool,
     dates: Dates,
 ) -> (App, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let universe = dir.path().join("u.txt");
-    std::fs::write(&universe, common::universe_head(120)).unwrap();
-    let mut env: HashMap<String, String> = [
-        ("DIPWATCH__MARKET__PROVIDER", "sim".to_string()),
-        ("DIPWATCH__MARKET__UNIVERSE", universe.display().to_string()),
-        (
-            "DIPWATCH__STORAGE__URL",
-            dir.path().join("data").display().to_string(),
-        ),
-        ("DIPWATCH__HTTP__LISTEN", "127.0.0.1:0".to_string()),
-        ("DIPWATCH__WEB__LISTEN", "127.0.0.1:0".to_string()),
-        ("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", READER.to_string()),
-        ("DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS", ADMIN.to_string()),
-        ("DIPWATCH__WEB__ANONYMOUS_LOOPBACK", anonymous.to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let mut app = SimApp::new(120)
+        .listening()
+        .set("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", READER)
+        .set("DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS", ADMIN)
+        .set("DIPWATCH__WEB__ANONYMOUS_LOOPBACK", anonymous);
     if token {
-        env.insert("TELOXIDE_TOKEN".into(), TEST_TOKEN.into());
+        app = app.set("TELOXIDE_TOKEN", TEST_TOKEN);
     }
-    let config = AppConfig::load_with_env(None, env).unwrap();
-    let mut app = App::build(config).await.unwrap();
-    match app.runner().trigger(RunSource::Manual, dates) {
-        Trigger::Started(done) => {
-            done.await.expect("run");
-        }
-        Trigger::AlreadyRunning(_) => unreachable!(),
-    }
-    app.load_state().await;
-    let addr = app.web_addr().expect("dashboard on");
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    app.spawn_web(&shutdown).expect("served");
-    // The server stops with the runtime at the end of the test.
-    std::mem::forget(shutdown);
+    let (app, addr, dir) = app.start(dates).await;
     (app, format!("http://{addr}"), dir)
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// Follow a sign-in link; the session cookie.
-async fn sign_in(app: &App, base: &str, chat: i64) -> String {
-    let token = app.web_auth().issue_login(chat).unwrap();
-    let r = client()
-        .get(format!("{base}/login?token={token}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()[LOCATION], "/");
-    let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
-    assert!(!cookie.contains("Secure"), "the public URL is http");
-    cookie.split(';').next().unwrap().to_string()
-}
-
-/// The CSRF token the page's forms carry.
-fn csrf_of(page: &str) -> String {
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the page's forms carry a CSRF token")
-        .to_string()
 }
 
 /// POST `form` to `path` with the session `cookie`.
@@ -268,24 +202,7 @@ async fn sign_out_needs_the_csrf_token_and_the_bot_can_end_every_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_bot_token_the_dashboard_is_off_unless_anonymous_loopback() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = AppConfig::load_with_env(
-        None,
-        [
-            ("DIPWATCH__MARKET__PROVIDER", "sim"),
-            ("DIPWATCH__HTTP__LISTEN", "127.0.0.1:0"),
-            ("DIPWATCH__WEB__LISTEN", "127.0.0.1:0"),
-            (
-                "DIPWATCH__STORAGE__URL",
-                &dir.path().join("data").display().to_string(),
-            ),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect(),
-    )
-    .unwrap();
-    let app = App::build(config).await.unwrap();
+    let (app, _dir) = SimApp::new(5).listening().build().await;
     assert_eq!(
         app.web_addr(),
         None,

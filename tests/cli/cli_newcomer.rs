@@ -4,16 +4,16 @@
 //! refusing a store it cannot write (exit 2, no retry loop), `collect
 //! --from` alone, and the log line saying why the dashboard is off.
 
-mod common;
+use crate::support;
 
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::{ChildGuard, Workspace, free_port, ok, stderr, stdout};
+use support::{ChildGuard, Workspace, free_port, ok, stderr, stdout};
 
 fn demo() -> String {
-    common::repo("config/demo.toml").display().to_string()
+    support::repo("config/demo.toml").display().to_string()
 }
 
 /// The dates a `collect` printed as published, in order.

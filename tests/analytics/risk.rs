@@ -7,14 +7,13 @@
 //! portfolio, whose names are correlated through its market and sector
 //! factors), recomputed by numpy from the lake's own CSV files.
 
-mod common;
+use crate::support;
 
 use std::collections::HashMap;
-use std::process::Command;
 
 use chrono::NaiveDate;
 use dipwatch::config::AppConfig;
-use dipwatch::domain::{Account, Position, Symbol};
+use dipwatch::domain::{Position, Symbol};
 use dipwatch::query::{DayBars, PriceHistory};
 use dipwatch::risk::{Benchmark, RiskInput, RiskParams, analyze};
 use rust_decimal::Decimal;
@@ -109,17 +108,7 @@ fn correlations_volatilities_and_betas_equal_numpys() {
             Position::from_prices(s.clone(), Decimal::from(10 + 5 * i), last, last)
         })
         .collect();
-    let account = Account {
-        equity: Some(Decimal::from(1_000_000)),
-        cash: Some(Decimal::from(10_000)),
-        buying_power: None,
-        status: "ACTIVE".into(),
-        currency: None,
-        last_equity: None,
-        long_market_value: None,
-        daytrade_count: None,
-        pattern_day_trader: None,
-    };
+    let account = support::account(1_000_000, 10_000);
     let config = AppConfig::load_with_env(None, HashMap::new()).unwrap();
     let mut params = RiskParams::new(
         &config.risk,
@@ -175,20 +164,15 @@ fn correlations_volatilities_and_betas_equal_numpys() {
             (w.weight_pct.unwrap() / 100.0).to_string()
         })
         .collect();
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(python)
-        .args(["-c", NUMPY])
-        .arg(&file)
-        .arg(params.lookback.to_string())
-        .arg(weights.join(","))
-        .output()
-        .expect("python3 not found; scripts/test installs numpy");
-    assert!(
-        out.status.success(),
-        "numpy failed (python3 -m pip install numpy): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let np: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let args = [
+        "-c".into(),
+        NUMPY.into(),
+        file.into_os_string(),
+        params.lookback.to_string().into(),
+        weights.join(",").into(),
+    ];
+    let np: serde_json::Value =
+        support::python_reference::<std::ffi::OsString>(&args, None, "numpy");
     let close = |a: f64, b: f64, what: &str| {
         assert!((a - b).abs() <= 1e-9, "{what}: ours {a}, numpy {b}");
     };
@@ -233,9 +217,9 @@ fn correlations_volatilities_and_betas_equal_numpys() {
 
 /// A demo lake with enough sessions for every statistic (91 at the default
 /// lookback), 40 symbols.
-fn demo_lake() -> common::Workspace {
-    let ws = common::Workspace::new(40);
-    common::ok(&ws.demo(&["collect", "--from", "2026-06-01", "--to", "2026-11-20"]));
+fn demo_lake() -> support::Workspace {
+    let ws = support::Workspace::new(40);
+    support::ok(&ws.demo(&["collect", "--from", "2026-06-01", "--to", "2026-11-20"]));
     ws
 }
 
@@ -245,7 +229,7 @@ fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
     // Workspaces default to the universe benchmark (the fake Alpaca serves
     // only its universe); this lake was collected without SPY.
     ws.set_env("DIPWATCH__BACKTEST__BENCHMARK", "SPY");
-    let table = common::ok(&ws.demo(&["portfolio"]));
+    let table = support::ok(&ws.demo(&["portfolio"]));
     for needle in [
         "Portfolio risk, snapshot 2026-11-20",
         "[SIMULATED PRICES, not market data]",
@@ -262,7 +246,7 @@ fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
 
     ws.set_env("DIPWATCH__BACKTEST__BENCHMARK", "universe");
     ws.set_env("DIPWATCH__BACKTEST__MAX_HOLD", "5");
-    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let json = support::ok(&ws.demo(&["portfolio", "--format", "json"]));
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["simulated"], true);
     for key in [
@@ -353,22 +337,22 @@ fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
 
 #[test]
 fn thin_or_empty_stores_are_explained_not_fatal() {
-    let ws = common::Workspace::new(10);
+    let ws = support::Workspace::new(10);
     let out = ws.demo(&["portfolio"]);
     assert_eq!(out.status.code(), Some(1), "no store yet: {out:?}");
     assert!(
-        common::stderr(&out).contains("run `dipwatch collect` first"),
+        support::stderr(&out).contains("run `dipwatch collect` first"),
         "{out:?}"
     );
 
-    common::ok(&ws.demo(&["collect", "--from", "2026-11-16", "--to", "2026-11-20"]));
-    let table = common::ok(&ws.demo(&["portfolio"]));
+    support::ok(&ws.demo(&["collect", "--from", "2026-11-16", "--to", "2026-11-20"]));
+    let table = support::ok(&ws.demo(&["portfolio"]));
     assert!(
         table.contains("the lake holds 5 sessions of bars; 91 are needed"),
         "{table}"
     );
     assert!(table.contains("Left out of the statistics"), "{table}");
-    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let json = support::ok(&ws.demo(&["portfolio", "--format", "json"]));
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     let weights = doc["weights"].as_array().unwrap().len();
     assert!(weights > 0);
@@ -456,27 +440,20 @@ async fn the_in_memory_bars_and_the_lakes_give_the_same_report() {
 /// holding periods must come from the whole snapshot history.
 #[test]
 fn effective_bets_herfindahl_and_holding_periods_equal_numpy_on_a_lake() {
-    let mut ws = common::Workspace::new(40);
-    common::ok(&ws.demo(&["collect", "--from", "2026-01-02", "--to", "2026-11-20"]));
+    let mut ws = support::Workspace::new(40);
+    support::ok(&ws.demo(&["collect", "--from", "2026-01-02", "--to", "2026-11-20"]));
     ws.set_env("DIPWATCH__BACKTEST__BENCHMARK", "universe");
-    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let json = support::ok(&ws.demo(&["portfolio", "--format", "json"]));
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     let report = ws.path("report.json");
     std::fs::write(&report, &json).unwrap();
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(python)
-        .arg(common::repo("tests/reference/risk_lake.py"))
-        .arg(ws.path("data"))
-        .arg(doc["lookback"].to_string())
-        .arg(&report)
-        .output()
-        .expect("python3 not found; scripts/test installs numpy");
-    assert!(
-        out.status.success(),
-        "numpy failed (python3 -m pip install numpy): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let np: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let args = [
+        support::repo("tests/reference/risk_lake.py").into_os_string(),
+        ws.path("data").into_os_string(),
+        doc["lookback"].to_string().into(),
+        report.into_os_string(),
+    ];
+    let np = support::python_reference(&args, None, "numpy");
     let rel = |ours: f64, theirs: f64, what: &str| {
         assert!(
             (ours - theirs).abs() <= 1e-9 * theirs.abs().max(1.0),
@@ -536,7 +513,7 @@ fn effective_bets_herfindahl_and_holding_periods_equal_numpy_on_a_lake() {
     // max hold of 1 session every position held a session or more is an
     // exit, and each exit carries its holding period.
     ws.set_env("DIPWATCH__BACKTEST__MAX_HOLD", "1");
-    let json = common::ok(&ws.demo(&["portfolio", "--format", "json"]));
+    let json = support::ok(&ws.demo(&["portfolio", "--format", "json"]));
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     let held = np["held"].as_object().unwrap();
     let mut longer_than_the_window = 0;

@@ -1,0 +1,44 @@
+//! Fixtures the unit tests share: a date, a ticker, a run report, written
+//! once so that a change to their types is one edit. Test builds only.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, Utc};
+
+use crate::domain::{RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+
+/// `YYYY-MM-DD` as a date.
+pub(crate) fn d(s: &str) -> NaiveDate {
+    s.parse().expect("test date")
+}
+
+/// A ticker (panics on a malformed one: fixtures are written by hand).
+pub(crate) fn sym(s: &str) -> Symbol {
+    Symbol::parse(s).expect("test symbol")
+}
+
+/// The report of a clean published run of the simulated market for
+/// `date`, no counts, stamped now; tests set the fields they are about
+/// with `RunReport { .., ..report(date) }`.
+pub(crate) fn report(date: NaiveDate) -> RunReport {
+    RunReport {
+        date,
+        provider: "sim".into(),
+        simulated: true,
+        outcome: RunOutcome::Published,
+        reason: None,
+        started_at: Utc::now(),
+        finished_at: Utc::now(),
+        symbols: SymbolCounts::default(),
+        skipped: vec![],
+        failed: vec![],
+        recovered: vec![],
+        gave_up: vec![],
+        refused: vec![],
+        rejected_bars: vec![],
+        requests: RequestStats::default(),
+        phases_ms: BTreeMap::new(),
+        profit: None,
+        unreadable_positions: vec![],
+    }
+}

@@ -1,0 +1,10 @@
+//! The data lake, one test binary: the storage contract on local disk and
+//! on S3 (moto) (`storage`), the read path's price history (`history`) and
+//! `dipwatch history` through the real binary (`history_cli`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod history;
+mod history_cli;
+mod storage;

@@ -1,0 +1,148 @@
+//! The daemon's own assembly (`App::build`) over the simulated market,
+//! its dashboard served on loopback: what the web tests start, fill with a
+//! real collection run, sign in to and ask over real HTTP.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use dipwatch::app::App;
+use dipwatch::collect::Dates;
+use dipwatch::config::AppConfig;
+use dipwatch::domain::RunSource;
+use dipwatch::runner::Trigger;
+use reqwest::StatusCode;
+use reqwest::header::SET_COOKIE;
+use tempfile::TempDir;
+
+/// A simulated-market app being set up: its store in a temp dir it owns,
+/// the settings as `DIPWATCH__*` variables (the way users write them).
+pub struct SimApp {
+    dir: TempDir,
+    env: HashMap<String, String>,
+}
+
+impl SimApp {
+    /// The first `symbols` tickers of the bundled universe on the simulated
+    /// market, the store in a fresh temp dir; no listener yet.
+    pub fn new(symbols: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let universe = dir.path().join("u.txt");
+        std::fs::write(&universe, super::universe_head(symbols)).unwrap();
+        let env = [
+            ("DIPWATCH__MARKET__PROVIDER", "sim".to_string()),
+            ("DIPWATCH__MARKET__UNIVERSE", universe.display().to_string()),
+            (
+                "DIPWATCH__STORAGE__URL",
+                dir.path().join("data").display().to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Self { dir, env }
+    }
+
+    /// One more setting (`DIPWATCH__SECTION__KEY` or `TELOXIDE_TOKEN`).
+    pub fn set(mut self, key: &str, value: impl ToString) -> Self {
+        self.env.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// The health and dashboard listeners on free loopback ports.
+    pub fn listening(self) -> Self {
+        self.set("DIPWATCH__HTTP__LISTEN", "127.0.0.1:0")
+            .set("DIPWATCH__WEB__LISTEN", "127.0.0.1:0")
+    }
+
+    /// The store's folder (the temp dir).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The settings so far: also what the real binary gets to read the
+    /// same store.
+    pub fn env(&self) -> &HashMap<String, String> {
+        &self.env
+    }
+
+    /// The app as the daemon assembles it, not served yet; the temp dir
+    /// lives as long as the caller keeps it.
+    pub async fn build(self) -> (App, TempDir) {
+        let config = AppConfig::load_with_env(None, self.env).unwrap();
+        (App::build(config).await.unwrap(), self.dir)
+    }
+
+    /// [`SimApp::build`], one run over `dates` published, then served:
+    /// the app, its dashboard's address and the temp dir.
+    pub async fn start(self, dates: Dates) -> (App, SocketAddr, TempDir) {
+        let (mut app, dir) = self.build().await;
+        run(&app, RunSource::Manual, dates).await;
+        let addr = serve(&mut app).await;
+        (app, addr, dir)
+    }
+}
+
+/// One collection run through the runner, to the end.
+pub async fn run(app: &App, source: RunSource, dates: Dates) {
+    match app.runner().trigger(source, dates) {
+        Trigger::Started(done) => {
+            done.await.expect("run");
+        }
+        Trigger::AlreadyRunning(_) => unreachable!("nothing else runs"),
+    }
+}
+
+/// Load the state and serve the dashboard; its address.
+pub async fn serve(app: &mut App) -> SocketAddr {
+    app.load_state().await;
+    let addr = app.web_addr().expect("dashboard on");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    app.spawn_web(&shutdown).expect("served");
+    // The server stops with the runtime at the end of the test.
+    std::mem::forget(shutdown);
+    addr
+}
+
+/// A client that follows no redirects (the sign-in's 303 is asserted).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Follow a fresh one-time link for `chat` with `client`: the session
+/// cookie as `name=value`, after checking it is a 303 to `/` with an
+/// HttpOnly, SameSite=Strict cookie (not Secure: the public URL is http).
+pub async fn sign_in_with(client: &reqwest::Client, app: &App, base: &str, chat: i64) -> String {
+    let token = app.web_auth().issue_login(chat).unwrap();
+    let r = client
+        .get(format!("{base}/login?token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[reqwest::header::LOCATION], "/");
+    let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "the public URL is http");
+    cookie.split(';').next().unwrap().to_string()
+}
+
+/// [`sign_in_with`] a plain [`client`].
+pub async fn sign_in(app: &App, base: &str, chat: i64) -> String {
+    sign_in_with(&client(), app, base, chat).await
+}
+
+/// The CSRF token the page's forms carry.
+pub fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page's forms carry a CSRF token")
+        .to_string()
+}
