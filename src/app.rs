@@ -250,7 +250,7 @@ impl App {
     /// What the bot is handed: the same runner, broker, metrics and alerts.
     pub fn bot_context(&self) -> BotContext {
         BotContext {
-            config: self.config.clone(),
+            config: Arc::new(bot_config(&self.config)),
             runner: self.runner.clone(),
             broker: self.sources.broker.clone(),
             metrics: self.metrics.clone(),
@@ -438,6 +438,20 @@ pub fn collect_settings(config: &AppConfig) -> crate::collect::CollectSettings {
         &config.portfolio,
         &config.market,
     )
+}
+
+/// What the bot takes from `config`: its sections, the universe, where
+/// `/web` links point, the allow-lists and the backtest's pieces.
+pub fn bot_config(config: &AppConfig) -> crate::bot::BotConfig {
+    crate::bot::BotConfig {
+        telegram: config.telegram.clone(),
+        screen: config.screen,
+        portfolio: config.portfolio.clone(),
+        universe: config.universe.clone(),
+        web_public_url: config.web.public_url.clone(),
+        access: config.access.clone(),
+        backtest: crate::backtest::Setup::of(config),
+    }
 }
 
 /// What the runner takes from `config`: a collection's settings, the

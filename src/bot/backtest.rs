@@ -25,7 +25,7 @@ use super::html::{Align, Table, escape};
 use super::send;
 use crate::backtest::report::{self, KEY_ROWS, OPTIMISTIC, SURVIVORSHIP};
 use crate::backtest::request::{OPTIONS, Request};
-use crate::backtest::{BacktestError, Backtests, Outcome, Ran, Setup, Source};
+use crate::backtest::{BacktestError, Backtests, Outcome, Ran, Source};
 use crate::chart::{self, Figure, Style};
 
 /// One backtest at a time, across every chat.
@@ -143,7 +143,7 @@ pub(crate) async fn backtest(
     gate: &Gate,
 ) -> Result<(), BotError> {
     // The chat is told "the store", not where it is on the host.
-    let backtests = Backtests::new(Setup::of(&ctx.config), ctx.runner.store().clone())
+    let backtests = Backtests::new(ctx.config.backtest.clone(), ctx.runner.store().clone())
         .in_daemon(ctx.runner.state().clone(), "the store");
     let checked = Request::parse(arg)
         .and_then(|r| backtests.settings(&r).map(|_| r).map_err(|e| e.to_string()));

@@ -53,7 +53,8 @@ use teloxide::types::Me;
 use teloxide::{ApiError, RequestError};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::AppConfig;
+use crate::config::{PortfolioSettings, Screen, TelegramSettings};
+use crate::domain::Symbol;
 use crate::market::Broker;
 use crate::metrics::Metrics;
 use crate::runner::Runner;
@@ -65,10 +66,32 @@ use self::limiter::Limits;
 use self::send::TgBot;
 use crate::access::{Access, RefusalGate};
 
+/// The pieces of configuration the bot reads, built by the app's
+/// assembly (`app::bot_config`): nothing below it sees the whole
+/// `AppConfig`.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    /// `[telegram]`: downloads, links, lanes.
+    pub telegram: TelegramSettings,
+    /// `[screen]`: the ranking and the default rows.
+    pub screen: Screen,
+    /// `[portfolio]`: the profit rule `/monitor` shows.
+    pub portfolio: PortfolioSettings,
+    /// `market.universe`: the tickers `/alert` may name.
+    pub universe: Vec<Symbol>,
+    /// `web.public_url` (or the listener's): where `/web` links point.
+    pub web_public_url: url::Url,
+    /// The allow-lists at start (replaced on SIGHUP through `Access`).
+    pub access: Access,
+    /// What `/backtest` runs with.
+    pub backtest: crate::backtest::Setup,
+}
+
 /// What the bot reads and acts on.
 pub struct BotContext {
-    /// The configuration (`[telegram]`, `[screen]`, `[portfolio]`).
-    pub config: Arc<AppConfig>,
+    /// The configuration the bot reads (`[telegram]`, `[screen]`,
+    /// `[portfolio]`, the universe, the backtest's pieces).
+    pub config: Arc<BotConfig>,
     /// The runner: the state snapshot, the store, `/trigger`.
     pub runner: Runner,
     /// The account side for `/account` (Alpaca, or the simulated broker).

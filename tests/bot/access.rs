@@ -153,7 +153,7 @@ async fn the_token_never_appears_in_logs_or_errors() {
     let shutdown = CancellationToken::new();
     let bot = tokio::spawn(dipwatch::bot::run_with(
         BotContext {
-            config,
+            config: Arc::new(dipwatch::app::bot_config(&config)),
             runner,
             broker: Some(sim),
             metrics,

@@ -56,7 +56,7 @@ async fn act(call: &Call<'_>) -> Result<(), BotError> {
     let Some(auth) = ctx.web.as_deref() else {
         return call.say(OFF).await;
     };
-    let public_url = &ctx.config.web.public_url;
+    let public_url = &ctx.config.web_public_url;
     match auth.issue_login(call.chat.0) {
         Some(token) => {
             let keyboard = keyboard(public_url, &token, call.chat.0 > 0);
