@@ -825,6 +825,9 @@ pub struct Settings {
     pub http: HttpSettings,
     /// `[log]`.
     pub log: LogSettings,
+    /// `[lease]`: the store's writer lease.
+    #[serde(default)]
+    pub lease: crate::lease::LeaseSettings,
 }
 
 /// Where a secret came from (shown by `check-config` instead of the value).
@@ -1102,9 +1105,19 @@ impl AppConfig {
             }
         }
 
+        if let Some((key, message)) = settings.lease.problem() {
+            return Err(invalid(key, message));
+        }
         let m = &settings.market;
         let universe = read_universe(&m.universe)?;
         let mut warnings = Vec::new();
+        if !settings.lease.enabled {
+            warnings.push(warning(
+                "lease.enabled",
+                "false: no writer lease is taken, so nothing keeps a second dipwatch from writing \
+                 this store at the same time; run only one writer",
+            ));
+        }
         for (key, value) in [
             ("market.data_url", &m.data_url),
             ("market.trading_url", &m.trading_url),

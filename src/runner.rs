@@ -248,6 +248,19 @@ async fn risk_view(
 /// One run, start to published state.
 async fn execute(parts: &RunnerParts, source: RunSource, dates: Dates) -> LastRun {
     let started_at = Utc::now();
+    if let Err(e) = parts.store.check_fence() {
+        // A standby asked to run (the dashboard's Run now): nothing is
+        // fetched, and nothing recorded as this process's run.
+        tracing::warn!(error = %e, "run refused");
+        return LastRun {
+            source,
+            started_at,
+            duration: Duration::ZERO,
+            outcome: LastOutcome::Failed {
+                reason: e.to_string(),
+            },
+        };
+    }
     let t0 = Instant::now();
     tracing::info!(%dates, "run starting");
     let collector = Collector {

@@ -75,6 +75,9 @@ pub enum StoreError {
     /// The storage settings cannot be used.
     #[error("{0}")]
     Config(String),
+    /// This process may not write the store now (the writer lease).
+    #[error("{0}")]
+    Fenced(String),
 }
 
 /// One object listed in a manifest.
@@ -162,6 +165,9 @@ pub struct Store {
     /// An S3 store signs download links: the client and the prefix the
     /// store lives under.
     signer: Option<(object_store::aws::AmazonS3, String)>,
+    /// Writes pass only while this process holds the writer lease
+    /// (`None`: no lease, as for tests and `lease.enabled = false`).
+    fence: Option<crate::lease::Fence>,
 }
 
 impl std::fmt::Debug for Store {
@@ -211,6 +217,7 @@ impl Store {
                 StorageUrl::S3 { .. } => None,
             },
             signer,
+            fence: None,
         };
         store.check_layout().await?;
         Ok(store)
@@ -256,6 +263,30 @@ impl Store {
             url: url.into(),
             local_root: None,
             signer: None,
+            fence: None,
+        }
+    }
+
+    /// This store with every write behind `fence` (the writer lease).
+    pub fn fenced(mut self, fence: crate::lease::Fence) -> Self {
+        self.fence = Some(fence);
+        self
+    }
+
+    /// Whether this process may write now (always, without a fence).
+    pub fn check_fence(&self) -> Result<(), StoreError> {
+        match &self.fence {
+            Some(f) => f.check().map_err(StoreError::Fenced),
+            None => Ok(()),
+        }
+    }
+
+    /// Where the writer lease lives: the lease's own conditional writes,
+    /// which the fence does not stop.
+    pub fn lease_target(&self) -> crate::lease::LeaseTarget {
+        match &self.local_root {
+            Some(root) => crate::lease::LeaseTarget::Local(root.clone()),
+            None => crate::lease::LeaseTarget::Remote(self.inner.clone()),
         }
     }
 
@@ -283,6 +314,7 @@ impl Store {
                 self.url
             )));
         };
+        self.check_fence()?;
         self.expire_shared(ttl).await;
         let path = Path::from(format!("{SHARED_PREFIX}/{name}"));
         self.put(&path, bytes).await?;
@@ -444,6 +476,7 @@ impl Store {
 
     /// Put one object whole.
     pub async fn put(&self, path: &Path, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.check_fence()?;
         self.inner
             .put(path, PutPayload::from(bytes))
             .await
@@ -453,6 +486,7 @@ impl Store {
 
     /// Delete one object (an absent one is already deleted).
     pub async fn delete(&self, path: &Path) -> Result<(), StoreError> {
+        self.check_fence()?;
         match self.inner.delete(path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.backend(&format!("delete {path}"), e)),
@@ -497,6 +531,7 @@ impl Store {
         carried: BTreeMap<String, ObjectEntry>,
         report: RunReport,
     ) -> Result<RunManifest, StoreError> {
+        self.check_fence()?;
         self.ensure_schema().await?;
         self.keep_damaged_aside(date).await?;
         let mut entries = carried;
