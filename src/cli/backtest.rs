@@ -115,6 +115,10 @@ pub struct BacktestArgs {
     /// The metric a sweep is sorted by.
     #[arg(long, value_enum, default_value_t = SortBy::Sharpe)]
     pub sort_by: SortBy,
+    /// Take the store's writer lease (to store the run) even from a
+    /// running dipwatch (two writers until it notices).
+    #[arg(long)]
+    pub force_lease: bool,
 }
 
 impl BacktestArgs {
@@ -158,7 +162,7 @@ pub async fn run(config: &AppConfig, args: &BacktestArgs) -> anyhow::Result<Exit
         eprintln!("warning: skipping {w}");
     }
     if axes.is_empty() {
-        single(config, &settings, &store, &prepared, args.format).await
+        single(config, &settings, &store, &prepared, args).await
     } else {
         run_sweep(&settings, &prepared, &axes, args.sort_by)
     }
@@ -193,11 +197,24 @@ async fn single(
     settings: &BacktestSettings,
     store: &Store,
     p: &Prepared,
-    format: Format,
+    args: &BacktestArgs,
 ) -> anyhow::Result<ExitCode> {
+    let format = args.format;
     let outcome = job::single(config, settings, p);
-    stored::save(store, &outcome).await?;
-    stored::prune(store, stored::Retention::of(&config.settings.backtest)).await?;
+    let (store, writer) =
+        match super::lease::take(config, store.clone(), "backtest", args.force_lease).await? {
+            Ok(taken) => taken,
+            Err(refused) => {
+                print(&outcome, format)?;
+                eprintln!("not stored: the store's writer lease is held (above)");
+                return Ok(refused);
+            }
+        };
+    let saved = stored::save(&store, &outcome).await;
+    let pruned = stored::prune(&store, stored::Retention::of(&config.settings.backtest)).await;
+    writer.release().await;
+    saved?;
+    pruned?;
     print(&outcome, format)?;
     let id = &outcome.summary.id;
     eprintln!("stored as backtests/id={id} (dipwatch backtest --show {id})");

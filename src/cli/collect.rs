@@ -26,6 +26,10 @@ pub struct CollectArgs {
     /// Only re-collect the dates whose symbols failed before (the retry queue).
     #[arg(long, conflicts_with_all = ["date", "from", "to"])]
     pub retry_failed: bool,
+    /// Take the store's writer lease even from a running dipwatch (two
+    /// writers until it notices: see docs/OPERATIONS.md).
+    #[arg(long)]
+    pub force_lease: bool,
 }
 
 impl CollectArgs {
@@ -51,6 +55,11 @@ impl CollectArgs {
 pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitCode> {
     let connected = crate::provider::connect(config)?;
     let store = open_store(config).await?;
+    let (store, writer) =
+        match super::lease::take(config, store, "collect", args.force_lease).await? {
+            Ok(taken) => taken,
+            Err(refused) => return Ok(refused),
+        };
     probe_store(&store).await?;
     store.sweep_staging(std::time::Duration::from_secs(600));
     let collector = Collector {
@@ -60,10 +69,9 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
         store: &store,
     };
     let now = Utc::now();
-    let reports = collector
-        .run(args.dates(exchange_date(now)), now)
-        .await
-        .context("collection failed, nothing published for the requested date")?;
+    let result = collector.run(args.dates(exchange_date(now)), now).await;
+    writer.release().await;
+    let reports = result.context("collection failed, nothing published for the requested date")?;
     if reports.is_empty() {
         println!("retry queue is empty: nothing to re-collect");
     }
