@@ -16,6 +16,12 @@ pub struct LeaseDoc {
     pub host: String,
     /// The holder's process id.
     pub pid: u32,
+    /// Where that pid means something: the kernel's boot id and the pid
+    /// namespace. A holder on the same node whose pid is gone is dead, and
+    /// its lease is taken at once (a `collect` killed by hand, a daemon
+    /// restarted after a crash); any other is waited out.
+    #[serde(default)]
+    pub node: String,
     /// What holds it: `run` (the daemon), `collect`, `backtest`.
     pub command: String,
     /// Counts every write of the lease, by any holder.
@@ -69,6 +75,7 @@ mod tests {
             holder: "h1".into(),
             host: "home".into(),
             pid: 7,
+            node: "boot/ns".into(),
             command: "run".into(),
             version: 3,
             started: "2026-12-06T20:00:00Z".parse().unwrap(),
@@ -78,7 +85,8 @@ mod tests {
         assert_eq!(LeaseDoc::parse(&doc.to_bytes()).unwrap(), doc);
         let text = String::from_utf8(doc.to_bytes())
             .unwrap()
-            .replace(",\n  \"released\": false", "");
+            .replace(",\n  \"released\": false", "")
+            .replace("  \"node\": \"boot/ns\",\n", "");
         assert!(!LeaseDoc::parse(text.as_bytes()).unwrap().released);
         assert_eq!(
             doc.describe(),

@@ -72,6 +72,7 @@ pub enum Attempt {
 struct Identity {
     holder: String,
     host: String,
+    node: String,
     command: String,
 }
 
@@ -112,6 +113,7 @@ impl Lease {
             me: Identity {
                 holder,
                 host: host_name(),
+                node: node_id(),
                 command: command.to_string(),
             },
             fence: Fence::default(),
@@ -157,7 +159,8 @@ impl Lease {
         let seen = self.object.read().await?;
         if let Some(s) = &seen {
             let ours = s.doc.holder == self.me.holder;
-            if !(ours || s.doc.released || force || self.lapsed(&s.tag)) {
+            let free = ours || s.doc.released || force || self.holder_is_gone(&s.doc);
+            if !(free || self.lapsed(&s.tag)) {
                 self.lose(Some(s.doc.clone()));
                 return Ok(Attempt::HeldBy(s.doc.clone()));
             }
@@ -242,6 +245,7 @@ impl Lease {
             holder: self.me.holder.clone(),
             host: self.me.host.clone(),
             pid: std::process::id(),
+            node: self.me.node.clone(),
             command: self.me.command.clone(),
             version,
             started,
@@ -312,6 +316,25 @@ impl Lease {
         });
     }
 
+    /// Whether `doc`'s holder ran on this node (same boot, same pid
+    /// namespace) and its process is gone: killed, crashed. Its lease
+    /// needs no waiting out.
+    fn holder_is_gone(&self, doc: &LeaseDoc) -> bool {
+        if doc.node.is_empty() || doc.node != self.me.node || doc.host != self.me.host {
+            return false;
+        }
+        let Ok(pid) = libc::pid_t::try_from(doc.pid) else {
+            return false;
+        };
+        // SAFETY: signal 0 sends nothing; it only asks whether the pid exists.
+        let rc = unsafe { libc::kill(pid, 0) };
+        let gone = rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            tracing::info!(holder = %doc.describe(), "the writer lease's holder ran here and is gone: taking it over");
+        }
+        gone
+    }
+
     fn held_now(&self) -> Option<(Tag, LeaseDoc)> {
         let h = self.held.lock().ok()?;
         h.as_ref().map(|h| (h.tag.clone(), h.doc.clone()))
@@ -331,6 +354,18 @@ impl Lease {
             }
         }
     }
+}
+
+/// This kernel's boot and this process's pid namespace: pids compare only
+/// within one (empty when unknown: then no pid is trusted).
+fn node_id() -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let ns = std::fs::read_link("/proc/self/ns/pid").unwrap_or_default();
+    let (boot, ns) = (boot.trim(), ns.to_string_lossy());
+    if boot.is_empty() || ns.is_empty() {
+        return String::new();
+    }
+    format!("{boot}/{ns}")
 }
 
 /// This machine's host name (for people reading the lease).
