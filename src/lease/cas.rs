@@ -7,12 +7,14 @@
 //!   honours both before anything relies on them: a store that ignores the
 //!   headers would let two writers both "win".
 //! - Local disk: object_store's `LocalFileSystem` has `Create` but no
-//!   `Update`, so both go through one lock file (`_lease/writer.lock`,
-//!   `flock`): under the lock the current bytes are compared with the bytes
-//!   read, and the new document is written aside and renamed over the old
-//!   one (readers see one or the other, never half). That holds between
-//!   processes of one machine (and file systems whose locks are shared,
-//!   not every network file system's).
+//!   `Update`, so both go through one lock, `flock` on the `_lease/`
+//!   directory itself (no extra object in the store): under the lock the
+//!   current bytes are compared with the bytes read, and the new document
+//!   is written aside (`writer.json#PID`, a staging name no listing shows
+//!   and the staging sweep removes) and renamed over the old one (readers
+//!   see one or the other, never half). That holds between processes of
+//!   one machine (and file systems whose locks are shared, not every
+//!   network file system's).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -26,8 +28,6 @@ use super::doc::LeaseDoc;
 
 /// Where the lease lives, under the store root.
 pub const LEASE_PATH: &str = "_lease/writer.json";
-/// The local backend's lock file, never replaced.
-const LOCK_PATH: &str = "_lease/writer.lock";
 
 /// What a conditional write compares against: the ETag (S3) or the exact
 /// bytes (local disk) of the document read.
@@ -196,7 +196,7 @@ async fn remote_put(
     }
 }
 
-/// Compare-and-swap of the local lease file under the lock file.
+/// Compare-and-swap of the local lease file under the directory's lock.
 fn local_swap(
     root: &std::path::Path,
     expected: Option<&Tag>,
@@ -205,14 +205,9 @@ fn local_swap(
     let io = |what: &str, e: std::io::Error| LeaseError::Store(format!("{what}: {e}"));
     let dir = root.join("_lease");
     std::fs::create_dir_all(&dir).map_err(|e| io("create _lease/", e))?;
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(root.join(LOCK_PATH))
-        .map_err(|e| io(LOCK_PATH, e))?;
+    let lock = std::fs::File::open(&dir).map_err(|e| io("open _lease/", e))?;
     // Released when `lock` is dropped (closed), however this returns.
-    lock.lock().map_err(|e| io(LOCK_PATH, e))?;
+    lock.lock().map_err(|e| io("lock _lease/", e))?;
     let path = root.join(LEASE_PATH);
     let current = match std::fs::read(&path) {
         Ok(b) => Some(b),
@@ -227,7 +222,7 @@ fn local_swap(
     if !unchanged {
         return Ok(Written::Lost);
     }
-    let staging = dir.join(format!("writer.json.{}.tmp", std::process::id()));
+    let staging = dir.join(format!("writer.json#{}", std::process::id()));
     let mut f = std::fs::File::create(&staging).map_err(|e| io("write the lease", e))?;
     f.write_all(&bytes)
         .and_then(|()| f.sync_all())

@@ -328,7 +328,18 @@ impl Lease {
         };
         // SAFETY: signal 0 sends nothing; it only asks whether the pid exists.
         let rc = unsafe { libc::kill(pid, 0) };
-        let gone = rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        let gone = if rc == 0 {
+            // A process killed but not yet reaped by its parent is a zombie.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit_once(") ")
+                        .map(|(_, rest)| rest.starts_with('Z'))
+                })
+                .unwrap_or(false)
+        } else {
+            std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+        };
         if gone {
             tracing::info!(holder = %doc.describe(), "the writer lease's holder ran here and is gone: taking it over");
         }
