@@ -54,14 +54,10 @@ impl CollectArgs {
 /// Run the collection and print one line per date.
 pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitCode> {
     let connected = crate::provider::connect(config)?;
-    let store = open_store(config).await?;
-    let (store, writer) =
-        match super::lease::take(config, store, "collect", args.force_lease).await? {
-            Ok(taken) => taken,
-            Err(refused) => return Ok(refused),
-        };
-    probe_store(&store).await?;
-    store.sweep_staging(std::time::Duration::from_secs(600));
+    let (store, writer) = match writable_store(config, args.force_lease).await? {
+        Ok(taken) => taken,
+        Err(refused) => return Ok(refused),
+    };
     let collector = Collector {
         config,
         market: connected.market.as_ref(),
@@ -136,6 +132,21 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The store, fenced by the writer lease this command now holds, probed
+/// and swept; or the exit code of a refusal (another dipwatch writes it).
+async fn writable_store(
+    config: &AppConfig,
+    force_lease: bool,
+) -> anyhow::Result<Result<(crate::store::Store, super::lease::Writer), ExitCode>> {
+    let store = open_store(config).await?;
+    let taken = super::lease::take(config, store, "collect", force_lease).await?;
+    if let Ok((store, _)) = &taken {
+        probe_store(store).await?;
+        store.sweep_staging(std::time::Duration::from_secs(600));
+    }
+    Ok(taken)
 }
 
 #[cfg(test)]
