@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::EXIT_TEMPFAIL;
 use crate::config::{AppConfig, ConfigError};
-use crate::lease::{Attempt, Lease, LeaseDoc};
+use crate::lease::{Attempt, Lease, LeaseDoc, LeaseError};
 use crate::store::Store;
 
 /// The lease a command holds while it writes: renewed in the background,
@@ -46,7 +46,12 @@ pub(super) async fn take(
         .check_store()
         .await
         .map_err(|e| ConfigError::Unusable(format!("storage.url: {e}")))?;
-    if let Err(holder) = acquire(&lease, force).await? {
+    // As the write probe says it: a store that takes no writes is one the
+    // configuration cannot use (exit 2), before anything is fetched.
+    let acquired = acquire(&lease, force).await.map_err(|e| {
+        ConfigError::Unusable(format!("storage.url: the store cannot be written: {e}"))
+    })?;
+    if let Err(holder) = acquired {
         eprintln!("error: {}", refusal(&holder));
         return Ok(Err(ExitCode::from(EXIT_TEMPFAIL)));
     }
@@ -64,7 +69,7 @@ pub(super) async fn take(
 /// unchanged for a whole period when its holder's own clock says it ran
 /// out (a holder that died); never from a holder that renews it, unless
 /// `force`d. `Err(holder)` when it stays held.
-async fn acquire(lease: &Arc<Lease>, force: bool) -> anyhow::Result<Result<(), LeaseDoc>> {
+async fn acquire(lease: &Arc<Lease>, force: bool) -> Result<Result<(), LeaseDoc>, LeaseError> {
     let settings = lease.settings().clone();
     let mut waited = false;
     loop {
