@@ -17,12 +17,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::alerts::{AlertService, AlertSettings};
 use crate::bot::BotContext;
 use crate::config::{AppConfig, ConfigError};
 use crate::health::Health;
+use crate::lease::{Lease, Role, Status};
 use crate::market::{Broker, MarketData};
 use crate::metrics::Metrics;
 use crate::runner::{Runner, RunnerParts};
@@ -34,6 +36,8 @@ const RUN_GRACE: Duration = Duration::from_secs(5);
 /// How long the whole stop may take from the signal (the README promises
 /// exit within 10 s); the bot answers what it fetched inside it.
 const STOP_BUDGET: Duration = Duration::from_secs(9);
+/// How often a standby looks for newly published dates, at most.
+const STANDBY_POLL: Duration = Duration::from_secs(30);
 /// Staging files older than this are a killed writer's leftovers.
 const STAGING_MAX_AGE: Duration = Duration::from_secs(600);
 
@@ -88,6 +92,10 @@ pub struct App {
     /// Connections served at once: the dashboard's, health and metrics'
     /// (from the open-file limit in force when built, see `http::fds`).
     connection_caps: (usize, usize),
+    /// The store's writer lease (`None` with `lease.enabled = false`):
+    /// its fence guards every write of `store`, armed by
+    /// [`App::run_until_stopped`].
+    lease: Option<Arc<Lease>>,
 }
 
 impl App {
@@ -114,6 +122,14 @@ impl App {
         }
         let config = Arc::new(config);
         let store = open_store(&config).await?;
+        let lease = config
+            .lease
+            .enabled
+            .then(|| Lease::new(store.lease_target(), &config.lease, "run"));
+        let store = match &lease {
+            Some(l) => store.fenced(l.fence()),
+            None => store,
+        };
         store.sweep_staging(STAGING_MAX_AGE);
         let metrics = Arc::new(Metrics::new());
         if let Some(counters) = sources.market.request_stats() {
@@ -156,6 +172,7 @@ impl App {
             trigger_cooldown,
             web_figures: Arc::default(),
             connection_caps,
+            lease,
         })
     }
 
@@ -304,11 +321,14 @@ impl App {
         alerts
     }
 
-    /// Serve health and metrics, load the state, tell systemd READY, then
-    /// run the schedule (catch-up first) and the bot until `shutdown` is
-    /// cancelled; then stop in order within the stop budget: the schedule,
-    /// a run in progress (bounded grace; nothing partial is published), the
-    /// bot, HTTP.
+    /// Serve health and metrics and the dashboard, tell systemd READY, then
+    /// take the store's writer lease: while another process holds it, stand
+    /// by (serve what is stored, read-only); while this one holds it, run
+    /// the schedule (catch-up first), the alerts and the bot, until
+    /// `shutdown` is cancelled or the lease is lost (then stand by again).
+    /// Stop in order within the stop budget: the duties (a run in progress
+    /// gets a bounded grace; nothing partial is published), the lease
+    /// (released), HTTP.
     pub async fn run_until_stopped(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let listener = self
             .listener
@@ -321,6 +341,7 @@ impl App {
             health: self.health.clone(),
             hosts: Arc::new(crate::http::host::AllowedHosts::new(http_addr, None)),
             max_connections: self.connection_caps.1,
+            lease: self.lease.as_ref().map(|l| l.subscribe()),
         };
         let http = tokio::spawn(crate::http::serve(listener, http_ctx, shutdown.clone()));
         let market = &self.sources.market;
@@ -333,37 +354,18 @@ impl App {
             "dipwatch starting"
         );
         let web = self.spawn_web(&shutdown);
-        // Health answers while the state loads; the bot and its alerts
-        // start after it, before the schedule.
-        let mut app = self;
-        app.load_state().await;
-        let alerts_task = app
-            .alerts
-            .as_ref()
-            .map(|a| a.spawn(app.runner.state().clone(), shutdown.clone()));
+        // Nothing is written until the lease is taken: arm the fence first.
+        let keeper = self.lease.clone().map(|lease| {
+            lease.fence().close();
+            tokio::spawn(lease.keep(shutdown.clone()))
+        });
         notify_systemd_ready();
         let watchdog = tokio::spawn(pet_watchdog(shutdown.clone()));
-        let bot = app.start_bot(&shutdown)?;
-        let schedule = tokio::spawn(crate::schedule::run(
-            app.runner.clone(),
-            app.sources.market.clone(),
-            app.config.schedule.clone(),
-            shutdown.clone(),
-        ));
-
-        shutdown.cancelled().await;
-        tracing::info!("shutting down");
-        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
-        let stop_by = tokio::time::Instant::now() + STOP_BUDGET;
-        let finished = app.runner.shutdown(RUN_GRACE).await;
+        let (finished, stop_by) = self.serve_roles(&shutdown).await?;
         let stopped = tokio::time::timeout_at(stop_by, async {
-            let _ = schedule.await;
             let _ = watchdog.await;
-            if let Some(b) = bot {
-                let _ = b.await;
-            }
-            if let Some(a) = alerts_task {
-                let _ = a.await;
+            if let Some(k) = keeper {
+                let _ = k.await;
             }
             if let Some(w) = web
                 && let Ok(Err(e)) = w.await
@@ -382,6 +384,132 @@ impl App {
         }
         tracing::info!(run_finished = finished, "stopped");
         Ok(())
+    }
+
+    /// Be primary or standby as the lease says, until `shutdown`; whether
+    /// the last run in progress finished within its grace, and when the
+    /// whole stop must be over (the stop budget from the signal).
+    async fn serve_roles(
+        &mut self,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<(bool, tokio::time::Instant)> {
+        let Some(lease) = self.lease.clone() else {
+            // No lease: the one writer, as before there was one.
+            self.metrics.set_role(Role::Primary);
+            self.load_state().await;
+            let duties = self.start_duties(shutdown)?;
+            shutdown.cancelled().await;
+            let stop_by = stopping();
+            return Ok((self.stop_duties(duties, stop_by).await, stop_by));
+        };
+        let mut status = lease.subscribe();
+        let mut promoted_before = false;
+        loop {
+            if !self.stand_by(&mut status, shutdown).await {
+                return Ok((true, stopping()));
+            }
+            self.metrics.set_role(Role::Primary);
+            if promoted_before && let Some(alerts) = &self.alerts {
+                // The other holder may have changed the book meanwhile.
+                alerts.reread().await;
+            }
+            promoted_before = true;
+            // Catch up: what the other holder published, then the schedule's
+            // catch-up of what it did not.
+            self.load_state().await;
+            let duties_token = shutdown.child_token();
+            let duties = self.start_duties(&duties_token)?;
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                _ = status.wait_for(|s| s.role == Role::Standby) => {}
+            }
+            duties_token.cancel();
+            let stop_by = tokio::time::Instant::now() + STOP_BUDGET;
+            let stop_by = if shutdown.is_cancelled() {
+                stopping()
+            } else {
+                stop_by
+            };
+            let finished = self.stop_duties(duties, stop_by).await;
+            if shutdown.is_cancelled() {
+                return Ok((finished, stop_by));
+            }
+        }
+    }
+
+    /// Wait, serving the store read-only, until this process holds the
+    /// lease (true) or `shutdown` (false). The state is read again whenever
+    /// the published dates change (the holder published).
+    async fn stand_by(
+        &self,
+        status: &mut watch::Receiver<Status>,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        if status.borrow().role == Role::Primary {
+            return true;
+        }
+        self.metrics.set_role(Role::Standby);
+        tracing::info!(
+            "standby: waiting for the store's writer lease; serving the dashboard and health read-only, no collection, no bot"
+        );
+        let poll = self
+            .lease
+            .as_ref()
+            .map_or(STANDBY_POLL, |l| l.settings().ttl().min(STANDBY_POLL));
+        let mut published = None;
+        loop {
+            let lake = crate::store::Lake::new(self.store.clone());
+            let dates = lake.dates(None, None).await.ok();
+            if dates.is_some() && dates != published {
+                if let Err(e) = self.runner.reload_state().await {
+                    tracing::warn!(error = %e, "standby: could not read the store");
+                }
+                published = dates;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return false,
+                r = status.wait_for(|s| s.role == Role::Primary) => return r.is_ok(),
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    /// Start what only the lease holder runs: the alerts, the bot, the
+    /// schedule (catch-up first), until `token` is cancelled.
+    fn start_duties(&self, token: &CancellationToken) -> anyhow::Result<Duties> {
+        Ok(Duties {
+            alerts: self
+                .alerts
+                .as_ref()
+                .map(|a| a.spawn(self.runner.state().clone(), token.clone())),
+            bot: self.start_bot(token)?,
+            schedule: tokio::spawn(crate::schedule::run(
+                self.runner.clone(),
+                self.sources.market.clone(),
+                self.config.schedule.clone(),
+                token.clone(),
+            )),
+        })
+    }
+
+    /// Stop the duties (their token is cancelled): a run in progress gets
+    /// its grace, the rest the stop budget. Whether the run finished.
+    async fn stop_duties(&self, duties: Duties, stop_by: tokio::time::Instant) -> bool {
+        let finished = self.runner.shutdown(RUN_GRACE).await;
+        let stopped = tokio::time::timeout_at(stop_by, async {
+            let _ = duties.schedule.await;
+            if let Some(b) = duties.bot {
+                let _ = b.await;
+            }
+            if let Some(a) = duties.alerts {
+                let _ = a.await;
+            }
+        })
+        .await;
+        if stopped.is_err() {
+            tracing::warn!("the schedule, the bot or the alerts did not stop in time");
+        }
+        finished
     }
 
     /// Start the Telegram bot (which also delivers the alerts) when it is
@@ -408,6 +536,20 @@ impl App {
             shutdown.clone(),
         ))))
     }
+}
+
+/// Say the daemon is stopping (log, systemd); when the stop must be over.
+fn stopping() -> tokio::time::Instant {
+    tracing::info!("shutting down");
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    tokio::time::Instant::now() + STOP_BUDGET
+}
+
+/// The tasks only the lease holder runs.
+struct Duties {
+    alerts: Option<tokio::task::JoinHandle<()>>,
+    bot: Option<tokio::task::JoinHandle<()>>,
+    schedule: tokio::task::JoinHandle<()>,
 }
 
 /// Whether the dashboard is served: with a bot to sign in through, or in

@@ -121,6 +121,7 @@ pub mod domain;
 pub mod echo;
 pub mod health;
 pub mod http;
+pub mod lease;
 pub mod market;
 pub mod metrics;
 pub mod numbers;

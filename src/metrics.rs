@@ -31,6 +31,11 @@ struct StatusLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RoleLabel {
+    role: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BreakerLabel {
     breaker: String,
 }
@@ -73,6 +78,7 @@ pub struct Metrics {
     rate_limit_wait_seconds: FloatCounter,
     breaker_state: Family<BreakerLabel, Gauge>,
     breaker_trips: Family<BreakerLabel, Counter>,
+    lease_role: Family<RoleLabel, Gauge>,
     refused_symbols: Gauge,
     bot_updates: Family<CommandLabel, Counter>,
     bot_reply_seconds: Family<CommandLabel, Histogram>,
@@ -131,6 +137,12 @@ impl Metrics {
             "run_duration_seconds",
             "Collection run duration by outcome",
             run_duration.clone(),
+        );
+        let lease_role = Family::<RoleLabel, Gauge>::default();
+        r.register(
+            "lease_role",
+            "1 on this process's role: primary (holds the store's writer lease and writes) or standby",
+            lease_role.clone(),
         );
         let symbols = Family::<StateLabel, Gauge>::default();
         r.register(
@@ -275,6 +287,7 @@ impl Metrics {
             rate_limit_wait_seconds,
             breaker_state,
             breaker_trips,
+            lease_role,
             refused_symbols,
             bot_updates,
             bot_reply_seconds,
@@ -379,6 +392,15 @@ impl Metrics {
             self.symbols
                 .get_or_create(&StateLabel { state })
                 .set(n as i64);
+        }
+    }
+
+    /// This process's role under the writer lease (`dipwatch_lease_role`).
+    pub fn set_role(&self, role: crate::lease::Role) {
+        for r in [crate::lease::Role::Primary, crate::lease::Role::Standby] {
+            self.lease_role
+                .get_or_create(&RoleLabel { role: r.as_str() })
+                .set(i64::from(r == role));
         }
     }
 

@@ -138,7 +138,10 @@ impl Runner {
         let handle = tokio::spawn(
             async move {
                 let guard = BusyGuard(inner.clone());
-                let last = execute(&inner.parts, source, dates).await;
+                let last = match refused(&inner.parts, source) {
+                    Some(refusal) => refusal,
+                    None => execute(&inner.parts, source, dates).await,
+                };
                 // Free the slot before telling the waiter, so whoever hears
                 // "finished" can start the next run at once.
                 drop(guard);
@@ -267,6 +270,22 @@ async fn risk_view(
 }
 
 /// One run, start to published state.
+/// A run this process may not make: it does not hold the store's writer
+/// lease (a standby's dashboard asked for "Run now"). Nothing is fetched,
+/// and nothing recorded as this process's run.
+fn refused(parts: &RunnerParts, source: RunSource) -> Option<LastRun> {
+    let e = parts.store.check_fence().err()?;
+    tracing::warn!(error = %e, "run refused");
+    Some(LastRun {
+        source,
+        started_at: Utc::now(),
+        duration: Duration::ZERO,
+        outcome: LastOutcome::Failed {
+            reason: e.to_string(),
+        },
+    })
+}
+
 async fn execute(parts: &RunnerParts, source: RunSource, dates: Dates) -> LastRun {
     let started_at = Utc::now();
     let t0 = Instant::now();

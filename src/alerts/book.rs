@@ -190,6 +190,14 @@ impl Book {
         state == BookState::Loaded
     }
 
+    /// Forget the document in memory and read the stored one again.
+    pub(crate) async fn reread(&self) {
+        if let Ok(mut b) = self.state.lock() {
+            *b = BookState::Unreachable;
+        }
+        self.read().await;
+    }
+
     async fn save(&self, doc: &AlertDoc) -> Result<(), StoreError> {
         match self.state() {
             BookState::Loaded => self.store.write_doc(ALERT_BOOK_PATH, doc).await,

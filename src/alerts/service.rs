@@ -148,6 +148,13 @@ impl AlertService {
         svc
     }
 
+    /// Read the stored book again, replacing the one in memory: a daemon
+    /// that takes the writer lease back starts from what the other holder
+    /// wrote, never overwrites it with its own older copy.
+    pub async fn reread(&self) {
+        self.inner.book.reread().await;
+    }
+
     /// Why alerts are off, when they are: the stored book could not be read
     /// (storage out of reach: retried) or is corrupt (left as it is until
     /// someone fixes or removes it). `None` once the book is loaded.

@@ -113,6 +113,10 @@ pub struct BacktestArgs {
     /// The metric a sweep is sorted by.
     #[arg(long, value_enum, default_value_t = SortBy::Sharpe)]
     pub sort_by: SortBy,
+    /// Take the store's writer lease (to store the run) even from a
+    /// running dipwatch (two writers until it notices).
+    #[arg(long)]
+    pub force_lease: bool,
 }
 
 impl BacktestArgs {
@@ -140,7 +144,8 @@ impl BacktestArgs {
 
 /// Run, show or sweep.
 pub async fn run(config: &AppConfig, args: &BacktestArgs) -> anyhow::Result<ExitCode> {
-    let backtests = Backtests::new(Setup::of(config), open_store_to_read(config).await?);
+    let store = open_store_to_read(config).await?;
+    let backtests = Backtests::new(Setup::of(config), store.clone());
     if let Some(id) = &args.show {
         return show(&backtests, id, args.format).await;
     }
@@ -152,7 +157,15 @@ pub async fn run(config: &AppConfig, args: &BacktestArgs) -> anyhow::Result<Exit
         .collect::<Result<Vec<_>, String>>()
         .unwrap_or_else(|e| super::usage_error(format!("--sweep {e}")));
     if axes.is_empty() {
-        let ran = backtests.run(&request).await.map_err(failed)?;
+        // A run is stored: only under the writer lease (or refused, 75).
+        let (store, writer) =
+            match super::lease::take(config, store, "backtest", args.force_lease).await? {
+                Ok(taken) => taken,
+                Err(refused) => return Ok(refused),
+            };
+        let ran = Backtests::new(Setup::of(config), store).run(&request).await;
+        writer.release().await;
+        let ran = ran.map_err(failed)?;
         print(&ran.outcome, args.format)?;
         let id = &ran.outcome.summary.id;
         eprintln!("stored as backtests/id={id} (dipwatch backtest --show {id})");

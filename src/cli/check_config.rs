@@ -39,6 +39,26 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     let store = super::open_store(config).await?;
     super::probe_store(&store).await?;
     println!("# storage: {} (writable)", config.storage.url);
+    println!("# writer lease: {}", lease_line(config, &store).await?);
     println!("# configuration OK");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who holds the store's writer lease; a store that cannot keep one (no
+/// conditional writes) is an error, as it is for `run` and `collect`.
+async fn lease_line(config: &AppConfig, store: &crate::store::Store) -> anyhow::Result<String> {
+    let settings = &config.lease;
+    if !settings.enabled {
+        return Ok("off (lease.enabled = false)".into());
+    }
+    let lease = crate::lease::Lease::new(store.lease_target(), settings, "check-config");
+    lease
+        .check_store()
+        .await
+        .map_err(|e| crate::config::ConfigError::Unusable(format!("storage.url: {e}")))?;
+    Ok(match lease.current().await {
+        Ok(Some(d)) if !d.released => format!("held by {}", d.describe()),
+        Ok(_) => format!("free (lease.ttl_secs = {})", settings.ttl_secs),
+        Err(e) => format!("unreadable: {e}"),
+    })
 }

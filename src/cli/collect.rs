@@ -26,6 +26,10 @@ pub struct CollectArgs {
     /// Only re-collect the dates whose symbols failed before (the retry queue).
     #[arg(long, conflicts_with_all = ["date", "from", "to"])]
     pub retry_failed: bool,
+    /// Take the store's writer lease even from a running dipwatch (two
+    /// writers until it notices: see docs/OPERATIONS.md).
+    #[arg(long)]
+    pub force_lease: bool,
 }
 
 impl CollectArgs {
@@ -50,9 +54,10 @@ impl CollectArgs {
 /// Run the collection and print one line per date.
 pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitCode> {
     let connected = crate::provider::connect(&config.market, &config.universe, &config.secrets)?;
-    let store = open_store(config).await?;
-    probe_store(&store).await?;
-    store.sweep_staging(std::time::Duration::from_secs(600));
+    let (store, writer) = match writable_store(config, args.force_lease).await? {
+        Ok(taken) => taken,
+        Err(refused) => return Ok(refused),
+    };
     let settings = crate::app::collect_settings(config);
     let collector = Collector {
         settings: &settings,
@@ -61,10 +66,9 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
         store: &store,
     };
     let now = Utc::now();
-    let reports = collector
-        .run(args.dates(exchange_date(now)), now)
-        .await
-        .context("collection failed, nothing published for the requested date")?;
+    let result = collector.run(args.dates(exchange_date(now)), now).await;
+    writer.release().await;
+    let reports = result.context("collection failed, nothing published for the requested date")?;
     if reports.is_empty() {
         println!("retry queue is empty: nothing to re-collect");
     }
@@ -129,6 +133,21 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The store, fenced by the writer lease this command now holds, probed
+/// and swept; or the exit code of a refusal (another dipwatch writes it).
+async fn writable_store(
+    config: &AppConfig,
+    force_lease: bool,
+) -> anyhow::Result<Result<(crate::store::Store, super::lease::Writer), ExitCode>> {
+    let store = open_store(config).await?;
+    let taken = super::lease::take(config, store, "collect", force_lease).await?;
+    if let Ok((store, _)) = &taken {
+        probe_store(store).await?;
+        store.sweep_staging(std::time::Duration::from_secs(600));
+    }
+    Ok(taken)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod collect;
 mod export;
 mod healthcheck;
 mod history;
+mod lease;
 mod portfolio;
 mod run;
 mod screen;

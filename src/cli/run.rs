@@ -28,6 +28,14 @@ pub async fn run(config: &AppConfig, file: Option<&Path>) -> anyhow::Result<Exit
         }
         tracing::warn!(error = %e, "the store takes no writes now; runs retry it, /readyz reports it");
     }
+    if config.lease.enabled {
+        // A store that ignores conditional writes cannot keep a second
+        // writer out: refused at start, never run unsafely.
+        crate::lease::Lease::new(store.lease_target(), &config.lease, "run")
+            .check_store()
+            .await
+            .map_err(|e| crate::config::ConfigError::Unusable(format!("storage.url: {e}")))?;
+    }
     drop(store);
     let app = App::build(config.clone()).await?;
     if app.web_addr().is_none() {

@@ -16,6 +16,7 @@ mod error;
 mod history;
 mod http;
 mod layers;
+mod lease;
 mod log;
 mod market;
 mod portfolio;
@@ -43,6 +44,7 @@ pub use self::error::{ConfigError, ConfigWarning};
 pub use self::history::HistorySettings;
 pub use self::http::Http;
 use self::http::HttpSettings;
+pub use self::lease::LeaseSettings;
 pub use self::log::{LogFormat, LogSettings};
 pub use self::market::{MarketSettings, Provider};
 pub use self::portfolio::PortfolioSettings;
@@ -91,9 +93,12 @@ pub(crate) struct Settings {
     pub http: HttpSettings,
     /// `[log]`.
     pub log: LogSettings,
-    // A new section (e.g. issue 27's `[lease]`) is a field here holding its
-    // settings as written, checked in `AppConfig::from_settings` into a
-    // field of `AppConfig`; its keys get defaults in config/default.toml.
+    /// `[lease]`: the store's writer lease.
+    #[serde(default)]
+    pub lease: LeaseSettings,
+    // A new section is a field here holding its settings as written,
+    // checked in `AppConfig::from_settings` into a field of `AppConfig`;
+    // its keys get defaults in config/default.toml.
 }
 
 /// The fully checked configuration the program runs on: one typed field
@@ -130,6 +135,8 @@ pub struct AppConfig {
     pub http: Http,
     /// `[log]`.
     pub log: LogSettings,
+    /// `[lease]`: one writer per store.
+    pub lease: LeaseSettings,
     /// Secrets, redacted in `Debug`.
     pub secrets: Secrets,
     /// The allow-lists (`telegram.allowed_chat_ids`, `admin_chat_ids`) as
@@ -198,6 +205,7 @@ impl AppConfig {
         let (web, web_warnings) = settings.web.parse(http.listen)?;
         warnings.extend(web_warnings);
         settings.log.check()?;
+        warnings.extend(settings.lease.check()?);
         Ok(Self {
             storage,
             market: settings.market.clone(),
@@ -217,6 +225,7 @@ impl AppConfig {
             risk: settings.risk.clone(),
             http,
             log: settings.log.clone(),
+            lease: settings.lease.clone(),
             secrets,
             warnings,
             given: settings,

@@ -39,6 +39,8 @@ pub struct HttpContext {
     pub metrics: Arc<Metrics>,
     /// Other parts' readiness (the alert book).
     pub health: Health,
+    /// The writer lease's role and holder (`None`: no lease, one writer).
+    pub lease: Option<tokio::sync::watch::Receiver<crate::lease::Status>>,
     /// The host names this listener answers to.
     pub hosts: Arc<host::AllowedHosts>,
     /// Connections served at once.
@@ -212,6 +214,10 @@ struct Readiness {
     /// `trading.account`, ...) and state (`closed`, `open`, `half_open`);
     /// empty for a provider without one (the simulated market).
     breakers: BTreeMap<String, &'static str>,
+    /// `primary` (holds the store's writer lease) or `standby`.
+    role: &'static str,
+    /// The writer lease as last seen (holder, host, pid, until), or null.
+    lease: serde_json::Value,
 }
 
 /// 200 when the state is loaded, the store answers within 2 s, the last
@@ -276,6 +282,14 @@ async fn readyz(State(ctx): State<HttpContext>) -> Response {
         problems,
         warnings,
         breakers,
+        role: ctx
+            .lease
+            .as_ref()
+            .map_or("primary", |l| l.borrow().role.as_str()),
+        lease: ctx
+            .lease
+            .as_ref()
+            .map_or(serde_json::Value::Null, |l| l.borrow().lease_json()),
     };
     let status = if body.ready {
         StatusCode::OK

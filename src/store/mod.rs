@@ -89,6 +89,9 @@ pub enum StoreError {
     /// The storage settings cannot be used.
     #[error("{0}")]
     Config(String),
+    /// This process may not write the store now (the writer lease).
+    #[error("{0}")]
+    Fenced(String),
 }
 
 /// One object listed in a manifest.

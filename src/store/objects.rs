@@ -24,6 +24,9 @@ pub struct Store {
     /// An S3 store signs download links: the client and the prefix the
     /// store lives under.
     signer: Option<(object_store::aws::AmazonS3, String)>,
+    /// Writes pass only while this process holds the writer lease
+    /// (`None`: no lease, as for tests and `lease.enabled = false`).
+    fence: Option<crate::lease::Fence>,
 }
 
 impl std::fmt::Debug for Store {
@@ -73,6 +76,7 @@ impl Store {
                 StorageUrl::S3 { .. } => None,
             },
             signer,
+            fence: None,
         };
         store.check_layout().await?;
         Ok(store)
@@ -118,6 +122,30 @@ impl Store {
             url: url.into(),
             local_root: None,
             signer: None,
+            fence: None,
+        }
+    }
+
+    /// This store with every write behind `fence` (the writer lease).
+    pub fn fenced(mut self, fence: crate::lease::Fence) -> Self {
+        self.fence = Some(fence);
+        self
+    }
+
+    /// Whether this process may write now (always, without a fence).
+    pub fn check_fence(&self) -> Result<(), StoreError> {
+        match &self.fence {
+            Some(f) => f.check().map_err(StoreError::Fenced),
+            None => Ok(()),
+        }
+    }
+
+    /// Where the writer lease lives: the lease's own conditional writes,
+    /// which the fence does not stop.
+    pub fn lease_target(&self) -> crate::lease::LeaseTarget {
+        match &self.local_root {
+            Some(root) => crate::lease::LeaseTarget::Local(root.clone()),
+            None => crate::lease::LeaseTarget::Remote(self.inner.clone()),
         }
     }
 
@@ -145,6 +173,7 @@ impl Store {
                 self.url
             )));
         };
+        self.check_fence()?;
         self.expire_shared(ttl).await;
         let path = Path::from(format!("{SHARED_PREFIX}/{name}"));
         self.put(&path, bytes).await?;
@@ -255,6 +284,7 @@ impl Store {
 
     /// Put one object whole.
     pub async fn put(&self, path: &Path, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.check_fence()?;
         self.inner
             .put(path, PutPayload::from(bytes))
             .await
@@ -264,6 +294,7 @@ impl Store {
 
     /// Delete one object (an absent one is already deleted).
     pub(crate) async fn delete(&self, path: &Path) -> Result<(), StoreError> {
+        self.check_fence()?;
         match self.inner.delete(path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.backend(&format!("delete {path}"), e)),

@@ -76,6 +76,7 @@ impl Store {
         carried: BTreeMap<String, ObjectEntry>,
         report: RunReport,
     ) -> Result<RunManifest, StoreError> {
+        self.check_fence()?;
         self.ensure_schema().await?;
         self.keep_damaged_aside(date).await?;
         let mut entries = carried;
