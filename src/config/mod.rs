@@ -205,7 +205,7 @@ impl AppConfig {
         let (web, web_warnings) = settings.web.parse(http.listen)?;
         warnings.extend(web_warnings);
         settings.log.check()?;
-        warnings.extend(settings.lease.check()?);
+        warnings.extend(lease::check(&settings.lease)?);
         Ok(Self {
             storage,
             market: settings.market.clone(),

@@ -16,12 +16,13 @@ mod cas;
 mod doc;
 mod fence;
 mod keeper;
+mod settings;
 
-pub use crate::config::LeaseSettings;
 pub use cas::{LEASE_PATH, LeaseTarget};
 pub use doc::LeaseDoc;
 pub use fence::Fence;
 pub use keeper::{Attempt, Lease, Role, Status};
+pub use settings::LeaseSettings;
 
 /// Why the lease could not be used.
 #[derive(Debug, Clone, thiserror::Error)]
