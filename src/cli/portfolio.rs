@@ -122,6 +122,7 @@ pub fn render_table(r: &RiskReport) -> String {
         );
     } else {
         positions_section(&mut out, r);
+        correlation_section(&mut out, r);
     }
     suggestions_section(&mut out, r);
     exits_section(&mut out, r);
@@ -169,6 +170,7 @@ pub fn render_table(r: &RiskReport) -> String {
     out
 }
 
+/// Each position's weight and risk, the portfolio's, and concentration.
 fn positions_section(out: &mut String, r: &RiskReport) {
     out.push_str("\nPositions\n");
     let rows: Vec<Vec<String>> = r
@@ -223,6 +225,11 @@ fn positions_section(out: &mut String, r: &RiskReport) {
             c.effective_positions
         );
     }
+}
+
+/// The most correlated pairs, the effective number of bets and the
+/// correlation clusters of the measured positions.
+fn correlation_section(out: &mut String, r: &RiskReport) {
     if !r.pairs.is_empty() {
         out.push_str("\nMost correlated pairs\n");
         let rows: Vec<Vec<String>> = r

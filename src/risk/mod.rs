@@ -145,7 +145,7 @@ pub fn analyze(input: &RiskInput<'_>, params: &RiskParams) -> RiskReport {
     }
     let window = Window::last(input.history, params.window_returns());
     let bench = benchmark_returns(input.history, &window, params, &mut notes);
-    let book = positions::analyze(
+    let held = positions::analyze(
         input,
         params,
         window.as_ref().map_err(String::as_str),
@@ -159,7 +159,7 @@ pub fn analyze(input: &RiskInput<'_>, params: &RiskParams) -> RiskReport {
     let suggestions = suggest::suggestions(
         input,
         params,
-        &book,
+        &held,
         window.as_ref().map_err(String::as_str),
     );
     let (exits, exit_notes) = exits::exits(input, params);
@@ -171,21 +171,21 @@ pub fn analyze(input: &RiskInput<'_>, params: &RiskParams) -> RiskReport {
         simulated,
         benchmark: params.benchmark.name(),
         lookback: params.lookback,
-        equity: book.equity,
+        equity: held.equity,
         cash: input.account.cash.map(f),
-        weights: book.weights,
-        concentration: book.concentration,
-        volatility: book.risks,
-        portfolio: book.portfolio,
-        correlation: book.correlation,
-        pairs: book.pairs,
-        effective_bets: book.effective_bets,
-        clusters: book.clusters,
+        weights: held.weights,
+        concentration: held.concentration,
+        volatility: held.risks,
+        portfolio: held.portfolio,
+        correlation: held.correlation,
+        pairs: held.pairs,
+        effective_bets: held.effective_bets,
+        clusters: held.clusters,
         cluster_correlation: params.cluster_correlation,
         suggestions,
         exits,
         equity_vs_benchmark,
-        excluded: book.excluded,
+        excluded: held.excluded,
         notes,
     }
 }
