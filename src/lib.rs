@@ -123,6 +123,7 @@ pub mod http;
 pub mod market;
 pub mod metrics;
 pub mod numbers;
+pub mod ops_server;
 pub mod panics;
 pub mod provider;
 pub mod query;
