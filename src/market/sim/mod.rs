@@ -597,3 +597,86 @@ fn closes(symbol: &Symbol, days: &[NaiveDate], f: &Factors) -> Vec<Option<i64>> 
 
 #[cfg(test)]
 mod tests;
+
+/// The simulated market screened as `collect` screens it: a whole
+/// universe's drawdowns spread like a real market's. Inline rather than in
+/// `tests.rs` because they run the screen engine, which `market` does not
+/// otherwise depend on (the crate's import graph leaves unit tests out).
+#[cfg(test)]
+mod screened {
+    use chrono::NaiveDate;
+
+    use super::tests::{d, universe};
+    use super::{SimMarket, SymbolBars, calendar};
+    use crate::domain::TradingDays;
+    use crate::screen::{PeakBasis, ScreenParams, screen};
+
+    /// Screen the whole universe on `date` the way `collect` does.
+    fn screen_universe(date: NaiveDate) -> crate::screen::Screen {
+        let u = universe();
+        let out = SimMarket::new(u).bars_for_screen(date);
+        let days = TradingDays::new(calendar::trading_days(d("2014-01-01"), date));
+        let params = ScreenParams {
+            lookback_days: 180,
+            min_history: 30,
+            peak_basis: PeakBasis::High,
+        };
+        screen(
+            date,
+            out.iter().map(|s| (&s.symbol, s.bars.as_slice())),
+            &days,
+            &params,
+        )
+    }
+
+    impl SimMarket {
+        /// A year of bars for the whole universe up to `date`.
+        fn bars_for_screen(&self, date: NaiveDate) -> Vec<SymbolBars> {
+            self.bars(&self.universe, date - chrono::Days::new(400), date)
+        }
+    }
+
+    #[test]
+    fn drawdown_screen_has_a_realistic_spread() {
+        let s = screen_universe(d("2026-03-13"));
+        let dd: Vec<f64> = s.rows.iter().map(|r| r.drawdown_pct).collect();
+        let worst = dd[0];
+        let median = dd[dd.len() / 2];
+        assert!((-85.0..=-45.0).contains(&worst), "worst {worst}");
+        assert!((-25.0..=-3.0).contains(&median), "median {median}");
+        assert!(dd.iter().any(|x| *x > -2.0));
+        assert!(
+            s.skipped.iter().any(|k| matches!(
+                k.reason,
+                crate::domain::SkipReason::InsufficientHistory { .. }
+            )),
+            "{:?}",
+            s.skipped
+        );
+    }
+
+    /// Crashes and recoveries still happen: on a date in every year the
+    /// screen has deep candidates and names near their highs.
+    #[test]
+    fn every_year_has_a_screen_with_candidates() {
+        for date in [
+            "2020-06-30",
+            "2021-06-30",
+            "2022-06-30",
+            "2023-06-30",
+            "2024-06-28",
+            "2025-06-30",
+            "2026-06-30",
+            "2026-11-20",
+        ] {
+            let s = screen_universe(d(date));
+            let dd: Vec<f64> = s.rows.iter().map(|r| r.drawdown_pct).collect();
+            let median = dd[dd.len() / 2];
+            let deep = dd.iter().filter(|x| **x <= -30.0).count();
+            assert!(dd[0] <= -45.0, "{date}: worst {}", dd[0]);
+            assert!((-40.0..=-3.0).contains(&median), "{date}: median {median}");
+            assert!(deep >= 20, "{date}: {deep} names down 30%");
+            assert!(dd.iter().any(|x| *x > -2.0), "{date}: none near a high");
+        }
+    }
+}

@@ -3,10 +3,9 @@
 
 use super::paper::{MIN_HOLD_SESSIONS, POSITION_SLOTS};
 use super::*;
-use crate::domain::{TradingDays, parse_universe, validate_series};
-use crate::screen::{PeakBasis, ScreenParams, screen};
+use crate::domain::{parse_universe, validate_series};
 
-fn d(s: &str) -> NaiveDate {
+pub(super) fn d(s: &str) -> NaiveDate {
     s.parse().expect("test date")
 }
 
@@ -14,7 +13,7 @@ fn sym(s: &str) -> Symbol {
     Symbol::parse(s).expect("test symbol")
 }
 
-fn universe() -> Vec<Symbol> {
+pub(super) fn universe() -> Vec<Symbol> {
     parse_universe(include_str!("../../../config/universe/russell1000.txt")).expect("universe file")
 }
 
@@ -102,50 +101,6 @@ fn every_bar_of_the_universe_is_valid() {
     }
     assert_eq!(out.len(), u.len());
     assert!((10..=100).contains(&late), "{late} late listings");
-}
-
-/// Screen the whole universe on `date` the way `collect` does.
-fn screen_universe(date: NaiveDate) -> crate::screen::Screen {
-    let u = universe();
-    let out = SimMarket::new(u).bars_for_screen(date);
-    let days = TradingDays::new(calendar::trading_days(d("2014-01-01"), date));
-    let params = ScreenParams {
-        lookback_days: 180,
-        min_history: 30,
-        peak_basis: PeakBasis::High,
-    };
-    screen(
-        date,
-        out.iter().map(|s| (&s.symbol, s.bars.as_slice())),
-        &days,
-        &params,
-    )
-}
-
-impl SimMarket {
-    /// A year of bars for the whole universe up to `date`.
-    fn bars_for_screen(&self, date: NaiveDate) -> Vec<SymbolBars> {
-        self.bars(&self.universe, date - chrono::Days::new(400), date)
-    }
-}
-
-#[test]
-fn drawdown_screen_has_a_realistic_spread() {
-    let s = screen_universe(d("2026-03-13"));
-    let dd: Vec<f64> = s.rows.iter().map(|r| r.drawdown_pct).collect();
-    let worst = dd[0];
-    let median = dd[dd.len() / 2];
-    assert!((-85.0..=-45.0).contains(&worst), "worst {worst}");
-    assert!((-25.0..=-3.0).contains(&median), "median {median}");
-    assert!(dd.iter().any(|x| *x > -2.0));
-    assert!(
-        s.skipped.iter().any(|k| matches!(
-            k.reason,
-            crate::domain::SkipReason::InsufficientHistory { .. }
-        )),
-        "{:?}",
-        s.skipped
-    );
 }
 
 /// Symbols of the universe file that list late.
@@ -403,29 +358,4 @@ fn the_market_moves_like_a_market() {
         "median volatility {median_vol}"
     );
     assert!(vols.iter().all(|v| (0.08..=1.2).contains(v)), "{vols:?}");
-}
-
-/// Crashes and recoveries still happen: on a date in every year the
-/// screen has deep candidates and names near their highs.
-#[test]
-fn every_year_has_a_screen_with_candidates() {
-    for date in [
-        "2020-06-30",
-        "2021-06-30",
-        "2022-06-30",
-        "2023-06-30",
-        "2024-06-28",
-        "2025-06-30",
-        "2026-06-30",
-        "2026-11-20",
-    ] {
-        let s = screen_universe(d(date));
-        let dd: Vec<f64> = s.rows.iter().map(|r| r.drawdown_pct).collect();
-        let median = dd[dd.len() / 2];
-        let deep = dd.iter().filter(|x| **x <= -30.0).count();
-        assert!(dd[0] <= -45.0, "{date}: worst {}", dd[0]);
-        assert!((-40.0..=-3.0).contains(&median), "{date}: median {median}");
-        assert!(deep >= 20, "{date}: {deep} names down 30%");
-        assert!(dd.iter().any(|x| *x > -2.0), "{date}: none near a high");
-    }
 }
