@@ -76,18 +76,8 @@ fn figures() -> Vec<Figure> {
     }
     let accounts: Vec<(NaiveDate, crate::domain::Account)> = (0..30)
         .map(|i| {
-            let mut a = crate::domain::Account {
-                equity: Some(rust_decimal::Decimal::from(100_000 + i * 250)),
-                cash: None,
-                buying_power: None,
-                status: "ACTIVE".into(),
-                currency: None,
-                last_equity: None,
-                long_market_value: None,
-                daytrade_count: None,
-                pattern_day_trader: None,
-            };
-            a.cash = a.equity;
+            let equity = Some(rust_decimal::Decimal::from(100_000 + i * 250));
+            let a = crate::domain::Account::with_equity_and_cash(equity, equity);
             (start + chrono::Days::new(i as u64), a)
         })
         .collect();

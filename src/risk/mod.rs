@@ -293,17 +293,7 @@ mod tests {
     }
 
     fn account(equity: i64, cash: i64) -> Account {
-        Account {
-            equity: Some(Decimal::from(equity)),
-            cash: Some(Decimal::from(cash)),
-            buying_power: None,
-            status: "ACTIVE".into(),
-            currency: None,
-            last_equity: None,
-            long_market_value: None,
-            daytrade_count: None,
-            pattern_day_trader: None,
-        }
+        Account::with_equity_and_cash(Some(Decimal::from(equity)), Some(Decimal::from(cash)))
     }
 
     fn params() -> RiskParams {
