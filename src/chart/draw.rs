@@ -313,6 +313,32 @@ fn mesh<DB: DrawingBackend>(
         .draw()
 }
 
+/// A plot over `dates` with two value scales: `left` and `right`, each a
+/// range and its label formatter (the left in the text colour, the right
+/// in the line colour), their label areas `widths` wide.
+#[allow(clippy::type_complexity)]
+fn two_scales<'a, DB: DrawingBackend>(
+    body: &'a DrawingArea<DB, Shift>,
+    dates: &[NaiveDate],
+    left: (std::ops::Range<f64>, &dyn Fn(&f64) -> String),
+    right: (std::ops::Range<f64>, &dyn Fn(&f64) -> String),
+    widths: (f64, f64),
+    p: &Palette,
+    s: &Scale,
+) -> Result<DualCoordChartContext<'a, DB, Plane, Plane>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let end = x_end(dates.len());
+    let long = spans_long(dates);
+    let mut chart = ChartBuilder::on(body)
+        .x_label_area_size(s.px(50.0))
+        .y_label_area_size(s.px(widths.0))
+        .right_y_label_area_size(s.px(widths.1))
+        .build_cartesian_2d(0f64..end, left.0)?
+        .set_secondary_coord(0f64..end, right.0);
+    mesh(&mut chart, &|x| date_label(dates, *x, long), left.1, p, s)?;
+    right_axis(&mut chart, right.1, p, s)?;
+    Ok(chart)
+}
+
 /// The right-hand axis of a two-scale plot, labelled in the colour of the
 /// line it measures.
 fn right_axis<DB: DrawingBackend>(

@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use super::super::backtest::BacktestCurves;
 use super::super::{Breadth, BreadthPoint, Equity, RankHistory};
 use super::{
-    Drawn, Palette, Scale, bounds, date_label, header, indexed, mesh, right_axis, spans_long,
+    Drawn, Palette, Scale, bounds, date_label, header, indexed, mesh, spans_long, two_scales,
     whole, x_end,
 };
 use crate::numbers::{price, signed_pct, thousands};
@@ -36,24 +36,17 @@ pub(super) fn rank_history<DB: DrawingBackend>(
         s,
     )?;
     let dates: Vec<NaiveDate> = c.points.iter().map(|x| x.date).collect();
-    let end = x_end(dates.len());
     let (lo, _) = bounds(c.points.iter().map(|x| x.drawdown_pct).chain([0.0]), 0.08);
     let top_rank = c.points.iter().map(|x| x.rank).max().unwrap_or(1).max(1) as f64;
-    let long = spans_long(&dates);
-    let mut chart = ChartBuilder::on(body)
-        .x_label_area_size(s.px(50.0))
-        .y_label_area_size(s.px(120.0))
-        .right_y_label_area_size(s.px(100.0))
-        .build_cartesian_2d(0f64..end, lo..0.0)?
-        .set_secondary_coord(0f64..end, 0.0..top_rank * 1.05);
-    mesh(
-        &mut chart,
-        &|x| date_label(&dates, *x, long),
-        &|y| signed_pct(*y),
+    let mut chart = two_scales(
+        body,
+        &dates,
+        (lo..0.0, &|y| signed_pct(*y)),
+        (0.0..top_rank * 1.05, &|y| whole(*y)),
+        (120.0, 100.0),
         p,
         s,
     )?;
-    right_axis(&mut chart, &|y| whole(*y), p, s)?;
     let drawdowns: Vec<f64> = c.points.iter().map(|x| x.drawdown_pct).collect();
     chart.draw_series(
         AreaSeries::new(indexed(&drawdowns), 0.0, p.down.mix(0.18))
@@ -100,24 +93,17 @@ pub(super) fn breadth<DB: DrawingBackend>(
         s,
     )?;
     let dates: Vec<NaiveDate> = c.points.iter().map(|x| x.date).collect();
-    let end = x_end(dates.len());
     let most = c.points.iter().map(|x| x.ranked).max().unwrap_or(1).max(1) as f64;
     let (med_lo, _) = bounds(c.points.iter().map(|x| x.median_pct).chain([0.0]), 0.1);
-    let long = spans_long(&dates);
-    let mut chart = ChartBuilder::on(body)
-        .x_label_area_size(s.px(50.0))
-        .y_label_area_size(s.px(100.0))
-        .right_y_label_area_size(s.px(120.0))
-        .build_cartesian_2d(0f64..end, 0.0..most * 1.05)?
-        .set_secondary_coord(0f64..end, med_lo..0.0);
-    mesh(
-        &mut chart,
-        &|x| date_label(&dates, *x, long),
-        &|y| whole(*y),
+    let mut chart = two_scales(
+        body,
+        &dates,
+        (0.0..most * 1.05, &|y| whole(*y)),
+        (med_lo..0.0, &|y| signed_pct(*y)),
+        (100.0, 120.0),
         p,
         s,
     )?;
-    right_axis(&mut chart, &|y| signed_pct(*y), p, s)?;
     let width = s.px(3.0);
     let column = |f: fn(&BreadthPoint) -> f64| -> Vec<f64> { c.points.iter().map(f).collect() };
     chart.draw_series(LineSeries::new(
