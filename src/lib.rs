@@ -133,7 +133,9 @@ pub mod provider; // market.provider -> the market and broker
 pub mod risk; // the portfolio risk view
 pub mod screen; // the drawdown engine
 pub(crate) mod screen_history; // breadth and a symbol's history per screen
-pub mod strategy; // the contrarian strategy's rules
+pub mod strategy;
+#[cfg(test)]
+pub(crate) mod test_support; // d() and sym(): dates and tickers as text, for unit tests // the contrarian strategy's rules
 
 // The lake.
 pub mod query; // the read path; PriceHistory

@@ -365,6 +365,7 @@ pub fn due_digests(
 mod tests {
     use super::*;
     use crate::alerts::parse::parse_alert;
+    use crate::test_support::d;
 
     fn row(sym: &str, dd: f64, rank: u32) -> DrawdownRow {
         DrawdownRow {
@@ -387,10 +388,6 @@ mod tests {
             r.rank = i as u32 + 1;
         }
         rows
-    }
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
     }
 
     fn inputs<'a>(

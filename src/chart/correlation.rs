@@ -123,10 +123,7 @@ mod tests {
     use super::*;
     use crate::domain::{AssetClass, AssetSymbol};
     use crate::risk::{Cluster, Concentration, Correlation, Weight};
-
-    fn sym(s: &str) -> Symbol {
-        Symbol::parse(s).unwrap()
-    }
+    use crate::test_support::sym;
 
     /// A report of `n` measured positions, weights falling with the index,
     /// correlations `1 / (1 + |i - j|)` (so each cell names its pair), and

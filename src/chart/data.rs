@@ -399,15 +399,8 @@ mod tests {
     use super::*;
     use crate::query::DayBars;
     use crate::screen::PeakBasis;
+    use crate::test_support::{d, sym};
     use rust_decimal::dec;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    fn sym(s: &str) -> Symbol {
-        Symbol::parse(s).unwrap()
-    }
 
     /// Weekday sessions from 2026-01-05 with AAPL's (high, close) and a
     /// second symbol that misses the second session.

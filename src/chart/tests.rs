@@ -6,11 +6,8 @@ use crate::domain::Symbol;
 use crate::query::{DayBars, PriceHistory};
 use crate::screen::{PeakBasis, ScreenParams};
 use crate::state::HistoryPoint;
+use crate::test_support::sym;
 use chrono::NaiveDate;
-
-fn sym(s: &str) -> Symbol {
-    Symbol::parse(s).unwrap()
-}
 
 /// `n` consecutive days of a rise then a fall, for AAPL.
 fn history(n: usize, simulated: bool) -> PriceHistory {

@@ -137,11 +137,8 @@ fn print_published(r: &RunReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::d;
     use clap::Parser;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
 
     fn args(argv: &[&str]) -> CollectArgs {
         #[derive(Parser)]

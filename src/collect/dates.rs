@@ -183,10 +183,7 @@ pub(super) fn plan(
 mod tests {
     use super::*;
     use crate::market::calendar;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::test_support::d;
 
     /// 2026-11-25 12:00 UTC: the 11-24 session has closed, 11-25 has not.
     fn now() -> DateTime<Utc> {

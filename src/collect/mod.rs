@@ -194,6 +194,7 @@ mod tests {
     use crate::domain::Symbol;
     use crate::market::scripted::Scripted;
     use crate::store::Dataset;
+    use crate::test_support::d;
 
     /// The sim, but with no bars on or after `cutoff` (the source has not
     /// published the day yet) and a broker that only knows "now".
@@ -216,10 +217,6 @@ mod tests {
         let mut c = AppConfig::load_with_env(None, env).unwrap();
         c.universe.truncate(symbols);
         c
-    }
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
     }
 
     /// 2026-11-25 12:00 UTC: the 11-24 session has closed.

@@ -98,14 +98,7 @@ mod tests {
     use crate::domain::SkipReason;
     use crate::market::calendar::trading_days;
     use crate::screen::PeakBasis;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    fn sym(s: &str) -> Symbol {
-        Symbol::parse(s).unwrap()
-    }
+    use crate::test_support::{d, sym};
 
     fn bar(date: NaiveDate, close: f64) -> Bar {
         Bar {

@@ -232,11 +232,8 @@ fn easter(year: i32) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::d;
     use chrono::{DateTime, Utc};
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().expect("test date")
-    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         s.parse().expect("test instant")

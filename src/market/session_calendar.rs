@@ -85,10 +85,7 @@ impl SessionCalendar {
 mod tests {
     use super::*;
     use crate::market::scripted::Scripted;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::test_support::d;
 
     #[tokio::test]
     async fn the_provider_decides_once_a_day() {

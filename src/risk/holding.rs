@@ -130,6 +130,7 @@ impl Runs {
 mod tests {
     use super::*;
     use crate::domain::Symbol;
+    use crate::test_support::d;
     use rust_decimal::dec;
 
     fn pos(s: &str) -> Position {
@@ -138,10 +139,6 @@ mod tests {
 
     fn pos_at(s: &str, entry: Decimal) -> Position {
         Position::from_prices(Symbol::parse(s).unwrap(), dec!(1), entry, dec!(11))
-    }
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
     }
 
     #[test]

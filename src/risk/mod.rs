@@ -223,13 +223,10 @@ mod tests {
     use crate::domain::Side;
     use crate::query::DayBars;
     use crate::strategy::ExitReason;
+    use crate::test_support::sym;
     use rust_decimal::Decimal;
 
     const DAYS: usize = 61;
-
-    fn sym(s: &str) -> Symbol {
-        Symbol::parse(s).unwrap()
-    }
 
     /// Closes from daily returns, starting at 100.
     fn path(returns: &[f64]) -> Vec<f64> {

@@ -102,11 +102,7 @@ pub(crate) mod tests {
     use crate::alerts::parse::parse_alert;
     use crate::domain::{AssetSymbol, Symbol};
     use crate::risk::{Cluster, Concentration, Correlation};
-    use chrono::NaiveDate;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
+    use crate::test_support::d;
 
     /// A view of `date` whose largest position weighs `weight`% and whose
     /// two clusters weigh `cluster`% (A, B) and 10% (C).

@@ -606,10 +606,11 @@ mod tests;
 mod screened {
     use chrono::NaiveDate;
 
-    use super::tests::{d, universe};
+    use super::tests::universe;
     use super::{SimMarket, SymbolBars, calendar};
     use crate::domain::TradingDays;
     use crate::screen::{PeakBasis, ScreenParams, screen};
+    use crate::test_support::d;
 
     /// Screen the whole universe on `date` the way `collect` does.
     fn screen_universe(date: NaiveDate) -> crate::screen::Screen {

@@ -4,14 +4,7 @@
 use super::paper::{MIN_HOLD_SESSIONS, POSITION_SLOTS};
 use super::*;
 use crate::domain::{parse_universe, validate_series};
-
-pub(super) fn d(s: &str) -> NaiveDate {
-    s.parse().expect("test date")
-}
-
-fn sym(s: &str) -> Symbol {
-    Symbol::parse(s).expect("test symbol")
-}
+use crate::test_support::{d, sym};
 
 pub(super) fn universe() -> Vec<Symbol> {
     parse_universe(include_str!("../../../config/universe/russell1000.txt")).expect("universe file")
