@@ -68,6 +68,24 @@ impl Scale {
     }
 }
 
+/// Where a figure with a header is drawn: the header's area, the plot's,
+/// the theme's colours and the picture's scale.
+struct Frame<'a, DB: DrawingBackend> {
+    head: &'a DrawingArea<DB, Shift>,
+    body: &'a DrawingArea<DB, Shift>,
+    p: &'a Palette,
+    s: &'a Scale,
+}
+
+// Shared references only: copied freely (a derive would ask DB: Copy).
+impl<DB: DrawingBackend> Clone for Frame<'_, DB> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<DB: DrawingBackend> Copy for Frame<'_, DB> {}
+
 /// Draw `fig` on `root`.
 pub(super) fn figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -90,15 +108,21 @@ pub(super) fn figure<DB: DrawingBackend>(
     let head_h = if w < NARROW { s.px(150.0) } else { s.px(110.0) };
     let (head, body) = root.split_vertically(head_h);
     let body = body.margin(s.px(10.0), s.px(20.0), s.px(20.0), s.px(30.0));
+    let f = Frame {
+        head: &head,
+        body: &body,
+        p: &p,
+        s: &s,
+    };
     match fig {
-        Figure::Price(c) => price::price_chart(&head, &body, c, &p, &s)?,
-        Figure::RankHistory(c) => series::rank_history(&head, &body, c, &p, &s)?,
-        Figure::Breadth(c) => series::breadth(&head, &body, c, &p, &s)?,
-        Figure::Equity(c) => series::equity(&head, &body, c, &p, &s)?,
-        Figure::TopDrawdowns(c) => top::top_drawdowns(&head, &body, c, &p, &s)?,
-        Figure::BacktestEquity(c) => series::backtest_curves(&head, &body, c, false, &p, &s)?,
-        Figure::BacktestDrawdown(c) => series::backtest_curves(&head, &body, c, true, &p, &s)?,
-        Figure::Correlation(c) => heatmap::heatmap(&head, &body, c, &p, &s)?,
+        Figure::Price(c) => price::price_chart(f, c)?,
+        Figure::RankHistory(c) => series::rank_history(f, c)?,
+        Figure::Breadth(c) => series::breadth(f, c)?,
+        Figure::Equity(c) => series::equity(f, c)?,
+        Figure::TopDrawdowns(c) => top::top_drawdowns(f, c)?,
+        Figure::BacktestEquity(c) => series::backtest_curves(f, c, false)?,
+        Figure::BacktestDrawdown(c) => series::backtest_curves(f, c, true)?,
+        Figure::Correlation(c) => heatmap::heatmap(f, c)?,
         // Drawn above, on the whole picture: it has no header.
         Figure::Sparkline(_) => {}
     }

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::super::CorrelationHeatmap;
-use super::{Drawn, Palette, Scale, header};
+use super::{Drawn, Frame, Palette, Scale, header};
 
 /// The scale's ends and middle (ColorBrewer's RdBu).
 const NEGATIVE: RGBColor = RGBColor(33, 102, 172);
@@ -39,13 +39,8 @@ fn ink_on(r: f64, p: &Palette) -> RGBColor {
     }
 }
 
-pub(super) fn heatmap<DB: DrawingBackend>(
-    head: &DrawingArea<DB, Shift>,
-    body: &DrawingArea<DB, Shift>,
-    c: &CorrelationHeatmap,
-    p: &Palette,
-    s: &Scale,
-) -> Drawn<DB> {
+pub(super) fn heatmap<DB: DrawingBackend>(f: Frame<'_, DB>, c: &CorrelationHeatmap) -> Drawn<DB> {
+    let Frame { head, body, p, s } = f;
     let title = if c.truncated() {
         format!(
             "Correlation · the {} largest of {} positions",

@@ -1,14 +1,13 @@
 //! The price chart: a symbol's closes over the period, its lookback
 //! window, the peak, and the fall from it to the last close.
 
-use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::super::{PeakMarks, Period, PriceChart};
 use super::{
-    Drawn, Palette, Plane, Scale, bounds, date_label, header, indexed, mesh, spans_long, x_end,
-    x_of,
+    Drawn, Frame, Palette, Plane, Scale, bounds, date_label, header, indexed, mesh, spans_long,
+    x_end, x_of,
 };
 use crate::numbers::{price, signed_pct};
 
@@ -34,13 +33,8 @@ fn title(c: &PriceChart) -> String {
     }
 }
 
-pub(super) fn price_chart<DB: DrawingBackend>(
-    head: &DrawingArea<DB, Shift>,
-    body: &DrawingArea<DB, Shift>,
-    c: &PriceChart,
-    p: &Palette,
-    s: &Scale,
-) -> Drawn<DB> {
+pub(super) fn price_chart<DB: DrawingBackend>(f: Frame<'_, DB>, c: &PriceChart) -> Drawn<DB> {
+    let Frame { head, body, p, s } = f;
     header(
         head,
         &title(c),

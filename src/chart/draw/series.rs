@@ -2,24 +2,17 @@
 //! rank, market breadth, portfolio equity and a backtest's curves.
 
 use chrono::NaiveDate;
-use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::super::backtest::BacktestCurves;
 use super::super::{Breadth, BreadthPoint, Equity, RankHistory};
 use super::{
-    Drawn, Palette, Scale, bounds, date_label, header, indexed, mesh, spans_long, two_scales,
-    whole, x_end,
+    Drawn, Frame, bounds, date_label, header, indexed, mesh, spans_long, two_scales, whole, x_end,
 };
 use crate::numbers::{price, signed_pct, thousands};
 
-pub(super) fn rank_history<DB: DrawingBackend>(
-    head: &DrawingArea<DB, Shift>,
-    body: &DrawingArea<DB, Shift>,
-    c: &RankHistory,
-    p: &Palette,
-    s: &Scale,
-) -> Drawn<DB> {
+pub(super) fn rank_history<DB: DrawingBackend>(f: Frame<'_, DB>, c: &RankHistory) -> Drawn<DB> {
+    let Frame { head, body, p, s } = f;
     header(
         head,
         &format!(
@@ -73,13 +66,8 @@ fn breadth_title(c: &Breadth) -> String {
     }
 }
 
-pub(super) fn breadth<DB: DrawingBackend>(
-    head: &DrawingArea<DB, Shift>,
-    body: &DrawingArea<DB, Shift>,
-    c: &Breadth,
-    p: &Palette,
-    s: &Scale,
-) -> Drawn<DB> {
+pub(super) fn breadth<DB: DrawingBackend>(f: Frame<'_, DB>, c: &Breadth) -> Drawn<DB> {
+    let Frame { head, body, p, s } = f;
     header(
         head,
         &breadth_title(c),
@@ -121,13 +109,8 @@ pub(super) fn breadth<DB: DrawingBackend>(
     Ok(())
 }
 
-pub(super) fn equity<DB: DrawingBackend>(
-    head: &DrawingArea<DB, Shift>,
-    body: &DrawingArea<DB, Shift>,
-    c: &Equity,
-    p: &Palette,
-    s: &Scale,
-) -> Drawn<DB> {
+pub(super) fn equity<DB: DrawingBackend>(f: Frame<'_, DB>, c: &Equity) -> Drawn<DB> {
+    let Frame { head, body, p, s } = f;
     let title = match c.values.last() {
         Some(v) => format!("Portfolio equity · {}", price(*v)),
         None => "Portfolio equity".to_string(),
@@ -159,13 +142,11 @@ pub(super) fn equity<DB: DrawingBackend>(
 /// or `underwater`, percent below each one's running peak (the strategy
 /// as a filled area down from 0).
 pub(super) fn backtest_curves<DB: DrawingBackend>(
-    head: &DrawingArea<DB, Shift>,
-    body: &DrawingArea<DB, Shift>,
+    f: Frame<'_, DB>,
     c: &BacktestCurves,
     underwater: bool,
-    p: &Palette,
-    s: &Scale,
 ) -> Drawn<DB> {
+    let Frame { head, body, p, s } = f;
     let what = if underwater { "drawdown" } else { "equity" };
     let mut title = format!("Backtest {} · {what} vs {}", c.id, c.benchmark);
     if c.optimistic {

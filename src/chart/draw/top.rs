@@ -1,20 +1,14 @@
 //! The top drawdowns of a screen as horizontal bars, rank 1 at the top.
 
-use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::super::TopDrawdowns;
-use super::{Drawn, Palette, Scale, bounds, header};
+use super::{Drawn, Frame, bounds, header};
 use crate::numbers::signed_pct;
 
-pub(super) fn top_drawdowns<DB: DrawingBackend>(
-    head: &DrawingArea<DB, Shift>,
-    body: &DrawingArea<DB, Shift>,
-    c: &TopDrawdowns,
-    p: &Palette,
-    s: &Scale,
-) -> Drawn<DB> {
+pub(super) fn top_drawdowns<DB: DrawingBackend>(f: Frame<'_, DB>, c: &TopDrawdowns) -> Drawn<DB> {
+    let Frame { head, body, p, s } = f;
     header(
         head,
         &format!("Top {} drawdowns · screen {}", c.bars.len(), c.date),
