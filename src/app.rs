@@ -335,7 +335,7 @@ impl App {
             .take()
             .ok_or_else(|| anyhow::anyhow!("the app was already run"))?;
         let http_addr = listener.local_addr().unwrap_or(self.config.http.listen);
-        let http_ctx = crate::http::HttpContext {
+        let http_ctx = crate::ops_server::OpsContext {
             runner: self.runner.clone(),
             metrics: self.metrics.clone(),
             health: self.health.clone(),
@@ -343,7 +343,11 @@ impl App {
             max_connections: self.connection_caps.1,
             lease: self.lease.as_ref().map(|l| l.subscribe()),
         };
-        let http = tokio::spawn(crate::http::serve(listener, http_ctx, shutdown.clone()));
+        let http = tokio::spawn(crate::ops_server::serve(
+            listener,
+            http_ctx,
+            shutdown.clone(),
+        ));
         let market = &self.sources.market;
         tracing::info!(
             provider = market.provider(),

@@ -12,7 +12,7 @@
 //! publishes the results through the [`store`]. The daemon then loads what
 //! was published, through the [`store::Lake`] read API, into the in-memory
 //! [`state`] (with `history.memory_days` of bars as columns), which the Telegram [`bot`],
-//! the [`alerts`] and the [`http`] endpoints read; none of them calls the
+//! the [`alerts`] and the operations server (`ops_server`) read; none of them calls the
 //! market-data API or reads the store on its hot path.
 //!
 //! - [`domain`] holds the plain data types (tickers, bars, drawdown rows,
@@ -74,8 +74,10 @@
 //!   [`metrics`]; [`schedule`] computes fire times in exchange time (pure
 //!   `next_fire`, DST-safe), skips closed days, catches up after downtime
 //!   and retries a day whose data is not yet available.
-//! - [`http`] serves `/healthz`, `/readyz` and `/metrics` (the Prometheus
-//!   families of [`metrics`]).
+//! - `ops_server` serves `/healthz`, `/readyz` and `/metrics` (the
+//!   Prometheus families of [`metrics`]) on `http.listen`; `http` is the
+//!   plumbing it shares with the dashboard (connection cap, timeouts,
+//!   bounded bodies, host names).
 //! - [`access`] holds who may read and who may act (`Role`, the
 //!   allow-lists as one shared `Access` that SIGHUP replaces): below the bot,
 //!   the dashboard, the alerts and the configuration, which all read it.
@@ -105,40 +107,62 @@
 //!   `check-config`, `backtest`, `portfolio`); [`numbers`] and [`telemetry`] are the shared number
 //!   formatting and logging setup.
 
-pub mod access;
-pub mod alert_rules;
-pub mod alerts;
-pub mod alpaca;
-pub mod app;
-pub mod backtest;
-pub mod bot;
-pub mod chart;
-pub mod cidr;
-pub mod cli;
-pub mod collect;
-pub mod config;
-pub mod domain;
-pub mod echo;
-pub mod health;
-pub mod http;
-pub mod lease;
-pub mod market;
-pub mod metrics;
-pub mod numbers;
-pub mod panics;
-pub mod provider;
-pub mod query;
-pub mod retry_queue;
-pub mod risk;
-pub mod runner;
-pub mod schedule;
-pub mod screen;
-pub mod screen_history;
-pub mod state;
-pub mod store;
-pub mod strategy;
-pub mod telemetry;
+// The crate map: one line per module, from the data types up to the front
+// ends. `pub` modules are what the binary (`cli::main`), the integration
+// tests and the benchmarks use; `pub(crate)` ones nothing outside needs.
+
+// Plain data and shared helpers, below everything else.
+pub(crate) mod cidr; // address ranges (web.trusted_proxies)
+pub mod domain; // tickers, bars, drawdown rows, positions, run reports
+pub(crate) mod echo; // user input echoed in replies: clipped and quoted
+pub(crate) mod health; // readiness probes other parts register for /readyz
+pub mod numbers; // the one number formatting family (pct, usd, qty, prices)
+pub(crate) mod panics; // panics caught on shared paths, counted for /readyz
+pub mod telemetry; // the tracing subscriber
+
+// Configuration and who may use dipwatch.
+pub mod access; // roles, allow-lists, sign-in tokens, WebAuth
+pub(crate) mod alert_rules; // what an alert rule is, and the /alert grammar
+pub mod config; // layered settings parsed once; secrets
+
+// Market data and the pure cores.
+pub mod alpaca; // everything Alpaca: the one client, endpoints, implementations
+pub mod backtest; // the backtester
+pub mod chart; // figures as PNG and SVG
+pub mod market; // provider-neutral traits, calendars, the simulated market
+pub mod provider; // market.provider -> the market and broker
+pub mod risk; // the portfolio risk view
+pub mod screen; // the drawdown engine
+pub(crate) mod screen_history; // breadth and a symbol's history per screen
+pub mod strategy; // the contrarian strategy's rules
 #[cfg(test)]
-pub(crate) mod test_support;
-pub mod trigger;
-pub mod web;
+pub(crate) mod test_support; // d(), sym(), report(): unit-test fixtures
+
+// The lake.
+pub mod lease; // one writer per store: the lease object, its fence
+pub mod query; // PriceHistory: daily bars as columns, pure
+pub mod store; // the lake: layout, codec, publish, and Lake, the one read API
+
+// Runs and the daemon's state.
+pub mod alerts; // the alert runtime: evaluation, book, outbox, delivery
+pub mod collect; // one collection run, a file per step
+pub mod metrics; // Prometheus families
+pub mod retry_queue; // symbols whose fetch failed, retried by later runs
+pub mod runner; // single-flight runs, reload, metrics
+pub mod schedule; // fire times, catch-up, retries
+pub mod state; // the in-memory Snapshot the readers share
+pub mod trigger; // manual runs: cooldown and single flight
+
+// Front ends and their servers.
+pub mod app; // the daemon assembled in one place
+pub mod bot; // the Telegram bot
+pub mod cli; // one file per command; main
+pub(crate) mod http; // the plumbing both listeners share (serve_router, guarded)
+pub(crate) mod ops_server; // /healthz, /readyz, /metrics on http.listen
+pub mod web; // the dashboard on web.listen
+
+// What the binary, the tests and the benchmarks name most.
+pub use app::App;
+pub use config::AppConfig;
+pub use domain::Symbol;
+pub use state::Snapshot;

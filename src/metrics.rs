@@ -10,7 +10,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 use crate::domain::{LastOutcome, RequestStats};
 use crate::state::Snapshot;
@@ -63,25 +63,166 @@ type FloatGauge = Gauge<f64, AtomicU64>;
 const SYMBOL_STATES: [&str; 3] = ["ok", "skipped", "failed"];
 type FloatCounter = Counter<f64, AtomicU64>;
 
-/// Every metric family, registered once.
+/// Every metric family, registered once, grouped by what it watches.
 pub struct Metrics {
     registry: Registry,
+    process: ProcessGauges,
+    runs: RunFamilies,
+    alpaca: AlpacaFamilies,
+    bot: BotFamilies,
+    latest: LatestGauges,
+    /// `dipwatch_lease_role`: 1 on this process's role under the writer lease.
+    lease_role: Family<RoleLabel, Gauge>,
+    web_sign_ins: Family<SignInLabel, Counter>,
+}
+
+/// Register `metric` under `name` and hand it back: the registry keeps a
+/// clone, which shares the same atomic values.
+fn add<M: Metric + Clone>(r: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    r.register(name, help, metric.clone());
+    metric
+}
+
+/// The process itself, read on each scrape ([`Metrics::encode`]).
+struct ProcessGauges {
     resident_memory: Gauge,
     open_fds: Gauge,
     alive_tasks: Gauge,
-    runs: Family<OutcomeLabel, Counter>,
-    run_duration: Family<OutcomeLabel, Histogram>,
+}
+
+/// Collection runs: how many, how long, and the symbols of the last one.
+struct RunFamilies {
+    count: Family<OutcomeLabel, Counter>,
+    duration: Family<OutcomeLabel, Histogram>,
     symbols: Family<StateLabel, Gauge>,
-    alpaca_requests: Family<StatusLabel, Counter>,
-    alpaca_retries: Counter,
+}
+
+impl RunFamilies {
+    fn register(r: &mut Registry) -> Self {
+        let runs = Self {
+            count: add(r, "runs", "Collection runs by outcome", Family::default()),
+            duration: add(
+                r,
+                "run_duration_seconds",
+                "Collection run duration by outcome",
+                Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.05, 2.0, 14))),
+            ),
+            symbols: add(
+                r,
+                "symbols",
+                "Symbols of the last published run by state (ok, skipped, failed)",
+                Family::default(),
+            ),
+        };
+        // Every labelled family gets its series now: a scraper (and an
+        // alert rule on `increase(...)`) sees zeros after a restart rather
+        // than no series until the first run.
+        for outcome in LastOutcome::LABELS {
+            let label = OutcomeLabel { outcome };
+            let _ = runs.count.get_or_create(&label);
+            let _ = runs.duration.get_or_create(&label);
+        }
+        for state in SYMBOL_STATES {
+            let _ = runs.symbols.get_or_create(&StateLabel { state });
+        }
+        runs
+    }
+}
+
+/// Alpaca requests, rate-limit waits and the circuit breakers.
+struct AlpacaFamilies {
+    requests: Family<StatusLabel, Counter>,
+    retries: Counter,
     rate_limit_waits: Counter,
     rate_limit_wait_seconds: FloatCounter,
     breaker_state: Family<BreakerLabel, Gauge>,
     breaker_trips: Family<BreakerLabel, Counter>,
-    lease_role: Family<RoleLabel, Gauge>,
     refused_symbols: Gauge,
-    bot_updates: Family<CommandLabel, Counter>,
-    bot_reply_seconds: Family<CommandLabel, Histogram>,
+}
+
+impl AlpacaFamilies {
+    fn register(r: &mut Registry) -> Self {
+        let alpaca = Self {
+            requests: add(
+                r,
+                "alpaca_requests",
+                "Alpaca requests by HTTP status or error kind",
+                Family::default(),
+            ),
+            retries: add(
+                r,
+                "alpaca_retries",
+                "Alpaca requests that were retries",
+                Counter::default(),
+            ),
+            rate_limit_waits: add(
+                r,
+                "alpaca_rate_limit_waits",
+                "Times an Alpaca call waited for the rate budget or a server hint",
+                Counter::default(),
+            ),
+            rate_limit_wait_seconds: add(
+                r,
+                "alpaca_rate_limit_wait_seconds",
+                "Seconds spent in those waits",
+                FloatCounter::default(),
+            ),
+            breaker_state: add(
+                r,
+                "alpaca_circuit_breaker_state",
+                "Circuit breaker per dependency at the end of the last run: 0 closed, 1 half-open, 2 open",
+                Family::default(),
+            ),
+            breaker_trips: add(
+                r,
+                "alpaca_circuit_breaker_trips",
+                "Times each dependency's circuit breaker opened",
+                Family::default(),
+            ),
+            refused_symbols: add(
+                r,
+                "alpaca_refused_symbols",
+                "Tickers Alpaca refused as invalid in the last published run (never retried: fix the universe)",
+                Gauge::default(),
+            ),
+        };
+        let _ = alpaca.requests.get_or_create(&StatusLabel {
+            status: "200".into(),
+        });
+        alpaca
+    }
+}
+
+/// Telegram updates answered and how fast.
+struct BotFamilies {
+    updates: Family<CommandLabel, Counter>,
+    reply_seconds: Family<CommandLabel, Histogram>,
+}
+
+impl BotFamilies {
+    fn register(r: &mut Registry) -> Self {
+        Self {
+            updates: add(
+                r,
+                "bot_updates",
+                "Telegram updates handled by command",
+                Family::default(),
+            ),
+            reply_seconds: add(
+                r,
+                "bot_reply_seconds",
+                "Update-to-reply latency by command",
+                Family::new_with_constructor(|| {
+                    Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+                }),
+            ),
+        }
+    }
+}
+
+/// The business gauges the original system pushed to CloudWatch: the
+/// latest screen and portfolio snapshot.
+struct LatestGauges {
     last_success: FloatGauge,
     worst_drawdown: FloatGauge,
     names_below_20: Gauge,
@@ -89,7 +230,55 @@ pub struct Metrics {
     equity: FloatGauge,
     top_avg_return: FloatGauge,
     take_profit: Gauge,
-    web_sign_ins: Family<SignInLabel, Counter>,
+}
+
+impl LatestGauges {
+    fn register(r: &mut Registry) -> Self {
+        Self {
+            last_success: add(
+                r,
+                "last_success_timestamp_seconds",
+                "Unix time of the last published run",
+                FloatGauge::default(),
+            ),
+            worst_drawdown: add(
+                r,
+                "worst_drawdown_pct",
+                "Deepest drawdown of the latest screen, percent",
+                FloatGauge::default(),
+            ),
+            names_below_20: add(
+                r,
+                "names_below_minus_20pct",
+                "Ranked names down 20% or more in the latest screen",
+                Gauge::default(),
+            ),
+            ranked: add(
+                r,
+                "ranked_names",
+                "Names ranked in the latest screen",
+                Gauge::default(),
+            ),
+            equity: add(
+                r,
+                "portfolio_equity",
+                "Account equity of the latest snapshot",
+                FloatGauge::default(),
+            ),
+            top_avg_return: add(
+                r,
+                "top_positions_avg_return_pct",
+                "Average return of the best positions (profit rule), percent",
+                FloatGauge::default(),
+            ),
+            take_profit: add(
+                r,
+                "take_profit_signal",
+                "1 when the profit-taking rule is met",
+                Gauge::default(),
+            ),
+        }
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -107,197 +296,60 @@ impl Default for Metrics {
 impl Metrics {
     /// Register every family under the `dipwatch_` prefix.
     pub fn new() -> Self {
-        let mut root = Registry::default();
+        let mut registry = Registry::default();
         // The standard process gauges keep their usual unprefixed names.
-        let resident_memory = Gauge::default();
-        root.register(
+        let resident_memory = add(
+            &mut registry,
             "process_resident_memory_bytes",
             "Resident memory size in bytes",
-            resident_memory.clone(),
+            Gauge::default(),
         );
-        let open_fds = Gauge::default();
-        root.register(
+        let open_fds = add(
+            &mut registry,
             "process_open_fds",
             "Number of open file descriptors",
-            open_fds.clone(),
+            Gauge::default(),
         );
-        let r = root.sub_registry_with_prefix("dipwatch");
-        let alive_tasks = Gauge::default();
-        r.register(
-            "tokio_alive_tasks",
-            "Tasks alive in the runtime (a leak shows as growth)",
-            alive_tasks.clone(),
-        );
-        let runs = Family::<OutcomeLabel, Counter>::default();
-        r.register("runs", "Collection runs by outcome", runs.clone());
-        let run_duration = Family::<OutcomeLabel, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.05, 2.0, 14))
-        });
-        r.register(
-            "run_duration_seconds",
-            "Collection run duration by outcome",
-            run_duration.clone(),
-        );
-        let lease_role = Family::<RoleLabel, Gauge>::default();
-        r.register(
+        let r = registry.sub_registry_with_prefix("dipwatch");
+        let process = ProcessGauges {
+            resident_memory,
+            open_fds,
+            alive_tasks: add(
+                r,
+                "tokio_alive_tasks",
+                "Tasks alive in the runtime (a leak shows as growth)",
+                Gauge::default(),
+            ),
+        };
+        let runs = RunFamilies::register(r);
+        let alpaca = AlpacaFamilies::register(r);
+        let bot = BotFamilies::register(r);
+        let latest = LatestGauges::register(r);
+        let lease_role = add(
+            r,
             "lease_role",
             "1 on this process's role: primary (holds the store's writer lease and writes) or standby",
-            lease_role.clone(),
+            Family::<RoleLabel, Gauge>::default(),
         );
-        let symbols = Family::<StateLabel, Gauge>::default();
-        r.register(
-            "symbols",
-            "Symbols of the last published run by state (ok, skipped, failed)",
-            symbols.clone(),
-        );
-        let alpaca_requests = Family::<StatusLabel, Counter>::default();
-        r.register(
-            "alpaca_requests",
-            "Alpaca requests by HTTP status or error kind",
-            alpaca_requests.clone(),
-        );
-        let alpaca_retries = Counter::default();
-        r.register(
-            "alpaca_retries",
-            "Alpaca requests that were retries",
-            alpaca_retries.clone(),
-        );
-        let rate_limit_waits = Counter::default();
-        r.register(
-            "alpaca_rate_limit_waits",
-            "Times an Alpaca call waited for the rate budget or a server hint",
-            rate_limit_waits.clone(),
-        );
-        let rate_limit_wait_seconds = FloatCounter::default();
-        r.register(
-            "alpaca_rate_limit_wait_seconds",
-            "Seconds spent in those waits",
-            rate_limit_wait_seconds.clone(),
-        );
-        let breaker_state = Family::<BreakerLabel, Gauge>::default();
-        r.register(
-            "alpaca_circuit_breaker_state",
-            "Circuit breaker per dependency at the end of the last run: 0 closed, 1 half-open, 2 open",
-            breaker_state.clone(),
-        );
-        let breaker_trips = Family::<BreakerLabel, Counter>::default();
-        r.register(
-            "alpaca_circuit_breaker_trips",
-            "Times each dependency's circuit breaker opened",
-            breaker_trips.clone(),
-        );
-        let refused_symbols = Gauge::default();
-        r.register(
-            "alpaca_refused_symbols",
-            "Tickers Alpaca refused as invalid in the last published run (never retried: fix the universe)",
-            refused_symbols.clone(),
-        );
-        let bot_updates = Family::<CommandLabel, Counter>::default();
-        r.register(
-            "bot_updates",
-            "Telegram updates handled by command",
-            bot_updates.clone(),
-        );
-        let bot_reply_seconds = Family::<CommandLabel, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.0005, 2.0, 14))
-        });
-        r.register(
-            "bot_reply_seconds",
-            "Update-to-reply latency by command",
-            bot_reply_seconds.clone(),
-        );
-        let last_success = FloatGauge::default();
-        r.register(
-            "last_success_timestamp_seconds",
-            "Unix time of the last published run",
-            last_success.clone(),
-        );
-        let worst_drawdown = FloatGauge::default();
-        r.register(
-            "worst_drawdown_pct",
-            "Deepest drawdown of the latest screen, percent",
-            worst_drawdown.clone(),
-        );
-        let names_below_20 = Gauge::default();
-        r.register(
-            "names_below_minus_20pct",
-            "Ranked names down 20% or more in the latest screen",
-            names_below_20.clone(),
-        );
-        let ranked = Gauge::default();
-        r.register(
-            "ranked_names",
-            "Names ranked in the latest screen",
-            ranked.clone(),
-        );
-        let equity = FloatGauge::default();
-        r.register(
-            "portfolio_equity",
-            "Account equity of the latest snapshot",
-            equity.clone(),
-        );
-        let top_avg_return = FloatGauge::default();
-        r.register(
-            "top_positions_avg_return_pct",
-            "Average return of the best positions (profit rule), percent",
-            top_avg_return.clone(),
-        );
-        let take_profit = Gauge::default();
-        r.register(
-            "take_profit_signal",
-            "1 when the profit-taking rule is met",
-            take_profit.clone(),
-        );
-        let web_sign_ins = Family::<SignInLabel, Counter>::default();
-        r.register(
+        let web_sign_ins: Family<SignInLabel, Counter> = add(
+            r,
             "web_sign_ins",
             "Dashboard sign-in attempts by method (link, miniapp) and outcome (ok, refused, rate_limited)",
-            web_sign_ins.clone(),
+            Family::default(),
         );
         for method in SIGN_IN_METHODS {
             for outcome in SIGN_IN_OUTCOMES {
                 let _ = web_sign_ins.get_or_create(&SignInLabel { method, outcome });
             }
         }
-        // Every labelled family gets its series now: a scraper (and an
-        // alert rule on `increase(...)`) sees zeros after a restart rather
-        // than no series until the first run.
-        for outcome in LastOutcome::LABELS {
-            let label = OutcomeLabel { outcome };
-            let _ = runs.get_or_create(&label);
-            let _ = run_duration.get_or_create(&label);
-        }
-        for state in SYMBOL_STATES {
-            let _ = symbols.get_or_create(&StateLabel { state });
-        }
-        let _ = alpaca_requests.get_or_create(&StatusLabel {
-            status: "200".into(),
-        });
         Self {
-            registry: root,
-            resident_memory,
-            open_fds,
-            alive_tasks,
+            registry,
+            process,
             runs,
-            run_duration,
-            symbols,
-            alpaca_requests,
-            alpaca_retries,
-            rate_limit_waits,
-            rate_limit_wait_seconds,
-            breaker_state,
-            breaker_trips,
+            alpaca,
+            bot,
+            latest,
             lease_role,
-            refused_symbols,
-            bot_updates,
-            bot_reply_seconds,
-            last_success,
-            worst_drawdown,
-            names_below_20,
-            ranked,
-            equity,
-            top_avg_return,
-            take_profit,
             web_sign_ins,
         }
     }
@@ -311,13 +363,14 @@ impl Metrics {
                 .and_then(|v| v.split_whitespace().next())
                 .and_then(|v| v.parse::<i64>().ok())
         {
-            self.resident_memory.set(kb * 1024);
+            self.process.resident_memory.set(kb * 1024);
         }
         if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
-            self.open_fds.set(fds.count() as i64);
+            self.process.open_fds.set(fds.count() as i64);
         }
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            self.alive_tasks
+            self.process
+                .alive_tasks
                 .set(handle.metrics().num_alive_tasks() as i64);
         }
     }
@@ -366,8 +419,9 @@ impl Metrics {
         let label = OutcomeLabel {
             outcome: outcome.label(),
         };
-        self.runs.get_or_create(&label).inc();
-        self.run_duration
+        self.runs.count.get_or_create(&label).inc();
+        self.runs
+            .duration
             .get_or_create(&label)
             .observe(duration.as_secs_f64());
         if let LastOutcome::Published {
@@ -382,14 +436,15 @@ impl Metrics {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs_f64())
                 .unwrap_or(0.0);
-            self.last_success.set(now);
+            self.latest.last_success.set(now);
         }
     }
 
     /// `dipwatch_symbols{state}` in [`SYMBOL_STATES`] order.
     fn set_symbols(&self, counts: [usize; 3]) {
         for (state, n) in SYMBOL_STATES.into_iter().zip(counts) {
-            self.symbols
+            self.runs
+                .symbols
                 .get_or_create(&StateLabel { state })
                 .set(n as i64);
         }
@@ -411,34 +466,40 @@ impl Metrics {
             let label = BreakerLabel {
                 breaker: name.clone(),
             };
-            let _ = self.breaker_state.get_or_create(&label);
-            let _ = self.breaker_trips.get_or_create(&label);
+            let _ = self.alpaca.breaker_state.get_or_create(&label);
+            let _ = self.alpaca.breaker_trips.get_or_create(&label);
         }
     }
 
     /// Alpaca figures of one run (a delta).
     pub fn record_requests(&self, r: &RequestStats) {
         for (status, n) in &r.by_status {
-            self.alpaca_requests
+            self.alpaca
+                .requests
                 .get_or_create(&StatusLabel {
                     status: status.clone(),
                 })
                 .inc_by(*n);
         }
-        self.alpaca_retries.inc_by(r.retries);
-        self.rate_limit_waits.inc_by(r.rate_limit_waits);
-        self.rate_limit_wait_seconds.inc_by(r.rate_limit_wait_secs);
+        self.alpaca.retries.inc_by(r.retries);
+        self.alpaca.rate_limit_waits.inc_by(r.rate_limit_waits);
+        self.alpaca
+            .rate_limit_wait_seconds
+            .inc_by(r.rate_limit_wait_secs);
         for (name, b) in &r.breakers {
             let label = BreakerLabel {
                 breaker: name.clone(),
             };
-            self.breaker_trips.get_or_create(&label).inc_by(b.trips);
+            self.alpaca
+                .breaker_trips
+                .get_or_create(&label)
+                .inc_by(b.trips);
             let state = match b.state.as_str() {
                 "open" => 2,
                 "half_open" => 1,
                 _ => 0,
             };
-            self.breaker_state.get_or_create(&label).set(state);
+            self.alpaca.breaker_state.get_or_create(&label).set(state);
         }
     }
 
@@ -449,34 +510,39 @@ impl Metrics {
             // was published, not "never": a staleness alert must not fire
             // just because the daemon restarted.
             let published = screen.report.finished_at.timestamp_millis() as f64 / 1e3;
-            if published > self.last_success.get() {
-                self.last_success.set(published);
+            if published > self.latest.last_success.get() {
+                self.latest.last_success.set(published);
             }
             // The stored run's symbol counts stand until the next run.
             let counts = &screen.report.symbols;
             self.set_symbols([counts.ok, counts.skipped, counts.failed]);
-            self.refused_symbols.set(screen.report.refused.len() as i64);
-            self.worst_drawdown
+            self.alpaca
+                .refused_symbols
+                .set(screen.report.refused.len() as i64);
+            self.latest
+                .worst_drawdown
                 .set(screen.rows.first().map_or(0.0, |r| r.drawdown_pct));
-            self.names_below_20.set(screen.count_below(-20.0) as i64);
-            self.ranked.set(screen.rows.len() as i64);
+            self.latest
+                .names_below_20
+                .set(screen.count_below(-20.0) as i64);
+            self.latest.ranked.set(screen.rows.len() as i64);
         }
         if let Some(p) = &s.portfolio {
             use rust_decimal::prelude::ToPrimitive;
             // An equity the broker did not send is unknown (NaN), not zero.
-            self.equity.set(
+            self.latest.equity.set(
                 p.account
                     .equity
                     .and_then(|e| e.to_f64())
                     .unwrap_or(f64::NAN),
             );
-            self.top_avg_return.set(
+            self.latest.top_avg_return.set(
                 p.profit
                     .average_return_pct
                     .and_then(|d| d.to_f64())
                     .unwrap_or(0.0),
             );
-            self.take_profit.set(i64::from(p.profit.take_profit));
+            self.latest.take_profit.set(i64::from(p.profit.take_profit));
         }
     }
 
@@ -492,8 +558,9 @@ impl Metrics {
     /// A bot update was answered (`command` is a fixed name, never user text).
     pub fn bot_update(&self, command: &'static str, elapsed: Duration) {
         let label = CommandLabel { command };
-        self.bot_updates.get_or_create(&label).inc();
-        self.bot_reply_seconds
+        self.bot.updates.get_or_create(&label).inc();
+        self.bot
+            .reply_seconds
             .get_or_create(&label)
             .observe(elapsed.as_secs_f64());
     }

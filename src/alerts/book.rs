@@ -3,9 +3,9 @@
 //! ([`AlertDoc`]), kept together so one atomic put records evaluation,
 //! enqueueing and delivery, and they can never disagree after a crash.
 //!
-//! [`Book`] holds it in memory. It is read once at start (retried while
+//! [`StoredAlerts`] holds it in memory. It is read once at start (retried while
 //! the store is out of reach; never overwritten while unread or corrupt),
-//! changed only whole ([`Book::edit`]: clone, change, save, swap, so a
+//! changed only whole ([`StoredAlerts::edit`]: clone, change, save, swap, so a
 //! failed save changes nothing), and the set of chats with paused rules is
 //! mirrored outside its lock, because the bot asks on every message and
 //! must not wait behind a store write.
@@ -104,7 +104,7 @@ pub(crate) enum BookState {
     Corrupt,
 }
 
-/// What an edit of the document asks for (see [`Book::edit`]).
+/// What an edit of the document asks for (see [`StoredAlerts::edit`]).
 pub(crate) enum Edit<T> {
     /// Save the changed document (one write) and keep it.
     Save(T),
@@ -116,7 +116,7 @@ pub(crate) enum Edit<T> {
 }
 
 /// The document in memory, with the store it lives in.
-pub(crate) struct Book {
+pub(crate) struct StoredAlerts {
     store: Store,
     doc: Mutex<AlertDoc>,
     /// Until the stored document is read, it is never overwritten and
@@ -126,7 +126,7 @@ pub(crate) struct Book {
     paused: std::sync::Mutex<HashSet<i64>>,
 }
 
-impl Book {
+impl StoredAlerts {
     /// The document in `store` (an empty one if there is none), read now.
     pub(crate) async fn open(store: Store) -> Self {
         let book = Self {
@@ -339,14 +339,14 @@ mod tests {
     use super::*;
     use crate::alerts::outbox::OutboxItem;
 
-    async fn open(dir: &std::path::Path) -> Book {
+    async fn open(dir: &std::path::Path) -> StoredAlerts {
         let store = Store::open(
             &crate::store::StorageUrl::Local(dir.to_path_buf()),
             &Default::default(),
         )
         .await
         .unwrap();
-        Book::open(store).await
+        StoredAlerts::open(store).await
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::book::{AlertDoc, Book, Edit};
+use super::book::{AlertDoc, Edit, StoredAlerts};
 use super::outbox::{Audience, OutboxItem};
 
 /// Why a send failed, as delivery needs to know it.
@@ -118,7 +118,7 @@ fn settle(
 /// `audience` is dropped first. Returns how long to wait before the next
 /// pass (`None`: nothing left).
 pub(crate) async fn deliver_pass(
-    book: &Book,
+    book: &StoredAlerts,
     audience: &Audience,
     sender: &dyn AlertSender,
 ) -> Option<Duration> {

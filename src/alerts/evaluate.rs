@@ -365,6 +365,7 @@ pub fn due_digests(
 mod tests {
     use super::*;
     use crate::alerts::parse::parse_alert;
+    use crate::test_support::d;
 
     fn row(sym: &str, dd: f64, rank: u32) -> DrawdownRow {
         DrawdownRow {
@@ -388,8 +389,6 @@ mod tests {
         }
         rows
     }
-
-    use crate::test_support::d;
 
     fn inputs<'a>(
         prev: Option<&'a [DrawdownRow]>,

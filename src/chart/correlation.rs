@@ -123,7 +123,6 @@ mod tests {
     use super::*;
     use crate::domain::{AssetClass, AssetSymbol};
     use crate::risk::{Cluster, Concentration, Correlation, Weight};
-
     use crate::test_support::sym;
 
     /// A report of `n` measured positions, weights falling with the index,

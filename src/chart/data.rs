@@ -399,9 +399,8 @@ mod tests {
     use super::*;
     use crate::query::DayBars;
     use crate::screen::PeakBasis;
-    use rust_decimal::dec;
-
     use crate::test_support::{d, sym};
+    use rust_decimal::dec;
 
     /// Weekday sessions from 2026-01-05 with AAPL's (high, close) and a
     /// second symbol that misses the second session.
@@ -610,17 +609,7 @@ mod tests {
 
     #[test]
     fn equity_keeps_dates_with_a_figure_in_order() {
-        let account = |e: Option<rust_decimal::Decimal>| Account {
-            equity: e,
-            cash: None,
-            buying_power: None,
-            status: "ACTIVE".into(),
-            currency: None,
-            last_equity: None,
-            long_market_value: None,
-            daytrade_count: None,
-            pattern_day_trader: None,
-        };
+        let account = |e: Option<rust_decimal::Decimal>| Account::with_equity_and_cash(e, None);
         let e = equity(
             &[
                 (d("2026-01-07"), account(Some(dec!(1100.5)))),

@@ -8,14 +8,17 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::backtest::BacktestCurves;
+use plotters::chart::DualCoordChartContext;
+use plotters::coord::cartesian::Cartesian2d;
+use plotters::coord::types::RangedCoordf64;
+
 use super::font::FAMILY;
-use super::{
-    Breadth, Equity, Figure, Period, PriceChart, RankHistory, Sparkline, Theme, TopDrawdowns,
-};
-use crate::numbers::{price, signed_pct, thousands};
+use super::{Figure, Sparkline, Theme};
 
 pub(super) mod heatmap;
+mod price;
+mod series;
+mod top;
 
 type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
@@ -65,6 +68,24 @@ impl Scale {
     }
 }
 
+/// Where a figure with a header is drawn: the header's area, the plot's,
+/// the theme's colours and the picture's scale.
+struct Frame<'a, DB: DrawingBackend> {
+    head: &'a DrawingArea<DB, Shift>,
+    body: &'a DrawingArea<DB, Shift>,
+    p: &'a Palette,
+    s: &'a Scale,
+}
+
+// Shared references only: copied freely (a derive would ask DB: Copy).
+impl<DB: DrawingBackend> Clone for Frame<'_, DB> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<DB: DrawingBackend> Copy for Frame<'_, DB> {}
+
 /// Draw `fig` on `root`.
 pub(super) fn figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -87,15 +108,21 @@ pub(super) fn figure<DB: DrawingBackend>(
     let head_h = if w < NARROW { s.px(150.0) } else { s.px(110.0) };
     let (head, body) = root.split_vertically(head_h);
     let body = body.margin(s.px(10.0), s.px(20.0), s.px(20.0), s.px(30.0));
+    let f = Frame {
+        head: &head,
+        body: &body,
+        p: &p,
+        s: &s,
+    };
     match fig {
-        Figure::Price(c) => price_chart(&head, &body, c, &p, &s)?,
-        Figure::RankHistory(c) => rank_history(&head, &body, c, &p, &s)?,
-        Figure::Breadth(c) => breadth(&head, &body, c, &p, &s)?,
-        Figure::Equity(c) => equity(&head, &body, c, &p, &s)?,
-        Figure::TopDrawdowns(c) => top_drawdowns(&head, &body, c, &p, &s)?,
-        Figure::BacktestEquity(c) => backtest_curves(&head, &body, c, false, &p, &s)?,
-        Figure::BacktestDrawdown(c) => backtest_curves(&head, &body, c, true, &p, &s)?,
-        Figure::Correlation(c) => heatmap::heatmap(&head, &body, c, &p, &s)?,
+        Figure::Price(c) => price::price_chart(f, c)?,
+        Figure::RankHistory(c) => series::rank_history(f, c)?,
+        Figure::Breadth(c) => series::breadth(f, c)?,
+        Figure::Equity(c) => series::equity(f, c)?,
+        Figure::TopDrawdowns(c) => top::top_drawdowns(f, c)?,
+        Figure::BacktestEquity(c) => series::backtest_curves(f, c, false)?,
+        Figure::BacktestDrawdown(c) => series::backtest_curves(f, c, true)?,
+        Figure::Correlation(c) => heatmap::heatmap(f, c)?,
         // Drawn above, on the whole picture: it has no header.
         Figure::Sparkline(_) => {}
     }
@@ -280,474 +307,77 @@ fn spans_long(dates: &[NaiveDate]) -> bool {
     }
 }
 
-fn price_chart<DB: DrawingBackend>(
-    head: &DrawingArea<DB, Shift>,
-    body: &DrawingArea<DB, Shift>,
-    c: &PriceChart,
-    p: &Palette,
-    s: &Scale,
-) -> Drawn<DB> {
-    let held = if c.short {
-        format!(
-            "{} (all {} sessions held)",
-            c.period.as_str(),
-            c.dates.len()
-        )
-    } else {
-        c.period.as_str().to_string()
-    };
-    let title = match &c.marks {
-        Ok(m) => format!(
-            "{} · {held} · {} from peak",
-            c.symbol,
-            signed_pct(m.drawdown_pct)
-        ),
-        Err(_) => format!("{} · {held}", c.symbol),
-    };
-    header(
-        head,
-        &title,
-        &[
-            ("close", p.line),
-            ("lookback window", p.window),
-            ("fall from peak", p.down),
-        ],
-        c.simulated,
-        p,
-        s,
-    )?;
-    let extra = c.marks.iter().flat_map(|m| [m.peak_price, m.last_price]);
-    let (lo, hi) = bounds(c.closes.iter().copied().chain(extra), 0.08);
-    let end = x_end(c.dates.len());
-    let long = spans_long(&c.dates) || c.period == Period::Y5;
-    let mut chart = ChartBuilder::on(body)
-        .x_label_area_size(s.px(50.0))
-        .y_label_area_size(s.px(120.0))
-        .build_cartesian_2d(0f64..end, lo..hi)?;
-    // The window first, under everything else.
-    if let Ok(m) = &c.marks {
-        let ws = x_of(&c.dates, m.window_start);
-        chart.draw_series(std::iter::once(Rectangle::new(
-            [(ws, lo), (end, hi)],
-            p.window.filled(),
-        )))?;
-    }
-    let dates = &c.dates;
-    chart
-        .configure_mesh()
-        .x_labels(6)
-        .y_labels(6)
-        .x_label_formatter(&|x| date_label(dates, *x, long))
-        .y_label_formatter(&|y| price(*y))
-        .label_style(s.font(24.0, &p.fg))
-        .axis_style(p.fg)
-        .bold_line_style(p.grid)
-        .light_line_style(TRANSPARENT)
-        .draw()?;
-    chart.draw_series(LineSeries::new(
-        c.closes.iter().enumerate().map(|(i, v)| (i as f64, *v)),
-        p.line.stroke_width(s.px(3.0)),
-    ))?;
-    match &c.marks {
-        Ok(m) => {
-            let before = c.dates.first().is_some_and(|f| m.peak_date < *f);
-            let px = x_of(&c.dates, m.peak_date);
-            let lx = x_of(&c.dates, m.last_date);
-            let fall = p.down.stroke_width(s.px(3.0));
-            // The peak's level to now, then the fall itself.
-            chart.draw_series(std::iter::once(PathElement::new(
-                vec![(px, m.peak_price), (lx, m.peak_price)],
-                p.down.mix(0.6).stroke_width(s.px(2.0)),
-            )))?;
-            chart.draw_series(std::iter::once(PathElement::new(
-                vec![(lx, m.peak_price), (lx, m.last_price)],
-                fall,
-            )))?;
-            let dot = s.px(8.0);
-            chart.draw_series([
-                Circle::new((px, m.peak_price), dot, p.down.filled()),
-                Circle::new((lx, m.last_price), dot, p.line.filled()),
-            ])?;
-            let full = format!("peak {} on {}", price(m.peak_price), m.peak_date);
-            let mut labels = vec![full.clone(), format!("peak {}", price(m.peak_price))];
-            if before {
-                labels.insert(0, format!("{full} (before this period)"));
-            }
-            let preferred = if px > end * 0.6 {
-                HPos::Right
-            } else {
-                HPos::Left
-            };
-            // The longest note that stays inside the plot, on the side
-            // it fits (a phone-sized picture has room for less).
-            let style = s.font(26.0, &p.fg);
-            let area = chart.plotting_area();
-            let widths: Vec<(String, i32)> = labels
-                .into_iter()
-                .map(|t| {
-                    let w = area.estimate_text_size(&t, &style).map_or(0, |(w, _)| w);
-                    (t, i32::try_from(w).unwrap_or(i32::MAX))
-                })
-                .collect();
-            let x = chart.backend_coord(&(px, m.peak_price)).0;
-            let (on, h) = place_label(x, area.get_pixel_range().0, widths, preferred);
-            chart.draw_series(std::iter::once(Text::new(
-                on,
-                (px, m.peak_price + (hi - lo) * 0.015),
-                style.pos(Pos::new(h, VPos::Bottom)),
-            )))?;
-            chart.draw_series(std::iter::once(Text::new(
-                format!("{}  ", signed_pct(m.drawdown_pct)),
-                (lx, (m.peak_price + m.last_price) / 2.0),
-                s.font(34.0, &p.down)
-                    .pos(Pos::new(HPos::Right, VPos::Center)),
-            )))?;
-            chart.draw_series(std::iter::once(Text::new(
-                format!("now {}  ", price(m.last_price)),
-                (lx, m.last_price - (hi - lo) * 0.02),
-                s.font(24.0, &p.fg).pos(Pos::new(HPos::Right, VPos::Top)),
-            )))?;
-        }
-        Err(reason) => {
-            chart.draw_series(std::iter::once(Text::new(
-                format!("not ranked: {reason}"),
-                (0.0, hi),
-                s.font(26.0, &p.down).pos(Pos::new(HPos::Left, VPos::Top)),
-            )))?;
-        }
-    }
-    Ok(())
+/// A plot's coordinates: sessions (or values) on x, values on y.
+type Plane = Cartesian2d<RangedCoordf64, RangedCoordf64>;
+
+/// Values at x = 0, 1, 2, ...: one session per step.
+fn indexed(values: &[f64]) -> impl Iterator<Item = (f64, f64)> + '_ {
+    values.iter().enumerate().map(|(i, v)| (i as f64, *v))
 }
 
-fn rank_history<DB: DrawingBackend>(
-    head: &DrawingArea<DB, Shift>,
-    body: &DrawingArea<DB, Shift>,
-    c: &RankHistory,
+/// The grid and axis labels every plot over sessions shares: six labels a
+/// side in the text colour, grid lines at the labels only.
+fn mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Plane>,
+    x_label: &dyn Fn(&f64) -> String,
+    y_label: &dyn Fn(&f64) -> String,
     p: &Palette,
     s: &Scale,
 ) -> Drawn<DB> {
-    header(
-        head,
-        &format!(
-            "{} · drawdown and rank, {} screens",
-            c.symbol,
-            c.points.len()
-        ),
-        &[
-            ("drawdown (left)", p.down),
-            ("rank (right, 1 = deepest)", p.line),
-        ],
-        c.simulated,
-        p,
-        s,
-    )?;
-    let dates: Vec<NaiveDate> = c.points.iter().map(|x| x.date).collect();
-    let end = x_end(dates.len());
-    let (lo, _) = bounds(c.points.iter().map(|x| x.drawdown_pct).chain([0.0]), 0.08);
-    let top_rank = c.points.iter().map(|x| x.rank).max().unwrap_or(1).max(1) as f64;
-    let long = spans_long(&dates);
-    let mut chart = ChartBuilder::on(body)
-        .x_label_area_size(s.px(50.0))
-        .y_label_area_size(s.px(120.0))
-        .right_y_label_area_size(s.px(100.0))
-        .build_cartesian_2d(0f64..end, lo..0.0)?
-        .set_secondary_coord(0f64..end, 0.0..top_rank * 1.05);
     chart
         .configure_mesh()
         .x_labels(6)
         .y_labels(6)
-        .x_label_formatter(&|x| date_label(&dates, *x, long))
-        .y_label_formatter(&|y| signed_pct(*y))
+        .x_label_formatter(x_label)
+        .y_label_formatter(y_label)
         .label_style(s.font(24.0, &p.fg))
         .axis_style(p.fg)
         .bold_line_style(p.grid)
         .light_line_style(TRANSPARENT)
-        .draw()?;
+        .draw()
+}
+
+/// A plot over `dates` with two value scales: `left` and `right`, each a
+/// range and its label formatter (the left in the text colour, the right
+/// in the line colour), their label areas `widths` wide.
+#[allow(clippy::type_complexity)]
+fn two_scales<'a, DB: DrawingBackend>(
+    body: &'a DrawingArea<DB, Shift>,
+    dates: &[NaiveDate],
+    left: (std::ops::Range<f64>, &dyn Fn(&f64) -> String),
+    right: (std::ops::Range<f64>, &dyn Fn(&f64) -> String),
+    widths: (f64, f64),
+    p: &Palette,
+    s: &Scale,
+) -> Result<DualCoordChartContext<'a, DB, Plane, Plane>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let end = x_end(dates.len());
+    let long = spans_long(dates);
+    let mut chart = ChartBuilder::on(body)
+        .x_label_area_size(s.px(50.0))
+        .y_label_area_size(s.px(widths.0))
+        .right_y_label_area_size(s.px(widths.1))
+        .build_cartesian_2d(0f64..end, left.0)?
+        .set_secondary_coord(0f64..end, right.0);
+    mesh(&mut chart, &|x| date_label(dates, *x, long), left.1, p, s)?;
+    right_axis(&mut chart, right.1, p, s)?;
+    Ok(chart)
+}
+
+/// The right-hand axis of a two-scale plot, labelled in the colour of the
+/// line it measures.
+fn right_axis<DB: DrawingBackend>(
+    chart: &mut DualCoordChartContext<'_, DB, Plane, Plane>,
+    y_label: &dyn Fn(&f64) -> String,
+    p: &Palette,
+    s: &Scale,
+) -> Drawn<DB> {
     chart
         .configure_secondary_axes()
         .y_labels(6)
-        .y_label_formatter(&|y| whole(*y))
+        .y_label_formatter(y_label)
         .label_style(s.font(24.0, &p.line))
         .axis_style(p.fg)
-        .draw()?;
-    chart.draw_series(
-        AreaSeries::new(
-            c.points
-                .iter()
-                .enumerate()
-                .map(|(i, x)| (i as f64, x.drawdown_pct)),
-            0.0,
-            p.down.mix(0.18),
-        )
-        .border_style(p.down.stroke_width(s.px(3.0))),
-    )?;
-    chart.draw_secondary_series(LineSeries::new(
-        c.points
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (i as f64, f64::from(x.rank))),
-        p.line.stroke_width(s.px(3.0)),
-    ))?;
-    Ok(())
-}
-
-fn breadth<DB: DrawingBackend>(
-    head: &DrawingArea<DB, Shift>,
-    body: &DrawingArea<DB, Shift>,
-    c: &Breadth,
-    p: &Palette,
-    s: &Scale,
-) -> Drawn<DB> {
-    let last = c.points.last();
-    let title = match last {
-        Some(b) => format!(
-            "Market breadth · {}: {} of {} down 20%+",
-            b.date,
-            thousands(b.down_20 as u64),
-            thousands(b.ranked as u64)
-        ),
-        None => "Market breadth".to_string(),
-    };
-    header(
-        head,
-        &title,
-        &[
-            ("down 20%+ (left)", p.second),
-            ("down 30%+ (left)", p.down),
-            ("median drawdown (right)", p.line),
-        ],
-        c.simulated,
-        p,
-        s,
-    )?;
-    let dates: Vec<NaiveDate> = c.points.iter().map(|x| x.date).collect();
-    let end = x_end(dates.len());
-    let most = c.points.iter().map(|x| x.ranked).max().unwrap_or(1).max(1) as f64;
-    let (med_lo, _) = bounds(c.points.iter().map(|x| x.median_pct).chain([0.0]), 0.1);
-    let long = spans_long(&dates);
-    let mut chart = ChartBuilder::on(body)
-        .x_label_area_size(s.px(50.0))
-        .y_label_area_size(s.px(100.0))
-        .right_y_label_area_size(s.px(120.0))
-        .build_cartesian_2d(0f64..end, 0.0..most * 1.05)?
-        .set_secondary_coord(0f64..end, med_lo..0.0);
-    chart
-        .configure_mesh()
-        .x_labels(6)
-        .y_labels(6)
-        .x_label_formatter(&|x| date_label(&dates, *x, long))
-        .y_label_formatter(&|y| whole(*y))
-        .label_style(s.font(24.0, &p.fg))
-        .axis_style(p.fg)
-        .bold_line_style(p.grid)
-        .light_line_style(TRANSPARENT)
-        .draw()?;
-    chart
-        .configure_secondary_axes()
-        .y_labels(6)
-        .y_label_formatter(&|y| signed_pct(*y))
-        .label_style(s.font(24.0, &p.line))
-        .axis_style(p.fg)
-        .draw()?;
-    let width = s.px(3.0);
-    chart.draw_series(LineSeries::new(
-        c.points
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (i as f64, x.down_20 as f64)),
-        p.second.stroke_width(width),
-    ))?;
-    chart.draw_series(LineSeries::new(
-        c.points
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (i as f64, x.down_30 as f64)),
-        p.down.stroke_width(width),
-    ))?;
-    chart.draw_secondary_series(LineSeries::new(
-        c.points
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (i as f64, x.median_pct)),
-        p.line.stroke_width(width),
-    ))?;
-    Ok(())
-}
-
-fn equity<DB: DrawingBackend>(
-    head: &DrawingArea<DB, Shift>,
-    body: &DrawingArea<DB, Shift>,
-    c: &Equity,
-    p: &Palette,
-    s: &Scale,
-) -> Drawn<DB> {
-    let title = match c.values.last() {
-        Some(v) => format!("Portfolio equity · {}", price(*v)),
-        None => "Portfolio equity".to_string(),
-    };
-    header(head, &title, &[("equity", p.line)], c.simulated, p, s)?;
-    let end = x_end(c.dates.len());
-    let (lo, hi) = bounds(c.values.iter().copied(), 0.1);
-    let long = spans_long(&c.dates);
-    let dates = &c.dates;
-    let mut chart = ChartBuilder::on(body)
-        .x_label_area_size(s.px(50.0))
-        .y_label_area_size(s.px(150.0))
-        .build_cartesian_2d(0f64..end, lo..hi)?;
-    chart
-        .configure_mesh()
-        .x_labels(6)
-        .y_labels(6)
-        .x_label_formatter(&|x| date_label(dates, *x, long))
-        .y_label_formatter(&|y| price(*y))
-        .label_style(s.font(24.0, &p.fg))
-        .axis_style(p.fg)
-        .bold_line_style(p.grid)
-        .light_line_style(TRANSPARENT)
-        .draw()?;
-    chart.draw_series(
-        AreaSeries::new(
-            c.values.iter().enumerate().map(|(i, v)| (i as f64, *v)),
-            lo,
-            p.line.mix(0.15),
-        )
-        .border_style(p.line.stroke_width(s.px(3.0))),
-    )?;
-    Ok(())
-}
-
-fn top_drawdowns<DB: DrawingBackend>(
-    head: &DrawingArea<DB, Shift>,
-    body: &DrawingArea<DB, Shift>,
-    c: &TopDrawdowns,
-    p: &Palette,
-    s: &Scale,
-) -> Drawn<DB> {
-    header(
-        head,
-        &format!("Top {} drawdowns · screen {}", c.bars.len(), c.date),
-        &[("drawdown from peak", p.down)],
-        c.simulated,
-        p,
-        s,
-    )?;
-    let n = c.bars.len().max(1);
-    let (lo, _) = bounds(c.bars.iter().map(|b| b.1).chain([0.0]), 0.2);
-    let names: Vec<String> = c.bars.iter().map(|b| b.0.to_string()).collect();
-    // Rank 1 at the top: bar i sits at y = n - 1 - i.
-    let name_at = |y: f64| {
-        let i = n as f64 - 1.0 - y.round();
-        if i < 0.0 {
-            String::new()
-        } else {
-            names.get(i as usize).cloned().unwrap_or_default()
-        }
-    };
-    let mut chart = ChartBuilder::on(body)
-        .x_label_area_size(s.px(50.0))
-        .y_label_area_size(s.px(130.0))
-        .build_cartesian_2d(lo..0.0, -0.5..n as f64 - 0.5)?;
-    chart
-        .configure_mesh()
-        .x_labels(6)
-        .y_labels(n)
-        .x_label_formatter(&|x| signed_pct(*x))
-        .y_label_formatter(&|y| name_at(*y))
-        .label_style(s.font(24.0, &p.fg))
-        .axis_style(p.fg)
-        .bold_line_style(p.grid)
-        .light_line_style(TRANSPARENT)
-        .disable_y_mesh()
-        .draw()?;
-    chart.draw_series(c.bars.iter().enumerate().map(|(i, (_, dd))| {
-        let y = (n - 1 - i) as f64;
-        Rectangle::new([(*dd, y - 0.35), (0.0, y + 0.35)], p.down.filled())
-    }))?;
-    chart.draw_series(c.bars.iter().enumerate().map(|(i, (_, dd))| {
-        let y = (n - 1 - i) as f64;
-        Text::new(
-            format!(" {}", signed_pct(*dd)),
-            (*dd, y),
-            s.font(22.0, &p.fg).pos(Pos::new(HPos::Right, VPos::Center)),
-        )
-    }))?;
-    Ok(())
-}
-
-/// A backtest's two curves: equity (strategy line over the benchmark's),
-/// or `underwater`, percent below each one's running peak (the strategy
-/// as a filled area down from 0).
-fn backtest_curves<DB: DrawingBackend>(
-    head: &DrawingArea<DB, Shift>,
-    body: &DrawingArea<DB, Shift>,
-    c: &BacktestCurves,
-    underwater: bool,
-    p: &Palette,
-    s: &Scale,
-) -> Drawn<DB> {
-    let what = if underwater { "drawdown" } else { "equity" };
-    let mut title = format!("Backtest {} · {what} vs {}", c.id, c.benchmark);
-    if c.optimistic {
-        title.push_str(" · OPTIMISTIC fills");
-    }
-    header(
-        head,
-        &title,
-        &[("strategy", p.line), (c.benchmark.as_str(), p.second)],
-        c.simulated,
-        p,
-        s,
-    )?;
-    let end = x_end(c.dates.len());
-    let values = c.strategy.iter().chain(&c.benchmark_values).copied();
-    let (lo, hi) = if underwater {
-        (bounds(values.chain([0.0]), 0.08).0, 0.0)
-    } else {
-        bounds(values, 0.08)
-    };
-    let long = spans_long(&c.dates);
-    let dates = &c.dates;
-    let mut chart = ChartBuilder::on(body)
-        .x_label_area_size(s.px(50.0))
-        .y_label_area_size(s.px(150.0))
-        .build_cartesian_2d(0f64..end, lo..hi)?;
-    chart
-        .configure_mesh()
-        .x_labels(6)
-        .y_labels(6)
-        .x_label_formatter(&|x| date_label(dates, *x, long))
-        .y_label_formatter(&|y| {
-            if underwater {
-                signed_pct(*y)
-            } else {
-                price(*y)
-            }
-        })
-        .label_style(s.font(24.0, &p.fg))
-        .axis_style(p.fg)
-        .bold_line_style(p.grid)
-        .light_line_style(TRANSPARENT)
-        .draw()?;
-    let points = |v: &[f64]| -> Vec<(f64, f64)> {
-        v.iter().enumerate().map(|(i, y)| (i as f64, *y)).collect()
-    };
-    let width = s.px(3.0);
-    chart.draw_series(LineSeries::new(
-        points(&c.benchmark_values),
-        p.second.stroke_width(width),
-    ))?;
-    if underwater {
-        chart.draw_series(
-            AreaSeries::new(points(&c.strategy), 0.0, p.line.mix(0.15))
-                .border_style(p.line.stroke_width(width)),
-        )?;
-    } else {
-        chart.draw_series(LineSeries::new(
-            points(&c.strategy),
-            p.line.stroke_width(width),
-        ))?;
-    }
-    Ok(())
+        .draw()
 }
 
 /// A bare line of closes filling the picture, its peak dotted; a
@@ -766,10 +396,7 @@ fn sparkline<DB: DrawingBackend>(
     let (lo, hi) = bounds(c.closes.iter().copied(), 0.0);
     let end = x_end(c.closes.len());
     let mut chart = ChartBuilder::on(&area).build_cartesian_2d(0f64..end, lo..hi)?;
-    chart.draw_series(LineSeries::new(
-        c.closes.iter().enumerate().map(|(i, v)| (i as f64, *v)),
-        p.line.stroke_width(2),
-    ))?;
+    chart.draw_series(LineSeries::new(indexed(&c.closes), p.line.stroke_width(2)))?;
     let peak = c
         .closes
         .iter()
@@ -791,81 +418,4 @@ fn sparkline<DB: DrawingBackend>(
         root.draw(&Text::new("sim", (w as i32 - 2, h as i32 - 1), label))?;
     }
     Ok(())
-}
-
-/// Which of `labels` (longest first, with their widths in pixels) to write
-/// at pixel `x`, and on which side of it: the first that fits inside
-/// `range` on the `preferred` side, else on the other; the last (shortest)
-/// on the side with more room when none fits.
-fn place_label(
-    x: i32,
-    range: std::ops::Range<i32>,
-    labels: Vec<(String, i32)>,
-    preferred: HPos,
-) -> (String, HPos) {
-    let fits = |w: i32, h: HPos| match h {
-        HPos::Right => x - w >= range.start,
-        _ => x + w <= range.end,
-    };
-    let other = if matches!(preferred, HPos::Right) {
-        HPos::Left
-    } else {
-        HPos::Right
-    };
-    let roomier = if range.end - x >= x - range.start {
-        HPos::Left
-    } else {
-        HPos::Right
-    };
-    let mut last = None;
-    for (text, w) in labels {
-        for h in [preferred, other] {
-            if fits(w, h) {
-                return (text, h);
-            }
-        }
-        last = Some(text);
-    }
-    (last.unwrap_or_default(), roomier)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The placement as text: plotters' `HPos` has no `Debug` or `==`.
-    fn at(x: i32, range: std::ops::Range<i32>, preferred: HPos) -> (String, &'static str) {
-        let (text, h) = place_label(x, range, labels(), preferred);
-        let side = match h {
-            HPos::Left => "left",
-            HPos::Right => "right",
-            HPos::Center => "center",
-        };
-        (text, side)
-    }
-
-    fn labels() -> Vec<(String, i32)> {
-        vec![
-            ("long".into(), 300),
-            ("mid".into(), 150),
-            ("short".into(), 60),
-        ]
-    }
-
-    #[test]
-    fn a_label_keeps_its_side_when_it_fits() {
-        assert_eq!(at(100, 0..1000, HPos::Left), ("long".to_string(), "left"));
-        assert_eq!(at(900, 0..1000, HPos::Right), ("long".to_string(), "right"));
-    }
-
-    #[test]
-    fn a_label_moves_side_then_shortens_to_stay_inside_the_plot() {
-        // 320 px of plot: the long note fits on neither side of x = 100,
-        // the middle one to the left's right (100 + 150 <= 320).
-        assert_eq!(at(100, 0..320, HPos::Left), ("mid".to_string(), "left"));
-        // At x = 250 only the left side has room for the middle one.
-        assert_eq!(at(250, 0..320, HPos::Left), ("mid".to_string(), "right"));
-        // Nothing fits: the shortest, on the roomier side.
-        assert_eq!(at(20, 0..50, HPos::Right), ("short".to_string(), "left"));
-    }
 }

@@ -6,9 +6,8 @@ use crate::domain::Symbol;
 use crate::query::{DayBars, PriceHistory};
 use crate::screen::{PeakBasis, ScreenParams};
 use crate::state::HistoryPoint;
-use chrono::NaiveDate;
-
 use crate::test_support::sym;
+use chrono::NaiveDate;
 
 /// `n` consecutive days of a rise then a fall, for AAPL.
 fn history(n: usize, simulated: bool) -> PriceHistory {
@@ -74,18 +73,8 @@ fn figures() -> Vec<Figure> {
     }
     let accounts: Vec<(NaiveDate, crate::domain::Account)> = (0..30)
         .map(|i| {
-            let mut a = crate::domain::Account {
-                equity: Some(rust_decimal::Decimal::from(100_000 + i * 250)),
-                cash: None,
-                buying_power: None,
-                status: "ACTIVE".into(),
-                currency: None,
-                last_equity: None,
-                long_market_value: None,
-                daytrade_count: None,
-                pattern_day_trader: None,
-            };
-            a.cash = a.equity;
+            let equity = Some(rust_decimal::Decimal::from(100_000 + i * 250));
+            let a = crate::domain::Account::with_equity_and_cash(equity, equity);
             (start + chrono::Days::new(i as u64), a)
         })
         .collect();

@@ -8,7 +8,7 @@ use chrono::{NaiveDate, Utc};
 use super::{EXIT_TEMPFAIL, open_store, parse_date, probe_store};
 use crate::collect::{Collector, Dates};
 use crate::config::AppConfig;
-use crate::domain::RunOutcome;
+use crate::domain::{RunOutcome, RunReport};
 use crate::market::calendar::exchange_date;
 
 /// `collect` options.
@@ -75,38 +75,8 @@ pub async fn run(config: &AppConfig, args: &CollectArgs) -> anyhow::Result<ExitC
     let mut not_available = false;
     let mut failed = false;
     for r in &reports {
-        let label = if r.simulated {
-            "  [simulated prices]"
-        } else {
-            ""
-        };
         match r.outcome {
-            RunOutcome::Published => {
-                println!(
-                    "{}  published  {} ranked, {} skipped, {} failed{label}",
-                    r.date, r.symbols.ok, r.symbols.skipped, r.symbols.failed
-                );
-                for f in r.failed.iter().take(5) {
-                    // A refused ticker will not get better by retrying:
-                    // say so where the user reads it.
-                    let fix = if r.refused.contains(&f.symbol) {
-                        " (not retried: fix the universe)"
-                    } else {
-                        ""
-                    };
-                    println!("    failed {}: {}{fix}", f.symbol, f.reason);
-                }
-                if r.failed.len() > 5 {
-                    println!(
-                        "    ... and {} more (see runs/date={}/run.json)",
-                        r.failed.len() - 5,
-                        r.date
-                    );
-                }
-                for g in &r.gave_up {
-                    println!("    gave up on {}: {}", g.symbol, g.reason);
-                }
-            }
+            RunOutcome::Published => print_published(r),
             RunOutcome::DataNotAvailable => {
                 not_available = true;
                 println!(
@@ -150,12 +120,45 @@ async fn writable_store(
     Ok(taken)
 }
 
+/// A published date's line, then its failed symbols (the first five) and
+/// those the retry queue gave up on.
+fn print_published(r: &RunReport) {
+    let label = if r.simulated {
+        "  [simulated prices]"
+    } else {
+        ""
+    };
+    println!(
+        "{}  published  {} ranked, {} skipped, {} failed{label}",
+        r.date, r.symbols.ok, r.symbols.skipped, r.symbols.failed
+    );
+    for f in r.failed.iter().take(5) {
+        // A refused ticker will not get better by retrying:
+        // say so where the user reads it.
+        let fix = if r.refused.contains(&f.symbol) {
+            " (not retried: fix the universe)"
+        } else {
+            ""
+        };
+        println!("    failed {}: {}{fix}", f.symbol, f.reason);
+    }
+    if r.failed.len() > 5 {
+        println!(
+            "    ... and {} more (see runs/date={}/run.json)",
+            r.failed.len() - 5,
+            r.date
+        );
+    }
+    for g in &r.gave_up {
+        println!("    gave up on {}: {}", g.symbol, g.reason);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
     use crate::test_support::d;
+    use clap::Parser;
 
     fn args(argv: &[&str]) -> CollectArgs {
         #[derive(Parser)]

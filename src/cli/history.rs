@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -137,20 +137,7 @@ pub async fn run(config: &AppConfig, args: &HistoryArgs) -> anyhow::Result<ExitC
             }
             let points: Vec<_> = read.screens.into_iter().flatten().collect();
             if points.is_empty() {
-                if !config.universe.contains(&symbol) {
-                    bail!(
-                        "{symbol} is not in the universe (market.universe): it is never ranked{}",
-                        if config.backtest.benchmark_symbol().as_ref() == Some(&symbol) {
-                            " (it is the benchmark, collected beside the universe)"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-                bail!(
-                    "{symbol} is never ranked in this period's published screens (fewer than [screen] min_history = {} bars in its window, or no bar on the date)",
-                    config.screen.params.min_history
-                );
+                return Err(never_ranked(config, &symbol));
             }
             let out = render(&points, span.format, symbol_table)?;
             let figure = Figure::RankHistory(RankHistory {
@@ -162,15 +149,40 @@ pub async fn run(config: &AppConfig, args: &HistoryArgs) -> anyhow::Result<ExitC
         }
     };
     print!("{out}");
+    draw(&figure, span)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Why `symbol` has no row in any screen of the period: outside the
+/// universe (perhaps the benchmark), or never enough history.
+fn never_ranked(config: &AppConfig, symbol: &crate::domain::Symbol) -> anyhow::Error {
+    if !config.universe.contains(symbol) {
+        return anyhow::anyhow!(
+            "{symbol} is not in the universe (market.universe): it is never ranked{}",
+            if config.backtest.benchmark_symbol().as_ref() == Some(symbol) {
+                " (it is the benchmark, collected beside the universe)"
+            } else {
+                ""
+            }
+        );
+    }
+    anyhow::anyhow!(
+        "{symbol} is never ranked in this period's published screens (fewer than [screen] min_history = {} bars in its window, or no bar on the date)",
+        config.screen.params.min_history
+    )
+}
+
+/// Write the figure to the files `--png` and `--svg` name.
+fn draw(figure: &Figure, span: &Span) -> anyhow::Result<()> {
     if let Some(path) = &span.png {
-        let png = chart::png(&figure, &Style::PHOTO)?;
+        let png = chart::png(figure, &Style::PHOTO)?;
         std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &span.svg {
-        let svg = chart::svg(&figure, &Style::PHOTO)?;
+        let svg = chart::svg(figure, &Style::PHOTO)?;
         std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `points` in `format` (`table` by `table`).

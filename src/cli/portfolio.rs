@@ -8,7 +8,7 @@ use anyhow::bail;
 
 use super::open_store_to_read;
 use crate::config::AppConfig;
-use crate::numbers::{price, signed_pct};
+use crate::numbers::{price, share_pct, signed_pct};
 use crate::risk::{RiskParams, RiskReport, analyze, load_data};
 
 /// Output formats.
@@ -96,10 +96,6 @@ fn table(header: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
     out
 }
 
-fn pct(x: f64) -> String {
-    format!("{x:.2}%")
-}
-
 fn opt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {
     x.filter(|v| v.is_finite()).map_or_else(|| "-".into(), f)
 }
@@ -132,6 +128,7 @@ pub fn render_table(r: &RiskReport) -> String {
         );
     } else {
         positions_section(&mut out, r);
+        correlation_section(&mut out, r);
     }
     suggestions_section(&mut out, r);
     exits_section(&mut out, r);
@@ -144,14 +141,14 @@ pub fn render_table(r: &RiskReport) -> String {
         let mut rows = vec![vec![
             "account".to_string(),
             signed_pct(e.equity.return_pct),
-            pct(e.equity.volatility_pct),
+            share_pct(e.equity.volatility_pct, 2),
             signed_pct(e.equity.max_drawdown_pct),
         ]];
         if let Some(b) = &e.benchmark {
             rows.push(vec![
                 r.benchmark.clone(),
                 signed_pct(b.return_pct),
-                pct(b.volatility_pct),
+                share_pct(b.volatility_pct, 2),
                 signed_pct(b.max_drawdown_pct),
             ]);
         }
@@ -179,6 +176,7 @@ pub fn render_table(r: &RiskReport) -> String {
     out
 }
 
+/// Each position's weight and risk, the portfolio's, and concentration.
 fn positions_section(out: &mut String, r: &RiskReport) {
     out.push_str("\nPositions\n");
     let rows: Vec<Vec<String>> = r
@@ -192,10 +190,10 @@ fn positions_section(out: &mut String, r: &RiskReport) {
             vec![
                 w.symbol.to_string(),
                 opt(w.market_value, price),
-                opt(w.weight_pct, pct),
-                opt(risk.map(|v| v.volatility_pct), pct),
+                opt(w.weight_pct, |v| share_pct(v, 2)),
+                opt(risk.map(|v| v.volatility_pct), |v| share_pct(v, 2)),
                 opt(risk.and_then(|v| v.beta), |b| format!("{b:.2}")),
-                opt(risk.map(|v| v.risk_share_pct), pct),
+                opt(risk.map(|v| v.risk_share_pct), |v| share_pct(v, 2)),
             ]
         })
         .collect();
@@ -217,7 +215,7 @@ fn positions_section(out: &mut String, r: &RiskReport) {
         let _ = writeln!(
             out,
             "Portfolio volatility {} · beta {}",
-            pct(p.volatility_pct),
+            share_pct(p.volatility_pct, 2),
             opt(p.beta, |b| format!("{b:.2}"))
         );
     }
@@ -227,12 +225,17 @@ fn positions_section(out: &mut String, r: &RiskReport) {
             out,
             "Concentration: largest {largest} {} · Herfindahl {:.3} of the weights shown \
              (% of equity; {} invested, as concentrated as {:.1} equal positions)",
-            pct(c.largest_weight_pct),
+            share_pct(c.largest_weight_pct, 2),
             c.herfindahl,
-            pct(c.invested_pct),
+            share_pct(c.invested_pct, 2),
             c.effective_positions
         );
     }
+}
+
+/// The most correlated pairs, the effective number of bets and the
+/// correlation clusters of the measured positions.
+fn correlation_section(out: &mut String, r: &RiskReport) {
     if !r.pairs.is_empty() {
         out.push_str("\nMost correlated pairs\n");
         let rows: Vec<Vec<String>> = r
@@ -275,7 +278,7 @@ fn positions_section(out: &mut String, r: &RiskReport) {
                 "{}. {}  ({} of equity)",
                 i + 1,
                 names.join(", "),
-                pct(c.weight_pct)
+                share_pct(c.weight_pct, 2)
             );
         }
     }
@@ -301,7 +304,7 @@ fn suggestions_section(out: &mut String, r: &RiskReport) {
                 s.symbol.to_string(),
                 signed_pct(s.drawdown_pct),
                 price(s.price),
-                opt(s.volatility_pct, pct),
+                opt(s.volatility_pct, |v| share_pct(v, 2)),
                 s.closest
                     .as_ref()
                     .map_or_else(|| "-".into(), |c| format!("{} {:.2}", c.b, c.correlation)),

@@ -183,7 +183,6 @@ pub(super) fn plan(
 mod tests {
     use super::*;
     use crate::market::calendar;
-
     use crate::test_support::d;
 
     /// 2026-11-25 12:00 UTC: the 11-24 session has closed, 11-25 has not.

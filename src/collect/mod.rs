@@ -240,6 +240,7 @@ mod tests {
     use crate::domain::Symbol;
     use crate::market::scripted::Scripted;
     use crate::store::Dataset;
+    use crate::test_support::d;
 
     /// The sim, but with no bars on or after `cutoff` (the source has not
     /// published the day yet) and a broker that only knows "now".
@@ -263,8 +264,6 @@ mod tests {
         let universe = &c.universe[..symbols];
         CollectSettings::new(universe, None, &c.screen, &c.portfolio, &c.market)
     }
-
-    use crate::test_support::d;
 
     /// 2026-11-25 12:00 UTC: the 11-24 session has closed.
     fn now() -> DateTime<Utc> {

@@ -11,7 +11,7 @@ use chrono::{NaiveDate, Utc};
 use super::fetch::Histories;
 use super::report::{DateRun, date_report};
 use super::screen_date::{DateScreen, screen_date};
-use super::snapshot::Snapshot;
+use super::snapshot::AccountAndPositions;
 use super::{CollectError, Collector, elapsed_ms, object};
 use crate::domain::{RunOutcome, RunReport, TradingDays};
 use crate::store::{BarRecord, Dataset, NewObject, ObjectEntry};
@@ -21,7 +21,7 @@ impl Collector<'_> {
     pub(super) async fn publish_date(
         &self,
         run: DateRun<'_>,
-        snapshot: Option<&Snapshot>,
+        snapshot: Option<&AccountAndPositions>,
         days: &TradingDays,
         histories: &Histories,
     ) -> Result<RunReport, CollectError> {

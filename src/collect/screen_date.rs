@@ -98,7 +98,6 @@ mod tests {
     use crate::domain::SkipReason;
     use crate::market::calendar::trading_days;
     use crate::screen::PeakBasis;
-
     use crate::test_support::{d, sym};
 
     fn bar(date: NaiveDate, close: f64) -> Bar {

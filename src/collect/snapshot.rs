@@ -12,7 +12,7 @@ use crate::market::Broker;
 use crate::store::{AccountRecord, Dataset, NewObject, PositionRecord};
 
 /// The broker's account and positions for a date, each or why not.
-pub(super) struct Snapshot {
+pub(super) struct AccountAndPositions {
     account: Result<Account, String>,
     positions: Result<Positions, String>,
 }
@@ -36,7 +36,7 @@ impl Collector<'_> {
         &self,
         date: NaiveDate,
         closed: Option<NaiveDate>,
-    ) -> Option<Snapshot> {
+    ) -> Option<AccountAndPositions> {
         match self.broker {
             Some(b) if b.answers_any_date() || Some(date) == closed => Some(take(b, date).await),
             _ => None,
@@ -45,8 +45,8 @@ impl Collector<'_> {
 }
 
 /// Account and positions, each on its own.
-async fn take(broker: &dyn Broker, date: NaiveDate) -> Snapshot {
-    Snapshot {
+async fn take(broker: &dyn Broker, date: NaiveDate) -> AccountAndPositions {
+    AccountAndPositions {
         account: broker
             .account(date)
             .await
@@ -58,7 +58,7 @@ async fn take(broker: &dyn Broker, date: NaiveDate) -> Snapshot {
     }
 }
 
-impl Snapshot {
+impl AccountAndPositions {
     /// Encode what was had for `date` and judge the positions by the
     /// profit rule of `portfolio`.
     pub(super) fn publishable(

@@ -105,6 +105,26 @@ pub struct Account {
     pub pattern_day_trader: Option<bool>,
 }
 
+impl Account {
+    /// An `ACTIVE` account of which only the equity and the cash are known
+    /// (every other figure `None`, as when the broker leaves them out): the
+    /// fixture the risk view, the charts and their tests build on.
+    #[must_use]
+    pub fn with_equity_and_cash(equity: Option<Decimal>, cash: Option<Decimal>) -> Self {
+        Self {
+            equity,
+            cash,
+            buying_power: None,
+            status: "ACTIVE".into(),
+            currency: None,
+            last_equity: None,
+            long_market_value: None,
+            daytrade_count: None,
+            pattern_day_trader: None,
+        }
+    }
+}
+
 /// The profit-taking rule's verdict: is the average return of the best
 /// `top_n` positions at or above the target?
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

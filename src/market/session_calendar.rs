@@ -85,7 +85,6 @@ impl SessionCalendar {
 mod tests {
     use super::*;
     use crate::market::scripted::Scripted;
-
     use crate::test_support::d;
 
     #[tokio::test]

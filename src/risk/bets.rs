@@ -136,7 +136,14 @@ fn tridiagonalize(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
         }
         d[i] = h;
     }
-    // Accumulate the transformations.
+    accumulate(v, d, n);
+    e[0] = 0.0;
+}
+
+/// The end of `tred2`: accumulate the Householder transformations stored
+/// in `v` into the orthogonal matrix, `d` ending as the diagonal.
+#[allow(clippy::many_single_char_names)]
+fn accumulate(v: &mut [f64], d: &mut [f64], n: usize) {
     for i in 0..n - 1 {
         v[(n - 1) * n + i] = v[i * n + i];
         v[i * n + i] = 1.0;
@@ -161,7 +168,6 @@ fn tridiagonalize(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
         v[(n - 1) * n + j] = 0.0;
     }
     v[(n - 1) * n + (n - 1)] = 1.0;
-    e[0] = 0.0;
 }
 
 /// `tql2`: the implicit QL method on the tridiagonal `d`, `e`, rotating the

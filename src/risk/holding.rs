@@ -130,6 +130,7 @@ impl Runs {
 mod tests {
     use super::*;
     use crate::domain::Symbol;
+    use crate::test_support::d;
     use rust_decimal::dec;
 
     fn pos(s: &str) -> Position {
@@ -139,8 +140,6 @@ mod tests {
     fn pos_at(s: &str, entry: Decimal) -> Position {
         Position::from_prices(Symbol::parse(s).unwrap(), dec!(1), entry, dec!(11))
     }
-
-    use crate::test_support::d;
 
     #[test]
     fn a_run_of_snapshots_counts_sessions_and_a_gap_restarts_it() {

@@ -149,7 +149,7 @@ pub fn analyze(input: &RiskInput<'_>, params: &RiskParams) -> RiskReport {
     }
     let window = Window::last(input.history, params.window_returns());
     let bench = benchmark_returns(input.history, &window, params, &mut notes);
-    let book = positions::analyze(
+    let held = positions::analyze(
         input,
         params,
         window.as_ref().map_err(String::as_str),
@@ -163,7 +163,7 @@ pub fn analyze(input: &RiskInput<'_>, params: &RiskParams) -> RiskReport {
     let suggestions = suggest::suggestions(
         input,
         params,
-        &book,
+        &held,
         window.as_ref().map_err(String::as_str),
     );
     let (exits, exit_notes) = exits::exits(input, params);
@@ -175,21 +175,21 @@ pub fn analyze(input: &RiskInput<'_>, params: &RiskParams) -> RiskReport {
         simulated,
         benchmark: params.benchmark.name(),
         lookback: params.lookback,
-        equity: book.equity,
+        equity: held.equity,
         cash: input.account.cash.map(f),
-        weights: book.weights,
-        concentration: book.concentration,
-        volatility: book.risks,
-        portfolio: book.portfolio,
-        correlation: book.correlation,
-        pairs: book.pairs,
-        effective_bets: book.effective_bets,
-        clusters: book.clusters,
+        weights: held.weights,
+        concentration: held.concentration,
+        volatility: held.risks,
+        portfolio: held.portfolio,
+        correlation: held.correlation,
+        pairs: held.pairs,
+        effective_bets: held.effective_bets,
+        clusters: held.clusters,
         cluster_correlation: params.cluster_correlation,
         suggestions,
         exits,
         equity_vs_benchmark,
-        excluded: book.excluded,
+        excluded: held.excluded,
         notes,
     }
 }
@@ -227,11 +227,10 @@ mod tests {
     use crate::domain::Side;
     use crate::query::DayBars;
     use crate::strategy::ExitReason;
+    use crate::test_support::sym;
     use rust_decimal::Decimal;
 
     const DAYS: usize = 61;
-
-    use crate::test_support::sym;
 
     /// Closes from daily returns, starting at 100.
     fn path(returns: &[f64]) -> Vec<f64> {
@@ -295,17 +294,7 @@ mod tests {
     }
 
     fn account(equity: i64, cash: i64) -> Account {
-        Account {
-            equity: Some(Decimal::from(equity)),
-            cash: Some(Decimal::from(cash)),
-            buying_power: None,
-            status: "ACTIVE".into(),
-            currency: None,
-            last_equity: None,
-            long_market_value: None,
-            daytrade_count: None,
-            pattern_day_trader: None,
-        }
+        Account::with_equity_and_cash(Some(Decimal::from(equity)), Some(Decimal::from(cash)))
     }
 
     fn params() -> RiskParams {

@@ -14,9 +14,10 @@ use super::{RiskInput, RiskParams, Window, bets, cluster, f};
 /// Most correlated pairs named.
 pub const PAIRS_SHOWN: usize = 5;
 
-/// The positions' side of the report.
+/// The positions' side of the report: their weights and, for those with
+/// enough history, their risk figures over the same window.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Book {
+pub(super) struct PositionsRisk {
     pub equity: f64,
     pub weights: Vec<Weight>,
     pub concentration: Concentration,
@@ -38,12 +39,43 @@ struct Measured {
     returns: Vec<f64>,
 }
 
+/// The positions' weights, then the risk figures of those that can be
+/// measured over `window` (`bench`: the benchmark's returns, for beta).
 pub(super) fn analyze(
     input: &RiskInput<'_>,
     params: &RiskParams,
     window: Result<&Window, &str>,
     bench: Option<&[f64]>,
-) -> Book {
+) -> PositionsRisk {
+    let (equity, weights) = weights(input);
+    let concentration = concentration(&weights);
+    let mut excluded = Vec::new();
+    let mut measured = Vec::new();
+    for w in &weights {
+        match measurable(w, input.history, window) {
+            Ok(m) => measured.push(m),
+            Err(reason) => excluded.push(Excluded {
+                symbol: w.symbol.clone(),
+                reason,
+            }),
+        }
+    }
+    let mut held = PositionsRisk {
+        equity,
+        weights,
+        concentration,
+        excluded,
+        ..PositionsRisk::default()
+    };
+    if !measured.is_empty() {
+        measure(&mut held, &measured, params, bench);
+    }
+    held
+}
+
+/// Equity (the account's, else the gross market value) and each
+/// position's weight of it, largest absolute weight first.
+fn weights(input: &RiskInput<'_>) -> (f64, Vec<Weight>) {
     let values: Vec<Option<f64>> = input
         .positions
         .iter()
@@ -71,33 +103,18 @@ pub(super) fn analyze(
         let w = |x: &Weight| x.weight_pct.map_or(f64::NEG_INFINITY, f64::abs);
         w(b).total_cmp(&w(a)).then_with(|| a.symbol.cmp(&b.symbol))
     });
-    let concentration = concentration(&weights);
+    (equity, weights)
+}
 
-    let mut excluded = Vec::new();
-    let mut measured = Vec::new();
-    for w in &weights {
-        let why = match measurable(w, input.history, window) {
-            Ok(m) => {
-                measured.push(m);
-                continue;
-            }
-            Err(why) => why,
-        };
-        excluded.push(Excluded {
-            symbol: w.symbol.clone(),
-            reason: why,
-        });
-    }
-    let mut book = Book {
-        equity,
-        weights,
-        concentration,
-        excluded,
-        ..Book::default()
-    };
-    if measured.is_empty() {
-        return book;
-    }
+/// The measured positions' figures over the last `lookback` returns:
+/// volatility, beta and share of risk each, the portfolio's, correlations,
+/// the most correlated pairs, clusters and the effective number of bets.
+fn measure(
+    held: &mut PositionsRisk,
+    measured: &[Measured],
+    params: &RiskParams,
+    bench: Option<&[f64]>,
+) {
     let lookback = params.lookback;
     let tail = |r: &[f64], n: usize| r[r.len() - n..].to_vec();
     let corr_returns: Vec<Vec<f64>> = measured
@@ -114,7 +131,7 @@ pub(super) fn analyze(
         .collect();
     let variance: f64 = (0..n).map(|i| w[i] * cov_w[i]).sum();
     let bench = bench.map(|b| tail(b, lookback));
-    book.risks = measured
+    held.risks = measured
         .iter()
         .enumerate()
         .map(|(i, m)| PositionRisk {
@@ -130,10 +147,10 @@ pub(super) fn analyze(
             },
         })
         .collect();
-    book.portfolio = Some(PortfolioRisk {
+    held.portfolio = Some(PortfolioRisk {
         volatility_pct: (variance.max(0.0) * SESSIONS_PER_YEAR).sqrt() * 100.0,
         beta: bench.as_ref().map(|_| {
-            book.risks
+            held.risks
                 .iter()
                 .zip(&w)
                 .filter_map(|(r, w)| Some(r.beta? * w))
@@ -141,6 +158,29 @@ pub(super) fn analyze(
         }),
     });
     let symbols: Vec<Symbol> = measured.iter().map(|m| m.symbol.clone()).collect();
+    held.pairs = most_correlated(&symbols, &corr);
+    held.clusters = cluster::clusters(&corr, n, params.cluster_correlation)
+        .into_iter()
+        .map(|g| Cluster {
+            weight_pct: g.iter().map(|&i| w[i]).sum::<f64>() * 100.0,
+            symbols: g.iter().map(|&i| symbols[i].clone()).collect(),
+        })
+        .collect();
+    // From the report's own figures (D C D), so a reader recomputes it
+    // from the JSON exactly.
+    let vols: Vec<f64> = held.risks.iter().map(|r| r.volatility_pct).collect();
+    held.effective_bets = bets::effective_bets(&bets::covariance_from(&vols, &corr), &w);
+    held.correlation = Correlation {
+        matrix: (0..n).map(|i| corr[i * n..(i + 1) * n].to_vec()).collect(),
+        symbols: symbols.clone(),
+    };
+    held.measured = symbols.into_iter().zip(corr_returns).collect();
+}
+
+/// The [`PAIRS_SHOWN`] most correlated pairs of `symbols`, given their
+/// correlation matrix (row-major, `n` x `n`).
+fn most_correlated(symbols: &[Symbol], corr: &[f64]) -> Vec<Pair> {
+    let n = symbols.len();
     let mut pairs: Vec<Pair> = (0..n)
         .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
         .map(|(i, j)| Pair {
@@ -151,24 +191,7 @@ pub(super) fn analyze(
         .collect();
     pairs.sort_by(|x, y| y.correlation.total_cmp(&x.correlation));
     pairs.truncate(PAIRS_SHOWN);
-    book.pairs = pairs;
-    book.clusters = cluster::clusters(&corr, n, params.cluster_correlation)
-        .into_iter()
-        .map(|g| Cluster {
-            weight_pct: g.iter().map(|&i| w[i]).sum::<f64>() * 100.0,
-            symbols: g.iter().map(|&i| symbols[i].clone()).collect(),
-        })
-        .collect();
-    // From the report's own figures (D C D), so a reader recomputes it
-    // from the JSON exactly.
-    let vols: Vec<f64> = book.risks.iter().map(|r| r.volatility_pct).collect();
-    book.effective_bets = bets::effective_bets(&bets::covariance_from(&vols, &corr), &w);
-    book.correlation = Correlation {
-        matrix: (0..n).map(|i| corr[i * n..(i + 1) * n].to_vec()).collect(),
-        symbols: symbols.clone(),
-    };
-    book.measured = symbols.into_iter().zip(corr_returns).collect();
-    book
+    pairs
 }
 
 /// A position's window returns, or why it cannot be measured.

@@ -2,7 +2,7 @@
 //! moves with what is already held, and a size by inverse volatility
 //! within `risk.budget`, capped by cash.
 
-use super::positions::Book;
+use super::positions::PositionsRisk;
 use super::report::{Pair, Suggestion};
 use super::stats::{annual_volatility, correlation};
 use super::{RiskInput, RiskParams, VOL_SESSIONS, Window, f};
@@ -10,7 +10,7 @@ use super::{RiskInput, RiskParams, VOL_SESSIONS, Window, f};
 pub(super) fn suggestions(
     input: &RiskInput<'_>,
     params: &RiskParams,
-    book: &Book,
+    held: &PositionsRisk,
     window: Result<&Window, &str>,
 ) -> Vec<Suggestion> {
     let cash = input.account.cash.map(f).filter(|c| c.is_finite());
@@ -47,7 +47,7 @@ pub(super) fn suggestions(
             let vol = annual_volatility(&returns[returns.len() - VOL_SESSIONS..]);
             s.volatility_pct = Some(vol * 100.0);
             let own = &returns[returns.len() - params.lookback..];
-            let corrs: Vec<(usize, f64)> = book
+            let corrs: Vec<(usize, f64)> = held
                 .measured
                 .iter()
                 .enumerate()
@@ -56,14 +56,14 @@ pub(super) fn suggestions(
             if let Some(&(i, c)) = corrs.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
                 s.closest = Some(Pair {
                     a: row.symbol.clone(),
-                    b: book.measured[i].0.clone(),
+                    b: held.measured[i].0.clone(),
                     correlation: c,
                 });
                 s.duplicates = c >= params.duplicate_correlation;
                 s.mean_correlation =
                     Some(corrs.iter().map(|(_, c)| c).sum::<f64>() / corrs.len() as f64);
             }
-            let budget = params.budget * book.equity / vol;
+            let budget = params.budget * held.equity / vol;
             let value = match cash {
                 Some(c) if c < budget => {
                     s.capped_by_cash = true;

@@ -145,9 +145,8 @@ pub fn complete(returns: &[Option<f64>]) -> Option<Vec<f64>> {
 mod tests {
     use super::*;
     use crate::query::DayBars;
-    use chrono::NaiveDate;
-
     use crate::test_support::sym;
+    use chrono::NaiveDate;
 
     fn history(rows: &[(&str, &[Option<f64>])]) -> PriceHistory {
         let start: NaiveDate = "2026-11-02".parse().unwrap();

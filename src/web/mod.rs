@@ -18,6 +18,7 @@ pub mod cookie;
 pub mod pages;
 mod risk;
 mod run_now;
+mod screen_query;
 mod signin;
 pub mod symbol;
 mod viewer;

@@ -8,16 +8,12 @@
 use maud::{Markup, html};
 
 use crate::chart::{self, Figure};
-use crate::numbers::{price, signed_pct};
+use crate::numbers::{price, share_pct, signed_pct};
 use crate::risk::RiskReport;
 use crate::state::Snapshot;
 
-fn pct(x: f64) -> String {
-    format!("{x:.1}%")
-}
-
 fn opt_pct(x: Option<f64>) -> String {
-    x.map_or_else(|| "–".into(), pct)
+    x.map_or_else(|| "–".into(), |v| share_pct(v, 1))
 }
 
 /// The risk section of `/portfolio`.
@@ -70,14 +66,14 @@ fn concentration(r: &RiskReport) -> Markup {
     html! {
         p {
             @if let Some(largest) = &c.largest {
-                "Largest position " strong { (largest.as_str()) } " at " (pct(c.largest_weight_pct))
+                "Largest position " strong { (largest.as_str()) } " at " (share_pct(c.largest_weight_pct, 1))
                 " of equity · Herfindahl " (format!("{:.3}", c.herfindahl))
-                " of the weights shown (% of equity; " (pct(c.invested_pct)) " invested, like "
+                " of the weights shown (% of equity; " (share_pct(c.invested_pct, 1)) " invested, like "
                 (format!("{:.1}", c.effective_positions)) " equal positions)"
             }
             @if let Some(p) = &r.portfolio {
                 br;
-                "Volatility " (pct(p.volatility_pct)) " a year"
+                "Volatility " (share_pct(p.volatility_pct, 1)) " a year"
                 @if let Some(b) = p.beta { " · beta " (format!("{b:.2}")) " to " (r.benchmark) }
             }
         }
@@ -97,7 +93,7 @@ fn concentration(r: &RiskReport) -> Markup {
                     @for cl in groups {
                         li {
                             (cl.symbols.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
-                            " — " (pct(cl.weight_pct)) " of equity"
+                            " — " (share_pct(cl.weight_pct, 1)) " of equity"
                         }
                     }
                 }

@@ -102,7 +102,6 @@ pub(crate) mod tests {
     use crate::alerts::parse::parse_alert;
     use crate::domain::{AssetSymbol, Symbol};
     use crate::risk::{Cluster, Concentration, Correlation};
-
     use crate::test_support::d;
 
     /// A view of `date` whose largest position weighs `weight`% and whose

@@ -1,7 +1,7 @@
 //! Fixed data the command tests share: a published screen of twelve
 //! names, a portfolio, a run report, an empty state, a fixed clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -9,8 +9,8 @@ use rust_decimal::{Decimal, dec};
 
 use crate::bot::format::Params;
 use crate::domain::{
-    Account, DrawdownRow, LastOutcome, LastRun, Position, RequestStats, RunOutcome, RunReport,
-    RunSource, Symbol, SymbolCounts, SymbolIssue, profit_check,
+    Account, DrawdownRow, LastOutcome, LastRun, Position, RunReport, RunSource, Symbol,
+    SymbolCounts, SymbolIssue, profit_check,
 };
 use crate::state::{DatasetStatus, HistoryPoint, PortfolioState, ScreenState, Snapshot};
 use crate::store::Dataset;
@@ -48,11 +48,6 @@ pub(crate) fn row(rank: u32, s: &str, dd: f64, peak: f64, cur: f64, days: u32) -
 /// The run report of 2026-11-24: 12 ranked, one skipped, one failed.
 pub(crate) fn report() -> RunReport {
     RunReport {
-        date: d("2026-11-24"),
-        provider: "sim".into(),
-        simulated: true,
-        outcome: RunOutcome::Published,
-        reason: None,
         started_at: Utc.with_ymd_and_hms(2026, 11, 24, 23, 30, 0).unwrap(),
         finished_at: Utc.with_ymd_and_hms(2026, 11, 24, 23, 30, 1).unwrap(),
         symbols: SymbolCounts {
@@ -69,14 +64,7 @@ pub(crate) fn report() -> RunReport {
             symbol: sym("FLAKY"),
             reason: "alpaca data request failed: 503 <html>".into(),
         }],
-        recovered: vec![],
-        gave_up: vec![],
-        refused: Vec::new(),
-        rejected_bars: vec![],
-        requests: RequestStats::default(),
-        phases_ms: BTreeMap::new(),
-        profit: None,
-        unreadable_positions: Vec::new(),
+        ..crate::test_support::report(d("2026-11-24"))
     }
 }
 
