@@ -1,11 +1,13 @@
-//! Fixtures the unit tests share: a date, a ticker, a run report, written
+//! Fixtures the unit tests share: a date, a ticker, a run of weekdays, a
+//! run report, an empty risk view, written
 //! once so that a change to their types is one edit. Test builds only.
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate, Utc, Weekday};
 
 use crate::domain::{RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+use crate::risk::{Concentration, Correlation, RiskReport};
 
 /// `YYYY-MM-DD` as a date.
 pub(crate) fn d(s: &str) -> NaiveDate {
@@ -15,6 +17,20 @@ pub(crate) fn d(s: &str) -> NaiveDate {
 /// A ticker (panics on a malformed one: fixtures are written by hand).
 pub(crate) fn sym(s: &str) -> Symbol {
     Symbol::parse(s).expect("test symbol")
+}
+
+/// `n` weekdays from 2026-01-05 (a Monday): the sessions of a hand-made
+/// market, holidays ignored.
+pub(crate) fn weekdays(n: usize) -> Vec<NaiveDate> {
+    let mut d = NaiveDate::from_ymd_opt(2026, 1, 5).expect("a real date");
+    let mut out = Vec::new();
+    while out.len() < n {
+        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+            out.push(d);
+        }
+        d = d.succ_opt().expect("no calendar end in 2026");
+    }
+    out
 }
 
 /// The report of a clean published run of the simulated market for
@@ -40,5 +56,35 @@ pub(crate) fn report(date: NaiveDate) -> RunReport {
         phases_ms: BTreeMap::new(),
         profit: None,
         unreadable_positions: vec![],
+    }
+}
+
+/// The risk view of `date` with nothing in it: simulated, no positions, no
+/// measures, 100,000 of equity against the universe over 90 sessions;
+/// tests fill in what they are about with
+/// `RiskReport { .., ..risk_report(date) }`.
+pub(crate) fn risk_report(date: NaiveDate) -> RiskReport {
+    RiskReport {
+        date,
+        prices_through: None,
+        simulated: true,
+        benchmark: "universe".into(),
+        lookback: 90,
+        equity: 100_000.0,
+        cash: None,
+        weights: Vec::new(),
+        concentration: Concentration::default(),
+        volatility: Vec::new(),
+        portfolio: None,
+        correlation: Correlation::default(),
+        pairs: Vec::new(),
+        effective_bets: None,
+        clusters: Vec::new(),
+        cluster_correlation: 0.7,
+        suggestions: Vec::new(),
+        exits: Vec::new(),
+        equity_vs_benchmark: None,
+        excluded: Vec::new(),
+        notes: Vec::new(),
     }
 }
