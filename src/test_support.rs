@@ -1,5 +1,5 @@
 //! Fixtures the unit tests share: a date, a ticker, a run of weekdays, a
-//! run report, an empty risk view, written
+//! run report, written
 //! once so that a change to their types is one edit. Test builds only.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate, Utc, Weekday};
 
 use crate::domain::{RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
-use crate::risk::{Concentration, Correlation, RiskReport};
 
 /// `YYYY-MM-DD` as a date.
 pub(crate) fn d(s: &str) -> NaiveDate {
@@ -56,35 +55,5 @@ pub(crate) fn report(date: NaiveDate) -> RunReport {
         phases_ms: BTreeMap::new(),
         profit: None,
         unreadable_positions: vec![],
-    }
-}
-
-/// The risk view of `date` with nothing in it: simulated, no positions, no
-/// measures, 100,000 of equity against the universe over 90 sessions;
-/// tests fill in what they are about with
-/// `RiskReport { .., ..risk_report(date) }`.
-pub(crate) fn risk_report(date: NaiveDate) -> RiskReport {
-    RiskReport {
-        date,
-        prices_through: None,
-        simulated: true,
-        benchmark: "universe".into(),
-        lookback: 90,
-        equity: 100_000.0,
-        cash: None,
-        weights: Vec::new(),
-        concentration: Concentration::default(),
-        volatility: Vec::new(),
-        portfolio: None,
-        correlation: Correlation::default(),
-        pairs: Vec::new(),
-        effective_bets: None,
-        clusters: Vec::new(),
-        cluster_correlation: 0.7,
-        suggestions: Vec::new(),
-        exits: Vec::new(),
-        equity_vs_benchmark: None,
-        excluded: Vec::new(),
-        notes: Vec::new(),
     }
 }

@@ -123,7 +123,7 @@ mod tests {
     use super::*;
     use crate::domain::{AssetClass, AssetSymbol};
     use crate::risk::{Cluster, Correlation, Weight};
-    use crate::test_support::{d, risk_report, sym};
+    use crate::test_support::{d, sym};
 
     /// A report of `n` measured positions, weights falling with the index,
     /// correlations `1 / (1 + |i - j|)` (so each cell names its pair), and
@@ -158,7 +158,7 @@ mod tests {
             weights,
             correlation: Correlation { symbols, matrix },
             clusters,
-            ..risk_report(d("2026-11-20"))
+            ..RiskReport::empty(d("2026-11-20"))
         }
     }
 

@@ -102,7 +102,7 @@ pub(crate) mod tests {
     use crate::alerts::parse::parse_alert;
     use crate::domain::{AssetSymbol, Symbol};
     use crate::risk::{Cluster, Concentration};
-    use crate::test_support::{d, risk_report};
+    use crate::test_support::d;
 
     /// A view of `date` whose largest position weighs `weight`% and whose
     /// two clusters weigh `cluster`% (A, B) and 10% (C).
@@ -131,7 +131,7 @@ pub(crate) mod tests {
                 },
             ],
             effective_bets: Some(2.0),
-            ..risk_report(d(date))
+            ..RiskReport::empty(d(date))
         }
     }
 
