@@ -136,7 +136,7 @@ pub mod screen; // the drawdown engine
 pub(crate) mod screen_history; // breadth and a symbol's history per screen
 pub mod strategy; // the contrarian strategy's rules
 #[cfg(test)]
-pub(crate) mod test_support; // d(), sym(), report(): unit-test fixtures
+pub(crate) mod test_support; // d(), sym(), weekdays(), report(): unit-test fixtures
 
 // The lake.
 pub mod lease; // one writer per store: the lease object, its fence

@@ -1,9 +1,10 @@
-//! Fixtures the unit tests share: a date, a ticker, a run report, written
+//! Fixtures the unit tests share: a date, a ticker, a run of weekdays, a
+//! run report, written
 //! once so that a change to their types is one edit. Test builds only.
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate, Utc, Weekday};
 
 use crate::domain::{RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
 
@@ -15,6 +16,20 @@ pub(crate) fn d(s: &str) -> NaiveDate {
 /// A ticker (panics on a malformed one: fixtures are written by hand).
 pub(crate) fn sym(s: &str) -> Symbol {
     Symbol::parse(s).expect("test symbol")
+}
+
+/// `n` weekdays from 2026-01-05 (a Monday): the sessions of a hand-made
+/// market, holidays ignored.
+pub(crate) fn weekdays(n: usize) -> Vec<NaiveDate> {
+    let mut d = NaiveDate::from_ymd_opt(2026, 1, 5).expect("a real date");
+    let mut out = Vec::new();
+    while out.len() < n {
+        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+            out.push(d);
+        }
+        d = d.succ_opt().expect("no calendar end in 2026");
+    }
+    out
 }
 
 /// The report of a clean published run of the simulated market for

@@ -1,6 +1,8 @@
 //! Hand-computed cases on a tiny market, and the no-look-ahead properties.
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::NaiveDate;
+
+use crate::test_support::weekdays;
 
 use super::engine::{Params, Run, run};
 use super::{benchmark, metrics};
@@ -8,19 +10,6 @@ use crate::domain::Symbol;
 use crate::query::{DayBars, PriceHistory};
 use crate::screen::{DrawdownColumns, PeakBasis, ScreenParams};
 use crate::strategy::{ExitReason, ExitRules, Fill, PortfolioRule, Rebalance, Sizing};
-
-/// Weekdays from 2026-01-05 (a Monday).
-fn weekdays(n: usize) -> Vec<NaiveDate> {
-    let mut d = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
-    let mut out = Vec::new();
-    while out.len() < n {
-        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-            out.push(d);
-        }
-        d = d.succ_opt().unwrap();
-    }
-    out
-}
 
 /// One name's bars: (open, close) per session, `None` for no bar.
 type Series = Vec<Option<(f64, f64)>>;

@@ -122,8 +122,8 @@ pub fn correlation_heatmap(report: &RiskReport) -> Result<CorrelationHeatmap, No
 mod tests {
     use super::*;
     use crate::domain::{AssetClass, AssetSymbol};
-    use crate::risk::{Cluster, Concentration, Correlation, Weight};
-    use crate::test_support::sym;
+    use crate::risk::{Cluster, Correlation, Weight};
+    use crate::test_support::{d, sym};
 
     /// A report of `n` measured positions, weights falling with the index,
     /// correlations `1 / (1 + |i - j|)` (so each cell names its pair), and
@@ -155,27 +155,10 @@ mod tests {
             weight_pct: 1.0,
         }));
         RiskReport {
-            date: "2026-11-20".parse().unwrap(),
-            prices_through: None,
-            simulated: true,
-            benchmark: "universe".into(),
-            lookback: 90,
-            equity: 100_000.0,
-            cash: None,
             weights,
-            concentration: Concentration::default(),
-            volatility: Vec::new(),
-            portfolio: None,
             correlation: Correlation { symbols, matrix },
-            pairs: Vec::new(),
-            effective_bets: None,
             clusters,
-            cluster_correlation: 0.7,
-            suggestions: Vec::new(),
-            exits: Vec::new(),
-            equity_vs_benchmark: None,
-            excluded: Vec::new(),
-            notes: Vec::new(),
+            ..RiskReport::empty(d("2026-11-20"))
         }
     }
 

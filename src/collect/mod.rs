@@ -270,21 +270,44 @@ mod tests {
         "2026-11-25T12:00:00Z".parse().unwrap()
     }
 
-    fn memory_store() -> Store {
-        Store::from_object_store(Arc::new(object_store::memory::InMemory::new()), "memory://")
+    /// What every collector test runs on: the first `symbols` names of the
+    /// shipped universe, a [`lagging`] market that is also the broker, and
+    /// an in-memory lake.
+    struct Bench {
+        settings: CollectSettings,
+        market: Scripted,
+        store: Store,
+    }
+
+    impl Bench {
+        fn new(symbols: usize, cutoff: NaiveDate) -> Self {
+            let settings = config(symbols);
+            let market = lagging(settings.universe.clone(), cutoff);
+            let store = Store::from_object_store(
+                Arc::new(object_store::memory::InMemory::new()),
+                "memory://",
+            );
+            Self {
+                settings,
+                market,
+                store,
+            }
+        }
+
+        fn collector(&self) -> Collector<'_> {
+            Collector {
+                settings: &self.settings,
+                market: &self.market,
+                broker: Some(&self.market),
+                store: &self.store,
+            }
+        }
     }
 
     #[tokio::test]
     async fn a_day_the_source_has_not_published_is_not_screened_under_its_date() {
-        let cfg = config(40);
-        let market = lagging(cfg.universe.clone(), d("2026-11-24"));
-        let store = memory_store();
-        let c = Collector {
-            settings: &cfg,
-            market: &market,
-            broker: Some(&market),
-            store: &store,
-        };
+        let bench = Bench::new(40, d("2026-11-24"));
+        let (c, store) = (bench.collector(), &bench.store);
         let reports = c.run(Dates::Latest, now()).await.unwrap();
         assert_eq!(reports.len(), 1);
         assert_eq!(reports[0].date, d("2026-11-24"));
@@ -312,15 +335,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_live_broker_snapshots_only_the_latest_session_and_reruns_keep_it() {
-        let cfg = config(30);
-        let market = lagging(cfg.universe.clone(), d("2027-01-01"));
-        let store = memory_store();
-        let c = Collector {
-            settings: &cfg,
-            market: &market,
-            broker: Some(&market),
-            store: &store,
-        };
+        let bench = Bench::new(30, d("2027-01-01"));
+        let (c, store) = (bench.collector(), &bench.store);
         let reports = c
             .run(
                 Dates::Range {

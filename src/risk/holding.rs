@@ -141,6 +141,15 @@ mod tests {
         Position::from_prices(Symbol::parse(s).unwrap(), dec!(1), entry, dec!(11))
     }
 
+    /// A run held since `since` for `sessions` sessions.
+    fn held(since: &str, sessions: u32, at_least: bool) -> Held {
+        Held {
+            since: d(since),
+            sessions,
+            at_least,
+        }
+    }
+
     #[test]
     fn a_run_of_snapshots_counts_sessions_and_a_gap_restarts_it() {
         // Mon 16 .. Fri 20 November 2026; AAPL held throughout, MSFT sold
@@ -165,22 +174,8 @@ mod tests {
         snaps[3].1.push(pos_at("ROLL", dec!(9)));
         let h = holding_periods(&snaps);
         let get = |s: &str| h[&AssetSymbol::parse(s).unwrap()];
-        assert_eq!(
-            get("AAPL"),
-            Held {
-                since: d("2026-11-16"),
-                sessions: 4,
-                at_least: true
-            }
-        );
-        assert_eq!(
-            get("MSFT"),
-            Held {
-                since: d("2026-11-19"),
-                sessions: 1,
-                at_least: false
-            }
-        );
+        assert_eq!(get("AAPL"), held("2026-11-16", 4, true));
+        assert_eq!(get("MSFT"), held("2026-11-19", 1, false));
         assert_eq!(get("NEW").sessions, 0);
         assert_eq!(
             get("ROLL").sessions,
@@ -217,21 +212,7 @@ mod tests {
         assert!(runs.settled(), "older snapshots cannot change anything");
         let h = runs.finish();
         let get = |s: &str| h[&AssetSymbol::parse(s).unwrap()];
-        assert_eq!(
-            get("AAPL"),
-            Held {
-                since: d("2026-11-18"),
-                sessions: 2,
-                at_least: false
-            }
-        );
-        assert_eq!(
-            get("MSFT"),
-            Held {
-                since: d("2026-11-19"),
-                sessions: 1,
-                at_least: false
-            }
-        );
+        assert_eq!(get("AAPL"), held("2026-11-18", 2, false));
+        assert_eq!(get("MSFT"), held("2026-11-19", 1, false));
     }
 }

@@ -80,6 +80,42 @@ impl RiskReport {
     }
 }
 
+// The fixture of the unit tests that need a risk view (alerts, charts): it
+// lives here rather than in `test_support` so that module stays free of
+// `risk` (no import cycle through the lake's tests).
+#[cfg(test)]
+impl RiskReport {
+    /// The risk view of `date` with nothing in it: simulated, no
+    /// positions, no measures, 100,000 of equity against the universe over
+    /// 90 sessions; tests fill in what they are about with
+    /// `RiskReport { .., ..RiskReport::empty(date) }`.
+    pub(crate) fn empty(date: NaiveDate) -> Self {
+        Self {
+            date,
+            prices_through: None,
+            simulated: true,
+            benchmark: "universe".into(),
+            lookback: 90,
+            equity: 100_000.0,
+            cash: None,
+            weights: Vec::new(),
+            concentration: Concentration::default(),
+            volatility: Vec::new(),
+            portfolio: None,
+            correlation: Correlation::default(),
+            pairs: Vec::new(),
+            effective_bets: None,
+            clusters: Vec::new(),
+            cluster_correlation: 0.7,
+            suggestions: Vec::new(),
+            exits: Vec::new(),
+            equity_vs_benchmark: None,
+            excluded: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
 /// One position's share of equity.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Weight {

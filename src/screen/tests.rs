@@ -2,20 +2,7 @@
 //! each follows the definition on hand-computed cases.
 
 use super::*;
-use chrono::{Datelike, Weekday};
-
-/// Weekdays from 2026-01-05 (a Monday), `n` of them.
-fn weekdays(n: usize) -> Vec<NaiveDate> {
-    let mut d = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
-    let mut out = Vec::new();
-    while out.len() < n {
-        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-            out.push(d);
-        }
-        d = d.succ_opt().unwrap();
-    }
-    out
-}
+use crate::test_support::weekdays;
 
 /// Bars on `dates` with the given (high, close); open = low = close.
 fn series(dates: &[NaiveDate], hc: &[(f64, f64)]) -> Vec<Bar> {

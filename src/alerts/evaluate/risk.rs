@@ -101,7 +101,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::alerts::parse::parse_alert;
     use crate::domain::{AssetSymbol, Symbol};
-    use crate::risk::{Cluster, Concentration, Correlation};
+    use crate::risk::{Cluster, Concentration};
     use crate::test_support::d;
 
     /// A view of `date` whose largest position weighs `weight`% and whose
@@ -109,14 +109,8 @@ pub(crate) mod tests {
     pub(crate) fn view(date: &str, weight: f64, hhi: f64, cluster: f64) -> RiskReport {
         let sym = |s: &str| Symbol::parse(s).unwrap();
         RiskReport {
-            date: d(date),
             prices_through: Some(d(date)),
             simulated: false,
-            benchmark: "universe".into(),
-            lookback: 90,
-            equity: 100_000.0,
-            cash: None,
-            weights: Vec::new(),
             concentration: Concentration {
                 largest: Some(AssetSymbol::parse("AAPL").unwrap()),
                 largest_weight_pct: weight,
@@ -124,10 +118,6 @@ pub(crate) mod tests {
                 invested_pct: 100.0,
                 effective_positions: 1.0 / hhi,
             },
-            volatility: Vec::new(),
-            portfolio: None,
-            correlation: Correlation::default(),
-            pairs: Vec::new(),
             // Listed by size: the one-member cluster first, on purpose, to
             // check the heaviest is the one measured.
             clusters: vec![
@@ -141,12 +131,7 @@ pub(crate) mod tests {
                 },
             ],
             effective_bets: Some(2.0),
-            cluster_correlation: 0.7,
-            suggestions: Vec::new(),
-            exits: Vec::new(),
-            equity_vs_benchmark: None,
-            excluded: Vec::new(),
-            notes: Vec::new(),
+            ..RiskReport::empty(d(date))
         }
     }
 

@@ -76,7 +76,16 @@ pub(super) fn price_chart<DB: DrawingBackend>(f: Frame<'_, DB>, c: &PriceChart) 
         p.line.stroke_width(s.px(3.0)),
     ))?;
     match &c.marks {
-        Ok(m) => marks(&mut chart, c, m, hi - lo, p, s),
+        Ok(m) => {
+            let k = Marking {
+                c,
+                m,
+                span: hi - lo,
+                p,
+                s,
+            };
+            marks(&mut chart, &k)
+        }
         Err(reason) => {
             chart.draw_series(std::iter::once(Text::new(
                 format!("not ranked: {reason}"),
@@ -88,16 +97,23 @@ pub(super) fn price_chart<DB: DrawingBackend>(f: Frame<'_, DB>, c: &PriceChart) 
     }
 }
 
-/// The peak's level to now, the fall itself, their dots and notes
-/// (`span` is the y axis's height in prices).
+/// What the peak's marks are drawn from: the chart, its marks, the y
+/// axis's height in prices (`span`), the colours and the scale.
+#[derive(Clone, Copy)]
+struct Marking<'a> {
+    c: &'a PriceChart,
+    m: &'a PeakMarks,
+    span: f64,
+    p: &'a Palette,
+    s: &'a Scale,
+}
+
+/// The peak's level to now, the fall itself, their dots and notes.
 fn marks<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Plane>,
-    c: &PriceChart,
-    m: &PeakMarks,
-    span: f64,
-    p: &Palette,
-    s: &Scale,
+    k: &Marking<'_>,
 ) -> Drawn<DB> {
+    let Marking { c, m, span, p, s } = *k;
     let px = x_of(&c.dates, m.peak_date);
     let lx = x_of(&c.dates, m.last_date);
     let fall = p.down.stroke_width(s.px(3.0));
@@ -114,7 +130,7 @@ fn marks<DB: DrawingBackend>(
         Circle::new((px, m.peak_price), dot, p.down.filled()),
         Circle::new((lx, m.last_price), dot, p.line.filled()),
     ])?;
-    peak_note(chart, c, m, span, p, s)?;
+    peak_note(chart, k)?;
     chart.draw_series(std::iter::once(Text::new(
         format!("{}  ", signed_pct(m.drawdown_pct)),
         (lx, (m.peak_price + m.last_price) / 2.0),
@@ -133,12 +149,9 @@ fn marks<DB: DrawingBackend>(
 /// side it fits (a phone-sized picture has room for less).
 fn peak_note<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Plane>,
-    c: &PriceChart,
-    m: &PeakMarks,
-    span: f64,
-    p: &Palette,
-    s: &Scale,
+    k: &Marking<'_>,
 ) -> Drawn<DB> {
+    let Marking { c, m, span, p, s } = *k;
     let before = c.dates.first().is_some_and(|f| m.peak_date < *f);
     let px = x_of(&c.dates, m.peak_date);
     let full = format!("peak {} on {}", price(m.peak_price), m.peak_date);

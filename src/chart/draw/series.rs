@@ -1,13 +1,17 @@
 //! The figures over time, one session per x step: a symbol's drawdown and
 //! rank, market breadth, portfolio equity and a backtest's curves.
 
+use std::ops::Range;
+
 use chrono::NaiveDate;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::super::backtest::BacktestCurves;
 use super::super::{Breadth, BreadthPoint, Equity, RankHistory};
 use super::{
-    Drawn, Frame, bounds, date_label, header, indexed, mesh, spans_long, two_scales, whole, x_end,
+    Drawn, Frame, Palette, Plane, Scale, bounds, date_label, header, indexed, mesh, spans_long,
+    two_scales, whole, x_end,
 };
 use crate::numbers::{price, signed_pct, thousands};
 
@@ -116,21 +120,8 @@ pub(super) fn equity<DB: DrawingBackend>(f: Frame<'_, DB>, c: &Equity) -> Drawn<
         None => "Portfolio equity".to_string(),
     };
     header(head, &title, &[("equity", p.line)], c.simulated, p, s)?;
-    let end = x_end(c.dates.len());
     let (lo, hi) = bounds(c.values.iter().copied(), 0.1);
-    let long = spans_long(&c.dates);
-    let dates = &c.dates;
-    let mut chart = ChartBuilder::on(body)
-        .x_label_area_size(s.px(50.0))
-        .y_label_area_size(s.px(150.0))
-        .build_cartesian_2d(0f64..end, lo..hi)?;
-    mesh(
-        &mut chart,
-        &|x| date_label(dates, *x, long),
-        &|y| price(*y),
-        p,
-        s,
-    )?;
+    let mut chart = dated_plane(body, &c.dates, lo..hi, &|y| price(*y), p, s)?;
     chart.draw_series(
         AreaSeries::new(indexed(&c.values), lo, p.line.mix(0.15))
             .border_style(p.line.stroke_width(s.px(3.0))),
@@ -160,19 +151,12 @@ pub(super) fn backtest_curves<DB: DrawingBackend>(
         p,
         s,
     )?;
-    let end = x_end(c.dates.len());
     let values = c.strategy.iter().chain(&c.benchmark_values).copied();
     let (lo, hi) = if underwater {
         (bounds(values.chain([0.0]), 0.08).0, 0.0)
     } else {
         bounds(values, 0.08)
     };
-    let long = spans_long(&c.dates);
-    let dates = &c.dates;
-    let mut chart = ChartBuilder::on(body)
-        .x_label_area_size(s.px(50.0))
-        .y_label_area_size(s.px(150.0))
-        .build_cartesian_2d(0f64..end, lo..hi)?;
     let value = |y: &f64| {
         if underwater {
             signed_pct(*y)
@@ -180,7 +164,7 @@ pub(super) fn backtest_curves<DB: DrawingBackend>(
             price(*y)
         }
     };
-    mesh(&mut chart, &|x| date_label(dates, *x, long), &value, p, s)?;
+    let mut chart = dated_plane(body, &c.dates, lo..hi, &value, p, s)?;
     let width = s.px(3.0);
     chart.draw_series(LineSeries::new(
         indexed(&c.benchmark_values),
@@ -198,4 +182,25 @@ pub(super) fn backtest_curves<DB: DrawingBackend>(
         ))?;
     }
     Ok(())
+}
+
+/// The plot over `dates` (one session per x step) from `y.start` to
+/// `y.end`, its grid labelled with the dates and `value`: the frame the
+/// equity and backtest curves share (wide value labels for dollar sums).
+fn dated_plane<'a, DB: DrawingBackend>(
+    body: &'a DrawingArea<DB, Shift>,
+    dates: &[NaiveDate],
+    y: Range<f64>,
+    value: &dyn Fn(&f64) -> String,
+    p: &Palette,
+    s: &Scale,
+) -> Result<ChartContext<'a, DB, Plane>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let end = x_end(dates.len());
+    let long = spans_long(dates);
+    let mut chart = ChartBuilder::on(body)
+        .x_label_area_size(s.px(50.0))
+        .y_label_area_size(s.px(150.0))
+        .build_cartesian_2d(0f64..end, y)?;
+    mesh(&mut chart, &|x| date_label(dates, *x, long), value, p, s)?;
+    Ok(chart)
 }
