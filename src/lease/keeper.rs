@@ -211,7 +211,8 @@ impl Lease {
                 tracing::warn!(error = %e, "could not release the writer lease; it lapses by itself")
             }
         }
-        self.lose(Some(last));
+        // Given up on purpose: the role changes without the "lost" warning.
+        self.stand_by(Some(last));
     }
 
     /// Keep the lease until `shutdown`: renew it while held, otherwise try
@@ -299,16 +300,21 @@ impl Lease {
 
     /// Not the holder (any more): close the fence, say so.
     fn lose(&self, lease: Option<LeaseDoc>) {
-        self.fence.close();
-        if let Ok(mut h) = self.held.lock() {
-            *h = None;
-        }
-        let was = self.status.borrow().role;
-        if was == Role::Primary {
+        if self.status.borrow().role == Role::Primary {
             tracing::warn!(
                 holder = lease.as_ref().map(LeaseDoc::describe).unwrap_or_default(),
                 "writer lease lost: this process stops writing and stands by"
             );
+        }
+        self.stand_by(lease);
+    }
+
+    /// Close the fence, forget the lease held, and publish the standby role
+    /// with `lease` as the holder last seen.
+    fn stand_by(&self, lease: Option<LeaseDoc>) {
+        self.fence.close();
+        if let Ok(mut h) = self.held.lock() {
+            *h = None;
         }
         self.status.send_replace(Status {
             role: Role::Standby,
