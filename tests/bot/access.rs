@@ -76,11 +76,7 @@ async fn an_empty_allow_list_refuses_everyone_and_the_log_says_how_to_get_in() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trigger_is_for_admins_and_single_flight() {
-    let mut h = start(Setup {
-        gated: true,
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::gated()).await;
     let reader = h.ask(READERS.start, "/trigger", 1).await;
     let text = one_text(&reader);
     assert!(

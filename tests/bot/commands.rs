@@ -14,38 +14,35 @@ async fn every_command_answers_an_allowed_chat() {
         ..Setup::default()
     })
     .await;
-    let mut chats = READERS;
-    let mut next = || chats.next().unwrap();
-
-    // Each command from its own chat, so Telegram's one-message-a-second
-    // per chat does not serialise the test.
-    let (c_start, c_help, c_dash, c_daily, c_screen, c_symbol, c_port, c_mon, c_acct, c_stats) = (
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-    );
-    let (c_dl, c_dl_bars) = (next(), next());
-    let (start, help, dash, daily, screen, symbol, port, monitor, account, stats, dl, dl_bars) = tokio::join!(
-        h.ask(c_start, "/start", 1),
-        h.ask(c_help, "/help", 1),
-        h.ask(c_dash, "/dashboard", 1),
-        h.ask(c_daily, "/daily", 1),
-        h.ask(c_screen, "/screen 5", 1),
-        h.ask(c_symbol, "/symbol bf.b", 1),
-        h.ask(c_port, "/portfolio", 1),
-        h.ask(c_mon, "/monitor", 1),
-        h.ask(c_acct, "/account", 1),
-        h.ask(c_stats, "/stats", 1),
-        h.ask(c_dl, "/download", 1),
-        h.ask(c_dl_bars, "/download bars 3", 1),
-    );
+    let [
+        start,
+        help,
+        dash,
+        daily,
+        screen,
+        symbol,
+        port,
+        monitor,
+        account,
+        stats,
+        dl,
+        dl_bars,
+    ] = h
+        .ask_each([
+            "/start",
+            "/help",
+            "/dashboard",
+            "/daily",
+            "/screen 5",
+            "/symbol bf.b",
+            "/portfolio",
+            "/monitor",
+            "/account",
+            "/stats",
+            "/download",
+            "/download bars 3",
+        ])
+        .await;
     let snap = h.runner.state().snapshot();
     let screen_state = snap.screen.as_ref().expect("a published screen");
 
@@ -545,11 +542,7 @@ async fn thousands_of_random_messages_get_only_well_formed_replies() {
 /// nine full messages of `\u{200b}`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_arguments_are_echoed_clipped_and_unescaped() {
-    let mut h = start(Setup {
-        alerts_fill_days_ago: Some(1),
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::with_alerts(1)).await;
     let chat = READERS.start;
     let zw = "\u{200b}".repeat(4080);
     for ask in [

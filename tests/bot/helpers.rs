@@ -165,6 +165,34 @@ pub struct Setup {
     pub env: Vec<(String, String)>,
 }
 
+impl Setup {
+    /// The dashboard served next to the bot: it runs where the bot token
+    /// is configured.
+    pub fn with_dashboard() -> Self {
+        Self {
+            env: vec![("TELOXIDE_TOKEN".to_string(), TOKEN.to_string())],
+            ..Self::default()
+        }
+    }
+
+    /// The alert runtime on, its first fill stopped `days_ago` days back.
+    pub fn with_alerts(days_ago: u64) -> Self {
+        Self {
+            alerts_fill_days_ago: Some(days_ago),
+            ..Self::default()
+        }
+    }
+
+    /// Collection runs started by `/trigger` held until the test releases
+    /// them.
+    pub fn gated() -> Self {
+        Self {
+            gated: true,
+            ..Self::default()
+        }
+    }
+}
+
 pub fn options(limits: Option<Limits>, per_chat: Option<usize>) -> BotOptions {
     BotOptions {
         per_chat: per_chat.unwrap_or(dipwatch::bot::lanes::PER_CHAT),
@@ -373,6 +401,18 @@ impl Harness {
         self.fake.sent_to(chat)[before..].to_vec()
     }
 
+    /// Each of `texts` from its own reader chat, all at once (so
+    /// Telegram's one-message-a-second per chat does not serialise the
+    /// test): the one reply to each, in order.
+    pub async fn ask_each<const N: usize>(&self, texts: [&str; N]) -> [Vec<Sent>; N] {
+        let asks = READERS
+            .zip(texts)
+            .map(|(chat, text)| self.ask(chat, text, 1));
+        let replies = futures::future::join_all(asks).await;
+        assert_eq!(replies.len(), N, "a reader chat for each text");
+        replies.try_into().expect("one reply list per text")
+    }
+
     /// Stop the bot and wait for it (a hang fails the test).
     pub async fn stop(&mut self) {
         self.shutdown.cancel();
@@ -407,6 +447,15 @@ pub fn assert_all_accepted(sent: &[Sent]) {
         );
         assert_eq!(s.parse_mode.as_deref(), Some("HTML"), "{}", s.text);
     }
+}
+
+/// The URL of the first button of a reply (the sign-in link of `/web`).
+pub fn button_url(reply: &Sent) -> String {
+    let markup = reply.reply_markup.as_ref().expect("a button");
+    markup["inline_keyboard"][0][0]["url"]
+        .as_str()
+        .expect("a URL button")
+        .to_string()
 }
 
 pub fn one_text(replies: &[Sent]) -> &str {

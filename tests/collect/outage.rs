@@ -425,6 +425,19 @@ struct S3Outage {
 }
 
 impl S3Outage {
+    /// The bucket as it is now, checked for broken invariants.
+    fn audit(&self) -> Audit {
+        let audit = audit_s3(&self.rt, &self.moto);
+        assert!(audit.violations.is_empty(), "{:?}", audit.violations);
+        audit
+    }
+
+    /// `audit` is the store of an uninterrupted run.
+    fn assert_like_the_reference(&self, audit: &Audit) {
+        let diff = differences(audit, &self.reference);
+        assert!(diff.is_empty(), "{diff:#?}");
+    }
+
     fn stored_to_11_18() -> Self {
         let moto = MotoServer::start();
         moto.create_bucket(BUCKET);
@@ -450,15 +463,10 @@ impl S3Outage {
 
 #[test]
 fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
+    let outage = S3Outage::stored_to_11_18();
     let S3Outage {
-        moto,
-        proxy,
-        _fake,
-        rt,
-        reference,
-        ws,
-        before,
-    } = S3Outage::stored_to_11_18();
+        proxy, ws, before, ..
+    } = &outage;
     assert!(before.violations.is_empty(), "{:?}", before.violations);
     let stored = dates(&["2026-11-16", "2026-11-17", "2026-11-18"]);
     assert_eq!(before.published(), stored);
@@ -480,8 +488,7 @@ fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
     // The store is back: 11-19 is not visible, its objects are whole but
     // unlisted, and what was stored before is all there.
     proxy.restore();
-    let after = audit_s3(&rt, &moto);
-    assert!(after.violations.is_empty(), "{:?}", after.violations);
+    let after = outage.audit();
     assert_eq!(after.published(), stored);
     assert_eq!(
         after.unpublished,
@@ -490,7 +497,7 @@ fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
             "drawdowns/date=2026-11-19/drawdowns.csv"
         ]
     );
-    nothing_lost(&before, &after, &dates(&["2026-11-17", "2026-11-18"]));
+    nothing_lost(before, &after, &dates(&["2026-11-17", "2026-11-18"]));
     let screen = ok(&ws.run(&["screen", "--top", "1"]));
     assert!(
         screen.starts_with("Drawdown screen for 2026-11-18\n"),
@@ -499,24 +506,16 @@ fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
 
     // The next run completes: the store of an uninterrupted run.
     ok(&ws.run(&["collect", "--from", "2026-11-17", "--to", LAST]));
-    let done = audit_s3(&rt, &moto);
-    assert!(done.violations.is_empty(), "{:?}", done.violations);
-    let diff = differences(&done, &reference);
-    assert!(diff.is_empty(), "{diff:#?}");
+    outage.assert_like_the_reference(&outage.audit());
     println!("S3 outage at the commit point: exit 1 after {failed_after:?}: {err}");
 }
 
 #[test]
 fn s3_outage_shorter_than_the_retries_is_ridden_through() {
+    let outage = S3Outage::stored_to_11_18();
     let S3Outage {
-        moto,
-        proxy,
-        _fake,
-        rt,
-        reference,
-        ws,
-        before,
-    } = S3Outage::stored_to_11_18();
+        proxy, ws, before, ..
+    } = &outage;
 
     // The PUT of 11-19's drawdowns is cut and the store is gone for
     // 150 ms: the client's first retry (after 100 ms) is refused, a later
@@ -525,11 +524,9 @@ fn s3_outage_shorter_than_the_retries_is_ridden_through() {
     let out = ok(&ws.run(&["collect", "--from", "2026-11-19", "--to", LAST]));
     assert_eq!(proxy.trips(), 1, "the outage hit the run");
     assert!(out.contains("2026-11-19  published"), "{out}");
-    let done = audit_s3(&rt, &moto);
-    assert!(done.violations.is_empty(), "{:?}", done.violations);
-    nothing_lost(&before, &done, &BTreeSet::new());
-    let diff = differences(&done, &reference);
-    assert!(diff.is_empty(), "{diff:#?}");
+    let done = outage.audit();
+    nothing_lost(before, &done, &BTreeSet::new());
+    outage.assert_like_the_reference(&done);
     println!("S3 outage of 150 ms during a PUT: ridden through");
 }
 
