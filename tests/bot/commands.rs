@@ -7,11 +7,10 @@ use super::helpers::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_answers_an_allowed_chat() {
     let mut h = start(Setup {
-        gated: true,
         before: Some(Box::new(|f: &FakeTelegram| {
             f.set_webhook("https://example.invalid/hook")
         })),
-        ..Setup::default()
+        ..Setup::gated()
     })
     .await;
     let [
@@ -368,11 +367,7 @@ async fn a_reply_over_4096_characters_is_split_on_line_boundaries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_store_is_answered_not_crashed_on() {
-    let mut h = start(Setup {
-        empty_store: true,
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::empty_store()).await;
     let screen = h.ask(READERS.start, "/screen", 1).await;
     assert!(one_text(&screen).starts_with("No screen has been published yet."));
     let dl = h.ask(READERS.start + 1, "/download bars", 1).await;
@@ -497,11 +492,7 @@ async fn thousands_of_random_messages_get_only_well_formed_replies() {
     }
     // A last message per chat no random one can produce: its answer means
     // the chat's queue is done (a chat's updates are handled in order).
-    let markers: Vec<(i64, String)> = chats
-        .iter()
-        .map(|c| (*c, "/symbol ZZMARK".to_string()))
-        .collect();
-    h.fake.push_many(&markers);
+    h.push_to_all(&chats, "/symbol ZZMARK");
     let sent = h
         .fake
         .wait_until(Duration::from_secs(120), |s| {

@@ -191,6 +191,38 @@ impl Setup {
             ..Self::default()
         }
     }
+
+    /// Nothing collected first: an empty store.
+    pub fn empty_store() -> Self {
+        Self {
+            empty_store: true,
+            ..Self::default()
+        }
+    }
+
+    /// No chat on either list (the default config).
+    pub fn nobody_allowed() -> Self {
+        Self {
+            nobody_allowed: true,
+            ..Self::default()
+        }
+    }
+
+    /// The store on moto S3, `/download` answered with links.
+    pub fn s3_links() -> Self {
+        Self {
+            s3_links: true,
+            ..Self::default()
+        }
+    }
+
+    /// `prepare` done to the fake before the bot starts.
+    pub fn prepared(prepare: impl FnOnce(&FakeTelegram) + 'static) -> Self {
+        Self {
+            before: Some(Box::new(prepare)),
+            ..Self::default()
+        }
+    }
 }
 
 pub fn options(limits: Option<Limits>, per_chat: Option<usize>) -> BotOptions {
@@ -411,6 +443,24 @@ impl Harness {
         let replies = futures::future::join_all(asks).await;
         assert_eq!(replies.len(), N, "a reader chat for each text");
         replies.try_into().expect("one reply list per text")
+    }
+
+    /// Let the held run finish: the admin who started it is told it
+    /// finished (its second reply).
+    pub async fn finish_gated_run(&self, admin: i64) {
+        self.gate.add_permits(1);
+        let done = self.fake.replies(admin, 2, WAIT).await;
+        assert!(
+            done[1].text.contains("Collection finished"),
+            "{}",
+            done[1].text
+        );
+    }
+
+    /// `text` from each of `chats`, pushed at once.
+    pub fn push_to_all(&self, chats: &[i64], text: &str) {
+        let updates: Vec<(i64, String)> = chats.iter().map(|c| (*c, text.to_string())).collect();
+        self.fake.push_many(&updates);
     }
 
     /// Stop the bot and wait for it (a hang fails the test).

@@ -33,11 +33,7 @@ async fn risk_answers_from_the_analysis_the_runner_loaded() {
     assert_all_accepted(&h.fake.sent());
     h.stop().await;
 
-    let mut h = start(Setup {
-        empty_store: true,
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::empty_store()).await;
     let replies = h.ask(READERS.start, "/risk", 1).await;
     assert!(one_text(&replies).starts_with("No portfolio snapshot yet"));
     h.stop().await;
