@@ -482,24 +482,11 @@ fn remove_bars(data: &std::path::Path, symbol: &str, dates: &[String]) {
 /// A copy of the lake at `data` as it stood on the evening of `date`: the
 /// later dates unpublished (their manifests gone).
 fn lake_until(data: &std::path::Path, date: &str, into: &std::path::Path) {
-    copy_dir(data, into);
+    support::copy_tree(data, into);
     for e in std::fs::read_dir(into.join("runs")).unwrap() {
         let e = e.unwrap();
         if e.file_name().to_string_lossy()[5..] > *date {
             std::fs::remove_dir_all(e.path()).unwrap();
-        }
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
         }
     }
 }

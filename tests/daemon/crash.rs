@@ -134,19 +134,6 @@ fn killed(status: ExitStatus) -> bool {
     status.signal() == Some(libc::SIGKILL)
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 /// Files `name#N` left by a write that was killed before its rename.
 fn staging_files(dir: &Path) -> usize {
     files_under(dir)
@@ -255,7 +242,7 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
             kills.while_writing += 1;
             let recovered = recovery_ws.path("data");
             let _ = std::fs::remove_dir_all(&recovered);
-            copy_tree(&data, &recovered);
+            support::copy_tree(&data, &recovered);
             let out = recovery_ws.run(&args);
             if out.status.success() {
                 let complete = audit_dir(&rt, &recovered);
