@@ -556,12 +556,7 @@ fn the_latest_session_snapshots_account_and_positions_exactly() {
         .parse()
         .unwrap();
     assert!((reported - avg).abs() < 1e-3, "{reported} vs {avg}");
-    let considered: Vec<&str> = profit["considered"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c[0].as_str().unwrap())
-        .collect();
+    let considered: Vec<&str> = support::json_strs(&profit["considered"], |v| &v[0]);
     assert_eq!(
         considered,
         best.iter().map(|r| r.1.as_str()).collect::<Vec<_>>()
