@@ -278,6 +278,14 @@ fn moto_store(moto: &MotoServer) -> Arc<dyn ObjectStore> {
     Arc::new(object_store::prefix::PrefixStore::new(s3, "lake"))
 }
 
+/// `done` breaks no invariant and is the store of an uninterrupted run
+/// (`reference`).
+fn assert_as_uninterrupted(done: &Audit, reference: &Audit) {
+    assert!(done.violations.is_empty(), "{:?}", done.violations);
+    let diff = differences(done, reference);
+    assert!(diff.is_empty(), "{diff:#?}");
+}
+
 fn audit_s3(rt: &tokio::runtime::Runtime, moto: &MotoServer) -> Audit {
     rt.block_on(audit(moto_store(moto), STORE_URL))
 }
@@ -593,10 +601,7 @@ fn local_full_disk_is_a_clear_error_and_corrupts_nothing() {
     nothing_lost(&before, &after, &BTreeSet::new());
 
     ok(&ws.run(&["collect", "--from", "2026-11-18", "--to", LAST]));
-    let done = audit_dir(&rt, &ws.path("data"));
-    assert!(done.violations.is_empty(), "{:?}", done.violations);
-    let diff = differences(&done, &reference);
-    assert!(diff.is_empty(), "{diff:#?}");
+    assert_as_uninterrupted(&audit_dir(&rt, &ws.path("data")), &reference);
 }
 
 #[test]
@@ -676,10 +681,7 @@ fn local_unwritable_directory_is_a_clear_error_and_corrupts_nothing() {
 
     // Repaired: the next run completes.
     ok(&ws.run(&new_dates));
-    let done = audit_dir(&rt, &data);
-    assert!(done.violations.is_empty(), "{:?}", done.violations);
-    let diff = differences(&done, &reference);
-    assert!(diff.is_empty(), "{diff:#?}");
+    assert_as_uninterrupted(&audit_dir(&rt, &data), &reference);
 }
 
 /// A range whose last date fails to publish after an earlier date of it

@@ -161,6 +161,16 @@ fn demo() -> String {
     support::repo("config/demo.toml").display().to_string()
 }
 
+/// A fake Alpaca serving the first `n` tickers of the universe, and a
+/// workspace of those `n` pointed at it.
+fn fake_alpaca_workspace(n: usize) -> (FakeAlpaca, Workspace) {
+    let tickers = dipwatch::domain::parse_universe(&support::universe_head(n)).unwrap();
+    let fake = FakeAlpaca::start(FakeAlpacaOptions::new().universe(tickers));
+    let mut ws = Workspace::new(n);
+    ws.use_fake_alpaca(&fake);
+    (fake, ws)
+}
+
 #[test]
 fn the_daemon_catches_up_serves_health_and_valid_metrics_and_stops_cleanly() {
     let mut ws = Workspace::new(30);
@@ -423,11 +433,7 @@ fn sample(metrics: &str, series: &str) -> f64 {
 /// screen's, not zero.
 #[test]
 fn failed_and_not_yet_available_runs_are_reported_and_retried() {
-    let n = 10;
-    let tickers = dipwatch::domain::parse_universe(&support::universe_head(n)).unwrap();
-    let fake = FakeAlpaca::start(FakeAlpacaOptions::new().universe(tickers));
-    let mut ws = Workspace::new(n);
-    ws.use_fake_alpaca(&fake);
+    let (fake, mut ws) = fake_alpaca_workspace(10);
     ws.set_env("DIPWATCH__MARKET__MAX_RETRIES", "1");
     ws.set_env("DIPWATCH__MARKET__RETRY_BASE_MS", "10");
     ws.set_env("DIPWATCH__SCHEDULE__RETRY_INTERVAL_SECS", "1");
@@ -747,11 +753,7 @@ fn a_real_daemon_on_a_demo_store_warns_ignores_the_future_and_retries_a_failed_c
 /// them before anything else saw the error.
 #[test]
 fn keys_echoed_by_a_server_never_reach_readyz_or_the_logs() {
-    let n = 5;
-    let tickers = dipwatch::domain::parse_universe(&support::universe_head(n)).unwrap();
-    let fake = FakeAlpaca::start(FakeAlpacaOptions::new().universe(tickers));
-    let mut ws = Workspace::new(n);
-    ws.use_fake_alpaca(&fake);
+    let (fake, ws) = fake_alpaca_workspace(5);
     let (key_id, secret) = (fake.key_id(), fake.secret_key());
     fake.fail_times(
         "/v2/calendar",
