@@ -144,19 +144,20 @@ fn backtest_prints_honest_figures_stores_them_and_shows_them_again() {
         !table.contains("OPTIMISTIC"),
         "next_open is not labelled optimistic"
     );
-    for figure in [
-        "total return",
-        "CAGR",
-        "Sharpe",
-        "Sortino",
-        "max drawdown",
-        "Calmar",
-        "win rate",
-        "beta",
-        "monthly returns",
-    ] {
-        assert!(table.contains(figure), "{figure} missing: {table}");
-    }
+    support::assert_has_all(
+        &table,
+        &[
+            "total return",
+            "CAGR",
+            "Sharpe",
+            "Sortino",
+            "max drawdown",
+            "Calmar",
+            "win rate",
+            "beta",
+            "monthly returns",
+        ],
+    );
     assert!(
         table
             .lines()
@@ -404,14 +405,15 @@ fn the_universe_benchmark_is_one_definition_wherever_it_is_set() {
         );
     }
     let table = support::ok(&ws.demo(&["backtest", "--entry", "-15"]));
-    for line in [
-        "Leaves out:",
-        "time in market",
-        "capital deployed",
-        "no volume cap",
-    ] {
-        assert!(table.contains(line), "{line}: {table}");
-    }
+    support::assert_has_all(
+        &table,
+        &[
+            "Leaves out:",
+            "time in market",
+            "capital deployed",
+            "no volume cap",
+        ],
+    );
 }
 
 #[test]

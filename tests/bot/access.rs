@@ -48,7 +48,7 @@ async fn a_refused_chat_gets_one_short_refusal_and_no_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_allow_list_refuses_everyone_and_the_log_says_how_to_get_in() {
-    let mut h = start(Setup::nobody_allowed()).await;
+    let mut h = start(Setup::with(|s| s.nobody_allowed = true)).await;
     for chat in [READERS.start, ADMIN] {
         h.fake.push_text(chat, "/dashboard");
         let replies = h.fake.replies(chat, 1, WAIT).await;
@@ -72,7 +72,7 @@ async fn an_empty_allow_list_refuses_everyone_and_the_log_says_how_to_get_in() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trigger_is_for_admins_and_single_flight() {
-    let mut h = start(Setup::gated()).await;
+    let mut h = start(Setup::with(|s| s.gated = true)).await;
     let reader = h.ask(READERS.start, "/trigger", 1).await;
     let text = one_text(&reader);
     assert!(

@@ -10,7 +10,7 @@ async fn every_command_answers_an_allowed_chat() {
         before: Some(Box::new(|f: &FakeTelegram| {
             f.set_webhook("https://example.invalid/hook")
         })),
-        ..Setup::gated()
+        ..Setup::with(|s| s.gated = true)
     })
     .await;
     let [
@@ -52,34 +52,36 @@ async fn every_command_answers_an_allowed_chat() {
         "{start}"
     );
     let help = one_text(&help);
-    for c in [
-        "/dashboard",
-        "/daily",
-        "/screen [N]",
-        "/symbol TICKER",
-        "/portfolio",
-        "/monitor",
-        "/account",
-        "/stats",
-        "/download",
-        "/trigger",
-    ] {
-        assert!(help.contains(c), "{c} missing from /help: {help}");
-    }
+    support::assert_has_all(
+        &help,
+        &[
+            "/dashboard",
+            "/daily",
+            "/screen [N]",
+            "/symbol TICKER",
+            "/portfolio",
+            "/monitor",
+            "/account",
+            "/stats",
+            "/download",
+            "/trigger",
+        ],
+    );
 
     let dash = one_text(&dash);
     assert!(
         dash.starts_with("<i>[SIMULATED PRICES, not market data]</i>"),
         "{dash}"
     );
-    for part in [
-        "<b>Account</b>",
-        "<b>Portfolio</b>",
-        "<b>Profit target</b>",
-        "<b>Top 10 candidates</b>",
-    ] {
-        assert!(dash.contains(part), "{part} missing: {dash}");
-    }
+    support::assert_has_all(
+        &dash,
+        &[
+            "<b>Account</b>",
+            "<b>Portfolio</b>",
+            "<b>Profit target</b>",
+            "<b>Top 10 candidates</b>",
+        ],
+    );
     assert_eq!(one_text(&daily), dash, "/daily is /dashboard");
 
     let screen = one_text(&screen);
@@ -367,7 +369,7 @@ async fn a_reply_over_4096_characters_is_split_on_line_boundaries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_store_is_answered_not_crashed_on() {
-    let mut h = start(Setup::empty_store()).await;
+    let mut h = start(Setup::with(|s| s.empty_store = true)).await;
     let screen = h.ask(READERS.start, "/screen", 1).await;
     assert!(one_text(&screen).starts_with("No screen has been published yet."));
     let dl = h.ask(READERS.start + 1, "/download bars", 1).await;
@@ -533,7 +535,7 @@ async fn thousands_of_random_messages_get_only_well_formed_replies() {
 /// nine full messages of `\u{200b}`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_arguments_are_echoed_clipped_and_unescaped() {
-    let mut h = start(Setup::with_alerts(1)).await;
+    let mut h = start(Setup::with(|s| s.alerts_fill_days_ago = Some(1))).await;
     let chat = READERS.start;
     let zw = "\u{200b}".repeat(4080);
     for ask in [

@@ -9,7 +9,7 @@ use super::helpers::*;
 /// CSV a document would have carried.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn download_on_s3_answers_with_a_presigned_link_that_serves_the_csv() {
-    let mut h = start(Setup::s3_links()).await;
+    let mut h = start(Setup::with(|s| s.s3_links = true)).await;
     let chat = READERS.start;
     let reply = h.ask(chat, "/download drawdowns 3", 1).await;
     let msg = &reply[0];

@@ -166,62 +166,22 @@ pub struct Setup {
 }
 
 impl Setup {
+    /// The default setup with `change` made to it.
+    pub fn with(change: impl FnOnce(&mut Setup)) -> Self {
+        let mut setup = Self::default();
+        change(&mut setup);
+        setup
+    }
+
     /// The dashboard served next to the bot: it runs where the bot token
     /// is configured.
     pub fn with_dashboard() -> Self {
-        Self {
-            env: vec![("TELOXIDE_TOKEN".to_string(), TOKEN.to_string())],
-            ..Self::default()
-        }
-    }
-
-    /// The alert runtime on, its first fill stopped `days_ago` days back.
-    pub fn with_alerts(days_ago: u64) -> Self {
-        Self {
-            alerts_fill_days_ago: Some(days_ago),
-            ..Self::default()
-        }
-    }
-
-    /// Collection runs started by `/trigger` held until the test releases
-    /// them.
-    pub fn gated() -> Self {
-        Self {
-            gated: true,
-            ..Self::default()
-        }
-    }
-
-    /// Nothing collected first: an empty store.
-    pub fn empty_store() -> Self {
-        Self {
-            empty_store: true,
-            ..Self::default()
-        }
-    }
-
-    /// No chat on either list (the default config).
-    pub fn nobody_allowed() -> Self {
-        Self {
-            nobody_allowed: true,
-            ..Self::default()
-        }
-    }
-
-    /// The store on moto S3, `/download` answered with links.
-    pub fn s3_links() -> Self {
-        Self {
-            s3_links: true,
-            ..Self::default()
-        }
+        Self::with(|s| s.env = vec![("TELOXIDE_TOKEN".to_string(), TOKEN.to_string())])
     }
 
     /// `prepare` done to the fake before the bot starts.
     pub fn prepared(prepare: impl FnOnce(&FakeTelegram) + 'static) -> Self {
-        Self {
-            before: Some(Box::new(prepare)),
-            ..Self::default()
-        }
+        Self::with(|s| s.before = Some(Box::new(prepare)))
     }
 }
 

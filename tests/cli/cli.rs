@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use support::{Workspace, assert_stderr_has, ok, stderr, stdout};
+use support::{Workspace, assert_fails_with, assert_stderr_has, ok, stderr, stdout};
 
 const DAY: &str = "2026-11-20";
 
@@ -141,15 +141,13 @@ fn screen_prints_an_aligned_table_csv_and_json() {
 fn screen_without_data_says_what_to_do() {
     let ws = Workspace::new(5);
     let out = ws.demo(&["screen"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_stderr_has(&out, "run `dipwatch collect` first");
+    assert_fails_with(&out, 1, "run `dipwatch collect` first");
     assert!(
         !ws.path("data").exists(),
         "reading a store that is not there does not create it"
     );
     let export = ws.demo(&["export", "drawdowns"]);
-    assert_eq!(export.status.code(), Some(1));
-    assert_stderr_has(&export, "no store at");
+    assert_fails_with(&export, 1, "no store at");
     assert!(!ws.path("data").exists());
     ok(&ws.demo(&["collect", "--date", DAY]));
     let missing = ws.demo(&["screen", "--date", "2026-01-05"]);
@@ -270,8 +268,7 @@ fn corrupt_objects_are_skipped_and_reported_never_fatal() {
 fn collect_refuses_closed_or_future_days_with_a_reason() {
     let ws = Workspace::new(5);
     let holiday = ws.demo(&["collect", "--date", "2026-11-26"]);
-    assert_eq!(holiday.status.code(), Some(1));
-    assert_stderr_has(&holiday, "2026-11-26 is not a trading day");
+    assert_fails_with(&holiday, 1, "2026-11-26 is not a trading day");
     let future = ws.demo(&["collect", "--date", "2099-01-05"]);
     assert_stderr_has(&future, "has not closed yet");
     let swapped = ws.demo(&["collect", "--from", "2026-11-20", "--to", "2026-11-10"]);
@@ -461,8 +458,7 @@ fn check_config_prints_warnings_and_runs_from_any_directory() {
 fn dates_that_cannot_have_data_are_usage_errors() {
     let ws = collected(5, DAY, DAY);
     let sunday = ws.demo(&["screen", "--date", "2026-11-22"]);
-    assert_eq!(sunday.status.code(), Some(2));
-    assert_stderr_has(&sunday, "2026-11-22 (Sunday) is not a trading session");
+    assert_fails_with(&sunday, 2, "2026-11-22 (Sunday) is not a trading session");
     let backwards = ws.demo(&[
         "export",
         "bars",
@@ -471,8 +467,7 @@ fn dates_that_cannot_have_data_are_usage_errors() {
         "--to",
         "2026-11-10",
     ]);
-    assert_eq!(backwards.status.code(), Some(2));
-    assert_stderr_has(&backwards, "--from 2026-11-20 is after --to 2026-11-10");
+    assert_fails_with(&backwards, 2, "--from 2026-11-20 is after --to 2026-11-10");
     assert!(stdout(&backwards).is_empty());
 }
 

@@ -10,7 +10,9 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use support::{ChildGuard, Workspace, assert_stderr_has, free_port, ok, stderr, stdout};
+use support::{
+    ChildGuard, Workspace, assert_fails_with, assert_stderr_has, free_port, ok, stderr, stdout,
+};
 
 fn demo() -> String {
     support::repo("config/demo.toml").display().to_string()
@@ -100,8 +102,7 @@ fn healthcheck_follows_the_configured_listen_address_and_the_config_variable() {
     assert!(stderr(&moved).contains(&format!(":{elsewhere}/healthz")));
     // A port picked at start cannot be probed: said, not guessed.
     let zero = healthcheck(&ws, &[("DIPWATCH__HTTP__LISTEN", "127.0.0.1:0".into())]);
-    assert_eq!(zero.status.code(), Some(1));
-    assert_stderr_has(&zero, "cannot be probed");
+    assert_fails_with(&zero, 1, "cannot be probed");
     // A configuration that does not load is unhealthy (1), never Docker's
     // reserved 2, and says which key.
     let bad = healthcheck(&ws, &[("DIPWATCH__HTTP__LISTEN", "nowhere".into())]);

@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use support::{Workspace, assert_stderr_has, stderr, stdout};
+use support::{Workspace, assert_fails_with, assert_stderr_has, stderr, stdout};
 
 /// As long as the keys Alpaca issues (20 and 40 characters): shorter
 /// ones are refused at load.
@@ -280,8 +280,7 @@ fn auth_errors_fail_at_once_without_retries() {
     fake.reset_log();
     fake.push_fault("/v2/calendar", Fault::api_error(403, 40310000, "forbidden"));
     let out = ws.run(&["collect", "--date", DAY]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_stderr_has(&out, "HTTP 403: forbidden");
+    assert_fails_with(&out, 1, "HTTP 403: forbidden");
     assert_eq!(fake.requests().len(), 1);
     assert!(!ws.path("data/runs").exists());
 }

@@ -472,9 +472,7 @@ impl S3Outage {
 #[test]
 fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
     let outage = S3Outage::stored_to_11_18();
-    let S3Outage {
-        proxy, ws, before, ..
-    } = &outage;
+    let (proxy, ws, before) = (&outage.proxy, &outage.ws, &outage.before);
     assert!(before.violations.is_empty(), "{:?}", before.violations);
     let stored = dates(&["2026-11-16", "2026-11-17", "2026-11-18"]);
     assert_eq!(before.published(), stored);
@@ -521,9 +519,7 @@ fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
 #[test]
 fn s3_outage_shorter_than_the_retries_is_ridden_through() {
     let outage = S3Outage::stored_to_11_18();
-    let S3Outage {
-        proxy, ws, before, ..
-    } = &outage;
+    let (proxy, ws, before) = (&outage.proxy, &outage.ws, &outage.before);
 
     // The PUT of 11-19's drawdowns is cut and the store is gone for
     // 150 ms: the client's first retry (after 100 ms) is refused, a later

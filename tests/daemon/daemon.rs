@@ -186,19 +186,20 @@ fn the_daemon_catches_up_serves_health_and_valid_metrics_and_stops_cleanly() {
 
     let (status, metrics) = get(d.port, "/metrics").unwrap();
     assert_eq!(status, 200);
-    for family in [
-        "dipwatch_runs_total{outcome=\"published\"}",
-        "dipwatch_run_duration_seconds_bucket",
-        "dipwatch_symbols{state=\"ok\"}",
-        "dipwatch_last_success_timestamp_seconds",
-        "dipwatch_worst_drawdown_pct",
-        "dipwatch_names_below_minus_20pct",
-        "dipwatch_portfolio_equity",
-        "dipwatch_top_positions_avg_return_pct",
-        "dipwatch_alpaca_refused_symbols 0",
-    ] {
-        assert!(metrics.contains(family), "{family} missing:\n{metrics}");
-    }
+    support::assert_has_all(
+        &metrics,
+        &[
+            "dipwatch_runs_total{outcome=\"published\"}",
+            "dipwatch_run_duration_seconds_bucket",
+            "dipwatch_symbols{state=\"ok\"}",
+            "dipwatch_last_success_timestamp_seconds",
+            "dipwatch_worst_drawdown_pct",
+            "dipwatch_names_below_minus_20pct",
+            "dipwatch_portfolio_equity",
+            "dipwatch_top_positions_avg_return_pct",
+            "dipwatch_alpaca_refused_symbols 0",
+        ],
+    );
     // promtool (Debian package `prometheus`, installed by .ci/run) lints it.
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
@@ -265,14 +266,15 @@ fn catch_up_after_an_outage_and_not_again_when_up_to_date() {
     let (_, metrics) = get(d.port, "/metrics").unwrap();
     // No run, yet every family has its series from the start, so alert
     // rules on them see zeros instead of nothing after a restart.
-    for series in [
-        "dipwatch_runs_total{outcome=\"published\"} 0",
-        "dipwatch_runs_total{outcome=\"failed\"} 0",
-        "dipwatch_run_duration_seconds_count{outcome=\"published\"} 0",
-        "dipwatch_alpaca_requests_total{status=\"200\"} 0",
-    ] {
-        assert!(metrics.contains(series), "{series} missing:\n{metrics}");
-    }
+    support::assert_has_all(
+        &metrics,
+        &[
+            "dipwatch_runs_total{outcome=\"published\"} 0",
+            "dipwatch_runs_total{outcome=\"failed\"} 0",
+            "dipwatch_run_duration_seconds_count{outcome=\"published\"} 0",
+            "dipwatch_alpaca_requests_total{status=\"200\"} 0",
+        ],
+    );
     // The symbols of the stored run, not zeros.
     assert!(
         support::metric(&metrics, "dipwatch_symbols{state=\"ok\"}").is_some_and(|n| n > 0.0),

@@ -473,6 +473,21 @@ pub fn assert_stderr_has(o: &Output, text: &str) {
     assert!(err.contains(text), "{err}");
 }
 
+/// Assert the process exited with `code` and said `text` on stderr.
+#[track_caller]
+pub fn assert_fails_with(o: &Output, code: i32, text: &str) {
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+    assert_stderr_has(o, text);
+}
+
+/// Assert `text` holds every one of `parts`, naming the one missing.
+#[track_caller]
+pub fn assert_has_all(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part} missing: {text}");
+    }
+}
+
 /// Copy the folder `from` into `to`, subfolders included.
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
