@@ -53,7 +53,7 @@ async fn every_command_answers_an_allowed_chat() {
     );
     let help = one_text(&help);
     support::assert_has_all(
-        &help,
+        help,
         &[
             "/dashboard",
             "/daily",
@@ -74,7 +74,7 @@ async fn every_command_answers_an_allowed_chat() {
         "{dash}"
     );
     support::assert_has_all(
-        &dash,
+        dash,
         &[
             "<b>Account</b>",
             "<b>Portfolio</b>",
