@@ -144,19 +144,20 @@ fn backtest_prints_honest_figures_stores_them_and_shows_them_again() {
         !table.contains("OPTIMISTIC"),
         "next_open is not labelled optimistic"
     );
-    for figure in [
-        "total return",
-        "CAGR",
-        "Sharpe",
-        "Sortino",
-        "max drawdown",
-        "Calmar",
-        "win rate",
-        "beta",
-        "monthly returns",
-    ] {
-        assert!(table.contains(figure), "{figure} missing: {table}");
-    }
+    support::assert_has_all(
+        &table,
+        &[
+            "total return",
+            "CAGR",
+            "Sharpe",
+            "Sortino",
+            "max drawdown",
+            "Calmar",
+            "win rate",
+            "beta",
+            "monthly returns",
+        ],
+    );
     assert!(
         table
             .lines()
@@ -390,12 +391,7 @@ fn the_universe_benchmark_is_one_definition_wherever_it_is_set() {
     assert_figures_match(&reference, &flag);
 
     // What it leaves out, in the JSON and the table.
-    let leaves_out: Vec<&str> = flag["leaves_out"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let leaves_out: Vec<&str> = support::json_strs(&flag["leaves_out"], |v| v);
     for topic in [
         "dividends",
         "open",
@@ -409,14 +405,15 @@ fn the_universe_benchmark_is_one_definition_wherever_it_is_set() {
         );
     }
     let table = support::ok(&ws.demo(&["backtest", "--entry", "-15"]));
-    for line in [
-        "Leaves out:",
-        "time in market",
-        "capital deployed",
-        "no volume cap",
-    ] {
-        assert!(table.contains(line), "{line}: {table}");
-    }
+    support::assert_has_all(
+        &table,
+        &[
+            "Leaves out:",
+            "time in market",
+            "capital deployed",
+            "no volume cap",
+        ],
+    );
 }
 
 #[test]
@@ -482,24 +479,11 @@ fn remove_bars(data: &std::path::Path, symbol: &str, dates: &[String]) {
 /// A copy of the lake at `data` as it stood on the evening of `date`: the
 /// later dates unpublished (their manifests gone).
 fn lake_until(data: &std::path::Path, date: &str, into: &std::path::Path) {
-    copy_dir(data, into);
+    support::copy_tree(data, into);
     for e in std::fs::read_dir(into.join("runs")).unwrap() {
         let e = e.unwrap();
         if e.file_name().to_string_lossy()[5..] > *date {
             std::fs::remove_dir_all(e.path()).unwrap();
-        }
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
         }
     }
 }

@@ -259,12 +259,7 @@ fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
     ] {
         assert!(!doc[key].is_null(), "{key} missing: {json}");
     }
-    let symbols: Vec<&str> = doc["correlation"]["symbols"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap())
-        .collect();
+    let symbols: Vec<&str> = support::json_strs(&doc["correlation"]["symbols"], |v| v);
     assert!(symbols.len() >= 2, "the sim holds several stocks: {json}");
     let matrix = doc["correlation"]["matrix"].as_array().unwrap();
     assert_eq!(matrix.len(), symbols.len());
@@ -305,12 +300,7 @@ fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
         "risk shares sum to 100: {shares}"
     );
     // Candidates are not holdings, and are sized within the cash.
-    let held: Vec<&str> = doc["weights"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["symbol"].as_str().unwrap())
-        .collect();
+    let held: Vec<&str> = support::json_strs(&doc["weights"], |v| &v["symbol"]);
     let cash = doc["cash"].as_f64().unwrap();
     let suggestions = doc["suggestions"].as_array().unwrap();
     assert!(!suggestions.is_empty());
@@ -323,12 +313,7 @@ fn portfolio_reports_risk_candidates_and_exits_on_a_demo_lake() {
     // Max hold 5: every position held 5 sessions or more is an exit, and
     // only those (or the profit rule's).
     for e in doc["exits"].as_array().unwrap() {
-        let reasons: Vec<&str> = e["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_str().unwrap())
-            .collect();
+        let reasons: Vec<&str> = support::json_strs(&e["reasons"], |v| v);
         if reasons == ["max_hold"] {
             assert!(e["held"]["sessions"].as_u64().unwrap() >= 5, "{e}");
         }
@@ -462,19 +447,9 @@ fn effective_bets_herfindahl_and_holding_periods_equal_numpy_on_a_lake() {
     };
 
     // The same positions measured, with the same volatilities.
-    let mut measured: Vec<&str> = doc["correlation"]["symbols"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap())
-        .collect();
+    let mut measured: Vec<&str> = support::json_strs(&doc["correlation"]["symbols"], |v| v);
     measured.sort_unstable();
-    let np_measured: Vec<&str> = np["measured"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap())
-        .collect();
+    let np_measured: Vec<&str> = support::json_strs(&np["measured"], |v| v);
     assert_eq!(measured, np_measured);
     assert!(measured.len() >= 4, "{json}");
     for v in doc["volatility"].as_array().unwrap() {
@@ -527,12 +502,7 @@ fn effective_bets_herfindahl_and_holding_periods_equal_numpy_on_a_lake() {
             longer_than_the_window += 1;
         }
     }
-    let exits: Vec<&str> = doc["exits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["symbol"].as_str().unwrap())
-        .collect();
+    let exits: Vec<&str> = support::json_strs(&doc["exits"], |v| &v["symbol"]);
     for (s, h) in held {
         if h["sessions"].as_u64().unwrap() >= 1 {
             assert!(exits.contains(&s.as_str()), "{s} held {h}: {json}");

@@ -48,11 +48,7 @@ async fn a_refused_chat_gets_one_short_refusal_and_no_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_allow_list_refuses_everyone_and_the_log_says_how_to_get_in() {
-    let mut h = start(Setup {
-        nobody_allowed: true,
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::with(|s| s.nobody_allowed = true)).await;
     for chat in [READERS.start, ADMIN] {
         h.fake.push_text(chat, "/dashboard");
         let replies = h.fake.replies(chat, 1, WAIT).await;
@@ -76,11 +72,7 @@ async fn an_empty_allow_list_refuses_everyone_and_the_log_says_how_to_get_in() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trigger_is_for_admins_and_single_flight() {
-    let mut h = start(Setup {
-        gated: true,
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::with(|s| s.gated = true)).await;
     let reader = h.ask(READERS.start, "/trigger", 1).await;
     let text = one_text(&reader);
     assert!(
@@ -100,13 +92,7 @@ async fn trigger_is_for_admins_and_single_flight() {
         one_text(&second),
         "A collection is already running (started by a /trigger); not starting another."
     );
-    h.gate.add_permits(1);
-    let done = h.fake.replies(ADMIN, 2, WAIT).await;
-    assert!(
-        done[1].text.contains("Collection finished"),
-        "{}",
-        done[1].text
-    );
+    h.finish_gated_run(ADMIN).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         h.fake.sent_to(ADMIN2).len(),
@@ -119,12 +105,9 @@ async fn trigger_is_for_admins_and_single_flight() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_never_appears_in_logs_or_errors() {
-    let mut h = start(Setup {
-        before: Some(Box::new(|f: &FakeTelegram| {
-            f.fail_next("getMe", Fault::Reset);
-        })),
-        ..Setup::default()
-    })
+    let mut h = start(Setup::prepared(|f: &FakeTelegram| {
+        f.fail_next("getMe", Fault::Reset);
+    }))
     .await;
     h.ask(READERS.start, "/help", 1).await;
     // Errors of every kind while the token is in use: an outage...
@@ -237,13 +220,7 @@ async fn trigger_has_a_cooldown_that_the_reply_names() {
         .await;
         let first = h.ask(ADMIN, "/trigger", 1).await;
         assert!(one_text(&first).contains("Collection started"));
-        h.gate.add_permits(1);
-        let done = h.fake.replies(ADMIN, 2, WAIT).await;
-        assert!(
-            done[1].text.contains("Collection finished"),
-            "{}",
-            done[1].text
-        );
+        h.finish_gated_run(ADMIN).await;
         while h.runner.running().is_some() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

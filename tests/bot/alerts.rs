@@ -32,11 +32,7 @@ fn latest_screen(config: &AppConfig) -> (NaiveDate, Vec<dipwatch::domain::Drawdo
 /// message, and a restart that sends nothing again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_set_in_the_bot_fire_after_a_run_and_arrive_exactly_once() {
-    let mut h = start(Setup {
-        alerts_fill_days_ago: Some(5),
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::with(|s| s.alerts_fill_days_ago = Some(5))).await;
     let chat = READERS.start;
     let before = h.runner.state().snapshot();
     let old = before.screen.as_ref().expect("a first screen").clone();
@@ -178,9 +174,8 @@ async fn alert_levels_are_bounded_and_a_long_list_is_split() {
         "outbox": [], "next_item": 0,
     });
     let mut h = start(Setup {
-        alerts_fill_days_ago: Some(1),
         book: Some(serde_json::to_vec(&book).unwrap()),
-        ..Setup::default()
+        ..Setup::with(|s| s.alerts_fill_days_ago = Some(1))
     })
     .await;
     let chat = READERS.start + 1;
@@ -248,9 +243,8 @@ async fn alert_levels_are_bounded_and_a_long_list_is_split() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_alert_book_is_reported_as_unavailable_not_empty() {
     let mut h = start(Setup {
-        alerts_fill_days_ago: Some(1),
         book: Some(b"{\"book\": {\"rules\": [tru".to_vec()),
-        ..Setup::default()
+        ..Setup::with(|s| s.alerts_fill_days_ago = Some(1))
     })
     .await;
     let chat = READERS.start;

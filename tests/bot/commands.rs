@@ -7,45 +7,41 @@ use super::helpers::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_answers_an_allowed_chat() {
     let mut h = start(Setup {
-        gated: true,
         before: Some(Box::new(|f: &FakeTelegram| {
             f.set_webhook("https://example.invalid/hook")
         })),
-        ..Setup::default()
+        ..Setup::with(|s| s.gated = true)
     })
     .await;
-    let mut chats = READERS;
-    let mut next = || chats.next().unwrap();
-
-    // Each command from its own chat, so Telegram's one-message-a-second
-    // per chat does not serialise the test.
-    let (c_start, c_help, c_dash, c_daily, c_screen, c_symbol, c_port, c_mon, c_acct, c_stats) = (
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-    );
-    let (c_dl, c_dl_bars) = (next(), next());
-    let (start, help, dash, daily, screen, symbol, port, monitor, account, stats, dl, dl_bars) = tokio::join!(
-        h.ask(c_start, "/start", 1),
-        h.ask(c_help, "/help", 1),
-        h.ask(c_dash, "/dashboard", 1),
-        h.ask(c_daily, "/daily", 1),
-        h.ask(c_screen, "/screen 5", 1),
-        h.ask(c_symbol, "/symbol bf.b", 1),
-        h.ask(c_port, "/portfolio", 1),
-        h.ask(c_mon, "/monitor", 1),
-        h.ask(c_acct, "/account", 1),
-        h.ask(c_stats, "/stats", 1),
-        h.ask(c_dl, "/download", 1),
-        h.ask(c_dl_bars, "/download bars 3", 1),
-    );
+    let [
+        start,
+        help,
+        dash,
+        daily,
+        screen,
+        symbol,
+        port,
+        monitor,
+        account,
+        stats,
+        dl,
+        dl_bars,
+    ] = h
+        .ask_each([
+            "/start",
+            "/help",
+            "/dashboard",
+            "/daily",
+            "/screen 5",
+            "/symbol bf.b",
+            "/portfolio",
+            "/monitor",
+            "/account",
+            "/stats",
+            "/download",
+            "/download bars 3",
+        ])
+        .await;
     let snap = h.runner.state().snapshot();
     let screen_state = snap.screen.as_ref().expect("a published screen");
 
@@ -56,34 +52,36 @@ async fn every_command_answers_an_allowed_chat() {
         "{start}"
     );
     let help = one_text(&help);
-    for c in [
-        "/dashboard",
-        "/daily",
-        "/screen [N]",
-        "/symbol TICKER",
-        "/portfolio",
-        "/monitor",
-        "/account",
-        "/stats",
-        "/download",
-        "/trigger",
-    ] {
-        assert!(help.contains(c), "{c} missing from /help: {help}");
-    }
+    support::assert_has_all(
+        help,
+        &[
+            "/dashboard",
+            "/daily",
+            "/screen [N]",
+            "/symbol TICKER",
+            "/portfolio",
+            "/monitor",
+            "/account",
+            "/stats",
+            "/download",
+            "/trigger",
+        ],
+    );
 
     let dash = one_text(&dash);
     assert!(
         dash.starts_with("<i>[SIMULATED PRICES, not market data]</i>"),
         "{dash}"
     );
-    for part in [
-        "<b>Account</b>",
-        "<b>Portfolio</b>",
-        "<b>Profit target</b>",
-        "<b>Top 10 candidates</b>",
-    ] {
-        assert!(dash.contains(part), "{part} missing: {dash}");
-    }
+    support::assert_has_all(
+        dash,
+        &[
+            "<b>Account</b>",
+            "<b>Portfolio</b>",
+            "<b>Profit target</b>",
+            "<b>Top 10 candidates</b>",
+        ],
+    );
     assert_eq!(one_text(&daily), dash, "/daily is /dashboard");
 
     let screen = one_text(&screen);
@@ -371,11 +369,7 @@ async fn a_reply_over_4096_characters_is_split_on_line_boundaries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_store_is_answered_not_crashed_on() {
-    let mut h = start(Setup {
-        empty_store: true,
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::with(|s| s.empty_store = true)).await;
     let screen = h.ask(READERS.start, "/screen", 1).await;
     assert!(one_text(&screen).starts_with("No screen has been published yet."));
     let dl = h.ask(READERS.start + 1, "/download bars", 1).await;
@@ -500,11 +494,7 @@ async fn thousands_of_random_messages_get_only_well_formed_replies() {
     }
     // A last message per chat no random one can produce: its answer means
     // the chat's queue is done (a chat's updates are handled in order).
-    let markers: Vec<(i64, String)> = chats
-        .iter()
-        .map(|c| (*c, "/symbol ZZMARK".to_string()))
-        .collect();
-    h.fake.push_many(&markers);
+    h.push_to_all(&chats, "/symbol ZZMARK");
     let sent = h
         .fake
         .wait_until(Duration::from_secs(120), |s| {
@@ -545,11 +535,7 @@ async fn thousands_of_random_messages_get_only_well_formed_replies() {
 /// nine full messages of `\u{200b}`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_arguments_are_echoed_clipped_and_unescaped() {
-    let mut h = start(Setup {
-        alerts_fill_days_ago: Some(1),
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::with(|s| s.alerts_fill_days_ago = Some(1))).await;
     let chat = READERS.start;
     let zw = "\u{200b}".repeat(4080);
     for ask in [

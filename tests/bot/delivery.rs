@@ -55,15 +55,12 @@ async fn the_bot_survives_an_outage_without_busy_looping_and_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bot_starts_even_if_get_me_fails_at_first() {
-    let mut h = start(Setup {
-        before: Some(Box::new(|f: &FakeTelegram| {
-            f.fail_next("getMe", Fault::Reset);
-            f.fail_next("getMe", Fault::Reset);
-            f.fail_next("getMe", Fault::too_many_requests(1));
-            f.fail_next("setMyCommands", Fault::Reset);
-        })),
-        ..Setup::default()
-    })
+    let mut h = start(Setup::prepared(|f: &FakeTelegram| {
+        f.fail_next("getMe", Fault::Reset);
+        f.fail_next("getMe", Fault::Reset);
+        f.fail_next("getMe", Fault::too_many_requests(1));
+        f.fail_next("setMyCommands", Fault::Reset);
+    }))
     .await;
     let replies = h.ask(READERS.start, "/help", 1).await;
     assert!(one_text(&replies).contains("/dashboard"));
@@ -162,10 +159,9 @@ async fn a_flooding_chat_never_makes_another_chat_wait() {
 /// 100 strangers write once (each gets a refusal): 220 sends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_stay_inside_telegrams_limits_under_a_burst() {
-    let mut h = start(Setup {
-        before: Some(Box::new(|f: &FakeTelegram| f.limit_sends_per_sec(30))),
-        ..Setup::default()
-    })
+    let mut h = start(Setup::prepared(|f: &FakeTelegram| {
+        f.limit_sends_per_sec(30)
+    }))
     .await;
     let mut batch: Vec<(i64, String)> = Vec::new();
     for text in ["/help", "/screen", "/stats"] {

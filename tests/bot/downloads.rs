@@ -9,11 +9,7 @@ use super::helpers::*;
 /// CSV a document would have carried.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn download_on_s3_answers_with_a_presigned_link_that_serves_the_csv() {
-    let mut h = start(Setup {
-        s3_links: true,
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::with(|s| s.s3_links = true)).await;
     let chat = READERS.start;
     let reply = h.ask(chat, "/download drawdowns 3", 1).await;
     let msg = &reply[0];
@@ -66,11 +62,7 @@ async fn concurrent_downloads_are_bounded_and_all_answered() {
     let mut h = start(Setup::default()).await;
     h.fake.set_document_latency(Duration::from_millis(150));
     let chats: Vec<i64> = READERS.take(12).collect();
-    let asks: Vec<(i64, String)> = chats
-        .iter()
-        .map(|c| (*c, "/download bars 366".to_string()))
-        .collect();
-    h.fake.push_many(&asks);
+    h.push_to_all(&chats, "/download bars 366");
     let got = h
         .fake
         .wait_until(Duration::from_secs(60), |s| {

@@ -165,6 +165,26 @@ pub struct Setup {
     pub env: Vec<(String, String)>,
 }
 
+impl Setup {
+    /// The default setup with `change` made to it.
+    pub fn with(change: impl FnOnce(&mut Setup)) -> Self {
+        let mut setup = Self::default();
+        change(&mut setup);
+        setup
+    }
+
+    /// The dashboard served next to the bot: it runs where the bot token
+    /// is configured.
+    pub fn with_dashboard() -> Self {
+        Self::with(|s| s.env = vec![("TELOXIDE_TOKEN".to_string(), TOKEN.to_string())])
+    }
+
+    /// `prepare` done to the fake before the bot starts.
+    pub fn prepared(prepare: impl FnOnce(&FakeTelegram) + 'static) -> Self {
+        Self::with(|s| s.before = Some(Box::new(prepare)))
+    }
+}
+
 pub fn options(limits: Option<Limits>, per_chat: Option<usize>) -> BotOptions {
     BotOptions {
         per_chat: per_chat.unwrap_or(dipwatch::bot::lanes::PER_CHAT),
@@ -373,6 +393,36 @@ impl Harness {
         self.fake.sent_to(chat)[before..].to_vec()
     }
 
+    /// Each of `texts` from its own reader chat, all at once (so
+    /// Telegram's one-message-a-second per chat does not serialise the
+    /// test): the one reply to each, in order.
+    pub async fn ask_each<const N: usize>(&self, texts: [&str; N]) -> [Vec<Sent>; N] {
+        let asks = READERS
+            .zip(texts)
+            .map(|(chat, text)| self.ask(chat, text, 1));
+        let replies = futures::future::join_all(asks).await;
+        assert_eq!(replies.len(), N, "a reader chat for each text");
+        replies.try_into().expect("one reply list per text")
+    }
+
+    /// Let the held run finish: the admin who started it is told it
+    /// finished (its second reply).
+    pub async fn finish_gated_run(&self, admin: i64) {
+        self.gate.add_permits(1);
+        let done = self.fake.replies(admin, 2, WAIT).await;
+        assert!(
+            done[1].text.contains("Collection finished"),
+            "{}",
+            done[1].text
+        );
+    }
+
+    /// `text` from each of `chats`, pushed at once.
+    pub fn push_to_all(&self, chats: &[i64], text: &str) {
+        let updates: Vec<(i64, String)> = chats.iter().map(|c| (*c, text.to_string())).collect();
+        self.fake.push_many(&updates);
+    }
+
     /// Stop the bot and wait for it (a hang fails the test).
     pub async fn stop(&mut self) {
         self.shutdown.cancel();
@@ -407,6 +457,15 @@ pub fn assert_all_accepted(sent: &[Sent]) {
         );
         assert_eq!(s.parse_mode.as_deref(), Some("HTML"), "{}", s.text);
     }
+}
+
+/// The URL of the first button of a reply (the sign-in link of `/web`).
+pub fn button_url(reply: &Sent) -> String {
+    let markup = reply.reply_markup.as_ref().expect("a button");
+    markup["inline_keyboard"][0][0]["url"]
+        .as_str()
+        .expect("a URL button")
+        .to_string()
 }
 
 pub fn one_text(replies: &[Sent]) -> &str {

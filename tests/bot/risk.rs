@@ -33,11 +33,7 @@ async fn risk_answers_from_the_analysis_the_runner_loaded() {
     assert_all_accepted(&h.fake.sent());
     h.stop().await;
 
-    let mut h = start(Setup {
-        empty_store: true,
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::with(|s| s.empty_store = true)).await;
     let replies = h.ask(READERS.start, "/risk", 1).await;
     assert!(one_text(&replies).starts_with("No portfolio snapshot yet"));
     h.stop().await;
@@ -105,11 +101,7 @@ async fn risk_sends_the_correlation_heatmap_after_the_summary() {
 /// level out of range gets the usage line naming the problem, nothing kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn risk_alerts_are_set_and_bad_levels_explained() {
-    let mut h = start(Setup {
-        alerts_fill_days_ago: Some(1),
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::with(|s| s.alerts_fill_days_ago = Some(1))).await;
     let chat = READERS.start;
     let svc = h.alerts.clone().expect("alerts run with a bot token");
     let before = svc.rules_of(chat).await.len();
@@ -159,9 +151,8 @@ async fn a_risk_alert_crossing_arrives_through_the_bot_once() {
         "outbox": [], "next_item": 0,
     });
     let mut h = start(Setup {
-        alerts_fill_days_ago: Some(1),
         book: Some(serde_json::to_vec(&book).unwrap()),
-        ..Setup::default()
+        ..Setup::with(|s| s.alerts_fill_days_ago = Some(1))
     })
     .await;
     let snap = h.runner.state().snapshot();

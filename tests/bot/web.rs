@@ -9,11 +9,7 @@ use super::helpers::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_gives_a_one_time_link_in_a_button_and_logout_answers() {
     // The dashboard runs where the bot does: with the token configured.
-    let mut h = start(Setup {
-        env: vec![("TELOXIDE_TOKEN".to_string(), TOKEN.to_string())],
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::with_dashboard()).await;
     assert_ne!(h.web_port, 0, "the dashboard is served");
     let chat = READERS.start;
     let mut tokens = Vec::new();
@@ -56,41 +52,18 @@ async fn web_gives_a_one_time_link_in_a_button_and_logout_answers() {
 /// a run started on the web makes the bot's `/trigger` wait.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_now_on_the_dashboard_and_trigger_in_the_bot_share_one_cooldown() {
-    let mut h = start(Setup {
-        env: vec![("TELOXIDE_TOKEN".to_string(), TOKEN.to_string())],
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::with_dashboard()).await;
     let base = format!("http://127.0.0.1:{}", h.web_port);
     let replies = h.ask(ADMIN, "/web", 1).await;
-    let link = replies[0].reply_markup.as_ref().unwrap()["inline_keyboard"][0][0]["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let link = button_url(&replies[0]);
+    let client = support::dashboard::client();
     let r = client.get(&link).send().await.unwrap();
     let cookie = r.headers()["set-cookie"].to_str().unwrap();
     let cookie = cookie.split(';').next().unwrap().to_string();
-    let page = client
-        .get(format!("{base}/runs"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = support::dashboard::get_text(&client, format!("{base}/runs"), &cookie).await;
     let csrf = support::dashboard::csrf_of(&page);
-    let r = client
-        .post(format!("{base}/trigger"))
-        .header("cookie", &cookie)
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let form = [("csrf", csrf.as_str())];
+    let r = support::dashboard::post_form(&client, format!("{base}/trigger"), &cookie, &form).await;
     assert_eq!(r.status(), reqwest::StatusCode::ACCEPTED);
     while h.runner.running().is_some() {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -109,17 +82,10 @@ async fn run_now_on_the_dashboard_and_trigger_in_the_bot_share_one_cooldown() {
 /// and a link it was given before no longer works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_voids_sessions_launch_data_and_links_from_before_it() {
-    let mut h = start(Setup {
-        env: vec![("TELOXIDE_TOKEN".to_string(), TOKEN.to_string())],
-        ..Setup::default()
-    })
-    .await;
+    let mut h = start(Setup::with_dashboard()).await;
     let chat = READERS.start + 1;
     let base = format!("http://127.0.0.1:{}", h.web_port);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = support::dashboard::client();
     let launch = |auth_date: i64| {
         let user = format!(r#"{{"id":{chat}}}"#);
         dipwatch::access::tokens::sign_init_data(
@@ -139,10 +105,7 @@ async fn logout_voids_sessions_launch_data_and_links_from_before_it() {
     let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
     let cookie = cookie.split(';').next().unwrap().to_string();
     let link = h.ask(chat, "/web", 1).await;
-    let url = link[0].reply_markup.as_ref().unwrap()["inline_keyboard"][0][0]["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = button_url(&link[0]);
     let page = |cookie: String| http.get(format!("{base}/")).header("cookie", cookie).send();
     assert_eq!(page(cookie.clone()).await.unwrap().status(), 200);
 

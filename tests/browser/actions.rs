@@ -9,12 +9,9 @@ use super::helpers::*;
 /// state's row and whose charts are drawn (inline SVG under the CSP).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chart_link_opens_the_symbols_page_with_its_figures() {
-    if opted_out() {
+    let Some((d, browser)) = signed_in(READERS.start + 3).await else {
         return;
-    }
-    let d = dashboard(vec![]).await;
-    let browser = Browser::start().await;
-    d.sign_in(&browser, READERS.start + 3).await;
+    };
     let snap = d.snapshot();
     let screen = snap.screen.as_ref().unwrap();
     let r = &screen.rows[2];
@@ -66,14 +63,11 @@ async fn the_chart_link_opens_the_symbols_page_with_its_figures() {
 /// parser's words; the delete button removes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_is_added_and_deleted_with_the_forms() {
-    if opted_out() {
-        return;
-    }
-    let d = dashboard(vec![]).await;
-    let alerts = d.h.alerts.clone().expect("alerts run with the bot");
     let chat = READERS.start + 4;
-    let browser = Browser::start().await;
-    d.sign_in(&browser, chat).await;
+    let Some((d, browser)) = signed_in(chat).await else {
+        return;
+    };
+    let alerts = d.h.alerts.clone().expect("alerts run with the bot");
     let nav = browser.find("nav a[href='/alerts']").await;
     browser.click(&nav).await;
     assert!(browser.body_text().await.contains("No alerts yet."));
@@ -135,26 +129,19 @@ async fn an_alert_is_added_and_deleted_with_the_forms() {
 /// is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_now_starts_a_run_for_an_admin_and_is_refused_for_a_reader() {
-    if opted_out() {
+    let Some((d, browser)) = signed_in(READERS.start + 5).await else {
         return;
-    }
-    let d = dashboard(vec![]).await;
-    let browser = Browser::start().await;
-
-    d.sign_in(&browser, READERS.start + 5).await;
+    };
     assert!(browser.find_all("form.run-now").await.is_empty());
     browser.goto(&d.url("/runs")).await;
     assert!(browser.find_all("form.run-now").await.is_empty());
     let csrf = browser.find("input[name=csrf]").await;
     let csrf = browser.attribute(&csrf, "value").await.unwrap();
-    let cookie = session_cookie(&browser).await;
-    let r = reqwest::Client::new()
-        .post(d.url("/trigger"))
-        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let cookie = format!("{SESSION_COOKIE}={}", session_cookie(&browser).await);
+    let form = [("csrf", csrf.as_str())];
+    let r =
+        support::dashboard::post_form(&reqwest::Client::new(), d.url("/trigger"), &cookie, &form)
+            .await;
     assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
     assert_eq!(d.h.runner.running(), None, "nothing started");
 

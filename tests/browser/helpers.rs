@@ -61,6 +61,22 @@ pub async fn dashboard(env: Vec<(&str, &str)>) -> Dashboard {
     }
 }
 
+/// The dashboard ([`dashboard`] with no more settings) and a browser, or
+/// `None` when browser tests are opted out (the test then returns).
+pub async fn dashboard_and_browser() -> Option<(Dashboard, Browser)> {
+    if opted_out() {
+        return None;
+    }
+    Some((dashboard(vec![]).await, Browser::start().await))
+}
+
+/// [`dashboard_and_browser`] with the browser signed in as `chat`.
+pub async fn signed_in(chat: i64) -> Option<(Dashboard, Browser)> {
+    let (d, browser) = dashboard_and_browser().await?;
+    d.sign_in(&browser, chat).await;
+    Some((d, browser))
+}
+
 impl Dashboard {
     /// The state the pages are rendered from.
     pub fn snapshot(&self) -> Arc<Snapshot> {

@@ -76,52 +76,56 @@ async fn the_mini_app_keeps_its_session_inside_a_cross_site_frame() {
     // The frame's script posts the launch data; the dashboard answers with
     // a session and the overview, which needs the cookie sent back from
     // inside the frame.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let title = browser
-            .execute("return document.title")
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        if title == "Overview · dipwatch" {
-            break;
-        }
-        assert!(
-            title != "Sign in · dipwatch",
-            "signed out inside the frame: the session cookie was not sent"
-        );
-        assert!(
-            Instant::now() < deadline,
-            "the Mini App did not reach the overview (at {title:?})"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    frame_reaches_title(
+        &browser,
+        "return document.title",
+        "Overview · dipwatch",
+        "signed out inside the frame: the session cookie was not sent",
+        "the Mini App did not reach the overview",
+    )
+    .await;
     // A second page in the frame: the session persists.
     browser
         .execute("window.location.assign('/portfolio'); return null")
         .await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let title = browser
-            .execute("return document.readyState === 'complete' ? document.title : ''")
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        if title == "Portfolio · dipwatch" {
-            break;
-        }
-        assert!(title != "Sign in · dipwatch", "the session did not persist");
-        assert!(
-            Instant::now() < deadline,
-            "no portfolio page (at {title:?})"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    frame_reaches_title(
+        &browser,
+        "return document.readyState === 'complete' ? document.title : ''",
+        "Portfolio · dipwatch",
+        "the session did not persist",
+        "no portfolio page",
+    )
+    .await;
     let text = browser.body_text().await;
     assert!(text.contains("equity"), "{text}");
     let png = browser.screenshot().await;
     std::fs::write(screenshot_path("miniapp-in-frame-390"), &png).unwrap();
     d.h.shutdown.cancel();
+}
+
+/// Poll the page's title (read by `script`) until it is `want`, within
+/// 30 s; the sign-in page on the way fails with `signed_out`, running out
+/// of time with `stuck`.
+async fn frame_reaches_title(
+    browser: &Browser,
+    script: &str,
+    want: &str,
+    signed_out: &str,
+    stuck: &str,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let title = browser
+            .execute(script)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if title == want {
+            return;
+        }
+        assert!(title != "Sign in · dipwatch", "{signed_out}");
+        assert!(Instant::now() < deadline, "{stuck} (at {title:?})");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

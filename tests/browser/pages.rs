@@ -33,12 +33,9 @@ async fn ranking(browser: &Browser) -> Vec<Vec<String>> {
 /// counts and the CSV are the state's too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_in_through_the_bot_every_page_shows_the_states_figures() {
-    if opted_out() {
+    let Some((d, browser)) = signed_in(READERS.start).await else {
         return;
-    }
-    let d = dashboard(vec![]).await;
-    let browser = Browser::start().await;
-    d.sign_in(&browser, READERS.start).await;
+    };
     let snap = d.snapshot();
     let screen = snap.screen.as_ref().expect("a published screen");
     let ranked = screen.rows.len();
@@ -66,16 +63,9 @@ async fn signed_in_through_the_bot_every_page_shows_the_states_figures() {
 
     // `/screen.csv` (a download, so over HTTP with the browser's session):
     // every row the page selects.
-    let cookie = session_cookie(&browser).await;
-    let csv = reqwest::Client::new()
-        .get(d.url("/screen.csv"))
-        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let cookie = format!("{SESSION_COOKIE}={}", session_cookie(&browser).await);
+    let csv =
+        support::dashboard::get_text(&reqwest::Client::new(), d.url("/screen.csv"), &cookie).await;
     assert_eq!(csv.lines().count(), ranked + 1, "{csv}");
     let second = csv.lines().nth(1).unwrap();
     // The drawdowns dataset's columns: date, symbol, ..., rank last.
@@ -157,12 +147,9 @@ async fn signed_in_through_the_bot_every_page_shows_the_states_figures() {
 /// and previous page links, each page the state's rows in that order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_screen_sorts_with_its_form_and_pages_with_its_links() {
-    if opted_out() {
+    let Some((d, browser)) = signed_in(READERS.start + 1).await else {
         return;
-    }
-    let d = dashboard(vec![]).await;
-    let browser = Browser::start().await;
-    d.sign_in(&browser, READERS.start + 1).await;
+    };
     let snap = d.snapshot();
     let screen = snap.screen.as_ref().unwrap();
     let mut by_symbol: Vec<_> = screen.rows.iter().collect();
@@ -235,11 +222,9 @@ async fn the_screen_sorts_with_its_form_and_pages_with_its_links() {
 /// of exactly that viewport, under `target/screenshots/`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screenshots_of_every_page_at_desktop_and_phone_widths() {
-    if opted_out() {
+    let Some((d, browser)) = dashboard_and_browser().await else {
         return;
-    }
-    let d = dashboard(vec![]).await;
-    let browser = Browser::start().await;
+    };
     // Signed out first: the sign-in page.
     for (width, height) in [DESKTOP, PHONE] {
         browser.viewport(width, height).await;

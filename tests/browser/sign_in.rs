@@ -13,17 +13,11 @@ use super::helpers::*;
 /// token, or with another, ends nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sign_out_form_ends_the_session_and_a_post_without_its_csrf_token_does_not() {
-    if opted_out() {
+    let Some((d, browser)) = signed_in(ADMIN).await else {
         return;
-    }
-    let d = dashboard(vec![]).await;
-    let browser = Browser::start().await;
-    d.sign_in(&browser, ADMIN).await;
+    };
     let cookie = format!("{SESSION_COOKIE}={}", session_cookie(&browser).await);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = support::dashboard::client();
     let logout = |form: Vec<(&'static str, &'static str)>| {
         http.post(d.url("/logout"))
             .header("cookie", &cookie)
@@ -79,11 +73,9 @@ async fn the_sign_out_form_ends_the_session_and_a_post_without_its_csrf_token_do
 /// no page opens after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_reused_and_forged_links_and_a_forged_cookie_are_refused() {
-    if opted_out() {
+    let Some((d, browser)) = dashboard_and_browser().await else {
         return;
-    }
-    let d = dashboard(vec![]).await;
-    let browser = Browser::start().await;
+    };
     let chat = READERS.start + 4;
     let top = d.snapshot().screen.as_ref().unwrap().rows[0]
         .symbol

@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use support::{Workspace, ok, stderr, stdout};
+use support::{Workspace, assert_fails_with, assert_stderr_has, ok, stderr, stdout};
 
 const DAY: &str = "2026-11-20";
 
@@ -141,23 +141,13 @@ fn screen_prints_an_aligned_table_csv_and_json() {
 fn screen_without_data_says_what_to_do() {
     let ws = Workspace::new(5);
     let out = ws.demo(&["screen"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("run `dipwatch collect` first"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_with(&out, 1, "run `dipwatch collect` first");
     assert!(
         !ws.path("data").exists(),
         "reading a store that is not there does not create it"
     );
     let export = ws.demo(&["export", "drawdowns"]);
-    assert_eq!(export.status.code(), Some(1));
-    assert!(
-        stderr(&export).contains("no store at"),
-        "{}",
-        stderr(&export)
-    );
+    assert_fails_with(&export, 1, "no store at");
     assert!(!ws.path("data").exists());
     ok(&ws.demo(&["collect", "--date", DAY]));
     let missing = ws.demo(&["screen", "--date", "2026-01-05"]);
@@ -250,11 +240,7 @@ fn corrupt_objects_are_skipped_and_reported_never_fatal() {
         table.starts_with("Drawdown screen for 2026-11-19"),
         "falls back to the newest good date: {table}"
     );
-    assert!(
-        stderr(&out).contains(&format!("skipping {DAY}")),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, &format!("skipping {DAY}"));
 
     let exported = ws.demo(&["export", "drawdowns"]);
     let csv = ok(&exported);
@@ -282,18 +268,9 @@ fn corrupt_objects_are_skipped_and_reported_never_fatal() {
 fn collect_refuses_closed_or_future_days_with_a_reason() {
     let ws = Workspace::new(5);
     let holiday = ws.demo(&["collect", "--date", "2026-11-26"]);
-    assert_eq!(holiday.status.code(), Some(1));
-    assert!(
-        stderr(&holiday).contains("2026-11-26 is not a trading day"),
-        "{}",
-        stderr(&holiday)
-    );
+    assert_fails_with(&holiday, 1, "2026-11-26 is not a trading day");
     let future = ws.demo(&["collect", "--date", "2099-01-05"]);
-    assert!(
-        stderr(&future).contains("has not closed yet"),
-        "{}",
-        stderr(&future)
-    );
+    assert_stderr_has(&future, "has not closed yet");
     let swapped = ws.demo(&["collect", "--from", "2026-11-20", "--to", "2026-11-10"]);
     assert!(stderr(&swapped).contains("is after --to"));
     assert!(!ws.path("data/runs").exists(), "nothing published");
@@ -450,11 +427,7 @@ fn a_listen_address_in_use_is_a_configuration_error() {
         .unwrap(),
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains(&format!("http.listen: cannot listen on {addr}")),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, &format!("http.listen: cannot listen on {addr}"));
 }
 
 #[test]
@@ -473,11 +446,7 @@ fn check_config_prints_warnings_and_runs_from_any_directory() {
     // opens none (cli_newcomer.rs has the daemon's side).
     let collect = ws.demo(&["collect", "--date", DAY]);
     assert!(collect.status.success(), "{}", stderr(&collect));
-    assert!(
-        stderr(&collect).contains("\"key\":\"schedule.collect\""),
-        "{}",
-        stderr(&collect)
-    );
+    assert_stderr_has(&collect, "\"key\":\"schedule.collect\"");
     assert!(
         !stderr(&collect).contains("\"key\":\"http.listen\""),
         "{}",
@@ -489,12 +458,7 @@ fn check_config_prints_warnings_and_runs_from_any_directory() {
 fn dates_that_cannot_have_data_are_usage_errors() {
     let ws = collected(5, DAY, DAY);
     let sunday = ws.demo(&["screen", "--date", "2026-11-22"]);
-    assert_eq!(sunday.status.code(), Some(2));
-    assert!(
-        stderr(&sunday).contains("2026-11-22 (Sunday) is not a trading session"),
-        "{}",
-        stderr(&sunday)
-    );
+    assert_fails_with(&sunday, 2, "2026-11-22 (Sunday) is not a trading session");
     let backwards = ws.demo(&[
         "export",
         "bars",
@@ -503,12 +467,7 @@ fn dates_that_cannot_have_data_are_usage_errors() {
         "--to",
         "2026-11-10",
     ]);
-    assert_eq!(backwards.status.code(), Some(2));
-    assert!(
-        stderr(&backwards).contains("--from 2026-11-20 is after --to 2026-11-10"),
-        "{}",
-        stderr(&backwards)
-    );
+    assert_fails_with(&backwards, 2, "--from 2026-11-20 is after --to 2026-11-10");
     assert!(stdout(&backwards).is_empty());
 }
 
@@ -619,11 +578,7 @@ fn a_future_dated_partition_is_ignored_with_a_warning_by_every_reader() {
     for dataset in ["drawdowns", "positions"] {
         let export = ws.demo(&["export", dataset]);
         assert!(!ok(&export).contains("2099-01-02"), "{dataset}");
-        assert!(
-            stderr(&export).contains("ignoring runs/date=2099-01-02"),
-            "{}",
-            stderr(&export)
-        );
+        assert_stderr_has(&export, "ignoring runs/date=2099-01-02");
     }
 }
 

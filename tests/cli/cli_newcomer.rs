@@ -10,7 +10,9 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use support::{ChildGuard, Workspace, free_port, ok, stderr, stdout};
+use support::{
+    ChildGuard, Workspace, assert_fails_with, assert_stderr_has, free_port, ok, stderr, stdout,
+};
 
 fn demo() -> String {
     support::repo("config/demo.toml").display().to_string()
@@ -63,10 +65,9 @@ fn healthcheck_follows_the_configured_listen_address_and_the_config_variable() {
     ws.set_env("DIPWATCH_CONFIG", "local.toml");
     let down = healthcheck(&ws, &[]);
     assert_eq!(down.status.code(), Some(1), "{}", stdout(&down));
-    assert!(
-        stderr(&down).contains(&format!("unhealthy: http://127.0.0.1:{port}/healthz")),
-        "{}",
-        stderr(&down)
+    assert_stderr_has(
+        &down,
+        &format!("unhealthy: http://127.0.0.1:{port}/healthz"),
     );
 
     let mut cmd = ws.command(&["run"]);
@@ -101,12 +102,7 @@ fn healthcheck_follows_the_configured_listen_address_and_the_config_variable() {
     assert!(stderr(&moved).contains(&format!(":{elsewhere}/healthz")));
     // A port picked at start cannot be probed: said, not guessed.
     let zero = healthcheck(&ws, &[("DIPWATCH__HTTP__LISTEN", "127.0.0.1:0".into())]);
-    assert_eq!(zero.status.code(), Some(1));
-    assert!(
-        stderr(&zero).contains("cannot be probed"),
-        "{}",
-        stderr(&zero)
-    );
+    assert_fails_with(&zero, 1, "cannot be probed");
     // A configuration that does not load is unhealthy (1), never Docker's
     // reserved 2, and says which key.
     let bad = healthcheck(&ws, &[("DIPWATCH__HTTP__LISTEN", "nowhere".into())]);
@@ -169,11 +165,7 @@ fn run_on_a_store_it_cannot_write_exits_2_at_once() {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let out = exit_of(ChildGuard::spawn(&mut cmd).unwrap(), &ws);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("storage.url: the store cannot be written"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "storage.url: the store cannot be written");
     assert!(
         stderr(&out).contains("\"key\":\"http.listen\""),
         "run warns about its listener: {}",

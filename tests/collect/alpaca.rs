@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use support::{Workspace, stderr, stdout};
+use support::{Workspace, assert_fails_with, assert_stderr_has, stderr, stdout};
 
 /// As long as the keys Alpaca issues (20 and 40 characters): shorter
 /// ones are refused at load.
@@ -280,12 +280,7 @@ fn auth_errors_fail_at_once_without_retries() {
     fake.reset_log();
     fake.push_fault("/v2/calendar", Fault::api_error(403, 40310000, "forbidden"));
     let out = ws.run(&["collect", "--date", DAY]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("HTTP 403: forbidden"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_with(&out, 1, "HTTP 403: forbidden");
     assert_eq!(fake.requests().len(), 1);
     assert!(!ws.path("data/runs").exists());
 }
@@ -560,12 +555,7 @@ fn the_latest_session_snapshots_account_and_positions_exactly() {
         .parse()
         .unwrap();
     assert!((reported - avg).abs() < 1e-3, "{reported} vs {avg}");
-    let considered: Vec<&str> = profit["considered"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c[0].as_str().unwrap())
-        .collect();
+    let considered: Vec<&str> = support::json_strs(&profit["considered"], |v| &v[0]);
     assert_eq!(
         considered,
         best.iter().map(|r| r.1.as_str()).collect::<Vec<_>>()
@@ -592,13 +582,7 @@ fn collect_from_alpaca_into_s3_then_screen_reads_it_back() {
     moto.create_bucket("dipwatch-alpaca");
     let fake = fake(50);
     let mut ws = alpaca_workspace(&fake.url(), 50);
-    ws.set_env("DIPWATCH__STORAGE__URL", "s3://dipwatch-alpaca/lake");
-    for (k, v) in moto.options() {
-        ws.set_env(
-            &format!("DIPWATCH__STORAGE__OPTIONS__{}", k.to_uppercase()),
-            &v,
-        );
-    }
+    ws.use_s3(&moto, "s3://dipwatch-alpaca/lake");
     ok(&ws.run(&["collect", "--from", "2026-11-18", "--to", DAY]));
     assert!(!ws.path("data").exists());
     let table = ok(&ws.run(&["screen", "--top", "3"]));
@@ -721,11 +705,7 @@ fn the_latest_session_follows_the_exchange_clock_not_the_host() {
         printed.starts_with(&format!("{expected}  published")),
         "{printed}"
     );
-    assert!(
-        stderr(&out).contains("the host clock is off; using the exchange's"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "the host clock is off; using the exchange's");
     assert_eq!(fake.count("/v2/clock"), 1);
 }
 
@@ -850,11 +830,7 @@ fn real_accounts_keep_options_crypto_and_nulls_and_skip_only_the_bad_entry() {
     bad.set_env("DIPWATCH__PORTFOLIO__ASSET_CLASSES", "us_equity,futures");
     let refused = bad.run(&["check-config"]);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    assert!(
-        stderr(&refused).contains("portfolio.asset_classes"),
-        "{}",
-        stderr(&refused)
-    );
+    assert_stderr_has(&refused, "portfolio.asset_classes");
 }
 
 /// A 200 whose JSON does not match the schema is the same next time: it is
@@ -1104,11 +1080,7 @@ fn a_clock_outage_falls_back_to_the_host_clock_and_publishes() {
     let out = ws.run(&["collect"]);
     let printed = ok(&out);
     assert!(printed.contains("  published  "), "{printed}");
-    assert!(
-        stderr(&out).contains("market clock unavailable; using the host's clock"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "market clock unavailable; using the host's clock");
     assert_eq!(fake.count("/v2/clock"), 5);
     assert_eq!(fake.count("/v2/calendar"), 1);
     let m = manifest(&ws, &printed[..10]);
@@ -1131,10 +1103,9 @@ fn an_exchange_clock_far_from_the_hosts_is_not_believed() {
     );
     let ws = alpaca_workspace(&fake.url(), n);
     let out = ws.run(&["collect"]);
-    assert!(
-        stderr(&out).contains("the exchange clock is more than a day from the host's"),
-        "{}",
-        stderr(&out)
+    assert_stderr_has(
+        &out,
+        "the exchange clock is more than a day from the host's",
     );
     assert!(!stderr(&out).contains("using the exchange's"));
     assert_eq!(fake.count("/v2/clock"), 1);
@@ -1213,11 +1184,7 @@ fn a_universe_with_one_invalid_ticker_publishes_every_other_symbol() {
         .map(|b| String::from_utf8(b).unwrap())
         .unwrap_or_default();
     assert!(!queued.contains("BC-C"), "never queued: {queued}");
-    assert!(
-        stderr(&out).contains("the source refused these tickers as invalid"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "the source refused these tickers as invalid");
 }
 
 /// A refusal that names no ticker: the batch is bisected down to the
@@ -1351,13 +1318,7 @@ fn the_same_failures_on_s3() {
     let moto = MotoServer::start();
     moto.create_bucket("dipwatch-issue22");
     let (fake, mut ws) = named_workspace(&["AAPL", "TSLA", "BC-C", "MSFT"]);
-    ws.set_env("DIPWATCH__STORAGE__URL", "s3://dipwatch-issue22/lake");
-    for (k, v) in moto.options() {
-        ws.set_env(
-            &format!("DIPWATCH__STORAGE__OPTIONS__{}", k.to_uppercase()),
-            &v,
-        );
-    }
+    ws.use_s3(&moto, "s3://dipwatch-issue22/lake");
     fake.refuse_symbol("BC-C");
     fake.fail_times("/v2/account", 20, Fault::html(503));
     let mut perp = crypto_position("ETHUSD");

@@ -278,6 +278,14 @@ fn moto_store(moto: &MotoServer) -> Arc<dyn ObjectStore> {
     Arc::new(object_store::prefix::PrefixStore::new(s3, "lake"))
 }
 
+/// `done` breaks no invariant and is the store of an uninterrupted run
+/// (`reference`).
+fn assert_as_uninterrupted(done: &Audit, reference: &Audit) {
+    assert!(done.violations.is_empty(), "{:?}", done.violations);
+    let diff = differences(done, reference);
+    assert!(diff.is_empty(), "{diff:#?}");
+}
+
 fn audit_s3(rt: &tokio::runtime::Runtime, moto: &MotoServer) -> Audit {
     rt.block_on(audit(moto_store(moto), STORE_URL))
 }
@@ -425,6 +433,19 @@ struct S3Outage {
 }
 
 impl S3Outage {
+    /// The bucket as it is now, checked for broken invariants.
+    fn audit(&self) -> Audit {
+        let audit = audit_s3(&self.rt, &self.moto);
+        assert!(audit.violations.is_empty(), "{:?}", audit.violations);
+        audit
+    }
+
+    /// `audit` is the store of an uninterrupted run.
+    fn assert_like_the_reference(&self, audit: &Audit) {
+        let diff = differences(audit, &self.reference);
+        assert!(diff.is_empty(), "{diff:#?}");
+    }
+
     fn stored_to_11_18() -> Self {
         let moto = MotoServer::start();
         moto.create_bucket(BUCKET);
@@ -450,15 +471,8 @@ impl S3Outage {
 
 #[test]
 fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
-    let S3Outage {
-        moto,
-        proxy,
-        _fake,
-        rt,
-        reference,
-        ws,
-        before,
-    } = S3Outage::stored_to_11_18();
+    let outage = S3Outage::stored_to_11_18();
+    let (proxy, ws, before) = (&outage.proxy, &outage.ws, &outage.before);
     assert!(before.violations.is_empty(), "{:?}", before.violations);
     let stored = dates(&["2026-11-16", "2026-11-17", "2026-11-18"]);
     assert_eq!(before.published(), stored);
@@ -480,8 +494,7 @@ fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
     // The store is back: 11-19 is not visible, its objects are whole but
     // unlisted, and what was stored before is all there.
     proxy.restore();
-    let after = audit_s3(&rt, &moto);
-    assert!(after.violations.is_empty(), "{:?}", after.violations);
+    let after = outage.audit();
     assert_eq!(after.published(), stored);
     assert_eq!(
         after.unpublished,
@@ -490,7 +503,7 @@ fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
             "drawdowns/date=2026-11-19/drawdowns.csv"
         ]
     );
-    nothing_lost(&before, &after, &dates(&["2026-11-17", "2026-11-18"]));
+    nothing_lost(before, &after, &dates(&["2026-11-17", "2026-11-18"]));
     let screen = ok(&ws.run(&["screen", "--top", "1"]));
     assert!(
         screen.starts_with("Drawdown screen for 2026-11-18\n"),
@@ -499,24 +512,14 @@ fn s3_outage_mid_publish_fails_cleanly_and_the_next_run_completes() {
 
     // The next run completes: the store of an uninterrupted run.
     ok(&ws.run(&["collect", "--from", "2026-11-17", "--to", LAST]));
-    let done = audit_s3(&rt, &moto);
-    assert!(done.violations.is_empty(), "{:?}", done.violations);
-    let diff = differences(&done, &reference);
-    assert!(diff.is_empty(), "{diff:#?}");
+    outage.assert_like_the_reference(&outage.audit());
     println!("S3 outage at the commit point: exit 1 after {failed_after:?}: {err}");
 }
 
 #[test]
 fn s3_outage_shorter_than_the_retries_is_ridden_through() {
-    let S3Outage {
-        moto,
-        proxy,
-        _fake,
-        rt,
-        reference,
-        ws,
-        before,
-    } = S3Outage::stored_to_11_18();
+    let outage = S3Outage::stored_to_11_18();
+    let (proxy, ws, before) = (&outage.proxy, &outage.ws, &outage.before);
 
     // The PUT of 11-19's drawdowns is cut and the store is gone for
     // 150 ms: the client's first retry (after 100 ms) is refused, a later
@@ -525,11 +528,9 @@ fn s3_outage_shorter_than_the_retries_is_ridden_through() {
     let out = ok(&ws.run(&["collect", "--from", "2026-11-19", "--to", LAST]));
     assert_eq!(proxy.trips(), 1, "the outage hit the run");
     assert!(out.contains("2026-11-19  published"), "{out}");
-    let done = audit_s3(&rt, &moto);
-    assert!(done.violations.is_empty(), "{:?}", done.violations);
-    nothing_lost(&before, &done, &BTreeSet::new());
-    let diff = differences(&done, &reference);
-    assert!(diff.is_empty(), "{diff:#?}");
+    let done = outage.audit();
+    nothing_lost(before, &done, &BTreeSet::new());
+    outage.assert_like_the_reference(&done);
     println!("S3 outage of 150 ms during a PUT: ridden through");
 }
 
@@ -596,10 +597,7 @@ fn local_full_disk_is_a_clear_error_and_corrupts_nothing() {
     nothing_lost(&before, &after, &BTreeSet::new());
 
     ok(&ws.run(&["collect", "--from", "2026-11-18", "--to", LAST]));
-    let done = audit_dir(&rt, &ws.path("data"));
-    assert!(done.violations.is_empty(), "{:?}", done.violations);
-    let diff = differences(&done, &reference);
-    assert!(diff.is_empty(), "{diff:#?}");
+    assert_as_uninterrupted(&audit_dir(&rt, &ws.path("data")), &reference);
 }
 
 #[test]
@@ -679,10 +677,7 @@ fn local_unwritable_directory_is_a_clear_error_and_corrupts_nothing() {
 
     // Repaired: the next run completes.
     ok(&ws.run(&new_dates));
-    let done = audit_dir(&rt, &data);
-    assert!(done.violations.is_empty(), "{:?}", done.violations);
-    let diff = differences(&done, &reference);
-    assert!(diff.is_empty(), "{diff:#?}");
+    assert_as_uninterrupted(&audit_dir(&rt, &data), &reference);
 }
 
 /// A range whose last date fails to publish after an earlier date of it

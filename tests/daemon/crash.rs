@@ -45,6 +45,40 @@ const LATENCY: Duration = Duration::from_millis(20);
 // ---------------------------------------------------------------------------
 // Processes.
 
+/// The kills of one test so far and what each broke.
+#[derive(Default)]
+struct Kills {
+    tried: usize,
+    survived: usize,
+    /// Kills that landed after the process had written to the store.
+    while_writing: usize,
+    failures: Vec<String>,
+}
+
+impl Kills {
+    /// The latest kill, after `delay`, survived when it `broke` nothing.
+    fn judge(&mut self, delay: Duration, broke: Vec<String>) {
+        if broke.is_empty() {
+            self.survived += 1;
+        } else {
+            let tried = self.tried;
+            self.failures
+                .push(format!("kill {tried} after {delay:?}: {broke:#?}"));
+        }
+    }
+
+    /// Every kill survived, and some landed while `who` was writing (else
+    /// the test proves little).
+    fn assert_all_survived(&self, who: &str) {
+        assert!(self.failures.is_empty(), "{:#?}", self.failures);
+        assert_eq!(self.survived, self.tried);
+        assert!(
+            self.while_writing > 0,
+            "no kill landed while the {who} was writing: the test proves little"
+        );
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -98,19 +132,6 @@ fn sigkill(child: &mut ChildGuard) -> ExitStatus {
 
 fn killed(status: ExitStatus) -> bool {
     status.signal() == Some(libc::SIGKILL)
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 /// Files `name#N` left by a write that was killed before its rename.
@@ -180,12 +201,12 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
     let log = ws.path("collect.log");
     let mut rng = Pcg64::seed_from_u64(COLLECT_SEED);
     let horizon = duration.mul_f64(1.2);
-    let (mut tried, mut survived, mut finished_first, mut while_writing) = (0, 0, 0, 0);
-    let mut failures = Vec::new();
+    let mut kills = Kills::default();
+    let mut finished_first = 0;
     let started = Instant::now();
-    while tried < COLLECT_KILLS {
+    while kills.tried < COLLECT_KILLS {
         assert!(
-            tried + finished_first < COLLECT_KILLS * 4,
+            kills.tried + finished_first < COLLECT_KILLS * 4,
             "too many runs finished before their kill"
         );
         let delay = horizon.mul_f64(rng.random::<f64>());
@@ -211,17 +232,17 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
             assert!(broken.is_empty(), "a completed run: {broken:#?}");
             continue;
         }
-        tried += 1;
+        kills.tried += 1;
         // A kill before the run wrote anything leaves a state already
         // checked (the previous kill's, or the empty store the reference
         // run started from); otherwise the next run, from exactly this
         // state, must complete every date and end with the uninterrupted
         // run's store.
         if files_under(&data) != before {
-            while_writing += 1;
+            kills.while_writing += 1;
             let recovered = recovery_ws.path("data");
             let _ = std::fs::remove_dir_all(&recovered);
-            copy_tree(&data, &recovered);
+            support::copy_tree(&data, &recovered);
             let out = recovery_ws.run(&args);
             if out.status.success() {
                 let complete = audit_dir(&rt, &recovered);
@@ -234,11 +255,7 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
                 ));
             }
         }
-        if broken.is_empty() {
-            survived += 1;
-        } else {
-            failures.push(format!("kill {tried} after {delay:?}: {broken:#?}"));
-        }
+        kills.judge(delay, broken);
     }
 
     // Restarted after the last kill, the same store completes too.
@@ -250,20 +267,18 @@ fn collect_killed_at_random_points_never_publishes_a_partial_date_and_recovers()
 
     println!(
         "crash consistency (collect --from {FROM} --to {TO}, {SYMBOLS} symbols, {LATENCY:?} latency): \
-         {survived}/{tried} kills survived (seed {COLLECT_SEED:#x}; kill points in 0..{horizon:?}, \
-         an uninterrupted run takes {duration:?}; {while_writing} kills landed after the run had \
+         {}/{} kills survived (seed {COLLECT_SEED:#x}; kill points in 0..{horizon:?}, \
+         an uninterrupted run takes {duration:?}; {} kills landed after the run had \
          written to the store, {finished_first} runs finished before their kill; {} staging \
          files left; {:.1} s)",
+        kills.survived,
+        kills.tried,
+        kills.while_writing,
         staging_files(&data),
         started.elapsed().as_secs_f64()
     );
-    assert!(failures.is_empty(), "{failures:#?}");
-    assert_eq!(survived, tried);
+    kills.assert_all_survived("run");
     support::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
-    assert!(
-        while_writing > 0,
-        "no kill landed while the run was writing: the test proves little"
-    );
 }
 
 // ---------------------------------------------------------------------------
@@ -356,10 +371,9 @@ fn the_daemon_killed_at_random_points_never_publishes_a_partial_date_and_catches
     // re-runs of the latest session (one a second) after it.
     let horizon = (catch_up + Duration::from_millis(1500)).mul_f64(1.2);
     let mut rng = Pcg64::seed_from_u64(DAEMON_SEED);
-    let (mut tried, mut survived, mut while_writing) = (0, 0, 0);
-    let mut failures = Vec::new();
+    let mut kills = Kills::default();
     let started = Instant::now();
-    while tried < DAEMON_KILLS {
+    while kills.tried < DAEMON_KILLS {
         let delay = horizon.mul_f64(rng.random::<f64>());
         let before = files_under(&data);
         let (mut child, _) = start_daemon(&ws, &log);
@@ -371,9 +385,9 @@ fn the_daemon_killed_at_random_points_never_publishes_a_partial_date_and_catches
             );
         }
         assert!(killed(sigkill(&mut child)));
-        tried += 1;
+        kills.tried += 1;
         if files_under(&data) != before {
-            while_writing += 1;
+            kills.while_writing += 1;
         }
         let after = audit_dir(&rt, &data);
         let mut broken = after.violations.clone();
@@ -386,11 +400,7 @@ fn the_daemon_killed_at_random_points_never_publishes_a_partial_date_and_catches
                 broken.push(format!("{path}: changed or lost"));
             }
         }
-        if broken.is_empty() {
-            survived += 1;
-        } else {
-            failures.push(format!("kill {tried} after {delay:?}: {broken:#?}"));
-        }
+        kills.judge(delay, broken);
     }
 
     // Restarted once more and left alone, it catches up.
@@ -404,16 +414,14 @@ fn the_daemon_killed_at_random_points_never_publishes_a_partial_date_and_catches
 
     println!(
         "crash consistency (dipwatch run, catch-up {behind}..{closed}, cron every second): \
-         {survived}/{tried} kills survived (seed {DAEMON_SEED:#x}; kill points in 0..{horizon:?}, \
-         catch-up takes {catch_up:?}; {while_writing} kills landed after the daemon had written \
+         {}/{} kills survived (seed {DAEMON_SEED:#x}; kill points in 0..{horizon:?}, \
+         catch-up takes {catch_up:?}; {} kills landed after the daemon had written \
          to the store; {:.1} s)",
+        kills.survived,
+        kills.tried,
+        kills.while_writing,
         started.elapsed().as_secs_f64()
     );
-    assert!(failures.is_empty(), "{failures:#?}");
-    assert_eq!(survived, tried);
+    kills.assert_all_survived("daemon");
     support::assert_no_secrets(&ws.env, &std::fs::read_to_string(&log).unwrap());
-    assert!(
-        while_writing > 0,
-        "no kill landed while the daemon was writing: the test proves little"
-    );
 }

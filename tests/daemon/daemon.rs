@@ -161,6 +161,16 @@ fn demo() -> String {
     support::repo("config/demo.toml").display().to_string()
 }
 
+/// A fake Alpaca serving the first `n` tickers of the universe, and a
+/// workspace of those `n` pointed at it.
+fn fake_alpaca_workspace(n: usize) -> (FakeAlpaca, Workspace) {
+    let tickers = dipwatch::domain::parse_universe(&support::universe_head(n)).unwrap();
+    let fake = FakeAlpaca::start(FakeAlpacaOptions::new().universe(tickers));
+    let mut ws = Workspace::new(n);
+    ws.use_fake_alpaca(&fake);
+    (fake, ws)
+}
+
 #[test]
 fn the_daemon_catches_up_serves_health_and_valid_metrics_and_stops_cleanly() {
     let mut ws = Workspace::new(30);
@@ -176,19 +186,20 @@ fn the_daemon_catches_up_serves_health_and_valid_metrics_and_stops_cleanly() {
 
     let (status, metrics) = get(d.port, "/metrics").unwrap();
     assert_eq!(status, 200);
-    for family in [
-        "dipwatch_runs_total{outcome=\"published\"}",
-        "dipwatch_run_duration_seconds_bucket",
-        "dipwatch_symbols{state=\"ok\"}",
-        "dipwatch_last_success_timestamp_seconds",
-        "dipwatch_worst_drawdown_pct",
-        "dipwatch_names_below_minus_20pct",
-        "dipwatch_portfolio_equity",
-        "dipwatch_top_positions_avg_return_pct",
-        "dipwatch_alpaca_refused_symbols 0",
-    ] {
-        assert!(metrics.contains(family), "{family} missing:\n{metrics}");
-    }
+    support::assert_has_all(
+        &metrics,
+        &[
+            "dipwatch_runs_total{outcome=\"published\"}",
+            "dipwatch_run_duration_seconds_bucket",
+            "dipwatch_symbols{state=\"ok\"}",
+            "dipwatch_last_success_timestamp_seconds",
+            "dipwatch_worst_drawdown_pct",
+            "dipwatch_names_below_minus_20pct",
+            "dipwatch_portfolio_equity",
+            "dipwatch_top_positions_avg_return_pct",
+            "dipwatch_alpaca_refused_symbols 0",
+        ],
+    );
     // promtool (Debian package `prometheus`, installed by .ci/run) lints it.
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
@@ -255,14 +266,15 @@ fn catch_up_after_an_outage_and_not_again_when_up_to_date() {
     let (_, metrics) = get(d.port, "/metrics").unwrap();
     // No run, yet every family has its series from the start, so alert
     // rules on them see zeros instead of nothing after a restart.
-    for series in [
-        "dipwatch_runs_total{outcome=\"published\"} 0",
-        "dipwatch_runs_total{outcome=\"failed\"} 0",
-        "dipwatch_run_duration_seconds_count{outcome=\"published\"} 0",
-        "dipwatch_alpaca_requests_total{status=\"200\"} 0",
-    ] {
-        assert!(metrics.contains(series), "{series} missing:\n{metrics}");
-    }
+    support::assert_has_all(
+        &metrics,
+        &[
+            "dipwatch_runs_total{outcome=\"published\"} 0",
+            "dipwatch_runs_total{outcome=\"failed\"} 0",
+            "dipwatch_run_duration_seconds_count{outcome=\"published\"} 0",
+            "dipwatch_alpaca_requests_total{status=\"200\"} 0",
+        ],
+    );
     // The symbols of the stored run, not zeros.
     assert!(
         support::metric(&metrics, "dipwatch_symbols{state=\"ok\"}").is_some_and(|n| n > 0.0),
@@ -423,11 +435,7 @@ fn sample(metrics: &str, series: &str) -> f64 {
 /// screen's, not zero.
 #[test]
 fn failed_and_not_yet_available_runs_are_reported_and_retried() {
-    let n = 10;
-    let tickers = dipwatch::domain::parse_universe(&support::universe_head(n)).unwrap();
-    let fake = FakeAlpaca::start(FakeAlpacaOptions::new().universe(tickers));
-    let mut ws = Workspace::new(n);
-    ws.use_fake_alpaca(&fake);
+    let (fake, mut ws) = fake_alpaca_workspace(10);
     ws.set_env("DIPWATCH__MARKET__MAX_RETRIES", "1");
     ws.set_env("DIPWATCH__MARKET__RETRY_BASE_MS", "10");
     ws.set_env("DIPWATCH__SCHEDULE__RETRY_INTERVAL_SECS", "1");
@@ -747,11 +755,7 @@ fn a_real_daemon_on_a_demo_store_warns_ignores_the_future_and_retries_a_failed_c
 /// them before anything else saw the error.
 #[test]
 fn keys_echoed_by_a_server_never_reach_readyz_or_the_logs() {
-    let n = 5;
-    let tickers = dipwatch::domain::parse_universe(&support::universe_head(n)).unwrap();
-    let fake = FakeAlpaca::start(FakeAlpacaOptions::new().universe(tickers));
-    let mut ws = Workspace::new(n);
-    ws.use_fake_alpaca(&fake);
+    let (fake, ws) = fake_alpaca_workspace(5);
     let (key_id, secret) = (fake.key_id(), fake.secret_key());
     fake.fail_times(
         "/v2/calendar",

@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 use dipwatch::domain::Symbol;
 use support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
 use support::fake_telegram::{FakeTelegram, TOKEN};
-use support::{ChildGuard, MotoServer, Workspace, free_port, http_get, ok, stderr};
+use support::{
+    ChildGuard, MotoServer, Workspace, assert_stderr_has, free_port, http_get, ok, stderr,
+};
 
 /// The lease period the daemons run with: short, so takeovers happen
 /// within a test, and long enough for renewals on a loaded machine.
@@ -55,13 +57,7 @@ impl Shared {
     /// Point `ws` at the store.
     fn configure(&self, ws: &mut Workspace) {
         if let Self::S3(moto, bucket) = self {
-            ws.set_env("DIPWATCH__STORAGE__URL", &format!("s3://{bucket}/lake"));
-            for (k, v) in moto.options() {
-                ws.set_env(
-                    &format!("DIPWATCH__STORAGE__OPTIONS__{}", k.to_uppercase()),
-                    &v,
-                );
-            }
+            ws.use_s3(moto, &format!("s3://{bucket}/lake"));
         }
     }
 }
@@ -395,11 +391,7 @@ fn a_store_without_conditional_writes_is_refused_at_start() {
     ws.set_env("DIPWATCH__LEASE__ENABLED", "false");
     let out = ws.run(&["collect", "--config", &demo()]);
     ok(&out);
-    assert!(
-        stderr(&out).contains("no writer lease is taken"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "no writer lease is taken");
 }
 
 fn demo() -> String {

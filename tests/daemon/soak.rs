@@ -26,6 +26,17 @@ fn published_runs(metrics: &str) -> f64 {
     support::metric(metrics, "dipwatch_runs_total{outcome=\"published\"}").unwrap_or(0.0)
 }
 
+/// The daemon's resident memory, open files, live tasks and published
+/// runs, read from a `/metrics` page.
+fn vitals(metrics: &str) -> (f64, f64, f64, f64) {
+    (
+        gauge(metrics, "process_resident_memory_bytes"),
+        gauge(metrics, "process_open_fds"),
+        gauge(metrics, "dipwatch_tokio_alive_tasks"),
+        published_runs(metrics),
+    )
+}
+
 #[test]
 fn the_daemon_stays_flat_and_answers_throughout() {
     let secs: u64 = std::env::var("DIPWATCH_SOAK_SECS")
@@ -104,12 +115,7 @@ fn the_daemon_stays_flat_and_answers_throughout() {
         trigger();
     }
     let (_, start) = http_get(port, "/metrics").unwrap();
-    let (rss0, fds0, tasks0, runs0) = (
-        gauge(&start, "process_resident_memory_bytes"),
-        gauge(&start, "process_open_fds"),
-        gauge(&start, "dipwatch_tokio_alive_tasks"),
-        published_runs(&start),
-    );
+    let (rss0, fds0, tasks0, runs0) = vitals(&start);
 
     let t0 = Instant::now();
     let mut triggers = 0;
@@ -122,12 +128,7 @@ fn the_daemon_stays_flat_and_answers_throughout() {
     }
 
     let (_, end) = http_get(port, "/metrics").unwrap();
-    let (rss1, fds1, tasks1, runs1) = (
-        gauge(&end, "process_resident_memory_bytes"),
-        gauge(&end, "process_open_fds"),
-        gauge(&end, "dipwatch_tokio_alive_tasks"),
-        published_runs(&end),
-    );
+    let (rss1, fds1, tasks1, runs1) = vitals(&end);
     println!(
         "soak {secs} s: {triggers} triggered runs, {} published; RSS {:.1} -> {:.1} MiB; fds {fds0} -> {fds1}; tasks {tasks0} -> {tasks1}",
         runs1 - runs0,

@@ -173,13 +173,7 @@ fn the_history_reads_the_same_from_s3() {
     let moto = MotoServer::start();
     moto.create_bucket("dipwatch-history");
     let mut ws = Workspace::new(30);
-    ws.set_env("DIPWATCH__STORAGE__URL", "s3://dipwatch-history/lake");
-    for (k, v) in moto.options() {
-        ws.set_env(
-            &format!("DIPWATCH__STORAGE__OPTIONS__{}", k.to_uppercase()),
-            &v,
-        );
-    }
+    ws.use_s3(&moto, "s3://dipwatch-history/lake");
     ok(&ws.demo(&["collect", "--from", "2026-11-02", "--to", TO]));
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {

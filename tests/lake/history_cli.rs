@@ -9,7 +9,7 @@ use crate::support;
 
 use dipwatch::store::{Dataset, StorageUrl, Store};
 use futures::StreamExt;
-use support::{Workspace, ok, stderr};
+use support::{Workspace, assert_fails_with, ok, stderr};
 
 fn workspace() -> Workspace {
     let mut ws = Workspace::new(15);
@@ -250,19 +250,9 @@ fn tables_csv_charts_and_refusals() {
     let out = ws.demo(&["history", "drawdown", "A&B"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let out = ws.demo(&["history", "drawdown", "ZZZZ"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("ZZZZ is not in the universe"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_with(&out, 1, "ZZZZ is not in the universe");
     let out = ws.demo(&["history", "breadth", "--from", "2030-01-01"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("dipwatch collect --from"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_with(&out, 1, "dipwatch collect --from");
     let out = ws.demo(&[
         "history",
         "breadth",

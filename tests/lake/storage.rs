@@ -24,6 +24,22 @@ async fn scratch_store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// A lake in a fresh temp dir (kept as long as the caller keeps it).
+fn local_lake() -> (StorageUrl, BTreeMap<String, String>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = StorageUrl::Local(dir.path().join("lake"));
+    (url, BTreeMap::new(), dir)
+}
+
+/// A lake under `prefix` of a fresh `bucket` on a moto server (served as
+/// long as the caller keeps it), with the options that reach it.
+fn s3_lake(bucket: &str, prefix: &str) -> (StorageUrl, BTreeMap<String, String>, MotoServer) {
+    let moto = MotoServer::start();
+    moto.create_bucket(bucket);
+    let url = StorageUrl::parse(&format!("s3://{bucket}/{prefix}")).unwrap();
+    (url, moto.options().into_iter().collect(), moto)
+}
+
 /// The report of a clean run over the two tickers [`rows`] holds.
 fn report(date: NaiveDate) -> RunReport {
     support::report(date, 2)
@@ -290,8 +306,8 @@ async fn storage_contract(url: StorageUrl, options: BTreeMap<String, String>) {
 
 #[tokio::test]
 async fn storage_contract_on_local_disk() {
-    let dir = tempfile::tempdir().unwrap();
-    storage_contract(StorageUrl::Local(dir.path().join("lake")), BTreeMap::new()).await;
+    let (url, options, _dir) = local_lake();
+    storage_contract(url, options).await;
 }
 
 #[tokio::test]
@@ -326,10 +342,8 @@ async fn staging_files_of_a_killed_writer_are_swept_when_old() {
 
 #[tokio::test]
 async fn storage_contract_on_s3() {
-    let moto = MotoServer::start();
-    moto.create_bucket("dipwatch-test");
-    let url = StorageUrl::parse("s3://dipwatch-test/some/prefix").unwrap();
-    storage_contract(url, moto.options().into_iter().collect()).await;
+    let (url, options, _moto) = s3_lake("dipwatch-test", "some/prefix");
+    storage_contract(url, options).await;
 }
 
 #[tokio::test]
@@ -601,7 +615,7 @@ async fn sessions_with_snapshots(
     std::sync::Arc<support::store_audit::CountingStore>,
     Store,
 ) {
-    use dipwatch::domain::{Account, Position};
+    use dipwatch::domain::Position;
     let writer = Store::open(url, options).await.unwrap();
     let held = [Position::from_prices(
         Symbol::parse("AAA").unwrap(),
@@ -609,17 +623,7 @@ async fn sessions_with_snapshots(
         8.into(),
         12.into(),
     )];
-    let account = Account {
-        equity: Some(10_000.into()),
-        cash: Some(5_000.into()),
-        buying_power: None,
-        status: "ACTIVE".into(),
-        currency: None,
-        last_equity: None,
-        long_market_value: None,
-        daytrade_count: None,
-        pattern_day_trader: None,
-    };
+    let account = support::account(10_000, 5_000);
     let days: Vec<NaiveDate> = d("2025-03-03")
         .iter_days()
         .filter(|d| chrono::Datelike::weekday(d).number_from_monday() <= 5)
@@ -688,17 +692,14 @@ async fn a_reload_reads_each_object_once(url: StorageUrl, options: BTreeMap<Stri
 
 #[tokio::test]
 async fn a_reload_reads_each_object_once_on_local_disk() {
-    let dir = tempfile::tempdir().unwrap();
-    a_reload_reads_each_object_once(StorageUrl::Local(dir.path().join("lake")), BTreeMap::new())
-        .await;
+    let (url, options, _dir) = local_lake();
+    a_reload_reads_each_object_once(url, options).await;
 }
 
 #[tokio::test]
 async fn a_reload_reads_each_object_once_on_s3() {
-    let moto = MotoServer::start();
-    moto.create_bucket("dipwatch-reload");
-    let url = StorageUrl::parse("s3://dipwatch-reload/lake").unwrap();
-    a_reload_reads_each_object_once(url, moto.options().into_iter().collect()).await;
+    let (url, options, _moto) = s3_lake("dipwatch-reload", "lake");
+    a_reload_reads_each_object_once(url, options).await;
 }
 
 /// `/download` chooses its dates from their manifests, then reads their
@@ -723,15 +724,12 @@ async fn a_download_reads_each_object_once(url: StorageUrl, options: BTreeMap<St
 
 #[tokio::test]
 async fn a_download_reads_each_object_once_on_local_disk() {
-    let dir = tempfile::tempdir().unwrap();
-    a_download_reads_each_object_once(StorageUrl::Local(dir.path().join("lake")), BTreeMap::new())
-        .await;
+    let (url, options, _dir) = local_lake();
+    a_download_reads_each_object_once(url, options).await;
 }
 
 #[tokio::test]
 async fn a_download_reads_each_object_once_on_s3() {
-    let moto = MotoServer::start();
-    moto.create_bucket("dipwatch-download");
-    let url = StorageUrl::parse("s3://dipwatch-download/lake").unwrap();
-    a_download_reads_each_object_once(url, moto.options().into_iter().collect()).await;
+    let (url, options, _moto) = s3_lake("dipwatch-download", "lake");
+    a_download_reads_each_object_once(url, options).await;
 }

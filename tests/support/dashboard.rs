@@ -138,6 +138,41 @@ pub async fn sign_in(app: &App, base: &str, chat: i64) -> String {
     sign_in_with(&client(), app, base, chat).await
 }
 
+/// The body of a GET of `url` sent with the session `cookie`
+/// (`name=value`).
+pub async fn get_text(
+    client: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    cookie: &str,
+) -> String {
+    client
+        .get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// A form POSTed to `url` with the session `cookie` (`name=value`): the
+/// response, for its status.
+pub async fn post_form(
+    client: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(url)
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The CSRF token the page's forms carry.
 pub fn csrf_of(page: &str) -> String {
     page.split("name=\"csrf\" value=\"")

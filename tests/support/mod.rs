@@ -379,6 +379,18 @@ impl Workspace {
         }
     }
 
+    /// Keep the store at `url` on `moto` (`s3://BUCKET/PREFIX`), with the
+    /// options that reach it, as users write them.
+    pub fn use_s3(&mut self, moto: &MotoServer, url: &str) {
+        self.set_env("DIPWATCH__STORAGE__URL", url);
+        for (k, v) in moto.options() {
+            self.set_env(
+                &format!("DIPWATCH__STORAGE__OPTIONS__{}", k.to_uppercase()),
+                &v,
+            );
+        }
+    }
+
     /// Run with the demo config.
     pub fn demo(&self, args: &[&str]) -> Output {
         let demo = repo("config/demo.toml").display().to_string();
@@ -452,6 +464,55 @@ pub fn stdout(o: &Output) -> String {
 /// Stderr as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Assert the process said `text` on stderr, showing stderr otherwise.
+#[track_caller]
+pub fn assert_stderr_has(o: &Output, text: &str) {
+    let err = stderr(o);
+    assert!(err.contains(text), "{err}");
+}
+
+/// Assert the process exited with `code` and said `text` on stderr.
+#[track_caller]
+pub fn assert_fails_with(o: &Output, code: i32, text: &str) {
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+    assert_stderr_has(o, text);
+}
+
+/// Assert `text` holds every one of `parts`, naming the one missing.
+#[track_caller]
+pub fn assert_has_all(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part} missing: {text}");
+    }
+}
+
+/// Copy the folder `from` into `to`, subfolders included.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The strings `pick` takes from each element of the JSON array `array`.
+pub fn json_strs<'a>(
+    array: &'a serde_json::Value,
+    pick: impl Fn(&'a serde_json::Value) -> &'a serde_json::Value,
+) -> Vec<&'a str> {
+    array
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|v| pick(v).as_str().expect("a JSON string"))
+        .collect()
 }
 
 /// Assert success, showing both streams otherwise.
