@@ -11,9 +11,11 @@
 use chrono::NaiveDate;
 use teloxide::types::InlineKeyboardButton;
 
-use super::commands::screen::MAX_SCREEN_ROWS;
 use crate::domain::Symbol;
 use crate::state::Snapshot;
+
+/// The largest `/screen N`: a page button never asks for more rows.
+pub(crate) const MAX_SCREEN_ROWS: usize = 50;
 
 /// Telegram's limit on a button's callback data, in bytes (the tests hold
 /// every encoding to it).

@@ -19,37 +19,15 @@ use futures::FutureExt;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::Me;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::BotContext;
-use super::account::AccountCache;
 use super::buttons::{Press, stale};
 use super::commands::{self, Call, Input, Invocation, Request, parse_input};
 use super::error::BotError;
-use super::format::{self, Params};
+use super::format;
 use super::send::{self, TgBot};
-use crate::access::{Access, RefusalGate, Role};
-
-/// What every endpoint shares.
-pub(crate) struct Shared {
-    /// Config, runner (state, store, trigger), broker, metrics.
-    pub ctx: BotContext,
-    /// Settings replies mention.
-    pub params: Params,
-    /// The allow-lists.
-    pub access: Access,
-    /// One refusal per chat per window.
-    pub refusals: RefusalGate,
-    /// The cached live account.
-    pub account: AccountCache,
-    /// The daemon's shutdown, for tasks that outlive an update.
-    pub shutdown: CancellationToken,
-    /// The `/download`s built and sent at once.
-    pub downloads: super::download::Slots,
-    /// One `/backtest` at a time, across chats.
-    pub backtests: super::backtest::Gate,
-}
+pub(crate) use super::shared::Shared;
+use crate::access::Role;
 
 /// The handler tree.
 pub(crate) fn schema() -> UpdateHandler<BotError> {

@@ -42,6 +42,7 @@ pub mod html;
 pub mod lanes;
 pub mod limiter;
 pub mod send;
+mod shared;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,9 +62,9 @@ use crate::runner::Runner;
 
 use self::account::AccountCache;
 use self::format::Params;
-use self::handlers::Shared;
 use self::limiter::Limits;
 use self::send::TgBot;
+use self::shared::Shared;
 use crate::access::{Access, RefusalGate};
 
 /// The pieces of configuration the bot reads, built by the app's

@@ -24,10 +24,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload, UpdateVersion};
 
 use super::LeaseError;
-use super::doc::LeaseDoc;
-
-/// Where the lease lives, under the store root.
-pub const LEASE_PATH: &str = "_lease/writer.json";
+use super::doc::{LEASE_PATH, LeaseDoc};
 
 /// What a conditional write compares against: the ETag (S3) or the exact
 /// bytes (local disk) of the document read.

@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::LeaseError;
 
+/// Where the lease lives, under the store root.
+pub const LEASE_PATH: &str = "_lease/writer.json";
+
 /// The lease document. `expires` is the holder's own clock's word, shown
 /// to people; no process decides on it (clocks differ): a standby takes
 /// over a lease it has seen unchanged for a whole period by its own clock.
@@ -41,7 +44,7 @@ impl LeaseDoc {
         serde_json::from_slice(bytes).map_err(|e| {
             LeaseError::Store(format!(
                 "{} is not a lease document ({e}); remove it if no dipwatch writes this store",
-                super::cas::LEASE_PATH
+                LEASE_PATH
             ))
         })
     }

@@ -18,7 +18,8 @@ mod fence;
 mod keeper;
 mod settings;
 
-pub use cas::{LEASE_PATH, LeaseTarget};
+pub use cas::LeaseTarget;
+pub use doc::LEASE_PATH;
 pub use doc::LeaseDoc;
 pub use fence::Fence;
 pub use keeper::{Attempt, Lease, Role, Status};

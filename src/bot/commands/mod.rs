@@ -21,9 +21,9 @@ use teloxide::types::{BotCommand, ChatId, InlineKeyboardMarkup};
 
 use super::error::BotError;
 use super::format::Params;
-use super::handlers::Shared;
 use super::html::escape;
 use super::send::{self, TgBot};
+use super::shared::Shared;
 use crate::state::Snapshot;
 
 mod account;

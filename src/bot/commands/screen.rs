@@ -37,8 +37,9 @@ fn reply(r: &Request<'_>) -> Reply {
     }
 }
 
-/// The largest `/screen N`.
-pub(crate) const MAX_SCREEN_ROWS: usize = 50;
+/// The largest `/screen N` (kept with the buttons, which check a page's
+/// size against it).
+pub(crate) use crate::bot::buttons::MAX_SCREEN_ROWS;
 
 /// `/screen [N]`: how many rows, or why the argument is wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
