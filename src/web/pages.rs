@@ -333,8 +333,8 @@ pub fn render_portfolio(snap: &Snapshot, viewer: &Viewer) -> Markup {
         @match &snap.portfolio {
             None => p { "No portfolio snapshot is stored yet." }
             Some(p) => {
-                p.meta { "Snapshot of " (p.date) " · equity " (opt(p.account.equity))
-                    " · cash " (opt(p.account.cash)) }
+                p.meta { "Snapshot of " (p.date) " · equity " (money(p.account.equity))
+                    " · cash " (money(p.account.cash)) }
                 h2 { "Profit rule" }
                 p {
                     @match p.profit.average_return_pct {
@@ -389,7 +389,13 @@ fn by_return(positions: &[crate::domain::Position]) -> Vec<&crate::domain::Posit
     out
 }
 
-/// A money figure to 2 decimals, "–" when unknown.
+/// An account amount as dollars (`$54,870.66`), or a dash when the broker
+/// did not state it.
+fn money(d: Option<rust_decimal::Decimal>) -> String {
+    d.map_or("–".to_string(), crate::numbers::usd)
+}
+
+/// A figure to 2 decimals (a table cell), "–" when unknown.
 pub(super) fn opt(d: Option<rust_decimal::Decimal>) -> String {
     d.map_or("–".to_string(), |d| d.round_dp(2).to_string())
 }

@@ -89,8 +89,8 @@ async fn signed_in_through_the_bot_every_page_shows_the_states_figures() {
         format!(
             "Snapshot of {} · equity {} · cash {}",
             p.date,
-            p.account.equity.unwrap().round_dp(2),
-            p.account.cash.unwrap().round_dp(2)
+            dipwatch::numbers::usd(p.account.equity.unwrap()),
+            dipwatch::numbers::usd(p.account.cash.unwrap())
         )
     );
     let mut ranked: Vec<_> = p.positions.iter().collect();
