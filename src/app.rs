@@ -425,7 +425,12 @@ impl App {
             let duties = self.start_duties(&duties_token)?;
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                _ = status.wait_for(|s| s.role == Role::Standby) => {}
+                _ = status.wait_for(|s| s.role == Role::Standby) => {
+                    // Said at once, as /readyz does: stopping the duties
+                    // below may take a while, and this process no longer
+                    // writes meanwhile (its fence is closed).
+                    self.metrics.set_role(Role::Standby);
+                }
             }
             duties_token.cancel();
             let stop_by = tokio::time::Instant::now() + STOP_BUDGET;

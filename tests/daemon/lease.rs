@@ -319,10 +319,12 @@ fn a_holder_paused_past_its_lease_stands_by_when_it_resumes() {
         "{}",
         a.logs()
     );
-    assert!(
+    // /metrics says so too (set as the role changes; waited for, since
+    // /readyz reads the lease's status a moment before).
+    wait_until("a's metrics say standby", || {
         a.metrics()
             .contains("dipwatch_lease_role{role=\"standby\"} 1")
-    );
+    });
     // b keeps it: a's renewals no longer win.
     let polls = b.polls();
     wait_until("b keeps polling", || b.polls() >= polls + 3);

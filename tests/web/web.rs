@@ -105,7 +105,7 @@ async fn a_one_time_link_signs_in_and_the_pages_show_the_states_figures() {
         .expect("the simulated broker has positions");
     let (status, page) = get(&base, "/portfolio", Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK);
-    let equity = p.account.equity.unwrap().round_dp(2).to_string();
+    let equity = dipwatch::numbers::usd(p.account.equity.unwrap());
     assert!(page.contains(&equity), "equity {equity}");
     let mut ranked: Vec<_> = p.positions.iter().collect();
     ranked.sort_by_key(|x| std::cmp::Reverse(x.unrealized_return_pct));
