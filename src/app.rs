@@ -96,6 +96,10 @@ pub struct App {
     /// its fence guards every write of `store`, armed by
     /// [`App::run_until_stopped`].
     lease: Option<Arc<Lease>>,
+    /// Orders, when `trading.enabled` and the provider trades (Alpaca).
+    trading: Option<crate::trading::Trading>,
+    /// The audit journal in the store.
+    journal: crate::journal::Journal,
 }
 
 impl App {
@@ -131,6 +135,7 @@ impl App {
             None => store,
         };
         store.sweep_staging(STAGING_MAX_AGE);
+        let journal = crate::journal::Journal::new(store.clone());
         let metrics = Arc::new(Metrics::new());
         if let Some(counters) = sources.market.request_stats() {
             metrics.declare_breakers(counters.breakers.keys());
@@ -173,6 +178,8 @@ impl App {
             web_figures: Arc::default(),
             connection_caps,
             lease,
+            trading: None,
+            journal,
         })
     }
 
@@ -241,6 +248,8 @@ impl App {
             trigger_cooldown: self.trigger_cooldown.clone(),
             figures: self.web_figures.clone(),
             metrics: self.metrics.clone(),
+            trading: self.trading.clone(),
+            journal: self.journal.clone(),
         }
     }
 
@@ -274,6 +283,8 @@ impl App {
             alerts: self.alerts.clone(),
             web: web_served(&self.config).then(|| self.web_auth.clone()),
             trigger_cooldown: self.trigger_cooldown.clone(),
+            trading: self.trading.clone(),
+            journal: self.journal.clone(),
         }
     }
 

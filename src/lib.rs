@@ -153,6 +153,10 @@ pub mod schedule; // fire times, catch-up, retries
 pub mod state; // the in-memory Snapshot the readers share
 pub mod trigger; // manual runs: cooldown and single flight
 
+// Acting on a signal.
+pub mod journal; // the audit journal: orders and every command that changes something
+pub mod trading; // orders with safeguards: preview, confirm, follow, halt
+
 // Front ends and their servers.
 pub mod app; // the daemon assembled in one place
 pub mod bot; // the Telegram bot

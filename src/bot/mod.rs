@@ -108,6 +108,11 @@ pub struct BotContext {
     /// `/trigger`'s cooldown: the daemon's one, shared with the dashboard's
     /// "Run now" button.
     pub trigger_cooldown: Arc<crate::trigger::Cooldown>,
+    /// Orders (`/buy`, `/sell`, `/orders`, `/halt`, `/resume`); `None`
+    /// while `trading.enabled` is off or the market is simulated.
+    pub trading: Option<crate::trading::Trading>,
+    /// The audit journal every command that changes something appends to.
+    pub journal: crate::journal::Journal,
 }
 
 /// Tuning of [`run_with`]; [`run`] uses the defaults.

@@ -26,6 +26,7 @@ mod screen;
 mod secrets;
 mod storage;
 mod telegram;
+mod trading;
 mod universe;
 mod web;
 
@@ -58,6 +59,7 @@ pub use self::storage::Storage;
 use self::storage::StorageSettings;
 pub use self::telegram::TelegramSettings;
 pub(crate) use self::telegram::is_telegram_chat_id;
+pub use self::trading::{LIVE_TRADING_URL, TradingMode, TradingSettings};
 pub use self::web::Web;
 use self::web::WebSettings;
 use crate::domain::Symbol;
@@ -89,6 +91,8 @@ pub(crate) struct Settings {
     pub backtest: BacktestSettings,
     /// `[risk]`.
     pub risk: RiskSettings,
+    /// `[trading]`: orders and their guards.
+    pub trading: TradingSettings,
     /// `[http]`.
     pub http: HttpSettings,
     /// `[log]`.
@@ -131,6 +135,8 @@ pub struct AppConfig {
     pub backtest: BacktestSettings,
     /// `[risk]`: the portfolio risk view.
     pub risk: RiskSettings,
+    /// `[trading]`: orders and their guards (off by default).
+    pub trading: TradingSettings,
     /// `[http]`: the health and metrics listener.
     pub http: Http,
     /// `[log]`.
@@ -199,6 +205,7 @@ impl AppConfig {
         settings.backtest.check()?;
         settings.history.check()?;
         settings.risk.check()?;
+        settings.trading.check(&settings.market.trading_url)?;
         let (schedule, mut warnings) = settings.schedule.parse()?;
         let (http, http_warnings) = settings.http.parse()?;
         warnings.extend(http_warnings);
@@ -223,6 +230,7 @@ impl AppConfig {
             history: settings.history.clone(),
             backtest: settings.backtest.clone(),
             risk: settings.risk.clone(),
+            trading: settings.trading.clone(),
             http,
             log: settings.log.clone(),
             lease: settings.lease.clone(),

@@ -4,6 +4,7 @@
 mod asset;
 mod bar;
 mod drawdown;
+mod order;
 mod portfolio;
 mod report;
 mod run;
@@ -13,6 +14,7 @@ mod trading_days;
 pub use asset::{AssetClass, AssetSymbol, Side};
 pub use bar::{Bar, BarRejection, validate_series};
 pub use drawdown::{DrawdownRow, SkipReason, Skipped};
+pub use order::{ClientOrderId, Order, OrderRequest, OrderSide, OrderStatus};
 pub use portfolio::{
     Account, Position, Positions, ProfitCheck, UnreadablePosition, by_return, profit_check,
     profit_rule,

@@ -10,8 +10,10 @@ mod requests;
 pub(crate) mod scripted;
 pub mod session_calendar;
 pub mod sim;
+mod trader;
 
 pub use requests::{BreakerCounters, BreakerState, RequestCounters};
+pub use trader::{LastTrade, MarketClock, OrderQuery, TradeError, Trader};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};

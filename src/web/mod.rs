@@ -88,6 +88,10 @@ pub struct WebContext {
     pub figures: Arc<SnapshotFigures>,
     /// Where sign-ins are counted.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Orders (the `/orders` page); `None` while trading is off.
+    pub trading: Option<crate::trading::Trading>,
+    /// The audit journal (sign-ins, Run now, cancellations).
+    pub journal: crate::journal::Journal,
 }
 
 impl WebContext {

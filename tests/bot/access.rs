@@ -129,7 +129,7 @@ async fn the_token_never_appears_in_logs_or_errors() {
         settings: Arc::new(dipwatch::app::run_settings(&config)),
         market: sim.clone(),
         broker: Some(sim.clone()),
-        store,
+        store: store.clone(),
         state: AppState::new(Snapshot::default()),
         metrics: metrics.clone(),
     });
@@ -143,6 +143,8 @@ async fn the_token_never_appears_in_logs_or_errors() {
             alerts: None,
             web: None,
             trigger_cooldown: Arc::new(dipwatch::trigger::Cooldown::new(Duration::ZERO)),
+            trading: None,
+            journal: dipwatch::journal::Journal::new(store),
         },
         SecretString::from(wrong),
         Some(h.fake.url()),

@@ -1,0 +1,106 @@
+//! The audit journal: every order step (preview, confirmation, discard,
+//! submission, the broker's answer, status changes, cancellations) and
+//! every other command that changes something (`/trigger` and Run now,
+//! halt and resume, alert edits, allow-list reloads, sign-ins), appended
+//! to `orders/date=D/` in the lake as CSV that DuckDB reads like the other
+//! datasets. CONTRACT SKELETON: the signatures below are what the callers
+//! use; the bodies are being written (issue 26).
+//!
+//! Append-only and crash-safe: each append is its own object with a name
+//! no other writer can make, created with a conditional put, so an event
+//! is either wholly written or not at all, and the CLI and the daemon may
+//! both append while the daemon holds the store's writer lease.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Store, StoreError};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// An order was previewed (a confirmation token issued).
+    Preview,
+    /// A preview was confirmed by a person.
+    Confirm,
+    /// A preview was dropped unsent (Cancel button, expiry, a refusal at confirm).
+    Discard,
+    /// An order is being sent (written before the request leaves).
+    Submit,
+    /// The broker answered a submission (accepted, or refused with its reason).
+    Answer,
+    /// A followed order's status changed.
+    Status,
+    /// A person asked to cancel an order.
+    Cancel,
+    /// Trading was halted.
+    Halt,
+    /// Trading was resumed.
+    Resume,
+    /// A manual run (`/trigger`, the dashboard's Run now).
+    Trigger,
+    /// An alert rule was added or changed.
+    AlertAdd,
+    /// An alert rule was deleted.
+    AlertDelete,
+    /// The allow-lists were reloaded (SIGHUP).
+    AccessReload,
+    /// A dashboard sign-in.
+    SignIn,
+}
+
+/// One journal row. Order columns are empty for the other commands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalEvent {
+    /// When it happened.
+    pub time: DateTime<Utc>,
+    /// What happened.
+    pub event: EventKind,
+    /// The order's client order id.
+    pub client_order_id: Option<String>,
+    /// The broker's order id, once known.
+    pub order_id: Option<String>,
+    /// Who: `cli`, a chat id, `web:<id>`, `daemon` (the follower, the schedule).
+    pub source: String,
+    /// The stock.
+    pub symbol: Option<String>,
+    /// `buy` or `sell`.
+    pub side: Option<String>,
+    /// Shares.
+    pub qty: Option<Decimal>,
+    /// Estimated dollars.
+    pub notional: Option<Decimal>,
+    /// The limit price.
+    pub limit_price: Option<Decimal>,
+    /// The order's status (or the outcome of another command).
+    pub status: Option<String>,
+    /// Why (a refusal's words, the broker's reason, what was edited).
+    pub reason: Option<String>,
+}
+
+/// The journal's writer and reader over the store.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    #[allow(dead_code)]
+    store: Store,
+}
+
+impl Journal {
+    /// Over `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Append `event` durably; an error means it was not recorded (and an
+    /// order step that cannot be recorded is not carried out).
+    pub async fn append(&self, _event: JournalEvent) -> Result<(), StoreError> {
+        todo!("issue 26: journal append")
+    }
+
+    /// Every event of the New York date `date`, in time order.
+    pub async fn day(&self, _date: NaiveDate) -> Result<Vec<JournalEvent>, StoreError> {
+        todo!("issue 26: journal day")
+    }
+}

@@ -1,0 +1,46 @@
+//! Who asks for an order, a cancellation or a halt, and what they may do.
+
+use std::fmt;
+
+use crate::access::Role;
+
+/// Where a request came from: the journal's `source` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// `dipwatch order ...` on a terminal (`cli`).
+    Cli,
+    /// A Telegram chat (its id).
+    Chat(i64),
+    /// A dashboard session of this Telegram user (`web:<id>`).
+    Web(i64),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Cli => f.write_str("cli"),
+            Self::Chat(id) => write!(f, "{id}"),
+            Self::Web(id) => write!(f, "web:{id}"),
+        }
+    }
+}
+
+/// A person asking: where from, and their role there (the CLI is an
+/// admin: whoever runs it holds the keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// Where the request came from.
+    pub source: Source,
+    /// Their role, checked against the allow-lists at the time of asking.
+    pub role: Role,
+}
+
+impl Actor {
+    /// The operator at a terminal.
+    pub fn cli() -> Self {
+        Self {
+            source: Source::Cli,
+            role: Role::Admin,
+        }
+    }
+}
