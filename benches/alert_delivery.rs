@@ -14,7 +14,7 @@ use std::time::Instant;
 use chrono::{NaiveDate, Utc};
 use dipwatch::alerts::{AlertService, AlertSettings, parse_alert};
 use dipwatch::bot::alerts::{BotSender, render};
-use dipwatch::domain::{DrawdownRow, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+use dipwatch::domain::{DrawdownRow, RunOutcome, RunReport, Symbol};
 use dipwatch::state::{ScreenState, Snapshot};
 use dipwatch::store::{StorageUrl, Store};
 use teloxide::prelude::*;
@@ -32,26 +32,7 @@ fn snapshot(date: &str, dd: f64) -> Snapshot {
         volume: 1,
         rank: 1,
     };
-    let report = RunReport {
-        date,
-        provider: "sim".into(),
-        simulated: true,
-        outcome: RunOutcome::Published,
-        reason: None,
-        started_at: Utc::now(),
-        finished_at: Utc::now(),
-        symbols: SymbolCounts::default(),
-        skipped: vec![],
-        failed: vec![],
-        recovered: vec![],
-        gave_up: vec![],
-        refused: Vec::new(),
-        rejected_bars: vec![],
-        requests: RequestStats::default(),
-        phases_ms: Default::default(),
-        profit: None,
-        unreadable_positions: Vec::new(),
-    };
+    let report = RunReport::bare(date, "sim", true, RunOutcome::Published, Utc::now());
     Snapshot {
         screen: Some(ScreenState::new(date, vec![row], report)),
         simulated: true,

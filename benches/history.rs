@@ -29,26 +29,7 @@ use rand_pcg::Pcg64;
 const RUNS: usize = 5;
 
 fn report(date: NaiveDate) -> RunReport {
-    RunReport {
-        date,
-        provider: "bench".into(),
-        simulated: true,
-        outcome: RunOutcome::Published,
-        reason: None,
-        started_at: Utc::now(),
-        finished_at: Utc::now(),
-        symbols: Default::default(),
-        skipped: Vec::new(),
-        failed: Vec::new(),
-        recovered: Vec::new(),
-        gave_up: Vec::new(),
-        refused: Vec::new(),
-        rejected_bars: Vec::new(),
-        requests: Default::default(),
-        phases_ms: Default::default(),
-        profit: None,
-        unreadable_positions: Vec::new(),
-    }
+    RunReport::bare(date, "bench", true, RunOutcome::Published, Utc::now())
 }
 
 /// Write `sessions` x `symbols` random-walk bars as published dates.

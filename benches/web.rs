@@ -24,7 +24,7 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
 use dipwatch::chart::Period;
-use dipwatch::domain::{DrawdownRow, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+use dipwatch::domain::{DrawdownRow, RunOutcome, RunReport, Symbol};
 use dipwatch::market::calendar::trading_days;
 use dipwatch::query::{DayBars, PriceHistory};
 use dipwatch::screen::{PeakBasis, ScreenParams};
@@ -64,26 +64,7 @@ fn history() -> PriceHistory {
 }
 
 fn report(date: NaiveDate) -> RunReport {
-    RunReport {
-        date,
-        provider: "alpaca".into(),
-        simulated: false,
-        outcome: RunOutcome::Published,
-        reason: None,
-        started_at: Utc::now(),
-        finished_at: Utc::now(),
-        symbols: SymbolCounts::default(),
-        skipped: vec![],
-        failed: vec![],
-        recovered: vec![],
-        gave_up: vec![],
-        refused: Vec::new(),
-        rejected_bars: vec![],
-        requests: RequestStats::default(),
-        phases_ms: Default::default(),
-        profit: None,
-        unreadable_positions: Vec::new(),
-    }
+    RunReport::bare(date, "alpaca", false, RunOutcome::Published, Utc::now())
 }
 
 /// The state: the last session's ranking and 60 screens of history.

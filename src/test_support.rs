@@ -2,11 +2,9 @@
 //! run report, written
 //! once so that a change to their types is one edit. Test builds only.
 
-use std::collections::BTreeMap;
-
 use chrono::{Datelike, NaiveDate, Utc, Weekday};
 
-use crate::domain::{RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+use crate::domain::{RunOutcome, RunReport, Symbol};
 
 /// `YYYY-MM-DD` as a date.
 pub(crate) fn d(s: &str) -> NaiveDate {
@@ -36,24 +34,5 @@ pub(crate) fn weekdays(n: usize) -> Vec<NaiveDate> {
 /// `date`, no counts, stamped now; tests set the fields they are about
 /// with `RunReport { .., ..report(date) }`.
 pub(crate) fn report(date: NaiveDate) -> RunReport {
-    RunReport {
-        date,
-        provider: "sim".into(),
-        simulated: true,
-        outcome: RunOutcome::Published,
-        reason: None,
-        started_at: Utc::now(),
-        finished_at: Utc::now(),
-        symbols: SymbolCounts::default(),
-        skipped: vec![],
-        failed: vec![],
-        recovered: vec![],
-        gave_up: vec![],
-        refused: vec![],
-        rejected_bars: vec![],
-        requests: RequestStats::default(),
-        phases_ms: BTreeMap::new(),
-        profit: None,
-        unreadable_positions: vec![],
-    }
+    RunReport::bare(date, "sim", true, RunOutcome::Published, Utc::now())
 }

@@ -100,23 +100,13 @@ pub(super) fn failed_report(
     e: &CollectError,
 ) -> RunReport {
     RunReport {
-        date,
-        provider: market.provider().to_string(),
-        simulated: market.is_simulated(),
-        outcome: RunOutcome::Failed,
         reason: Some(format!("{:#}", anyhow::Error::msg(e.to_string()))),
-        started_at,
-        finished_at: Utc::now(),
-        symbols: SymbolCounts::default(),
-        skipped: Vec::new(),
-        failed: Vec::new(),
-        recovered: Vec::new(),
-        gave_up: Vec::new(),
-        refused: Vec::new(),
-        rejected_bars: Vec::new(),
-        requests: RequestStats::default(),
-        phases_ms: BTreeMap::new(),
-        profit: None,
-        unreadable_positions: Vec::new(),
+        ..RunReport::bare(
+            date,
+            market.provider(),
+            market.is_simulated(),
+            RunOutcome::Failed,
+            started_at,
+        )
     }
 }

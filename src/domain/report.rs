@@ -132,3 +132,39 @@ pub struct RunReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreadable_positions: Vec<UnreadablePosition>,
 }
+
+impl RunReport {
+    /// A report of `date` from `provider` that ended with `outcome`,
+    /// started at `started_at` and finished now, with nothing counted or
+    /// listed yet: what a failed run reports, and the base every fixture
+    /// and benchmark sets its fields on (one place to change when the
+    /// report gains a field).
+    pub fn bare(
+        date: NaiveDate,
+        provider: &str,
+        simulated: bool,
+        outcome: RunOutcome,
+        started_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            date,
+            provider: provider.to_string(),
+            simulated,
+            outcome,
+            reason: None,
+            started_at,
+            finished_at: Utc::now(),
+            symbols: SymbolCounts::default(),
+            skipped: Vec::new(),
+            failed: Vec::new(),
+            refused: Vec::new(),
+            recovered: Vec::new(),
+            gave_up: Vec::new(),
+            rejected_bars: Vec::new(),
+            requests: RequestStats::default(),
+            phases_ms: BTreeMap::new(),
+            profit: None,
+            unreadable_positions: Vec::new(),
+        }
+    }
+}

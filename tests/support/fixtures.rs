@@ -1,11 +1,9 @@
 //! Small values the tests build their data from: a date, a ticker, a run
 //! report, written once so that a change to their types is one edit.
 
-use std::collections::BTreeMap;
-
 use chrono::{Days, NaiveDate, Utc};
 use dipwatch::collect::Dates;
-use dipwatch::domain::{Account, RequestStats, RunOutcome, RunReport, Symbol, SymbolCounts};
+use dipwatch::domain::{Account, RunOutcome, RunReport, Symbol, SymbolCounts};
 use rust_decimal::Decimal;
 
 /// `YYYY-MM-DD` as a date.
@@ -23,29 +21,13 @@ pub fn sym(s: &str) -> Symbol {
 /// tests change the fields they are about.
 pub fn report(date: NaiveDate, symbols: usize) -> RunReport {
     RunReport {
-        date,
-        provider: "sim".into(),
-        simulated: true,
-        outcome: RunOutcome::Published,
-        reason: None,
-        started_at: Utc::now(),
-        finished_at: Utc::now(),
         symbols: SymbolCounts {
             requested: symbols,
             ok: symbols,
             skipped: 0,
             failed: 0,
         },
-        skipped: vec![],
-        failed: vec![],
-        recovered: vec![],
-        gave_up: vec![],
-        refused: vec![],
-        rejected_bars: vec![],
-        requests: RequestStats::default(),
-        phases_ms: BTreeMap::new(),
-        profit: None,
-        unreadable_positions: vec![],
+        ..RunReport::bare(date, "sim", true, RunOutcome::Published, Utc::now())
     }
 }
 
