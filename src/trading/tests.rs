@@ -408,6 +408,11 @@ async fn a_failing_guard_is_shown_but_cannot_be_confirmed() {
     let err = f.trading.confirm(&p.token, &actor).await.unwrap_err();
     assert!(matches!(err, Refusal::Guards(_)), "{err}");
     assert!(err.to_string().contains("trading.max_order_usd"), "{err}");
+    // A second tap is not told an order was placed.
+    assert_eq!(
+        f.trading.confirm(&p.token, &actor).await,
+        Err(Refusal::UnknownConfirmation)
+    );
     assert_eq!(f.sent(), 0);
 }
 
@@ -673,4 +678,28 @@ async fn broker_refusals_are_journalled_in_plain_words() {
         .unwrap();
     assert_eq!(answer.status.as_deref(), Some("refused"));
     assert!(answer.reason.unwrap().contains("insufficient buying power"));
+}
+
+#[tokio::test]
+async fn two_taps_at_once_place_one_order() {
+    let f = fixture().await;
+    let actor = admin(7);
+    let p = f.trading.preview(&buy(dec!(500)), &actor).await.unwrap();
+    let (a, b) = tokio::join!(
+        f.trading.confirm(&p.token, &actor),
+        f.trading.confirm(&p.token, &actor)
+    );
+    assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "{a:?} {b:?}");
+    let refused = if a.is_ok() { b } else { a };
+    assert_eq!(refused, Err(Refusal::AlreadyConfirmed));
+    assert_eq!(f.sent(), 1);
+}
+
+#[tokio::test]
+async fn the_follower_task_stops_with_its_token() {
+    let f = fixture().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = f.trading.spawn_follower(stop.clone());
+    stop.cancel();
+    task.await.unwrap();
 }
