@@ -6,4 +6,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cli_orders;
 mod fake_orders;
+mod harness;
