@@ -278,3 +278,41 @@ fn a_halted_store_refuses_orders_and_cancels_open_ones_until_resumed() {
     assert_eq!(m.fake.order_posts(), before + 1);
     assert!(m.journal().iter().any(|r| r["event"] == "resume"));
 }
+
+#[test]
+fn on_a_terminal_it_asks_and_only_y_places_the_order() {
+    let m = Market::open();
+    let t = &m.not_held[0];
+    m.fake.set_last_price(t, dec!(100));
+    let out = m.run_on_terminal(&["order", "buy", t, "--qty", "2"], "n\n");
+    assert_fails_with(&out, 2, "not confirmed: nothing was sent");
+    assert!(
+        stderr(&out).contains("Place this PAPER order"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(m.fake.order_posts(), 0);
+    let out = m.run_on_terminal(&["order", "buy", t, "--qty", "2"], "y\n");
+    assert_has_all(&ok(&out), &["Order preview (PAPER)", "Placed: order"]);
+    assert_eq!(m.fake.order_posts(), 1);
+    // JSON on a terminal: the preview is shown on stderr before the
+    // question, the document on stdout.
+    let out = m.run_on_terminal(
+        &["order", "buy", t, "--qty", "1", "--format", "json"],
+        "yes\n",
+    );
+    assert!(
+        stderr(&out).contains("Order preview (PAPER)"),
+        "{}",
+        stderr(&out)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["order"]["status"], "accepted");
+    let events: Vec<String> = m
+        .journal()
+        .into_iter()
+        .map(|r| r["event"].clone())
+        .collect();
+    assert_eq!(events[..2], ["preview", "discard"]);
+    assert_eq!(m.fake.order_posts(), 2);
+}

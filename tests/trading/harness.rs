@@ -136,3 +136,60 @@ fn collect_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 pub fn code(o: &Output) -> Option<i32> {
     o.status.code()
 }
+
+/// A pseudo-terminal pair: the child gets the replica as its stdin (so
+/// `stdin().is_terminal()` holds), the test types into the primary.
+pub struct Pty {
+    primary: std::fs::File,
+    replica: std::fs::File,
+}
+
+impl Pty {
+    /// Open a new pair (posix_openpt, grantpt, unlockpt, ptsname_r).
+    pub fn open() -> Self {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain libc calls on a descriptor this function owns; the
+        // name buffer is sized and NUL-terminated by ptsname_r.
+        unsafe {
+            let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+            assert!(fd >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
+            assert_eq!(libc::grantpt(fd), 0, "grantpt");
+            assert_eq!(libc::unlockpt(fd), 0, "unlockpt");
+            let mut name = [0 as libc::c_char; 128];
+            assert_eq!(
+                libc::ptsname_r(fd, name.as_mut_ptr(), name.len()),
+                0,
+                "ptsname_r"
+            );
+            let path = std::ffi::CStr::from_ptr(name.as_ptr())
+                .to_str()
+                .unwrap()
+                .to_string();
+            let primary = std::fs::File::from_raw_fd(fd);
+            let replica = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .unwrap();
+            Self { primary, replica }
+        }
+    }
+}
+
+impl Market {
+    /// `dipwatch ARGS` with a terminal as stdin on which `typed` is typed
+    /// (a line); stdout and stderr piped.
+    pub fn run_on_terminal(&self, args: &[&str], typed: &str) -> Output {
+        use std::io::Write;
+        let mut pty = Pty::open();
+        pty.primary.write_all(typed.as_bytes()).unwrap();
+        let out = self
+            .ws
+            .command(args)
+            .stdin(pty.replica.try_clone().unwrap())
+            .output()
+            .expect("spawn dipwatch");
+        drop(pty);
+        self.ws.checked(out)
+    }
+}
