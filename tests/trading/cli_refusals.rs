@@ -6,7 +6,7 @@
 
 use crate::harness::{Market, UNIVERSE, code};
 use crate::support::fake_alpaca::Fault;
-use crate::support::{self, Workspace, assert_fails_with, assert_has_all, ok, stderr, stdout};
+use crate::support::{self, Workspace, assert_fails_with, assert_has_all, ok, stderr};
 
 use chrono::{Duration, Utc};
 use rust_decimal::{Decimal, dec};
