@@ -19,4 +19,5 @@ mod commands;
 mod delivery;
 mod downloads;
 mod risk;
+mod trading;
 mod web;
