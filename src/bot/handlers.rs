@@ -27,6 +27,7 @@ use super::error::BotError;
 use super::format;
 use super::send::{self, TgBot};
 pub(crate) use super::shared::Shared;
+use super::trading::{self, press::TradePress};
 use crate::access::Role;
 
 /// The handler tree.
@@ -58,8 +59,8 @@ pub(crate) fn schema() -> UpdateHandler<BotError> {
     dptree::entry().branch(messages).branch(buttons)
 }
 
-/// An inline button: the alert list's delete buttons, "Chart", and
-/// `/screen`'s pages. Every press is answered exactly once, so the client
+/// An inline button: the alert list's delete buttons, "Chart",
+/// `/screen`'s pages, and the trading buttons ([`trading`]). Every press is answered exactly once, so the client
 /// stops its spinner; a button made from another day's screen is answered
 /// with a notice saying so and does nothing else. Refused chats get the
 /// bare answer and nothing more.
@@ -67,6 +68,14 @@ async fn button(bot: TgBot, q: CallbackQuery, shared: Arc<Shared>) -> Result<(),
     let chat = q.message.as_ref().map(|m| m.chat().id);
     let allowed = chat.filter(|c| shared.access.role(c.0) != Role::Refused);
     let data = q.data.as_deref().unwrap_or_default();
+    // Trading buttons answer their press themselves (a refusal as an alert).
+    if let (Some(chat), Some(press)) = (allowed, TradePress::decode(data)) {
+        guarded(&bot, chat, press.name(), &shared, async {
+            trading::pressed(&bot, &q, chat, press, &shared).await
+        })
+        .await;
+        return Ok(());
+    }
     let press = Press::decode(data);
     let snap = shared.ctx.runner.state().snapshot();
     let notice = match (&allowed, &press) {

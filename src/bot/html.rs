@@ -100,6 +100,17 @@ impl Table {
     }
 }
 
+/// Label / value rows as one `<pre>` block without a header row (a
+/// preview, the account): labels padded to the widest.
+pub fn label_table<L: AsRef<str>>(rows: &[(L, String)]) -> String {
+    let mut t = Table::new(&[("", Align::Left), ("", Align::Left)]);
+    for (label, value) in rows {
+        t.row(vec![label.as_ref().to_string(), value.clone()]);
+    }
+    // The header row of a label/value table is empty: drop it.
+    t.render().replacen("<pre>\n", "<pre>", 1)
+}
+
 /// One lexical piece of our HTML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token<'a> {

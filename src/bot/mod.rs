@@ -43,6 +43,7 @@ pub mod lanes;
 pub mod limiter;
 pub mod send;
 mod shared;
+pub(crate) mod trading;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -214,10 +215,6 @@ pub async fn run_with(
     }
     drop(token);
     let bot = TgBot::new(api, options.limits);
-    // Alerts go out through this same bot: one send budget for everything.
-    if let Some(svc) = &ctx.alerts {
-        svc.deliver_through(Arc::new(alerts::BotSender(bot.clone())));
-    }
 
     // The configuration's shared lists: a SIGHUP reload reaches the bot.
     let access = ctx.config.access.clone();
@@ -239,6 +236,8 @@ pub async fn run_with(
         backtests: backtest::Gate::default(),
         ctx,
     });
+
+    start_outgoing(&bot, &shared);
 
     if let Some(me) = wait_for_me(&bot, &options, &shutdown).await {
         tracing::info!(
@@ -266,6 +265,23 @@ pub async fn run_with(
         }
     }
     tracing::info!("Telegram bot stopped");
+}
+
+/// What the bot sends unasked, through the same limiter as its replies:
+/// the alerts, and the status changes of the orders a chat placed
+/// (subscribed before polling starts, so nothing confirmed here is missed).
+fn start_outgoing(bot: &TgBot, shared: &Shared) {
+    if let Some(svc) = &shared.ctx.alerts {
+        svc.deliver_through(Arc::new(alerts::BotSender(bot.clone())));
+    }
+    if let Some(t) = &shared.ctx.trading {
+        trading::follow::spawn(
+            bot.clone(),
+            t.updates(),
+            shared.access.clone(),
+            shared.shutdown.clone(),
+        );
+    }
 }
 
 /// Log who may use the bot; when nobody may, say how to find a chat id.

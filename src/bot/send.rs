@@ -205,3 +205,22 @@ pub async fn edit_html(
         Err(e) => Err(e),
     }
 }
+
+/// Replace (or, with `None`, take away) the buttons under the bot's
+/// message `message` in `chat`, its text unchanged. Telegram's "message
+/// is not modified" (already so) is not an error.
+pub async fn edit_keyboard(
+    bot: &TgBot,
+    chat: ChatId,
+    message: teloxide::types::MessageId,
+    keyboard: Option<InlineKeyboardMarkup>,
+) -> Result<(), RequestError> {
+    let mut request = bot.api().edit_message_reply_markup(chat, message);
+    if let Some(k) = keyboard {
+        request = request.reply_markup(k);
+    }
+    match bot.send(chat, request).await {
+        Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -20,4 +20,5 @@ mod delivery;
 mod downloads;
 mod journal;
 mod risk;
+mod trading;
 mod web;

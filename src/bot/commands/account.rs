@@ -6,7 +6,7 @@ use super::{Answer, Call, Spec};
 use crate::bot::account::AccountView;
 use crate::bot::error::BotError;
 use crate::bot::format::{day_change, known, sim_marker};
-use crate::bot::html::{Align, Table, clip};
+use crate::bot::html::{clip, label_table};
 use crate::numbers::usd;
 
 /// `/account`.
@@ -57,31 +57,31 @@ pub(crate) fn account(view: &AccountView, simulated: bool) -> String {
     let mut out = String::from(sim_marker(simulated));
     out.push_str(&title);
     out.push('\n');
-    let mut t = Table::new(&[("", Align::Left), ("", Align::Left)]);
-    t.row(vec!["equity".into(), known(a.equity, usd)]);
-    t.row(vec!["day change".into(), day_change(a)]);
-    t.row(vec!["cash".into(), known(a.cash, usd)]);
-    t.row(vec!["buying power".into(), known(a.buying_power, usd)]);
-    t.row(vec!["long value".into(), known(a.long_market_value, usd)]);
-    t.row(vec![
-        "status".into(),
-        format!(
-            "{} ({})",
-            clip(&a.status, 24),
-            clip(a.currency.as_deref().unwrap_or("n/a"), 8)
+    let mut rows = vec![
+        ("equity", known(a.equity, usd)),
+        ("day change", day_change(a)),
+        ("cash", known(a.cash, usd)),
+        ("buying power", known(a.buying_power, usd)),
+        ("long value", known(a.long_market_value, usd)),
+        (
+            "status",
+            format!(
+                "{} ({})",
+                clip(&a.status, 24),
+                clip(a.currency.as_deref().unwrap_or("n/a"), 8)
+            ),
         ),
-    ]);
+    ];
     // Alpaca stopped sending these in 2026-07: shown only when sent.
     if let (Some(count), Some(pdt)) = (a.daytrade_count, a.pattern_day_trader) {
-        t.row(vec![
-            "day trades".into(),
+        rows.push((
+            "day trades",
             format!(
                 "{count} in 5 sessions · PDT {}",
                 if pdt { "yes" } else { "no" }
             ),
-        ]);
+        ));
     }
-    // The header row of a label/value table is empty: drop it.
-    out.push_str(&t.render().replacen("<pre>\n", "<pre>", 1));
+    out.push_str(&label_table(&rows));
     out
 }

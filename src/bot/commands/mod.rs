@@ -31,16 +31,21 @@ mod alert;
 mod alerts;
 mod backtest;
 mod breadth;
+mod buy;
 pub(crate) mod chart;
 mod dashboard;
 pub(crate) mod download;
+mod halt;
 mod help;
 mod logout;
 mod monitor;
+mod orders;
 pub mod parse;
 mod portfolio;
+mod resume;
 pub(crate) mod risk;
 pub(crate) mod screen;
+mod sell;
 pub(crate) mod stats;
 pub(crate) mod symbol;
 mod trigger;
@@ -72,6 +77,11 @@ pub const COMMANDS: &[&Spec] = &[
     &stats::SPEC,
     &download::SPEC,
     &trigger::SPEC,
+    &buy::SPEC,
+    &sell::SPEC,
+    &orders::SPEC,
+    &halt::SPEC,
+    &resume::SPEC,
     &alert::SPEC,
     &alerts::SPEC,
     &unalert::SPEC,

@@ -4,15 +4,18 @@
 
 use std::fmt::Write as _;
 
-use teloxide::types::ChatId;
+use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup};
 
-use super::{Answer, Call, Spec};
+use super::{Answer, Call, Reply, Spec};
 use crate::bot::charts::send_figure;
 use crate::bot::error::BotError;
 use crate::bot::format::{no_portfolio, sim_marker};
 use crate::bot::html::{Align, Table, escape};
 use crate::bot::send::TgBot;
+use crate::bot::trading::is_admin;
+use crate::bot::trading::press::TradePress;
 use crate::chart::{self, Figure};
+use crate::domain::Symbol;
 use crate::numbers::{price, signed_pct};
 use crate::risk::RiskReport;
 use crate::state::Snapshot;
@@ -25,10 +28,51 @@ pub(crate) const SPEC: Spec = Spec::new(
     Answer::Act(|call| Box::pin(act(call))),
 );
 
-/// The summary, then its picture.
+/// The summary (with Buy and Sell buttons for an admin while trading is
+/// on), then its picture.
 async fn act(call: &Call<'_>) -> Result<(), BotError> {
-    call.say(&risk(call.request.snap)).await?;
-    risk_heatmap(call.bot, call.chat, call.request.snap).await
+    let snap = call.request.snap;
+    let trades = call.shared.ctx.trading.is_some() && is_admin(call.shared, call.chat);
+    let keyboard = snap
+        .risk
+        .as_deref()
+        .filter(|_| trades)
+        .and_then(trade_keyboard);
+    let mut text = risk(snap);
+    if keyboard.is_some() {
+        text = text.replace(SUGGESTIONS_ONLY, TAP_TO_TRADE);
+    }
+    call.reply(&Reply { text, keyboard }).await?;
+    risk_heatmap(call.bot, call.chat, snap).await
+}
+
+/// The last line of the view.
+const SUGGESTIONS_ONLY: &str = "<i>Suggestions only: dipwatch never places orders.</i>";
+/// The last line when the view has trading buttons.
+const TAP_TO_TRADE: &str = "<i>Suggestions only: Buy and Sell open a preview; nothing is sent \
+                            until you tap Confirm.</i>";
+
+/// Buy buttons under the candidates shown that have a size, Sell buttons
+/// under the exits (the whole position), three to a row; `None` when
+/// there is nothing to act on.
+pub(crate) fn trade_keyboard(r: &RiskReport) -> Option<InlineKeyboardMarkup> {
+    let buys = r
+        .suggestions
+        .iter()
+        .take(CANDIDATES_SHOWN)
+        .filter(|s| s.reason.is_none() && s.shares.is_some_and(|n| n > 0))
+        .filter_map(|s| TradePress::Buy(s.symbol.clone()).button(format!("🛒 Buy {}", s.symbol)));
+    let sells = r.exits.iter().filter_map(|e| {
+        let symbol = Symbol::parse(e.symbol.as_str()).ok()?;
+        TradePress::Sell(symbol).button(format!("💰 Sell {}", e.symbol.as_str()))
+    });
+    let buttons: Vec<InlineKeyboardButton> = buys.chain(sells).collect();
+    if buttons.is_empty() {
+        return None;
+    }
+    Some(InlineKeyboardMarkup::new(
+        buttons.chunks(3).map(<[InlineKeyboardButton]>::to_vec),
+    ))
 }
 
 /// Candidates listed.
@@ -77,7 +121,7 @@ pub(crate) fn report(r: &RiskReport) -> String {
     for n in r.notes.iter().filter(|n| !n.starts_with("SIMULATED")) {
         let _ = writeln!(out, "<i>{}</i>", escape(n));
     }
-    out.push_str("<i>Suggestions only: dipwatch never places orders.</i>");
+    out.push_str(SUGGESTIONS_ONLY);
     out
 }
 
@@ -360,6 +404,36 @@ mod tests {
             assert!(text.contains(needle), "{needle:?} missing:\n{text}");
         }
         assert_eq!(text.matches("SIMULATED").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn candidates_get_buy_buttons_and_exits_sell_buttons() {
+        let mut r = report_of(false);
+        let k = trade_keyboard(&r).expect("buttons");
+        let buttons: Vec<(String, String)> = k
+            .inline_keyboard
+            .iter()
+            .flatten()
+            .map(|b| match &b.kind {
+                teloxide::types::InlineKeyboardButtonKind::CallbackData(d) => {
+                    (b.text.clone(), d.clone())
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            buttons,
+            [
+                ("🛒 Buy DDD".to_string(), "rb:DDD".to_string()),
+                ("💰 Sell BBB".to_string(), "rs:BBB".to_string())
+            ]
+        );
+        // A candidate without a size (not measured, or no whole share) and
+        // no exits: nothing to act on.
+        r.suggestions[0].shares = Some(0);
+        r.exits.clear();
+        assert!(trade_keyboard(&r).is_none());
+        assert!(report(&r).ends_with(SUGGESTIONS_ONLY));
     }
 
     #[test]

@@ -31,6 +31,11 @@ const HELP_HEAD: &str = "<b>dipwatch</b> ranks a universe of stocks by how far e
 /stats — Data health, last run and next run\n\
 /download [drawdowns|positions|bars|account|orders] [days] — A dataset as a CSV file\n\
 /trigger — Collect now (admins only)\n\
+/buy TICKER 500|$500|2%|size — Preview a buy; Confirm places it (admins only)\n\
+/sell TICKER [all|QTY|PCT%] — Preview a sell of a position; Confirm places it (admins only)\n\
+/orders — Open and today's orders, with Cancel buttons for admins\n\
+/halt — Stop trading: cancel open orders, refuse new ones until /resume (admins only)\n\
+/resume — Allow trading again after /halt (admins only)\n\
 /alert TICKER below -30 | top N | market below -20 count 50 | profit | risk weight|hhi|cluster LEVEL | digest 07:30 — Set an alert pushed after each run\n\
 /alerts — Your alerts, with delete buttons\n\
 /unalert ID — Delete an alert by id\n\
@@ -443,6 +448,11 @@ fn menu_lists_every_visible_command_in_telegram_syntax() {
             "/stats",
             "/download",
             "/trigger",
+            "/buy",
+            "/sell",
+            "/orders",
+            "/halt",
+            "/resume",
             "/alert",
             "/alerts",
             "/unalert",
