@@ -139,7 +139,11 @@ pub(super) async fn cancel(
         return refused(StatusCode::UNPROCESSABLE_ENTITY, text, view);
     }
     let Some(trading) = ctx.trading.as_ref() else {
-        return refused(StatusCode::CONFLICT, Refusal::Disabled.to_string(), View::Off);
+        return refused(
+            StatusCode::CONFLICT,
+            Refusal::Disabled.to_string(),
+            View::Off,
+        );
     };
     let actor = Actor {
         source: Source::Web(chat),

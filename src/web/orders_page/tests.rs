@@ -115,7 +115,9 @@ fn halted_live_off_and_failures_are_said_in_plain_words() {
     let live = View::On {
         mode: TradingMode::Live,
         halt: Err(Refusal::Journal("disk full".into())),
-        lines: Err(Refusal::Broker(TradeError::RateLimited { broker: "Alpaca" })),
+        lines: Err(Refusal::Broker(TradeError::RateLimited {
+            broker: "Alpaca",
+        })),
     };
     let page = body(&live, Some("tok"), None).into_string();
     assert!(page.contains("LIVE trading: orders spend real money."));
