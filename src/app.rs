@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::alerts::{AlertService, AlertSettings};
+use crate::alpaca::AlpacaClient;
 use crate::bot::BotContext;
 use crate::config::{AppConfig, ConfigError};
 use crate::health::Health;
@@ -53,12 +54,15 @@ pub struct Sources {
 impl Sources {
     /// The sources `market.provider` selects (Alpaca or the simulation).
     pub fn connect(config: &AppConfig) -> anyhow::Result<Self> {
-        let connected =
-            crate::provider::connect(&config.market, &config.universe, &config.secrets)?;
-        Ok(Self {
-            market: connected.market,
-            broker: connected.broker,
-        })
+        Ok(Self::connected(config)?.0)
+    }
+
+    /// [`Sources::connect`] and Alpaca's client (no trading on the simulation).
+    fn connected(config: &AppConfig) -> anyhow::Result<(Self, Option<Arc<AlpacaClient>>)> {
+        crate::trading::build::refuse_sim(config)?;
+        let c = crate::provider::connect(&config.market, &config.universe, &config.secrets)?;
+        let (market, broker) = (c.market, c.broker);
+        Ok((Self { market, broker }, c.alpaca))
     }
 }
 
@@ -105,8 +109,15 @@ pub struct App {
 impl App {
     /// Build the daemon `config` describes, with the sources it selects.
     pub async fn build(config: AppConfig) -> anyhow::Result<Self> {
-        let sources = Sources::connect(&config)?;
-        Self::build_with(config, sources).await
+        let (sources, client) = Sources::connected(&config)?;
+        let mut app = Self::build_with(config, sources).await?;
+        app.trading = client.and_then(|c| crate::trading::with_client(&app.config, &app.store, c));
+        Ok(app)
+    }
+
+    /// Trade through `trading` (tests bring a service over a fake broker).
+    pub fn set_trading(&mut self, trading: Option<crate::trading::Trading>) {
+        self.trading = trading;
     }
 
     /// Build with the given sources (tests bring a gated or failing market).
@@ -495,7 +506,7 @@ impl App {
     }
 
     /// Start what only the lease holder runs: the alerts, the bot, the
-    /// schedule (catch-up first), until `token` is cancelled.
+    /// order follower, the schedule (catch-up first), until `token` is cancelled.
     fn start_duties(&self, token: &CancellationToken) -> anyhow::Result<Duties> {
         Ok(Duties {
             alerts: self
@@ -503,6 +514,10 @@ impl App {
                 .as_ref()
                 .map(|a| a.spawn(self.runner.state().clone(), token.clone())),
             bot: self.start_bot(token)?,
+            follower: self
+                .trading
+                .as_ref()
+                .map(|t| t.spawn_follower(token.clone())),
             schedule: tokio::spawn(crate::schedule::run(
                 self.runner.clone(),
                 self.sources.market.clone(),
@@ -518,11 +533,9 @@ impl App {
         let finished = self.runner.shutdown(RUN_GRACE).await;
         let stopped = tokio::time::timeout_at(stop_by, async {
             let _ = duties.schedule.await;
-            if let Some(b) = duties.bot {
-                let _ = b.await;
-            }
-            if let Some(a) = duties.alerts {
-                let _ = a.await;
+            let tasks = [duties.bot, duties.alerts, duties.follower];
+            for task in tasks.into_iter().flatten() {
+                let _ = task.await;
             }
         })
         .await;
@@ -569,6 +582,7 @@ fn stopping() -> tokio::time::Instant {
 struct Duties {
     alerts: Option<tokio::task::JoinHandle<()>>,
     bot: Option<tokio::task::JoinHandle<()>>,
+    follower: Option<tokio::task::JoinHandle<()>>,
     schedule: tokio::task::JoinHandle<()>,
 }
 

@@ -16,6 +16,10 @@ pub struct Connected {
     pub market: Arc<dyn MarketData>,
     /// Account source.
     pub broker: Option<Arc<dyn Broker>>,
+    /// Alpaca's client, shared by the market and the broker (and the
+    /// trading service, which sends orders through it); `None` for the
+    /// simulated market.
+    pub alpaca: Option<Arc<AlpacaClient>>,
 }
 
 /// Build the provider `market.provider` names. The real provider never
@@ -32,6 +36,7 @@ pub fn connect(
             Ok(Connected {
                 market: sim.clone(),
                 broker: Some(sim),
+                alpaca: None,
             })
         }
         Provider::Alpaca => {
@@ -42,7 +47,8 @@ pub fn connect(
                     &market.feed,
                     &market.adjustment,
                 )),
-                broker: Some(Arc::new(AlpacaBroker::new(client))),
+                broker: Some(Arc::new(AlpacaBroker::new(client.clone()))),
+                alpaca: Some(client),
             })
         }
     }

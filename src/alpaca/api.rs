@@ -23,8 +23,9 @@ impl Api {
 }
 
 /// One thing dipwatch asks Alpaca for, which fails on its own in practice:
-/// the market-data API and, inside the trading API, the account, the
-/// positions, the calendar and the clock. Each has its own circuit
+/// the market-data API's bars and last trades and, inside the trading
+/// API, the account, the positions, the calendar, the clock, the assets
+/// and the orders (so an order outage never stops a collection). Each has its own circuit
 /// breaker, so an outage of one never stops another from being asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dependency {
@@ -38,23 +39,38 @@ pub enum Dependency {
     Calendar,
     /// `GET /v2/clock`.
     Clock,
+    /// `GET /v2/stocks/{symbol}/trades/latest` (market-data API): what an
+    /// order is priced from.
+    Trades,
+    /// `GET /v2/assets/{symbol}`: whether a symbol is a tradable stock.
+    Assets,
+    /// `/v2/orders`: placing, listing, looking up and cancelling orders.
+    Orders,
 }
 
 impl Dependency {
     /// Every dependency, in report order.
-    pub const ALL: [Dependency; 5] = [
+    pub const ALL: [Dependency; 8] = [
         Self::Bars,
+        Self::Trades,
         Self::Account,
         Self::Positions,
         Self::Calendar,
         Self::Clock,
+        Self::Assets,
+        Self::Orders,
     ];
 
     /// The API it lives on.
     pub fn api(self) -> Api {
         match self {
-            Self::Bars => Api::Data,
-            Self::Account | Self::Positions | Self::Calendar | Self::Clock => Api::Trading,
+            Self::Bars | Self::Trades => Api::Data,
+            Self::Account
+            | Self::Positions
+            | Self::Calendar
+            | Self::Clock
+            | Self::Assets
+            | Self::Orders => Api::Trading,
         }
     }
 
@@ -67,6 +83,9 @@ impl Dependency {
             Self::Positions => "trading.positions",
             Self::Calendar => "trading.calendar",
             Self::Clock => "trading.clock",
+            Self::Trades => "data.trades",
+            Self::Assets => "trading.assets",
+            Self::Orders => "trading.orders",
         }
     }
 }

@@ -70,13 +70,18 @@ impl Breakers {
     }
 
     /// Whether another dependency of `dep`'s API has a breaker that is not
-    /// closed: the API itself may be down, so `dep` gets no retries.
+    /// closed: the API itself may be down, so `dep` gets no retries. The
+    /// orders' breaker is nobody's sibling: an order outage never costs a
+    /// collection its retries.
     pub(super) fn sibling_down(&self, dep: Dependency) -> bool {
         let Ok(all) = self.each.lock() else {
             return false;
         };
         all.iter().any(|(other, b)| {
-            *other != dep && other.api() == dep.api() && b.state() != BreakerState::Closed
+            *other != dep
+                && *other != Dependency::Orders
+                && other.api() == dep.api()
+                && b.state() != BreakerState::Closed
         })
     }
 

@@ -3,7 +3,8 @@
 //! a circuit breaker per dependency ([`super::breakers`]), per-request
 //! timeouts, and counters for the run report
 //! and metrics. Every endpoint module of [`crate::alpaca`] is a thin caller
-//! of [`AlpacaClient::get`].
+//! of [`AlpacaClient::get`] (reads, retried) or [`AlpacaClient::send`] (orders:
+//! one attempt).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -233,11 +234,7 @@ impl AlpacaClient {
         parse: impl Fn(&[u8]) -> Result<T, String>,
     ) -> Result<T, AlpacaError> {
         let api = dep.api();
-        let base = match api {
-            super::Api::Data => &self.settings.data_url,
-            super::Api::Trading => &self.settings.trading_url,
-        };
-        let url = format!("{base}{path}");
+        let url = format!("{}{path}", self.base(dep));
         let mut attempt = 0u32;
         loop {
             self.admit(dep)?;
@@ -256,7 +253,8 @@ impl AlpacaClient {
                 self.counters.retries.fetch_add(1, Ordering::Relaxed);
             }
             let span = tracing::debug_span!("alpaca_request", ?api, path, attempt);
-            let (result, hint) = self.attempt(&url, query, &parse).instrument(span).await;
+            let request = self.http.get(&url).query(query);
+            let (result, hint) = self.attempt(request, &parse).instrument(span).await;
             // Every error leaves the client scrubbed of the key values, so
             // no log, report, reply or endpoint can repeat what a server
             // echoed back.
@@ -293,18 +291,62 @@ impl AlpacaClient {
         }
     }
 
+    /// `method base+path` of `dep` with a JSON `body`, ONE attempt: a
+    /// request that changes something (an order, a cancellation) is never
+    /// sent again blindly, whatever happened to the first (the caller
+    /// looks up what it did). The answer's body is parsed with `parse`
+    /// (empty for a 204).
+    pub async fn send<T>(
+        &self,
+        dep: Dependency,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        parse: impl Fn(&[u8]) -> Result<T, String>,
+    ) -> Result<T, AlpacaError> {
+        let url = format!("{}{path}", self.base(dep));
+        self.admit(dep)?;
+        let waited = self.gate.acquire().await;
+        self.count_wait(waited);
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let mut request = self.http.request(method.clone(), &url);
+        if let Some(b) = body {
+            request = request.json(b);
+        }
+        let span = tracing::debug_span!("alpaca_request", %method, path);
+        let (result, _) = self.attempt(request, &parse).instrument(span).await;
+        let result = result.map_err(|e| self.scrub.error(e));
+        self.breakers.record(
+            dep,
+            Self::verdict(result.as_ref().map(|_| ())),
+            Instant::now(),
+        );
+        match &result {
+            Ok(_) => self.count_status("200".into()),
+            Err(e) => {
+                self.count_status(e.label());
+                tracing::warn!(breaker = dep.name(), %method, path, error = %e, "alpaca request failed");
+            }
+        }
+        result
+    }
+
+    /// The base URL of `dep`'s API.
+    fn base(&self, dep: Dependency) -> &str {
+        match dep.api() {
+            super::Api::Data => &self.settings.data_url,
+            super::Api::Trading => &self.settings.trading_url,
+        }
+    }
+
     /// One attempt: the result and any server wait hint.
     async fn attempt<T>(
         &self,
-        url: &str,
-        query: &[(&str, String)],
+        request: reqwest::RequestBuilder,
         parse: &impl Fn(&[u8]) -> Result<T, String>,
     ) -> (Result<T, AlpacaError>, Option<Duration>) {
         let started = Instant::now();
-        let sent = self
-            .http
-            .get(url)
-            .query(query)
+        let sent = request
             .headers(self.auth.clone())
             .timeout(self.settings.timeout)
             .send()

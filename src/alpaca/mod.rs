@@ -9,12 +9,16 @@
 //!   masking the keys in anything a server echoes back;
 //! - the endpoints, each a path and a pure parser: [`bars`] (market data),
 //!   [`calendar`], [`clock`], [`account`] and [`positions`] (trading API);
+//! - the order side: [`orders`] (place once, list, look up, cancel),
+//!   [`trades`] (the last trade), [`assets`] (is it a tradable stock);
 //! - the trait implementations: [`market::AlpacaMarket`] is the
 //!   [`crate::market::MarketData`] source, [`broker::AlpacaBroker`] the
-//!   [`crate::market::Broker`].
+//!   [`crate::market::Broker`], [`trader::AlpacaTrader`] the
+//!   [`crate::market::Trader`].
 
 pub mod account;
 pub mod api;
+pub mod assets;
 pub mod bars;
 pub mod breaker;
 mod breakers;
@@ -26,10 +30,13 @@ pub mod error;
 pub mod error_body;
 pub mod gate;
 pub mod market;
+pub mod orders;
 pub mod positions;
 mod refusal;
 mod scrub;
 pub mod symbols;
+pub mod trader;
+pub mod trades;
 
 pub use api::{Api, Dependency};
 pub use breaker::{Admission, BreakerState, CircuitBreaker};
@@ -39,3 +46,4 @@ pub use error::AlpacaError;
 pub use error_body::{error_message, server_wait_hint};
 pub use gate::RateGate;
 pub use market::AlpacaMarket;
+pub use trader::AlpacaTrader;

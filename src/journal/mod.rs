@@ -3,19 +3,33 @@
 //! every other command that changes something (`/trigger` and Run now,
 //! halt and resume, alert edits, allow-list reloads, sign-ins), appended
 //! to `orders/date=D/` in the lake as CSV that DuckDB reads like the other
-//! datasets. CONTRACT SKELETON: the signatures below are what the callers
-//! use; the bodies are being written (issue 26).
+//! datasets.
 //!
 //! Append-only and crash-safe: each append is its own object with a name
 //! no other writer can make, created with a conditional put, so an event
 //! is either wholly written or not at all, and the CLI and the daemon may
 //! both append while the daemon holds the store's writer lease.
+//!
+//! - `codec.rs`: the rows as CSV (header, hostile cells, exact round trip)
+//! - `read.rs`: reading a day or a range back (listing, bounded concurrent
+//!   reads, an unreadable object skipped with a warning)
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use object_store::path::Path;
+
 use crate::store::{Store, StoreError};
+
+mod codec;
+mod read;
+
+pub use codec::{COLUMNS, decode, encode, header};
+pub use read::{JournalRead, Unreadable};
+
+/// Where the journal lives: `orders/date=D/`.
+pub const PREFIX: &str = "orders";
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -83,9 +97,29 @@ pub struct JournalEvent {
 /// The journal's writer and reader over the store.
 #[derive(Debug, Clone)]
 pub struct Journal {
-    #[allow(dead_code)]
     store: Store,
 }
+
+/// The partition of the New York date `date`.
+pub fn partition(date: NaiveDate) -> String {
+    format!("{PREFIX}/date={date}")
+}
+
+/// A fresh object name for an event at `time`: the time (so names sort
+/// roughly by time) and a random nonce no other writer will draw.
+fn object_path(time: DateTime<Utc>) -> Path {
+    let date = crate::market::calendar::exchange_date(time);
+    let nonce: u64 = rand::random();
+    Path::from(format!(
+        "{}/{}-{nonce:016x}.csv",
+        partition(date),
+        time.format("%Y%m%dT%H%M%S%.9fZ")
+    ))
+}
+
+/// How many fresh names an append tries before giving up (a taken name
+/// means a nonce collided: practically never).
+const NAME_ATTEMPTS: usize = 3;
 
 impl Journal {
     /// Over `store`.
@@ -95,12 +129,29 @@ impl Journal {
 
     /// Append `event` durably; an error means it was not recorded (and an
     /// order step that cannot be recorded is not carried out).
-    pub async fn append(&self, _event: JournalEvent) -> Result<(), StoreError> {
-        todo!("issue 26: journal append")
+    pub async fn append(&self, event: JournalEvent) -> Result<(), StoreError> {
+        let bytes = encode(std::slice::from_ref(&event));
+        for _ in 0..NAME_ATTEMPTS {
+            let path = object_path(event.time);
+            if self.store.create_new(&path, bytes.clone()).await? {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Backend {
+            store: self.store.url().to_string(),
+            message: "journal: every fresh object name was taken".into(),
+        })
     }
 
-    /// Every event of the New York date `date`, in time order.
-    pub async fn day(&self, _date: NaiveDate) -> Result<Vec<JournalEvent>, StoreError> {
-        todo!("issue 26: journal day")
+    /// Every event of the New York date `date`, in time order. An object
+    /// that cannot be decoded is skipped with a warning.
+    pub async fn day(&self, date: NaiveDate) -> Result<Vec<JournalEvent>, StoreError> {
+        Ok(self.range(date, date).await?.events)
+    }
+
+    /// Every event of the New York dates `from..=to`, in time order, and
+    /// the objects that could not be read (each also logged as a warning).
+    pub async fn range(&self, from: NaiveDate, to: NaiveDate) -> Result<JournalRead, StoreError> {
+        read::range(&self.store, from, to).await
     }
 }

@@ -13,7 +13,7 @@ pub mod sim;
 mod trader;
 
 pub use requests::{BreakerCounters, BreakerState, RequestCounters};
-pub use trader::{LastTrade, MarketClock, OrderQuery, TradeError, Trader};
+pub use trader::{Asset, LastTrade, MarketClock, OrderQuery, TradeError, Trader};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};

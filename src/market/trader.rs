@@ -8,7 +8,19 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::domain::{Account, ClientOrderId, Order, OrderRequest, Positions, Symbol};
+use crate::domain::{Account, AssetClass, ClientOrderId, Order, OrderRequest, Positions, Symbol};
+
+/// What the broker says a symbol is: only a tradable `us_equity` is
+/// ever ordered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    /// The ticker.
+    pub symbol: Symbol,
+    /// `us_equity`, `us_option`, `crypto`, ...
+    pub class: AssetClass,
+    /// The broker accepts orders for it.
+    pub tradable: bool,
+}
 
 /// The last trade of a stock: what an order is priced from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +122,9 @@ pub trait Trader: Send + Sync {
     async fn positions(&self) -> Result<Positions, TradeError>;
     /// The last trade of `symbol`.
     async fn last_trade(&self, symbol: &Symbol) -> Result<LastTrade, TradeError>;
+    /// What the broker says `symbol` is (its class, whether it trades);
+    /// [`TradeError::NotFound`] for a symbol it does not know.
+    async fn asset(&self, symbol: &Symbol) -> Result<Asset, TradeError>;
     /// The market clock now.
     async fn clock(&self) -> Result<MarketClock, TradeError>;
     /// Send one order, once.

@@ -292,6 +292,30 @@ impl Store {
             .map_err(|e| self.backend(&format!("write {path}"), e))
     }
 
+    /// Create `path` with `bytes` only if no object has that name (a
+    /// conditional put: S3's If-None-Match, local disk's staged file hard
+    /// linked without replacing): the object is wholly written or not at
+    /// all. `Ok(false)` when the name is taken (nothing was written).
+    ///
+    /// Deliberately NOT behind the writer-lease fence: it is for the
+    /// append-only journal, whose names are unique per writer (time plus a
+    /// random nonce) and which this never overwrites, so two writers cannot
+    /// harm each other; and the CLI's `dipwatch order` must journal while
+    /// the daemon holds the lease. The lease guards the datasets and
+    /// documents that are replaced whole, not this.
+    pub(crate) async fn create_new(&self, path: &Path, bytes: Vec<u8>) -> Result<bool, StoreError> {
+        let opts = object_store::PutOptions::from(object_store::PutMode::Create);
+        match self
+            .inner
+            .put_opts(path, PutPayload::from(bytes), opts)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(self.backend(&format!("create {path}"), e)),
+        }
+    }
+
     /// Delete one object (an absent one is already deleted).
     pub(crate) async fn delete(&self, path: &Path) -> Result<(), StoreError> {
         self.check_fence()?;

@@ -25,6 +25,20 @@ impl fmt::Display for Source {
     }
 }
 
+impl Source {
+    /// Read back a journal's `source` column (`cli`, a chat id,
+    /// `web:<id>`); `None` for anything else (`daemon`).
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "cli" => Some(Self::Cli),
+            _ => match raw.strip_prefix("web:") {
+                Some(id) => id.parse().ok().map(Self::Web),
+                None => raw.parse().ok().map(Self::Chat),
+            },
+        }
+    }
+}
+
 /// A person asking: where from, and their role there (the CLI is an
 /// admin: whoever runs it holds the keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

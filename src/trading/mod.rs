@@ -20,18 +20,39 @@
 //! - [`refusal`]: every reason an order is not sent, in plain words;
 //! - [`service`]: [`Trading`], the runtime's handle (preview, confirm,
 //!   cancel, list, halt/resume, the status follower);
-//! - [`follow`]: [`OrderUpdate`], a followed order's status changes.
+//! - [`follow`]: [`OrderUpdate`], a followed order's status changes;
+//! - [`build`]: the service from the configuration ([`build()`]).
+//!
+//! The steps, one file each: `ask` (preview, discard), `confirm`, `book`
+//! (list, cancel), [`halt`] (the kill switch), `follower` (status changes
+//! and recovery), `pending` (tokens), `record` (journal rows); pure below
+//! them: `gather`'s checks, `compose`, `sizing`, `guards`.
 
 pub mod actor;
 pub mod amount;
+mod ask;
+mod book;
+pub mod build;
+mod compose;
+mod confirm;
 pub mod follow;
+mod follower;
+mod gather;
+mod guards;
+pub mod halt;
+mod pending;
 pub mod preview;
+mod record;
 pub mod refusal;
 pub mod service;
+mod sizing;
+#[cfg(test)]
+mod tests;
 
 pub use actor::{Actor, Source};
 pub use amount::Amount;
+pub use build::{build, with_client, with_trader};
 pub use follow::OrderUpdate;
 pub use preview::{Ask, GuardCheck, Preview};
 pub use refusal::Refusal;
-pub use service::{Halt, OrderLine, Placed, Trading};
+pub use service::{FOLLOW_EVERY, Halt, LOOKUP_PAUSE, OrderLine, Placed, Trading, TradingParts};

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::amount::Amount;
 use crate::config::TradingMode;
 use crate::domain::{ClientOrderId, OrderSide, Symbol};
+use crate::numbers::{qty, share_pct, usd};
 
 /// What a person asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,5 +89,81 @@ impl Preview {
     /// Every guard passes.
     pub fn all_pass(&self) -> bool {
         self.guards.iter().all(|g| g.ok)
+    }
+}
+
+impl Preview {
+    /// The one rendering of a preview every front end shows, as (label,
+    /// value) rows: the CLI's table, the bot's message and the dashboard's
+    /// page all print these, in this order.
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        let mut rows = vec![
+            ("Symbol", self.symbol.to_string()),
+            ("Side", self.side.to_string()),
+            ("Quantity", qty(self.qty)),
+            ("Limit price", usd(self.limit_price)),
+            (
+                "Last trade",
+                format!(
+                    "{} at {} UTC",
+                    usd(self.last_price),
+                    self.last_price_at.format("%Y-%m-%d %H:%M:%S")
+                ),
+            ),
+            (
+                match self.side {
+                    OrderSide::Buy => "Estimated cost",
+                    OrderSide::Sell => "Estimated proceeds",
+                },
+                usd(self.estimated_cost),
+            ),
+            ("Weight after", share_pct(self.weight_after_pct, 2)),
+            ("Cash after", usd(self.cash_after)),
+            (
+                "Largest weight after",
+                self.largest_weight.as_ref().map_or_else(
+                    || "none".to_string(),
+                    |(s, w)| format!("{s} {}", share_pct(*w, 2)),
+                ),
+            ),
+            (
+                "Joins cluster",
+                match self.joins_cluster.is_empty() {
+                    true => "none".to_string(),
+                    false => self.joins_cluster.join(", "),
+                },
+            ),
+            ("Mode", self.mode.as_str().to_string()),
+            (
+                "When",
+                self.for_next_open.map_or_else(
+                    || "now (the market is open)".to_string(),
+                    |t| {
+                        format!(
+                            "a day order for the next open, {} New York time",
+                            t.with_timezone(&chrono_tz::America::New_York)
+                                .format("%Y-%m-%d %H:%M")
+                        )
+                    },
+                ),
+            ),
+        ];
+        rows.extend(self.guards.iter().map(|g| (g.key, g.words())));
+        rows.push((
+            "Confirm before",
+            format!("{} UTC", self.expires_at.format("%Y-%m-%d %H:%M:%S")),
+        ));
+        rows
+    }
+}
+
+impl GuardCheck {
+    /// `ok: $500.00 of $1,000.00 ($500.00 left)` or `OVER: ...`.
+    pub fn words(&self) -> String {
+        let verdict = if self.ok { "ok" } else { "OVER" };
+        format!(
+            "{verdict}: {} of {} ({} left)",
+            self.value, self.limit, self.headroom
+        )
     }
 }

@@ -74,6 +74,24 @@ pub enum Refusal {
     /// The broker refused or failed: in plain words.
     #[error("{0}")]
     Broker(TradeError),
+    /// The order was sent but its outcome is unknown (a timeout, a 5xx,
+    /// and the lookups by its client order id found nothing yet): it may
+    /// or may not be placed; the follower keeps looking.
+    #[error(
+        "the outcome is unknown ({reason}): the order may have been placed. Check `dipwatch orders` \
+         (or /orders) for client order id {client_order_id} before trying again; dipwatch keeps looking \
+         and reports it here if it appears"
+    )]
+    OutcomeUnknown {
+        /// The id it was sent with.
+        client_order_id: crate::domain::ClientOrderId,
+        /// What happened.
+        reason: String,
+    },
+    /// The store (the kill switch, the positions snapshot) could not be read
+    /// or written.
+    #[error("the store could not be used: {0}")]
+    Store(String),
     /// The journal could not be written: nothing is sent unrecorded.
     #[error("cannot write the order journal ({0}); nothing was sent")]
     Journal(String),

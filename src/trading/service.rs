@@ -1,8 +1,13 @@
 //! [`Trading`]: the runtime's handle on orders, shared by the CLI, the bot
-//! and the dashboard. CONTRACT SKELETON: the signatures below are what the
-//! front ends call; the bodies are being written (issue 26).
+//! and the dashboard. This file is the handle and its parts; the steps
+//! live beside it: [`super::gather`] (a preview's inputs), [`super::confirm`]
+//! (a confirmation to a placed order), [`super::pending`] (tokens waiting
+//! for a person), [`super::halt`] (the kill switch), [`super::book`]
+//! (listing and cancelling), [`super::follower`] (status changes, recovery).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,11 +15,16 @@ use tokio::sync::broadcast;
 
 use super::actor::Actor;
 use super::follow::OrderUpdate;
+use super::follower::Followed;
+use super::pending::PendingBook;
 use super::preview::{Ask, Preview};
 use super::refusal::Refusal;
 use crate::config::{TradingMode, TradingSettings};
 use crate::domain::{ClientOrderId, Order};
+use crate::journal::Journal;
 use crate::market::Trader;
+use crate::risk::RiskParams;
+use crate::store::Store;
 
 /// An order that was sent (or found already placed under its id).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,97 +57,151 @@ pub struct Halt {
     pub by: String,
 }
 
+/// What [`Trading::new`] is built from.
+#[derive(Clone)]
+pub struct TradingParts {
+    /// `[trading]`.
+    pub settings: TradingSettings,
+    /// PAPER or LIVE (from `market.trading_url`).
+    pub mode: TradingMode,
+    /// The broker's order side.
+    pub trader: Arc<dyn Trader>,
+    /// The lake: the positions snapshot, the latest data's provider, the
+    /// kill switch document.
+    pub store: Store,
+    /// Where every step is recorded.
+    pub journal: Journal,
+    /// The risk view's parameters (the `size` amount, clusters).
+    pub risk: RiskParams,
+    /// How often the follower asks about followed orders.
+    pub follow_every: Duration,
+    /// Pause between the lookups of an order whose submission's outcome
+    /// is unknown.
+    pub lookup_pause: Duration,
+}
+
+/// The follower's default interval.
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(2);
+/// The default pause between lookups of an unknown outcome.
+pub const LOOKUP_PAUSE: Duration = Duration::from_secs(1);
+
 /// The handle. Cheap to clone; every clone shares the pending
 /// confirmations and the follower.
 #[derive(Clone)]
 pub struct Trading {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    settings: TradingSettings,
-    mode: TradingMode,
-    #[allow(dead_code)]
-    trader: Arc<dyn Trader>,
-    updates: broadcast::Sender<OrderUpdate>,
+pub(super) struct Inner {
+    pub(super) parts: TradingParts,
+    pub(super) updates: broadcast::Sender<OrderUpdate>,
+    pub(super) pending: PendingBook,
+    pub(super) followed: Followed,
+    /// Seconds added to the clock (unit tests move time; always 0 otherwise).
+    pub(super) skew_secs: AtomicI64,
 }
 
 impl std::fmt::Debug for Trading {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Trading")
-            .field("mode", &self.inner.mode)
+            .field("mode", &self.inner.parts.mode)
             .finish()
     }
 }
 
 impl Trading {
-    /// Over `trader`, with `settings` (the store, journal and risk inputs
-    /// are added by the implementation).
-    pub fn new(settings: TradingSettings, mode: TradingMode, trader: Arc<dyn Trader>) -> Self {
+    /// Over `parts`: nothing is sent until a preview is confirmed.
+    pub fn new(parts: TradingParts) -> Self {
         let (updates, _) = broadcast::channel(256);
         Self {
             inner: Arc::new(Inner {
-                settings,
-                mode,
-                trader,
+                parts,
                 updates,
+                pending: PendingBook::default(),
+                followed: Followed::default(),
+                skew_secs: AtomicI64::new(0),
             }),
         }
     }
 
     /// PAPER or LIVE.
     pub fn mode(&self) -> TradingMode {
-        self.inner.mode
+        self.inner.parts.mode
     }
 
     /// The guards' settings.
     pub fn settings(&self) -> &TradingSettings {
-        &self.inner.settings
+        &self.inner.parts.settings
+    }
+
+    pub(super) fn parts(&self) -> &TradingParts {
+        &self.inner.parts
+    }
+
+    pub(super) fn trader(&self) -> &dyn Trader {
+        self.inner.parts.trader.as_ref()
+    }
+
+    pub(super) fn journal(&self) -> &Journal {
+        &self.inner.parts.journal
+    }
+
+    /// Now, as the service reckons expiry.
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::seconds(self.inner.skew_secs.load(Ordering::Relaxed))
+    }
+
+    /// Move the service's clock `secs` ahead (unit tests of expiry).
+    #[cfg(test)]
+    pub(crate) fn advance(&self, secs: i64) {
+        self.inner.skew_secs.fetch_add(secs, Ordering::Relaxed);
     }
 
     /// Size, price and check `ask` for `actor`; journal the preview and
-    /// hold its confirmation token for `confirm_ttl_secs`.
-    pub async fn preview(&self, _ask: &Ask, _actor: &Actor) -> Result<Preview, Refusal> {
-        todo!("issue 26: preview")
+    /// hold its confirmation token for `confirm_ttl_secs`. A preview with
+    /// a failing guard is returned (`all_pass()` false) so every front end
+    /// shows which one, but it cannot be confirmed.
+    pub async fn preview(&self, ask: &Ask, actor: &Actor) -> Result<Preview, Refusal> {
+        self.preview_for(ask, actor).await
     }
 
     /// Confirm the preview `token` once: re-check the guards against the
     /// account now, send the order (or find it already placed), journal
     /// every step, and follow it.
-    pub async fn confirm(&self, _token: &str, _actor: &Actor) -> Result<Placed, Refusal> {
-        todo!("issue 26: confirm")
+    pub async fn confirm(&self, token: &str, actor: &Actor) -> Result<Placed, Refusal> {
+        self.confirm_token(token, actor).await
     }
 
     /// Drop the preview `token` unsent (the Cancel button), journalled.
-    pub async fn discard(&self, _token: &str, _actor: &Actor) -> Result<(), Refusal> {
-        todo!("issue 26: discard")
+    pub async fn discard(&self, token: &str, actor: &Actor) -> Result<(), Refusal> {
+        self.discard_token(token, actor).await
     }
 
     /// Open orders (`open_only`) or today's and open ones, joined with the
     /// journal.
-    pub async fn orders(&self, _open_only: bool) -> Result<Vec<OrderLine>, Refusal> {
-        todo!("issue 26: orders")
+    pub async fn orders(&self, open_only: bool) -> Result<Vec<OrderLine>, Refusal> {
+        self.order_lines(open_only).await
     }
 
     /// Ask the broker to cancel order `order_id` (admins), journalled.
-    pub async fn cancel(&self, _order_id: &str, _actor: &Actor) -> Result<Order, Refusal> {
-        todo!("issue 26: cancel")
+    pub async fn cancel(&self, order_id: &str, actor: &Actor) -> Result<Order, Refusal> {
+        self.cancel_order(order_id, actor).await
     }
 
     /// Turn the kill switch on (admins): refuse new orders, cancel open
-    /// ones; returns the orders asked to cancel.
-    pub async fn halt(&self, _actor: &Actor) -> Result<Vec<Order>, Refusal> {
-        todo!("issue 26: halt")
+    /// ones placed through dipwatch; returns the orders asked to cancel.
+    pub async fn halt(&self, actor: &Actor) -> Result<Vec<Order>, Refusal> {
+        self.halt_all(actor).await
     }
 
     /// Turn the kill switch off (admins).
-    pub async fn resume(&self, _actor: &Actor) -> Result<(), Refusal> {
-        todo!("issue 26: resume")
+    pub async fn resume(&self, actor: &Actor) -> Result<(), Refusal> {
+        self.resume_all(actor).await
     }
 
     /// The kill switch as stored now (`None`: trading allowed).
     pub async fn halted(&self) -> Result<Option<Halt>, Refusal> {
-        todo!("issue 26: halted")
+        self.read_halt().await
     }
 
     /// Status changes of followed orders, for the front ends.

@@ -465,9 +465,12 @@ fn failed_and_not_yet_available_runs_are_reported_and_retried() {
         names,
         [
             "data.bars",
+            "data.trades",
             "trading.account",
+            "trading.assets",
             "trading.calendar",
             "trading.clock",
+            "trading.orders",
             "trading.positions"
         ]
     );

@@ -1,0 +1,9 @@
+//! Trading, one test binary: the fake trading API checked against Alpaca's
+//! behaviour (`fake_orders`), and orders placed, refused, listed, canceled
+//! and halted through the real `dipwatch` binary against it (`cli_orders`,
+//! `cli_guards`, `cli_refusals`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod fake_orders;
