@@ -344,17 +344,18 @@ fn new_york(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// Who placed an order, from its journal source: `cli`, a chat id,
-/// `web:<id>`; an order the journal does not know was placed elsewhere.
+/// Who placed an order, from its journal source (read back by
+/// [`Source::parse`]); an order the journal does not know was placed
+/// elsewhere.
 fn placed_by(source: Option<&str>) -> String {
-    match source {
-        None => "elsewhere (not dipwatch)".to_string(),
-        Some("cli") => "the CLI".to_string(),
-        Some(s) => match s.strip_prefix("web:") {
-            Some(chat) => format!("dashboard ({chat})"),
-            None if s.parse::<i64>().is_ok() => format!("chat {s}"),
-            None => s.to_string(),
-        },
+    let Some(raw) = source else {
+        return "elsewhere (not dipwatch)".to_string();
+    };
+    match Source::parse(raw) {
+        Some(Source::Cli) => "the CLI".to_string(),
+        Some(Source::Chat(id)) => format!("chat {id}"),
+        Some(Source::Web(id)) => format!("dashboard ({id})"),
+        None => raw.to_string(),
     }
 }
 

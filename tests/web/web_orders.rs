@@ -1,10 +1,21 @@
-//! The dashboard's `/orders` page over real HTTP: with trading off it says so and how to turn it on,
-//! and its Cancel form is refused for readers, without the CSRF token, and
-//! with trading off.
+//! The dashboard's `/orders` page over real HTTP: with trading off it says
+//! so and how to turn it on; with trading on over the fake Alpaca it lists
+//! the orders placed through dipwatch and elsewhere, and its Cancel form
+//! cancels one at the broker for an admin with the CSRF token, journalled,
+//! and nothing for a reader, without the token, or with trading off.
 
 use crate::support::dashboard::{SimApp, client, csrf_of, get_text, post_form, sign_in};
+use crate::support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
 
+use dipwatch::App;
+use dipwatch::access::Role;
+use dipwatch::collect::Dates;
+use dipwatch::domain::OrderSide;
+use dipwatch::journal::EventKind;
+use dipwatch::trading::{Actor, Amount, Ask, Source};
 use reqwest::StatusCode;
+use rust_decimal::dec;
+use serde_json::{Value, json};
 
 const READER: i64 = 2001;
 const ADMIN: i64 = 2002;
@@ -20,7 +31,7 @@ async fn with_trading_off_the_page_says_how_to_turn_it_on_and_cancel_is_refused(
         .set("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", READER)
         .set("DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS", ADMIN)
         .set("TELOXIDE_TOKEN", TEST_TOKEN)
-        .start(dipwatch::collect::Dates::Latest)
+        .start(Dates::Latest)
         .await;
     let base = format!("http://{addr}");
     let http = client();
@@ -87,4 +98,180 @@ async fn with_trading_off_the_page_says_how_to_turn_it_on_and_cancel_is_refused(
             .unwrap()
             .contains("Only admins can cancel orders.")
     );
+}
+
+/// An app whose market and broker are the fake Alpaca (bars collected for
+/// the latest session, its positions snapshot stored), trading on, paper:
+/// the app, the dashboard's base URL, the temp dir and the fake.
+async fn trading_app() -> (App, String, tempfile::TempDir, FakeAlpaca) {
+    let fake = FakeAlpaca::start(FakeAlpacaOptions::new());
+    fake.set_market_open(Some(true));
+    let mut setup = SimApp::new(20)
+        .listening()
+        .set("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", READER)
+        .set("DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS", ADMIN)
+        .set("TELOXIDE_TOKEN", TEST_TOKEN)
+        .set("DIPWATCH__MARKET__PROVIDER", "alpaca")
+        .set("DIPWATCH__MARKET__DATA_URL", fake.url())
+        .set("DIPWATCH__MARKET__TRADING_URL", fake.url())
+        .set("DIPWATCH__TRADING__ENABLED", true);
+    for (k, v) in fake.credentials_env() {
+        setup = setup.set(k, v);
+    }
+    let (app, addr, dir) = setup.start(Dates::Latest).await;
+    (app, format!("http://{addr}"), dir, fake)
+}
+
+/// Place an order on the fake as another app would (no dipwatch id, no
+/// journal row): its Alpaca id.
+async fn placed_elsewhere(fake: &FakeAlpaca, symbol: &str) -> String {
+    let body = json!({
+        "symbol": symbol, "qty": "3", "side": "buy", "type": "limit",
+        "time_in_force": "day", "limit_price": "10.00",
+    });
+    let r = reqwest::Client::new()
+        .post(format!("{}/v2/orders", fake.url()))
+        .header("APCA-API-KEY-ID", fake.key_id())
+        .header("APCA-API-SECRET-KEY", fake.secret_key())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let order: Value = r.json().await.unwrap();
+    order["id"].as_str().unwrap().to_string()
+}
+
+/// The fake's status of order `id`.
+fn status_on_fake(fake: &FakeAlpaca, id: &str) -> String {
+    let orders = fake.orders();
+    let o = orders.iter().find(|o| o["id"] == id).expect("on the fake");
+    o["status"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_cancels_an_open_order_on_the_fake_alpaca_and_a_reader_only_reads() {
+    let (app, base, _dir, fake) = trading_app().await;
+    let trading = app.web_context().trading.expect("trading is on");
+    // A symbol the account does not hold, priced so one order passes
+    // every guard: placed the bot's way, by the admin's chat.
+    let snap = app.runner().state().snapshot();
+    let held: Vec<String> = snap.portfolio.as_ref().map_or(vec![], |p| {
+        p.positions.iter().map(|x| x.symbol.to_string()).collect()
+    });
+    let screen = snap.screen.as_ref().expect("collected");
+    let symbol = screen
+        .rows
+        .iter()
+        .map(|r| r.symbol.clone())
+        .find(|s| !held.contains(&s.to_string()))
+        .expect("a symbol not held");
+    fake.set_last_price(symbol.as_str(), dec!(50));
+    let admin_chat = Actor {
+        source: Source::Chat(ADMIN),
+        role: Role::Admin,
+    };
+    let ask = Ask {
+        symbol: symbol.clone(),
+        side: OrderSide::Buy,
+        amount: Amount::Shares(dec!(2)),
+        limit: None,
+    };
+    let preview = trading.preview(&ask, &admin_chat).await.expect("previewed");
+    let placed = trading
+        .confirm(&preview.token, &admin_chat)
+        .await
+        .expect("placed");
+    let ours = placed.order.id.clone();
+    let theirs = placed_elsewhere(&fake, symbol.as_str()).await;
+    let http = client();
+
+    // A reader sees both, PAPER, the switch off, and no button.
+    let reader = sign_in(&app, &base, READER).await;
+    let page = get_text(&http, format!("{base}/orders"), &reader).await;
+    for text in [
+        "PAPER trading",
+        "Kill switch: off",
+        &format!("<tr data-order=\"{ours}\">"),
+        &format!("<tr data-order=\"{theirs}\">"),
+        &format!("chat {ADMIN}"),
+        "elsewhere (not dipwatch)",
+        "accepted",
+        &dipwatch::numbers::usd(placed.order.limit_price.unwrap()),
+    ] {
+        assert!(page.contains(text), "{text} in {page}");
+    }
+    assert!(!page.contains("/orders/cancel"), "no buttons for a reader");
+    let reader_csrf = csrf_of(&page);
+    let form = [("csrf", reader_csrf.as_str()), ("order_id", ours.as_str())];
+    let r = post_form(&http, format!("{base}/orders/cancel"), &reader, &form).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // The admin: a button per open order; a wrong or missing token cancels nothing.
+    let admin = sign_in(&app, &base, ADMIN).await;
+    let page = get_text(&http, format!("{base}/orders"), &admin).await;
+    assert_eq!(page.matches("action=\"/orders/cancel\"").count(), 2);
+    let csrf = csrf_of(&page);
+    for form in [
+        vec![("csrf", "0000"), ("order_id", ours.as_str())],
+        vec![("order_id", ours.as_str())],
+    ] {
+        let r = post_form(&http, format!("{base}/orders/cancel"), &admin, &form).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    let deletes = |id: &str| fake.count_method("DELETE", &format!("/v2/orders/{id}"));
+    assert_eq!(deletes(&ours), 0, "nothing was sent to the broker");
+    assert_eq!(status_on_fake(&fake, &ours), "accepted");
+
+    // With the token: canceled at the broker, a redirect back with a notice.
+    let form = [("csrf", csrf.as_str()), ("order_id", ours.as_str())];
+    let r = post_form(&http, format!("{base}/orders/cancel"), &admin, &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let back = r.headers()[reqwest::header::LOCATION].to_str().unwrap();
+    assert_eq!(back, format!("/orders?canceled={ours}"));
+    assert_eq!(deletes(&ours), 1);
+    assert_eq!(status_on_fake(&fake, &ours), "canceled");
+    assert_eq!(status_on_fake(&fake, &theirs), "accepted", "only that one");
+    let page = get_text(&http, format!("{base}{back}"), &admin).await;
+    let notice = format!(
+        "Cancel asked for {} buy 2 (order {ours}): its status is now <strong>canceled</strong>.",
+        symbol.as_str()
+    );
+    assert!(page.contains(&notice), "{page}");
+    assert_eq!(page.matches("action=\"/orders/cancel\"").count(), 1);
+    // Journalled with the dashboard session's chat.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    let events = app.web_context().journal.day(today).await.unwrap();
+    assert!(
+        events.iter().any(|e| e.event == EventKind::Cancel
+            && e.order_id.as_deref() == Some(ours.as_str())
+            && e.source == format!("web:{ADMIN}")),
+        "{events:?}"
+    );
+
+    // Again, now that it is final, and an id the broker does not know:
+    // refused in plain words, the list still shown.
+    let r = post_form(&http, format!("{base}/orders/cancel"), &admin, &form).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains(&format!("Order {ours} was not canceled: ")),
+        "{body}"
+    );
+    assert!(body.contains(&format!("<tr data-order=\"{theirs}\">")));
+    let unknown = [("csrf", csrf.as_str()), ("order_id", SOME_ORDER)];
+    let r = post_form(&http, format!("{base}/orders/cancel"), &admin, &unknown).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("no such order"));
+
+    // The kill switch, as stored, with who turned it on.
+    trading.halt(&admin_chat).await.expect("halted");
+    let page = get_text(&http, format!("{base}/orders"), &reader).await;
+    assert!(page.contains("Kill switch: ON"), "{page}");
+    assert!(page.contains(&format!("by chat {ADMIN}")));
+    trading.resume(&admin_chat).await.expect("resumed");
+    let page = get_text(&http, format!("{base}/orders"), &reader).await;
+    assert!(page.contains("Kill switch: off"));
 }
