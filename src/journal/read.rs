@@ -66,8 +66,13 @@ pub(super) async fn range(
 ) -> Result<JournalRead, StoreError> {
     let paths = list(store, from, to).await?;
     let mut reads: Vec<(usize, Result<Option<bytes::Bytes>, StoreError>)> =
-        futures::stream::iter(paths.iter().enumerate())
-            .map(|(i, path)| async move { (i, store.get(path).await) })
+        // Owned paths and store: a future over borrowed ones is not `Send`
+        // for every lifetime, which a spawned task (the follower) needs.
+        futures::stream::iter(paths.clone().into_iter().enumerate())
+            .map(|(i, path)| {
+                let store = store.clone();
+                async move { (i, store.get(&path).await) }
+            })
             .buffer_unordered(READ_CONCURRENCY)
             .collect()
             .await;
