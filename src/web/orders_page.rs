@@ -272,7 +272,7 @@ fn lists(lines: &[OrderLine], csrf: Option<&str>) -> Markup {
 /// One table of orders; `csrf` adds a Cancel button to each row.
 fn table(lines: &[&OrderLine], csrf: Option<&str>, class: &str) -> Markup {
     html! {
-        table.orders class=(class) {
+        table class={ "orders " (class) } {
             thead { tr {
                 th { "Symbol" } th { "Side" } th.num { "Qty" } th.num { "Filled" } th.num { "Limit" }
                 th { "Status" } th { "Submitted (New York)" } th { "Placed by" }

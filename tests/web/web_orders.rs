@@ -4,18 +4,18 @@
 //! cancels one at the broker for an admin with the CSRF token, journalled,
 //! and nothing for a reader, without the token, or with trading off.
 
-use crate::support::dashboard::{SimApp, client, csrf_of, get_text, post_form, sign_in};
+use crate::support::dashboard::{
+    SimApp, buy_as, client, csrf_of, get_text, placed_elsewhere, post_form, sign_in, unheld_symbol,
+};
 use crate::support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
 
 use dipwatch::App;
 use dipwatch::access::Role;
 use dipwatch::collect::Dates;
-use dipwatch::domain::OrderSide;
 use dipwatch::journal::EventKind;
-use dipwatch::trading::{Actor, Amount, Ask, Source};
+use dipwatch::trading::{Actor, Source};
 use reqwest::StatusCode;
 use rust_decimal::dec;
-use serde_json::{Value, json};
 
 const READER: i64 = 2001;
 const ADMIN: i64 = 2002;
@@ -106,40 +106,15 @@ async fn with_trading_off_the_page_says_how_to_turn_it_on_and_cancel_is_refused(
 async fn trading_app() -> (App, String, tempfile::TempDir, FakeAlpaca) {
     let fake = FakeAlpaca::start(FakeAlpacaOptions::new());
     fake.set_market_open(Some(true));
-    let mut setup = SimApp::new(20)
+    let (app, addr, dir) = SimApp::new(20)
         .listening()
         .set("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", READER)
         .set("DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS", ADMIN)
         .set("TELOXIDE_TOKEN", TEST_TOKEN)
-        .set("DIPWATCH__MARKET__PROVIDER", "alpaca")
-        .set("DIPWATCH__MARKET__DATA_URL", fake.url())
-        .set("DIPWATCH__MARKET__TRADING_URL", fake.url())
-        .set("DIPWATCH__TRADING__ENABLED", true);
-    for (k, v) in fake.credentials_env() {
-        setup = setup.set(k, v);
-    }
-    let (app, addr, dir) = setup.start(Dates::Latest).await;
+        .trading_on(&fake)
+        .start(Dates::Latest)
+        .await;
     (app, format!("http://{addr}"), dir, fake)
-}
-
-/// Place an order on the fake as another app would (no dipwatch id, no
-/// journal row): its Alpaca id.
-async fn placed_elsewhere(fake: &FakeAlpaca, symbol: &str) -> String {
-    let body = json!({
-        "symbol": symbol, "qty": "3", "side": "buy", "type": "limit",
-        "time_in_force": "day", "limit_price": "10.00",
-    });
-    let r = reqwest::Client::new()
-        .post(format!("{}/v2/orders", fake.url()))
-        .header("APCA-API-KEY-ID", fake.key_id())
-        .header("APCA-API-SECRET-KEY", fake.secret_key())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let order: Value = r.json().await.unwrap();
-    order["id"].as_str().unwrap().to_string()
 }
 
 /// The fake's status of order `id`.
@@ -153,37 +128,15 @@ fn status_on_fake(fake: &FakeAlpaca, id: &str) -> String {
 async fn an_admin_cancels_an_open_order_on_the_fake_alpaca_and_a_reader_only_reads() {
     let (app, base, _dir, fake) = trading_app().await;
     let trading = app.web_context().trading.expect("trading is on");
-    // A symbol the account does not hold, priced so one order passes
-    // every guard: placed the bot's way, by the admin's chat.
-    let snap = app.runner().state().snapshot();
-    let held: Vec<String> = snap.portfolio.as_ref().map_or(vec![], |p| {
-        p.positions.iter().map(|x| x.symbol.to_string()).collect()
-    });
-    let screen = snap.screen.as_ref().expect("collected");
-    let symbol = screen
-        .rows
-        .iter()
-        .map(|r| r.symbol.clone())
-        .find(|s| !held.contains(&s.to_string()))
-        .expect("a symbol not held");
-    fake.set_last_price(symbol.as_str(), dec!(50));
+    // Placed the bot's way by the admin's chat, and by another app.
+    let symbol = unheld_symbol(&app, &fake);
+    let placed = buy_as(&app, ADMIN, &symbol, dec!(2)).await;
+    let ours = placed.id.clone();
+    let theirs = placed_elsewhere(&fake, symbol.as_str()).await;
     let admin_chat = Actor {
         source: Source::Chat(ADMIN),
         role: Role::Admin,
     };
-    let ask = Ask {
-        symbol: symbol.clone(),
-        side: OrderSide::Buy,
-        amount: Amount::Shares(dec!(2)),
-        limit: None,
-    };
-    let preview = trading.preview(&ask, &admin_chat).await.expect("previewed");
-    let placed = trading
-        .confirm(&preview.token, &admin_chat)
-        .await
-        .expect("placed");
-    let ours = placed.order.id.clone();
-    let theirs = placed_elsewhere(&fake, symbol.as_str()).await;
     let http = client();
 
     // A reader sees both, PAPER, the switch off, and no button.
@@ -197,7 +150,7 @@ async fn an_admin_cancels_an_open_order_on_the_fake_alpaca_and_a_reader_only_rea
         &format!("chat {ADMIN}"),
         "elsewhere (not dipwatch)",
         "accepted",
-        &dipwatch::numbers::usd(placed.order.limit_price.unwrap()),
+        &dipwatch::numbers::usd(placed.limit_price.unwrap()),
     ] {
         assert!(page.contains(text), "{text} in {page}");
     }

@@ -79,6 +79,8 @@ fn an_admin_gets_a_cancel_button_per_open_order_and_a_reader_none() {
         }
         // The open order in the first table, the filled one in the second.
         let today = page.find("<h2>Today's</h2>").unwrap();
+        assert!(page.find("<table class=\"orders open\">").unwrap() < today);
+        assert!(page.find("<table class=\"orders done\">").unwrap() > today);
         assert!(page.find("AAPL").unwrap() < today && page.find("MSFT").unwrap() > today);
     }
 }
