@@ -218,6 +218,9 @@ pub(super) fn body(view: &View, csrf: Option<&str>, notice: Option<&Notice>) -> 
     }
 }
 
+/// Alpaca's paper trading API, the default `market.trading_url`.
+const PAPER_URL: &str = "https://paper-api.alpaca.markets";
+
 /// Trading is off: why, and how to turn it on.
 fn off() -> Markup {
     html! {
@@ -225,7 +228,7 @@ fn off() -> Markup {
         p { "dipwatch places orders only when " code { "trading.enabled = true" }
             " and " code { "market.provider = \"alpaca\"" } " (the simulated market is never traded)." }
         p { "To turn it on: get paper keys from Alpaca, keep " code { "market.trading_url" }
-            " at the paper API (" code { "https://paper-api.alpaca.markets" } "), set "
+            " at the paper API (" code { (PAPER_URL) } "), set "
             code { "DIPWATCH__TRADING__ENABLED=true" } " (or " code { "enabled = true" }
             " under " code { "[trading]" } "), check it with " code { "dipwatch check-config" }
             " and restart the daemon. The README's \"Paper trading\" walks through it." }
