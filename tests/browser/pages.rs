@@ -247,6 +247,9 @@ async fn screenshots_of_every_page_at_desktop_and_phone_widths() {
         ("runs", "/runs"),
         ("alerts", "/alerts"),
         ("backtests", "/backtests"),
+        // Trading is off on the simulated market: the page says how to
+        // turn it on (the list itself is shot by orders.rs).
+        ("orders-off", "/orders"),
         ("miniapp", "/miniapp"),
     ] {
         for (width, height) in [DESKTOP, PHONE] {
