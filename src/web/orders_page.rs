@@ -178,7 +178,10 @@ fn refusal_status(r: &Refusal) -> StatusCode {
         Refusal::Broker(TradeError::Unavailable { .. } | TradeError::Malformed { .. }) => {
             StatusCode::BAD_GATEWAY
         }
-        Refusal::Journal(_) => StatusCode::SERVICE_UNAVAILABLE,
+        // A circuit breaker open: nothing was sent, try again later.
+        Refusal::Broker(TradeError::Refused { status: 500.., .. }) | Refusal::Journal(_) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

@@ -179,4 +179,13 @@ fn refusals_map_to_statuses() {
         StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(refusal_status(&Refusal::Disabled), StatusCode::CONFLICT);
+    let breaker = TradeError::Refused {
+        broker: "Alpaca",
+        status: 503,
+        reason: "circuit breaker trading.orders open; nothing was sent".into(),
+    };
+    assert_eq!(
+        refusal_status(&Refusal::Broker(breaker)),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }
