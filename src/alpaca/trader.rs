@@ -137,3 +137,64 @@ impl Trader for AlpacaTrader {
         orders::cancel(&self.client, id).await.map_err(trade_error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn status(status: u16, message: &str) -> AlpacaError {
+        AlpacaError::Status {
+            status,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn answers_map_to_plain_words() {
+        let id = ClientOrderId::from_digest([1; 16]);
+        let e = submit_error(
+            status(403, "insufficient buying power (code 40310000)"),
+            &id,
+        );
+        assert!(
+            matches!(&e, TradeError::Refused { status: 403, reason, .. } if reason.contains("insufficient buying power")),
+            "{e:?}"
+        );
+        let e = submit_error(status(422, "qty must be > 0 (code 40010001)"), &id);
+        assert!(
+            matches!(e, TradeError::Refused { status: 422, .. }),
+            "{e:?}"
+        );
+        let e = submit_error(
+            status(422, "client_order_id must be unique (code 40010001)"),
+            &id,
+        );
+        assert_eq!(e, TradeError::AlreadyPlaced(id.clone()));
+        assert_eq!(
+            trade_error(status(429, "too many")),
+            TradeError::RateLimited { broker: "Alpaca" }
+        );
+        assert_eq!(
+            trade_error(status(404, "order not found")),
+            TradeError::NotFound
+        );
+        for unknown in [
+            status(503, "down"),
+            AlpacaError::Timeout(Duration::from_secs(10)),
+            AlpacaError::Connect("refused".into()),
+            AlpacaError::Malformed("cut".into()),
+        ] {
+            assert!(submit_error(unknown, &id).outcome_unknown());
+        }
+        // A breaker that failed fast sent nothing: not an unknown outcome.
+        let open = AlpacaError::CircuitOpen {
+            breaker: "trading.orders",
+            wait: Duration::from_secs(30),
+        };
+        let e = submit_error(open, &id);
+        assert!(!e.outcome_unknown(), "{e:?}");
+        assert!(e.to_string().contains("nothing was sent"), "{e}");
+    }
+}

@@ -43,7 +43,7 @@ impl Trading {
                 }
             }
         }
-        orders.sort_by(|a, b| b.submitted_at.cmp(&a.submitted_at));
+        orders.sort_by_key(|o| std::cmp::Reverse(o.submitted_at));
         let sources = self.sources().await;
         Ok(orders
             .into_iter()

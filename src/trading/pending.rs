@@ -89,7 +89,7 @@ impl PendingBook {
         token: &str,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<Pending, (Refusal, Option<Pending>)> {
+    ) -> Result<Pending, (Refusal, Option<Box<Pending>>)> {
         let Ok(mut b) = self.book.lock() else {
             return Err((Refusal::UnknownConfirmation, None));
         };
@@ -113,7 +113,7 @@ impl PendingBook {
             .remove(token)
             .ok_or((Refusal::UnknownConfirmation, None))?;
         if expired {
-            return Err((Refusal::Expired, Some(p)));
+            return Err((Refusal::Expired, Some(Box::new(p))));
         }
         b.used
             .insert(token.to_string(), p.preview.expires_at + REMEMBER);

@@ -158,12 +158,16 @@ impl Preview {
 }
 
 impl GuardCheck {
-    /// `ok: $500.00 of $1,000.00 ($500.00 left)` or `OVER: ...`.
+    /// `ok: $500.00 of $1,000.00 ($500.00 left)` or `OVER: $1,200.00 of
+    /// $1,000.00 (none, over by $200.00)`.
     pub fn words(&self) -> String {
-        let verdict = if self.ok { "ok" } else { "OVER" };
-        format!(
-            "{verdict}: {} of {} ({} left)",
-            self.value, self.limit, self.headroom
-        )
+        if self.ok {
+            format!(
+                "ok: {} of {} ({} left)",
+                self.value, self.limit, self.headroom
+            )
+        } else {
+            format!("OVER: {} of {} ({})", self.value, self.limit, self.headroom)
+        }
     }
 }
