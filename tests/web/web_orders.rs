@@ -2,12 +2,13 @@
 //! so and how to turn it on; with trading on over the fake Alpaca it lists
 //! the orders placed through dipwatch and elsewhere, and its Cancel form
 //! cancels one at the broker for an admin with the CSRF token, journalled,
-//! and nothing for a reader, without the token, or with trading off.
+//! and nothing for a reader, without the token, or with trading off;
+//! Alpaca failing is said in plain words and changes nothing.
 
 use crate::support::dashboard::{
     SimApp, buy_as, client, csrf_of, get_text, placed_elsewhere, post_form, sign_in, unheld_symbol,
 };
-use crate::support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions};
+use crate::support::fake_alpaca::{FakeAlpaca, FakeAlpacaOptions, Fault};
 
 use dipwatch::App;
 use dipwatch::access::Role;
@@ -104,16 +105,23 @@ async fn with_trading_off_the_page_says_how_to_turn_it_on_and_cancel_is_refused(
 /// the latest session, its positions snapshot stored), trading on, paper:
 /// the app, the dashboard's base URL, the temp dir and the fake.
 async fn trading_app() -> (App, String, tempfile::TempDir, FakeAlpaca) {
+    trading_app_with(&[]).await
+}
+
+/// [`trading_app`] with more settings.
+async fn trading_app_with(extra: &[(&str, &str)]) -> (App, String, tempfile::TempDir, FakeAlpaca) {
     let fake = FakeAlpaca::start(FakeAlpacaOptions::new());
     fake.set_market_open(Some(true));
-    let (app, addr, dir) = SimApp::new(20)
+    let mut setup = SimApp::new(20)
         .listening()
         .set("DIPWATCH__TELEGRAM__ALLOWED_CHAT_IDS", READER)
         .set("DIPWATCH__TELEGRAM__ADMIN_CHAT_IDS", ADMIN)
         .set("TELOXIDE_TOKEN", TEST_TOKEN)
-        .trading_on(&fake)
-        .start(Dates::Latest)
-        .await;
+        .trading_on(&fake);
+    for (k, v) in extra {
+        setup = setup.set(k, v);
+    }
+    let (app, addr, dir) = setup.start(Dates::Latest).await;
     (app, format!("http://{addr}"), dir, fake)
 }
 
@@ -227,4 +235,58 @@ async fn an_admin_cancels_an_open_order_on_the_fake_alpaca_and_a_reader_only_rea
     trading.resume(&admin_chat).await.expect("resumed");
     let page = get_text(&http, format!("{base}/orders"), &reader).await;
     assert!(page.contains("Kill switch: off"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_alpaca_fails_the_page_says_so_in_plain_words_and_keeps_the_kill_switch() {
+    // One attempt per read, so one queued fault is one failed list.
+    let (app, base, _dir, fake) = trading_app_with(&[("DIPWATCH__MARKET__MAX_RETRIES", "0")]).await;
+    let symbol = unheld_symbol(&app, &fake);
+    let placed = buy_as(&app, ADMIN, &symbol, dec!(1)).await;
+    let http = client();
+    let admin = sign_in(&app, &base, ADMIN).await;
+
+    fake.push_fault(
+        "/v2/orders",
+        Fault::api_error(503, 50_300_000, "service unavailable"),
+    );
+    let r = http
+        .get(format!("{base}/orders"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("The orders could not be listed: Alpaca did not answer"),
+        "{page}"
+    );
+    assert!(page.contains("Kill switch: off"), "read from the store");
+    assert!(!page.contains(&fake.secret_key()) && !page.contains(&fake.key_id()));
+    assert_eq!(fake.pending_faults(), 0);
+
+    // A cancel Alpaca answers with 429 (the order's look-up before the
+    // DELETE): refused in plain words, nothing canceled, the order still
+    // listed with its button.
+    let id = placed.id.clone();
+    let page = get_text(&http, format!("{base}/orders"), &admin).await;
+    let csrf = csrf_of(&page);
+    fake.push_fault(
+        &format!("/v2/orders/{id}"),
+        Fault::api_error(429, 42_900_000, "rate limit exceeded"),
+    );
+    let form = [("csrf", csrf.as_str()), ("order_id", id.as_str())];
+    let r = post_form(&http, format!("{base}/orders/cancel"), &admin, &form).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains(&format!(
+            "Order {id} was not canceled: Alpaca is rate limiting requests; try again in a minute"
+        )),
+        "{body}"
+    );
+    assert_eq!(status_on_fake(&fake, &id), "accepted");
+    assert_eq!(fake.count_method("DELETE", &format!("/v2/orders/{id}")), 0);
+    assert!(body.contains(&format!("name=\"order_id\" value=\"{id}\"")));
 }
