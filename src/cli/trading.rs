@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::{EXIT_TEMPFAIL, open_store};
-use crate::config::AppConfig;
+use crate::config::{AppConfig, ConfigError};
 use crate::numbers::qty;
 use crate::trading::{Actor, Refusal, Trading};
 
@@ -41,10 +41,12 @@ pub(super) async fn service(config: &AppConfig) -> anyhow::Result<Result<Trading
     if !config.trading.enabled {
         return Ok(Err(refused(&Refusal::Disabled)));
     }
+    // The simulated market cannot trade: the configuration's error (exit 2).
+    crate::trading::build::refuse_sim(config).map_err(|e| ConfigError::Unusable(e.to_string()))?;
     let store = match open_store(config).await {
         Ok(s) => s,
         // A setting the store refuses is the configuration's error (exit 2).
-        Err(e) if e.downcast_ref::<crate::config::ConfigError>().is_some() => return Err(e),
+        Err(e) if e.downcast_ref::<ConfigError>().is_some() => return Err(e),
         Err(e) => {
             eprintln!("error: the store cannot be used: {e:#}");
             return Ok(Err(ExitCode::from(EXIT_TEMPFAIL)));

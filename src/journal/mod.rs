@@ -12,6 +12,7 @@
 //!
 //! - `audit.rs`: the other commands' events, best effort (logged, counted)
 //! - `codec.rs`: the rows as CSV (header, hostile cells, exact round trip)
+//! - `export.rs`: [`Exported`], a dataset or the journal, for export and `/download`
 //! - `read.rs`: reading a day or a range back (listing, bounded concurrent
 //!   reads, an unreadable object skipped with a warning)
 
@@ -25,9 +26,11 @@ use crate::store::{Store, StoreError};
 
 mod audit;
 mod codec;
+mod export;
 mod read;
 
 pub use codec::{COLUMNS, decode, encode, header};
+pub use export::Exported;
 pub use read::{JournalRead, Unreadable};
 
 /// Where the journal lives: `orders/date=D/`.

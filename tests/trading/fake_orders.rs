@@ -417,7 +417,8 @@ fn post_faults_a_dropped_answer_places_the_order_a_429_does_not() {
     );
     assert_eq!(status, 429);
     assert!(fake.orders().is_empty());
-    fake.push_fault("/v2/orders", Fault::DropAnswer);
+    fake.push_fault("POST /v2/orders", Fault::DropAnswer);
+    fake.push_fault("DELETE /v2/orders", Fault::Reset);
     let e = call(
         &fake,
         "POST",

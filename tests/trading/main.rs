@@ -6,4 +6,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cli_guards;
+mod cli_orders;
+mod cli_refusals;
 mod fake_orders;
+mod harness;

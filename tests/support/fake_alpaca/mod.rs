@@ -513,7 +513,8 @@ impl FakeAlpaca {
     /// Queue `fault` for the next request whose path starts with
     /// `path_prefix` (`/v2/stocks/bars`, `/v2/account`, `/` for any), or
     /// `path?needle` to match only requests with a `key=value` query pair
-    /// containing `needle` (e.g. `/v2/stocks/bars?symbols=Z0000`).
+    /// containing `needle` (e.g. `/v2/stocks/bars?symbols=Z0000`); a
+    /// method first (`POST /v2/orders`) matches only that method.
     pub fn push_fault(&self, path_prefix: &str, fault: Fault) {
         lock(&self.shared.config)
             .faults

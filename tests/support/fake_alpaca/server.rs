@@ -163,7 +163,7 @@ pub(super) async fn answer(stream: &mut TcpStream, shared: &Arc<Shared>, req: Re
         // A spec is a path prefix, optionally `?needle`: then one of the
         // decoded `key=value` query pairs must contain the needle (to aim
         // a fault at one batch of symbols, say).
-        let matches = |spec: &str| match spec.split_once('?') {
+        let matches_path = |spec: &str| match spec.split_once('?') {
             None => req.path.starts_with(spec),
             Some((path, needle)) => {
                 req.path.starts_with(path)
@@ -172,6 +172,19 @@ pub(super) async fn answer(stream: &mut TcpStream, shared: &Arc<Shared>, req: Re
                         .iter()
                         .any(|(k, v)| format!("{k}={v}").contains(needle))
             }
+        };
+        // `POST /v2/orders`: only requests of that method.
+        let matches = |spec: &str| {
+            let spec = match spec.split_once(' ') {
+                Some((method, rest)) if !method.starts_with('/') => {
+                    if method != req.method {
+                        return false;
+                    }
+                    rest
+                }
+                _ => spec,
+            };
+            matches_path(spec)
         };
         let pos = c.faults.iter().position(|(spec, _)| matches(spec));
         let fault = pos.and_then(|i| c.faults.remove(i)).map(|(_, f)| f);
