@@ -15,6 +15,7 @@ mod backtests;
 mod charts;
 pub mod client;
 pub mod cookie;
+mod orders_page;
 pub mod pages;
 mod risk;
 mod run_now;
@@ -128,6 +129,8 @@ pub fn router(ctx: WebContext) -> Router {
         .route("/alerts", get(alerts_page::page).post(alerts_page::add))
         .route("/alerts/delete", post(alerts_page::delete))
         .route("/trigger", post(run_now::trigger))
+        .route("/orders", get(orders_page::page))
+        .route("/orders/cancel", post(orders_page::cancel))
         // A page of its own is one route here and one line in pages::NAV.
         .route("/login", get(signin::login))
         .route("/miniapp", get(miniapp_page))

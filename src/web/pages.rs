@@ -39,6 +39,7 @@ const NAV: &[(&str, &str)] = &[
     ("/portfolio", "Portfolio"),
     ("/runs", "Runs"),
     ("/backtests", "Backtests"),
+    ("/orders", "Orders"),
 ];
 
 /// The page frame every page uses (the backtests page and the risk

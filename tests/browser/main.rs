@@ -21,5 +21,6 @@ mod webdriver;
 mod actions;
 mod anonymous;
 mod miniapp;
+mod orders;
 mod pages;
 mod sign_in;

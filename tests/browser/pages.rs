@@ -247,6 +247,9 @@ async fn screenshots_of_every_page_at_desktop_and_phone_widths() {
         ("runs", "/runs"),
         ("alerts", "/alerts"),
         ("backtests", "/backtests"),
+        // Trading is off on the simulated market: the page says how to
+        // turn it on (the list itself is shot by orders.rs).
+        ("orders-off", "/orders"),
         ("miniapp", "/miniapp"),
     ] {
         for (width, height) in [DESKTOP, PHONE] {
@@ -263,7 +266,7 @@ async fn screenshots_of_every_page_at_desktop_and_phone_widths() {
 /// The page shown fits its viewport with no sideways scrolling, and every
 /// figure shown is drawn at about the size it is shown: its text at least
 /// 11 CSS pixels.
-async fn fits(browser: &Browser, name: &str, width: u32) {
+pub(super) async fn fits(browser: &Browser, name: &str, width: u32) {
     let v = browser
         .execute(
             "const d = document.documentElement;
@@ -280,11 +283,11 @@ async fn fits(browser: &Browser, name: &str, width: u32) {
         scroll <= inner && body <= inner,
         "{name} at {width}: {scroll} px wide in a {inner} px window"
     );
-    // The ranking and the positions keep their key columns whole on a
-    // phone: they fit without scrolling inside themselves either.
+    // The ranking, the positions and the orders keep their key columns
+    // whole on a phone: they fit without scrolling inside themselves either.
     let tables = browser
         .execute(
-            "return [...document.querySelectorAll('table.ranking, #positions')]
+            "return [...document.querySelectorAll('table.ranking, #positions, table.orders')]
                .map(t => [t.scrollWidth, t.clientWidth, [...t.querySelectorAll('tbody tr:first-child td')].map(c => c.className + ':' + c.getBoundingClientRect().width + ':' + c.textContent).join(' | ')]);",
         )
         .await;
@@ -331,7 +334,7 @@ async fn fits(browser: &Browser, name: &str, width: u32) {
 
 /// Save a screenshot as `target/screenshots/NAME-WIDTH.png` and check it
 /// is a PNG of the viewport.
-async fn shoot(browser: &Browser, name: &str, width: u32, height: u32) {
+pub(super) async fn shoot(browser: &Browser, name: &str, width: u32, height: u32) {
     let png = browser.screenshot().await;
     assert_eq!(png_size(&png), (width, height), "{name} at {width}");
     let path = screenshot_path(&format!("{name}-{width}"));

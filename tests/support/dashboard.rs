@@ -181,3 +181,88 @@ pub fn csrf_of(page: &str) -> String {
         .expect("the page's forms carry a CSRF token")
         .to_string()
 }
+
+impl SimApp {
+    /// Market data and the broker from `fake` instead of the simulation
+    /// (`market.provider = "alpaca"`, both URLs, its key pair), with
+    /// trading on: orders go to the fake, PAPER (it is not the live URL).
+    pub fn trading_on(mut self, fake: &super::fake_alpaca::FakeAlpaca) -> Self {
+        self = self
+            .set("DIPWATCH__MARKET__PROVIDER", "alpaca")
+            .set("DIPWATCH__MARKET__DATA_URL", fake.url())
+            .set("DIPWATCH__MARKET__TRADING_URL", fake.url())
+            .set("DIPWATCH__TRADING__ENABLED", true);
+        for (k, v) in fake.credentials_env() {
+            self = self.set(k, v);
+        }
+        self
+    }
+}
+
+/// A symbol of the latest screen the account does not hold, its last trade
+/// set to $50 on `fake`: one order of a few shares passes every guard.
+pub fn unheld_symbol(app: &App, fake: &super::fake_alpaca::FakeAlpaca) -> dipwatch::Symbol {
+    let snap = app.runner().state().snapshot();
+    let held: Vec<&str> = snap.portfolio.as_ref().map_or(vec![], |p| {
+        p.positions.iter().map(|x| x.symbol.as_str()).collect()
+    });
+    let symbol = snap
+        .screen
+        .as_ref()
+        .expect("collected")
+        .rows
+        .iter()
+        .map(|r| r.symbol.clone())
+        .find(|s| !held.contains(&s.as_str()))
+        .expect("a symbol not held");
+    fake.set_last_price(symbol.as_str(), rust_decimal::dec!(50));
+    symbol
+}
+
+/// Buy `shares` of `symbol` the bot's way, as the admin `chat`: previewed,
+/// then confirmed. The order as placed.
+pub async fn buy_as(
+    app: &App,
+    chat: i64,
+    symbol: &dipwatch::Symbol,
+    shares: rust_decimal::Decimal,
+) -> dipwatch::domain::Order {
+    use dipwatch::trading::{Actor, Amount, Ask, Source};
+    let trading = app.web_context().trading.expect("trading is on");
+    let actor = Actor {
+        source: Source::Chat(chat),
+        role: dipwatch::access::Role::Admin,
+    };
+    let ask = Ask {
+        symbol: symbol.clone(),
+        side: dipwatch::domain::OrderSide::Buy,
+        amount: Amount::Shares(shares),
+        limit: None,
+    };
+    let preview = trading.preview(&ask, &actor).await.expect("previewed");
+    trading
+        .confirm(&preview.token, &actor)
+        .await
+        .expect("placed")
+        .order
+}
+
+/// Place an order for 3 shares of `symbol` on `fake` as another app would
+/// (no dipwatch id, no journal row): its Alpaca id.
+pub async fn placed_elsewhere(fake: &super::fake_alpaca::FakeAlpaca, symbol: &str) -> String {
+    let body = serde_json::json!({
+        "symbol": symbol, "qty": "3", "side": "buy", "type": "limit",
+        "time_in_force": "day", "limit_price": "10.00",
+    });
+    let r = reqwest::Client::new()
+        .post(format!("{}/v2/orders", fake.url()))
+        .header("APCA-API-KEY-ID", fake.key_id())
+        .header("APCA-API-SECRET-KEY", fake.secret_key())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let order: serde_json::Value = r.json().await.unwrap();
+    order["id"].as_str().unwrap().to_string()
+}

@@ -1,7 +1,8 @@
 //! The dashboard over real HTTP on loopback, one test binary: pages and
 //! sign-in (`web`), attacks on both listeners (`web_attacks`), stored
-//! backtests (`web_backtests`), the portfolio's risk section (`web_risk`)
-//! and the dashboard's audit events in the journal (`web_journal`).
+//! backtests (`web_backtests`), the orders page (`web_orders`), the
+//! portfolio's risk section (`web_risk`) and the dashboard's audit events
+//! in the journal (`web_journal`).
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -10,4 +11,5 @@ mod web;
 mod web_attacks;
 mod web_backtests;
 mod web_journal;
+mod web_orders;
 mod web_risk;
