@@ -146,8 +146,9 @@ impl App {
             None => store,
         };
         store.sweep_staging(STAGING_MAX_AGE);
-        let journal = crate::journal::Journal::new(store.clone());
         let metrics = Arc::new(Metrics::new());
+        let journal =
+            crate::journal::Journal::new(store.clone()).counting(metrics.journal_audit_failures());
         if let Some(counters) = sources.market.request_stats() {
             metrics.declare_breakers(counters.breakers.keys());
         }
@@ -192,6 +193,11 @@ impl App {
             trading: None,
             journal,
         })
+    }
+
+    /// The audit journal in the store.
+    pub fn journal(&self) -> &crate::journal::Journal {
+        &self.journal
     }
 
     /// The configuration the app was built from.

@@ -74,6 +74,8 @@ pub struct Metrics {
     /// `dipwatch_lease_role`: 1 on this process's role under the writer lease.
     lease_role: Family<RoleLabel, Gauge>,
     web_sign_ins: Family<SignInLabel, Counter>,
+    /// `dipwatch_journal_audit_failures`: audit events not written.
+    journal_audit_failures: Counter,
 }
 
 /// Register `metric` under `name` and hand it back: the registry keeps a
@@ -342,6 +344,12 @@ impl Metrics {
                 let _ = web_sign_ins.get_or_create(&SignInLabel { method, outcome });
             }
         }
+        let journal_audit_failures = add(
+            r,
+            "journal_audit_failures",
+            "Audit events (trigger, alert edits, reloads, sign-ins) the journal could not write",
+            Counter::default(),
+        );
         Self {
             registry,
             process,
@@ -351,6 +359,7 @@ impl Metrics {
             latest,
             lease_role,
             web_sign_ins,
+            journal_audit_failures,
         }
     }
 
@@ -553,6 +562,12 @@ impl Metrics {
         self.web_sign_ins
             .get_or_create(&SignInLabel { method, outcome })
             .inc();
+    }
+
+    /// The counter of audit events the journal could not write, for
+    /// [`crate::journal::Journal::counting`].
+    pub fn journal_audit_failures(&self) -> Counter {
+        self.journal_audit_failures.clone()
     }
 
     /// A bot update was answered (`command` is a fixed name, never user text).

@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 
 use crate::collect::Dates;
 use crate::domain::{LastRun, RunSource};
+use crate::journal::{EventKind, JournalEvent};
 use crate::runner::{Runner, Trigger};
 
 /// What asking for a run gave.
@@ -29,6 +30,25 @@ pub enum ManualRun {
         /// The cooldown's length.
         period: Duration,
     },
+}
+
+impl ManualRun {
+    /// This outcome as the journal's audit event, by `source`: `started`,
+    /// or `refused` with why (a run in progress, the cooldown).
+    pub fn audit_event(&self, source: impl ToString) -> JournalEvent {
+        let event = JournalEvent::command(EventKind::Trigger, source);
+        match self {
+            Self::Started(_) => event.status("started"),
+            Self::Busy(running) => event.status("refused").reason(format!(
+                "a run is in progress (started by {})",
+                running.label()
+            )),
+            Self::Cooling { left, .. } => event.status("refused").reason(format!(
+                "within the cooldown ({} left)",
+                crate::numbers::time_left(*left)
+            )),
+        }
+    }
 }
 
 /// Start a manual run of the latest session unless the cooldown or a run

@@ -5,6 +5,38 @@
 
 use super::{AlertService, RuleKind, UsageError, parse_alert};
 use crate::domain::Symbol;
+use crate::journal::{EventKind, Journal, JournalEvent};
+use crate::trading::Source;
+
+/// Who edits and where it is recorded: the front end's source (the chat
+/// from the bot, `web:<id>` from the dashboard; a rule belongs to that
+/// Telegram chat either way) and the journal each change is appended to.
+#[derive(Debug, Clone, Copy)]
+pub struct Editor<'a> {
+    /// Who, as the journal's `source` says it.
+    pub source: Source,
+    /// The audit journal.
+    pub journal: &'a Journal,
+}
+
+impl Editor<'_> {
+    /// The chat whose rules these are.
+    fn chat(&self) -> i64 {
+        match self.source {
+            Source::Chat(id) | Source::Web(id) => id,
+            // The command line edits no alerts; no chat owns rule 0.
+            Source::Cli => 0,
+        }
+    }
+
+    /// Journal a change (best effort: see [`Journal::audit`]).
+    async fn record(&self, kind: EventKind, id: u64, rule: &RuleKind) {
+        let event = JournalEvent::command(kind, self.source).status("ok");
+        self.journal
+            .audit(event.reason(format!("#{id} {rule}")))
+            .await;
+    }
+}
 
 /// Rules one chat may have: the bot's `/alerts` list (a line and a delete
 /// button each) then always fits one message and one keyboard.
@@ -36,11 +68,11 @@ pub fn running(alerts: Option<&AlertService>) -> Option<&AlertService> {
     alerts.filter(|svc| svc.problem().is_none())
 }
 
-/// Add the rule `args` describes (`/alert`'s arguments) for `chat`;
-/// `universe` is `market.universe`, for [`warnings`].
+/// Add the rule `args` describes (`/alert`'s arguments) for the editor's
+/// chat, journalled; `universe` is `market.universe`, for [`warnings`].
 pub async fn add(
     alerts: Option<&AlertService>,
-    chat: i64,
+    by: Editor<'_>,
     args: &str,
     universe: &[Symbol],
 ) -> Added {
@@ -51,15 +83,18 @@ pub async fn add(
         Ok(kind) => kind,
         Err(e) => return Added::Invalid(e),
     };
-    if svc.rules_of(chat).await.len() >= MAX_RULES_PER_CHAT {
+    if svc.rules_of(by.chat()).await.len() >= MAX_RULES_PER_CHAT {
         return Added::TooMany;
     }
-    match svc.add(chat, kind.clone()).await {
-        Ok(id) => Added::Added {
-            warnings: warnings(&kind, universe),
-            id,
-            kind,
-        },
+    match svc.add(by.chat(), kind.clone()).await {
+        Ok(id) => {
+            by.record(EventKind::AlertAdd, id, &kind).await;
+            Added::Added {
+                warnings: warnings(&kind, universe),
+                id,
+                kind,
+            }
+        }
         Err(e) => {
             tracing::error!(error = %e, "could not save an alert rule");
             Added::Unavailable
@@ -72,12 +107,20 @@ pub fn added_line(id: u64, kind: &RuleKind) -> String {
     format!("Alert #{id} set: {kind}.")
 }
 
-/// Delete `chat`'s rule `id`: `Some(found)`, or `None` when alerts are not
-/// running or the book could not be saved (logged).
-pub async fn remove(alerts: Option<&AlertService>, chat: i64, id: u64) -> Option<bool> {
+/// Delete the editor's rule `id` (journalled with its text): `Some(found)`,
+/// or `None` when alerts are not running or the book could not be saved
+/// (logged).
+pub async fn remove(alerts: Option<&AlertService>, by: Editor<'_>, id: u64) -> Option<bool> {
     let svc = running(alerts)?;
-    match svc.remove(chat, id).await {
-        Ok(found) => Some(found),
+    let rules = svc.rules_of(by.chat()).await;
+    let rule = rules.iter().find(|r| r.id == id).map(|r| r.kind.clone());
+    match svc.remove(by.chat(), id).await {
+        Ok(found) => {
+            if let (true, Some(rule)) = (found, &rule) {
+                by.record(EventKind::AlertDelete, id, rule).await;
+            }
+            Some(found)
+        }
         Err(e) => {
             tracing::error!(error = %e, "could not delete an alert rule");
             None

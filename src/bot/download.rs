@@ -1,7 +1,9 @@
 //! `/download`: the last N published dates of a dataset as one CSV with
 //! one header, oldest date first, read from the store and verified against
 //! each date's manifest (the same rules as `dipwatch export`: a damaged
-//! partition is skipped and counted, never sent).
+//! partition is skipped and counted, never sent); or the journal's last N
+//! New York dates (`/download orders`), the same CSV as `dipwatch export
+//! orders`.
 
 use std::time::Duration;
 
@@ -10,6 +12,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use futures::StreamExt;
 
+use crate::journal::{Exported, Journal};
 use crate::store::{Dataset, Lake, PartRead, Store, StoreError};
 
 /// Telegram bots may upload documents up to 50 MB; stay well under.
@@ -22,8 +25,8 @@ pub const MAX_LINKED_BYTES: usize = 512 * 1024 * 1024;
 /// A CSV ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Csv {
-    /// The dataset.
-    pub dataset: Dataset,
+    /// The dataset (or the journal).
+    pub dataset: Exported,
     /// The file: one header line, then the rows of each date.
     pub bytes: Vec<u8>,
     /// The dates included, oldest first.
@@ -116,12 +119,54 @@ pub async fn build_csv(
         return Ok(None);
     }
     Ok(Some(Csv {
-        dataset,
+        dataset: Exported::Dataset(dataset),
         bytes: out,
         dates,
         rows,
         damaged,
         truncated: plan.truncated,
+    }))
+}
+
+/// The journal of the last `days` New York dates up to `today`, as one
+/// CSV (header, then every event in time order); `None` when those dates
+/// hold no event. Leaves out the oldest events rather than exceed
+/// `max_bytes`; an object that cannot be read is skipped and counted.
+pub async fn build_orders_csv(
+    journal: &Journal,
+    today: NaiveDate,
+    days: usize,
+    max_bytes: usize,
+) -> Result<Option<Csv>, StoreError> {
+    let back = u64::try_from(days.saturating_sub(1)).unwrap_or(u64::MAX);
+    let from = today
+        .checked_sub_days(chrono::Days::new(back))
+        .unwrap_or(NaiveDate::MIN);
+    let read = journal.range(from, today).await?;
+    let mut events = read.events;
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let mut bytes = crate::journal::encode(&events);
+    let mut truncated = false;
+    while bytes.len() > max_bytes && events.len() > 1 {
+        // Halve the oldest part away until the file fits: few rounds.
+        events.drain(..events.len() / 2);
+        bytes = crate::journal::encode(&events);
+        truncated = true;
+    }
+    let mut dates: Vec<NaiveDate> = events
+        .iter()
+        .map(|e| crate::market::calendar::exchange_date(e.time))
+        .collect();
+    dates.dedup();
+    Ok(Some(Csv {
+        dataset: Exported::Orders,
+        bytes,
+        dates,
+        rows: events.len() as u64,
+        damaged: read.skipped.len(),
+        truncated,
     }))
 }
 

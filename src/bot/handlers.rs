@@ -113,7 +113,7 @@ async fn button(bot: TgBot, q: CallbackQuery, shared: Arc<Shared>) -> Result<(),
                 return Ok(());
             };
             guarded(&bot, chat, "unalert", &shared, async {
-                commands::unalert::unalert(&bot, chat, id, shared.ctx.alerts.as_ref()).await
+                commands::unalert::unalert(&bot, chat, id, &shared.ctx).await
             })
             .await;
         }

@@ -1,4 +1,5 @@
-//! `dipwatch export`: one dataset over a date range as one CSV on stdout.
+//! `dipwatch export`: one dataset over a date range as one CSV on stdout,
+//! or the order and audit journal (`orders`).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -8,14 +9,15 @@ use futures::StreamExt;
 
 use super::{open_store_to_read, parse_date};
 use crate::config::AppConfig;
-use crate::store::{Dataset, Lake, PartRead};
+use crate::journal::{Exported, Journal};
+use crate::store::{Lake, PartRead};
 
 /// `export` options.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     /// Which dataset.
     #[arg(value_enum)]
-    pub kind: Dataset,
+    pub kind: Exported,
     /// First date (inclusive).
     #[arg(long, value_parser = parse_date)]
     pub from: Option<NaiveDate>,
@@ -36,6 +38,10 @@ pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCo
             "--from {from} is after --to {to}: nothing could be exported"
         ));
     }
+    let kind = match args.kind {
+        Exported::Dataset(kind) => kind,
+        Exported::Orders => return orders(config, args).await,
+    };
     let lake = Lake::new(open_store_to_read(config).await?);
     let listing = lake.listing(args.from, args.to).await?;
     for w in listing.warnings() {
@@ -43,20 +49,13 @@ pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCo
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut write = |bytes: &[u8]| -> anyhow::Result<bool> {
-        match out.write_all(bytes) {
-            Ok(()) => Ok(true),
-            // A closed pipe (`| head`) ends the export quietly.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    };
-    if !write(args.kind.header().as_bytes())? {
+    let mut write = |bytes: &[u8]| write_out(&mut out, bytes);
+    if !write(kind.header().as_bytes())? {
         return Ok(ExitCode::SUCCESS);
     }
     let mut skipped = 0usize;
     let mut simulated = 0usize;
-    let mut parts = std::pin::pin!(lake.parts(args.kind, listing.dates));
+    let mut parts = std::pin::pin!(lake.parts(kind, listing.dates));
     while let Some(read) = parts.next().await {
         match read {
             PartRead::Part(part) => {
@@ -67,20 +66,12 @@ pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCo
             }
             PartRead::Absent(_) => {}
             PartRead::Damaged(s) => {
-                eprintln!(
-                    "warning: skipping {} {}: {}",
-                    args.kind.name(),
-                    s.date,
-                    s.reason
-                );
+                eprintln!("warning: skipping {} {}: {}", kind.name(), s.date, s.reason);
                 skipped += 1;
             }
         }
     }
-    match out.flush() {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
-        _ => {}
-    }
+    flush(&mut out)?;
     // The CSV columns are the contract, so the marker goes to stderr.
     if simulated > 0 {
         eprintln!(
@@ -89,6 +80,48 @@ pub async fn run(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCo
     }
     if skipped > 0 {
         eprintln!("warning: {skipped} partition(s) skipped; the rest was exported");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write `bytes`; `false` when the reader went away (`| head`), which ends
+/// the export quietly.
+fn write_out(out: &mut impl Write, bytes: &[u8]) -> anyhow::Result<bool> {
+    match out.write_all(bytes) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Flush what is left (a closed pipe is not an error).
+fn flush(out: &mut impl Write) -> anyhow::Result<()> {
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// The journal of `--from..=--to` (New York dates; every date without
+/// them) as one CSV: its header, then every event in time order. An object
+/// that cannot be read is skipped and named on stderr.
+async fn orders(config: &AppConfig, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let journal = Journal::new(open_store_to_read(config).await?);
+    let from = args.from.unwrap_or(NaiveDate::MIN);
+    let to = args.to.unwrap_or(NaiveDate::MAX);
+    let read = journal.range(from, to).await?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if write_out(&mut out, &crate::journal::encode(&read.events))? {
+        flush(&mut out)?;
+    }
+    for s in &read.skipped {
+        eprintln!("warning: skipping {}: {}", s.path, s.reason);
+    }
+    if !read.skipped.is_empty() {
+        eprintln!(
+            "warning: {} journal object(s) skipped; the rest was exported",
+            read.skipped.len()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

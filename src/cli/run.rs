@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::{open_store, probe_store};
 use crate::app::App;
 use crate::config::AppConfig;
+use crate::journal::{EventKind, Journal, JournalEvent};
 use crate::store::StorageUrl;
 
 /// Run the daemon until a shutdown signal; exit 0. `file` is the
@@ -47,6 +48,7 @@ pub async fn run(config: &AppConfig, file: Option<&Path>) -> anyhow::Result<Exit
     let reloads = tokio::spawn(reload_on_hangup(
         config.clone(),
         file.map(Path::to_path_buf),
+        app.journal().clone(),
     ));
     app.run_until_stopped(shutdown).await?;
     signals.abort();
@@ -85,8 +87,9 @@ fn dashboard_off_hint(config: &AppConfig) -> String {
 /// process's environment) and replace the allow-lists the bot, the
 /// dashboard and the alerts check, so a chat taken off them loses access
 /// with its next request. A configuration that no longer loads changes
-/// nothing and says why.
-async fn reload_on_hangup(config: AppConfig, file: Option<PathBuf>) {
+/// nothing and says why. Each reload is journalled (`access_reload`, by
+/// `daemon`, with the counts or why it changed nothing).
+async fn reload_on_hangup(config: AppConfig, file: Option<PathBuf>, journal: Journal) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -95,7 +98,8 @@ async fn reload_on_hangup(config: AppConfig, file: Option<PathBuf>) {
             return;
         };
         while hangups.recv().await.is_some() {
-            match AppConfig::load(file.as_deref()) {
+            let event = JournalEvent::command(EventKind::AccessReload, "daemon");
+            let event = match AppConfig::load(file.as_deref()) {
                 Ok(fresh) => {
                     config.access.replace_with(&fresh.access);
                     let (readers, admins) = config.access.counts();
@@ -122,17 +126,29 @@ async fn reload_on_hangup(config: AppConfig, file: Option<PathBuf>) {
                              with the new environment, to revoke a chat"
                         );
                     }
+                    let counts = format!("{readers} readers, {admins} admins");
+                    match fixed.is_empty() {
+                        true => event.status("ok").reason(counts),
+                        false => event.status("partial").reason(format!(
+                            "{counts}; fixed by the environment: {}",
+                            fixed.join(", ")
+                        )),
+                    }
                 }
-                Err(e) => tracing::warn!(
-                    error = %e,
-                    "SIGHUP: the configuration does not load; the allow-lists are unchanged"
-                ),
-            }
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        "SIGHUP: the configuration does not load; the allow-lists are unchanged"
+                    );
+                    event.status("refused").reason(e)
+                }
+            };
+            journal.audit(event).await;
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = (config, file);
+        let _ = (config, file, journal);
     }
 }
 

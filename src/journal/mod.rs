@@ -10,7 +10,9 @@
 //! is either wholly written or not at all, and the CLI and the daemon may
 //! both append while the daemon holds the store's writer lease.
 //!
+//! - `audit.rs`: the other commands' events, best effort (logged, counted)
 //! - `codec.rs`: the rows as CSV (header, hostile cells, exact round trip)
+//! - `export.rs`: [`Exported`], a dataset or the journal, for export and `/download`
 //! - `read.rs`: reading a day or a range back (listing, bounded concurrent
 //!   reads, an unreadable object skipped with a warning)
 
@@ -22,10 +24,13 @@ use object_store::path::Path;
 
 use crate::store::{Store, StoreError};
 
+mod audit;
 mod codec;
+mod export;
 mod read;
 
 pub use codec::{COLUMNS, decode, encode, header};
+pub use export::Exported;
 pub use read::{JournalRead, Unreadable};
 
 /// Where the journal lives: `orders/date=D/`.
@@ -98,6 +103,8 @@ pub struct JournalEvent {
 #[derive(Debug, Clone)]
 pub struct Journal {
     store: Store,
+    /// Audit events that could not be written (see `audit.rs`).
+    audit_failures: prometheus_client::metrics::counter::Counter,
 }
 
 /// The partition of the New York date `date`.
@@ -124,7 +131,10 @@ const NAME_ATTEMPTS: usize = 3;
 impl Journal {
     /// Over `store`.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            audit_failures: Default::default(),
+        }
     }
 
     /// Append `event` durably; an error means it was not recorded (and an

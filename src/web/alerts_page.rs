@@ -152,28 +152,29 @@ pub(super) async fn add(
     let args = form.rule.trim();
     let args = args.strip_prefix("/alert ").unwrap_or(args);
     let universe = &ctx.config.universe;
-    let (status, notice, keep) = match edit::add(ctx.alerts(), chat, args, universe).await {
-        Added::Added { id, kind, warnings } => (
-            StatusCode::OK,
-            Notice::Done(edit::added_line(id, &kind), warnings),
-            "",
-        ),
-        Added::Invalid(e) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Notice::Refused(e.0),
-            typed.as_str(),
-        ),
-        Added::TooMany => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Notice::Refused(too_many()),
-            typed.as_str(),
-        ),
-        Added::Unavailable => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Notice::Refused(unavailable()),
-            typed.as_str(),
-        ),
-    };
+    let (status, notice, keep) =
+        match edit::add(ctx.alerts(), editor(&ctx, chat), args, universe).await {
+            Added::Added { id, kind, warnings } => (
+                StatusCode::OK,
+                Notice::Done(edit::added_line(id, &kind), warnings),
+                "",
+            ),
+            Added::Invalid(e) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Notice::Refused(e.0),
+                typed.as_str(),
+            ),
+            Added::TooMany => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Notice::Refused(too_many()),
+                typed.as_str(),
+            ),
+            Added::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Notice::Refused(unavailable()),
+                typed.as_str(),
+            ),
+        };
     respond(&ctx, &viewer, chat, status, Some(notice), keep).await
 }
 
@@ -206,7 +207,7 @@ pub(super) async fn delete(
                 crate::echo::quoted(form.id.trim())
             )),
         ),
-        Ok(id) => match edit::remove(ctx.alerts(), chat, id).await {
+        Ok(id) => match edit::remove(ctx.alerts(), editor(&ctx, chat), id).await {
             Some(true) => (StatusCode::OK, Notice::Done(removed(id, true), vec![])),
             Some(false) => (StatusCode::NOT_FOUND, Notice::Refused(removed(id, false))),
             None => (
@@ -216,4 +217,12 @@ pub(super) async fn delete(
         },
     };
     respond(&ctx, &viewer, chat, status, Some(notice), "").await
+}
+
+/// An edit from this dashboard session, journalled as `web:<id>`.
+fn editor(ctx: &WebContext, chat: i64) -> edit::Editor<'_> {
+    edit::Editor {
+        source: crate::trading::Source::Web(chat),
+        journal: &ctx.journal,
+    }
 }

@@ -57,6 +57,9 @@ pub(super) async fn trigger(
         return stale_form();
     }
     let run = start_manual(&ctx.runner, &ctx.trigger_cooldown, Instant::now());
+    (ctx.journal)
+        .audit(run.audit_event(viewer.journal_source()))
+        .await;
     if matches!(run, ManualRun::Started(_)) {
         tracing::info!(
             chat_id = viewer.chat,

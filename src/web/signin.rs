@@ -45,9 +45,28 @@ fn audit(
 ) {
     ctx.metrics.web_sign_in(method.label(), outcome);
     let method = method.label();
+    journal_sign_in(ctx, method, outcome, chat, client);
     match outcome {
         "ok" => tracing::info!(method, outcome, chat, client = %client, "dashboard sign-in"),
         _ => tracing::warn!(method, outcome, chat, client = %client, "dashboard sign-in refused"),
+    }
+}
+
+/// Journal a sign-in of a known chat (a session started, or a genuine
+/// credential of a chat the allow-lists refuse); anonymous failures are
+/// only counted, so nobody can fill the journal by guessing.
+fn journal_sign_in(
+    ctx: &WebContext,
+    method: &str,
+    outcome: &str,
+    chat: Option<i64>,
+    client: IpAddr,
+) {
+    use crate::journal::{EventKind, JournalEvent};
+    if chat.is_some() {
+        let source = viewer::web_source(chat);
+        let event = JournalEvent::command(EventKind::SignIn, source).status(outcome);
+        (ctx.journal).audit_soon(event.reason(format!("{method} from {client}")));
     }
 }
 

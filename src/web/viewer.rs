@@ -58,6 +58,20 @@ impl Viewer {
     pub(super) fn miniapp(&self) -> bool {
         self.session.as_ref().is_some_and(|(_, s)| s.miniapp)
     }
+
+    /// Who this is in the journal's `source` column: `web:<id>` (an
+    /// anonymous loopback reader changes nothing, so never appears).
+    pub(super) fn journal_source(&self) -> String {
+        web_source(self.chat)
+    }
+}
+
+/// The journal's `source` of a dashboard request by `chat`.
+pub(super) fn web_source(chat: Option<i64>) -> String {
+    match chat {
+        Some(id) => crate::trading::Source::Web(id).to_string(),
+        None => "web:anonymous".into(),
+    }
 }
 
 /// The session cookie's value in a `Cookie` header (`name`: the name the

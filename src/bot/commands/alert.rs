@@ -7,6 +7,7 @@ use crate::alerts::RuleKind;
 use crate::alerts::edit::{self, Added, too_many, unavailable};
 use crate::bot::error::BotError;
 use crate::bot::html::escape;
+use crate::trading::Source;
 
 /// `/alert`.
 pub(crate) const SPEC: Spec = Spec::new(
@@ -21,7 +22,10 @@ async fn act(call: &Call<'_>) -> Result<(), BotError> {
     let ctx = &call.shared.ctx;
     let added = edit::add(
         ctx.alerts.as_ref(),
-        call.chat.0,
+        edit::Editor {
+            source: Source::Chat(call.chat.0),
+            journal: &ctx.journal,
+        },
         call.request.args,
         &ctx.config.universe,
     )

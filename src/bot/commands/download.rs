@@ -1,23 +1,28 @@
-//! `/download [drawdowns|positions|bars|account] [days]`: the last `days`
-//! published dates of a dataset as one CSV document (or, on S3 with
-//! `telegram.download_links`, a presigned link to it). The CSV itself is
-//! built by [`crate::bot::download`] from the lake.
+//! `/download [drawdowns|positions|bars|account|orders] [days]`: the last
+//! `days` published dates of a dataset as one CSV document (or, on S3 with
+//! `telegram.download_links`, a presigned link to it); `orders` is the
+//! journal's last `days` New York dates, for admins only (it names chats and
+//! sign-in addresses). The CSV itself is built by [`crate::bot::download`].
 
 use std::time::Duration;
 
 use super::parse::BadArgs;
 use super::{Answer, Call, Spec};
-use crate::bot::download::{Csv, MAX_DOCUMENT_BYTES, MAX_LINKED_BYTES, build_csv};
+use crate::access::Role;
+use crate::bot::download::{
+    Csv, MAX_DOCUMENT_BYTES, MAX_LINKED_BYTES, build_csv, build_orders_csv,
+};
 use crate::bot::error::BotError;
 use crate::bot::html::escape;
 use crate::bot::send;
+use crate::journal::Exported;
 use crate::numbers::thousands;
 use crate::store::Dataset;
 
 /// `/download`.
 pub(crate) const SPEC: Spec = Spec::new(
     "download",
-    " [drawdowns|positions|bars|account] [days]",
+    " [drawdowns|positions|bars|account|orders] [days]",
     "A dataset as a CSV file",
     Answer::Act(|call| Box::pin(act(call))),
 );
@@ -26,6 +31,10 @@ async fn act(call: &Call<'_>) -> Result<(), BotError> {
     let Ok(args) = parse_download(call.request.args) else {
         return call.say(&download_usage()).await;
     };
+    let ctx = &call.shared.ctx;
+    if args.dataset == Exported::Orders && ctx.config.access.role(call.chat.0) != Role::Admin {
+        return call.say(&orders_admins_only(call.chat.0)).await;
+    }
     // Held until the file is sent: the CSV lives that long.
     let Some(_slot) = call.shared.downloads.enter().await else {
         return call.say(&download_busy()).await;
@@ -44,7 +53,14 @@ async fn deliver(call: &Call<'_>, args: &DownloadArgs) -> Result<(), BotError> {
     } else {
         MAX_DOCUMENT_BYTES
     };
-    let Some(csv) = build_csv(store, args.dataset, args.days, max_bytes).await? else {
+    let csv = match args.dataset {
+        Exported::Dataset(d) => build_csv(store, d, args.days, max_bytes).await?,
+        Exported::Orders => {
+            let today = crate::market::calendar::exchange_date(call.request.now);
+            build_orders_csv(&call.shared.ctx.journal, today, args.days, max_bytes).await?
+        }
+    };
+    let Some(csv) = csv else {
         return call.say(&download_empty(args)).await;
     };
     let caption = download_caption(&csv, args);
@@ -68,9 +84,10 @@ pub(crate) const MAX_DOWNLOAD_DAYS: usize = 366;
 /// `/download` arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DownloadArgs {
-    /// Which dataset (default `drawdowns`).
-    pub dataset: Dataset,
-    /// How many of the latest published dates (default 1).
+    /// Which dataset (default `drawdowns`), or the journal.
+    pub dataset: Exported,
+    /// How many of the latest published dates (default 1; for `orders`,
+    /// New York dates up to today).
     pub days: usize,
     /// True when `days` was lowered to [`MAX_DOWNLOAD_DAYS`].
     pub capped: bool,
@@ -79,18 +96,17 @@ pub(crate) struct DownloadArgs {
 /// Parse `/download [dataset] [days]` (either may be left out, any order).
 pub(crate) fn parse_download(arg: &str) -> Result<DownloadArgs, BadArgs> {
     let mut out = DownloadArgs {
-        dataset: Dataset::Drawdowns,
+        dataset: Exported::Dataset(Dataset::Drawdowns),
         days: 1,
         capped: false,
     };
     let (mut seen_dataset, mut seen_days) = (false, false);
     for word in arg.split_whitespace() {
-        let lower = word.to_ascii_lowercase();
-        if let Some(d) = Dataset::ALL.iter().find(|d| d.name() == lower) {
+        if let Some(d) = Exported::named(word) {
             if seen_dataset {
                 return Err(BadArgs);
             }
-            out.dataset = *d;
+            out.dataset = d;
             seen_dataset = true;
         } else if !seen_days && !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
             let days = word.parse::<usize>().unwrap_or(usize::MAX);
@@ -110,8 +126,17 @@ pub(crate) fn parse_download(arg: &str) -> Result<DownloadArgs, BadArgs> {
 /// `/download` with bad arguments.
 pub(crate) fn download_usage() -> String {
     format!(
-        "Usage: /download [drawdowns|positions|bars|account] [days], for example /download bars 5. \
-         Days from 1 to {MAX_DOWNLOAD_DAYS} (default 1: the latest date); the dataset defaults to drawdowns."
+        "Usage: /download [drawdowns|positions|bars|account|orders] [days], for example /download bars 5. \
+         Days from 1 to {MAX_DOWNLOAD_DAYS} (default 1: the latest date); the dataset defaults to drawdowns. \
+         orders is the order and audit journal (admins only)."
+    )
+}
+
+/// `/download orders` from a chat that is not an admin.
+pub(crate) fn orders_admins_only(chat_id: i64) -> String {
+    format!(
+        "Only admins can download the order journal (it names chats and sign-ins). \
+         This chat's id is <code>{chat_id}</code>."
     )
 }
 
@@ -122,7 +147,13 @@ pub(crate) fn download_busy() -> String {
 
 /// `/download` when the dataset has no published date.
 pub(crate) fn download_empty(args: &DownloadArgs) -> String {
-    format!("No {} published yet.", args.dataset.name())
+    match args.dataset {
+        Exported::Orders => match args.days {
+            1 => "Nothing journalled today.".to_string(),
+            n => format!("Nothing journalled in the last {n} days."),
+        },
+        Exported::Dataset(d) => format!("No {} published yet.", d.name()),
+    }
 }
 
 /// The file name of a download.
@@ -179,8 +210,12 @@ pub(crate) fn download_caption(csv: &Csv, args: &DownloadArgs) -> String {
         );
     }
     if csv.damaged > 0 {
+        let what = match csv.dataset {
+            Exported::Orders => "unreadable journal object",
+            Exported::Dataset(_) => "damaged date",
+        };
         out.push_str(&format!(
-            "\n<i>{} damaged date{} skipped.</i>",
+            "\n<i>{} {what}{} skipped.</i>",
             csv.damaged,
             if csv.damaged == 1 { "" } else { "s" }
         ));
@@ -198,19 +233,24 @@ mod tests {
         assert_eq!(
             d(""),
             Ok(DownloadArgs {
-                dataset: Dataset::Drawdowns,
+                dataset: Exported::Dataset(Dataset::Drawdowns),
                 days: 1,
                 capped: false
             })
         );
         assert_eq!(
             d("bars 5").map(|a| (a.dataset, a.days)),
-            Ok((Dataset::Bars, 5))
+            Ok((Exported::Dataset(Dataset::Bars), 5))
         );
         assert_eq!(
             d("30 Positions").map(|a| (a.dataset, a.days)),
-            Ok((Dataset::Positions, 30))
+            Ok((Exported::Dataset(Dataset::Positions), 30))
         );
+        assert_eq!(
+            d("orders 7").map(|a| (a.dataset, a.days)),
+            Ok((Exported::Orders, 7))
+        );
+        assert_eq!(d("orders bars"), Err(BadArgs));
         assert_eq!(d("9999").map(|a| (a.days, a.capped)), Ok((366, true)));
         assert_eq!(d("quotes"), Err(BadArgs));
         assert_eq!(d("bars bars"), Err(BadArgs));

@@ -29,7 +29,7 @@ const HELP_HEAD: &str = "<b>dipwatch</b> ranks a universe of stocks by how far e
 /backtest [from YYYY-MM-DD] [to YYYY-MM-DD] [top N] [entry -30] [take-profit 100] ... — Replay the strategy over the history vs the benchmark, with a chart\n\
 /account — Equity, cash, buying power (live, cached 60 s)\n\
 /stats — Data health, last run and next run\n\
-/download [drawdowns|positions|bars|account] [days] — A dataset as a CSV file\n\
+/download [drawdowns|positions|bars|account|orders] [days] — A dataset as a CSV file\n\
 /trigger — Collect now (admins only)\n\
 /alert TICKER below -30 | top N | market below -20 count 50 | profit | risk weight|hhi|cluster LEVEL | digest 07:30 — Set an alert pushed after each run\n\
 /alerts — Your alerts, with delete buttons\n\

@@ -33,6 +33,9 @@ async fn act(call: &Call<'_>) -> Result<(), BotError> {
         &shared.ctx.trigger_cooldown,
         Instant::now(),
     );
+    (shared.ctx.journal)
+        .audit(attempt.audit_event(chat.0))
+        .await;
     let done = match attempt {
         ManualRun::Started(done) => done,
         ManualRun::Busy(running) => return call.say(&trigger_busy(running)).await,

@@ -5,8 +5,8 @@ use teloxide::types::ChatId;
 
 use super::alert::usage;
 use super::{Answer, Call, Spec};
-use crate::alerts::AlertService;
 use crate::alerts::edit::{self, removed, running, unavailable};
+use crate::bot::BotContext;
 use crate::bot::error::BotError;
 use crate::bot::send::{self, TgBot};
 
@@ -22,8 +22,7 @@ pub(crate) const SPEC: Spec = Spec::new(
 pub(crate) const DELETE_PREFIX: &str = "unalert:";
 
 async fn act(call: &Call<'_>) -> Result<(), BotError> {
-    let alerts = call.shared.ctx.alerts.as_ref();
-    unalert(call.bot, call.chat, call.request.args, alerts).await
+    unalert(call.bot, call.chat, call.request.args, &call.shared.ctx).await
 }
 
 /// `/unalert ID` (or a delete button).
@@ -31,8 +30,9 @@ pub(crate) async fn unalert(
     bot: &TgBot,
     chat: ChatId,
     arg: &str,
-    alerts: Option<&AlertService>,
+    ctx: &BotContext,
 ) -> Result<(), BotError> {
+    let alerts = ctx.alerts.as_ref();
     if running(alerts).is_none() {
         send::html(bot, chat, &unavailable()).await?;
         return Ok(());
@@ -42,11 +42,19 @@ pub(crate) async fn unalert(
             "{} is not an alert id\nusage: /unalert ID (see /alerts)",
             crate::echo::quoted(arg.trim())
         )),
-        Ok(id) => match edit::remove(alerts, chat.0, id).await {
+        Ok(id) => match edit::remove(alerts, editor(ctx, chat), id).await {
             Some(found) => removed(id, found),
             None => unavailable(),
         },
     };
     send::html(bot, chat, &reply).await?;
     Ok(())
+}
+
+/// A deletion from this chat, journalled.
+fn editor(ctx: &BotContext, chat: ChatId) -> edit::Editor<'_> {
+    edit::Editor {
+        source: crate::trading::Source::Chat(chat.0),
+        journal: &ctx.journal,
+    }
 }
