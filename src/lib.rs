@@ -104,8 +104,9 @@
 //!   position's exits, the portfolio rule) as pure functions, one
 //!   definition for the backtester and the risk view.
 //! - [`cli`] has one file per command (`run`, `collect`, `screen`, `export`,
-//!   `check-config`, `backtest`, `portfolio`); [`numbers`] and [`telemetry`] are the shared number
-//!   formatting and logging setup.
+//!   `check-config`, `backtest`, `portfolio`, `order`, `orders`, `trading`);
+//!   [`numbers`] and [`telemetry`] are the shared number formatting and
+//!   logging setup.
 
 // The crate map: one line per module, from the data types up to the front
 // ends. `pub` modules are what the binary (`cli::main`), the integration

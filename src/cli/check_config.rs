@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use crate::config::{AppConfig, Provider};
+use crate::config::{AppConfig, Provider, TradingSettings};
 
 /// Print the redacted configuration and its warnings; fail if the provider
 /// cannot run or the store cannot be written.
@@ -27,6 +27,7 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
             config.schedule.tz
         );
     }
+    println!("# trading: {}", trading_line(config));
     for w in &config.warnings {
         println!("# warning: {w}");
     }
@@ -42,6 +43,22 @@ pub async fn run(config: &AppConfig) -> anyhow::Result<ExitCode> {
     println!("# writer lease: {}", lease_line(config, &store).await?);
     println!("# configuration OK");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether orders may be placed, and where they go: PAPER or LIVE.
+fn trading_line(config: &AppConfig) -> String {
+    let t = &config.trading;
+    if !t.enabled {
+        return "off (trading.enabled = false)".into();
+    }
+    format!(
+        "on, {} orders to {} (max ${} an order, ${} and {} orders a day)",
+        TradingSettings::mode(&config.market.trading_url).as_str(),
+        config.market.trading_url,
+        t.max_order_usd,
+        t.max_daily_usd,
+        t.max_orders_per_day
+    )
 }
 
 /// Who holds the store's writer lease; a store that cannot keep one (no

@@ -1,6 +1,9 @@
 //! The command line: one file per command, each a thin shell over the
-//! library. Exit codes: 0 success, 1 failure, 2 bad usage or configuration,
-//! 75 (EX_TEMPFAIL) the day's data is not available yet.
+//! library. Exit codes: 0 success, 1 failure (for the trading commands: a
+//! refusal or the broker's error, in plain words), 2 bad usage or
+//! configuration (and an order not confirmed), 75 (EX_TEMPFAIL) the day's
+//! data is not available yet, another dipwatch holds the store, or the
+//! store cannot be used to journal an order.
 
 mod backtest;
 mod check_config;
@@ -9,9 +12,13 @@ mod export;
 mod healthcheck;
 mod history;
 mod lease;
+mod order;
+mod orders;
 mod portfolio;
 mod run;
 mod screen;
+mod table;
+mod trading;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -66,6 +73,15 @@ pub enum Command {
     /// Ask the running daemon's /healthz on the configured http.listen;
     /// exit 0 when it answers, 1 otherwise (a container's HEALTHCHECK).
     Healthcheck,
+    /// Preview an order and place it when confirmed (`buy`, `sell`), or
+    /// cancel one (`cancel`). Needs trading.enabled.
+    Order(order::OrderArgs),
+    /// Orders from Alpaca (open ones, and today's), joined with the
+    /// journal's record of who placed them.
+    Orders(orders::OrdersArgs),
+    /// The kill switch: `halt` cancels open orders and refuses new ones
+    /// until `resume`; `status` says where it stands.
+    Trading(trading::TradingArgs),
 }
 
 impl Command {
@@ -135,6 +151,9 @@ pub async fn main() -> ExitCode {
         Command::Backtest(args) => backtest::run(&config, args).await,
         Command::History(args) => history::run(&config, args).await,
         Command::Healthcheck => healthcheck::run(&config).await,
+        Command::Order(args) => order::run(&config, args).await,
+        Command::Orders(args) => orders::run(&config, args).await,
+        Command::Trading(args) => trading::run(&config, args).await,
     };
     match outcome {
         Ok(code) => code,

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 use super::open_store_to_read;
+use super::table::table;
 use crate::config::AppConfig;
 use crate::numbers::{price, share_pct, signed_pct};
 use crate::risk::{RiskParams, RiskReport, analyze, load_data};
@@ -61,39 +62,6 @@ pub async fn run(config: &AppConfig, args: &PortfolioArgs) -> anyhow::Result<Exi
     };
     print!("{out}");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Columns laid out with two spaces between them; `right[i]` aligns
-/// column `i` right (numbers).
-fn table(header: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.len());
-        }
-    }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut l = String::new();
-        for (i, c) in cells.enumerate() {
-            if i > 0 {
-                l.push_str("  ");
-            }
-            let w = widths[i];
-            if right.get(i).copied().unwrap_or(false) {
-                let _ = write!(l, "{c:>w$}");
-            } else {
-                let _ = write!(l, "{c:<w$}");
-            }
-        }
-        l.truncate(l.trim_end().len());
-        l.push('\n');
-        l
-    };
-    let mut out = line(&mut header.iter().copied());
-    for row in rows {
-        out.push_str(&line(&mut row.iter().map(String::as_str)));
-    }
-    out
 }
 
 fn opt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {

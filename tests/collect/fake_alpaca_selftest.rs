@@ -451,7 +451,7 @@ fn method_other_than_get_is_405() {
     let mut c = Conn::open(&fake);
     let r = c
         .request(
-            "/v2/orders",
+            "/v2/account",
             &[
                 ("APCA-API-KEY-ID", DEFAULT_KEY_ID),
                 ("APCA-API-SECRET-KEY", DEFAULT_SECRET_KEY),

@@ -1,11 +1,15 @@
 //! A loopback fake of Alpaca's market-data and trading APIs that speaks
 //! their wire formats, for integration tests and benchmarks.
 //!
-//! One server answers both APIs' paths (`/v2/stocks/bars` on the data side,
-//! `/v2/account`, `/v2/positions`, `/v2/calendar`, `/v2/clock` on the trading
-//! side), from the crate's simulated market, over a hand-rolled HTTP/1.1
-//! (keep-alive, `GET` only) so tests control hangs, resets and partial
-//! bodies down to the byte. It runs on its own tokio runtime in a background
+//! One server answers both APIs' paths (`/v2/stocks/bars` and the latest
+//! trades on the data side; `/v2/account`, `/v2/positions`, `/v2/calendar`,
+//! `/v2/clock`, `/v2/assets/{symbol}` and the orders on the trading side),
+//! from the crate's simulated market, over a hand-rolled HTTP/1.1
+//! (keep-alive; `GET`, `POST` and `DELETE`) so tests control hangs, resets,
+//! dropped answers and partial bodies down to the byte. Orders behave like
+//! Alpaca's (its refusals, a reused `client_order_id`, a script of statuses
+//! advanced by each look at the order, fills moving the account's cash and
+//! the positions). It runs on its own tokio runtime in a background
 //! thread, so plain `#[test]`s that spawn the `dipwatch` binary and
 //! `#[tokio::test]`s can both use it; dropping the handle stops it.
 //!
@@ -14,10 +18,12 @@
 //! path prefix, and per-symbol data quirks. Each request is logged (method,
 //! path, decoded query, status; never a header value).
 //!
-//! This file is the control surface (options, faults, quirks, the handle);
-//! `server.rs` is the HTTP/1.1 plumbing, `routes.rs` the routing table,
-//! `bars.rs` and `trading.rs` the two APIs, `time.rs` the New York time
-//! helpers, `shapes.rs` the position shapes tests inject.
+//! This file is the control surface (options, faults, quirks, the trading
+//! knobs, the handle); `server.rs` is the HTTP/1.1 plumbing, `routes.rs` the
+//! routing table, `bars.rs` and `trades.rs` the data API, `trading.rs`
+//! (account, positions, calendar, clock), `assets.rs` and `orders.rs` the
+//! trading API, `book.rs` the order book behind it, `time.rs` the New York
+//! time helpers, `shapes.rs` the position shapes tests inject.
 //!
 //! ```ignore
 //! let fake = FakeAlpaca::start(FakeAlpacaOptions::new().universe_strs(&["AAPL", "MSFT"]));
@@ -25,6 +31,10 @@
 //! fake.missing_latest("MSFT");
 //! // point the client at fake.url() with fake.credentials_env() ...
 //! assert_eq!(fake.count("/v2/stocks/bars"), 3);
+//! fake.set_order_script(OrderScript::fills_in_two());
+//! fake.push_fault("/v2/orders", Fault::DropAnswer);
+//! // ... an order is sent ...
+//! assert_eq!(fake.order_posts(), 1);
 //! ```
 
 #![allow(dead_code, unused_imports)]
@@ -46,14 +56,20 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+mod assets;
 mod bars;
+mod book;
+mod orders;
 mod routes;
 mod server;
 mod shapes;
 mod time;
+mod trades;
 mod trading;
 
 pub use bars::*;
+pub use book::{OrderScript, Step};
+pub use orders::MAX_ORDERS_LIMIT;
 use routes::*;
 use server::*;
 pub use shapes::*;
@@ -159,6 +175,10 @@ pub enum Fault {
     Hang(Duration),
     /// Close the connection with a TCP RST (SO_LINGER 0), no response.
     Reset,
+    /// Handle the request (a `POST /v2/orders` places its order), then
+    /// close the connection without sending a byte: the client cannot tell
+    /// whether it arrived (a timeout after the order was received).
+    DropAnswer,
     /// 200 with the real body cut in half (Content-Length matches the cut
     /// body, so the HTTP message is complete but the JSON is not).
     MalformedJson,
@@ -229,6 +249,7 @@ impl Fault {
             Fault::Status { .. } => "status",
             Fault::Hang(_) => "hang",
             Fault::Reset => "reset",
+            Fault::DropAnswer => "drop_answer",
             Fault::MalformedJson => "malformed_json",
             Fault::PartialBody => "partial_body",
             Fault::RateLimitedFor(_) => "status",
@@ -282,6 +303,8 @@ pub struct Recorded {
     pub path: String,
     /// Percent-decoded query pairs, in order.
     pub query: Vec<(String, String)>,
+    /// The request body as text (empty without one; an order's JSON).
+    pub body: String,
     /// Status sent; 0 when the connection was reset without a response.
     pub status: u16,
     /// The fault that was applied, if any (`status`, `hang`, `reset`,
@@ -300,6 +323,17 @@ impl Recorded {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// The account as the fake answers it now, fills included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FakeAccount {
+    /// Cash plus the positions' market value.
+    pub equity: Decimal,
+    /// Cash.
+    pub cash: Decimal,
+    /// Buying power, less what open buys hold back.
+    pub buying_power: Decimal,
 }
 
 /// Per-symbol and per-day data quirks.
@@ -340,6 +374,9 @@ struct Config {
 /// State shared by the handle and the server.
 struct Shared {
     config: Mutex<Config>,
+    /// The order book (orders, fills, the trading knobs); locked after
+    /// `config`, never before it.
+    book: Mutex<book::Book>,
     log: Mutex<Vec<Recorded>>,
     connections: AtomicUsize,
     in_flight: AtomicUsize,
@@ -382,6 +419,7 @@ impl FakeAlpaca {
                 faults: VecDeque::new(),
                 quirks: Arc::new(Quirks::default()),
             }),
+            book: Mutex::new(book::Book::default()),
             log: Mutex::new(Vec::new()),
             connections: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
@@ -475,7 +513,8 @@ impl FakeAlpaca {
     /// Queue `fault` for the next request whose path starts with
     /// `path_prefix` (`/v2/stocks/bars`, `/v2/account`, `/` for any), or
     /// `path?needle` to match only requests with a `key=value` query pair
-    /// containing `needle` (e.g. `/v2/stocks/bars?symbols=Z0000`).
+    /// containing `needle` (e.g. `/v2/stocks/bars?symbols=Z0000`); a
+    /// method first (`POST /v2/orders`) matches only that method.
     pub fn push_fault(&self, path_prefix: &str, fault: Fault) {
         lock(&self.shared.config)
             .faults
@@ -610,6 +649,147 @@ impl FakeAlpaca {
     /// Remove every data quirk.
     pub fn clear_quirks(&self) {
         lock(&self.shared.config).quirks = Arc::new(Quirks::default());
+    }
+
+    // -- Trading: orders, and what they are priced from -------------------
+
+    fn book<R>(&self, f: impl FnOnce(&mut book::Book) -> R) -> R {
+        f(&mut lock(&self.shared.book))
+    }
+
+    /// Orders placed from now on go through `script` (the default:
+    /// [`OrderScript::stays_open`]).
+    pub fn set_order_script(&self, script: OrderScript) {
+        self.book(|b| b.script = script);
+    }
+
+    /// Apply the next step of the script of the order with Alpaca id `id`
+    /// (as a look at it would); its status after, `None` when it is
+    /// unknown or had no step left.
+    pub fn advance_order(&self, id: &str) -> Option<String> {
+        let snap = self.snapshot();
+        self.book(|b| {
+            let idx = b.orders.iter().position(|o| o.id == id)?;
+            let symbol = b.orders[idx].symbol.clone();
+            let price = trades::last_price(&snap, b, &symbol).unwrap_or_default();
+            b.step(idx, price, snap.now).map(str::to_string)
+        })
+    }
+
+    /// Every order as Alpaca would send it now, oldest first (looking does
+    /// not advance them).
+    pub fn orders(&self) -> Vec<Value> {
+        self.book(|b| b.orders.iter().map(book::order_json).collect())
+    }
+
+    /// The order sent with `client_order_id`, as Alpaca would send it now.
+    pub fn order_by_client_id(&self, client_order_id: &str) -> Option<Value> {
+        self.book(|b| b.find_client(client_order_id).map(|o| book::order_json(o)))
+    }
+
+    /// `POST /v2/orders` requests received (placed, refused, faulted or
+    /// with their answer dropped alike): "exactly one order sent".
+    pub fn order_posts(&self) -> usize {
+        self.count_method("POST", "/v2/orders")
+    }
+
+    /// Requests with `method` whose path is exactly `path`.
+    pub fn count_method(&self, method: &str, path: &str) -> usize {
+        lock(&self.shared.log)
+            .iter()
+            .filter(|r| r.method == method && r.path == path)
+            .count()
+    }
+
+    /// Buying power before open buys hold theirs back (`None`: twice the
+    /// cash, as the Reg T paper account has).
+    pub fn set_buying_power(&self, usd: Option<Decimal>) {
+        self.book(|b| b.buying_power = usd);
+    }
+
+    /// The last trade of `symbol` is at `price` (else the simulated
+    /// market's latest close).
+    pub fn set_last_price(&self, symbol: &str, price: Decimal) {
+        let s = sym(symbol);
+        self.book(|b| {
+            b.prices.insert(s, price);
+        });
+    }
+
+    /// Every last trade happened at `at` (`None`: at the fake's "now"), to
+    /// make prices stale.
+    pub fn set_trade_time(&self, at: Option<DateTime<Utc>>) {
+        self.book(|b| b.trade_time = at);
+    }
+
+    /// `/v2/clock` says the market is open (`Some(true)`), closed
+    /// (`Some(false)`), or what the calendar says (`None`).
+    pub fn set_market_open(&self, open: Option<bool>) {
+        self.book(|b| b.market_open = open);
+    }
+
+    /// `GET /v2/assets/{symbol}` answers `class` (`crypto`, `us_option`)
+    /// for `symbol` (any text, `BTC/USD` or an OCC option symbol).
+    pub fn set_asset_class(&self, symbol: &str, class: &str) {
+        self.book(|b| {
+            b.asset_classes
+                .insert(symbol.to_string(), class.to_string());
+        });
+    }
+
+    /// `symbol` is listed as inactive and not tradable; orders for it are
+    /// refused.
+    pub fn set_untradable(&self, symbol: &str) {
+        self.book(|b| {
+            b.untradable.insert(symbol.to_string());
+        });
+    }
+
+    /// The last trade price of `symbol` the fake answers now.
+    pub fn last_price(&self, symbol: &str) -> Option<Decimal> {
+        let snap = self.snapshot();
+        self.book(|b| trades::last_price(&snap, b, &sym(symbol)))
+    }
+
+    /// The account now (fills included): equity, cash and buying power.
+    pub fn account_now(&self) -> FakeAccount {
+        let snap = self.snapshot();
+        let (a, _) = self.book(|b| trading::portfolio_now(&snap, b));
+        FakeAccount {
+            equity: a.equity.unwrap_or_default(),
+            cash: a.cash.unwrap_or_default(),
+            buying_power: a.buying_power.unwrap_or_default(),
+        }
+    }
+
+    /// Shares of `symbol` held now (fills included).
+    pub fn position_qty(&self, symbol: &str) -> Decimal {
+        let snap = self.snapshot();
+        let (_, held) = self.book(|b| trading::portfolio_now(&snap, b));
+        held.iter()
+            .find(|p| p.symbol.as_str() == symbol)
+            .map_or(Decimal::ZERO, |p| p.quantity)
+    }
+
+    /// The market value of `symbol`'s position now (zero when not held).
+    pub fn position_value(&self, symbol: &str) -> Decimal {
+        let snap = self.snapshot();
+        let (_, held) = self.book(|b| trading::portfolio_now(&snap, b));
+        held.iter()
+            .find(|p| p.symbol.as_str() == symbol)
+            .and_then(|p| p.market_value)
+            .unwrap_or_default()
+    }
+
+    /// What handlers see, copied out of the configuration.
+    fn snapshot(&self) -> routes::Snapshot {
+        let c = lock(&self.shared.config);
+        routes::Snapshot {
+            universe: c.universe.clone(),
+            sim: c.sim.clone(),
+            now: c.now.unwrap_or_else(Utc::now),
+            quirks: c.quirks.clone(),
+        }
     }
 
     /// Every request so far, oldest first.

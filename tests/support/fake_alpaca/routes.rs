@@ -1,4 +1,5 @@
-//! The API: what a handler sees, error shapes, and the routing table.
+//! The API: what a handler sees, error shapes, and the routing table
+//! (method and path to the handler of each API file).
 
 #![allow(dead_code, unused_imports)]
 
@@ -57,20 +58,61 @@ pub(super) fn route(shared: &Shared, req: &Request) -> Response {
     if !authorized {
         return error(401, 40_110_000, "request is not authorized");
     }
-    if req.method != "GET" {
-        let mut r = error(405, 40_510_000, "method not allowed");
-        r.headers.push(("Allow".into(), "GET".into()));
-        return r;
+    let mut book = lock(&shared.book);
+    let path = req.path.as_str();
+    match (req.method.as_str(), path) {
+        ("GET", "/v2/stocks/bars") => bars(&snap, req),
+        ("GET", "/v2/stocks/trades/latest") => trades::latest_trades(&snap, &book, req),
+        ("GET", "/v2/account") => account(&snap, &book),
+        ("GET", "/v2/positions") => positions(&snap, &book, None),
+        ("GET", "/v2/calendar") => calendar_days(&snap, req),
+        ("GET", "/v2/clock") => clock(&snap, &book),
+        ("GET", "/v2/orders") => orders::list(&book, req),
+        ("POST", "/v2/orders") => orders::place(&snap, &mut book, req),
+        ("DELETE", "/v2/orders") => orders::cancel_all(&snap, &mut book),
+        ("GET", "/v2/orders:by_client_order_id") => {
+            orders::by_client_order_id(&snap, &mut book, req)
+        }
+        (method, p) => {
+            if let Some(id) = tail(p, "/v2/orders/") {
+                return match method {
+                    "GET" => orders::get_order(&snap, &mut book, id),
+                    "DELETE" => orders::cancel(&snap, &mut book, id),
+                    _ => not_allowed("GET, DELETE"),
+                };
+            }
+            if method != "GET" {
+                return match p {
+                    "/v2/orders" => not_allowed("GET, POST, DELETE"),
+                    _ => not_allowed("GET"),
+                };
+            }
+            if let Some(s) = tail(p, "/v2/positions/") {
+                positions(&snap, &book, Some(s))
+            } else if let Some(s) = tail(p, "/v2/assets/") {
+                assets::asset(&snap, &book, s)
+            } else if let Some(s) = p
+                .strip_prefix("/v2/stocks/")
+                .and_then(|r| r.strip_suffix("/trades/latest"))
+                .filter(|s| !s.is_empty() && !s.contains('/'))
+            {
+                trades::latest_trade(&snap, &book, s)
+            } else {
+                error(404, 40_410_000, "endpoint not found")
+            }
+        }
     }
-    match req.path.as_str() {
-        "/v2/stocks/bars" => bars(&snap, req),
-        "/v2/account" => account(&snap),
-        "/v2/positions" => positions(&snap, None),
-        "/v2/calendar" => calendar_days(&snap, req),
-        "/v2/clock" => clock(&snap),
-        p => match p.strip_prefix("/v2/positions/") {
-            Some(s) if !s.is_empty() => positions(&snap, Some(s)),
-            _ => error(404, 40_410_000, "endpoint not found"),
-        },
-    }
+}
+
+/// The non-empty rest of `path` after `prefix`, without a further `/`
+/// (an encoded `BTC%2FUSD` is one segment).
+fn tail<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    path.strip_prefix(prefix)
+        .filter(|s| !s.is_empty() && !s.contains('/'))
+}
+
+fn not_allowed(allow: &str) -> Response {
+    let mut r = error(405, 40_510_000, "method not allowed");
+    r.headers.push(("Allow".into(), allow.into()));
+    r
 }

@@ -1,6 +1,7 @@
 //! Server plumbing: the background runtime, a hand-rolled HTTP/1.1 reader
-//! and writer (keep-alive, `GET` only) so tests control hangs, resets and
-//! partial bodies down to the byte.
+//! and writer (keep-alive; `GET`, and `POST`/`DELETE` with a
+//! `Content-Length` body) so tests control hangs, resets, dropped answers
+//! and partial bodies down to the byte.
 
 #![allow(dead_code, unused_imports)]
 
@@ -65,6 +66,8 @@ pub(super) struct Request {
     /// Lower-cased names.
     pub(super) headers: Vec<(String, String)>,
     pub(super) close: bool,
+    /// The body as sent (empty without one).
+    pub(super) body: Vec<u8>,
 }
 
 impl Request {
@@ -92,6 +95,15 @@ pub(super) struct Response {
 }
 
 impl Response {
+    /// A status with no body (`204 No Content`).
+    pub(super) fn empty(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
     pub(super) fn json(status: u16, value: &Value) -> Self {
         Self {
             status,
@@ -109,6 +121,8 @@ pub(super) enum Action {
     Respond(Response),
     Partial(Response),
     Reset,
+    /// The request was handled; close the connection without a byte.
+    Drop,
 }
 
 /// Why a request head could not be read.
@@ -149,7 +163,7 @@ pub(super) async fn answer(stream: &mut TcpStream, shared: &Arc<Shared>, req: Re
         // A spec is a path prefix, optionally `?needle`: then one of the
         // decoded `key=value` query pairs must contain the needle (to aim
         // a fault at one batch of symbols, say).
-        let matches = |spec: &str| match spec.split_once('?') {
+        let matches_path = |spec: &str| match spec.split_once('?') {
             None => req.path.starts_with(spec),
             Some((path, needle)) => {
                 req.path.starts_with(path)
@@ -158,6 +172,19 @@ pub(super) async fn answer(stream: &mut TcpStream, shared: &Arc<Shared>, req: Re
                         .iter()
                         .any(|(k, v)| format!("{k}={v}").contains(needle))
             }
+        };
+        // `POST /v2/orders`: only requests of that method.
+        let matches = |spec: &str| {
+            let spec = match spec.split_once(' ') {
+                Some((method, rest)) if !method.starts_with('/') => {
+                    if method != req.method {
+                        return false;
+                    }
+                    rest
+                }
+                _ => spec,
+            };
+            matches_path(spec)
         };
         let pos = c.faults.iter().position(|(spec, _)| matches(spec));
         let fault = pos.and_then(|i| c.faults.remove(i)).map(|(_, f)| f);
@@ -212,6 +239,11 @@ pub(super) async fn answer(stream: &mut TcpStream, shared: &Arc<Shared>, req: Re
             (Action::Respond(r), s)
         }
         Some(Fault::Reset) => (Action::Reset, 0),
+        Some(Fault::DropAnswer) => {
+            // Handled (an order is placed), then the answer is lost.
+            let _ = normal(req.clone()).await;
+            (Action::Drop, 0)
+        }
         Some(Fault::MalformedJson) => {
             let mut r = normal(req.clone()).await;
             r.status = 200;
@@ -239,6 +271,7 @@ pub(super) async fn answer(stream: &mut TcpStream, shared: &Arc<Shared>, req: Re
         method: req.method.clone(),
         path: req.path.clone(),
         query: req.query.clone(),
+        body: String::from_utf8_lossy(&req.body).into_owned(),
         status,
         fault: fault.as_ref().map(Fault::kind),
         at,
@@ -249,6 +282,10 @@ pub(super) async fn answer(stream: &mut TcpStream, shared: &Arc<Shared>, req: Re
     match action {
         Action::Reset => {
             let _ = stream.set_zero_linger();
+            false
+        }
+        Action::Drop => {
+            let _ = stream.shutdown().await;
             false
         }
         Action::Respond(r) => write_response(stream, shared, &r, req.close, None)
@@ -262,7 +299,10 @@ pub(super) async fn answer(stream: &mut TcpStream, shared: &Arc<Shared>, req: Re
     }
 }
 
-/// Read one request head (and discard any body) from the connection.
+/// Largest request body the fake reads before answering 413.
+const MAX_BODY: usize = 64 * 1024;
+
+/// Read one request (head and `Content-Length` body) from the connection.
 pub(super) async fn read_request(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
@@ -322,17 +362,17 @@ pub(super) async fn read_request(
         .transpose()
         .map_err(|_| ReadError::Bad(400, "bad content-length"))?
         .unwrap_or(0);
-    // Discard the body: the fake only serves GETs.
-    let mut left = body_len;
-    let from_buf = left.min(buf.len());
-    buf.drain(..from_buf);
-    left -= from_buf;
-    while left > 0 {
+    if body_len > MAX_BODY {
+        return Err(ReadError::Bad(413, "request body too large"));
+    }
+    let from_buf = body_len.min(buf.len());
+    let mut body: Vec<u8> = buf.drain(..from_buf).collect();
+    while body.len() < body_len {
         let mut chunk = [0u8; 8192];
-        let want = left.min(chunk.len());
+        let want = (body_len - body.len()).min(chunk.len());
         match stream.read(&mut chunk[..want]).await {
             Ok(0) | Err(_) => return Err(ReadError::Gone),
-            Ok(n) => left -= n,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
         }
     }
     let (path, raw_query) = target.split_once('?').unwrap_or((target, ""));
@@ -342,6 +382,7 @@ pub(super) async fn read_request(
         query: parse_query(raw_query),
         headers,
         close,
+        body,
     })
 }
 
@@ -391,12 +432,15 @@ pub(super) async fn write_response(
 pub(super) fn reason(code: u16) -> &'static str {
     match code {
         200 => "OK",
+        204 => "No Content",
+        207 => "Multi-Status",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        413 => "Payload Too Large",
         422 => "Unprocessable Entity",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",

@@ -1,4 +1,6 @@
-//! The trading API: account, positions, calendar, clock.
+//! The trading API: account, positions, calendar, clock (the account and
+//! the positions are the simulated portfolio's with the order book's fills
+//! on top; see `book.rs` and `orders.rs` for the orders themselves).
 
 #![allow(dead_code, unused_imports)]
 
@@ -20,6 +22,58 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 use super::*;
+
+use super::book::Book;
+use super::trades::last_price;
+use dipwatch::domain::{Account, Position};
+
+/// The account and positions now: the simulated portfolio's as of "now",
+/// with the book's fills on top (cash spent or received, shares added or
+/// sold, buying power held back by open buys).
+pub(super) fn portfolio_now(snap: &Snapshot, book: &Book) -> (Account, Vec<Position>) {
+    let (mut a, mut held) = snap.sim.portfolio(as_of(snap.now));
+    let reserved = book.reserved();
+    if book.deltas.is_empty() && book.cash_delta.is_zero() {
+        if book.buying_power.is_some() || !reserved.is_zero() {
+            let base = book.buying_power.or(a.buying_power).unwrap_or_default();
+            a.buying_power = Some(base - reserved);
+        }
+        return (a, held);
+    }
+    for (symbol, delta) in &book.deltas {
+        let i = held
+            .iter()
+            .position(|p| p.symbol.as_str() == symbol.as_str());
+        let (qty, cost, price) = match i.map(|i| &held[i]) {
+            Some(p) => (
+                p.quantity,
+                p.quantity * p.avg_entry_price,
+                p.current_price.unwrap_or(p.avg_entry_price),
+            ),
+            None => (
+                Decimal::ZERO,
+                Decimal::ZERO,
+                last_price(snap, book, symbol).unwrap_or_default(),
+            ),
+        };
+        let (qty, cost) = (qty + delta.qty, cost + delta.cost);
+        if let Some(i) = i {
+            held.remove(i);
+        }
+        if qty > Decimal::ZERO {
+            let avg = (cost / qty).round_dp(4);
+            held.push(Position::from_prices(symbol.clone(), qty, avg, price));
+        }
+    }
+    held.sort_by(|x, y| x.symbol.as_str().cmp(y.symbol.as_str()));
+    let cash = a.cash.unwrap_or_default() + book.cash_delta;
+    let long: Decimal = held.iter().filter_map(|p| p.market_value).sum();
+    a.cash = Some(cash);
+    a.long_market_value = Some(long);
+    a.equity = Some(cash + long);
+    a.buying_power = Some(book.buying_power.unwrap_or(cash * Decimal::TWO) - reserved);
+    (a, held)
+}
 
 /// FNV-1a, for stable fake identifiers.
 pub(super) fn fnv(s: &str) -> u64 {
@@ -48,9 +102,9 @@ pub(super) fn dec(d: impl Into<Option<Decimal>>) -> Value {
         .map_or(Value::Null, |d| Value::String(d.to_string()))
 }
 
-pub(super) fn account(snap: &Snapshot) -> Response {
+pub(super) fn account(snap: &Snapshot, book: &Book) -> Response {
     let as_of = as_of(snap.now);
-    let (a, _) = snap.sim.portfolio(as_of);
+    let (a, _) = portfolio_now(snap, book);
     let number = format!("PA{:010}", fnv("account") % 10_000_000_000);
     let zero = Value::String("0".into());
     // The simulated account sends every field.
@@ -109,9 +163,9 @@ pub(super) fn account(snap: &Snapshot) -> Response {
     Response::json(200, &body)
 }
 
-pub(super) fn positions(snap: &Snapshot, only: Option<&str>) -> Response {
+pub(super) fn positions(snap: &Snapshot, book: &Book, only: Option<&str>) -> Response {
     let as_of = as_of(snap.now);
-    let (_, held) = snap.sim.portfolio(as_of);
+    let (_, held) = portfolio_now(snap, book);
     let prev = session_on_or_before(as_of.pred_opt().unwrap_or(as_of));
     let syms: Vec<Symbol> = held.iter().map(|p| sym(p.symbol.as_str())).collect();
     let last_closes: HashMap<Symbol, f64> = snap
@@ -174,7 +228,7 @@ pub(super) fn positions(snap: &Snapshot, only: Option<&str>) -> Response {
                 "current_price": dec(p.current_price),
                 "lastday_price": dec(lastday),
                 "change_today": dec(change),
-                "qty_available": dec(p.quantity),
+                "qty_available": dec(p.quantity - book.held_for_orders(&sym(p.symbol.as_str()))),
             });
             (sym(p.symbol.as_str()), v)
         })
@@ -242,18 +296,22 @@ pub(super) fn settlement_date(date: NaiveDate) -> NaiveDate {
         .unwrap_or(date)
 }
 
-pub(super) fn clock(snap: &Snapshot) -> Response {
+/// `/v2/clock`; a test may say the market is open or closed whatever the
+/// calendar says (`is_open` then follows it, and the next bells stay the
+/// calendar's).
+pub(super) fn clock(snap: &Snapshot, book: &Book) -> Response {
     let now = snap.now;
     let today = ny_date(now);
     let sessions = calendar::sessions(today - Days::new(1), today + Days::new(20));
     let current = sessions.iter().find(|s| s.open <= now && now < s.close);
     let next = sessions.iter().find(|s| s.open > now);
     let next_close = current.or(next).map(|s| s.close);
+    let is_open = book.market_open.unwrap_or(current.is_some());
     Response::json(
         200,
         &json!({
             "timestamp": ny_rfc3339(now, true),
-            "is_open": current.is_some(),
+            "is_open": is_open,
             "next_open": next.map(|s| ny_rfc3339(s.open, false)),
             "next_close": next_close.map(|t| ny_rfc3339(t, false)),
         }),
