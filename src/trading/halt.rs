@@ -12,7 +12,7 @@ use super::service::{Halt, Trading};
 use crate::access::Role;
 use crate::domain::{ClientOrderId, Order};
 use crate::journal::EventKind;
-use crate::market::OrderQuery;
+use crate::market::{OrderQuery, TradeError};
 
 /// Where the kill switch is kept.
 pub const HALT_PATH: &str = "_trading/halt.json";
@@ -64,7 +64,7 @@ impl Trading {
                 limit: 500,
             })
             .await
-            .map_err(Refusal::Broker)?;
+            .map_err(|e| Refusal::Broker(halted_but(e)))?;
         let mut canceled = Vec::new();
         for order in open {
             if ClientOrderId::parse(&order.client_order_id).is_err() {
@@ -99,5 +99,23 @@ impl Trading {
         )
         .await;
         Ok(())
+    }
+}
+
+/// The switch is on but the open orders could not be listed: say both.
+fn halted_but(e: TradeError) -> TradeError {
+    let broker = match &e {
+        TradeError::Refused { broker, .. }
+        | TradeError::RateLimited { broker }
+        | TradeError::Unavailable { broker, .. }
+        | TradeError::Malformed { broker, .. } => broker,
+        TradeError::AlreadyPlaced(_) | TradeError::NotFound => "the broker",
+    };
+    TradeError::Unavailable {
+        broker,
+        message: format!(
+            "{e}. Trading IS halted (no new orders), but its open orders could not be listed \
+             to cancel them: halt again in a moment, or cancel them at the broker"
+        ),
     }
 }
