@@ -18,5 +18,6 @@ mod charts;
 mod commands;
 mod delivery;
 mod downloads;
+mod journal;
 mod risk;
 mod web;

@@ -130,6 +130,20 @@ pub async fn audit(inner: Arc<dyn ObjectStore>, url: &str) -> Audit {
             }
             continue;
         };
+        if name == dipwatch::journal::PREFIX {
+            // The journal: whole CSV objects of events of their New York
+            // date, in no manifest (each is its own commit).
+            match dipwatch::journal::decode(bytes) {
+                Ok(events) => {
+                    let exchange_date = dipwatch::market::calendar::exchange_date;
+                    if let Some(e) = events.iter().find(|e| exchange_date(e.time) != date) {
+                        v.push(format!("{path}: an event of {} in {date}", e.time));
+                    }
+                }
+                Err(e) => v.push(format!("{path}: not a journal object: {e}")),
+            }
+            continue;
+        }
         if name == "runs" && file == "run.json" {
             match serde_json::from_slice::<RunManifest>(bytes) {
                 Ok(m) => {
@@ -229,7 +243,7 @@ pub fn audit_dir(rt: &tokio::runtime::Runtime, dir: &Path) -> Audit {
 /// published dates, each with the same objects byte for byte and manifests
 /// listing the same objects (their reports hold timestamps and durations),
 /// the same schema and the same retry queue. Other documents (alert state)
-/// are not compared.
+/// and the journal are not compared.
 pub fn differences(actual: &Audit, reference: &Audit) -> Vec<String> {
     let mut out = Vec::new();
     if actual.published() != reference.published() {
@@ -239,7 +253,10 @@ pub fn differences(actual: &Audit, reference: &Audit) -> Vec<String> {
             reference.published()
         ));
     }
-    let compared = |p: &String| split_partition(p).is_some() || p == SCHEMA_PATH;
+    // The journal records when things happened: no two runs write it alike.
+    let journal =
+        |p: &String| split_partition(p).is_some_and(|(n, ..)| n == dipwatch::journal::PREFIX);
+    let compared = |p: &String| (split_partition(p).is_some() && !journal(p)) || p == SCHEMA_PATH;
     let (have, want): (BTreeSet<&String>, BTreeSet<&String>) = (
         actual.objects.keys().filter(|p| compared(p)).collect(),
         reference.objects.keys().filter(|p| compared(p)).collect(),
