@@ -245,6 +245,10 @@ fn orders_lists_open_and_todays_and_cancel_asks_alpaca() {
             .any(|r| r["event"] == "cancel" && r["order_id"] == open_id)
     );
     assert!(ids(&["orders", "--open", "--format", "json"]).is_empty());
+    assert_eq!(
+        ok(&m.run(&["orders", "--open"])),
+        "No open orders (PAPER).\n"
+    );
 }
 
 #[test]
