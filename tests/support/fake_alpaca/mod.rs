@@ -170,8 +170,9 @@ pub enum Fault {
         /// Extra response headers (`Retry-After`, `X-RateLimit-Reset`, ...).
         headers: Vec<(String, String)>,
     },
-    /// Read the request, send nothing for this long, then answer normally
-    /// (if the client is still there).
+    /// Read and handle the request (a `POST /v2/orders` places its order),
+    /// send nothing for this long, then answer normally (if the client is
+    /// still there).
     Hang(Duration),
     /// Close the connection with a TCP RST (SO_LINGER 0), no response.
     Reset,
