@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 /// A blocking request on a fresh connection: status and JSON body
 /// (`Value::Null` when empty); `Err` when no answer came.
-fn call(
+pub(crate) fn call(
     fake: &FakeAlpaca,
     method: &str,
     target: &str,
