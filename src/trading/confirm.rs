@@ -35,6 +35,7 @@ impl Trading {
         let request = match self.recheck(&p, actor).await {
             Ok(r) => r,
             Err(refusal) => {
+                self.inner.pending.unsent(token);
                 self.journal_discard(&p, actor, &refusal).await;
                 return Err(refusal);
             }
@@ -43,6 +44,7 @@ impl Trading {
         for kind in [EventKind::Confirm, EventKind::Submit] {
             let event = record::of_preview(kind, &p.preview, &source, self.now());
             if let Err(e) = self.journal().append(event).await {
+                self.inner.pending.unsent(token);
                 return Err(Refusal::Journal(e.to_string()));
             }
         }

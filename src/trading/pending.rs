@@ -120,6 +120,14 @@ impl PendingBook {
         Ok(p)
     }
 
+    /// `token` was taken but nothing was sent (a refusal at confirm): a
+    /// later tap is told it is unknown, not that an order was placed.
+    pub(super) fn unsent(&self, token: &str) {
+        if let Ok(mut b) = self.book.lock() {
+            b.used.remove(token);
+        }
+    }
+
     /// Drop `token` unsent (from the source it was shown to).
     pub(super) fn discard(&self, token: &str, actor: &Actor) -> Result<Pending, Refusal> {
         let Ok(mut b) = self.book.lock() else {

@@ -2,6 +2,7 @@
 //! directory): the Safety section's sequences, each with what was sent
 //! and what the journal holds.
 
+mod follow;
 mod pure;
 mod scripted;
 
@@ -354,35 +355,6 @@ async fn an_unknown_outcome_is_found_by_lookup() {
 }
 
 #[tokio::test]
-async fn an_outcome_still_unknown_says_so_and_the_follower_finds_it_later() {
-    let f = fixture().await;
-    let actor = admin(7);
-    let mut updates = f.trading.updates();
-    let p = f.trading.preview(&buy(dec!(500)), &actor).await.unwrap();
-    f.broker.with(|b| {
-        b.script
-            .push_back(Submit::PlaceButAnswer(TradeError::Unavailable {
-                broker: "Alpaca",
-                message: "HTTP 503: down".into(),
-            }));
-        b.hide_lookups = 3;
-    });
-    let err = f.trading.confirm(&p.token, &actor).await.unwrap_err();
-    assert!(matches!(err, Refusal::OutcomeUnknown { .. }), "{err}");
-    assert!(err.to_string().contains("may have been placed"), "{err}");
-    assert!(
-        err.to_string().contains(p.client_order_id.as_str()),
-        "{err}"
-    );
-    f.trading.round(1).await;
-    let u = updates.try_recv().unwrap();
-    assert_eq!(u.source, Source::Chat(7));
-    assert_eq!(u.order.client_order_id, p.client_order_id.as_str());
-    assert_eq!(u.previous, None);
-    assert_eq!(f.sent(), 1);
-}
-
-#[tokio::test]
 async fn a_journal_that_cannot_be_written_sends_nothing() {
     let f = fixture().await;
     let actor = admin(7);
@@ -408,6 +380,11 @@ async fn a_failing_guard_is_shown_but_cannot_be_confirmed() {
     let err = f.trading.confirm(&p.token, &actor).await.unwrap_err();
     assert!(matches!(err, Refusal::Guards(_)), "{err}");
     assert!(err.to_string().contains("trading.max_order_usd"), "{err}");
+    // A second tap is not told an order was placed.
+    assert_eq!(
+        f.trading.confirm(&p.token, &actor).await,
+        Err(Refusal::UnknownConfirmation)
+    );
     assert_eq!(f.sent(), 0);
 }
 
@@ -529,77 +506,6 @@ async fn long_only_sells() {
 }
 
 #[tokio::test]
-async fn the_follower_reports_each_status_change_until_final() {
-    let f = fixture().await;
-    let actor = admin(7);
-    let mut updates = f.trading.updates();
-    let p = f.trading.preview(&buy(dec!(500)), &actor).await.unwrap();
-    let placed = f.trading.confirm(&p.token, &actor).await.unwrap();
-    f.trading.round(1).await;
-    assert!(updates.try_recv().is_err(), "no change, no update");
-    for (status, filled) in [
-        (OrderStatus::PartiallyFilled, dec!(2)),
-        (OrderStatus::Filled, p.qty),
-    ] {
-        f.broker.with(|b| {
-            b.orders[0].status = status.clone();
-            b.orders[0].filled_qty = filled;
-        });
-        f.trading.round(1).await;
-        let u = updates.try_recv().unwrap();
-        assert_eq!(u.order.status, status);
-        assert_eq!(u.source, Source::Chat(7));
-    }
-    // Final: no longer followed.
-    f.broker
-        .with(|b| b.orders[0].status = OrderStatus::Canceled);
-    f.trading.round(1).await;
-    assert!(updates.try_recv().is_err());
-    let statuses: Vec<String> = f
-        .journal()
-        .await
-        .into_iter()
-        .filter(|e| e.event == EventKind::Status)
-        .filter_map(|e| e.status)
-        .collect();
-    assert_eq!(statuses, ["partially_filled", "filled"]);
-    assert_eq!(placed.order.status, OrderStatus::New);
-}
-
-#[tokio::test]
-async fn a_restart_between_submission_and_answer_recovers_the_order() {
-    let f = fixture().await;
-    let actor = admin(7);
-    let p = f.trading.preview(&buy(dec!(500)), &actor).await.unwrap();
-    // The process dies after `submit` was journalled and the order
-    // reached the broker, before the answer: the journal holds a submit
-    // and nothing after it.
-    f.broker.with(|b| {
-        b.script
-            .push_back(Submit::PlaceButAnswer(TradeError::Unavailable {
-                broker: "Alpaca",
-                message: "connection reset".into(),
-            }));
-        b.hide_lookups = 3;
-    });
-    let _ = f.trading.confirm(&p.token, &actor).await;
-    let restarted = Trading::new(f.trading.parts().clone());
-    let mut updates = restarted.updates();
-    restarted.round(0).await;
-    let u = updates.try_recv().unwrap();
-    assert_eq!(u.order.client_order_id, p.client_order_id.as_str());
-    assert_eq!(u.source, Source::Chat(7));
-    assert_eq!(f.sent(), 1);
-    // Followed from then on.
-    f.broker.with(|b| b.orders[0].status = OrderStatus::Filled);
-    restarted.round(1).await;
-    assert_eq!(
-        updates.try_recv().unwrap().order.status,
-        OrderStatus::Filled
-    );
-}
-
-#[tokio::test]
 async fn orders_join_the_journal_and_cancel_is_for_admins() {
     let f = fixture().await;
     let actor = admin(7);
@@ -673,4 +579,45 @@ async fn broker_refusals_are_journalled_in_plain_words() {
         .unwrap();
     assert_eq!(answer.status.as_deref(), Some("refused"));
     assert!(answer.reason.unwrap().contains("insufficient buying power"));
+}
+
+#[tokio::test]
+async fn two_taps_at_once_place_one_order() {
+    let f = fixture().await;
+    let actor = admin(7);
+    let p = f.trading.preview(&buy(dec!(500)), &actor).await.unwrap();
+    let (a, b) = tokio::join!(
+        f.trading.confirm(&p.token, &actor),
+        f.trading.confirm(&p.token, &actor)
+    );
+    assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "{a:?} {b:?}");
+    let refused = if a.is_ok() { b } else { a };
+    assert_eq!(refused, Err(Refusal::AlreadyConfirmed));
+    assert_eq!(f.sent(), 1);
+}
+
+#[tokio::test]
+async fn build_is_off_by_default_refuses_the_simulated_market_and_needs_keys() {
+    let f = fixture().await;
+    let off = config(&[("DIPWATCH__TRADING__ENABLED", "false")]);
+    assert!(build(&off, f.store.clone()).await.unwrap().is_none());
+    let sim = config(&[("DIPWATCH__MARKET__PROVIDER", "sim")]);
+    let e = build(&sim, f.store.clone()).await.unwrap_err().to_string();
+    assert!(e.contains("the simulated market cannot trade"), "{e}");
+    // Alpaca without keys: the error names them, not a panic or a default.
+    let e = build(&config(&[]), f.store.clone())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("APCA_API_KEY_ID"), "{e}");
+    let keyed = config(&[
+        ("APCA_API_KEY_ID", "PKTEST00000000000000"),
+        (
+            "APCA_API_SECRET_KEY",
+            "secretsecretsecretsecretsecretsecret0000",
+        ),
+    ]);
+    let t = build(&keyed, f.store.clone()).await.unwrap().unwrap();
+    assert_eq!(t.mode(), crate::config::TradingMode::Paper);
+    assert!(!format!("{t:?}").contains("secretsecret"));
 }

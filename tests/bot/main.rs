@@ -18,6 +18,7 @@ mod charts;
 mod commands;
 mod delivery;
 mod downloads;
+mod journal;
 mod risk;
 mod trading;
 mod web;

@@ -1044,4 +1044,32 @@ fn sighup_reloads_the_allow_lists_and_a_removed_chat_loses_bot_and_dashboard() {
         "{logs}"
     );
     assert!(logs.contains("SIGHUP: allow-lists reloaded"), "{logs}");
+
+    // The journal has both reloads (by the daemon) and both sign-ins.
+    let journal = rt.block_on(async {
+        let url = dipwatch::store::StorageUrl::Local(ws.path("data"));
+        let store = dipwatch::store::Store::open(&url, &Default::default()).await;
+        let today = dipwatch::market::calendar::exchange_date(Utc::now());
+        dipwatch::journal::Journal::new(store.unwrap())
+            .day(today)
+            .await
+    });
+    use dipwatch::journal::EventKind;
+    let events = journal.unwrap();
+    let of = |kind: EventKind| -> Vec<_> { events.iter().filter(|e| e.event == kind).collect() };
+    let reloads = of(EventKind::AccessReload);
+    assert_eq!(reloads.len(), 2, "{events:?}");
+    assert!(reloads.iter().all(|e| e.source == "daemon"));
+    assert_eq!(reloads[0].status.as_deref(), Some("refused"));
+    assert_eq!(reloads[1].status.as_deref(), Some("ok"));
+    assert!(
+        reloads[1].reason.as_deref().unwrap().contains(" readers, "),
+        "{:?}",
+        reloads[1].reason
+    );
+    let sign_ins: Vec<_> = of(EventKind::SignIn)
+        .iter()
+        .map(|e| e.source.clone())
+        .collect();
+    assert_eq!(sign_ins, [format!("web:{KEEP}"), format!("web:{GONE}")]);
 }

@@ -201,7 +201,7 @@ fn orders_lists_open_and_todays_and_cancel_asks_alpaca() {
     };
     assert_eq!(
         ids(&["orders", "--open", "--format", "json"]),
-        [open_id.clone()]
+        std::slice::from_ref(&open_id)
     );
     let mut today = ids(&["orders", "--format", "json"]);
     today.sort();
