@@ -687,6 +687,25 @@ impl FakeAlpaca {
         self.book(|b| b.find_client(client_order_id).map(|o| book::order_json(o)))
     }
 
+    /// Place an order as another app would (straight into the book, as a
+    /// `POST /v2/orders` with `body` would, unlogged); its Alpaca id.
+    /// Panics when the fake refuses it.
+    pub fn place_raw(&self, body: &Value) -> String {
+        let snap = self.snapshot();
+        let req = server::Request {
+            method: "POST".into(),
+            path: "/v2/orders".into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            close: false,
+            body: body.to_string().into_bytes(),
+        };
+        let resp = self.book(|b| orders::place(&snap, b, &req));
+        let answer: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+        assert_eq!(resp.status, 200, "fake alpaca refused {body}: {answer}");
+        answer["id"].as_str().unwrap_or_default().to_string()
+    }
+
     /// `POST /v2/orders` requests received (placed, refused, faulted or
     /// with their answer dropped alike): "exactly one order sent".
     pub fn order_posts(&self) -> usize {
