@@ -118,3 +118,24 @@ async fn the_follower_task_stops_with_its_token() {
     stop.cancel();
     task.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_panic_in_a_round_does_not_stop_the_follower() {
+    let f = fixture().await;
+    let actor = admin(7);
+    let mut updates = f.trading.updates();
+    let p = f.trading.preview(&buy(dec!(500)), &actor).await.unwrap();
+    f.trading.confirm(&p.token, &actor).await.unwrap();
+    f.broker.with(|b| {
+        b.panics = 2;
+        b.orders[0].status = OrderStatus::Filled;
+    });
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = f.trading.spawn_follower(stop.clone());
+    // Two rounds panic; a later one reports the fill.
+    let u = updates.recv().await.unwrap();
+    assert_eq!(u.order.status, OrderStatus::Filled);
+    assert_eq!(f.broker.with(|b| b.panics), 0);
+    stop.cancel();
+    task.await.unwrap();
+}

@@ -41,6 +41,9 @@ pub(crate) struct Book {
     pub script: VecDeque<Submit>,
     /// Lookups by client order id that answer "none" before the order shows.
     pub hide_lookups: u32,
+    /// Looking an order up by id panics this many more times (a bug in a
+    /// broker's code must not stop the follower).
+    pub panics: u32,
 }
 
 pub(crate) struct Scripted {
@@ -88,6 +91,7 @@ impl Scripted {
                 submits: Vec::new(),
                 script: VecDeque::new(),
                 hide_lookups: 0,
+                panics: 0,
             }),
         }
     }
@@ -179,6 +183,12 @@ impl Trader for Scripted {
         }))
     }
     async fn order(&self, id: &str) -> Result<Order, TradeError> {
+        let panic = self.with(|b| {
+            let p = b.panics > 0;
+            b.panics = b.panics.saturating_sub(1);
+            p
+        });
+        assert!(!panic, "scripted broker: a lookup panics");
         self.with(|b| b.orders.iter().find(|o| o.id == id).cloned())
             .ok_or(TradeError::NotFound)
     }
