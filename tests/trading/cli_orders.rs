@@ -245,6 +245,10 @@ fn orders_lists_open_and_todays_and_cancel_asks_alpaca() {
             .any(|r| r["event"] == "cancel" && r["order_id"] == open_id)
     );
     assert!(ids(&["orders", "--open", "--format", "json"]).is_empty());
+    assert_eq!(
+        ok(&m.run(&["orders", "--open"])),
+        "No open orders (PAPER).\n"
+    );
 }
 
 #[test]
@@ -390,4 +394,41 @@ fn orders_placed_elsewhere_are_listed_without_a_source_and_survive_a_halt() {
         "accepted",
         "dipwatch halts only its own orders"
     );
+}
+
+#[test]
+fn a_sells_pct_is_of_the_position_and_its_fill_moves_shares_and_cash() {
+    let m = Market::open();
+    let h = &m.held[0];
+    let held = m.fake.position_qty(h);
+    m.fake.set_last_price(h, dec!(2));
+    m.fake.set_order_script(OrderScript::fills());
+    let (out, doc) = m.order("sell", h, &["--pct", "50"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let doc = doc.unwrap();
+    let half = (held / dec!(2)).floor();
+    assert_eq!(
+        dec_of(&doc["preview"]["qty"]),
+        half,
+        "half of {held}, whole shares"
+    );
+    // A sell's limit is at most the collar below the last trade.
+    assert_eq!(dec_of(&doc["preview"]["limit_price"]), dec!(1.99));
+    let cash = m.fake.account_now().cash;
+    let id = doc["order"]["id"].as_str().unwrap();
+    assert_eq!(m.fake.advance_order(id).as_deref(), Some("filled"));
+    assert_eq!(m.fake.position_qty(h), held - half);
+    assert_eq!(
+        m.fake.account_now().cash,
+        cash + half * dec!(2),
+        "filled at the last trade"
+    );
+    let list: Value = serde_json::from_str(&ok(&m.run(&["orders", "--format", "json"]))).unwrap();
+    let o = &list.as_array().unwrap()[0];
+    assert_eq!(
+        (o["status"].as_str(), o["side"].as_str()),
+        (Some("filled"), Some("sell"))
+    );
+    assert_eq!(dec_of(&o["filled_qty"]), half);
+    assert_eq!(dec_of(&o["filled_avg_price"]), dec!(2));
 }

@@ -223,6 +223,10 @@ fn options_crypto_and_unknown_symbols_are_refused() {
     assert_fails_with(&out, 1, "only US stocks are traded");
     let (out, _) = m.order("buy", "ZZZZ", &["--usd", "100"]);
     assert_fails_with(&out, 1, "ZZZZ is not an asset the broker knows");
+    let halted_asset = &m.not_held[0];
+    m.fake.set_untradable(halted_asset);
+    let (out, _) = m.order("buy", halted_asset, &["--usd", "100"]);
+    assert_fails_with(&out, 1, "is not tradable at the broker");
     for not_a_ticker in ["AAPL240126P00050000", "BTC/USD"] {
         let (out, _) = m.order("buy", not_a_ticker, &["--usd", "100"]);
         assert_fails_with(&out, 2, "only US stocks are traded");

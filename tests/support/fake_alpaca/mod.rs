@@ -170,11 +170,16 @@ pub enum Fault {
         /// Extra response headers (`Retry-After`, `X-RateLimit-Reset`, ...).
         headers: Vec<(String, String)>,
     },
-    /// Read the request, send nothing for this long, then answer normally
-    /// (if the client is still there).
+    /// Read and handle the request (a `POST /v2/orders` places its order),
+    /// send nothing for this long, then answer normally (if the client is
+    /// still there).
     Hang(Duration),
     /// Close the connection with a TCP RST (SO_LINGER 0), no response.
     Reset,
+    /// Answer normally: queued before another fault, it aims that one at
+    /// the second matching request (the confirmation's look at the
+    /// account, say, not the preview's).
+    Pass,
     /// Handle the request (a `POST /v2/orders` places its order), then
     /// close the connection without sending a byte: the client cannot tell
     /// whether it arrived (a timeout after the order was received).
@@ -250,6 +255,7 @@ impl Fault {
             Fault::Hang(_) => "hang",
             Fault::Reset => "reset",
             Fault::DropAnswer => "drop_answer",
+            Fault::Pass => "pass",
             Fault::MalformedJson => "malformed_json",
             Fault::PartialBody => "partial_body",
             Fault::RateLimitedFor(_) => "status",
