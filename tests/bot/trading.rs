@@ -545,3 +545,41 @@ async fn with_trading_off_the_commands_say_how_to_turn_it_on() {
     message_with(&h, ADMIN, 0, "Trading is off.").await;
     h.stop().await;
 }
+
+/// Cancel under a preview drops it unsent: said in the chat, its buttons
+/// taken away, a `discard` in the journal from this chat, and its Confirm
+/// no longer works. Nothing reaches Alpaca's order endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_drops_the_preview_unsent() {
+    let mut h = trading(10, &[]).await;
+    let preview = buy(&h, ADMIN, "AAPL 2%").await;
+    let before = h.fake.sent_to(ADMIN).len();
+    let answer = press(&h, ADMIN, preview.message_id, &data(&preview, "tx:")).await;
+    assert_eq!(answer, "Canceled: nothing sent");
+    message_with(&h, ADMIN, before, "✖ Canceled: nothing was sent.").await;
+    assert!(
+        h.fake
+            .sent_to(ADMIN)
+            .iter()
+            .any(|x| x.method == "editMessageReplyMarkup" && x.message_id == preview.message_id),
+        "the buttons are taken away"
+    );
+    let late = press(&h, ADMIN, preview.message_id, &data(&preview, "tc:")).await;
+    assert!(late.contains("unknown or was already answered"), "{late}");
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    let events = h.journal.day(today).await.expect("the journal reads back");
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.event).collect();
+    assert!(
+        kinds.contains(&EventKind::Preview) && kinds.contains(&EventKind::Discard),
+        "{events:#?}"
+    );
+    assert!(!kinds.contains(&EventKind::Submit), "{events:#?}");
+    let ids: std::collections::BTreeSet<_> =
+        events.iter().map(|e| e.client_order_id.clone()).collect();
+    assert_eq!(ids.len(), 1, "one preview, one id: {events:#?}");
+    assert!(events.iter().all(|e| e.source == ADMIN.to_string()));
+    assert_eq!(fake(&h).order_posts(), 0);
+    h.stop().await;
+}

@@ -17,7 +17,9 @@ pub(crate) mod press;
 pub(crate) mod replies;
 
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardMarkup, MaybeInaccessibleMessage};
+use teloxide::types::{
+    InlineKeyboardButton, InlineKeyboardButtonKind, InlineKeyboardMarkup, MaybeInaccessibleMessage,
+};
 
 use self::press::TradePress;
 use super::error::BotError;
@@ -259,27 +261,28 @@ async fn cancel(
 }
 
 /// The pressed message's keyboard less the button that made `press`
-/// (`None` when nothing is left).
+/// (`None` when nothing is left, or the message cannot be read).
 fn without_button(
     message: Option<&MaybeInaccessibleMessage>,
     press: &TradePress,
 ) -> Option<InlineKeyboardMarkup> {
-    let data = press.encode();
     let markup = match message? {
         MaybeInaccessibleMessage::Regular(m) => m.reply_markup()?,
         MaybeInaccessibleMessage::Inaccessible(_) => return None,
     };
-    let rows: Vec<Vec<_>> = markup
+    without(markup, &press.encode()?)
+}
+
+/// `markup` less every button carrying `data`, empty rows dropped.
+fn without(markup: &InlineKeyboardMarkup, data: &str) -> Option<InlineKeyboardMarkup> {
+    let rows: Vec<Vec<InlineKeyboardButton>> = markup
         .inline_keyboard
         .iter()
         .map(|row| {
             row.iter()
-                .filter(|b| match &b.kind {
-                    teloxide::types::InlineKeyboardButtonKind::CallbackData(d) => {
-                        Some(d) != data.as_ref()
-                    }
-                    _ => true,
-                })
+                .filter(
+                    |b| !matches!(&b.kind, InlineKeyboardButtonKind::CallbackData(d) if d == data),
+                )
                 .cloned()
                 .collect::<Vec<_>>()
         })
@@ -297,6 +300,20 @@ pub(crate) fn is_admin(shared: &Shared, chat: ChatId) -> bool {
 mod tests {
     use super::*;
     use rust_decimal::dec;
+
+    #[test]
+    fn a_cancelled_orders_button_leaves_the_others() {
+        let button = |id: &str| {
+            TradePress::CancelOrder(id.into())
+                .button(format!("Cancel {id}"))
+                .unwrap()
+        };
+        let markup = InlineKeyboardMarkup::new([vec![button("a")], vec![button("b")]]);
+        let left = without(&markup, "oc:a").expect("b is left");
+        assert_eq!(left.inline_keyboard, [vec![button("b")]]);
+        assert_eq!(without(&left, "oc:b"), None, "nothing left: no keyboard");
+        assert_eq!(without(&markup, "oc:zz"), Some(markup.clone()));
+    }
 
     #[test]
     fn order_arguments_are_read_or_explained() {
