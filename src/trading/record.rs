@@ -70,17 +70,7 @@ pub(super) fn of_order_by(
 pub(super) fn command(kind: EventKind, actor: &Actor, now: DateTime<Utc>) -> JournalEvent {
     JournalEvent {
         time: now,
-        event: kind,
-        client_order_id: None,
-        order_id: None,
-        source: actor.source.to_string(),
-        symbol: None,
-        side: None,
-        qty: None,
-        notional: None,
-        limit_price: None,
-        status: None,
-        reason: None,
+        ..JournalEvent::command(kind, actor.source)
     }
 }
 

@@ -595,3 +595,29 @@ async fn two_taps_at_once_place_one_order() {
     assert_eq!(refused, Err(Refusal::AlreadyConfirmed));
     assert_eq!(f.sent(), 1);
 }
+
+#[tokio::test]
+async fn build_is_off_by_default_refuses_the_simulated_market_and_needs_keys() {
+    let f = fixture().await;
+    let off = config(&[("DIPWATCH__TRADING__ENABLED", "false")]);
+    assert!(build(&off, f.store.clone()).await.unwrap().is_none());
+    let sim = config(&[("DIPWATCH__MARKET__PROVIDER", "sim")]);
+    let e = build(&sim, f.store.clone()).await.unwrap_err().to_string();
+    assert!(e.contains("the simulated market cannot trade"), "{e}");
+    // Alpaca without keys: the error names them, not a panic or a default.
+    let e = build(&config(&[]), f.store.clone())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("APCA_API_KEY_ID"), "{e}");
+    let keyed = config(&[
+        ("APCA_API_KEY_ID", "PKTEST00000000000000"),
+        (
+            "APCA_API_SECRET_KEY",
+            "secretsecretsecretsecretsecretsecret0000",
+        ),
+    ]);
+    let t = build(&keyed, f.store.clone()).await.unwrap().unwrap();
+    assert_eq!(t.mode(), crate::config::TradingMode::Paper);
+    assert!(!format!("{t:?}").contains("secretsecret"));
+}
