@@ -3,7 +3,8 @@
 //! a person typed (an alert's rule, a refusal's words) is quoted by the CSV
 //! writer when it holds a comma, a quote or a line break, so it stays one
 //! cell; and one that a spreadsheet would run as a formula (`=`, `+`, `-`,
-//! `@`, a tab or a carriage return first) is written with a `'` in front,
+//! `@`, a tab or a carriage return first, other than a plain negative
+//! number such as a group chat's id) is written with a `'` in front,
 //! the usual guard, which decoding takes off again (a text that itself
 //! starts with `'` gets one more, so every text round-trips exactly).
 
@@ -47,12 +48,26 @@ const FORMULA_LEADS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 const GUARD: char = '\'';
 
 /// `text` as a cell: guarded when it would start a formula (or starts with
-/// the guard itself, so decoding is exact).
+/// the guard itself, so decoding is exact). A plain negative number (a
+/// group chat's id, `-100500`) is a number to a spreadsheet, not a
+/// formula, and stays as it is.
 fn text_cell(text: &str) -> String {
     match text.chars().next() {
-        Some(c) if FORMULA_LEADS.contains(&c) || c == GUARD => format!("{GUARD}{text}"),
+        Some(c) if c == GUARD || (FORMULA_LEADS.contains(&c) && !plain_number(text)) => {
+            format!("{GUARD}{text}")
+        }
         _ => text.to_string(),
     }
+}
+
+/// `-` then digits, with at most one `.` between digits: `-100500`, `-2.5`.
+fn plain_number(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix('-') else {
+        return false;
+    };
+    let (whole, fraction) = rest.split_once('.').unwrap_or((rest, "1"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && digits(fraction)
 }
 
 /// A cell back to its text: one guard taken off.

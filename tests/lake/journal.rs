@@ -213,7 +213,9 @@ async fn the_conditional_put_never_replaces_an_object_on_s3() {
 }
 
 /// DuckDB reads the journal with the glob every dataset uses, hive
-/// partitions and all: hostile text stays one cell, numbers are numbers.
+/// partitions and all, with the README's column types (a chat id looks
+/// like a number to its sniffer): hostile text stays one cell, numbers are
+/// numbers.
 #[tokio::test]
 async fn duckdb_reads_the_journal_like_the_other_datasets() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,6 +227,13 @@ async fn duckdb_reads_the_journal_like_the_other_datasets() {
     let mut first = event("123456789", 0, at(0));
     first.reason = Some(hostile.into());
     journal.append(first).await.unwrap();
+    // Many objects whose sources all look like numbers (chat ids), then
+    // `web:42`: DuckDB's sniffing alone would take `source` for a number.
+    for n in 0..40 {
+        let mut sign_in = JournalEvent::command(EventKind::Trigger, 987_654_321).status(n);
+        sign_in.time = at(1);
+        journal.append(sign_in).await.unwrap();
+    }
     journal.append(event("web:42", 1, at(5))).await.unwrap();
     let next_day = Utc.with_ymd_and_hms(2026, 3, 10, 15, 0, 0).unwrap();
     journal
@@ -236,7 +245,9 @@ async fn duckdb_reads_the_journal_like_the_other_datasets() {
 import json, sys, duckdb
 rows = duckdb.sql(
     "SELECT CAST(date AS VARCHAR), event, source, qty * 2, reason "
-    "FROM read_csv(?, hive_partitioning = true) "
+    "FROM read_csv(?, hive_partitioning = true, types = {"
+    "'source': 'VARCHAR', 'status': 'VARCHAR', 'reason': 'VARCHAR', "
+    "'qty': 'DECIMAL(38,9)', 'notional': 'DECIMAL(38,9)', 'limit_price': 'DECIMAL(38,9)'}) "
     "WHERE event = 'preview' ORDER BY time",
     params=[sys.argv[1] + "/orders/date=*/*.csv"],
 ).fetchall()
@@ -260,11 +271,11 @@ print(json.dumps([[str(c) for c in r] for r in rows]))
                 "2026-03-09",
                 "preview",
                 "123456789",
-                "5.0",
+                "5.000000000",
                 guarded.as_str()
             ],
-            ["2026-03-09", "preview", "web:42", "5.0", "step 1"],
-            ["2026-03-10", "preview", "cli", "5.0", "step 2"],
+            ["2026-03-09", "preview", "web:42", "5.000000000", "step 1"],
+            ["2026-03-10", "preview", "cli", "5.000000000", "step 2"],
         ]
     );
 }

@@ -3,6 +3,7 @@
 //! in words that name the key, and nothing is sent.
 
 use crate::harness::{Market, code};
+use crate::support::fake_alpaca::Fault;
 use crate::support::{assert_fails_with, stderr};
 
 use rust_decimal::dec;
@@ -140,4 +141,38 @@ fn the_limit_collar_bounds_buys_above_and_sells_below_the_last_trade() {
     let (out, doc) = m.order("buy", t, &["--qty", "1"]);
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     assert_eq!(doc.unwrap()["preview"]["limit_price"], "100.50");
+}
+
+#[test]
+fn the_guards_are_checked_again_at_confirmation_against_the_account_then() {
+    let m = Market::open();
+    let t = &m.not_held[0];
+    m.fake.set_last_price(t, dec!(100));
+    // The preview sees the account as it is; by the confirmation Alpaca
+    // says the buying power is gone.
+    let (status, mut account) =
+        crate::fake_orders::call(&m.fake, "GET", "/v2/account", None).unwrap();
+    assert_eq!(status, 200);
+    account["buying_power"] = json!("50");
+    m.fake.push_fault("GET /v2/account", Fault::Pass);
+    m.fake
+        .push_fault("GET /v2/account", Fault::status(200, account.to_string()));
+    let (out, _) = m.order("buy", t, &["--qty", "1"]);
+    assert_fails_with(
+        &out,
+        1,
+        "over a guard: buying_power (limit $50.00, would be $100.50)",
+    );
+    assert_eq!(m.fake.order_posts(), 0, "nothing sent");
+    assert_eq!(
+        m.fake.pending_faults(),
+        0,
+        "the preview and the confirmation both looked"
+    );
+    let events: Vec<String> = m
+        .journal()
+        .into_iter()
+        .map(|r| r["event"].clone())
+        .collect();
+    assert_eq!(events, ["preview", "discard"]);
 }

@@ -4,7 +4,7 @@
 
 use crate::harness::{Market, code};
 use crate::support::fake_alpaca::{Fault, OrderScript};
-use crate::support::{assert_fails_with, assert_has_all, ok, stderr, stdout};
+use crate::support::{ChildGuard, assert_fails_with, assert_has_all, ok, stderr, stdout, wait_for};
 
 use rust_decimal::Decimal;
 use rust_decimal::dec;
@@ -245,6 +245,10 @@ fn orders_lists_open_and_todays_and_cancel_asks_alpaca() {
             .any(|r| r["event"] == "cancel" && r["order_id"] == open_id)
     );
     assert!(ids(&["orders", "--open", "--format", "json"]).is_empty());
+    assert_eq!(
+        ok(&m.run(&["orders", "--open"])),
+        "No open orders (PAPER).\n"
+    );
 }
 
 #[test]
@@ -315,4 +319,79 @@ fn on_a_terminal_it_asks_and_only_y_places_the_order() {
         .collect();
     assert_eq!(events[..2], ["preview", "discard"]);
     assert_eq!(m.fake.order_posts(), 2);
+}
+
+#[test]
+fn a_cli_killed_between_submission_and_answer_placed_the_order_once_and_it_is_listed() {
+    let mut m = Market::open();
+    m.ws.set_env("DIPWATCH__MARKET__REQUEST_TIMEOUT_SECS", "120");
+    let t = &m.not_held[0].clone();
+    m.fake.set_last_price(t, dec!(100));
+    // The order is placed, and its answer held back until long after the kill.
+    m.fake.push_fault(
+        "POST /v2/orders",
+        Fault::Hang(std::time::Duration::from_secs(600)),
+    );
+    let mut cmd = m.ws.command(&["order", "buy", t, "--qty", "2", "--yes"]);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = ChildGuard::spawn(&mut cmd).unwrap();
+    wait_for(
+        std::time::Duration::from_secs(120),
+        || format!("{:?}", m.fake.requests().last().map(|r| r.path.clone())),
+        || (m.fake.order_posts() == 1).then_some(()),
+    );
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "killed before its answer");
+    // A new process finds it: placed once, by the CLI (from the journal).
+    let list: Value =
+        serde_json::from_str(&ok(&m.run(&["orders", "--open", "--format", "json"]))).unwrap();
+    let all = list.as_array().unwrap();
+    assert_eq!(all.len(), 1, "{list:#}");
+    assert_eq!(all[0]["source"], "cli");
+    let coid = all[0]["client_order_id"].as_str().unwrap();
+    let events = m.events_of(coid);
+    assert_eq!(
+        events,
+        ["preview", "confirm", "submit"],
+        "written before the request left"
+    );
+    assert_eq!(m.fake.order_posts(), 1);
+}
+
+#[test]
+fn orders_placed_elsewhere_are_listed_without_a_source_and_survive_a_halt() {
+    let m = Market::open();
+    let t = &m.not_held[0];
+    m.fake.set_last_price(t, dec!(10));
+    let (_, doc) = m.order("buy", t, &["--qty", "1"]);
+    let ours = doc.unwrap()["order"]["id"].as_str().unwrap().to_string();
+    let theirs = m.fake.place_raw(&serde_json::json!({
+        "symbol": t, "qty": "1", "side": "buy", "type": "limit",
+        "time_in_force": "gtc", "limit_price": "9.50", "client_order_id": "placed-in-the-app",
+    }));
+    let list: Value =
+        serde_json::from_str(&ok(&m.run(&["orders", "--open", "--format", "json"]))).unwrap();
+    let source_of = |id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["id"] == id)
+            .unwrap()["source"]
+            .clone()
+    };
+    assert_eq!(source_of(&ours), "cli");
+    assert!(source_of(&theirs).is_null(), "{list:#}");
+    let out = ok(&m.run(&["trading", "halt"]));
+    assert!(out.contains(&ours) && !out.contains(&theirs), "{out}");
+    let status =
+        |id: &str| m.fake.orders().into_iter().find(|o| o["id"] == id).unwrap()["status"].clone();
+    assert_eq!(status(&ours), "canceled");
+    assert_eq!(
+        status(&theirs),
+        "accepted",
+        "dipwatch halts only its own orders"
+    );
 }

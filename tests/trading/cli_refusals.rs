@@ -6,7 +6,7 @@
 
 use crate::harness::{Market, UNIVERSE, code};
 use crate::support::fake_alpaca::Fault;
-use crate::support::{self, Workspace, assert_fails_with, assert_has_all, ok, stderr};
+use crate::support::{self, Workspace, assert_fails_with, assert_has_all, ok, stderr, stdout};
 
 use chrono::{Duration, Utc};
 use rust_decimal::{Decimal, dec};
@@ -223,6 +223,10 @@ fn options_crypto_and_unknown_symbols_are_refused() {
     assert_fails_with(&out, 1, "only US stocks are traded");
     let (out, _) = m.order("buy", "ZZZZ", &["--usd", "100"]);
     assert_fails_with(&out, 1, "ZZZZ is not an asset the broker knows");
+    let halted_asset = &m.not_held[0];
+    m.fake.set_untradable(halted_asset);
+    let (out, _) = m.order("buy", halted_asset, &["--usd", "100"]);
+    assert_fails_with(&out, 1, "is not tradable at the broker");
     for not_a_ticker in ["AAPL240126P00050000", "BTC/USD"] {
         let (out, _) = m.order("buy", not_a_ticker, &["--usd", "100"]);
         assert_fails_with(&out, 2, "only US stocks are traded");
@@ -260,4 +264,24 @@ fn bad_arguments_and_trading_off_are_refused_before_anything_is_asked() {
             .all(|r| !r.path.starts_with("/v2/orders")),
         "nothing asked of the broker's orders"
     );
+}
+
+#[test]
+fn a_store_that_cannot_journal_places_nothing_and_exits_75() {
+    let m = Market::open();
+    let t = &m.not_held[0];
+    m.fake.set_last_price(t, dec!(100));
+    // `orders/` is a file: no journal object can be created under it.
+    std::fs::write(m.ws.path("data/orders"), "not a directory").unwrap();
+    let (out, doc) = m.order("buy", t, &["--qty", "1"]);
+    assert_fails_with(&out, 75, "cannot write the order journal");
+    assert!(
+        doc.is_none(),
+        "no preview shown unrecorded: {}",
+        stdout(&out)
+    );
+    assert_eq!(m.fake.order_posts(), 0, "nothing sent unrecorded");
+    // The kill switch needs the store too.
+    std::fs::write(m.ws.path("data/_trading"), "not a directory").unwrap();
+    assert_eq!(code(&m.run(&["trading", "halt"])), Some(75));
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 /// A blocking request on a fresh connection: status and JSON body
 /// (`Value::Null` when empty); `Err` when no answer came.
-fn call(
+pub(crate) fn call(
     fake: &FakeAlpaca,
     method: &str,
     target: &str,
@@ -462,6 +462,19 @@ fn assets_latest_trades_and_the_clock_are_settable() {
         ok(&fake, "GET", "/v2/assets/AAPL240126P00050000", None).1["class"],
         "us_option"
     );
+    fake.set_untradable("JPM");
+    let (_, a) = ok(&fake, "GET", "/v2/assets/JPM", None);
+    assert_eq!(
+        (a["tradable"].as_bool(), a["status"].as_str()),
+        (Some(false), Some("inactive"))
+    );
+    let (status, _) = ok(
+        &fake,
+        "POST",
+        "/v2/orders",
+        Some(&limit_buy("JPM", "1", "100", "j")),
+    );
+    assert_eq!(status, 422);
     let (status, e) = ok(
         &fake,
         "POST",

@@ -59,6 +59,9 @@ fn hostile_cells_stay_one_cell_and_never_a_formula() {
         "=HYPERLINK(\"http://evil\",\"x\")",
         "+1+1",
         "-2+3",
+        "-1-1",
+        "-.5",
+        "-5.",
         "@SUM(A1:A9)",
         "\tleading tab",
         "\rleading return",
@@ -147,5 +150,19 @@ fn damaged_objects_are_refused_not_misread() {
     ] {
         let broken = text.replacen(from, to, 1);
         assert!(decode(broken.as_bytes()).is_err(), "{from} -> {to}");
+    }
+}
+
+#[test]
+fn a_group_chats_id_stays_a_plain_number() {
+    let mut e = event(Some("-2.5"));
+    e.source = "-1001234567890".into();
+    let text = String::from_utf8(encode(&[e.clone()])).unwrap();
+    assert!(text.contains(",-1001234567890,"), "{text}");
+    assert!(text.ends_with(",accepted,-2.5\n"), "{text}");
+    assert_eq!(decode(text.as_bytes()).unwrap(), vec![e]);
+    assert!(plain_number("-100500") && plain_number("-2.5"));
+    for not in ["-", "-.5", "-5.", "-1-1", "-1e5", "-0x1", "1", "- 1"] {
+        assert!(!plain_number(not), "{not}");
     }
 }

@@ -170,11 +170,16 @@ pub enum Fault {
         /// Extra response headers (`Retry-After`, `X-RateLimit-Reset`, ...).
         headers: Vec<(String, String)>,
     },
-    /// Read the request, send nothing for this long, then answer normally
-    /// (if the client is still there).
+    /// Read and handle the request (a `POST /v2/orders` places its order),
+    /// send nothing for this long, then answer normally (if the client is
+    /// still there).
     Hang(Duration),
     /// Close the connection with a TCP RST (SO_LINGER 0), no response.
     Reset,
+    /// Answer normally: queued before another fault, it aims that one at
+    /// the second matching request (the confirmation's look at the
+    /// account, say, not the preview's).
+    Pass,
     /// Handle the request (a `POST /v2/orders` places its order), then
     /// close the connection without sending a byte: the client cannot tell
     /// whether it arrived (a timeout after the order was received).
@@ -250,6 +255,7 @@ impl Fault {
             Fault::Hang(_) => "hang",
             Fault::Reset => "reset",
             Fault::DropAnswer => "drop_answer",
+            Fault::Pass => "pass",
             Fault::MalformedJson => "malformed_json",
             Fault::PartialBody => "partial_body",
             Fault::RateLimitedFor(_) => "status",
@@ -685,6 +691,25 @@ impl FakeAlpaca {
     /// The order sent with `client_order_id`, as Alpaca would send it now.
     pub fn order_by_client_id(&self, client_order_id: &str) -> Option<Value> {
         self.book(|b| b.find_client(client_order_id).map(|o| book::order_json(o)))
+    }
+
+    /// Place an order as another app would (straight into the book, as a
+    /// `POST /v2/orders` with `body` would, unlogged); its Alpaca id.
+    /// Panics when the fake refuses it.
+    pub fn place_raw(&self, body: &Value) -> String {
+        let snap = self.snapshot();
+        let req = server::Request {
+            method: "POST".into(),
+            path: "/v2/orders".into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            close: false,
+            body: body.to_string().into_bytes(),
+        };
+        let resp = self.book(|b| orders::place(&snap, b, &req));
+        let answer: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+        assert_eq!(resp.status, 200, "fake alpaca refused {body}: {answer}");
+        answer["id"].as_str().unwrap_or_default().to_string()
     }
 
     /// `POST /v2/orders` requests received (placed, refused, faulted or

@@ -202,7 +202,7 @@ pub(super) async fn answer(stream: &mut TcpStream, shared: &Arc<Shared>, req: Re
     };
     let mut delay = latency;
     let (action, status) = match &fault {
-        None => {
+        None | Some(Fault::Pass) => {
             let r = normal(req.clone()).await;
             let s = r.status;
             (Action::Respond(r), s)
