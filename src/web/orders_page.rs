@@ -200,7 +200,10 @@ pub(super) fn body(view: &View, csrf: Option<&str>, notice: Option<&Notice>) -> 
                     p.notice role="status" {
                         "Cancel asked for " (what(&line.order)) " (order " (line.order.id) "): its status is now "
                         strong { (line.order.status.as_str()) } "."
-                        @if line.order.status.is_open() { " The list shows when the broker has canceled it." }
+                        @if line.order.status.is_open() {
+                            " The list shows when the broker has canceled it: "
+                            a href="/orders" { "reload" } "."
+                        }
                     }
                 }
             }

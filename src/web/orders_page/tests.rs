@@ -98,6 +98,15 @@ fn a_pending_cancel_has_no_second_button_and_the_notice_names_a_listed_order_onl
     assert!(page.contains("Cancel asked for AAPL buy 1,250 (order o-1)"));
     assert!(page.contains("pending_cancel"));
     assert!(page.contains("the CLI"));
+    assert!(
+        page.contains("<a href=\"/orders\">reload</a>"),
+        "still working"
+    );
+    let done = vec![line(order("o-2", "AAPL", OrderStatus::Canceled), None)];
+    let notice = Notice::Canceled("o-2".into());
+    let page = body(&on(done, None), Some("tok"), Some(&notice)).into_string();
+    assert!(page.contains("its status is now <strong>canceled</strong>.</p>"));
+    assert!(!page.contains("reload"), "final: nothing to wait for");
     let stranger = Notice::Canceled("o-unknown".into());
     let page = body(&on(vec![], None), None, Some(&stranger)).into_string();
     assert!(!page.contains("Cancel asked"), "{page}");
