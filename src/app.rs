@@ -12,6 +12,8 @@
 //! the alert book. [`App::run_until_stopped`] then serves health first,
 //! loads the state, and runs the schedule and the bot until shutdown.
 
+mod systemd;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -391,8 +393,8 @@ impl App {
             lease.fence().close();
             tokio::spawn(lease.keep(shutdown.clone()))
         });
-        notify_systemd_ready();
-        let watchdog = tokio::spawn(pet_watchdog(shutdown.clone()));
+        systemd::notify_systemd_ready();
+        let watchdog = tokio::spawn(systemd::pet_watchdog(shutdown.clone()));
         let (finished, stop_by) = self.serve_roles(&shutdown).await?;
         let stopped = tokio::time::timeout_at(stop_by, async {
             let _ = watchdog.await;
@@ -673,34 +675,5 @@ fn store_error(e: StoreError) -> anyhow::Error {
     match e {
         StoreError::Config(m) => ConfigError::Unusable(m).into(),
         other => other.into(),
-    }
-}
-
-/// Tell systemd (Type=notify) we are up; a no-op elsewhere.
-fn notify_systemd_ready() {
-    if let Err(e) = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]) {
-        tracing::warn!(error = %e, "sd_notify READY failed");
-    }
-}
-
-/// Pet systemd's watchdog at half its interval, from the runtime itself, so
-/// a wedged runtime gets restarted.
-async fn pet_watchdog(shutdown: CancellationToken) {
-    let mut usec = 0u64;
-    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
-        return;
-    }
-    let every = Duration::from_micros(usec / 2);
-    tracing::info!(
-        every_secs = every.as_secs_f64(),
-        "petting the systemd watchdog"
-    );
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(every) => {
-                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
-            }
-            () = shutdown.cancelled() => return,
-        }
     }
 }

@@ -9,9 +9,7 @@
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::process::ExitCode;
-use std::str::FromStr as _;
 
-use rust_decimal::Decimal;
 use serde_json::json;
 
 use super::orders::order_json;
@@ -19,6 +17,7 @@ use super::trading::{refused, service};
 use super::{EXIT_CONFIG, usage_error};
 use crate::config::AppConfig;
 use crate::domain::{OrderSide, Symbol};
+use crate::trading::amount::{AmountError, limit_price};
 use crate::trading::{Actor, Amount, Ask, Placed, Preview, Refusal, Trading};
 
 /// Output formats.
@@ -146,25 +145,17 @@ fn ask_of(side: OrderSide, a: &AskArgs) -> Result<Ask, String> {
             a.ticker
         )
     })?;
+    let flagged = |flag: &str, e: AmountError| format!("{flag}: {e}");
     let amount = match (&a.usd, &a.qty, &a.pct) {
-        (Some(t), None, None) => Amount::Usd(positive("--usd", t, Some(2))?),
-        (None, Some(t), None) => Amount::Shares(positive("--qty", t, Some(0))?),
-        (None, None, Some(t)) => {
-            let p = positive("--pct", t.strip_suffix('%').unwrap_or(t), Some(2))?;
-            if p > Decimal::ONE_HUNDRED {
-                return Err(format!("--pct {t} is over 100"));
-            }
-            match side {
-                OrderSide::Buy => Amount::PctOfEquity(p),
-                OrderSide::Sell => Amount::PctOfPosition(p),
-            }
-        }
+        (Some(t), None, None) => Amount::usd(t).map_err(|e| flagged("--usd", e))?,
+        (None, Some(t), None) => Amount::shares(t).map_err(|e| flagged("--qty", e))?,
+        (None, None, Some(t)) => Amount::pct(t, side).map_err(|e| flagged("--pct", e))?,
         _ => return Err("give exactly one of --usd, --qty and --pct".into()),
     };
     let limit = a
         .limit
         .as_deref()
-        .map(|t| positive("--limit", t, Some(4)))
+        .map(|t| limit_price(t).map_err(|e| flagged("--limit", e)))
         .transpose()?;
     Ok(Ask {
         symbol,
@@ -172,32 +163,6 @@ fn ask_of(side: OrderSide, a: &AskArgs) -> Result<Ask, String> {
         amount,
         limit,
     })
-}
-
-/// `text` as a number above zero with at most `decimals` decimals: plain
-/// digits and one point (no sign, exponent, spaces or thousands commas).
-fn positive(flag: &str, text: &str, decimals: Option<u32>) -> Result<Decimal, String> {
-    let t = text.trim();
-    let plain = !t.is_empty()
-        && t.len() <= 20
-        && t.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && t.bytes().filter(|&b| b == b'.').count() <= 1;
-    let d = Decimal::from_str(t)
-        .ok()
-        .filter(|_| plain)
-        .ok_or_else(|| format!("{flag} {text:?} is not a number (digits and one point)"))?;
-    if d <= Decimal::ZERO {
-        return Err(format!("{flag} {text:?} must be above zero"));
-    }
-    if let Some(dp) = decimals
-        && d.normalize().scale() > dp
-    {
-        return Err(match dp {
-            0 => format!("{flag} {text:?} must be a whole number"),
-            _ => format!("{flag} {text:?} has more than {dp} decimals"),
-        });
-    }
-    Ok(d.normalize())
 }
 
 /// The preview as aligned `label  value` rows under a title that says
@@ -326,6 +291,7 @@ async fn cancel(config: &AppConfig, id: &str) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal::Decimal;
 
     fn args(usd: Option<&str>, qty: Option<&str>, pct: Option<&str>) -> AskArgs {
         AskArgs {
@@ -355,15 +321,20 @@ mod tests {
     #[test]
     fn bad_amounts_and_tickers_are_usage_errors() {
         for (usd, qty, pct, why) in [
-            (Some("0"), None, None, "above zero"),
-            (Some("-5"), None, None, "not a number"),
+            (Some("0"), None, None, "--usd: “0” is zero"),
+            (Some("-5"), None, None, "--usd: “-5” is negative"),
             (Some("1e3"), None, None, "not a number"),
-            (Some("1,000"), None, None, "not a number"),
+            (Some("1,00"), None, None, "groups of three"),
             (Some("NaN"), None, None, "not a number"),
-            (Some("10.001"), None, None, "more than 2 decimals"),
-            (None, Some("1.5"), None, "whole number"),
-            (None, None, Some("101"), "over 100"),
-            (None, None, Some(""), "not a number"),
+            (Some("10.001"), None, None, "more than cents"),
+            (
+                None,
+                Some("1.5"),
+                None,
+                "--qty: “1.5” is not a whole number",
+            ),
+            (None, None, Some("101"), "--pct: “101” is over 100%"),
+            (None, None, Some(""), "--pct: “” has no number"),
         ] {
             let e = ask_of(OrderSide::Buy, &args(usd, qty, pct)).unwrap_err();
             assert!(e.contains(why), "{usd:?} {qty:?} {pct:?}: {e}");

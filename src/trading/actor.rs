@@ -39,6 +39,22 @@ impl Source {
     }
 }
 
+/// Who did something, in words, from a journal source (`cli`, a chat id,
+/// `web:<id>`): "the CLI", "chat 42", "dashboard (42)"; `None` (an order
+/// the journal does not know) was placed elsewhere. What the bot and the
+/// dashboard show as "placed by" and the kill switch's "by".
+pub fn placed_by(source: Option<&str>) -> String {
+    let Some(raw) = source else {
+        return "elsewhere (not dipwatch)".to_string();
+    };
+    match Source::parse(raw) {
+        Some(Source::Cli) => "the CLI".to_string(),
+        Some(Source::Chat(id)) => format!("chat {id}"),
+        Some(Source::Web(id)) => format!("dashboard ({id})"),
+        None => raw.to_string(),
+    }
+}
+
 /// A person asking: where from, and their role there (the CLI is an
 /// admin: whoever runs it holds the keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

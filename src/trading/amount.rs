@@ -164,6 +164,27 @@ impl Amount {
     }
 }
 
+/// Decimals a limit price may have (Alpaca's tick below a dollar).
+const PRICE_DECIMALS: u32 = 4;
+
+/// A limit price as typed (`--limit 101.25`): above zero, at most four
+/// decimals, at most [`MAX_USD`]; whether it is a tick Alpaca accepts at
+/// that price, and within the collar, is the preview's to say.
+pub fn limit_price(text: &str) -> Result<Decimal, AmountError> {
+    let t = text.trim();
+    let d = positive(t.strip_prefix('$').unwrap_or(t))?;
+    if d.normalize().scale() > PRICE_DECIMALS {
+        return Err(AmountError(format!(
+            "{} has too many decimals: a price has at most 4",
+            quoted(t)
+        )));
+    }
+    if d > MAX_USD {
+        return Err(AmountError(format!("{} is not a price", quoted(t))));
+    }
+    Ok(d.normalize())
+}
+
 /// `p` (the text before `%` of `whole`) as a percentage in (0, 100].
 fn pct_of(p: &str, whole: &str) -> Result<Decimal, AmountError> {
     let d = positive_named(p, whole)?;

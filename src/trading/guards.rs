@@ -95,11 +95,11 @@ pub(crate) fn check(s: &TradingSettings, inp: &GuardInputs) -> Vec<GuardCheck> {
     let per_day = s.max_orders_per_day;
     out.push(GuardCheck {
         key: "trading.max_orders_per_day",
-        limit: format!("{per_day} orders"),
-        value: format!("{n} orders"),
+        limit: orders(per_day),
+        value: orders(n),
         headroom: match per_day.checked_sub(n) {
-            Some(left) => format!("{left} orders"),
-            None => format!("none, over by {} orders", n - per_day),
+            Some(left) => orders(left),
+            None => format!("none, over by {}", orders(n - per_day)),
         },
         ok: n <= per_day,
     });
@@ -121,4 +121,12 @@ pub(crate) fn check(s: &TradingSettings, inp: &GuardInputs) -> Vec<GuardCheck> {
         });
     }
     out
+}
+
+/// `n` orders, in words ("1 order", "10 orders").
+fn orders(n: u32) -> String {
+    match n {
+        1 => "1 order".into(),
+        n => format!("{n} orders"),
+    }
 }

@@ -26,6 +26,7 @@ use crate::config::TradingMode;
 use crate::domain::{Order, OrderStatus};
 use crate::market::TradeError;
 use crate::numbers::{qty, usd};
+use crate::trading::actor::placed_by;
 use crate::trading::{Actor, Halt, OrderLine, Refusal, Source, Trading};
 
 /// The page's title (and the navigation's label).
@@ -351,21 +352,6 @@ fn new_york(t: DateTime<Utc>) -> String {
     t.with_timezone(&New_York)
         .format("%Y-%m-%d %H:%M %Z")
         .to_string()
-}
-
-/// Who placed an order, from its journal source (read back by
-/// [`Source::parse`]); an order the journal does not know was placed
-/// elsewhere.
-fn placed_by(source: Option<&str>) -> String {
-    let Some(raw) = source else {
-        return "elsewhere (not dipwatch)".to_string();
-    };
-    match Source::parse(raw) {
-        Some(Source::Cli) => "the CLI".to_string(),
-        Some(Source::Chat(id)) => format!("chat {id}"),
-        Some(Source::Web(id)) => format!("dashboard ({id})"),
-        None => raw.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -416,7 +416,11 @@ async fn orders_lists_open_orders_with_a_cancel_button() {
         "{}",
         list.text
     );
-    assert!(list.text.contains(&format!("by {ADMIN}")), "{}", list.text);
+    assert!(
+        list.text.contains(&format!("by chat {ADMIN}")),
+        "{}",
+        list.text
+    );
     let cancel = data(list, "oc:");
     let order_id = cancel.trim_start_matches("oc:").to_string();
     let reader = h.ask(READERS.start, "/orders", 1).await;

@@ -12,6 +12,7 @@ use crate::bot::html::{escape, label_table};
 use crate::config::TradingMode;
 use crate::domain::{Order, OrderStatus};
 use crate::numbers::{qty, usd};
+use crate::trading::actor::placed_by;
 use crate::trading::{OrderLine, OrderUpdate, Placed, Preview, Refusal};
 
 /// Orders `/orders` lists in one message (the CLI lists them all).
@@ -171,10 +172,10 @@ pub(crate) fn orders_reply(lines: &[OrderLine], admin: bool) -> Reply {
     let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
     for line in lines.iter().take(ORDERS_SHOWN) {
         let o = &line.order;
-        let by = line.source.as_deref().map_or_else(
-            || "placed elsewhere".to_string(),
-            |s| format!("by {}", escape(s)),
-        );
+        let by = match line.source.as_deref() {
+            Some(source) => format!("by {}", escape(&placed_by(Some(source)))),
+            None => "placed elsewhere".to_string(),
+        };
         let at = o
             .submitted_at
             .map_or_else(String::new, |t| format!(" · {}", t.format("%H:%M UTC")));

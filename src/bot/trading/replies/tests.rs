@@ -231,7 +231,7 @@ fn the_order_list_has_a_cancel_button_per_open_order_for_admins() {
     );
     assert!(
         admin.text.contains(
-            "• buy 5 BF.B, limit $1,180.50 · <b>accepted</b> · nothing filled · 14:31 UTC · by 2001"
+            "• buy 5 BF.B, limit $1,180.50 · <b>accepted</b> · nothing filled · 14:31 UTC · by chat 2001"
         ),
         "{}",
         admin.text
