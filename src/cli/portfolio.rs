@@ -1,5 +1,5 @@
 //! `dipwatch portfolio`: the risk of the latest positions snapshot and what
-//! to do next (suggestions only: dipwatch never places orders).
+//! to do next (suggestions only: it places no order).
 
 use std::fmt::Write as _;
 use std::process::ExitCode;

@@ -53,7 +53,7 @@ pub(super) fn section(snap: &Snapshot) -> Markup {
             @for n in r.notes.iter().filter(|n| !n.starts_with("SIMULATED")) {
                 p.meta { (n) }
             }
-            p.meta { "Suggestions only: dipwatch never places orders." }
+            p.meta { "Suggestions only: nothing here places an order." }
         }
     }
 }

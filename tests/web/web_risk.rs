@@ -66,7 +66,7 @@ async fn the_portfolio_page_shows_the_risk_view_and_its_heatmap() {
         ),
         format!("Correlation clusters: {}", risk.clusters.len()),
         format!("Herfindahl {:.3}", risk.concentration.herfindahl),
-        "Suggestions only: dipwatch never places orders.".to_string(),
+        "Suggestions only: nothing here places an order.".to_string(),
     ] {
         assert!(section.contains(&needle), "{needle:?} missing:\n{section}");
     }

@@ -47,7 +47,7 @@ async fn act(call: &Call<'_>) -> Result<(), BotError> {
 }
 
 /// The last line of the view.
-const SUGGESTIONS_ONLY: &str = "<i>Suggestions only: dipwatch never places orders.</i>";
+const SUGGESTIONS_ONLY: &str = "<i>Suggestions only: nothing here places an order.</i>";
 /// The last line when the view has trading buttons.
 const TAP_TO_TRADE: &str = "<i>Suggestions only: Buy and Sell open a preview; nothing is sent \
                             until you tap Confirm.</i>";
