@@ -41,6 +41,7 @@ mod handlers;
 pub mod html;
 pub mod lanes;
 pub mod limiter;
+pub mod reply;
 pub mod send;
 mod shared;
 pub(crate) mod trading;

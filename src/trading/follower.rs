@@ -6,7 +6,6 @@
 //! its shutdown; a failure or a panic in one round never stops it.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
@@ -14,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::actor::Source;
 use super::follow::OrderUpdate;
+use super::followed::Tracked;
 use super::record;
 use super::service::Trading;
 use crate::domain::{ClientOrderId, Order, OrderStatus};
@@ -26,19 +26,6 @@ const RECOVER_FOR: chrono::Duration = chrono::Duration::minutes(10);
 /// Rounds between two reads of the journal for orders to recover (the
 /// CLI's submissions while the daemon runs).
 const JOURNAL_EVERY: u32 = 30;
-
-struct Tracked {
-    client_order_id: String,
-    source: Source,
-    status: OrderStatus,
-}
-
-/// The orders followed and the ids still to recover.
-#[derive(Default)]
-pub(super) struct Followed {
-    orders: Mutex<HashMap<String, Tracked>>,
-    recover: Mutex<HashMap<ClientOrderId, (Source, DateTime<Utc>)>>,
-}
 
 impl Trading {
     /// Follow `order` (placed by `source`) until it is final.

@@ -36,6 +36,7 @@ pub mod build;
 mod compose;
 mod confirm;
 pub mod follow;
+mod followed;
 mod follower;
 mod gather;
 mod guards;

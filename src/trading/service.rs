@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 
 use super::actor::Actor;
 use super::follow::OrderUpdate;
-use super::follower::Followed;
+use super::followed::Followed;
 use super::pending::PendingBook;
 use super::preview::{Ask, Preview};
 use super::refusal::Refusal;

@@ -15,9 +15,10 @@
 //! its line in [`COMMANDS`], and describe it in `docs/BOT.md` (a unit test
 //! fails until the docs and the help name it).
 
+pub use super::reply::Reply;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use teloxide::types::{BotCommand, ChatId, InlineKeyboardMarkup};
+use teloxide::types::{BotCommand, ChatId};
 
 use super::error::BotError;
 use super::format::Params;
@@ -164,24 +165,6 @@ pub(crate) struct Call<'a> {
     pub chat: ChatId,
     /// What every handler shares (config, runner, caches, gates).
     pub shared: &'a Shared,
-}
-
-/// A reply: its HTML and the buttons under it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    /// The message, in Telegram's HTML.
-    pub text: String,
-    /// Inline buttons under it (the last part when the text is split).
-    pub keyboard: Option<InlineKeyboardMarkup>,
-}
-
-impl From<String> for Reply {
-    fn from(text: String) -> Self {
-        Self {
-            text,
-            keyboard: None,
-        }
-    }
 }
 
 impl Call<'_> {

@@ -7,8 +7,8 @@
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::press::TradePress;
-use crate::bot::commands::Reply;
 use crate::bot::html::{escape, label_table};
+use crate::bot::reply::Reply;
 use crate::config::TradingMode;
 use crate::domain::{Order, OrderStatus};
 use crate::numbers::{qty, usd};
