@@ -131,6 +131,8 @@ pub fn router(ctx: WebContext) -> Router {
         .route("/trigger", post(run_now::trigger))
         .route("/orders", get(orders_page::page))
         .route("/orders/cancel", post(orders_page::cancel))
+        .route("/orders/halt", post(orders_page::halt))
+        .route("/orders/resume", post(orders_page::resume))
         // A page of its own is one route here and one line in pages::NAV.
         .route("/login", get(signin::login))
         .route("/miniapp", get(miniapp_page))

@@ -119,13 +119,8 @@ pub(super) async fn cancel(
     viewer: Viewer,
     form: Result<axum::Form<CancelForm>, FormRejection>,
 ) -> Response {
-    let (Role::Admin, Some(chat)) = (viewer.role, viewer.chat) else {
-        let body = html! { p { "Only admins can cancel orders." } };
-        return (
-            StatusCode::FORBIDDEN,
-            Html(layout("Not allowed", Some(&viewer), body).into_string()),
-        )
-            .into_response();
+    let Some(chat) = admin_chat(&viewer) else {
+        return admins_only(&viewer, "cancel orders");
     };
     let Some(axum::Form(form)) = form.ok().filter(|f| viewer.csrf_ok(&f.csrf)) else {
         return stale_form();
@@ -159,6 +154,107 @@ pub(super) async fn cancel(
             tracing::warn!(chat_id = chat, reason = %r, "order cancel from the dashboard refused");
             let text = format!("Order {id} was not canceled: {r}");
             refused(refusal_status(&r), text, read(Some(trading)).await)
+        }
+    }
+}
+
+/// The admin's chat, when `viewer` is a signed-in admin.
+fn admin_chat(viewer: &Viewer) -> Option<i64> {
+    match (viewer.role, viewer.chat) {
+        (Role::Admin, Some(chat)) => Some(chat),
+        _ => None,
+    }
+}
+
+/// The 403 page: only admins may `what`.
+fn admins_only(viewer: &Viewer, what: &str) -> Response {
+    let body = html! { p { "Only admins can " (what) "." } };
+    (
+        StatusCode::FORBIDDEN,
+        Html(layout("Not allowed", Some(viewer), body).into_string()),
+    )
+        .into_response()
+}
+
+/// The kill switch's form: its CSRF token only.
+#[derive(serde::Deserialize)]
+pub(super) struct SwitchForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /orders/halt`: an admin turns the kill switch on (the open
+/// orders placed through dipwatch are asked to cancel), as `/halt` does.
+pub(super) async fn halt(
+    State(ctx): State<WebContext>,
+    viewer: Viewer,
+    form: Result<axum::Form<SwitchForm>, FormRejection>,
+) -> Response {
+    switch(ctx, viewer, form, true).await
+}
+
+/// `POST /orders/resume`: an admin turns the kill switch off.
+pub(super) async fn resume(
+    State(ctx): State<WebContext>,
+    viewer: Viewer,
+    form: Result<axum::Form<SwitchForm>, FormRejection>,
+) -> Response {
+    switch(ctx, viewer, form, false).await
+}
+
+/// Turn the kill switch `on` or off through the service (journalled as
+/// `web:<chat>`); back to the list, which shows the switch, or the list
+/// with the refusal.
+async fn switch(
+    ctx: WebContext,
+    viewer: Viewer,
+    form: Result<axum::Form<SwitchForm>, FormRejection>,
+    on: bool,
+) -> Response {
+    let Some(chat) = admin_chat(&viewer) else {
+        return admins_only(&viewer, "halt or resume trading");
+    };
+    if !form.is_ok_and(|axum::Form(f)| viewer.csrf_ok(&f.csrf)) {
+        return stale_form();
+    }
+    let Some(trading) = ctx.trading.as_ref() else {
+        let text = Refusal::Disabled.to_string();
+        return respond(
+            &viewer,
+            &View::Off,
+            StatusCode::CONFLICT,
+            Some(&Notice::Refused(text)),
+        );
+    };
+    let actor = Actor {
+        source: Source::Web(chat),
+        role: viewer.role,
+    };
+    let done = match on {
+        true => trading.halt(&actor).await.map(|canceled| canceled.len()),
+        false => trading.resume(&actor).await.map(|()| 0),
+    };
+    match done {
+        Ok(canceled) => {
+            tracing::info!(
+                chat_id = chat,
+                halted = on,
+                canceled,
+                "kill switch set from the dashboard"
+            );
+            Redirect::to("/orders").into_response()
+        }
+        Err(r) => {
+            tracing::warn!(chat_id = chat, halted = on, reason = %r, "kill switch from the dashboard refused");
+            let verb = if on { "halted" } else { "resumed" };
+            let text = format!("Trading was not {verb}: {r}");
+            let view = read(Some(trading)).await;
+            respond(
+                &viewer,
+                &view,
+                refusal_status(&r),
+                Some(&Notice::Refused(text)),
+            )
         }
     }
 }
@@ -215,7 +311,7 @@ pub(super) fn body(view: &View, csrf: Option<&str>, notice: Option<&Notice>) -> 
             View::Off => (off()),
             View::On { mode, halt, lines } => {
                 (mode_banner(*mode))
-                (kill_switch(halt))
+                (kill_switch(halt, csrf))
                 @match lines {
                     Err(r) => div.error role="alert" { p { "The orders could not be listed: " (r) } },
                     Ok(lines) => (lists(lines, csrf)),
@@ -252,17 +348,36 @@ fn mode_banner(mode: TradingMode) -> Markup {
     }
 }
 
-/// The kill switch's state.
-fn kill_switch(halt: &Result<Option<Halt>, Refusal>) -> Markup {
+/// The kill switch's state, with its Halt or Resume button for an admin
+/// (`csrf` is theirs).
+fn kill_switch(halt: &Result<Option<Halt>, Refusal>, csrf: Option<&str>) -> Markup {
     html! {
         @match halt {
-            Ok(None) => p.meta.kill-switch { "Kill switch: off. Orders may be placed." },
+            Ok(None) => div.kill-switch {
+                p.meta { "Kill switch: off. Orders may be placed." }
+                @if let Some(token) = csrf {
+                    (switch_form("/orders/halt", token, "Halt trading (cancels open dipwatch orders)"))
+                }
+            },
             Ok(Some(h)) => div.error.kill-switch role="alert" {
                 p { strong { "Kill switch: ON" } " since " (new_york(h.since)) " by " (placed_by(Some(&h.by)))
-                    ". New orders are refused until " code { "/resume" } " (or "
+                    ". New orders are refused until resumed (here, " code { "/resume" } " or "
                     code { "dipwatch trading resume" } ")." }
+                @if let Some(token) = csrf {
+                    (switch_form("/orders/resume", token, "Resume trading"))
+                }
             },
             Err(r) => div.error.kill-switch role="alert" { p { "The kill switch could not be read: " (r) } },
+        }
+    }
+}
+
+/// A one-button form posting the CSRF token to `action`.
+fn switch_form(action: &str, csrf: &str, label: &str) -> Markup {
+    html! {
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            button type="submit" { (label) }
         }
     }
 }

@@ -290,3 +290,81 @@ async fn when_alpaca_fails_the_page_says_so_in_plain_words_and_keeps_the_kill_sw
     assert_eq!(fake.count_method("DELETE", &format!("/v2/orders/{id}")), 0);
     assert!(body.contains(&format!("name=\"order_id\" value=\"{id}\"")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_halts_and_resumes_trading_from_the_page_and_a_reader_cannot() {
+    let (app, base, _dir, fake) = trading_app().await;
+    let trading = app.web_context().trading.expect("trading is on");
+    let symbol = unheld_symbol(&app, &fake);
+    let placed = buy_as(&app, ADMIN, &symbol, dec!(2)).await;
+    let theirs = placed_elsewhere(&fake, symbol.as_str()).await;
+    let http = client();
+
+    // A reader sees the switch but no button, and a post is refused.
+    let reader = sign_in(&app, &base, READER).await;
+    let page = get_text(&http, format!("{base}/orders"), &reader).await;
+    assert!(page.contains("Kill switch: off"));
+    assert!(!page.contains("action=\"/orders/halt\""), "{page}");
+    let reader_csrf = csrf_of(&page);
+    let form = [("csrf", reader_csrf.as_str())];
+    let r = post_form(&http, format!("{base}/orders/halt"), &reader, &form).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Only admins can halt or resume trading.")
+    );
+    assert_eq!(trading.halted().await.unwrap(), None);
+
+    // The admin: without the token nothing happens.
+    let admin = sign_in(&app, &base, ADMIN).await;
+    let page = get_text(&http, format!("{base}/orders"), &admin).await;
+    assert_eq!(page.matches("action=\"/orders/halt\"").count(), 1);
+    let csrf = csrf_of(&page);
+    for form in [vec![("csrf", "0000")], vec![]] {
+        let r = post_form(&http, format!("{base}/orders/halt"), &admin, &form).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(trading.halted().await.unwrap(), None);
+    assert_eq!(status_on_fake(&fake, &placed.id), "accepted");
+
+    // With it: halted, dipwatch's open order asked to cancel (not the
+    // other app's), journalled as the dashboard session's chat.
+    let form = [("csrf", csrf.as_str())];
+    let r = post_form(&http, format!("{base}/orders/halt"), &admin, &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[reqwest::header::LOCATION], "/orders");
+    let halt = trading.halted().await.unwrap().expect("halted");
+    assert_eq!(halt.by, format!("web:{ADMIN}"));
+    assert_eq!(status_on_fake(&fake, &placed.id), "canceled");
+    assert_eq!(status_on_fake(&fake, &theirs), "accepted");
+    let page = get_text(&http, format!("{base}/orders"), &admin).await;
+    assert!(page.contains("Kill switch: ON"), "{page}");
+    assert!(page.contains(&format!("by dashboard ({ADMIN})")), "{page}");
+    assert!(page.contains("action=\"/orders/resume\""));
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::New_York)
+        .date_naive();
+    let events = app.web_context().journal.day(today).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event == EventKind::Halt && e.source == format!("web:{ADMIN}")),
+        "{events:?}"
+    );
+
+    // Resume: the switch is off again, journalled.
+    let r = post_form(&http, format!("{base}/orders/resume"), &admin, &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(trading.halted().await.unwrap(), None);
+    let page = get_text(&http, format!("{base}/orders"), &admin).await;
+    assert!(page.contains("Kill switch: off"));
+    let events = app.web_context().journal.day(today).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event == EventKind::Resume && e.source == format!("web:{ADMIN}")),
+        "{events:?}"
+    );
+}

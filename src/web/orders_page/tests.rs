@@ -93,7 +93,8 @@ fn a_pending_cancel_has_no_second_button_and_the_notice_names_a_listed_order_onl
     )];
     let notice = Notice::Canceled("o-1".into());
     let page = body(&on(lines, None), Some("tok"), Some(&notice)).into_string();
-    assert!(!page.contains("<form"), "{page}");
+    assert!(!page.contains("action=\"/orders/cancel\""), "{page}");
+    assert_eq!(page.matches("<form").count(), 1, "the kill switch's only");
     assert!(page.contains("cancel asked"));
     assert!(page.contains("Cancel asked for AAPL buy 1,250 (order o-1)"));
     assert!(page.contains("pending_cancel"));
