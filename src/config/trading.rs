@@ -138,23 +138,26 @@ fn is_live_url(url: &str) -> bool {
 }
 
 #[cfg(test)]
+impl TradingSettings {
+    /// The compiled-in defaults (config/default.toml) with trading on:
+    /// what the unit tests size, price and guard with, read from the one
+    /// place the defaults are written.
+    pub(crate) fn enabled_defaults() -> Self {
+        let config = super::AppConfig::load_with_env(None, std::collections::HashMap::new())
+            .expect("the default configuration loads");
+        Self {
+            enabled: true,
+            ..config.trading
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
     fn defaults() -> TradingSettings {
-        TradingSettings {
-            enabled: true,
-            allow_live: false,
-            max_order_usd: 1000.0,
-            max_position_pct: 10.0,
-            max_orders_per_day: 10,
-            max_daily_usd: 5000.0,
-            limit_collar_pct: 0.5,
-            confirm_ttl_secs: 60,
-            max_price_age_secs: 900,
-            max_snapshot_age_days: 4,
-            queue_for_open: false,
-        }
+        TradingSettings::enabled_defaults()
     }
 
     #[test]

@@ -12,19 +12,7 @@ use crate::trading::refusal::Refusal;
 use crate::trading::sizing::{SizeInputs, limit_price, shares};
 
 fn settings() -> TradingSettings {
-    TradingSettings {
-        enabled: true,
-        allow_live: false,
-        max_order_usd: 1000.0,
-        max_position_pct: 10.0,
-        max_orders_per_day: 10,
-        max_daily_usd: 5000.0,
-        limit_collar_pct: 0.5,
-        confirm_ttl_secs: 60,
-        max_price_age_secs: 900,
-        max_snapshot_age_days: 4,
-        queue_for_open: false,
-    }
+    TradingSettings::enabled_defaults()
 }
 
 #[test]
